@@ -1,0 +1,75 @@
+# posenc — build, test, demo.
+#   make            build ./posenc (objects under build/)
+#   make test       build and run the Check suites (non-zero exit on failure)
+#   make SAN=1 test the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make deps       install missing Debian packages (run automatically)
+# Every top-level target first makes sure the Debian packages are present.
+
+CC      ?= cc
+PKGS    := openblas libcjson check
+DEBS    := libopenblas-dev libcjson-dev check pkg-config gnuplot-nox
+BUILD   := build$(if $(SAN),-san)
+
+# Installing dependencies happens at parse time, before pkg-config is asked,
+# so that a fresh machine needs nothing but `make test`.
+ifeq ($(filter deps clean,$(MAKECMDGOALS)),)
+  DEPS_OK := $(shell scripts/deps.sh >&2 && echo ok)
+  ifneq ($(DEPS_OK),ok)
+    $(error dependency installation failed (see the messages above))
+  endif
+endif
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs openblas libcjson 2>/dev/null)
+CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
+
+CFLAGS  ?= -O2
+CFLAGS  += -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -g -MMD -MP -I. $(PKG_CFLAGS)
+LDLIBS  := $(PKG_LIBS) -lm -lpthread
+ifdef SAN
+  CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+  LDFLAGS += -fsanitize=address,undefined
+endif
+
+LIB_SRC  := $(wildcard model/*.c data/*.c)
+CLI_SRC  := $(wildcard cli/*.c)
+TEST_SRC := $(wildcard tests/test_*.c)
+LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+LIB      := $(BUILD)/libposenc.a
+PROG     := $(if $(SAN),$(BUILD)/posenc,posenc)
+
+.PHONY: all test deps clean
+all: $(PROG)
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(PROG): $(CLI_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/testutil.o $(LIB)
+	$(CC) $(LDFLAGS) $^ -o $@ $(CHECK_LIBS) $(LDLIBS)
+
+# Each tests/test_*.c is one Check program; all run, and any failure fails
+# the target. The CLI tests need the program itself.
+test: $(TEST_BIN) $(PROG)
+	@fail=0; for t in $(TEST_BIN); do \
+	  echo "== $$t"; \
+	  OPENBLAS_NUM_THREADS=1 POSENC_BIN=$(abspath $(PROG)) CK_DEFAULT_TIMEOUT=600 ./$$t || fail=1; \
+	done; \
+	if [ $$fail -ne 0 ]; then echo "make test: FAILED"; exit 1; fi; echo "make test: all suites passed"
+
+deps:
+	@scripts/deps.sh
+
+clean:
+	rm -rf build build-san posenc
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

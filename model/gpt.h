@@ -1,0 +1,165 @@
+/*
+ * gpt.h — a Pre-LayerNorm decoder-only GPT (SPEC §3) with hand-written
+ * backward passes and a pluggable position encoding (pe.h).
+ *
+ *   x = wte[tokens] (* emb_scale)  (+ PE(pos) for absolute encodings)
+ *   for l in 0..L-1:
+ *       x += attproj(attn(ln1(x)))        attention causal, scaled 1/sqrt(hs),
+ *       x += fcproj(gelu(fc(ln2(x))))     q/k rotated or scores biased by the PE
+ *   logits = lm_head(lnf(x))              untied, no bias
+ *
+ * Memory model. All parameters live in one buffer with named views (ParamTensors);
+ * gradients and the AdamW moments use the same layout, so zeroing gradients is
+ * one memset and the optimizer is one flat loop. Activations live in a second
+ * buffer reserved once (gpt_reserve) for the largest B x T a run will use, for
+ * training and for the longest evaluation; a forward pass at any smaller B x T
+ * only re-points the views. Backward uses a few scratch buffers sized for the
+ * training shape. Nothing is allocated inside gpt_forward / gpt_backward.
+ *
+ * Weights use the PyTorch nn.Linear layout (out, in): y = x W^T + b.
+ *
+ * Batches: B sequences right-padded to T. targets[b*T+t] is the next token
+ * whose prediction is counted in the loss, or -1 where nothing is counted
+ * (prompt and padding). The causal mask alone guarantees that no real token
+ * attends to padding, because padding only ever follows the real tokens.
+ */
+#ifndef POSENC_GPT_H
+#define POSENC_GPT_H
+
+#include <stddef.h>
+
+#include "common.h"
+#include "pe.h"
+
+typedef struct {
+    int V;              /* vocabulary size */
+    int C;              /* d_model */
+    int L;              /* layers */
+    int NH;             /* heads */
+    int F;              /* MLP hidden size (d_ff) */
+    int P;              /* max_positions: position ids must be < P */
+    char pe[32];        /* position encoding name (pe_names()) */
+    float emb_scale;    /* token embeddings are multiplied by this (1 = as they are) */
+    float rope_base;    /* RoPE base */
+    float rope_fraction;/* fraction of head dims RoPE rotates */
+} GPTConfig;
+
+/* Default values for every field except V. */
+void gpt_config_default(GPTConfig *cfg);
+/* Check every field; 0 or an error naming the field (pe_errorf). */
+int gpt_config_check(const GPTConfig *cfg);
+
+#define GPT_NUM_PARAM_TENSORS 17
+typedef struct {
+    float *wte;       /* (V, C)     token embedding */
+    float *ln1w;      /* (L, C) */
+    float *ln1b;      /* (L, C) */
+    float *qkvw;      /* (L, 3C, C) */
+    float *qkvb;      /* (L, 3C) */
+    float *attprojw;  /* (L, C, C) */
+    float *attprojb;  /* (L, C) */
+    float *ln2w;      /* (L, C) */
+    float *ln2b;      /* (L, C) */
+    float *fcw;       /* (L, F, C) */
+    float *fcb;       /* (L, F) */
+    float *fcprojw;   /* (L, C, F) */
+    float *fcprojb;   /* (L, C) */
+    float *lnfw;      /* (C) */
+    float *lnfb;      /* (C) */
+    float *lmw;       /* (V, C)     LM head */
+    float *pe;        /* (pe_num_params) position-encoding parameters, may be empty */
+} ParamTensors;
+
+/* Description of one parameter tensor in the buffer. */
+typedef struct {
+    const char *name;  /* e.g. "qkvw" */
+    size_t offset;     /* in floats from the start of the buffer */
+    size_t size;       /* floats */
+    int decay;         /* AdamW weight decay applies (matrices of linear layers, wte) */
+} ParamInfo;
+
+typedef struct {
+    float *encoded;   /* (B, T, C)  embedding (+ absolute PE): input of layer 0 */
+    float *ln1;       /* (L, B, T, C) */
+    float *ln1_mean;  /* (L, B, T) */
+    float *ln1_rstd;  /* (L, B, T) */
+    float *qkv;       /* (L, B, T, 3C)  q and k after the PE qk hook */
+    float *atty;      /* (L, B, T, C) */
+    float *att;       /* (L, B, NH, T, T)  softmax probabilities, 0 above the diagonal */
+    float *attproj;   /* (L, B, T, C) */
+    float *residual2; /* (L, B, T, C) */
+    float *ln2;       /* (L, B, T, C) */
+    float *ln2_mean;  /* (L, B, T) */
+    float *ln2_rstd;  /* (L, B, T) */
+    float *fch;       /* (L, B, T, F) */
+    float *fch_gelu;  /* (L, B, T, F) */
+    float *fcproj;    /* (L, B, T, C) */
+    float *residual3; /* (L, B, T, C) */
+    float *lnf;       /* (B, T, C) */
+    float *lnf_mean;  /* (B, T) */
+    float *lnf_rstd;  /* (B, T) */
+    float *logits;    /* (B, T, V) */
+    float *probs;     /* (B, T, V) */
+    float *losses;    /* (B, T)  per-token cross-entropy, 0 where not counted */
+} ActTensors;
+
+/* Backward scratch: per-layer gradients that need not outlive the layer. */
+typedef struct {
+    float *dres;      /* (B, T, C) gradient of the residual stream */
+    float *dc;        /* (B, T, C) scratch (d ln, d atty) */
+    float *dqkv;      /* (B, T, 3C) */
+    float *datt;      /* (B, NH, T, T) */
+    float *dfch;      /* (B, T, F) */
+    float *dfch_gelu; /* (B, T, F) */
+    float *dlogits;   /* (B, T, V) */
+} GradScratch;
+
+typedef struct {
+    GPTConfig cfg;
+    PE pe;
+    /* parameters */
+    ParamTensors params;
+    ParamTensors grads;
+    ParamInfo param_info[GPT_NUM_PARAM_TENSORS];
+    size_t num_params;
+    float *params_memory;
+    float *grads_memory;
+    /* activations, reserved by gpt_reserve */
+    ActTensors acts;
+    float *acts_memory;
+    size_t acts_tokens;   /* capacity: B*T */
+    size_t acts_att;      /* capacity: B*T*T */
+    GradScratch scratch;
+    float *scratch_memory;
+    size_t scratch_tokens, scratch_att;
+    /* shape of the last forward pass */
+    int B, T;
+    float mean_loss;      /* of the last forward with targets; -1 if none */
+    int num_targets;      /* counted targets in the last forward */
+} GPT;
+
+/* Build a model: validate the config, allocate parameters, set up the
+ * position encoding. Parameters are zero until gpt_init_params. */
+int gpt_build(GPT *m, const GPTConfig *cfg);
+/* Initialise parameters as SPEC §3 (N(0,0.02), residual projections
+ * N(0,0.02/sqrt(2L)), biases 0, LayerNorm gains 1, PE module's own init). */
+void gpt_init_params(GPT *m, uint64_t seed);
+/* Reserve activation memory for forward passes up to B x T, and, if
+ * training != 0, backward scratch too. Call before the training loop with
+ * every shape the run will use; never allocates when capacity suffices. */
+void gpt_reserve(GPT *m, int B, int T, int training);
+/* Forward pass. inputs, pos: (B, T); targets (B, T) or NULL. Returns the mean
+ * loss over counted targets (0 if there are none), or NAN without targets.
+ * Positions must lie in [0, P) (checked by the caller, see gpt_check_positions). */
+float gpt_forward(GPT *m, const int *inputs, const int *targets, const int *pos, int B, int T);
+/* Zero all parameter gradients (one memset). */
+void gpt_zero_grad(GPT *m);
+/* Backward pass of the last forward (which must have had targets):
+ * accumulates into m->grads. */
+void gpt_backward(GPT *m, const int *inputs, const int *targets, const int *pos);
+void gpt_free(GPT *m);
+
+/* 0 if every position id lies in [0, P), else an error naming the offender. */
+int gpt_check_positions(const GPT *m, const int *pos, int n);
+
+#endif

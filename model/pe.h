@@ -1,0 +1,102 @@
+/*
+ * pe.h — position encodings as pluggable modules.
+ *
+ * A position encoding is an ops table (PEOps) chosen by name from a registry
+ * (pe_registry.c). It may act at any of three places in the model, each a
+ * hook with its backward:
+ *
+ *   1. embed:  x[t] += PE(pos[t])                after the token embedding
+ *   2. qk:     q, k of every head transformed      (e.g. RoPE rotation)
+ *   3. bias:   score[i, j] += bias(h, pos[i], pos[j])   before the softmax
+ *
+ * Every hook receives explicit position ids per token, which need not be
+ * 0..T-1 (randomized positions, scaled positions at evaluation, ...).
+ * A module may own trainable parameters: it reports their count and the
+ * model places them in the shared parameter buffer (so gradients and the
+ * AdamW moments get the same layout automatically) and hands the module a
+ * pointer to its slice. Hooks a module does not need are NULL.
+ *
+ * Adding an encoding = one file (pe_<name>.c) defining a `const PEOps`, plus
+ * one line in the registry table.
+ */
+#ifndef POSENC_PE_H
+#define POSENC_PE_H
+
+#include <stddef.h>
+
+#include "common.h"
+
+/* Everything a module may need to know about the model it is part of. */
+typedef struct {
+    int C;        /* channels */
+    int NH;       /* heads */
+    int hs;       /* head size = C/NH */
+    int L;        /* layers */
+    int P;        /* position table size: position ids must lie in [0, P) */
+    float rope_base;     /* RoPE base (default 10000) */
+    float rope_fraction; /* fraction of each head's dimensions rotated (default 1) */
+} PEConfig;
+
+/* A module instance: its ops, its configuration, precomputed tables owned by
+ * the module (freed by pe_free), and its slice of the parameter buffer. */
+typedef struct PE PE;
+typedef struct PEOps PEOps;
+
+struct PE {
+    const PEOps *ops;
+    PEConfig cfg;
+    void *state;     /* module-private precomputed tables (optional) */
+    float *params;   /* its trainable parameters inside the model buffer, or NULL */
+    float *grads;    /* matching gradient slice, or NULL */
+};
+
+struct PEOps {
+    const char *name;
+    const char *summary;  /* one line for --help */
+
+    /* Number of trainable floats (optional: NULL means 0). */
+    size_t (*num_params)(const PEConfig *cfg);
+    /* Initialise the trainable parameters (optional). */
+    void (*init_params)(const PE *pe, float *params, Rng *rng);
+    /* Build precomputed tables into pe->state (optional). Returns 0 or
+     * an error via pe_errorf. */
+    int (*setup)(PE *pe);
+    /* Free pe->state (optional; default free()). */
+    void (*teardown)(PE *pe);
+
+    /* Hook 1 (optional): x (N, C) += PE(pos[n]) for every token n. */
+    void (*embed_forward)(const PE *pe, float *x, const int *pos, int N);
+    /* Backward of hook 1: accumulate into pe->grads given dx (N, C). */
+    void (*embed_backward)(const PE *pe, const float *dx, const int *pos, int N);
+
+    /* Hook 2 (optional): transform one head vector x (hs) of a query
+     * (is_key = 0) or key (is_key = 1) at position p, in place. */
+    void (*qk_forward)(const PE *pe, float *x, int p, int is_key);
+    /* Backward of hook 2: dx (hs) <- J^T dx, in place (J = d out / d in). */
+    void (*qk_backward)(const PE *pe, float *dx, int p, int is_key);
+
+    /* Hook 3 (optional): for query i of head h in layer l, add the bias
+     * b(h, pos[i], pos[j]) to row[j] for j = 0..i (causal). */
+    void (*bias_forward)(const PE *pe, float *row, int l, int h, const int *pos, int i);
+    /* Backward of hook 3: accumulate d bias = drow[j] into pe->grads. */
+    void (*bias_backward)(const PE *pe, const float *drow, int l, int h, const int *pos, int i);
+};
+
+/* Registry. */
+const PEOps *pe_find(const char *name);
+/* Comma-separated list of valid names, e.g. "none, sinusoidal, ...". */
+const char *pe_names(void);
+int pe_count(void);
+const PEOps *pe_at(int i);
+
+/* Look up `name`, fill the instance and run setup. On an unknown name the
+ * error lists the valid ones. Parameters are attached later (pe_attach). */
+int pe_init(PE *pe, const char *name, const PEConfig *cfg);
+size_t pe_num_params(const PE *pe);
+void pe_free(PE *pe);
+
+/* ALiBi slopes as in Press et al.'s get_slopes, for any head count
+ * (exported for tests and for `posenc show`). */
+void pe_alibi_slopes(float *slopes, int NH);
+
+#endif
