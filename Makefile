@@ -31,7 +31,7 @@ ifdef SAN
   LDFLAGS += -fsanitize=address,undefined
 endif
 
-LIB_SRC  := $(wildcard model/*.c data/*.c)
+LIB_SRC  := $(wildcard model/*.c data/*.c run/*.c)
 CLI_SRC  := $(wildcard cli/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
