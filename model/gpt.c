@@ -1,0 +1,359 @@
+/*
+ * gpt.c — the model: parameter layout, forward, backward (see gpt.h).
+ */
+#include "gpt.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "layers.h"
+
+/* ------------------------------------------------------------------------
+ * Configuration
+ */
+
+void gpt_config_default(GPTConfig *cfg) {
+    memset(cfg, 0, sizeof *cfg);
+    cfg->C = 64;
+    cfg->L = 2;
+    cfg->NH = 4;
+    cfg->F = 256;
+    cfg->P = 64;
+    snprintf(cfg->pe, sizeof cfg->pe, "rope");
+    cfg->emb_scale = 1.0f;
+    cfg->rope_base = 10000.0f;
+    cfg->rope_fraction = 1.0f;
+}
+
+int gpt_config_check(const GPTConfig *c) {
+    if (c->V < 2) return pe_errorf("model: vocabulary size must be >= 2, got %d", c->V);
+    if (c->C < 1) return pe_errorf("model.d_model: must be >= 1, got %d", c->C);
+    if (c->L < 1) return pe_errorf("model.n_layers: must be >= 1, got %d", c->L);
+    if (c->NH < 1) return pe_errorf("model.n_heads: must be >= 1, got %d", c->NH);
+    if (c->C % c->NH)
+        return pe_errorf("model.n_heads: %d does not divide model.d_model (%d)", c->NH, c->C);
+    if (c->F < 1) return pe_errorf("model.d_ff: must be >= 1, got %d", c->F);
+    if (c->P < 1) return pe_errorf("model.max_positions: must be >= 1, got %d", c->P);
+    if (!pe_find(c->pe))
+        return pe_errorf("model.pe: unknown position encoding \"%s\" (valid: %s)", c->pe, pe_names());
+    if (!(c->emb_scale > 0.0f && isfinite(c->emb_scale)))
+        return pe_errorf("model.emb_scale: must be > 0, got %g", c->emb_scale);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Parameters: one buffer, named views
+ */
+
+static void param_sizes(const GPT *m, size_t sizes[GPT_NUM_PARAM_TENSORS]) {
+    const size_t V = m->cfg.V, C = m->cfg.C, L = m->cfg.L, F = m->cfg.F;
+    size_t s[GPT_NUM_PARAM_TENSORS] = {
+        V * C,          /* wte */
+        L * C, L * C,   /* ln1w, ln1b */
+        L * 3 * C * C,  /* qkvw */
+        L * 3 * C,      /* qkvb */
+        L * C * C,      /* attprojw */
+        L * C,          /* attprojb */
+        L * C, L * C,   /* ln2w, ln2b */
+        L * F * C,      /* fcw */
+        L * F,          /* fcb */
+        L * C * F,      /* fcprojw */
+        L * C,          /* fcprojb */
+        C, C,           /* lnfw, lnfb */
+        V * C,          /* lmw */
+        pe_num_params(&m->pe), /* pe */
+    };
+    memcpy(sizes, s, sizeof s);
+}
+
+static const char *const param_names[GPT_NUM_PARAM_TENSORS] = {
+    "wte", "ln1w", "ln1b", "qkvw", "qkvb", "attprojw", "attprojb", "ln2w", "ln2b",
+    "fcw", "fcb", "fcprojw", "fcprojb", "lnfw", "lnfb", "lmw", "pe",
+};
+/* weight decay on the matrices of linear layers and the token embedding only */
+static const int param_decay[GPT_NUM_PARAM_TENSORS] = {
+    1, 0, 0, 1, 0, 1, 0, 0, 0, 1, 0, 1, 0, 0, 0, 1, 0,
+};
+
+static void point_params(ParamTensors *t, float *memory, const ParamInfo *info) {
+    float **ptrs = (float **)t; /* ParamTensors is GPT_NUM_PARAM_TENSORS float* in order */
+    for (int i = 0; i < GPT_NUM_PARAM_TENSORS; i++) ptrs[i] = memory + info[i].offset;
+}
+
+int gpt_build(GPT *m, const GPTConfig *cfg) {
+    memset(m, 0, sizeof *m);
+    if (gpt_config_check(cfg) != 0) return -1;
+    m->cfg = *cfg;
+    PEConfig pc = {
+        .C = cfg->C, .NH = cfg->NH, .hs = cfg->C / cfg->NH, .L = cfg->L, .P = cfg->P,
+        .rope_base = cfg->rope_base, .rope_fraction = cfg->rope_fraction,
+    };
+    if (pe_init(&m->pe, cfg->pe, &pc) != 0) return -1;
+
+    size_t sizes[GPT_NUM_PARAM_TENSORS];
+    param_sizes(m, sizes);
+    size_t off = 0;
+    for (int i = 0; i < GPT_NUM_PARAM_TENSORS; i++) {
+        m->param_info[i] = (ParamInfo){param_names[i], off, sizes[i], param_decay[i]};
+        off += sizes[i];
+    }
+    m->num_params = off;
+    m->params_memory = pe_calloc(off, sizeof(float));
+    m->grads_memory = pe_calloc(off, sizeof(float));
+    point_params(&m->params, m->params_memory, m->param_info);
+    point_params(&m->grads, m->grads_memory, m->param_info);
+    m->pe.params = sizes[16] ? m->params.pe : NULL;
+    m->pe.grads = sizes[16] ? m->grads.pe : NULL;
+    m->mean_loss = -1.0f;
+    return 0;
+}
+
+void gpt_init_params(GPT *m, uint64_t seed) {
+    Rng rng;
+    rng_seed(&rng, rng_derive(seed, 0x1417));
+    const int L = m->cfg.L;
+    const float std = 0.02f, std_res = 0.02f / sqrtf(2.0f * L);
+    memset(m->params_memory, 0, m->num_params * sizeof(float));
+    ParamTensors *p = &m->params;
+    struct { float *w; size_t n; float std; } normal[] = {
+        {p->wte, m->param_info[0].size, std},
+        {p->qkvw, m->param_info[3].size, std},
+        {p->attprojw, m->param_info[5].size, std_res},
+        {p->fcw, m->param_info[9].size, std},
+        {p->fcprojw, m->param_info[11].size, std_res},
+        {p->lmw, m->param_info[15].size, std},
+    };
+    for (size_t t = 0; t < sizeof normal / sizeof normal[0]; t++)
+        for (size_t i = 0; i < normal[t].n; i++) normal[t].w[i] = normal[t].std * rng_normal(&rng);
+    for (size_t i = 0; i < m->param_info[1].size; i++) p->ln1w[i] = 1.0f;
+    for (size_t i = 0; i < m->param_info[7].size; i++) p->ln2w[i] = 1.0f;
+    for (size_t i = 0; i < m->param_info[13].size; i++) p->lnfw[i] = 1.0f;
+    if (m->pe.params && m->pe.ops->init_params) m->pe.ops->init_params(&m->pe, m->pe.params, &rng);
+}
+
+/* ------------------------------------------------------------------------
+ * Activations: views re-pointed for the current B x T inside the reserved buffer
+ */
+
+#define GPT_NUM_ACT_TENSORS 22
+
+static size_t act_sizes(const GPTConfig *c, size_t BT, size_t BTT, size_t s[GPT_NUM_ACT_TENSORS]) {
+    const size_t C = c->C, L = c->L, F = c->F, V = c->V, NH = c->NH;
+    size_t v[GPT_NUM_ACT_TENSORS] = {
+        BT * C,                       /* encoded */
+        L * BT * C, L * BT, L * BT,   /* ln1, mean, rstd */
+        L * BT * 3 * C,               /* qkv */
+        L * BT * C,                   /* atty */
+        L * NH * BTT,                 /* att */
+        L * BT * C, L * BT * C,       /* attproj, residual2 */
+        L * BT * C, L * BT, L * BT,   /* ln2, mean, rstd */
+        L * BT * F, L * BT * F,       /* fch, fch_gelu */
+        L * BT * C, L * BT * C,       /* fcproj, residual3 */
+        BT * C, BT, BT,               /* lnf, mean, rstd */
+        BT * V, BT * V,               /* logits, probs */
+        BT,                           /* losses */
+    };
+    size_t total = 0;
+    for (int i = 0; i < GPT_NUM_ACT_TENSORS; i++) total += (s[i] = v[i]);
+    return total;
+}
+
+static void point_acts(GPT *m, int B, int T) {
+    size_t s[GPT_NUM_ACT_TENSORS];
+    act_sizes(&m->cfg, (size_t)B * T, (size_t)B * T * T, s);
+    float **ptrs = (float **)&m->acts;
+    float *p = m->acts_memory;
+    for (int i = 0; i < GPT_NUM_ACT_TENSORS; i++) {
+        ptrs[i] = p;
+        p += s[i];
+    }
+}
+
+#define GPT_NUM_SCRATCH 7
+static size_t scratch_sizes(const GPTConfig *c, size_t BT, size_t BTT, size_t s[GPT_NUM_SCRATCH]) {
+    size_t v[GPT_NUM_SCRATCH] = {
+        BT * c->C, BT * c->C, BT * 3 * c->C, (size_t)c->NH * BTT, BT * c->F, BT * c->F, BT * c->V,
+    };
+    size_t total = 0;
+    for (int i = 0; i < GPT_NUM_SCRATCH; i++) total += (s[i] = v[i]);
+    return total;
+}
+
+static void point_scratch(GPT *m, int B, int T) {
+    size_t s[GPT_NUM_SCRATCH];
+    scratch_sizes(&m->cfg, (size_t)B * T, (size_t)B * T * T, s);
+    float **ptrs = (float **)&m->scratch;
+    float *p = m->scratch_memory;
+    for (int i = 0; i < GPT_NUM_SCRATCH; i++) {
+        ptrs[i] = p;
+        p += s[i];
+    }
+}
+
+void gpt_reserve(GPT *m, int B, int T, int training) {
+    size_t bt = (size_t)B * T, btt = bt * T, s[GPT_NUM_ACT_TENSORS];
+    if (bt > m->acts_tokens || btt > m->acts_att) {
+        if (bt < m->acts_tokens) bt = m->acts_tokens;
+        if (btt < m->acts_att) btt = m->acts_att;
+        free(m->acts_memory);
+        m->acts_memory = pe_calloc(act_sizes(&m->cfg, bt, btt, s), sizeof(float));
+        m->acts_tokens = bt;
+        m->acts_att = btt;
+    }
+    bt = (size_t)B * T;
+    btt = bt * T;
+    if (training && (bt > m->scratch_tokens || btt > m->scratch_att)) {
+        if (bt < m->scratch_tokens) bt = m->scratch_tokens;
+        if (btt < m->scratch_att) btt = m->scratch_att;
+        size_t ss[GPT_NUM_SCRATCH];
+        free(m->scratch_memory);
+        m->scratch_memory = pe_calloc(scratch_sizes(&m->cfg, bt, btt, ss), sizeof(float));
+        m->scratch_tokens = bt;
+        m->scratch_att = btt;
+    }
+}
+
+int gpt_check_positions(const GPT *m, const int *pos, int n) {
+    for (int i = 0; i < n; i++)
+        if (pos[i] < 0 || pos[i] >= m->cfg.P)
+            return pe_errorf("position id %d is outside the model's range [0, %d): raise "
+                             "model.max_positions to at least %d",
+                             pos[i], m->cfg.P, pos[i] + 1);
+    return 0;
+}
+
+/* ------------------------------------------------------------------------
+ * Forward and backward
+ */
+
+float gpt_forward(GPT *m, const int *inputs, const int *targets, const int *pos, int B, int T) {
+    const int C = m->cfg.C, L = m->cfg.L, NH = m->cfg.NH, F = m->cfg.F, V = m->cfg.V;
+    const size_t N = (size_t)B * T;
+    if (N > m->acts_tokens || N * T > m->acts_att) {
+        fprintf(stderr, "posenc: internal error: forward at B=%d T=%d exceeds the reserved "
+                        "activations (call gpt_reserve first)\n", B, T);
+        abort();
+    }
+    m->B = B;
+    m->T = T;
+    point_acts(m, B, T);
+    ParamTensors *p = &m->params;
+    ActTensors *a = &m->acts;
+
+    embed_forward(a->encoded, inputs, p->wte, m->cfg.emb_scale, N, C);
+    if (m->pe.ops->embed_forward) m->pe.ops->embed_forward(&m->pe, a->encoded, pos, N);
+
+    const float *residual = a->encoded;
+    for (int l = 0; l < L; l++) {
+        float *ln1 = a->ln1 + l * N * C, *ln1_mean = a->ln1_mean + l * N, *ln1_rstd = a->ln1_rstd + l * N;
+        float *qkv = a->qkv + l * N * 3 * C, *atty = a->atty + l * N * C;
+        float *att = a->att + l * N * NH * T, *attproj = a->attproj + l * N * C;
+        float *residual2 = a->residual2 + l * N * C;
+        float *ln2 = a->ln2 + l * N * C, *ln2_mean = a->ln2_mean + l * N, *ln2_rstd = a->ln2_rstd + l * N;
+        float *fch = a->fch + l * N * F, *fch_gelu = a->fch_gelu + l * N * F;
+        float *fcproj = a->fcproj + l * N * C, *residual3 = a->residual3 + l * N * C;
+
+        layernorm_forward(ln1, ln1_mean, ln1_rstd, residual, p->ln1w + l * C, p->ln1b + l * C, N, C);
+        matmul_forward(qkv, ln1, p->qkvw + (size_t)l * 3 * C * C, p->qkvb + l * 3 * C, N, C, 3 * C);
+        attention_forward(atty, att, qkv, &m->pe, pos, l, B, T, C, NH);
+        matmul_forward(attproj, atty, p->attprojw + (size_t)l * C * C, p->attprojb + l * C, N, C, C);
+        residual_forward(residual2, residual, attproj, N * C);
+        layernorm_forward(ln2, ln2_mean, ln2_rstd, residual2, p->ln2w + l * C, p->ln2b + l * C, N, C);
+        matmul_forward(fch, ln2, p->fcw + (size_t)l * F * C, p->fcb + l * F, N, C, F);
+        gelu_forward(fch_gelu, fch, N * F);
+        matmul_forward(fcproj, fch_gelu, p->fcprojw + (size_t)l * C * F, p->fcprojb + l * C, N, F, C);
+        residual_forward(residual3, residual2, fcproj, N * C);
+        residual = residual3;
+    }
+    layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, residual, p->lnfw, p->lnfb, N, C);
+    matmul_forward(a->logits, a->lnf, p->lmw, NULL, N, C, V);
+    int count = crossentropy_forward(a->probs, a->losses, a->logits, targets, N, V);
+
+    m->num_targets = count;
+    if (!targets) {
+        m->mean_loss = -1.0f;
+        return NAN;
+    }
+    double sum = 0.0;
+    for (size_t n = 0; n < N; n++) sum += a->losses[n];
+    m->mean_loss = count ? (float)(sum / count) : 0.0f;
+    return m->mean_loss;
+}
+
+void gpt_zero_grad(GPT *m) { memset(m->grads_memory, 0, m->num_params * sizeof(float)); }
+
+void gpt_backward(GPT *m, const int *inputs, const int *targets, const int *pos) {
+    const int B = m->B, T = m->T;
+    const int C = m->cfg.C, L = m->cfg.L, NH = m->cfg.NH, F = m->cfg.F, V = m->cfg.V;
+    const size_t N = (size_t)B * T;
+    if (m->mean_loss < 0.0f || N > m->scratch_tokens || N * T > m->scratch_att) {
+        fprintf(stderr, "posenc: internal error: backward needs a forward with targets and "
+                        "training scratch reserved for B=%d T=%d\n", B, T);
+        abort();
+    }
+    point_scratch(m, B, T);
+    ParamTensors *p = &m->params, *g = &m->grads;
+    ActTensors *a = &m->acts;
+    GradScratch *s = &m->scratch;
+
+    memset(s->dlogits, 0, N * V * sizeof(float));
+    crossentropy_backward(s->dlogits, a->probs, targets, m->num_targets, N, V);
+    memset(s->dc, 0, N * C * sizeof(float));
+    matmul_backward(s->dc, g->lmw, NULL, s->dlogits, a->lnf, p->lmw, N, C, V);
+    const float *last = a->residual3 + (L - 1) * N * C;
+    memset(s->dres, 0, N * C * sizeof(float));
+    layernorm_backward(s->dres, g->lnfw, g->lnfb, s->dc, last, p->lnfw, a->lnf_mean, a->lnf_rstd, N, C);
+
+    for (int l = L - 1; l >= 0; l--) {
+        const float *residual = l == 0 ? a->encoded : a->residual3 + (l - 1) * N * C;
+        float *ln1 = a->ln1 + l * N * C, *ln1_mean = a->ln1_mean + l * N, *ln1_rstd = a->ln1_rstd + l * N;
+        float *qkv = a->qkv + l * N * 3 * C, *atty = a->atty + l * N * C;
+        float *att = a->att + l * N * NH * T;
+        float *residual2 = a->residual2 + l * N * C;
+        float *ln2 = a->ln2 + l * N * C, *ln2_mean = a->ln2_mean + l * N, *ln2_rstd = a->ln2_rstd + l * N;
+        float *fch = a->fch + l * N * F, *fch_gelu = a->fch_gelu + l * N * F;
+
+        /* residual3 = residual2 + fcproj: dres is d residual3, = d fcproj */
+        memset(s->dfch_gelu, 0, N * F * sizeof(float));
+        matmul_backward(s->dfch_gelu, g->fcprojw + (size_t)l * C * F, g->fcprojb + l * C, s->dres, fch_gelu,
+                        p->fcprojw + (size_t)l * C * F, N, F, C);
+        /* fch_gelu = gelu(fch) */
+        memset(s->dfch, 0, N * F * sizeof(float));
+        gelu_backward(s->dfch, fch, s->dfch_gelu, N * F);
+        /* fch = ln2 @ fcw^T + fcb */
+        memset(s->dc, 0, N * C * sizeof(float));
+        matmul_backward(s->dc, g->fcw + (size_t)l * F * C, g->fcb + l * F, s->dfch, ln2, p->fcw + (size_t)l * F * C,
+                        N, C, F);
+        /* ln2 = layernorm(residual2): dres becomes d residual2 */
+        layernorm_backward(s->dres, g->ln2w + l * C, g->ln2b + l * C, s->dc, residual2, p->ln2w + l * C, ln2_mean,
+                           ln2_rstd, N, C);
+        /* residual2 = residual + attproj: dres is d attproj */
+        memset(s->dc, 0, N * C * sizeof(float));
+        matmul_backward(s->dc, g->attprojw + (size_t)l * C * C, g->attprojb + l * C, s->dres, atty,
+                        p->attprojw + (size_t)l * C * C, N, C, C);
+        /* atty = attention(qkv) */
+        memset(s->dqkv, 0, N * 3 * C * sizeof(float));
+        attention_backward(s->dqkv, s->datt, s->dc, qkv, att, &m->pe, pos, l, B, T, C, NH);
+        /* qkv = ln1 @ qkvw^T + qkvb */
+        memset(s->dc, 0, N * C * sizeof(float));
+        matmul_backward(s->dc, g->qkvw + (size_t)l * 3 * C * C, g->qkvb + l * 3 * C, s->dqkv, ln1,
+                        p->qkvw + (size_t)l * 3 * C * C, N, C, 3 * C);
+        /* ln1 = layernorm(residual): dres becomes d residual */
+        layernorm_backward(s->dres, g->ln1w + l * C, g->ln1b + l * C, s->dc, residual, p->ln1w + l * C, ln1_mean,
+                           ln1_rstd, N, C);
+    }
+    /* encoded = wte[inputs] * scale (+ PE(pos)) */
+    if (m->pe.ops->embed_backward) m->pe.ops->embed_backward(&m->pe, s->dres, pos, N);
+    embed_backward(g->wte, s->dres, inputs, m->cfg.emb_scale, N, C);
+}
+
+void gpt_free(GPT *m) {
+    pe_free(&m->pe);
+    free(m->params_memory);
+    free(m->grads_memory);
+    free(m->acts_memory);
+    free(m->scratch_memory);
+    memset(m, 0, sizeof *m);
+}

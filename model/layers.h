@@ -1,0 +1,62 @@
+/*
+ * layers.h — forward/backward pairs of every layer, side by side.
+ *
+ * Argument order mirrors llm.c: outputs first, then inputs, then weights,
+ * then sizes. Backward functions ACCUMULATE (+=) into every gradient they
+ * receive (inputs' and parameters'); callers zero them when needed.
+ * Shapes use the legend of common.h; N is the number of token rows.
+ */
+#ifndef POSENC_LAYERS_H
+#define POSENC_LAYERS_H
+
+#include "pe.h"
+
+/* out (N, C) = wte[inp[n]] * scale */
+void embed_forward(float *out, const int *inp, const float *wte, float scale, int N, int C);
+void embed_backward(float *dwte, const float *dout, const int *inp, float scale, int N, int C);
+
+/* out (N, C) = (inp - mean) * rstd * w + b;  mean, rstd (N) saved for backward */
+void layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+                       const float *w, const float *b, int N, int C);
+void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                        const float *w, const float *mean, const float *rstd, int N, int C);
+
+/* out (N, OC) = inp (N, C) @ w^T + bias;  w (OC, C) in nn.Linear layout, bias (OC) or NULL.
+ * matmul_forward uses cblas_sgemm; the _ref versions are the plain-C definition,
+ * kept beside them and tested against them. */
+void matmul_forward(float *out, const float *inp, const float *w, const float *bias, int N, int C, int OC);
+void matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
+                     const float *w, int N, int C, int OC);
+void matmul_forward_ref(float *out, const float *inp, const float *w, const float *bias, int N, int C, int OC);
+void matmul_backward_ref(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
+                         const float *w, int N, int C, int OC);
+
+/* Causal multi-head self-attention.
+ *   qkv (B, T, 3C): q | k | v per token, heads contiguous (head h uses dims h*hs..h*hs+hs-1).
+ *   The PE qk hook (if any) is applied IN PLACE to q and k of qkv before the scores
+ *   (so the saved qkv holds the transformed q, k that backward needs).
+ *   att (B, NH, T, T): softmax((q.k)/sqrt(hs) + bias), 0 above the diagonal.
+ *   out (B, T, C) = att @ v.
+ *   pos (B, T): position ids passed to the PE hooks; layer: index for per-layer PE parameters. */
+void attention_forward(float *out, float *att, float *qkv, const PE *pe, const int *pos, int layer,
+                       int B, int T, int C, int NH);
+/* dqkv (+=) and the PE's parameter gradients (+=) from dout; datt is scratch (B, NH, T, T). */
+void attention_backward(float *dqkv, float *datt, const float *dout, const float *qkv, const float *att,
+                        const PE *pe, const int *pos, int layer, int B, int T, int C, int NH);
+
+/* GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
+void gelu_forward(float *out, const float *inp, int n);
+void gelu_backward(float *dinp, const float *inp, const float *dout, int n);
+
+/* out = a + b */
+void residual_forward(float *out, const float *a, const float *b, int n);
+void residual_backward(float *da, float *db, const float *dout, int n);
+
+/* Softmax over V of logits (N, V) into probs, and masked cross-entropy:
+ * losses[n] = -log probs[n, targets[n]] where targets[n] >= 0, else 0.
+ * Returns the number of counted targets. */
+int crossentropy_forward(float *probs, float *losses, const float *logits, const int *targets, int N, int V);
+/* dlogits (+=) of mean loss = sum(losses) / count: (probs - onehot) / count on counted rows. */
+void crossentropy_backward(float *dlogits, const float *probs, const int *targets, int count, int N, int V);
+
+#endif

@@ -1,0 +1,7 @@
+/* pe_none.c — NoPE: no position information beyond the causal mask. */
+#include "pe.h"
+
+const PEOps pe_none_ops = {
+    .name = "none",
+    .summary = "NoPE: no position encoding; order comes from the causal mask alone",
+};
