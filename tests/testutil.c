@@ -16,7 +16,7 @@ int run_suite(Suite *s) {
 const char *test_tmpdir(const char *tag) {
     static char path[512];
     snprintf(path, sizeof path, "tests/tmp/%s-%d", tag, (int)getpid());
-    char cmd[600];
+    char cmd[1200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s' && mkdir -p '%s'", path, path);
     if (system(cmd) != 0) {
         fprintf(stderr, "cannot create %s\n", path);
@@ -32,4 +32,36 @@ float max_abs_diff(const float *a, const float *b, int n) {
         if (!(d <= m)) m = d; /* NaN propagates as a failure */
     }
     return m;
+}
+
+#include "model/common.h"
+
+double grad_check(double (*f)(void *ctx), void *ctx, float *x, const float *analytic, int n,
+                  float eps, double *max_abs) {
+    double diff2 = 0.0, a2 = 0.0, n2 = 0.0, mx = 0.0;
+    for (int i = 0; i < n; i++) {
+        float orig = x[i];
+        x[i] = orig + eps;
+        double fp = f(ctx);
+        x[i] = orig - eps;
+        double fm = f(ctx);
+        x[i] = orig;
+        /* divide by the step actually taken in float */
+        double num = (fp - fm) / ((double)(orig + eps) - (double)(orig - eps));
+        double d = analytic[i] - num;
+        diff2 += d * d;
+        a2 += (double)analytic[i] * analytic[i];
+        n2 += num * num;
+        if (!(fabs(d) <= mx)) mx = fabs(d);
+    }
+    if (max_abs) *max_abs = mx;
+    double denom = sqrt(a2 > n2 ? a2 : n2);
+    if (denom == 0.0) return 0.0;
+    return sqrt(diff2) / denom;
+}
+
+void fill_normal(float *x, int n, float std, unsigned long long seed) {
+    Rng r;
+    rng_seed(&r, seed);
+    for (int i = 0; i < n; i++) x[i] = std * rng_normal(&r);
 }

@@ -15,4 +15,15 @@ const char *test_tmpdir(const char *tag);
 /* Largest absolute difference between two arrays (NaN if any is NaN). */
 float max_abs_diff(const float *a, const float *b, int n);
 
+/* Central-difference gradient check. f(ctx) evaluates a scalar objective
+ * (accumulate it in double) that depends on x (n floats). analytic holds the
+ * gradient computed by the code under test. Each x[i] is perturbed by +-eps
+ * and restored. Returns the relative error ||a - num|| / max(||a||, ||num||)
+ * (0 when both vanish); *max_abs (optional) receives max |a - num|. */
+double grad_check(double (*f)(void *ctx), void *ctx, float *x, const float *analytic, int n,
+                  float eps, double *max_abs);
+
+/* Fill with N(0, std) from a fixed seed. */
+void fill_normal(float *x, int n, float std, unsigned long long seed);
+
 #endif

@@ -1,0 +1,316 @@
+/*
+ * test_layers.c — per-layer central-difference gradient checks (inputs and
+ * parameters), and the BLAS linear layer against its plain-C reference.
+ *
+ * Objective for a layer with output out: J = sum(out * R) for a fixed random
+ * R, so dJ/dout = R is what each backward receives. Tolerance: relative error
+ * ||analytic - numeric|| / max(norms) below GRAD_RTOL = 1e-3 (worst seen 1.3e-4), float32 forward, eps 1e-2
+ * (1e-3 for the attention softmax).
+ */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/layers.h"
+#include "testutil.h"
+
+#define GRAD_RTOL 1e-3
+
+/* ---- shared fixture: one layer under test at a time ------------------- */
+
+enum { N_ = 6, C_ = 8, OC_ = 5, V_ = 7, B_ = 2, T_ = 5, NH_ = 2 };
+
+static float R[4096];       /* dJ/dout */
+static float out[4096], tmp[4096], tmp2[4096], tmp3[4096];
+
+static double dot_R(const float *o, int n) {
+    double s = 0.0;
+    for (int i = 0; i < n; i++) s += (double)o[i] * R[i];
+    return s;
+}
+
+#define EXPECT_GRAD(f, x, g, n, eps)                                                          \
+    do {                                                                                      \
+        double mx_, rel_ = grad_check((f), NULL, (x), (g), (n), (eps), &mx_);                 \
+        if (getenv("GRADCHECK_VERBOSE")) fprintf(stderr, "%s %s rel %.2e\n", __func__, #x, rel_); \
+        ck_assert_msg(rel_ < GRAD_RTOL, "%s: gradient of %s: relative error %.3g (max abs %.3g)", \
+                      __func__, #x, rel_, mx_);                                               \
+    } while (0)
+
+/* ---- LayerNorm --------------------------------------------------------- */
+
+static float ln_x[N_ * C_], ln_w[C_], ln_b[C_], ln_mean[N_], ln_rstd[N_];
+
+static double ln_obj(void *ctx) {
+    (void)ctx;
+    layernorm_forward(out, ln_mean, ln_rstd, ln_x, ln_w, ln_b, N_, C_);
+    return dot_R(out, N_ * C_);
+}
+
+START_TEST(test_layernorm_grad) {
+    fill_normal(ln_x, N_ * C_, 1.0f, 1);
+    fill_normal(ln_w, C_, 1.0f, 2);
+    fill_normal(ln_b, C_, 1.0f, 3);
+    fill_normal(R, N_ * C_, 1.0f, 4);
+    float dx[N_ * C_] = {0}, dw[C_] = {0}, db[C_] = {0};
+    ln_obj(NULL);
+    layernorm_backward(dx, dw, db, R, ln_x, ln_w, ln_mean, ln_rstd, N_, C_);
+    EXPECT_GRAD(ln_obj, ln_x, dx, N_ * C_, 1e-2f);
+    EXPECT_GRAD(ln_obj, ln_w, dw, C_, 1e-2f);
+    EXPECT_GRAD(ln_obj, ln_b, db, C_, 1e-2f);
+}
+END_TEST
+
+/* ---- Linear ------------------------------------------------------------ */
+
+static float mm_x[N_ * C_], mm_w[OC_ * C_], mm_b[OC_];
+static int mm_use_ref;
+
+static double mm_obj(void *ctx) {
+    (void)ctx;
+    if (mm_use_ref)
+        matmul_forward_ref(out, mm_x, mm_w, mm_b, N_, C_, OC_);
+    else
+        matmul_forward(out, mm_x, mm_w, mm_b, N_, C_, OC_);
+    return dot_R(out, N_ * OC_);
+}
+
+START_TEST(test_matmul_grad) {
+    fill_normal(mm_x, N_ * C_, 1.0f, 5);
+    fill_normal(mm_w, OC_ * C_, 1.0f, 6);
+    fill_normal(mm_b, OC_, 1.0f, 7);
+    fill_normal(R, N_ * OC_, 1.0f, 8);
+    for (mm_use_ref = 0; mm_use_ref <= 1; mm_use_ref++) {
+        float dx[N_ * C_] = {0}, dw[OC_ * C_] = {0}, db[OC_] = {0};
+        if (mm_use_ref)
+            matmul_backward_ref(dx, dw, db, R, mm_x, mm_w, N_, C_, OC_);
+        else
+            matmul_backward(dx, dw, db, R, mm_x, mm_w, N_, C_, OC_);
+        EXPECT_GRAD(mm_obj, mm_x, dx, N_ * C_, 1e-2f);
+        EXPECT_GRAD(mm_obj, mm_w, dw, OC_ * C_, 1e-2f);
+        EXPECT_GRAD(mm_obj, mm_b, db, OC_, 1e-2f);
+    }
+}
+END_TEST
+
+/* BLAS vs the plain-C reference at shapes that exercise sgemm's blocking,
+ * including accumulation into non-zero gradients and the no-bias case. */
+START_TEST(test_matmul_blas_vs_ref) {
+    const int shapes[][3] = {{1, 1, 1}, {7, 13, 5}, {64, 64, 192}, {35, 256, 64}, {130, 48, 14}};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        int N = shapes[s][0], C = shapes[s][1], OC = shapes[s][2];
+        float *x = malloc(sizeof(float) * N * C), *w = malloc(sizeof(float) * OC * C);
+        float *b = malloc(sizeof(float) * OC), *d = malloc(sizeof(float) * N * OC);
+        float *o1 = malloc(sizeof(float) * N * OC), *o2 = malloc(sizeof(float) * N * OC);
+        float *dx1 = malloc(sizeof(float) * N * C), *dx2 = malloc(sizeof(float) * N * C);
+        float *dw1 = malloc(sizeof(float) * OC * C), *dw2 = malloc(sizeof(float) * OC * C);
+        float *db1 = malloc(sizeof(float) * OC), *db2 = malloc(sizeof(float) * OC);
+        fill_normal(x, N * C, 1.0f, 10 + s);
+        fill_normal(w, OC * C, 1.0f, 20 + s);
+        fill_normal(b, OC, 1.0f, 30 + s);
+        fill_normal(d, N * OC, 1.0f, 40 + s);
+        for (int with_bias = 0; with_bias <= 1; with_bias++) {
+            matmul_forward(o1, x, w, with_bias ? b : NULL, N, C, OC);
+            matmul_forward_ref(o2, x, w, with_bias ? b : NULL, N, C, OC);
+            float tol = 1e-5f * C + 1e-5f;
+            ck_assert_msg(max_abs_diff(o1, o2, N * OC) < tol, "forward %dx%dx%d differs by %g", N, C, OC,
+                          max_abs_diff(o1, o2, N * OC));
+        }
+        /* start from the same non-zero gradients: backward must accumulate */
+        fill_normal(dx1, N * C, 1.0f, 50 + s);
+        memcpy(dx2, dx1, sizeof(float) * N * C);
+        fill_normal(dw1, OC * C, 1.0f, 60 + s);
+        memcpy(dw2, dw1, sizeof(float) * OC * C);
+        fill_normal(db1, OC, 1.0f, 70 + s);
+        memcpy(db2, db1, sizeof(float) * OC);
+        matmul_backward(dx1, dw1, db1, d, x, w, N, C, OC);
+        matmul_backward_ref(dx2, dw2, db2, d, x, w, N, C, OC);
+        ck_assert_msg(max_abs_diff(dx1, dx2, N * C) < 1e-5f * OC + 1e-5f, "dinp %dx%dx%d", N, C, OC);
+        ck_assert_msg(max_abs_diff(dw1, dw2, OC * C) < 1e-5f * N + 1e-5f, "dw %dx%dx%d", N, C, OC);
+        ck_assert_msg(max_abs_diff(db1, db2, OC) < 1e-5f * N + 1e-5f, "dbias %dx%dx%d", N, C, OC);
+        free(x); free(w); free(b); free(d); free(o1); free(o2);
+        free(dx1); free(dx2); free(dw1); free(dw2); free(db1); free(db2);
+    }
+}
+END_TEST
+
+/* ---- GELU, residual, embedding ---------------------------------------- */
+
+static float ge_x[64];
+static double gelu_obj(void *ctx) {
+    (void)ctx;
+    gelu_forward(out, ge_x, 64);
+    return dot_R(out, 64);
+}
+
+START_TEST(test_gelu_grad) {
+    fill_normal(ge_x, 64, 2.0f, 11);
+    fill_normal(R, 64, 1.0f, 12);
+    float dx[64] = {0};
+    gelu_backward(dx, ge_x, R, 64);
+    EXPECT_GRAD(gelu_obj, ge_x, dx, 64, 1e-2f);
+    /* known values: gelu(0)=0, gelu(1)=0.841192 (tanh form) */
+    float x2[2] = {0.0f, 1.0f}, y2[2];
+    gelu_forward(y2, x2, 2);
+    ck_assert_float_eq_tol(y2[0], 0.0f, 1e-7f);
+    ck_assert_float_eq_tol(y2[1], 0.841192f, 1e-5f);
+}
+END_TEST
+
+static float rs_a[32], rs_b[32];
+static double res_obj(void *ctx) {
+    (void)ctx;
+    residual_forward(out, rs_a, rs_b, 32);
+    return dot_R(out, 32);
+}
+
+START_TEST(test_residual_grad) {
+    fill_normal(rs_a, 32, 1.0f, 13);
+    fill_normal(rs_b, 32, 1.0f, 14);
+    fill_normal(R, 32, 1.0f, 15);
+    float da[32] = {0}, db[32] = {0};
+    residual_backward(da, db, R, 32);
+    EXPECT_GRAD(res_obj, rs_a, da, 32, 1e-2f);
+    EXPECT_GRAD(res_obj, rs_b, db, 32, 1e-2f);
+}
+END_TEST
+
+static float em_w[V_ * C_];
+static const int em_inp[N_] = {3, 0, 3, 6, 1, 3};
+static double embed_obj(void *ctx) {
+    (void)ctx;
+    embed_forward(out, em_inp, em_w, 1.7f, N_, C_);
+    return dot_R(out, N_ * C_);
+}
+
+START_TEST(test_embed_grad) {
+    fill_normal(em_w, V_ * C_, 1.0f, 16);
+    fill_normal(R, N_ * C_, 1.0f, 17);
+    float dw[V_ * C_] = {0};
+    embed_backward(dw, R, em_inp, 1.7f, N_, C_);
+    EXPECT_GRAD(embed_obj, em_w, dw, V_ * C_, 1e-2f);
+    /* unused tokens (2, 4, 5) get exactly zero gradient */
+    for (int c = 0; c < C_; c++) {
+        ck_assert(dw[2 * C_ + c] == 0.0f);
+        ck_assert(dw[5 * C_ + c] == 0.0f);
+    }
+}
+END_TEST
+
+/* ---- masked cross-entropy ---------------------------------------------- */
+
+static float ce_logits[N_ * V_];
+static const int ce_targets[N_] = {-1, 2, 6, -1, 0, 4};
+static double ce_obj(void *ctx) {
+    (void)ctx;
+    float losses[N_];
+    int count = crossentropy_forward(tmp, losses, ce_logits, ce_targets, N_, V_);
+    double s = 0.0;
+    for (int n = 0; n < N_; n++) s += losses[n];
+    return s / count;
+}
+
+START_TEST(test_crossentropy_grad) {
+    fill_normal(ce_logits, N_ * V_, 2.0f, 18);
+    float losses[N_], dl[N_ * V_] = {0};
+    int count = crossentropy_forward(tmp, losses, ce_logits, ce_targets, N_, V_);
+    ck_assert_int_eq(count, 4);
+    ck_assert(losses[0] == 0.0f && losses[3] == 0.0f);
+    crossentropy_backward(dl, tmp, ce_targets, count, N_, V_);
+    EXPECT_GRAD(ce_obj, ce_logits, dl, N_ * V_, 1e-2f);
+    /* masked rows get exactly zero gradient */
+    for (int v = 0; v < V_; v++) ck_assert(dl[0 * V_ + v] == 0.0f && dl[3 * V_ + v] == 0.0f);
+    /* hand case: uniform logits -> loss log V */
+    float z[V_] = {0}, p[V_], l1[1];
+    int t1[1] = {3};
+    crossentropy_forward(p, l1, z, t1, 1, V_);
+    ck_assert_float_eq_tol(l1[0], logf((float)V_), 1e-6f);
+}
+END_TEST
+
+/* ---- attention, with each kind of PE hook ------------------------------- */
+
+static float at_qkv[B_ * T_ * 3 * C_];
+static int at_pos[B_ * T_] = {0, 1, 2, 3, 4, 3, 5, 6, 9, 10}; /* row 2: non-contiguous ids */
+static PE at_pe;
+
+static double attn_obj(void *ctx) {
+    (void)ctx;
+    memcpy(tmp2, at_qkv, sizeof at_qkv); /* forward transforms q, k in place */
+    attention_forward(out, tmp3, tmp2, &at_pe, at_pos, 0, B_, T_, C_, NH_);
+    return dot_R(out, B_ * T_ * C_);
+}
+
+static void check_attention(const char *pe_name) {
+    PEConfig pc = {.C = C_, .NH = NH_, .hs = C_ / NH_, .L = 1, .P = 16, .rope_base = 10000.0f,
+                   .rope_fraction = 1.0f};
+    ck_assert_msg(pe_init(&at_pe, pe_name, &pc) == 0, "%s", pe_error());
+    fill_normal(at_qkv, B_ * T_ * 3 * C_, 1.0f, 19);
+    fill_normal(R, B_ * T_ * C_, 1.0f, 20);
+    static float saved_qkv[B_ * T_ * 3 * C_], att[B_ * NH_ * T_ * T_], datt[B_ * NH_ * T_ * T_];
+    memcpy(saved_qkv, at_qkv, sizeof at_qkv);
+    attention_forward(out, att, saved_qkv, &at_pe, at_pos, 0, B_, T_, C_, NH_);
+    /* causality: probabilities above the diagonal are 0, rows sum to 1 */
+    for (int r = 0; r < B_ * NH_ * T_; r++) {
+        int i = r % T_;
+        float sum = 0.0f;
+        for (int j = 0; j < T_; j++) {
+            if (j > i) ck_assert(att[r * T_ + j] == 0.0f);
+            sum += att[r * T_ + j];
+        }
+        ck_assert_float_eq_tol(sum, 1.0f, 1e-5f);
+    }
+    float dqkv[B_ * T_ * 3 * C_] = {0};
+    attention_backward(dqkv, datt, R, saved_qkv, att, &at_pe, at_pos, 0, B_, T_, C_, NH_);
+    double mx, rel = grad_check(attn_obj, NULL, at_qkv, dqkv, B_ * T_ * 3 * C_, 1e-3f, &mx);
+    if (getenv("GRADCHECK_VERBOSE")) fprintf(stderr, "attention %s rel %.2e\n", pe_name, rel);
+    ck_assert_msg(rel < GRAD_RTOL, "attention with %s: relative error %.3g (max abs %.3g)", pe_name, rel, mx);
+    pe_free(&at_pe);
+}
+
+START_TEST(test_attention_grad_none) { check_attention("none"); }
+END_TEST
+START_TEST(test_attention_grad_rope) { check_attention("rope"); }
+END_TEST
+START_TEST(test_attention_grad_alibi) { check_attention("alibi"); }
+END_TEST
+
+/* A query must not see the future: changing a later token's k/v leaves
+ * earlier outputs bit-identical. */
+START_TEST(test_attention_causal) {
+    PEConfig pc = {.C = C_, .NH = NH_, .hs = C_ / NH_, .L = 1, .P = 16, .rope_base = 1e4f, .rope_fraction = 1};
+    ck_assert(pe_init(&at_pe, "rope", &pc) == 0);
+    float a[B_ * T_ * 3 * C_], b[B_ * T_ * 3 * C_], att[B_ * NH_ * T_ * T_], o1[B_ * T_ * C_], o2[B_ * T_ * C_];
+    fill_normal(a, B_ * T_ * 3 * C_, 1.0f, 21);
+    memcpy(b, a, sizeof a);
+    for (int c = 0; c < 3 * C_; c++) b[(T_ - 1) * 3 * C_ + c] += 1.0f; /* last token of row 0 */
+    attention_forward(o1, att, a, &at_pe, at_pos, 0, B_, T_, C_, NH_);
+    attention_forward(o2, att, b, &at_pe, at_pos, 0, B_, T_, C_, NH_);
+    ck_assert(memcmp(o1, o2, sizeof(float) * (T_ - 1) * C_) == 0);
+    ck_assert(memcmp(o1 + T_ * C_, o2 + T_ * C_, sizeof(float) * T_ * C_) == 0); /* other row */
+    ck_assert(memcmp(o1 + (T_ - 1) * C_, o2 + (T_ - 1) * C_, sizeof(float) * C_) != 0);
+    pe_free(&at_pe);
+}
+END_TEST
+
+static Suite *layers_suite(void) {
+    Suite *s = suite_create("layers");
+    TCase *tc = tcase_create("grad");
+    tcase_add_test(tc, test_layernorm_grad);
+    tcase_add_test(tc, test_matmul_grad);
+    tcase_add_test(tc, test_matmul_blas_vs_ref);
+    tcase_add_test(tc, test_gelu_grad);
+    tcase_add_test(tc, test_residual_grad);
+    tcase_add_test(tc, test_embed_grad);
+    tcase_add_test(tc, test_crossentropy_grad);
+    tcase_add_test(tc, test_attention_grad_none);
+    tcase_add_test(tc, test_attention_grad_rope);
+    tcase_add_test(tc, test_attention_grad_alibi);
+    tcase_add_test(tc, test_attention_causal);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) { return run_suite(layers_suite()); }
