@@ -73,3 +73,4 @@ clean:
 	rm -rf build build-san posenc
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+.SECONDARY:

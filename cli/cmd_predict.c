@@ -1,0 +1,194 @@
+/*
+ * cmd_predict.c — `posenc predict RUN "3 1 4 1 5"`: greedy answer with
+ * per-token probabilities, compared with the task's true answer; or
+ * `--logits "..."`: the full logits of a token sequence as JSON, so that
+ * other implementations can be checked against posenc.
+ */
+#include <cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "run/rundir.h"
+
+static void predict_usage(FILE *f) {
+    fprintf(f,
+            "usage: posenc predict RUN \"X1 X2 ...\"\n"
+            "       posenc predict RUN --logits \"TOKENS\"\n"
+            "\n"
+            "Greedy-decode the answer to the problem x (symbols 0..A-1 separated by spaces)\n"
+            "with the model of run directory RUN, printing each answer token with its\n"
+            "probability beside the task's true answer.\n"
+            "\n"
+            "  --logits TOKENS  print the logits (and position ids) of every position of a\n"
+            "                   raw token sequence as JSON. Tokens are ids 0..V-1 or the names\n"
+            "                   BOS SEP EOS PAD, e.g. \"BOS 3 1 4 SEP 3\".\n");
+}
+
+/* Parse space/comma-separated tokens; names allowed when `names`. */
+static int parse_tokens(const char *s, int A, int names, int *out, int cap) {
+    int n = 0;
+    const char *p = s;
+    while (*p) {
+        while (*p == ' ' || *p == ',' || *p == '\t') p++;
+        if (!*p) break;
+        const char *start = p;
+        while (*p && *p != ' ' && *p != ',' && *p != '\t') p++;
+        char tok[32];
+        size_t len = (size_t)(p - start);
+        if (len >= sizeof tok) return pe_errorf("token \"%.*s...\" is too long", 16, start);
+        memcpy(tok, start, len);
+        tok[len] = '\0';
+        int v;
+        if (names && strcmp(tok, "BOS") == 0) v = task_bos(A);
+        else if (names && strcmp(tok, "SEP") == 0) v = task_sep(A);
+        else if (names && strcmp(tok, "EOS") == 0) v = task_eos(A);
+        else if (names && strcmp(tok, "PAD") == 0) v = task_pad(A);
+        else {
+            char *end;
+            errno = 0;
+            long x = strtol(tok, &end, 10);
+            int hi = names ? task_vocab(A) : A;
+            if (*end || errno || x < 0 || x >= hi)
+                return pe_errorf("\"%s\" is not a %s (0..%d%s)", tok, names ? "token" : "symbol", hi - 1,
+                                 names ? " or BOS, SEP, EOS, PAD" : "");
+            v = (int)x;
+        }
+        if (n == cap) return pe_errorf("more than %d tokens", cap);
+        out[n++] = v;
+    }
+    if (n == 0) return pe_errorf("no tokens given");
+    return n;
+}
+
+static void token_name(char *buf, size_t cap, int t, int A) {
+    if (t < A) snprintf(buf, cap, "%d", t);
+    else if (t == task_pad(A)) snprintf(buf, cap, "PAD");
+    else if (t == task_bos(A)) snprintf(buf, cap, "BOS");
+    else if (t == task_sep(A)) snprintf(buf, cap, "SEP");
+    else snprintf(buf, cap, "EOS");
+}
+
+int cmd_predict(int argc, char **argv) {
+    const char *run = NULL, *problem = NULL, *logits = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (is_help(argv[i])) {
+            predict_usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--logits") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "posenc predict: --logits needs a token sequence\n");
+                return EXIT_USAGE;
+            }
+            logits = argv[++i];
+        } else if (argv[i][0] == '-' && argv[i][1] && !(argv[i][1] >= '0' && argv[i][1] <= '9')) {
+            fprintf(stderr, "posenc predict: unknown option \"%s\" (see posenc predict --help)\n", argv[i]);
+            return EXIT_USAGE;
+        } else if (!run) {
+            run = argv[i];
+        } else if (!problem) {
+            problem = argv[i];
+        } else {
+            fprintf(stderr, "posenc predict: too many arguments (quote the problem: \"3 1 4\")\n");
+            return EXIT_USAGE;
+        }
+    }
+    if (!run || (!problem && !logits) || (problem && logits)) {
+        fprintf(stderr, "posenc predict: give RUN and either a problem \"X1 X2 ...\" or --logits TOKENS "
+                        "(see posenc predict --help)\n");
+        return EXIT_USAGE;
+    }
+    RunConfig cfg;
+    GPT m;
+    if (rundir_load(run, 1, &cfg, &m, NULL) != 0) {
+        fprintf(stderr, "posenc predict: %s\n", pe_error());
+        return EXIT_RUNTIME;
+    }
+    const int A = cfg.task.alphabet, V = m.cfg.V;
+    enum { CAP = 8192 };
+    int *seq = pe_calloc(CAP, sizeof(int)), *pos = pe_calloc(CAP, sizeof(int));
+    int rc = 0;
+    const TaskOps *task = task_find(cfg.task.name);
+
+    if (logits) {
+        int n = parse_tokens(logits, A, 1, seq, CAP);
+        if (n < 0 || n > m.cfg.P) {
+            if (n > m.cfg.P) pe_errorf("%d tokens exceed the model's %d positions", n, m.cfg.P);
+            fprintf(stderr, "posenc predict: --logits: %s\n", pe_error());
+            rc = EXIT_USAGE;
+            goto done;
+        }
+        for (int t = 0; t < n; t++) pos[t] = t;
+        gpt_reserve(&m, 1, n, 0);
+        gpt_forward(&m, seq, NULL, pos, 1, n);
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddItemToObject(j, "tokens", cJSON_CreateIntArray(seq, n));
+        cJSON_AddItemToObject(j, "positions", cJSON_CreateIntArray(pos, n));
+        cJSON *rows = cJSON_AddArrayToObject(j, "logits");
+        for (int t = 0; t < n; t++) cJSON_AddItemToArray(rows, cJSON_CreateFloatArray(m.acts.logits + (size_t)t * V, V));
+        char *s = cJSON_PrintUnformatted(j);
+        printf("%s\n", s);
+        free(s);
+        cJSON_Delete(j);
+        goto done;
+    }
+
+    int x[4096];
+    int n = parse_tokens(problem, A, 0, x, 4096);
+    if (n < 0) {
+        fprintf(stderr, "posenc predict: %s\n", pe_error());
+        rc = EXIT_USAGE;
+        goto done;
+    }
+    int mlen = task->answer_len(n);
+    int total = task_input_len(task, n) + 1; /* BOS x SEP y EOS */
+    if (total - 1 > m.cfg.P) {
+        /* rebuild with room: fine for every encoding but learned (clear error) */
+        gpt_free(&m);
+        if (rundir_load(run, total - 1, &cfg, &m, NULL) != 0) {
+            fprintf(stderr, "posenc predict: %s\n", pe_error());
+            free(seq);
+            free(pos);
+            return EXIT_RUNTIME;
+        }
+    }
+    int *want = pe_calloc(mlen + 1, sizeof(int));
+    task->answer(want, x, n, A);
+    want[mlen] = task_eos(A);
+    int len = 0;
+    seq[len++] = task_bos(A);
+    for (int i = 0; i < n; i++) seq[len++] = x[i];
+    seq[len++] = task_sep(A);
+    for (int t = 0; t < total; t++) pos[t] = t;
+    gpt_reserve(&m, 1, total, 0);
+
+    printf("run %s: task %s, pe %s\n", run, cfg.task.name, cfg.model.pe);
+    printf("input     ");
+    for (int i = 0; i < n; i++) printf(" %d", x[i]);
+    printf("\n%-6s %-9s %-9s %s\n", "step", "predicted", "expected", "probability");
+    int correct = 0;
+    for (int k = 0; k <= mlen; k++) {
+        gpt_forward(&m, seq, NULL, pos, 1, len);
+        const float *p = m.acts.probs + (size_t)(len - 1) * V;
+        int best = 0;
+        for (int v = 1; v < V; v++)
+            if (p[v] > p[best]) best = v;
+        char bn[16], wn[16];
+        token_name(bn, sizeof bn, best, A);
+        token_name(wn, sizeof wn, want[k], A);
+        correct += best == want[k];
+        printf("%-6d %-9s %-9s %.4f%s\n", k + 1, bn, wn, p[best], best == want[k] ? "" : "   <- wrong");
+        seq[len++] = best;
+        if (best == task_eos(A)) break;
+    }
+    printf("%s: %d of %d answer tokens (with EOS) correct\n", correct == mlen + 1 ? "exact match" : "not exact",
+           correct, mlen + 1);
+    free(want);
+done:
+    free(seq);
+    free(pos);
+    gpt_free(&m);
+    return rc;
+}

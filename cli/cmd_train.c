@@ -1,0 +1,190 @@
+/*
+ * cmd_train.c — `posenc train`: config in, run directory out.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "run/config.h"
+#include "run/fsutil.h"
+#include "run/train.h"
+
+#define MAX_SETS 256
+
+static volatile sig_atomic_t stop_requested = 0;
+
+static void on_sigint(int sig) {
+    (void)sig;
+    if (stop_requested) _exit(EXIT_INTERRUPTED); /* second Ctrl-C: leave now */
+    stop_requested = 1;
+}
+
+static void train_usage(FILE *f) {
+    fprintf(f,
+            "usage: posenc train [CONFIG] [--set KEY=VALUE]... [--out DIR] [--force] [--quiet]\n"
+            "       posenc train --resume DIR [--set train.KEY=VALUE]...\n"
+            "\n"
+            "Train a model on the task in CONFIG (a JSON file; omitted: the built-in defaults)\n"
+            "and write a run directory: config.json (the resolved config), metrics.jsonl,\n"
+            "model.safetensors and optim.safetensors (checkpoints).\n"
+            "\n"
+            "options:\n"
+            "  --set KEY=VALUE  override a config key, e.g. --set model.pe=alibi --set train.lr=3e-4\n"
+            "                   --set eval.lengths=8,16,32 (repeatable; applied in order)\n"
+            "  --out DIR        run directory (default: runs/NAME, NAME from the config's \"name\")\n"
+            "  --force          reuse an existing run directory, replacing its run files\n"
+            "  --resume DIR     continue DIR from its last checkpoint (only train.* keys may be --set)\n"
+            "  --quiet          no progress output\n"
+            "\n"
+            "Ctrl-C saves a checkpoint and exits (status 130); --resume continues it with a loss\n"
+            "trajectory bitwise identical to an uninterrupted run. A non-finite loss stops\n"
+            "training (status 3) and keeps the last good checkpoint.\n");
+}
+
+static const char *const run_files[] = {"config.json", "metrics.jsonl", "model.safetensors", "optim.safetensors",
+                                        "eval.json",   "eval.csv"};
+
+int cmd_train(int argc, char **argv) {
+    const char *config_path = NULL, *out = NULL, *resume = NULL;
+    const char *sets[MAX_SETS] = {0};
+    int nsets = 0, force = 0, quiet = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (is_help(a)) {
+            train_usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--set") == 0 || strcmp(a, "--out") == 0 || strcmp(a, "--resume") == 0) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "posenc train: %s needs a value (see posenc train --help)\n", a);
+                return EXIT_USAGE;
+            }
+            const char *v = argv[++i];
+            if (a[2] == 's') {
+                if (nsets == MAX_SETS) {
+                    fprintf(stderr, "posenc train: more than %d --set options\n", MAX_SETS);
+                    return EXIT_USAGE;
+                }
+                sets[nsets++] = v;
+            } else if (a[2] == 'o') {
+                out = v;
+            } else {
+                resume = v;
+            }
+        } else if (strncmp(a, "--set=", 6) == 0 && nsets < MAX_SETS) {
+            sets[nsets++] = a + 6;
+        } else if (strcmp(a, "--force") == 0) {
+            force = 1;
+        } else if (strcmp(a, "--quiet") == 0) {
+            quiet = 1;
+        } else if (a[0] == '-') {
+            fprintf(stderr, "posenc train: unknown option \"%s\" (see posenc train --help)\n", a);
+            return EXIT_USAGE;
+        } else if (!config_path) {
+            config_path = a;
+        } else {
+            fprintf(stderr, "posenc train: more than one CONFIG (\"%s\", \"%s\")\n", config_path, a);
+            return EXIT_USAGE;
+        }
+    }
+
+    RunConfig cfg;
+    char dir[4096], path[4096];
+    if (resume) {
+        if (config_path || out || force) {
+            fprintf(stderr, "posenc train: --resume DIR takes the config from DIR; do not give CONFIG, "
+                            "--out or --force with it\n");
+            return EXIT_USAGE;
+        }
+        for (int i = 0; i < nsets; i++)
+            if (strncmp(sets[i], "train.", 6) != 0) {
+                fprintf(stderr, "posenc train: --set %s: only train.* keys can change when resuming "
+                                "(the model and task are fixed by the checkpoint)\n", sets[i]);
+                return EXIT_USAGE;
+            }
+        snprintf(dir, sizeof dir, "%s", resume);
+        if (path_join(path, sizeof path, dir, "config.json") != 0 || config_load(&cfg, path, sets, nsets) != 0) {
+            fprintf(stderr, "posenc train: %s\n", pe_error());
+            return EXIT_USAGE;
+        }
+        if (train_checkpoint_step(dir) < 0) {
+            fprintf(stderr, "posenc train: %s: no readable checkpoint (model.safetensors) to resume from; "
+                            "start it again with --force\n", dir);
+            return EXIT_RUNTIME;
+        }
+    } else {
+        if (config_load(&cfg, config_path, sets, nsets) != 0) {
+            fprintf(stderr, "posenc train: %s\n", pe_error());
+            return EXIT_USAGE;
+        }
+        if (out)
+            snprintf(dir, sizeof dir, "%s", out);
+        else
+            snprintf(dir, sizeof dir, "runs/%s", cfg.name);
+        if (path_join(path, sizeof path, dir, "config.json") != 0) {
+            fprintf(stderr, "posenc train: %s\n", pe_error());
+            return EXIT_USAGE;
+        }
+        int has_run = 0;
+        for (size_t k = 0; k < sizeof run_files / sizeof run_files[0]; k++) {
+            char f[4096];
+            if (path_join(f, sizeof f, dir, run_files[k]) == 0 && path_exists(f)) has_run = 1;
+        }
+        if (has_run && !force) {
+            fprintf(stderr, "posenc train: %s already holds a run; continue it with --resume %s, "
+                            "replace it with --force, or choose another --out\n", dir, dir);
+            return EXIT_USAGE;
+        }
+        if (dir_create(dir) != 0) {
+            fprintf(stderr, "posenc train: %s\n", pe_error());
+            return EXIT_RUNTIME;
+        }
+        for (size_t k = 0; force && k < sizeof run_files / sizeof run_files[0]; k++) {
+            char f[4096];
+            if (path_join(f, sizeof f, dir, run_files[k]) == 0) unlink(f);
+        }
+    }
+    /* the resolved config (with any train.* overrides of a resume) */
+    char *json = config_to_json(&cfg);
+    int rc = file_write_atomic(path, json, strlen(json));
+    free(json);
+    if (rc != 0) {
+        fprintf(stderr, "posenc train: %s\n", pe_error());
+        return EXIT_RUNTIME;
+    }
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+
+    TrainOptions opt = {
+        .run_dir = dir,
+        .resume = resume != NULL,
+        .stop = &stop_requested,
+        .live = isatty(fileno(stderr)),
+        .log = quiet ? NULL : stderr,
+    };
+    if (!quiet)
+        fprintf(stderr, "train %s: task %s (n %d..%d), pe %s, d_model %d, %d layers, %d heads, %d steps -> %s\n",
+                cfg.name, cfg.task.name, cfg.task.min_len, cfg.task.max_len, cfg.model.pe, cfg.model.C, cfg.model.L,
+                cfg.model.NH, cfg.train.steps, dir);
+    rc = train_run(&cfg, &opt);
+    switch (rc) {
+    case TRAIN_OK:
+        if (!quiet) fprintf(stderr, "done: %s (evaluate with: posenc eval %s)\n", dir, dir);
+        return 0;
+    case TRAIN_INTERRUPTED:
+        return EXIT_INTERRUPTED;
+    case TRAIN_NONFINITE:
+        fprintf(stderr, "posenc train: %s\n", pe_error());
+        return EXIT_NONFINITE;
+    default:
+        fprintf(stderr, "posenc train: %s\n", pe_error());
+        return EXIT_RUNTIME;
+    }
+}

@@ -1,0 +1,102 @@
+/*
+ * main.c — `posenc`: train, evaluate and inspect transformers with
+ * pluggable position encodings. Dispatches to one function per subcommand.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "data/task.h"
+#include "model/common.h"
+#include "model/pe.h"
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: posenc COMMAND [ARGS...]\n"
+            "\n"
+            "Which position encoding lets a transformer work on sequences longer than it\n"
+            "was trained on? Train on short ordering tasks, evaluate on long ones.\n"
+            "\n"
+            "commands:\n"
+            "  train [CONFIG] [--set k=v]... [--out DIR]   train a model, write a run directory\n"
+            "  train --resume DIR                           continue an interrupted run\n"
+            "  eval RUN [--lengths 8,16,24:64:8] [--samples N]\n"
+            "                                               accuracy and loss per length\n"
+            "  predict RUN \"3 1 4 1 5\"                      greedy answer with probabilities\n"
+            "  help                                         this message\n"
+            "\n"
+            "Run `posenc COMMAND --help` for a command's options.\n"
+            "\n"
+            "position encodings (model.pe):\n");
+    for (int i = 0; i < pe_count(); i++) fprintf(f, "  %-11s %s\n", pe_at(i)->name, pe_at(i)->summary);
+    fprintf(f, "\ntasks (task.name):\n");
+    for (int i = 0; i < task_count(); i++) fprintf(f, "  %-11s %s\n", task_at(i)->name, task_at(i)->summary);
+}
+
+int is_help(const char *arg) { return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0; }
+
+long parse_count(const char *opt, const char *value, long max) {
+    if (!value) return pe_errorf("%s needs a value", opt);
+    char *end;
+    errno = 0;
+    long v = strtol(value, &end, 10);
+    if (errno || end == value || *end || v < 1 || v > max)
+        return pe_errorf("%s: expected a whole number in 1..%ld, got \"%s\"", opt, max, value);
+    return v;
+}
+
+int parse_lengths(const char *spec, int *out, int cap) {
+    int count = 0;
+    const char *p = spec;
+    if (!*p) return pe_errorf("--lengths: empty list");
+    while (*p) {
+        long v[3] = {0, 0, 1};
+        int k = 0;
+        for (;;) {
+            char *end;
+            errno = 0;
+            v[k] = strtol(p, &end, 10);
+            if (end == p || errno || v[k] < 1 || v[k] > 4096)
+                return pe_errorf("--lengths: \"%s\": expected lengths 1..4096 as n, a:b or a:b:step, "
+                                 "separated by commas (e.g. 8,16,24:64:8)", spec);
+            p = end;
+            k++;
+            if (*p == ':' && k < 3) {
+                p++;
+                continue;
+            }
+            break;
+        }
+        if (*p && *p != ',') return pe_errorf("--lengths: \"%s\": unexpected \"%c\"", spec, *p);
+        if (*p == ',') p++;
+        long a = v[0], b = k >= 2 ? v[1] : v[0], s = k == 3 ? v[2] : 1;
+        if (b < a) return pe_errorf("--lengths: \"%s\": range %ld:%ld goes backwards", spec, a, b);
+        for (long n = a; n <= b; n += s) {
+            int dup = 0;
+            for (int i = 0; i < count; i++) dup |= out[i] == n;
+            if (dup) continue;
+            if (count == cap) return pe_errorf("--lengths: \"%s\": more than %d lengths", spec, cap);
+            out[count++] = (int)n;
+        }
+    }
+    return count;
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (is_help(cmd) || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "train") == 0) return cmd_train(argc - 1, argv + 1);
+    if (strcmp(cmd, "eval") == 0) return cmd_eval(argc - 1, argv + 1);
+    if (strcmp(cmd, "predict") == 0) return cmd_predict(argc - 1, argv + 1);
+    fprintf(stderr, "posenc: unknown command \"%s\" (commands: train, eval, predict, help)\n", cmd);
+    return EXIT_USAGE;
+}

@@ -1,0 +1,51 @@
+/*
+ * eval.h — SPEC §2 metrics of a model on a task, per evaluation length.
+ *
+ * Under teacher forcing, per length n:
+ *   token_acc    fraction of answer tokens (y1..ym, EOS) whose argmax is right
+ *   exact_match  fraction of examples whose answer tokens are all right
+ *                (equal to greedy decoding's exact match)
+ *   loss         mean cross-entropy over answer tokens
+ * and accuracy by absolute position of the predicted token, summed over all
+ * lengths, so the position where an encoding breaks can be read off.
+ *
+ * The examples of length n come from their own generator seeded with
+ * rng_derive(eval seed, n): every run of every encoding, and every choice of
+ * other lengths, sees the same examples at n.
+ */
+#ifndef POSENC_EVAL_H
+#define POSENC_EVAL_H
+
+#include <stdint.h>
+
+#include "data/task.h"
+#include "model/gpt.h"
+
+typedef struct {
+    int n;              /* problem length */
+    int examples;
+    long tokens;        /* answer tokens counted */
+    double token_acc, exact_match, loss;
+} EvalResult;
+
+/* Accuracy by absolute position of the predicted token (0..cap-1). */
+typedef struct {
+    int cap;
+    long *correct;   /* (cap) */
+    long *total;     /* (cap) */
+} PosAcc;
+
+void posacc_init(PosAcc *pa, int cap);
+void posacc_free(PosAcc *pa);
+
+/* The largest batch shape evaluate_length will use for n (for gpt_reserve
+ * and batch_alloc). */
+void eval_shape(const TaskOps *t, int n, int samples, int batch_size, int *B, int *T);
+
+/* Evaluate `samples` examples of length n in batches of batch_size. The
+ * model and `batch` must have room for eval_shape's B x T. pa may be NULL.
+ * 0, or an error (positions beyond the model's range). */
+int evaluate_length(GPT *m, const TaskOps *t, const TaskConfig *tc, int n, int samples, int batch_size,
+                    uint64_t eval_seed, Batch *batch, EvalResult *r, PosAcc *pa);
+
+#endif

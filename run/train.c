@@ -1,0 +1,262 @@
+/*
+ * train.c — the training loop (see train.h).
+ */
+#include "train.h"
+
+#include <cJSON.h>
+#include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "model/adamw.h"
+#include "run/checkpoint.h"
+#include "run/eval.h"
+#include "run/fsutil.h"
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+long train_checkpoint_step(const char *run_dir) {
+    char path[4096];
+    if (path_join(path, sizeof path, run_dir, "model.safetensors") != 0 || !path_exists(path)) return -1;
+    char *cfg = NULL;
+    long step = -1;
+    if (checkpoint_read_meta(path, &cfg, &step) != 0) return -1;
+    free(cfg);
+    return step;
+}
+
+/* Keep only the metrics lines of steps <= step (those written before the
+ * checkpoint being resumed); returns the elapsed time of the last kept line. */
+static int metrics_truncate(const char *path, long step, double *elapsed) {
+    *elapsed = 0.0;
+    if (!path_exists(path)) return 0;
+    char *text = file_read_all(path, NULL);
+    if (!text) return -1;
+    size_t cap = strlen(text) + 1, len = 0;
+    char *kept = malloc(cap);
+    for (char *line = text, *next; line && *line; line = next) {
+        next = strchr(line, '\n');
+        if (next) *next++ = '\0';
+        else break; /* a torn last line (no newline) is dropped */
+        cJSON *j = cJSON_Parse(line);
+        const cJSON *s = j ? cJSON_GetObjectItemCaseSensitive(j, "step") : NULL;
+        if (cJSON_IsNumber(s) && (long)s->valuedouble <= step) {
+            const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "elapsed");
+            if (cJSON_IsNumber(e)) *elapsed = e->valuedouble;
+            size_t n = strlen(line);
+            memcpy(kept + len, line, n);
+            kept[len + n] = '\n';
+            len += n + 1;
+        }
+        cJSON_Delete(j);
+    }
+    int rc = file_write_atomic(path, kept, len);
+    free(kept);
+    free(text);
+    return rc;
+}
+
+static int log_json(const char *path, cJSON *obj) {
+    char *s = cJSON_PrintUnformatted(obj);
+    int rc = file_append_line(path, s);
+    free(s);
+    cJSON_Delete(obj);
+    return rc;
+}
+
+static int save_checkpoint(const char *dir, const GPT *m, const AdamW *opt, const char *cfg_json, long step,
+                           uint64_t rng_state) {
+    char path[4096];
+    /* optimizer first, model last: the model file's step is what marks a checkpoint */
+    if (path_join(path, sizeof path, dir, "optim.safetensors") != 0) return -1;
+    if (optim_save(path, opt, m, step, rng_state) != 0) return -1;
+    if (path_join(path, sizeof path, dir, "model.safetensors") != 0) return -1;
+    return checkpoint_save(path, m, cfg_json, step);
+}
+
+static void fmt_duration(char *buf, size_t cap, double s) {
+    long t = (long)(s + 0.5);
+    if (t >= 3600)
+        snprintf(buf, cap, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else
+        snprintf(buf, cap, "%ld:%02ld", t / 60, t % 60);
+}
+
+int train_run(const RunConfig *cfg, const TrainOptions *o) {
+    const TrainConfig *tr = &cfg->train;
+    const TaskOps *task = task_find(cfg->task.name);
+    if (!task) return pe_errorf("task.name: unknown task \"%s\" (valid: %s)", cfg->task.name, task_names());
+    openblas_set_num_threads(tr->threads);
+
+    char metrics[4096];
+    if (path_join(metrics, sizeof metrics, o->run_dir, "metrics.jsonl") != 0) return TRAIN_ERROR;
+    char *cfg_json = config_to_json(cfg);
+
+    GPT m;
+    AdamW opt = {0};
+    Batch train_batch = {0}, eval_batch = {0};
+    int rc = TRAIN_ERROR;
+    if (gpt_build(&m, &cfg->model) != 0) {
+        free(cfg_json);
+        return TRAIN_ERROR;
+    }
+    gpt_init_params(&m, cfg->seed);
+    adamw_init(&opt, m.num_params, tr->weight_decay);
+
+    /* periodic evaluation: the longest training length and the longest evaluation length */
+    int eval_ns[2] = {cfg->task.max_len, cfg->task.max_len};
+    for (int i = 0; i < cfg->eval.num_lengths; i++)
+        if (cfg->eval.lengths[i] > eval_ns[1]) eval_ns[1] = cfg->eval.lengths[i];
+    const int n_periodic = eval_ns[1] > eval_ns[0] ? 2 : 1;
+    const int eval_samples = cfg->eval.samples < 128 ? cfg->eval.samples : 128;
+    int eval_B, eval_T;
+    eval_shape(task, eval_ns[n_periodic - 1], eval_samples, cfg->eval.batch_size, &eval_B, &eval_T);
+    if (eval_T > cfg->model.P) {
+        /* a position-table encoding cannot be evaluated past its table: evaluate in-distribution only */
+        eval_shape(task, eval_ns[0], eval_samples, cfg->eval.batch_size, &eval_B, &eval_T);
+        eval_ns[1] = eval_ns[0];
+    }
+    const int train_T = task_max_train_input_len(task, &cfg->task);
+    gpt_reserve(&m, tr->batch_size, train_T, 1);
+    gpt_reserve(&m, eval_B, eval_T, 0);
+    if (batch_alloc(&train_batch, tr->batch_size, train_T) != 0 || batch_alloc(&eval_batch, eval_B, eval_T) != 0)
+        goto done;
+
+    Rng rng;
+    rng_seed(&rng, rng_derive(cfg->seed, 1));
+    long start = 0;
+    double elapsed0 = 0.0;
+    if (o->resume) {
+        char path[4096];
+        char *saved_cfg = NULL;
+        long mstep = -1, ostep = -1;
+        uint64_t rng_state = 0;
+        if (path_join(path, sizeof path, o->run_dir, "model.safetensors") != 0) goto done;
+        if (checkpoint_read_meta(path, &saved_cfg, &mstep) != 0) goto done;
+        free(saved_cfg);
+        if (checkpoint_load(path, &m) != 0) goto done;
+        if (path_join(path, sizeof path, o->run_dir, "optim.safetensors") != 0) goto done;
+        if (optim_load(path, &opt, &m, &ostep, &rng_state) != 0) goto done;
+        if (ostep != mstep) {
+            pe_errorf("%s: optimizer state is at step %ld but the model checkpoint at step %ld; "
+                      "the run cannot be resumed exactly", path, ostep, mstep);
+            goto done;
+        }
+        rng.state = rng_state;
+        start = mstep;
+        if (metrics_truncate(metrics, start, &elapsed0) != 0) goto done;
+        if (o->log) fprintf(o->log, "resuming %s at step %ld of %d\n", o->run_dir, start, tr->steps);
+    }
+
+    const double t0 = now_s();
+    double window_t = t0, last_draw = 0.0;
+    long window_tokens = 0, window_padded = 0;
+    int window_steps = 0;
+    for (long step = start; step < tr->steps; step++) {
+        if (batch_sample_train(&train_batch, task, &cfg->task, tr->batch_size, &rng) != 0) goto done;
+        const int B = train_batch.B, T = train_batch.T;
+        float loss = gpt_forward(&m, train_batch.inputs, train_batch.targets, train_batch.pos, B, T);
+        gpt_zero_grad(&m);
+        gpt_backward(&m, train_batch.inputs, train_batch.targets, train_batch.pos);
+        float norm = grad_global_norm(&m);
+        const long done_steps = step + 1;
+        if (!isfinite(loss) || !isfinite(norm)) {
+            long ck = train_checkpoint_step(o->run_dir);
+            pe_errorf("step %ld: %s is %s (loss %g, gradient norm %g); training stopped. %s"
+                      "Resume with a lower learning rate: posenc train --resume %s --set train.lr=%g",
+                      done_steps, !isfinite(loss) ? "the loss" : "the gradient norm",
+                      isnan(!isfinite(loss) ? loss : norm) ? "NaN" : "infinite", loss, norm,
+                      ck >= 0 ? "The last good checkpoint is kept. " : "No checkpoint was written yet. ",
+                      o->run_dir, tr->lr / 10);
+            rc = TRAIN_NONFINITE;
+            goto done;
+        }
+        grad_clip(&m, norm, tr->grad_clip);
+        float lr = lr_schedule((int)step, tr->steps, tr->warmup, tr->lr);
+        adamw_step(&opt, &m, lr);
+
+        for (int b = 0; b < B; b++) window_tokens += train_batch.lens[b];
+        window_padded += (long)B * T;
+        window_steps++;
+        const double t = now_s();
+        const double elapsed = elapsed0 + (t - t0);
+        const double rate = (t - t0) > 0 ? (double)(done_steps - start) / (t - t0) : 0.0;
+
+        if (done_steps % tr->log_every == 0 || done_steps == 1 || done_steps == tr->steps) {
+            double dt = t - window_t > 0 ? t - window_t : 1e-9;
+            cJSON *j = cJSON_CreateObject();
+            cJSON_AddStringToObject(j, "type", "train");
+            cJSON_AddNumberToObject(j, "step", (double)done_steps);
+            cJSON_AddNumberToObject(j, "loss", loss);
+            cJSON_AddNumberToObject(j, "lr", lr);
+            cJSON_AddNumberToObject(j, "grad_norm", norm);
+            cJSON_AddNumberToObject(j, "tokens_per_s", round(window_tokens / dt));
+            cJSON_AddNumberToObject(j, "padded_tokens_per_s", round(window_padded / dt));
+            cJSON_AddNumberToObject(j, "elapsed", round(elapsed * 1000) / 1000);
+            if (log_json(metrics, j) != 0) goto done;
+            if (o->log && !o->live) {
+                char eta[32];
+                fmt_duration(eta, sizeof eta, rate > 0 ? (tr->steps - done_steps) / rate : 0);
+                fprintf(o->log, "step %ld/%d  loss %.4f  lr %.2e  |g| %.3f  %.0f tok/s  ETA %s\n", done_steps,
+                        tr->steps, loss, lr, norm, window_tokens / dt, eta);
+            }
+            window_t = t;
+            window_tokens = window_padded = 0;
+            window_steps = 0;
+        }
+        if (o->log && o->live && (t - last_draw > 0.1 || done_steps == tr->steps)) {
+            char eta[32];
+            fmt_duration(eta, sizeof eta, rate > 0 ? (tr->steps - done_steps) / rate : 0);
+            fprintf(o->log, "\r\033[Kstep %ld/%d  loss %.4f  %.1f steps/s  ETA %s", done_steps, tr->steps, loss,
+                    rate, eta);
+            fflush(o->log);
+            last_draw = t;
+        }
+        if ((tr->eval_every && done_steps % tr->eval_every == 0) || done_steps == tr->steps) {
+            for (int k = 0; k < n_periodic; k++) {
+                EvalResult r;
+                if (evaluate_length(&m, task, &cfg->task, eval_ns[k], eval_samples, cfg->eval.batch_size,
+                                    cfg->eval.seed, &eval_batch, &r, NULL) != 0)
+                    goto done;
+                cJSON *j = cJSON_CreateObject();
+                cJSON_AddStringToObject(j, "type", "eval");
+                cJSON_AddNumberToObject(j, "step", (double)done_steps);
+                cJSON_AddNumberToObject(j, "n", r.n);
+                cJSON_AddNumberToObject(j, "token_acc", r.token_acc);
+                cJSON_AddNumberToObject(j, "exact_match", r.exact_match);
+                cJSON_AddNumberToObject(j, "loss", r.loss);
+                if (log_json(metrics, j) != 0) goto done;
+                if (o->log)
+                    fprintf(o->log, "%seval step %ld  n=%d  token_acc %.4f  exact_match %.4f  loss %.4f\n",
+                            o->live ? "\r\033[K" : "", done_steps, r.n, r.token_acc, r.exact_match, r.loss);
+            }
+        }
+        const int stopping = o->stop && *o->stop;
+        if ((tr->checkpoint_every && done_steps % tr->checkpoint_every == 0) || done_steps == tr->steps ||
+            stopping) {
+            if (save_checkpoint(o->run_dir, &m, &opt, cfg_json, done_steps, rng.state) != 0) goto done;
+        }
+        if (stopping && done_steps < tr->steps) {
+            if (o->log)
+                fprintf(o->log, "%sinterrupted: checkpoint saved at step %ld; continue with: posenc train --resume %s\n",
+                        o->live ? "\r\033[K" : "", done_steps, o->run_dir);
+            rc = TRAIN_INTERRUPTED;
+            goto done;
+        }
+    }
+    if (o->log && o->live) fprintf(o->log, "\n");
+    rc = TRAIN_OK;
+done:
+    batch_free(&train_batch);
+    batch_free(&eval_batch);
+    adamw_free(&opt);
+    gpt_free(&m);
+    free(cfg_json);
+    return rc;
+}

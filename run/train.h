@@ -1,0 +1,43 @@
+/*
+ * train.h — the training loop of one run, writing into its run directory:
+ *
+ *   DIR/config.json        the resolved config (written by the caller)
+ *   DIR/metrics.jsonl      one JSON object per line:
+ *                          {"type":"train","step","loss","lr","grad_norm",
+ *                           "tokens_per_s","padded_tokens_per_s","elapsed"}
+ *                          {"type":"eval","step","n","token_acc","exact_match","loss"}
+ *   DIR/model.safetensors  parameters at the last checkpoint (checkpoint.h)
+ *   DIR/optim.safetensors  AdamW moments, step, training-data RNG state
+ *
+ * "step" counts completed optimizer steps. Checkpoints are written every
+ * train.checkpoint_every steps, at the end, and when *stop becomes non-zero
+ * (Ctrl-C). Resuming restores parameters, moments, step and the data RNG, and
+ * drops metrics lines written after the checkpoint, so a resumed run's loss
+ * trajectory is bitwise identical to an uninterrupted one.
+ */
+#ifndef POSENC_TRAIN_H
+#define POSENC_TRAIN_H
+
+#include <signal.h>
+#include <stdio.h>
+
+#include "run/config.h"
+
+typedef struct {
+    const char *run_dir;
+    int resume;                      /* continue from run_dir's checkpoint */
+    volatile sig_atomic_t *stop;     /* set asynchronously: checkpoint and return TRAIN_INTERRUPTED */
+    int live;                        /* 1: a live progress line (terminal); 0: plain lines */
+    FILE *log;                       /* progress output (stderr); NULL: silent */
+} TrainOptions;
+
+enum { TRAIN_OK = 0, TRAIN_ERROR = -1, TRAIN_INTERRUPTED = 1, TRAIN_NONFINITE = 2 };
+
+/* Train per cfg. Returns one of the codes above; on TRAIN_ERROR and
+ * TRAIN_NONFINITE the message is in pe_error(). */
+int train_run(const RunConfig *cfg, const TrainOptions *opt);
+
+/* The step of the run's checkpoint, or -1 if it has none (or it is unreadable). */
+long train_checkpoint_step(const char *run_dir);
+
+#endif
