@@ -38,6 +38,7 @@ static void train_usage(FILE *f) {
             "  --force          reuse an existing run directory, replacing its run files\n"
             "  --resume DIR     continue DIR from its last checkpoint (only train.* keys may be --set)\n"
             "  --quiet          no progress output\n"
+            "  --stop-after N   checkpoint and stop after N steps as Ctrl-C would (to test resuming)\n"
             "\n"
             "Ctrl-C saves a checkpoint and exits (status 130); --resume continues it with a loss\n"
             "trajectory bitwise identical to an uninterrupted run. A non-finite loss stops\n"
@@ -51,6 +52,7 @@ int cmd_train(int argc, char **argv) {
     const char *config_path = NULL, *out = NULL, *resume = NULL;
     const char *sets[MAX_SETS] = {0};
     int nsets = 0, force = 0, quiet = 0;
+    long stop_after = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (is_help(a)) {
@@ -75,6 +77,12 @@ int cmd_train(int argc, char **argv) {
             }
         } else if (strncmp(a, "--set=", 6) == 0 && nsets < MAX_SETS) {
             sets[nsets++] = a + 6;
+        } else if (strcmp(a, "--stop-after") == 0) {
+            if ((stop_after = parse_count(a, i + 1 < argc ? argv[i + 1] : NULL, 1000000000)) < 0) {
+                fprintf(stderr, "posenc train: %s\n", pe_error());
+                return EXIT_USAGE;
+            }
+            i++;
         } else if (strcmp(a, "--force") == 0) {
             force = 1;
         } else if (strcmp(a, "--quiet") == 0) {
@@ -166,6 +174,7 @@ int cmd_train(int argc, char **argv) {
         .run_dir = dir,
         .resume = resume != NULL,
         .stop = &stop_requested,
+        .stop_after = stop_after,
         .live = isatty(fileno(stderr)),
         .log = quiet ? NULL : stderr,
     };

@@ -237,7 +237,7 @@ int train_run(const RunConfig *cfg, const TrainOptions *o) {
                             o->live ? "\r\033[K" : "", done_steps, r.n, r.token_acc, r.exact_match, r.loss);
             }
         }
-        const int stopping = o->stop && *o->stop;
+        const int stopping = (o->stop && *o->stop) || (o->stop_after > 0 && done_steps >= o->stop_after);
         if ((tr->checkpoint_every && done_steps % tr->checkpoint_every == 0) || done_steps == tr->steps ||
             stopping) {
             if (save_checkpoint(o->run_dir, &m, &opt, cfg_json, done_steps, rng.state) != 0) goto done;

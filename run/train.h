@@ -27,6 +27,7 @@ typedef struct {
     const char *run_dir;
     int resume;                      /* continue from run_dir's checkpoint */
     volatile sig_atomic_t *stop;     /* set asynchronously: checkpoint and return TRAIN_INTERRUPTED */
+    long stop_after;                 /* > 0: behave as if interrupted once this many steps are done */
     int live;                        /* 1: a live progress line (terminal); 0: plain lines */
     FILE *log;                       /* progress output (stderr); NULL: silent */
 } TrainOptions;

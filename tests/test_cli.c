@@ -1,0 +1,290 @@
+/*
+ * test_cli.c — the `posenc` program end to end on the tiny smoke config:
+ * train -> eval -> predict, resume == uninterrupted (bitwise), Ctrl-C, and
+ * every class of bad input answered with a clear message and exit status.
+ * The program under test is $POSENC_BIN (set by `make test`), else ./posenc.
+ */
+#include <check.h>
+#include <cJSON.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "model/common.h"
+#include "run/fsutil.h"
+#include "testutil.h"
+
+static char out[65536];
+
+static const char *bin(void) {
+    const char *b = getenv("POSENC_BIN");
+    return b && *b ? b : "./posenc";
+}
+
+/* Run `posenc ARGS` (a shell fragment), capture stdout+stderr into out,
+ * return the exit status. */
+static int posenc(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int posenc(const char *fmt, ...) {
+    char args[4096], cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", bin(), args);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+#define EXPECT_OUT(s) ck_assert_msg(strstr(out, (s)) != NULL, "expected \"%s\" in output:\n%s", (s), out)
+
+/* "type":"train" lines of metrics.jsonl without the timing fields. */
+static char *loss_trajectory(const char *dir) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
+    char *text = file_read_all(path, NULL);
+    ck_assert_msg(text != NULL, "%s", pe_error());
+    size_t cap = strlen(text) + 1, len = 0;
+    char *res = calloc(cap, 1);
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        cJSON *j = cJSON_Parse(line);
+        ck_assert_msg(j != NULL, "torn metrics line: %s", line);
+        const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(j, "type"));
+        if (type && strcmp(type, "train") == 0) {
+            double step = cJSON_GetNumberValue(cJSON_GetObjectItem(j, "step"));
+            double loss = cJSON_GetNumberValue(cJSON_GetObjectItem(j, "loss"));
+            len += snprintf(res + len, cap - len, "%.0f %.9g\n", step, loss);
+        }
+        cJSON_Delete(j);
+    }
+    free(text);
+    return res;
+}
+
+static int files_equal(const char *a, const char *b) {
+    size_t na, nb;
+    char *x = file_read_all(a, &na), *y = file_read_all(b, &nb);
+    int eq = x && y && na == nb && memcmp(x, y, na) == 0;
+    free(x);
+    free(y);
+    return eq;
+}
+
+START_TEST(test_train_eval_predict) {
+    const char *d = test_tmpdir("cli-tep");
+    ck_assert_int_eq(posenc("train configs/smoke.json --out %s/run", d), 0);
+    EXPECT_OUT("done:");
+    char p[512];
+    const char *files[] = {"config.json", "metrics.jsonl", "model.safetensors", "optim.safetensors"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s/run/%s", d, files[i]);
+        ck_assert_msg(path_exists(p), "missing %s", p);
+    }
+    /* evaluation at 4x the training length, table with the training range marked */
+    ck_assert_int_eq(posenc("eval %s/run --lengths 3,6,12:24:6 --samples 16", d), 0);
+    EXPECT_OUT("training range");
+    EXPECT_OUT("accuracy by absolute position");
+    snprintf(p, sizeof p, "%s/run/eval.json", d);
+    char *text = file_read_all(p, NULL);
+    cJSON *j = cJSON_Parse(text);
+    ck_assert_ptr_nonnull(j);
+    cJSON *res = cJSON_GetObjectItem(j, "results");
+    ck_assert_int_eq(cJSON_GetArraySize(res), 5);
+    cJSON *last = cJSON_GetArrayItem(res, 4);
+    ck_assert_int_eq((int)cJSON_GetNumberValue(cJSON_GetObjectItem(last, "n")), 24);
+    ck_assert_int_eq((int)cJSON_GetNumberValue(cJSON_GetObjectItem(last, "examples")), 16);
+    /* each example of length 24 has 25 answer tokens */
+    ck_assert_int_eq((int)cJSON_GetNumberValue(cJSON_GetObjectItem(last, "tokens")), 16 * 25);
+    double acc = cJSON_GetNumberValue(cJSON_GetObjectItem(last, "token_acc"));
+    ck_assert(acc >= 0.0 && acc <= 1.0);
+    ck_assert(cJSON_GetArraySize(cJSON_GetObjectItem(j, "by_position")) > 24);
+    cJSON_Delete(j);
+    free(text);
+    snprintf(p, sizeof p, "%s/run/eval.csv", d);
+    text = file_read_all(p, NULL);
+    ck_assert(strncmp(text, "n,examples,tokens,token_acc,exact_match,loss,in_training_range\n3,16,", 68) == 0);
+    free(text);
+    /* predict: greedy answer against the true one; --logits as JSON */
+    ck_assert_int_eq(posenc("predict %s/run \"3 1 4\"", d), 0);
+    EXPECT_OUT("expected");
+    EXPECT_OUT("answer tokens (with EOS) correct");
+    ck_assert_int_eq(posenc("predict %s/run --logits \"BOS 3 1 4 SEP\"", d), 0);
+    j = cJSON_Parse(out);
+    ck_assert_msg(j != NULL, "not JSON: %s", out);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "logits")), 5);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "logits"), 0)), 14);
+    cJSON_Delete(j);
+}
+END_TEST
+
+START_TEST(test_resume_bitwise) {
+    const char *d = test_tmpdir("cli-resume");
+    ck_assert_int_eq(posenc("train configs/smoke.json --quiet --out %s/full", d), 0);
+    /* stop after 30 steps (between the checkpoints at 25 and 50), then resume */
+    ck_assert_int_eq(posenc("train configs/smoke.json --quiet --out %s/part --stop-after 30", d), 130);
+    ck_assert_int_eq(posenc("train --resume %s/part --quiet", d), 0);
+    char pa[512], pb[512];
+    snprintf(pa, sizeof pa, "%s/full", d);
+    snprintf(pb, sizeof pb, "%s/part", d);
+    char *a = loss_trajectory(pa);
+    char *b = loss_trajectory(pb);
+    ck_assert_msg(strcmp(a, b) == 0, "loss trajectories differ:\n%s\nvs\n%s", a, b);
+    ck_assert(strlen(a) > 20);
+    free(a);
+    free(b);
+    snprintf(pa, sizeof pa, "%s/full/model.safetensors", d);
+    snprintf(pb, sizeof pb, "%s/part/model.safetensors", d);
+    ck_assert_msg(files_equal(pa, pb), "final checkpoints differ");
+}
+END_TEST
+
+/* A real SIGINT in the middle of training: checkpoint, exit 130, resume, and
+ * the result equals an uninterrupted run. */
+START_TEST(test_sigint_resume) {
+    const char *d = test_tmpdir("cli-sigint");
+    const char *sets = "--set train.steps=1500 --set train.log_every=10 --set train.checkpoint_every=0 "
+                       "--set train.eval_every=0";
+    ck_assert_int_eq(posenc("train configs/smoke.json --quiet %s --out %s/full", sets, d), 0);
+    char dir[512], metrics[600];
+    snprintf(dir, sizeof dir, "%s/part", d);
+    snprintf(metrics, sizeof metrics, "%s/metrics.jsonl", dir);
+    pid_t pid = fork();
+    if (pid == 0) {
+        execl(bin(), bin(), "train", "configs/smoke.json", "--quiet", "--set", "train.steps=1500", "--set",
+              "train.log_every=10", "--set", "train.checkpoint_every=0", "--set", "train.eval_every=0", "--out",
+              dir, (char *)NULL);
+        _exit(127);
+    }
+    /* wait until training is under way (a few metrics lines), then interrupt */
+    for (int i = 0; i < 2000; i++) {
+        size_t n = 0;
+        char *t = path_exists(metrics) ? file_read_all(metrics, &n) : NULL;
+        free(t);
+        if (n > 400) break;
+        usleep(1000);
+    }
+    kill(pid, SIGINT);
+    int st;
+    waitpid(pid, &st, 0);
+    ck_assert(WIFEXITED(st));
+    int code = WEXITSTATUS(st);
+    ck_assert_msg(code == 130, "interrupted training exited %d, not 130", code);
+    ck_assert_int_eq(posenc("train --resume %s --quiet", dir), 0);
+    char pa[512];
+    snprintf(pa, sizeof pa, "%s/full", d);
+    char *a = loss_trajectory(pa), *b = loss_trajectory(dir);
+    ck_assert_msg(strcmp(a, b) == 0, "loss trajectories differ after SIGINT + resume");
+    free(a);
+    free(b);
+}
+END_TEST
+
+START_TEST(test_bad_config_inputs) {
+    const char *d = test_tmpdir("cli-bad");
+    char p[512];
+    /* missing file */
+    ck_assert_int_eq(posenc("train %s/nope.json --out %s/r", d, d), 2);
+    EXPECT_OUT("nope.json");
+    ck_assert(!path_exists("tests/tmp/never"));
+    /* invalid JSON with line and column */
+    snprintf(p, sizeof p, "%s/bad.json", d);
+    FILE *f = fopen(p, "w");
+    fputs("{\n  \"name\": \"x\",\n  \"seed\": 1,,\n}\n", f);
+    fclose(f);
+    ck_assert_int_eq(posenc("train %s --out %s/r", p, d), 2);
+    EXPECT_OUT("bad.json");
+    EXPECT_OUT("line 3");
+    /* unknown key with a suggestion; wrong type; out of range; n_heads */
+    ck_assert_int_eq(posenc("train configs/smoke.json --set model.d_modle=32 --out %s/r", d), 2);
+    EXPECT_OUT("did you mean \"d_model\"");
+    ck_assert_int_eq(posenc("train configs/smoke.json --set train.steps='\"many\"' --out %s/r", d), 2);
+    EXPECT_OUT("train.steps");
+    ck_assert_int_eq(posenc("train configs/smoke.json --set train.lr=-1 --out %s/r", d), 2);
+    EXPECT_OUT("train.lr");
+    ck_assert_int_eq(posenc("train configs/smoke.json --set model.n_heads=3 --out %s/r", d), 2);
+    EXPECT_OUT("model.n_heads");
+    /* unknown task / encoding names list the valid ones */
+    ck_assert_int_eq(posenc("train configs/smoke.json --set model.pe=rotary --out %s/r", d), 2);
+    EXPECT_OUT("none, sinusoidal, learned, rope, alibi");
+    ck_assert_int_eq(posenc("train configs/smoke.json --set task.name=shuffle --out %s/r", d), 2);
+    EXPECT_OUT("copy, reverse, sort");
+    /* nothing was written by any of them */
+    snprintf(p, sizeof p, "%s/r", d);
+    ck_assert(!path_exists(p));
+}
+END_TEST
+
+START_TEST(test_bad_run_inputs) {
+    const char *d = test_tmpdir("cli-badrun");
+    char p[512];
+    ck_assert_int_eq(posenc("train configs/smoke.json --quiet --set model.pe=learned --out %s/run", d), 0);
+    /* an existing run directory is refused, untouched */
+    snprintf(p, sizeof p, "%s/run/model.safetensors", d);
+    size_t n0;
+    char *before = file_read_all(p, &n0);
+    ck_assert_int_eq(posenc("train configs/smoke.json --out %s/run", d), 2);
+    EXPECT_OUT("--resume");
+    EXPECT_OUT("--force");
+    size_t n1;
+    char *after = file_read_all(p, &n1);
+    ck_assert(n0 == n1 && memcmp(before, after, n0) == 0);
+    free(before);
+    free(after);
+    /* learned beyond its table: a clear error naming the setting */
+    ck_assert_int_eq(posenc("eval %s/run --lengths 100", d), 1);
+    EXPECT_OUT("model.max_positions");
+    /* bad option values */
+    ck_assert_int_eq(posenc("eval %s/run --lengths 8:4", d), 2);
+    EXPECT_OUT("--lengths");
+    ck_assert_int_eq(posenc("eval %s/run --samples zero", d), 2);
+    ck_assert_int_eq(posenc("predict %s/run \"3 99\"", d), 2);
+    EXPECT_OUT("99");
+    /* a directory that is not a run */
+    ck_assert_int_eq(posenc("eval %s", d), 1);
+    EXPECT_OUT("no checkpoint");
+    /* a truncated checkpoint */
+    snprintf(p, sizeof p, "%s/run/model.safetensors", d);
+    ck_assert_int_eq(truncate(p, 100), 0);
+    ck_assert_int_eq(posenc("eval %s/run", d), 1);
+    EXPECT_OUT("model.safetensors");
+    /* usage */
+    ck_assert_int_eq(posenc("frobnicate"), 2);
+    EXPECT_OUT("unknown command");
+    ck_assert_int_eq(posenc("train --bogus"), 2);
+}
+END_TEST
+
+START_TEST(test_help) {
+    const char *cmds[] = {"--help", "help", "train --help", "eval --help", "predict --help"};
+    for (int i = 0; i < 5; i++) {
+        ck_assert_int_eq(posenc("%s", cmds[i]), 0);
+        EXPECT_OUT("usage: posenc");
+    }
+    ck_assert_int_eq(posenc("--help"), 0);
+    EXPECT_OUT("alibi");
+    EXPECT_OUT("sort");
+}
+END_TEST
+
+static Suite *cli_suite(void) {
+    Suite *s = suite_create("cli");
+    TCase *tc = tcase_create("cli");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_train_eval_predict);
+    tcase_add_test(tc, test_resume_bitwise);
+    tcase_add_test(tc, test_sigint_resume);
+    tcase_add_test(tc, test_bad_config_inputs);
+    tcase_add_test(tc, test_bad_run_inputs);
+    tcase_add_test(tc, test_help);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) { return run_suite(cli_suite()); }
