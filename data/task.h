@@ -1,0 +1,129 @@
+/*
+ * task.h — synthetic ordering tasks and the batches the model trains on
+ * (SPEC §1).
+ *
+ * Tokens. Symbols are 0..A-1 (A = alphabet size), followed by four specials:
+ *
+ *     PAD = A    BOS = A+1    SEP = A+2    EOS = A+3        V = A+4
+ *
+ * One example of problem length n, with answer y of length m = answer_len(n):
+ *
+ *     position:  0    1 .. n    n+1   n+2 .. n+m+1   n+m+2
+ *     token:     BOS  x1 .. xn  SEP   y1  .. ym      EOS
+ *
+ * The model is causal and predicts the next token; it sees every token but
+ * the last, so an example is n+m+2 input tokens (task_input_len). Only the
+ * predictions of y1..ym and EOS count in the loss: those made at the input
+ * positions SEP, y1, .., ym (positions n+1 .. n+m+1), m+1 of them.
+ *
+ * A task is one small file (task_<name>.c) defining a `const TaskOps`, plus
+ * one line in the registry table of task.c. The task only says how long the
+ * answer is and what it is; the frame above is shared by every task.
+ *
+ * Batches. B examples are right-padded with PAD to the longest row T. For
+ * row b and input position t (0 <= t < T):
+ *
+ *     inputs [b*T+t]  the token at position t (PAD past the row's end)
+ *     targets[b*T+t]  the token at position t+1 if its prediction counts,
+ *                     else -1 (prompt BOS x1..xn, and padding)
+ *     pos    [b*T+t]  t (padding keeps counting, so ids are always 0..T-1)
+ *
+ * Example: copy, A = 10, n = 3, x = 3 1 4, a batch of this one row:
+ *
+ *     inputs   11  3  1  4 12  3  1  4
+ *     targets  -1 -1 -1 -1  3  1  4 13
+ *     pos       0  1  2  3  4  5  6  7       lens 8, ns 3
+ *
+ * Determinism. Batches are drawn from an Rng with rng_below only, in this
+ * order: for each row b = 0..B-1, first n (training batches only:
+ * min_len + rng_below(max_len - min_len + 1)), then x1..xn (each
+ * rng_below(A)). The same Rng state therefore gives the same batch on every
+ * machine. Evaluation sets use their own Rng, seeded by the caller from the
+ * evaluation seed (rng_derive), so they never depend on training.
+ */
+#ifndef POSENC_TASK_H
+#define POSENC_TASK_H
+
+#include "model/common.h"
+
+/* Bounds checked by task_config_check. */
+#define TASK_MIN_ALPHABET 2
+#define TASK_MAX_ALPHABET 1000
+#define TASK_MAX_TRAIN_LEN 1024   /* largest training length max_len */
+#define TASK_MAX_EVAL_LEN 4096    /* largest evaluation length n */
+
+typedef struct {
+    char name[32];        /* task name: copy | reverse | sort (task_names()) */
+    int alphabet;         /* A: symbols 0..A-1; default 10 */
+    int min_len, max_len; /* training lengths n uniform in [min_len, max_len] */
+} TaskConfig;
+
+/* ---- vocabulary ------------------------------------------------------- */
+
+static inline int task_pad(int A) { return A; }
+static inline int task_bos(int A) { return A + 1; }
+static inline int task_sep(int A) { return A + 2; }
+static inline int task_eos(int A) { return A + 3; }
+static inline int task_vocab(int A) { return A + 4; }
+
+/* ---- tasks ------------------------------------------------------------ */
+
+typedef struct {
+    const char *name;
+    const char *summary;                                 /* one line for --help */
+    int (*answer_len)(int n);                            /* m for problem length n */
+    void (*answer)(int *y, const int *x, int n, int A);  /* write y (m) from x (n) */
+} TaskOps;
+
+/* The task called `name`, or NULL. */
+const TaskOps *task_find(const char *name);
+/* The valid names, comma-separated in registry order: "copy, reverse, sort". */
+const char *task_names(void);
+int task_count(void);
+/* The i-th task of the registry (0 <= i < task_count()), else NULL. */
+const TaskOps *task_at(int i);
+
+/* Number of model input tokens for an example of length n: n + m + 2
+ * (the sequence BOS x SEP y EOS has n+m+3 tokens; the model sees all but the last). */
+int task_input_len(const TaskOps *t, int n);
+/* Longest input of a training batch: task_input_len maximised over
+ * n in [cfg->min_len, cfg->max_len]. Allocate training batches with this T. */
+int task_max_train_input_len(const TaskOps *t, const TaskConfig *cfg);
+
+/* Defaults: copy, alphabet 10, lengths 1..16. */
+void task_config_default(TaskConfig *cfg);
+/* Check every field: 0, or an error whose message starts with the key path
+ * ("task.alphabet: must be in 2..1000, got 1"); an unknown task name lists
+ * the valid ones. */
+int task_config_check(const TaskConfig *cfg);
+
+/* ---- batches ---------------------------------------------------------- */
+
+typedef struct {
+    int B, T;          /* current batch: B sequences right-padded to T */
+    int cap_B, cap_T;  /* allocated capacity */
+    int *inputs;   /* (B, T) tokens at positions 0..T-1: BOS x1..xn SEP y1..ym, then PAD */
+    int *targets;  /* (B, T) next token whose prediction counts in the loss (y1..ym, EOS at the
+                      input positions SEP..ym), -1 everywhere else (prompt and padding) */
+    int *pos;      /* (B, T) position ids, 0..T-1 for every row (padding continues counting) */
+    int *lens;     /* (B) real input length of each row (n+m+2) */
+    int *ns;       /* (B) problem length n of each row */
+} Batch;
+
+/* Allocate room for up to cap_B rows of up to cap_T tokens: the only
+ * allocation a Batch ever does. 0, or an error for non-positive sizes. */
+int batch_alloc(Batch *b, int cap_B, int cap_T);
+/* Free the buffers; the Batch is zeroed (freeing twice is harmless). */
+void batch_free(Batch *b);
+
+/* Training batch: B examples, each n ~ uniform[min_len, max_len], x uniform
+ * over the alphabet, T = longest row of this batch. No allocation. The
+ * capacity is checked against the worst case, B <= cap_B and
+ * task_max_train_input_len <= cap_T, so that whether a configuration fits
+ * never depends on the random draw; an error otherwise (batch unchanged). */
+int batch_sample_train(Batch *b, const TaskOps *t, const TaskConfig *cfg, int B, Rng *rng);
+/* Evaluation batch: B examples all of length n (T = task_input_len(t, n)).
+ * Uses cfg->alphabet only. An error if n < 1 or the batch exceeds the capacity. */
+int batch_sample_eval(Batch *b, const TaskOps *t, const TaskConfig *cfg, int n, int B, Rng *rng);
+
+#endif

@@ -1,0 +1,367 @@
+/* test_task.c — tasks, the example frame, and batches (data/task.h). */
+#include <string.h>
+
+#include "data/task.h"
+#include "testutil.h"
+
+static void expect_ints(const int *got, const int *want, int n, const char *what) {
+    for (int i = 0; i < n; i++)
+        ck_assert_msg(got[i] == want[i], "%s[%d]: got %d, want %d", what, i, got[i], want[i]);
+}
+
+static TaskConfig make_cfg(const char *name, int A, int min_len, int max_len) {
+    TaskConfig c;
+    task_config_default(&c);
+    strcpy(c.name, name);
+    c.alphabet = A;
+    c.min_len = min_len;
+    c.max_len = max_len;
+    return c;
+}
+
+/* ---- the tasks themselves --------------------------------------------- */
+
+START_TEST(test_registry) {
+    ck_assert_int_eq(task_count(), 3);
+    ck_assert_str_eq(task_names(), "copy, reverse, sort");
+    for (int i = 0; i < task_count(); i++) {
+        const TaskOps *t = task_at(i);
+        ck_assert_ptr_nonnull(t);
+        ck_assert_ptr_eq(task_find(t->name), t);
+        ck_assert_ptr_nonnull(t->summary);
+    }
+    ck_assert_ptr_null(task_at(task_count()));
+    ck_assert_ptr_null(task_find("srot"));
+    ck_assert_ptr_null(task_find(""));
+}
+END_TEST
+
+START_TEST(test_answers) {
+    const int x[7] = {3, 1, 4, 1, 5, 9, 2};
+    int y[7];
+    const TaskOps *copy = task_find("copy"), *rev = task_find("reverse"), *sort = task_find("sort");
+    ck_assert_int_eq(copy->answer_len(7), 7);
+    ck_assert_int_eq(rev->answer_len(7), 7);
+    ck_assert_int_eq(sort->answer_len(7), 7);
+
+    copy->answer(y, x, 7, 10);
+    expect_ints(y, (const int[]){3, 1, 4, 1, 5, 9, 2}, 7, "copy");
+    rev->answer(y, x, 7, 10);
+    expect_ints(y, (const int[]){2, 9, 5, 1, 4, 1, 3}, 7, "reverse");
+    sort->answer(y, x, 7, 10);
+    expect_ints(y, (const int[]){1, 1, 2, 3, 4, 5, 9}, 7, "sort");
+
+    /* length 1, and the largest symbol of the alphabet */
+    const int one[1] = {9};
+    sort->answer(y, one, 1, 10);
+    ck_assert_int_eq(y[0], 9);
+    rev->answer(y, one, 1, 10);
+    ck_assert_int_eq(y[0], 9);
+
+    /* an alphabet beyond the counting-sort table still sorts */
+    const int big[4] = {1500, 7, 1999, 7};
+    sort->answer(y, big, 4, 2000);
+    expect_ints(y, (const int[]){7, 7, 1500, 1999}, 4, "sort A=2000");
+
+    ck_assert_int_eq(task_input_len(copy, 3), 8);
+    ck_assert_int_eq(task_input_len(sort, 1), 4);
+}
+END_TEST
+
+START_TEST(test_vocab) {
+    ck_assert_int_eq(task_pad(10), 10);
+    ck_assert_int_eq(task_bos(10), 11);
+    ck_assert_int_eq(task_sep(10), 12);
+    ck_assert_int_eq(task_eos(10), 13);
+    ck_assert_int_eq(task_vocab(10), 14);
+}
+END_TEST
+
+/* ---- golden batches ----------------------------------------------------
+ * Seed 2024: rng_below(4) then rng_below(10) x n, per row. The raw draws are
+ *   below(4): 2 | below(10): 0 2 1 8 | below(4): 2 | 1 5 1 4 | below(4): 1 | 8 8 6
+ * so with lengths 2..5 the rows are n = 4, 4, 3 with x = 0 2 1 8, 1 5 1 4,
+ * 8 8 6. Framed by hand (BOS 11, SEP 12, EOS 13, PAD 10), reverse: */
+START_TEST(test_golden_train_reverse) {
+    TaskConfig c = make_cfg("reverse", 10, 2, 5);
+    Batch b;
+    ck_assert_int_eq(batch_alloc(&b, 3, 12), 0);
+    Rng r;
+    rng_seed(&r, 2024);
+    ck_assert_int_eq(batch_sample_train(&b, task_find("reverse"), &c, 3, &r), 0);
+    ck_assert_int_eq(b.B, 3);
+    ck_assert_int_eq(b.T, 10);
+    const int inputs[30] = {
+        11, 0, 2, 1, 8, 12, 8, 1, 2, 0,   /* */
+        11, 1, 5, 1, 4, 12, 4, 1, 5, 1,   /* */
+        11, 8, 8, 6, 12, 6, 8, 8, 10, 10, /* */
+    };
+    const int targets[30] = {
+        -1, -1, -1, -1, -1, 8, 1, 2, 0, 13,  /* */
+        -1, -1, -1, -1, -1, 4, 1, 5, 1, 13,  /* */
+        -1, -1, -1, -1, 6, 8, 8, 13, -1, -1, /* */
+    };
+    expect_ints(b.inputs, inputs, 30, "inputs");
+    expect_ints(b.targets, targets, 30, "targets");
+    for (int i = 0; i < 30; i++) ck_assert_int_eq(b.pos[i], i % 10);
+    expect_ints(b.lens, (const int[]){10, 10, 8}, 3, "lens");
+    expect_ints(b.ns, (const int[]){4, 4, 3}, 3, "ns");
+    batch_free(&b);
+}
+END_TEST
+
+/* The same seed and lengths for copy give the frame of the task.h example. */
+START_TEST(test_golden_train_copy_sort) {
+    Batch b;
+    ck_assert_int_eq(batch_alloc(&b, 4, 16), 0);
+    Rng r;
+    TaskConfig c = make_cfg("copy", 10, 2, 5);
+    rng_seed(&r, 2024);
+    ck_assert_int_eq(batch_sample_train(&b, task_find("copy"), &c, 3, &r), 0);
+    ck_assert_int_eq(b.T, 10);
+    expect_ints(b.inputs + 20, (const int[]){11, 8, 8, 6, 12, 8, 8, 6, 10, 10}, 10, "copy row 2");
+    expect_ints(b.targets + 20, (const int[]){-1, -1, -1, -1, 8, 8, 6, 13, -1, -1}, 10,
+                "copy targets row 2");
+
+    c = make_cfg("sort", 10, 2, 5);
+    rng_seed(&r, 2024);
+    ck_assert_int_eq(batch_sample_train(&b, task_find("sort"), &c, 3, &r), 0);
+    expect_ints(b.inputs + 10, (const int[]){11, 1, 5, 1, 4, 12, 1, 1, 4, 5}, 10, "sort row 1");
+    expect_ints(b.targets + 10, (const int[]){-1, -1, -1, -1, -1, 1, 1, 4, 5, 13}, 10,
+                "sort targets row 1");
+    batch_free(&b);
+}
+END_TEST
+
+/* Evaluation batches draw x only: seed 2024, n = 3 gives 6 0 2 and 1 8 5. */
+START_TEST(test_golden_eval) {
+    Batch b;
+    ck_assert_int_eq(batch_alloc(&b, 2, 8), 0);
+    Rng r;
+    rng_seed(&r, 2024);
+    TaskConfig c = make_cfg("sort", 10, 1, 1); /* training lengths are ignored */
+    ck_assert_int_eq(batch_sample_eval(&b, task_find("sort"), &c, 3, 2, &r), 0);
+    ck_assert_int_eq(b.B, 2);
+    ck_assert_int_eq(b.T, 8);
+    expect_ints(b.inputs, (const int[]){11, 6, 0, 2, 12, 0, 2, 6, 11, 1, 8, 5, 12, 1, 5, 8}, 16,
+                "inputs");
+    expect_ints(b.targets,
+                (const int[]){-1, -1, -1, -1, 0, 2, 6, 13, -1, -1, -1, -1, 1, 5, 8, 13}, 16,
+                "targets");
+    expect_ints(b.lens, (const int[]){8, 8}, 2, "lens");
+    expect_ints(b.ns, (const int[]){3, 3}, 2, "ns");
+    batch_free(&b);
+}
+END_TEST
+
+/* ---- invariants over many seeds ----------------------------------------- */
+
+/* Check every documented property of one batch. */
+static void check_batch(const Batch *b, const TaskOps *t, int A, int min_len, int max_len, int B) {
+    ck_assert_int_eq(b->B, B);
+    int T = 0;
+    for (int r = 0; r < B; r++)
+        if (b->lens[r] > T) T = b->lens[r];
+    ck_assert_int_eq(b->T, T);
+    for (int r = 0; r < B; r++) {
+        const int *in = b->inputs + r * T, *tg = b->targets + r * T, *ps = b->pos + r * T;
+        int n = b->ns[r], m = t->answer_len(n), len = b->lens[r];
+        ck_assert_int_ge(n, min_len);
+        ck_assert_int_le(n, max_len);
+        ck_assert_int_eq(len, n + m + 2);
+        ck_assert_int_eq(in[0], task_bos(A));
+        for (int i = 1; i <= n; i++) ck_assert(in[i] >= 0 && in[i] < A);
+        ck_assert_int_eq(in[n + 1], task_sep(A));
+        const int *x = in + 1, *y = in + n + 2;
+        int want[64];
+        t->answer(want, x, n, A);
+        expect_ints(y, want, m, "y");
+        if (strcmp(t->name, "reverse") == 0) {
+            int back[64];
+            t->answer(back, y, n, A);
+            expect_ints(back, x, n, "reverse of reverse");
+        } else if (strcmp(t->name, "sort") == 0) {
+            int cx[32] = {0}, cy[32] = {0};
+            for (int i = 0; i < n; i++) {
+                if (i) ck_assert_int_le(y[i - 1], y[i]);
+                cx[x[i]]++;
+                cy[y[i]]++;
+            }
+            expect_ints(cy, cx, A, "symbol counts (permutation)");
+        } else {
+            expect_ints(y, x, n, "copy");
+        }
+        int counted = 0;
+        for (int i = 0; i < T; i++) {
+            ck_assert_int_eq(ps[i], i);
+            if (i >= len) {
+                ck_assert_int_eq(in[i], task_pad(A));
+                ck_assert_int_eq(tg[i], -1);
+            }
+            if (tg[i] != -1) {
+                counted++;
+                ck_assert(i >= n + 1 && i < len);
+                ck_assert_int_eq(tg[i], i + 1 < len ? in[i + 1] : task_eos(A));
+            }
+        }
+        ck_assert_int_eq(counted, m + 1);
+        ck_assert_int_eq(tg[len - 1], task_eos(A));
+        ck_assert_int_eq(tg[n], -1); /* the last prompt symbol predicts SEP: not counted */
+    }
+}
+
+START_TEST(test_invariants) {
+    const TaskOps *t = task_at(_i);
+    Batch b;
+    ck_assert_int_eq(batch_alloc(&b, 9, 64), 0);
+    int seen_len[21] = {0}, seen_sym[20] = {0};
+    for (int seed = 1; seed <= 300; seed++) {
+        Rng cr;
+        rng_seed(&cr, rng_derive(99, (uint64_t)seed));
+        int A = 2 + (int)rng_below(&cr, 19);
+        int min_len = 1 + (int)rng_below(&cr, 10);
+        int max_len = min_len + (int)rng_below(&cr, 11);
+        int B = 1 + (int)rng_below(&cr, 9);
+        TaskConfig c = make_cfg(t->name, A, min_len, max_len);
+        ck_assert_int_eq(task_config_check(&c), 0);
+        Rng r, r2;
+        rng_seed(&r, (uint64_t)seed);
+        r2 = r;
+        ck_assert_msg(batch_sample_train(&b, t, &c, B, &r) == 0, "%s", pe_error());
+        check_batch(&b, t, A, min_len, max_len, B);
+        if (A == 20 || max_len - min_len == 10) { /* coverage of the full ranges */
+            for (int i = 0; i < B; i++) {
+                if (max_len - min_len == 10) seen_len[b.ns[i] - min_len]++;
+                for (int k = 1; A == 20 && k <= b.ns[i]; k++) seen_sym[b.inputs[i * b.T + k]]++;
+            }
+        }
+        /* same Rng state, same batch */
+        Batch b2;
+        ck_assert_int_eq(batch_alloc(&b2, 9, 64), 0);
+        ck_assert_int_eq(batch_sample_train(&b2, t, &c, B, &r2), 0);
+        ck_assert_int_eq(b2.T, b.T);
+        expect_ints(b2.inputs, b.inputs, B * b.T, "determinism");
+        ck_assert_int_eq(r.state, r2.state);
+        batch_free(&b2);
+
+        /* an evaluation batch at a fixed length */
+        int n = 1 + (int)rng_below(&cr, 20);
+        ck_assert_msg(batch_sample_eval(&b, t, &c, n, B, &r) == 0, "%s", pe_error());
+        check_batch(&b, t, A, n, n, B);
+        ck_assert_int_eq(b.T, task_input_len(t, n));
+    }
+    for (int i = 0; i <= 10; i++) ck_assert_msg(seen_len[i] > 0, "offset %d never drawn", i);
+    for (int s = 0; s < 20; s++) ck_assert_msg(seen_sym[s] > 0, "symbol %d never drawn", s);
+    batch_free(&b);
+}
+END_TEST
+
+/* Lengths are uniform: with 1..4 over 40000 draws each count is 10000 +- 3%. */
+START_TEST(test_uniform_lengths) {
+    const TaskOps *t = task_find("copy");
+    TaskConfig c = make_cfg("copy", 10, 1, 4);
+    Batch b;
+    ck_assert_int_eq(batch_alloc(&b, 100, task_max_train_input_len(t, &c)), 0);
+    Rng r;
+    rng_seed(&r, 5);
+    int count[4] = {0}, sym[10] = {0};
+    for (int k = 0; k < 400; k++) {
+        ck_assert_int_eq(batch_sample_train(&b, t, &c, 100, &r), 0);
+        for (int i = 0; i < 100; i++) {
+            count[b.ns[i] - 1]++;
+            for (int j = 1; j <= b.ns[i]; j++) sym[b.inputs[i * b.T + j]]++;
+        }
+    }
+    for (int i = 0; i < 4; i++) ck_assert_msg(count[i] > 9700 && count[i] < 10300, "n=%d: %d", i + 1, count[i]);
+    for (int s = 0; s < 10; s++) ck_assert_msg(sym[s] > 9500 && sym[s] < 10500, "sym %d: %d", s, sym[s]);
+    batch_free(&b);
+}
+END_TEST
+
+/* ---- errors ------------------------------------------------------------- */
+
+START_TEST(test_capacity) {
+    const TaskOps *t = task_find("sort");
+    TaskConfig c = make_cfg("sort", 10, 1, 8);
+    ck_assert_int_eq(task_max_train_input_len(t, &c), 18);
+    Batch b;
+    ck_assert_int_ne(batch_alloc(&b, 0, 10), 0);
+    ck_assert_int_ne(batch_alloc(&b, 4, 0), 0);
+    ck_assert_int_eq(batch_alloc(&b, 4, 17), 0);
+    Rng r;
+    rng_seed(&r, 1);
+    uint64_t before = r.state;
+    /* one token short of the worst case: refused, whatever the draw would be */
+    ck_assert_int_ne(batch_sample_train(&b, t, &c, 4, &r), 0);
+    ck_assert_msg(strstr(pe_error(), "capacity"), "message: %s", pe_error());
+    ck_assert_int_eq(r.state, before); /* nothing drawn */
+    ck_assert_int_ne(batch_sample_train(&b, t, &c, 5, &r), 0);
+    ck_assert_int_ne(batch_sample_train(&b, t, &c, 0, &r), 0);
+    c.max_len = 7; /* worst case 16 tokens fits */
+    ck_assert_int_eq(batch_sample_train(&b, t, &c, 4, &r), 0);
+    ck_assert_int_eq(batch_sample_eval(&b, t, &c, 7, 4, &r), 0);
+    ck_assert_int_ne(batch_sample_eval(&b, t, &c, 8, 4, &r), 0);
+    ck_assert_msg(strstr(pe_error(), "capacity"), "message: %s", pe_error());
+    ck_assert_int_ne(batch_sample_eval(&b, t, &c, 2, 5, &r), 0);
+    ck_assert_int_ne(batch_sample_eval(&b, t, &c, 0, 1, &r), 0);
+    batch_free(&b);
+    batch_free(&b); /* harmless */
+}
+END_TEST
+
+START_TEST(test_config_check) {
+    TaskConfig c;
+    task_config_default(&c);
+    ck_assert_str_eq(c.name, "copy");
+    ck_assert_int_eq(c.alphabet, 10);
+    ck_assert_int_eq(c.min_len, 1);
+    ck_assert_int_eq(c.max_len, 16);
+    ck_assert_int_eq(task_config_check(&c), 0);
+
+    strcpy(c.name, "srot");
+    ck_assert_int_ne(task_config_check(&c), 0);
+    ck_assert_msg(strstr(pe_error(), "task.name") && strstr(pe_error(), "\"srot\"") &&
+                      strstr(pe_error(), "copy, reverse, sort"),
+                  "message: %s", pe_error());
+
+    task_config_default(&c);
+    c.alphabet = 1;
+    ck_assert_int_ne(task_config_check(&c), 0);
+    ck_assert_msg(strstr(pe_error(), "task.alphabet"), "message: %s", pe_error());
+    c.alphabet = 1001;
+    ck_assert_int_ne(task_config_check(&c), 0);
+    c.alphabet = 1000;
+    ck_assert_int_eq(task_config_check(&c), 0);
+
+    task_config_default(&c);
+    c.min_len = 0;
+    ck_assert_int_ne(task_config_check(&c), 0);
+    ck_assert_msg(strstr(pe_error(), "task.min_len"), "message: %s", pe_error());
+    c.min_len = 5;
+    c.max_len = 4;
+    ck_assert_int_ne(task_config_check(&c), 0);
+    ck_assert_msg(strstr(pe_error(), "task.max_len"), "message: %s", pe_error());
+    c.max_len = TASK_MAX_TRAIN_LEN + 1;
+    ck_assert_int_ne(task_config_check(&c), 0);
+    ck_assert_msg(strstr(pe_error(), "task.max_len"), "message: %s", pe_error());
+}
+END_TEST
+
+Suite *task_suite(void) {
+    Suite *s = suite_create("task");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_registry);
+    tcase_add_test(tc, test_answers);
+    tcase_add_test(tc, test_vocab);
+    tcase_add_test(tc, test_golden_train_reverse);
+    tcase_add_test(tc, test_golden_train_copy_sort);
+    tcase_add_test(tc, test_golden_eval);
+    tcase_add_loop_test(tc, test_invariants, 0, 3);
+    tcase_add_test(tc, test_uniform_lengths);
+    tcase_add_test(tc, test_capacity);
+    tcase_add_test(tc, test_config_check);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) { return run_suite(task_suite()); }
