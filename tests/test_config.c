@@ -1,0 +1,589 @@
+/* test_config.c — run configs: defaults, round trip, every error class, --set. */
+#include <glob.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "run/config.h"
+#include "testutil.h"
+
+/* Load JSON text (origin "x.json") with overrides; the return code. */
+static int load(RunConfig *c, const char *json, const char *const *sets, int nsets) {
+    return config_from_string(c, json, "x.json", sets, nsets);
+}
+
+/* Loading must fail with a message containing every one of the strings. */
+static void expect_error(const char *json, const char *set, const char *want1, const char *want2) {
+    RunConfig c;
+    const char *sets[1] = {set};
+    int rc = load(&c, json, sets, set ? 1 : 0);
+    ck_assert_msg(rc != 0, "accepted: %s %s", json ? json : "", set ? set : "");
+    ck_assert_msg(strstr(pe_error(), want1), "message \"%s\" lacks \"%s\"", pe_error(), want1);
+    if (want2)
+        ck_assert_msg(strstr(pe_error(), want2), "message \"%s\" lacks \"%s\"", pe_error(), want2);
+}
+
+static void expect_exact(const char *json, const char *set, const char *want) {
+    expect_error(json, set, want, NULL);
+    ck_assert_str_eq(pe_error(), want);
+}
+
+/* Every field, one by one, so that a failure names the field. */
+static void expect_same(const RunConfig *a, const RunConfig *b) {
+    ck_assert_str_eq(a->name, b->name);
+    ck_assert_uint_eq(a->seed, b->seed);
+    ck_assert_str_eq(a->task.name, b->task.name);
+    ck_assert_int_eq(a->task.alphabet, b->task.alphabet);
+    ck_assert_int_eq(a->task.min_len, b->task.min_len);
+    ck_assert_int_eq(a->task.max_len, b->task.max_len);
+    ck_assert_int_eq(a->model.V, b->model.V);
+    ck_assert_int_eq(a->model.C, b->model.C);
+    ck_assert_int_eq(a->model.L, b->model.L);
+    ck_assert_int_eq(a->model.NH, b->model.NH);
+    ck_assert_int_eq(a->model.F, b->model.F);
+    ck_assert_int_eq(a->model.P, b->model.P);
+    ck_assert_str_eq(a->model.pe, b->model.pe);
+    ck_assert(a->model.emb_scale == b->model.emb_scale);
+    ck_assert(a->model.rope_base == b->model.rope_base);
+    ck_assert(a->model.rope_fraction == b->model.rope_fraction);
+    ck_assert_int_eq(a->train.steps, b->train.steps);
+    ck_assert_int_eq(a->train.batch_size, b->train.batch_size);
+    ck_assert(a->train.lr == b->train.lr);
+    ck_assert_int_eq(a->train.warmup, b->train.warmup);
+    ck_assert(a->train.weight_decay == b->train.weight_decay);
+    ck_assert(a->train.grad_clip == b->train.grad_clip);
+    ck_assert_int_eq(a->train.log_every, b->train.log_every);
+    ck_assert_int_eq(a->train.eval_every, b->train.eval_every);
+    ck_assert_int_eq(a->train.checkpoint_every, b->train.checkpoint_every);
+    ck_assert_int_eq(a->train.threads, b->train.threads);
+    ck_assert_int_eq(a->eval.num_lengths, b->eval.num_lengths);
+    for (int i = 0; i < a->eval.num_lengths; i++)
+        ck_assert_int_eq(a->eval.lengths[i], b->eval.lengths[i]);
+    ck_assert_int_eq(a->eval.samples, b->eval.samples);
+    ck_assert_int_eq(a->eval.batch_size, b->eval.batch_size);
+    ck_assert_uint_eq(a->eval.seed, b->eval.seed);
+    ck_assert_msg(memcmp(a, b, sizeof *a) == 0, "structs differ bytewise");
+}
+
+/* to_json, then load that text: the identical struct. */
+static void expect_round_trip(const RunConfig *c) {
+    char *json = config_to_json(c);
+    ck_assert_ptr_nonnull(json);
+    RunConfig back;
+    ck_assert_msg(config_from_string(&back, json, "resolved", NULL, 0) == 0, "%s\n%s", pe_error(),
+                  json);
+    expect_same(c, &back);
+    char *again = config_to_json(&back);
+    ck_assert_str_eq(json, again);
+    free(again);
+    free(json);
+}
+
+/* ---- defaults --------------------------------------------------------- */
+
+START_TEST(test_defaults) {
+    RunConfig c;
+    ck_assert_msg(config_load(&c, NULL, NULL, 0) == 0, "%s", pe_error());
+    ck_assert_str_eq(c.name, "run");
+    ck_assert_uint_eq(c.seed, 1);
+    ck_assert_str_eq(c.task.name, "copy");
+    ck_assert_int_eq(c.task.alphabet, 10);
+    ck_assert_int_eq(c.task.min_len, 1);
+    ck_assert_int_eq(c.task.max_len, 16);
+    ck_assert_int_eq(c.model.V, 14);
+    ck_assert_int_eq(c.model.C, 64);
+    ck_assert_int_eq(c.model.L, 2);
+    ck_assert_int_eq(c.model.NH, 4);
+    ck_assert_int_eq(c.model.F, 256);       /* auto: 4*d_model */
+    ck_assert_str_eq(c.model.pe, "rope");
+    ck_assert_int_eq(c.model.P, 64 + 64 + 2); /* copy at the longest eval length, 4*16 */
+    ck_assert(c.model.emb_scale == 1.0f);
+    ck_assert(c.model.rope_base == 10000.0f);
+    ck_assert(c.model.rope_fraction == 1.0f);
+    ck_assert_int_eq(c.train.steps, 2000);
+    ck_assert_int_eq(c.train.batch_size, 64);
+    ck_assert(c.train.lr == 1e-3f);
+    ck_assert_int_eq(c.train.warmup, 100);
+    ck_assert(c.train.weight_decay == 0.1f);
+    ck_assert(c.train.grad_clip == 1.0f);
+    ck_assert_int_eq(c.train.log_every, 50);
+    ck_assert_int_eq(c.train.eval_every, 500);
+    ck_assert_int_eq(c.train.checkpoint_every, 500);
+    ck_assert_int_eq(c.train.threads, 1);
+    ck_assert_int_eq(c.eval.num_lengths, 5);
+    const int want[5] = {8, 16, 32, 48, 64};
+    for (int i = 0; i < 5; i++) ck_assert_int_eq(c.eval.lengths[i], want[i]);
+    ck_assert_int_eq(c.eval.samples, 256);
+    ck_assert_int_eq(c.eval.batch_size, 64);
+    ck_assert_uint_eq(c.eval.seed, 1234);
+
+    /* "{}" is the same as no file */
+    RunConfig d;
+    ck_assert_int_eq(load(&d, "{}", NULL, 0), 0);
+    expect_same(&c, &d);
+    /* unresolved defaults mark the automatic values with 0 */
+    config_default(&d);
+    ck_assert_int_eq(d.model.F, 0);
+    ck_assert_int_eq(d.model.P, 0);
+    ck_assert_int_eq(d.eval.num_lengths, 0);
+}
+END_TEST
+
+START_TEST(test_auto_lengths) {
+    int l[8];
+    ck_assert_int_eq(config_auto_eval_lengths(1, l), 4);
+    ck_assert(l[0] == 1 && l[1] == 2 && l[2] == 3 && l[3] == 4);
+    ck_assert_int_eq(config_auto_eval_lengths(3, l), 5);
+    ck_assert(l[0] == 1 && l[1] == 3 && l[2] == 6 && l[3] == 9 && l[4] == 12);
+    ck_assert_int_eq(config_auto_eval_lengths(2, l), 5);
+    ck_assert(l[0] == 1 && l[1] == 2 && l[2] == 4 && l[3] == 6 && l[4] == 8);
+
+    /* the automatic table size follows the task and the lengths */
+    RunConfig c;
+    ck_assert_int_eq(load(&c, "{\"task\": {\"max_len\": 5}, \"model\": {\"d_model\": 32}}", NULL, 0), 0);
+    ck_assert_int_eq(c.eval.num_lengths, 5); /* 2 5 10 15 20 */
+    ck_assert_int_eq(c.eval.lengths[0], 2);
+    ck_assert_int_eq(c.eval.lengths[4], 20);
+    ck_assert_int_eq(c.model.P, 42);
+    ck_assert_int_eq(c.model.F, 128);
+    /* explicit lengths: P covers the longest of training and evaluation */
+    ck_assert_int_eq(load(&c, "{\"task\": {\"max_len\": 20}, \"eval\": {\"lengths\": [3]}}", NULL, 0), 0);
+    ck_assert_int_eq(c.model.P, 42);
+    ck_assert_int_eq(c.eval.num_lengths, 1);
+}
+END_TEST
+
+/* ---- round trip --------------------------------------------------------- */
+
+START_TEST(test_round_trip) {
+    RunConfig c;
+    ck_assert_int_eq(load(&c, NULL, NULL, 0), 0);
+    expect_round_trip(&c);
+
+    const char *sets[] = {"name=exp-1_b.2",          "seed=9007199254740992",
+                          "task.name=sort",          "task.alphabet=7",
+                          "task.min_len=3",          "task.max_len=9",
+                          "model.d_model=48",        "model.n_layers=3",
+                          "model.n_heads=3",         "model.d_ff=100",
+                          "model.pe=rope",           "model.max_positions=500",
+                          "model.emb_scale=6.9282",  "model.rope_base=500000",
+                          "model.rope_fraction=0.25", "train.steps=123",
+                          "train.batch_size=5",      "train.lr=3e-4",
+                          "train.warmup=0",          "train.weight_decay=0",
+                          "train.grad_clip=0.5",     "train.log_every=1",
+                          "train.eval_every=0",      "train.checkpoint_every=7",
+                          "train.threads=4",         "eval.lengths=40,10,20",
+                          "eval.samples=3",          "eval.batch_size=2",
+                          "eval.seed=0"};
+    int n = (int)(sizeof sets / sizeof sets[0]);
+    ck_assert_msg(load(&c, NULL, sets, n) == 0, "%s", pe_error());
+    ck_assert_uint_eq(c.seed, 9007199254740992ull);
+    ck_assert_int_eq(c.model.F, 100);
+    ck_assert_int_eq(c.model.P, 500);
+    ck_assert_int_eq(c.model.V, 11);
+    ck_assert(c.train.lr == 3e-4f);
+    ck_assert(c.model.emb_scale == 6.9282f);
+    ck_assert_int_eq(c.eval.lengths[0], 40); /* the order given */
+    expect_round_trip(&c);
+
+    /* the resolved JSON holds concrete values, and short decimals */
+    char *json = config_to_json(&c);
+    ck_assert_msg(strstr(json, "\"d_ff\": 100") && strstr(json, "\"max_positions\": 500") &&
+                      strstr(json, "\"lengths\": [40, 10, 20]") && strstr(json, "\"lr\": 0.0003") &&
+                      strstr(json, "\"seed\": 9007199254740992") &&
+                      strstr(json, "\"rope_fraction\": 0.25"),
+                  "%s", json);
+    free(json);
+    ck_assert_int_eq(load(&c, NULL, NULL, 0), 0);
+    json = config_to_json(&c);
+    ck_assert_msg(strstr(json, "\"d_ff\": 256") && strstr(json, "\"max_positions\": 130") &&
+                      strstr(json, "\"lengths\": [8, 16, 32, 48, 64]") &&
+                      strstr(json, "\"lr\": 0.001,") && strstr(json, "\"weight_decay\": 0.1,"),
+                  "%s", json);
+    free(json);
+}
+END_TEST
+
+/* Floats are written as the shortest decimal that reads back as the same
+ * float, whatever their magnitude. */
+START_TEST(test_round_trip_floats) {
+    Rng r;
+    rng_seed(&r, 11);
+    RunConfig c;
+    ck_assert_int_eq(load(&c, NULL, NULL, 0), 0);
+    for (int i = 0; i < 300; i++) {
+        c.train.lr = ldexpf(1.0f + rng_uniform(&r), -(int)rng_below(&r, 40));
+        c.model.emb_scale = ldexpf(1.0f + rng_uniform(&r), (int)rng_below(&r, 100) - 30);
+        c.model.rope_base = (float)(1 + rng_below(&r, 1000000));
+        c.seed = rng_u64(&r) >> 11; /* up to 2^53 */
+        expect_round_trip(&c);
+    }
+}
+END_TEST
+
+/* ---- errors ------------------------------------------------------------- */
+
+START_TEST(test_error_file) {
+    RunConfig c;
+    const char *dir = test_tmpdir("config");
+    char path[600];
+    snprintf(path, sizeof path, "%s/missing.json", dir);
+    ck_assert_int_ne(config_load(&c, path, NULL, 0), 0);
+    ck_assert_msg(strstr(pe_error(), path) && strstr(pe_error(), "No such file"), "%s",
+                  pe_error());
+    ck_assert_int_ne(config_load(&c, dir, NULL, 0), 0); /* a directory */
+    ck_assert_msg(strstr(pe_error(), dir), "%s", pe_error());
+
+    /* a file with an error: its name and the line and column */
+    snprintf(path, sizeof path, "%s/bad.json", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("{\n \"seed\": 1\n \"task\": {}\n}\n", f); /* missing comma */
+    fclose(f);
+    ck_assert_int_ne(config_load(&c, path, NULL, 0), 0);
+    ck_assert_msg(strstr(pe_error(), path) && strstr(pe_error(), "invalid JSON at line 3, column 2"),
+                  "%s", pe_error());
+}
+END_TEST
+
+START_TEST(test_error_json_syntax) {
+    expect_error("{\n  \"seed\": 1,\n  \"task\": {\"name\": \"copy\",}\n}", NULL, "x.json: invalid JSON at line 3, column",
+                 "\"copy\",}");
+    expect_error("{\"a\": tru}", NULL, "invalid JSON at line 1, column 7", NULL);
+    expect_error("{\"seed\": 1", NULL, "invalid JSON at line 1", NULL);
+    expect_error("{} {}", NULL, "invalid JSON at line 1, column 4", NULL);
+    expect_error("", NULL, "x.json: empty", NULL);
+    expect_error(" \n ", NULL, "x.json: empty", NULL);
+    expect_error("[1, 2]", NULL, "x.json: expected a JSON object at the top level, got array",
+                 NULL);
+    expect_exact("{\"model\": 3}", NULL, "x.json: model: expected an object, got 3");
+    expect_exact("{\"model\": {\"C\": 1, \"C\": 2}}", NULL, "x.json: model.C: unknown key (valid keys of model: d_model, n_layers, n_heads, d_ff, pe, max_positions, emb_scale, rope_base, rope_fraction)");
+    expect_exact("{\"model\": {\"d_model\": 32, \"d_model\": 64}}", NULL,
+                 "x.json: model.d_model: duplicate key");
+}
+END_TEST
+
+START_TEST(test_error_types) {
+    expect_exact("{\"train\": {\"steps\": \"100\"}}", NULL,
+                 "x.json: train.steps: expected an integer, got string \"100\"");
+    expect_exact("{\"train\": {\"steps\": 2.5}}", NULL,
+                 "x.json: train.steps: expected an integer, got 2.5");
+    expect_exact("{\"train\": {\"lr\": \"fast\"}}", NULL,
+                 "x.json: train.lr: expected a number, got string \"fast\"");
+    expect_exact("{\"train\": {\"lr\": 1e300}}", NULL,
+                 "x.json: train.lr: 1e+300 is out of range for a 32-bit float");
+    expect_exact("{\"model\": {\"pe\": 3}}", NULL, "x.json: model.pe: expected a string, got 3");
+    expect_exact("{\"name\": null}", NULL, "x.json: name: expected a string, got null");
+    expect_exact("{\"train\": {\"threads\": true}}", NULL,
+                 "x.json: train.threads: expected an integer, got boolean");
+    expect_exact("{\"eval\": {\"lengths\": 8}}", NULL,
+                 "x.json: eval.lengths: expected an array of integers, got 8");
+    expect_exact("{\"eval\": {\"lengths\": [8, \"16\"]}}", NULL,
+                 "x.json: eval.lengths[1]: expected an integer, got string \"16\"");
+    expect_error("{\"seed\": -1}", NULL, "x.json: seed: out of range", NULL);
+    expect_error("{\"seed\": 1e17}", NULL, "x.json: seed: out of range", NULL);
+    expect_error("{\"train\": {\"steps\": 1e12}}", NULL, "x.json: train.steps: out of range",
+                 NULL);
+    expect_error("{\"task\": {\"name\": \"a_name_that_is_far_too_long_to_fit\"}}", NULL,
+                 "x.json: task.name:", "too long");
+    /* integral floats are integers */
+    RunConfig c;
+    ck_assert_int_eq(load(&c, "{\"train\": {\"steps\": 20.0, \"warmup\": 1e1}}", NULL, 0), 0);
+    ck_assert_int_eq(c.train.steps, 20);
+    ck_assert_int_eq(c.train.warmup, 10);
+}
+END_TEST
+
+/* One out-of-range value per key: the message names the key path. */
+START_TEST(test_error_ranges) {
+    static const struct {
+        const char *json, *want;
+    } cases[] = {
+        {"{\"name\": \"\"}", "x.json: name: must not be empty"},
+        {"{\"name\": \"a/b\"}", "x.json: name: \"a/b\": only letters, digits, '.', '_' and '-' are allowed"},
+        {"{\"name\": \".hidden\"}", "x.json: name: \".hidden\" must not start with '.'"},
+        {"{\"task\": {\"alphabet\": 1}}", "x.json: task.alphabet: must be in 2..1000, got 1"},
+        {"{\"task\": {\"alphabet\": 1001}}", "x.json: task.alphabet: must be in 2..1000, got 1001"},
+        {"{\"task\": {\"min_len\": 0}}", "x.json: task.min_len: must be in 1..1024, got 0"},
+        {"{\"task\": {\"max_len\": 0}}", "x.json: task.max_len: must be in 1..1024, got 0"},
+        {"{\"task\": {\"max_len\": 1025}}", "x.json: task.max_len: must be in 1..1024, got 1025"},
+        {"{\"task\": {\"min_len\": 5, \"max_len\": 4}}",
+         "x.json: task.max_len: must be >= task.min_len (5), got 4"},
+        {"{\"model\": {\"d_model\": 0}}", "x.json: model.d_model: must be in 1..8192, got 0"},
+        {"{\"model\": {\"n_layers\": 0}}", "x.json: model.n_layers: must be in 1..256, got 0"},
+        {"{\"model\": {\"n_heads\": 0}}", "x.json: model.n_heads: must be in 1..8192, got 0"},
+        {"{\"model\": {\"n_heads\": 3}}",
+         "x.json: model.n_heads: 3 does not divide model.d_model (64)"},
+        {"{\"model\": {\"d_ff\": -1}}", "x.json: model.d_ff: must be in 0..65536, got -1"},
+        {"{\"model\": {\"max_positions\": -5}}",
+         "x.json: model.max_positions: must be in 0..1048576, got -5"},
+        {"{\"model\": {\"max_positions\": 33}}",
+         "x.json: model.max_positions: 33 is shorter than the longest training input (34 tokens "
+         "at task.max_len 16)"},
+        {"{\"model\": {\"emb_scale\": 0}}", "x.json: model.emb_scale: must be > 0, got 0"},
+        {"{\"model\": {\"rope_base\": -2}}", "x.json: model.rope_base: must be > 0, got -2"},
+        {"{\"model\": {\"rope_fraction\": 0}}",
+         "x.json: model.rope_fraction: must be > 0 and <= 1, got 0"},
+        {"{\"model\": {\"rope_fraction\": 1.5}}",
+         "x.json: model.rope_fraction: must be > 0 and <= 1, got 1.5"},
+        {"{\"model\": {\"rope_fraction\": 0.3}}",
+         "x.json: model.rope_fraction: 0.3 of head size 16 rotates 4.8 dimensions; RoPE needs "
+         "an even whole number >= 2"},
+        {"{\"model\": {\"rope_fraction\": 0.0625}}",
+         "x.json: model.rope_fraction: 0.0625 of head size 16 rotates 1 dimensions; RoPE needs "
+         "an even whole number >= 2"},
+        {"{\"train\": {\"steps\": 0}}", "x.json: train.steps: must be >= 1, got 0"},
+        {"{\"train\": {\"batch_size\": 0}}", "x.json: train.batch_size: must be in 1..65536, got 0"},
+        {"{\"train\": {\"lr\": -1}}", "x.json: train.lr: must be > 0, got -1"},
+        {"{\"train\": {\"warmup\": -1}}", "x.json: train.warmup: must be >= 0, got -1"},
+        {"{\"train\": {\"warmup\": 3000}}", "x.json: train.warmup: 3000 is more than train.steps (2000)"},
+        {"{\"train\": {\"weight_decay\": -0.1}}",
+         "x.json: train.weight_decay: must be >= 0 and <= 10, got -0.1"},
+        {"{\"train\": {\"grad_clip\": -1}}", "x.json: train.grad_clip: must be >= 0, got -1"},
+        {"{\"train\": {\"log_every\": 0}}", "x.json: train.log_every: must be >= 1, got 0"},
+        {"{\"train\": {\"eval_every\": -1}}", "x.json: train.eval_every: must be >= 0, got -1"},
+        {"{\"train\": {\"checkpoint_every\": -1}}",
+         "x.json: train.checkpoint_every: must be >= 0, got -1"},
+        {"{\"train\": {\"threads\": 0}}", "x.json: train.threads: must be in 1..1024, got 0"},
+        {"{\"eval\": {\"lengths\": [8, 0]}}", "x.json: eval.lengths[1]: must be in 1..4096, got 0"},
+        {"{\"eval\": {\"lengths\": [4097]}}",
+         "x.json: eval.lengths[0]: must be in 1..4096, got 4097"},
+        {"{\"eval\": {\"lengths\": [8, 16, 8]}}", "x.json: eval.lengths[2]: 8 is listed twice"},
+        {"{\"eval\": {\"samples\": 0}}", "x.json: eval.samples: must be in 1..10000000, got 0"},
+        {"{\"eval\": {\"batch_size\": 0}}", "x.json: eval.batch_size: must be in 1..65536, got 0"},
+        {"{\"eval\": {\"seed\": 2.5}}", "x.json: eval.seed: expected an integer, got 2.5"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        expect_exact(cases[i].json, NULL, cases[i].want);
+
+    /* too many lengths */
+    char json[1024] = "{\"eval\": {\"lengths\": [";
+    for (int i = 1; i <= EVAL_MAX_LENGTHS + 1; i++) {
+        char num[16];
+        snprintf(num, sizeof num, "%s%d", i > 1 ? ", " : "", i);
+        strcat(json, num);
+    }
+    strcat(json, "]}}");
+    expect_exact(json, NULL, "x.json: eval.lengths: at most 64 lengths, got 65");
+
+    /* the rope dimension rule applies to rope only; the boundary values pass */
+    RunConfig c;
+    ck_assert_int_eq(load(&c, "{\"model\": {\"pe\": \"alibi\", \"rope_fraction\": 0.3}}", NULL, 0), 0);
+    ck_assert_int_eq(load(&c, "{\"model\": {\"rope_fraction\": 0.125}}", NULL, 0), 0);
+    ck_assert_int_eq(load(&c, "{\"model\": {\"max_positions\": 34}}", NULL, 0), 0);
+    ck_assert_int_eq(c.model.P, 34);
+    ck_assert_int_eq(load(&c, "{\"task\": {\"alphabet\": 1000, \"min_len\": 16}, \"train\": {\"warmup\": 2000}}", NULL, 0), 0);
+    ck_assert_int_eq(c.model.V, 1004);
+}
+END_TEST
+
+START_TEST(test_error_unknown) {
+    expect_exact("{\"model\": {\"d_modle\": 64}}", NULL,
+                 "x.json: model.d_modle: unknown key (did you mean \"d_model\"?)");
+    expect_exact("{\"sed\": 3}", NULL, "x.json: sed: unknown key (did you mean \"seed\"?)");
+    expect_exact("{\"Model\": {}}", NULL, "x.json: Model: unknown key (did you mean \"model\"?)");
+    expect_exact("{\"train\": {\"learnig_rate\": 1, \"lr\": 1}}", NULL,
+                 "x.json: train.learnig_rate: unknown key (valid keys of train: steps, "
+                 "batch_size, lr, warmup, weight_decay, grad_clip, log_every, eval_every, "
+                 "checkpoint_every, threads)");
+    expect_exact("{\"model\": {\"lr\": 1}}", NULL,
+                 "x.json: model.lr: unknown key (did you mean \"train.lr\"?)");
+    expect_exact("{\"eval\": {\"length\": [1]}}", NULL,
+                 "x.json: eval.length: unknown key (did you mean \"lengths\"?)");
+    expect_exact("{\"model\": {\"task\": {}}}", NULL,
+                 "x.json: model.task: unknown key (valid keys of model: d_model, n_layers, "
+                 "n_heads, d_ff, pe, max_positions, emb_scale, rope_base, rope_fraction)");
+    expect_error("{\"zzzzzzzzzz\": 1}", NULL, "x.json: zzzzzzzzzz: unknown key (valid keys: name, seed, task, model, train, eval)", NULL);
+
+    /* names checked against the registries */
+    expect_exact("{\"task\": {\"name\": \"srot\"}}", NULL,
+                 "x.json: task.name: unknown task \"srot\" (valid: copy, reverse, sort)");
+    expect_error("{\"model\": {\"pe\": \"rotary\"}}", NULL,
+                 "x.json: model.pe: unknown position encoding \"rotary\"", "sinusoidal");
+    ck_assert_msg(strstr(pe_error(), "alibi") && strstr(pe_error(), "rope") &&
+                      strstr(pe_error(), "learned") && strstr(pe_error(), "none"),
+                  "%s", pe_error());
+}
+END_TEST
+
+/* ---- --set ---------------------------------------------------------------- */
+
+START_TEST(test_set) {
+    RunConfig c;
+    const char *s1[] = {"model.pe=alibi", "train.lr=3e-4", "eval.lengths=8,16,32", "name=42",
+                        "task={\"name\": \"sort\", \"max_len\": 8}", "seed=7"};
+    ck_assert_msg(load(&c, "{\"model\": {\"pe\": \"sinusoidal\"}, \"seed\": 3}", s1, 6) == 0, "%s",
+                  pe_error());
+    ck_assert_str_eq(c.model.pe, "alibi");
+    ck_assert(c.train.lr == 3e-4f);
+    ck_assert_int_eq(c.eval.num_lengths, 3);
+    ck_assert(c.eval.lengths[0] == 8 && c.eval.lengths[1] == 16 && c.eval.lengths[2] == 32);
+    ck_assert_str_eq(c.name, "42"); /* string keys take the text as it is */
+    ck_assert_str_eq(c.task.name, "sort");
+    ck_assert_int_eq(c.task.max_len, 8);
+    ck_assert_int_eq(c.task.alphabet, 10); /* a section object sets only its keys */
+    ck_assert_uint_eq(c.seed, 7);
+
+    const char *s2[] = {"eval.lengths=[8, 16]", "model.pe=\"learned\"", "train.steps=10",
+                        "train.steps=20", "train.warmup=5", "train.warmup = 5"};
+    /* "train.warmup " with a space is not a key */
+    ck_assert_int_ne(load(&c, NULL, s2, 6), 0);
+    ck_assert_str_eq(pe_error(), "--set: train.warmup : unknown key (did you mean \"warmup\"?)");
+    /* the default warmup (100) is longer than 20 steps */
+    ck_assert_int_ne(load(&c, NULL, s2, 4), 0);
+    ck_assert_str_eq(pe_error(), "--set: train.warmup: 100 is more than train.steps (20)");
+    ck_assert_msg(load(&c, NULL, s2, 5) == 0, "%s", pe_error());
+    ck_assert_int_eq(c.eval.num_lengths, 2);
+    ck_assert_str_eq(c.model.pe, "learned");
+    ck_assert_int_eq(c.train.steps, 20); /* in order: the last one wins */
+    ck_assert_int_eq(c.train.warmup, 5);
+
+    const char *s3[] = {"eval.lengths=12", "eval.lengths=[]", "train.warmup=0"};
+    ck_assert_int_eq(load(&c, NULL, s3, 1), 0);
+    ck_assert_int_eq(c.eval.num_lengths, 1);
+    ck_assert_int_eq(c.eval.lengths[0], 12);
+    ck_assert_int_eq(load(&c, NULL, s3, 2), 0); /* [] = auto again */
+    ck_assert_int_eq(c.eval.num_lengths, 5);
+
+    /* errors: the source is "--set" */
+    expect_exact(NULL, "model.d_modle=64",
+                 "--set: model.d_modle: unknown key (did you mean \"d_model\"?)");
+    expect_exact(NULL, "mdoel.d_model=64", "--set: mdoel: unknown key (did you mean \"model\"?)");
+    expect_exact(NULL, "d_model=64", "--set: d_model: unknown key (did you mean \"model.d_model\"?)");
+    expect_error(NULL, "train.lr", "--set: \"train.lr\": expected key=value", NULL);
+    expect_error(NULL, "=3", "--set: \"=3\": expected key=value", NULL);
+    expect_exact(NULL, "train.steps=abc", "--set: train.steps: expected an integer, got string \"abc\"");
+    expect_exact(NULL, "train.steps=", "--set: train.steps: expected an integer, got string \"\"");
+    expect_exact(NULL, "train.lr=-1", "--set: train.lr: must be > 0, got -1");
+    expect_exact(NULL, "eval.lengths=8,x", "--set: eval.lengths: expected an array of integers, got string \"8,x\"");
+    expect_exact(NULL, "model={\"d_model\": 30}", "--set: model.n_heads: 4 does not divide model.d_model (30)");
+    expect_exact(NULL, "model=3", "--set: model: expected an object, got 3");
+    expect_exact(NULL, "model.pe=rotary", "--set: model.pe: unknown position encoding \"rotary\" (valid: none, sinusoidal, learned, rope, alibi)");
+
+    /* a consistency error is blamed on the source that set a key last */
+    const char *s4[] = {"model.n_heads=3"};
+    ck_assert_int_ne(load(&c, "{\"model\": {\"d_model\": 64}}", s4, 1), 0);
+    ck_assert_str_eq(pe_error(), "--set: model.n_heads: 3 does not divide model.d_model (64)");
+    const char *s5[] = {"model.d_model=30"};
+    ck_assert_int_ne(load(&c, "{\"model\": {\"n_heads\": 4}}", s5, 1), 0);
+    ck_assert_str_eq(pe_error(), "--set: model.n_heads: 4 does not divide model.d_model (30)");
+    const char *s6[] = {"task.name=sort"};
+    ck_assert_int_ne(load(&c, "{\"task\": {\"alphabet\": 1}}", s6, 1), 0);
+    ck_assert_str_eq(pe_error(), "x.json: task.alphabet: must be in 2..1000, got 1");
+    const char *s7[] = {"task.min_len=9"};
+    ck_assert_int_ne(load(&c, "{\"task\": {\"max_len\": 8}}", s7, 1), 0);
+    ck_assert_str_eq(pe_error(), "--set: task.max_len: must be >= task.min_len (9), got 8");
+
+    /* the public pieces */
+    config_default(&c);
+    ck_assert_int_eq(config_apply_set(&c, "train.steps=770"), 0);
+    ck_assert_int_eq(c.train.steps, 770);
+    ck_assert_int_ne(config_apply_set(&c, "train.stpes=77"), 0);
+    ck_assert_str_eq(pe_error(), "--set: train.stpes: unknown key (did you mean \"steps\"?)");
+    ck_assert_int_eq(config_apply_set(&c, "model.n_heads=5"), 0); /* not checked yet */
+    ck_assert_int_ne(config_resolve_check(&c, "mine"), 0);
+    ck_assert_str_eq(pe_error(), "mine: model.n_heads: 5 does not divide model.d_model (64)");
+    ck_assert_int_eq(config_apply_set(&c, "model.n_heads=8"), 0);
+    ck_assert_int_eq(config_resolve_check(&c, NULL), 0);
+    ck_assert_int_eq(c.model.F, 256);
+}
+END_TEST
+
+/* ---- files -------------------------------------------------------------- */
+
+START_TEST(test_load_file) {
+    const char *dir = test_tmpdir("config");
+    char path[600];
+    snprintf(path, sizeof path, "%s/run.json", dir);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("{\n  \"name\": \"filetest\",\n  \"task\": {\"name\": \"reverse\", \"max_len\": 10},\n"
+          "  \"model\": {\"pe\": \"learned\", \"n_layers\": 1},\n  \"eval\": {\"lengths\": [5, 10, 20]}\n}\n",
+          f);
+    fclose(f);
+    RunConfig c;
+    const char *sets[] = {"train.steps=300"};
+    ck_assert_msg(config_load(&c, path, sets, 1) == 0, "%s", pe_error());
+    ck_assert_str_eq(c.name, "filetest");
+    ck_assert_str_eq(c.task.name, "reverse");
+    ck_assert_str_eq(c.model.pe, "learned");
+    ck_assert_int_eq(c.model.L, 1);
+    ck_assert_int_eq(c.model.P, 42);
+    ck_assert_int_eq(c.train.steps, 300);
+
+    /* errors name the file */
+    const char *bad[] = {"model.n_heads=3"};
+    f = fopen(path, "w");
+    fputs("{\"model\": {\"n_heads\": 3}}", f);
+    fclose(f);
+    ck_assert_int_ne(config_load(&c, path, NULL, 0), 0);
+    char want[700];
+    snprintf(want, sizeof want, "%s: model.n_heads: 3 does not divide model.d_model (64)", path);
+    ck_assert_str_eq(pe_error(), want);
+    ck_assert_int_ne(config_load(&c, NULL, bad, 1), 0);
+
+    /* a resolved config written to a file loads back identically */
+    ck_assert_int_eq(config_load(&c, NULL, sets, 1), 0);
+    char *json = config_to_json(&c);
+    f = fopen(path, "w");
+    fputs(json, f);
+    fclose(f);
+    free(json);
+    RunConfig back;
+    ck_assert_msg(config_load(&back, path, NULL, 0) == 0, "%s", pe_error());
+    expect_same(&c, &back);
+}
+END_TEST
+
+/* Every shipped config is valid, and the smoke config is small. */
+START_TEST(test_shipped_configs) {
+    glob_t g;
+    ck_assert_int_eq(glob("configs/*.json", 0, NULL, &g), 0);
+    ck_assert_int_ge((int)g.gl_pathc, 4);
+    int smoke = 0;
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        RunConfig c;
+        ck_assert_msg(config_load(&c, g.gl_pathv[i], NULL, 0) == 0, "%s", pe_error());
+        expect_round_trip(&c);
+        if (strstr(g.gl_pathv[i], "smoke.json")) {
+            smoke = 1;
+            ck_assert_int_eq(c.model.C, 32);
+            ck_assert_int_eq(c.model.L, 1);
+            ck_assert_int_eq(c.model.NH, 2);
+            ck_assert_int_eq(c.train.steps, 50);
+            ck_assert_int_eq(c.task.max_len, 6);
+            ck_assert_int_eq(c.eval.num_lengths, 3);
+            ck_assert(c.eval.lengths[0] == 4 && c.eval.lengths[1] == 8 && c.eval.lengths[2] == 12);
+        }
+        /* every encoding works with every shipped config */
+        const char *pes[] = {"model.pe=none", "model.pe=sinusoidal", "model.pe=learned",
+                             "model.pe=rope", "model.pe=alibi"};
+        for (int p = 0; p < 5; p++)
+            ck_assert_msg(config_load(&c, g.gl_pathv[i], pes + p, 1) == 0, "%s", pe_error());
+    }
+    ck_assert_msg(smoke, "configs/smoke.json is missing");
+    globfree(&g);
+}
+END_TEST
+
+Suite *config_suite(void) {
+    Suite *s = suite_create("config");
+    TCase *tc = tcase_create("core");
+    tcase_add_test(tc, test_defaults);
+    tcase_add_test(tc, test_auto_lengths);
+    tcase_add_test(tc, test_round_trip);
+    tcase_add_test(tc, test_round_trip_floats);
+    tcase_add_test(tc, test_error_file);
+    tcase_add_test(tc, test_error_json_syntax);
+    tcase_add_test(tc, test_error_types);
+    tcase_add_test(tc, test_error_ranges);
+    tcase_add_test(tc, test_error_unknown);
+    tcase_add_test(tc, test_set);
+    tcase_add_test(tc, test_load_file);
+    tcase_add_test(tc, test_shipped_configs);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) { return run_suite(config_suite()); }
