@@ -13,6 +13,9 @@ enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_NONFINITE = 3, EXIT_INTERRUPTED = 
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
+int cmd_collect(int argc, char **argv);
+int cmd_run(int argc, char **argv);
 
 /* "8,16,24:64:8" -> 8 16 24 32 40 48 56 64 (a:b:s inclusive, a:b step 1).
  * Returns the count, or -1 after pe_errorf. */

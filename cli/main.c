@@ -25,6 +25,9 @@ static void usage(FILE *f) {
             "  eval RUN [--lengths 8,16,24:64:8] [--samples N]\n"
             "                                               accuracy and loss per length\n"
             "  predict RUN \"3 1 4 1 5\"                      greedy answer with probabilities\n"
+            "  sweep SPEC [--jobs N]                        run an experiment grid over encodings and seeds\n"
+            "  collect DIR                                  aggregate a sweep folder: results.csv, table, plots\n"
+            "  run CONFIG --out DIR                         one sweep job: train (or resume, or skip), evaluate\n"
             "  help                                         this message\n"
             "\n"
             "Run `posenc COMMAND --help` for a command's options.\n"
@@ -97,6 +100,9 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "train") == 0) return cmd_train(argc - 1, argv + 1);
     if (strcmp(cmd, "eval") == 0) return cmd_eval(argc - 1, argv + 1);
     if (strcmp(cmd, "predict") == 0) return cmd_predict(argc - 1, argv + 1);
-    fprintf(stderr, "posenc: unknown command \"%s\" (commands: train, eval, predict, help)\n", cmd);
+    if (strcmp(cmd, "sweep") == 0) return cmd_sweep(argc - 1, argv + 1);
+    if (strcmp(cmd, "collect") == 0) return cmd_collect(argc - 1, argv + 1);
+    if (strcmp(cmd, "run") == 0) return cmd_run(argc - 1, argv + 1);
+    fprintf(stderr, "posenc: unknown command \"%s\" (commands: train, eval, predict, sweep, collect, run, show, help)\n", cmd);
     return EXIT_USAGE;
 }

@@ -1,0 +1,237 @@
+/*
+ * cmd_sweep.c — `posenc sweep SPEC`, `posenc collect DIR` and `posenc run
+ * CONFIG --out DIR` (one plan line: train or resume or skip, then evaluate).
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "run/aggregate.h"
+#include "run/config.h"
+#include "run/fsutil.h"
+#include "run/sweep.h"
+#include "run/train.h"
+
+static volatile sig_atomic_t sweep_stop = 0;
+static void on_sweep_sigint(int sig) {
+    (void)sig;
+    sweep_stop = 1; /* the jobs got the signal too: they checkpoint and exit */
+}
+
+static void sweep_usage(FILE *f) {
+    fprintf(f,
+            "usage: posenc sweep SPEC [--jobs N] [--out DIR] [--plan-only] [--no-plots]\n"
+            "\n"
+            "Run an experiment: expand SPEC's grid (experiments/NAME.json) into one training +\n"
+            "evaluation per cell and seed, run them N at a time as separate processes, then\n"
+            "aggregate over seeds into DIR/results.csv, print a table and draw the plots.\n"
+            "Runs already complete are skipped, interrupted ones resume, a failing run does not\n"
+            "stop the others (it is reported at the end, and the exit status is 1). Re-running\n"
+            "the same command finishes what was interrupted.\n"
+            "\n"
+            "options:\n"
+            "  --jobs N      concurrent jobs (default: the number of cores, %ld here; each job's\n"
+            "                BLAS threads come from the spec's \"threads\", default 1)\n"
+            "  --out DIR     output folder (default: runs/NAME, NAME from the spec)\n"
+            "  --plan-only   write DIR/plan.txt (one shell command per job) and the configs, run nothing\n"
+            "  --no-plots    skip the gnuplot figures\n",
+            sysconf(_SC_NPROCESSORS_ONLN));
+}
+
+static void collect_usage(FILE *f) {
+    fprintf(f,
+            "usage: posenc collect DIR [--no-plots]\n"
+            "\n"
+            "Aggregate the runs of sweep folder DIR (written by posenc sweep, or by running its\n"
+            "plan.txt with another engine): DIR/results.csv with mean, std (sample), min and max\n"
+            "over seeds of token_acc, exact_match and loss per grid cell and length, a table, and\n"
+            "the accuracy and loss plots (PNG and SVG) per task.\n");
+}
+
+static void run_usage(FILE *f) {
+    fprintf(f,
+            "usage: posenc run CONFIG --out DIR\n"
+            "\n"
+            "One job of a sweep plan, idempotent: if DIR holds a complete run (final checkpoint and\n"
+            "eval.json) do nothing; if it holds an interrupted run of the same config, resume it;\n"
+            "otherwise train from scratch. Then evaluate (posenc eval DIR).\n");
+}
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+int cmd_run(int argc, char **argv) {
+    const char *config = NULL, *out = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (is_help(argv[i])) {
+            run_usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
+            out = argv[++i];
+        } else if (argv[i][0] != '-' && !config) {
+            config = argv[i];
+        } else {
+            fprintf(stderr, "posenc run: unexpected argument \"%s\" (see posenc run --help)\n", argv[i]);
+            return EXIT_USAGE;
+        }
+    }
+    if (!config || !out) {
+        fprintf(stderr, "posenc run: give CONFIG and --out DIR (see posenc run --help)\n");
+        return EXIT_USAGE;
+    }
+    if (sweep_run_complete(out)) {
+        printf("%s: complete, nothing to do\n", out);
+        return 0;
+    }
+    /* the same config as the one in DIR? then resume, else start over */
+    RunConfig want, have;
+    char path[4096];
+    if (config_load(&want, config, NULL, 0) != 0) {
+        fprintf(stderr, "posenc run: %s\n", pe_error());
+        return EXIT_USAGE;
+    }
+    int resume = 0;
+    if (path_join(path, sizeof path, out, "config.json") == 0 && path_exists(path)) {
+        if (config_load(&have, path, NULL, 0) == 0 && memcmp(&want, &have, sizeof want) == 0) {
+            long step = train_checkpoint_step(out);
+            resume = step >= 0;
+        } else {
+            fprintf(stderr, "posenc run: %s holds a run of another config; remove it or choose another --out\n", out);
+            return EXIT_USAGE;
+        }
+    }
+    long step = resume ? train_checkpoint_step(out) : -1;
+    int rc;
+    if (step >= want.train.steps) {
+        rc = 0; /* trained; only the evaluation is missing */
+    } else if (resume) {
+        char *args[] = {"train", "--resume", (char *)out, NULL};
+        rc = cmd_train(3, args);
+    } else {
+        char *args[] = {"train", (char *)config, "--out", (char *)out, "--force", NULL};
+        rc = cmd_train(5, args);
+    }
+    if (rc != 0) return rc;
+    char *eargs[] = {"eval", (char *)out, NULL};
+    return cmd_eval(2, eargs);
+}
+
+int cmd_collect(int argc, char **argv) {
+    const char *dir = NULL;
+    int plots = 1;
+    for (int i = 1; i < argc; i++) {
+        if (is_help(argv[i])) {
+            collect_usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--no-plots") == 0) {
+            plots = 0;
+        } else if (argv[i][0] != '-' && !dir) {
+            dir = argv[i];
+        } else {
+            fprintf(stderr, "posenc collect: unexpected argument \"%s\" (see posenc collect --help)\n", argv[i]);
+            return EXIT_USAGE;
+        }
+    }
+    if (!dir) {
+        fprintf(stderr, "posenc collect: missing DIR (see posenc collect --help)\n");
+        return EXIT_USAGE;
+    }
+    if (aggregate_sweep(dir, stdout, plots) < 0) {
+        fprintf(stderr, "posenc collect: %s\n", pe_error());
+        return EXIT_RUNTIME;
+    }
+    return 0;
+}
+
+int cmd_sweep(int argc, char **argv) {
+    const char *spec = NULL, *out = NULL;
+    long jobs = sysconf(_SC_NPROCESSORS_ONLN);
+    int plan_only = 0, plots = 1;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (is_help(a)) {
+            sweep_usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--jobs") == 0) {
+            if ((jobs = parse_count(a, i + 1 < argc ? argv[i + 1] : NULL, 1024)) < 0) {
+                fprintf(stderr, "posenc sweep: %s\n", pe_error());
+                return EXIT_USAGE;
+            }
+            i++;
+        } else if (strcmp(a, "--out") == 0 && i + 1 < argc) {
+            out = argv[++i];
+        } else if (strcmp(a, "--plan-only") == 0) {
+            plan_only = 1;
+        } else if (strcmp(a, "--no-plots") == 0) {
+            plots = 0;
+        } else if (a[0] != '-' && !spec) {
+            spec = a;
+        } else {
+            fprintf(stderr, "posenc sweep: unexpected argument \"%s\" (see posenc sweep --help)\n", a);
+            return EXIT_USAGE;
+        }
+    }
+    if (!spec) {
+        fprintf(stderr, "posenc sweep: missing SPEC (see posenc sweep --help)\n");
+        return EXIT_USAGE;
+    }
+    if (jobs < 1) jobs = 1;
+    Sweep s;
+    if (sweep_load(&s, spec) != 0) {
+        fprintf(stderr, "posenc sweep: %s\n", pe_error());
+        return EXIT_USAGE;
+    }
+    char dir[4096];
+    if (out)
+        snprintf(dir, sizeof dir, "%s", out);
+    else
+        snprintf(dir, sizeof dir, "runs/%s", s.name);
+    char bin[4096];
+    ssize_t n = readlink("/proc/self/exe", bin, sizeof bin - 1);
+    if (n <= 0) {
+        fprintf(stderr, "posenc sweep: cannot find the posenc program (/proc/self/exe)\n");
+        sweep_free(&s);
+        return EXIT_RUNTIME;
+    }
+    bin[n] = '\0';
+    if (sweep_write_plan(&s, dir, bin) != 0) {
+        fprintf(stderr, "posenc sweep: %s\n", pe_error());
+        sweep_free(&s);
+        return EXIT_RUNTIME;
+    }
+    printf("sweep %s: %d jobs -> %s/plan.txt\n", s.name, s.num_jobs, dir);
+    fflush(stdout);
+    sweep_free(&s);
+    if (plan_only) return 0;
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sweep_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    const double t0 = now_s();
+    int interrupted = 0;
+    int failed = sweep_run_plan(dir, (int)jobs, &sweep_stop, &interrupted);
+    if (failed < 0) {
+        fprintf(stderr, "posenc sweep: %s\n", pe_error());
+        return EXIT_RUNTIME;
+    }
+    fprintf(stderr, "sweep: wall time %.1f s\n", now_s() - t0);
+    if (interrupted) {
+        fprintf(stderr, "sweep: interrupted; run the same command again to finish\n");
+        return EXIT_INTERRUPTED;
+    }
+    if (aggregate_sweep(dir, stdout, plots) < 0) {
+        fprintf(stderr, "posenc sweep: %s\n", pe_error());
+        return EXIT_RUNTIME;
+    }
+    return failed ? EXIT_RUNTIME : 0;
+}

@@ -1,0 +1,461 @@
+/*
+ * aggregate.c — over-seed statistics, results.csv, tables and plots of a
+ * sweep folder (aggregate.h).
+ */
+#include "aggregate.h"
+
+#include <cJSON.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "model/common.h"
+#include "run/fsutil.h"
+#include "run/plot.h"
+#include "run/sweep.h"
+
+Stat stat_of(const double *x, int n) {
+    Stat s = {0, 0, x[0], x[0]};
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) {
+        sum += x[i];
+        if (x[i] < s.min) s.min = x[i];
+        if (x[i] > s.max) s.max = x[i];
+    }
+    s.mean = sum / n;
+    if (n > 1) {
+        double ss = 0.0;
+        for (int i = 0; i < n; i++) ss += (x[i] - s.mean) * (x[i] - s.mean);
+        s.std = sqrt(ss / (n - 1));
+    }
+    return s;
+}
+
+/* ---- reading runs -------------------------------------------------------- */
+
+#define MAX_LEN_ROWS 256
+
+typedef struct {
+    char values[SWEEP_MAX_KEYS][64]; /* grid values (text) */
+    int min_len, max_len;            /* training range */
+    int num;                         /* evaluation rows */
+    int n[MAX_LEN_ROWS];
+    double acc[MAX_LEN_ROWS], em[MAX_LEN_ROWS], loss[MAX_LEN_ROWS];
+} RunResult;
+
+/* the value at a dotted key path of a JSON object, as text (as in job ids) */
+static int json_path_text(const cJSON *root, const char *key, char *buf, size_t cap) {
+    char tmp[128];
+    snprintf(tmp, sizeof tmp, "%s", key);
+    const cJSON *v = root;
+    for (char *part = strtok(tmp, "."); part && v; part = strtok(NULL, "."))
+        v = cJSON_GetObjectItemCaseSensitive(v, part);
+    if (!v) return -1;
+    if (cJSON_IsString(v))
+        snprintf(buf, cap, "%s", v->valuestring);
+    else {
+        char *s = cJSON_PrintUnformatted(v);
+        snprintf(buf, cap, "%s", s);
+        free(s);
+    }
+    return 0;
+}
+
+static cJSON *read_json(const char *path) {
+    char *text = file_read_all(path, NULL);
+    if (!text) return NULL;
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    if (!j) pe_errorf("%s: invalid JSON", path);
+    return j;
+}
+
+static int read_run(const char *dir, char keys[][64], int nkeys, RunResult *r) {
+    char path[4096];
+    memset(r, 0, sizeof *r);
+    if (path_join(path, sizeof path, dir, "config.json") != 0) return -1;
+    cJSON *cfg = read_json(path);
+    if (!cfg) return -1;
+    for (int k = 0; k < nkeys; k++)
+        if (json_path_text(cfg, keys[k], r->values[k], sizeof r->values[k]) != 0) {
+            cJSON_Delete(cfg);
+            return pe_errorf("%s: no key %s", path, keys[k]);
+        }
+    const cJSON *task = cJSON_GetObjectItemCaseSensitive(cfg, "task");
+    r->min_len = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(task, "min_len"));
+    r->max_len = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(task, "max_len"));
+    cJSON_Delete(cfg);
+    if (path_join(path, sizeof path, dir, "eval.json") != 0) return -1;
+    cJSON *ev = read_json(path);
+    if (!ev) return -1;
+    const cJSON *res = cJSON_GetObjectItemCaseSensitive(ev, "results"), *row;
+    cJSON_ArrayForEach(row, res) {
+        if (r->num == MAX_LEN_ROWS) break;
+        r->n[r->num] = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(row, "n"));
+        r->acc[r->num] = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(row, "token_acc"));
+        r->em[r->num] = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(row, "exact_match"));
+        r->loss[r->num] = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(row, "loss"));
+        r->num++;
+    }
+    cJSON_Delete(ev);
+    if (r->num == 0) return pe_errorf("%s: no results", path);
+    return 0;
+}
+
+/* ---- cells --------------------------------------------------------------- */
+
+typedef struct {
+    char values[SWEEP_MAX_KEYS][64];
+    int min_len, max_len;
+    int num_runs;
+    int *runs; /* indices into the run array */
+    int num_lengths;
+    int lengths[MAX_LEN_ROWS];
+    int seeds[MAX_LEN_ROWS];
+    Stat acc[MAX_LEN_ROWS], em[MAX_LEN_ROWS], loss[MAX_LEN_ROWS];
+    long rank; /* position in the spec's grid (first key slowest) */
+} Cell;
+
+/* the mixed-radix index of a cell's values in the grid's arrays */
+static long cell_rank(const Cell *c, const cJSON *grid, int nkeys) {
+    long rank = 0;
+    const cJSON *g = grid ? grid->child : NULL;
+    for (int k = 0; k < nkeys && g; k++, g = g->next) {
+        int n = cJSON_GetArraySize(g), idx = n;
+        for (int i = 0; i < n; i++) {
+            char text[64];
+            const cJSON *v = cJSON_GetArrayItem(g, i);
+            if (cJSON_IsString(v))
+                snprintf(text, sizeof text, "%s", v->valuestring);
+            else {
+                char *p = cJSON_PrintUnformatted(v);
+                snprintf(text, sizeof text, "%s", p);
+                free(p);
+            }
+            if (strcmp(text, c->values[k]) == 0) {
+                idx = i;
+                break;
+            }
+        }
+        rank = rank * (n + 1) + idx;
+    }
+    return rank;
+}
+
+static int cmp_cell_rank(const void *a, const void *b) {
+    long x = ((const Cell *)a)->rank, y = ((const Cell *)b)->rank;
+    return (x > y) - (x < y);
+}
+
+static int same_values(char a[][64], char b[][64], int nkeys, int skip) {
+    for (int k = 0; k < nkeys; k++)
+        if (k != skip && strcmp(a[k], b[k]) != 0) return 0;
+    return 1;
+}
+
+static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
+
+static void compute_cell(Cell *c, const RunResult *runs) {
+    /* the union of lengths, sorted */
+    c->num_lengths = 0;
+    for (int i = 0; i < c->num_runs; i++) {
+        const RunResult *r = &runs[c->runs[i]];
+        for (int k = 0; k < r->num; k++) {
+            int seen = 0;
+            for (int m = 0; m < c->num_lengths; m++) seen |= c->lengths[m] == r->n[k];
+            if (!seen && c->num_lengths < MAX_LEN_ROWS) c->lengths[c->num_lengths++] = r->n[k];
+        }
+    }
+    qsort(c->lengths, c->num_lengths, sizeof(int), cmp_int);
+    double *a = malloc(sizeof(double) * c->num_runs), *e = malloc(sizeof(double) * c->num_runs),
+           *l = malloc(sizeof(double) * c->num_runs);
+    for (int m = 0; m < c->num_lengths; m++) {
+        int k = 0;
+        for (int i = 0; i < c->num_runs; i++) {
+            const RunResult *r = &runs[c->runs[i]];
+            for (int q = 0; q < r->num; q++)
+                if (r->n[q] == c->lengths[m]) {
+                    a[k] = r->acc[q], e[k] = r->em[q], l[k] = r->loss[q];
+                    k++;
+                    break;
+                }
+        }
+        c->seeds[m] = k;
+        c->acc[m] = stat_of(a, k);
+        c->em[m] = stat_of(e, k);
+        c->loss[m] = stat_of(l, k);
+    }
+    free(a);
+    free(e);
+    free(l);
+}
+
+/* ---- outputs --------------------------------------------------------------- */
+
+static int write_csv(const char *out, char keys[][64], int nkeys, const Cell *cells, int ncells) {
+    size_t cap = 4096, len = 0;
+    for (int i = 0; i < ncells; i++) cap += (size_t)cells[i].num_lengths * (nkeys * 64 + 300);
+    char *csv = pe_calloc(cap, 1);
+    for (int k = 0; k < nkeys; k++) len += snprintf(csv + len, cap - len, "%s,", keys[k]);
+    len += snprintf(csv + len, cap - len,
+                    "n,seeds,in_training_range,train_max_len,"
+                    "token_acc_mean,token_acc_std,token_acc_min,token_acc_max,"
+                    "exact_match_mean,exact_match_std,exact_match_min,exact_match_max,"
+                    "loss_mean,loss_std,loss_min,loss_max\n");
+    for (int i = 0; i < ncells; i++) {
+        const Cell *c = &cells[i];
+        for (int m = 0; m < c->num_lengths; m++) {
+            for (int k = 0; k < nkeys; k++) len += snprintf(csv + len, cap - len, "%s,", c->values[k]);
+            int n = c->lengths[m];
+            len += snprintf(csv + len, cap - len, "%d,%d,%d,%d", n, c->seeds[m],
+                            n >= c->min_len && n <= c->max_len, c->max_len);
+            const Stat *st[3] = {&c->acc[m], &c->em[m], &c->loss[m]};
+            for (int q = 0; q < 3; q++)
+                len += snprintf(csv + len, cap - len, ",%.6f,%.6f,%.6f,%.6f", st[q]->mean, st[q]->std, st[q]->min,
+                                st[q]->max);
+            len += snprintf(csv + len, cap - len, "\n");
+        }
+    }
+    char path[4096];
+    int rc = path_join(path, sizeof path, out, "results.csv") == 0 ? file_write_atomic(path, csv, len) : -1;
+    free(csv);
+    return rc;
+}
+
+/* A group: cells equal in every grid key but pe_key. Prints one table per
+ * metric (mean over seeds) with the group's cells as columns. */
+static void print_group(FILE *f, const Cell *cells, const int *members, int nm, char keys[][64], int nkeys,
+                        int pe_key) {
+    const Cell *c0 = &cells[members[0]];
+    fprintf(f, "\n");
+    int any = 0;
+    for (int k = 0; k < nkeys; k++)
+        if (k != pe_key) fprintf(f, "%s%s=%s", any++ ? ", " : "", keys[k], c0->values[k]);
+    fprintf(f, "%strained on n = %d..%d; mean over %d seed(s); * = training range\n", any ? "; " : "", c0->min_len,
+            c0->max_len, c0->num_lengths ? c0->seeds[0] : 0);
+    const char *names[2] = {"exact_match", "token_acc"};
+    for (int metric = 0; metric < 2; metric++) {
+        fprintf(f, "%-12s", names[metric]);
+        for (int i = 0; i < nm; i++) {
+            const Cell *c = &cells[members[i]];
+            char label[64];
+            if (pe_key >= 0)
+                snprintf(label, sizeof label, "%s", c->values[pe_key]);
+            else {
+                label[0] = '\0';
+                for (int k = 0; k < nkeys; k++) {
+                    if (k) strncat(label, ".", sizeof label - strlen(label) - 1);
+                    strncat(label, c->values[k], sizeof label - strlen(label) - 1);
+                }
+            }
+            fprintf(f, " %11.11s", label);
+        }
+        fprintf(f, "\n");
+        /* rows: the union of lengths of the group */
+        int lengths[MAX_LEN_ROWS], nl = 0;
+        for (int i = 0; i < nm; i++)
+            for (int m = 0; m < cells[members[i]].num_lengths; m++) {
+                int n = cells[members[i]].lengths[m], seen = 0;
+                for (int q = 0; q < nl; q++) seen |= lengths[q] == n;
+                if (!seen && nl < MAX_LEN_ROWS) lengths[nl++] = n;
+            }
+        qsort(lengths, nl, sizeof(int), cmp_int);
+        for (int q = 0; q < nl; q++) {
+            int n = lengths[q];
+            fprintf(f, "n=%-4d%s     ", n, n >= c0->min_len && n <= c0->max_len ? "*" : " ");
+            for (int i = 0; i < nm; i++) {
+                const Cell *c = &cells[members[i]];
+                int m = 0;
+                while (m < c->num_lengths && c->lengths[m] != n) m++;
+                if (m == c->num_lengths)
+                    fprintf(f, " %11s", "-");
+                else
+                    fprintf(f, " %11.3f", metric == 0 ? c->em[m].mean : c->acc[m].mean);
+            }
+            fprintf(f, "\n");
+        }
+    }
+}
+
+static const char *const palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
+                                      "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"};
+
+/* gnuplot script for one group: accuracy (token_acc and exact_match panels) or loss */
+static void group_script(PlotScript *s, const Cell *cells, const int *members, int nm, int pe_key,
+                         int nkeys, const char *title, int loss) {
+    /* one data block per cell: n, then mean min max of token_acc, exact_match, loss */
+    int nmax = 1;
+    for (int i = 0; i < nm; i++) {
+        const Cell *c = &cells[members[i]];
+        plot_printf(s, "$d%d << EOD\n", i);
+        for (int m = 0; m < c->num_lengths; m++) {
+            plot_printf(s, "%d %.6f %.6f %.6f %.6f %.6f %.6f %.6f %.6f %.6f\n", c->lengths[m], c->acc[m].mean,
+                        c->acc[m].min, c->acc[m].max, c->em[m].mean, c->em[m].min, c->em[m].max, c->loss[m].mean,
+                        c->loss[m].min, c->loss[m].max);
+            if (c->lengths[m] > nmax) nmax = c->lengths[m];
+        }
+        plot_printf(s, "EOD\n");
+    }
+    const int train_max = cells[members[0]].max_len;
+    plot_printf(s,
+                "set key outside right top\n"
+                "set grid lc rgb '#dddddd'\n"
+                "set xlabel 'evaluation length n'\n"
+                "set xrange [0:%d]\n"
+                "set style fill transparent solid 0.18 noborder\n"
+                "set arrow 1 from %d, graph 0 to %d, graph 1 nohead dt 2 lw 1.5 lc rgb '#444444'\n"
+                "set label 1 'longest training length' at %d, graph 0.97 left offset 0.5,0 tc rgb '#444444'\n",
+                nmax + (nmax / 20 > 1 ? nmax / 20 : 1), train_max, train_max, train_max);
+    const int panels = loss ? 1 : 2;
+    if (panels == 2) plot_printf(s, "set multiplot layout 1,2 title '%s'\n", title);
+    for (int p = 0; p < panels; p++) {
+        const int col = loss ? 8 : (p == 0 ? 2 : 5); /* mean column; min and max follow */
+        const char *ylabel = loss ? "loss (cross-entropy per answer token)" : p == 0 ? "token accuracy" : "exact match";
+        plot_printf(s, "set title '%s'\nset ylabel '%s'\nset yrange [%s]\nplot ", loss ? title : ylabel, ylabel,
+                    loss ? "0:*" : "0:1.05");
+        for (int i = 0; i < nm; i++) {
+            const Cell *c = &cells[members[i]];
+            char label[128] = "";
+            if (pe_key >= 0)
+                snprintf(label, sizeof label, "%s", c->values[pe_key]);
+            else
+                for (int k = 0; k < nkeys; k++) {
+                    if (k) strncat(label, " ", sizeof label - strlen(label) - 1);
+                    strncat(label, c->values[k], sizeof label - strlen(label) - 1);
+                }
+            const char *colour = palette[i % 10];
+            plot_printf(s,
+                        "%s$d%d using 1:%d:%d with filledcurves lc rgb '%s' notitle, "
+                        "$d%d using 1:%d with linespoints lw 2 pt 7 ps 0.6 lc rgb '%s' title '%s'",
+                        i ? ", " : "", i, col + 1, col + 2, colour, i, col, colour, label);
+        }
+        plot_printf(s, "\n");
+    }
+    if (panels == 2) plot_printf(s, "unset multiplot\n");
+}
+
+int aggregate_sweep(const char *out, FILE *f, int plots) {
+    char path[4096];
+    if (path_join(path, sizeof path, out, "sweep.json") != 0) return -1;
+    if (!path_exists(path))
+        return pe_errorf("%s: no sweep.json: not a sweep folder (posenc sweep SPEC writes one)", out);
+    cJSON *spec = read_json(path);
+    if (!spec) return -1;
+    char keys[SWEEP_MAX_KEYS][64];
+    int nkeys = 0, pe_key = -1;
+    const cJSON *grid = cJSON_GetObjectItemCaseSensitive(spec, "grid");
+    for (const cJSON *g = grid ? grid->child : NULL; g && nkeys < SWEEP_MAX_KEYS; g = g->next) {
+        if (strcmp(g->string, "model.pe") == 0) pe_key = nkeys;
+        snprintf(keys[nkeys++], sizeof keys[0], "%s", g->string);
+    }
+    char title_base[128];
+    json_path_text(spec, "name", title_base, sizeof title_base);
+
+    /* every run directory with results */
+    char runs_dir[4096];
+    if (path_join(runs_dir, sizeof runs_dir, out, "runs") != 0) return -1;
+    DIR *d = opendir(runs_dir);
+    if (!d) {
+        cJSON_Delete(spec);
+        return pe_errorf("%s: no runs yet", runs_dir);
+    }
+    int nruns = 0, cap = 64, incomplete = 0;
+    RunResult *runs = pe_calloc(cap, sizeof *runs);
+    char (*names)[256] = pe_calloc(SWEEP_MAX_JOBS, sizeof *names);
+    int nnames = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        if (e->d_name[0] != '.' && nnames < SWEEP_MAX_JOBS) snprintf(names[nnames++], 256, "%s", e->d_name);
+    closedir(d);
+    qsort(names, nnames, sizeof *names, (int (*)(const void *, const void *))strcmp);
+    for (int i = 0; i < nnames; i++) {
+        char dir[4400];
+        snprintf(dir, sizeof dir, "%s/%s", runs_dir, names[i]);
+        if (!sweep_run_complete(dir)) {
+            fprintf(stderr, "collect: %s is incomplete (no final checkpoint or no eval.json); left out\n", dir);
+            incomplete++;
+            continue;
+        }
+        if (nruns == cap) {
+            cap *= 2;
+            runs = realloc(runs, cap * sizeof *runs);
+        }
+        if (read_run(dir, keys, nkeys, &runs[nruns]) != 0) {
+            fprintf(stderr, "collect: %s: %s; left out\n", dir, pe_error());
+            incomplete++;
+            continue;
+        }
+        nruns++;
+    }
+    free(names);
+    if (nruns == 0) {
+        free(runs);
+        cJSON_Delete(spec);
+        return pe_errorf("%s: no complete runs to aggregate", runs_dir);
+    }
+
+    /* cells, in order of first appearance (runs sorted by id) */
+    Cell *cells = pe_calloc(nruns, sizeof *cells);
+    int ncells = 0;
+    for (int i = 0; i < nruns; i++) {
+        int c = 0;
+        while (c < ncells && !same_values(cells[c].values, runs[i].values, nkeys, -1)) c++;
+        if (c == ncells) {
+            memcpy(cells[c].values, runs[i].values, sizeof cells[c].values);
+            cells[c].min_len = runs[i].min_len;
+            cells[c].max_len = runs[i].max_len;
+            cells[c].runs = pe_calloc(nruns, sizeof(int));
+            ncells++;
+        }
+        cells[c].runs[cells[c].num_runs++] = i;
+    }
+    for (int c = 0; c < ncells; c++) {
+        compute_cell(&cells[c], runs);
+        cells[c].rank = cell_rank(&cells[c], grid, nkeys);
+    }
+    qsort(cells, ncells, sizeof *cells, cmp_cell_rank); /* the spec's grid order */
+    cJSON_Delete(spec);
+    int rc = write_csv(out, keys, nkeys, cells, ncells);
+
+    /* groups: cells equal but for model.pe */
+    int *group = pe_calloc(ncells, sizeof(int)), *members = pe_calloc(ncells, sizeof(int));
+    for (int c = 0; c < ncells; c++) group[c] = -1;
+    for (int c = 0; rc == 0 && c < ncells; c++) {
+        if (group[c] >= 0) continue;
+        int nm = 0;
+        for (int o = c; o < ncells; o++)
+            if (group[o] < 0 && same_values(cells[c].values, cells[o].values, nkeys, pe_key)) {
+                group[o] = c;
+                members[nm++] = o;
+            }
+        if (f) print_group(f, cells, members, nm, keys, nkeys, pe_key);
+        if (!plots) continue;
+        char gname[512] = "", title[700];
+        for (int k = 0; k < nkeys; k++) {
+            if (k == pe_key) continue;
+            if (gname[0]) strncat(gname, "_", sizeof gname - strlen(gname) - 1);
+            strncat(gname, cells[c].values[k], sizeof gname - strlen(gname) - 1);
+        }
+        if (!gname[0]) snprintf(gname, sizeof gname, "all");
+        snprintf(title, sizeof title, "%s: %s (trained on n = %d..%d, band = min..max over seeds)", title_base,
+                 strcmp(gname, "all") ? gname : "all runs", cells[c].min_len, cells[c].max_len);
+        for (int loss = 0; loss <= 1 && rc == 0; loss++) {
+            char base[4096 + 600];
+            snprintf(base, sizeof base, "%s/%s_%s", out, gname, loss ? "loss" : "accuracy");
+            PlotScript script;
+            plot_script_init(&script);
+            group_script(&script, cells, members, nm, pe_key, nkeys, title, loss);
+            rc = plot_render(script.text, base, loss ? 900 : 1400, loss ? 560 : 560);
+            plot_script_free(&script);
+            if (rc == 0 && f) fprintf(f, "plot: %s.png (and .svg)\n", base);
+        }
+    }
+    if (f && rc == 0) fprintf(f, "\nresults: %s/results.csv (%d runs, %d cells%s)\n", out, nruns, ncells,
+                              incomplete ? "; some runs incomplete, see above" : "");
+    for (int c = 0; c < ncells; c++) free(cells[c].runs);
+    free(cells);
+    free(group);
+    free(members);
+    free(runs);
+    return rc == 0 ? nruns : -1;
+}

@@ -1,0 +1,37 @@
+/*
+ * aggregate.h — results of a sweep folder, over seeds.
+ *
+ * Reads OUT/sweep.json (the grid keys) and every OUT/runs/<id>/ holding a
+ * config.json and an eval.json; groups runs into grid cells by the values of
+ * the grid keys in their configs; and for each cell and evaluation length n
+ * computes, over the cell's seeds, the mean, standard deviation (sample, n-1;
+ * 0 for one seed), min and max of token_acc, exact_match and loss.
+ *
+ * Outputs (all rewritten atomically):
+ *   OUT/results.csv                      one row per cell x length
+ *   OUT/<group>_accuracy.png / .svg      per group of cells that differ only in
+ *   OUT/<group>_loss.png / .svg          model.pe (e.g. per task): one line per
+ *                                        encoding, a band over seeds (min..max),
+ *                                        a vertical line at the longest training length
+ * and a terminal table: encodings as columns, lengths as rows, the training
+ * range marked.
+ */
+#ifndef POSENC_AGGREGATE_H
+#define POSENC_AGGREGATE_H
+
+#include <stdio.h>
+
+typedef struct {
+    double mean, std, min, max;
+} Stat;
+
+/* Mean, sample std, min, max of x[0..n-1] (n >= 1). */
+Stat stat_of(const double *x, int n);
+
+/* Aggregate OUT; print the tables to `f` (may be NULL); write results.csv
+ * and, if plots != 0, the plots. Returns the number of runs aggregated
+ * (0 or more), or -1 after pe_errorf. Incomplete runs are listed on stderr
+ * and left out. */
+int aggregate_sweep(const char *out, FILE *f, int plots);
+
+#endif

@@ -1,0 +1,467 @@
+/*
+ * sweep.c — experiment specs, grid expansion, plans, local executor (sweep.h).
+ */
+#include "sweep.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "run/fsutil.h"
+#include "run/train.h"
+
+/* ------------------------------------------------------------------------
+ * Loading and expanding a spec
+ */
+
+static const char *const spec_keys[] = {"name", "description", "base", "set", "grid", "seeds", "eval", "threads"};
+
+static int check_spec_keys(const char *path, const cJSON *root) {
+    for (const cJSON *it = root->child; it; it = it->next) {
+        int ok = 0;
+        for (size_t k = 0; k < sizeof spec_keys / sizeof spec_keys[0]; k++) ok |= strcmp(it->string, spec_keys[k]) == 0;
+        if (!ok)
+            return pe_errorf("%s: %s: unknown key (valid: name, description, base, set, grid, seeds, eval, threads)",
+                             path, it->string);
+    }
+    return 0;
+}
+
+/* "key=<json>" for config_from_string's overrides */
+static char *assignment(const char *key, const cJSON *value) {
+    char *v = cJSON_PrintUnformatted(value);
+    size_t n = strlen(key) + strlen(v) + 2;
+    char *s = malloc(n);
+    snprintf(s, n, "%s=%s", key, v);
+    free(v);
+    return s;
+}
+
+/* value as id text: strings as they are, numbers printed; other characters
+ * than [A-Za-z0-9_+-] become '-' */
+static void value_text(const cJSON *v, char *buf, size_t cap) {
+    if (cJSON_IsString(v))
+        snprintf(buf, cap, "%s", v->valuestring);
+    else {
+        char *s = cJSON_PrintUnformatted(v);
+        snprintf(buf, cap, "%s", s);
+        free(s);
+    }
+    for (char *p = buf; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+              *p == '+' || *p == '-' || *p == '.'))
+            *p = '-';
+}
+
+int sweep_load(Sweep *s, const char *spec_path) {
+    memset(s, 0, sizeof *s);
+    snprintf(s->spec_path, sizeof s->spec_path, "%s", spec_path);
+    char *text = file_read_all(spec_path, NULL);
+    if (!text) return -1;
+    cJSON *root = cJSON_Parse(text);
+    int rc = -1;
+    char *base_json = NULL;
+    const char **sets = NULL;
+    int nsets = 0, nfixed = 0;
+    if (!root || !cJSON_IsObject(root)) {
+        const char *at = cJSON_GetErrorPtr();
+        int line = 1, col = 1;
+        for (const char *p = text; at && p < at && *p; p++) {
+            if (*p == '\n') line++, col = 1;
+            else col++;
+        }
+        pe_errorf("%s: invalid JSON at line %d, column %d (an experiment spec is a JSON object)", spec_path, line,
+                  col);
+        goto done;
+    }
+    if (check_spec_keys(spec_path, root) != 0) goto done;
+
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(root, "name");
+    if (name && !cJSON_IsString(name)) {
+        pe_errorf("%s: name: expected a string", spec_path);
+        goto done;
+    }
+    if (name) {
+        snprintf(s->name, sizeof s->name, "%s", name->valuestring);
+    } else { /* the spec's file name without .json */
+        char tmp[4096];
+        snprintf(tmp, sizeof tmp, "%s", spec_path);
+        snprintf(s->name, sizeof s->name, "%s", basename(tmp));
+        char *dot = strrchr(s->name, '.');
+        if (dot) *dot = '\0';
+    }
+    for (const char *p = s->name; *p; p++)
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+              *p == '-' || *p == '.') || !s->name[0]) {
+            pe_errorf("%s: name: \"%s\" may hold only letters, digits, '.', '_' and '-'", spec_path, s->name);
+            goto done;
+        }
+    const cJSON *desc = cJSON_GetObjectItemCaseSensitive(root, "description");
+    if (desc && !cJSON_IsString(desc)) {
+        pe_errorf("%s: description: expected a string", spec_path);
+        goto done;
+    }
+    if (desc) snprintf(s->description, sizeof s->description, "%s", desc->valuestring);
+
+    /* the base config: a path relative to the spec's folder, or an inline object */
+    cJSON *base = cJSON_GetObjectItemCaseSensitive(root, "base");
+    char base_origin[8300];
+    snprintf(base_origin, sizeof base_origin, "%s: base", spec_path);
+    if (cJSON_IsString(base)) {
+        char dir[4096], path[8192];
+        snprintf(dir, sizeof dir, "%s", spec_path);
+        if (base->valuestring[0] == '/')
+            snprintf(path, sizeof path, "%s", base->valuestring);
+        else
+            snprintf(path, sizeof path, "%s/%s", dirname(dir), base->valuestring);
+        base_json = file_read_all(path, NULL);
+        if (!base_json) {
+            pe_errorf("%s: base: %s (paths are relative to the spec's folder)", spec_path, pe_error());
+            goto done;
+        }
+        snprintf(base_origin, sizeof base_origin, "%s", path);
+        cJSON *parsed = cJSON_Parse(base_json);
+        if (!parsed) {
+            RunConfig tmp;
+            config_from_string(&tmp, base_json, path, NULL, 0); /* for its line/column message */
+            goto done;
+        }
+        cJSON_ReplaceItemInObjectCaseSensitive(root, "base", parsed); /* inline it in the resolved spec */
+    } else if (cJSON_IsObject(base)) {
+        base_json = cJSON_PrintUnformatted(base);
+    } else if (base) {
+        pe_errorf("%s: base: expected a config path (string) or an inline config object", spec_path);
+        goto done;
+    }
+
+    /* overrides: "set" then "eval", then per job the grid values and the seed */
+    const cJSON *set = cJSON_GetObjectItemCaseSensitive(root, "set");
+    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(root, "eval");
+    const cJSON *grid = cJSON_GetObjectItemCaseSensitive(root, "grid");
+    const cJSON *seeds = cJSON_GetObjectItemCaseSensitive(root, "seeds");
+    const cJSON *threads = cJSON_GetObjectItemCaseSensitive(root, "threads");
+    if ((set && !cJSON_IsObject(set)) || (ev && !cJSON_IsObject(ev)) || (grid && !cJSON_IsObject(grid))) {
+        pe_errorf("%s: %s: expected an object of config keys", spec_path,
+                  set && !cJSON_IsObject(set) ? "set" : ev && !cJSON_IsObject(ev) ? "eval" : "grid");
+        goto done;
+    }
+    s->threads = 1;
+    if (threads) {
+        if (!cJSON_IsNumber(threads) || threads->valuedouble != (int)threads->valuedouble || threads->valueint < 1 ||
+            threads->valueint > 1024) {
+            pe_errorf("%s: threads: expected a whole number in 1..1024", spec_path);
+            goto done;
+        }
+        s->threads = threads->valueint;
+    }
+    int nseeds = seeds ? cJSON_GetArraySize(seeds) : 1;
+    if (seeds && (!cJSON_IsArray(seeds) || nseeds < 1)) {
+        pe_errorf("%s: seeds: expected a non-empty array of integers", spec_path);
+        goto done;
+    }
+    for (int i = 0; seeds && i < nseeds; i++) {
+        const cJSON *v = cJSON_GetArrayItem(seeds, i);
+        if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble != (double)(uint64_t)v->valuedouble) {
+            pe_errorf("%s: seeds[%d]: expected a whole number >= 0", spec_path, i);
+            goto done;
+        }
+    }
+    long ncells = 1;
+    for (const cJSON *g = grid ? grid->child : NULL; g; g = g->next) {
+        if (s->num_keys == SWEEP_MAX_KEYS) {
+            pe_errorf("%s: grid: more than %d keys", spec_path, SWEEP_MAX_KEYS);
+            goto done;
+        }
+        if (!cJSON_IsArray(g) || cJSON_GetArraySize(g) < 1) {
+            pe_errorf("%s: grid.%s: expected a non-empty array of values", spec_path, g->string);
+            goto done;
+        }
+        snprintf(s->keys[s->num_keys++], sizeof s->keys[0], "%s", g->string);
+        ncells *= cJSON_GetArraySize(g);
+    }
+    if (ncells * nseeds > SWEEP_MAX_JOBS) {
+        pe_errorf("%s: the grid expands to %ld jobs; at most %d", spec_path, ncells * nseeds, SWEEP_MAX_JOBS);
+        goto done;
+    }
+    /* fixed overrides */
+    int cap = 8 + (set ? cJSON_GetArraySize(set) : 0) + (ev ? cJSON_GetArraySize(ev) : 0) + SWEEP_MAX_KEYS;
+    sets = calloc(cap, sizeof *sets);
+    for (const cJSON *it = set ? set->child : NULL; it; it = it->next) sets[nsets++] = assignment(it->string, it);
+    for (const cJSON *it = ev ? ev->child : NULL; it; it = it->next) {
+        char key[128];
+        snprintf(key, sizeof key, "eval.%s", it->string);
+        sets[nsets++] = assignment(key, it);
+    }
+    {
+        cJSON *th = cJSON_CreateNumber(s->threads);
+        sets[nsets++] = assignment("train.threads", th);
+        cJSON_Delete(th);
+    }
+    nfixed = nsets;
+
+    s->num_jobs = (int)(ncells * nseeds);
+    s->jobs = calloc(s->num_jobs, sizeof *s->jobs);
+    for (long cell = 0; cell < ncells; cell++) {
+        /* mixed-radix decomposition: the last grid key varies fastest */
+        long rest = cell;
+        int idx[SWEEP_MAX_KEYS];
+        for (int k = s->num_keys - 1; k >= 0; k--) {
+            const cJSON *g = cJSON_GetObjectItemCaseSensitive(grid, s->keys[k]);
+            int n = cJSON_GetArraySize(g);
+            idx[k] = (int)(rest % n);
+            rest /= n;
+        }
+        for (int si = 0; si < nseeds; si++) {
+            SweepJob *job = &s->jobs[cell * nseeds + si];
+            nsets = nfixed;
+            char id[512] = "";
+            for (int k = 0; k < s->num_keys; k++) {
+                const cJSON *v = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(grid, s->keys[k]), idx[k]);
+                sets[nsets++] = assignment(s->keys[k], v);
+                value_text(v, job->values[k], sizeof job->values[k]);
+                strncat(id, job->values[k], sizeof id - strlen(id) - 2);
+                strcat(id, ".");
+            }
+            const cJSON *sv = seeds ? cJSON_GetArrayItem(seeds, si) : NULL;
+            job->seed = sv ? (uint64_t)sv->valuedouble : 1;
+            char seed_set[64];
+            snprintf(seed_set, sizeof seed_set, "seed=%llu", (unsigned long long)job->seed);
+            sets[nsets++] = strdup(seed_set);
+            char name_set[200];
+            snprintf(id + strlen(id), sizeof id - strlen(id), "s%llu", (unsigned long long)job->seed);
+            snprintf(job->id, sizeof job->id, "%s", id);
+            snprintf(name_set, sizeof name_set, "name=%s", job->id);
+            sets[nsets++] = strdup(name_set);
+            int bad = config_from_string(&job->cfg, base_json, base_origin, sets, nsets) != 0;
+            for (int k = nfixed; k < nsets; k++) free((void *)sets[k]);
+            if (bad) {
+                pe_errorf("%s: job %s: %s", spec_path, job->id, pe_error());
+                goto done;
+            }
+        }
+    }
+    /* ids must be unique (values that differ only in characters mapped to '-') */
+    for (int i = 0; i < s->num_jobs; i++)
+        for (int j = i + 1; j < s->num_jobs; j++)
+            if (strcmp(s->jobs[i].id, s->jobs[j].id) == 0) {
+                pe_errorf("%s: two jobs get the same id \"%s\" (duplicate grid values or seeds?)", spec_path,
+                          s->jobs[i].id);
+                goto done;
+            }
+    if (!name) cJSON_AddStringToObject(root, "name", s->name);
+    s->resolved_json = cJSON_Print(root);
+    rc = 0;
+done:
+    for (int k = 0; k < nfixed; k++) free((void *)sets[k]);
+    free(sets);
+    free(base_json);
+    cJSON_Delete(root);
+    free(text);
+    if (rc != 0) {
+        free(s->jobs);
+        s->jobs = NULL;
+    }
+    return rc;
+}
+
+void sweep_free(Sweep *s) {
+    free(s->jobs);
+    free(s->resolved_json);
+    memset(s, 0, sizeof *s);
+}
+
+/* ------------------------------------------------------------------------
+ * Plans
+ */
+
+int sweep_write_plan(const Sweep *s, const char *out, const char *bin) {
+    if (strchr(out, '\'') || strchr(bin, '\''))
+        return pe_errorf("%s: paths with a single quote are not supported", strchr(out, '\'') ? out : bin);
+    char path[4096], dir[4096];
+    if (dir_create(out) != 0) return -1;
+    if (path_join(dir, sizeof dir, out, "configs") != 0 || dir_create(dir) != 0) return -1;
+    if (path_join(path, sizeof path, out, "sweep.json") != 0 ||
+        file_write_atomic(path, s->resolved_json, strlen(s->resolved_json)) != 0)
+        return -1;
+    char abs_out[4096];
+    if (!realpath(out, abs_out)) return pe_errorf("%s: %s", out, strerror(errno));
+    size_t cap = 1024 + (size_t)s->num_jobs * (2 * strlen(abs_out) + strlen(bin) + 400), len = 0;
+    char *plan = pe_calloc(cap, 1);
+    for (int i = 0; i < s->num_jobs; i++) {
+        const SweepJob *j = &s->jobs[i];
+        char cfgpath[4096];
+        snprintf(cfgpath, sizeof cfgpath, "%s/configs/%s.json", abs_out, j->id);
+        char *json = config_to_json(&j->cfg);
+        int rc = file_write_atomic(cfgpath, json, strlen(json));
+        free(json);
+        if (rc != 0) {
+            free(plan);
+            return -1;
+        }
+        len += snprintf(plan + len, cap - len, "'%s' run '%s' --out '%s/runs/%s'\n", bin, cfgpath, abs_out, j->id);
+    }
+    int rc = path_join(path, sizeof path, out, "plan.txt") == 0 ? file_write_atomic(path, plan, len) : -1;
+    free(plan);
+    return rc;
+}
+
+int sweep_run_complete(const char *run_dir) {
+    char path[4096];
+    if (path_join(path, sizeof path, run_dir, "eval.json") != 0 || !path_exists(path)) return 0;
+    if (path_join(path, sizeof path, run_dir, "config.json") != 0) return 0;
+    RunConfig c;
+    if (config_load(&c, path, NULL, 0) != 0) return 0;
+    return train_checkpoint_step(run_dir) == c.train.steps;
+}
+
+/* ------------------------------------------------------------------------
+ * The local executor
+ */
+
+typedef struct {
+    char *line;
+    char id[128];
+    char run_dir[4096];
+    pid_t pid;
+    int state; /* 0 pending, 1 running, 2 done, 3 failed, 4 skipped */
+    double started;
+} PlanJob;
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+/* the run directory and id of a plan line: the quoted argument after --out */
+static int parse_plan_line(const char *line, PlanJob *j) {
+    const char *o = strstr(line, "--out '");
+    if (!o) return -1;
+    o += 7;
+    const char *end = strchr(o, '\'');
+    if (!end || (size_t)(end - o) >= sizeof j->run_dir) return -1;
+    memcpy(j->run_dir, o, end - o);
+    j->run_dir[end - o] = '\0';
+    const char *slash = strrchr(j->run_dir, '/');
+    snprintf(j->id, sizeof j->id, "%.127s", slash ? slash + 1 : j->run_dir);
+    return 0;
+}
+
+static void fmt_time(char *buf, size_t cap, double s) {
+    long t = (long)(s + 0.5);
+    snprintf(buf, cap, "%ld:%02ld", t / 60, t % 60);
+}
+
+int sweep_run_plan(const char *out, int jobs, volatile sig_atomic_t *stop, int *interrupted) {
+    char path[4096], logs[4096];
+    *interrupted = 0;
+    if (path_join(path, sizeof path, out, "plan.txt") != 0 || path_join(logs, sizeof logs, out, "logs") != 0)
+        return -1;
+    char *text = file_read_all(path, NULL);
+    if (!text) return -1;
+    if (dir_create(logs) != 0) {
+        free(text);
+        return -1;
+    }
+    int n = 0;
+    for (char *p = text; *p; p++) n += *p == '\n';
+    PlanJob *pj = pe_calloc(n ? n : 1, sizeof *pj);
+    n = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        if (!*line) continue;
+        pj[n].line = line;
+        if (parse_plan_line(line, &pj[n]) != 0) {
+            pe_errorf("%s: line %d is not a posenc plan line (no --out '...')", path, n + 1);
+            free(pj);
+            free(text);
+            return -1;
+        }
+        n++;
+    }
+    int skipped = 0;
+    for (int i = 0; i < n; i++)
+        if (sweep_run_complete(pj[i].run_dir)) pj[i].state = 4, skipped++;
+    const int live = isatty(fileno(stderr));
+    fprintf(stderr, "sweep %s: %d jobs (%d already complete), %d at a time; logs in %s\n", out, n, skipped, jobs,
+            logs);
+    const double t0 = now_s();
+    int running = 0, done = 0, failed = 0, next = 0;
+    double work_time = 0.0; /* summed wall time of finished jobs, for the ETA */
+    for (;;) {
+        while (!*stop && running < jobs && next < n) {
+            PlanJob *j = &pj[next++];
+            if (j->state == 4) continue;
+            char logpath[4400];
+            snprintf(logpath, sizeof logpath, "%s/%s.log", logs, j->id);
+            pid_t pid = fork();
+            if (pid < 0) {
+                fprintf(stderr, "sweep: fork failed: %s\n", strerror(errno));
+                j->state = 3;
+                failed++;
+                continue;
+            }
+            if (pid == 0) {
+                int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
+                if (fd >= 0) {
+                    dup2(fd, 1);
+                    dup2(fd, 2);
+                    close(fd);
+                }
+                execl("/bin/sh", "sh", "-c", j->line, (char *)NULL);
+                _exit(127);
+            }
+            j->pid = pid;
+            j->state = 1;
+            j->started = now_s();
+            running++;
+        }
+        if (running == 0) break;
+        int st;
+        pid_t pid = waitpid(-1, &st, 0);
+        if (pid < 0) {
+            if (errno == EINTR) continue;
+            break;
+        }
+        for (int i = 0; i < n; i++) {
+            if (pj[i].state != 1 || pj[i].pid != pid) continue;
+            running--;
+            double dt = now_s() - pj[i].started;
+            int ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
+            if (ok) {
+                pj[i].state = 2;
+                done++;
+                work_time += dt;
+            } else {
+                pj[i].state = 3;
+                if (!(*stop && WIFEXITED(st) && WEXITSTATUS(st) == 130)) failed++;
+            }
+            int remaining = n - skipped - done - failed;
+            double per = done ? work_time / done : 0.0;
+            char el[32], eta[32];
+            fmt_time(el, sizeof el, now_s() - t0);
+            fmt_time(eta, sizeof eta, per * remaining / (jobs > 0 ? jobs : 1));
+            fprintf(stderr, "%s[%d/%d] %-28s %s in %.1fs   (%d running, %d failed; elapsed %s, ETA %s)%s",
+                    live ? "\r\033[K" : "", done + failed + skipped, n, pj[i].id,
+                    ok ? "done" : (*stop ? "interrupted" : "FAILED"), dt, running, failed, el,
+                    done ? eta : "?", live ? "" : "\n");
+            if (live && (!ok || running == 0)) fprintf(stderr, "\n");
+            fflush(stderr);
+        }
+    }
+    if (*stop) *interrupted = 1;
+    if (failed) {
+        fprintf(stderr, "sweep: %d job(s) failed:\n", failed);
+        for (int i = 0; i < n; i++)
+            if (pj[i].state == 3) fprintf(stderr, "  %s (log: %s/%s.log)\n", pj[i].id, logs, pj[i].id);
+    }
+    free(pj);
+    free(text);
+    return failed;
+}
