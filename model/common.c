@@ -4,14 +4,19 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 static char pe_errbuf[2048];
 
 int pe_errorf(const char *fmt, ...) {
+    /* format into a copy first: the arguments may include pe_error() itself,
+     * to wrap the previous message in more context */
+    char tmp[sizeof pe_errbuf];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(pe_errbuf, sizeof pe_errbuf, fmt, ap);
+    vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
+    memcpy(pe_errbuf, tmp, sizeof tmp);
     return -1;
 }
 

@@ -22,7 +22,8 @@
 
 /* ---- errors ----------------------------------------------------------- */
 
-/* Record a formatted error message (replaces the previous one). Returns -1
+/* Record a formatted error message (replaces the previous one, which may be
+ * one of the arguments, to add context). Returns -1
  * so that library code can write `return pe_errorf(...)`. */
 int pe_errorf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The last recorded message ("" if none). */

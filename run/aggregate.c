@@ -85,8 +85,11 @@ static int read_run(const char *dir, char keys[][64], int nkeys, RunResult *r) {
     const cJSON *task = cJSON_GetObjectItemCaseSensitive(cfg, "task");
     r->min_len = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(task, "min_len"));
     r->max_len = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(task, "max_len"));
+    const long steps =
+        (long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cfg, "train"), "steps"));
     cJSON_Delete(cfg);
     if (path_join(path, sizeof path, dir, "eval.json") != 0) return -1;
+    if (!path_exists(path)) return pe_errorf("%s: not evaluated yet (no eval.json)", dir);
     cJSON *ev = read_json(path);
     if (!ev) return -1;
     const cJSON *res = cJSON_GetObjectItemCaseSensitive(ev, "results"), *row;
@@ -98,7 +101,9 @@ static int read_run(const char *dir, char keys[][64], int nkeys, RunResult *r) {
         r->loss[r->num] = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(row, "loss"));
         r->num++;
     }
+    const long eval_step = (long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(ev, "step"));
     cJSON_Delete(ev);
+    if (eval_step != steps) return pe_errorf("%s: evaluated at step %ld of %ld: training not finished", path, eval_step, steps);
     if (r->num == 0) return pe_errorf("%s: no results", path);
     return 0;
 }
@@ -371,17 +376,12 @@ int aggregate_sweep(const char *out, FILE *f, int plots) {
     for (int i = 0; i < nnames; i++) {
         char dir[4400];
         snprintf(dir, sizeof dir, "%s/%s", runs_dir, names[i]);
-        if (!sweep_run_complete(dir)) {
-            fprintf(stderr, "collect: %s is incomplete (no final checkpoint or no eval.json); left out\n", dir);
-            incomplete++;
-            continue;
-        }
         if (nruns == cap) {
             cap *= 2;
             runs = realloc(runs, cap * sizeof *runs);
         }
         if (read_run(dir, keys, nkeys, &runs[nruns]) != 0) {
-            fprintf(stderr, "collect: %s: %s; left out\n", dir, pe_error());
+            fprintf(stderr, "collect: %s; left out\n", pe_error());
             incomplete++;
             continue;
         }

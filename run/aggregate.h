@@ -2,7 +2,8 @@
  * aggregate.h — results of a sweep folder, over seeds.
  *
  * Reads OUT/sweep.json (the grid keys) and every OUT/runs/<id>/ holding a
- * config.json and an eval.json; groups runs into grid cells by the values of
+ * config.json and an eval.json made at the final step (others are reported
+ * as incomplete and left out); groups runs into grid cells by the values of
  * the grid keys in their configs; and for each cell and evaluation length n
  * computes, over the cell's seeds, the mean, standard deviation (sample, n-1;
  * 0 for one seed), min and max of token_acc, exact_match and loss.

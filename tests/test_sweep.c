@@ -1,0 +1,269 @@
+/*
+ * test_sweep.c — experiment specs, grid expansion, aggregation arithmetic,
+ * skip/resume, a failing job, plots, and the demo spec.
+ */
+#include <check.h>
+#include <cJSON.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "model/common.h"
+#include "run/aggregate.h"
+#include "run/fsutil.h"
+#include "run/sweep.h"
+#include "testutil.h"
+
+static char out[1 << 16];
+
+static int posenc(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int posenc(const char *fmt, ...) {
+    const char *b = getenv("POSENC_BIN");
+    char args[4096], cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", b && *b ? b : "./posenc", args);
+    FILE *p = popen(cmd, "r");
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
+}
+#define EXPECT_OUT(s) ck_assert_msg(strstr(out, (s)) != NULL, "expected \"%s\" in:\n%s", (s), out)
+
+static void write_text(const char *path, const char *text) {
+    ck_assert_msg(file_write_atomic(path, text, strlen(text)) == 0, "%s", pe_error());
+}
+
+START_TEST(test_grid_expansion) {
+    Sweep s;
+    ck_assert_msg(sweep_load(&s, "tests/data/sweep_tiny.json") == 0, "%s", pe_error());
+    ck_assert_int_eq(s.num_jobs, 8);
+    ck_assert_int_eq(s.num_keys, 2);
+    ck_assert_str_eq(s.keys[0], "task.name");
+    /* first key slowest, seeds innermost */
+    const char *ids[8] = {"copy.rope.s3",    "copy.rope.s4",    "copy.alibi.s3",    "copy.alibi.s4",
+                          "reverse.rope.s3", "reverse.rope.s4", "reverse.alibi.s3", "reverse.alibi.s4"};
+    for (int i = 0; i < 8; i++) {
+        const SweepJob *j = &s.jobs[i];
+        ck_assert_str_eq(j->id, ids[i]);
+        ck_assert_str_eq(j->cfg.task.name, i < 4 ? "copy" : "reverse");
+        ck_assert_str_eq(j->cfg.model.pe, (i / 2) % 2 ? "alibi" : "rope");
+        ck_assert_int_eq((int)j->cfg.seed, 3 + i % 2);
+        ck_assert_int_eq(j->cfg.train.steps, 30);           /* "set" */
+        ck_assert_int_eq(j->cfg.model.C, 32);                /* from the base config */
+        ck_assert_int_eq(j->cfg.eval.num_lengths, 3);        /* "eval" */
+        ck_assert_int_eq(j->cfg.eval.lengths[2], 12);
+        ck_assert_int_eq(j->cfg.train.threads, 1);
+    }
+    sweep_free(&s);
+}
+END_TEST
+
+START_TEST(test_spec_errors) {
+    const char *d = test_tmpdir("sweep-err");
+    char p[512];
+    struct {
+        const char *spec, *want;
+    } cases[] = {
+        {"{\"grid\": {\"model.pe\": [\"rope\"]}, \"seedz\": [1]}", "seedz: unknown key"},
+        {"{\"grid\": {\"model.pee\": [\"rope\"]}}", "did you mean"},
+        {"{\"grid\": {\"model.pe\": [\"rope\", \"rotary\"]}}", "none, sinusoidal, learned, rope, alibi"},
+        {"{\"grid\": {\"model.pe\": []}}", "non-empty array"},
+        {"{\"base\": \"nope.json\"}", "nope.json"},
+        {"{\"seeds\": [1, -2]}", "seeds[1]"},
+        {"{\"grid\": {\"model.pe\": [\"rope\"]},}", "line 1"},
+        {"{\"set\": {\"train.lr\": -1}}", "train.lr"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        snprintf(p, sizeof p, "%s/spec%zu.json", d, i);
+        write_text(p, cases[i].spec);
+        Sweep s;
+        ck_assert_msg(sweep_load(&s, p) != 0, "spec %zu accepted", i);
+        ck_assert_msg(strstr(pe_error(), cases[i].want) && strstr(pe_error(), p), "spec %zu: message \"%s\"", i,
+                      pe_error());
+    }
+}
+END_TEST
+
+START_TEST(test_stat_of) {
+    double x[4] = {0.5, 1.0, 0.25, 0.25};
+    Stat s = stat_of(x, 4);
+    ck_assert_double_eq_tol(s.mean, 0.5, 1e-12);
+    ck_assert_double_eq_tol(s.std, sqrt((0 + 0.25 + 0.0625 + 0.0625) / 3.0), 1e-12);
+    ck_assert_double_eq(s.min, 0.25);
+    ck_assert_double_eq(s.max, 1.0);
+    Stat one = stat_of(x + 1, 1);
+    ck_assert_double_eq(one.std, 0.0);
+}
+END_TEST
+
+/* hand-made runs: the aggregate of known numbers */
+static void fake_run(const char *out, const char *id, const char *pe, int seed, int steps, int eval_step,
+                     const double *acc, const double *em, const double *loss) {
+    char dir[512], p[600];
+    snprintf(dir, sizeof dir, "%s/runs/%s", out, id);
+    ck_assert(dir_create(dir) == 0);
+    RunConfig c;
+    char set_pe[64], set_seed[64], set_steps[64];
+    snprintf(set_pe, sizeof set_pe, "model.pe=%s", pe);
+    snprintf(set_seed, sizeof set_seed, "seed=%d", seed);
+    snprintf(set_steps, sizeof set_steps, "train.steps=%d", steps);
+    const char *sets[] = {set_pe, set_seed, set_steps, "task.max_len=4", "train.warmup=1"};
+    ck_assert_msg(config_from_string(&c, NULL, "test", sets, 5) == 0, "%s", pe_error());
+    char *json = config_to_json(&c);
+    snprintf(p, sizeof p, "%s/config.json", dir);
+    write_text(p, json);
+    free(json);
+    cJSON *e = cJSON_CreateObject(), *res = cJSON_AddArrayToObject(e, "results");
+    cJSON_AddNumberToObject(e, "step", eval_step);
+    const int ns[2] = {4, 8};
+    for (int k = 0; k < 2; k++) {
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddNumberToObject(r, "n", ns[k]);
+        cJSON_AddNumberToObject(r, "token_acc", acc[k]);
+        cJSON_AddNumberToObject(r, "exact_match", em[k]);
+        cJSON_AddNumberToObject(r, "loss", loss[k]);
+        cJSON_AddItemToArray(res, r);
+    }
+    char *text = cJSON_Print(e);
+    snprintf(p, sizeof p, "%s/eval.json", dir);
+    write_text(p, text);
+    free(text);
+    cJSON_Delete(e);
+}
+
+START_TEST(test_aggregate_arithmetic) {
+    const char *d = test_tmpdir("sweep-agg");
+    char p[512];
+    snprintf(p, sizeof p, "%s/sweep.json", d);
+    write_text(p, "{\"name\": \"agg\", \"grid\": {\"model.pe\": [\"rope\", \"alibi\"]}, \"seeds\": [1, 2, 3]}");
+    const double a1[2] = {1.0, 0.5}, a2[2] = {0.8, 0.3}, a3[2] = {0.9, 0.1};
+    const double e1[2] = {1.0, 0.0}, e2[2] = {0.5, 0.0}, e3[2] = {0.0, 0.0};
+    const double l1[2] = {0.1, 2.0}, l2[2] = {0.3, 3.0}, l3[2] = {0.2, 4.0};
+    fake_run(d, "rope.s1", "rope", 1, 10, 10, a1, e1, l1);
+    fake_run(d, "rope.s2", "rope", 2, 10, 10, a2, e2, l2);
+    fake_run(d, "rope.s3", "rope", 3, 10, 10, a3, e3, l3);
+    fake_run(d, "alibi.s1", "alibi", 1, 10, 10, a1, e1, l1);
+    fake_run(d, "alibi.s2", "alibi", 2, 10, 5, a2, e2, l2); /* unfinished: left out */
+    ck_assert_int_eq(aggregate_sweep(d, NULL, 0), 4);
+    snprintf(p, sizeof p, "%s/results.csv", d);
+    char *csv = file_read_all(p, NULL);
+    ck_assert_ptr_nonnull(csv);
+    /* rope first (the spec's order), n=4: acc mean 0.9, std 0.1, min 0.8, max 1.0;
+     * em mean 0.5, std 0.5; loss mean 0.2, std 0.1 */
+    const char *want_header =
+        "model.pe,n,seeds,in_training_range,train_max_len,token_acc_mean,token_acc_std,token_acc_min,token_acc_max,"
+        "exact_match_mean,exact_match_std,exact_match_min,exact_match_max,loss_mean,loss_std,loss_min,loss_max\n";
+    ck_assert_msg(strncmp(csv, want_header, strlen(want_header)) == 0, "%s", csv);
+    ck_assert_msg(strstr(csv, "\nrope,4,3,1,4,0.900000,0.100000,0.800000,1.000000,0.500000,0.500000,0.000000,1.000000,"
+                              "0.200000,0.100000,0.100000,0.300000\n"),
+                  "%s", csv);
+    ck_assert_msg(strstr(csv, "\nrope,8,3,0,4,0.300000,0.200000,0.100000,0.500000,0.000000,0.000000,0.000000,0.000000,"
+                              "3.000000,1.000000,2.000000,4.000000\n"),
+                  "%s", csv);
+    ck_assert_msg(strstr(csv, "\nalibi,4,1,1,4,1.000000,0.000000,1.000000,1.000000,"), "%s", csv);
+    ck_assert(strstr(csv, "rope,4") < strstr(csv, "alibi,4"));
+    free(csv);
+}
+END_TEST
+
+START_TEST(test_sweep_skip_resume_fail_plots) {
+    const char *d = test_tmpdir("sweep-run");
+    char p[600];
+    /* one job's run directory is a plain file: that job fails, the others finish */
+    snprintf(p, sizeof p, "%s/out/runs", d);
+    ck_assert(dir_create(p) == 0);
+    snprintf(p, sizeof p, "%s/out/runs/reverse.alibi.s4", d);
+    write_text(p, "in the way\n");
+    ck_assert_int_eq(posenc("sweep tests/data/sweep_tiny.json --jobs 2 --out %s/out", d), 1);
+    EXPECT_OUT("1 job(s) failed");
+    EXPECT_OUT("reverse.alibi.s4");
+    EXPECT_OUT("results:"); /* the rest is aggregated */
+    EXPECT_OUT("7 runs");
+    const char *plots[] = {"copy_accuracy.png", "copy_accuracy.svg", "reverse_loss.png", "reverse_loss.svg"};
+    for (int i = 0; i < 4; i++) {
+        struct stat st;
+        snprintf(p, sizeof p, "%s/out/%s", d, plots[i]);
+        ck_assert_msg(stat(p, &st) == 0 && st.st_size > 1000, "%s missing or tiny", p);
+    }
+    /* remove the obstacle; interrupt another run half-way by hand; re-run: only those two run */
+    snprintf(p, sizeof p, "%s/out/runs/reverse.alibi.s4", d);
+    ck_assert(unlink(p) == 0);
+    ck_assert_int_eq(posenc("train %s/out/configs/copy.rope.s3.json --out %s/out/runs/copy.rope.s3 --force "
+                            "--quiet --stop-after 15",
+                            d, d),
+                     130);
+    snprintf(p, sizeof p, "%s/out/runs/copy.rope.s3/eval.json", d);
+    unlink(p);
+    ck_assert_int_eq(posenc("sweep tests/data/sweep_tiny.json --jobs 2 --out %s/out --no-plots", d), 0);
+    EXPECT_OUT("8 jobs (6 already complete)");
+    EXPECT_OUT("8 runs, 4 cells");
+    snprintf(p, sizeof p, "%s/out/logs/copy.rope.s3.log", d);
+    char *log = file_read_all(p, NULL);
+    ck_assert_msg(log && strstr(log, "resuming"), "the interrupted run was not resumed:\n%s", log ? log : "");
+    free(log);
+    /* a third time: nothing to do */
+    ck_assert_int_eq(posenc("sweep tests/data/sweep_tiny.json --out %s/out --no-plots", d), 0);
+    EXPECT_OUT("8 jobs (8 already complete)");
+    /* collect alone gives the same results.csv */
+    snprintf(p, sizeof p, "%s/out/results.csv", d);
+    char *before = file_read_all(p, NULL);
+    ck_assert_int_eq(posenc("collect %s/out --no-plots", d), 0);
+    char *after = file_read_all(p, NULL);
+    ck_assert_str_eq(before, after);
+    free(before);
+    free(after);
+    ck_assert_int_eq(posenc("collect %s", d), 1);
+    EXPECT_OUT("not a sweep folder");
+}
+END_TEST
+
+START_TEST(test_demo_spec) {
+    Sweep s;
+    ck_assert_msg(sweep_load(&s, "experiments/demo.json") == 0, "%s", pe_error());
+    ck_assert_int_eq(s.num_jobs, 10);
+    int seeds = 0, pes = 0;
+    const char *names[] = {"none", "sinusoidal", "learned", "rope", "alibi"};
+    for (int k = 0; k < 5; k++) {
+        int found = 0;
+        for (int i = 0; i < s.num_jobs; i++) found += strcmp(s.jobs[i].cfg.model.pe, names[k]) == 0;
+        pes += found > 0;
+        if (k == 0) seeds = found;
+    }
+    ck_assert_int_eq(pes, 5);
+    ck_assert_int_ge(seeds, 2);
+    const RunConfig *c = &s.jobs[0].cfg;
+    int longest = 0, in_train = 0;
+    for (int i = 0; i < c->eval.num_lengths; i++) {
+        if (c->eval.lengths[i] > longest) longest = c->eval.lengths[i];
+        in_train += c->eval.lengths[i] <= c->task.max_len;
+    }
+    ck_assert_int_ge(longest, 4 * c->task.max_len);
+    ck_assert_int_ge(in_train, 1);
+    sweep_free(&s);
+}
+END_TEST
+
+static Suite *sweep_suite(void) {
+    Suite *s = suite_create("sweep");
+    TCase *tc = tcase_create("sweep");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_grid_expansion);
+    tcase_add_test(tc, test_spec_errors);
+    tcase_add_test(tc, test_stat_of);
+    tcase_add_test(tc, test_aggregate_arithmetic);
+    tcase_add_test(tc, test_sweep_skip_resume_fail_plots);
+    tcase_add_test(tc, test_demo_spec);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) { return run_suite(sweep_suite()); }
