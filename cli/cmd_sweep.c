@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -219,12 +220,31 @@ int cmd_sweep(int argc, char **argv) {
     sigaction(SIGTERM, &sa, NULL);
     const double t0 = now_s();
     int interrupted = 0;
-    int failed = sweep_run_plan(dir, (int)jobs, &sweep_stop, &interrupted);
+    int ran = 0;
+    int failed = sweep_run_plan(dir, (int)jobs, &sweep_stop, &interrupted, &ran);
     if (failed < 0) {
         fprintf(stderr, "posenc sweep: %s\n", pe_error());
         return EXIT_RUNTIME;
     }
-    fprintf(stderr, "sweep: wall time %.1f s\n", now_s() - t0);
+    /* throughput: finished jobs per hour and the CPU the jobs used vs what the cores offer */
+    const double wall = now_s() - t0;
+    struct rusage ru;
+    getrusage(RUSAGE_CHILDREN, &ru);
+    const double cpu = ru.ru_utime.tv_sec + 1e-6 * ru.ru_utime.tv_usec + ru.ru_stime.tv_sec + 1e-6 * ru.ru_stime.tv_usec;
+    const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    fprintf(stderr, "sweep: %d jobs run in %.1f s wall (%.0f runs/hour), CPU %.1f s = %.0f%% of %ld cores\n", ran,
+            wall, wall > 0 ? ran * 3600.0 / wall : 0.0, cpu, wall > 0 ? 100.0 * cpu / (wall * cores) : 0.0, cores);
+    char tpath[4200], tjson[512];
+    snprintf(tpath, sizeof tpath, "%s/timing.json", dir);
+    time_t now = time(NULL);
+    char date[64];
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    int tn = snprintf(tjson, sizeof tjson,
+                      "{\"finished\": \"%s\", \"wall_s\": %.1f, \"jobs_run\": %d, \"parallel_jobs\": %ld, "
+                      "\"cores\": %ld, \"cpu_s\": %.1f, \"cpu_utilisation\": %.3f}\n",
+                      date, wall, ran, jobs, cores, cpu, wall > 0 ? cpu / (wall * cores) : 0.0);
+    if (ran > 0 && file_write_atomic(tpath, tjson, (size_t)tn) != 0)
+        fprintf(stderr, "posenc sweep: %s\n", pe_error());
     if (interrupted) {
         fprintf(stderr, "sweep: interrupted; run the same command again to finish\n");
         return EXIT_INTERRUPTED;

@@ -359,9 +359,10 @@ static void fmt_time(char *buf, size_t cap, double s) {
     snprintf(buf, cap, "%ld:%02ld", t / 60, t % 60);
 }
 
-int sweep_run_plan(const char *out, int jobs, volatile sig_atomic_t *stop, int *interrupted) {
+int sweep_run_plan(const char *out, int jobs, volatile sig_atomic_t *stop, int *interrupted, int *ran) {
     char path[4096], logs[4096];
     *interrupted = 0;
+    *ran = 0;
     if (path_join(path, sizeof path, out, "plan.txt") != 0 || path_join(logs, sizeof logs, out, "logs") != 0)
         return -1;
     char *text = file_read_all(path, NULL);
@@ -456,6 +457,7 @@ int sweep_run_plan(const char *out, int jobs, volatile sig_atomic_t *stop, int *
         }
     }
     if (*stop) *interrupted = 1;
+    *ran = done;
     if (failed) {
         fprintf(stderr, "sweep: %d job(s) failed:\n", failed);
         for (int i = 0; i < n; i++)

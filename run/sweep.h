@@ -75,8 +75,9 @@ int sweep_write_plan(const Sweep *s, const char *out_dir, const char *posenc_bin
  * output in OUT/logs/<id>.log. Shows overall progress on stderr; keeps
  * going when a job fails. Returns the number of failed jobs (0 = all done),
  * or -1 on an error before anything ran; *interrupted is set if *stop was
- * raised (Ctrl-C), in which case running jobs were allowed to checkpoint. */
-int sweep_run_plan(const char *out_dir, int jobs, volatile sig_atomic_t *stop, int *interrupted);
+ * raised (Ctrl-C), in which case running jobs were allowed to checkpoint;
+ * *ran counts the jobs that finished successfully in this call. */
+int sweep_run_plan(const char *out_dir, int jobs, volatile sig_atomic_t *stop, int *interrupted, int *ran);
 
 /* A run directory is complete when its checkpoint is at the final step and
  * its eval.json exists. */
