@@ -2,6 +2,7 @@
 #   make            build ./posenc (objects under build/)
 #   make test       build and run the Check suites (non-zero exit on failure)
 #   make SAN=1 test the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make bench      training-step performance vs the sgemm ceiling -> bench.json (~2 min)
 #   make deps       install missing Debian packages (run automatically)
 # Every top-level target first makes sure the Debian packages are present.
 
@@ -37,13 +38,19 @@ TEST_SRC := $(wildcard tests/test_*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+BENCH_OBJ := $(patsubst bench/%.c,$(BUILD)/bench-obj/%.o,$(wildcard bench/*.c))
+BENCH_BIN := $(BUILD)/bench
 LIB      := $(BUILD)/libposenc.a
 PROG     := $(if $(SAN),$(BUILD)/posenc,posenc)
 
-.PHONY: all test deps clean
+.PHONY: all test bench deps clean
 all: $(PROG)
 
 $(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/bench-obj/%.o: bench/%.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
@@ -65,6 +72,14 @@ test: $(TEST_BIN) $(PROG)
 	  OPENBLAS_NUM_THREADS=1 POSENC_BIN=$(abspath $(PROG)) CK_DEFAULT_TIMEOUT=600 ./$$t || fail=1; \
 	done; \
 	if [ $$fail -ne 0 ]; then echo "make test: FAILED"; exit 1; fi; echo "make test: all suites passed"
+
+# The benchmark counts the allocations posenc's code makes inside a training
+# step by wrapping malloc/calloc/realloc at link time.
+$(BENCH_BIN): $(BENCH_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc $^ -o $@ $(LDLIBS)
+
+bench: $(BENCH_BIN)
+	./$(BENCH_BIN) --json bench.json $(BENCH_ARGS)
 
 deps:
 	@scripts/deps.sh

@@ -7,8 +7,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "layers.h"
+
+const char *const gpt_part_names[GPT_NUM_PARTS] = {
+    "embed+pe", "layernorm", "attn linear", "attention", "mlp", "residual", "loss",
+};
+
+/* Profiling: t0 holds the time of the previous lap; each lap charges the time
+ * since then to `part`. A no-op unless m->profile.enabled. */
+static double prof_now(const GPT *m) {
+    if (!m->profile.enabled) return 0.0;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+static inline void prof_lap(GPT *m, GPTPart part, double *t0) {
+    if (!m->profile.enabled) return;
+    double t = prof_now(m);
+    m->profile.seconds[part] += t - *t0;
+    *t0 = t;
+}
 
 /* ------------------------------------------------------------------------
  * Configuration
@@ -242,8 +263,10 @@ float gpt_forward(GPT *m, const int *inputs, const int *targets, const int *pos,
     ParamTensors *p = &m->params;
     ActTensors *a = &m->acts;
 
+    double t0 = prof_now(m);
     embed_forward(a->encoded, inputs, p->wte, m->cfg.emb_scale, N, C);
     if (m->pe.ops->embed_forward) m->pe.ops->embed_forward(&m->pe, a->encoded, pos, N);
+    prof_lap(m, GPT_PART_EMBED, &t0);
 
     const float *residual = a->encoded;
     for (int l = 0; l < L; l++) {
@@ -256,20 +279,30 @@ float gpt_forward(GPT *m, const int *inputs, const int *targets, const int *pos,
         float *fcproj = a->fcproj + l * N * C, *residual3 = a->residual3 + l * N * C;
 
         layernorm_forward(ln1, ln1_mean, ln1_rstd, residual, p->ln1w + l * C, p->ln1b + l * C, N, C);
+        prof_lap(m, GPT_PART_LAYERNORM, &t0);
         matmul_forward(qkv, ln1, p->qkvw + (size_t)l * 3 * C * C, p->qkvb + l * 3 * C, N, C, 3 * C);
+        prof_lap(m, GPT_PART_ATTN_LINEAR, &t0);
         attention_forward(atty, att, qkv, &m->pe, pos, l, B, T, C, NH);
+        prof_lap(m, GPT_PART_ATTENTION, &t0);
         matmul_forward(attproj, atty, p->attprojw + (size_t)l * C * C, p->attprojb + l * C, N, C, C);
+        prof_lap(m, GPT_PART_ATTN_LINEAR, &t0);
         residual_forward(residual2, residual, attproj, N * C);
+        prof_lap(m, GPT_PART_RESIDUAL, &t0);
         layernorm_forward(ln2, ln2_mean, ln2_rstd, residual2, p->ln2w + l * C, p->ln2b + l * C, N, C);
+        prof_lap(m, GPT_PART_LAYERNORM, &t0);
         matmul_forward(fch, ln2, p->fcw + (size_t)l * F * C, p->fcb + l * F, N, C, F);
         gelu_forward(fch_gelu, fch, N * F);
         matmul_forward(fcproj, fch_gelu, p->fcprojw + (size_t)l * C * F, p->fcprojb + l * C, N, F, C);
+        prof_lap(m, GPT_PART_MLP, &t0);
         residual_forward(residual3, residual2, fcproj, N * C);
+        prof_lap(m, GPT_PART_RESIDUAL, &t0);
         residual = residual3;
     }
     layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, residual, p->lnfw, p->lnfb, N, C);
+    prof_lap(m, GPT_PART_LAYERNORM, &t0);
     matmul_forward(a->logits, a->lnf, p->lmw, NULL, N, C, V);
     int count = crossentropy_forward(a->probs, a->losses, a->logits, targets, N, V);
+    prof_lap(m, GPT_PART_LOSS, &t0);
 
     m->num_targets = count;
     if (!targets) {
@@ -298,13 +331,16 @@ void gpt_backward(GPT *m, const int *inputs, const int *targets, const int *pos)
     ActTensors *a = &m->acts;
     GradScratch *s = &m->scratch;
 
+    double t0 = prof_now(m);
     memset(s->dlogits, 0, N * V * sizeof(float));
     crossentropy_backward(s->dlogits, a->probs, targets, m->num_targets, N, V);
     memset(s->dc, 0, N * C * sizeof(float));
     matmul_backward(s->dc, g->lmw, NULL, s->dlogits, a->lnf, p->lmw, N, C, V);
+    prof_lap(m, GPT_PART_LOSS, &t0);
     const float *last = a->residual3 + (L - 1) * N * C;
     memset(s->dres, 0, N * C * sizeof(float));
     layernorm_backward(s->dres, g->lnfw, g->lnfb, s->dc, last, p->lnfw, a->lnf_mean, a->lnf_rstd, N, C);
+    prof_lap(m, GPT_PART_LAYERNORM, &t0);
 
     for (int l = L - 1; l >= 0; l--) {
         const float *residual = l == 0 ? a->encoded : a->residual3 + (l - 1) * N * C;
@@ -326,27 +362,42 @@ void gpt_backward(GPT *m, const int *inputs, const int *targets, const int *pos)
         memset(s->dc, 0, N * C * sizeof(float));
         matmul_backward(s->dc, g->fcw + (size_t)l * F * C, g->fcb + l * F, s->dfch, ln2, p->fcw + (size_t)l * F * C,
                         N, C, F);
+        prof_lap(m, GPT_PART_MLP, &t0);
         /* ln2 = layernorm(residual2): dres becomes d residual2 */
         layernorm_backward(s->dres, g->ln2w + l * C, g->ln2b + l * C, s->dc, residual2, p->ln2w + l * C, ln2_mean,
                            ln2_rstd, N, C);
+        prof_lap(m, GPT_PART_LAYERNORM, &t0);
         /* residual2 = residual + attproj: dres is d attproj */
         memset(s->dc, 0, N * C * sizeof(float));
         matmul_backward(s->dc, g->attprojw + (size_t)l * C * C, g->attprojb + l * C, s->dres, atty,
                         p->attprojw + (size_t)l * C * C, N, C, C);
+        prof_lap(m, GPT_PART_ATTN_LINEAR, &t0);
         /* atty = attention(qkv) */
         memset(s->dqkv, 0, N * 3 * C * sizeof(float));
         attention_backward(s->dqkv, s->datt, s->dc, qkv, att, &m->pe, pos, l, B, T, C, NH);
+        prof_lap(m, GPT_PART_ATTENTION, &t0);
         /* qkv = ln1 @ qkvw^T + qkvb */
         memset(s->dc, 0, N * C * sizeof(float));
         matmul_backward(s->dc, g->qkvw + (size_t)l * 3 * C * C, g->qkvb + l * 3 * C, s->dqkv, ln1,
                         p->qkvw + (size_t)l * 3 * C * C, N, C, 3 * C);
+        prof_lap(m, GPT_PART_ATTN_LINEAR, &t0);
         /* ln1 = layernorm(residual): dres becomes d residual */
         layernorm_backward(s->dres, g->ln1w + l * C, g->ln1b + l * C, s->dc, residual, p->ln1w + l * C, ln1_mean,
                            ln1_rstd, N, C);
+        prof_lap(m, GPT_PART_LAYERNORM, &t0);
     }
     /* encoded = wte[inputs] * scale (+ PE(pos)) */
     if (m->pe.ops->embed_backward) m->pe.ops->embed_backward(&m->pe, s->dres, pos, N);
     embed_backward(g->wte, s->dres, inputs, m->cfg.emb_scale, N, C);
+    prof_lap(m, GPT_PART_EMBED, &t0);
+}
+
+size_t gpt_reserved_bytes(const GPT *m) {
+    size_t s[GPT_NUM_ACT_TENSORS], ss[GPT_NUM_SCRATCH];
+    size_t floats = 2 * m->num_params;
+    if (m->acts_memory) floats += act_sizes(&m->cfg, m->acts_tokens, m->acts_att, s);
+    if (m->scratch_memory) floats += scratch_sizes(&m->cfg, m->scratch_tokens, m->scratch_att, ss);
+    return floats * sizeof(float);
 }
 
 void gpt_free(GPT *m) {

@@ -114,6 +114,27 @@ typedef struct {
     float *dlogits;   /* (B, T, V) */
 } GradScratch;
 
+/* Optional per-part timing of forward + backward (for `make bench`): when
+ * `enabled` is set, gpt_forward / gpt_backward add the wall-clock seconds of
+ * each part to `seconds` (clock_gettime around each layer call, no allocation).
+ * Off by default; costs one branch per layer call when off. */
+typedef enum {
+    GPT_PART_EMBED,       /* token embedding + absolute position encoding */
+    GPT_PART_LAYERNORM,   /* ln1, ln2, lnf */
+    GPT_PART_ATTN_LINEAR, /* qkv and output projection matmuls */
+    GPT_PART_ATTENTION,   /* scores, softmax, weighted sum (with the PE qk/bias hooks) */
+    GPT_PART_MLP,         /* fc, GELU, fcproj */
+    GPT_PART_RESIDUAL,    /* residual adds and gradient buffer clears */
+    GPT_PART_LOSS,        /* LM head matmul + softmax cross-entropy */
+    GPT_NUM_PARTS
+} GPTPart;
+extern const char *const gpt_part_names[GPT_NUM_PARTS];
+
+typedef struct {
+    int enabled;
+    double seconds[GPT_NUM_PARTS];
+} GPTProfile;
+
 typedef struct {
     GPTConfig cfg;
     PE pe;
@@ -136,6 +157,7 @@ typedef struct {
     int B, T;
     float mean_loss;      /* of the last forward with targets; -1 if none */
     int num_targets;      /* counted targets in the last forward */
+    GPTProfile profile;   /* per-part timing, off unless profile.enabled */
 } GPT;
 
 /* Build a model: validate the config, allocate parameters, set up the
@@ -158,6 +180,11 @@ void gpt_zero_grad(GPT *m);
  * accumulates into m->grads. */
 void gpt_backward(GPT *m, const int *inputs, const int *targets, const int *pos);
 void gpt_free(GPT *m);
+
+/* Bytes held by the model: parameters and gradients, and the activation and
+ * backward-scratch memory reserved so far (AdamW's two moments, another
+ * 2 x num_params floats, are the optimizer's). */
+size_t gpt_reserved_bytes(const GPT *m);
 
 /* 0 if every position id lies in [0, P), else an error naming the offender. */
 int gpt_check_positions(const GPT *m, const int *pos, int n);

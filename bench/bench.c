@@ -1,0 +1,758 @@
+/*
+ * bench.c — `make bench`: how close a training step runs to what this CPU can do.
+ *
+ * One run measures, side by side, and prints a table and bench.json:
+ *
+ *   ceiling    OpenBLAS sgemm GFLOP/s at the model's own matrix shapes: every
+ *              sgemm one training step makes (forward, dinp, dweight of each
+ *              linear layer and the LM head), each timed alone (best of a few
+ *              runs, warm caches); the ceiling is their total FLOPs over their
+ *              total time. On 1 and 2 OpenBLAS threads.
+ *   train      median step time (batch sampling + forward + backward + grad
+ *              norm/clip + AdamW), tokens/s (real and padded), achieved
+ *              GFLOP/s and MFU = achieved / ceiling at the same thread count,
+ *              for the two shapes below, on 1 and 2 threads; the time split
+ *              per part of the step; allocations inside the step; peak RSS.
+ *   encodings  step time of each position encoding relative to `none`.
+ *   eval       examples/s of evaluation at n = 64.
+ *   memory     bytes per token and per attention score (fit over B and T).
+ *   split      the best processes x threads split for `posenc sweep`: one
+ *              job on 2 threads vs two concurrent jobs on 1 thread each.
+ *
+ * FLOP counting (per training step = 3 x forward):
+ *   every matrix product 2*M*N*K: qkv, attproj, fc, fcproj per layer, LM head;
+ *   attention 2 * 2*hs per (query, key) pair actually needed: q.k and att@v,
+ *   over the causal half only (T(T+1)/2 pairs per head), padded tokens included.
+ *   Element-wise work (LayerNorm, GELU, softmax, AdamW) is not counted.
+ *
+ * Shapes (vocabulary 14: alphabet 10 + 4 specials):
+ *   small   d_model 64, 2 layers, 4 heads, d_ff 256, sort, n in 1..16, batch 64
+ *   medium  d_model 256, 4 layers, 8 heads, d_ff 1024, copy n = 63, batch 32 x 128 tokens
+ *   demo    d_model 64, 2 layers, 4 heads, d_ff 256, copy, n in 1..8, batch 64 (sweep split)
+ *
+ * Usage: bench [--quick] [--json PATH] [--one SHAPE PE THREADS STEPS]
+ * The program is linked with -Wl,--wrap=malloc,... so that it counts the
+ * allocations posenc's own code makes inside a training step.
+ */
+#include <cJSON.h>
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "data/task.h"
+#include "model/adamw.h"
+#include "model/gpt.h"
+#include "run/eval.h"
+
+/* ------------------------------------------------------------------------
+ * Allocation counting (link with --wrap=malloc,--wrap=calloc,--wrap=realloc)
+ */
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t s);
+void *__real_realloc(void *p, size_t n);
+static volatile int alloc_counting;
+static volatile long alloc_count;
+void *__wrap_malloc(size_t n) {
+    if (alloc_counting) alloc_count++;
+    return __real_malloc(n);
+}
+void *__wrap_calloc(size_t n, size_t s) {
+    if (alloc_counting) alloc_count++;
+    return __real_calloc(n, s);
+}
+void *__wrap_realloc(void *p, size_t n) {
+    if (alloc_counting) alloc_count++;
+    return __real_realloc(p, n);
+}
+
+/* ------------------------------------------------------------------------
+ * Helpers
+ */
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static double median(double *x, int n) {
+    qsort(x, n, sizeof *x, cmp_double);
+    return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
+}
+
+/* Peak RSS since the last reset, in MiB. Linux resets the high-water mark
+ * on writing "5" to /proc/self/clear_refs; VmHWM is read from status. */
+static void peak_rss_reset(void) {
+    FILE *f = fopen("/proc/self/clear_refs", "w");
+    if (f) {
+        fputs("5", f);
+        fclose(f);
+    }
+}
+
+static double peak_rss_mb(void) {
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long kb = -1;
+    while (f && fgets(line, sizeof line, f))
+        if (sscanf(line, "VmHWM: %ld kB", &kb) == 1) break;
+    if (f) fclose(f);
+    if (kb < 0) {
+        struct rusage ru;
+        getrusage(RUSAGE_SELF, &ru);
+        kb = ru.ru_maxrss;
+    }
+    return kb / 1024.0;
+}
+
+static void set_threads(int t) { openblas_set_num_threads(t); }
+
+/* ------------------------------------------------------------------------
+ * Shapes
+ */
+
+typedef struct {
+    const char *name;
+    int C, L, NH, F, P;
+    const char *task;
+    int min_len, max_len, B;
+} Shape;
+
+static const Shape SMALL = {"small", 64, 2, 4, 256, 64, "sort", 1, 16, 64};
+static const Shape MEDIUM = {"medium", 256, 4, 8, 1024, 128, "copy", 63, 63, 32};
+static const Shape DEMO = {"demo", 64, 2, 4, 256, 64, "copy", 1, 8, 64};
+enum { ALPHABET = 10 };
+
+static void shape_config(const Shape *s, const char *pe, GPTConfig *c, TaskConfig *tc) {
+    gpt_config_default(c);
+    c->V = task_vocab(ALPHABET);
+    c->C = s->C;
+    c->L = s->L;
+    c->NH = s->NH;
+    c->F = s->F;
+    c->P = s->P;
+    snprintf(c->pe, sizeof c->pe, "%s", pe);
+    task_config_default(tc);
+    snprintf(tc->name, sizeof tc->name, "%s", s->task);
+    tc->alphabet = ALPHABET;
+    tc->min_len = s->min_len;
+    tc->max_len = s->max_len;
+}
+
+/* FLOPs of one training step (3 x forward) at B x T, as in the header. */
+static double step_flops(const GPTConfig *c, int B, int T) {
+    const double N = (double)B * T, C = c->C, F = c->F, V = c->V, L = c->L, hs = (double)c->C / c->NH;
+    double mm = 2.0 * N * (3 * C * C + C * C + 2 * C * F) * L + 2.0 * N * C * V;
+    double pairs = (double)B * c->NH * T * (T + 1) / 2.0;
+    double att = 2.0 * 2.0 * hs * pairs * L;
+    return 3.0 * (mm + att);
+}
+
+/* ------------------------------------------------------------------------
+ * Ceiling: sgemm at the model's shapes
+ */
+
+typedef struct {
+    char ta, tb;  /* 'N' or 'T' for A, B */
+    int M, N, K;  /* C (M, N) = op(A) (M, K) op(B) (K, N) */
+    int count;    /* calls per training step */
+    const char *what;
+} Gemm;
+
+static int model_gemms(const GPTConfig *c, int Ntok, Gemm *g) {
+    const int C = c->C, F = c->F, V = c->V, L = c->L;
+    struct { int in, out; const char *what; } lin[] = {
+        {C, 3 * C, "qkv"}, {C, C, "attproj"}, {C, F, "fc"}, {F, C, "fcproj"}, {C, V, "lm_head"},
+    };
+    int n = 0;
+    for (int i = 0; i < 5; i++) {
+        int cnt = i == 4 ? 1 : L, in = lin[i].in, out = lin[i].out;
+        g[n++] = (Gemm){'N', 'T', Ntok, out, in, cnt, lin[i].what};  /* forward   out = x W^T */
+        g[n++] = (Gemm){'N', 'N', Ntok, in, out, cnt, lin[i].what};  /* dinp     += dout W */
+        g[n++] = (Gemm){'T', 'N', out, in, Ntok, cnt, lin[i].what};  /* dweight  += dout^T x */
+    }
+    return n;
+}
+
+static double time_gemm(const Gemm *g, float *A, float *Bm, float *Cm, int reps) {
+    const int lda = g->ta == 'N' ? g->K : g->M, ldb = g->tb == 'N' ? g->N : g->K;
+    double best = 1e30;
+    for (int r = 0; r < reps + 1; r++) {
+        double t0 = now_s();
+        cblas_sgemm(CblasRowMajor, g->ta == 'N' ? CblasNoTrans : CblasTrans, g->tb == 'N' ? CblasNoTrans : CblasTrans,
+                    g->M, g->N, g->K, 1.0f, A, lda, Bm, ldb, 1.0f, Cm, g->N);
+        double t = now_s() - t0;
+        if (r > 0 && t < best) best = t; /* first call warms up */
+    }
+    return best;
+}
+
+typedef struct {
+    double gflops[3]; /* by thread count 1, 2 */
+    double square[3]; /* 1024^3 for reference */
+} Ceiling;
+
+static void measure_ceiling(const Shape *s, int quick, Ceiling *out, cJSON *jshape) {
+    GPTConfig c;
+    TaskConfig tc;
+    shape_config(s, "none", &c, &tc);
+    const TaskOps *task = task_find(tc.name);
+    const int T = task_max_train_input_len(task, &tc), Ntok = s->B * T;
+    Gemm g[16];
+    const int n = model_gemms(&c, Ntok, g);
+    size_t maxA = 0, maxB = 0, maxC = 0;
+    for (int i = 0; i < n; i++) {
+        size_t a = (size_t)g[i].M * g[i].K, b = (size_t)g[i].K * g[i].N, cc = (size_t)g[i].M * g[i].N;
+        if (a > maxA) maxA = a;
+        if (b > maxB) maxB = b;
+        if (cc > maxC) maxC = cc;
+    }
+    if (maxA < 1024 * 1024) maxA = maxB = maxC = 1024 * 1024;
+    if (maxB < 1024 * 1024) maxB = 1024 * 1024;
+    if (maxC < 1024 * 1024) maxC = 1024 * 1024;
+    float *A = malloc(maxA * sizeof(float)), *Bm = malloc(maxB * sizeof(float)), *Cm = malloc(maxC * sizeof(float));
+    for (size_t i = 0; i < maxA; i++) A[i] = (float)((i * 7919) % 1000) / 1000.0f - 0.5f;
+    for (size_t i = 0; i < maxB; i++) Bm[i] = (float)((i * 104729) % 1000) / 1000.0f - 0.5f;
+    memset(Cm, 0, maxC * sizeof(float));
+    cJSON *jt = cJSON_AddArrayToObject(jshape, "per_gemm");
+    for (int threads = 1; threads <= 2; threads++) {
+        set_threads(threads);
+        double flops = 0.0, secs = 0.0;
+        for (int i = 0; i < n; i++) {
+            double f = 2.0 * g[i].M * g[i].N * g[i].K;
+            int reps = quick ? 2 : (f < 2e8 ? 10 : 4);
+            double t = time_gemm(&g[i], A, Bm, Cm, reps);
+            flops += f * g[i].count;
+            secs += t * g[i].count;
+            cJSON *o = threads == 1 ? cJSON_CreateObject() : cJSON_GetArrayItem(jt, i);
+            if (threads == 1) {
+                char op[64];
+                snprintf(op, sizeof op, "%s %c%c %dx%dx%d", g[i].what, g[i].ta, g[i].tb, g[i].M, g[i].N, g[i].K);
+                cJSON_AddStringToObject(o, "gemm", op);
+                cJSON_AddNumberToObject(o, "calls_per_step", g[i].count);
+                cJSON_AddItemToArray(jt, o);
+            }
+            cJSON_AddNumberToObject(o, threads == 1 ? "gflops_1t" : "gflops_2t", round(f / t / 1e9 * 10) / 10);
+        }
+        out->gflops[threads] = flops / secs / 1e9;
+        Gemm sq = {'N', 'T', 1024, 1024, 1024, 1, "square"};
+        out->square[threads] = 2.0 * 1024 * 1024 * 1024 / time_gemm(&sq, A, Bm, Cm, quick ? 2 : 4) / 1e9;
+    }
+    cJSON_AddNumberToObject(jshape, "tokens", Ntok);
+    cJSON_AddNumberToObject(jshape, "gflops_1t", round(out->gflops[1] * 10) / 10);
+    cJSON_AddNumberToObject(jshape, "gflops_2t", round(out->gflops[2] * 10) / 10);
+    cJSON_AddNumberToObject(jshape, "square1024_gflops_1t", round(out->square[1] * 10) / 10);
+    cJSON_AddNumberToObject(jshape, "square1024_gflops_2t", round(out->square[2] * 10) / 10);
+    free(A);
+    free(Bm);
+    free(Cm);
+}
+
+/* ------------------------------------------------------------------------
+ * Training throughput
+ */
+
+enum { PART_DATA = GPT_NUM_PARTS, PART_OPTIM, NUM_PARTS };
+static const char *part_name(int i) {
+    return i < GPT_NUM_PARTS ? gpt_part_names[i] : i == PART_DATA ? "data" : "optimizer";
+}
+
+typedef struct {
+    double step_med, step_min; /* seconds */
+    double tok_real, tok_pad;  /* per second, over the measured steps */
+    double gflops, mfu;
+    double parts[NUM_PARTS];   /* seconds per step */
+    double mean_T;
+    long allocs;
+    int steps;
+    double rss_mb, model_mb;
+} TrainResult;
+
+/* Train `steps` measured steps (after `warmup`) or until `budget` seconds pass
+ * (at least 3 steps). Same batch stream for every run of a shape. */
+static void bench_train(const Shape *s, const char *pe, int threads, int warmup, int steps, double budget,
+                        TrainResult *r) {
+    memset(r, 0, sizeof *r);
+    set_threads(threads);
+    peak_rss_reset();
+    GPTConfig c;
+    TaskConfig tc;
+    shape_config(s, pe, &c, &tc);
+    const TaskOps *task = task_find(tc.name);
+    GPT m;
+    if (gpt_build(&m, &c) != 0) {
+        fprintf(stderr, "bench: %s\n", pe_error());
+        exit(1);
+    }
+    gpt_init_params(&m, 1);
+    AdamW opt;
+    adamw_init(&opt, m.num_params, 0.1f);
+    const int Tmax = task_max_train_input_len(task, &tc);
+    gpt_reserve(&m, s->B, Tmax, 1);
+    Batch batch = {0};
+    batch_alloc(&batch, s->B, Tmax);
+    Rng rng;
+    rng_seed(&rng, 1234);
+    double *times = malloc(sizeof(double) * (steps + 1));
+    double flops = 0.0, total = 0.0, sumT = 0.0;
+    long real = 0, pad = 0;
+    int done = 0;
+    const double t_start = now_s();
+    for (int it = 0; it < warmup + steps; it++) {
+        const int measured = it >= warmup;
+        if (measured && done == 0) {
+            memset(&m.profile, 0, sizeof m.profile);
+            m.profile.enabled = 1;
+            alloc_count = 0;
+            alloc_counting = 1;
+        }
+        double t0 = now_s();
+        batch_sample_train(&batch, task, &tc, s->B, &rng);
+        double t1 = now_s();
+        gpt_forward(&m, batch.inputs, batch.targets, batch.pos, batch.B, batch.T);
+        double t2 = now_s();
+        gpt_zero_grad(&m);
+        gpt_backward(&m, batch.inputs, batch.targets, batch.pos);
+        double t3 = now_s();
+        float norm = grad_global_norm(&m);
+        grad_clip(&m, norm, 1.0f);
+        adamw_step(&opt, &m, 1e-3f);
+        double t4 = now_s();
+        (void)t2;
+        if (measured) {
+            times[done++] = t4 - t0;
+            r->parts[PART_DATA] += t1 - t0;
+            r->parts[PART_OPTIM] += t4 - t3;
+            flops += step_flops(&c, batch.B, batch.T);
+            total += t4 - t0;
+            sumT += batch.T;
+            pad += (long)batch.B * batch.T;
+            for (int b = 0; b < batch.B; b++) real += batch.lens[b];
+            if (done >= 3 && now_s() - t_start > budget) break;
+        }
+    }
+    alloc_counting = 0;
+    r->allocs = alloc_count;
+    r->steps = done;
+    for (int i = 0; i < GPT_NUM_PARTS; i++) r->parts[i] = m.profile.seconds[i];
+    for (int i = 0; i < NUM_PARTS; i++) r->parts[i] /= done;
+    r->step_min = 1e30;
+    for (int i = 0; i < done; i++)
+        if (times[i] < r->step_min) r->step_min = times[i];
+    r->step_med = median(times, done);
+    r->tok_real = real / total;
+    r->tok_pad = pad / total;
+    r->gflops = flops / total / 1e9;
+    r->mean_T = sumT / done;
+    r->model_mb = (gpt_reserved_bytes(&m) + 2.0 * m.num_params * sizeof(float)) / (1024.0 * 1024.0);
+    r->rss_mb = peak_rss_mb();
+    free(times);
+    batch_free(&batch);
+    adamw_free(&opt);
+    gpt_free(&m);
+}
+
+static cJSON *train_json(const Shape *s, const char *pe, int threads, const TrainResult *r) {
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "shape", s->name);
+    cJSON_AddStringToObject(o, "pe", pe);
+    cJSON_AddNumberToObject(o, "threads", threads);
+    cJSON_AddNumberToObject(o, "steps", r->steps);
+    cJSON_AddNumberToObject(o, "mean_padded_T", round(r->mean_T * 10) / 10);
+    cJSON_AddNumberToObject(o, "step_ms_median", round(r->step_med * 1e5) / 100);
+    cJSON_AddNumberToObject(o, "step_ms_min", round(r->step_min * 1e5) / 100);
+    cJSON_AddNumberToObject(o, "tokens_per_s", round(r->tok_real));
+    cJSON_AddNumberToObject(o, "padded_tokens_per_s", round(r->tok_pad));
+    cJSON_AddNumberToObject(o, "gflops", round(r->gflops * 10) / 10);
+    cJSON_AddNumberToObject(o, "mfu", round(r->mfu * 1000) / 1000);
+    cJSON_AddNumberToObject(o, "allocations_in_steps", r->allocs);
+    cJSON_AddNumberToObject(o, "peak_rss_mb", round(r->rss_mb * 10) / 10);
+    cJSON_AddNumberToObject(o, "model_mb", round(r->model_mb * 10) / 10);
+    cJSON *p = cJSON_AddObjectToObject(o, "ms_per_step");
+    for (int i = 0; i < NUM_PARTS; i++) cJSON_AddNumberToObject(p, part_name(i), round(r->parts[i] * 1e5) / 100);
+    return o;
+}
+
+static void print_parts(const Shape *s, int threads, const TrainResult *r) {
+    double sum = 0.0;
+    for (int i = 0; i < NUM_PARTS; i++) sum += r->parts[i];
+    printf("  %-6s %dt:", s->name, threads);
+    for (int i = 0; i < NUM_PARTS; i++) printf(" %s %.0f%%", part_name(i), 100.0 * r->parts[i] / sum);
+    printf("  (%.2f ms/step)\n", sum * 1e3);
+}
+
+/* ------------------------------------------------------------------------
+ * Evaluation throughput at long lengths
+ */
+
+static double bench_eval(const char *pe, int n, int samples, double *rss_mb) {
+    set_threads(1);
+    peak_rss_reset();
+    GPTConfig c;
+    TaskConfig tc;
+    shape_config(&SMALL, pe, &c, &tc);
+    const TaskOps *task = task_find("copy");
+    snprintf(tc.name, sizeof tc.name, "copy");
+    int B, T;
+    eval_shape(task, n, samples, 64, &B, &T);
+    c.P = T;
+    GPT m;
+    gpt_build(&m, &c);
+    gpt_init_params(&m, 1);
+    gpt_reserve(&m, B, T, 0);
+    Batch batch = {0};
+    batch_alloc(&batch, B, T);
+    EvalResult r;
+    evaluate_length(&m, task, &tc, n, B, 64, 7, &batch, &r, NULL); /* warm-up */
+    double t0 = now_s();
+    evaluate_length(&m, task, &tc, n, samples, 64, 7, &batch, &r, NULL);
+    double t = now_s() - t0;
+    *rss_mb = peak_rss_mb();
+    batch_free(&batch);
+    gpt_free(&m);
+    return samples / t;
+}
+
+/* ------------------------------------------------------------------------
+ * Memory: bytes = fixed + a * (B*T) + b * (B*T*T), fitted and checked
+ */
+
+static double reserved(const Shape *s, int B, int T) {
+    GPTConfig c;
+    TaskConfig tc;
+    shape_config(s, "none", &c, &tc);
+    GPT m;
+    gpt_build(&m, &c);
+    gpt_reserve(&m, B, T, 1);
+    double bytes = (double)gpt_reserved_bytes(&m);
+    gpt_free(&m);
+    return bytes;
+}
+
+static void bench_memory(const Shape *s, double *per_token, double *per_score, double *fixed, double *err) {
+    const int B = 16, T = 32;
+    double m0 = reserved(s, B, T), mB = reserved(s, 2 * B, T), mT = reserved(s, B, 2 * T);
+    /* m(B,T) = f + a BT + b BT^2 */
+    double d1 = mB - m0;                  /* a BT + b BT^2 */
+    double d2 = mT - m0;                  /* a BT + 3 b BT^2 */
+    double b = (d2 - d1) / (2.0 * B * T * T);
+    double a = (d1 - b * B * T * T) / (B * T);
+    *per_token = a;
+    *per_score = b;
+    *fixed = m0 - a * B * T - b * B * T * T;
+    double pred = *fixed + a * 4 * B * 3 * T + b * 4 * B * 9.0 * T * T;
+    *err = fabs(reserved(s, 4 * B, 3 * T) - pred);
+}
+
+/* ------------------------------------------------------------------------
+ * Sweep split: 2 jobs x 1 thread vs 1 job x 2 threads (forked processes)
+ */
+
+static void child_train(const Shape *s, int threads, int steps, int ready_fd, int go_fd, int out_fd) {
+    set_threads(threads);
+    GPTConfig c;
+    TaskConfig tc;
+    shape_config(s, "rope", &c, &tc);
+    const TaskOps *task = task_find(tc.name);
+    GPT m;
+    gpt_build(&m, &c);
+    gpt_init_params(&m, 1);
+    AdamW opt;
+    adamw_init(&opt, m.num_params, 0.1f);
+    const int Tmax = task_max_train_input_len(task, &tc);
+    gpt_reserve(&m, s->B, Tmax, 1);
+    Batch batch = {0};
+    batch_alloc(&batch, s->B, Tmax);
+    Rng rng;
+    rng_seed(&rng, 99);
+    for (int i = 0; i < 3; i++) { /* warm-up */
+        batch_sample_train(&batch, task, &tc, s->B, &rng);
+        gpt_forward(&m, batch.inputs, batch.targets, batch.pos, batch.B, batch.T);
+    }
+    char byte = 1;
+    if (write(ready_fd, &byte, 1) != 1 || read(go_fd, &byte, 1) != 1) _exit(1);
+    double t0 = now_s();
+    for (int i = 0; i < steps; i++) {
+        batch_sample_train(&batch, task, &tc, s->B, &rng);
+        gpt_forward(&m, batch.inputs, batch.targets, batch.pos, batch.B, batch.T);
+        gpt_zero_grad(&m);
+        gpt_backward(&m, batch.inputs, batch.targets, batch.pos);
+        float norm = grad_global_norm(&m);
+        grad_clip(&m, norm, 1.0f);
+        adamw_step(&opt, &m, 1e-3f);
+    }
+    double t = now_s() - t0;
+    if (write(out_fd, &t, sizeof t) != sizeof t) _exit(1);
+    _exit(0);
+}
+
+/* Steps per second of `jobs` concurrent processes with `threads` each. */
+static double bench_split(int jobs, int threads, int steps) {
+    int ready[2], go[2], out[2];
+    if (pipe(ready) || pipe(go) || pipe(out)) {
+        perror("pipe");
+        exit(1);
+    }
+    fflush(stdout);
+    pid_t pids[8];
+    for (int j = 0; j < jobs; j++) {
+        pids[j] = fork();
+        if (pids[j] == 0) child_train(&DEMO, threads, steps, ready[1], go[0], out[1]);
+    }
+    char byte;
+    for (int j = 0; j < jobs; j++)
+        if (read(ready[0], &byte, 1) != 1) exit(1);
+    double t0 = now_s();
+    for (int j = 0; j < jobs; j++)
+        if (write(go[1], &byte, 1) != 1) exit(1);
+    for (int j = 0; j < jobs; j++) {
+        double t;
+        if (read(out[0], &t, sizeof t) != sizeof t) exit(1);
+    }
+    double wall = now_s() - t0;
+    for (int j = 0; j < jobs; j++) waitpid(pids[j], NULL, 0);
+    close(ready[0]), close(ready[1]), close(go[0]), close(go[1]), close(out[0]), close(out[1]);
+    return jobs * steps / wall;
+}
+
+/* ------------------------------------------------------------------------
+ * Main
+ */
+
+static void cpu_name(char *buf, size_t cap) {
+    snprintf(buf, cap, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[512];
+    while (f && fgets(line, sizeof line, f)) {
+        char *colon = strchr(line, ':');
+        if (strncmp(line, "model name", 10) == 0 && colon) {
+            snprintf(buf, cap, "%s", colon + 2);
+            buf[strcspn(buf, "\n")] = '\0';
+            break;
+        }
+    }
+    if (f) fclose(f);
+}
+
+typedef struct {
+    char name[96];
+    double value, target;
+    int higher_is_better;
+} Target;
+
+int main(int argc, char **argv) {
+    const char *json_path = "bench.json";
+    int quick = 0, one_threads = 1, one_steps = 20;
+    const char *one_shape = NULL, *one_pe = "none";
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0)
+            quick = 1;
+        else if (strcmp(argv[i], "--one") == 0 && i + 4 < argc) {
+            one_shape = argv[++i];
+            one_pe = argv[++i];
+            one_threads = atoi(argv[++i]);
+            one_steps = atoi(argv[++i]);
+        }
+        else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
+            json_path = argv[++i];
+        else {
+            fprintf(stderr, "usage: bench [--quick] [--json PATH] [--one SHAPE PE THREADS STEPS]\n"
+                            "  --quick      fewer repetitions (a rough figure)\n"
+                            "  --json PATH  where to write the results (default bench.json)\n"
+                            "  --one ...    only one training run (small|medium|demo), e.g. under perf\n");
+            return 2;
+        }
+    }
+    if (one_shape) { /* one training run, e.g. under perf */
+        const Shape *s = strcmp(one_shape, "medium") == 0 ? &MEDIUM : strcmp(one_shape, "demo") == 0 ? &DEMO : &SMALL;
+        TrainResult r;
+        bench_train(s, one_pe, one_threads, 2, one_steps, 1e9, &r);
+        printf("%s %s %dt: median step %.2f ms, %.1f GFLOP/s\n", s->name, one_pe, one_threads, r.step_med * 1e3,
+               r.gflops);
+        print_parts(s, one_threads, &r);
+        return 0;
+    }
+    const double t_all = now_s();
+    cJSON *root = cJSON_CreateObject();
+    char cpu[256], date[64];
+    cpu_name(cpu, sizeof cpu);
+    time_t now = time(NULL);
+    strftime(date, sizeof date, "%Y-%m-%d %H:%M", localtime(&now));
+    const long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    cJSON *jm = cJSON_AddObjectToObject(root, "machine");
+    cJSON_AddStringToObject(jm, "cpu", cpu);
+    cJSON_AddNumberToObject(jm, "cores", (double)ncpu);
+    cJSON_AddStringToObject(jm, "openblas", openblas_get_config());
+    cJSON_AddStringToObject(jm, "openblas_core", openblas_get_corename());
+    cJSON_AddStringToObject(jm, "date", date);
+    cJSON_AddBoolToObject(jm, "quick", quick);
+    printf("posenc bench — %s, %ld cores, OpenBLAS %s (%s kernels)%s\n\n", cpu, ncpu, openblas_get_config(),
+           openblas_get_corename(), quick ? " [--quick]" : "");
+
+    /* 1. sweep split first, while this process is small (children fork from it) */
+    const int split_steps = quick ? 60 : 200;
+    double sp11 = bench_split(1, 1, split_steps), sp12 = bench_split(1, 2, split_steps);
+    double sp21 = bench_split(2, 1, split_steps), sp22 = bench_split(2, 2, split_steps);
+
+    /* 2. ceilings */
+    const Shape *shapes[2] = {&SMALL, &MEDIUM};
+    Ceiling ceil[2];
+    cJSON *jc = cJSON_AddObjectToObject(root, "ceiling");
+    printf("sgemm ceiling (GFLOP/s at the model's shapes; 1024^3 for reference)\n");
+    printf("  %-8s %10s %10s %14s %14s\n", "shape", "1 thread", "2 threads", "1024^3 1t", "1024^3 2t");
+    for (int s = 0; s < 2; s++) {
+        measure_ceiling(shapes[s], quick, &ceil[s], cJSON_AddObjectToObject(jc, shapes[s]->name));
+        printf("  %-8s %10.1f %10.1f %14.1f %14.1f\n", shapes[s]->name, ceil[s].gflops[1], ceil[s].gflops[2],
+               ceil[s].square[1], ceil[s].square[2]);
+    }
+
+    /* 3. training throughput */
+    printf("\ntraining step (pe none; tokens/s real | padded; MFU = achieved / sgemm ceiling at the same threads)\n");
+    printf("  %-7s %3s %6s %10s %10s %11s %9s %6s %7s %8s %7s\n", "shape", "thr", "T", "step ms", "tok/s",
+           "padded/s", "GFLOP/s", "MFU", "allocs", "RSS MiB", "model");
+    cJSON *jt = cJSON_AddArrayToObject(root, "train");
+    TrainResult tr[2][3];
+    for (int s = 0; s < 2; s++) {
+        for (int t = 1; t <= 2; t++) {
+            TrainResult *r = &tr[s][t];
+            int big = s == 1;
+            bench_train(shapes[s], "none", t, big ? 2 : 5, quick ? (big ? 3 : 15) : (big ? 8 : 60),
+                        quick ? 4.0 : (big ? 15.0 : 6.0), r);
+            r->mfu = r->gflops / ceil[s].gflops[t];
+            printf("  %-7s %3d %6.1f %10.2f %10.0f %11.0f %9.1f %5.1f%% %7ld %8.1f %7.1f\n", shapes[s]->name, t,
+                   r->mean_T, r->step_med * 1e3, r->tok_real, r->tok_pad, r->gflops, 100 * r->mfu, r->allocs,
+                   r->rss_mb, r->model_mb);
+            cJSON_AddItemToArray(jt, train_json(shapes[s], "none", t, r));
+        }
+    }
+    printf("\ntime split per step (share of the step)\n");
+    for (int s = 0; s < 2; s++)
+        for (int t = 1; t <= 2; t++) print_parts(shapes[s], t, &tr[s][t]);
+
+    /* 4. encodings relative to none, 1 thread */
+    const char *pes[] = {"none", "sinusoidal", "learned", "rope", "alibi"};
+    double worst_pe = 0.0;
+    char worst_name[64] = "";
+    cJSON *je = cJSON_AddArrayToObject(root, "encodings");
+    printf("\nencodings, 1 thread: median step ms (ratio to none)\n");
+    for (int s = 0; s < 2; s++) {
+        printf("  %-7s", shapes[s]->name);
+        double base = 0.0;
+        for (int p = 0; p < 5; p++) {
+            TrainResult r;
+            int big = s == 1;
+            bench_train(shapes[s], pes[p], 1, big ? 1 : 5, quick ? (big ? 3 : 15) : (big ? 5 : 40),
+                        quick ? 3.0 : (big ? 8.0 : 4.0), &r);
+            if (p == 0) base = r.step_med;
+            double ratio = r.step_med / base;
+            if (ratio > worst_pe) {
+                worst_pe = ratio;
+                snprintf(worst_name, sizeof worst_name, "%s %s", shapes[s]->name, pes[p]);
+            }
+            printf(" %s %.2f (%.3f)", pes[p], r.step_med * 1e3, ratio);
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "shape", shapes[s]->name);
+            cJSON_AddStringToObject(o, "pe", pes[p]);
+            cJSON_AddNumberToObject(o, "step_ms_median", round(r.step_med * 1e5) / 100);
+            cJSON_AddNumberToObject(o, "ratio_to_none", round(ratio * 1000) / 1000);
+            cJSON_AddNumberToObject(o, "allocations_in_steps", r.allocs);
+            cJSON_AddItemToArray(je, o);
+        }
+        printf("\n");
+    }
+
+    /* 5. evaluation at n = 64 */
+    cJSON *jv = cJSON_AddArrayToObject(root, "eval");
+    printf("\nevaluation, small model, copy n = 64 (T = 130), batch 64, 1 thread: examples/s\n ");
+    for (int p = 0; p < 5; p++) {
+        double rss;
+        double eps = bench_eval(pes[p], 64, quick ? 128 : 512, &rss);
+        printf(" %s %.0f", pes[p], eps);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "pe", pes[p]);
+        cJSON_AddNumberToObject(o, "n", 64);
+        cJSON_AddNumberToObject(o, "examples_per_s", round(eps));
+        cJSON_AddNumberToObject(o, "peak_rss_mb", round(rss * 10) / 10);
+        cJSON_AddItemToArray(jv, o);
+    }
+    printf("\n");
+
+    /* 6. memory */
+    cJSON *jmem = cJSON_AddObjectToObject(root, "memory");
+    printf("\nmemory reserved by the model (training: parameters, grads, activations, scratch)\n");
+    for (int s = 0; s < 2; s++) {
+        double a, b, f, err;
+        bench_memory(shapes[s], &a, &b, &f, &err);
+        printf("  %-7s %.0f bytes per token + %.0f bytes per attention score (B*T*T) + %.2f MiB fixed; "
+               "linear fit error at 4B x 3T: %.0f bytes\n", shapes[s]->name, a, b, f / 1048576.0, err);
+        cJSON *o = cJSON_AddObjectToObject(jmem, shapes[s]->name);
+        cJSON_AddNumberToObject(o, "bytes_per_token", round(a));
+        cJSON_AddNumberToObject(o, "bytes_per_attention_score", round(b));
+        cJSON_AddNumberToObject(o, "fixed_bytes", round(f));
+        cJSON_AddNumberToObject(o, "fit_error_bytes", round(err));
+    }
+
+    /* 7. sweep split */
+    printf("\nsweep split, demo model (d64 L2 H4, copy 1..8, batch 64): steps/s of all jobs together\n");
+    printf("  1 job x 1 thread %.1f   1 job x 2 threads %.1f   2 jobs x 1 thread %.1f   2 jobs x 2 threads %.1f\n",
+           sp11, sp12, sp21, sp22);
+    const char *best = sp21 >= sp12 && sp21 >= sp22 ? "2 jobs x 1 thread"
+                       : sp12 >= sp22              ? "1 job x 2 threads"
+                                                   : "2 jobs x 2 threads";
+    printf("  best: %s\n", best);
+    cJSON *js = cJSON_AddObjectToObject(root, "sweep_split");
+    cJSON_AddNumberToObject(js, "steps_per_s_1job_1thread", round(sp11 * 10) / 10);
+    cJSON_AddNumberToObject(js, "steps_per_s_1job_2threads", round(sp12 * 10) / 10);
+    cJSON_AddNumberToObject(js, "steps_per_s_2jobs_1thread", round(sp21 * 10) / 10);
+    cJSON_AddNumberToObject(js, "steps_per_s_2jobs_2threads", round(sp22 * 10) / 10);
+    cJSON_AddStringToObject(js, "best", best);
+
+    /* 8. targets */
+    long allocs = 0;
+    for (int s = 0; s < 2; s++)
+        for (int t = 1; t <= 2; t++) allocs += tr[s][t].allocs;
+    Target tg[] = {
+        {"medium 1 thread: MFU >= 75%", tr[1][1].mfu, 0.75, 1},
+        {"medium 2 threads: MFU >= 65%", tr[1][2].mfu, 0.65, 1},
+        {"small 1 thread (padded): MFU >= 50%", tr[0][1].mfu, 0.50, 1},
+        {"", worst_pe, 1.10, 0},
+        {"allocations inside training steps = 0", (double)allocs, 0.0, 0},
+    };
+    snprintf(tg[3].name, sizeof tg[3].name, "every encoding within 10%% of none (worst: %s)", worst_name);
+    printf("\ntargets\n");
+    cJSON *jtg = cJSON_AddArrayToObject(root, "targets");
+    for (size_t i = 0; i < sizeof tg / sizeof tg[0]; i++) {
+        int met = tg[i].higher_is_better ? tg[i].value >= tg[i].target : tg[i].value <= tg[i].target;
+        printf("  %-60s %8.3f  %s\n", tg[i].name, tg[i].value, met ? "met" : "NOT MET");
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "target", tg[i].name);
+        cJSON_AddNumberToObject(o, "value", round(tg[i].value * 1000) / 1000);
+        cJSON_AddNumberToObject(o, "threshold", tg[i].target);
+        cJSON_AddBoolToObject(o, "met", met);
+        cJSON_AddItemToArray(jtg, o);
+    }
+    const double total = now_s() - t_all;
+    cJSON_AddNumberToObject(root, "bench_seconds", round(total * 10) / 10);
+    char *text = cJSON_Print(root);
+    FILE *f = fopen(json_path, "w");
+    if (!f || fputs(text, f) < 0 || fputc('\n', f) < 0 || fclose(f) != 0) {
+        fprintf(stderr, "bench: cannot write %s\n", json_path);
+        return 1;
+    }
+    printf("\nwrote %s (%.0f s)\n", json_path, total);
+    free(text);
+    cJSON_Delete(root);
+    return 0;
+}
