@@ -28,6 +28,8 @@ static void usage(FILE *f) {
             "  sweep SPEC [--jobs N]                        run an experiment grid over encodings and seeds\n"
             "  collect DIR                                  aggregate a sweep folder: results.csv, table, plots\n"
             "  run CONFIG --out DIR                         one sweep job: train (or resume, or skip), evaluate\n"
+            "  show ENCODING [--len N --dim C --heads H] [--run RUN]\n"
+            "                                               pictures of an encoding (PNG, SVG) + figures\n"
             "  help                                         this message\n"
             "\n"
             "Run `posenc COMMAND --help` for a command's options.\n"
@@ -100,6 +102,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "train") == 0) return cmd_train(argc - 1, argv + 1);
     if (strcmp(cmd, "eval") == 0) return cmd_eval(argc - 1, argv + 1);
     if (strcmp(cmd, "predict") == 0) return cmd_predict(argc - 1, argv + 1);
+    if (strcmp(cmd, "show") == 0) return cmd_show(argc - 1, argv + 1);
     if (strcmp(cmd, "sweep") == 0) return cmd_sweep(argc - 1, argv + 1);
     if (strcmp(cmd, "collect") == 0) return cmd_collect(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0) return cmd_run(argc - 1, argv + 1);

@@ -1,0 +1,934 @@
+/*
+ * cmd_show.c — `posenc show ENCODING`: pictures of what a position encoding
+ * computes, as PNG + SVG, with the numbers printed beside them and a verdict
+ * on the encoding's prediction of SPEC §5.
+ *
+ * Every number comes from the model's own modules (model/pe.h), never from a
+ * re-derivation of the formulas: the sinusoidal and learned tables are what
+ * embed_forward adds to an all-zero embedding; RoPE angles are read off
+ * qk_forward applied to unit vectors, and cos(angle) vs distance is the dot
+ * product of a rotated query and key; ALiBi biases are bias_forward's rows.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "data/task.h"
+#include "model/gpt.h"
+#include "model/pe.h"
+#include "run/fsutil.h"
+#include "run/plot.h"
+#include "run/rundir.h"
+
+#define PI 3.14159265358979323846
+
+static void show_usage(FILE *f) {
+    fprintf(f,
+            "usage: posenc show ENCODING [--len N] [--dim C] [--heads H] [--seed S] [--out DIR]\n"
+            "       posenc show ENCODING --run RUN [--len N] [--out DIR]\n"
+            "\n"
+            "Draw what a position encoding computes, print the figures that confirm or refute\n"
+            "its prediction in SPEC §5, and write DIR/ENCODING.png and DIR/ENCODING.svg:\n"
+            "  sinusoidal  the table PE[p, d], position x dimension, and a fast, a middle and a\n"
+            "              slow column; printed: wavelength, change per position and\n"
+            "              neighbour correlation of each column pair\n"
+            "  learned     the table W[p, d] (a fresh initialisation, or with --run a trained\n"
+            "              run's, the rows never reached in training marked) and its row norms;\n"
+            "              printed: row norm, |cos| between neighbouring rows and distance from\n"
+            "              the initial values, trained vs never-trained rows vs N(0, 0.02) noise\n"
+            "  rope        angle p*w_i of each dimension pair vs position, and cos(angle) =\n"
+            "              <rope(e_i, d), rope(e_i, 0)> vs distance d; printed per pair\n"
+            "  alibi       the bias matrix -m_h*(i-j) of every head, and bias vs distance;\n"
+            "              printed: slopes, their ratios, distances to bias -1 and -10\n"
+            "  none        nothing to draw (NoPE adds nothing)\n"
+            "\n"
+            "options:\n"
+            "  --len N      positions 0..N-1 (default 64; with --run: the run's max_positions), 2..4096\n"
+            "  --dim C      d_model (default 64), 2..2048\n"
+            "  --heads H    attention heads (default 4; must divide C), 1..64\n"
+            "  --seed S     initialisation seed of a fresh learned table (default 1)\n"
+            "  --run RUN    take d_model, heads, max_positions and RoPE settings from a trained run\n"
+            "               (its model.pe must be ENCODING); marks the longest training input;\n"
+            "               for learned, shows the run's trained table\n"
+            "  --out DIR    output directory (default: show, or RUN with --run)\n");
+}
+
+/* ---- options and shared state -------------------------------------------- */
+
+typedef struct {
+    const char *enc, *run, *out;
+    int len, dim, heads;
+    uint64_t seed;
+    float rope_base, rope_fraction;
+    /* with --run */
+    RunConfig cfg;
+    GPT model;       /* the run's model (built by rundir_load) */
+    int have_model;
+    long step;
+    int train_T;     /* positions 0..train_T-1 occur in training inputs; 0 without --run */
+} Show;
+
+/* Append s as a gnuplot single-quoted string. */
+static void gp_quote(PlotScript *ps, const char *s) {
+    plot_printf(ps, "'");
+    for (; *s; s++) plot_printf(ps, *s == '\'' ? "''" : "%c", *s);
+    plot_printf(ps, "'");
+}
+
+/* Inline datablock $name of "r c value" rows for a (rows, cols) row-major
+ * array, every sr-th row and sc-th column; NaN entries are drawn transparent. */
+static void emit_grid(PlotScript *ps, const char *name, const float *a, int rows, int cols, int sr, int sc) {
+    plot_printf(ps, "$%s << EOD\n", name);
+    for (int r = 0; r < rows; r += sr) {
+        for (int c = 0; c < cols; c += sc) {
+            float v = a[(size_t)r * cols + c];
+            if (v == v)
+                plot_printf(ps, "%d %d %.6g\n", r, c, v);
+            else
+                plot_printf(ps, "%d %d NaN\n", r, c);
+        }
+        plot_printf(ps, "\n");
+    }
+    plot_printf(ps, "EOD\n");
+}
+
+static int stride_for(int n, int max_cells) { return n <= max_cells ? 1 : (n + max_cells - 1) / max_cells; }
+
+/* Marker for the longest training input: positions >= train_T never occur in training. */
+static void mark_training(PlotScript *ps, const Show *s, const char *what) {
+    if (!s->train_T || s->train_T >= s->len) return;
+    plot_printf(ps, "set arrow 1 from first %g, graph 0 to first %g, graph 1 nohead dt 2 lw 2 lc rgb '#000000' front\n",
+                s->train_T - 0.5, s->train_T - 0.5);
+    plot_printf(ps, "set label 1 '%s' at first %g, graph 0.96 left offset 0.5,0 front tc rgb '#000000'\n", what,
+                s->train_T - 0.5);
+}
+
+static void unmark(PlotScript *ps) { plot_printf(ps, "unset arrow 1\nunset label 1\n"); }
+
+static int render(const Show *s, PlotScript *ps, int w, int h) {
+    char base[4096];
+    if (path_join(base, sizeof base, s->out, s->enc) != 0) return -1;
+    if (plot_render(ps->text, base, w, h) != 0) return -1;
+    printf("\nwrote %s.png and %s.svg\n", base, base);
+    return 0;
+}
+
+static PEConfig pe_config(const Show *s) {
+    return (PEConfig){.C = s->dim, .NH = s->heads, .hs = s->dim / s->heads, .L = 1, .P = s->len,
+                      .rope_base = s->rope_base, .rope_fraction = s->rope_fraction};
+}
+
+/* What embed_forward adds to an all-zero embedding at positions 0..len-1: (len, C). */
+static float *embed_table(const PE *pe, int len, int C) {
+    float *t = pe_calloc((size_t)len * C, sizeof(float));
+    int *pos = pe_calloc(len, sizeof(int));
+    for (int p = 0; p < len; p++) pos[p] = p;
+    pe->ops->embed_forward(pe, t, pos, len);
+    free(pos);
+    return t;
+}
+
+/* Okabe-Ito, with wine and grey instead of yellow and black (black is kept
+ * for summary lines) */
+static const char *const colors[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7",
+                                     "#E69F00", "#56B4E9", "#882255", "#999999"};
+#define NUM_COLORS 8
+
+/* ---- sinusoidal --------------------------------------------------------- */
+
+typedef struct {
+    double omega, wavelength, cycles, mean_dabs, r1;
+} ColumnStats;
+
+/* Statistics of column c of the (len, C) table over positions [p0, p1). */
+static ColumnStats column_stats(const float *t, int C, int c, int p0, int p1) {
+    ColumnStats st = {0};
+    double sd = 0, sx = 0, sy = 0, sxx = 0, syy = 0, sxy = 0;
+    int n = 0;
+    for (int p = p0; p + 1 < p1; p++, n++) {
+        double x = t[(size_t)p * C + c], y = t[(size_t)(p + 1) * C + c];
+        sd += fabs(y - x);
+        sx += x, sy += y, sxx += x * x, syy += y * y, sxy += x * y;
+    }
+    if (n) {
+        st.mean_dabs = sd / n;
+        double cov = sxy / n - sx / n * sy / n, vx = sxx / n - sx / n * sx / n, vy = syy / n - sy / n * sy / n;
+        st.r1 = vx > 1e-14 && vy > 1e-14 ? cov / sqrt(vx * vy) : NAN;
+    }
+    return st;
+}
+
+static int show_sinusoidal(Show *s) {
+    const int C = s->dim, len = s->len;
+    PEConfig pc = pe_config(s);
+    PE pe;
+    if (pe_init(&pe, "sinusoidal", &pc) != 0) return EXIT_USAGE;
+    float *t = embed_table(&pe, len, C);
+    pe_free(&pe);
+
+    /* the frequency of pair i, read off the table: the angle at p = 1 of (sin, cos) */
+    const int npairs = C / 2;
+    int sel[8], ns = 0;
+    int cand[] = {0, 1, 2, npairs / 8, npairs / 4, npairs / 2, 3 * npairs / 4, npairs - 1};
+    for (int k = 0; k < 8; k++) {
+        int dup = cand[k] < 0 || cand[k] >= npairs;
+        for (int j = 0; j < ns; j++) dup |= sel[j] == cand[k];
+        if (!dup) sel[ns++] = cand[k];
+    }
+    for (int a = 1; a < ns; a++) /* ascending */
+        for (int b = a; b > 0 && sel[b] < sel[b - 1]; b--) {
+            int x = sel[b];
+            sel[b] = sel[b - 1];
+            sel[b - 1] = x;
+        }
+    printf("sinusoidal, d_model C = %d, positions 0..%d: PE[p, 2i] = sin(p*w_i), PE[p, 2i+1] = cos(p*w_i)\n", C,
+           len - 1);
+    printf("(w_i read off the table as the angle of (PE[1,2i+1], PE[1,2i]); the other figures are over the\n"
+           " column d = 2i, the sin column, across positions; i.i.d. draws of sin(uniform) would give\n"
+           " mean |change| %.3f and neighbour correlation 0)\n\n", 8.0 / (PI * PI));
+    printf("  %4s %4s  %10s  %11s  %9s  %13s  %10s  %22s\n", "i", "d", "w_i", "wavelength", "cycles",
+           "mean |change|", "neighbour", "second half of the");
+    printf("  %4s %4s  %10s  %11s  %9s  %13s  %10s  %22s\n", "", "", "(rad/pos)", "(positions)", "in window",
+           "per position", "corr.", "positions: |chg|, corr.");
+    ColumnStats fast = {0}, fast_late = {0}, slow = {0};
+    for (int k = 0; k < ns; k++) {
+        int i = sel[k], d = 2 * i;
+        double w = len > 1 ? atan2(t[(size_t)1 * C + d], t[(size_t)1 * C + d + 1]) : 0;
+        ColumnStats st = column_stats(t, C, d, 0, len), late = column_stats(t, C, d, len / 2, len);
+        st.omega = w;
+        st.wavelength = 2 * PI / w;
+        st.cycles = (len - 1) * w / (2 * PI);
+        printf("  %4d %4d  %10.4g  %11.4g  %9.3g  %13.4f  %10.3f  %10.4f  %10.3f\n", i, d, w, st.wavelength,
+               st.cycles, st.mean_dabs, st.r1, late.mean_dabs, late.r1);
+        if (i == 0) fast = st, fast_late = late;
+        if (i == npairs - 1) slow = st;
+    }
+
+    if (npairs < 2 || len < 8) {
+        printf("\nSPEC §5 predictions on sinusoidal columns — not tested: need at least 2 column pairs "
+               "(--dim 4) and 8 positions\n");
+    } else {
+        printf("\nSPEC §5 prediction: \"sinusoidal low-frequency columns vary slowly\" — %s: the slowest pair "
+               "(i = %d, columns %d-%d) has a wavelength of %.3g positions, completes %.2g cycles over the %d "
+               "positions and changes by %.2g per position\n",
+               slow.mean_dabs < 0.01 ? "confirmed" : "refuted", npairs - 1, C - 2, C - 1, slow.wavelength,
+               slow.cycles, len, slow.mean_dabs);
+        int noise_like = fabs(fast_late.r1) < 0.2;
+        printf("SPEC §5 prediction: \"high-frequency ones look like noise at long positions\" — %s: the fastest "
+               "column (d = 0) is sin(p) with wavelength %.3g positions; over positions %d..%d its neighbour "
+               "correlation is %.3f (noise: 0) and its change per position %.3f (noise: %.3f), over the whole "
+               "window %.3f and %.3f%s\n",
+               noise_like ? "confirmed" : "refuted", fast.wavelength, len / 2, len - 1, fast_late.r1,
+               fast_late.mean_dabs, 8.0 / (PI * PI), fast.r1, fast.mean_dabs,
+               noise_like ? ""
+                          : ": a regular oscillation at every position, not noise. Sampled at integer positions "
+                            "its pattern never repeats exactly (the period 2π is irrational), which is what can "
+                            "read as noise in the heatmap");
+    }
+
+    /* the picture: heatmap on top, the fastest, two middle and the slowest columns below */
+    PlotScript ps;
+    plot_script_init(&ps);
+    int sr = stride_for(len, 1024), sc = stride_for(C, 512);
+    emit_grid(&ps, "pe", t, len, C, sr, sc);
+    /* the sin columns of the fastest pair, two middle ones and the slowest (distinct pairs only) */
+    int cand2[4] = {0, npairs / 4, npairs / 2, npairs - 1}, cols[4], ncols = 0;
+    for (int k = 0; k < 4; k++)
+        if (!ncols || cols[ncols - 1] != 2 * cand2[k]) cols[ncols++] = 2 * cand2[k];
+    plot_printf(&ps, "$cols << EOD\n");
+    for (int p = 0; p < len; p++) {
+        plot_printf(&ps, "%d", p);
+        for (int k = 0; k < ncols; k++) plot_printf(&ps, " %.6g", t[(size_t)p * C + cols[k]]);
+        plot_printf(&ps, "\n");
+    }
+    plot_printf(&ps, "EOD\n");
+    plot_printf(&ps,
+                "set multiplot layout 2,1 title 'Sinusoidal position encoding, C = %d: PE[p, 2i] = sin(p·ω_i),"
+                " PE[p, 2i+1] = cos(p·ω_i), ω_i = 10000^{-2i/C}' font ',12'\n"
+                "set lmargin at screen 0.07\nset rmargin at screen 0.80\n"
+                "set palette defined (-1 '#2166ac', 0 '#f7f7f7', 1 '#b2182b')\n"
+                "set cbrange [-1:1]\nset cblabel 'PE[p, d]'\n"
+                "set xrange [%g:%g]\nset yrange [%g:%g]\n"
+                "set xlabel 'position p'\nset ylabel 'dimension d (fast → slow)'\n"
+                "set title 'the table (columns 2i and 2i+1 share the frequency ω_i)%s'\n",
+                C, -0.5 * sr, len - 1 + 0.5 * sr, -0.5 * sc, C - 1 + 0.5 * sc,
+                sr > 1 || sc > 1 ? ", subsampled" : "");
+    mark_training(&ps, s, "longest training input");
+    plot_printf(&ps, "plot $pe using 1:2:3 with image notitle\n");
+    plot_printf(&ps, "unset colorbox\nset yrange [-1.1:1.1]\nset ylabel 'PE[p, d]'\n"
+                     "set title 'single columns vs position'\nset key outside right top vertical\n");
+    plot_printf(&ps, "set xrange [-0.5:%g]\n", len - 0.5);
+    plot_printf(&ps, "plot ");
+    for (int k = 0; k < ncols; k++) {
+        int i = cols[k] / 2;
+        double lam = 2 * PI * pow(10000.0, 2.0 * i / C);
+        plot_printf(&ps, "%s$cols using 1:%d with linespoints pt 7 ps 0.4 lw 1.5 lc rgb '%s' title 'd = %d (λ = %.3g)'",
+                    k ? ", " : "", k + 2, colors[k], cols[k], lam);
+    }
+    plot_printf(&ps, "\nunset multiplot\n");
+    int rc = render(s, &ps, 1200, 850);
+    plot_script_free(&ps);
+    free(t);
+    return rc == 0 ? 0 : EXIT_RUNTIME;
+}
+
+/* ---- learned ------------------------------------------------------------ */
+
+typedef struct {
+    int n;                  /* rows */
+    double norm;            /* mean ||W[p]|| */
+    double nbr_cos;         /* mean |cos(W[p], W[p+1])| over neighbouring rows both in the group */
+    double moved;           /* mean ||W[p] - W_init[p]|| */
+    double max_moved;       /* max |W - W_init| */
+} RowStats;
+
+static RowStats row_stats(const float *w, const float *w0, int C, int p0, int p1) {
+    RowStats st = {0};
+    int nn = 0;
+    for (int p = p0; p < p1; p++) {
+        const float *r = w + (size_t)p * C;
+        double n2 = 0, d2 = 0;
+        for (int c = 0; c < C; c++) {
+            n2 += (double)r[c] * r[c];
+            if (w0) {
+                double d = (double)r[c] - w0[(size_t)p * C + c];
+                d2 += d * d;
+                if (fabs(d) > st.max_moved) st.max_moved = fabs(d);
+            }
+        }
+        st.norm += sqrt(n2);
+        st.moved += sqrt(d2);
+        if (p + 1 < p1) {
+            const float *q = r + C;
+            double dot = 0, q2 = 0;
+            for (int c = 0; c < C; c++) dot += (double)r[c] * q[c], q2 += (double)q[c] * q[c];
+            if (n2 > 0 && q2 > 0) st.nbr_cos += fabs(dot) / sqrt(n2 * q2);
+            nn++;
+        }
+    }
+    st.n = p1 - p0;
+    if (st.n) st.norm /= st.n, st.moved /= st.n;
+    if (nn) st.nbr_cos /= nn;
+    return st;
+}
+
+static void print_row_stats(const char *what, RowStats st, int have_init) {
+    printf("  %-36s %5d  %13.4f  %12.4f", what, st.n, st.norm, st.nbr_cos);
+    if (have_init) printf("  %14.4g  %12.4g", st.moved, st.max_moved);
+    printf("\n");
+}
+
+static int show_learned(Show *s) {
+    const int C = s->dim, len = s->len;
+    GPT fresh, *m;
+    GPTConfig mc;
+    if (s->have_model) {
+        m = &s->model;
+        mc = m->cfg;
+    } else {
+        gpt_config_default(&mc);
+        mc.V = task_vocab(10);
+        mc.C = C, mc.NH = s->heads, mc.P = len;
+        snprintf(mc.pe, sizeof mc.pe, "learned");
+        if (gpt_build(&fresh, &mc) != 0) return EXIT_USAGE;
+        gpt_init_params(&fresh, s->seed);
+        m = &fresh;
+    }
+    float *w = embed_table(&m->pe, len, C);
+    /* the same table at initialisation (the run's seed) */
+    GPT init;
+    float *w0 = NULL;
+    if (s->have_model) {
+        if (gpt_build(&init, &mc) != 0) {
+            free(w);
+            return EXIT_RUNTIME;
+        }
+        gpt_init_params(&init, s->cfg.seed);
+        w0 = embed_table(&init.pe, len, C);
+        gpt_free(&init);
+    } else {
+        gpt_free(&fresh);
+    }
+
+    /* what N(0, 0.02) noise gives: E||x|| = 0.02 sqrt(2) G((C+1)/2)/G(C/2), Var||x|| = 0.02^2 C - E^2;
+     * two independent isotropic vectors: E|cos| = G(C/2) / (sqrt(pi) G((C+1)/2)), E cos^2 = 1/C */
+    const double lg = lgamma((C + 1) / 2.0) - lgamma(C / 2.0);
+    const double noise_norm = 0.02 * sqrt(2.0) * exp(lg), noise_cos = exp(-lg) / sqrt(PI);
+    const double sd_norm = sqrt(fmax(0.0004 * C - noise_norm * noise_norm, 0)),
+                 sd_cos = sqrt(fmax(1.0 / C - noise_cos * noise_cos, 0));
+    const int T = s->have_model ? (s->train_T < len ? s->train_T : len) : 0;
+
+    if (s->have_model)
+        printf("learned table of run %s (step %ld): P = %d positions x C = %d, task %s trained on n = %d..%d, "
+               "so inputs span positions 0..%d; rows %d..%d never occur in training\n",
+               s->run, s->step, len, C, s->cfg.task.name, s->cfg.task.min_len, s->cfg.task.max_len,
+               s->train_T - 1, s->train_T, len - 1);
+    else
+        printf("learned table, fresh initialisation N(0, 0.02) (seed %llu): P = %d positions x C = %d\n",
+               (unsigned long long)s->seed, len, C);
+    printf("\n  %-36s %5s  %13s  %12s", "rows", "count", "mean ||W[p]||", "|cos| nbrs");
+    if (w0) printf("  %14s  %12s", "||W-W_init||", "max |W-W_init|");
+    printf("\n");
+    RowStats tr = {0}, un = {0};
+    if (s->have_model) {
+        tr = row_stats(w, w0, C, 0, T);
+        un = row_stats(w, w0, C, T, len);
+        print_row_stats("trained (positions < longest input)", tr, 1);
+        if (un.n) print_row_stats("never trained", un, 1);
+    } else {
+        un = row_stats(w, NULL, C, 0, len);
+        print_row_stats("all (untrained)", un, 0);
+    }
+    /* the spread of those means over un.n rows (un.n - 1 neighbour pairs) of pure noise */
+    const double se_norm = un.n ? sd_norm / sqrt(un.n) : 0, se_cos = un.n > 1 ? sd_cos / sqrt(un.n - 1) : 0;
+    printf("  %-36s %5s  %13.4f  %12.4f\n", "expected of N(0, 0.02) noise", "", noise_norm, noise_cos);
+    printf("  %-36s %5s  %13.4f  %12.4f\n", "  its standard error over that many", "", se_norm, se_cos);
+    const double z_norm = se_norm > 0 ? (un.norm - noise_norm) / se_norm : 0,
+                 z_cos = se_cos > 0 ? (un.nbr_cos - noise_cos) / se_cos : 0;
+
+    if (!s->have_model) {
+        printf("\nSPEC §5 prediction: \"learned has no signal past its training length\" — not tested: a fresh "
+               "table is noise everywhere (row norm %.4f, neighbour |cos| %.4f: %+.1f and %+.1f standard errors "
+               "from N(0, 0.02) noise); give --run RUN of a run trained with model.pe=learned\n",
+               un.norm, un.nbr_cos, z_norm, z_cos);
+    } else if (!un.n) {
+        printf("\nSPEC §5 prediction: \"learned has no signal past its training length\" — not tested: every row "
+               "of this table (P = %d) occurs in training inputs; train with a larger model.max_positions or "
+               "longer eval.lengths\n", len);
+    } else {
+        int same = un.max_moved == 0.0;
+        printf("\nSPEC §5 prediction: \"learned has no signal past its training length\" — %s: the %d rows at "
+               "positions %d..%d %s (max |W - W_init| = %.3g); their row norm %.4f and neighbour |cos| %.4f "
+               "lie %+.1f and %+.1f standard errors from N(0, 0.02) noise (%.4f, %.4f), while the trained rows "
+               "moved %.4f on average from their initial values (row norm %.4f, neighbour |cos| %.4f)\n",
+               same ? "confirmed" : "refuted", un.n, T, len - 1,
+               same ? "are bitwise their initial noise" : "changed in training", un.max_moved, un.norm,
+               un.nbr_cos, z_norm, z_cos, noise_norm, noise_cos, tr.moved, tr.norm, tr.nbr_cos);
+    }
+
+    PlotScript ps;
+    plot_script_init(&ps);
+    float amax = 0;
+    for (size_t i = 0; i < (size_t)len * C; i++) amax = fabsf(w[i]) > amax ? fabsf(w[i]) : amax;
+    if (amax == 0) amax = 1;
+    int sr = stride_for(len, 1024), sc = stride_for(C, 512);
+    emit_grid(&ps, "w", w, len, C, sr, sc);
+    plot_printf(&ps, "$rows << EOD\n");
+    for (int p = 0; p < len; p++) {
+        double n2 = 0, d2 = 0;
+        for (int c = 0; c < C; c++) {
+            n2 += (double)w[(size_t)p * C + c] * w[(size_t)p * C + c];
+            if (w0) d2 += pow((double)w[(size_t)p * C + c] - w0[(size_t)p * C + c], 2);
+        }
+        plot_printf(&ps, "%d %.6g %.6g\n", p, sqrt(n2), sqrt(d2));
+    }
+    plot_printf(&ps, "EOD\n");
+    plot_printf(&ps, "set multiplot layout 2,1 title ");
+    char title[512];
+    if (s->have_model)
+        snprintf(title, sizeof title, "Learned position table of run %s (step %ld), P = %d, C = %d", s->run,
+                 s->step, len, C);
+    else
+        snprintf(title, sizeof title, "Learned position table, fresh N(0, 0.02) initialisation, P = %d, C = %d",
+                 len, C);
+    gp_quote(&ps, title);
+    plot_printf(&ps, " font ',12' noenhanced\n");
+    if (T && T < len) /* grey the never-trained rows in both panels */
+        plot_printf(&ps, "set object 1 rect from first %g, graph 0 to first %g, graph 1 behind "
+                         "fc rgb '#e8e8e8' fs solid 1.0 noborder\n", T - 0.5, len - 0.5);
+    plot_printf(&ps,
+                "set lmargin at screen 0.07\nset rmargin at screen 0.80\n"
+                "set palette defined (-1 '#2166ac', 0 '#f7f7f7', 1 '#b2182b')\n"
+                "set cbrange [%g:%g]\nset cblabel 'W[p, d]'\n"
+                "set xrange [%g:%g]\nset yrange [%g:%g]\n"
+                "set xlabel 'position p'\nset ylabel 'dimension d'\n"
+                "set title 'the table W[p, d] (what is added to the token embedding at position p)%s'\n",
+                -amax, amax, -0.5 * sr, len - 1 + 0.5 * sr, -0.5 * sc, C - 1 + 0.5 * sc,
+                sr > 1 || sc > 1 ? ", subsampled" : "");
+    mark_training(&ps, s, "never trained →");
+    plot_printf(&ps, "plot $w using 1:2:3 with image notitle\n");
+    plot_printf(&ps, "unset colorbox\nset autoscale y\nset yrange [0:*]\nset ylabel 'row norm'\n"
+                     "set xrange [-0.5:%g]\nset key outside right top vertical\n"
+                     "set title 'row norm ||W[p]||%s'\n",
+                len - 0.5, w0 ? " and distance moved from the initial values" : "");
+    plot_printf(&ps, "plot $rows using 1:2 with linespoints pt 7 ps 0.5 lw 1.5 lc rgb '%s' title '||W[p]||', "
+                     "%.6g with lines dt 2 lw 1.5 lc rgb '#555555' title 'N(0, 0.02) noise: %.3f'",
+                colors[0], noise_norm, noise_norm);
+    if (w0)
+        plot_printf(&ps, ", $rows using 1:3 with linespoints pt 5 ps 0.5 lw 1.5 lc rgb '%s' title '||W[p] - W_{init}[p]||'",
+                    colors[1]);
+    plot_printf(&ps, "\nunset multiplot\n");
+    int rc = render(s, &ps, 1200, 850);
+    plot_script_free(&ps);
+    free(w);
+    free(w0);
+    return rc == 0 ? 0 : EXIT_RUNTIME;
+}
+
+/* ---- rope --------------------------------------------------------------- */
+
+static int show_rope(Show *s) {
+    const int len = s->len, hs = s->dim / s->heads;
+    PEConfig pc = pe_config(s);
+    PE pe;
+    if (pe_init(&pe, "rope", &pc) != 0) return EXIT_USAGE;
+    float *x = pe_calloc(hs, sizeof(float)), *y = pe_calloc(hs, sizeof(float));
+
+    /* which dimensions the module rotates: those whose unit vector moves at p = 1 */
+    int R = 0;
+    for (int j = 0; j < hs; j++) {
+        memset(x, 0, hs * sizeof(float));
+        x[j] = 1;
+        pe.ops->qk_forward(&pe, x, 1, 0);
+        int moved = 0;
+        for (int k = 0; k < hs; k++) moved |= x[k] != (k == j ? 1.0f : 0.0f);
+        R += moved;
+    }
+    const int half = R / 2;
+    /* angle[p, i]: of pair (i, i + half) after rotating e_i to position p, unwrapped along p;
+     * cosd[d, i] = <rope(e_i, d), rope(e_i, 0)>, the score between matching unit query and key */
+    double *angle = pe_calloc((size_t)len * half, sizeof(double));
+    double *cosd = pe_calloc((size_t)len * half, sizeof(double));
+    double *all1 = pe_calloc(len, sizeof(double)); /* <rope(1, d), rope(1, 0)> / hs */
+    /* The pairs rotate independently, so one vector holding a 1 in the first
+     * dimension of every pair, e = sum_i e_i, rotates them all in one call:
+     * query x = rope(e, p), key y = rope(e, 0); pair i's share of <x, y> is
+     * <rope(e_i, p), rope(e_i, 0)> = cos(p*w_i). */
+    double *prev = pe_calloc(half, sizeof(double));
+    for (int k = 0; k < hs; k++) y[k] = k < half ? 1.0f : 0.0f;
+    pe.ops->qk_forward(&pe, y, 0, 1);
+    for (int p = 0; p < len; p++) {
+        for (int k = 0; k < hs; k++) x[k] = k < half ? 1.0f : 0.0f;
+        pe.ops->qk_forward(&pe, x, p, 0);
+        for (int i = 0; i < half; i++) {
+            double a = atan2(x[i + half], x[i]), da = a - prev[i]; /* unwrapped along p */
+            while (da > PI) da -= 2 * PI;
+            while (da < -PI) da += 2 * PI;
+            prev[i] = a;
+            angle[(size_t)p * half + i] = (p ? angle[(size_t)(p - 1) * half + i] : 0) + da;
+            cosd[(size_t)p * half + i] = (double)x[i] * y[i] + (double)x[i + half] * y[i + half];
+        }
+    }
+    free(prev);
+    for (int d = 0; d < len; d++) {
+        for (int k = 0; k < hs; k++) x[k] = y[k] = 1;
+        pe.ops->qk_forward(&pe, x, d, 0);
+        pe.ops->qk_forward(&pe, y, 0, 1);
+        double dot = 0;
+        for (int k = 0; k < hs; k++) dot += (double)x[k] * y[k];
+        all1[d] = dot / hs;
+    }
+    pe_free(&pe);
+
+    int dist[8], nd = 0;
+    for (int d = 1; d < len - 1 && nd < 6; d *= 8) dist[nd++] = d;
+    dist[nd++] = len - 1;
+    printf("rope, head size hs = %d (%d heads of C = %d), %d dimensions rotated in %d pairs (i, i + %d), "
+           "base %g, positions 0..%d\n", hs, s->heads, s->dim, R, half, half, s->rope_base, len - 1);
+    printf("(w_i = the angle pair i is turned by at p = 1; cos(d*w_i) = <rope(e_i, d), rope(e_i, 0)>, the score of a\n"
+           " query and a key that are both the unit vector e_i of the pair's first dimension)\n\n");
+    printf("  %4s  %10s  %11s", "pair", "w_i", "wavelength");
+    for (int k = 0; k < nd; k++) printf("  %9s%-4d", "cos at d=", dist[k]);
+    printf("  %14s  %16s\n", "first cos < 0", "max cos, d in");
+    printf("  %4s  %10s  %11s", "i", "(rad/pos)", "(positions)");
+    for (int k = 0; k < nd; k++) printf("  %13s", "");
+    printf("  %14s  %16s\n", "at d", "second half");
+    double fast_back = -2, fast_min = 2, slow_min = 2;
+    int fast_back_d = 0;
+    for (int i = 0; i < half; i++) {
+        double w = len > 1 ? angle[(size_t)1 * half + i] : 0;
+        printf("  %4d  %10.4g  %11.4g", i, w, 2 * PI / w);
+        for (int k = 0; k < nd; k++) printf("  %13.4f", cosd[(size_t)dist[k] * half + i]);
+        int first = -1;
+        double mx = -2, mn = 2;
+        int mxd = 0;
+        for (int d = 0; d < len; d++) {
+            double c = cosd[(size_t)d * half + i];
+            if (first < 0 && c < 0) first = d;
+            if (d >= len / 2 && c > mx) mx = c, mxd = d;
+            if (c < mn) mn = c;
+        }
+        if (first >= 0)
+            printf("  %14d", first);
+        else
+            printf("  %14s", "never");
+        printf("  %9.4f (d=%d)\n", mx, mxd);
+        if (i == 0) fast_back = mx, fast_back_d = mxd, fast_min = mn;
+        if (i == half - 1) slow_min = mn;
+    }
+    printf("  %4s  %10s  %11s", "mean", "", "");
+    for (int k = 0; k < nd; k++) printf("  %13.4f", all1[dist[k]]);
+    printf("   <- <rope(q, d), rope(k, 0)>/hs for q = k = (1, ..., 1)\n");
+    if (s->train_T) printf("\nthe run's longest training input spans distances up to %d\n", s->train_T - 1);
+
+    double all1_late = -2;
+    for (int d = len / 2; d < len; d++) all1_late = all1[d] > all1_late ? all1[d] : all1_late;
+    const double fast_lambda = 2 * PI / angle[(size_t)1 * half];
+    if (len - 1 < 2 * fast_lambda) {
+        printf("\nSPEC §5 prediction: \"RoPE's cos(angle) decays with distance for fast pairs\" — not tested: "
+               "distances up to %d are fewer than two wavelengths of the fastest pair (%.3g); use a larger --len\n",
+               len - 1, fast_lambda);
+    } else {
+        int decays = fast_back < 0.9;
+        printf("\nSPEC §5 prediction: \"RoPE's cos(angle) decays with distance for fast pairs\" — %s: pair 0 "
+               "(wavelength %.3g positions) %s between %.4f and 1; its largest cos(angle) at distances %d..%d is "
+               "%.4f (at d = %d)\n",
+               decays ? "confirmed" : "refuted", fast_lambda,
+               decays ? "stays low at long distances after starting" : "oscillates without decaying, swinging",
+               fast_min, len / 2, len - 1, fast_back, fast_back_d);
+    }
+    if (half < 2)
+        printf("SPEC §5 prediction: \"... and stays near 1 for slow ones\" — not tested: only one pair\n");
+    else
+        printf("SPEC §5 prediction: \"... and stays near 1 for slow ones\" — %s: pair %d (wavelength %.3g "
+               "positions) never goes below %.4f over distances 0..%d\n", slow_min > 0.9 ? "confirmed" : "refuted",
+               half - 1, 2 * PI / angle[(size_t)1 * half + half - 1], slow_min, len - 1);
+    printf("(the score of q = k = (1, ..., 1), which averages all pairs, does fall: %.4f at d = %d, at most "
+           "%.4f over distances %d..%d — the long-term decay of Su et al. is a property of the sum over "
+           "pairs)\n", all1[len - 1], len - 1, all1_late, len / 2, len - 1);
+
+    /* the picture: angles (log scale) and cos vs distance for up to 8 pairs */
+    int sel[NUM_COLORS], ns = 0;
+    if (half <= NUM_COLORS) {
+        for (int i = 0; i < half; i++) sel[ns++] = i;
+    } else {
+        for (int k = 0; k < NUM_COLORS; k++) {
+            int i = (int)lround((double)k * (half - 1) / (NUM_COLORS - 1));
+            if (!ns || sel[ns - 1] != i) sel[ns++] = i;
+        }
+    }
+    PlotScript ps;
+    plot_script_init(&ps);
+    plot_printf(&ps, "$r << EOD\n");
+    for (int p = 0; p < len; p++) {
+        plot_printf(&ps, "%d %.8g", p, all1[p]);
+        for (int k = 0; k < ns; k++)
+            plot_printf(&ps, " %.8g %.8g", angle[(size_t)p * half + sel[k]], cosd[(size_t)p * half + sel[k]]);
+        plot_printf(&ps, "\n");
+    }
+    plot_printf(&ps, "EOD\n");
+    plot_printf(&ps,
+                "set multiplot layout 1,2 title 'RoPE, head size %d, %d rotated pairs (i, i+%d), base %g: "
+                "angle = p·ω_i, ω_i = base^{-2i/%d}' font ',12'\n"
+                "set lmargin at screen 0.06\nset rmargin at screen 0.40\nunset key\n"
+                "set xlabel 'position p'\nset ylabel 'angle p·ω_i (radians)'\n"
+                "set logscale y\nset format y '10^{%%T}'\nset grid\nset xrange [0:%d]\n"
+                "set title 'angle of each pair vs position (log scale)'\n",
+                hs, half, half, s->rope_base, R, len - 1);
+    /* y from the slowest pair at p = 1 to the fastest at p = len-1 (given, so that a single
+     * position never leaves gnuplot an empty range) */
+    double ylo = 1e30, yhi = 0;
+    for (int k = 0; k < ns; k++) {
+        double a1 = angle[(size_t)1 * half + sel[k]], an = angle[(size_t)(len - 1) * half + sel[k]];
+        ylo = a1 > 0 && a1 < ylo ? a1 : ylo;
+        yhi = an > yhi ? an : yhi;
+    }
+    if (yhi > 0) plot_printf(&ps, "set yrange [%.6g:%.6g]\n", ylo / 2, yhi * 2);
+    mark_training(&ps, s, "longest training input");
+    for (int k = 0; k < ns; k++) /* each line labelled at its right end */
+        plot_printf(&ps, "set label %d 'pair %d, λ = %.3g' at first %d, first %.6g left offset 0.7,0 tc rgb '%s'\n",
+                    10 + k, sel[k], 2 * PI / angle[(size_t)(len > 1) * half + sel[k]], len - 1,
+                    angle[(size_t)(len - 1) * half + sel[k]], colors[k]);
+    plot_printf(&ps, "plot ");
+    for (int k = 0; k < ns; k++)
+        plot_printf(&ps, "%s$r using 1:($1 > 0 ? $%d : NaN) with lines lw 2 lc rgb '%s' notitle", k ? ", " : "",
+                    3 + 2 * k, colors[k]);
+    plot_printf(&ps, "\n");
+    for (int k = 0; k < ns; k++) plot_printf(&ps, "unset label %d\n", 10 + k);
+    plot_printf(&ps, "unset logscale y\nset format y '%%g'\nset yrange [-1.05:1.05]\n"
+                     "set lmargin at screen 0.56\nset rmargin at screen 0.84\nset key outside right top vertical\n"
+                     "set xlabel 'distance d = m - n between query and key'\nset ylabel 'cos(d·ω_i)'\n"
+                     "set title 'cos(angle) = <rope(e_i, d), rope(e_i, 0)> vs distance'\n");
+    unmark(&ps);
+    if (s->train_T) {
+        plot_printf(&ps, "set arrow 1 from first %d, graph 0 to first %d, graph 1 nohead dt 2 lw 2 lc rgb '#000000' front\n",
+                    s->train_T - 1, s->train_T - 1);
+        plot_printf(&ps, "set label 1 'longest training distance' at first %d, graph 0.96 left offset 0.5,0 front\n",
+                    s->train_T - 1);
+    }
+    plot_printf(&ps, "plot ");
+    for (int k = 0; k < ns; k++)
+        plot_printf(&ps, "%s$r using 1:%d with lines lw 1.5 lc rgb '%s' title 'pair %d'", k ? ", " : "", 4 + 2 * k,
+                    colors[k], sel[k]);
+    plot_printf(&ps, ", $r using 1:2 with lines lw 3.5 dt 1 lc rgb '#000000' title 'mean over all pairs'\n");
+    plot_printf(&ps, "unset multiplot\n");
+    int rc = render(s, &ps, 1300, 600);
+    plot_script_free(&ps);
+    free(angle);
+    free(cosd);
+    free(all1);
+    free(x);
+    free(y);
+    return rc == 0 ? 0 : EXIT_RUNTIME;
+}
+
+/* ---- alibi -------------------------------------------------------------- */
+
+static int show_alibi(Show *s) {
+    const int len = s->len, NH = s->heads;
+    PEConfig pc = pe_config(s);
+    PE pe;
+    if (pe_init(&pe, "alibi", &pc) != 0) return EXIT_USAGE;
+    float *slopes = pe_calloc(NH, sizeof(float));
+    pe_alibi_slopes(slopes, NH);
+    /* bias[h][i, j] from bias_forward; NaN above the diagonal (masked) */
+    float *bias = pe_calloc((size_t)NH * len * len, sizeof(float));
+    int *pos = pe_calloc(len, sizeof(int));
+    for (int p = 0; p < len; p++) pos[p] = p;
+    double max_dev = 0;
+    for (int h = 0; h < NH; h++) {
+        for (int i = 0; i < len; i++) {
+            float *row = bias + ((size_t)h * len + i) * len;
+            pe.ops->bias_forward(&pe, row, 0, h, pos, i);
+            for (int j = 0; j <= i; j++) {
+                double dev = fabs(row[j] + (double)slopes[h] * (i - j));
+                max_dev = dev > max_dev ? dev : max_dev;
+            }
+            for (int j = i + 1; j < len; j++) row[j] = NAN;
+        }
+    }
+    free(pos);
+    pe_free(&pe);
+
+    printf("alibi, %d heads, positions 0..%d: score[i, j] += -m_h * (i - j) for j <= i\n", NH, len - 1);
+    printf("slopes:");
+    for (int h = 0; h < NH; h++) printf(" %g", slopes[h]);
+    printf("\n(bias_forward's rows equal -m_h * (i - j) to within %.3g)\n\n", max_dev);
+    printf("  %4s  %12s  %10s  %14s  %14s  %14s\n", "head", "slope m_h", "ratio to", "distance to", "distance to",
+           "bias at");
+    printf("  %4s  %12s  %10s  %14s  %14s  %14s\n", "h", "", "previous", "bias <= -1", "bias <= -10", "d = len-1");
+    for (int h = 0; h < NH; h++) {
+        const float *last = bias + ((size_t)h * len + (len - 1)) * len; /* query len-1: d = len-1-j */
+        int d1 = -1, d10 = -1;
+        for (int d = 0; d < len; d++) {
+            float b = last[len - 1 - d];
+            if (d1 < 0 && b <= -1.0f + 1e-6f) d1 = d;
+            if (d10 < 0 && b <= -10.0f + 1e-5f) d10 = d;
+        }
+        char s1[32], s10[32];
+        if (d1 >= 0) snprintf(s1, sizeof s1, "%d", d1);
+        else snprintf(s1, sizeof s1, "%.0f (beyond)", ceil(1.0 / slopes[h] - 1e-6));
+        if (d10 >= 0) snprintf(s10, sizeof s10, "%d", d10);
+        else snprintf(s10, sizeof s10, "%.0f (beyond)", ceil(10.0 / slopes[h] - 1e-6));
+        char ratio[32] = "-";
+        if (h) snprintf(ratio, sizeof ratio, "%.6g", slopes[h] / slopes[h - 1]);
+        printf("  %4d  %12.8g  %10s  %14s  %14s  %14.4g\n", h, slopes[h], ratio, s1, s10, last[0]);
+    }
+
+    /* geometric? the ratios of the slopes sorted from steep to gentle */
+    float *sorted = pe_calloc(NH, sizeof(float));
+    memcpy(sorted, slopes, NH * sizeof(float));
+    for (int a = 1; a < NH; a++)
+        for (int b = a; b > 0 && sorted[b] > sorted[b - 1]; b--) {
+            float t = sorted[b];
+            sorted[b] = sorted[b - 1];
+            sorted[b - 1] = t;
+        }
+    double rmin = 1e30, rmax = 0;
+    for (int h = 1; h < NH; h++) {
+        double r = (double)sorted[h] / sorted[h - 1];
+        rmin = r < rmin ? r : rmin;
+        rmax = r > rmax ? r : rmax;
+    }
+    int in_order = memcmp(sorted, slopes, NH * sizeof(float)) == 0;
+    if (NH == 1) {
+        printf("\nSPEC §5 prediction: \"ALiBi heads get geometrically spaced slopes, from steep (local) to gentle "
+               "(distant)\" — not tested: one head has one slope (%g)\n", slopes[0]);
+    } else {
+        int geometric = rmax - rmin <= 1e-5 * rmax;
+        printf("\nSPEC §5 prediction: \"ALiBi heads get geometrically spaced slopes, from steep (local) to gentle "
+               "(distant)\" — %s: sorted from steep to gentle, consecutive slopes have ratio ",
+               geometric ? "confirmed" : "refuted");
+        if (geometric)
+            printf("%.6g throughout", rmin);
+        else
+            printf("between %.6g and %.6g, not one constant", rmin, rmax);
+        printf(" (%s); the steepest head (m = %g) reaches bias -1 after %.0f positions, the gentlest (m = %g) "
+               "after %.0f\n",
+               in_order ? "heads in that order" : "head order interleaved, as Press et al.'s get_slopes does for "
+                                                  "a head count that is not a power of 2",
+               sorted[0], ceil(1.0 / sorted[0] - 1e-6), sorted[NH - 1], ceil(1.0 / sorted[NH - 1] - 1e-6));
+    }
+    free(sorted);
+
+    /* the picture: one bias matrix per head (up to 16), then bias vs distance */
+    const int shown = NH < 16 ? NH : 16, panels = shown + 1;
+    int cols = (int)ceil(sqrt((double)panels)), rows = (panels + cols - 1) / cols;
+    PlotScript ps;
+    plot_script_init(&ps);
+    int st = stride_for(len, 160);
+    char name[32];
+    for (int h = 0; h < shown; h++) {
+        snprintf(name, sizeof name, "b%d", h);
+        emit_grid(&ps, name, bias + (size_t)h * len * len, len, len, st, st);
+    }
+    plot_printf(&ps, "$d << EOD\n");
+    for (int d = 0; d < len; d++) {
+        plot_printf(&ps, "%d", d);
+        for (int h = 0; h < NH; h++) plot_printf(&ps, " %.6g", bias[((size_t)h * len + (len - 1)) * len + (len - 1 - d)]);
+        plot_printf(&ps, "\n");
+    }
+    plot_printf(&ps, "EOD\n");
+    plot_printf(&ps,
+                "set multiplot layout %d,%d title 'ALiBi, %d heads: score[i, j] += -m_h·(i - j) for j ≤ i%s (one colour scale for every head)' "
+                "font ',12'\n"
+                "set palette defined (0 '#440154', 0.25 '#3b528b', 0.5 '#21918c', 0.75 '#5ec962', 1 '#fde725')\n"
+                "set xlabel 'key position j'\nset ylabel 'query position i'\nset cblabel 'bias'\n"
+                "set xrange [%g:%g]\nset yrange [%g:%g]\nset size ratio -1\n"
+                "set xtics out\nset ytics out\n",
+                rows, cols, NH, NH > shown ? " (first 16 heads)" : "", -0.5 * st, len - 1 + 0.5 * st,
+                len - 1 + 0.5 * st, -0.5 * st); /* query 0 at the top, as a matrix is written */
+    /* one colour scale for every head, so that steep and gentle heads compare at a glance */
+    double lo = 0;
+    for (int h = 0; h < NH; h++) lo = -(double)slopes[h] * (len - 1) < lo ? -(double)slopes[h] * (len - 1) : lo;
+    plot_printf(&ps, "set cbrange [%g:0]\n", lo < 0 ? lo : -1);
+    for (int h = 0; h < shown; h++) {
+        plot_printf(&ps, "set title 'head %d: m = %g = 2^{%.3g}'\n", h, slopes[h], log2(slopes[h]));
+        plot_printf(&ps, "plot $b%d using 2:1:3 with image notitle\n", h);
+    }
+    plot_printf(&ps, "set size noratio\nunset colorbox\nunset cblabel\nset autoscale y\nset xrange [0:%d]\n"
+                     "set xlabel 'distance i - j'\nset ylabel 'bias added to the score'\nset grid\nset key bottom left\n"
+                     "set title 'bias vs distance, every head'\n", len - 1);
+    if (s->train_T) {
+        plot_printf(&ps, "set arrow 1 from first %d, graph 0 to first %d, graph 1 nohead dt 2 lw 2 lc rgb '#000000' front\n",
+                    s->train_T - 1, s->train_T - 1);
+    }
+    plot_printf(&ps, "plot ");
+    for (int h = 0; h < NH; h++)
+        plot_printf(&ps, "%s$d using 1:%d with lines lw 2 lc rgb '%s' title 'm = %g'", h ? ", " : "", h + 2,
+                    colors[h % NUM_COLORS], slopes[h]);
+    plot_printf(&ps, ", -1 with lines dt 2 lc rgb '#555555' title 'bias -1'\nunset multiplot\n");
+    int rc = render(s, &ps, 430 * cols, 370 * rows + 40);
+    plot_script_free(&ps);
+    free(bias);
+    free(slopes);
+    return rc == 0 ? 0 : EXIT_RUNTIME;
+}
+
+/* ---- the command -------------------------------------------------------- */
+
+int cmd_show(int argc, char **argv) {
+    Show s = {.len = 0, .dim = 0, .heads = 0, .seed = 1, .rope_base = 10000.0f, .rope_fraction = 1.0f};
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        long x;
+        if (is_help(a)) {
+            show_usage(stdout);
+            return 0;
+        } else if (strcmp(a, "--len") == 0) {
+            if ((x = parse_count(a, v, 4096)) < 0) goto usage_error;
+            if (x < 2) {
+                pe_errorf("--len: needs at least 2 positions, got %ld", x);
+                goto usage_error;
+            }
+            s.len = (int)x, i++;
+        } else if (strcmp(a, "--dim") == 0) {
+            if ((x = parse_count(a, v, 2048)) < 0) goto usage_error;
+            s.dim = (int)x, i++;
+        } else if (strcmp(a, "--heads") == 0) {
+            if ((x = parse_count(a, v, 64)) < 0) goto usage_error;
+            s.heads = (int)x, i++;
+        } else if (strcmp(a, "--seed") == 0) {
+            if ((x = parse_count(a, v, 1L << 53)) < 0) goto usage_error;
+            s.seed = (uint64_t)x, i++;
+        } else if (strcmp(a, "--run") == 0 || strcmp(a, "--out") == 0) {
+            if (!v) {
+                pe_errorf("%s needs a value", a);
+                goto usage_error;
+            }
+            if (strcmp(a, "--run") == 0)
+                s.run = v;
+            else
+                s.out = v;
+            i++;
+        } else if (a[0] == '-') {
+            pe_errorf("unknown option \"%s\" (see posenc show --help)", a);
+            goto usage_error;
+        } else if (!s.enc) {
+            s.enc = a;
+        } else {
+            pe_errorf("more than one ENCODING (\"%s\", \"%s\")", s.enc, a);
+            goto usage_error;
+        }
+    }
+    if (!s.enc) {
+        pe_errorf("missing ENCODING (one of: %s; see posenc show --help)", pe_names());
+        goto usage_error;
+    }
+    if (!pe_find(s.enc)) {
+        pe_errorf("unknown position encoding \"%s\" (valid: %s)", s.enc, pe_names());
+        goto usage_error;
+    }
+    if (strcmp(s.enc, "none") == 0) {
+        printf("none (NoPE): no position encoding — no table is added, q and k are not rotated, scores get no "
+               "bias; order comes from the causal mask alone. Nothing to draw.\n");
+        return 0;
+    }
+
+    if (s.run) {
+        if (s.dim || s.heads) {
+            pe_errorf("--dim and --heads are taken from the run with --run");
+            goto usage_error;
+        }
+        if (rundir_load(s.run, 1, &s.cfg, &s.model, &s.step) != 0) goto runtime_error;
+        s.have_model = 1;
+        if (strcmp(s.cfg.model.pe, s.enc) != 0) {
+            pe_errorf("%s was trained with model.pe = %s, not %s; for its pictures run: posenc show %s --run %s",
+                      s.run, s.cfg.model.pe, s.enc, s.cfg.model.pe, s.run);
+            gpt_free(&s.model);
+            goto usage_error;
+        }
+        const TaskOps *task = task_find(s.cfg.task.name);
+        s.train_T = task_max_train_input_len(task, &s.cfg.task);
+        s.dim = s.cfg.model.C, s.heads = s.cfg.model.NH;
+        s.rope_base = s.cfg.model.rope_base, s.rope_fraction = s.cfg.model.rope_fraction;
+        if (!s.len) s.len = s.cfg.model.P;
+        if (strcmp(s.enc, "learned") == 0 && s.len > s.cfg.model.P) {
+            pe_errorf("--len %d: the learned table of %s has only model.max_positions = %d rows", s.len, s.run,
+                      s.cfg.model.P);
+            gpt_free(&s.model);
+            goto usage_error;
+        }
+    }
+    if (!s.len) s.len = 64;
+    if (!s.dim) s.dim = 64;
+    if (!s.heads) s.heads = 4;
+    if (s.dim % s.heads) {
+        pe_errorf("--heads %d does not divide --dim %d", s.heads, s.dim);
+        goto usage_error_model;
+    }
+    char outdir[4096];
+    snprintf(outdir, sizeof outdir, "%s", s.out ? s.out : s.run ? s.run : "show");
+    s.out = outdir;
+    if (dir_create(s.out) != 0) goto runtime_error_model;
+
+    int rc;
+    if (strcmp(s.enc, "sinusoidal") == 0)
+        rc = show_sinusoidal(&s);
+    else if (strcmp(s.enc, "learned") == 0)
+        rc = show_learned(&s);
+    else if (strcmp(s.enc, "rope") == 0)
+        rc = show_rope(&s);
+    else if (strcmp(s.enc, "alibi") == 0)
+        rc = show_alibi(&s);
+    else {
+        pe_errorf("no picture for position encoding \"%s\" yet", s.enc);
+        rc = EXIT_RUNTIME;
+    }
+    if (s.have_model) gpt_free(&s.model);
+    if (rc != 0) fprintf(stderr, "posenc show: %s\n", pe_error());
+    return rc;
+
+usage_error_model:
+    if (s.have_model) gpt_free(&s.model);
+usage_error:
+    fprintf(stderr, "posenc show: %s\n", pe_error());
+    return EXIT_USAGE;
+runtime_error_model:
+    if (s.have_model) gpt_free(&s.model);
+runtime_error:
+    fprintf(stderr, "posenc show: %s\n", pe_error());
+    return EXIT_RUNTIME;
+}

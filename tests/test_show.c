@@ -1,0 +1,248 @@
+/*
+ * test_show.c — `posenc show ENCODING`: a PNG and an SVG for every encoding,
+ * the printed figures (ALiBi slopes, RoPE cos(angle), sinusoidal wavelength,
+ * a trained learned table's never-trained rows), the error cases, and the
+ * gnuplot runner (run/plot.h) on its own: atomic outputs, failures reported.
+ * The program under test is $POSENC_BIN (set by `make test`), else ./posenc.
+ */
+#include <check.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "model/common.h"
+#include "run/fsutil.h"
+#include "run/plot.h"
+#include "testutil.h"
+
+static char out[65536];
+
+static const char *bin(void) {
+    const char *b = getenv("POSENC_BIN");
+    return b && *b ? b : "./posenc";
+}
+
+/* Run `posenc ARGS` (a shell fragment), capture stdout+stderr into out,
+ * return the exit status. */
+static int posenc(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int posenc(const char *fmt, ...) {
+    char args[4096], cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", bin(), args);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t n = fread(out, 1, sizeof out - 1, p);
+    out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+#define EXPECT_OUT(s) ck_assert_msg(strstr(out, (s)) != NULL, "expected \"%s\" in output:\n%s", (s), out)
+
+/* base.png is a non-empty PNG and base.svg a non-empty SVG. */
+static void expect_pictures(const char *base) {
+    char path[1024];
+    size_t n;
+    snprintf(path, sizeof path, "%s.png", base);
+    char *png = file_read_all(path, &n);
+    ck_assert_msg(png != NULL, "%s", pe_error());
+    ck_assert_msg(n > 1000, "%s: only %zu bytes", path, n);
+    ck_assert_msg(memcmp(png, "\x89PNG\r\n\x1a\n", 8) == 0, "%s: no PNG signature", path);
+    free(png);
+    snprintf(path, sizeof path, "%s.svg", base);
+    char *svg = file_read_all(path, &n);
+    ck_assert_msg(svg != NULL, "%s", pe_error());
+    ck_assert_msg(n > 1000, "%s: only %zu bytes", path, n);
+    ck_assert_msg(strstr(svg, "<svg") != NULL, "%s: no <svg element", path);
+    free(svg);
+}
+
+/* Number of entries in dir (without . and ..) whose name contains `part`. */
+static int count_files(const char *dir, const char *part) {
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "ls -A '%s' | grep -c -- '%s'", dir, part);
+    FILE *p = popen(cmd, "r");
+    int n = -1;
+    if (p) {
+        if (fscanf(p, "%d", &n) != 1) n = -1;
+        pclose(p);
+    }
+    return n;
+}
+
+START_TEST(test_every_encoding) {
+    const char *d = test_tmpdir("show-all");
+    const char *enc[] = {"sinusoidal", "learned", "rope", "alibi"};
+    char base[1024];
+    for (int i = 0; i < 4; i++) {
+        ck_assert_msg(posenc("show %s --out %s/pics", enc[i], d) == 0, "show %s:\n%s", enc[i], out);
+        EXPECT_OUT("SPEC §5 prediction");
+        snprintf(base, sizeof base, "%s/pics/%s", d, enc[i]);
+        expect_pictures(base);
+    }
+    /* nothing but the pictures: no temporary script or output left behind */
+    snprintf(base, sizeof base, "%s/pics", d);
+    ck_assert_int_eq(count_files(base, "tmp"), 0);
+    ck_assert_int_eq(count_files(base, "."), 8);
+    /* none has nothing to draw: a message, success, no file */
+    ck_assert_int_eq(posenc("show none --out %s/none", d), 0);
+    EXPECT_OUT("Nothing to draw");
+    snprintf(base, sizeof base, "%s/none", d);
+    ck_assert(!path_exists(base));
+}
+END_TEST
+
+START_TEST(test_printed_figures) {
+    const char *d = test_tmpdir("show-fig");
+    /* ALiBi: Press et al.'s slopes (SPEC §4 test vectors), geometric with ratio 1/4 */
+    ck_assert_int_eq(posenc("show alibi --heads 4 --out %s", d), 0);
+    EXPECT_OUT("slopes: 0.25 0.0625 0.015625 0.00390625\n");
+    EXPECT_OUT("— confirmed: sorted from steep to gentle, consecutive slopes have ratio 0.25 throughout");
+    ck_assert_int_eq(posenc("show alibi --heads 8 --out %s", d), 0);
+    EXPECT_OUT("slopes: 0.5 0.25 0.125 0.0625 0.03125 0.015625 0.0078125 0.00390625\n");
+    /* 6 heads: the interleaved set, not one geometric sequence */
+    ck_assert_int_eq(posenc("show alibi --heads 6 --dim 48 --out %s", d), 0);
+    EXPECT_OUT("slopes: 0.25 0.0625 0.015625 0.00390625 0.5 0.125\n");
+    EXPECT_OUT("— refuted");
+    /* RoPE: pair 0 turns by 1 rad per position, cos(1) = 0.5403; the slowest pair of
+     * hs = 16 has w = 10000^(-14/16) */
+    ck_assert_int_eq(posenc("show rope --out %s", d), 0);
+    EXPECT_OUT("     0           1        6.283         0.5403");
+    EXPECT_OUT("     7   0.0003162    1.987e+04         1.0000");
+    EXPECT_OUT("\"... and stays near 1 for slow ones\" — confirmed");
+    /* sinusoidal: column 0 has wavelength 2 pi, the slowest pair of C = 64 10000^(62/64) * 2 pi */
+    ck_assert_int_eq(posenc("show sinusoidal --out %s", d), 0);
+    EXPECT_OUT("     0    0           1        6.283");
+    EXPECT_OUT("wavelength of 4.71e+04 positions");
+    EXPECT_OUT("\"sinusoidal low-frequency columns vary slowly\" — confirmed");
+    /* a fresh learned table cannot test the prediction */
+    ck_assert_int_eq(posenc("show learned --out %s", d), 0);
+    EXPECT_OUT("fresh initialisation");
+    EXPECT_OUT("— not tested");
+}
+END_TEST
+
+START_TEST(test_learned_run) {
+    const char *d = test_tmpdir("show-run");
+    ck_assert_int_eq(posenc("train configs/smoke.json --set model.pe=learned --quiet --out %s/run", d), 0);
+    /* copy, n <= 6: inputs are at most 6 + 6 + 2 = 14 tokens, so positions 14..25 of the
+     * P = 26 table (eval length 12) are never trained and keep their initial values */
+    ck_assert_msg(posenc("show learned --run %s/run", d) == 0, "%s", out);
+    EXPECT_OUT("rows 14..25 never occur in training");
+    EXPECT_OUT("never trained                           12");
+    EXPECT_OUT("— confirmed: the 12 rows at positions 14..25 are bitwise their initial noise (max |W - W_init| = 0)");
+    char base[1024];
+    snprintf(base, sizeof base, "%s/run/learned", d);
+    expect_pictures(base);
+    /* the picture marks the boundary */
+    snprintf(base, sizeof base, "%s/run/learned.svg", d);
+    char *svg = file_read_all(base, NULL);
+    ck_assert_ptr_nonnull(svg);
+    ck_assert_msg(strstr(svg, "never trained") != NULL, "no never-trained marker in %s", base);
+    free(svg);
+    /* --run of another encoding: settings from the run, training length marked */
+    ck_assert_int_eq(posenc("train configs/smoke.json --quiet --out %s/rope", d), 0);
+    ck_assert_int_eq(posenc("show rope --run %s/rope --out %s/rp", d, d), 0);
+    EXPECT_OUT("head size hs = 16 (2 heads of C = 32)");
+    EXPECT_OUT("longest training input spans distances up to 13");
+    snprintf(base, sizeof base, "%s/rp/rope", d);
+    expect_pictures(base);
+    /* a run of another encoding for `show learned`: a clear error */
+    ck_assert_int_eq(posenc("show learned --run %s/rope", d), 2);
+    EXPECT_OUT("was trained with model.pe = rope, not learned");
+    /* the learned table has only P rows */
+    ck_assert_int_eq(posenc("show learned --run %s/run --len 27", d), 2);
+    EXPECT_OUT("has only model.max_positions = 26 rows");
+    ck_assert_int_eq(posenc("show learned --run %s/run --dim 8", d), 2);
+    EXPECT_OUT("taken from the run");
+}
+END_TEST
+
+START_TEST(test_bad_inputs) {
+    const char *d = test_tmpdir("show-bad");
+    ck_assert_int_eq(posenc("show positional --out %s", d), 2);
+    EXPECT_OUT("unknown position encoding \"positional\" (valid: none, sinusoidal, learned, rope, alibi)");
+    ck_assert_int_eq(posenc("show --out %s", d), 2);
+    EXPECT_OUT("missing ENCODING");
+    ck_assert_int_eq(posenc("show rope --len 0 --out %s", d), 2);
+    EXPECT_OUT("--len");
+    ck_assert_int_eq(posenc("show rope --len 1 --out %s", d), 2);
+    EXPECT_OUT("at least 2 positions");
+    ck_assert_int_eq(posenc("show rope --len 5000 --out %s", d), 2);
+    ck_assert_int_eq(posenc("show alibi --heads 3 --out %s", d), 2);
+    EXPECT_OUT("--heads 3 does not divide --dim 64");
+    ck_assert_int_eq(posenc("show sinusoidal --dim 7 --heads 1 --out %s", d), 2);
+    EXPECT_OUT("even d_model");
+    ck_assert_int_eq(posenc("show rope --bogus --out %s", d), 2);
+    EXPECT_OUT("unknown option \"--bogus\"");
+    ck_assert_int_eq(posenc("show learned --run %s/nothing", d), 1);
+    EXPECT_OUT("no checkpoint");
+    /* gnuplot missing: the figures are printed, then a clear error */
+    setenv("POSENC_GNUPLOT", "/no/such/gnuplot", 1);
+    int rc = posenc("show alibi --out %s", d);
+    unsetenv("POSENC_GNUPLOT");
+    ck_assert_int_eq(rc, 1);
+    EXPECT_OUT("slopes: 0.25");
+    EXPECT_OUT("`make deps` installs it");
+    ck_assert_int_eq(posenc("show --help"), 0);
+    EXPECT_OUT("usage: posenc show ENCODING");
+    EXPECT_OUT("--run RUN");
+}
+END_TEST
+
+/* The runner itself: a good script gives both files; a failing one reports
+ * gnuplot's message and leaves the previous pictures untouched. */
+START_TEST(test_plot_render) {
+    const char *d = test_tmpdir("show-plot");
+    char base[1024];
+    snprintf(base, sizeof base, "%s/fig", d);
+    PlotScript s;
+    plot_script_init(&s);
+    plot_printf(&s, "$d << EOD\n");
+    for (int i = 0; i < 2000; i++) plot_printf(&s, "%d %d\n", i, i * i); /* grows the buffer */
+    plot_printf(&s, "EOD\nset title 'squares'\nplot $d using 1:2 with lines title 'x^2'\n");
+    ck_assert_msg(plot_render(s.text, base, 640, 480) == 0, "%s", pe_error());
+    plot_script_free(&s);
+    expect_pictures(base);
+    char path[1100];
+    snprintf(path, sizeof path, "%s.png", base);
+    size_t n0;
+    char *before = file_read_all(path, &n0);
+
+    ck_assert_int_eq(plot_render("plot $no_such_block using 1:2\n", base, 640, 480), -1);
+    ck_assert_msg(strstr(pe_error(), "gnuplot failed") && strstr(pe_error(), "no_such_block"), "%s", pe_error());
+    size_t n1;
+    char *after = file_read_all(path, &n1);
+    ck_assert(n0 == n1 && memcmp(before, after, n0) == 0);
+    free(before);
+    free(after);
+    ck_assert_int_eq(count_files(d, "tmp"), 0);
+
+    /* a script that draws nothing writes nothing */
+    snprintf(base, sizeof base, "%s/empty", d);
+    ck_assert_int_eq(plot_render("print 'no plot'\n", base, 640, 480), -1);
+    ck_assert_msg(strstr(pe_error(), "empty output"), "%s", pe_error());
+    snprintf(path, sizeof path, "%s.png", base);
+    ck_assert(!path_exists(path));
+    ck_assert_int_eq(count_files(d, "tmp"), 0);
+}
+END_TEST
+
+static Suite *show_suite(void) {
+    Suite *s = suite_create("show");
+    TCase *tc = tcase_create("show");
+    tcase_add_test(tc, test_every_encoding);
+    tcase_add_test(tc, test_printed_figures);
+    tcase_add_test(tc, test_learned_run);
+    tcase_add_test(tc, test_bad_inputs);
+    tcase_add_test(tc, test_plot_render);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) { return run_suite(show_suite()); }
