@@ -229,19 +229,34 @@ static int write_csv(const char *out, char keys[][64], int nkeys, const Cell *ce
 }
 
 /* A group: cells equal in every grid key but pe_key. Prints one table per
- * metric (mean over seeds) with the group's cells as columns. */
+ * metric (mean over seeds; in markdown also the std) with the group's cells
+ * as columns and the lengths as rows, the training range marked. */
 static void print_group(FILE *f, const Cell *cells, const int *members, int nm, char keys[][64], int nkeys,
-                        int pe_key) {
+                        int pe_key, int md) {
     const Cell *c0 = &cells[members[0]];
     fprintf(f, "\n");
     int any = 0;
+    if (md) fprintf(f, "**");
     for (int k = 0; k < nkeys; k++)
         if (k != pe_key) fprintf(f, "%s%s=%s", any++ ? ", " : "", keys[k], c0->values[k]);
-    fprintf(f, "%strained on n = %d..%d; mean over %d seed(s); * = training range\n", any ? "; " : "", c0->min_len,
-            c0->max_len, c0->num_lengths ? c0->seeds[0] : 0);
+    if (md)
+        fprintf(f, "%s** trained on n = %d..%d; mean%s over %d seed(s); **bold** n = training range\n", any ? "" : "all runs",
+                c0->min_len, c0->max_len, " ± std", c0->num_lengths ? c0->seeds[0] : 0);
+    else
+        fprintf(f, "%strained on n = %d..%d; mean over %d seed(s); * = training range\n", any ? "; " : "",
+                c0->min_len, c0->max_len, c0->num_lengths ? c0->seeds[0] : 0);
+    /* rows: the union of lengths of the group */
+    int lengths[MAX_LEN_ROWS], nl = 0;
+    for (int i = 0; i < nm; i++)
+        for (int m = 0; m < cells[members[i]].num_lengths; m++) {
+            int n = cells[members[i]].lengths[m], seen = 0;
+            for (int q = 0; q < nl; q++) seen |= lengths[q] == n;
+            if (!seen && nl < MAX_LEN_ROWS) lengths[nl++] = n;
+        }
+    qsort(lengths, nl, sizeof(int), cmp_int);
     const char *names[2] = {"exact_match", "token_acc"};
     for (int metric = 0; metric < 2; metric++) {
-        fprintf(f, "%-12s", names[metric]);
+        fprintf(f, md ? "\n%s\n\n| n |" : "%-12s", names[metric]);
         for (int i = 0; i < nm; i++) {
             const Cell *c = &cells[members[i]];
             char label[64];
@@ -254,29 +269,33 @@ static void print_group(FILE *f, const Cell *cells, const int *members, int nm, 
                     strncat(label, c->values[k], sizeof label - strlen(label) - 1);
                 }
             }
-            fprintf(f, " %11.11s", label);
+            fprintf(f, md ? " %s |" : " %11.11s", label);
         }
         fprintf(f, "\n");
-        /* rows: the union of lengths of the group */
-        int lengths[MAX_LEN_ROWS], nl = 0;
-        for (int i = 0; i < nm; i++)
-            for (int m = 0; m < cells[members[i]].num_lengths; m++) {
-                int n = cells[members[i]].lengths[m], seen = 0;
-                for (int q = 0; q < nl; q++) seen |= lengths[q] == n;
-                if (!seen && nl < MAX_LEN_ROWS) lengths[nl++] = n;
-            }
-        qsort(lengths, nl, sizeof(int), cmp_int);
+        if (md) {
+            fprintf(f, "| ---: |");
+            for (int i = 0; i < nm; i++) fprintf(f, " ---: |");
+            fprintf(f, "\n");
+        }
         for (int q = 0; q < nl; q++) {
-            int n = lengths[q];
-            fprintf(f, "n=%-4d%s     ", n, n >= c0->min_len && n <= c0->max_len ? "*" : " ");
+            const int n = lengths[q], in_train = n >= c0->min_len && n <= c0->max_len;
+            if (md)
+                fprintf(f, in_train ? "| **%d** |" : "| %d |", n);
+            else
+                fprintf(f, "n=%-4d%s     ", n, in_train ? "*" : " ");
             for (int i = 0; i < nm; i++) {
                 const Cell *c = &cells[members[i]];
                 int m = 0;
                 while (m < c->num_lengths && c->lengths[m] != n) m++;
-                if (m == c->num_lengths)
-                    fprintf(f, " %11s", "-");
+                const Stat *st = m == c->num_lengths ? NULL : metric == 0 ? &c->em[m] : &c->acc[m];
+                if (md && st)
+                    fprintf(f, " %.3f ± %.3f |", st->mean, st->std);
+                else if (md)
+                    fprintf(f, " - |");
+                else if (st)
+                    fprintf(f, " %11.3f", st->mean);
                 else
-                    fprintf(f, " %11.3f", metric == 0 ? c->em[m].mean : c->acc[m].mean);
+                    fprintf(f, " %11s", "-");
             }
             fprintf(f, "\n");
         }
@@ -419,6 +438,10 @@ int aggregate_sweep(const char *out, FILE *f, int plots) {
 
     /* groups: cells equal but for model.pe */
     int *group = pe_calloc(ncells, sizeof(int)), *members = pe_calloc(ncells, sizeof(int));
+    /* results.md: the same tables in markdown, for reports (figures linked relative to OUT) */
+    char *md_text = NULL;
+    size_t md_len = 0;
+    FILE *md = open_memstream(&md_text, &md_len);
     for (int c = 0; c < ncells; c++) group[c] = -1;
     for (int c = 0; rc == 0 && c < ncells; c++) {
         if (group[c] >= 0) continue;
@@ -428,7 +451,8 @@ int aggregate_sweep(const char *out, FILE *f, int plots) {
                 group[o] = c;
                 members[nm++] = o;
             }
-        if (f) print_group(f, cells, members, nm, keys, nkeys, pe_key);
+        if (f) print_group(f, cells, members, nm, keys, nkeys, pe_key, 0);
+        if (md) print_group(md, cells, members, nm, keys, nkeys, pe_key, 1);
         if (!plots) continue;
         char gname[512] = "", title[700];
         for (int k = 0; k < nkeys; k++) {
@@ -448,7 +472,16 @@ int aggregate_sweep(const char *out, FILE *f, int plots) {
             rc = plot_render(script.text, base, loss ? 900 : 1400, loss ? 560 : 560);
             plot_script_free(&script);
             if (rc == 0 && f) fprintf(f, "plot: %s.png (and .svg)\n", base);
+            if (rc == 0 && md) fprintf(md, "\n![%s %s](%s_%s.svg)\n", gname, loss ? "loss" : "accuracy", gname,
+                                       loss ? "loss" : "accuracy");
         }
+    }
+    if (md) {
+        fclose(md);
+        char mdpath[4200];
+        snprintf(mdpath, sizeof mdpath, "%s/results.md", out);
+        if (rc == 0 && file_write_atomic(mdpath, md_text, md_len) != 0) rc = -1;
+        free(md_text);
     }
     if (f && rc == 0) fprintf(f, "\nresults: %s/results.csv (%d runs, %d cells%s)\n", out, nruns, ncells,
                               incomplete ? "; some runs incomplete, see above" : "");

@@ -10,6 +10,7 @@
  *
  * Outputs (all rewritten atomically):
  *   OUT/results.csv                      one row per cell x length
+ *   OUT/results.md                       the tables in markdown (mean ± std), plots linked
  *   OUT/<group>_accuracy.png / .svg      per group of cells that differ only in
  *   OUT/<group>_loss.png / .svg          model.pe (e.g. per task): one line per
  *                                        encoding, a band over seeds (min..max),
