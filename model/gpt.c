@@ -215,6 +215,11 @@ static void point_scratch(GPT *m, int B, int T) {
 
 void gpt_reserve(GPT *m, int B, int T, int training) {
     size_t bt = (size_t)B * T, btt = bt * T, s[GPT_NUM_ACT_TENSORS];
+    if ((size_t)T > m->attn_scratch_T) {
+        free(m->attn_scratch);
+        m->attn_scratch = pe_calloc((size_t)T * m->cfg.C, sizeof(float));
+        m->attn_scratch_T = T;
+    }
     if (bt > m->acts_tokens || btt > m->acts_att) {
         if (bt < m->acts_tokens) bt = m->acts_tokens;
         if (btt < m->acts_att) btt = m->acts_att;
@@ -252,7 +257,7 @@ int gpt_check_positions(const GPT *m, const int *pos, int n) {
 float gpt_forward(GPT *m, const int *inputs, const int *targets, const int *pos, int B, int T) {
     const int C = m->cfg.C, L = m->cfg.L, NH = m->cfg.NH, F = m->cfg.F, V = m->cfg.V;
     const size_t N = (size_t)B * T;
-    if (N > m->acts_tokens || N * T > m->acts_att) {
+    if (N > m->acts_tokens || N * T > m->acts_att || (size_t)T > m->attn_scratch_T) {
         fprintf(stderr, "posenc: internal error: forward at B=%d T=%d exceeds the reserved "
                         "activations (call gpt_reserve first)\n", B, T);
         abort();
@@ -282,7 +287,7 @@ float gpt_forward(GPT *m, const int *inputs, const int *targets, const int *pos,
         prof_lap(m, GPT_PART_LAYERNORM, &t0);
         matmul_forward(qkv, ln1, p->qkvw + (size_t)l * 3 * C * C, p->qkvb + l * 3 * C, N, C, 3 * C);
         prof_lap(m, GPT_PART_ATTN_LINEAR, &t0);
-        attention_forward(atty, att, qkv, &m->pe, pos, l, B, T, C, NH);
+        attention_forward(atty, att, qkv, m->attn_scratch, &m->pe, pos, l, B, T, C, NH);
         prof_lap(m, GPT_PART_ATTENTION, &t0);
         matmul_forward(attproj, atty, p->attprojw + (size_t)l * C * C, p->attprojb + l * C, N, C, C);
         prof_lap(m, GPT_PART_ATTN_LINEAR, &t0);
@@ -321,7 +326,7 @@ void gpt_backward(GPT *m, const int *inputs, const int *targets, const int *pos)
     const int B = m->B, T = m->T;
     const int C = m->cfg.C, L = m->cfg.L, NH = m->cfg.NH, F = m->cfg.F, V = m->cfg.V;
     const size_t N = (size_t)B * T;
-    if (m->mean_loss < 0.0f || N > m->scratch_tokens || N * T > m->scratch_att) {
+    if (m->mean_loss < 0.0f || N > m->scratch_tokens || N * T > m->scratch_att || (size_t)T > m->attn_scratch_T) {
         fprintf(stderr, "posenc: internal error: backward needs a forward with targets and "
                         "training scratch reserved for B=%d T=%d\n", B, T);
         abort();
@@ -374,7 +379,7 @@ void gpt_backward(GPT *m, const int *inputs, const int *targets, const int *pos)
         prof_lap(m, GPT_PART_ATTN_LINEAR, &t0);
         /* atty = attention(qkv) */
         memset(s->dqkv, 0, N * 3 * C * sizeof(float));
-        attention_backward(s->dqkv, s->datt, s->dc, qkv, att, &m->pe, pos, l, B, T, C, NH);
+        attention_backward(s->dqkv, s->datt, m->attn_scratch, s->dc, qkv, att, &m->pe, pos, l, B, T, C, NH);
         prof_lap(m, GPT_PART_ATTENTION, &t0);
         /* qkv = ln1 @ qkvw^T + qkvb */
         memset(s->dc, 0, N * C * sizeof(float));
@@ -397,6 +402,7 @@ size_t gpt_reserved_bytes(const GPT *m) {
     size_t floats = 2 * m->num_params;
     if (m->acts_memory) floats += act_sizes(&m->cfg, m->acts_tokens, m->acts_att, s);
     if (m->scratch_memory) floats += scratch_sizes(&m->cfg, m->scratch_tokens, m->scratch_att, ss);
+    floats += m->attn_scratch_T * m->cfg.C;
     return floats * sizeof(float);
 }
 
@@ -406,5 +412,6 @@ void gpt_free(GPT *m) {
     free(m->grads_memory);
     free(m->acts_memory);
     free(m->scratch_memory);
+    free(m->attn_scratch);
     memset(m, 0, sizeof *m);
 }

@@ -152,6 +152,8 @@ typedef struct {
     size_t acts_att;      /* capacity: B*T*T */
     GradScratch scratch;
     float *scratch_memory;
+    float *attn_scratch;  /* (attn_scratch_T, C): attention kernels' working memory */
+    size_t attn_scratch_T;
     size_t scratch_tokens, scratch_att;
     /* shape of the last forward pass */
     int B, T;

@@ -7,6 +7,17 @@
 #include <math.h>
 #include <string.h>
 
+/* Hot kernels are compiled twice, for x86-64-v3 (AVX2) and for the baseline,
+ * and the loader picks one (GCC target_clones). The two give bitwise-equal
+ * results: the build keeps -ffp-contract=off, so a vector lane performs the
+ * same float operations in the same order as the scalar code. */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(POSENC_NO_CLONES)
+#define KERNEL __attribute__((target_clones("arch=x86-64-v3", "default")))
+#else
+#define KERNEL
+#endif
+#define INLINE static inline __attribute__((always_inline))
+
 /* ------------------------------------------------------------------------
  * Embedding
  */
@@ -32,7 +43,7 @@ void embed_backward(float *dwte, const float *dout, const int *inp, float scale,
  * LayerNorm (eps 1e-5, biased variance, as torch.nn.LayerNorm)
  */
 
-void layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
+void layernorm_forward_ref(float *out, float *mean, float *rstd, const float *inp,
                        const float *w, const float *b, int N, int C) {
     const float eps = 1e-5f;
     for (int n = 0; n < N; n++) {
@@ -54,7 +65,7 @@ void layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
     }
 }
 
-void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+void layernorm_backward_ref(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                         const float *w, const float *mean, const float *rstd, int N, int C) {
     for (int n = 0; n < N; n++) {
         const float *x = inp + (size_t)n * C;
@@ -143,8 +154,9 @@ void matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, co
  * Causal multi-head attention with position-encoding hooks
  */
 
-void attention_forward(float *out, float *att, float *qkv, const PE *pe, const int *pos, int layer,
-                       int B, int T, int C, int NH) {
+void attention_forward_ref(float *out, float *att, float *qkv, float *scratch, const PE *pe, const int *pos,
+                           int layer, int B, int T, int C, int NH) {
+    (void)scratch;
     const int hs = C / NH, C3 = 3 * C;
     const float scale = 1.0f / sqrtf((float)hs);
     const PEOps *ops = pe->ops;
@@ -199,8 +211,10 @@ void attention_forward(float *out, float *att, float *qkv, const PE *pe, const i
     }
 }
 
-void attention_backward(float *dqkv, float *datt, const float *dout, const float *qkv, const float *att,
-                        const PE *pe, const int *pos, int layer, int B, int T, int C, int NH) {
+void attention_backward_ref(float *dqkv, float *datt, float *scratch, const float *dout, const float *qkv,
+                            const float *att, const PE *pe, const int *pos, int layer, int B, int T, int C,
+                            int NH) {
+    (void)scratch;
     const int hs = C / NH, C3 = 3 * C;
     const float scale = 1.0f / sqrtf((float)hs);
     const PEOps *ops = pe->ops;
@@ -265,7 +279,7 @@ void attention_backward(float *dqkv, float *datt, const float *dout, const float
 
 /* 0.5 x (1 + tanh(u)) = x * sigmoid(2u), u = sqrt(2/pi) (x + 0.044715 x^3):
  * the same function, computed with one expf instead of tanhf (3x faster). */
-void gelu_forward(float *out, const float *inp, int n) {
+void gelu_forward_ref(float *out, const float *inp, int n) {
     for (int i = 0; i < n; i++) {
         float x = inp[i];
         float u = GELU_SCALE * (x + 0.044715f * x * x * x);
@@ -273,7 +287,7 @@ void gelu_forward(float *out, const float *inp, int n) {
     }
 }
 
-void gelu_backward(float *dinp, const float *inp, const float *dout, int n) {
+void gelu_backward_ref(float *dinp, const float *inp, const float *dout, int n) {
     for (int i = 0; i < n; i++) {
         /* d/dx x s(2u) = s + x s (1 - s) 2 du/dx,  s = sigmoid(2u) */
         float x = inp[i];
@@ -333,5 +347,320 @@ void crossentropy_backward(float *dlogits, const float *probs, const int *target
         const float *p = probs + (size_t)n * V;
         float *d = dlogits + (size_t)n * V;
         for (int v = 0; v < V; v++) d[v] += (p[v] - (v == t ? 1.0f : 0.0f)) * inv;
+    }
+}
+
+/* ========================================================================
+ * Optimised kernels. Same contracts as the _ref versions above, tested
+ * against them (tests/test_layers.c). Three habits make them fast without
+ * -ffast-math: loops run over a contiguous dimension with no float reduction
+ * in the inner loop (so the compiler vectorises them), reductions use eight
+ * fixed partial sums (a different but fixed order: deterministic), and exp
+ * is a polynomial the compiler can vectorise (exp_approx).
+ */
+
+/* exp(x) to about 2 ulp for x in [-87, 88] (clamped outside: exp(-87) ~ 1.6e-38
+ * stands in for 0, exp(88) for overflow). Cody-Waite reduction x = n ln2 + r,
+ * |r| <= ln2/2, Cephes' degree-7 polynomial for e^r, 2^n from the exponent bits.
+ * Branch-free plain C, so loops that call it vectorise. */
+INLINE float exp_approx(float x) {
+    x = x < -87.0f ? -87.0f : x;
+    x = x > 88.0f ? 88.0f : x;
+    const float magic = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
+    float n = (x * 1.44269504088896341f + magic) - magic;
+    float r = x - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * (r * r) + r + 1.0f;
+    int32_t bits = ((int32_t)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return p * scale;
+}
+
+/* Sum and max of x[0..n) with eight fixed lanes (vectorisable, deterministic). */
+INLINE float sum_lanes(const float *x, int n) {
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int l = 0; l < 8; l++) acc[l] += x[j + l];
+    float tail = 0.0f;
+    for (; j < n; j++) tail += x[j];
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + tail;
+}
+
+INLINE float dot_lanes(const float *x, const float *y, int n) {
+    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    int j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int l = 0; l < 8; l++) acc[l] += x[j + l] * y[j + l];
+    float tail = 0.0f;
+    for (; j < n; j++) tail += x[j] * y[j];
+    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + tail;
+}
+
+INLINE float max_lanes(const float *x, int n) {
+    float acc[8];
+    for (int l = 0; l < 8; l++) acc[l] = -INFINITY;
+    int j = 0;
+    for (; j + 8 <= n; j += 8)
+        for (int l = 0; l < 8; l++) acc[l] = x[j + l] > acc[l] ? x[j + l] : acc[l];
+    float m = -INFINITY;
+    for (; j < n; j++) m = x[j] > m ? x[j] : m;
+    for (int l = 0; l < 8; l++) m = acc[l] > m ? acc[l] : m;
+    return m;
+}
+
+/* ------------------------------------------------------------------------
+ * LayerNorm
+ */
+
+KERNEL void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w,
+                              const float *b, int N, int C) {
+    const float eps = 1e-5f;
+    for (int n = 0; n < N; n++) {
+        const float *x = inp + (size_t)n * C;
+        float *o = out + (size_t)n * C;
+        const float m = sum_lanes(x, C) / C;
+        for (int c = 0; c < C; c++) o[c] = x[c] - m; /* o holds x - m for the variance */
+        const float v = dot_lanes(o, o, C) / C;
+        const float s = 1.0f / sqrtf(v + eps);
+        for (int c = 0; c < C; c++) o[c] = (x[c] - m) * s * w[c] + b[c];
+        mean[n] = m;
+        rstd[n] = s;
+    }
+}
+
+KERNEL void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                               const float *w, const float *mean, const float *rstd, int N, int C) {
+    for (int n = 0; n < N; n++) {
+        const float *x = inp + (size_t)n * C;
+        const float *d = dout + (size_t)n * C;
+        float *dx = dinp + (size_t)n * C;
+        const float m = mean[n], s = rstd[n];
+        /* norm = (x - m) * s;  out = norm * w + b */
+        float acc_d[8] = {0}, acc_dn[8] = {0};
+        int c = 0;
+        for (; c + 8 <= C; c += 8)
+            for (int l = 0; l < 8; l++) {
+                float dnorm = w[c + l] * d[c + l];
+                acc_d[l] += dnorm;
+                acc_dn[l] += dnorm * ((x[c + l] - m) * s);
+            }
+        float dnorm_mean = 0.0f, dnorm_norm_mean = 0.0f;
+        for (; c < C; c++) {
+            float dnorm = w[c] * d[c];
+            dnorm_mean += dnorm;
+            dnorm_norm_mean += dnorm * ((x[c] - m) * s);
+        }
+        for (int l = 0; l < 8; l++) {
+            dnorm_mean += acc_d[l];
+            dnorm_norm_mean += acc_dn[l];
+        }
+        dnorm_mean /= C;
+        dnorm_norm_mean /= C;
+        for (c = 0; c < C; c++) {
+            float norm = (x[c] - m) * s;
+            float dnorm = w[c] * d[c];
+            db[c] += d[c];
+            dw[c] += norm * d[c];
+            dx[c] += (dnorm - dnorm_mean - norm * dnorm_norm_mean) * s;
+        }
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * GELU
+ */
+
+KERNEL void gelu_forward(float *out, const float *inp, int n) {
+    for (int i = 0; i < n; i++) {
+        float x = inp[i];
+        float u = GELU_SCALE * (x + 0.044715f * x * x * x);
+        out[i] = x / (1.0f + exp_approx(-2.0f * u));
+    }
+}
+
+KERNEL void gelu_backward(float *dinp, const float *inp, const float *dout, int n) {
+    for (int i = 0; i < n; i++) {
+        float x = inp[i];
+        float u = GELU_SCALE * (x + 0.044715f * x * x * x);
+        float s = 1.0f / (1.0f + exp_approx(-2.0f * u));
+        float du = GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
+        dinp[i] += (s + 2.0f * x * s * (1.0f - s) * du) * dout[i];
+    }
+}
+
+/* ------------------------------------------------------------------------
+ * Attention. Per (batch, head): keys (forward) or values (backward) are
+ * first packed transposed, (hs, T), so that a row of scores is a loop over
+ * keys j with q[d] broadcast: vectorised, and summed over d in the same
+ * order as the reference (bitwise-equal scores). Only the causal half j <= i
+ * is computed. Weighted sums over rows (att @ v, and the gradients of q, k,
+ * v) accumulate head vectors in registers, specialised for common head sizes.
+ */
+
+/* row[j] = sum_d q[d] * kt[d*T + j] for j < n (d ascending, as the reference). */
+INLINE void rowdot_t(float *restrict row, const float *restrict q, const float *restrict kt, int n, int T, int hs) {
+    for (int j = 0; j < n; j++) row[j] = 0.0f;
+    int d = 0;
+    for (; d + 4 <= hs; d += 4) {
+        const float q0 = q[d], q1 = q[d + 1], q2 = q[d + 2], q3 = q[d + 3];
+        const float *k0 = kt + (size_t)d * T, *k1 = k0 + T, *k2 = k1 + T, *k3 = k2 + T;
+        for (int j = 0; j < n; j++) {
+            float s = row[j];
+            s += q0 * k0[j];
+            s += q1 * k1[j];
+            s += q2 * k2[j];
+            s += q3 * k3[j];
+            row[j] = s;
+        }
+    }
+    for (; d < hs; d++) {
+        const float qd = q[d], *kd = kt + (size_t)d * T;
+        for (int j = 0; j < n; j++) row[j] += qd * kd[j];
+    }
+}
+
+/* out[0..HS) (+)= sum_j a[j * astride] * x[j * xstride + 0..HS), j < n;
+ * accumulated from 0 in j order, then stored (add = 0) or added (add = 1). */
+INLINE void wsum_fixed(float *restrict out, const float *restrict a, size_t astride, const float *restrict x,
+                       size_t xstride, int n, int add, const int HS) {
+    float acc[64];
+    for (int d = 0; d < HS; d++) acc[d] = 0.0f;
+    for (int j = 0; j < n; j++) {
+        const float aj = a[j * astride];
+        const float *xj = x + j * xstride;
+        for (int d = 0; d < HS; d++) acc[d] += aj * xj[d];
+    }
+    if (add)
+        for (int d = 0; d < HS; d++) out[d] += acc[d];
+    else
+        for (int d = 0; d < HS; d++) out[d] = acc[d];
+}
+
+INLINE void wsum(float *out, const float *a, size_t astride, const float *x, size_t xstride, int n, int add, int hs) {
+    switch (hs) {
+    case 8: wsum_fixed(out, a, astride, x, xstride, n, add, 8); return;
+    case 16: wsum_fixed(out, a, astride, x, xstride, n, add, 16); return;
+    case 32: wsum_fixed(out, a, astride, x, xstride, n, add, 32); return;
+    case 64: wsum_fixed(out, a, astride, x, xstride, n, add, 64); return;
+    default: break;
+    }
+    if (!add)
+        for (int d = 0; d < hs; d++) out[d] = 0.0f;
+    for (int j = 0; j < n; j++) {
+        const float aj = a[j * astride];
+        const float *xj = x + j * xstride;
+        for (int d = 0; d < hs; d++) out[d] += aj * xj[d];
+    }
+}
+
+/* dst (hs, T) = src rows (T, hs at stride `stride`) transposed. */
+INLINE void pack_t(float *restrict dst, const float *restrict src, size_t stride, int T, int hs) {
+    for (int j = 0; j < T; j++) {
+        const float *s = src + j * stride;
+        for (int d = 0; d < hs; d++) dst[(size_t)d * T + j] = s[d];
+    }
+}
+
+KERNEL void attention_forward(float *out, float *att, float *qkv, float *scratch, const PE *pe, const int *pos,
+                              int layer, int B, int T, int C, int NH) {
+    const int hs = C / NH, C3 = 3 * C;
+    const float scale = 1.0f / sqrtf((float)hs);
+    const PEOps *ops = pe->ops;
+
+    /* hook 2: transform q and k of every head in place */
+    if (ops->qk_forward) {
+        for (int n = 0; n < B * T; n++) {
+            float *q = qkv + (size_t)n * C3, *k = q + C;
+            for (int h = 0; h < NH; h++) {
+                ops->qk_forward(pe, q + h * hs, pos[n], 0);
+                ops->qk_forward(pe, k + h * hs, pos[n], 1);
+            }
+        }
+    }
+
+    float *kt = scratch; /* (hs, T) */
+    for (int b = 0; b < B; b++) {
+        const int *pb = pos + (size_t)b * T;
+        const float *base = qkv + (size_t)b * T * C3;
+        for (int h = 0; h < NH; h++) {
+            pack_t(kt, base + C + h * hs, C3, T, hs);
+            for (int i = 0; i < T; i++) {
+                const int n = i + 1;
+                float *row = att + (((size_t)b * NH + h) * T + i) * T;
+                rowdot_t(row, base + (size_t)i * C3 + h * hs, kt, n, T, hs);
+                for (int j = 0; j < n; j++) row[j] *= scale;
+                if (ops->bias_forward) ops->bias_forward(pe, row, layer, h, pb, i);
+                const float mx = max_lanes(row, n);
+                for (int j = 0; j < n; j++) row[j] = exp_approx(row[j] - mx);
+                const float inv = 1.0f / sum_lanes(row, n);
+                for (int j = 0; j < n; j++) row[j] *= inv;
+                for (int j = n; j < T; j++) row[j] = 0.0f;
+                /* out = att @ v */
+                wsum(out + ((size_t)b * T + i) * C + h * hs, row, 1, base + 2 * C + h * hs, C3, n, 0, hs);
+            }
+        }
+    }
+}
+
+KERNEL void attention_backward(float *dqkv, float *datt, float *scratch, const float *dout, const float *qkv,
+                               const float *att, const PE *pe, const int *pos, int layer, int B, int T, int C,
+                               int NH) {
+    const int hs = C / NH, C3 = 3 * C;
+    const float scale = 1.0f / sqrtf((float)hs);
+    const PEOps *ops = pe->ops;
+
+    float *vt = scratch; /* (hs, T) */
+    for (int b = 0; b < B; b++) {
+        const int *pb = pos + (size_t)b * T;
+        const float *base = qkv + (size_t)b * T * C3;
+        float *dbase = dqkv + (size_t)b * T * C3;
+        const float *dob = dout + (size_t)b * T * C;
+        for (int h = 0; h < NH; h++) {
+            const float *A = att + ((size_t)b * NH + h) * T * T;
+            float *G = datt + ((size_t)b * NH + h) * T * T;
+            pack_t(vt, base + 2 * C + h * hs, C3, T, hs);
+            for (int i = 0; i < T; i++) {
+                const int n = i + 1;
+                const float *row = A + (size_t)i * T;
+                float *grow = G + (size_t)i * T;
+                /* out[i] = sum_j att[i,j] v[j]:  datt[i,j] = dout[i] . v[j] */
+                rowdot_t(grow, dob + (size_t)i * C + h * hs, vt, n, T, hs);
+                /* softmax: dpre[j] = att[j] (datt[j] - sum_k att[k] datt[k]) */
+                const float dot = dot_lanes(grow, row, n);
+                for (int j = 0; j < n; j++) grow[j] = row[j] * (grow[j] - dot);
+                /* hook 3 backward: the bias adds straight to the pre-softmax score */
+                if (ops->bias_backward) ops->bias_backward(pe, grow, layer, h, pb, i);
+                /* pre[j] = scale * q[i] . k[j]:  dq[i] += sum_j scale dpre[j] k[j] */
+                for (int j = 0; j < n; j++) grow[j] *= scale;
+                wsum(dbase + (size_t)i * C3 + h * hs, grow, 1, base + C + h * hs, C3, n, 1, hs);
+            }
+            for (int j = 0; j < T; j++) {
+                const int n = T - j; /* queries i = j .. T-1 */
+                /* dk[j] += sum_i scale dpre[i,j] q[i];  dv[j] += sum_i att[i,j] dout[i] */
+                wsum(dbase + (size_t)j * C3 + C + h * hs, G + (size_t)j * T + j, T, base + (size_t)j * C3 + h * hs,
+                     C3, n, 1, hs);
+                wsum(dbase + (size_t)j * C3 + 2 * C + h * hs, A + (size_t)j * T + j, T, dob + (size_t)j * C + h * hs,
+                     C, n, 1, hs);
+            }
+        }
+    }
+
+    /* hook 2 backward: q, k were transformed in place after the qkv matmul */
+    if (ops->qk_backward) {
+        for (int n = 0; n < B * T; n++) {
+            float *dq = dqkv + (size_t)n * C3, *dk = dq + C;
+            for (int h = 0; h < NH; h++) {
+                ops->qk_backward(pe, dq + h * hs, pos[n], 0);
+                ops->qk_backward(pe, dk + h * hs, pos[n], 1);
+            }
+        }
     }
 }

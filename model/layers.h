@@ -5,6 +5,12 @@
  * then sizes. Backward functions ACCUMULATE (+=) into every gradient they
  * receive (inputs' and parameters'); callers zero them when needed.
  * Shapes use the legend of common.h; N is the number of token rows.
+ *
+ * Kernels with a _ref twin: the _ref version is the plain-C definition, kept
+ * beside the optimised one and tested against it (tests/test_layers.c). The
+ * optimised ones vectorise (no -ffast-math: fixed 8-lane partial sums where a
+ * reduction is needed, a polynomial exp good to ~2 ulp), so they agree with
+ * the reference to rounding, and are deterministic run to run.
  */
 #ifndef POSENC_LAYERS_H
 #define POSENC_LAYERS_H
@@ -20,6 +26,10 @@ void layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
                        const float *w, const float *b, int N, int C);
 void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                         const float *w, const float *mean, const float *rstd, int N, int C);
+void layernorm_forward_ref(float *out, float *mean, float *rstd, const float *inp,
+                           const float *w, const float *b, int N, int C);
+void layernorm_backward_ref(float *dinp, float *dw, float *db, const float *dout, const float *inp,
+                            const float *w, const float *mean, const float *rstd, int N, int C);
 
 /* out (N, OC) = inp (N, C) @ w^T + bias;  w (OC, C) in nn.Linear layout, bias (OC) or NULL.
  * matmul_forward uses cblas_sgemm; the _ref versions are the plain-C definition,
@@ -37,16 +47,24 @@ void matmul_backward_ref(float *dinp, float *dw, float *dbias, const float *dout
  *   (so the saved qkv holds the transformed q, k that backward needs).
  *   att (B, NH, T, T): softmax((q.k)/sqrt(hs) + bias), 0 above the diagonal.
  *   out (B, T, C) = att @ v.
- *   pos (B, T): position ids passed to the PE hooks; layer: index for per-layer PE parameters. */
-void attention_forward(float *out, float *att, float *qkv, const PE *pe, const int *pos, int layer,
+ *   pos (B, T): position ids passed to the PE hooks; layer: index for per-layer PE parameters.
+ *   scratch: at least T * hs floats of working memory (unused by the _ref versions).
+ * The optimised kernel computes only the causal half, one (batch, head) at a time. */
+void attention_forward(float *out, float *att, float *qkv, float *scratch, const PE *pe, const int *pos, int layer,
                        int B, int T, int C, int NH);
 /* dqkv (+=) and the PE's parameter gradients (+=) from dout; datt is scratch (B, NH, T, T). */
-void attention_backward(float *dqkv, float *datt, const float *dout, const float *qkv, const float *att,
-                        const PE *pe, const int *pos, int layer, int B, int T, int C, int NH);
+void attention_backward(float *dqkv, float *datt, float *scratch, const float *dout, const float *qkv,
+                        const float *att, const PE *pe, const int *pos, int layer, int B, int T, int C, int NH);
+void attention_forward_ref(float *out, float *att, float *qkv, float *scratch, const PE *pe, const int *pos,
+                           int layer, int B, int T, int C, int NH);
+void attention_backward_ref(float *dqkv, float *datt, float *scratch, const float *dout, const float *qkv,
+                            const float *att, const PE *pe, const int *pos, int layer, int B, int T, int C, int NH);
 
 /* GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
 void gelu_forward(float *out, const float *inp, int n);
 void gelu_backward(float *dinp, const float *inp, const float *dout, int n);
+void gelu_forward_ref(float *out, const float *inp, int n);
+void gelu_backward_ref(float *dinp, const float *inp, const float *dout, int n);
 
 /* out = a + b */
 void residual_forward(float *out, const float *a, const float *b, int n);

@@ -23,7 +23,8 @@
 enum { N_ = 6, C_ = 8, OC_ = 5, V_ = 7, B_ = 2, T_ = 5, NH_ = 2 };
 
 static float R[4096];       /* dJ/dout */
-static float out[4096], tmp[4096], tmp2[4096], tmp3[4096];
+static float out[4096], tmp[4096], tmp2[4096], tmp3[4096], scratch[4096];
+static int use_ref;         /* objective functions call the _ref kernels */
 
 static double dot_R(const float *o, int n) {
     double s = 0.0;
@@ -45,7 +46,7 @@ static float ln_x[N_ * C_], ln_w[C_], ln_b[C_], ln_mean[N_], ln_rstd[N_];
 
 static double ln_obj(void *ctx) {
     (void)ctx;
-    layernorm_forward(out, ln_mean, ln_rstd, ln_x, ln_w, ln_b, N_, C_);
+    (use_ref ? layernorm_forward_ref : layernorm_forward)(out, ln_mean, ln_rstd, ln_x, ln_w, ln_b, N_, C_);
     return dot_R(out, N_ * C_);
 }
 
@@ -54,12 +55,15 @@ START_TEST(test_layernorm_grad) {
     fill_normal(ln_w, C_, 1.0f, 2);
     fill_normal(ln_b, C_, 1.0f, 3);
     fill_normal(R, N_ * C_, 1.0f, 4);
-    float dx[N_ * C_] = {0}, dw[C_] = {0}, db[C_] = {0};
-    ln_obj(NULL);
-    layernorm_backward(dx, dw, db, R, ln_x, ln_w, ln_mean, ln_rstd, N_, C_);
-    EXPECT_GRAD(ln_obj, ln_x, dx, N_ * C_, 1e-2f);
-    EXPECT_GRAD(ln_obj, ln_w, dw, C_, 1e-2f);
-    EXPECT_GRAD(ln_obj, ln_b, db, C_, 1e-2f);
+    for (use_ref = 0; use_ref <= 1; use_ref++) {
+        float dx[N_ * C_] = {0}, dw[C_] = {0}, db[C_] = {0};
+        ln_obj(NULL);
+        (use_ref ? layernorm_backward_ref : layernorm_backward)(dx, dw, db, R, ln_x, ln_w, ln_mean, ln_rstd, N_, C_);
+        EXPECT_GRAD(ln_obj, ln_x, dx, N_ * C_, 1e-2f);
+        EXPECT_GRAD(ln_obj, ln_w, dw, C_, 1e-2f);
+        EXPECT_GRAD(ln_obj, ln_b, db, C_, 1e-2f);
+    }
+    use_ref = 0;
 }
 END_TEST
 
@@ -141,21 +145,24 @@ END_TEST
 static float ge_x[64];
 static double gelu_obj(void *ctx) {
     (void)ctx;
-    gelu_forward(out, ge_x, 64);
+    (use_ref ? gelu_forward_ref : gelu_forward)(out, ge_x, 64);
     return dot_R(out, 64);
 }
 
 START_TEST(test_gelu_grad) {
     fill_normal(ge_x, 64, 2.0f, 11);
     fill_normal(R, 64, 1.0f, 12);
-    float dx[64] = {0};
-    gelu_backward(dx, ge_x, R, 64);
-    EXPECT_GRAD(gelu_obj, ge_x, dx, 64, 1e-2f);
-    /* known values: gelu(0)=0, gelu(1)=0.841192 (tanh form) */
-    float x2[2] = {0.0f, 1.0f}, y2[2];
-    gelu_forward(y2, x2, 2);
-    ck_assert_float_eq_tol(y2[0], 0.0f, 1e-7f);
-    ck_assert_float_eq_tol(y2[1], 0.841192f, 1e-5f);
+    for (use_ref = 0; use_ref <= 1; use_ref++) {
+        float dx[64] = {0};
+        (use_ref ? gelu_backward_ref : gelu_backward)(dx, ge_x, R, 64);
+        EXPECT_GRAD(gelu_obj, ge_x, dx, 64, 1e-2f);
+        /* known values: gelu(0)=0, gelu(1)=0.841192 (tanh form) */
+        float x2[2] = {0.0f, 1.0f}, y2[2];
+        (use_ref ? gelu_forward_ref : gelu_forward)(y2, x2, 2);
+        ck_assert_float_eq_tol(y2[0], 0.0f, 1e-7f);
+        ck_assert_float_eq_tol(y2[1], 0.841192f, 1e-5f);
+    }
+    use_ref = 0;
 }
 END_TEST
 
@@ -239,7 +246,8 @@ static PE at_pe;
 static double attn_obj(void *ctx) {
     (void)ctx;
     memcpy(tmp2, at_qkv, sizeof at_qkv); /* forward transforms q, k in place */
-    attention_forward(out, tmp3, tmp2, &at_pe, at_pos, 0, B_, T_, C_, NH_);
+    (use_ref ? attention_forward_ref : attention_forward)(out, tmp3, tmp2, scratch, &at_pe, at_pos, 0, B_, T_, C_,
+                                                          NH_);
     return dot_R(out, B_ * T_ * C_);
 }
 
@@ -250,23 +258,29 @@ static void check_attention(const char *pe_name) {
     fill_normal(at_qkv, B_ * T_ * 3 * C_, 1.0f, 19);
     fill_normal(R, B_ * T_ * C_, 1.0f, 20);
     static float saved_qkv[B_ * T_ * 3 * C_], att[B_ * NH_ * T_ * T_], datt[B_ * NH_ * T_ * T_];
-    memcpy(saved_qkv, at_qkv, sizeof at_qkv);
-    attention_forward(out, att, saved_qkv, &at_pe, at_pos, 0, B_, T_, C_, NH_);
-    /* causality: probabilities above the diagonal are 0, rows sum to 1 */
-    for (int r = 0; r < B_ * NH_ * T_; r++) {
-        int i = r % T_;
-        float sum = 0.0f;
-        for (int j = 0; j < T_; j++) {
-            if (j > i) ck_assert(att[r * T_ + j] == 0.0f);
-            sum += att[r * T_ + j];
+    for (use_ref = 0; use_ref <= 1; use_ref++) {
+        memcpy(saved_qkv, at_qkv, sizeof at_qkv);
+        (use_ref ? attention_forward_ref : attention_forward)(out, att, saved_qkv, scratch, &at_pe, at_pos, 0, B_, T_,
+                                                              C_, NH_);
+        /* causality: probabilities above the diagonal are 0, rows sum to 1 */
+        for (int r = 0; r < B_ * NH_ * T_; r++) {
+            int i = r % T_;
+            float sum = 0.0f;
+            for (int j = 0; j < T_; j++) {
+                if (j > i) ck_assert(att[r * T_ + j] == 0.0f);
+                sum += att[r * T_ + j];
+            }
+            ck_assert_float_eq_tol(sum, 1.0f, 1e-5f);
         }
-        ck_assert_float_eq_tol(sum, 1.0f, 1e-5f);
+        float dqkv[B_ * T_ * 3 * C_] = {0};
+        (use_ref ? attention_backward_ref : attention_backward)(dqkv, datt, scratch, R, saved_qkv, att, &at_pe, at_pos,
+                                                                0, B_, T_, C_, NH_);
+        double mx, rel = grad_check(attn_obj, NULL, at_qkv, dqkv, B_ * T_ * 3 * C_, 1e-3f, &mx);
+        if (getenv("GRADCHECK_VERBOSE")) fprintf(stderr, "attention %s%s rel %.2e\n", pe_name, use_ref ? " ref" : "", rel);
+        ck_assert_msg(rel < GRAD_RTOL, "attention%s with %s: relative error %.3g (max abs %.3g)",
+                      use_ref ? " (ref)" : "", pe_name, rel, mx);
     }
-    float dqkv[B_ * T_ * 3 * C_] = {0};
-    attention_backward(dqkv, datt, R, saved_qkv, att, &at_pe, at_pos, 0, B_, T_, C_, NH_);
-    double mx, rel = grad_check(attn_obj, NULL, at_qkv, dqkv, B_ * T_ * 3 * C_, 1e-3f, &mx);
-    if (getenv("GRADCHECK_VERBOSE")) fprintf(stderr, "attention %s rel %.2e\n", pe_name, rel);
-    ck_assert_msg(rel < GRAD_RTOL, "attention with %s: relative error %.3g (max abs %.3g)", pe_name, rel, mx);
+    use_ref = 0;
     pe_free(&at_pe);
 }
 
@@ -286,12 +300,99 @@ START_TEST(test_attention_causal) {
     fill_normal(a, B_ * T_ * 3 * C_, 1.0f, 21);
     memcpy(b, a, sizeof a);
     for (int c = 0; c < 3 * C_; c++) b[(T_ - 1) * 3 * C_ + c] += 1.0f; /* last token of row 0 */
-    attention_forward(o1, att, a, &at_pe, at_pos, 0, B_, T_, C_, NH_);
-    attention_forward(o2, att, b, &at_pe, at_pos, 0, B_, T_, C_, NH_);
+    attention_forward(o1, att, a, scratch, &at_pe, at_pos, 0, B_, T_, C_, NH_);
+    attention_forward(o2, att, b, scratch, &at_pe, at_pos, 0, B_, T_, C_, NH_);
     ck_assert(memcmp(o1, o2, sizeof(float) * (T_ - 1) * C_) == 0);
     ck_assert(memcmp(o1 + T_ * C_, o2 + T_ * C_, sizeof(float) * T_ * C_) == 0); /* other row */
     ck_assert(memcmp(o1 + (T_ - 1) * C_, o2 + (T_ - 1) * C_, sizeof(float) * C_) != 0);
     pe_free(&at_pe);
+}
+END_TEST
+
+/* ---- optimised kernels against their plain-C references ----------------- */
+
+static float rel_diff(const float *a, const float *b, int n) {
+    double num = 0.0, den = 0.0;
+    for (int i = 0; i < n; i++) {
+        num += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+        den += (double)b[i] * b[i];
+    }
+    return (float)sqrt(num / (den > 0 ? den : 1.0));
+}
+
+/* Attention at shapes covering the specialised head sizes (8, 16, 32, 64), a
+ * generic one (6), T not a multiple of 8, every hook; forward outputs,
+ * probabilities and all of dqkv (accumulated onto non-zero values). */
+START_TEST(test_attention_fast_vs_ref) {
+    const int shapes[][4] = {{2, 9, 16, 2}, {1, 37, 64, 4}, {2, 21, 64, 2}, {1, 13, 64, 1}, {2, 11, 12, 2}, {1, 70, 32, 4}};
+    const char *pes[] = {"none", "rope", "alibi"};
+    for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
+        for (int p = 0; p < 3; p++) {
+            const int B = shapes[s][0], T = shapes[s][1], C = shapes[s][2], NH = shapes[s][3];
+            PEConfig pc = {.C = C, .NH = NH, .hs = C / NH, .L = 1, .P = 128, .rope_base = 1e4f, .rope_fraction = 1};
+            PE pe;
+            ck_assert(pe_init(&pe, pes[p], &pc) == 0);
+            const int nqkv = B * T * 3 * C, natt = B * NH * T * T, nout = B * T * C;
+            float *qkv1 = malloc(sizeof(float) * nqkv), *qkv2 = malloc(sizeof(float) * nqkv);
+            float *att1 = malloc(sizeof(float) * natt), *att2 = malloc(sizeof(float) * natt);
+            float *datt = malloc(sizeof(float) * natt), *sc = malloc(sizeof(float) * T * C);
+            float *o1 = malloc(sizeof(float) * nout), *o2 = malloc(sizeof(float) * nout);
+            float *d = malloc(sizeof(float) * nout), *dq1 = malloc(sizeof(float) * nqkv), *dq2 = malloc(sizeof(float) * nqkv);
+            int *ps = malloc(sizeof(int) * B * T);
+            for (int i = 0; i < B * T; i++) ps[i] = (i % T) * 3 / 2; /* non-contiguous ids */
+            fill_normal(qkv1, nqkv, 1.5f, 100 + s);
+            memcpy(qkv2, qkv1, sizeof(float) * nqkv);
+            fill_normal(d, nout, 1.0f, 200 + s);
+            fill_normal(dq1, nqkv, 1.0f, 300 + s);
+            memcpy(dq2, dq1, sizeof(float) * nqkv);
+            attention_forward(o1, att1, qkv1, sc, &pe, ps, 0, B, T, C, NH);
+            attention_forward_ref(o2, att2, qkv2, sc, &pe, ps, 0, B, T, C, NH);
+            ck_assert_msg(memcmp(qkv1, qkv2, sizeof(float) * nqkv) == 0, "qk hook differs");
+            ck_assert_msg(rel_diff(att1, att2, natt) < 1e-6f, "att %s shape %zu: %g", pes[p], s, rel_diff(att1, att2, natt));
+            for (int i = 0; i < natt; i++) ck_assert((att1[i] == 0.0f) == (att2[i] == 0.0f) || att2[i] < 1e-30f);
+            ck_assert_msg(rel_diff(o1, o2, nout) < 1e-6f, "out %s shape %zu: %g", pes[p], s, rel_diff(o1, o2, nout));
+            attention_backward(dq1, datt, sc, d, qkv1, att1, &pe, ps, 0, B, T, C, NH);
+            attention_backward_ref(dq2, datt, sc, d, qkv2, att2, &pe, ps, 0, B, T, C, NH);
+            ck_assert_msg(rel_diff(dq1, dq2, nqkv) < 1e-5f, "dqkv %s shape %zu: %g", pes[p], s, rel_diff(dq1, dq2, nqkv));
+            free(qkv1); free(qkv2); free(att1); free(att2); free(datt); free(sc);
+            free(o1); free(o2); free(d); free(dq1); free(dq2); free(ps);
+            pe_free(&pe);
+        }
+    }
+}
+END_TEST
+
+START_TEST(test_pointwise_fast_vs_ref) {
+    enum { N = 37, C = 75, M = N * C };
+    static float x[M], y1[M], y2[M], d[M], g1[M], g2[M], w[C], b[C], m1[N], r1[N], m2[N], r2[N];
+    static float dw1[C], dw2[C], db1[C], db2[C];
+    fill_normal(x, M, 3.0f, 1);
+    x[0] = -30.0f, x[1] = 30.0f, x[2] = -120.0f, x[3] = 0.0f; /* saturated GELU */
+    fill_normal(d, M, 1.0f, 2);
+    fill_normal(w, C, 1.0f, 3);
+    fill_normal(b, C, 1.0f, 4);
+    gelu_forward(y1, x, M);
+    gelu_forward_ref(y2, x, M);
+    for (int i = 0; i < M; i++) ck_assert_msg(fabsf(y1[i] - y2[i]) <= 1e-6f * fabsf(y2[i]) + 1e-30f, "gelu(%g)", x[i]);
+    fill_normal(g1, M, 1.0f, 5);
+    memcpy(g2, g1, sizeof g1);
+    gelu_backward(g1, x, d, M);
+    gelu_backward_ref(g2, x, d, M);
+    ck_assert_msg(max_abs_diff(g1, g2, M) < 1e-5f, "gelu backward %g", max_abs_diff(g1, g2, M));
+    layernorm_forward(y1, m1, r1, x, w, b, N, C);
+    layernorm_forward_ref(y2, m2, r2, x, w, b, N, C);
+    ck_assert_msg(max_abs_diff(y1, y2, M) < 1e-5f, "layernorm %g", max_abs_diff(y1, y2, M));
+    ck_assert(max_abs_diff(m1, m2, N) < 1e-5f && max_abs_diff(r1, r2, N) < 1e-5f);
+    fill_normal(g1, M, 1.0f, 6);
+    memcpy(g2, g1, sizeof g1);
+    fill_normal(dw1, C, 1.0f, 7);
+    memcpy(dw2, dw1, sizeof dw1);
+    fill_normal(db1, C, 1.0f, 8);
+    memcpy(db2, db1, sizeof db1);
+    layernorm_backward(g1, dw1, db1, d, x, w, m2, r2, N, C);
+    layernorm_backward_ref(g2, dw2, db2, d, x, w, m2, r2, N, C);
+    ck_assert_msg(max_abs_diff(g1, g2, M) < 1e-4f, "layernorm dx %g", max_abs_diff(g1, g2, M));
+    ck_assert(max_abs_diff(dw1, dw2, C) < 1e-4f && max_abs_diff(db1, db2, C) < 1e-4f);
 }
 END_TEST
 
@@ -309,6 +410,8 @@ static Suite *layers_suite(void) {
     tcase_add_test(tc, test_attention_grad_rope);
     tcase_add_test(tc, test_attention_grad_alibi);
     tcase_add_test(tc, test_attention_causal);
+    tcase_add_test(tc, test_attention_fast_vs_ref);
+    tcase_add_test(tc, test_pointwise_fast_vs_ref);
     suite_add_tcase(s, tc);
     return s;
 }
