@@ -48,6 +48,7 @@
 #include "data/task.h"
 #include "model/adamw.h"
 #include "model/gpt.h"
+#include "model/parallel.h"
 #include "run/eval.h"
 
 /* ------------------------------------------------------------------------
@@ -117,7 +118,9 @@ static double peak_rss_mb(void) {
     return kb / 1024.0;
 }
 
-static void set_threads(int t) { openblas_set_num_threads(t); }
+/* Training and evaluation use posenc's pool (OpenBLAS on one thread, sgemm
+ * split by the pool); the ceiling uses OpenBLAS's own threading. */
+static void set_threads(int t) { par_set_threads(t); }
 
 /* ------------------------------------------------------------------------
  * Shapes
@@ -228,7 +231,8 @@ static void measure_ceiling(const Shape *s, int quick, Ceiling *out, cJSON *jsha
     memset(Cm, 0, maxC * sizeof(float));
     cJSON *jt = cJSON_AddArrayToObject(jshape, "per_gemm");
     for (int threads = 1; threads <= 2; threads++) {
-        set_threads(threads);
+        par_set_threads(1);
+        openblas_set_num_threads(threads);
         double flops = 0.0, secs = 0.0;
         for (int i = 0; i < n; i++) {
             double f = 2.0 * g[i].M * g[i].N * g[i].K;
@@ -436,7 +440,8 @@ static double reserved(const Shape *s, int B, int T) {
     GPT m;
     gpt_build(&m, &c);
     gpt_reserve(&m, B, T, 1);
-    double bytes = (double)gpt_reserved_bytes(&m);
+    /* less the attention kernels' scratch, T x C floats (linear in T alone) */
+    double bytes = (double)gpt_reserved_bytes(&m) - (double)m.attn_scratch_T * c.C * sizeof(float);
     gpt_free(&m);
     return bytes;
 }
@@ -695,8 +700,9 @@ int main(int argc, char **argv) {
     for (int s = 0; s < 2; s++) {
         double a, b, f, err;
         bench_memory(shapes[s], &a, &b, &f, &err);
-        printf("  %-7s %.0f bytes per token + %.0f bytes per attention score (B*T*T) + %.2f MiB fixed; "
-               "linear fit error at 4B x 3T: %.0f bytes\n", shapes[s]->name, a, b, f / 1048576.0, err);
+        printf("  %-7s %.0f bytes per token + %.0f bytes per attention score (B*T*T) + %.2f MiB fixed "
+               "(+ %d bytes per position of T, attention scratch); fit error at 4B x 3T: %.0f bytes\n",
+               shapes[s]->name, a, b, f / 1048576.0, shapes[s]->C * 4, err);
         cJSON *o = cJSON_AddObjectToObject(jmem, shapes[s]->name);
         cJSON_AddNumberToObject(o, "bytes_per_token", round(a));
         cJSON_AddNumberToObject(o, "bytes_per_attention_score", round(b));

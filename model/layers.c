@@ -7,6 +7,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "parallel.h"
+
 /* Hot kernels are compiled twice, for x86-64-v3 (AVX2) and for the baseline,
  * and the loader picks one (GCC target_clones). The two give bitwise-equal
  * results: the build keeps -ffp-contract=off, so a vector lane performs the
@@ -126,28 +128,63 @@ void matmul_backward_ref(float *dinp, float *dw, float *dbias, const float *dout
     }
 }
 
-void matmul_forward(float *out, const float *inp, const float *w, const float *bias, int N, int C, int OC) {
+/* The BLAS versions split the work across the thread pool (parallel.h): the
+ * forward and dinp by rows of tokens, dweight by rows of the output features
+ * (each a full sum over tokens), dbias by columns. */
+typedef struct {
+    float *out, *dinp, *dw, *dbias;
+    const float *inp, *w, *bias, *dout;
+    int N, C, OC;
+} MatmulArgs;
+
+static void matmul_forward_part(void *ctx, int part, int nparts) {
+    const MatmulArgs *a = ctx;
+    const int C = a->C, OC = a->OC;
+    int lo, hi;
+    par_range(a->N, part, nparts, 16, &lo, &hi);
+    if (lo >= hi) return;
+    float *out = a->out + (size_t)lo * OC;
     float beta = 0.0f;
-    if (bias) {
-        for (int n = 0; n < N; n++) memcpy(out + (size_t)n * OC, bias, sizeof(float) * OC);
+    if (a->bias) {
+        for (int n = 0; n < hi - lo; n++) memcpy(out + (size_t)n * OC, a->bias, sizeof(float) * OC);
         beta = 1.0f;
     }
     /* out (N, OC) = inp (N, C) @ w^T (C, OC) */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, OC, C, 1.0f, inp, C, w, C, beta, out, OC);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, hi - lo, OC, C, 1.0f, a->inp + (size_t)lo * C, C, a->w, C,
+                beta, out, OC);
+}
+
+void matmul_forward(float *out, const float *inp, const float *w, const float *bias, int N, int C, int OC) {
+    MatmulArgs a = {.out = out, .inp = inp, .w = w, .bias = bias, .N = N, .C = C, .OC = OC};
+    par_run(matmul_forward_part, &a);
+}
+
+static void matmul_backward_part(void *ctx, int part, int nparts) {
+    const MatmulArgs *a = ctx;
+    const int N = a->N, C = a->C, OC = a->OC;
+    int lo, hi;
+    par_range(N, part, nparts, 16, &lo, &hi);
+    /* dinp (N, C) += dout (N, OC) @ w (OC, C) */
+    if (lo < hi)
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, hi - lo, C, OC, 1.0f, a->dout + (size_t)lo * OC, OC,
+                    a->w, C, 1.0f, a->dinp + (size_t)lo * C, C);
+    par_range(OC, part, nparts, 8, &lo, &hi);
+    if (lo >= hi) return;
+    /* dw (OC, C) += dout^T (OC, N) @ inp (N, C) */
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, hi - lo, C, N, 1.0f, a->dout + lo, OC, a->inp, C, 1.0f,
+                a->dw + (size_t)lo * C, C);
+    if (a->dbias) {
+        for (int n = 0; n < N; n++) {
+            const float *d = a->dout + (size_t)n * OC;
+            for (int o = lo; o < hi; o++) a->dbias[o] += d[o];
+        }
+    }
 }
 
 void matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
                      const float *w, int N, int C, int OC) {
-    /* dinp (N, C) += dout (N, OC) @ w (OC, C) */
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, C, OC, 1.0f, dout, OC, w, C, 1.0f, dinp, C);
-    /* dw (OC, C) += dout^T (OC, N) @ inp (N, C) */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, OC, C, N, 1.0f, dout, OC, inp, C, 1.0f, dw, C);
-    if (dbias) {
-        for (int n = 0; n < N; n++) {
-            const float *d = dout + (size_t)n * OC;
-            for (int o = 0; o < OC; o++) dbias[o] += d[o];
-        }
-    }
+    MatmulArgs a = {.dinp = dinp, .dw = dw, .dbias = dbias, .dout = dout, .inp = inp, .w = w, .N = N, .C = C, .OC = OC};
+    par_run(matmul_backward_part, &a);
 }
 
 /* ------------------------------------------------------------------------
@@ -417,32 +454,53 @@ INLINE float max_lanes(const float *x, int n) {
 }
 
 /* ------------------------------------------------------------------------
- * LayerNorm
+ * LayerNorm: rows in parallel; dw, db by columns, each summed over rows in
+ * order (the reference's order, whatever the thread count).
  */
 
-KERNEL void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w,
-                              const float *b, int N, int C) {
+typedef struct {
+    float *out, *mean, *rstd, *dinp, *dw, *db;
+    const float *inp, *w, *b, *dout, *cmean, *crstd;
+    int N, C;
+} LayerNormArgs;
+
+KERNEL static void layernorm_forward_rows(const LayerNormArgs *a, int lo, int hi) {
     const float eps = 1e-5f;
-    for (int n = 0; n < N; n++) {
-        const float *x = inp + (size_t)n * C;
-        float *o = out + (size_t)n * C;
+    const int C = a->C;
+    for (int n = lo; n < hi; n++) {
+        const float *x = a->inp + (size_t)n * C;
+        float *o = a->out + (size_t)n * C;
         const float m = sum_lanes(x, C) / C;
         for (int c = 0; c < C; c++) o[c] = x[c] - m; /* o holds x - m for the variance */
         const float v = dot_lanes(o, o, C) / C;
         const float s = 1.0f / sqrtf(v + eps);
-        for (int c = 0; c < C; c++) o[c] = (x[c] - m) * s * w[c] + b[c];
-        mean[n] = m;
-        rstd[n] = s;
+        for (int c = 0; c < C; c++) o[c] = (x[c] - m) * s * a->w[c] + a->b[c];
+        a->mean[n] = m;
+        a->rstd[n] = s;
     }
 }
 
-KERNEL void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
-                               const float *w, const float *mean, const float *rstd, int N, int C) {
-    for (int n = 0; n < N; n++) {
-        const float *x = inp + (size_t)n * C;
-        const float *d = dout + (size_t)n * C;
-        float *dx = dinp + (size_t)n * C;
-        const float m = mean[n], s = rstd[n];
+static void layernorm_forward_part(void *ctx, int part, int nparts) {
+    const LayerNormArgs *a = ctx;
+    int lo, hi;
+    par_range(a->N, part, nparts, 1, &lo, &hi);
+    layernorm_forward_rows(a, lo, hi);
+}
+
+void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b, int N,
+                       int C) {
+    LayerNormArgs a = {.out = out, .mean = mean, .rstd = rstd, .inp = inp, .w = w, .b = b, .N = N, .C = C};
+    par_run(layernorm_forward_part, &a);
+}
+
+KERNEL static void layernorm_backward_rows(const LayerNormArgs *a, int lo, int hi) {
+    const int C = a->C;
+    const float *w = a->w;
+    for (int n = lo; n < hi; n++) {
+        const float *x = a->inp + (size_t)n * C;
+        const float *d = a->dout + (size_t)n * C;
+        float *dx = a->dinp + (size_t)n * C;
+        const float m = a->cmean[n], s = a->crstd[n];
         /* norm = (x - m) * s;  out = norm * w + b */
         float acc_d[8] = {0}, acc_dn[8] = {0};
         int c = 0;
@@ -466,28 +524,60 @@ KERNEL void layernorm_backward(float *dinp, float *dw, float *db, const float *d
         dnorm_norm_mean /= C;
         for (c = 0; c < C; c++) {
             float norm = (x[c] - m) * s;
-            float dnorm = w[c] * d[c];
-            db[c] += d[c];
-            dw[c] += norm * d[c];
-            dx[c] += (dnorm - dnorm_mean - norm * dnorm_norm_mean) * s;
+            dx[c] += (w[c] * d[c] - dnorm_mean - norm * dnorm_norm_mean) * s;
         }
     }
 }
 
+KERNEL static void layernorm_backward_cols(const LayerNormArgs *a, int lo, int hi) {
+    const int C = a->C;
+    for (int n = 0; n < a->N; n++) {
+        const float *x = a->inp + (size_t)n * C;
+        const float *d = a->dout + (size_t)n * C;
+        const float m = a->cmean[n], s = a->crstd[n];
+        for (int c = lo; c < hi; c++) {
+            a->db[c] += d[c];
+            a->dw[c] += ((x[c] - m) * s) * d[c];
+        }
+    }
+}
+
+static void layernorm_backward_part(void *ctx, int part, int nparts) {
+    const LayerNormArgs *a = ctx;
+    int lo, hi;
+    par_range(a->N, part, nparts, 1, &lo, &hi);
+    layernorm_backward_rows(a, lo, hi);
+    par_range(a->C, part, nparts, 16, &lo, &hi);
+    if (lo < hi) layernorm_backward_cols(a, lo, hi);
+}
+
+void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
+                        const float *mean, const float *rstd, int N, int C) {
+    LayerNormArgs a = {.dinp = dinp, .dw = dw, .db = db, .dout = dout, .inp = inp, .w = w, .cmean = mean,
+                       .crstd = rstd, .N = N, .C = C};
+    par_run(layernorm_backward_part, &a);
+}
+
 /* ------------------------------------------------------------------------
- * GELU
+ * GELU: element ranges in parallel
  */
 
-KERNEL void gelu_forward(float *out, const float *inp, int n) {
-    for (int i = 0; i < n; i++) {
+typedef struct {
+    float *out;
+    const float *inp, *dout;
+    int n;
+} GeluArgs;
+
+KERNEL static void gelu_forward_range(float *out, const float *inp, int lo, int hi) {
+    for (int i = lo; i < hi; i++) {
         float x = inp[i];
         float u = GELU_SCALE * (x + 0.044715f * x * x * x);
         out[i] = x / (1.0f + exp_approx(-2.0f * u));
     }
 }
 
-KERNEL void gelu_backward(float *dinp, const float *inp, const float *dout, int n) {
-    for (int i = 0; i < n; i++) {
+KERNEL static void gelu_backward_range(float *dinp, const float *inp, const float *dout, int lo, int hi) {
+    for (int i = lo; i < hi; i++) {
         float x = inp[i];
         float u = GELU_SCALE * (x + 0.044715f * x * x * x);
         float s = 1.0f / (1.0f + exp_approx(-2.0f * u));
@@ -496,13 +586,39 @@ KERNEL void gelu_backward(float *dinp, const float *inp, const float *dout, int 
     }
 }
 
+static void gelu_forward_part(void *ctx, int part, int nparts) {
+    const GeluArgs *a = ctx;
+    int lo, hi;
+    par_range(a->n, part, nparts, 16, &lo, &hi);
+    gelu_forward_range(a->out, a->inp, lo, hi);
+}
+
+static void gelu_backward_part(void *ctx, int part, int nparts) {
+    const GeluArgs *a = ctx;
+    int lo, hi;
+    par_range(a->n, part, nparts, 16, &lo, &hi);
+    gelu_backward_range(a->out, a->inp, a->dout, lo, hi);
+}
+
+void gelu_forward(float *out, const float *inp, int n) {
+    GeluArgs a = {.out = out, .inp = inp, .n = n};
+    par_run(gelu_forward_part, &a);
+}
+
+void gelu_backward(float *dinp, const float *inp, const float *dout, int n) {
+    GeluArgs a = {.out = dinp, .inp = inp, .dout = dout, .n = n};
+    par_run(gelu_backward_part, &a);
+}
+
 /* ------------------------------------------------------------------------
- * Attention. Per (batch, head): keys (forward) or values (backward) are
- * first packed transposed, (hs, T), so that a row of scores is a loop over
- * keys j with q[d] broadcast: vectorised, and summed over d in the same
- * order as the reference (bitwise-equal scores). Only the causal half j <= i
- * is computed. Weighted sums over rows (att @ v, and the gradients of q, k,
- * v) accumulate head vectors in registers, specialised for common head sizes.
+ * Attention. Work unit: one (batch, head), in parallel over the pool (each
+ * part with its own T x hs slice of scratch). Within a unit, keys (forward)
+ * or values (backward) are first packed transposed, (hs, T), so that a row of
+ * scores is a loop over keys j with q[d] broadcast: vectorised, and summed
+ * over d in the reference's order (bitwise-equal scores). Only the causal
+ * half j <= i is computed. Weighted sums over rows (att @ v, and the
+ * gradients of q, k, v) accumulate a head vector in registers, specialised
+ * for common head sizes. The PE qk hook runs per unit on its own head slices.
  */
 
 /* row[j] = sum_d q[d] * kt[d*T + j] for j < n (d ascending, as the reference). */
@@ -569,98 +685,131 @@ INLINE void pack_t(float *restrict dst, const float *restrict src, size_t stride
     }
 }
 
-KERNEL void attention_forward(float *out, float *att, float *qkv, float *scratch, const PE *pe, const int *pos,
-                              int layer, int B, int T, int C, int NH) {
-    const int hs = C / NH, C3 = 3 * C;
-    const float scale = 1.0f / sqrtf((float)hs);
-    const PEOps *ops = pe->ops;
+typedef struct {
+    float *out, *att, *qkv, *scratch, *dqkv, *datt;
+    const float *dout;
+    const PE *pe;
+    const int *pos;
+    int layer, B, T, C, NH, parts;
+} AttnArgs;
 
-    /* hook 2: transform q and k of every head in place */
+KERNEL static void attention_forward_unit(const AttnArgs *a, int b, int h, float *kt) {
+    const int T = a->T, C = a->C, NH = a->NH, hs = C / NH, C3 = 3 * C;
+    const float scale = 1.0f / sqrtf((float)hs);
+    const PEOps *ops = a->pe->ops;
+    const int *pb = a->pos + (size_t)b * T;
+    float *base = a->qkv + (size_t)b * T * C3;
+    /* hook 2: transform q and k of this head in place */
     if (ops->qk_forward) {
-        for (int n = 0; n < B * T; n++) {
-            float *q = qkv + (size_t)n * C3, *k = q + C;
-            for (int h = 0; h < NH; h++) {
-                ops->qk_forward(pe, q + h * hs, pos[n], 0);
-                ops->qk_forward(pe, k + h * hs, pos[n], 1);
-            }
+        for (int t = 0; t < T; t++) {
+            ops->qk_forward(a->pe, base + (size_t)t * C3 + h * hs, pb[t], 0);
+            ops->qk_forward(a->pe, base + (size_t)t * C3 + C + h * hs, pb[t], 1);
         }
     }
+    pack_t(kt, base + C + h * hs, C3, T, hs);
+    for (int i = 0; i < T; i++) {
+        const int n = i + 1;
+        float *row = a->att + (((size_t)b * NH + h) * T + i) * T;
+        rowdot_t(row, base + (size_t)i * C3 + h * hs, kt, n, T, hs);
+        for (int j = 0; j < n; j++) row[j] *= scale;
+        if (ops->bias_forward) ops->bias_forward(a->pe, row, a->layer, h, pb, i);
+        const float mx = max_lanes(row, n);
+        for (int j = 0; j < n; j++) row[j] = exp_approx(row[j] - mx);
+        const float inv = 1.0f / sum_lanes(row, n);
+        for (int j = 0; j < n; j++) row[j] *= inv;
+        for (int j = n; j < T; j++) row[j] = 0.0f;
+        /* out = att @ v */
+        wsum(a->out + ((size_t)b * T + i) * C + h * hs, row, 1, base + 2 * C + h * hs, C3, n, 0, hs);
+    }
+}
 
-    float *kt = scratch; /* (hs, T) */
-    for (int b = 0; b < B; b++) {
-        const int *pb = pos + (size_t)b * T;
-        const float *base = qkv + (size_t)b * T * C3;
-        for (int h = 0; h < NH; h++) {
-            pack_t(kt, base + C + h * hs, C3, T, hs);
-            for (int i = 0; i < T; i++) {
-                const int n = i + 1;
-                float *row = att + (((size_t)b * NH + h) * T + i) * T;
-                rowdot_t(row, base + (size_t)i * C3 + h * hs, kt, n, T, hs);
-                for (int j = 0; j < n; j++) row[j] *= scale;
-                if (ops->bias_forward) ops->bias_forward(pe, row, layer, h, pb, i);
-                const float mx = max_lanes(row, n);
-                for (int j = 0; j < n; j++) row[j] = exp_approx(row[j] - mx);
-                const float inv = 1.0f / sum_lanes(row, n);
-                for (int j = 0; j < n; j++) row[j] *= inv;
-                for (int j = n; j < T; j++) row[j] = 0.0f;
-                /* out = att @ v */
-                wsum(out + ((size_t)b * T + i) * C + h * hs, row, 1, base + 2 * C + h * hs, C3, n, 0, hs);
-            }
+KERNEL static void attention_backward_unit(const AttnArgs *a, int b, int h, float *vt) {
+    const int T = a->T, C = a->C, NH = a->NH, hs = C / NH, C3 = 3 * C;
+    const float scale = 1.0f / sqrtf((float)hs);
+    const PEOps *ops = a->pe->ops;
+    const int *pb = a->pos + (size_t)b * T;
+    const float *base = a->qkv + (size_t)b * T * C3;
+    float *dbase = a->dqkv + (size_t)b * T * C3;
+    const float *dob = a->dout + (size_t)b * T * C;
+    const float *A = a->att + ((size_t)b * NH + h) * T * T;
+    float *G = a->datt + ((size_t)b * NH + h) * T * T;
+    pack_t(vt, base + 2 * C + h * hs, C3, T, hs);
+    for (int i = 0; i < T; i++) {
+        const int n = i + 1;
+        const float *row = A + (size_t)i * T;
+        float *grow = G + (size_t)i * T;
+        /* out[i] = sum_j att[i,j] v[j]:  datt[i,j] = dout[i] . v[j] */
+        rowdot_t(grow, dob + (size_t)i * C + h * hs, vt, n, T, hs);
+        /* softmax: dpre[j] = att[j] (datt[j] - sum_k att[k] datt[k]) */
+        const float dot = dot_lanes(grow, row, n);
+        for (int j = 0; j < n; j++) grow[j] = row[j] * (grow[j] - dot);
+        /* hook 3 backward: the bias adds straight to the pre-softmax score */
+        if (ops->bias_backward) ops->bias_backward(a->pe, grow, a->layer, h, pb, i);
+        /* pre[j] = scale * q[i] . k[j]:  dq[i] += sum_j scale dpre[j] k[j] */
+        for (int j = 0; j < n; j++) grow[j] *= scale;
+        wsum(dbase + (size_t)i * C3 + h * hs, grow, 1, base + C + h * hs, C3, n, 1, hs);
+    }
+    for (int j = 0; j < T; j++) {
+        const int n = T - j; /* queries i = j .. T-1 */
+        /* dk[j] += sum_i scale dpre[i,j] q[i];  dv[j] += sum_i att[i,j] dout[i] */
+        wsum(dbase + (size_t)j * C3 + C + h * hs, G + (size_t)j * T + j, T, base + (size_t)j * C3 + h * hs, C3, n, 1,
+             hs);
+        wsum(dbase + (size_t)j * C3 + 2 * C + h * hs, A + (size_t)j * T + j, T, dob + (size_t)j * C + h * hs, C, n, 1,
+             hs);
+    }
+    /* hook 2 backward: q, k were transformed in place after the qkv matmul */
+    if (ops->qk_backward) {
+        for (int t = 0; t < T; t++) {
+            ops->qk_backward(a->pe, dbase + (size_t)t * C3 + h * hs, pb[t], 0);
+            ops->qk_backward(a->pe, dbase + (size_t)t * C3 + C + h * hs, pb[t], 1);
         }
     }
 }
 
-KERNEL void attention_backward(float *dqkv, float *datt, float *scratch, const float *dout, const float *qkv,
-                               const float *att, const PE *pe, const int *pos, int layer, int B, int T, int C,
-                               int NH) {
-    const int hs = C / NH, C3 = 3 * C;
-    const float scale = 1.0f / sqrtf((float)hs);
-    const PEOps *ops = pe->ops;
-
-    float *vt = scratch; /* (hs, T) */
-    for (int b = 0; b < B; b++) {
-        const int *pb = pos + (size_t)b * T;
-        const float *base = qkv + (size_t)b * T * C3;
-        float *dbase = dqkv + (size_t)b * T * C3;
-        const float *dob = dout + (size_t)b * T * C;
-        for (int h = 0; h < NH; h++) {
-            const float *A = att + ((size_t)b * NH + h) * T * T;
-            float *G = datt + ((size_t)b * NH + h) * T * T;
-            pack_t(vt, base + 2 * C + h * hs, C3, T, hs);
-            for (int i = 0; i < T; i++) {
-                const int n = i + 1;
-                const float *row = A + (size_t)i * T;
-                float *grow = G + (size_t)i * T;
-                /* out[i] = sum_j att[i,j] v[j]:  datt[i,j] = dout[i] . v[j] */
-                rowdot_t(grow, dob + (size_t)i * C + h * hs, vt, n, T, hs);
-                /* softmax: dpre[j] = att[j] (datt[j] - sum_k att[k] datt[k]) */
-                const float dot = dot_lanes(grow, row, n);
-                for (int j = 0; j < n; j++) grow[j] = row[j] * (grow[j] - dot);
-                /* hook 3 backward: the bias adds straight to the pre-softmax score */
-                if (ops->bias_backward) ops->bias_backward(pe, grow, layer, h, pb, i);
-                /* pre[j] = scale * q[i] . k[j]:  dq[i] += sum_j scale dpre[j] k[j] */
-                for (int j = 0; j < n; j++) grow[j] *= scale;
-                wsum(dbase + (size_t)i * C3 + h * hs, grow, 1, base + C + h * hs, C3, n, 1, hs);
-            }
-            for (int j = 0; j < T; j++) {
-                const int n = T - j; /* queries i = j .. T-1 */
-                /* dk[j] += sum_i scale dpre[i,j] q[i];  dv[j] += sum_i att[i,j] dout[i] */
-                wsum(dbase + (size_t)j * C3 + C + h * hs, G + (size_t)j * T + j, T, base + (size_t)j * C3 + h * hs,
-                     C3, n, 1, hs);
-                wsum(dbase + (size_t)j * C3 + 2 * C + h * hs, A + (size_t)j * T + j, T, dob + (size_t)j * C + h * hs,
-                     C, n, 1, hs);
-            }
-        }
+/* Units (b, h) of part `part` of a->parts (at most NH parts: one scratch slice each). */
+static void attention_part(const AttnArgs *a, int part, int backward) {
+    if (part >= a->parts) return;
+    const int hs = a->C / a->NH;
+    float *slice = a->scratch + (size_t)part * a->T * hs;
+    int lo, hi;
+    par_range(a->B * a->NH, part, a->parts, 1, &lo, &hi);
+    for (int u = lo; u < hi; u++) {
+        if (backward)
+            attention_backward_unit(a, u / a->NH, u % a->NH, slice);
+        else
+            attention_forward_unit(a, u / a->NH, u % a->NH, slice);
     }
+}
 
-    /* hook 2 backward: q, k were transformed in place after the qkv matmul */
-    if (ops->qk_backward) {
-        for (int n = 0; n < B * T; n++) {
-            float *dq = dqkv + (size_t)n * C3, *dk = dq + C;
-            for (int h = 0; h < NH; h++) {
-                ops->qk_backward(pe, dq + h * hs, pos[n], 0);
-                ops->qk_backward(pe, dk + h * hs, pos[n], 1);
-            }
-        }
-    }
+static void attention_forward_part(void *ctx, int part, int nparts) {
+    (void)nparts;
+    attention_part(ctx, part, 0);
+}
+
+static void attention_backward_part(void *ctx, int part, int nparts) {
+    (void)nparts;
+    attention_part(ctx, part, 1);
+}
+
+static int attention_parts(int NH, int serial) {
+    int n = par_threads();
+    return serial ? 1 : n < NH ? n : NH;
+}
+
+void attention_forward(float *out, float *att, float *qkv, float *scratch, const PE *pe, const int *pos, int layer,
+                       int B, int T, int C, int NH) {
+    AttnArgs a = {.out = out, .att = att, .qkv = qkv, .scratch = scratch, .pe = pe, .pos = pos, .layer = layer,
+                  .B = B, .T = T, .C = C, .NH = NH, .parts = attention_parts(NH, 0)};
+    par_run(attention_forward_part, &a);
+}
+
+void attention_backward(float *dqkv, float *datt, float *scratch, const float *dout, const float *qkv,
+                        const float *att, const PE *pe, const int *pos, int layer, int B, int T, int C, int NH) {
+    /* an encoding whose bias has parameters accumulates their gradients from
+     * every (batch, head): that stays on one thread (race-free, fixed order) */
+    const int serial = pe->ops->bias_backward != NULL && pe->grads != NULL;
+    AttnArgs a = {.dqkv = dqkv, .datt = datt, .scratch = scratch, .dout = dout, .qkv = (float *)qkv,
+                  .att = (float *)att, .pe = pe, .pos = pos, .layer = layer, .B = B, .T = T, .C = C, .NH = NH,
+                  .parts = attention_parts(NH, serial)};
+    par_run(attention_backward_part, &a);
 }

@@ -4,13 +4,13 @@
 #include "train.h"
 
 #include <cJSON.h>
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "model/adamw.h"
+#include "model/parallel.h"
 #include "run/checkpoint.h"
 #include "run/eval.h"
 #include "run/fsutil.h"
@@ -92,7 +92,8 @@ int train_run(const RunConfig *cfg, const TrainOptions *o) {
     const TrainConfig *tr = &cfg->train;
     const TaskOps *task = task_find(cfg->task.name);
     if (!task) return pe_errorf("task.name: unknown task \"%s\" (valid: %s)", cfg->task.name, task_names());
-    openblas_set_num_threads(tr->threads);
+    /* train.threads threads in all: posenc's pool, with OpenBLAS on one thread */
+    par_set_threads(tr->threads);
 
     char metrics[4096];
     if (path_join(metrics, sizeof metrics, o->run_dir, "metrics.jsonl") != 0) return TRAIN_ERROR;
