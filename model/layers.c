@@ -637,6 +637,24 @@ void gelu_backward(float *dinp, const float *inp, const float *dout, int n) {
 INLINE void rowdot_t(float *restrict row, const float *restrict q, const float *restrict kt, int n, int T, int hs) {
     for (int j = 0; j < n; j++) row[j] = 0.0f;
     int d = 0;
+    for (; d + 8 <= hs; d += 8) {
+        const float q0 = q[d], q1 = q[d + 1], q2 = q[d + 2], q3 = q[d + 3];
+        const float q4 = q[d + 4], q5 = q[d + 5], q6 = q[d + 6], q7 = q[d + 7];
+        const float *k0 = kt + (size_t)d * T, *k1 = k0 + T, *k2 = k1 + T, *k3 = k2 + T;
+        const float *k4 = k3 + T, *k5 = k4 + T, *k6 = k5 + T, *k7 = k6 + T;
+        for (int j = 0; j < n; j++) {
+            float s = row[j];
+            s += q0 * k0[j];
+            s += q1 * k1[j];
+            s += q2 * k2[j];
+            s += q3 * k3[j];
+            s += q4 * k4[j];
+            s += q5 * k5[j];
+            s += q6 * k6[j];
+            s += q7 * k7[j];
+            row[j] = s;
+        }
+    }
     for (; d + 4 <= hs; d += 4) {
         const float q0 = q[d], q1 = q[d + 1], q2 = q[d + 2], q3 = q[d + 3];
         const float *k0 = kt + (size_t)d * T, *k1 = k0 + T, *k2 = k1 + T, *k3 = k2 + T;
@@ -656,20 +674,31 @@ INLINE void rowdot_t(float *restrict row, const float *restrict q, const float *
 }
 
 /* out[0..HS) (+)= sum_j a[j * astride] * x[j * xstride + 0..HS), j < n;
- * accumulated from 0 in j order, then stored (add = 0) or added (add = 1). */
+ * accumulated from 0 in j order, then stored (add = 0) or added (add = 1).
+ * GCC vector extensions (8 floats) keep the head vector in registers; the
+ * arithmetic per element is the scalar loop's, in the same order. */
+typedef float v8sf __attribute__((vector_size(32)));
+
 INLINE void wsum_fixed(float *restrict out, const float *restrict a, size_t astride, const float *restrict x,
                        size_t xstride, int n, int add, const int HS) {
-    float acc[64];
-    for (int d = 0; d < HS; d++) acc[d] = 0.0f;
+    v8sf acc[8], xv;
+    for (int k = 0; k < HS / 8; k++) acc[k] = (v8sf){0};
     for (int j = 0; j < n; j++) {
         const float aj = a[j * astride];
+        const v8sf av = {aj, aj, aj, aj, aj, aj, aj, aj};
         const float *xj = x + j * xstride;
-        for (int d = 0; d < HS; d++) acc[d] += aj * xj[d];
+        for (int k = 0; k < HS / 8; k++) {
+            memcpy(&xv, xj + 8 * k, sizeof xv);
+            acc[k] += av * xv;
+        }
     }
-    if (add)
-        for (int d = 0; d < HS; d++) out[d] += acc[d];
-    else
-        for (int d = 0; d < HS; d++) out[d] = acc[d];
+    for (int k = 0; k < HS / 8; k++) {
+        if (add) {
+            memcpy(&xv, out + 8 * k, sizeof xv);
+            acc[k] += xv;
+        }
+        memcpy(out + 8 * k, &acc[k], sizeof xv);
+    }
 }
 
 INLINE void wsum(float *out, const float *a, size_t astride, const float *x, size_t xstride, int n, int add, int hs) {
