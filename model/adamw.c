@@ -11,8 +11,8 @@ void adamw_init(AdamW *opt, size_t num_params, float weight_decay) {
     opt->beta2 = 0.95f;
     opt->eps = 1e-8f;
     opt->weight_decay = weight_decay;
-    opt->m = pe_calloc(num_params, sizeof(float));
-    opt->v = pe_calloc(num_params, sizeof(float));
+    opt->m = pe_calloc_big(num_params, sizeof(float));
+    opt->v = pe_calloc_big(num_params, sizeof(float));
     opt->n = num_params;
     opt->t = 0;
 }

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <string.h>
 
 static char pe_errbuf[2048];
 
@@ -29,6 +31,23 @@ void *pe_calloc_check(size_t n, size_t size, const char *file, int line) {
                 n, size, file, line);
         exit(1);
     }
+    return p;
+}
+
+void *pe_calloc_big_check(size_t n, size_t size, const char *file, int line) {
+    const size_t huge = (size_t)2 << 20;
+    size_t bytes = (n ? n : 1) * (size ? size : 1);
+    if (bytes < huge) return pe_calloc_check(n, size, file, line);
+    bytes = (bytes + huge - 1) / huge * huge;
+    void *p = NULL;
+    if (posix_memalign(&p, huge, bytes) != 0) {
+        fprintf(stderr, "posenc: out of memory allocating %zu bytes (%s:%d)\n", bytes, file, line);
+        exit(1);
+    }
+#ifdef MADV_HUGEPAGE
+    madvise(p, bytes, MADV_HUGEPAGE); /* advice only: failure is harmless */
+#endif
+    memset(p, 0, bytes);
     return p;
 }
 

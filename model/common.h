@@ -33,6 +33,12 @@ const char *pe_error(void);
  * numerical program is not recoverable. Memory is zeroed. */
 void *pe_calloc_check(size_t n, size_t size, const char *file, int line);
 #define pe_calloc(n, size) pe_calloc_check((n), (size), __FILE__, __LINE__)
+/* The same for large numerical buffers (parameters, activations, optimizer
+ * state): 2 MiB-aligned and, on Linux, advised to use transparent huge pages
+ * (page walks are expensive, above all in a VM, and the kernels stride across
+ * rows). Zeroed; release with free(). */
+void *pe_calloc_big_check(size_t n, size_t size, const char *file, int line);
+#define pe_calloc_big(n, size) pe_calloc_big_check((n), (size), __FILE__, __LINE__)
 
 /* ---- random numbers ----------------------------------------------------
  * SplitMix64: a tiny, well-tested 64-bit generator. Same seed gives the same

@@ -121,8 +121,8 @@ int gpt_build(GPT *m, const GPTConfig *cfg) {
         off += sizes[i];
     }
     m->num_params = off;
-    m->params_memory = pe_calloc(off, sizeof(float));
-    m->grads_memory = pe_calloc(off, sizeof(float));
+    m->params_memory = pe_calloc_big(off, sizeof(float));
+    m->grads_memory = pe_calloc_big(off, sizeof(float));
     point_params(&m->params, m->params_memory, m->param_info);
     point_params(&m->grads, m->grads_memory, m->param_info);
     m->pe.params = sizes[16] ? m->params.pe : NULL;
@@ -217,14 +217,14 @@ void gpt_reserve(GPT *m, int B, int T, int training) {
     size_t bt = (size_t)B * T, btt = bt * T, s[GPT_NUM_ACT_TENSORS];
     if ((size_t)T > m->attn_scratch_T) {
         free(m->attn_scratch);
-        m->attn_scratch = pe_calloc((size_t)T * m->cfg.C, sizeof(float));
+        m->attn_scratch = pe_calloc_big((size_t)T * m->cfg.C, sizeof(float));
         m->attn_scratch_T = T;
     }
     if (bt > m->acts_tokens || btt > m->acts_att) {
         if (bt < m->acts_tokens) bt = m->acts_tokens;
         if (btt < m->acts_att) btt = m->acts_att;
         free(m->acts_memory);
-        m->acts_memory = pe_calloc(act_sizes(&m->cfg, bt, btt, s), sizeof(float));
+        m->acts_memory = pe_calloc_big(act_sizes(&m->cfg, bt, btt, s), sizeof(float));
         m->acts_tokens = bt;
         m->acts_att = btt;
     }
@@ -235,7 +235,7 @@ void gpt_reserve(GPT *m, int B, int T, int training) {
         if (btt < m->scratch_att) btt = m->scratch_att;
         size_t ss[GPT_NUM_SCRATCH];
         free(m->scratch_memory);
-        m->scratch_memory = pe_calloc(scratch_sizes(&m->cfg, bt, btt, ss), sizeof(float));
+        m->scratch_memory = pe_calloc_big(scratch_sizes(&m->cfg, bt, btt, ss), sizeof(float));
         m->scratch_tokens = bt;
         m->scratch_att = btt;
     }
