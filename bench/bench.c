@@ -749,6 +749,19 @@ int main(int argc, char **argv) {
         cJSON_AddBoolToObject(o, "met", met);
         cJSON_AddItemToArray(jtg, o);
     }
+    /* closing note: for each training target not met, where its step goes */
+    const struct { int s, t; double target; } runs[] = {{1, 1, 0.75}, {1, 2, 0.65}, {0, 1, 0.50}};
+    for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
+        const TrainResult *r = &tr[runs[i].s][runs[i].t];
+        if (r->mfu >= runs[i].target) continue;
+        double sum = 0.0;
+        for (int p = 0; p < NUM_PARTS; p++) sum += r->parts[p];
+        printf("  limit, %s %dt (MFU %.1f%% < %.0f%%): step split", shapes[runs[i].s]->name, runs[i].t, 100 * r->mfu,
+               100 * runs[i].target);
+        for (int p = 0; p < NUM_PARTS; p++)
+            if (r->parts[p] / sum >= 0.02) printf(" %s %.0f%%", part_name(p), 100 * r->parts[p] / sum);
+        printf("; attn linear and mlp are sgemm-bound (plus GELU), the rest is element-wise or attention work\n");
+    }
     const double total = now_s() - t_all;
     cJSON_AddNumberToObject(root, "bench_seconds", round(total * 10) / 10);
     char *text = cJSON_Print(root);
