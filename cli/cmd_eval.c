@@ -4,12 +4,12 @@
  * accuracy by absolute position.
  */
 #include <cJSON.h>
-#include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "model/parallel.h"
 #include "run/eval.h"
 #include "run/fsutil.h"
 #include "run/rundir.h"
@@ -91,7 +91,7 @@ int cmd_eval(int argc, char **argv) {
         gpt_free(&m);
         if (rundir_load(run, maxT, &cfg, &m, &step) != 0) goto runtime_error;
     }
-    openblas_set_num_threads(threads ? (int)threads : cfg.train.threads);
+    par_set_threads(threads ? (int)threads : cfg.train.threads);
     gpt_reserve(&m, maxB, maxT, 0);
     Batch batch = {0};
     if (batch_alloc(&batch, maxB, maxT) != 0) {
