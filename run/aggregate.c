@@ -39,6 +39,7 @@ Stat stat_of(const double *x, int n) {
 typedef struct {
     char values[SWEEP_MAX_KEYS][64]; /* grid values (text) */
     int min_len, max_len;            /* training range */
+    char task[32];                   /* task.name */
     int num;                         /* evaluation rows */
     int n[MAX_LEN_ROWS];
     double acc[MAX_LEN_ROWS], em[MAX_LEN_ROWS], loss[MAX_LEN_ROWS];
@@ -84,6 +85,8 @@ static int read_run(const char *dir, char keys[][64], int nkeys, RunResult *r) {
         }
     const cJSON *task = cJSON_GetObjectItemCaseSensitive(cfg, "task");
     r->min_len = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(task, "min_len"));
+    const char *tname = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(task, "name"));
+    snprintf(r->task, sizeof r->task, "%s", tname ? tname : "task");
     r->max_len = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(task, "max_len"));
     const long steps =
         (long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cfg, "train"), "steps"));
@@ -113,6 +116,7 @@ static int read_run(const char *dir, char keys[][64], int nkeys, RunResult *r) {
 typedef struct {
     char values[SWEEP_MAX_KEYS][64];
     int min_len, max_len;
+    char task[32];
     int num_runs;
     int *runs; /* indices into the run array */
     int num_lengths;
@@ -235,12 +239,14 @@ static void print_group(FILE *f, const Cell *cells, const int *members, int nm, 
                         int pe_key, int md) {
     const Cell *c0 = &cells[members[0]];
     fprintf(f, "\n");
-    int any = 0;
+    int any = 0, task_in_grid = 0;
+    for (int k = 0; k < nkeys; k++) task_in_grid |= strcmp(keys[k], "task.name") == 0;
     if (md) fprintf(f, "**");
+    if (!task_in_grid) fprintf(f, "%s", c0->task), any++;
     for (int k = 0; k < nkeys; k++)
         if (k != pe_key) fprintf(f, "%s%s=%s", any++ ? ", " : "", keys[k], c0->values[k]);
     if (md)
-        fprintf(f, "%s** trained on n = %d..%d; mean%s over %d seed(s); **bold** n = training range\n", any ? "" : "all runs",
+        fprintf(f, "** trained on n = %d..%d; mean%s over %d seed(s); **bold** n = training range\n",
                 c0->min_len, c0->max_len, " ± std", c0->num_lengths ? c0->seeds[0] : 0);
     else
         fprintf(f, "%strained on n = %d..%d; mean over %d seed(s); * = training range\n", any ? "; " : "",
@@ -422,6 +428,7 @@ int aggregate_sweep(const char *out, FILE *f, int plots) {
         if (c == ncells) {
             memcpy(cells[c].values, runs[i].values, sizeof cells[c].values);
             cells[c].min_len = runs[i].min_len;
+            memcpy(cells[c].task, runs[i].task, sizeof cells[c].task);
             cells[c].max_len = runs[i].max_len;
             cells[c].runs = pe_calloc(nruns, sizeof(int));
             ncells++;
@@ -454,15 +461,18 @@ int aggregate_sweep(const char *out, FILE *f, int plots) {
         if (f) print_group(f, cells, members, nm, keys, nkeys, pe_key, 0);
         if (md) print_group(md, cells, members, nm, keys, nkeys, pe_key, 1);
         if (!plots) continue;
+        /* the group's name: the task (when the grid does not vary it), then the other grid values */
         char gname[512] = "", title[700];
+        int task_in_grid = 0;
+        for (int k = 0; k < nkeys; k++) task_in_grid |= strcmp(keys[k], "task.name") == 0;
+        if (!task_in_grid) snprintf(gname, sizeof gname, "%s", cells[c].task);
         for (int k = 0; k < nkeys; k++) {
             if (k == pe_key) continue;
             if (gname[0]) strncat(gname, "_", sizeof gname - strlen(gname) - 1);
             strncat(gname, cells[c].values[k], sizeof gname - strlen(gname) - 1);
         }
-        if (!gname[0]) snprintf(gname, sizeof gname, "all");
         snprintf(title, sizeof title, "%s: %s (trained on n = %d..%d, band = min..max over seeds)", title_base,
-                 strcmp(gname, "all") ? gname : "all runs", cells[c].min_len, cells[c].max_len);
+                 gname, cells[c].min_len, cells[c].max_len);
         for (int loss = 0; loss <= 1 && rc == 0; loss++) {
             char base[4096 + 600];
             snprintf(base, sizeof base, "%s/%s_%s", out, gname, loss ? "loss" : "accuracy");
