@@ -7,15 +7,16 @@
 #   <!-- results:NAME:begin -->  and  <!-- results:NAME:end -->
 # of DOC with: the command, the wall time and machine (SWEEP_DIR/timing.json),
 # the tables of SWEEP_DIR/results.md (written by `posenc collect`), and the
-# plots, copied as SVG into figures/ beside DOC. SWEEP_DIR defaults to
+# plots, copied as SVG into experiments/figures/. SWEEP_DIR defaults to
 # runs/NAME. Nothing is typed by hand: rerun the experiment, then this.
 set -euo pipefail
 name=$1 doc=$2 dir=${3:-runs/$1}
 [ -f "$dir/results.md" ] || { echo "report: $dir/results.md missing: run posenc sweep/collect first" >&2; exit 1; }
 [ -f "$dir/timing.json" ] || { echo "report: $dir/timing.json missing: the sweep did not finish here" >&2; exit 1; }
 grep -q "<!-- results:$name:begin -->" "$doc" || { echo "report: no results:$name markers in $doc" >&2; exit 1; }
-figdir=$(dirname "$doc")/figures
+figdir=experiments/figures
 mkdir -p "$figdir"
+figlink=$(realpath --relative-to="$(dirname "$doc")" "$figdir")
 block=$(mktemp)
 trap 'rm -f "$block"' EXIT
 field() { sed -n "s/.*\"$1\": *\"\{0,1\}\([^\",}]*\).*/\1/p" "$dir/timing.json"; }
@@ -26,7 +27,7 @@ spec=experiments/$name.json
   echo "(\`$dir/results.md\`), finished $(field finished): $(field jobs_run) runs in $(field wall_s) s wall time,"
   echo "$(field parallel_jobs) jobs at a time on $(field cores) cores ($(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'))."
   # the tables, with figure links pointing at the copies in figures/
-  sed "s|(\([A-Za-z0-9_.+-]*\)\.svg)|(figures/${name}_\1.svg)|" "$dir/results.md"
+  sed "s|(\([A-Za-z0-9_.+-]*\)\.svg)|($figlink/${name}_\1.svg)|" "$dir/results.md"
   echo "<!-- results:$name:end -->"
 } > "$block"
 for svg in "$dir"/*.svg; do
