@@ -20,48 +20,56 @@ void eval_shape(const TaskOps *t, int n, int samples, int batch_size, int *B, in
     *T = task_input_len(t, n);
 }
 
+void eval_counts_add(EvalCounts *c, const float *probs, const float *losses, const int *targets, const int *pos,
+                     int B, int T, int V, PosAcc *pa) {
+    for (int b = 0; b < B; b++) {
+        int all = 1;
+        for (int i = 0; i < T; i++) {
+            const int k = b * T + i, tgt = targets[k];
+            if (tgt < 0) continue;
+            const float *p = probs + (size_t)k * V;
+            int best = 0; /* argmax; ties go to the lowest token id */
+            for (int v = 1; v < V; v++)
+                if (p[v] > p[best]) best = v;
+            const int ok = best == tgt;
+            c->correct += ok;
+            all &= ok;
+            c->tokens++;
+            c->loss_sum += losses[k];
+            const int at = pos[k] + 1; /* absolute position of the predicted token */
+            if (pa && at < pa->cap) {
+                pa->correct[at] += ok;
+                pa->total[at]++;
+            }
+        }
+        c->exact += all;
+        c->examples++;
+    }
+}
+
+void eval_counts_result(const EvalCounts *c, int n, EvalResult *r) {
+    r->n = n;
+    r->examples = (int)c->examples;
+    r->tokens = c->tokens;
+    r->token_acc = c->tokens ? (double)c->correct / c->tokens : 0.0;
+    r->exact_match = c->examples ? (double)c->exact / c->examples : 0.0;
+    r->loss = c->tokens ? c->loss_sum / c->tokens : 0.0;
+}
+
 int evaluate_length(GPT *m, const TaskOps *t, const TaskConfig *tc, int n, int samples, int batch_size,
                     uint64_t eval_seed, Batch *batch, EvalResult *r, PosAcc *pa) {
     Rng rng;
     rng_seed(&rng, rng_derive(eval_seed, (uint64_t)n));
-    const int V = m->cfg.V;
-    long correct = 0, tokens = 0, exact = 0;
-    double loss_sum = 0.0;
+    EvalCounts counts = {0};
     for (int done = 0; done < samples;) {
-        int B = samples - done < batch_size ? samples - done : batch_size;
+        const int B = samples - done < batch_size ? samples - done : batch_size;
         if (batch_sample_eval(batch, t, tc, n, B, &rng) != 0) return -1;
         const int T = batch->T;
         if (gpt_check_positions(m, batch->pos, B * T) != 0) return -1;
         gpt_forward(m, batch->inputs, batch->targets, batch->pos, B, T);
-        for (int b = 0; b < B; b++) {
-            int all = 1;
-            for (int i = 0; i < T; i++) {
-                int k = b * T + i, tgt = batch->targets[k];
-                if (tgt < 0) continue;
-                const float *p = m->acts.probs + (size_t)k * V;
-                int best = 0;
-                for (int v = 1; v < V; v++)
-                    if (p[v] > p[best]) best = v;
-                int ok = best == tgt;
-                correct += ok;
-                all &= ok;
-                tokens++;
-                loss_sum += m->acts.losses[k];
-                int at = batch->pos[k] + 1; /* absolute position of the predicted token */
-                if (pa && at < pa->cap) {
-                    pa->correct[at] += ok;
-                    pa->total[at]++;
-                }
-            }
-            exact += all;
-        }
+        eval_counts_add(&counts, m->acts.probs, m->acts.losses, batch->targets, batch->pos, B, T, m->cfg.V, pa);
         done += B;
     }
-    r->n = n;
-    r->examples = samples;
-    r->tokens = tokens;
-    r->token_acc = tokens ? (double)correct / tokens : 0.0;
-    r->exact_match = samples ? (double)exact / samples : 0.0;
-    r->loss = tokens ? loss_sum / tokens : 0.0;
+    eval_counts_result(&counts, n, r);
     return 0;
 }

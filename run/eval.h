@@ -38,6 +38,21 @@ typedef struct {
 void posacc_init(PosAcc *pa, int cap);
 void posacc_free(PosAcc *pa);
 
+/* Running counts over batches (zero-initialise). */
+typedef struct {
+    long examples, exact, tokens, correct;
+    double loss_sum;
+} EvalCounts;
+
+/* Score one batch: probs (B, T, V) and per-token losses (B, T) of a forward
+ * pass, targets (B, T) with -1 where nothing counts, pos (B, T) position ids.
+ * A token is right when the argmax of its row equals the target (ties go to
+ * the lowest id); an example is an exact match when all its counted tokens
+ * are right. pa (optional) gets per-position counts. */
+void eval_counts_add(EvalCounts *c, const float *probs, const float *losses, const int *targets, const int *pos,
+                     int B, int T, int V, PosAcc *pa);
+void eval_counts_result(const EvalCounts *c, int n, EvalResult *r);
+
 /* The largest batch shape evaluate_length will use for n (for gpt_reserve
  * and batch_alloc). */
 void eval_shape(const TaskOps *t, int n, int samples, int batch_size, int *B, int *T);
