@@ -45,7 +45,7 @@ typedef struct {
     double acc[MAX_LEN_ROWS], em[MAX_LEN_ROWS], loss[MAX_LEN_ROWS];
 } RunResult;
 
-/* the value at a dotted key path of a JSON object, as text (as in job ids) */
+/* the value at a dotted key path of a JSON object, as text (sweep_value_text) */
 static int json_path_text(const cJSON *root, const char *key, char *buf, size_t cap) {
     char tmp[128];
     snprintf(tmp, sizeof tmp, "%s", key);
@@ -53,13 +53,7 @@ static int json_path_text(const cJSON *root, const char *key, char *buf, size_t 
     for (char *part = strtok(tmp, "."); part && v; part = strtok(NULL, "."))
         v = cJSON_GetObjectItemCaseSensitive(v, part);
     if (!v) return -1;
-    if (cJSON_IsString(v))
-        snprintf(buf, cap, "%s", v->valuestring);
-    else {
-        char *s = cJSON_PrintUnformatted(v);
-        snprintf(buf, cap, "%s", s);
-        free(s);
-    }
+    sweep_value_text(v, buf, cap);
     return 0;
 }
 
@@ -134,14 +128,7 @@ static long cell_rank(const Cell *c, const cJSON *grid, int nkeys) {
         int n = cJSON_GetArraySize(g), idx = n;
         for (int i = 0; i < n; i++) {
             char text[64];
-            const cJSON *v = cJSON_GetArrayItem(g, i);
-            if (cJSON_IsString(v))
-                snprintf(text, sizeof text, "%s", v->valuestring);
-            else {
-                char *p = cJSON_PrintUnformatted(v);
-                snprintf(text, sizeof text, "%s", p);
-                free(p);
-            }
+            sweep_value_text(cJSON_GetArrayItem(g, i), text, sizeof text);
             if (strcmp(text, c->values[k]) == 0) {
                 idx = i;
                 break;

@@ -44,16 +44,20 @@ static char *assignment(const char *key, const cJSON *value) {
     return s;
 }
 
-/* value as id text: strings as they are, numbers printed; other characters
- * than [A-Za-z0-9_+-] become '-' */
-static void value_text(const cJSON *v, char *buf, size_t cap) {
-    if (cJSON_IsString(v))
+void sweep_value_text(const cJSON *v, char *buf, size_t cap) {
+    if (cJSON_IsString(v)) {
         snprintf(buf, cap, "%s", v->valuestring);
-    else {
+    } else {
         char *s = cJSON_PrintUnformatted(v);
-        snprintf(buf, cap, "%s", s);
+        snprintf(buf, cap, "%s", s ? s : "");
         free(s);
     }
+}
+
+/* a value's text as part of a job id (a folder name): characters other than
+ * [A-Za-z0-9_+.-] become '-' */
+static void id_part(const char *text, char *buf, size_t cap) {
+    snprintf(buf, cap, "%s", text);
     for (char *p = buf; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
               *p == '+' || *p == '-' || *p == '.'))
@@ -225,8 +229,10 @@ int sweep_load(Sweep *s, const char *spec_path) {
             for (int k = 0; k < s->num_keys; k++) {
                 const cJSON *v = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(grid, s->keys[k]), idx[k]);
                 sets[nsets++] = assignment(s->keys[k], v);
-                value_text(v, job->values[k], sizeof job->values[k]);
-                strncat(id, job->values[k], sizeof id - strlen(id) - 2);
+                sweep_value_text(v, job->values[k], sizeof job->values[k]);
+                char part[64];
+                id_part(job->values[k], part, sizeof part);
+                strncat(id, part, sizeof id - strlen(id) - 2);
                 strcat(id, ".");
             }
             const cJSON *sv = seeds ? cJSON_GetArrayItem(seeds, si) : NULL;

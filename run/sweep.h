@@ -36,6 +36,7 @@
 #ifndef POSENC_SWEEP_H
 #define POSENC_SWEEP_H
 
+#include <cJSON.h>
 #include <signal.h>
 
 #include "run/config.h"
@@ -45,7 +46,7 @@
 
 typedef struct {
     char id[128];
-    char values[SWEEP_MAX_KEYS][64]; /* the grid values of this job, as text */
+    char values[SWEEP_MAX_KEYS][64]; /* the grid values of this job (sweep_value_text) */
     uint64_t seed;
     RunConfig cfg;                   /* resolved */
 } SweepJob;
@@ -78,6 +79,10 @@ int sweep_write_plan(const Sweep *s, const char *out_dir, const char *posenc_bin
  * raised (Ctrl-C), in which case running jobs were allowed to checkpoint;
  * *ran counts the jobs that finished successfully in this call. */
 int sweep_run_plan(const char *out_dir, int jobs, volatile sig_atomic_t *stop, int *interrupted, int *ran);
+
+/* A JSON value as text, as grid values are shown in ids, tables and plots:
+ * a string as it is, anything else as compact JSON. */
+void sweep_value_text(const cJSON *v, char *buf, size_t cap);
 
 /* A run directory is complete when its checkpoint is at the final step and
  * its eval.json exists. */

@@ -18,32 +18,6 @@
 #include "run/fsutil.h"
 #include "testutil.h"
 
-static char out[65536];
-
-static const char *bin(void) {
-    const char *b = getenv("POSENC_BIN");
-    return b && *b ? b : "./posenc";
-}
-
-/* Run `posenc ARGS` (a shell fragment), capture stdout+stderr into out,
- * return the exit status. */
-static int posenc(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int posenc(const char *fmt, ...) {
-    char args[4096], cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", bin(), args);
-    FILE *p = popen(cmd, "r");
-    ck_assert_ptr_nonnull(p);
-    size_t n = fread(out, 1, sizeof out - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-#define EXPECT_OUT(s) ck_assert_msg(strstr(out, (s)) != NULL, "expected \"%s\" in output:\n%s", (s), out)
 
 /* "type":"train" lines of metrics.jsonl without the timing fields. */
 static char *loss_trajectory(const char *dir) {
@@ -116,8 +90,8 @@ START_TEST(test_train_eval_predict) {
     EXPECT_OUT("expected");
     EXPECT_OUT("answer tokens (with EOS) correct");
     ck_assert_int_eq(posenc("predict %s/run --logits \"BOS 3 1 4 SEP\"", d), 0);
-    j = cJSON_Parse(out);
-    ck_assert_msg(j != NULL, "not JSON: %s", out);
+    j = cJSON_Parse(posenc_out);
+    ck_assert_msg(j != NULL, "not JSON: %s", posenc_out);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "logits")), 5);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "logits"), 0)), 14);
     cJSON_Delete(j);
@@ -157,7 +131,7 @@ START_TEST(test_sigint_resume) {
     snprintf(metrics, sizeof metrics, "%s/metrics.jsonl", dir);
     pid_t pid = fork();
     if (pid == 0) {
-        execl(bin(), bin(), "train", "configs/smoke.json", "--quiet", "--set", "train.steps=1500", "--set",
+        execl(posenc_bin(), posenc_bin(), "train", "configs/smoke.json", "--quiet", "--set", "train.steps=1500", "--set",
               "train.log_every=10", "--set", "train.checkpoint_every=0", "--set", "train.eval_every=0", "--out",
               dir, (char *)NULL);
         _exit(127);

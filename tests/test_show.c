@@ -17,32 +17,6 @@
 #include "run/plot.h"
 #include "testutil.h"
 
-static char out[65536];
-
-static const char *bin(void) {
-    const char *b = getenv("POSENC_BIN");
-    return b && *b ? b : "./posenc";
-}
-
-/* Run `posenc ARGS` (a shell fragment), capture stdout+stderr into out,
- * return the exit status. */
-static int posenc(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int posenc(const char *fmt, ...) {
-    char args[4096], cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", bin(), args);
-    FILE *p = popen(cmd, "r");
-    ck_assert_ptr_nonnull(p);
-    size_t n = fread(out, 1, sizeof out - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-#define EXPECT_OUT(s) ck_assert_msg(strstr(out, (s)) != NULL, "expected \"%s\" in output:\n%s", (s), out)
 
 /* base.png is a non-empty PNG and base.svg a non-empty SVG. */
 static void expect_pictures(const char *base) {
@@ -80,7 +54,7 @@ START_TEST(test_every_encoding) {
     const char *enc[] = {"sinusoidal", "learned", "rope", "alibi"};
     char base[1024];
     for (int i = 0; i < 4; i++) {
-        ck_assert_msg(posenc("show %s --out %s/pics", enc[i], d) == 0, "show %s:\n%s", enc[i], out);
+        ck_assert_msg(posenc("show %s --out %s/pics", enc[i], d) == 0, "show %s:\n%s", enc[i], posenc_out);
         EXPECT_OUT("SPEC §5 prediction");
         snprintf(base, sizeof base, "%s/pics/%s", d, enc[i]);
         expect_pictures(base);
@@ -132,7 +106,7 @@ START_TEST(test_learned_run) {
     ck_assert_int_eq(posenc("train configs/smoke.json --set model.pe=learned --quiet --out %s/run", d), 0);
     /* copy, n <= 6: inputs are at most 6 + 6 + 2 = 14 tokens, so positions 14..25 of the
      * P = 26 table (eval length 12) are never trained and keep their initial values */
-    ck_assert_msg(posenc("show learned --run %s/run", d) == 0, "%s", out);
+    ck_assert_msg(posenc("show learned --run %s/run", d) == 0, "%s", posenc_out);
     EXPECT_OUT("rows 14..25 never occur in training");
     EXPECT_OUT("never trained                           12");
     EXPECT_OUT("— confirmed: the 12 rows at positions 14..25 are bitwise their initial noise (max |W - W_init| = 0)");

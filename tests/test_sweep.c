@@ -19,24 +19,6 @@
 #include "run/sweep.h"
 #include "testutil.h"
 
-static char out[1 << 16];
-
-static int posenc(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int posenc(const char *fmt, ...) {
-    const char *b = getenv("POSENC_BIN");
-    char args[4096], cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", b && *b ? b : "./posenc", args);
-    FILE *p = popen(cmd, "r");
-    size_t n = fread(out, 1, sizeof out - 1, p);
-    out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128;
-}
-#define EXPECT_OUT(s) ck_assert_msg(strstr(out, (s)) != NULL, "expected \"%s\" in:\n%s", (s), out)
 
 static void write_text(const char *path, const char *text) {
     ck_assert_msg(file_write_atomic(path, text, strlen(text)) == 0, "%s", pe_error());

@@ -3,6 +3,8 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdarg.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 int run_suite(Suite *s) {
@@ -64,4 +66,26 @@ void fill_normal(float *x, int n, float std, unsigned long long seed) {
     Rng r;
     rng_seed(&r, seed);
     for (int i = 0; i < n; i++) x[i] = std * rng_normal(&r);
+}
+
+char posenc_out[1 << 16];
+
+const char *posenc_bin(void) {
+    const char *b = getenv("POSENC_BIN");
+    return b && *b ? b : "./posenc";
+}
+
+int posenc(const char *fmt, ...) {
+    char args[4096], cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", posenc_bin(), args);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t n = fread(posenc_out, 1, sizeof posenc_out - 1, p);
+    posenc_out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }

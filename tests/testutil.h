@@ -3,6 +3,7 @@
 #define POSENC_TESTUTIL_H
 
 #include <check.h>
+#include <string.h>
 
 /* Run one suite with CK_NORMAL output; returns the process exit status
  * (0 when every test passed). Use as: return run_suite(my_suite()); */
@@ -22,6 +23,16 @@ float max_abs_diff(const float *a, const float *b, int n);
  * (0 when both vanish); *max_abs (optional) receives max |a - num|. */
 double grad_check(double (*f)(void *ctx), void *ctx, float *x, const float *analytic, int n,
                   float eps, double *max_abs);
+
+/* Run the posenc program ($POSENC_BIN, set by `make test`; else ./posenc)
+ * with ARGS (a shell fragment, printf-formatted); its stdout and stderr are
+ * captured in posenc_out. Returns the exit status (128+signal if killed). */
+int posenc(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+extern char posenc_out[1 << 16];
+/* The program posenc() runs. */
+const char *posenc_bin(void);
+#define EXPECT_OUT(s) \
+    ck_assert_msg(strstr(posenc_out, (s)) != NULL, "expected \"%s\" in output:\n%s", (s), posenc_out)
 
 /* Fill with N(0, std) from a fixed seed. */
 void fill_normal(float *x, int n, float std, unsigned long long seed);
