@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -399,7 +400,7 @@ int sweep_run_plan(const char *out, int jobs, volatile sig_atomic_t *stop, int *
     fprintf(stderr, "sweep %s: %d jobs (%d already complete), %d at a time; logs in %s\n", out, n, skipped, jobs,
             logs);
     const double t0 = now_s();
-    int running = 0, done = 0, failed = 0, next = 0;
+    int running = 0, done = 0, failed = 0, next = 0, forwarded = 0;
     double work_time = 0.0; /* summed wall time of finished jobs, for the ETA */
     for (;;) {
         while (!*stop && running < jobs && next < n) {
@@ -421,7 +422,15 @@ int sweep_run_plan(const char *out, int jobs, volatile sig_atomic_t *stop, int *
                     dup2(fd, 2);
                     close(fd);
                 }
-                execl("/bin/sh", "sh", "-c", j->line, (char *)NULL);
+                /* its own process group: a terminal's Ctrl-C reaches the sweep only,
+                 * which passes exactly one SIGINT on (two would mean "stop now") */
+                setpgid(0, 0);
+                /* exec: the job's signals and exit status are posenc's, not the shell's */
+                size_t len = strlen(j->line) + 6;
+                char *cmd = malloc(len);
+                if (!cmd) _exit(127);
+                snprintf(cmd, len, "exec %s", j->line);
+                execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
                 _exit(127);
             }
             j->pid = pid;
@@ -430,6 +439,12 @@ int sweep_run_plan(const char *out, int jobs, volatile sig_atomic_t *stop, int *
             running++;
         }
         if (running == 0) break;
+        if (*stop && !forwarded) {
+            /* pass the interruption on: each job checkpoints and exits with 130 */
+            for (int i = 0; i < n; i++)
+                if (pj[i].state == 1) kill(pj[i].pid, SIGINT);
+            forwarded = 1;
+        }
         int st;
         pid_t pid = waitpid(-1, &st, 0);
         if (pid < 0) {
