@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -208,6 +210,50 @@ START_TEST(test_sweep_skip_resume_fail_plots) {
 }
 END_TEST
 
+/* Interrupting a sweep (SIGINT to the sweep process alone, as `kill -INT`
+ * would) passes one SIGINT to every running job: each checkpoints and exits,
+ * the sweep exits 130, and running it again resumes the jobs. */
+START_TEST(test_sweep_interrupt) {
+    const char *d = test_tmpdir("sweep-int");
+    char spec[600], log[700];
+    snprintf(spec, sizeof spec, "%s/long.json", d);
+    write_text(spec, "{\"name\": \"long\", \"base\": \"../../../configs/smoke.json\", "
+                     "\"set\": {\"train.steps\": 200000, \"train.checkpoint_every\": 0, \"train.eval_every\": 0}, "
+                     "\"grid\": {\"model.pe\": [\"none\", \"rope\"]}, \"eval\": {\"lengths\": [2], \"samples\": 4}}");
+    pid_t pid = fork();
+    if (pid == 0) {
+        char outdir[600];
+        snprintf(outdir, sizeof outdir, "%s/out", d);
+        int fd = open("/dev/null", O_WRONLY);
+        dup2(fd, 1);
+        dup2(fd, 2);
+        execl(posenc_bin(), posenc_bin(), "sweep", spec, "--out", outdir, (char *)NULL);
+        _exit(127);
+    }
+    /* wait until both jobs are training */
+    char m1[700], m2[700];
+    snprintf(m1, sizeof m1, "%s/out/runs/none.s1/metrics.jsonl", d);
+    snprintf(m2, sizeof m2, "%s/out/runs/rope.s1/metrics.jsonl", d);
+    for (int i = 0; i < 3000 && !(path_exists(m1) && path_exists(m2)); i++) usleep(10000);
+    ck_assert(path_exists(m1) && path_exists(m2));
+    kill(pid, SIGINT);
+    int st;
+    waitpid(pid, &st, 0);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 130, "sweep exit status %d", WEXITSTATUS(st));
+    const char *ids[2] = {"none.s1", "rope.s1"};
+    for (int k = 0; k < 2; k++) {
+        snprintf(log, sizeof log, "%s/out/logs/%s.log", d, ids[k]);
+        char *text = file_read_all(log, NULL);
+        ck_assert_msg(text && strstr(text, "interrupted: checkpoint saved"), "job %s did not checkpoint:\n%s", ids[k],
+                      text ? text : "");
+        free(text);
+        char run[700];
+        snprintf(run, sizeof run, "%s/out/runs/%s/model.safetensors", d, ids[k]);
+        ck_assert(path_exists(run));
+    }
+}
+END_TEST
+
 START_TEST(test_demo_spec) {
     Sweep s;
     ck_assert_msg(sweep_load(&s, "experiments/demo.json") == 0, "%s", pe_error());
@@ -243,6 +289,7 @@ static Suite *sweep_suite(void) {
     tcase_add_test(tc, test_stat_of);
     tcase_add_test(tc, test_aggregate_arithmetic);
     tcase_add_test(tc, test_sweep_skip_resume_fail_plots);
+    tcase_add_test(tc, test_sweep_interrupt);
     tcase_add_test(tc, test_demo_spec);
     suite_add_tcase(s, tc);
     return s;
