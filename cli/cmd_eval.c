@@ -91,6 +91,11 @@ int cmd_eval(int argc, char **argv) {
         gpt_free(&m);
         if (rundir_load(run, maxT, &cfg, &m, &step) != 0) goto runtime_error;
     }
+    double param_bytes = 0, need = gpt_estimate_bytes(&m.cfg, 0, 0, maxB, maxT, &param_bytes);
+    if (mem_check("evaluation", need, param_bytes, maxB, maxT) != 0) {
+        gpt_free(&m);
+        goto runtime_error;
+    }
     par_set_threads(threads ? (int)threads : cfg.train.threads);
     gpt_reserve(&m, maxB, maxT, 0);
     Batch batch = {0};

@@ -45,8 +45,9 @@ static void train_usage(FILE *f) {
             "training (status 3) and keeps the last good checkpoint.\n");
 }
 
-static const char *const run_files[] = {"config.json", "metrics.jsonl", "model.safetensors", "optim.safetensors",
-                                        "eval.json",   "eval.csv"};
+static const char *const run_files[] = {"config.json",       "metrics.jsonl",          "model.safetensors",
+                                        "optim.safetensors", "optim.next.safetensors", "eval.json",
+                                        "eval.csv"};
 
 int cmd_train(int argc, char **argv) {
     const char *config_path = NULL, *out = NULL, *resume = NULL;
@@ -113,6 +114,10 @@ int cmd_train(int argc, char **argv) {
                 return EXIT_USAGE;
             }
         snprintf(dir, sizeof dir, "%s", resume);
+        if (dir_lock(dir) != 0) {
+            fprintf(stderr, "posenc train: %s\n", pe_error());
+            return EXIT_RUNTIME;
+        }
         if (path_join(path, sizeof path, dir, "config.json") != 0 || config_load(&cfg, path, sets, nsets) != 0) {
             fprintf(stderr, "posenc train: %s\n", pe_error());
             return EXIT_USAGE;
@@ -145,7 +150,7 @@ int cmd_train(int argc, char **argv) {
                             "replace it with --force, or choose another --out\n", dir, dir);
             return EXIT_USAGE;
         }
-        if (dir_create(dir) != 0) {
+        if (dir_create(dir) != 0 || dir_lock(dir) != 0) {
             fprintf(stderr, "posenc train: %s\n", pe_error());
             return EXIT_RUNTIME;
         }
@@ -154,6 +159,7 @@ int cmd_train(int argc, char **argv) {
             if (path_join(f, sizeof f, dir, run_files[k]) == 0) unlink(f);
         }
     }
+    dir_remove_stale_tmp(dir); /* left by a process killed while writing */
     /* the resolved config (with any train.* overrides of a resume) */
     char *json = config_to_json(&cfg);
     int rc = file_write_atomic(path, json, strlen(json));

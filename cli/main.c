@@ -3,6 +3,7 @@
  * pluggable position encodings. Dispatches to one function per subcommand.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -94,6 +95,9 @@ int main(int argc, char **argv) {
         usage(stderr);
         return EXIT_USAGE;
     }
+    /* a write beyond `ulimit -f` fails with EFBIG (and a message naming the
+     * file) instead of killing the process */
+    signal(SIGXFSZ, SIG_IGN);
     const char *cmd = argv[1];
     if (is_help(cmd) || strcmp(cmd, "help") == 0) {
         usage(stdout);

@@ -397,6 +397,34 @@ void gpt_backward(GPT *m, const int *inputs, const int *targets, const int *pos)
     prof_lap(m, GPT_PART_EMBED, &t0);
 }
 
+double gpt_estimate_bytes(const GPTConfig *cfg, int train_B, int train_T, int eval_B, int eval_T,
+                          double *param_bytes) {
+    if (gpt_config_check(cfg) != 0) return 0;
+    /* the parameter count without allocating them: sizes of a model with no buffers */
+    GPT m;
+    memset(&m, 0, sizeof m);
+    m.cfg = *cfg;
+    PEConfig pc = {
+        .C = cfg->C, .NH = cfg->NH, .hs = cfg->C / cfg->NH, .L = cfg->L, .P = cfg->P,
+        .rope_base = cfg->rope_base, .rope_fraction = cfg->rope_fraction,
+    };
+    if (pe_init(&m.pe, cfg->pe, &pc) != 0) return 0;
+    size_t sizes[GPT_NUM_PARAM_TENSORS], np = 0;
+    param_sizes(&m, sizes);
+    pe_free(&m.pe);
+    for (int i = 0; i < GPT_NUM_PARAM_TENSORS; i++) np += sizes[i];
+    const double params = (double)np * (train_B > 0 ? 4 : 2);
+    size_t s[GPT_NUM_ACT_TENSORS], ss[GPT_NUM_SCRATCH];
+    size_t tbt = (size_t)train_B * train_T, ebt = (size_t)eval_B * eval_T;
+    size_t bt = tbt > ebt ? tbt : ebt;
+    size_t btt = tbt * train_T > ebt * eval_T ? tbt * train_T : ebt * eval_T;
+    size_t maxT = train_T > eval_T ? train_T : eval_T;
+    double floats = params + (double)act_sizes(cfg, bt, btt, s) + (double)maxT * cfg->C;
+    if (train_B > 0) floats += (double)scratch_sizes(cfg, tbt, tbt * train_T, ss);
+    if (param_bytes) *param_bytes = params * sizeof(float);
+    return floats * sizeof(float);
+}
+
 size_t gpt_reserved_bytes(const GPT *m) {
     size_t s[GPT_NUM_ACT_TENSORS], ss[GPT_NUM_SCRATCH];
     size_t floats = 2 * m->num_params;

@@ -188,6 +188,16 @@ void gpt_free(GPT *m);
  * 2 x num_params floats, are the optimizer's). */
 size_t gpt_reserved_bytes(const GPT *m);
 
+/* Bytes a model of cfg will hold before anything is allocated (an upper
+ * estimate from the same size formulas gpt_build and gpt_reserve use):
+ * parameters and gradients; AdamW's two moments if train_B > 0; forward
+ * activations for the larger of train_B x train_T and eval_B x eval_T (the
+ * buffer is sized per dimension, as gpt_reserve does); backward scratch for
+ * train_B x train_T. *param_bytes (optional) receives the share of
+ * parameters, gradients and moments. 0 after pe_errorf if cfg is invalid. */
+double gpt_estimate_bytes(const GPTConfig *cfg, int train_B, int train_T, int eval_B, int eval_T,
+                          double *param_bytes);
+
 /* 0 if every position id lies in [0, P), else an error naming the offender. */
 int gpt_check_positions(const GPT *m, const int *pos, int n);
 

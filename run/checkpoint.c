@@ -19,6 +19,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "run/fsutil.h"
+
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "checkpoint.c writes float32 data as in memory: safetensors needs a little-endian host"
 #endif
@@ -234,6 +236,7 @@ static int st_save(const char *path, cJSON *meta, const CheckpointTensor *tab, i
     const char *failed = NULL; /* the step that failed */
     errno = 0;
     if (fwrite(len8, 1, 8, f) != 8 || fwrite(header, 1, hlen, f) != hlen) failed = "write";
+    if (!failed && fflush(f) == 0) fault_point("st.partial"); /* crash-test hook (fsutil.h) */
     for (int i = 0; !failed && i < n; i++)
         if (fwrite(tab[i].data, sizeof(float), tab[i].size, f) != tab[i].size) failed = "write";
     if (!failed && fflush(f) != 0) failed = "flush";
@@ -249,6 +252,7 @@ static int st_save(const char *path, cJSON *meta, const CheckpointTensor *tab, i
                        err ? strerror(err) : "short write");
         goto done;
     }
+    fault_point("st.rename");
     if (rename(tmp, path) != 0) {
         err = errno;
         remove(tmp);

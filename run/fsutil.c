@@ -1,10 +1,14 @@
 #include "fsutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,6 +43,25 @@ int file_write_atomic(const char *path, const char *data, size_t n) {
         return pe_errorf("%s: cannot rename into place: %s", path, strerror(e));
     }
     return 0;
+}
+
+int file_rename_durable(const char *from, const char *to) {
+    if (rename(from, to) != 0) return pe_errorf("%s: cannot rename %s over it: %s", to, from, strerror(errno));
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", to);
+    char *slash = strrchr(dir, '/');
+    if (!slash)
+        strcpy(dir, ".");
+    else if (slash == dir)
+        dir[1] = '\0';
+    else
+        *slash = '\0';
+    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    int rc = 0;
+    if (fd < 0 || (fsync(fd) != 0 && errno != EINVAL))
+        rc = pe_errorf("%s: renamed, but cannot sync its directory %s: %s", to, dir, strerror(errno));
+    if (fd >= 0) close(fd);
+    return rc;
 }
 
 char *file_read_all(const char *path, size_t *n) {
@@ -115,4 +138,104 @@ int path_join(char *buf, size_t cap, const char *dir, const char *name) {
     int k = snprintf(buf, cap, "%s/%s", dir, name);
     if (k < 0 || (size_t)k >= cap) return pe_errorf("%s/%s: path too long", dir, name);
     return 0;
+}
+
+int dir_lock(const char *dir) {
+    char path[4096];
+    if (path_join(path, sizeof path, dir, ".lock") != 0) return -1;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return pe_errorf("%s: cannot open the run directory's lock: %s", path, strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int e = errno;
+        char buf[32] = "";
+        ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+        close(fd);
+        if (e != EWOULDBLOCK) return pe_errorf("%s: cannot lock: %s", path, strerror(e));
+        buf[n > 0 ? n : 0] = '\0';
+        long pid = strtol(buf, NULL, 10);
+        if (pid > 0)
+            return pe_errorf("%s is in use by another posenc process (PID %ld holds %s); wait for it to "
+                             "finish or stop it, or choose another directory", dir, pid, path);
+        return pe_errorf("%s is in use by another posenc process (it holds %s); wait for it to finish or "
+                         "stop it, or choose another directory", dir, path);
+    }
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n) {
+        int e = errno;
+        close(fd);
+        return pe_errorf("%s: cannot write the lock: %s", path, strerror(e));
+    }
+    return 0; /* fd stays open (and locked) until the process exits */
+}
+
+void dir_remove_stale_tmp(const char *dir) {
+    DIR *d = opendir(dir);
+    if (!d) return;
+    for (struct dirent *e; (e = readdir(d));) {
+        const char *t = strstr(e->d_name, ".tmp.");
+        if (!t || t == e->d_name || !t[5]) continue;
+        const char *p = t + 5;
+        while (*p >= '0' && *p <= '9') p++;
+        if (*p) continue; /* not NAME.tmp.<digits> */
+        char path[4096];
+        if (path_join(path, sizeof path, dir, e->d_name) == 0) unlink(path);
+    }
+    closedir(d);
+}
+
+double mem_available_bytes(void) {
+    double avail = -1;
+    FILE *f = fopen("/proc/meminfo", "r");
+    if (f) {
+        char line[256];
+        unsigned long long kb;
+        while (fgets(line, sizeof line, f))
+            if (sscanf(line, "MemAvailable: %llu kB", &kb) == 1) {
+                avail = (double)kb * 1024.0;
+                break;
+            }
+        fclose(f);
+    }
+    if (avail < 0) {
+        long pages = sysconf(_SC_AVPHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+        avail = pages > 0 && size > 0 ? (double)pages * size : 1e300;
+    }
+    const int res[] = {RLIMIT_AS, RLIMIT_DATA};
+    for (int i = 0; i < 2; i++) {
+        struct rlimit rl;
+        if (getrlimit(res[i], &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && (double)rl.rlim_cur < avail)
+            avail = (double)rl.rlim_cur;
+    }
+    return avail;
+}
+
+int mem_check(const char *what, double need, double param_bytes, int B, int T) {
+    const double avail = mem_available_bytes(), gib = 1024.0 * 1024.0 * 1024.0;
+    if (need <= avail) return 0;
+    return pe_errorf("%s does not fit in memory: it needs about %.2f GiB (parameters, gradients%s %.2f GiB; "
+                     "activations for batches of %d x %d tokens %.2f GiB) but %.2f GiB are available "
+                     "(MemAvailable of /proc/meminfo, or ulimit -v); reduce model.d_model, model.n_layers, "
+                     "the batch size or the sequence length",
+                     what, need / gib, strcmp(what, "training") == 0 ? " and AdamW moments" : "",
+                     param_bytes / gib, B, T, (need - param_bytes) / gib, avail / gib);
+}
+
+void fault_point(const char *name) {
+    static int parsed = 0, target_k = 0, hits = 0;
+    static char target[64];
+    if (!parsed) {
+        parsed = 1;
+        const char *env = getenv("POSENC_TEST_KILL");
+        const char *at = env ? strchr(env, '@') : NULL;
+        if (at && (size_t)(at - env) < sizeof target) {
+            memcpy(target, env, (size_t)(at - env));
+            target[at - env] = '\0';
+            target_k = atoi(at + 1);
+        }
+    }
+    if (target_k > 0 && strcmp(name, target) == 0 && ++hits == target_k) {
+        fprintf(stderr, "POSENC_TEST_KILL: SIGKILL at %s@%d\n", name, target_k);
+        raise(SIGKILL);
+    }
 }

@@ -70,14 +70,57 @@ static int log_json(const char *path, cJSON *obj) {
     return rc;
 }
 
+/* A checkpoint is a pair of files that must agree on the step: the model
+ * (model.safetensors, parameters) and the optimizer state
+ * (optim.safetensors, moments and data RNG). Each file is replaced
+ * atomically, but two renames cannot be one, so a kill -9 between them must
+ * leave a pair that still agrees. The order:
+ *
+ *   1. write optim.next.safetensors  (step k+N; optim.safetensors still at k)
+ *   2. write model.safetensors       (the step of this file is the checkpoint)
+ *   3. rename optim.next.safetensors over optim.safetensors
+ *
+ * Killed before 2: model and optim.safetensors are both at k. Killed between
+ * 2 and 3: the model is at k+N and optim.next.safetensors holds step k+N;
+ * resuming (load_checkpoint) takes it and finishes step 3. */
 static int save_checkpoint(const char *dir, const GPT *m, const AdamW *opt, const char *cfg_json, long step,
                            uint64_t rng_state) {
-    char path[4096];
-    /* optimizer first, model last: the model file's step is what marks a checkpoint */
-    if (path_join(path, sizeof path, dir, "optim.safetensors") != 0) return -1;
-    if (optim_save(path, opt, m, step, rng_state) != 0) return -1;
-    if (path_join(path, sizeof path, dir, "model.safetensors") != 0) return -1;
-    return checkpoint_save(path, m, cfg_json, step);
+    char next[4096], optim[4096], model[4096];
+    if (path_join(next, sizeof next, dir, "optim.next.safetensors") != 0 ||
+        path_join(optim, sizeof optim, dir, "optim.safetensors") != 0 ||
+        path_join(model, sizeof model, dir, "model.safetensors") != 0)
+        return -1;
+    if (optim_save(next, opt, m, step, rng_state) != 0) return -1;
+    fault_point("ckpt.optim");
+    if (checkpoint_save(model, m, cfg_json, step) != 0) return -1;
+    fault_point("ckpt.model");
+    return file_rename_durable(next, optim);
+}
+
+/* Load the checkpoint pair (see save_checkpoint) into m and opt. */
+static int load_checkpoint(const char *dir, GPT *m, AdamW *opt, long *step, uint64_t *rng_state) {
+    char model[4096], optim[4096], next[4096];
+    if (path_join(model, sizeof model, dir, "model.safetensors") != 0 ||
+        path_join(optim, sizeof optim, dir, "optim.safetensors") != 0 ||
+        path_join(next, sizeof next, dir, "optim.next.safetensors") != 0)
+        return -1;
+    char *saved_cfg = NULL;
+    long mstep = -1, ostep = -1;
+    if (checkpoint_read_meta(model, &saved_cfg, &mstep) != 0) return -1;
+    free(saved_cfg);
+    if (checkpoint_load(model, m) != 0) return -1;
+    /* killed between writing the model and renaming its optimizer state into place? */
+    if (path_exists(next) && optim_load(next, opt, m, &ostep, rng_state) == 0 && ostep == mstep) {
+        if (file_rename_durable(next, optim) != 0) return -1;
+        *step = mstep;
+        return 0;
+    }
+    if (optim_load(optim, opt, m, &ostep, rng_state) != 0) return -1;
+    if (ostep != mstep)
+        return pe_errorf("%s: optimizer state is at step %ld but the model checkpoint at step %ld; "
+                         "the run cannot be resumed exactly", optim, ostep, mstep);
+    *step = mstep;
+    return 0;
 }
 
 static void fmt_duration(char *buf, size_t cap, double s) {
@@ -99,17 +142,6 @@ int train_run(const RunConfig *cfg, const TrainOptions *o) {
     if (path_join(metrics, sizeof metrics, o->run_dir, "metrics.jsonl") != 0) return TRAIN_ERROR;
     char *cfg_json = config_to_json(cfg);
 
-    GPT m;
-    AdamW opt = {0};
-    Batch train_batch = {0}, eval_batch = {0};
-    int rc = TRAIN_ERROR;
-    if (gpt_build(&m, &cfg->model) != 0) {
-        free(cfg_json);
-        return TRAIN_ERROR;
-    }
-    gpt_init_params(&m, cfg->seed);
-    adamw_init(&opt, m.num_params, tr->weight_decay);
-
     /* periodic evaluation: the longest training length and the longest evaluation length */
     int eval_ns[2] = {cfg->task.max_len, cfg->task.max_len};
     for (int i = 0; i < cfg->eval.num_lengths; i++)
@@ -124,6 +156,25 @@ int train_run(const RunConfig *cfg, const TrainOptions *o) {
         eval_ns[1] = eval_ns[0];
     }
     const int train_T = task_max_train_input_len(task, &cfg->task);
+
+    /* refuse before allocating what cannot fit */
+    double param_bytes = 0;
+    double need = gpt_estimate_bytes(&cfg->model, tr->batch_size, train_T, eval_B, eval_T, &param_bytes);
+    if (need <= 0 || mem_check("training", need, param_bytes, tr->batch_size, train_T) != 0) {
+        free(cfg_json);
+        return TRAIN_ERROR;
+    }
+
+    GPT m;
+    AdamW opt = {0};
+    Batch train_batch = {0}, eval_batch = {0};
+    int rc = TRAIN_ERROR;
+    if (gpt_build(&m, &cfg->model) != 0) {
+        free(cfg_json);
+        return TRAIN_ERROR;
+    }
+    gpt_init_params(&m, cfg->seed);
+    adamw_init(&opt, m.num_params, tr->weight_decay);
     gpt_reserve(&m, tr->batch_size, train_T, 1);
     gpt_reserve(&m, eval_B, eval_T, 0);
     if (batch_alloc(&train_batch, tr->batch_size, train_T) != 0 || batch_alloc(&eval_batch, eval_B, eval_T) != 0)
@@ -134,23 +185,9 @@ int train_run(const RunConfig *cfg, const TrainOptions *o) {
     long start = 0;
     double elapsed0 = 0.0;
     if (o->resume) {
-        char path[4096];
-        char *saved_cfg = NULL;
-        long mstep = -1, ostep = -1;
         uint64_t rng_state = 0;
-        if (path_join(path, sizeof path, o->run_dir, "model.safetensors") != 0) goto done;
-        if (checkpoint_read_meta(path, &saved_cfg, &mstep) != 0) goto done;
-        free(saved_cfg);
-        if (checkpoint_load(path, &m) != 0) goto done;
-        if (path_join(path, sizeof path, o->run_dir, "optim.safetensors") != 0) goto done;
-        if (optim_load(path, &opt, &m, &ostep, &rng_state) != 0) goto done;
-        if (ostep != mstep) {
-            pe_errorf("%s: optimizer state is at step %ld but the model checkpoint at step %ld; "
-                      "the run cannot be resumed exactly", path, ostep, mstep);
-            goto done;
-        }
+        if (load_checkpoint(o->run_dir, &m, &opt, &start, &rng_state) != 0) goto done;
         rng.state = rng_state;
-        start = mstep;
         if (metrics_truncate(metrics, start, &elapsed0) != 0) goto done;
         if (o->log) fprintf(o->log, "resuming %s at step %ld of %d\n", o->run_dir, start, tr->steps);
     }

@@ -1,0 +1,459 @@
+/*
+ * test_reliability.c — runs that survive kill -9, a full disk and NaNs, and
+ * run directories that cannot be shared by two processes.
+ *
+ * The kill tests kill for real: `posenc train` is started as a child
+ * process and sent SIGKILL, either at a random moment (a fixed-seed RNG
+ * chooses the delays, so a failure reproduces) or at a chosen point inside a
+ * checkpoint write (the POSENC_TEST_KILL hook, run/fsutil.h, raises SIGKILL
+ * there). After every kill the run directory is checked: every checkpoint
+ * file on disk loads completely, metrics.jsonl has only whole JSON lines with
+ * strictly increasing steps. Then the run is resumed (or restarted with
+ * --force if no checkpoint was written yet), and at the end the model, the
+ * optimizer state and the metrics (everything but timing) must be bitwise
+ * identical to an uninterrupted run.
+ */
+#include <check.h>
+#include <cJSON.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "model/common.h"
+#include "run/checkpoint.h"
+#include "run/config.h"
+#include "run/fsutil.h"
+#include "testutil.h"
+
+#define KILL_STEPS 150
+#define KILL_SETS                                                                                      \
+    "--set train.steps=150 --set train.checkpoint_every=5 --set train.log_every=1 "                  \
+    "--set train.eval_every=20"
+
+/* Run a shell command line (printf-formatted; "$P" is the posenc program),
+ * output captured in posenc_out. Returns the exit status, 128+signal if
+ * killed. */
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...) {
+    char body[4096], cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(body, sizeof body, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "P='%s'; (%s) 2>&1", posenc_bin(), body);
+    FILE *p = popen(cmd, "r");
+    ck_assert_ptr_nonnull(p);
+    size_t n = fread(posenc_out, 1, sizeof posenc_out - 1, p);
+    posenc_out[n] = '\0';
+    int st = pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Start `sh -c "exec CMD"` as a child (in its own session if own_group, so
+ * that it and its children can be killed together); output to /dev/null. */
+static pid_t spawn(int own_group, const char *env, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static pid_t spawn(int own_group, const char *env, const char *fmt, ...) {
+    char args[4096], cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "exec '%s' %s >/dev/null 2>&1", posenc_bin(), args);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        if (own_group) setsid();
+        if (env) putenv((char *)env);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    return pid;
+}
+
+/* Wait for pid up to `delay_us`, then SIGKILL it (or its process group).
+ * Returns 1 if it was killed, 0 if it had exited by itself with status 0
+ * (fails the test on any other exit). */
+static int kill_after(pid_t pid, long delay_us, int group) {
+    int st;
+    for (long waited = 0; waited < delay_us; waited += 1000) {
+        pid_t r = waitpid(pid, &st, WNOHANG);
+        if (r == pid) {
+            ck_assert_msg(WIFEXITED(st) && (WEXITSTATUS(st) == 0 || WEXITSTATUS(st) == 137),
+                          "posenc exited with status %d", WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st));
+            return WIFSIGNALED(st) || WEXITSTATUS(st) != 0;
+        }
+        usleep(1000);
+    }
+    kill(group ? -pid : pid, SIGKILL);
+    waitpid(pid, &st, 0);
+    if (WIFEXITED(st)) ck_assert_msg(WEXITSTATUS(st) == 0, "posenc exited with status %d", WEXITSTATUS(st));
+    return WIFSIGNALED(st);
+}
+
+/* ---- invariants of a run directory ------------------------------------ */
+
+/* Every line of metrics.jsonl is a whole JSON object; per type, steps
+ * strictly increase (eval lines: (step, n) increase). */
+static void check_metrics(const char *dir) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
+    if (!path_exists(path)) return;
+    size_t n;
+    char *text = file_read_all(path, &n);
+    ck_assert_msg(text != NULL, "%s", pe_error());
+    ck_assert_msg(n == 0 || text[n - 1] == '\n', "%s: torn last line", path);
+    double last_train = 0, last_eval = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        cJSON *j = cJSON_Parse(line);
+        ck_assert_msg(j != NULL, "%s: torn line: %s", path, line);
+        const char *type = cJSON_GetStringValue(cJSON_GetObjectItem(j, "type"));
+        double step = cJSON_GetNumberValue(cJSON_GetObjectItem(j, "step"));
+        ck_assert_msg(type && step >= 1, "%s: line without type or step: %s", path, line);
+        if (strcmp(type, "train") == 0) {
+            ck_assert_msg(step > last_train, "%s: train step %.0f after %.0f (duplicate?)", path, step, last_train);
+            last_train = step;
+        } else {
+            double key = step * 1000 + cJSON_GetNumberValue(cJSON_GetObjectItem(j, "n"));
+            ck_assert_msg(key > last_eval, "%s: eval line out of order or duplicated: %s", path, line);
+            last_eval = key;
+        }
+        cJSON_Delete(j);
+    }
+    free(text);
+}
+
+/* Every checkpoint file present loads completely into a model of the run's
+ * config (the model, the optimizer state, and a pending optim.next). */
+static void check_checkpoints(const char *dir) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    if (!path_exists(path)) return;
+    char *json = NULL;
+    long step = -1;
+    ck_assert_msg(checkpoint_read_meta(path, &json, &step) == 0, "%s", pe_error());
+    ck_assert_int_ge(step, 1);
+    RunConfig cfg;
+    ck_assert_msg(config_from_string(&cfg, json, path, NULL, 0) == 0, "%s", pe_error());
+    free(json);
+    GPT m;
+    AdamW opt = {0};
+    ck_assert_msg(gpt_build(&m, &cfg.model) == 0, "%s", pe_error());
+    ck_assert_msg(checkpoint_load(path, &m) == 0, "%s", pe_error());
+    adamw_init(&opt, m.num_params, 0.0f);
+    const char *optims[] = {"optim.safetensors", "optim.next.safetensors"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, optims[i]);
+        if (!path_exists(path)) continue;
+        long ostep;
+        uint64_t rng;
+        ck_assert_msg(optim_load(path, &opt, &m, &ostep, &rng) == 0, "%s", pe_error());
+    }
+    adamw_free(&opt);
+    gpt_free(&m);
+}
+
+static void check_run_dir(const char *dir) {
+    check_metrics(dir);
+    check_checkpoints(dir);
+}
+
+/* metrics.jsonl without the timing fields (tokens/s, elapsed), one line per
+ * entry: what must be identical between an interrupted and an
+ * uninterrupted run. */
+static char *metrics_without_timing(const char *dir) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
+    char *text = file_read_all(path, NULL);
+    ck_assert_msg(text != NULL, "%s", pe_error());
+    size_t cap = strlen(text) + 1, len = 0;
+    char *res = calloc(cap, 1);
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        cJSON *j = cJSON_Parse(line);
+        ck_assert_msg(j != NULL, "torn metrics line: %s", line);
+        cJSON_DeleteItemFromObject(j, "tokens_per_s");
+        cJSON_DeleteItemFromObject(j, "padded_tokens_per_s");
+        cJSON_DeleteItemFromObject(j, "elapsed");
+        char *s = cJSON_PrintUnformatted(j);
+        len += snprintf(res + len, cap - len, "%s\n", s);
+        free(s);
+        cJSON_Delete(j);
+    }
+    free(text);
+    return res;
+}
+
+static void expect_same_file(const char *a, const char *b, const char *name) {
+    char pa[512], pb[512];
+    snprintf(pa, sizeof pa, "%s/%s", a, name);
+    snprintf(pb, sizeof pb, "%s/%s", b, name);
+    size_t na, nb;
+    char *x = file_read_all(pa, &na), *y = file_read_all(pb, &nb);
+    ck_assert_msg(x && y, "%s", pe_error());
+    ck_assert_msg(na == nb && memcmp(x, y, na) == 0, "%s and %s differ", pa, pb);
+    free(x);
+    free(y);
+}
+
+static void expect_same_as_reference(const char *ref, const char *dir) {
+    expect_same_file(ref, dir, "model.safetensors");
+    expect_same_file(ref, dir, "optim.safetensors");
+    char *a = metrics_without_timing(ref), *b = metrics_without_timing(dir);
+    ck_assert_msg(strcmp(a, b) == 0, "metrics differ from the uninterrupted run:\n--- reference\n%s--- killed\n%s", a,
+                  b);
+    free(a);
+    free(b);
+    char path[512];
+    snprintf(path, sizeof path, "%s/optim.next.safetensors", dir);
+    ck_assert_msg(!path_exists(path), "%s left behind", path);
+}
+
+/* One more attempt at the run: resume it if it has a checkpoint, else start
+ * it over. Returns the pid. */
+static pid_t continue_run(const char *dir, const char *env) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    if (path_exists(path)) return spawn(0, env, "train --resume %s --quiet", dir);
+    return spawn(0, env, "train configs/smoke.json " KILL_SETS " --out %s --force --quiet", dir);
+}
+
+static void reference_run(const char *dir) {
+    ck_assert_int_eq(posenc("train configs/smoke.json " KILL_SETS " --out %s --quiet", dir), 0);
+}
+
+/* ---- kill -9 ---------------------------------------------------------- */
+
+/* SIGKILL at chosen points inside checkpoint writes: after the optimizer
+ * state is written but before the model, after the model but before the
+ * optimizer state is renamed into place, with a half-written temporary file,
+ * with a complete temporary file not yet renamed; the first of these before
+ * any checkpoint exists. */
+START_TEST(test_kill_inside_checkpoint_writes) {
+    const char *d = test_tmpdir("kill-points");
+    char ref[512], dir[512];
+    snprintf(ref, sizeof ref, "%s/ref", d);
+    snprintf(dir, sizeof dir, "%s/run", d);
+    reference_run(ref);
+    /* the K-th hit of a point counts within one process; each entry kills once */
+    static char *const points[] = {
+        "POSENC_TEST_KILL=st.partial@1", /* the first checkpoint's optim file, half written */
+        "POSENC_TEST_KILL=ckpt.optim@2",  "POSENC_TEST_KILL=ckpt.model@1", "POSENC_TEST_KILL=st.rename@3",
+        "POSENC_TEST_KILL=st.partial@4",  "POSENC_TEST_KILL=ckpt.model@3", "POSENC_TEST_KILL=st.rename@2",
+        "POSENC_TEST_KILL=ckpt.optim@1",  "POSENC_TEST_KILL=st.partial@2",
+    };
+    int kills = 0;
+    for (size_t i = 0; i < sizeof points / sizeof points[0]; i++) {
+        pid_t pid = continue_run(dir, points[i]);
+        int st;
+        waitpid(pid, &st, 0);
+        ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "%s: the run was not killed (status %d)",
+                      points[i], st);
+        kills++;
+        check_run_dir(dir);
+    }
+    pid_t pid = continue_run(dir, NULL);
+    int st;
+    waitpid(pid, &st, 0);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "final resume failed (status %d)", st);
+    check_run_dir(dir);
+    expect_same_as_reference(ref, dir);
+    fprintf(stderr, "kill test: %d kills at checkpoint-write points, result identical\n", kills);
+}
+END_TEST
+
+/* SIGKILL at random moments (delays from a fixed-seed RNG), resume, repeat
+ * until the run finishes. */
+START_TEST(test_kill_at_random_moments) {
+    const char *d = test_tmpdir("kill-random");
+    char ref[512], dir[512];
+    snprintf(ref, sizeof ref, "%s/ref", d);
+    snprintf(dir, sizeof dir, "%s/run", d);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    reference_run(ref);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    /* delays up to a fifth of an uninterrupted run, plus 20 ms (past start-up) */
+    long run_us = (t1.tv_sec - t0.tv_sec) * 1000000L + (t1.tv_nsec - t0.tv_nsec) / 1000;
+    long span = run_us / 5 > 40000 ? run_us / 5 : 40000;
+    Rng rng;
+    rng_seed(&rng, 20261128);
+    int kills = 0, attempts = 0;
+    for (;; attempts++) {
+        ck_assert_msg(attempts < 200, "the run did not finish after %d attempts", attempts);
+        long delay = 20000 + (long)(rng_uniform(&rng) * span);
+        if (kills >= 12) delay = 600L * 1000000L; /* enough: let it finish */
+        pid_t pid = continue_run(dir, NULL);
+        int killed = kill_after(pid, delay, 0);
+        check_run_dir(dir);
+        if (!killed) break;
+        kills++;
+    }
+    expect_same_as_reference(ref, dir);
+    fprintf(stderr, "kill test: %d random kills (delays 20..%ld ms), result identical\n", kills,
+            (20000 + span) / 1000);
+}
+END_TEST
+
+/* A sweep killed (with all its jobs: its own process group) at random
+ * moments, re-run until it finishes: the same results.csv as a sweep never
+ * interrupted, and every job's run directory identical. */
+START_TEST(test_kill_sweep) {
+    const char *d = test_tmpdir("kill-sweep");
+    ck_assert_int_eq(posenc("sweep tests/data/sweep_tiny.json --out %s/ref --jobs 2 --no-plots", d), 0);
+    char out[512];
+    snprintf(out, sizeof out, "%s/killed", d);
+    Rng rng;
+    rng_seed(&rng, 7);
+    int kills = 0, attempts = 0;
+    for (;; attempts++) {
+        ck_assert_msg(attempts < 100, "the sweep did not finish after %d attempts", attempts);
+        long delay = 50000 + (long)(rng_uniform(&rng) * 350000);
+        if (kills >= 8) delay = 600L * 1000000L;
+        pid_t pid = spawn(1, NULL, "sweep tests/data/sweep_tiny.json --out %s --jobs 2 --no-plots", out);
+        int killed = kill_after(pid, delay, 1);
+        if (!killed) break;
+        kills++;
+        usleep(20000); /* let the killed group's processes be reaped by init */
+    }
+    char a[1024], b[1024];
+    snprintf(a, sizeof a, "%s/ref", d);
+    expect_same_file(a, out, "results.csv");
+    const char *ids[] = {"copy.rope.s3", "reverse.alibi.s4"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(a, sizeof a, "%s/ref/runs/%s", d, ids[i]);
+        snprintf(b, sizeof b, "%s/runs/%s", out, ids[i]);
+        check_run_dir(b);
+        expect_same_as_reference(a, b);
+    }
+    fprintf(stderr, "kill test: sweep killed %d times, results.csv identical\n", kills);
+}
+END_TEST
+
+/* ---- write failures --------------------------------------------------- */
+
+/* A checkpoint that cannot be written (ulimit -f: the file size limit makes
+ * write(2) fail with EFBIG, as a full disk fails with ENOSPC) is an error
+ * naming the file, exit status 1, and the previous checkpoint stays. */
+START_TEST(test_write_failure_keeps_checkpoint) {
+    const char *d = test_tmpdir("diskfull");
+    ck_assert_int_eq(posenc("train configs/smoke.json --out %s/run --stop-after 25 --quiet", d), 130);
+    char model[512], saved[512];
+    snprintf(model, sizeof model, "%s/run/model.safetensors", d);
+    snprintf(saved, sizeof saved, "%s/saved.safetensors", d);
+    ck_assert_int_eq(sh("cp %s %s", model, saved), 0);
+    /* 40 KiB: the config and the metrics fit, a 56 KB model checkpoint does not */
+    int rc = sh("ulimit -f 40; exec \"$P\" train --resume %s/run --quiet", d);
+    ck_assert_msg(rc == 1, "exit status %d, expected 1; output:\n%s", rc, posenc_out);
+    EXPECT_OUT("safetensors");
+    EXPECT_OUT("File too large");
+    ck_assert_int_eq(sh("cmp %s %s", model, saved), 0);
+    char run[512];
+    snprintf(run, sizeof run, "%s/run", d);
+    check_run_dir(run);
+    ck_assert_int_eq(sh("ls %s/run | grep -c tmp || true", d), 0);
+    EXPECT_OUT("0");
+    /* space again: the run resumes from the kept checkpoint */
+    ck_assert_int_eq(posenc("train --resume %s/run --quiet", d), 0);
+    check_run_dir(run);
+}
+END_TEST
+
+/* ---- non-finite numbers ----------------------------------------------- */
+
+/* lr = 1e30 makes the parameters ~1e30 after one AdamW step (its update is
+ * ~lr whatever the gradient), so the next forward pass overflows: training
+ * stops with status 3, a message naming the step and the quantity, the last
+ * good checkpoint stays, and resuming with a sane --set train.lr works. */
+START_TEST(test_nonfinite_stops_and_resumes) {
+    const char *d = test_tmpdir("nan");
+    char run[512];
+    snprintf(run, sizeof run, "%s/run", d);
+    ck_assert_int_eq(posenc("train configs/smoke.json --out %s --stop-after 10 --quiet", run), 130);
+    char model[1024];
+    snprintf(model, sizeof model, "%s/model.safetensors", run);
+    ck_assert_int_eq(sh("cp %s %s/saved", model, d), 0);
+    int rc = posenc("train --resume %s --set train.lr=1e30 --set train.checkpoint_every=100 --quiet", run);
+    ck_assert_msg(rc == 3, "exit status %d, expected 3:\n%s", rc, posenc_out);
+    EXPECT_OUT("step 12: the loss is NaN");
+    EXPECT_OUT("The last good checkpoint is kept");
+    EXPECT_OUT("--set train.lr=");
+    ck_assert_int_eq(sh("cmp %s %s/saved", model, d), 0);
+    check_run_dir(run);
+    ck_assert_int_eq(posenc("train --resume %s --set train.lr=3e-3 --quiet", run), 0);
+    check_run_dir(run);
+    char *json = NULL;
+    long step = 0;
+    ck_assert_msg(checkpoint_read_meta(model, &json, &step) == 0, "%s", pe_error());
+    free(json);
+    ck_assert_int_eq(step, 50);
+}
+END_TEST
+
+/* ---- resource limits -------------------------------------------------- */
+
+/* Two processes cannot train into the same run directory. */
+START_TEST(test_run_directory_lock) {
+    const char *d = test_tmpdir("lock");
+    char run[512];
+    snprintf(run, sizeof run, "%s/run", d);
+    ck_assert_int_eq(posenc("train configs/smoke.json --out %s --stop-after 5 --quiet", run), 130);
+    /* a long resume holds the lock while we try */
+    pid_t pid = spawn(0, NULL, "train --resume %s --set train.steps=100000 --quiet", run);
+    usleep(300000);
+    int rc = posenc("train --resume %s --quiet", run);
+    int rc2 = posenc("train configs/smoke.json --out %s --force --quiet", run);
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    ck_assert_msg(rc == 1, "exit status %d, expected 1:\n%s", rc, posenc_out);
+    ck_assert_int_eq(rc2, 1);
+    EXPECT_OUT("is in use by another posenc process (PID");
+    char pidtext[32];
+    snprintf(pidtext, sizeof pidtext, "PID %d", (int)pid);
+    EXPECT_OUT(pidtext);
+    /* killed: the kernel released the lock (the resume above stored steps=100000 in config.json) */
+    ck_assert_int_eq(posenc("train --resume %s --set train.steps=50 --quiet", run), 0);
+}
+END_TEST
+
+/* A config that cannot fit in memory is refused before allocating. */
+START_TEST(test_memory_estimate_refuses) {
+    const char *d = test_tmpdir("mem");
+    int rc = posenc("train configs/smoke.json --out %s/run --set model.d_model=8192 --set model.n_layers=64 "
+                    "--set model.n_heads=8 --quiet",
+                    d);
+    ck_assert_msg(rc == 1, "exit status %d, expected 1:\n%s", rc, posenc_out);
+    EXPECT_OUT("does not fit in memory");
+    EXPECT_OUT("available");
+    /* the same through a memory limit (ulimit -v), with the smoke config's own size */
+    rc = sh("ulimit -v 200000; exec \"$P\" train configs/smoke.json --out %s/run2 --set train.batch_size=4096 "
+            "--set task.max_len=64 --quiet",
+            d);
+    ck_assert_msg(rc == 1, "exit status %d, expected 1:\n%s", rc, posenc_out);
+    EXPECT_OUT("does not fit in memory");
+}
+END_TEST
+
+static Suite *reliability_suite(void) {
+    Suite *s = suite_create("reliability");
+    TCase *k = tcase_create("kill");
+    tcase_set_timeout(k, 600);
+    tcase_add_test(k, test_kill_inside_checkpoint_writes);
+    tcase_add_test(k, test_kill_at_random_moments);
+    tcase_add_test(k, test_kill_sweep);
+    suite_add_tcase(s, k);
+    TCase *f = tcase_create("failures");
+    tcase_set_timeout(f, 300);
+    tcase_add_test(f, test_write_failure_keeps_checkpoint);
+    tcase_add_test(f, test_nonfinite_stops_and_resumes);
+    tcase_add_test(f, test_run_directory_lock);
+    tcase_add_test(f, test_memory_estimate_refuses);
+    suite_add_tcase(s, f);
+    return s;
+}
+
+int main(void) { return run_suite(reliability_suite()); }
