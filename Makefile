@@ -4,12 +4,14 @@
 #   make SAN=1 test the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make bench      training-step performance vs the sgemm ceiling -> bench.json (~2 min)
 #   make demo       the headline experiment (experiments/demo.json) into runs/demo
+#   make fuzz       libFuzzer on the config loader and the safetensors reader,
+#                   FUZZ_SECONDS (default 60) each, seeds in tests/fuzz-corpus/
 #   make deps       install missing Debian packages (run automatically)
 # Every top-level target first makes sure the Debian packages are present.
 
 CC      ?= cc
 PKGS    := openblas libcjson check
-DEBS    := libopenblas-dev libcjson-dev check pkg-config gnuplot-nox
+DEBS    := libopenblas-dev libcjson-dev check pkg-config gnuplot-nox clang libclang-rt-dev valgrind
 BUILD   := build$(if $(SAN),-san)
 
 # Installing dependencies happens at parse time, before pkg-config is asked,
@@ -44,7 +46,7 @@ BENCH_BIN := $(BUILD)/bench
 LIB      := $(BUILD)/libposenc.a
 PROG     := $(if $(SAN),$(BUILD)/posenc,posenc)
 
-.PHONY: all test bench demo deps clean
+.PHONY: all test bench demo deps clean fuzz
 
 DEMO_OUT ?= runs/demo
 all: $(PROG)
@@ -95,11 +97,41 @@ bench: $(BENCH_BIN)
 demo: $(PROG)
 	./$(PROG) sweep experiments/demo.json --out $(DEMO_OUT)
 
+# Fuzzing (clang + libFuzzer): the library built again by clang with the
+# fuzzer's coverage instrumentation and ASan + UBSan, under build-fuzz/.
+# Each target runs FUZZ_SECONDS; new inputs go to build-fuzz/corpus-NAME,
+# a crash to build-fuzz/crash-* (add it to tests/fuzz-corpus/NAME/ once
+# fixed: tests/test_fuzz_corpus.c replays that folder in `make test`).
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_BUILD   := build-fuzz
+FUZZ_NAMES   := config safetensors
+FUZZ_CFLAGS  := -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -g -O1 -I. $(PKG_CFLAGS) \
+                -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
+
+$(FUZZ_BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_LIB_OBJ)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ -o $@ $(LDLIBS)
+
+fuzz: $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
+	@for t in $(FUZZ_NAMES); do \
+	  echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; mkdir -p $(FUZZ_BUILD)/corpus-$$t; \
+	  log=$(FUZZ_BUILD)/fuzz_$$t.log; \
+	  ./$(FUZZ_BUILD)/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 -artifact_prefix=$(FUZZ_BUILD)/ \
+	    -max_len=65536 $(FUZZ_BUILD)/corpus-$$t tests/fuzz-corpus/$$t > $$log 2>&1 \
+	    || { tail -n 60 $$log; echo "make fuzz: fuzz_$$t FAILED (input in $(FUZZ_BUILD)/crash-*)"; exit 1; }; \
+	  grep -E '^Done|stat::number_of_executed_units|stat::peak_rss' $$log; \
+	done
+
 deps:
 	@scripts/deps.sh
 
 clean:
-	rm -rf build build-san posenc
+	rm -rf build build-san build-fuzz posenc
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
 .SECONDARY:
