@@ -449,7 +449,7 @@ int aggregate_sweep(const char *out, FILE *f, int plots) {
         if (md) print_group(md, cells, members, nm, keys, nkeys, pe_key, 1);
         if (!plots) continue;
         /* the group's name: the task (when the grid does not vary it), then the other grid values */
-        char gname[512] = "", title[700];
+        char gname[512] = "", title[900];
         int task_in_grid = 0;
         for (int k = 0; k < nkeys; k++) task_in_grid |= strcmp(keys[k], "task.name") == 0;
         if (!task_in_grid) snprintf(gname, sizeof gname, "%s", cells[c].task);
@@ -458,8 +458,13 @@ int aggregate_sweep(const char *out, FILE *f, int plots) {
             if (gname[0]) strncat(gname, "_", sizeof gname - strlen(gname) - 1);
             strncat(gname, cells[c].values[k], sizeof gname - strlen(gname) - 1);
         }
-        snprintf(title, sizeof title, "%s: %s (trained on n = %d..%d, band = min..max over seeds)", title_base,
-                 gname, cells[c].min_len, cells[c].max_len);
+        char head[700];
+        if (strcmp(gname, title_base) == 0) /* experiment named after its only task */
+            snprintf(head, sizeof head, "%s", title_base);
+        else
+            snprintf(head, sizeof head, "%s: %s", title_base, gname);
+        snprintf(title, sizeof title, "%s (trained on n = %d..%d, band = min..max over seeds)", head,
+                 cells[c].min_len, cells[c].max_len);
         for (int loss = 0; loss <= 1 && rc == 0; loss++) {
             char base[4096 + 600];
             snprintf(base, sizeof base, "%s/%s_%s", out, gname, loss ? "loss" : "accuracy");
