@@ -47,13 +47,8 @@ static int sh(const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(body, sizeof body, fmt, ap);
     va_end(ap);
-    snprintf(cmd, sizeof cmd, "P='%s'; (%s) 2>&1", posenc_bin(), body);
-    FILE *p = popen(cmd, "r");
-    ck_assert_ptr_nonnull(p);
-    size_t n = fread(posenc_out, 1, sizeof posenc_out - 1, p);
-    posenc_out[n] = '\0';
-    int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    snprintf(cmd, sizeof cmd, "P='%s'; (%s)", posenc_bin(), body);
+    return run_captured(cmd);
 }
 
 /* Start `sh -c "exec CMD"` as a child (in its own session if own_group, so
@@ -194,31 +189,6 @@ static void check_checkpoints(const char *dir) {
 static void check_run_dir(const char *dir) {
     check_metrics(dir);
     check_checkpoints(dir);
-}
-
-/* metrics.jsonl without the timing fields (tokens/s, elapsed), one line per
- * entry: what must be identical between an interrupted and an
- * uninterrupted run. */
-static char *metrics_without_timing(const char *dir) {
-    char path[512];
-    snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
-    char *text = file_read_all(path, NULL);
-    ck_assert_msg(text != NULL, "%s", pe_error());
-    size_t cap = strlen(text) + 1, len = 0;
-    char *res = calloc(cap, 1);
-    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-        cJSON *j = cJSON_Parse(line);
-        ck_assert_msg(j != NULL, "torn metrics line: %s", line);
-        cJSON_DeleteItemFromObject(j, "tokens_per_s");
-        cJSON_DeleteItemFromObject(j, "padded_tokens_per_s");
-        cJSON_DeleteItemFromObject(j, "elapsed");
-        char *s = cJSON_PrintUnformatted(j);
-        len += snprintf(res + len, cap - len, "%s\n", s);
-        free(s);
-        cJSON_Delete(j);
-    }
-    free(text);
-    return res;
 }
 
 static void expect_same_file(const char *a, const char *b, const char *name) {

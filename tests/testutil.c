@@ -1,5 +1,7 @@
 #include "testutil.h"
 
+#include <cJSON.h>
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +39,7 @@ float max_abs_diff(const float *a, const float *b, int n) {
 }
 
 #include "model/common.h"
+#include "run/fsutil.h"
 
 double grad_check(double (*f)(void *ctx), void *ctx, float *x, const float *analytic, int n,
                   float eps, double *max_abs) {
@@ -75,17 +78,49 @@ const char *posenc_bin(void) {
     return b && *b ? b : "./posenc";
 }
 
-int posenc(const char *fmt, ...) {
-    char args[4096], cmd[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(args, sizeof args, fmt, ap);
-    va_end(ap);
-    snprintf(cmd, sizeof cmd, "%s %s 2>&1", posenc_bin(), args);
-    FILE *p = popen(cmd, "r");
+int run_captured(const char *cmd) {
+    char full[8400];
+    snprintf(full, sizeof full, "%s 2>&1", cmd);
+    FILE *p = popen(full, "r");
     ck_assert_ptr_nonnull(p);
     size_t n = fread(posenc_out, 1, sizeof posenc_out - 1, p);
     posenc_out[n] = '\0';
     int st = pclose(p);
     return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
+
+int posenc(const char *fmt, ...) {
+    char args[4096], cmd[8192];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(args, sizeof args, fmt, ap);
+    va_end(ap);
+    snprintf(cmd, sizeof cmd, "%s %s", posenc_bin(), args);
+    return run_captured(cmd);
+}
+
+/* metrics.jsonl without the timing fields (tokens/s, elapsed), one line per
+ * entry: what must be identical between an interrupted and an
+ * uninterrupted run. */
+char *metrics_without_timing(const char *dir) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
+    char *text = file_read_all(path, NULL);
+    ck_assert_msg(text != NULL, "%s", pe_error());
+    size_t cap = strlen(text) + 1, len = 0;
+    char *res = calloc(cap, 1);
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        cJSON *j = cJSON_Parse(line);
+        ck_assert_msg(j != NULL, "torn metrics line: %s", line);
+        cJSON_DeleteItemFromObject(j, "tokens_per_s");
+        cJSON_DeleteItemFromObject(j, "padded_tokens_per_s");
+        cJSON_DeleteItemFromObject(j, "elapsed");
+        char *s = cJSON_PrintUnformatted(j);
+        len += snprintf(res + len, cap - len, "%s\n", s);
+        free(s);
+        cJSON_Delete(j);
+    }
+    free(text);
+    return res;
+}
+

@@ -29,6 +29,14 @@ double grad_check(double (*f)(void *ctx), void *ctx, float *x, const float *anal
  * captured in posenc_out. Returns the exit status (128+signal if killed). */
 int posenc(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 extern char posenc_out[1 << 16];
+/* Run a shell command, stdout and stderr captured in posenc_out; the exit
+ * status as posenc() returns it. */
+int run_captured(const char *cmd);
+/* DIR/metrics.jsonl re-printed one entry per line without the timing fields
+ * (tokens_per_s, padded_tokens_per_s, elapsed): what must be identical
+ * between an interrupted and an uninterrupted run. Fails the test on a torn
+ * line. malloc'd. */
+char *metrics_without_timing(const char *dir);
 /* The program posenc() runs. */
 const char *posenc_bin(void);
 #define EXPECT_OUT(s) \
