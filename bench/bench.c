@@ -284,6 +284,56 @@ typedef struct {
     double rss_mb, model_mb;
 } TrainResult;
 
+/* A model, its optimizer and a batch stream for one shape: what every
+ * training measurement sets up the same way. */
+typedef struct {
+    GPTConfig c;
+    TaskConfig tc;
+    const TaskOps *task;
+    GPT m;
+    AdamW opt;
+    Batch batch;
+    Rng rng;
+} Trainer;
+
+static void trainer_init(Trainer *t, const Shape *s, const char *pe, uint64_t data_seed) {
+    shape_config(s, pe, &t->c, &t->tc);
+    t->task = task_find(t->tc.name);
+    if (gpt_build(&t->m, &t->c) != 0) {
+        fprintf(stderr, "bench: %s\n", pe_error());
+        exit(1);
+    }
+    gpt_init_params(&t->m, 1);
+    adamw_init(&t->opt, t->m.num_params, 0.1f);
+    const int Tmax = task_max_train_input_len(t->task, &t->tc);
+    gpt_reserve(&t->m, s->B, Tmax, 1);
+    memset(&t->batch, 0, sizeof t->batch);
+    if (batch_alloc(&t->batch, s->B, Tmax) != 0) {
+        fprintf(stderr, "bench: %s\n", pe_error());
+        exit(1);
+    }
+    rng_seed(&t->rng, data_seed);
+}
+
+/* Backward of the batch last forwarded, then gradient clipping and the
+ * AdamW update (two calls so that the optimizer can be timed apart). */
+static void trainer_backward(Trainer *t) {
+    gpt_zero_grad(&t->m);
+    gpt_backward(&t->m, t->batch.inputs, t->batch.targets, t->batch.pos);
+}
+
+static void trainer_optimize(Trainer *t) {
+    float norm = grad_global_norm(&t->m);
+    grad_clip(&t->m, norm, 1.0f);
+    adamw_step(&t->opt, &t->m, 1e-3f);
+}
+
+static void trainer_free(Trainer *t) {
+    batch_free(&t->batch);
+    adamw_free(&t->opt);
+    gpt_free(&t->m);
+}
+
 /* Train `steps` measured steps (after `warmup`) or until `budget` seconds pass
  * (at least 3 steps). Same batch stream for every run of a shape. */
 static void bench_train(const Shape *s, const char *pe, int threads, int warmup, int steps, double budget,
@@ -291,24 +341,10 @@ static void bench_train(const Shape *s, const char *pe, int threads, int warmup,
     memset(r, 0, sizeof *r);
     set_threads(threads);
     peak_rss_reset();
-    GPTConfig c;
-    TaskConfig tc;
-    shape_config(s, pe, &c, &tc);
-    const TaskOps *task = task_find(tc.name);
-    GPT m;
-    if (gpt_build(&m, &c) != 0) {
-        fprintf(stderr, "bench: %s\n", pe_error());
-        exit(1);
-    }
-    gpt_init_params(&m, 1);
-    AdamW opt;
-    adamw_init(&opt, m.num_params, 0.1f);
-    const int Tmax = task_max_train_input_len(task, &tc);
-    gpt_reserve(&m, s->B, Tmax, 1);
-    Batch batch = {0};
-    batch_alloc(&batch, s->B, Tmax);
-    Rng rng;
-    rng_seed(&rng, 1234);
+    Trainer tr;
+    trainer_init(&tr, s, pe, 1234);
+    GPT *m = &tr.m;
+    Batch *batch = &tr.batch;
     double *times = malloc(sizeof(double) * (steps + 1));
     double flops = 0.0, total = 0.0, sumT = 0.0;
     long real = 0, pad = 0;
@@ -317,40 +353,35 @@ static void bench_train(const Shape *s, const char *pe, int threads, int warmup,
     for (int it = 0; it < warmup + steps; it++) {
         const int measured = it >= warmup;
         if (measured && done == 0) {
-            memset(&m.profile, 0, sizeof m.profile);
-            m.profile.enabled = 1;
+            memset(&m->profile, 0, sizeof m->profile);
+            m->profile.enabled = 1;
             alloc_count = 0;
             alloc_counting = 1;
         }
         double t0 = now_s();
-        batch_sample_train(&batch, task, &tc, s->B, &rng);
+        batch_sample_train(batch, tr.task, &tr.tc, s->B, &tr.rng);
         double t1 = now_s();
-        gpt_forward(&m, batch.inputs, batch.targets, batch.pos, batch.B, batch.T);
-        double t2 = now_s();
-        gpt_zero_grad(&m);
-        gpt_backward(&m, batch.inputs, batch.targets, batch.pos);
+        gpt_forward(m, batch->inputs, batch->targets, batch->pos, batch->B, batch->T);
+        trainer_backward(&tr);
         double t3 = now_s();
-        float norm = grad_global_norm(&m);
-        grad_clip(&m, norm, 1.0f);
-        adamw_step(&opt, &m, 1e-3f);
+        trainer_optimize(&tr);
         double t4 = now_s();
-        (void)t2;
         if (measured) {
             times[done++] = t4 - t0;
             r->parts[PART_DATA] += t1 - t0;
             r->parts[PART_OPTIM] += t4 - t3;
-            flops += step_flops(&c, batch.B, batch.T);
+            flops += step_flops(&tr.c, batch->B, batch->T);
             total += t4 - t0;
-            sumT += batch.T;
-            pad += (long)batch.B * batch.T;
-            for (int b = 0; b < batch.B; b++) real += batch.lens[b];
+            sumT += batch->T;
+            pad += (long)batch->B * batch->T;
+            for (int b = 0; b < batch->B; b++) real += batch->lens[b];
             if (done >= 3 && now_s() - t_start > budget) break;
         }
     }
     alloc_counting = 0;
     r->allocs = alloc_count;
     r->steps = done;
-    for (int i = 0; i < GPT_NUM_PARTS; i++) r->parts[i] = m.profile.seconds[i];
+    for (int i = 0; i < GPT_NUM_PARTS; i++) r->parts[i] = m->profile.seconds[i];
     for (int i = 0; i < NUM_PARTS; i++) r->parts[i] /= done;
     r->step_min = 1e30;
     for (int i = 0; i < done; i++)
@@ -360,12 +391,10 @@ static void bench_train(const Shape *s, const char *pe, int threads, int warmup,
     r->tok_pad = pad / total;
     r->gflops = flops / total / 1e9;
     r->mean_T = sumT / done;
-    r->model_mb = (gpt_reserved_bytes(&m) + 2.0 * m.num_params * sizeof(float)) / (1024.0 * 1024.0);
+    r->model_mb = (gpt_reserved_bytes(m) + 2.0 * m->num_params * sizeof(float)) / (1024.0 * 1024.0);
     r->rss_mb = peak_rss_mb();
     free(times);
-    batch_free(&batch);
-    adamw_free(&opt);
-    gpt_free(&m);
+    trainer_free(&tr);
 }
 
 static cJSON *train_json(const Shape *s, const char *pe, int threads, const TrainResult *r) {
@@ -467,36 +496,20 @@ static void bench_memory(const Shape *s, double *per_token, double *per_score, d
 
 static void child_train(const Shape *s, int threads, int steps, int ready_fd, int go_fd, int out_fd) {
     set_threads(threads);
-    GPTConfig c;
-    TaskConfig tc;
-    shape_config(s, "rope", &c, &tc);
-    const TaskOps *task = task_find(tc.name);
-    GPT m;
-    gpt_build(&m, &c);
-    gpt_init_params(&m, 1);
-    AdamW opt;
-    adamw_init(&opt, m.num_params, 0.1f);
-    const int Tmax = task_max_train_input_len(task, &tc);
-    gpt_reserve(&m, s->B, Tmax, 1);
-    Batch batch = {0};
-    batch_alloc(&batch, s->B, Tmax);
-    Rng rng;
-    rng_seed(&rng, 99);
+    Trainer tr;
+    trainer_init(&tr, s, "rope", 99);
     for (int i = 0; i < 3; i++) { /* warm-up */
-        batch_sample_train(&batch, task, &tc, s->B, &rng);
-        gpt_forward(&m, batch.inputs, batch.targets, batch.pos, batch.B, batch.T);
+        batch_sample_train(&tr.batch, tr.task, &tr.tc, s->B, &tr.rng);
+        gpt_forward(&tr.m, tr.batch.inputs, tr.batch.targets, tr.batch.pos, tr.batch.B, tr.batch.T);
     }
     char byte = 1;
     if (write(ready_fd, &byte, 1) != 1 || read(go_fd, &byte, 1) != 1) _exit(1);
     double t0 = now_s();
     for (int i = 0; i < steps; i++) {
-        batch_sample_train(&batch, task, &tc, s->B, &rng);
-        gpt_forward(&m, batch.inputs, batch.targets, batch.pos, batch.B, batch.T);
-        gpt_zero_grad(&m);
-        gpt_backward(&m, batch.inputs, batch.targets, batch.pos);
-        float norm = grad_global_norm(&m);
-        grad_clip(&m, norm, 1.0f);
-        adamw_step(&opt, &m, 1e-3f);
+        batch_sample_train(&tr.batch, tr.task, &tr.tc, s->B, &tr.rng);
+        gpt_forward(&tr.m, tr.batch.inputs, tr.batch.targets, tr.batch.pos, tr.batch.B, tr.batch.T);
+        trainer_backward(&tr);
+        trainer_optimize(&tr);
     }
     double t = now_s() - t0;
     if (write(out_fd, &t, sizeof t) != sizeof t) _exit(1);
