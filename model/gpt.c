@@ -110,6 +110,7 @@ int gpt_build(GPT *m, const GPTConfig *cfg) {
     PEConfig pc = {
         .C = cfg->C, .NH = cfg->NH, .hs = cfg->C / cfg->NH, .L = cfg->L, .P = cfg->P,
         .rope_base = cfg->rope_base, .rope_fraction = cfg->rope_fraction,
+        .rope_scaling = cfg->rope_scaling, .rope_scale = cfg->rope_scale, .rope_orig_len = cfg->rope_orig_len,
     };
     if (pe_init(&m->pe, cfg->pe, &pc) != 0) return -1;
 
@@ -407,6 +408,7 @@ double gpt_estimate_bytes(const GPTConfig *cfg, int train_B, int train_T, int ev
     PEConfig pc = {
         .C = cfg->C, .NH = cfg->NH, .hs = cfg->C / cfg->NH, .L = cfg->L, .P = cfg->P,
         .rope_base = cfg->rope_base, .rope_fraction = cfg->rope_fraction,
+        .rope_scaling = cfg->rope_scaling, .rope_scale = cfg->rope_scale, .rope_orig_len = cfg->rope_orig_len,
     };
     if (pe_init(&m.pe, cfg->pe, &pc) != 0) return 0;
     size_t sizes[GPT_NUM_PARAM_TENSORS], np = 0;
@@ -432,6 +434,29 @@ size_t gpt_reserved_bytes(const GPT *m) {
     if (m->scratch_memory) floats += scratch_sizes(&m->cfg, m->scratch_tokens, m->scratch_att, ss);
     floats += m->attn_scratch_T * m->cfg.C;
     return floats * sizeof(float);
+}
+
+int gpt_set_rope_scaling(GPT *m, int scaling, float s, int orig_len) {
+    if (scaling != PE_ROPE_SCALING_NONE && strcmp(m->cfg.pe, "rope") != 0)
+        return pe_errorf("RoPE scaling %s needs a model trained with rope; this one uses %s",
+                         pe_rope_scaling_name(scaling) ? pe_rope_scaling_name(scaling) : "?", m->cfg.pe);
+    GPTConfig c = m->cfg;
+    c.rope_scaling = scaling;
+    c.rope_scale = scaling == PE_ROPE_SCALING_NONE ? 0.0f : s;
+    c.rope_orig_len = scaling == PE_ROPE_SCALING_NONE ? 0 : orig_len;
+    PEConfig pc = {
+        .C = c.C, .NH = c.NH, .hs = c.C / c.NH, .L = c.L, .P = c.P,
+        .rope_base = c.rope_base, .rope_fraction = c.rope_fraction,
+        .rope_scaling = c.rope_scaling, .rope_scale = c.rope_scale, .rope_orig_len = c.rope_orig_len,
+    };
+    PE fresh;
+    if (pe_init(&fresh, c.pe, &pc) != 0) return -1;
+    fresh.params = m->pe.params;
+    fresh.grads = m->pe.grads;
+    pe_free(&m->pe);
+    m->pe = fresh;
+    m->cfg = c;
+    return 0;
 }
 
 void gpt_free(GPT *m) {

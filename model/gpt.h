@@ -42,6 +42,11 @@ typedef struct {
     float emb_scale;    /* token embeddings are multiplied by this (1 = as they are) */
     float rope_base;    /* RoPE base */
     float rope_fraction;/* fraction of head dims RoPE rotates */
+    /* RoPE scaling at evaluation (pe.h PERopeScaling; not config keys: set by
+     * posenc eval on a loaded model; zero = none) */
+    int rope_scaling;
+    float rope_scale;
+    int rope_orig_len;
 } GPTConfig;
 
 /* Default values for every field except V. */
@@ -197,6 +202,13 @@ size_t gpt_reserved_bytes(const GPT *m);
  * parameters, gradients and moments. 0 after pe_errorf if cfg is invalid. */
 double gpt_estimate_bytes(const GPTConfig *cfg, int train_B, int train_T, int eval_B, int eval_T,
                           double *param_bytes);
+
+/* Evaluation-time RoPE scaling (pe.h PERopeScaling): rebuild the encoding's
+ * tables of a built model for `scaling` with factor s and original context
+ * orig_len (parameters untouched). PE_ROPE_SCALING_NONE restores the trained
+ * encoding. 0, or an error (the model is unchanged): the encoding is not
+ * rope, or s / orig_len are invalid. */
+int gpt_set_rope_scaling(GPT *m, int scaling, float s, int orig_len);
 
 /* 0 if every position id lies in [0, P), else an error naming the offender. */
 int gpt_check_positions(const GPT *m, const int *pos, int n);

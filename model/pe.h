@@ -35,7 +35,47 @@ typedef struct {
     int P;        /* position table size: position ids must lie in [0, P) */
     float rope_base;     /* RoPE base (default 10000) */
     float rope_fraction; /* fraction of each head's dimensions rotated (default 1) */
+    /* RoPE scaling at evaluation (pe_rope.c; ignored by other encodings; all
+     * zero = none, the trained model as it is): */
+    int rope_scaling;    /* PERopeScaling */
+    float rope_scale;    /* the factor s >= 1 (used unless rope_scaling is none) */
+    int rope_orig_len;   /* the original context (YaRN's original_max_position_embeddings):
+                            the longest training input, >= 1 for yarn */
 } PEConfig;
+
+/* RoPE context-extension methods applied to a RoPE-trained model at
+ * evaluation (SPEC §4). For rotated pair i (R dims, i = 0..R/2-1) with
+ * w_i = base^(-2i/R), the angle at position p becomes p * w'_i where
+ *   none  w'_i = w_i
+ *   pi    w'_i = w_i / s                       (position interpolation, Chen et al. 2023)
+ *   ntk   w'_i = base'^(-2i/R), base' = base * s^(R/(R-2))   ("NTK-aware", bloc97 2023)
+ *   yarn  w'_i = w_i * (1 - g_i) / s + w_i * g_i  (Peng et al. 2023, "NTK-by-parts"), where
+ *         g_i = 1 - clamp((i - lo)/(hi - lo), 0, 1), lo = max(floor(d(32)), 0),
+ *         hi = min(ceil(d(1)), R - 1) (hi += 0.001 if equal to lo), and
+ *         d(r) = R * ln(L / (2 pi r)) / (2 ln base), L = rope_orig_len: pairs that turn
+ *         more than beta_fast = 32 times over the original context keep w_i, pairs that
+ *         turn less than beta_slow = 1 time are interpolated (w_i / s), a linear ramp between;
+ *         and cos/sin are multiplied by the attention factor m = 0.1 ln s + 1 (s > 1), so
+ *         that q.k, i.e. every attention logit, is multiplied by m^2 — as in the YaRN
+ *         reference code and HF transformers (attention_scaling on cos and sin). */
+typedef enum {
+    PE_ROPE_SCALING_NONE = 0,
+    PE_ROPE_SCALING_PI,
+    PE_ROPE_SCALING_NTK,
+    PE_ROPE_SCALING_YARN,
+    PE_ROPE_SCALING_COUNT
+} PERopeScaling;
+
+/* "none", "pi", "ntk", "yarn" (NULL out of range). */
+const char *pe_rope_scaling_name(int scaling);
+/* The PERopeScaling called `name`, or -1. */
+int pe_rope_scaling_find(const char *name);
+
+/* The per-pair angular frequencies w'_i (R/2 of them, R = rotated dims) of
+ * RoPE under cfg's scaling, and the factor cos/sin are multiplied by (1 but
+ * for yarn). freqs needs room for hs/2. Returns R/2, or -1 with an error
+ * (bad rope_fraction/base, s < 1, yarn without rope_orig_len). */
+int pe_rope_frequencies(const PEConfig *cfg, double *freqs, double *mscale);
 
 /* A module instance: its ops, its configuration, precomputed tables owned by
  * the module (freed by pe_free), and its slice of the parameter buffer. */

@@ -5,10 +5,13 @@
  * dimensions R..hs-1 pass unchanged), and the pair is rotated by the angle
  *   theta(p, i) = p * base^(-2i/R),  i = 0 .. R/2-1.
  * Queries and keys are rotated alike; <rope(q,m), rope(k,n)> depends on m-n only.
- * cos/sin are precomputed as (P, R/2) tables.
+ * cos/sin are precomputed as (P, R/2) tables. At evaluation the angles may
+ * be rescaled (PI, NTK-aware, YaRN; see pe.h, PERopeScaling): only the
+ * tables change, so the hooks below are the same for every method.
  */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "pe.h"
 
@@ -18,8 +21,20 @@ typedef struct {
     float *sin;  /* (P, R/2) */
 } RopeState;
 
-static int rope_setup(PE *pe) {
-    const PEConfig *c = &pe->cfg;
+static const char *const scaling_names[PE_ROPE_SCALING_COUNT] = {"none", "pi", "ntk", "yarn"};
+
+const char *pe_rope_scaling_name(int scaling) {
+    return scaling >= 0 && scaling < PE_ROPE_SCALING_COUNT ? scaling_names[scaling] : NULL;
+}
+
+int pe_rope_scaling_find(const char *name) {
+    for (int i = 0; i < PE_ROPE_SCALING_COUNT; i++)
+        if (strcmp(name, scaling_names[i]) == 0) return i;
+    return -1;
+}
+
+/* The rotated dimensions R (even), or -1 with an error. */
+static int rope_dims(const PEConfig *c) {
     if (!(c->rope_fraction > 0.0f && c->rope_fraction <= 1.0f))
         return pe_errorf("model.rope_fraction must be in (0, 1], got %g", c->rope_fraction);
     if (!(c->rope_base > 1.0f)) return pe_errorf("model.rope_base must be > 1, got %g", c->rope_base);
@@ -28,18 +43,81 @@ static int rope_setup(PE *pe) {
     if (R < 2)
         return pe_errorf("rope rotates no dimension: rope_fraction %g of head size %d leaves %d",
                          c->rope_fraction, c->hs, R);
+    return R;
+}
+
+/* YaRN's d(r): the pair index whose wavelength fits r rotations into the
+ * original context L (Peng et al. 2023, eq. 17; find_correction_dim). */
+static double yarn_correction_dim(double rotations, int R, double base, int L) {
+    return R * log(L / (rotations * 2.0 * M_PI)) / (2.0 * log(base));
+}
+
+int pe_rope_frequencies(const PEConfig *c, double *freqs, double *mscale) {
+    const int R = rope_dims(c);
+    if (R < 0) return -1;
+    const int half = R / 2, sc = c->rope_scaling;
+    const double base = c->rope_base, s = c->rope_scale;
+    if (sc < 0 || sc >= PE_ROPE_SCALING_COUNT) return pe_errorf("rope scaling: unknown method %d", sc);
+    if (sc != PE_ROPE_SCALING_NONE && !(s >= 1.0 && s <= 1e6))
+        return pe_errorf("rope scaling %s: the scale factor s must be in [1, 1e6], got %g", scaling_names[sc], s);
+    if (sc == PE_ROPE_SCALING_YARN && c->rope_orig_len < 1)
+        return pe_errorf("rope scaling yarn: needs the original (training) context length, got %d",
+                         c->rope_orig_len);
+    *mscale = 1.0;
+    for (int i = 0; i < half; i++) freqs[i] = pow(base, -2.0 * i / R);
+    switch (sc) {
+    case PE_ROPE_SCALING_PI:
+        for (int i = 0; i < half; i++) freqs[i] /= s;
+        break;
+    case PE_ROPE_SCALING_NTK: {
+        const double b2 = base * pow(s, (double)R / (R - 2)); /* R = 2: no pair but i = 0, unchanged */
+        for (int i = 0; i < half; i++) freqs[i] = pow(b2, -2.0 * i / R);
+        break;
+    }
+    case PE_ROPE_SCALING_YARN: {
+        /* beta_fast = 32, beta_slow = 1 rotations over the original context */
+        double lo = floor(yarn_correction_dim(32.0, R, base, c->rope_orig_len));
+        double hi = ceil(yarn_correction_dim(1.0, R, base, c->rope_orig_len));
+        if (lo < 0) lo = 0;
+        if (hi > R - 1) hi = R - 1;
+        if (hi == lo) hi += 0.001;
+        for (int i = 0; i < half; i++) {
+            double ramp = (i - lo) / (hi - lo);
+            ramp = ramp < 0 ? 0 : ramp > 1 ? 1 : ramp;
+            const double keep = 1.0 - ramp; /* 1: extrapolate (w_i), 0: interpolate (w_i / s) */
+            freqs[i] = freqs[i] / s * (1.0 - keep) + freqs[i] * keep;
+        }
+        if (s > 1.0) *mscale = 0.1 * log(s) + 1.0;
+        break;
+    }
+    default:
+        break;
+    }
+    return half;
+}
+
+static int rope_setup(PE *pe) {
+    const PEConfig *c = &pe->cfg;
+    const int R = rope_dims(c);
+    if (R < 0) return -1;
+    const int half = R / 2;
+    double *freqs = pe_calloc(half, sizeof(double)), mscale = 1.0;
+    if (pe_rope_frequencies(c, freqs, &mscale) < 0) {
+        free(freqs);
+        return -1;
+    }
     RopeState *s = pe_calloc(1, sizeof *s);
     s->R = R;
-    const int half = R / 2;
     s->cos = pe_calloc((size_t)c->P * half, sizeof(float));
     s->sin = pe_calloc((size_t)c->P * half, sizeof(float));
     for (int p = 0; p < c->P; p++) {
         for (int i = 0; i < half; i++) {
-            double theta = p * pow((double)c->rope_base, -2.0 * i / R);
-            s->cos[(size_t)p * half + i] = (float)cos(theta);
-            s->sin[(size_t)p * half + i] = (float)sin(theta);
+            double theta = p * freqs[i];
+            s->cos[(size_t)p * half + i] = (float)(cos(theta) * mscale);
+            s->sin[(size_t)p * half + i] = (float)(sin(theta) * mscale);
         }
     }
+    free(freqs);
     pe->state = s;
     return 0;
 }

@@ -168,6 +168,124 @@ START_TEST(test_learned_grad_rows) {
 }
 END_TEST
 
+
+/* ---- RoPE scaling at evaluation (SPEC §4) ------------------------------ */
+
+static PEConfig scaled(int C, int NH, int P, int scaling, float s, int L) {
+    PEConfig c = cfg_of(C, NH, P);
+    c.rope_scaling = scaling, c.rope_scale = s, c.rope_orig_len = L;
+    return c;
+}
+
+START_TEST(test_rope_ntk_base) {
+    /* hs = 16, s = 2: base' = 1e4 * 2^(16/14) = 22081.79; w'_i = base'^(-2i/16) */
+    PEConfig c = scaled(64, 4, 8, PE_ROPE_SCALING_NTK, 2.0f, 0);
+    double w[8], m = 0;
+    ck_assert_int_eq(pe_rope_frequencies(&c, w, &m), 8);
+    const double base2 = pow(w[1], -8.0); /* w_1 = base'^(-1/8) */
+    ck_assert_msg(fabs(base2 - 22081.79) < 0.01, "base' = %.4f, want 22081.79", base2);
+    for (int i = 0; i < 8; i++) ck_assert_double_eq_tol(w[i], pow(1e4 * pow(2.0, 16.0 / 14), -2.0 * i / 16), 1e-12);
+    ck_assert_double_eq(m, 1.0);
+    /* and the tables built from them: pair 7 at position 5 is turned by 5 * w_7 */
+    PE pe;
+    ck_assert_msg(pe_init(&pe, "rope", &c) == 0, "%s", pe_error());
+    float x[16] = {0};
+    x[7] = 1;
+    pe.ops->qk_forward(&pe, x, 5, 0);
+    ck_assert_float_eq_tol(x[7], (float)cos(5 * w[7]), 1e-6f);
+    ck_assert_float_eq_tol(x[15], (float)sin(5 * w[7]), 1e-6f);
+    pe_free(&pe);
+}
+END_TEST
+
+START_TEST(test_rope_pi_rotation) {
+    /* position interpolation divides positions by s: PI with s = 2 at p = 2q equals no scaling at q */
+    PEConfig c0 = cfg_of(32, 2, 64), c1 = scaled(32, 2, 64, PE_ROPE_SCALING_PI, 2.0f, 0);
+    PE a, b;
+    ck_assert(pe_init(&a, "rope", &c0) == 0 && pe_init(&b, "rope", &c1) == 0);
+    for (int q = 0; q < 32; q += 5) {
+        float x[16], y[16];
+        fill_normal(x, 16, 1.0f, 7 + q);
+        memcpy(y, x, sizeof x);
+        a.ops->qk_forward(&a, x, q, 0);
+        b.ops->qk_forward(&b, y, 2 * q, 1);
+        ck_assert_msg(max_abs_diff(x, y, 16) < 1e-5f, "q = %d: PI(2q) != RoPE(q), diff %g", q, max_abs_diff(x, y, 16));
+    }
+    double w0[8], w1[8], m;
+    pe_rope_frequencies(&c0, w0, &m);
+    pe_rope_frequencies(&c1, w1, &m);
+    for (int i = 0; i < 8; i++) ck_assert_double_eq_tol(w1[i], w0[i] / 2, 1e-15);
+    ck_assert_double_eq(m, 1.0);
+    pe_free(&a);
+    pe_free(&b);
+}
+END_TEST
+
+START_TEST(test_rope_yarn) {
+    /* head size 128 (R = 128, 64 pairs), base 1e4, original context 4096, s = 4, as a
+     * Llama-size head: d(32) = 128 ln(4096 / (64 pi)) / (2 ln 1e4) = 20.94 -> lo = 20,
+     * d(1) = 45.03 -> hi = 46. Pairs i <= 20 (>= 32 rotations over the context) keep w_i,
+     * pairs i >= 46 (< 1 rotation) get w_i / s, the ramp is linear between. */
+    PEConfig c = scaled(128, 1, 8, PE_ROPE_SCALING_YARN, 4.0f, 4096);
+    double w[64], m = 0;
+    ck_assert_int_eq(pe_rope_frequencies(&c, w, &m), 64);
+    for (int i = 0; i < 64; i++) {
+        const double w0 = pow(1e4, -2.0 * i / 128);
+        const double ramp = i <= 20 ? 0 : i >= 46 ? 1 : (i - 20) / 26.0;
+        ck_assert_msg(fabs(w[i] - (w0 / 4 * ramp + w0 * (1 - ramp))) < 1e-12 * w0, "pair %d: %.10g", i, w[i]);
+    }
+    ck_assert_double_eq_tol(w[20], 1.0 * pow(1e4, -40.0 / 128), 1e-15);
+    ck_assert_double_eq_tol(w[63], pow(1e4, -126.0 / 128) / 4, 1e-15);
+    ck_assert_double_eq_tol(w[33], pow(1e4, -66.0 / 128) * (0.5 / 4 + 0.5), 1e-15);
+    /* the attention factor 0.1 ln s + 1 multiplies cos and sin: q and k each scaled by it */
+    ck_assert_double_eq_tol(m, 0.1 * log(4.0) + 1.0, 1e-12);
+    PE pe;
+    ck_assert(pe_init(&pe, "rope", &c) == 0);
+    float x[128] = {0};
+    x[0] = 1;
+    pe.ops->qk_forward(&pe, x, 0, 0);
+    ck_assert_float_eq_tol(x[0], 1.1386294f, 1e-6f);
+    pe_free(&pe);
+    /* s = 1: no change at all; the demo's shape (hs 16, L 18) interpolates every pair but pair 0 */
+    PEConfig one = scaled(64, 4, 8, PE_ROPE_SCALING_YARN, 1.0f, 18), small = scaled(64, 4, 8, PE_ROPE_SCALING_YARN, 4.0f, 18);
+    double w1[8], w4[8];
+    ck_assert_int_eq(pe_rope_frequencies(&one, w1, &m), 8);
+    ck_assert_double_eq(m, 1.0);
+    pe_rope_frequencies(&small, w4, &m);
+    for (int i = 0; i < 8; i++) {
+        const double w0 = pow(1e4, -2.0 * i / 16);
+        ck_assert_double_eq_tol(w1[i], w0, 1e-15);
+        ck_assert_double_eq_tol(w4[i], i == 0 ? w0 : w0 / 4, 1e-15);
+    }
+}
+END_TEST
+
+START_TEST(test_rope_scaling_errors) {
+    PE pe;
+    PEConfig c = scaled(32, 2, 8, PE_ROPE_SCALING_PI, 0.5f, 0);
+    ck_assert(pe_init(&pe, "rope", &c) != 0);
+    ck_assert_msg(strstr(pe_error(), "must be in [1, 1e6], got 0.5"), "%s", pe_error());
+    c = scaled(32, 2, 8, PE_ROPE_SCALING_YARN, 2.0f, 0);
+    ck_assert(pe_init(&pe, "rope", &c) != 0);
+    ck_assert_msg(strstr(pe_error(), "original (training) context"), "%s", pe_error());
+    ck_assert_int_eq(pe_rope_scaling_find("yarn"), PE_ROPE_SCALING_YARN);
+    ck_assert_int_eq(pe_rope_scaling_find("YaRN"), -1);
+    ck_assert_str_eq(pe_rope_scaling_name(PE_ROPE_SCALING_NTK), "ntk");
+    /* none with the default (zero) fields: the unscaled encoding, bitwise */
+    PEConfig c0 = cfg_of(32, 2, 16), c1 = scaled(32, 2, 16, PE_ROPE_SCALING_NONE, 7.0f, 3);
+    PE a, b;
+    ck_assert(pe_init(&a, "rope", &c0) == 0 && pe_init(&b, "rope", &c1) == 0);
+    float x[16], y[16];
+    fill_normal(x, 16, 1.0f, 3);
+    memcpy(y, x, sizeof x);
+    a.ops->qk_forward(&a, x, 13, 0);
+    b.ops->qk_forward(&b, y, 13, 0);
+    ck_assert(memcmp(x, y, sizeof x) == 0);
+    pe_free(&a);
+    pe_free(&b);
+}
+END_TEST
+
 START_TEST(test_registry) {
     ck_assert_int_eq(pe_count(), 5);
     const char *names[] = {"none", "sinusoidal", "learned", "rope", "alibi"};
@@ -192,6 +310,10 @@ static Suite *pe_suite(void) {
     tcase_add_test(tc, test_rope_fraction);
     tcase_add_test(tc, test_sinusoidal_vector);
     tcase_add_test(tc, test_learned_grad_rows);
+    tcase_add_test(tc, test_rope_ntk_base);
+    tcase_add_test(tc, test_rope_pi_rotation);
+    tcase_add_test(tc, test_rope_yarn);
+    tcase_add_test(tc, test_rope_scaling_errors);
     tcase_add_test(tc, test_registry);
     suite_add_tcase(s, tc);
     return s;
