@@ -17,6 +17,8 @@
 static void eval_usage(FILE *f) {
     fprintf(f,
             "usage: posenc eval RUN [--lengths LIST] [--samples N] [--batch-size N] [--threads N]\n"
+            "                      [--positions plain|random[,...]] [--rope-scaling none|pi|ntk|yarn[,...]]\n"
+            "                      [--rope-scale S]\n"
             "\n"
             "Evaluate the trained model in run directory RUN at each length n of LIST under\n"
             "teacher forcing: token_acc, exact_match, loss, examples. Writes RUN/eval.json and\n"
@@ -24,18 +26,166 @@ static void eval_usage(FILE *f) {
             "absolute position. The examples at each n are fixed by the config's eval.seed, so\n"
             "every run of every encoding sees the same ones.\n"
             "\n"
+            "Variants: each combination of --positions and --rope-scaling is one evaluation with\n"
+            "its own files: RUN/eval.json/.csv for plain positions without scaling, else\n"
+            "RUN/eval-<variant>.json/.csv, variant = random, pi, ntk, yarn or random+<method>.\n"
+            "  --positions random   each example's position ids are a sorted random subset of\n"
+            "                   [0, model.max_positions), as in training with train.random_positions\n"
+            "                   (Ruoss et al. 2023); reproducible: drawn from eval.seed and n\n"
+            "  --rope-scaling M     rescale RoPE's angles (the run must be trained with rope):\n"
+            "                   pi   positions divided by s (Chen et al. 2023)\n"
+            "                   ntk  base * s^(R/(R-2)), R = rotated dims (NTK-aware, bloc97)\n"
+            "                   yarn per-pair ramp between w and w/s (beta_fast 32, beta_slow 1 rotations\n"
+            "                        over the original context) and q.k scaled by (0.1 ln s + 1)^2\n"
+            "                        (Peng et al. 2023)\n"
+            "                   the original context is the run's longest training input\n"
+            "  --rope-scale S   the factor s >= 1 (default: the config's eval.rope_scale; 0 there means\n"
+            "                   derived = longest evaluation input / longest training input, at least 1)\n"
+            "\n"
             "options:\n"
             "  --lengths LIST   n, a:b or a:b:step, comma-separated, e.g. 8,16,24:64:8\n"
             "                   (default: the config's eval.lengths)\n"
             "  --samples N      examples per length (default: the config's eval.samples)\n"
             "  --batch-size N   evaluation batch size (default: the config's eval.batch_size)\n"
-            "  --threads N      BLAS threads (default: the config's train.threads)\n");
+            "  --threads N      BLAS threads (default: the config's train.threads)\n"
+            "  --positions L    plain, random or both, comma-separated (default: the config's eval.positions)\n"
+            "  --rope-scaling L none, pi, ntk, yarn, comma-separated (default: the config's eval.rope_scaling)\n"
+            "  --rope-scale S   see above\n");
+}
+
+/* A comma-separated list of names into a bit set: positions (plain, random)
+ * or RoPE scalings (none, pi, ntk, yarn). */
+static int parse_names(const char *list, const char *opt, int scaling, unsigned *mask) {
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", list);
+    *mask = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        int i = scaling ? pe_rope_scaling_find(tok) : eval_positions_find(tok);
+        if (i < 0)
+            return pe_errorf("%s: unknown value \"%s\" (valid: %s)", opt, tok,
+                             scaling ? "none, pi, ntk, yarn" : "plain, random");
+        *mask |= 1u << i;
+    }
+    if (!*mask) return pe_errorf("%s: expected at least one value", opt);
+    return 0;
+}
+
+/* Evaluate one variant (positions pm, RoPE scaling sc, the model already
+ * rescaled) at every length; print the table and write RUN/<stem>.json/.csv. */
+static int eval_variant(const char *run, const RunConfig *cfg, long step, GPT *m, const TaskOps *task,
+                        const int *lengths, int nl, int samples, int batch_size, int random_P, int pm, int sc,
+                        double s_used, int s_derived, int train_T, Batch *batch, EvalResult *res, PosAcc *pa,
+                        int blank_line) {
+    char vname[64], stem[80], label[128];
+    eval_variant_name(pm, sc, vname, sizeof vname);
+    eval_variant_stem(pm, sc, stem, sizeof stem);
+    eval_variant_label(cfg->model.pe, cfg->train.random_positions, pm, sc, label, sizeof label);
+    if (blank_line) printf("\n");
+    printf("run %s: task %s, pe %s, trained on n = %d..%d%s, step %ld\n", run, cfg->task.name, cfg->model.pe,
+           cfg->task.min_len, cfg->task.max_len, cfg->train.random_positions ? " with random positions" : "", step);
+    if (pm == EVAL_POS_RANDOM || sc != PE_ROPE_SCALING_NONE) {
+        printf("variant %s (%s):", vname, label);
+        if (pm == EVAL_POS_RANDOM) printf(" random position ids from [0, %d)", random_P);
+        if (sc != PE_ROPE_SCALING_NONE)
+            printf("%s RoPE %s, s = %.4g%s, original context %d", pm == EVAL_POS_RANDOM ? ";" : "",
+                   pe_rope_scaling_name(sc), s_used, s_derived ? " (derived)" : "", train_T);
+        printf("\n");
+    }
+    printf("%6s  %8s  %9s  %11s  %8s\n", "n", "examples", "token_acc", "exact_match", "loss");
+    for (int i = 0; i < nl; i++) {
+        if (evaluate_length(m, task, &cfg->task, lengths[i], samples, batch_size, cfg->eval.seed, random_P, batch,
+                            &res[i], pa) != 0)
+            return -1;
+        int in_train = lengths[i] >= cfg->task.min_len && lengths[i] <= cfg->task.max_len;
+        printf("%6d  %8d  %9.4f  %11.4f  %8.4f%s\n", res[i].n, res[i].examples, res[i].token_acc,
+               res[i].exact_match, res[i].loss, in_train ? "  (training range)" : "");
+        fflush(stdout);
+    }
+
+    printf("\naccuracy by %s of the predicted token (over all lengths above):\n",
+           random_P ? "position id" : "absolute position");
+    int per_line = 0;
+    for (int p0 = 0; p0 < pa->cap; p0 += 8) {
+        long c = 0, t = 0;
+        for (int p = p0; p < p0 + 8 && p < pa->cap; p++) c += pa->correct[p], t += pa->total[p];
+        if (!t) continue;
+        printf("  %3d-%-3d %.3f", p0, p0 + 7, (double)c / t);
+        if (++per_line % 6 == 0) printf("\n");
+    }
+    if (per_line % 6) printf("\n");
+
+    /* <stem>.json and <stem>.csv */
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "run", run);
+    cJSON_AddNumberToObject(j, "step", (double)step);
+    cJSON_AddStringToObject(j, "task", cfg->task.name);
+    cJSON_AddStringToObject(j, "pe", cfg->model.pe);
+    cJSON_AddNumberToObject(j, "train_min_len", cfg->task.min_len);
+    cJSON_AddNumberToObject(j, "train_max_len", cfg->task.max_len);
+    cJSON_AddNumberToObject(j, "eval_seed", (double)cfg->eval.seed);
+    if (cfg->train.random_positions || pm != EVAL_POS_PLAIN || sc != PE_ROPE_SCALING_NONE) {
+        /* only beside the defaults, so that a default evaluation's eval.json is as before */
+        cJSON_AddStringToObject(j, "variant", vname[0] ? vname : "default");
+        cJSON_AddStringToObject(j, "label", label);
+        cJSON_AddBoolToObject(j, "train_random_positions", cfg->train.random_positions);
+        cJSON_AddStringToObject(j, "positions", eval_positions_name(pm));
+        if (pm == EVAL_POS_RANDOM) cJSON_AddNumberToObject(j, "positions_range", random_P);
+        cJSON_AddStringToObject(j, "rope_scaling", pe_rope_scaling_name(sc));
+        if (sc != PE_ROPE_SCALING_NONE) {
+            cJSON_AddNumberToObject(j, "rope_scale", s_used);
+            cJSON_AddBoolToObject(j, "rope_scale_derived", s_derived);
+            cJSON_AddNumberToObject(j, "rope_original_context", train_T);
+        }
+    }
+    cJSON *arr = cJSON_AddArrayToObject(j, "results");
+    size_t cap = 256 + (size_t)nl * 128, len = 0;
+    char *csv = pe_calloc(cap, 1);
+    len += snprintf(csv, cap, "n,examples,tokens,token_acc,exact_match,loss,in_training_range\n");
+    for (int i = 0; i < nl; i++) {
+        int in_train = res[i].n >= cfg->task.min_len && res[i].n <= cfg->task.max_len;
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddNumberToObject(r, "n", res[i].n);
+        cJSON_AddNumberToObject(r, "examples", res[i].examples);
+        cJSON_AddNumberToObject(r, "tokens", (double)res[i].tokens);
+        cJSON_AddNumberToObject(r, "token_acc", res[i].token_acc);
+        cJSON_AddNumberToObject(r, "exact_match", res[i].exact_match);
+        cJSON_AddNumberToObject(r, "loss", res[i].loss);
+        cJSON_AddBoolToObject(r, "in_training_range", in_train);
+        cJSON_AddItemToArray(arr, r);
+        len += snprintf(csv + len, cap - len, "%d,%d,%ld,%.6f,%.6f,%.6f,%d\n", res[i].n, res[i].examples,
+                        res[i].tokens, res[i].token_acc, res[i].exact_match, res[i].loss, in_train);
+    }
+    cJSON *bp = cJSON_AddArrayToObject(j, "by_position");
+    for (int p = 0; p < pa->cap; p++) {
+        if (!pa->total[p]) continue;
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddNumberToObject(r, "pos", p);
+        cJSON_AddNumberToObject(r, "correct", (double)pa->correct[p]);
+        cJSON_AddNumberToObject(r, "total", (double)pa->total[p]);
+        cJSON_AddNumberToObject(r, "acc", (double)pa->correct[p] / pa->total[p]);
+        cJSON_AddItemToArray(bp, r);
+    }
+    char *text = cJSON_Print(j);
+    cJSON_Delete(j);
+    char path[4096], file[128];
+    int rc = 0;
+    snprintf(file, sizeof file, "%s.json", stem);
+    if (path_join(path, sizeof path, run, file) != 0 || file_write_atomic(path, text, strlen(text)) != 0)
+        rc = -1;
+    snprintf(file, sizeof file, "%s.csv", stem);
+    if (rc == 0 && (path_join(path, sizeof path, run, file) != 0 || file_write_atomic(path, csv, len) != 0)) rc = -1;
+    if (rc == 0) printf("\nwrote %s/%s.json and %s/%s.csv\n", run, stem, run, stem);
+    free(text);
+    free(csv);
+    return rc;
 }
 
 int cmd_eval(int argc, char **argv) {
     const char *run = NULL;
     int lengths[EVAL_MAX_LENGTHS * 4], nl = 0;
     long samples = 0, batch_size = 0, threads = 0;
+    const char *positions_opt = NULL, *scaling_opt = NULL;
+    double rope_scale = -1.0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (is_help(a)) {
@@ -52,6 +202,22 @@ int cmd_eval(int argc, char **argv) {
             i++;
         } else if (strcmp(a, "--threads") == 0) {
             if ((threads = parse_count(a, v, 1024)) < 0) goto usage_error;
+            i++;
+        } else if (strcmp(a, "--positions") == 0 || strcmp(a, "--rope-scaling") == 0) {
+            if (!v) {
+                pe_errorf("%s needs a value", a);
+                goto usage_error;
+            }
+            if (a[2] == 'p') positions_opt = v;
+            else scaling_opt = v;
+            i++;
+        } else if (strcmp(a, "--rope-scale") == 0) {
+            char *end = NULL;
+            rope_scale = v ? strtod(v, &end) : -1.0;
+            if (!v || *end || end == v || !(rope_scale >= 1.0 && rope_scale <= 1e6)) {
+                pe_errorf("--rope-scale: expected a number in [1, 1e6], got \"%s\"", v ? v : "");
+                goto usage_error;
+            }
             i++;
         } else if (a[0] == '-') {
             pe_errorf("unknown option \"%s\" (see posenc eval --help)", a);
@@ -73,6 +239,19 @@ int cmd_eval(int argc, char **argv) {
     GPT m;
     long step = 0;
     if (rundir_load(run, 1, &cfg, &m, &step) != 0) goto runtime_error;
+    const int trained_P = cfg.model.P;
+    unsigned pos_mask = cfg.eval.positions, scl_mask = cfg.eval.rope_scaling;
+    if ((positions_opt && parse_names(positions_opt, "--positions", 0, &pos_mask) != 0) ||
+        (scaling_opt && parse_names(scaling_opt, "--rope-scaling", 1, &scl_mask) != 0)) {
+        gpt_free(&m);
+        goto usage_error;
+    }
+    if ((scl_mask & ~(1u << PE_ROPE_SCALING_NONE)) && strcmp(cfg.model.pe, "rope") != 0) {
+        pe_errorf("--rope-scaling: %s was trained with %s; RoPE scaling (pi, ntk, yarn) needs a run trained "
+                  "with rope (use --rope-scaling none)", run, cfg.model.pe);
+        gpt_free(&m);
+        goto usage_error;
+    }
     if (nl == 0) {
         nl = cfg.eval.num_lengths;
         memcpy(lengths, cfg.eval.lengths, sizeof(int) * nl);
@@ -87,6 +266,18 @@ int cmd_eval(int argc, char **argv) {
         maxB = B > maxB ? B : maxB;
         maxT = T > maxT ? T : maxT;
     }
+    if ((pos_mask & (1u << EVAL_POS_RANDOM)) && maxT > trained_P) {
+        pe_errorf("--positions random: the longest evaluation input (%d tokens) does not fit in the %d positions "
+                  "random ids are drawn from (model.max_positions of %s); evaluate shorter lengths or retrain "
+                  "with a larger model.max_positions", maxT, trained_P, run);
+        gpt_free(&m);
+        goto usage_error;
+    }
+    /* RoPE scaling: the original context is the longest training input; s derived from the lengths */
+    const int train_T = task_max_train_input_len(task, &cfg.task);
+    double s_used = rope_scale > 0 ? rope_scale : cfg.eval.rope_scale > 0 ? cfg.eval.rope_scale : (double)maxT / train_T;
+    if (s_used < 1.0) s_used = 1.0;
+    const int s_derived = !(rope_scale > 0) && !(cfg.eval.rope_scale > 0);
     if (maxT > m.cfg.P) { /* rebuild with room for the longest length (or a clear error for learned) */
         gpt_free(&m);
         if (rundir_load(run, maxT, &cfg, &m, &step) != 0) goto runtime_error;
@@ -103,88 +294,26 @@ int cmd_eval(int argc, char **argv) {
         gpt_free(&m);
         goto runtime_error;
     }
-    PosAcc pa;
-    posacc_init(&pa, maxT + 1);
+    const int pa_cap = (maxT > trained_P ? maxT : trained_P) + 1;
     EvalResult *res = pe_calloc(nl, sizeof *res);
-
-    printf("run %s: task %s, pe %s, trained on n = %d..%d, step %ld\n", run, cfg.task.name, cfg.model.pe,
-           cfg.task.min_len, cfg.task.max_len, step);
-    printf("%6s  %8s  %9s  %11s  %8s\n", "n", "examples", "token_acc", "exact_match", "loss");
-    int rc = 0;
-    for (int i = 0; i < nl; i++) {
-        if (evaluate_length(&m, task, &cfg.task, lengths[i], (int)samples, (int)batch_size, cfg.eval.seed, &batch,
-                            &res[i], &pa) != 0) {
-            rc = -1;
-            break;
+    int rc = 0, variants = 0;
+    for (int pm = 0; pm < EVAL_POS_COUNT && rc == 0; pm++) {
+        if (!(pos_mask & (1u << pm))) continue;
+        for (int sc = 0; sc < PE_ROPE_SCALING_COUNT && rc == 0; sc++) {
+            if (!(scl_mask & (1u << sc))) continue;
+            if (strcmp(cfg.model.pe, "rope") == 0 && gpt_set_rope_scaling(&m, sc, (float)s_used, train_T) != 0) {
+                rc = -1;
+                break;
+            }
+            PosAcc pa;
+            posacc_init(&pa, pa_cap);
+            rc = eval_variant(run, &cfg, step, &m, task, lengths, nl, (int)samples, (int)batch_size,
+                              pm == EVAL_POS_RANDOM ? trained_P : 0, pm, sc, s_used, s_derived, train_T, &batch,
+                              res, &pa, variants++ > 0);
+            posacc_free(&pa);
         }
-        int in_train = lengths[i] >= cfg.task.min_len && lengths[i] <= cfg.task.max_len;
-        printf("%6d  %8d  %9.4f  %11.4f  %8.4f%s\n", res[i].n, res[i].examples, res[i].token_acc,
-               res[i].exact_match, res[i].loss, in_train ? "  (training range)" : "");
-        fflush(stdout);
-    }
-
-    if (rc == 0) {
-        printf("\naccuracy by absolute position of the predicted token (over all lengths above):\n");
-        int per_line = 0;
-        for (int p0 = 0; p0 < pa.cap; p0 += 8) {
-            long c = 0, t = 0;
-            for (int p = p0; p < p0 + 8 && p < pa.cap; p++) c += pa.correct[p], t += pa.total[p];
-            if (!t) continue;
-            printf("  %3d-%-3d %.3f", p0, p0 + 7, (double)c / t);
-            if (++per_line % 6 == 0) printf("\n");
-        }
-        if (per_line % 6) printf("\n");
-
-        /* eval.json and eval.csv */
-        cJSON *j = cJSON_CreateObject();
-        cJSON_AddStringToObject(j, "run", run);
-        cJSON_AddNumberToObject(j, "step", (double)step);
-        cJSON_AddStringToObject(j, "task", cfg.task.name);
-        cJSON_AddStringToObject(j, "pe", cfg.model.pe);
-        cJSON_AddNumberToObject(j, "train_min_len", cfg.task.min_len);
-        cJSON_AddNumberToObject(j, "train_max_len", cfg.task.max_len);
-        cJSON_AddNumberToObject(j, "eval_seed", (double)cfg.eval.seed);
-        cJSON *arr = cJSON_AddArrayToObject(j, "results");
-        size_t cap = 256 + (size_t)nl * 128, len = 0;
-        char *csv = pe_calloc(cap, 1);
-        len += snprintf(csv, cap, "n,examples,tokens,token_acc,exact_match,loss,in_training_range\n");
-        for (int i = 0; i < nl; i++) {
-            int in_train = res[i].n >= cfg.task.min_len && res[i].n <= cfg.task.max_len;
-            cJSON *r = cJSON_CreateObject();
-            cJSON_AddNumberToObject(r, "n", res[i].n);
-            cJSON_AddNumberToObject(r, "examples", res[i].examples);
-            cJSON_AddNumberToObject(r, "tokens", (double)res[i].tokens);
-            cJSON_AddNumberToObject(r, "token_acc", res[i].token_acc);
-            cJSON_AddNumberToObject(r, "exact_match", res[i].exact_match);
-            cJSON_AddNumberToObject(r, "loss", res[i].loss);
-            cJSON_AddBoolToObject(r, "in_training_range", in_train);
-            cJSON_AddItemToArray(arr, r);
-            len += snprintf(csv + len, cap - len, "%d,%d,%ld,%.6f,%.6f,%.6f,%d\n", res[i].n, res[i].examples,
-                            res[i].tokens, res[i].token_acc, res[i].exact_match, res[i].loss, in_train);
-        }
-        cJSON *bp = cJSON_AddArrayToObject(j, "by_position");
-        for (int p = 0; p < pa.cap; p++) {
-            if (!pa.total[p]) continue;
-            cJSON *r = cJSON_CreateObject();
-            cJSON_AddNumberToObject(r, "pos", p);
-            cJSON_AddNumberToObject(r, "correct", (double)pa.correct[p]);
-            cJSON_AddNumberToObject(r, "total", (double)pa.total[p]);
-            cJSON_AddNumberToObject(r, "acc", (double)pa.correct[p] / pa.total[p]);
-            cJSON_AddItemToArray(bp, r);
-        }
-        char *text = cJSON_Print(j);
-        cJSON_Delete(j);
-        char path[4096];
-        if (path_join(path, sizeof path, run, "eval.json") != 0 || file_write_atomic(path, text, strlen(text)) != 0 ||
-            path_join(path, sizeof path, run, "eval.csv") != 0 || file_write_atomic(path, csv, len) != 0)
-            rc = -1;
-        else
-            printf("\nwrote %s/eval.json and %s/eval.csv\n", run, run);
-        free(text);
-        free(csv);
     }
     free(res);
-    posacc_free(&pa);
     batch_free(&batch);
     gpt_free(&m);
     if (rc != 0) goto runtime_error;

@@ -178,3 +178,32 @@ int batch_sample_eval(Batch *b, const TaskOps *t, const TaskConfig *cfg, int n, 
     frame_rows(b, t, cfg->alphabet, B, T);
     return 0;
 }
+
+int batch_random_positions(Batch *b, int P, Rng *rng) {
+    for (int r = 0; r < b->B; r++)
+        if (b->lens[r] > P)
+            return pe_errorf("random positions: a row of %d tokens does not fit in %d positions "
+                             "(model.max_positions must be at least the longest input)", b->lens[r], P);
+    for (int r = 0; r < b->B; r++) {
+        int *pos = b->pos + (size_t)r * b->T;
+        const int k = b->lens[r];
+        /* Floyd: for j = P-k .. P-1 add t ~ U[0, j] unless taken, else j; the set
+         * stays sorted in pos[0..m-1] */
+        int m = 0;
+        for (int j = P - k; j < P; j++) {
+            int t = (int)rng_below(rng, (uint32_t)j + 1);
+            int lo = 0, hi = m; /* first index with pos[idx] >= t */
+            while (lo < hi) {
+                int mid = (lo + hi) / 2;
+                if (pos[mid] < t) lo = mid + 1;
+                else hi = mid;
+            }
+            if (lo < m && pos[lo] == t) t = j, lo = m; /* j > every member so far: append */
+            memmove(pos + lo + 1, pos + lo, sizeof(int) * (size_t)(m - lo));
+            pos[lo] = t;
+            m++;
+        }
+        for (int i = k; i < b->T; i++) pos[i] = k ? pos[k - 1] : 0;
+    }
+    return 0;
+}

@@ -126,4 +126,14 @@ int batch_sample_train(Batch *b, const TaskOps *t, const TaskConfig *cfg, int B,
  * Uses cfg->alphabet only. An error if n < 1 or the batch exceeds the capacity. */
 int batch_sample_eval(Batch *b, const TaskOps *t, const TaskConfig *cfg, int n, int B, Rng *rng);
 
+/* Randomized positions (Ruoss et al. 2023): replace the position ids of every
+ * row b of the batch by a sorted random subset of [0, P) of lens[b] elements,
+ * uniform over all such subsets (Floyd's algorithm with an in-place sorted
+ * insertion: O(lens[b]^2) per row at worst, independent of P, no allocation).
+ * Padding after a row's end repeats the row's last position id (a valid id;
+ * padding is never attended to by real tokens and never counted). Draws
+ * exactly sum over rows of lens[b] numbers from rng, each with rng_below.
+ * An error (batch unchanged) if a row is longer than P. */
+int batch_random_positions(Batch *b, int P, Rng *rng);
+
 #endif

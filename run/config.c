@@ -29,7 +29,7 @@
 
 /* ---- the key table ---------------------------------------------------- */
 
-typedef enum { T_INT, T_U64, T_FLOAT, T_STRING, T_LENGTHS } KeyType;
+typedef enum { T_INT, T_U64, T_FLOAT, T_STRING, T_LENGTHS, T_BOOL, T_NAMES } KeyType;
 
 enum {
     K_NAME, K_SEED,
@@ -37,8 +37,9 @@ enum {
     K_D_MODEL, K_N_LAYERS, K_N_HEADS, K_D_FF, K_PE, K_MAX_POSITIONS, K_EMB_SCALE, K_ROPE_BASE,
     K_ROPE_FRACTION,
     K_STEPS, K_TRAIN_BATCH, K_LR, K_WARMUP, K_WEIGHT_DECAY, K_GRAD_CLIP, K_LOG_EVERY,
-    K_EVAL_EVERY, K_CHECKPOINT_EVERY, K_THREADS,
-    K_EVAL_LENGTHS, K_EVAL_SAMPLES, K_EVAL_BATCH, K_EVAL_SEED,
+    K_EVAL_EVERY, K_CHECKPOINT_EVERY, K_THREADS, K_RANDOM_POSITIONS,
+    K_EVAL_LENGTHS, K_EVAL_SAMPLES, K_EVAL_BATCH, K_EVAL_SEED, K_EVAL_POSITIONS, K_EVAL_ROPE_SCALING,
+    K_EVAL_ROPE_SCALE,
     NUM_KEYS
 };
 
@@ -49,7 +50,21 @@ typedef struct {
     size_t size;       /* strings: capacity including the NUL */
     double lo, hi;     /* numbers: valid range, inclusive unless lo_open */
     int lo_open;       /* the range is (lo, hi] */
+    const char *const *names; /* T_NAMES: the valid names, NULL-terminated; bit i = names[i] */
 } Key;
+
+static const char *const position_names[] = {"plain", "random", NULL};
+static const char *const scaling_names[] = {"none", "pi", "ntk", "yarn", NULL};
+
+const char *eval_positions_name(int mode) {
+    return mode >= 0 && mode < EVAL_POS_COUNT ? position_names[mode] : NULL;
+}
+
+int eval_positions_find(const char *name) {
+    for (int i = 0; i < EVAL_POS_COUNT; i++)
+        if (strcmp(name, position_names[i]) == 0) return i;
+    return -1;
+}
 
 #define FIELD(f) offsetof(RunConfig, f), sizeof(((RunConfig *)0)->f)
 #define NOLIMIT INFINITY
@@ -82,10 +97,14 @@ static const Key keys[NUM_KEYS] = {
     [K_CHECKPOINT_EVERY] = {"train.checkpoint_every", T_INT, FIELD(train.checkpoint_every), 0,
                             1e9, 0},
     [K_THREADS] = {"train.threads", T_INT, FIELD(train.threads), 1, 1024, 0},
+    [K_RANDOM_POSITIONS] = {"train.random_positions", T_BOOL, FIELD(train.random_positions), 0, 1, 0},
     [K_EVAL_LENGTHS] = {"eval.lengths", T_LENGTHS, FIELD(eval.lengths), 1, TASK_MAX_EVAL_LEN, 0},
     [K_EVAL_SAMPLES] = {"eval.samples", T_INT, FIELD(eval.samples), 1, 1e7, 0},
     [K_EVAL_BATCH] = {"eval.batch_size", T_INT, FIELD(eval.batch_size), 1, 65536, 0},
     [K_EVAL_SEED] = {"eval.seed", T_U64, FIELD(eval.seed), 0, MAX_U64_JSON, 0},
+    [K_EVAL_POSITIONS] = {"eval.positions", T_NAMES, FIELD(eval.positions), 0, 0, 0, position_names},
+    [K_EVAL_ROPE_SCALING] = {"eval.rope_scaling", T_NAMES, FIELD(eval.rope_scaling), 0, 0, 0, scaling_names},
+    [K_EVAL_ROPE_SCALE] = {"eval.rope_scale", T_FLOAT, FIELD(eval.rope_scale), 0, 1e6, 0},
 };
 
 static const char *const sections[] = {"task", "model", "train", "eval"};
@@ -308,6 +327,47 @@ static int set_value(Loader *ld, int k, const cJSON *v, const char *origin, int 
             e->lengths[i] = (int)x;
         }
         e->num_lengths = n;
+        break;
+    }
+    case T_BOOL:
+        if (!cJSON_IsBool(v))
+            return fail(origin, key->path, "expected true or false, got %s", describe(v, d, sizeof d));
+        *(int *)dst = cJSON_IsTrue(v);
+        break;
+    case T_NAMES: {
+        /* an array of names, or one string of comma-separated names */
+        char valid[256] = "";
+        for (int i = 0; key->names[i]; i++)
+            snprintf(valid + strlen(valid), sizeof valid - strlen(valid), "%s%s", i ? ", " : "", key->names[i]);
+        char text[512] = "";
+        if (cJSON_IsString(v)) {
+            snprintf(text, sizeof text, "%s", v->valuestring);
+        } else if (cJSON_IsArray(v)) {
+            for (const cJSON *item = v->child; item; item = item->next) {
+                if (!cJSON_IsString(item))
+                    return fail(origin, key->path, "expected names (%s), got %s", valid,
+                                describe(item, d, sizeof d));
+                if (strchr(item->valuestring, ','))
+                    return fail(origin, key->path, "unknown value \"%.60s\" (valid: %s)", item->valuestring, valid);
+                snprintf(text + strlen(text), sizeof text - strlen(text), "%s%s", text[0] ? "," : "",
+                         item->valuestring);
+            }
+        } else {
+            return fail(origin, key->path, "expected an array of names (%s), got %s", valid,
+                        describe(v, d, sizeof d));
+        }
+        unsigned mask = 0;
+        for (char *save = NULL, *tok = strtok_r(text, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            while (*tok == ' ') tok++;
+            for (char *e = tok + strlen(tok); e > tok && e[-1] == ' ';) *--e = '\0';
+            int i = 0;
+            while (key->names[i] && strcmp(key->names[i], tok) != 0) i++;
+            if (!key->names[i])
+                return fail(origin, key->path, "unknown value \"%.60s\" (valid: %s)", tok, valid);
+            mask |= 1u << i;
+        }
+        if (!mask) return fail(origin, key->path, "needs at least one of: %s", valid);
+        *(unsigned *)dst = mask;
         break;
     }
     }
@@ -538,6 +598,24 @@ static int resolve_check(Loader *ld) {
                     m->P, train_T, c->task.max_len);
     }
 
+    /* evaluation variants */
+    if (e->rope_scale != 0.0f && e->rope_scale < 1.0f)
+        return fail(ld->origin[K_EVAL_ROPE_SCALE], "eval.rope_scale",
+                    "must be 0 (derived: longest evaluation input / longest training input) or >= 1, got %g",
+                    e->rope_scale);
+    if ((e->rope_scaling & ~(1u << PE_ROPE_SCALING_NONE)) && strcmp(m->pe, "rope") != 0) {
+        int i = 1;
+        while (!(e->rope_scaling & (1u << i))) i++;
+        return fail(latest(ld, K_EVAL_ROPE_SCALING, K_PE, -1), "eval.rope_scaling",
+                    "%s rescales RoPE and needs model.pe rope, but the encoding is %s (use [\"none\"])",
+                    scaling_names[i], m->pe);
+    }
+    if ((e->positions & (1u << EVAL_POS_RANDOM)) && longest > m->P)
+        return fail(latest(ld, K_EVAL_POSITIONS, K_MAX_POSITIONS, K_EVAL_LENGTHS, -1), "eval.positions",
+                    "random positions draw from [0, model.max_positions = %d), which cannot hold the longest "
+                    "evaluation input (%d tokens); raise model.max_positions or shorten eval.lengths",
+                    m->P, longest);
+
     /* training */
     if (c->train.warmup > c->train.steps)
         return fail(latest(ld, K_WARMUP, K_STEPS, -1), "train.warmup",
@@ -582,6 +660,9 @@ void config_default(RunConfig *c) {
     e->samples = 256;
     e->batch_size = 64;
     e->seed = 1234;
+    e->positions = 1u << EVAL_POS_PLAIN;
+    e->rope_scaling = 1u << PE_ROPE_SCALING_NONE;
+    e->rope_scale = 0.0f; /* derived */
 }
 
 /* Line and column (1-based) of offset `at` in text. */
@@ -728,6 +809,13 @@ char *config_to_json(const RunConfig *c) {
         case T_LENGTHS:
             v = cJSON_CreateIntArray(c->eval.lengths, c->eval.num_lengths);
             break;
+        case T_BOOL: v = cJSON_CreateBool(*(const int *)src); break;
+        case T_NAMES: {
+            v = cJSON_CreateArray();
+            for (int i = 0; key->names[i]; i++)
+                if (*(const unsigned *)src & (1u << i)) cJSON_AddItemToArray(v, cJSON_CreateString(key->names[i]));
+            break;
+        }
         }
         cJSON_AddItemToObject(parent, leaf(key->path), v);
     }

@@ -37,14 +37,21 @@
  * | `train.eval_every`       | 500     | evaluate every k steps: >= 0 (0 = only at the end) |
  * | `train.checkpoint_every` | 500     | checkpoint every k steps: >= 0 (0 = only at the end) |
  * | `train.threads`          | 1       | worker threads: 1..1024 |
+ * | `train.random_positions` | false   | randomized positions (Ruoss et al. 2023): each training row's position ids are a sorted random subset of [0, model.max_positions) instead of 0..T-1; any encoding |
  * | `eval.lengths`           | []      | evaluation lengths n: [] = auto (max_len/2, max_len, 2x, 3x, 4x max_len, deduplicated, each >= 1), else 1..64 distinct lengths, each 1..4096, kept in the order given |
  * | `eval.samples`           | 256     | examples per length: 1..10^7 |
  * | `eval.batch_size`        | 64      | evaluation batch size: 1..65536 |
  * | `eval.seed`              | 1234    | evaluation-set seed, independent of `seed`: integer 0..2^53 |
+ * | `eval.positions`         | ["plain"] | evaluation position ids, one evaluation per value: plain (0..T-1), random (sorted random subset of [0, model.max_positions) per example, seeded by eval.seed; needs max_positions >= the longest evaluation input) |
+ * | `eval.rope_scaling`      | ["none"] | RoPE scaling at evaluation, one evaluation per value: none, pi, ntk, yarn (anything but none needs model.pe rope) |
+ * | `eval.rope_scale`        | 0       | the RoPE scale factor s: 0 = derived (longest evaluation input / longest training input), else >= 1 |
  *
  * Types: integer keys take JSON numbers with an integral value (2.0 is 2,
  * 2.5 is an error); number keys take any JSON number; string keys take
- * strings; eval.lengths takes an array of integers.
+ * strings; boolean keys take true or false; eval.lengths takes an array of
+ * integers; eval.positions and eval.rope_scaling take an array of names or
+ * one string of comma-separated names (stored as a set: order and
+ * repetition do not matter, written back in the canonical order).
  *
  * Overrides: `--set key=value`, e.g. `model.pe=alibi`, `train.lr=3e-4`,
  * `eval.lengths=8,16,32` or `eval.lengths=[8,16]`, `task={"name":"sort"}`.
@@ -73,6 +80,7 @@ typedef struct {
     int warmup;
     float weight_decay, grad_clip;
     int log_every, eval_every, checkpoint_every, threads;
+    int random_positions; /* 1: each training row gets a sorted random subset of [0, P) as positions */
 } TrainConfig;
 
 #define EVAL_MAX_LENGTHS 64
@@ -82,7 +90,17 @@ typedef struct {
     int samples;      /* examples per length */
     int batch_size;   /* evaluation batch size */
     uint64_t seed;    /* evaluation-set seed, independent of the training seed */
+    unsigned positions;    /* variants: bit EVAL_POS_PLAIN and/or EVAL_POS_RANDOM */
+    unsigned rope_scaling; /* variants: bit i = PERopeScaling i (none, pi, ntk, yarn) */
+    float rope_scale;      /* RoPE scaling factor s; 0 = derived (longest eval input / longest training input) */
 } EvalConfig;
+
+/* Evaluation position ids: 0..T-1, or a sorted random subset of [0, P) per
+ * example (the training randomization, from a generator seeded by eval.seed). */
+enum { EVAL_POS_PLAIN = 0, EVAL_POS_RANDOM = 1, EVAL_POS_COUNT };
+/* "plain", "random" (NULL out of range) and the reverse (-1 if unknown). */
+const char *eval_positions_name(int mode);
+int eval_positions_find(const char *name);
 
 typedef struct {
     char name[64];

@@ -1,6 +1,9 @@
 #include "eval.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+
+#include "run/config.h"
 
 void posacc_init(PosAcc *pa, int cap) {
     pa->cap = cap;
@@ -57,14 +60,16 @@ void eval_counts_result(const EvalCounts *c, int n, EvalResult *r) {
 }
 
 int evaluate_length(GPT *m, const TaskOps *t, const TaskConfig *tc, int n, int samples, int batch_size,
-                    uint64_t eval_seed, Batch *batch, EvalResult *r, PosAcc *pa) {
-    Rng rng;
+                    uint64_t eval_seed, int random_P, Batch *batch, EvalResult *r, PosAcc *pa) {
+    Rng rng, prng;
     rng_seed(&rng, rng_derive(eval_seed, (uint64_t)n));
+    rng_seed(&prng, rng_derive(rng_derive(eval_seed, (uint64_t)n), EVAL_POS_STREAM));
     EvalCounts counts = {0};
     for (int done = 0; done < samples;) {
         const int B = samples - done < batch_size ? samples - done : batch_size;
         if (batch_sample_eval(batch, t, tc, n, B, &rng) != 0) return -1;
         const int T = batch->T;
+        if (random_P > 0 && batch_random_positions(batch, random_P, &prng) != 0) return -1;
         if (gpt_check_positions(m, batch->pos, B * T) != 0) return -1;
         gpt_forward(m, batch->inputs, batch->targets, batch->pos, B, T);
         eval_counts_add(&counts, m->acts.probs, m->acts.losses, batch->targets, batch->pos, B, T, m->cfg.V, pa);
@@ -72,4 +77,22 @@ int evaluate_length(GPT *m, const TaskOps *t, const TaskConfig *tc, int n, int s
     }
     eval_counts_result(&counts, n, r);
     return 0;
+}
+
+void eval_variant_name(int positions, int scaling, char *buf, size_t cap) {
+    snprintf(buf, cap, "%s%s%s", positions == EVAL_POS_RANDOM ? "random" : "",
+             positions == EVAL_POS_RANDOM && scaling != PE_ROPE_SCALING_NONE ? "+" : "",
+             scaling != PE_ROPE_SCALING_NONE ? pe_rope_scaling_name(scaling) : "");
+}
+
+void eval_variant_stem(int positions, int scaling, char *buf, size_t cap) {
+    char name[64];
+    eval_variant_name(positions, scaling, name, sizeof name);
+    snprintf(buf, cap, "eval%s%s", name[0] ? "-" : "", name);
+}
+
+void eval_variant_label(const char *pe, int train_random, int positions, int scaling, char *buf, size_t cap) {
+    snprintf(buf, cap, "%s%s%s%s%s", pe, train_random ? "+rand" : "", scaling != PE_ROPE_SCALING_NONE ? "+" : "",
+             scaling != PE_ROPE_SCALING_NONE ? pe_rope_scaling_name(scaling) : "",
+             positions == EVAL_POS_RANDOM ? " (eval random)" : "");
 }

@@ -59,8 +59,28 @@ void eval_shape(const TaskOps *t, int n, int samples, int batch_size, int *B, in
 
 /* Evaluate `samples` examples of length n in batches of batch_size. The
  * model and `batch` must have room for eval_shape's B x T. pa may be NULL.
+ * random_P = 0: position ids 0..T-1; random_P > 0: each example's ids are a
+ * sorted random subset of [0, random_P) (batch_random_positions), drawn from
+ * a generator of their own seeded with rng_derive(rng_derive(eval_seed, n),
+ * EVAL_POS_STREAM), so the examples are the same as with plain positions and
+ * the positions the same on every call. pa then counts by position id.
  * 0, or an error (positions beyond the model's range). */
+#define EVAL_POS_STREAM 0x9e05u
 int evaluate_length(GPT *m, const TaskOps *t, const TaskConfig *tc, int n, int samples, int batch_size,
-                    uint64_t eval_seed, Batch *batch, EvalResult *r, PosAcc *pa);
+                    uint64_t eval_seed, int random_P, Batch *batch, EvalResult *r, PosAcc *pa);
+
+/* ---- evaluation variants ----------------------------------------------
+ * One trained run can be evaluated several ways: position ids plain or random
+ * (EVAL_POS_*, run/config.h) and, for RoPE, a scaling method (PERopeScaling).
+ * Each variant's results go to their own files, RUN/<stem>.json and .csv:
+ *   stem "eval" for plain positions without scaling (the default), else
+ *   "eval-<name>" with name = "random", "pi", "ntk", "yarn" or "random+<method>".
+ * Its label, as tables and plots show it: the encoding, "+rand" if trained
+ * with random positions, "+<method>" for a RoPE scaling, and " (eval random)"
+ * for random evaluation positions: "rope", "rope+yarn", "learned+rand",
+ * "learned+rand (eval random)". */
+void eval_variant_name(int positions, int scaling, char *buf, size_t cap);   /* "" for the default */
+void eval_variant_stem(int positions, int scaling, char *buf, size_t cap);   /* "eval", "eval-pi", ... */
+void eval_variant_label(const char *pe, int train_random, int positions, int scaling, char *buf, size_t cap);
 
 #endif

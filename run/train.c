@@ -198,6 +198,12 @@ int train_run(const RunConfig *cfg, const TrainOptions *o) {
     int window_steps = 0;
     for (long step = start; step < tr->steps; step++) {
         if (batch_sample_train(&train_batch, task, &cfg->task, tr->batch_size, &rng) != 0) goto done;
+        if (tr->random_positions) {
+            /* a generator per step, so resuming needs no extra state and the batch stream is untouched */
+            Rng prng;
+            rng_seed(&prng, rng_derive(rng_derive(cfg->seed, TRAIN_POS_STREAM), (uint64_t)step));
+            if (batch_random_positions(&train_batch, cfg->model.P, &prng) != 0) goto done;
+        }
         const int B = train_batch.B, T = train_batch.T;
         float loss = gpt_forward(&m, train_batch.inputs, train_batch.targets, train_batch.pos, B, T);
         gpt_zero_grad(&m);
@@ -260,7 +266,7 @@ int train_run(const RunConfig *cfg, const TrainOptions *o) {
             for (int k = 0; k < n_periodic; k++) {
                 EvalResult r;
                 if (evaluate_length(&m, task, &cfg->task, eval_ns[k], eval_samples, cfg->eval.batch_size,
-                                    cfg->eval.seed, &eval_batch, &r, NULL) != 0)
+                                    cfg->eval.seed, 0, &eval_batch, &r, NULL) != 0)
                     goto done;
                 cJSON *j = cJSON_CreateObject();
                 cJSON_AddStringToObject(j, "type", "eval");

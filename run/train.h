@@ -14,7 +14,15 @@
  * (Ctrl-C). Resuming restores parameters, moments, step and the data RNG, and
  * drops metrics lines written after the checkpoint, so a resumed run's loss
  * trajectory is bitwise identical to an uninterrupted one.
+ *
+ * Randomized positions (train.random_positions): after each training batch is
+ * drawn, its position ids are replaced by batch_random_positions over
+ * [0, model.max_positions), from a generator seeded per step with
+ * rng_derive(rng_derive(seed, TRAIN_POS_STREAM), step) — so the batches are
+ * the same as without the option, resuming needs no extra state, and with the
+ * option off nothing changes. Periodic evaluations use plain positions.
  */
+#define TRAIN_POS_STREAM 0x7a05u
 #ifndef POSENC_TRAIN_H
 #define POSENC_TRAIN_H
 

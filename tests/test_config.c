@@ -63,6 +63,10 @@ static void expect_same(const RunConfig *a, const RunConfig *b) {
     ck_assert_int_eq(a->eval.samples, b->eval.samples);
     ck_assert_int_eq(a->eval.batch_size, b->eval.batch_size);
     ck_assert_uint_eq(a->eval.seed, b->eval.seed);
+    ck_assert_int_eq(a->train.random_positions, b->train.random_positions);
+    ck_assert_uint_eq(a->eval.positions, b->eval.positions);
+    ck_assert_uint_eq(a->eval.rope_scaling, b->eval.rope_scaling);
+    ck_assert(a->eval.rope_scale == b->eval.rope_scale);
     ck_assert_msg(memcmp(a, b, sizeof *a) == 0, "structs differ bytewise");
 }
 
@@ -79,6 +83,48 @@ static void expect_round_trip(const RunConfig *c) {
     free(again);
     free(json);
 }
+
+
+/* ---- randomized positions and RoPE scaling keys ------------------------ */
+
+START_TEST(test_variant_keys) {
+    RunConfig c;
+    ck_assert_msg(load(&c, NULL, NULL, 0) == 0, "%s", pe_error());
+    ck_assert_int_eq(c.train.random_positions, 0);
+    ck_assert_uint_eq(c.eval.positions, 1u << EVAL_POS_PLAIN);
+    ck_assert_uint_eq(c.eval.rope_scaling, 1u << PE_ROPE_SCALING_NONE);
+    ck_assert(c.eval.rope_scale == 0.0f);
+    const char *sets[] = {"train.random_positions=true", "eval.positions=random,plain",
+                          "eval.rope_scaling=[\"yarn\", \"none\", \"pi\"]", "eval.rope_scale=4"};
+    ck_assert_msg(load(&c, NULL, sets, 4) == 0, "%s", pe_error());
+    ck_assert_int_eq(c.train.random_positions, 1);
+    ck_assert_uint_eq(c.eval.positions, 3u);
+    ck_assert_uint_eq(c.eval.rope_scaling, (1u << PE_ROPE_SCALING_NONE) | (1u << PE_ROPE_SCALING_PI) |
+                                               (1u << PE_ROPE_SCALING_YARN));
+    ck_assert(c.eval.rope_scale == 4.0f);
+    expect_round_trip(&c);
+    char *json = config_to_json(&c);
+    ck_assert_msg(strstr(json, "\"rope_scaling\": [\"none\", \"pi\", \"yarn\"]"), "%s", json);
+    ck_assert_msg(strstr(json, "\"random_positions\": true"), "%s", json);
+    free(json);
+    /* errors name the key and the valid values */
+    expect_exact("{\"train\": {\"random_positions\": 1}}", NULL,
+                 "x.json: train.random_positions: expected true or false, got 1");
+    expect_exact(NULL, "eval.positions=plain,shuffled",
+                 "--set: eval.positions: unknown value \"shuffled\" (valid: plain, random)");
+    expect_exact("{\"eval\": {\"rope_scaling\": [\"pi\", 2]}}", NULL,
+                 "x.json: eval.rope_scaling: expected names (none, pi, ntk, yarn), got 2");
+    expect_exact("{\"eval\": {\"rope_scaling\": []}}", NULL,
+                 "x.json: eval.rope_scaling: needs at least one of: none, pi, ntk, yarn");
+    expect_error("{\"model\": {\"pe\": \"alibi\"}, \"eval\": {\"rope_scaling\": [\"none\", \"ntk\"]}}", NULL,
+                 "eval.rope_scaling: ntk rescales RoPE and needs model.pe rope, but the encoding is alibi", NULL);
+    expect_exact(NULL, "eval.rope_scale=0.5",
+                 "--set: eval.rope_scale: must be 0 (derived: longest evaluation input / longest training input) "
+                 "or >= 1, got 0.5");
+    expect_error("{\"model\": {\"max_positions\": 40}, \"eval\": {\"positions\": \"random\", \"lengths\": [64]}}",
+                 NULL, "eval.positions: random positions draw from [0, model.max_positions = 40)", "(130 tokens)");
+}
+END_TEST
 
 /* ---- defaults --------------------------------------------------------- */
 
@@ -386,7 +432,7 @@ START_TEST(test_error_unknown) {
     expect_exact("{\"train\": {\"learnig_rate\": 1, \"lr\": 1}}", NULL,
                  "x.json: train.learnig_rate: unknown key (valid keys of train: steps, "
                  "batch_size, lr, warmup, weight_decay, grad_clip, log_every, eval_every, "
-                 "checkpoint_every, threads)");
+                 "checkpoint_every, threads, random_positions)");
     expect_exact("{\"model\": {\"lr\": 1}}", NULL,
                  "x.json: model.lr: unknown key (did you mean \"train.lr\"?)");
     expect_exact("{\"eval\": {\"length\": [1]}}", NULL,
@@ -573,6 +619,7 @@ Suite *config_suite(void) {
     tcase_add_test(tc, test_defaults);
     tcase_add_test(tc, test_auto_lengths);
     tcase_add_test(tc, test_round_trip);
+    tcase_add_test(tc, test_variant_keys);
     tcase_add_test(tc, test_round_trip_floats);
     tcase_add_test(tc, test_error_file);
     tcase_add_test(tc, test_error_json_syntax);

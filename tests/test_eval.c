@@ -80,9 +80,9 @@ START_TEST(test_eval_sets_fixed) {
     Batch b = {0};
     ck_assert(batch_alloc(&b, 16, 30) == 0);
     EvalResult r1, r2, r3;
-    ck_assert(evaluate_length(&m, t, &tc, 12, 32, 16, 77, &b, &r1, NULL) == 0);
-    ck_assert(evaluate_length(&m, t, &tc, 12, 32, 5, 77, &b, &r2, NULL) == 0);
-    ck_assert(evaluate_length(&m, t, &tc, 12, 32, 16, 78, &b, &r3, NULL) == 0);
+    ck_assert(evaluate_length(&m, t, &tc, 12, 32, 16, 77, 0, &b, &r1, NULL) == 0);
+    ck_assert(evaluate_length(&m, t, &tc, 12, 32, 5, 77, 0, &b, &r2, NULL) == 0);
+    ck_assert(evaluate_length(&m, t, &tc, 12, 32, 16, 78, 0, &b, &r3, NULL) == 0);
     ck_assert_int_eq((int)r1.tokens, 32 * 13);
     ck_assert_double_eq(r1.token_acc, r2.token_acc);
     ck_assert_double_eq_tol(r1.loss, r2.loss, 1e-5); /* batching changes only float rounding */

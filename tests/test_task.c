@@ -1,4 +1,5 @@
 /* test_task.c — tasks, the example frame, and batches (data/task.h). */
+#include <stdlib.h>
 #include <string.h>
 
 #include "data/task.h"
@@ -278,6 +279,83 @@ START_TEST(test_uniform_lengths) {
 }
 END_TEST
 
+/* ---- randomized positions ------------------------------------------------ */
+
+START_TEST(test_random_positions) {
+    /* every row: strictly increasing ids in [0, P), as many as its real tokens; padding
+     * repeats the last id; tokens and targets untouched; the same seed gives the same ids */
+    const TaskOps *t = task_find("copy");
+    TaskConfig c = make_cfg("copy", 10, 1, 8);
+    const int T = task_max_train_input_len(t, &c), P = 40;
+    Batch b, b2;
+    ck_assert_int_eq(batch_alloc(&b, 32, T), 0);
+    ck_assert_int_eq(batch_alloc(&b2, 32, T), 0);
+    Rng r1, r2, p1, p2;
+    rng_seed(&r1, 9), rng_seed(&r2, 9), rng_seed(&p1, 77), rng_seed(&p2, 77);
+    ck_assert_int_eq(batch_sample_train(&b, t, &c, 32, &r1), 0);
+    ck_assert_int_eq(batch_sample_train(&b2, t, &c, 32, &r2), 0);
+    ck_assert_int_eq(batch_random_positions(&b, P, &p1), 0);
+    ck_assert_int_eq(batch_random_positions(&b2, P, &p2), 0);
+    ck_assert(memcmp(b.pos, b2.pos, sizeof(int) * b.B * b.T) == 0);
+    int differs = 0;
+    for (int row = 0; row < b.B; row++) {
+        const int *pos = b.pos + row * b.T;
+        for (int i = 0; i < b.lens[row]; i++) {
+            ck_assert_msg(pos[i] >= 0 && pos[i] < P, "row %d: id %d out of [0, %d)", row, pos[i], P);
+            if (i) ck_assert_msg(pos[i] > pos[i - 1], "row %d: ids not strictly increasing at %d", row, i);
+            differs |= pos[i] != i;
+        }
+        for (int i = b.lens[row]; i < b.T; i++) ck_assert_int_eq(pos[i], pos[b.lens[row] - 1]);
+    }
+    ck_assert(differs);
+    /* the stream draws exactly sum(lens) numbers */
+    Rng q;
+    rng_seed(&q, 77);
+    long total = 0;
+    for (int row = 0; row < b.B; row++) total += b.lens[row];
+    for (long k = 0; k < total; k++) rng_below(&q, 2);
+    ck_assert(q.state == p1.state);
+    /* a row longer than P: an error naming max_positions */
+    ck_assert_int_ne(batch_random_positions(&b, 5, &p1), 0);
+    ck_assert_msg(strstr(pe_error(), "model.max_positions"), "%s", pe_error());
+    batch_free(&b);
+    batch_free(&b2);
+}
+END_TEST
+
+START_TEST(test_random_positions_uniform) {
+    /* k = 3 of P = 7: each of the C(7,3) = 35 subsets equally likely. 35,000 draws with a
+     * fixed seed: chi-square over the subsets (34 degrees of freedom; 99.9 %% quantile
+     * 65.2) and each id's frequency 3/7 */
+    Batch b;
+    ck_assert_int_eq(batch_alloc(&b, 1, 3), 0);
+    b.B = 1, b.T = 3, b.lens[0] = 3;
+    Rng r;
+    rng_seed(&r, 2024);
+    int count[128] = {0}, id[7] = {0};
+    const int draws = 35000;
+    for (int k = 0; k < draws; k++) {
+        ck_assert_int_eq(batch_random_positions(&b, 7, &r), 0);
+        count[(1 << b.pos[0]) | (1 << b.pos[1]) | (1 << b.pos[2])]++;
+        for (int i = 0; i < 3; i++) id[b.pos[i]]++;
+    }
+    double chi2 = 0;
+    int subsets = 0;
+    for (int m = 0; m < 128; m++) {
+        if (__builtin_popcount(m) != 3) {
+            ck_assert_int_eq(count[m], 0);
+            continue;
+        }
+        subsets++;
+        chi2 += (count[m] - 1000.0) * (count[m] - 1000.0) / 1000.0;
+    }
+    ck_assert_int_eq(subsets, 35);
+    ck_assert_msg(chi2 < 65.2, "chi-square over subsets %.1f (34 dof)", chi2);
+    for (int p = 0; p < 7; p++) ck_assert_msg(abs(id[p] - 15000) < 450, "id %d drawn %d times, want ~15000", p, id[p]);
+    batch_free(&b);
+}
+END_TEST
+
 /* ---- errors ------------------------------------------------------------- */
 
 START_TEST(test_capacity) {
@@ -358,6 +436,8 @@ Suite *task_suite(void) {
     tcase_add_test(tc, test_golden_eval);
     tcase_add_loop_test(tc, test_invariants, 0, 3);
     tcase_add_test(tc, test_uniform_lengths);
+    tcase_add_test(tc, test_random_positions);
+    tcase_add_test(tc, test_random_positions_uniform);
     tcase_add_test(tc, test_capacity);
     tcase_add_test(tc, test_config_check);
     suite_add_tcase(s, tc);
