@@ -28,6 +28,7 @@ static void show_usage(FILE *f) {
     fprintf(f,
             "usage: posenc show ENCODING [--len N] [--dim C] [--heads H] [--seed S] [--out DIR]\n"
             "       posenc show ENCODING --run RUN [--len N] [--out DIR]\n"
+            "       posenc show rope [--run RUN] --rope-scaling pi|ntk|yarn [--rope-scale S] [--orig-len L]\n"
             "\n"
             "Draw what a position encoding computes, print the figures that confirm or refute\n"
             "its prediction in SPEC §5, and write DIR/ENCODING.png and DIR/ENCODING.svg:\n"
@@ -39,7 +40,10 @@ static void show_usage(FILE *f) {
             "              printed: row norm, |cos| between neighbouring rows and distance from\n"
             "              the initial values, trained vs never-trained rows vs N(0, 0.02) noise\n"
             "  rope        angle p*w_i of each dimension pair vs position, and cos(angle) =\n"
-            "              <rope(e_i, d), rope(e_i, 0)> vs distance d; printed per pair\n"
+            "              <rope(e_i, d), rope(e_i, 0)> vs distance d; printed per pair. With\n"
+            "              --rope-scaling, first a table of each pair's frequency and wavelength\n"
+            "              before and after the evaluation-time scaling (posenc eval --rope-scaling),\n"
+            "              its rotations over the original context and YaRN's attention factor\n"
             "  alibi       the bias matrix -m_h*(i-j) of every head, and bias vs distance;\n"
             "              printed: slopes, their ratios, distances to bias -1 and -10\n"
             "  none        nothing to draw (NoPE adds nothing)\n"
@@ -52,7 +56,12 @@ static void show_usage(FILE *f) {
             "  --run RUN    take d_model, heads, max_positions and RoPE settings from a trained run\n"
             "               (its model.pe must be ENCODING); marks the longest training input;\n"
             "               for learned, shows the run's trained table\n"
-            "  --out DIR    output directory (default: show, or RUN with --run)\n");
+            "  --out DIR    output directory (default: show, or RUN with --run)\n"
+            "  --rope-scaling M  rope only: none, pi, ntk or yarn (see posenc eval --help)\n"
+            "  --rope-scale S    the factor s >= 1 (default with --run: N / the run's longest\n"
+            "               training input, N = --len or max_positions; without --run: required)\n"
+            "  --orig-len L the original context YaRN's ramp counts rotations over (default: the\n"
+            "               run's longest training input; without --run: N / s)\n");
 }
 
 /* ---- options and shared state -------------------------------------------- */
@@ -62,6 +71,8 @@ typedef struct {
     int len, dim, heads;
     uint64_t seed;
     float rope_base, rope_fraction;
+    int rope_scaling, orig_len; /* --rope-scaling (PERopeScaling), --orig-len (0 = default) */
+    double rope_scale;          /* --rope-scale (0 = default) */
     /* with --run */
     RunConfig cfg;
     GPT model;       /* the run's model (built by rundir_load) */
@@ -467,9 +478,52 @@ static int show_learned(Show *s) {
     return rc == 0 ? 0 : EXIT_RUNTIME;
 }
 
+/* The per-pair frequencies before and after an evaluation-time RoPE scaling. */
+static int show_rope_scaling(const Show *s) {
+    PEConfig pc = pe_config(s);
+    const int hs = s->dim / s->heads;
+    double scale = s->rope_scale;
+    if (scale <= 0) {
+        if (!s->train_T) return pe_errorf("--rope-scaling %s: give --rope-scale S (or --run RUN to derive it)",
+                                          pe_rope_scaling_name(s->rope_scaling));
+        scale = (double)s->len / s->train_T;
+        if (scale < 1) scale = 1;
+    }
+    int L = s->orig_len ? s->orig_len : s->train_T ? s->train_T : (int)lround(s->len / scale);
+    if (L < 1) L = 1;
+    double *w0 = pe_calloc(hs, sizeof(double)), *w1 = pe_calloc(hs, sizeof(double)), m0 = 1, m1 = 1;
+    int half = pe_rope_frequencies(&pc, w0, &m0);
+    pc.rope_scaling = s->rope_scaling, pc.rope_scale = (float)scale, pc.rope_orig_len = L;
+    if (half < 0 || pe_rope_frequencies(&pc, w1, &m1) < 0) {
+        free(w0);
+        free(w1);
+        return -1;
+    }
+    printf("RoPE scaling %s, s = %.4g%s, original context L = %d positions%s\n", pe_rope_scaling_name(s->rope_scaling),
+           (double)pc.rope_scale, s->rope_scale > 0 ? "" : " (derived: positions shown / longest training input)", L,
+           s->orig_len ? "" : s->train_T ? " (the run's longest training input)" : " (N / s)");
+    if (s->rope_scaling == PE_ROPE_SCALING_NTK)
+        printf("NTK-aware: base' = base * s^(R/(R-2)) = %g * %.4g^(%d/%d) = %.6g\n", s->rope_base, (double)pc.rope_scale,
+               2 * half, 2 * half - 2, half > 1 ? s->rope_base * pow(pc.rope_scale, 2.0 * half / (2 * half - 2)) : s->rope_base);
+    printf("attention factor on cos/sin %.4f: every attention logit q.k is multiplied by %.4f%s\n\n", m1, m1 * m1,
+           s->rope_scaling == PE_ROPE_SCALING_YARN ? " (YaRN: 0.1 ln s + 1 on q and on k)" : "");
+    printf("  %4s  %12s  %12s  %12s  %12s  %9s  %12s\n", "pair", "w_i", "wavelength", "w'_i", "wavelength'",
+           "w_i/w'_i", "rotations");
+    printf("  %4s  %12s  %12s  %12s  %12s  %9s  %12s\n", "i", "(rad/pos)", "(positions)", "(scaled)", "(scaled)", "",
+           "over L");
+    for (int i = 0; i < half; i++)
+        printf("  %4d  %12.5g  %12.5g  %12.5g  %12.5g  %9.4f  %12.4g\n", i, w0[i], 2 * PI / w0[i], w1[i],
+               2 * PI / w1[i], w0[i] / w1[i], L * w0[i] / (2 * PI));
+    printf("\n(the picture and the analysis below are of the unscaled encoding)\n\n");
+    free(w0);
+    free(w1);
+    return 0;
+}
+
 /* ---- rope --------------------------------------------------------------- */
 
 static int show_rope(Show *s) {
+    if (s->rope_scaling != PE_ROPE_SCALING_NONE && show_rope_scaling(s) != 0) return EXIT_USAGE;
     const int len = s->len, hs = s->dim / s->heads;
     PEConfig pc = pe_config(s);
     PE pe;
@@ -833,6 +887,23 @@ int cmd_show(int argc, char **argv) {
         } else if (strcmp(a, "--seed") == 0) {
             if ((x = parse_count(a, v, 1L << 53)) < 0) goto usage_error;
             s.seed = (uint64_t)x, i++;
+        } else if (strcmp(a, "--rope-scaling") == 0) {
+            if (!v || pe_rope_scaling_find(v) < 0) {
+                pe_errorf("--rope-scaling: expected none, pi, ntk or yarn, got \"%s\"", v ? v : "");
+                goto usage_error;
+            }
+            s.rope_scaling = pe_rope_scaling_find(v), i++;
+        } else if (strcmp(a, "--rope-scale") == 0) {
+            char *end = NULL;
+            s.rope_scale = v ? strtod(v, &end) : 0;
+            if (!v || end == v || *end || !(s.rope_scale >= 1 && s.rope_scale <= 1e6)) {
+                pe_errorf("--rope-scale: expected a number in [1, 1e6], got \"%s\"", v ? v : "");
+                goto usage_error;
+            }
+            i++;
+        } else if (strcmp(a, "--orig-len") == 0) {
+            if ((x = parse_count(a, v, 1 << 20)) < 0) goto usage_error;
+            s.orig_len = (int)x, i++;
         } else if (strcmp(a, "--run") == 0 || strcmp(a, "--out") == 0) {
             if (!v) {
                 pe_errorf("%s needs a value", a);
@@ -859,6 +930,10 @@ int cmd_show(int argc, char **argv) {
     }
     if (!pe_find(s.enc)) {
         pe_errorf("unknown position encoding \"%s\" (valid: %s)", s.enc, pe_names());
+        goto usage_error;
+    }
+    if ((s.rope_scaling != PE_ROPE_SCALING_NONE || s.rope_scale > 0 || s.orig_len) && strcmp(s.enc, "rope") != 0) {
+        pe_errorf("--rope-scaling, --rope-scale and --orig-len apply to rope only, not %s", s.enc);
         goto usage_error;
     }
     if (strcmp(s.enc, "none") == 0) {

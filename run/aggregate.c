@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "model/common.h"
+#include "run/config.h"
+#include "run/eval.h"
 #include "run/fsutil.h"
 #include "run/plot.h"
 #include "run/sweep.h"
@@ -40,6 +42,9 @@ typedef struct {
     char values[SWEEP_MAX_KEYS][64]; /* grid values (text) */
     int min_len, max_len;            /* training range */
     char task[32];                   /* task.name */
+    char variant[64];                /* evaluation variant ("default", "pi", "random", ...) */
+    char label[128];                 /* its label: "rope+pi", "learned+rand", ... (run/eval.h) */
+    int variant_rank;                /* positions * PE_ROPE_SCALING_COUNT + scaling: the column order */
     int num;                         /* evaluation rows */
     int n[MAX_LEN_ROWS];
     double acc[MAX_LEN_ROWS], em[MAX_LEN_ROWS], loss[MAX_LEN_ROWS];
@@ -66,7 +71,8 @@ static cJSON *read_json(const char *path) {
     return j;
 }
 
-static int read_run(const char *dir, char keys[][64], int nkeys, RunResult *r) {
+/* One evaluation file (eval.json or eval-<variant>.json) of run directory dir. */
+static int read_run(const char *dir, const char *evalfile, char keys[][64], int nkeys, RunResult *r) {
     char path[4096];
     memset(r, 0, sizeof *r);
     if (path_join(path, sizeof path, dir, "config.json") != 0) return -1;
@@ -80,15 +86,34 @@ static int read_run(const char *dir, char keys[][64], int nkeys, RunResult *r) {
     const cJSON *task = cJSON_GetObjectItemCaseSensitive(cfg, "task");
     r->min_len = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(task, "min_len"));
     const char *tname = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(task, "name"));
+    const char *pe = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cfg, "model"), "pe"));
+    char pe_text[32];
+    snprintf(pe_text, sizeof pe_text, "%s", pe ? pe : "?");
+    const int rand_train =
+        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cfg, "train"), "random_positions"));
     snprintf(r->task, sizeof r->task, "%s", tname ? tname : "task");
     r->max_len = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(task, "max_len"));
     const long steps =
         (long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cfg, "train"), "steps"));
     cJSON_Delete(cfg);
-    if (path_join(path, sizeof path, dir, "eval.json") != 0) return -1;
-    if (!path_exists(path)) return pe_errorf("%s: not evaluated yet (no eval.json)", dir);
+    if (path_join(path, sizeof path, dir, evalfile) != 0) return -1;
+    if (!path_exists(path)) return pe_errorf("%s: not evaluated yet (no %s)", dir, evalfile);
     cJSON *ev = read_json(path);
     if (!ev) return -1;
+    /* the variant: from the file's fields (a default evaluation's eval.json has none) */
+    const char *pos_name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev, "positions"));
+    const char *scl_name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev, "rope_scaling"));
+    int pm = pos_name ? eval_positions_find(pos_name) : EVAL_POS_PLAIN;
+    int sc = scl_name ? pe_rope_scaling_find(scl_name) : PE_ROPE_SCALING_NONE;
+    if (pm < 0 || sc < 0) {
+        cJSON_Delete(ev);
+        return pe_errorf("%s: unknown evaluation variant (positions \"%s\", rope_scaling \"%s\")", path,
+                         pos_name ? pos_name : "", scl_name ? scl_name : "");
+    }
+    eval_variant_name(pm, sc, r->variant, sizeof r->variant);
+    if (!r->variant[0]) snprintf(r->variant, sizeof r->variant, "default");
+    eval_variant_label(pe_text, rand_train, pm, sc, r->label, sizeof r->label);
+    r->variant_rank = pm * PE_ROPE_SCALING_COUNT + sc;
     const cJSON *res = cJSON_GetObjectItemCaseSensitive(ev, "results"), *row;
     cJSON_ArrayForEach(row, res) {
         if (r->num == MAX_LEN_ROWS) break;
@@ -109,6 +134,8 @@ static int read_run(const char *dir, char keys[][64], int nkeys, RunResult *r) {
 
 typedef struct {
     char values[SWEEP_MAX_KEYS][64];
+    char variant[64], label[128];    /* evaluation variant and label (RunResult) */
+    int variant_rank;
     int min_len, max_len;
     char task[32];
     int num_runs;
@@ -136,7 +163,7 @@ static long cell_rank(const Cell *c, const cJSON *grid, int nkeys) {
         }
         rank = rank * (n + 1) + idx;
     }
-    return rank;
+    return rank * EVAL_POS_COUNT * PE_ROPE_SCALING_COUNT + c->variant_rank;
 }
 
 static int cmp_cell_rank(const void *a, const void *b) {
@@ -144,9 +171,10 @@ static int cmp_cell_rank(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-static int same_values(char a[][64], char b[][64], int nkeys, int skip) {
+/* equal in every grid key but skip and skip2 (-1: none) */
+static int same_values(char a[][64], char b[][64], int nkeys, int skip, int skip2) {
     for (int k = 0; k < nkeys; k++)
-        if (k != skip && strcmp(a[k], b[k]) != 0) return 0;
+        if (k != skip && k != skip2 && strcmp(a[k], b[k]) != 0) return 0;
     return 1;
 }
 
@@ -195,7 +223,7 @@ static int write_csv(const char *out, char keys[][64], int nkeys, const Cell *ce
     char *csv = pe_calloc(cap, 1);
     for (int k = 0; k < nkeys; k++) len += snprintf(csv + len, cap - len, "%s,", keys[k]);
     len += snprintf(csv + len, cap - len,
-                    "n,seeds,in_training_range,train_max_len,"
+                    "label,variant,n,seeds,in_training_range,train_max_len,"
                     "token_acc_mean,token_acc_std,token_acc_min,token_acc_max,"
                     "exact_match_mean,exact_match_std,exact_match_min,exact_match_max,"
                     "loss_mean,loss_std,loss_min,loss_max\n");
@@ -203,6 +231,7 @@ static int write_csv(const char *out, char keys[][64], int nkeys, const Cell *ce
         const Cell *c = &cells[i];
         for (int m = 0; m < c->num_lengths; m++) {
             for (int k = 0; k < nkeys; k++) len += snprintf(csv + len, cap - len, "%s,", c->values[k]);
+            len += snprintf(csv + len, cap - len, "%s,%s,", c->label, c->variant);
             int n = c->lengths[m];
             len += snprintf(csv + len, cap - len, "%d,%d,%d,%d", n, c->seeds[m],
                             n >= c->min_len && n <= c->max_len, c->max_len);
@@ -219,11 +248,36 @@ static int write_csv(const char *out, char keys[][64], int nkeys, const Cell *ce
     return rc;
 }
 
+/* The evaluation positions of a cell (EVAL_POS_*): plain and random
+ * evaluations go to separate groups (different test distributions), RoPE
+ * scalings of one run share a group (alternatives on the same test). */
+static int cell_positions(const Cell *c) { return c->variant_rank / PE_ROPE_SCALING_COUNT; }
+
+/* A cell's name in a group's table or plot: its label (the encoding with
+ * "+rand" and the evaluation variant) when model.pe is a grid key, else the
+ * grid values joined by sep, followed by the label if the variant is not the
+ * default or the run trained with random positions. */
+static void cell_label(const Cell *c, int nkeys, int pe_key, const char *sep, char *buf, size_t cap) {
+    if (pe_key >= 0) {
+        snprintf(buf, cap, "%s", c->label);
+        return;
+    }
+    buf[0] = '\0';
+    for (int k = 0; k < nkeys; k++) {
+        if (k) strncat(buf, sep, cap - strlen(buf) - 1);
+        strncat(buf, c->values[k], cap - strlen(buf) - 1);
+    }
+    if (strcmp(c->variant, "default") != 0 || strstr(c->label, "+rand")) {
+        strncat(buf, " ", cap - strlen(buf) - 1);
+        strncat(buf, c->label, cap - strlen(buf) - 1);
+    }
+}
+
 /* A group: cells equal in every grid key but pe_key. Prints one table per
  * metric (mean over seeds; in markdown also the std) with the group's cells
  * as columns and the lengths as rows, the training range marked. */
 static void print_group(FILE *f, const Cell *cells, const int *members, int nm, char keys[][64], int nkeys,
-                        int pe_key, int md) {
+                        int pe_key, int rand_key, int md) {
     const Cell *c0 = &cells[members[0]];
     fprintf(f, "\n");
     int any = 0, task_in_grid = 0;
@@ -231,7 +285,8 @@ static void print_group(FILE *f, const Cell *cells, const int *members, int nm, 
     if (md) fprintf(f, "**");
     if (!task_in_grid) fprintf(f, "%s", c0->task), any++;
     for (int k = 0; k < nkeys; k++)
-        if (k != pe_key) fprintf(f, "%s%s=%s", any++ ? ", " : "", keys[k], c0->values[k]);
+        if (k != pe_key && k != rand_key) fprintf(f, "%s%s=%s", any++ ? ", " : "", keys[k], c0->values[k]);
+    if (cell_positions(c0) == EVAL_POS_RANDOM) fprintf(f, "%srandom evaluation positions", any++ ? ", " : "");
     if (md)
         fprintf(f, "** trained on n = %d..%d; mean%s over %d seed(s); **bold** n = training range\n",
                 c0->min_len, c0->max_len, " ± std", c0->num_lengths ? c0->seeds[0] : 0);
@@ -252,16 +307,8 @@ static void print_group(FILE *f, const Cell *cells, const int *members, int nm, 
         fprintf(f, md ? "\n%s\n\n| n |" : "%-12s", names[metric]);
         for (int i = 0; i < nm; i++) {
             const Cell *c = &cells[members[i]];
-            char label[64];
-            if (pe_key >= 0)
-                snprintf(label, sizeof label, "%s", c->values[pe_key]);
-            else {
-                label[0] = '\0';
-                for (int k = 0; k < nkeys; k++) {
-                    if (k) strncat(label, ".", sizeof label - strlen(label) - 1);
-                    strncat(label, c->values[k], sizeof label - strlen(label) - 1);
-                }
-            }
+            char label[256];
+            cell_label(c, nkeys, pe_key, ".", label, sizeof label);
             fprintf(f, md ? " %s |" : " %11.11s", label);
         }
         fprintf(f, "\n");
@@ -333,14 +380,8 @@ static void group_script(PlotScript *s, const Cell *cells, const int *members, i
                     loss ? "0:*" : "0:1.05");
         for (int i = 0; i < nm; i++) {
             const Cell *c = &cells[members[i]];
-            char label[128] = "";
-            if (pe_key >= 0)
-                snprintf(label, sizeof label, "%s", c->values[pe_key]);
-            else
-                for (int k = 0; k < nkeys; k++) {
-                    if (k) strncat(label, " ", sizeof label - strlen(label) - 1);
-                    strncat(label, c->values[k], sizeof label - strlen(label) - 1);
-                }
+            char label[256];
+            cell_label(c, nkeys, pe_key, " ", label, sizeof label);
             const char *colour = palette[i % 10];
             plot_printf(s,
                         "%s$d%d using 1:%d:%d with filledcurves lc rgb '%s' notitle, "
@@ -360,10 +401,11 @@ int aggregate_sweep(const char *out, FILE *f, int plots) {
     cJSON *spec = read_json(path);
     if (!spec) return -1;
     char keys[SWEEP_MAX_KEYS][64];
-    int nkeys = 0, pe_key = -1;
+    int nkeys = 0, pe_key = -1, rand_key = -1;
     const cJSON *grid = cJSON_GetObjectItemCaseSensitive(spec, "grid");
     for (const cJSON *g = grid ? grid->child : NULL; g && nkeys < SWEEP_MAX_KEYS; g = g->next) {
         if (strcmp(g->string, "model.pe") == 0) pe_key = nkeys;
+        if (strcmp(g->string, "train.random_positions") == 0) rand_key = nkeys;
         snprintf(keys[nkeys++], sizeof keys[0], "%s", g->string);
     }
     char title_base[128];
@@ -388,16 +430,32 @@ int aggregate_sweep(const char *out, FILE *f, int plots) {
     for (int i = 0; i < nnames; i++) {
         char dir[4400];
         snprintf(dir, sizeof dir, "%s/%s", runs_dir, names[i]);
-        if (nruns == cap) {
-            cap *= 2;
-            runs = realloc(runs, cap * sizeof *runs);
+        /* its evaluation files: eval.json and eval-<variant>.json, each one result */
+        char files[16][128];
+        int nfiles = 0;
+        DIR *rd = opendir(dir);
+        for (struct dirent *e; rd && (e = readdir(rd));) {
+            const char *nm = e->d_name;
+            size_t ln = strlen(nm);
+            if (nfiles < 16 && ln < sizeof files[0] && ln >= 9 && strcmp(nm + ln - 5, ".json") == 0 &&
+                (strcmp(nm, "eval.json") == 0 || strncmp(nm, "eval-", 5) == 0))
+                snprintf(files[nfiles++], sizeof files[0], "%s", nm);
         }
-        if (read_run(dir, keys, nkeys, &runs[nruns]) != 0) {
-            fprintf(stderr, "collect: %s; left out\n", pe_error());
-            incomplete++;
-            continue;
+        if (rd) closedir(rd);
+        qsort(files, nfiles, sizeof files[0], (int (*)(const void *, const void *))strcmp);
+        if (nfiles == 0) snprintf(files[nfiles++], sizeof files[0], "eval.json"); /* for the message */
+        for (int q = 0; q < nfiles; q++) {
+            if (nruns == cap) {
+                cap *= 2;
+                runs = realloc(runs, cap * sizeof *runs);
+            }
+            if (read_run(dir, files[q], keys, nkeys, &runs[nruns]) != 0) {
+                fprintf(stderr, "collect: %s; left out\n", pe_error());
+                incomplete++;
+                continue;
+            }
+            nruns++;
         }
-        nruns++;
     }
     free(names);
     if (nruns == 0) {
@@ -411,9 +469,14 @@ int aggregate_sweep(const char *out, FILE *f, int plots) {
     int ncells = 0;
     for (int i = 0; i < nruns; i++) {
         int c = 0;
-        while (c < ncells && !same_values(cells[c].values, runs[i].values, nkeys, -1)) c++;
+        while (c < ncells && !(same_values(cells[c].values, runs[i].values, nkeys, -1, -1) &&
+                               strcmp(cells[c].variant, runs[i].variant) == 0))
+            c++;
         if (c == ncells) {
             memcpy(cells[c].values, runs[i].values, sizeof cells[c].values);
+            memcpy(cells[c].variant, runs[i].variant, sizeof cells[c].variant);
+            memcpy(cells[c].label, runs[i].label, sizeof cells[c].label);
+            cells[c].variant_rank = runs[i].variant_rank;
             cells[c].min_len = runs[i].min_len;
             memcpy(cells[c].task, runs[i].task, sizeof cells[c].task);
             cells[c].max_len = runs[i].max_len;
@@ -430,7 +493,7 @@ int aggregate_sweep(const char *out, FILE *f, int plots) {
     cJSON_Delete(spec);
     int rc = write_csv(out, keys, nkeys, cells, ncells);
 
-    /* groups: cells equal but for model.pe */
+    /* groups: cells equal but for model.pe, train.random_positions and the RoPE scaling */
     int *group = pe_calloc(ncells, sizeof(int)), *members = pe_calloc(ncells, sizeof(int));
     /* results.md: the same tables in markdown, for reports (figures linked relative to OUT) */
     char *md_text = NULL;
@@ -441,12 +504,13 @@ int aggregate_sweep(const char *out, FILE *f, int plots) {
         if (group[c] >= 0) continue;
         int nm = 0;
         for (int o = c; o < ncells; o++)
-            if (group[o] < 0 && same_values(cells[c].values, cells[o].values, nkeys, pe_key)) {
+            if (group[o] < 0 && same_values(cells[c].values, cells[o].values, nkeys, pe_key, rand_key) &&
+                cell_positions(&cells[o]) == cell_positions(&cells[c])) {
                 group[o] = c;
                 members[nm++] = o;
             }
-        if (f) print_group(f, cells, members, nm, keys, nkeys, pe_key, 0);
-        if (md) print_group(md, cells, members, nm, keys, nkeys, pe_key, 1);
+        if (f) print_group(f, cells, members, nm, keys, nkeys, pe_key, rand_key, 0);
+        if (md) print_group(md, cells, members, nm, keys, nkeys, pe_key, rand_key, 1);
         if (!plots) continue;
         /* the group's name: the task (when the grid does not vary it), then the other grid values */
         char gname[512] = "", title[900];
@@ -454,10 +518,11 @@ int aggregate_sweep(const char *out, FILE *f, int plots) {
         for (int k = 0; k < nkeys; k++) task_in_grid |= strcmp(keys[k], "task.name") == 0;
         if (!task_in_grid) snprintf(gname, sizeof gname, "%s", cells[c].task);
         for (int k = 0; k < nkeys; k++) {
-            if (k == pe_key) continue;
+            if (k == pe_key || k == rand_key) continue;
             if (gname[0]) strncat(gname, "_", sizeof gname - strlen(gname) - 1);
             strncat(gname, cells[c].values[k], sizeof gname - strlen(gname) - 1);
         }
+        if (cell_positions(&cells[c]) == EVAL_POS_RANDOM) strncat(gname, "_evalrandom", sizeof gname - strlen(gname) - 1);
         char head[700];
         if (strcmp(gname, title_base) == 0) /* experiment named after its only task */
             snprintf(head, sizeof head, "%s", title_base);

@@ -2,18 +2,24 @@
  * aggregate.h — results of a sweep folder, over seeds.
  *
  * Reads OUT/sweep.json (the grid keys) and every OUT/runs/<id>/ holding a
- * config.json and an eval.json made at the final step (others are reported
- * as incomplete and left out); groups runs into grid cells by the values of
- * the grid keys in their configs; and for each cell and evaluation length n
+ * config.json and evaluation files made at the final step (eval.json and
+ * eval-<variant>.json, run/eval.h; others are reported as incomplete and left
+ * out); groups results into cells by the values of the grid keys in their
+ * configs and the evaluation variant; and for each cell and evaluation length n
  * computes, over the cell's seeds, the mean, standard deviation (sample, n-1;
  * 0 for one seed), min and max of token_acc, exact_match and loss.
  *
  * Outputs (all rewritten atomically):
- *   OUT/results.csv                      one row per cell x length
+ *   OUT/results.csv                      one row per cell x length: the grid values, the
+ *                                        label ("rope+yarn", "learned+rand", ...) and the
+ *                                        variant ("default", "pi", "random", ...), then n, ...
  *   OUT/results.md                       the tables in markdown (mean ± std), plots linked
  *   OUT/<group>_accuracy.png / .svg      per group of cells that differ only in
- *   OUT/<group>_loss.png / .svg          model.pe (e.g. per task): one line per
- *                                        encoding, a band over seeds (min..max),
+ *   OUT/<group>_loss.png / .svg          model.pe, train.random_positions and the
+ *                                        RoPE scaling (e.g. per task; random evaluation
+ *                                        positions get groups of their own, named
+ *                                        <group>_evalrandom): one line
+ *                                        per label, a band over seeds (min..max),
  *                                        a vertical line at the longest training length
  * and a terminal table: encodings as columns, lengths as rows, the training
  * range marked.

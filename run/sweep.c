@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "run/eval.h"
 #include "run/fsutil.h"
 #include "run/train.h"
 
@@ -321,10 +322,18 @@ int sweep_write_plan(const Sweep *s, const char *out, const char *bin) {
 
 int sweep_run_complete(const char *run_dir) {
     char path[4096];
-    if (path_join(path, sizeof path, run_dir, "eval.json") != 0 || !path_exists(path)) return 0;
     if (path_join(path, sizeof path, run_dir, "config.json") != 0) return 0;
     RunConfig c;
     if (config_load(&c, path, NULL, 0) != 0) return 0;
+    /* every evaluation variant of the config has its file (eval.json for the default) */
+    for (int pm = 0; pm < EVAL_POS_COUNT; pm++)
+        for (int sc = 0; sc < PE_ROPE_SCALING_COUNT; sc++) {
+            if (!(c.eval.positions & (1u << pm)) || !(c.eval.rope_scaling & (1u << sc))) continue;
+            char stem[80], file[96];
+            eval_variant_stem(pm, sc, stem, sizeof stem);
+            snprintf(file, sizeof file, "%s.json", stem);
+            if (path_join(path, sizeof path, run_dir, file) != 0 || !path_exists(path)) return 0;
+        }
     return train_checkpoint_step(run_dir) == c.train.steps;
 }
 

@@ -13,7 +13,10 @@
  *                                          every combination of the values (keys in order)
  *     "seeds": [1, 2, 3],                  each cell is trained once per seed (default [1])
  *     "eval": {"lengths": [8, 16, 32], "samples": 256}   evaluation (optional;
- *                                          sets eval.* of every run's config)
+ *                                          sets eval.* of every run's config; lists in
+ *                                          eval.positions / eval.rope_scaling evaluate each
+ *                                          trained run once per variant, e.g.
+ *                                          "rope_scaling": ["none", "pi", "ntk", "yarn"])
  *     "threads": 1,                        BLAS threads per job (optional, default 1)
  *   }
  *
@@ -85,7 +88,9 @@ int sweep_run_plan(const char *out_dir, int jobs, volatile sig_atomic_t *stop, i
 void sweep_value_text(const cJSON *v, char *buf, size_t cap);
 
 /* A run directory is complete when its checkpoint is at the final step and
- * its eval.json exists. */
+ * the file of every evaluation variant of its config exists (eval.json, and
+ * eval-<variant>.json for each other combination of eval.positions and
+ * eval.rope_scaling; run/eval.h). */
 int sweep_run_complete(const char *run_dir);
 
 #endif

@@ -144,17 +144,17 @@ START_TEST(test_aggregate_arithmetic) {
     /* rope first (the spec's order), n=4: acc mean 0.9, std 0.1, min 0.8, max 1.0;
      * em mean 0.5, std 0.5; loss mean 0.2, std 0.1 */
     const char *want_header =
-        "model.pe,n,seeds,in_training_range,train_max_len,token_acc_mean,token_acc_std,token_acc_min,token_acc_max,"
+        "model.pe,label,variant,n,seeds,in_training_range,train_max_len,token_acc_mean,token_acc_std,token_acc_min,token_acc_max,"
         "exact_match_mean,exact_match_std,exact_match_min,exact_match_max,loss_mean,loss_std,loss_min,loss_max\n";
     ck_assert_msg(strncmp(csv, want_header, strlen(want_header)) == 0, "%s", csv);
-    ck_assert_msg(strstr(csv, "\nrope,4,3,1,4,0.900000,0.100000,0.800000,1.000000,0.500000,0.500000,0.000000,1.000000,"
+    ck_assert_msg(strstr(csv, "\nrope,rope,default,4,3,1,4,0.900000,0.100000,0.800000,1.000000,0.500000,0.500000,0.000000,1.000000,"
                               "0.200000,0.100000,0.100000,0.300000\n"),
                   "%s", csv);
-    ck_assert_msg(strstr(csv, "\nrope,8,3,0,4,0.300000,0.200000,0.100000,0.500000,0.000000,0.000000,0.000000,0.000000,"
+    ck_assert_msg(strstr(csv, "\nrope,rope,default,8,3,0,4,0.300000,0.200000,0.100000,0.500000,0.000000,0.000000,0.000000,0.000000,"
                               "3.000000,1.000000,2.000000,4.000000\n"),
                   "%s", csv);
-    ck_assert_msg(strstr(csv, "\nalibi,4,1,1,4,1.000000,0.000000,1.000000,1.000000,"), "%s", csv);
-    ck_assert(strstr(csv, "rope,4") < strstr(csv, "alibi,4"));
+    ck_assert_msg(strstr(csv, "\nalibi,alibi,default,4,1,1,4,1.000000,0.000000,1.000000,1.000000,"), "%s", csv);
+    ck_assert(strstr(csv, "rope,default,4") < strstr(csv, "alibi,default,4"));
     free(csv);
 }
 END_TEST
