@@ -245,6 +245,12 @@ START_TEST(test_rope_yarn) {
     x[0] = 1;
     pe.ops->qk_forward(&pe, x, 0, 0);
     ck_assert_float_eq_tol(x[0], 1.1386294f, 1e-6f);
+    /* at p = 3, pair 30 (on the ramp) turned by 3 w'_30 and stretched by the factor, cos and sin alike */
+    memset(x, 0, sizeof x);
+    x[30] = 1;
+    pe.ops->qk_forward(&pe, x, 3, 1);
+    ck_assert_float_eq_tol(x[30], (float)(m * cos(3 * w[30])), 1e-6f);
+    ck_assert_float_eq_tol(x[94], (float)(m * sin(3 * w[30])), 1e-6f);
     pe_free(&pe);
     /* s = 1: no change at all; the demo's shape (hs 16, L 18) interpolates every pair but pair 0 */
     PEConfig one = scaled(64, 4, 8, PE_ROPE_SCALING_YARN, 1.0f, 18), small = scaled(64, 4, 8, PE_ROPE_SCALING_YARN, 4.0f, 18);
