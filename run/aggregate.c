@@ -535,7 +535,15 @@ int aggregate_sweep(const char *out, FILE *f, int plots) {
             snprintf(base, sizeof base, "%s/%s_%s", out, gname, loss ? "loss" : "accuracy");
             PlotScript script;
             plot_script_init(&script);
-            group_script(&script, cells, members, nm, pe_key, nkeys, title, loss);
+            /* gnuplot's enhanced text reads '_' as a subscript: escape it */
+            char gp_title[2 * sizeof title];
+            size_t q = 0;
+            for (const char *t = title; *t && q + 2 < sizeof gp_title; t++) {
+                if (*t == '_') gp_title[q++] = '\\';
+                gp_title[q++] = *t;
+            }
+            gp_title[q] = '\0';
+            group_script(&script, cells, members, nm, pe_key, nkeys, gp_title, loss);
             rc = plot_render(script.text, base, loss ? 900 : 1400, loss ? 560 : 560);
             plot_script_free(&script);
             if (rc == 0 && f) fprintf(f, "plot: %s.png (and .svg)\n", base);
