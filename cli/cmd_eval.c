@@ -4,6 +4,7 @@
  * accuracy by absolute position.
  */
 #include <cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +24,11 @@ static void eval_usage(FILE *f) {
             "RUN/eval.csv and prints a table with the training range marked, then accuracy by\n"
             "absolute position. The examples at each n are fixed by the config's eval.seed, so\n"
             "every run of every encoding sees the same ones.\n"
+            "\n"
+            "Language-model tasks (markov) count every token x1..xn: loss is the loss per\n"
+            "token, printed beside its floor (the source's exact conditional entropy, the\n"
+            "lowest mean loss any model can reach at that n), followed by the loss by\n"
+            "absolute position.\n"
             "\n"
             "options:\n"
             "  --lengths LIST   n, a:b or a:b:step, comma-separated, e.g. 8,16,24:64:8\n"
@@ -106,20 +112,32 @@ int cmd_eval(int argc, char **argv) {
     PosAcc pa;
     posacc_init(&pa, maxT + 1);
     EvalResult *res = pe_calloc(nl, sizeof *res);
+    double *floor = pe_calloc(nl, sizeof *floor), rate = 0.0;
+    const int has_floor = task_loss_floor(task, &cfg.task, lengths, nl, floor, &rate);
+    const int lm = task->frame == TASK_FRAME_LM;
 
     printf("run %s: task %s, pe %s, trained on n = %d..%d, step %ld\n", run, cfg.task.name, cfg.model.pe,
            cfg.task.min_len, cfg.task.max_len, step);
-    printf("%6s  %8s  %9s  %11s  %8s\n", "n", "examples", "token_acc", "exact_match", "loss");
-    int rc = 0;
-    for (int i = 0; i < nl; i++) {
+    if (lm)
+        printf("order-%d chain, %d successors per context, table seed %llu: entropy rate %.4f nats/token "
+               "(uniform: %.4f)\nloss = mean cross-entropy per token of x1..xn; floor = its lowest possible "
+               "value at n\n",
+               cfg.task.markov_order, cfg.task.markov_branch, (unsigned long long)cfg.task.markov_seed, rate,
+               log((double)cfg.task.alphabet));
+    printf("%6s  %8s  %9s  %11s  %8s%s\n", "n", "examples", "token_acc", "exact_match", "loss",
+           has_floor > 0 ? "     floor" : "");
+    int rc = has_floor < 0 ? -1 : 0;
+    for (int i = 0; rc == 0 && i < nl; i++) {
         if (evaluate_length(&m, task, &cfg.task, lengths[i], (int)samples, (int)batch_size, cfg.eval.seed, &batch,
                             &res[i], &pa) != 0) {
             rc = -1;
             break;
         }
         int in_train = lengths[i] >= cfg.task.min_len && lengths[i] <= cfg.task.max_len;
-        printf("%6d  %8d  %9.4f  %11.4f  %8.4f%s\n", res[i].n, res[i].examples, res[i].token_acc,
-               res[i].exact_match, res[i].loss, in_train ? "  (training range)" : "");
+        printf("%6d  %8d  %9.4f  %11.4f  %8.4f", res[i].n, res[i].examples, res[i].token_acc,
+               res[i].exact_match, res[i].loss);
+        if (has_floor > 0) printf("  %8.4f", floor[i]);
+        printf("%s\n", in_train ? "  (training range)" : "");
         fflush(stdout);
     }
 
@@ -134,6 +152,19 @@ int cmd_eval(int argc, char **argv) {
             if (++per_line % 6 == 0) printf("\n");
         }
         if (per_line % 6) printf("\n");
+        if (lm) {
+            printf("\nloss by absolute position of the predicted token (over all lengths above):\n");
+            per_line = 0;
+            for (int p0 = 0; p0 < pa.cap; p0 += 8) {
+                double l = 0;
+                long t = 0;
+                for (int p = p0; p < p0 + 8 && p < pa.cap; p++) l += pa.loss_sum[p], t += pa.total[p];
+                if (!t) continue;
+                printf("  %3d-%-3d %.3f", p0, p0 + 7, l / t);
+                if (++per_line % 6 == 0) printf("\n");
+            }
+            if (per_line % 6) printf("\n");
+        }
 
         /* eval.json and eval.csv */
         cJSON *j = cJSON_CreateObject();
@@ -144,10 +175,12 @@ int cmd_eval(int argc, char **argv) {
         cJSON_AddNumberToObject(j, "train_min_len", cfg.task.min_len);
         cJSON_AddNumberToObject(j, "train_max_len", cfg.task.max_len);
         cJSON_AddNumberToObject(j, "eval_seed", (double)cfg.eval.seed);
+        if (has_floor > 0) cJSON_AddNumberToObject(j, "entropy_rate", rate);
         cJSON *arr = cJSON_AddArrayToObject(j, "results");
         size_t cap = 256 + (size_t)nl * 128, len = 0;
         char *csv = pe_calloc(cap, 1);
-        len += snprintf(csv, cap, "n,examples,tokens,token_acc,exact_match,loss,in_training_range\n");
+        len += snprintf(csv, cap, "n,examples,tokens,token_acc,exact_match,loss,in_training_range%s\n",
+                        has_floor > 0 ? ",loss_floor" : "");
         for (int i = 0; i < nl; i++) {
             int in_train = res[i].n >= cfg.task.min_len && res[i].n <= cfg.task.max_len;
             cJSON *r = cJSON_CreateObject();
@@ -158,9 +191,12 @@ int cmd_eval(int argc, char **argv) {
             cJSON_AddNumberToObject(r, "exact_match", res[i].exact_match);
             cJSON_AddNumberToObject(r, "loss", res[i].loss);
             cJSON_AddBoolToObject(r, "in_training_range", in_train);
+            if (has_floor > 0) cJSON_AddNumberToObject(r, "loss_floor", floor[i]);
             cJSON_AddItemToArray(arr, r);
-            len += snprintf(csv + len, cap - len, "%d,%d,%ld,%.6f,%.6f,%.6f,%d\n", res[i].n, res[i].examples,
+            len += snprintf(csv + len, cap - len, "%d,%d,%ld,%.6f,%.6f,%.6f,%d", res[i].n, res[i].examples,
                             res[i].tokens, res[i].token_acc, res[i].exact_match, res[i].loss, in_train);
+            if (has_floor > 0) len += snprintf(csv + len, cap - len, ",%.6f", floor[i]);
+            len += snprintf(csv + len, cap - len, "\n");
         }
         cJSON *bp = cJSON_AddArrayToObject(j, "by_position");
         for (int p = 0; p < pa.cap; p++) {
@@ -170,6 +206,7 @@ int cmd_eval(int argc, char **argv) {
             cJSON_AddNumberToObject(r, "correct", (double)pa.correct[p]);
             cJSON_AddNumberToObject(r, "total", (double)pa.total[p]);
             cJSON_AddNumberToObject(r, "acc", (double)pa.correct[p] / pa.total[p]);
+            cJSON_AddNumberToObject(r, "loss", pa.loss_sum[p] / pa.total[p]);
             cJSON_AddItemToArray(bp, r);
         }
         char *text = cJSON_Print(j);
@@ -184,6 +221,7 @@ int cmd_eval(int argc, char **argv) {
         free(csv);
     }
     free(res);
+    free(floor);
     posacc_free(&pa);
     batch_free(&batch);
     gpt_free(&m);
