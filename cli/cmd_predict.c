@@ -169,7 +169,7 @@ int cmd_predict(int argc, char **argv) {
         return EXIT_RUNTIME;
     }
     const int A = cfg.task.alphabet, V = m.cfg.V;
-    enum { CAP = 8192 };
+    enum { CAP = 3 * 4096 + 8 }; /* the longest sequence: duplicate at n = 4096 (BOS x SEP x x EOS) */
     int *seq = pe_calloc(CAP, sizeof(int)), *pos = pe_calloc(CAP, sizeof(int));
     int rc = 0;
     const TaskOps *task = task_find(cfg.task.name);
