@@ -491,13 +491,21 @@ static int resolve_check(Loader *ld) {
     const TaskOps *task = task_find(c->task.name);
     m->V = task_vocab(c->task.alphabet);
     /* the markov keys belong to markov alone: config.json of another task
-     * leaves them out, so a value set there would be lost on reloading */
-    if (!markov_task(c))
+     * leaves them out, so a value other than the default would be lost on
+     * reloading (the defaults themselves may be written, e.g. by a sweep
+     * whose grid varies task.name) */
+    if (!markov_task(c)) {
+        TaskConfig d;
+        task_config_default(&d);
+        const int changed[3] = {c->task.markov_order != d.markov_order,
+                                c->task.markov_branch != d.markov_branch,
+                                c->task.markov_seed != d.markov_seed};
         for (int k = K_TASK_MARKOV_ORDER; k <= K_TASK_MARKOV_SEED; k++)
-            if (ld->rank[k] > 0)
-                return fail(ld->origin[k], keys[k].path,
+            if (changed[k - K_TASK_MARKOV_ORDER])
+                return fail(latest(ld, k, K_TASK_NAME, -1), keys[k].path,
                             "applies only to task.name \"markov\" (task.name is \"%s\")",
                             c->task.name);
+    }
 
     /* model */
     if (m->C % m->NH != 0)

@@ -242,6 +242,15 @@ START_TEST(test_new_tasks) {
     expect_exact("{\"task\": {\"name\": \"markov\", \"alphabet\": 2, \"markov_branch\": 3}}", NULL,
                  "x.json: task.markov_branch: 3 successors need task.alphabet >= 3, got 2");
     expect_error("{\"task\": {\"markov_seed\": -1}}", NULL, "task.markov_seed", NULL);
+    /* also through config_apply_set + config_resolve_check (no ranks): a
+     * non-default value is refused, the default accepted */
+    config_default(&c);
+    ck_assert_int_eq(config_apply_set(&c, "task.markov_seed=5"), 0);
+    ck_assert_int_ne(config_resolve_check(&c, "spec"), 0);
+    ck_assert_str_eq(pe_error(), "spec: task.markov_seed: applies only to task.name \"markov\" (task.name is \"copy\")");
+    config_default(&c);
+    ck_assert_int_eq(config_apply_set(&c, "task.markov_order=2"), 0);
+    ck_assert_int_eq(config_resolve_check(&c, "spec"), 0);
 
     /* duplicate: the longest input is 3n+2 (auto 4x16 = 64: 194); a table
      * shorter than the training input is refused */
