@@ -4,6 +4,7 @@
  * accuracy by absolute position.
  */
 #include <cJSON.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,11 @@ static void eval_usage(FILE *f) {
             "  --rope-scale S   the factor s >= 1 (default: the config's eval.rope_scale; 0 there means\n"
             "                   derived = longest evaluation input / longest training input, at least 1)\n"
             "\n"
+            "Language-model tasks (markov) count every token x1..xn: loss is the loss per\n"
+            "token, printed beside its floor (the source's exact conditional entropy, the\n"
+            "lowest mean loss any model can reach at that n), followed by the loss by\n"
+            "absolute position.\n"
+            "\n"
             "options:\n"
             "  --lengths LIST   n, a:b or a:b:step, comma-separated, e.g. 8,16,24:64:8\n"
             "                   (default: the config's eval.lengths)\n"
@@ -75,7 +81,8 @@ static int parse_names(const char *list, const char *opt, int scaling, unsigned 
 static int eval_variant(const char *run, const RunConfig *cfg, long step, GPT *m, const TaskOps *task,
                         const int *lengths, int nl, int samples, int batch_size, int random_P, int pm, int sc,
                         double s_used, int s_derived, int train_T, Batch *batch, EvalResult *res, PosAcc *pa,
-                        int blank_line) {
+                        const double *floor, double rate, int blank_line) {
+    const int lm = task->frame == TASK_FRAME_LM;
     char vname[64], stem[80], label[128];
     eval_variant_name(pm, sc, vname, sizeof vname);
     eval_variant_stem(pm, sc, stem, sizeof stem);
@@ -91,14 +98,23 @@ static int eval_variant(const char *run, const RunConfig *cfg, long step, GPT *m
                    pe_rope_scaling_name(sc), s_used, s_derived ? " (derived)" : "", train_T);
         printf("\n");
     }
-    printf("%6s  %8s  %9s  %11s  %8s\n", "n", "examples", "token_acc", "exact_match", "loss");
+    if (lm)
+        printf("order-%d chain, %d successors per context, table seed %llu: entropy rate %.4f nats/token "
+               "(uniform: %.4f)\nloss = mean cross-entropy per token of x1..xn; floor = its lowest possible "
+               "value at n\n",
+               cfg->task.markov_order, cfg->task.markov_branch, (unsigned long long)cfg->task.markov_seed, rate,
+               log((double)cfg->task.alphabet));
+    printf("%6s  %8s  %9s  %11s  %8s%s\n", "n", "examples", "token_acc", "exact_match", "loss",
+           floor ? "     floor" : "");
     for (int i = 0; i < nl; i++) {
         if (evaluate_length(m, task, &cfg->task, lengths[i], samples, batch_size, cfg->eval.seed, random_P, batch,
                             &res[i], pa) != 0)
             return -1;
         int in_train = lengths[i] >= cfg->task.min_len && lengths[i] <= cfg->task.max_len;
-        printf("%6d  %8d  %9.4f  %11.4f  %8.4f%s\n", res[i].n, res[i].examples, res[i].token_acc,
-               res[i].exact_match, res[i].loss, in_train ? "  (training range)" : "");
+        printf("%6d  %8d  %9.4f  %11.4f  %8.4f", res[i].n, res[i].examples, res[i].token_acc,
+               res[i].exact_match, res[i].loss);
+        if (floor) printf("  %8.4f", floor[i]);
+        printf("%s\n", in_train ? "  (training range)" : "");
         fflush(stdout);
     }
 
@@ -113,6 +129,20 @@ static int eval_variant(const char *run, const RunConfig *cfg, long step, GPT *m
         if (++per_line % 6 == 0) printf("\n");
     }
     if (per_line % 6) printf("\n");
+    if (lm) {
+        printf("\nloss by %s of the predicted token (over all lengths above):\n",
+               random_P ? "position id" : "absolute position");
+        per_line = 0;
+        for (int p0 = 0; p0 < pa->cap; p0 += 8) {
+            double l = 0;
+            long t = 0;
+            for (int p = p0; p < p0 + 8 && p < pa->cap; p++) l += pa->loss_sum[p], t += pa->total[p];
+            if (!t) continue;
+            printf("  %3d-%-3d %.3f", p0, p0 + 7, l / t);
+            if (++per_line % 6 == 0) printf("\n");
+        }
+        if (per_line % 6) printf("\n");
+    }
 
     /* <stem>.json and <stem>.csv */
     cJSON *j = cJSON_CreateObject();
@@ -123,6 +153,7 @@ static int eval_variant(const char *run, const RunConfig *cfg, long step, GPT *m
     cJSON_AddNumberToObject(j, "train_min_len", cfg->task.min_len);
     cJSON_AddNumberToObject(j, "train_max_len", cfg->task.max_len);
     cJSON_AddNumberToObject(j, "eval_seed", (double)cfg->eval.seed);
+    if (floor) cJSON_AddNumberToObject(j, "entropy_rate", rate);
     if (cfg->train.random_positions || pm != EVAL_POS_PLAIN || sc != PE_ROPE_SCALING_NONE) {
         /* only beside the defaults, so that a default evaluation's eval.json is as before */
         cJSON_AddStringToObject(j, "variant", vname[0] ? vname : "default");
@@ -140,7 +171,8 @@ static int eval_variant(const char *run, const RunConfig *cfg, long step, GPT *m
     cJSON *arr = cJSON_AddArrayToObject(j, "results");
     size_t cap = 256 + (size_t)nl * 128, len = 0;
     char *csv = pe_calloc(cap, 1);
-    len += snprintf(csv, cap, "n,examples,tokens,token_acc,exact_match,loss,in_training_range\n");
+    len += snprintf(csv, cap, "n,examples,tokens,token_acc,exact_match,loss,in_training_range%s\n",
+                    floor ? ",loss_floor" : "");
     for (int i = 0; i < nl; i++) {
         int in_train = res[i].n >= cfg->task.min_len && res[i].n <= cfg->task.max_len;
         cJSON *r = cJSON_CreateObject();
@@ -151,9 +183,12 @@ static int eval_variant(const char *run, const RunConfig *cfg, long step, GPT *m
         cJSON_AddNumberToObject(r, "exact_match", res[i].exact_match);
         cJSON_AddNumberToObject(r, "loss", res[i].loss);
         cJSON_AddBoolToObject(r, "in_training_range", in_train);
+        if (floor) cJSON_AddNumberToObject(r, "loss_floor", floor[i]);
         cJSON_AddItemToArray(arr, r);
-        len += snprintf(csv + len, cap - len, "%d,%d,%ld,%.6f,%.6f,%.6f,%d\n", res[i].n, res[i].examples,
+        len += snprintf(csv + len, cap - len, "%d,%d,%ld,%.6f,%.6f,%.6f,%d", res[i].n, res[i].examples,
                         res[i].tokens, res[i].token_acc, res[i].exact_match, res[i].loss, in_train);
+        if (floor) len += snprintf(csv + len, cap - len, ",%.6f", floor[i]);
+        len += snprintf(csv + len, cap - len, "\n");
     }
     cJSON *bp = cJSON_AddArrayToObject(j, "by_position");
     for (int p = 0; p < pa->cap; p++) {
@@ -163,6 +198,7 @@ static int eval_variant(const char *run, const RunConfig *cfg, long step, GPT *m
         cJSON_AddNumberToObject(r, "correct", (double)pa->correct[p]);
         cJSON_AddNumberToObject(r, "total", (double)pa->total[p]);
         cJSON_AddNumberToObject(r, "acc", (double)pa->correct[p] / pa->total[p]);
+        cJSON_AddNumberToObject(r, "loss", pa->loss_sum[p] / pa->total[p]);
         cJSON_AddItemToArray(bp, r);
     }
     char *text = cJSON_Print(j);
@@ -296,7 +332,9 @@ int cmd_eval(int argc, char **argv) {
     }
     const int pa_cap = (maxT > trained_P ? maxT : trained_P) + 1;
     EvalResult *res = pe_calloc(nl, sizeof *res);
-    int rc = 0, variants = 0;
+    double *floor = pe_calloc(nl, sizeof *floor), rate = 0.0;
+    const int has_floor = task_loss_floor(task, &cfg.task, lengths, nl, floor, &rate);
+    int rc = has_floor < 0 ? -1 : 0, variants = 0;
     for (int pm = 0; pm < EVAL_POS_COUNT && rc == 0; pm++) {
         if (!(pos_mask & (1u << pm))) continue;
         for (int sc = 0; sc < PE_ROPE_SCALING_COUNT && rc == 0; sc++) {
@@ -309,11 +347,12 @@ int cmd_eval(int argc, char **argv) {
             posacc_init(&pa, pa_cap);
             rc = eval_variant(run, &cfg, step, &m, task, lengths, nl, (int)samples, (int)batch_size,
                               pm == EVAL_POS_RANDOM ? trained_P : 0, pm, sc, s_used, s_derived, train_T, &batch,
-                              res, &pa, variants++ > 0);
+                              res, &pa, has_floor > 0 ? floor : NULL, rate, variants++ > 0);
             posacc_free(&pa);
         }
     }
     free(res);
+    free(floor);
     batch_free(&batch);
     gpt_free(&m);
     if (rc != 0) goto runtime_error;

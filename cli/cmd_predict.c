@@ -6,6 +6,7 @@
  */
 #include <cJSON.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,11 @@ static void predict_usage(FILE *f) {
             "Greedy-decode the answer to the problem x (symbols 0..A-1 separated by spaces)\n"
             "with the model of run directory RUN, printing each answer token with its\n"
             "probability beside the task's true answer.\n"
+            "\n"
+            "For a language-model task (markov) x is a sequence to score instead: for each\n"
+            "symbol x_t the model's probability beside the source's true one, the model's\n"
+            "most likely symbol beside the source's, the loss per token of both, and the\n"
+            "model's and the source's next symbol after x_n.\n"
             "\n"
             "  --logits TOKENS  print the logits (and position ids) of every position of a\n"
             "                   raw token sequence as JSON. Tokens are ids 0..V-1 or the names\n"
@@ -61,6 +67,62 @@ static int parse_tokens(const char *s, int A, int names, int *out, int cap) {
     }
     if (n == 0) return pe_errorf("no tokens given");
     return n;
+}
+
+static void token_name(char *buf, size_t cap, int t, int A);
+
+static int argmax_f(const float *p, int n) {
+    int best = 0;
+    for (int v = 1; v < n; v++)
+        if (p[v] > p[best]) best = v;
+    return best;
+}
+
+/* The LM frame: score x1..xn under the model and the source (TaskOps.next_dist).
+ * The model has room for n+1 positions. */
+static void predict_lm(GPT *m, const TaskOps *task, const RunConfig *cfg, const char *run, const int *x, int n,
+                       int *seq, int *pos) {
+    const int A = cfg->task.alphabet, V = m->cfg.V;
+    seq[0] = task_bos(A);
+    for (int i = 0; i < n; i++) seq[i + 1] = x[i];
+    for (int t = 0; t <= n; t++) pos[t] = t;
+    gpt_reserve(m, 1, n + 1, 0);
+    gpt_forward(m, seq, NULL, pos, 1, n + 1);
+    double *p = pe_calloc(A, sizeof(double));
+    printf("run %s: task %s, pe %s: the model beside the source, one symbol at a time\n", run, cfg->task.name,
+           cfg->model.pe);
+    printf("%-4s %-6s %-8s %-8s %-7s %s\n", "t", "x_t", "p_model", "p_true", "argmax", "true argmax");
+    double lm = 0.0, lt = 0.0;
+    int impossible = 0, agree = 0;
+    for (int t = 0; t <= n; t++) { /* row t predicts x_(t+1) */
+        const float *q = m->acts.probs + (size_t)t * V;
+        task->next_dist(p, x, t, &cfg->task);
+        int best_true = 0;
+        for (int v = 1; v < A; v++)
+            if (p[v] > p[best_true]) best_true = v;
+        const int best = argmax_f(q, V);
+        char bn[16];
+        token_name(bn, sizeof bn, best, A);
+        if (t == n) {
+            printf("next %-6s %-8s %-8s %-7s %d (p_true %.4f, p_model %.4f)\n", "?", "", "", bn, best_true,
+                   p[best_true], (double)q[best_true]);
+            break;
+        }
+        const int v = x[t];
+        lm -= log((double)q[v]);
+        if (p[v] > 0.0) lt -= log(p[v]);
+        else impossible++;
+        agree += best == best_true;
+        printf("%-4d %-6d %-8.4f %-8.4f %-7s %d%s\n", t + 1, v, (double)q[v], p[v], bn, best_true,
+               p[v] > 0.0 ? "" : "   <- impossible under the source");
+    }
+    printf("loss per token: model %.4f", lm / n);
+    if (impossible)
+        printf(", source infinite (%d symbol(s) the source never emits there)\n", impossible);
+    else
+        printf(", source %.4f (the source's own loss on this sequence)\n", lt / n);
+    printf("model argmax = source argmax at %d of %d positions\n", agree, n);
+    free(p);
 }
 
 static void token_name(char *buf, size_t cap, int t, int A) {
@@ -107,7 +169,7 @@ int cmd_predict(int argc, char **argv) {
         return EXIT_RUNTIME;
     }
     const int A = cfg.task.alphabet, V = m.cfg.V;
-    enum { CAP = 8192 };
+    enum { CAP = 3 * 4096 + 8 }; /* the longest sequence: duplicate at n = 4096 (BOS x SEP x x EOS) */
     int *seq = pe_calloc(CAP, sizeof(int)), *pos = pe_calloc(CAP, sizeof(int));
     int rc = 0;
     const TaskOps *task = task_find(cfg.task.name);
@@ -142,8 +204,9 @@ int cmd_predict(int argc, char **argv) {
         rc = EXIT_USAGE;
         goto done;
     }
-    int mlen = task->answer_len(n);
-    int total = task_input_len(task, n) + 1; /* BOS x SEP y EOS */
+    const int lm = task->frame == TASK_FRAME_LM;
+    int mlen = lm ? 0 : task->answer_len(n);
+    int total = lm ? n + 2 : task_input_len(task, n) + 1; /* BOS x SEP y EOS; LM: BOS x, next */
     if (total - 1 > m.cfg.P) {
         /* rebuild with room: fine for every encoding but learned (clear error) */
         gpt_free(&m);
@@ -153,6 +216,16 @@ int cmd_predict(int argc, char **argv) {
             free(pos);
             return EXIT_RUNTIME;
         }
+    }
+    if (lm) {
+        if (!task->next_dist) {
+            fprintf(stderr, "posenc predict: task %s has no known source distribution to compare with\n",
+                    cfg.task.name);
+            rc = EXIT_USAGE;
+        } else {
+            predict_lm(&m, task, &cfg, run, x, n, seq, pos);
+        }
+        goto done;
     }
     int *want = pe_calloc(mlen + 1, sizeof(int));
     task->answer(want, x, n, A);

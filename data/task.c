@@ -8,10 +8,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-extern const TaskOps task_copy_ops, task_reverse_ops, task_sort_ops;
+extern const TaskOps task_copy_ops, task_reverse_ops, task_sort_ops, task_duplicate_ops,
+    task_odds_first_ops, task_markov_ops;
 
 static const TaskOps *const registry[] = {
-    &task_copy_ops, &task_reverse_ops, &task_sort_ops,
+    &task_copy_ops, &task_reverse_ops, &task_sort_ops, &task_duplicate_ops, &task_odds_first_ops,
+    &task_markov_ops,
 };
 #define NUM_TASKS ((int)(sizeof registry / sizeof registry[0]))
 
@@ -37,7 +39,30 @@ const char *task_names(void) {
     return buf;
 }
 
-int task_input_len(const TaskOps *t, int n) { return n + t->answer_len(n) + 2; }
+int task_input_len(const TaskOps *t, int n) {
+    return t->frame == TASK_FRAME_LM ? n : n + t->answer_len(n) + 2;
+}
+
+int task_counted_len(const TaskOps *t, int n) {
+    return t->frame == TASK_FRAME_LM ? n : t->answer_len(n) + 1;
+}
+
+int task_loss_floor(const TaskOps *t, const TaskConfig *cfg, const int *ns, int count, double *floor,
+                    double *rate) {
+    if (!t->entropy) return 0;
+    int nmax = 1;
+    for (int i = 0; i < count; i++)
+        if (ns[i] > nmax) nmax = ns[i];
+    double *h = pe_calloc((size_t)nmax, sizeof(double));
+    int rc = t->entropy(h, nmax, rate, cfg);
+    if (rc == 0) {
+        /* prefix sums: floor at n = mean of h[0..n-1] */
+        for (int i = 1; i < nmax; i++) h[i] += h[i - 1];
+        for (int i = 0; i < count; i++) floor[i] = ns[i] >= 1 ? h[ns[i] - 1] / ns[i] : 0.0;
+    }
+    free(h);
+    return rc == 0 ? 1 : -1;
+}
 
 int task_max_train_input_len(const TaskOps *t, const TaskConfig *cfg) {
     int T = 0;
@@ -56,6 +81,9 @@ void task_config_default(TaskConfig *cfg) {
     cfg->alphabet = 10;
     cfg->min_len = 1;
     cfg->max_len = 16;
+    cfg->markov_order = 2;
+    cfg->markov_branch = 3;
+    cfg->markov_seed = 1;
 }
 
 int task_config_check(const TaskConfig *cfg) {
@@ -72,6 +100,23 @@ int task_config_check(const TaskConfig *cfg) {
     if (cfg->max_len < cfg->min_len)
         return pe_errorf("task.max_len: must be >= task.min_len (%d), got %d", cfg->min_len,
                          cfg->max_len);
+    if (cfg->markov_order < 1 || cfg->markov_order > TASK_MARKOV_MAX_ORDER)
+        return pe_errorf("task.markov_order: must be in 1..%d, got %d", TASK_MARKOV_MAX_ORDER,
+                         cfg->markov_order);
+    if (cfg->markov_branch < 1 || cfg->markov_branch > TASK_MARKOV_MAX_BRANCH)
+        return pe_errorf("task.markov_branch: must be in 1..%d, got %d", TASK_MARKOV_MAX_BRANCH,
+                         cfg->markov_branch);
+    if (strcmp(cfg->name, "markov") == 0) {
+        if (cfg->markov_branch > cfg->alphabet)
+            return pe_errorf("task.markov_branch: %d successors need task.alphabet >= %d, got %d",
+                             cfg->markov_branch, cfg->markov_branch, cfg->alphabet);
+        double contexts = 1.0;
+        for (int i = 0; i < cfg->markov_order; i++) contexts *= cfg->alphabet + 1;
+        if (contexts > TASK_MARKOV_MAX_CONTEXTS)
+            return pe_errorf("task.markov_order: (task.alphabet + 1)^%d = %.0f contexts exceed %d; "
+                             "lower the order or the alphabet",
+                             cfg->markov_order, contexts, TASK_MARKOV_MAX_CONTEXTS);
+    }
     return 0;
 }
 
@@ -102,10 +147,19 @@ void batch_free(Batch *b) {
 }
 
 /* Phase 1 of both samplers: draw x of row r (length n) into the row's slot at
- * stride cap_T, leaving position 0 free for BOS. */
-static void draw_x(Batch *b, int r, int n, int A, Rng *rng) {
-    int *x = b->inputs + (size_t)r * b->cap_T + 1;
-    for (int i = 0; i < n; i++) x[i] = (int)rng_below(rng, (uint32_t)A);
+ * stride cap_T, leaving position 0 free for BOS (the LM frame: from position
+ * 0, since its n input tokens have no room for x_n after BOS). */
+static int *row_x(Batch *b, int r, const TaskOps *t) {
+    return b->inputs + (size_t)r * b->cap_T + (t->frame == TASK_FRAME_LM ? 0 : 1);
+}
+
+static void draw_x(Batch *b, int r, int n, const TaskOps *t, const TaskConfig *cfg, Rng *rng) {
+    int *x = row_x(b, r, t);
+    if (t->sample_x) {
+        t->sample_x(x, n, cfg, rng);
+        return;
+    }
+    for (int i = 0; i < n; i++) x[i] = (int)rng_below(rng, (uint32_t)cfg->alphabet);
 }
 
 /* Phase 2: with T known, move each row's x from stride cap_T to stride T and
@@ -116,10 +170,23 @@ static void frame_rows(Batch *b, const TaskOps *t, int A, int B, int T) {
     b->B = B;
     b->T = T;
     for (int r = 0; r < B; r++) {
-        int n = b->ns[r], m = t->answer_len(n);
+        int n = b->ns[r];
         int *in = b->inputs + (size_t)r * T;
         int *tg = b->targets + (size_t)r * T;
         int *ps = b->pos + (size_t)r * T;
+        if (t->frame == TASK_FRAME_LM) { /* BOS x1..x(n-1) -> x1..xn */
+            const int *x = row_x(b, r, t);
+            for (int i = 0; i < T; i++) {
+                ps[i] = i;
+                tg[i] = i < n ? x[i] : -1; /* targets first: the move below may overwrite x */
+            }
+            memmove(in + 1, x, (size_t)(n - 1) * sizeof(int));
+            in[0] = task_bos(A);
+            b->lens[r] = n;
+            for (int i = n; i < T; i++) in[i] = task_pad(A);
+            continue;
+        }
+        int m = t->answer_len(n);
         memmove(in + 1, b->inputs + (size_t)r * b->cap_T + 1, (size_t)n * sizeof(int));
         in[0] = task_bos(A);
         in[n + 1] = task_sep(A);
@@ -153,7 +220,7 @@ int batch_sample_train(Batch *b, const TaskOps *t, const TaskConfig *cfg, int B,
     for (int r = 0; r < B; r++) {
         int n = cfg->min_len + (int)rng_below(rng, (uint32_t)span);
         b->ns[r] = n;
-        draw_x(b, r, n, cfg->alphabet, rng);
+        draw_x(b, r, n, t, cfg, rng);
         int len = task_input_len(t, n);
         if (len > T) T = len;
     }
@@ -173,7 +240,7 @@ int batch_sample_eval(Batch *b, const TaskOps *t, const TaskConfig *cfg, int n, 
                          B, T, n, b->cap_B, b->cap_T);
     for (int r = 0; r < B; r++) {
         b->ns[r] = n;
-        draw_x(b, r, n, cfg->alphabet, rng);
+        draw_x(b, r, n, t, cfg, rng);
     }
     frame_rows(b, t, cfg->alphabet, B, T);
     return 0;

@@ -20,6 +20,21 @@
  * one line in the registry table of task.c. The task only says how long the
  * answer is and what it is; the frame above is shared by every task.
  *
+ * Language-model frame (TaskOps.frame = TASK_FRAME_LM, e.g. markov). There is
+ * no answer: the example is the sequence itself,
+ *
+ *     position:  0    1 .. n
+ *     token:     BOS  x1 .. xn
+ *
+ * the model sees BOS x1 .. x(n-1) (n input tokens, task_input_len = n) and
+ * every prediction counts: x_t is predicted at input position t-1, so the
+ * predicted token's absolute position is t, as in the answer frame. There is
+ * no SEP and no EOS: the length is drawn independently of x, so an EOS would
+ * only add an unpredictable token to the loss. x comes from the task's own
+ * sampler (TaskOps.sample_x) instead of the uniform draw, and the task knows
+ * its source's true distribution (next_dist) and the entropy of x_t given
+ * x_<t (entropy), the lowest loss any model can reach at each position.
+ *
  * Batches. B examples are right-padded with PAD to the longest row T. For
  * row b and input position t (0 <= t < T):
  *
@@ -34,10 +49,10 @@
  *     targets  -1 -1 -1 -1  3  1  4 13
  *     pos       0  1  2  3  4  5  6  7       lens 8, ns 3
  *
- * Determinism. Batches are drawn from an Rng with rng_below only, in this
- * order: for each row b = 0..B-1, first n (training batches only:
- * min_len + rng_below(max_len - min_len + 1)), then x1..xn (each
- * rng_below(A)). The same Rng state therefore gives the same batch on every
+ * Determinism. Batches are drawn from an Rng in this order: for each row
+ * b = 0..B-1, first n (training batches only: min_len +
+ * rng_below(max_len - min_len + 1)), then x1..xn (each rng_below(A), or the
+ * task's sample_x, which documents its own draws). The same Rng state therefore gives the same batch on every
  * machine. Evaluation sets use their own Rng, seeded by the caller from the
  * evaluation seed (rng_derive), so they never depend on training.
  */
@@ -52,10 +67,19 @@
 #define TASK_MAX_TRAIN_LEN 1024   /* largest training length max_len */
 #define TASK_MAX_EVAL_LEN 4096    /* largest evaluation length n */
 
+/* Bounds of the markov task's keys (task_markov.c). */
+#define TASK_MARKOV_MAX_ORDER 8
+#define TASK_MARKOV_MAX_BRANCH 8
+#define TASK_MARKOV_MAX_CONTEXTS 65536 /* (A+1)^order */
+
 typedef struct {
-    char name[32];        /* task name: copy | reverse | sort (task_names()) */
+    char name[32];        /* task name: copy | reverse | ... (task_names()) */
     int alphabet;         /* A: symbols 0..A-1; default 10 */
     int min_len, max_len; /* training lengths n uniform in [min_len, max_len] */
+    /* markov only (the other tasks ignore them; defaults 2, 3, 1) */
+    int markov_order;     /* k: x_t depends on x_(t-k) .. x_(t-1) */
+    int markov_branch;    /* successors with non-zero probability per context */
+    uint64_t markov_seed; /* the transition table is a function of this seed */
 } TaskConfig;
 
 /* ---- vocabulary ------------------------------------------------------- */
@@ -68,11 +92,28 @@ static inline int task_vocab(int A) { return A + 4; }
 
 /* ---- tasks ------------------------------------------------------------ */
 
+typedef enum {
+    TASK_FRAME_ANSWER = 0, /* BOS x SEP y EOS, loss on y and EOS (the default) */
+    TASK_FRAME_LM = 1,     /* BOS x, loss on every x_t (see the top of this file) */
+} TaskFrame;
+
 typedef struct {
     const char *name;
     const char *summary;                                 /* one line for --help */
+    TaskFrame frame;
+    /* answer frame */
     int (*answer_len)(int n);                            /* m for problem length n */
     void (*answer)(int *y, const int *x, int n, int A);  /* write y (m) from x (n) */
+    /* (optional) draw x1..xn; NULL = uniform, one rng_below(A) per symbol.
+     * Must not allocate (it runs inside training steps). */
+    void (*sample_x)(int *x, int n, const TaskConfig *cfg, Rng *rng);
+    /* LM frame: (optional) the source's true distribution of the next symbol,
+     * p[v] = P(x_(t+1) = v | x_1 .. x_t) for v in 0..A-1 (t >= 0 symbols given). */
+    void (*next_dist)(double *p, const int *x, int t, const TaskConfig *cfg);
+    /* LM frame: (optional) h[t-1] = H(x_t | x_<t) in nats for t = 1..n (h may
+     * be NULL) and *rate = its limit t -> inf (rate may be NULL). Allocates;
+     * not for the hot path. 0 or an error. */
+    int (*entropy)(double *h, int n, double *rate, const TaskConfig *cfg);
 } TaskOps;
 
 /* The task called `name`, or NULL. */
@@ -84,17 +125,29 @@ int task_count(void);
 const TaskOps *task_at(int i);
 
 /* Number of model input tokens for an example of length n: n + m + 2
- * (the sequence BOS x SEP y EOS has n+m+3 tokens; the model sees all but the last). */
+ * (the sequence BOS x SEP y EOS has n+m+3 tokens; the model sees all but the
+ * last); n in the LM frame (BOS x1..xn, all but xn). */
 int task_input_len(const TaskOps *t, int n);
 /* Longest input of a training batch: task_input_len maximised over
  * n in [cfg->min_len, cfg->max_len]. Allocate training batches with this T. */
 int task_max_train_input_len(const TaskOps *t, const TaskConfig *cfg);
 
-/* Defaults: copy, alphabet 10, lengths 1..16. */
+/* Counted (loss) tokens of an example of length n: m + 1, or n in the LM frame. */
+int task_counted_len(const TaskOps *t, int n);
+
+/* The best achievable mean loss per counted token at each evaluation length:
+ * floor[i] = mean over t = 1..ns[i] of H(x_t | x_<t), for tasks with an
+ * entropy hook (*rate gets the entropy rate); 1 if computed, 0 if the task
+ * has no entropy hook (floor untouched), -1 on error. */
+int task_loss_floor(const TaskOps *t, const TaskConfig *cfg, const int *ns, int count, double *floor,
+                    double *rate);
+
+/* Defaults: copy, alphabet 10, lengths 1..16; markov order 2, branch 3, seed 1. */
 void task_config_default(TaskConfig *cfg);
 /* Check every field: 0, or an error whose message starts with the key path
  * ("task.alphabet: must be in 2..1000, got 1"); an unknown task name lists
- * the valid ones. */
+ * the valid ones. The markov keys are checked for every task (so a typo
+ * never hides behind another task), and their joint limits for markov. */
 int task_config_check(const TaskConfig *cfg);
 
 /* ---- batches ---------------------------------------------------------- */
@@ -102,11 +155,13 @@ int task_config_check(const TaskConfig *cfg);
 typedef struct {
     int B, T;          /* current batch: B sequences right-padded to T */
     int cap_B, cap_T;  /* allocated capacity */
-    int *inputs;   /* (B, T) tokens at positions 0..T-1: BOS x1..xn SEP y1..ym, then PAD */
+    int *inputs;   /* (B, T) tokens at positions 0..T-1: BOS x1..xn SEP y1..ym, then PAD
+                      (LM frame: BOS x1..x(n-1), then PAD) */
     int *targets;  /* (B, T) next token whose prediction counts in the loss (y1..ym, EOS at the
-                      input positions SEP..ym), -1 everywhere else (prompt and padding) */
+                      input positions SEP..ym; LM frame: x1..xn at 0..n-1), -1 everywhere else
+                      (prompt and padding) */
     int *pos;      /* (B, T) position ids, 0..T-1 for every row (padding continues counting) */
-    int *lens;     /* (B) real input length of each row (n+m+2) */
+    int *lens;     /* (B) real input length of each row (task_input_len: n+m+2, LM n) */
     int *ns;       /* (B) problem length n of each row */
 } Batch;
 
@@ -117,7 +172,7 @@ int batch_alloc(Batch *b, int cap_B, int cap_T);
 void batch_free(Batch *b);
 
 /* Training batch: B examples, each n ~ uniform[min_len, max_len], x uniform
- * over the alphabet, T = longest row of this batch. No allocation. The
+ * over the alphabet (or from the task's sample_x), T = longest row of this batch. No allocation. The
  * capacity is checked against the worst case, B <= cap_B and
  * task_max_train_input_len <= cap_T, so that whether a configuration fits
  * never depends on the random draw; an error otherwise (batch unchanged). */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/task.h"
 #include "model/common.h"
 #include "run/config.h"
 #include "run/eval.h"
@@ -48,6 +49,7 @@ typedef struct {
     int num;                         /* evaluation rows */
     int n[MAX_LEN_ROWS];
     double acc[MAX_LEN_ROWS], em[MAX_LEN_ROWS], loss[MAX_LEN_ROWS];
+    double floor[MAX_LEN_ROWS];      /* loss_floor (LM tasks), -1 if absent */
 } RunResult;
 
 /* the value at a dotted key path of a JSON object, as text (sweep_value_text) */
@@ -121,6 +123,8 @@ static int read_run(const char *dir, const char *evalfile, char keys[][64], int 
         r->acc[r->num] = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(row, "token_acc"));
         r->em[r->num] = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(row, "exact_match"));
         r->loss[r->num] = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(row, "loss"));
+        const cJSON *fl = cJSON_GetObjectItemCaseSensitive(row, "loss_floor");
+        r->floor[r->num] = cJSON_IsNumber(fl) ? fl->valuedouble : -1.0;
         r->num++;
     }
     const long eval_step = (long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(ev, "step"));
@@ -144,6 +148,8 @@ typedef struct {
     int lengths[MAX_LEN_ROWS];
     int seeds[MAX_LEN_ROWS];
     Stat acc[MAX_LEN_ROWS], em[MAX_LEN_ROWS], loss[MAX_LEN_ROWS];
+    double floor[MAX_LEN_ROWS]; /* the task's loss floor at the length (LM tasks), else -1 */
+    int lm;                     /* a language-model task: tables show loss, not exact_match */
     long rank; /* position in the spec's grid (first key slowest) */
 } Cell;
 
@@ -196,11 +202,13 @@ static void compute_cell(Cell *c, const RunResult *runs) {
            *l = malloc(sizeof(double) * c->num_runs);
     for (int m = 0; m < c->num_lengths; m++) {
         int k = 0;
+        c->floor[m] = -1.0;
         for (int i = 0; i < c->num_runs; i++) {
             const RunResult *r = &runs[c->runs[i]];
             for (int q = 0; q < r->num; q++)
                 if (r->n[q] == c->lengths[m]) {
                     a[k] = r->acc[q], e[k] = r->em[q], l[k] = r->loss[q];
+                    if (r->floor[q] >= 0) c->floor[m] = r->floor[q]; /* a property of the task */
                     k++;
                     break;
                 }
@@ -302,7 +310,9 @@ static void print_group(FILE *f, const Cell *cells, const int *members, int nm, 
             if (!seen && nl < MAX_LEN_ROWS) lengths[nl++] = n;
         }
     qsort(lengths, nl, sizeof(int), cmp_int);
-    const char *names[2] = {"exact_match", "token_acc"};
+    /* an LM task: loss per token (with the floor) and token_acc; exact match of a
+     * whole random chain is near 0 and stays in results.csv only */
+    const char *names[2] = {c0->lm ? "loss (per token; floor = lowest possible)" : "exact_match", "token_acc"};
     for (int metric = 0; metric < 2; metric++) {
         fprintf(f, md ? "\n%s\n\n| n |" : "%-12s", names[metric]);
         for (int i = 0; i < nm; i++) {
@@ -311,10 +321,12 @@ static void print_group(FILE *f, const Cell *cells, const int *members, int nm, 
             cell_label(c, nkeys, pe_key, ".", label, sizeof label);
             fprintf(f, md ? " %s |" : " %11.11s", label);
         }
+        const int floor_col = c0->lm && metric == 0;
+        if (floor_col) fprintf(f, md ? " floor |" : " %11s", "floor");
         fprintf(f, "\n");
         if (md) {
             fprintf(f, "| ---: |");
-            for (int i = 0; i < nm; i++) fprintf(f, " ---: |");
+            for (int i = 0; i < nm + floor_col; i++) fprintf(f, " ---: |");
             fprintf(f, "\n");
         }
         for (int q = 0; q < nl; q++) {
@@ -327,7 +339,9 @@ static void print_group(FILE *f, const Cell *cells, const int *members, int nm, 
                 const Cell *c = &cells[members[i]];
                 int m = 0;
                 while (m < c->num_lengths && c->lengths[m] != n) m++;
-                const Stat *st = m == c->num_lengths ? NULL : metric == 0 ? &c->em[m] : &c->acc[m];
+                const Stat *st = m == c->num_lengths ? NULL
+                                 : metric == 0     ? (c0->lm ? &c->loss[m] : &c->em[m])
+                                                   : &c->acc[m];
                 if (md && st)
                     fprintf(f, " %.3f ± %.3f |", st->mean, st->std);
                 else if (md)
@@ -336,6 +350,15 @@ static void print_group(FILE *f, const Cell *cells, const int *members, int nm, 
                     fprintf(f, " %11.3f", st->mean);
                 else
                     fprintf(f, " %11s", "-");
+            }
+            if (floor_col) {
+                int m = 0;
+                while (m < c0->num_lengths && c0->lengths[m] != n) m++;
+                double fl = m < c0->num_lengths ? c0->floor[m] : -1.0;
+                if (fl >= 0)
+                    fprintf(f, md ? " %.3f |" : " %11.3f", fl);
+                else
+                    fprintf(f, md ? " - |" : " %11s", "-");
             }
             fprintf(f, "\n");
         }
@@ -350,6 +373,16 @@ static void group_script(PlotScript *s, const Cell *cells, const int *members, i
                          int nkeys, const char *title, int loss) {
     /* one data block per cell: n, then mean min max of token_acc, exact_match, loss */
     int nmax = 1;
+    /* the LM loss floor, one line (the same task in every member) */
+    const Cell *c0 = &cells[members[0]];
+    int has_floor = 0;
+    for (int m = 0; m < c0->num_lengths; m++) has_floor |= c0->floor[m] >= 0;
+    if (loss && has_floor) {
+        plot_printf(s, "$floor << EOD\n");
+        for (int m = 0; m < c0->num_lengths; m++)
+            if (c0->floor[m] >= 0) plot_printf(s, "%d %.6f\n", c0->lengths[m], c0->floor[m]);
+        plot_printf(s, "EOD\n");
+    }
     for (int i = 0; i < nm; i++) {
         const Cell *c = &cells[members[i]];
         plot_printf(s, "$d%d << EOD\n", i);
@@ -375,7 +408,9 @@ static void group_script(PlotScript *s, const Cell *cells, const int *members, i
     if (panels == 2) plot_printf(s, "set multiplot layout 1,2 title '%s'\n", title);
     for (int p = 0; p < panels; p++) {
         const int col = loss ? 8 : (p == 0 ? 2 : 5); /* mean column; min and max follow */
-        const char *ylabel = loss ? "loss (cross-entropy per answer token)" : p == 0 ? "token accuracy" : "exact match";
+        const char *ylabel = !loss       ? (p == 0 ? "token accuracy" : "exact match")
+                             : cells[members[0]].lm ? "loss (cross-entropy per token, nats)"
+                                                 : "loss (cross-entropy per answer token)";
         plot_printf(s, "set title '%s'\nset ylabel '%s'\nset yrange [%s]\nplot ", loss ? title : ylabel, ylabel,
                     loss ? "0:*" : "0:1.05");
         for (int i = 0; i < nm; i++) {
@@ -388,6 +423,7 @@ static void group_script(PlotScript *s, const Cell *cells, const int *members, i
                         "$d%d using 1:%d with linespoints lw 2 pt 7 ps 0.6 lc rgb '%s' title '%s'",
                         i ? ", " : "", i, col + 1, col + 2, colour, i, col, colour, label);
         }
+        if (loss && has_floor) plot_printf(s, ", $floor using 1:2 with lines dt 3 lw 2 lc rgb '#000000' title 'floor'");
         plot_printf(s, "\n");
     }
     if (panels == 2) plot_printf(s, "unset multiplot\n");
@@ -480,6 +516,8 @@ int aggregate_sweep(const char *out, FILE *f, int plots) {
             cells[c].min_len = runs[i].min_len;
             memcpy(cells[c].task, runs[i].task, sizeof cells[c].task);
             cells[c].max_len = runs[i].max_len;
+            const TaskOps *t = task_find(runs[i].task);
+            cells[c].lm = t && t->frame == TASK_FRAME_LM;
             cells[c].runs = pe_calloc(nruns, sizeof(int));
             ncells++;
         }

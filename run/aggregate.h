@@ -22,7 +22,10 @@
  *                                        per label, a band over seeds (min..max),
  *                                        a vertical line at the longest training length
  * and a terminal table: encodings as columns, lengths as rows, the training
- * range marked.
+ * range marked. The tables show exact_match and token_acc; for a
+ * language-model task (TASK_FRAME_LM) the loss per token (with the task's
+ * loss_floor from eval.json in a last column) and token_acc, and the loss
+ * plot draws the floor.
  */
 #ifndef POSENC_AGGREGATE_H
 #define POSENC_AGGREGATE_H

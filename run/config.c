@@ -33,7 +33,8 @@ typedef enum { T_INT, T_U64, T_FLOAT, T_STRING, T_LENGTHS, T_BOOL, T_NAMES } Key
 
 enum {
     K_NAME, K_SEED,
-    K_TASK_NAME, K_TASK_ALPHABET, K_TASK_MIN_LEN, K_TASK_MAX_LEN,
+    K_TASK_NAME, K_TASK_ALPHABET, K_TASK_MIN_LEN, K_TASK_MAX_LEN, K_TASK_MARKOV_ORDER,
+    K_TASK_MARKOV_BRANCH, K_TASK_MARKOV_SEED,
     K_D_MODEL, K_N_LAYERS, K_N_HEADS, K_D_FF, K_PE, K_MAX_POSITIONS, K_EMB_SCALE, K_ROPE_BASE,
     K_ROPE_FRACTION,
     K_STEPS, K_TRAIN_BATCH, K_LR, K_WARMUP, K_WEIGHT_DECAY, K_GRAD_CLIP, K_LOG_EVERY,
@@ -77,6 +78,11 @@ static const Key keys[NUM_KEYS] = {
                          TASK_MAX_ALPHABET, 0},
     [K_TASK_MIN_LEN] = {"task.min_len", T_INT, FIELD(task.min_len), 1, TASK_MAX_TRAIN_LEN, 0},
     [K_TASK_MAX_LEN] = {"task.max_len", T_INT, FIELD(task.max_len), 1, TASK_MAX_TRAIN_LEN, 0},
+    [K_TASK_MARKOV_ORDER] = {"task.markov_order", T_INT, FIELD(task.markov_order), 1,
+                             TASK_MARKOV_MAX_ORDER, 0},
+    [K_TASK_MARKOV_BRANCH] = {"task.markov_branch", T_INT, FIELD(task.markov_branch), 1,
+                              TASK_MARKOV_MAX_BRANCH, 0},
+    [K_TASK_MARKOV_SEED] = {"task.markov_seed", T_U64, FIELD(task.markov_seed), 0, MAX_U64_JSON, 0},
     [K_D_MODEL] = {"model.d_model", T_INT, FIELD(model.C), 1, 8192, 0},
     [K_N_LAYERS] = {"model.n_layers", T_INT, FIELD(model.L), 1, 256, 0},
     [K_N_HEADS] = {"model.n_heads", T_INT, FIELD(model.NH), 1, 8192, 0},
@@ -516,14 +522,18 @@ static int check_name(const Loader *ld) {
 
 /* Map a task_config_check message ("task.<key>: ...") to the key's origin. */
 static const char *task_error_origin(const Loader *ld, const char *msg) {
-    for (int k = K_TASK_NAME; k <= K_TASK_MAX_LEN; k++) {
+    for (int k = K_TASK_NAME; k <= K_TASK_MARKOV_SEED; k++) {
         size_t n = strlen(keys[k].path);
         if (strncmp(msg, keys[k].path, n) == 0 && msg[n] == ':')
             return k == K_TASK_MAX_LEN ? latest(ld, K_TASK_MAX_LEN, K_TASK_MIN_LEN, -1)
-                                       : ld->origin[k];
+                   : k == K_TASK_MARKOV_ORDER || k == K_TASK_MARKOV_BRANCH
+                       ? latest(ld, k, K_TASK_ALPHABET, K_TASK_NAME, -1)
+                       : ld->origin[k];
     }
     return latest(ld, K_TASK_NAME, K_TASK_ALPHABET, K_TASK_MIN_LEN, K_TASK_MAX_LEN, -1);
 }
+
+static int markov_task(const RunConfig *c) { return strcmp(c->task.name, "markov") == 0; }
 
 static int resolve_check(Loader *ld) {
     RunConfig *c = ld->c;
@@ -540,6 +550,22 @@ static int resolve_check(Loader *ld) {
     }
     const TaskOps *task = task_find(c->task.name);
     m->V = task_vocab(c->task.alphabet);
+    /* the markov keys belong to markov alone: config.json of another task
+     * leaves them out, so a value other than the default would be lost on
+     * reloading (the defaults themselves may be written, e.g. by a sweep
+     * whose grid varies task.name) */
+    if (!markov_task(c)) {
+        TaskConfig d;
+        task_config_default(&d);
+        const int changed[3] = {c->task.markov_order != d.markov_order,
+                                c->task.markov_branch != d.markov_branch,
+                                c->task.markov_seed != d.markov_seed};
+        for (int k = K_TASK_MARKOV_ORDER; k <= K_TASK_MARKOV_SEED; k++)
+            if (changed[k - K_TASK_MARKOV_ORDER])
+                return fail(latest(ld, k, K_TASK_NAME, -1), keys[k].path,
+                            "applies only to task.name \"markov\" (task.name is \"%s\")",
+                            c->task.name);
+    }
 
     /* model */
     if (m->C % m->NH != 0)
@@ -786,6 +812,7 @@ char *config_to_json(const RunConfig *c) {
     cJSON *root = cJSON_CreateObject();
     for (int k = 0; k < NUM_KEYS; k++) {
         const Key *key = &keys[k];
+        if (k >= K_TASK_MARKOV_ORDER && k <= K_TASK_MARKOV_SEED && !markov_task(c)) continue;
         cJSON *parent = root;
         const char *dot = strchr(key->path, '.');
         if (dot) {

@@ -14,10 +14,13 @@
  * | ------------------------ | ------- | --- |
  * | `name`                   | "run"   | run name: 1-63 characters of [A-Za-z0-9._-], not starting with `.` |
  * | `seed`                   | 1       | training seed (initialisation, batches): integer 0..2^53 |
- * | `task.name`              | "copy"  | task: copy, reverse, sort |
+ * | `task.name`              | "copy"  | task: copy, reverse, sort, duplicate, odds_first, markov |
  * | `task.alphabet`          | 10      | alphabet size A (symbols 0..A-1): 2..1000 |
  * | `task.min_len`           | 1       | shortest training length n: 1..max_len |
  * | `task.max_len`           | 16      | longest training length n: min_len..1024 |
+ * | `task.markov_order`      | 2       | markov only: order k of the chain, 1..8, with (alphabet+1)^k <= 65536 contexts |
+ * | `task.markov_branch`     | 3       | markov only: successors with non-zero probability per context, 1..min(8, alphabet) |
+ * | `task.markov_seed`       | 1       | markov only: seed of the transition table: integer 0..2^53 |
  * | `model.d_model`          | 64      | channels C: 1..8192 |
  * | `model.n_layers`         | 2       | layers L: 1..256 |
  * | `model.n_heads`          | 4       | heads NH: must divide d_model |
@@ -45,6 +48,10 @@
  * | `eval.positions`         | ["plain"] | evaluation position ids, one evaluation per value: plain (0..T-1), random (sorted random subset of [0, model.max_positions) per example, seeded by eval.seed; needs max_positions >= the longest evaluation input) |
  * | `eval.rope_scaling`      | ["none"] | RoPE scaling at evaluation, one evaluation per value: none, pi, ntk, yarn (anything but none needs model.pe rope) |
  * | `eval.rope_scale`        | 0       | the RoPE scale factor s: 0 = derived (longest evaluation input / longest training input), else >= 1 |
+ *
+ * The markov keys may differ from their defaults only with task.name
+ * "markov", and only its resolved config lists them (so every other
+ * config.json reads as before).
  *
  * Types: integer keys take JSON numbers with an integral value (2.0 is 2,
  * 2.5 is an error); number keys take any JSON number; string keys take

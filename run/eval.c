@@ -9,12 +9,15 @@ void posacc_init(PosAcc *pa, int cap) {
     pa->cap = cap;
     pa->correct = pe_calloc(cap, sizeof(long));
     pa->total = pe_calloc(cap, sizeof(long));
+    pa->loss_sum = pe_calloc(cap, sizeof(double));
 }
 
 void posacc_free(PosAcc *pa) {
     free(pa->correct);
     free(pa->total);
+    free(pa->loss_sum);
     pa->correct = pa->total = NULL;
+    pa->loss_sum = NULL;
     pa->cap = 0;
 }
 
@@ -43,6 +46,7 @@ void eval_counts_add(EvalCounts *c, const float *probs, const float *losses, con
             if (pa && at < pa->cap) {
                 pa->correct[at] += ok;
                 pa->total[at]++;
+                pa->loss_sum[at] += losses[k];
             }
         }
         c->exact += all;

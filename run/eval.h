@@ -6,8 +6,11 @@
  *   exact_match  fraction of examples whose answer tokens are all right
  *                (equal to greedy decoding's exact match)
  *   loss         mean cross-entropy over answer tokens
- * and accuracy by absolute position of the predicted token, summed over all
- * lengths, so the position where an encoding breaks can be read off.
+ * and accuracy and loss by absolute position of the predicted token, summed
+ * over all lengths, so the position where an encoding breaks can be read off.
+ * For a language-model task (TASK_FRAME_LM) the counted tokens are all of
+ * x1..xn, so token_acc is argmax accuracy over every token and loss is the
+ * loss per token; exact_match (a whole random chain right) is near 0.
  *
  * The examples of length n come from their own generator seeded with
  * rng_derive(eval seed, n): every run of every encoding, and every choice of
@@ -28,11 +31,12 @@ typedef struct {
     double token_acc, exact_match, loss;
 } EvalResult;
 
-/* Accuracy by absolute position of the predicted token (0..cap-1). */
+/* Accuracy and loss by absolute position of the predicted token (0..cap-1). */
 typedef struct {
     int cap;
-    long *correct;   /* (cap) */
-    long *total;     /* (cap) */
+    long *correct;     /* (cap) */
+    long *total;       /* (cap) */
+    double *loss_sum;  /* (cap) summed cross-entropy; mean loss = loss_sum / total */
 } PosAcc;
 
 void posacc_init(PosAcc *pa, int cap);
@@ -48,7 +52,7 @@ typedef struct {
  * pass, targets (B, T) with -1 where nothing counts, pos (B, T) position ids.
  * A token is right when the argmax of its row equals the target (ties go to
  * the lowest id); an example is an exact match when all its counted tokens
- * are right. pa (optional) gets per-position counts. */
+ * are right. pa (optional) gets per-position counts and loss sums. */
 void eval_counts_add(EvalCounts *c, const float *probs, const float *losses, const int *targets, const int *pos,
                      int B, int T, int V, PosAcc *pa);
 void eval_counts_result(const EvalCounts *c, int n, EvalResult *r);

@@ -75,6 +75,62 @@ START_TEST(test_train_eval_predict) {
 }
 END_TEST
 
+/* The markov LM end to end: a tiny model (300 steps, 0.5 s) learns the chain
+ * far below the uniform loss log 10 = 2.303 (it reaches about 1.17 at n = 6,
+ * floor 0.86); eval prints and writes the floor, the entropy rate and the
+ * loss by position; every token counts; predict scores a sequence. */
+START_TEST(test_markov_lm) {
+    const char *d = test_tmpdir("cli-markov");
+    ck_assert_int_eq(posenc("train configs/smoke.json --quiet --set task.name=markov --set train.steps=300 "
+                            "--set train.batch_size=32 --set eval.lengths=6 --out %s/run",
+                            d),
+                     0);
+    ck_assert_int_eq(posenc("eval %s/run --lengths 6,12 --samples 64", d), 0);
+    EXPECT_OUT("entropy rate 0.8104 nats/token");
+    EXPECT_OUT("floor");
+    EXPECT_OUT("loss by absolute position");
+    char p[512];
+    snprintf(p, sizeof p, "%s/run/eval.json", d);
+    char *text = file_read_all(p, NULL);
+    cJSON *j = cJSON_Parse(text);
+    ck_assert_ptr_nonnull(j);
+    ck_assert_double_eq_tol(cJSON_GetNumberValue(cJSON_GetObjectItem(j, "entropy_rate")), 0.8104, 1e-4);
+    cJSON *r0 = cJSON_GetArrayItem(cJSON_GetObjectItem(j, "results"), 0);
+    ck_assert_int_eq((int)cJSON_GetNumberValue(cJSON_GetObjectItem(r0, "tokens")), 64 * 6); /* every x_t */
+    const double loss = cJSON_GetNumberValue(cJSON_GetObjectItem(r0, "loss"));
+    const double floor = cJSON_GetNumberValue(cJSON_GetObjectItem(r0, "loss_floor"));
+    ck_assert_msg(loss < 1.5 && loss > floor - 0.1, "loss %.4f at n = 6 (floor %.4f, uniform 2.303)", loss, floor);
+    /* by position: positions 1..12, each with a loss; position 7..12 only from n = 12 */
+    cJSON *bp = cJSON_GetObjectItem(j, "by_position");
+    ck_assert_int_eq(cJSON_GetArraySize(bp), 12);
+    cJSON *first = cJSON_GetArrayItem(bp, 0), *last = cJSON_GetArrayItem(bp, 11);
+    ck_assert_int_eq((int)cJSON_GetNumberValue(cJSON_GetObjectItem(first, "pos")), 1);
+    ck_assert_int_eq((int)cJSON_GetNumberValue(cJSON_GetObjectItem(first, "total")), 128);
+    ck_assert_int_eq((int)cJSON_GetNumberValue(cJSON_GetObjectItem(last, "total")), 64);
+    ck_assert(cJSON_GetNumberValue(cJSON_GetObjectItem(last, "loss")) > 0.0);
+    cJSON_Delete(j);
+    free(text);
+    snprintf(p, sizeof p, "%s/run/eval.csv", d);
+    text = file_read_all(p, NULL);
+    ck_assert_msg(strncmp(text, "n,examples,tokens,token_acc,exact_match,loss,in_training_range,loss_floor\n6,64,384,",
+                          82) == 0,
+                  "%s", text);
+    free(text);
+    /* predict scores the sequence against the source; 3 never follows start, 3 */
+    ck_assert_int_eq(posenc("predict %s/run \"6 7 8 0\"", d), 0);
+    EXPECT_OUT("p_true");
+    EXPECT_OUT("loss per token: model");
+    EXPECT_OUT("model argmax = source argmax at");
+    ck_assert_int_eq(posenc("predict %s/run \"3 3\"", d), 0);
+    EXPECT_OUT("impossible under the source");
+    ck_assert_int_eq(posenc("predict %s/run --logits \"BOS 6 7\"", d), 0);
+    EXPECT_OUT("\"logits\"");
+    /* a markov key on another task is a config error naming the key */
+    ck_assert_int_eq(posenc("train configs/smoke.json --set task.markov_order=3 --out %s/bad", d), 2);
+    EXPECT_OUT("task.markov_order: applies only to task.name \"markov\"");
+}
+END_TEST
+
 START_TEST(test_resume_bitwise) {
     const char *d = test_tmpdir("cli-resume");
     ck_assert_int_eq(posenc("train configs/smoke.json --quiet --out %s/full", d), 0);
@@ -165,7 +221,7 @@ START_TEST(test_bad_config_inputs) {
     ck_assert_int_eq(posenc("train configs/smoke.json --set model.pe=rotary --out %s/r", d), 2);
     EXPECT_OUT("none, sinusoidal, learned, rope, alibi");
     ck_assert_int_eq(posenc("train configs/smoke.json --set task.name=shuffle --out %s/r", d), 2);
-    EXPECT_OUT("copy, reverse, sort");
+    EXPECT_OUT("copy, reverse, sort, duplicate, odds_first, markov");
     /* nothing was written by any of them */
     snprintf(p, sizeof p, "%s/r", d);
     ck_assert(!path_exists(p));
@@ -221,6 +277,9 @@ START_TEST(test_help) {
     ck_assert_int_eq(posenc("--help"), 0);
     EXPECT_OUT("alibi");
     EXPECT_OUT("sort");
+    EXPECT_OUT("duplicate   y = x x");
+    EXPECT_OUT("odds_first  y = x1 x3");
+    EXPECT_OUT("markov      language model");
 }
 END_TEST
 
@@ -229,6 +288,7 @@ static Suite *cli_suite(void) {
     TCase *tc = tcase_create("cli");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_train_eval_predict);
+    tcase_add_test(tc, test_markov_lm);
     tcase_add_test(tc, test_resume_bitwise);
     tcase_add_test(tc, test_sigint_resume);
     tcase_add_test(tc, test_bad_config_inputs);

@@ -37,6 +37,9 @@ static void expect_same(const RunConfig *a, const RunConfig *b) {
     ck_assert_int_eq(a->task.alphabet, b->task.alphabet);
     ck_assert_int_eq(a->task.min_len, b->task.min_len);
     ck_assert_int_eq(a->task.max_len, b->task.max_len);
+    ck_assert_int_eq(a->task.markov_order, b->task.markov_order);
+    ck_assert_int_eq(a->task.markov_branch, b->task.markov_branch);
+    ck_assert_uint_eq(a->task.markov_seed, b->task.markov_seed);
     ck_assert_int_eq(a->model.V, b->model.V);
     ck_assert_int_eq(a->model.C, b->model.C);
     ck_assert_int_eq(a->model.L, b->model.L);
@@ -251,6 +254,64 @@ START_TEST(test_round_trip) {
 }
 END_TEST
 
+/* The new tasks: markov's keys round-trip and appear only in markov's
+ * resolved config; they are refused for another task, with the key named;
+ * positions (auto and checked) follow each task's input length, m = 2n for
+ * duplicate, n for markov. */
+START_TEST(test_new_tasks) {
+    RunConfig c;
+    const char *mk[] = {"task.name=markov", "task.markov_order=3", "task.markov_branch=2",
+                        "task.markov_seed=9007199254740992", "eval.lengths=5,64"};
+    ck_assert_msg(load(&c, NULL, mk, 5) == 0, "%s", pe_error());
+    ck_assert_int_eq(c.task.markov_order, 3);
+    ck_assert_int_eq(c.task.markov_branch, 2);
+    ck_assert_int_eq(c.model.P, 64); /* BOS x1..x63: the longest input */
+    expect_round_trip(&c);
+    char *json = config_to_json(&c);
+    ck_assert_msg(strstr(json, "\"markov_order\": 3") && strstr(json, "\"markov_seed\": 9007199254740992"), "%s",
+                  json);
+    free(json);
+    ck_assert_int_eq(load(&c, NULL, NULL, 0), 0);
+    json = config_to_json(&c);
+    ck_assert_msg(!strstr(json, "markov"), "copy's config lists markov keys:\n%s", json);
+    free(json);
+
+    expect_exact("{\"task\": {\"markov_order\": 3}}", NULL,
+                 "x.json: task.markov_order: applies only to task.name \"markov\" (task.name is \"copy\")");
+    expect_exact("{\"task\": {\"name\": \"markov\"}}", "task.markov_branch=0",
+                 "--set: task.markov_branch: must be in 1..8, got 0");
+    expect_exact("{\"task\": {\"name\": \"markov\", \"markov_order\": 9}}", NULL,
+                 "x.json: task.markov_order: must be in 1..8, got 9");
+    expect_exact("{\"task\": {\"name\": \"markov\", \"alphabet\": 100}}", "task.markov_order=3",
+                 "--set: task.markov_order: (task.alphabet + 1)^3 = 1030301 contexts exceed 65536; lower the "
+                 "order or the alphabet");
+    expect_exact("{\"task\": {\"name\": \"markov\", \"alphabet\": 2, \"markov_branch\": 3}}", NULL,
+                 "x.json: task.markov_branch: 3 successors need task.alphabet >= 3, got 2");
+    expect_error("{\"task\": {\"markov_seed\": -1}}", NULL, "task.markov_seed", NULL);
+    /* also through config_apply_set + config_resolve_check (no ranks): a
+     * non-default value is refused, the default accepted */
+    config_default(&c);
+    ck_assert_int_eq(config_apply_set(&c, "task.markov_seed=5"), 0);
+    ck_assert_int_ne(config_resolve_check(&c, "spec"), 0);
+    ck_assert_str_eq(pe_error(), "spec: task.markov_seed: applies only to task.name \"markov\" (task.name is \"copy\")");
+    config_default(&c);
+    ck_assert_int_eq(config_apply_set(&c, "task.markov_order=2"), 0);
+    ck_assert_int_eq(config_resolve_check(&c, "spec"), 0);
+
+    /* duplicate: the longest input is 3n+2 (auto 4x16 = 64: 194); a table
+     * shorter than the training input is refused */
+    const char *dup[] = {"task.name=duplicate"};
+    ck_assert_msg(load(&c, NULL, dup, 1) == 0, "%s", pe_error());
+    ck_assert_int_eq(c.model.P, 3 * 64 + 2);
+    expect_exact("{\"task\": {\"name\": \"duplicate\", \"max_len\": 8}, \"model\": {\"max_positions\": 25}}",
+                 NULL, "x.json: model.max_positions: 25 is shorter than the longest training input (26 tokens at "
+                       "task.max_len 8)");
+    const char *odd[] = {"task.name=odds_first", "task.max_len=8", "eval.lengths=8"};
+    ck_assert_msg(load(&c, NULL, odd, 3) == 0, "%s", pe_error());
+    ck_assert_int_eq(c.model.P, 18);
+}
+END_TEST
+
 /* Floats are written as the shortest decimal that reads back as the same
  * float, whatever their magnitude. */
 START_TEST(test_round_trip_floats) {
@@ -444,7 +505,7 @@ START_TEST(test_error_unknown) {
 
     /* names checked against the registries */
     expect_exact("{\"task\": {\"name\": \"srot\"}}", NULL,
-                 "x.json: task.name: unknown task \"srot\" (valid: copy, reverse, sort)");
+                 "x.json: task.name: unknown task \"srot\" (valid: copy, reverse, sort, duplicate, odds_first, markov)");
     expect_error("{\"model\": {\"pe\": \"rotary\"}}", NULL,
                  "x.json: model.pe: unknown position encoding \"rotary\"", "sinusoidal");
     ck_assert_msg(strstr(pe_error(), "alibi") && strstr(pe_error(), "rope") &&
@@ -621,6 +682,7 @@ Suite *config_suite(void) {
     tcase_add_test(tc, test_round_trip);
     tcase_add_test(tc, test_variant_keys);
     tcase_add_test(tc, test_round_trip_floats);
+    tcase_add_test(tc, test_new_tasks);
     tcase_add_test(tc, test_error_file);
     tcase_add_test(tc, test_error_json_syntax);
     tcase_add_test(tc, test_error_types);

@@ -48,6 +48,13 @@ START_TEST(test_metrics_hand_made) {
     ck_assert_int_eq((int)pa.total[4], 2);
     ck_assert_int_eq((int)pa.correct[4], 1);
     ck_assert_int_eq((int)pa.total[1], 0);
+    /* loss by position: row 0 t1 (-log 0.7) at 2; row 0 t2 (-log 0.5) and row 1 t2
+     * (-log 0.8) at 3; row 0 t3 (-log 0.6) and row 1 t3 (-log 0.3) at 4 */
+    ck_assert_double_eq_tol(pa.loss_sum[2], -log(0.7), 1e-6);
+    ck_assert_double_eq_tol(pa.loss_sum[3], -log(0.5) - log(0.8), 1e-6);
+    ck_assert_double_eq_tol(pa.loss_sum[4], -log(0.6) - log(0.3), 1e-6);
+    ck_assert_double_eq(pa.loss_sum[1], 0.0);
+    ck_assert_double_eq(pa.loss_sum[0], 0.0);
     /* a second batch accumulates */
     eval_counts_add(&c, probs, losses, targets, pos, B, T, V, NULL);
     eval_counts_result(&c, 5, &r);

@@ -89,9 +89,11 @@ START_TEST(test_stat_of) {
 }
 END_TEST
 
-/* hand-made runs: the aggregate of known numbers */
-static void fake_run(const char *out, const char *id, const char *pe, int seed, int steps, int eval_step,
-                     const double *acc, const double *em, const double *loss) {
+/* hand-made runs: the aggregate of known numbers (task "copy", or another
+ * with its loss floors when floor != NULL) */
+static void fake_task_run(const char *out, const char *id, const char *task, const char *pe, int seed, int steps,
+                          int eval_step, const double *acc, const double *em, const double *loss,
+                          const double *floor) {
     char dir[512], p[600];
     snprintf(dir, sizeof dir, "%s/runs/%s", out, id);
     ck_assert(dir_create(dir) == 0);
@@ -100,8 +102,10 @@ static void fake_run(const char *out, const char *id, const char *pe, int seed, 
     snprintf(set_pe, sizeof set_pe, "model.pe=%s", pe);
     snprintf(set_seed, sizeof set_seed, "seed=%d", seed);
     snprintf(set_steps, sizeof set_steps, "train.steps=%d", steps);
-    const char *sets[] = {set_pe, set_seed, set_steps, "task.max_len=4", "train.warmup=1"};
-    ck_assert_msg(config_from_string(&c, NULL, "test", sets, 5) == 0, "%s", pe_error());
+    char set_task[64];
+    snprintf(set_task, sizeof set_task, "task.name=%s", task);
+    const char *sets[] = {set_pe, set_seed, set_steps, "task.max_len=4", "train.warmup=1", set_task};
+    ck_assert_msg(config_from_string(&c, NULL, "test", sets, 6) == 0, "%s", pe_error());
     char *json = config_to_json(&c);
     snprintf(p, sizeof p, "%s/config.json", dir);
     write_text(p, json);
@@ -115,6 +119,7 @@ static void fake_run(const char *out, const char *id, const char *pe, int seed, 
         cJSON_AddNumberToObject(r, "token_acc", acc[k]);
         cJSON_AddNumberToObject(r, "exact_match", em[k]);
         cJSON_AddNumberToObject(r, "loss", loss[k]);
+        if (floor) cJSON_AddNumberToObject(r, "loss_floor", floor[k]);
         cJSON_AddItemToArray(res, r);
     }
     char *text = cJSON_Print(e);
@@ -122,6 +127,11 @@ static void fake_run(const char *out, const char *id, const char *pe, int seed, 
     write_text(p, text);
     free(text);
     cJSON_Delete(e);
+}
+
+static void fake_run(const char *out, const char *id, const char *pe, int seed, int steps, int eval_step,
+                     const double *acc, const double *em, const double *loss) {
+    fake_task_run(out, id, "copy", pe, seed, steps, eval_step, acc, em, loss, NULL);
 }
 
 START_TEST(test_aggregate_arithmetic) {
@@ -156,6 +166,38 @@ START_TEST(test_aggregate_arithmetic) {
     ck_assert_msg(strstr(csv, "\nalibi,alibi,default,4,1,1,4,1.000000,0.000000,1.000000,1.000000,"), "%s", csv);
     ck_assert(strstr(csv, "rope,default,4") < strstr(csv, "alibi,default,4"));
     free(csv);
+}
+END_TEST
+
+/* A language-model task: the tables show the loss per token (mean ± std
+ * over seeds) with the task's floor beside it, then token_acc; exact match
+ * stays in results.csv; the loss plot draws the floor. */
+START_TEST(test_aggregate_lm) {
+    const char *d = test_tmpdir("sweep-agg-lm");
+    char p[512];
+    snprintf(p, sizeof p, "%s/sweep.json", d);
+    write_text(p, "{\"name\": \"lm\", \"grid\": {\"model.pe\": [\"rope\", \"alibi\"]}, \"seeds\": [1, 2]}");
+    const double a[2] = {0.6, 0.5}, e[2] = {0.0, 0.0}, f[2] = {0.868, 0.846};
+    const double l1[2] = {1.0, 2.0}, l2[2] = {0.8, 3.0}, l3[2] = {0.9, 1.0};
+    fake_task_run(d, "rope.s1", "markov", "rope", 1, 10, 10, a, e, l1, f);
+    fake_task_run(d, "rope.s2", "markov", "rope", 2, 10, 10, a, e, l2, f);
+    fake_task_run(d, "alibi.s1", "markov", "alibi", 1, 10, 10, a, e, l3, f);
+    ck_assert_int_eq(aggregate_sweep(d, NULL, 1), 3);
+    snprintf(p, sizeof p, "%s/results.md", d);
+    char *md = file_read_all(p, NULL);
+    ck_assert_ptr_nonnull(md);
+    ck_assert_msg(strstr(md, "loss (per token; floor = lowest possible)\n\n| n | rope | alibi | floor |\n"
+                             "| ---: | ---: | ---: | ---: |\n"
+                             "| **4** | 0.900 ± 0.141 | 0.900 ± 0.000 | 0.868 |\n"
+                             "| 8 | 2.500 ± 0.707 | 1.000 ± 0.000 | 0.846 |\n"),
+                  "%s", md);
+    ck_assert_msg(strstr(md, "token_acc\n\n| n | rope | alibi |\n"), "%s", md);
+    ck_assert_msg(!strstr(md, "exact_match"), "%s", md);
+    free(md);
+    snprintf(p, sizeof p, "%s/markov_loss.svg", d);
+    char *svg = file_read_all(p, NULL);
+    ck_assert_msg(svg && strstr(svg, "floor") && strstr(svg, "per token, nats"), "no floor in %s", p);
+    free(svg);
 }
 END_TEST
 
@@ -280,6 +322,28 @@ START_TEST(test_demo_spec) {
 }
 END_TEST
 
+/* The new experiments: markov (5 encodings x 2 seeds, evaluated to 8x the
+ * training length, learned's table covering it) and tasks (2 tasks x 5, one seed). */
+START_TEST(test_new_specs) {
+    Sweep s;
+    ck_assert_msg(sweep_load(&s, "experiments/markov.json") == 0, "%s", pe_error());
+    ck_assert_int_eq(s.num_jobs, 10);
+    for (int i = 0; i < s.num_jobs; i++) {
+        const RunConfig *c = &s.jobs[i].cfg;
+        ck_assert_str_eq(c->task.name, "markov");
+        ck_assert_int_eq(c->eval.lengths[c->eval.num_lengths - 1], 8 * c->task.max_len);
+        ck_assert_int_ge(c->model.P, 8 * c->task.max_len);
+    }
+    sweep_free(&s);
+    ck_assert_msg(sweep_load(&s, "experiments/tasks.json") == 0, "%s", pe_error());
+    ck_assert_int_eq(s.num_jobs, 10);
+    ck_assert_str_eq(s.jobs[0].cfg.task.name, "duplicate");
+    ck_assert_str_eq(s.jobs[5].cfg.task.name, "odds_first");
+    ck_assert_int_eq(s.jobs[0].cfg.model.P, 3 * 32 + 2); /* duplicate at n = 32: m = 2n */
+    sweep_free(&s);
+}
+END_TEST
+
 static Suite *sweep_suite(void) {
     Suite *s = suite_create("sweep");
     TCase *tc = tcase_create("sweep");
@@ -291,6 +355,8 @@ static Suite *sweep_suite(void) {
     tcase_add_test(tc, test_sweep_skip_resume_fail_plots);
     tcase_add_test(tc, test_sweep_interrupt);
     tcase_add_test(tc, test_demo_spec);
+    tcase_add_test(tc, test_aggregate_lm);
+    tcase_add_test(tc, test_new_specs);
     suite_add_tcase(s, tc);
     return s;
 }

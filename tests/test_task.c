@@ -2,6 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <math.h>
+
+#include "data/markov.h"
 #include "data/task.h"
 #include "testutil.h"
 
@@ -23,13 +26,22 @@ static TaskConfig make_cfg(const char *name, int A, int min_len, int max_len) {
 /* ---- the tasks themselves --------------------------------------------- */
 
 START_TEST(test_registry) {
-    ck_assert_int_eq(task_count(), 3);
-    ck_assert_str_eq(task_names(), "copy, reverse, sort");
+    ck_assert_int_eq(task_count(), 6);
+    ck_assert_str_eq(task_names(), "copy, reverse, sort, duplicate, odds_first, markov");
     for (int i = 0; i < task_count(); i++) {
         const TaskOps *t = task_at(i);
         ck_assert_ptr_nonnull(t);
         ck_assert_ptr_eq(task_find(t->name), t);
         ck_assert_ptr_nonnull(t->summary);
+        if (t->frame == TASK_FRAME_ANSWER) {
+            ck_assert_ptr_nonnull(t->answer_len);
+            ck_assert_ptr_nonnull(t->answer);
+        } else {
+            ck_assert_str_eq(t->name, "markov");
+            ck_assert_ptr_nonnull(t->sample_x);
+            ck_assert_ptr_nonnull(t->next_dist);
+            ck_assert_ptr_nonnull(t->entropy);
+        }
     }
     ck_assert_ptr_null(task_at(task_count()));
     ck_assert_ptr_null(task_find("srot"));
@@ -66,6 +78,29 @@ START_TEST(test_answers) {
 
     ck_assert_int_eq(task_input_len(copy, 3), 8);
     ck_assert_int_eq(task_input_len(sort, 1), 4);
+
+    /* duplicate: x x (m = 2n); odds-first: x1 x3 .. x2 x4 .. (m = n), SPEC §1 */
+    const TaskOps *dup = task_find("duplicate"), *odd = task_find("odds_first");
+    int z[14];
+    ck_assert_int_eq(dup->answer_len(7), 14);
+    dup->answer(z, x, 7, 10);
+    expect_ints(z, (const int[]){3, 1, 4, 1, 5, 9, 2, 3, 1, 4, 1, 5, 9, 2}, 14, "duplicate");
+    ck_assert_int_eq(task_input_len(dup, 3), 11);
+    ck_assert_int_eq(task_counted_len(dup, 3), 7);
+    ck_assert_int_eq(odd->answer_len(7), 7);
+    odd->answer(y, x, 7, 10);
+    expect_ints(y, (const int[]){3, 4, 5, 2, 1, 1, 9}, 7, "odds_first n=7");
+    odd->answer(y, x, 6, 10); /* even n: three odd, three even */
+    expect_ints(y, (const int[]){3, 4, 5, 1, 1, 9}, 6, "odds_first n=6");
+    odd->answer(y, (const int[]){7, 8}, 2, 10);
+    expect_ints(y, (const int[]){7, 8}, 2, "odds_first n=2");
+    odd->answer(y, one, 1, 10);
+    ck_assert_int_eq(y[0], 9);
+    /* the LM frame: n input tokens, n counted */
+    const TaskOps *mk = task_find("markov");
+    ck_assert_int_eq(task_input_len(mk, 5), 5);
+    ck_assert_int_eq(task_counted_len(mk, 5), 5);
+    ck_assert_int_eq(task_counted_len(copy, 5), 6);
 }
 END_TEST
 
@@ -134,6 +169,48 @@ START_TEST(test_golden_train_copy_sort) {
 }
 END_TEST
 
+/* The same draws (rows n = 4, 4, 3: 0 2 1 8 | 1 5 1 4 | 8 8 6) for the new
+ * answer tasks. duplicate: rows of 3n+2 tokens, so T = 14; odds_first: y of
+ * 1 5 1 4 is 1 1 5 4, of 8 8 6 is 8 6 8. */
+START_TEST(test_golden_train_duplicate_odds_first) {
+    Batch b;
+    ck_assert_int_eq(batch_alloc(&b, 3, 14), 0);
+    Rng r;
+    TaskConfig c = make_cfg("duplicate", 10, 2, 5);
+    ck_assert_int_eq(task_max_train_input_len(task_find("duplicate"), &c), 17);
+    ck_assert_int_ne(batch_sample_train(&b, task_find("duplicate"), &c, 3, &r), 0); /* 17 > 14 */
+    batch_free(&b);
+    ck_assert_int_eq(batch_alloc(&b, 3, 17), 0);
+    rng_seed(&r, 2024);
+    ck_assert_int_eq(batch_sample_train(&b, task_find("duplicate"), &c, 3, &r), 0);
+    ck_assert_int_eq(b.T, 14);
+    const int inputs[42] = {
+        11, 0, 2, 1, 8, 12, 0, 2, 1, 8, 0, 2, 1, 8,         /* */
+        11, 1, 5, 1, 4, 12, 1, 5, 1, 4, 1, 5, 1, 4,         /* */
+        11, 8, 8, 6, 12, 8, 8, 6, 8, 8, 6, 10, 10, 10,      /* */
+    };
+    const int targets[42] = {
+        -1, -1, -1, -1, -1, 0, 2, 1, 8, 0, 2, 1, 8, 13,     /* */
+        -1, -1, -1, -1, -1, 1, 5, 1, 4, 1, 5, 1, 4, 13,     /* */
+        -1, -1, -1, -1, 8, 8, 6, 8, 8, 6, 13, -1, -1, -1,   /* */
+    };
+    expect_ints(b.inputs, inputs, 42, "duplicate inputs");
+    expect_ints(b.targets, targets, 42, "duplicate targets");
+    expect_ints(b.lens, (const int[]){14, 14, 11}, 3, "duplicate lens");
+
+    c = make_cfg("odds_first", 10, 2, 5);
+    rng_seed(&r, 2024);
+    ck_assert_int_eq(batch_sample_train(&b, task_find("odds_first"), &c, 3, &r), 0);
+    ck_assert_int_eq(b.T, 10);
+    expect_ints(b.inputs, (const int[]){11, 0, 2, 1, 8, 12, 0, 1, 2, 8}, 10, "odds_first row 0");
+    expect_ints(b.inputs + 10, (const int[]){11, 1, 5, 1, 4, 12, 1, 1, 5, 4}, 10, "odds_first row 1");
+    expect_ints(b.targets + 10, (const int[]){-1, -1, -1, -1, -1, 1, 1, 5, 4, 13}, 10, "odds_first targets 1");
+    expect_ints(b.inputs + 20, (const int[]){11, 8, 8, 6, 12, 8, 6, 8, 10, 10}, 10, "odds_first row 2");
+    expect_ints(b.targets + 20, (const int[]){-1, -1, -1, -1, 8, 6, 8, 13, -1, -1}, 10, "odds_first targets 2");
+    batch_free(&b);
+}
+END_TEST
+
 /* Evaluation batches draw x only: seed 2024, n = 3 gives 6 0 2 and 1 8 5. */
 START_TEST(test_golden_eval) {
     Batch b;
@@ -174,11 +251,11 @@ static void check_batch(const Batch *b, const TaskOps *t, int A, int min_len, in
         for (int i = 1; i <= n; i++) ck_assert(in[i] >= 0 && in[i] < A);
         ck_assert_int_eq(in[n + 1], task_sep(A));
         const int *x = in + 1, *y = in + n + 2;
-        int want[64];
+        int want[128];
         t->answer(want, x, n, A);
         expect_ints(y, want, m, "y");
         if (strcmp(t->name, "reverse") == 0) {
-            int back[64];
+            int back[128];
             t->answer(back, y, n, A);
             expect_ints(back, x, n, "reverse of reverse");
         } else if (strcmp(t->name, "sort") == 0) {
@@ -189,7 +266,14 @@ static void check_batch(const Batch *b, const TaskOps *t, int A, int min_len, in
                 cy[y[i]]++;
             }
             expect_ints(cy, cx, A, "symbol counts (permutation)");
+        } else if (strcmp(t->name, "duplicate") == 0) {
+            expect_ints(y, x, n, "duplicate, first half");
+            expect_ints(y + n, x, n, "duplicate, second half");
+        } else if (strcmp(t->name, "odds_first") == 0) {
+            for (int i = 0; i < n; i++) /* x_(i+1) lands at (i even) i/2, (i odd) ceil(n/2) + i/2 */
+                ck_assert_int_eq(y[i % 2 == 0 ? i / 2 : (n + 1) / 2 + i / 2], x[i]);
         } else {
+            ck_assert_str_eq(t->name, "copy");
             expect_ints(y, x, n, "copy");
         }
         int counted = 0;
@@ -213,6 +297,7 @@ static void check_batch(const Batch *b, const TaskOps *t, int A, int min_len, in
 
 START_TEST(test_invariants) {
     const TaskOps *t = task_at(_i);
+    if (t->frame == TASK_FRAME_LM) return; /* test_markov_invariants */
     Batch b;
     ck_assert_int_eq(batch_alloc(&b, 9, 64), 0);
     int seen_len[21] = {0}, seen_sym[20] = {0};
@@ -356,6 +441,235 @@ START_TEST(test_random_positions_uniform) {
 }
 END_TEST
 
+/* ---- markov: the local Markov language model ----------------------------- */
+
+static TaskConfig markov_cfg(int A, int order, int branch, uint64_t seed, int min_len, int max_len) {
+    TaskConfig c = make_cfg("markov", A, min_len, max_len);
+    c.markov_order = order;
+    c.markov_branch = branch;
+    c.markov_seed = seed;
+    ck_assert_msg(task_config_check(&c) == 0, "%s", pe_error());
+    return c;
+}
+
+/* Seed 2024, lengths 2..5: rows n = 4, 4, 3 (the same length draws as above),
+ * x = 6 7 8 0 | 3 1 3 7 | 5 1 4 (order 2, branch 3, table seed 1: the start
+ * row allows 6, 3, 5). The frame: BOS x1..x(n-1) in, x1..xn counted. */
+START_TEST(test_golden_markov) {
+    TaskConfig c = markov_cfg(10, 2, 3, 1, 2, 5);
+    const TaskOps *t = task_find("markov");
+    ck_assert_int_eq(task_max_train_input_len(t, &c), 5);
+    Batch b;
+    ck_assert_int_eq(batch_alloc(&b, 3, 5), 0);
+    Rng r;
+    rng_seed(&r, 2024);
+    ck_assert_int_eq(batch_sample_train(&b, t, &c, 3, &r), 0);
+    ck_assert_int_eq(b.T, 4);
+    expect_ints(b.inputs, (const int[]){11, 6, 7, 8, 11, 3, 1, 3, 11, 5, 1, 10}, 12, "inputs");
+    expect_ints(b.targets, (const int[]){6, 7, 8, 0, 3, 1, 3, 7, 5, 1, 4, -1}, 12, "targets");
+    expect_ints(b.lens, (const int[]){4, 4, 3}, 3, "lens");
+    expect_ints(b.ns, (const int[]){4, 4, 3}, 3, "ns");
+    for (int i = 0; i < 12; i++) ck_assert_int_eq(b.pos[i], i % 4);
+    int succ[3];
+    double prob[3];
+    markov_row(&c, markov_context(10, 2, NULL, 0), succ, prob); /* all-start: index 11^2 - 1 */
+    ck_assert_int_eq((int)markov_context(10, 2, NULL, 0), 120);
+    expect_ints(succ, (const int[]){6, 3, 5}, 3, "start row");
+    /* an evaluation batch of n = T = capacity: x_n has room although the row holds n tokens */
+    rng_seed(&r, 7);
+    ck_assert_int_eq(batch_sample_eval(&b, t, &c, 5, 3, &r), 0);
+    ck_assert_int_eq(b.T, 5);
+    ck_assert_int_ne(batch_sample_eval(&b, t, &c, 6, 3, &r), 0);
+    batch_free(&b);
+}
+END_TEST
+
+/* Every documented property of LM batches, over random configs: lens = n,
+ * BOS then the targets shifted, every x_t counted once, PAD never, and every
+ * transition allowed by the table. */
+START_TEST(test_markov_invariants) {
+    const TaskOps *t = task_find("markov");
+    Batch b;
+    ck_assert_int_eq(batch_alloc(&b, 9, 40), 0);
+    for (int seed = 1; seed <= 200; seed++) {
+        Rng cr;
+        rng_seed(&cr, rng_derive(77, (uint64_t)seed));
+        const int A = 2 + (int)rng_below(&cr, 15), order = 1 + (int)rng_below(&cr, 3);
+        const int branch = 1 + (int)rng_below(&cr, (uint32_t)(A < 8 ? A : 8));
+        const int min_len = 1 + (int)rng_below(&cr, 10), max_len = min_len + (int)rng_below(&cr, 20);
+        const int B = 1 + (int)rng_below(&cr, 9);
+        TaskConfig c = markov_cfg(A, order, branch, rng_u64(&cr) >> 12, min_len, max_len);
+        Rng r;
+        rng_seed(&r, (uint64_t)seed);
+        for (int pass = 0; pass < 2; pass++) {
+            const int n_eval = 1 + (int)rng_below(&cr, 40);
+            if (pass == 0)
+                ck_assert_msg(batch_sample_train(&b, t, &c, B, &r) == 0, "%s", pe_error());
+            else
+                ck_assert_msg(batch_sample_eval(&b, t, &c, n_eval, B, &r) == 0, "%s", pe_error());
+            int T = 0;
+            for (int row = 0; row < B; row++) T = b.lens[row] > T ? b.lens[row] : T;
+            ck_assert_int_eq(b.T, T);
+            for (int row = 0; row < B; row++) {
+                const int *in = b.inputs + row * T, *tg = b.targets + row * T;
+                const int n = b.ns[row];
+                ck_assert_int_eq(b.lens[row], n);
+                if (pass == 0) ck_assert(n >= min_len && n <= max_len);
+                else ck_assert_int_eq(n, n_eval);
+                ck_assert_int_eq(in[0], task_bos(A));
+                int counted = 0, x[64];
+                for (int i = 0; i < T; i++) {
+                    ck_assert_int_eq(b.pos[row * T + i], i);
+                    if (i < n) {
+                        ck_assert(tg[i] >= 0 && tg[i] < A); /* a symbol: never PAD, BOS, SEP, EOS */
+                        x[i] = tg[i];
+                        counted++;
+                        if (i > 0) ck_assert_int_eq(in[i], tg[i - 1]);
+                    } else {
+                        ck_assert_int_eq(tg[i], -1);
+                        ck_assert_int_eq(in[i], task_pad(A));
+                    }
+                }
+                ck_assert_int_eq(counted, n);
+                double p[16];
+                for (int i = 0; i < n; i++) {
+                    t->next_dist(p, x, i, &c);
+                    ck_assert_msg(p[x[i]] > 0.0, "x_%d = %d has probability 0", i + 1, x[i]);
+                }
+            }
+        }
+    }
+    batch_free(&b);
+}
+END_TEST
+
+/* The sampler follows its table: with a fixed seed, 128 000 symbols of an
+ * order-2 chain over 5 symbols; in every context seen >= 2000 times each
+ * successor's frequency is within 5 standard errors of its probability
+ * (sigma <= 0.011, so 5 sigma <= 0.056), and symbols outside the row never
+ * occur. The rows are uneven enough that sampling the successors uniformly
+ * would fail (checked: some row's probability is 0.1 away from 1/3). */
+START_TEST(test_markov_frequencies) {
+    TaskConfig c = markov_cfg(5, 2, 3, 11, 1, 1);
+    const TaskOps *t = task_find("markov");
+    MarkovTable m;
+    markov_table_build(&m, &c);
+    ck_assert_int_eq(m.contexts, 36);
+    static long count[36][5];
+    memset(count, 0, sizeof count);
+    Batch b;
+    ck_assert_int_eq(batch_alloc(&b, 200, 64), 0);
+    Rng r;
+    rng_seed(&r, 12345);
+    for (int k = 0; k < 10; k++) {
+        ck_assert_int_eq(batch_sample_eval(&b, t, &c, 64, 200, &r), 0);
+        for (int row = 0; row < 200; row++) {
+            const int *x = b.targets + row * 64;
+            for (int i = 0; i < 64; i++) count[markov_context(5, 2, x, i)][x[i]]++;
+        }
+    }
+    int checked = 0;
+    double uneven = 0.0;
+    for (int ctx = 0; ctx < 36; ctx++) {
+        long N = 0;
+        for (int v = 0; v < 5; v++) N += count[ctx][v];
+        double p[5] = {0};
+        for (int j = 0; j < 3; j++) p[m.succ[ctx * 3 + j]] += m.prob[ctx * 3 + j];
+        for (int v = 0; v < 5; v++)
+            if (p[v] == 0.0) ck_assert_msg(count[ctx][v] == 0, "context %d: symbol %d drawn", ctx, v);
+        if (N < 2000) continue;
+        checked++;
+        for (int v = 0; v < 5; v++) {
+            const double f = (double)count[ctx][v] / N, tol = 5.0 * sqrt(p[v] * (1.0 - p[v]) / N) + 1e-12;
+            ck_assert_msg(fabs(f - p[v]) <= tol, "context %d symbol %d: frequency %.4f, probability %.4f (N %ld)", ctx,
+                          v, f, p[v], N);
+            if (p[v] > 0.0 && fabs(p[v] - 1.0 / 3.0) > uneven) uneven = fabs(p[v] - 1.0 / 3.0);
+        }
+    }
+    ck_assert_msg(checked >= 10, "only %d contexts seen 2000 times", checked);
+    ck_assert_msg(uneven > 0.1, "rows too even (%.3f) for the test to tell", uneven);
+    batch_free(&b);
+    markov_table_free(&m);
+}
+END_TEST
+
+/* The table is a function of the config: built twice, the same bytes; rows
+ * sum to 1 with distinct successors; another seed, another table. */
+START_TEST(test_markov_table_deterministic) {
+    TaskConfig c = markov_cfg(10, 2, 3, 1, 1, 16);
+    MarkovTable a, b;
+    markov_table_build(&a, &c);
+    markov_table_build(&b, &c);
+    ck_assert_int_eq(a.contexts, 121);
+    ck_assert(memcmp(a.succ, b.succ, sizeof(int) * 121 * 3) == 0);
+    ck_assert(memcmp(a.prob, b.prob, sizeof(double) * 121 * 3) == 0);
+    for (int ctx = 0; ctx < 121; ctx++) {
+        double sum = 0.0;
+        for (int j = 0; j < 3; j++) {
+            sum += a.prob[ctx * 3 + j];
+            ck_assert(a.succ[ctx * 3 + j] >= 0 && a.succ[ctx * 3 + j] < 10);
+            for (int i = 0; i < j; i++) ck_assert_int_ne(a.succ[ctx * 3 + i], a.succ[ctx * 3 + j]);
+        }
+        ck_assert_double_eq_tol(sum, 1.0, 1e-12);
+    }
+    markov_table_free(&b);
+    c.markov_seed = 2;
+    markov_table_build(&b, &c);
+    int differ = 0;
+    for (int k = 0; k < 121 * 3; k++) differ += a.succ[k] != b.succ[k];
+    ck_assert_int_gt(differ, 121); /* most rows change */
+    markov_table_free(&a);
+    markov_table_free(&b);
+}
+END_TEST
+
+/* The conditional entropy on a hand-made table: A = 2, order 1, contexts
+ * 0, 1 and start (2). start -> 0 or 1 (1/2 each); 0 -> 0 (0.9) or 1 (0.1);
+ * 1 -> 1 always. So P(x_t = 0) = 0.5 * 0.9^(t-1), H_1 = log 2 and
+ * H_t = 0.5 * 0.9^(t-2) * h(0.9) for t >= 2 (h the binary entropy), rate 0.
+ * A second table, start -> 0; 0 -> 0 or 1 (1/2 each); 1 -> 0: stationary
+ * P(0) = 2/3, rate (2/3) log 2. */
+START_TEST(test_markov_entropy_hand_made) {
+    MarkovTable m;
+    markov_table_alloc(&m, 2, 1, 2);
+    ck_assert_int_eq(m.contexts, 3);
+    const int succ[6] = {0, 1, /* */ 1, 0, /* */ 0, 1};
+    const double prob[6] = {0.9, 0.1, /* */ 1.0, 0.0, /* */ 0.5, 0.5};
+    memcpy(m.succ, succ, sizeof succ);
+    memcpy(m.prob, prob, sizeof prob);
+    double h[6], rate = -1;
+    markov_table_entropy(&m, h, 6, &rate);
+    const double h09 = -0.9 * log(0.9) - 0.1 * log(0.1);
+    ck_assert_double_eq_tol(h[0], log(2.0), 1e-12);
+    for (int t = 2; t <= 6; t++) ck_assert_double_eq_tol(h[t - 1], 0.5 * pow(0.9, t - 2) * h09, 1e-12);
+    ck_assert_double_eq_tol(rate, 0.0, 1e-9);
+
+    const int succ2[6] = {0, 1, /* */ 0, 1, /* */ 0, 1};
+    const double prob2[6] = {0.5, 0.5, /* */ 1.0, 0.0, /* */ 1.0, 0.0};
+    memcpy(m.succ, succ2, sizeof succ2);
+    memcpy(m.prob, prob2, sizeof prob2);
+    markov_table_entropy(&m, h, 3, &rate);
+    ck_assert_double_eq_tol(h[0], 0.0, 1e-12);          /* start -> 0 surely */
+    ck_assert_double_eq_tol(h[1], log(2.0), 1e-12);     /* x1 = 0 */
+    ck_assert_double_eq_tol(h[2], 0.5 * log(2.0), 1e-12);
+    ck_assert_double_eq_tol(rate, 2.0 / 3.0 * log(2.0), 1e-9);
+    markov_table_free(&m);
+
+    /* task_loss_floor: the mean of h over t = 1..n; none for answer tasks */
+    TaskConfig c = markov_cfg(10, 2, 3, 1, 1, 16);
+    double hh[4], floor[2], r2;
+    ck_assert_int_eq(task_find("markov")->entropy(hh, 4, NULL, &c), 0);
+    ck_assert_int_eq(task_loss_floor(task_find("markov"), &c, (const int[]){1, 4}, 2, floor, &r2), 1);
+    ck_assert_double_eq_tol(floor[0], hh[0], 1e-12);
+    ck_assert_double_eq_tol(floor[1], (hh[0] + hh[1] + hh[2] + hh[3]) / 4, 1e-12);
+    ck_assert(r2 > 0.5 && r2 < log(3.0)); /* below the entropy of a uniform row of 3 */
+    TaskConfig cc = make_cfg("copy", 10, 1, 4);
+    floor[0] = -7;
+    ck_assert_int_eq(task_loss_floor(task_find("copy"), &cc, (const int[]){4}, 1, floor, &r2), 0);
+    ck_assert_double_eq(floor[0], -7);
+}
+END_TEST
+
 /* ---- errors ------------------------------------------------------------- */
 
 START_TEST(test_capacity) {
@@ -422,6 +736,33 @@ START_TEST(test_config_check) {
     c.max_len = TASK_MAX_TRAIN_LEN + 1;
     ck_assert_int_ne(task_config_check(&c), 0);
     ck_assert_msg(strstr(pe_error(), "task.max_len"), "message: %s", pe_error());
+
+    /* markov keys: ranges for every task, joint limits for markov */
+    task_config_default(&c);
+    ck_assert_int_eq(c.markov_order, 2);
+    ck_assert_int_eq(c.markov_branch, 3);
+    ck_assert_int_eq((int)c.markov_seed, 1);
+    c.markov_order = 0;
+    ck_assert_int_ne(task_config_check(&c), 0);
+    ck_assert_msg(strstr(pe_error(), "task.markov_order: must be in 1..8"), "message: %s", pe_error());
+    c.markov_order = 2;
+    c.markov_branch = 9;
+    ck_assert_int_ne(task_config_check(&c), 0);
+    ck_assert_msg(strstr(pe_error(), "task.markov_branch: must be in 1..8"), "message: %s", pe_error());
+    c = make_cfg("markov", 4, 1, 8);
+    c.markov_branch = 5;
+    ck_assert_int_ne(task_config_check(&c), 0);
+    ck_assert_msg(strstr(pe_error(), "task.markov_branch") && strstr(pe_error(), "task.alphabet"), "message: %s",
+                  pe_error());
+    c.markov_branch = 4;
+    ck_assert_int_eq(task_config_check(&c), 0);
+    c = make_cfg("markov", 255, 1, 8); /* 256^2 = 65536 contexts: the limit */
+    ck_assert_int_eq(task_config_check(&c), 0);
+    c.alphabet = 256;
+    ck_assert_int_ne(task_config_check(&c), 0);
+    ck_assert_msg(strstr(pe_error(), "task.markov_order") && strstr(pe_error(), "65536"), "message: %s", pe_error());
+    strcpy(c.name, "copy"); /* the joint limit is markov's alone */
+    ck_assert_int_eq(task_config_check(&c), 0);
 }
 END_TEST
 
@@ -434,10 +775,16 @@ Suite *task_suite(void) {
     tcase_add_test(tc, test_golden_train_reverse);
     tcase_add_test(tc, test_golden_train_copy_sort);
     tcase_add_test(tc, test_golden_eval);
-    tcase_add_loop_test(tc, test_invariants, 0, 3);
+    tcase_add_test(tc, test_golden_train_duplicate_odds_first);
+    tcase_add_loop_test(tc, test_invariants, 0, task_count());
     tcase_add_test(tc, test_uniform_lengths);
     tcase_add_test(tc, test_random_positions);
     tcase_add_test(tc, test_random_positions_uniform);
+    tcase_add_test(tc, test_golden_markov);
+    tcase_add_test(tc, test_markov_invariants);
+    tcase_add_test(tc, test_markov_frequencies);
+    tcase_add_test(tc, test_markov_table_deterministic);
+    tcase_add_test(tc, test_markov_entropy_hand_made);
     tcase_add_test(tc, test_capacity);
     tcase_add_test(tc, test_config_check);
     suite_add_tcase(s, tc);
