@@ -182,6 +182,16 @@ START_TEST(test_t5_buckets) {
     for (int i = 0; i < 8; i++)
         ck_assert_msg(pe_t5_bucket(d[i], 32, 128) == want[i], "distance %d: bucket %d, want %d", d[i],
                       pe_t5_bucket(d[i], 32, 128), want[i]);
+    /* more of HF's formula, 16 + (int)(log(d/16)/log(8)*16): the first log-spaced buckets hold
+     * 16..18, 19..20, 21..23, 24..; and another configuration (16 buckets, max distance 64) */
+    const int d2[] = {17, 18, 19, 20, 21, 24, 100, 127}, want2[] = {16, 16, 17, 17, 18, 19, 30, 31};
+    for (int i = 0; i < 8; i++)
+        ck_assert_msg(pe_t5_bucket(d2[i], 32, 128) == want2[i], "distance %d: bucket %d, want %d", d2[i],
+                      pe_t5_bucket(d2[i], 32, 128), want2[i]);
+    const int d3[] = {7, 8, 9, 16, 32, 63, 64}, want3[] = {7, 8, 8, 10, 13, 15, 15};
+    for (int i = 0; i < 7; i++)
+        ck_assert_msg(pe_t5_bucket(d3[i], 16, 64) == want3[i], "16 buckets, distance %d: bucket %d, want %d",
+                      d3[i], pe_t5_bucket(d3[i], 16, 64), want3[i]);
     /* monotone, every bucket used up to the last */
     int prev = 0;
     for (int x = 0; x < 1000; x++) {
