@@ -172,6 +172,11 @@ START_TEST(test_new_encodings) {
     ck_assert_msg(posenc("show fire --run %s/firerun --len 40", d) == 0, "%s", posenc_out);
     EXPECT_OUT("fire, 1 layers x 2 heads, MLP 1 -> 32 -> 2, positions 0..39");
     EXPECT_OUT("bias at distance d for a query at position 13:"); /* the longest training input */
+    /* no FIRE or T5 parameter depends on max_positions (26 here): evaluation beyond it works */
+    ck_assert_msg(posenc("eval %s/firerun --lengths 6,40 --samples 8", d) == 0, "%s", posenc_out);
+    EXPECT_OUT("    40         8");
+    ck_assert_msg(posenc("eval %s/t5run --lengths 40 --samples 8", d) == 0, "%s", posenc_out);
+    EXPECT_OUT("    40         8");
     ck_assert_int_eq(posenc("show kerple --run %s/firerun", d), 2);
     EXPECT_OUT("was trained with model.pe = fire, not kerple");
 }
