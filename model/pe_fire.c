@@ -16,7 +16,11 @@
  * multiplier of its initial value (L = |L_multiplier| * model.fire_init_L,
  * init_L 512, multiplier 1), the normaliser gets + 1e-6, and the MLP has the
  * PyTorch nn.Linear default init, U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for
- * weights and biases. The distance is max(i - j, 0) (causal).
+ * weights and biases. The distance is max(i - j, 0) (causal). (A public
+ * reimplementation differs: two hidden layers without biases, L = L_sqrt^2
+ * with L_sqrt = 16, and min(L, i) where the paper has max(L, i); this file
+ * follows the paper. model.fire_hidden and model.fire_init_L change the
+ * defaults.)
  *
  * Cost. The MLP per (i, j, layer) would cost more than the attention itself,
  * so bias_prepare evaluates it once per layer and forward over the pairs
