@@ -597,8 +597,8 @@ int main(int argc, char **argv) {
         const Shape *s = strcmp(one_shape, "medium") == 0 ? &MEDIUM : strcmp(one_shape, "demo") == 0 ? &DEMO : &SMALL;
         TrainResult r;
         bench_train(s, one_pe, one_threads, 2, one_steps, 1e9, &r);
-        printf("%s %s %dt: median step %.2f ms, %.1f GFLOP/s\n", s->name, one_pe, one_threads, r.step_med * 1e3,
-               r.gflops);
+        printf("%s %s %dt: median step %.2f ms, %.1f GFLOP/s, %ld allocations in steps\n", s->name, one_pe,
+               one_threads, r.step_med * 1e3, r.gflops, r.allocs);
         print_parts(s, one_threads, &r);
         return 0;
     }
@@ -660,7 +660,10 @@ int main(int argc, char **argv) {
         for (int t = 1; t <= 2; t++) print_parts(shapes[s], t, &tr[s][t]);
 
     /* 4. encodings relative to none, 1 thread */
-    const char *pes[] = {"none", "sinusoidal", "learned", "rope", "alibi"};
+    /* every registered encoding (none first) */
+    const int npe = pe_count();
+    const char *pes[16];
+    for (int p = 0; p < npe && p < 16; p++) pes[p] = pe_at(p)->name;
     double worst_pe = 0.0;
     char worst_name[64] = "";
     cJSON *je = cJSON_AddArrayToObject(root, "encodings");
@@ -668,7 +671,7 @@ int main(int argc, char **argv) {
     for (int s = 0; s < 2; s++) {
         printf("  %-7s", shapes[s]->name);
         double base = 0.0;
-        for (int p = 0; p < 5; p++) {
+        for (int p = 0; p < npe; p++) {
             TrainResult r;
             int big = s == 1;
             bench_train(shapes[s], pes[p], 1, big ? 1 : 5, quick ? (big ? 3 : 15) : (big ? 5 : 40),
@@ -694,7 +697,7 @@ int main(int argc, char **argv) {
     /* 5. evaluation at n = 64 */
     cJSON *jv = cJSON_AddArrayToObject(root, "eval");
     printf("\nevaluation, small model, copy n = 64 (T = 130), batch 64, 1 thread: examples/s\n ");
-    for (int p = 0; p < 5; p++) {
+    for (int p = 0; p < npe; p++) {
         double rss;
         double eps = bench_eval(pes[p], 64, quick ? 128 : 512, &rss);
         printf(" %s %.0f", pes[p], eps);

@@ -7,7 +7,9 @@
  * re-derivation of the formulas: the sinusoidal and learned tables are what
  * embed_forward adds to an all-zero embedding; RoPE angles are read off
  * qk_forward applied to unit vectors, and cos(angle) vs distance is the dot
- * product of a rotated query and key; ALiBi biases are bias_forward's rows.
+ * product of a rotated query and key; ALiBi, T5, FIRE and KERPLE biases are
+ * bias_forward's rows (after bias_prepare); xPos decays and scores come from
+ * qk_forward on unit vectors.
  */
 #include <math.h>
 #include <stdio.h>
@@ -46,16 +48,24 @@ static void show_usage(FILE *f) {
             "              its rotations over the original context and YaRN's attention factor\n"
             "  alibi       the bias matrix -m_h*(i-j) of every head, and bias vs distance;\n"
             "              printed: slopes, their ratios, distances to bias -1 and -10\n"
+            "  t5          the bucket map (distance -> bucket) and the bias of every head vs\n"
+            "              distance; with --run: the trained bias and the buckets beyond every\n"
+            "              training distance (bitwise their initial values?)\n"
+            "  fire        the bias of every layer and head vs distance, for a query at len-1\n"
+            "              and one at the longest training input (or len/4); printed: c and L\n"
+            "  kerple      the bias -p*log(1 + a*d) of every layer and head; printed: p and a\n"
+            "  xpos        each pair's decay zeta_i^(d/gamma) and score cos(d w_i) zeta_i^(d/gamma)\n"
+            "              vs distance; printed: zeta_i, w_i, half-life\n"
             "  none        nothing to draw (NoPE adds nothing)\n"
             "\n"
             "options:\n"
             "  --len N      positions 0..N-1 (default 64; with --run: the run's max_positions), 2..4096\n"
             "  --dim C      d_model (default 64), 2..2048\n"
             "  --heads H    attention heads (default 4; must divide C), 1..64\n"
-            "  --seed S     initialisation seed of a fresh learned table (default 1)\n"
-            "  --run RUN    take d_model, heads, max_positions and RoPE settings from a trained run\n"
-            "               (its model.pe must be ENCODING); marks the longest training input;\n"
-            "               for learned, shows the run's trained table\n"
+            "  --seed S     initialisation seed of fresh parameters (learned, t5, fire, kerple; default 1)\n"
+            "  --run RUN    take d_model, heads, max_positions and the encoding's settings from a\n"
+            "               trained run (its model.pe must be ENCODING); marks the longest training\n"
+            "               input; for learned, t5, fire and kerple, shows the run's trained parameters\n"
             "  --out DIR    output directory (default: show, or RUN with --run)\n"
             "  --rope-scaling M  rope only: none, pi, ntk or yarn (see posenc eval --help)\n"
             "  --rope-scale S    the factor s >= 1 (default with --run: N / the run's longest\n"
@@ -861,6 +871,309 @@ static int show_alibi(Show *s) {
     return rc == 0 ? 0 : EXIT_RUNTIME;
 }
 
+/* ---- learned relative biases: t5, fire, kerple -------------------------- */
+
+/* curves[(l * NH + h) * len + d]: the bias bias_forward adds at distance d for
+ * a query at position qi (keys at 0..qi), NaN for d > qi. */
+static void bias_curves(const PE *pe, int len, int qi, float *curves) {
+    const int L = pe->cfg.L, NH = pe->cfg.NH;
+    int *pos = pe_calloc(len, sizeof(int));
+    float *row = pe_calloc(len, sizeof(float));
+    for (int p = 0; p < len; p++) pos[p] = p;
+    for (int l = 0; l < L; l++) {
+        if (pe->ops->bias_prepare) pe->ops->bias_prepare(pe, l, pos, len);
+        for (int h = 0; h < NH; h++) {
+            memset(row, 0, (size_t)len * sizeof(float));
+            pe->ops->bias_forward(pe, row, l, h, pos, qi);
+            float *c = curves + ((size_t)l * NH + h) * len;
+            for (int d = 0; d < len; d++) c[d] = d <= qi ? row[qi - d] : NAN;
+        }
+    }
+    free(row);
+    free(pos);
+}
+
+static float softplusf(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
+
+static int show_bias(Show *s) {
+    const int len = s->len, t5 = strcmp(s->enc, "t5") == 0, fire = strcmp(s->enc, "fire") == 0;
+    GPT fresh, *m;
+    GPTConfig mc;
+    if (s->have_model) {
+        m = &s->model;
+        mc = m->cfg;
+    } else {
+        gpt_config_default(&mc);
+        mc.V = task_vocab(10);
+        mc.C = s->dim, mc.NH = s->heads, mc.P = len;
+        snprintf(mc.pe, sizeof mc.pe, "%s", s->enc);
+        if (gpt_build(&fresh, &mc) != 0) return EXIT_USAGE;
+        gpt_init_params(&fresh, s->seed);
+        m = &fresh;
+    }
+    /* a module instance over positions 0..len-1 holding the model's parameters
+     * (no parameter of these encodings depends on max_positions) */
+    PEConfig pc = gpt_pe_config(&mc);
+    pc.P = len;
+    PE pe;
+    if (pe_init(&pe, s->enc, &pc) != 0) {
+        if (!s->have_model) gpt_free(&fresh);
+        return EXIT_USAGE;
+    }
+    pe.params = m->params.pe;
+    const int L = pc.L, NH = pc.NH, nc = L * NH;
+    float *cur = pe_calloc((size_t)nc * len, sizeof(float));
+    bias_curves(&pe, len, len - 1, cur);
+    /* FIRE also depends on the query position: a second query, inside the
+     * training range with --run, else at len/4 */
+    const int q2 = s->train_T ? (s->train_T - 1 < len - 1 ? s->train_T - 1 : len - 1) : len / 4;
+    float *cur2 = NULL;
+    if (fire) {
+        cur2 = pe_calloc((size_t)nc * len, sizeof(float));
+        bias_curves(&pe, len, q2, cur2);
+    }
+
+    if (t5)
+        printf("t5, %d heads, %d buckets, max distance %d, positions 0..%d: score[i, j] += W[bucket(i - j), h], "
+               "one table for all %d layers\n", NH, pc.t5_buckets, pc.t5_max_distance, len - 1, L);
+    else if (fire)
+        printf("fire, %d layers x %d heads, MLP 1 -> %d -> %d, positions 0..%d: score[i, j] += "
+               "f_l(psi(i - j) / psi(max(L_l, i)))[h], psi(x) = log(|c_l| x + 1)\n", L, NH, pc.fire_hidden, NH,
+               len - 1);
+    else
+        printf("kerple, %d layers x %d heads, positions 0..%d: score[i, j] += -p_lh * log(1 + a_lh * (i - j))\n", L,
+               NH, len - 1);
+    printf("%s\n", s->have_model ? "parameters of the trained run" : "parameters at initialisation (--run RUN for a trained model's)");
+    if (s->train_T) printf("training inputs span distances 0..%d\n", s->train_T - 1);
+
+    /* the encoding's own parameters */
+    if (t5) {
+        printf("\nbucket map (distance -> bucket; HF _relative_position_bucket, bidirectional=False):\n");
+        int exact = pc.t5_buckets / 2 < len ? pc.t5_buckets / 2 : len;
+        printf("  buckets 0..%d: distances 0..%d, one each\n", exact - 1, exact - 1);
+        int b0 = exact < len ? pe_t5_bucket(exact, pc.t5_buckets, pc.t5_max_distance) : 0, lo = exact;
+        if (exact >= len) b0 = -1;
+        for (int d = exact + 1; d <= len && b0 >= 0; d++) {
+            int b = d < len ? pe_t5_bucket(d, pc.t5_buckets, pc.t5_max_distance) : -1;
+            if (b != b0) {
+                if (lo == d - 1) printf("  bucket %2d: distance %d\n", b0, lo);
+                else printf("  bucket %2d: distances %d..%d%s\n", b0, lo, d - 1,
+                            d == len && b0 == pc.t5_buckets - 1 ? " and beyond" : "");
+                b0 = b, lo = d;
+            }
+        }
+    } else if (fire) {
+        PETensor t[PE_MAX_TENSORS];
+        pe_tensors(&pe, t);
+        for (int l = 0; l < L; l++) {
+            float c = pe.params[pe_tensor_offset(&pc, t, 4, l)], lm = pe.params[pe_tensor_offset(&pc, t, 5, l)];
+            printf("layer %d: c = %.5g, L = |%.5g| x %g = %.4g (queries beyond it normalise by psi(i))\n", l, c, lm,
+                   pc.fire_init_L, fabsf(lm) * pc.fire_init_L);
+        }
+    } else {
+        printf("\n  %5s  %4s  %10s  %10s\n", "layer", "head", "p", "a");
+        for (int l = 0; l < L; l++)
+            for (int h = 0; h < NH; h++)
+                printf("  %5d  %4d  %10.5g  %10.5g\n", l, h, softplusf(pe.params[l * NH + h]),
+                       softplusf(pe.params[(L + l) * NH + h]));
+    }
+
+    /* bias vs distance, query at len-1 (and for fire at q2) */
+    int ds[16], nd = 0;
+    ds[nd++] = 0;
+    for (int d = 1; d < len - 1 && nd < 11; d *= 2) ds[nd++] = d;
+    if (s->train_T && s->train_T - 1 < len - 1) ds[nd++] = s->train_T - 1;
+    ds[nd++] = len - 1;
+    for (int a = 1; a < nd; a++) /* sort, unique */
+        for (int b = a; b > 0 && ds[b] < ds[b - 1]; b--) { int x = ds[b]; ds[b] = ds[b - 1]; ds[b - 1] = x; }
+    int k = 0;
+    for (int a = 0; a < nd; a++) if (!k || ds[a] != ds[k - 1]) ds[k++] = ds[a];
+    nd = k;
+    const int nq = fire ? 2 : 1, qs[2] = {len - 1, q2};
+    for (int q = 0; q < nq; q++) {
+        printf("\nbias at distance d for a query at position %d:\n  %5s  %4s", qs[q], "layer", "head");
+        for (int a = 0; a < nd; a++) if (ds[a] <= qs[q]) printf("  %8s%-3d", "d=", ds[a]);
+        printf("\n");
+        const float *cv = q ? cur2 : cur;
+        for (int l = 0; l < (t5 ? 1 : L); l++)
+            for (int h = 0; h < NH; h++) {
+                if (t5) printf("  %5s  %4d", "all", h);
+                else printf("  %5d  %4d", l, h);
+                for (int a = 0; a < nd; a++)
+                    if (ds[a] <= qs[q]) printf("  %11.4g", cv[((size_t)l * NH + h) * len + ds[a]]);
+                printf("\n");
+            }
+    }
+
+    /* reading: which heads prefer near keys */
+    int local = 0;
+    for (int c = 0; c < (t5 ? NH : nc); c++) local += cur[(size_t)c * len + len - 1] < cur[(size_t)c * len];
+    printf("\nreading: %d of %d %s add a lower bias at distance %d than at distance 0 (prefer near keys)", local,
+           t5 ? NH : nc, t5 ? "heads" : "(layer, head) pairs", len - 1);
+    if (t5 && s->train_T) {
+        /* buckets of distances never seen in training keep their initial values */
+        const int bt = pe_t5_bucket(s->train_T - 1, pc.t5_buckets, pc.t5_max_distance);
+        if (bt < pc.t5_buckets - 1) {
+            GPT init;
+            double dev = -1;
+            if (gpt_build(&init, &mc) == 0) {
+                gpt_init_params(&init, s->cfg.seed);
+                dev = 0;
+                for (int b = bt + 1; b < pc.t5_buckets; b++)
+                    for (int h = 0; h < NH; h++) {
+                        double x = fabs((double)m->params.pe[b * NH + h] - init.params.pe[b * NH + h]);
+                        dev = x > dev ? x : dev;
+                    }
+                gpt_free(&init);
+            }
+            printf("\nbuckets %d..%d hold distances the training inputs never span (>= %d): ", bt + 1,
+                   pc.t5_buckets - 1, s->train_T);
+            if (dev == 0)
+                printf("bitwise their initial values (max |W - W_init| = 0): at longer lengths those keys get "
+                       "untrained noise");
+            else
+                printf("max |W - W_init| = %.3g", dev);
+        } else {
+            printf("\nevery bucket is reached by the training distances");
+        }
+    }
+    printf("\n");
+
+    /* the picture: bias vs distance, one panel per layer (t5: one, plus its bucket map) */
+    const int panels = (t5 ? 1 : (L < 8 ? L : 8)) + (t5 ? 1 : 0);
+    int cols = panels < 3 ? panels : 3, rows = (panels + cols - 1) / cols;
+    PlotScript ps;
+    plot_script_init(&ps);
+    for (int c = 0; c < nc; c++) {
+        plot_printf(&ps, "$c%d << EOD\n", c);
+        for (int d = 0; d < len; d++) {
+            float v = cur[(size_t)c * len + d], w = fire ? cur2[(size_t)c * len + d] : NAN;
+            plot_printf(&ps, "%d %.6g", d, v);
+            if (w == w) plot_printf(&ps, " %.6g\n", w);
+            else plot_printf(&ps, " NaN\n");
+        }
+        plot_printf(&ps, "EOD\n");
+    }
+    plot_printf(&ps, "set multiplot layout %d,%d title '%s: bias added to the score vs distance i - j%s' font ',12'\n"
+                     "set grid\nset key outside right\nset xlabel 'distance i - j'\nset ylabel 'bias'\nset xrange [0:%d]\n",
+                rows, cols, t5 ? "T5" : fire ? "FIRE" : "KERPLE (log)",
+                s->have_model ? " (trained)" : " (initialisation)", len - 1);
+    if (s->train_T)
+        plot_printf(&ps, "set arrow 1 from first %d, graph 0 to first %d, graph 1 nohead dt 2 lw 2 lc rgb '#000000' front\n"
+                         "set label 1 'training' at first %d, graph 0.96 right offset -0.5,0 front\n",
+                    s->train_T - 1, s->train_T - 1, s->train_T - 1);
+    for (int l = 0; l < (t5 ? 1 : (L < 8 ? L : 8)); l++) {
+        if (t5) plot_printf(&ps, "set title 'all layers (one table)'\n");
+        else plot_printf(&ps, "set title 'layer %d%s'\n", l, fire ? ": query at len-1 solid, dashed the other" : "");
+        plot_printf(&ps, "plot ");
+        for (int h = 0; h < NH; h++) {
+            int c = l * NH + h;
+            plot_printf(&ps, "%s$c%d using 1:2 with lines lw 2 lc rgb '%s' title 'head %d'", h ? ", " : "", c,
+                        colors[h % NUM_COLORS], h);
+            if (fire && h == 0)
+                plot_printf(&ps, ", $c%d using 1:3 with lines lw 2 dt 2 lc rgb '%s' title 'query at %d'", c,
+                            colors[h % NUM_COLORS], q2);
+            else if (fire)
+                plot_printf(&ps, ", $c%d using 1:3 with lines lw 2 dt 2 lc rgb '%s' notitle", c, colors[h % NUM_COLORS]);
+        }
+        plot_printf(&ps, "\n");
+    }
+    if (t5) {
+        plot_printf(&ps, "$bk << EOD\n");
+        for (int d = 0; d < len; d++) plot_printf(&ps, "%d %d\n", d, pe_t5_bucket(d, pc.t5_buckets, pc.t5_max_distance));
+        plot_printf(&ps, "EOD\nset title 'bucket of each distance'\nset ylabel 'bucket'\n"
+                         "plot $bk using 1:2 with steps lw 2 lc rgb '#000000' title 'bucket'\n");
+    }
+    plot_printf(&ps, "unset multiplot\n");
+    int rc = render(s, &ps, 520 * cols, 380 * rows + 40);
+    plot_script_free(&ps);
+    free(cur);
+    free(cur2);
+    pe.params = NULL;
+    pe_free(&pe);
+    if (!s->have_model) gpt_free(&fresh);
+    return rc == 0 ? 0 : EXIT_RUNTIME;
+}
+
+/* ---- xpos ------------------------------------------------------------------ */
+
+static int show_xpos(Show *s) {
+    const int len = s->len, hs = s->dim / s->heads, half = hs / 2;
+    PEConfig pc;
+    if (s->have_model) pc = gpt_pe_config(&s->cfg.model);
+    else pe_config_default(&pc), pc.C = s->dim, pc.NH = s->heads, pc.hs = hs, pc.L = 1;
+    pc.P = len;
+    PE pe;
+    if (pe_init(&pe, "xpos", &pc) != 0) return EXIT_USAGE;
+    const double gamma = pc.xpos_scale_base;
+    /* per pair i: the key-query product of e_i at distance d (query at d, key at 0):
+     * cos(d w_i) zeta_i^(d/gamma), and the decay alone (norm of the rotated, scaled pair) */
+    float *score = pe_calloc((size_t)half * len, sizeof(float)), *decay = pe_calloc((size_t)half * len, sizeof(float));
+    float *q = pe_calloc(hs, sizeof(float)), *k = pe_calloc(hs, sizeof(float));
+    for (int i = 0; i < half; i++)
+        for (int d = 0; d < len; d++) {
+            memset(q, 0, hs * sizeof(float));
+            memset(k, 0, hs * sizeof(float));
+            q[i] = k[i] = 1.0f;
+            pe.ops->qk_forward(&pe, q, d, 0);
+            pe.ops->qk_forward(&pe, k, 0, 1);
+            score[(size_t)i * len + d] = q[i] * k[i] + q[i + half] * k[i + half];
+            decay[(size_t)i * len + d] = sqrtf(q[i] * q[i] + q[i + half] * q[i + half]);
+        }
+    free(q);
+    free(k);
+    pe_free(&pe);
+
+    printf("xpos, head size %d (%d pairs), scale base gamma = %g, rope base %g, positions 0..%d:\n"
+           "q at n scaled by zeta_i^(n/gamma), k at m by zeta_i^(-m/gamma), zeta_i = (2i + 0.4 hs)/(1.4 hs);\n"
+           "the score of pair i carries cos((n - m) w_i) zeta_i^((n - m)/gamma)\n\n", hs, half, gamma, pc.rope_base,
+           len - 1);
+    printf("  %4s  %10s  %12s  %14s  %14s  %14s\n", "pair", "zeta_i", "w_i (rad/pos)", "half-life", "decay at",
+           "score at");
+    printf("  %4s  %10s  %12s  %14s  %14s  %14s\n", "i", "", "", "(positions)", "d = len-1", "d = len-1");
+    for (int i = 0; i < half; i++) {
+        double zeta = (2.0 * i + 0.4 * hs) / (1.4 * hs), w = pow(pc.rope_base, -2.0 * i / hs);
+        printf("  %4d  %10.6f  %12.4g  %14.5g  %14.5g  %14.5g\n", i, zeta, w, gamma * log(2.0) / -log(zeta),
+               decay[(size_t)i * len + len - 1], score[(size_t)i * len + len - 1]);
+    }
+    double h0 = gamma * log(2.0) / -log((0.4 * hs) / (1.4 * hs));
+    printf("\nreading: the fastest pair halves its weight every %.0f positions, the slowest every %.0f; "
+           "at distance %d the decay is %.4g (pair 0) to %.4g (pair %d)%s\n", h0,
+           gamma * log(2.0) / -log((2.0 * (half - 1) + 0.4 * hs) / (1.4 * hs)), len - 1, decay[len - 1],
+           decay[(size_t)(half - 1) * len + len - 1], half - 1,
+           h0 > len ? " — at these lengths the decay is mild and xPos acts much like RoPE" : "");
+
+    PlotScript ps;
+    plot_script_init(&ps);
+    const int picks[3] = {0, half / 2, half - 1};
+    plot_printf(&ps, "$d << EOD\n");
+    for (int d = 0; d < len; d++) {
+        plot_printf(&ps, "%d", d);
+        for (int i = 0; i < half; i++) plot_printf(&ps, " %.6g", decay[(size_t)i * len + d]);
+        for (int p = 0; p < 3; p++) plot_printf(&ps, " %.6g", score[(size_t)picks[p] * len + d]);
+        plot_printf(&ps, "\n");
+    }
+    plot_printf(&ps, "EOD\nset multiplot layout 1,2 title 'xPos (scale base %g, head size %d)' font ',12'\n"
+                     "set grid\nset xlabel 'distance n - m'\nset xrange [0:%d]\nset key outside right\n", gamma, hs,
+                len - 1);
+    mark_training(&ps, s, "training");
+    const int step = half > 8 ? half / 8 : 1;
+    plot_printf(&ps, "set title 'decay zeta_i^{d/gamma} per pair'\nset ylabel 'decay'\nplot ");
+    for (int i = 0, n = 0; i < half; i += step, n++)
+        plot_printf(&ps, "%s$d using 1:%d with lines lw 2 lc rgb '%s' title 'pair %d'", n ? ", " : "", i + 2,
+                    colors[n % NUM_COLORS], i);
+    plot_printf(&ps, "\nset title 'score of pair i: cos(d w_i) zeta_i^{d/gamma}'\nset ylabel 'q·k'\nplot ");
+    for (int p = 0; p < 3; p++)
+        plot_printf(&ps, "%s$d using 1:%d with lines lw 2 lc rgb '%s' title 'pair %d'", p ? ", " : "", half + 2 + p,
+                    colors[p % NUM_COLORS], picks[p]);
+    plot_printf(&ps, "\nunset multiplot\n");
+    int rc = render(s, &ps, 1100, 420);
+    plot_script_free(&ps);
+    free(score);
+    free(decay);
+    return rc == 0 ? 0 : EXIT_RUNTIME;
+}
+
 /* ---- the command -------------------------------------------------------- */
 
 int cmd_show(int argc, char **argv) {
@@ -988,6 +1301,10 @@ int cmd_show(int argc, char **argv) {
         rc = show_rope(&s);
     else if (strcmp(s.enc, "alibi") == 0)
         rc = show_alibi(&s);
+    else if (strcmp(s.enc, "t5") == 0 || strcmp(s.enc, "fire") == 0 || strcmp(s.enc, "kerple") == 0)
+        rc = show_bias(&s);
+    else if (strcmp(s.enc, "xpos") == 0)
+        rc = show_xpos(&s);
     else {
         pe_errorf("no picture for position encoding \"%s\" yet", s.enc);
         rc = EXIT_RUNTIME;

@@ -46,6 +46,25 @@ void gpt_config_default(GPTConfig *cfg) {
     cfg->emb_scale = 1.0f;
     cfg->rope_base = 10000.0f;
     cfg->rope_fraction = 1.0f;
+    PEConfig pd;
+    pe_config_default(&pd);
+    cfg->t5_buckets = pd.t5_buckets;
+    cfg->t5_max_distance = pd.t5_max_distance;
+    cfg->fire_hidden = pd.fire_hidden;
+    cfg->fire_init_L = pd.fire_init_L;
+    cfg->xpos_scale_base = pd.xpos_scale_base;
+}
+
+PEConfig gpt_pe_config(const GPTConfig *cfg) {
+    PEConfig pc = {
+        .C = cfg->C, .NH = cfg->NH, .hs = cfg->C / cfg->NH, .L = cfg->L, .P = cfg->P,
+        .rope_base = cfg->rope_base, .rope_fraction = cfg->rope_fraction,
+        .rope_scaling = cfg->rope_scaling, .rope_scale = cfg->rope_scale, .rope_orig_len = cfg->rope_orig_len,
+        .t5_buckets = cfg->t5_buckets, .t5_max_distance = cfg->t5_max_distance,
+        .fire_hidden = cfg->fire_hidden, .fire_init_L = cfg->fire_init_L,
+        .xpos_scale_base = cfg->xpos_scale_base,
+    };
+    return pc;
 }
 
 int gpt_config_check(const GPTConfig *c) {
@@ -107,11 +126,7 @@ int gpt_build(GPT *m, const GPTConfig *cfg) {
     memset(m, 0, sizeof *m);
     if (gpt_config_check(cfg) != 0) return -1;
     m->cfg = *cfg;
-    PEConfig pc = {
-        .C = cfg->C, .NH = cfg->NH, .hs = cfg->C / cfg->NH, .L = cfg->L, .P = cfg->P,
-        .rope_base = cfg->rope_base, .rope_fraction = cfg->rope_fraction,
-        .rope_scaling = cfg->rope_scaling, .rope_scale = cfg->rope_scale, .rope_orig_len = cfg->rope_orig_len,
-    };
+    PEConfig pc = gpt_pe_config(cfg);
     if (pe_init(&m->pe, cfg->pe, &pc) != 0) return -1;
 
     size_t sizes[GPT_NUM_PARAM_TENSORS];
@@ -405,14 +420,11 @@ double gpt_estimate_bytes(const GPTConfig *cfg, int train_B, int train_T, int ev
     GPT m;
     memset(&m, 0, sizeof m);
     m.cfg = *cfg;
-    PEConfig pc = {
-        .C = cfg->C, .NH = cfg->NH, .hs = cfg->C / cfg->NH, .L = cfg->L, .P = cfg->P,
-        .rope_base = cfg->rope_base, .rope_fraction = cfg->rope_fraction,
-        .rope_scaling = cfg->rope_scaling, .rope_scale = cfg->rope_scale, .rope_orig_len = cfg->rope_orig_len,
-    };
+    PEConfig pc = gpt_pe_config(cfg);
     if (pe_init(&m.pe, cfg->pe, &pc) != 0) return 0;
     size_t sizes[GPT_NUM_PARAM_TENSORS], np = 0;
     param_sizes(&m, sizes);
+    const double pe_state = (double)pe_state_bytes(&m.pe);
     pe_free(&m.pe);
     for (int i = 0; i < GPT_NUM_PARAM_TENSORS; i++) np += sizes[i];
     const double params = (double)np * (train_B > 0 ? 4 : 2);
@@ -424,7 +436,7 @@ double gpt_estimate_bytes(const GPTConfig *cfg, int train_B, int train_T, int ev
     double floats = params + (double)act_sizes(cfg, bt, btt, s) + (double)maxT * cfg->C;
     if (train_B > 0) floats += (double)scratch_sizes(cfg, tbt, tbt * train_T, ss);
     if (param_bytes) *param_bytes = params * sizeof(float);
-    return floats * sizeof(float);
+    return floats * sizeof(float) + pe_state;
 }
 
 size_t gpt_reserved_bytes(const GPT *m) {
@@ -433,7 +445,7 @@ size_t gpt_reserved_bytes(const GPT *m) {
     if (m->acts_memory) floats += act_sizes(&m->cfg, m->acts_tokens, m->acts_att, s);
     if (m->scratch_memory) floats += scratch_sizes(&m->cfg, m->scratch_tokens, m->scratch_att, ss);
     floats += m->attn_scratch_T * m->cfg.C;
-    return floats * sizeof(float);
+    return floats * sizeof(float) + pe_state_bytes(&m->pe);
 }
 
 int gpt_set_rope_scaling(GPT *m, int scaling, float s, int orig_len) {
@@ -444,11 +456,7 @@ int gpt_set_rope_scaling(GPT *m, int scaling, float s, int orig_len) {
     c.rope_scaling = scaling;
     c.rope_scale = scaling == PE_ROPE_SCALING_NONE ? 0.0f : s;
     c.rope_orig_len = scaling == PE_ROPE_SCALING_NONE ? 0 : orig_len;
-    PEConfig pc = {
-        .C = c.C, .NH = c.NH, .hs = c.C / c.NH, .L = c.L, .P = c.P,
-        .rope_base = c.rope_base, .rope_fraction = c.rope_fraction,
-        .rope_scaling = c.rope_scaling, .rope_scale = c.rope_scale, .rope_orig_len = c.rope_orig_len,
-    };
+    PEConfig pc = gpt_pe_config(&c);
     PE fresh;
     if (pe_init(&fresh, c.pe, &pc) != 0) return -1;
     fresh.params = m->pe.params;

@@ -47,12 +47,19 @@ typedef struct {
     int rope_scaling;
     float rope_scale;
     int rope_orig_len;
+    int t5_buckets;     /* T5 relative-position buckets */
+    int t5_max_distance;/* T5 distance of the last bucket */
+    int fire_hidden;    /* FIRE MLP hidden units */
+    float fire_init_L;  /* FIRE initial threshold L */
+    float xpos_scale_base; /* xPos decay divisor gamma */
 } GPTConfig;
 
 /* Default values for every field except V. */
 void gpt_config_default(GPTConfig *cfg);
 /* Check every field; 0 or an error naming the field (pe_errorf). */
 int gpt_config_check(const GPTConfig *cfg);
+/* The position-encoding module's view of cfg. */
+PEConfig gpt_pe_config(const GPTConfig *cfg);
 
 #define GPT_NUM_PARAM_TENSORS 17
 typedef struct {
@@ -188,9 +195,10 @@ void gpt_zero_grad(GPT *m);
 void gpt_backward(GPT *m, const int *inputs, const int *targets, const int *pos);
 void gpt_free(GPT *m);
 
-/* Bytes held by the model: parameters and gradients, and the activation and
- * backward-scratch memory reserved so far (AdamW's two moments, another
- * 2 x num_params floats, are the optimizer's). */
+/* Bytes held by the model: parameters and gradients, the activation and
+ * backward-scratch memory reserved so far, and the position encoding's
+ * tables when they are large (pe_state_bytes: FIRE's) (AdamW's two moments,
+ * another 2 x num_params floats, are the optimizer's). */
 size_t gpt_reserved_bytes(const GPT *m);
 
 /* Bytes a model of cfg will hold before anything is allocated (an upper

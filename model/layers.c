@@ -197,6 +197,7 @@ void attention_forward_ref(float *out, float *att, float *qkv, float *scratch, c
     const int hs = C / NH, C3 = 3 * C;
     const float scale = 1.0f / sqrtf((float)hs);
     const PEOps *ops = pe->ops;
+    if (ops->bias_prepare) ops->bias_prepare(pe, layer, pos, B * T);
 
     /* hook 2: transform q and k of every head in place */
     if (ops->qk_forward) {
@@ -295,6 +296,8 @@ void attention_backward_ref(float *dqkv, float *datt, float *scratch, const floa
             }
         }
     }
+
+    if (ops->bias_reduce) ops->bias_reduce(pe, layer);
 
     /* hook 2 backward: q, k were transformed in place after the qkv matmul */
     if (ops->qk_backward) {
@@ -841,6 +844,7 @@ void attention_forward(float *out, float *att, float *qkv, float *scratch, const
                        int B, int T, int C, int NH) {
     AttnArgs a = {.out = out, .att = att, .qkv = qkv, .scratch = scratch, .pe = pe, .pos = pos, .layer = layer,
                   .B = B, .T = T, .C = C, .NH = NH, .parts = attention_parts(NH, 0)};
+    if (pe->ops->bias_prepare) pe->ops->bias_prepare(pe, layer, pos, B * T);
     par_run(attention_forward_part, &a);
 }
 
@@ -853,4 +857,5 @@ void attention_backward(float *dqkv, float *datt, float *scratch, const float *d
                   .att = (float *)att, .pe = pe, .pos = pos, .layer = layer, .B = B, .T = T, .C = C, .NH = NH,
                   .parts = attention_parts(NH, serial)};
     par_run(attention_backward_part, &a);
+    if (pe->ops->bias_reduce) pe->ops->bias_reduce(pe, layer);
 }

@@ -7,7 +7,20 @@
  *
  *   1. embed:  x[t] += PE(pos[t])                after the token embedding
  *   2. qk:     q, k of every head transformed      (e.g. RoPE rotation)
- *   3. bias:   score[i, j] += bias(h, pos[i], pos[j])   before the softmax
+ *   3. bias:   score[i, j] += bias(l, h, pos[i], pos[j])   before the softmax
+ *
+ * A bias that is expensive per element (FIRE: a small MLP per (i, j)) may
+ * precompute it once per attention call instead: bias_prepare runs once,
+ * serially, before the first bias_forward of layer l, and may fill a table
+ * over the (pos[i], pos[i] - pos[j]) pairs that can occur (positions < P) in
+ * pe->state; bias_forward then only looks the table up. In backward,
+ * bias_backward accumulates d bias into a matching gradient table and
+ * bias_reduce, called once after the last bias_backward of layer l, reduces it
+ * into pe->grads (and leaves the gradient table zero). Tables are allocated
+ * in setup (sized by P): nothing is allocated in a forward or backward pass.
+ * Hooks with trainable bias parameters run their backward on one thread
+ * (layers.c), so bias_backward and bias_reduce need no locking; bias_forward
+ * runs concurrently for different (batch, head) units and must only read.
  *
  * Every hook receives explicit position ids per token, which need not be
  * 0..T-1 (randomized positions, scaled positions at evaluation, ...).
@@ -41,6 +54,11 @@ typedef struct {
     float rope_scale;    /* the factor s >= 1 (used unless rope_scaling is none) */
     int rope_orig_len;   /* the original context (YaRN's original_max_position_embeddings):
                             the longest training input, >= 1 for yarn */
+    int t5_buckets;        /* T5: relative-position buckets (default 32) */
+    int t5_max_distance;   /* T5: distance from which the last bucket is used (default 128) */
+    int fire_hidden;       /* FIRE: hidden units of the per-layer MLP (default 32) */
+    float fire_init_L;     /* FIRE: initial threshold L of the normaliser psi(max(L, i)) (default 512) */
+    float xpos_scale_base; /* xPos: decay exponent divisor gamma (default 512) */
 } PEConfig;
 
 /* RoPE context-extension methods applied to a RoPE-trained model at
@@ -77,6 +95,18 @@ int pe_rope_scaling_find(const char *name);
  * (bad rope_fraction/base, s < 1, yarn without rope_orig_len). */
 int pe_rope_frequencies(const PEConfig *cfg, double *freqs, double *mscale);
 
+
+/* A named trainable tensor of a module, for checkpoints and `posenc show`:
+ * the module's parameters are its tensors in table order, each (L, d0, d1)
+ * when per_layer, else (d0, d1); d1 == 0 means 1-D. `name` is the
+ * checkpoint name: "transformer.<name>" or, per layer, "transformer.h.<l>.<name>". */
+#define PE_MAX_TENSORS 8
+typedef struct {
+    const char *name;
+    int per_layer;
+    size_t d0, d1;
+} PETensor;
+
 /* A module instance: its ops, its configuration, precomputed tables owned by
  * the module (freed by pe_free), and its slice of the parameter buffer. */
 typedef struct PE PE;
@@ -96,11 +126,18 @@ struct PEOps {
 
     /* Number of trainable floats (optional: NULL means 0). */
     size_t (*num_params)(const PEConfig *cfg);
+    /* The parameters as named tensors (optional; required for checkpoint
+     * names other than a flat "transformer.pe.<name>"): fills out[0..n) and
+     * returns n <= PE_MAX_TENSORS; their sizes sum to num_params. */
+    int (*tensors)(const PEConfig *cfg, PETensor *out);
     /* Initialise the trainable parameters (optional). */
     void (*init_params)(const PE *pe, float *params, Rng *rng);
     /* Build precomputed tables into pe->state (optional). Returns 0 or
      * an error via pe_errorf. */
     int (*setup)(PE *pe);
+    /* Bytes setup allocates for pe->state (optional: NULL means small), for
+     * the memory estimate before a model is built. */
+    size_t (*state_bytes)(const PEConfig *cfg);
     /* Free pe->state (optional; default free()). */
     void (*teardown)(PE *pe);
 
@@ -118,8 +155,15 @@ struct PEOps {
     /* Hook 3 (optional): for query i of head h in layer l, add the bias
      * b(h, pos[i], pos[j]) to row[j] for j = 0..i (causal). */
     void (*bias_forward)(const PE *pe, float *row, int l, int h, const int *pos, int i);
-    /* Backward of hook 3: accumulate d bias = drow[j] into pe->grads. */
+    /* Backward of hook 3: accumulate d bias = drow[j] into pe->grads (or
+     * into a gradient table that bias_reduce folds into pe->grads). */
     void (*bias_backward)(const PE *pe, const float *drow, int l, int h, const int *pos, int i);
+    /* (optional) Once per attention forward of layer l, before its first
+     * bias_forward: pos holds the N = B*T position ids of the batch. */
+    void (*bias_prepare)(const PE *pe, int l, const int *pos, int N);
+    /* (optional) Once per attention backward of layer l, after its last
+     * bias_backward: fold the accumulated gradient table into pe->grads. */
+    void (*bias_reduce)(const PE *pe, int l);
 };
 
 /* Registry. */
@@ -133,10 +177,25 @@ const PEOps *pe_at(int i);
  * error lists the valid ones. Parameters are attached later (pe_attach). */
 int pe_init(PE *pe, const char *name, const PEConfig *cfg);
 size_t pe_num_params(const PE *pe);
+/* The module's named tensors (see PETensor); 0 for a module without
+ * parameters, and one flat tensor "pe.<name>" for a module without a table. */
+int pe_tensors(const PE *pe, PETensor *out);
+/* Offset in floats, inside the module's parameters, of tensor k of t[] (as
+ * returned by pe_tensors / the tensors hook) at layer l (0 if not per layer). */
+size_t pe_tensor_offset(const PEConfig *cfg, const PETensor *t, int k, int l);
+/* Bytes of pe->state (the state_bytes hook, else 0). */
+size_t pe_state_bytes(const PE *pe);
+/* The default PEConfig values of the optional settings (rope_*, t5_*, fire_*,
+ * xpos_*); C, NH, hs, L, P are left 0. */
+void pe_config_default(PEConfig *cfg);
 void pe_free(PE *pe);
 
 /* ALiBi slopes as in Press et al.'s get_slopes, for any head count
  * (exported for tests and for `posenc show`). */
 void pe_alibi_slopes(float *slopes, int NH);
+/* T5's causal bucket of a distance d >= 0 (HF _relative_position_bucket with
+ * bidirectional=False): d itself below buckets/2, then logarithmic up to
+ * max_distance, then the last bucket (exported for tests and `posenc show`). */
+int pe_t5_bucket(int d, int buckets, int max_distance);
 
 #endif

@@ -8,6 +8,11 @@
 
 static size_t learned_num_params(const PEConfig *cfg) { return (size_t)cfg->P * cfg->C; }
 
+static int learned_tensors(const PEConfig *cfg, PETensor *out) {
+    out[0] = (PETensor){"wpe.weight", 0, (size_t)cfg->P, (size_t)cfg->C}; /* GPT-2's name */
+    return 1;
+}
+
 static void learned_init_params(const PE *pe, float *params, Rng *rng) {
     size_t n = learned_num_params(&pe->cfg);
     for (size_t i = 0; i < n; i++) params[i] = 0.02f * rng_normal(rng);
@@ -35,6 +40,7 @@ const PEOps pe_learned_ops = {
     .name = "learned",
     .summary = "trained absolute table (max_positions, d_model) added to the token embedding (GPT-2)",
     .num_params = learned_num_params,
+    .tensors = learned_tensors,
     .init_params = learned_init_params,
     .embed_forward = learned_embed_forward,
     .embed_backward = learned_embed_backward,

@@ -83,21 +83,18 @@ int checkpoint_tensor_table(const GPT *m, const char *prefix, float *buf,
                             CheckpointTensor *out, int max) {
     TableBuilder tb = {.m = m, .prefix = prefix, .buf = buf, .out = out, .max = max};
     const ParamTensors *p = &m->params;
-    size_t V = m->cfg.V, C = m->cfg.C, F = m->cfg.F, P = m->cfg.P;
+    size_t V = m->cfg.V, C = m->cfg.C, F = m->cfg.F;
 
     tb_add(&tb, -1, "transformer.wte.weight", p->wte, V, C);
-    size_t npe = pe_num_params(&m->pe);
-    if (npe > 0) {
-        if (strcmp(m->cfg.pe, "learned") == 0) {
-            if (npe != P * C)
-                return pe_errorf("checkpoint: pe \"learned\" has %zu parameters, expected "
-                                 "P*C = %zu", npe, P * C);
-            tb_add(&tb, -1, "transformer.wpe.weight", p->pe, P, C);
-        } else {
-            char name[64];
-            snprintf(name, sizeof name, "transformer.pe.%s", m->cfg.pe);
-            tb_add(&tb, -1, name, p->pe, npe, 0);
-        }
+    /* position-encoding tensors under the module's names (pe.h PETensor):
+     * global ones here, per-layer ones with their layer below */
+    PETensor pt[PE_MAX_TENSORS];
+    int npt = pe_tensors(&m->pe, pt);
+    char name[96];
+    for (int k = 0; k < npt; k++) {
+        if (pt[k].per_layer) continue;
+        snprintf(name, sizeof name, "transformer.%s", pt[k].name);
+        tb_add(&tb, -1, name, p->pe + pe_tensor_offset(&m->pe.cfg, pt, k, 0), pt[k].d0, pt[k].d1);
     }
     for (int l = 0; l < m->cfg.L; l++) {
         tb_add(&tb, l, "ln_1.weight", p->ln1w + l * C, C, 0);
@@ -112,6 +109,9 @@ int checkpoint_tensor_table(const GPT *m, const char *prefix, float *buf,
         tb_add(&tb, l, "mlp.c_fc.bias", p->fcb + l * F, F, 0);
         tb_add(&tb, l, "mlp.c_proj.weight", p->fcprojw + l * C * F, C, F);
         tb_add(&tb, l, "mlp.c_proj.bias", p->fcprojb + l * C, C, 0);
+        for (int k = 0; k < npt; k++)
+            if (pt[k].per_layer)
+                tb_add(&tb, l, pt[k].name, p->pe + pe_tensor_offset(&m->pe.cfg, pt, k, l), pt[k].d0, pt[k].d1);
     }
     tb_add(&tb, -1, "transformer.ln_f.weight", p->lnfw, C, 0);
     tb_add(&tb, -1, "transformer.ln_f.bias", p->lnfb, C, 0);

@@ -36,7 +36,7 @@ enum {
     K_TASK_NAME, K_TASK_ALPHABET, K_TASK_MIN_LEN, K_TASK_MAX_LEN, K_TASK_MARKOV_ORDER,
     K_TASK_MARKOV_BRANCH, K_TASK_MARKOV_SEED,
     K_D_MODEL, K_N_LAYERS, K_N_HEADS, K_D_FF, K_PE, K_MAX_POSITIONS, K_EMB_SCALE, K_ROPE_BASE,
-    K_ROPE_FRACTION,
+    K_ROPE_FRACTION, K_T5_BUCKETS, K_T5_MAX_DISTANCE, K_FIRE_HIDDEN, K_FIRE_INIT_L, K_XPOS_SCALE_BASE,
     K_STEPS, K_TRAIN_BATCH, K_LR, K_WARMUP, K_WEIGHT_DECAY, K_GRAD_CLIP, K_LOG_EVERY,
     K_EVAL_EVERY, K_CHECKPOINT_EVERY, K_THREADS, K_RANDOM_POSITIONS,
     K_EVAL_LENGTHS, K_EVAL_SAMPLES, K_EVAL_BATCH, K_EVAL_SEED, K_EVAL_POSITIONS, K_EVAL_ROPE_SCALING,
@@ -92,6 +92,11 @@ static const Key keys[NUM_KEYS] = {
     [K_EMB_SCALE] = {"model.emb_scale", T_FLOAT, FIELD(model.emb_scale), 0, NOLIMIT, 1},
     [K_ROPE_BASE] = {"model.rope_base", T_FLOAT, FIELD(model.rope_base), 0, NOLIMIT, 1},
     [K_ROPE_FRACTION] = {"model.rope_fraction", T_FLOAT, FIELD(model.rope_fraction), 0, 1, 1},
+    [K_T5_BUCKETS] = {"model.t5_buckets", T_INT, FIELD(model.t5_buckets), 2, 1024, 0},
+    [K_T5_MAX_DISTANCE] = {"model.t5_max_distance", T_INT, FIELD(model.t5_max_distance), 2, MAX_POSITIONS, 0},
+    [K_FIRE_HIDDEN] = {"model.fire_hidden", T_INT, FIELD(model.fire_hidden), 1, 4096, 0},
+    [K_FIRE_INIT_L] = {"model.fire_init_L", T_FLOAT, FIELD(model.fire_init_L), 0, NOLIMIT, 1},
+    [K_XPOS_SCALE_BASE] = {"model.xpos_scale_base", T_FLOAT, FIELD(model.xpos_scale_base), 0, NOLIMIT, 1},
     [K_STEPS] = {"train.steps", T_INT, FIELD(train.steps), 1, 1e9, 0},
     [K_TRAIN_BATCH] = {"train.batch_size", T_INT, FIELD(train.batch_size), 1, 65536, 0},
     [K_LR] = {"train.lr", T_FLOAT, FIELD(train.lr), 0, NOLIMIT, 1},
@@ -585,6 +590,16 @@ static int resolve_check(Loader *ld) {
                         "number >= 2",
                         m->rope_fraction, hs, R);
     }
+    if (strcmp(m->pe, "t5") == 0 && m->t5_max_distance <= m->t5_buckets / 2)
+        return fail(latest(ld, K_T5_MAX_DISTANCE, K_T5_BUCKETS, K_PE, -1), "model.t5_max_distance",
+                    "%d must exceed model.t5_buckets / 2 (%d): the buckets below it are one per "
+                    "distance, the rest log-spaced up to it",
+                    m->t5_max_distance, m->t5_buckets / 2);
+    if (strcmp(m->pe, "xpos") == 0 && (m->C / m->NH) % 2 != 0)
+        return fail(latest(ld, K_N_HEADS, K_D_MODEL, K_PE, -1), "model.pe",
+                    "xpos rotates dimension pairs and needs an even head size, got %d "
+                    "(model.d_model %d / model.n_heads %d)",
+                    m->C / m->NH, m->C, m->NH);
     if (m->F == 0) m->F = 4 * m->C;
 
     /* evaluation lengths */
@@ -642,6 +657,17 @@ static int resolve_check(Loader *ld) {
                     "evaluation input (%d tokens); raise model.max_positions or shorten eval.lengths",
                     m->P, longest);
 
+    /* xPos scales keys by zeta_0^(-p/gamma), zeta_0 = 0.4/1.4: keep it below 1e30 */
+    if (strcmp(m->pe, "xpos") == 0) {
+        double need = log(1.4 / 0.4) * (m->P - 1) / log(1e30);
+        if (m->xpos_scale_base < need)
+            return fail(latest(ld, K_XPOS_SCALE_BASE, K_MAX_POSITIONS, K_EVAL_LENGTHS, -1),
+                        "model.xpos_scale_base",
+                        "%g is too small for %d positions: the key scale zeta^(-p/gamma) would "
+                        "leave float range; use at least %.0f",
+                        m->xpos_scale_base, m->P, ceil(need));
+    }
+
     /* training */
     if (c->train.warmup > c->train.steps)
         return fail(latest(ld, K_WARMUP, K_STEPS, -1), "train.warmup",
@@ -668,6 +694,11 @@ void config_default(RunConfig *c) {
     m->emb_scale = 1.0f;
     m->rope_base = 10000.0f;
     m->rope_fraction = 1.0f;
+    m->t5_buckets = 32;        /* T5 */
+    m->t5_max_distance = 128;
+    m->fire_hidden = 32;       /* FIRE (Li et al. 2023) */
+    m->fire_init_L = 512.0f;
+    m->xpos_scale_base = 512.0f; /* xPos (torchscale) */
 
     TrainConfig *t = &c->train;
     t->steps = 2000;

@@ -25,11 +25,16 @@
  * | `model.n_layers`         | 2       | layers L: 1..256 |
  * | `model.n_heads`          | 4       | heads NH: must divide d_model |
  * | `model.d_ff`             | 0       | MLP hidden size F: 0 = auto (4*d_model), else 1..65536 |
- * | `model.pe`               | "rope"  | position encoding: none, sinusoidal, learned, rope, alibi |
+ * | `model.pe`               | "rope"  | position encoding: none, sinusoidal, learned, rope, alibi, t5, fire, kerple, xpos |
  * | `model.max_positions`    | 0       | position table size P: 0 = auto (the longest input of training and evaluation: task_input_len at the largest of max_len and the eval lengths), else at least the longest training input, at most 1048576 |
  * | `model.emb_scale`        | 1.0     | token embeddings are multiplied by this: > 0 (Vaswani et al. use sqrt(d_model)) |
  * | `model.rope_base`        | 10000   | RoPE base: > 0 |
  * | `model.rope_fraction`    | 1.0     | fraction of each head's dimensions RoPE rotates: (0, 1]; with pe rope, fraction * head size must be an even whole number |
+ * | `model.t5_buckets`       | 32      | T5 relative-position buckets: 2..1024 |
+ * | `model.t5_max_distance`  | 128     | T5: distances from here on share the last bucket: 2..1048576, > t5_buckets/2 |
+ * | `model.fire_hidden`      | 32      | FIRE: hidden units of each layer's MLP: 1..4096 |
+ * | `model.fire_init_L`      | 512     | FIRE: initial threshold L of the normaliser psi(max(L, i)): > 0 |
+ * | `model.xpos_scale_base`  | 512     | xPos: decay divisor gamma (scale zeta^(n/gamma)): > 0, large enough that zeta^(-P/gamma) stays in float range |
  * | `train.steps`            | 2000    | optimizer steps: 1..10^9 |
  * | `train.batch_size`       | 64      | sequences per step: 1..65536 |
  * | `train.lr`               | 1e-3    | peak learning rate: > 0 |

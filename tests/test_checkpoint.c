@@ -163,6 +163,74 @@ END_TEST
 START_TEST(test_roundtrip_rope) { roundtrip("rope"); }
 END_TEST
 
+START_TEST(test_roundtrip_new_encodings) {
+    roundtrip("t5");
+    roundtrip("fire");
+    roundtrip("kerple");
+    roundtrip("xpos");
+}
+END_TEST
+
+/* The position-encoding tensors of t5, kerple and fire: names, shapes and
+ * places in the parameter buffer, written out from the README's table. */
+static void expect_tensor(const CheckpointTensor *t, int n, const char *name, int ndim, size_t s0, size_t s1,
+                          const float *data) {
+    for (int i = 0; i < n; i++) {
+        if (strcmp(t[i].name, name) != 0) continue;
+        ck_assert_msg(t[i].ndim == ndim && t[i].shape[0] == s0 && (ndim == 1 || t[i].shape[1] == s1),
+                      "%s: shape", name);
+        ck_assert_msg(t[i].data == data, "%s: not at its place in the parameter buffer", name);
+        return;
+    }
+    ck_abort_msg("no tensor %s", name);
+}
+
+START_TEST(test_table_new_encodings) {
+    GPT m;
+    CheckpointTensor t[64];
+    build(&m, "t5", 16, 2, 1); /* NH 2, 32 buckets, one table for all layers */
+    int n = checkpoint_tensor_table(&m, NULL, m.params_memory, t, 64);
+    ck_assert_int_eq(n, 1 + 1 + 12 * 2 + 3);
+    expect_tensor(t, n, "transformer.relative_attention_bias.weight", 2, 32, 2, m.params.pe);
+    gpt_free(&m);
+
+    build(&m, "kerple", 16, 2, 1); /* (p_raw, a_raw) per layer and head */
+    n = checkpoint_tensor_table(&m, NULL, m.params_memory, t, 64);
+    ck_assert_int_eq(n, 1 + 14 * 2 + 3);
+    for (int l = 0; l < 2; l++) {
+        char nm[96];
+        snprintf(nm, sizeof nm, "transformer.h.%d.attn.kerple.bias_p_raw", l);
+        expect_tensor(t, n, nm, 1, 2, 0, m.params.pe + 2 * l);
+        snprintf(nm, sizeof nm, "transformer.h.%d.attn.kerple.bias_a_raw", l);
+        expect_tensor(t, n, nm, 1, 2, 0, m.params.pe + 4 + 2 * l);
+    }
+    gpt_free(&m);
+
+    build(&m, "fire", 16, 2, 1); /* hidden 32, NH 2: tensor-major, each (L, ...) */
+    n = checkpoint_tensor_table(&m, NULL, m.params_memory, t, 64);
+    ck_assert_int_eq(n, 1 + 18 * 2 + 3);
+    ck_assert_int_eq((int)m.param_info[16].size, 2 * (32 + 32 + 2 * 32 + 2 + 1 + 1));
+    for (int l = 0; l < 2; l++) {
+        char nm[96];
+        const float *pe = m.params.pe;
+        snprintf(nm, sizeof nm, "transformer.h.%d.attn.fire.mlp.0.weight", l);
+        expect_tensor(t, n, nm, 2, 32, 1, pe + 32 * l);
+        snprintf(nm, sizeof nm, "transformer.h.%d.attn.fire.mlp.0.bias", l);
+        expect_tensor(t, n, nm, 1, 32, 0, pe + 64 + 32 * l);
+        snprintf(nm, sizeof nm, "transformer.h.%d.attn.fire.mlp.2.weight", l);
+        expect_tensor(t, n, nm, 2, 2, 32, pe + 128 + 64 * l);
+        snprintf(nm, sizeof nm, "transformer.h.%d.attn.fire.mlp.2.bias", l);
+        expect_tensor(t, n, nm, 1, 2, 0, pe + 256 + 2 * l);
+        snprintf(nm, sizeof nm, "transformer.h.%d.attn.fire.c", l);
+        expect_tensor(t, n, nm, 1, 1, 0, pe + 260 + l);
+        snprintf(nm, sizeof nm, "transformer.h.%d.attn.fire.L_multiplier", l);
+        expect_tensor(t, n, nm, 1, 1, 0, pe + 262 + l);
+        ck_assert(pe[260 + l] == 0.1f && pe[262 + l] == 1.0f); /* FIRE's initial c and L multiplier */
+    }
+    gpt_free(&m);
+}
+END_TEST
+
 START_TEST(test_table) {
     GPT m;
     build(&m, "learned", 16, 2, 1);
@@ -649,6 +717,8 @@ Suite *checkpoint_suite(void) {
     TCase *tc = tcase_create("core");
     tcase_add_test(tc, test_roundtrip_learned);
     tcase_add_test(tc, test_roundtrip_rope);
+    tcase_add_test(tc, test_roundtrip_new_encodings);
+    tcase_add_test(tc, test_table_new_encodings);
     tcase_add_test(tc, test_table);
     tcase_add_test(tc, test_independent_reader);
     tcase_add_test(tc, test_reserved_metadata);

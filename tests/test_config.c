@@ -365,7 +365,7 @@ START_TEST(test_error_json_syntax) {
     expect_error("[1, 2]", NULL, "x.json: expected a JSON object at the top level, got array",
                  NULL);
     expect_exact("{\"model\": 3}", NULL, "x.json: model: expected an object, got 3");
-    expect_exact("{\"model\": {\"C\": 1, \"C\": 2}}", NULL, "x.json: model.C: unknown key (valid keys of model: d_model, n_layers, n_heads, d_ff, pe, max_positions, emb_scale, rope_base, rope_fraction)");
+    expect_exact("{\"model\": {\"C\": 1, \"C\": 2}}", NULL, "x.json: model.C: unknown key (valid keys of model: d_model, n_layers, n_heads, d_ff, pe, max_positions, emb_scale, rope_base, rope_fraction, t5_buckets, t5_max_distance, fire_hidden, fire_init_L, xpos_scale_base)");
     expect_exact("{\"model\": {\"d_model\": 32, \"d_model\": 64}}", NULL,
                  "x.json: model.d_model: duplicate key");
 }
@@ -440,6 +440,21 @@ START_TEST(test_error_ranges) {
         {"{\"model\": {\"rope_fraction\": 0.0625}}",
          "x.json: model.rope_fraction: 0.0625 of head size 16 rotates 1 dimensions; RoPE needs "
          "an even whole number >= 2"},
+        {"{\"model\": {\"t5_buckets\": 1}}", "x.json: model.t5_buckets: must be in 2..1024, got 1"},
+        {"{\"model\": {\"t5_max_distance\": 1}}",
+         "x.json: model.t5_max_distance: must be in 2..1048576, got 1"},
+        {"{\"model\": {\"pe\": \"t5\", \"t5_buckets\": 64, \"t5_max_distance\": 32}}",
+         "x.json: model.t5_max_distance: 32 must exceed model.t5_buckets / 2 (32): the buckets below "
+         "it are one per distance, the rest log-spaced up to it"},
+        {"{\"model\": {\"fire_hidden\": 0}}", "x.json: model.fire_hidden: must be in 1..4096, got 0"},
+        {"{\"model\": {\"fire_init_L\": 0}}", "x.json: model.fire_init_L: must be > 0, got 0"},
+        {"{\"model\": {\"xpos_scale_base\": -1}}", "x.json: model.xpos_scale_base: must be > 0, got -1"},
+        {"{\"model\": {\"pe\": \"xpos\", \"xpos_scale_base\": 1}}",
+         "x.json: model.xpos_scale_base: 1 is too small for 130 positions: the key scale "
+         "zeta^(-p/gamma) would leave float range; use at least 3"},
+        {"{\"model\": {\"pe\": \"xpos\", \"d_model\": 12, \"n_heads\": 4}}",
+         "x.json: model.pe: xpos rotates dimension pairs and needs an even head size, got 3 "
+         "(model.d_model 12 / model.n_heads 4)"},
         {"{\"train\": {\"steps\": 0}}", "x.json: train.steps: must be >= 1, got 0"},
         {"{\"train\": {\"batch_size\": 0}}", "x.json: train.batch_size: must be in 1..65536, got 0"},
         {"{\"train\": {\"lr\": -1}}", "x.json: train.lr: must be > 0, got -1"},
@@ -500,7 +515,8 @@ START_TEST(test_error_unknown) {
                  "x.json: eval.length: unknown key (did you mean \"lengths\"?)");
     expect_exact("{\"model\": {\"task\": {}}}", NULL,
                  "x.json: model.task: unknown key (valid keys of model: d_model, n_layers, "
-                 "n_heads, d_ff, pe, max_positions, emb_scale, rope_base, rope_fraction)");
+                 "n_heads, d_ff, pe, max_positions, emb_scale, rope_base, rope_fraction, t5_buckets, "
+                 "t5_max_distance, fire_hidden, fire_init_L, xpos_scale_base)");
     expect_error("{\"zzzzzzzzzz\": 1}", NULL, "x.json: zzzzzzzzzz: unknown key (valid keys: name, seed, task, model, train, eval)", NULL);
 
     /* names checked against the registries */
@@ -566,7 +582,7 @@ START_TEST(test_set) {
     expect_exact(NULL, "eval.lengths=8,x", "--set: eval.lengths: expected an array of integers, got string \"8,x\"");
     expect_exact(NULL, "model={\"d_model\": 30}", "--set: model.n_heads: 4 does not divide model.d_model (30)");
     expect_exact(NULL, "model=3", "--set: model: expected an object, got 3");
-    expect_exact(NULL, "model.pe=rotary", "--set: model.pe: unknown position encoding \"rotary\" (valid: none, sinusoidal, learned, rope, alibi)");
+    expect_exact(NULL, "model.pe=rotary", "--set: model.pe: unknown position encoding \"rotary\" (valid: none, sinusoidal, learned, rope, alibi, t5, fire, kerple, xpos)");
 
     /* a consistency error is blamed on the source that set a key last */
     const char *s4[] = {"model.n_heads=3"};

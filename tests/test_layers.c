@@ -246,21 +246,52 @@ static PE at_pe;
 static double attn_obj(void *ctx) {
     (void)ctx;
     memcpy(tmp2, at_qkv, sizeof at_qkv); /* forward transforms q, k in place */
-    (use_ref ? attention_forward_ref : attention_forward)(out, tmp3, tmp2, scratch, &at_pe, at_pos, 0, B_, T_, C_,
+    (use_ref ? attention_forward_ref : attention_forward)(out, tmp3, tmp2, scratch, &at_pe, at_pos, 1, B_, T_, C_,
                                                           NH_);
     return dot_R(out, B_ * T_ * C_);
 }
 
+/* A module for layer `layer` of 2 with its parameters initialised (and a
+ * zeroed gradient slice); free with pe_drop. */
+static void pe_make(PE *pe, const char *name, int C, int NH, int P) {
+    PEConfig pc;
+    pe_config_default(&pc);
+    pc.C = C, pc.NH = NH, pc.hs = C / NH, pc.L = 2, pc.P = P;
+    ck_assert_msg(pe_init(pe, name, &pc) == 0, "%s", pe_error());
+    size_t n = pe_num_params(pe);
+    if (n) {
+        pe->params = calloc(n, sizeof(float));
+        pe->grads = calloc(n, sizeof(float));
+        Rng rng;
+        rng_seed(&rng, 8);
+        pe->ops->init_params(pe, pe->params, &rng);
+        if (strcmp(name, "fire") == 0) { /* keep the ReLU units off their kinks for x in [0, 1]
+                                          * (central differences; see test_gpt.c) */
+            PETensor t[PE_MAX_TENSORS];
+            int nt = pe_tensors(pe, t);
+            ck_assert_int_eq(nt, 6);
+            for (int l = 0; l < 2; l++) {
+                float *w1 = pe->params + pe_tensor_offset(&pc, t, 0, l), *b1 = pe->params + pe_tensor_offset(&pc, t, 1, l);
+                for (size_t k = 0; k < t[0].d0; k++) b1[k] = (b1[k] >= 0.0f ? 1.0f : -1.0f) * (fabsf(w1[k]) + 0.3f);
+            }
+        }
+    }
+}
+
+static void pe_drop(PE *pe) {
+    free(pe->params);
+    free(pe->grads);
+    pe_free(pe);
+}
+
 static void check_attention(const char *pe_name) {
-    PEConfig pc = {.C = C_, .NH = NH_, .hs = C_ / NH_, .L = 1, .P = 16, .rope_base = 10000.0f,
-                   .rope_fraction = 1.0f};
-    ck_assert_msg(pe_init(&at_pe, pe_name, &pc) == 0, "%s", pe_error());
+    pe_make(&at_pe, pe_name, C_, NH_, 16);
     fill_normal(at_qkv, B_ * T_ * 3 * C_, 1.0f, 19);
     fill_normal(R, B_ * T_ * C_, 1.0f, 20);
     static float saved_qkv[B_ * T_ * 3 * C_], att[B_ * NH_ * T_ * T_], datt[B_ * NH_ * T_ * T_];
     for (use_ref = 0; use_ref <= 1; use_ref++) {
         memcpy(saved_qkv, at_qkv, sizeof at_qkv);
-        (use_ref ? attention_forward_ref : attention_forward)(out, att, saved_qkv, scratch, &at_pe, at_pos, 0, B_, T_,
+        (use_ref ? attention_forward_ref : attention_forward)(out, att, saved_qkv, scratch, &at_pe, at_pos, 1, B_, T_,
                                                               C_, NH_);
         /* causality: probabilities above the diagonal are 0, rows sum to 1 */
         for (int r = 0; r < B_ * NH_ * T_; r++) {
@@ -273,15 +304,28 @@ static void check_attention(const char *pe_name) {
             ck_assert_float_eq_tol(sum, 1.0f, 1e-5f);
         }
         float dqkv[B_ * T_ * 3 * C_] = {0};
+        const int np = (int)pe_num_params(&at_pe);
+        if (np) memset(at_pe.grads, 0, np * sizeof(float));
         (use_ref ? attention_backward_ref : attention_backward)(dqkv, datt, scratch, R, saved_qkv, att, &at_pe, at_pos,
-                                                                0, B_, T_, C_, NH_);
+                                                                1, B_, T_, C_, NH_);
         double mx, rel = grad_check(attn_obj, NULL, at_qkv, dqkv, B_ * T_ * 3 * C_, 1e-3f, &mx);
         if (getenv("GRADCHECK_VERBOSE")) fprintf(stderr, "attention %s%s rel %.2e\n", pe_name, use_ref ? " ref" : "", rel);
         ck_assert_msg(rel < GRAD_RTOL, "attention%s with %s: relative error %.3g (max abs %.3g)",
                       use_ref ? " (ref)" : "", pe_name, rel, mx);
+        if (np) { /* the encoding's parameters (layer 1's slice; layer 0's gets 0) */
+            float *g = malloc(np * sizeof(float));
+            memcpy(g, at_pe.grads, np * sizeof(float));
+            /* eps 2e-2: FIRE's parameter gradients (~1e-4) are small against the float32
+             * rounding of the outputs; its kinks are kept out of reach (pe_make) */
+            rel = grad_check(attn_obj, NULL, at_pe.params, g, np, 2e-2f, &mx);
+            if (getenv("GRADCHECK_VERBOSE")) fprintf(stderr, "attention %s%s params rel %.2e\n", pe_name, use_ref ? " ref" : "", rel);
+            ck_assert_msg(rel < GRAD_RTOL, "attention%s with %s: parameter gradient relative error %.3g (max abs %.3g)",
+                          use_ref ? " (ref)" : "", pe_name, rel, mx);
+            free(g);
+        }
     }
     use_ref = 0;
-    pe_free(&at_pe);
+    pe_drop(&at_pe);
 }
 
 START_TEST(test_attention_grad_none) { check_attention("none"); }
@@ -289,6 +333,14 @@ END_TEST
 START_TEST(test_attention_grad_rope) { check_attention("rope"); }
 END_TEST
 START_TEST(test_attention_grad_alibi) { check_attention("alibi"); }
+END_TEST
+START_TEST(test_attention_grad_t5) { check_attention("t5"); }
+END_TEST
+START_TEST(test_attention_grad_fire) { check_attention("fire"); }
+END_TEST
+START_TEST(test_attention_grad_kerple) { check_attention("kerple"); }
+END_TEST
+START_TEST(test_attention_grad_xpos) { check_attention("xpos"); }
 END_TEST
 
 /* A query must not see the future: changing a later token's k/v leaves
@@ -325,13 +377,12 @@ static float rel_diff(const float *a, const float *b, int n) {
  * probabilities and all of dqkv (accumulated onto non-zero values). */
 START_TEST(test_attention_fast_vs_ref) {
     const int shapes[][4] = {{2, 9, 16, 2}, {1, 37, 64, 4}, {2, 21, 64, 2}, {1, 13, 64, 1}, {2, 11, 12, 2}, {1, 70, 32, 4}};
-    const char *pes[] = {"none", "rope", "alibi"};
+    const char *pes[] = {"none", "rope", "alibi", "t5", "fire", "kerple", "xpos"};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
-        for (int p = 0; p < 3; p++) {
+        for (int p = 0; p < 7; p++) {
             const int B = shapes[s][0], T = shapes[s][1], C = shapes[s][2], NH = shapes[s][3];
-            PEConfig pc = {.C = C, .NH = NH, .hs = C / NH, .L = 1, .P = 128, .rope_base = 1e4f, .rope_fraction = 1};
             PE pe;
-            ck_assert(pe_init(&pe, pes[p], &pc) == 0);
+            pe_make(&pe, pes[p], C, NH, 128);
             const int nqkv = B * T * 3 * C, natt = B * NH * T * T, nout = B * T * C;
             float *qkv1 = malloc(sizeof(float) * nqkv), *qkv2 = malloc(sizeof(float) * nqkv);
             float *att1 = malloc(sizeof(float) * natt), *att2 = malloc(sizeof(float) * natt);
@@ -345,18 +396,24 @@ START_TEST(test_attention_fast_vs_ref) {
             fill_normal(d, nout, 1.0f, 200 + s);
             fill_normal(dq1, nqkv, 1.0f, 300 + s);
             memcpy(dq2, dq1, sizeof(float) * nqkv);
-            attention_forward(o1, att1, qkv1, sc, &pe, ps, 0, B, T, C, NH);
-            attention_forward_ref(o2, att2, qkv2, sc, &pe, ps, 0, B, T, C, NH);
+            attention_forward(o1, att1, qkv1, sc, &pe, ps, 1, B, T, C, NH);
+            attention_forward_ref(o2, att2, qkv2, sc, &pe, ps, 1, B, T, C, NH);
             ck_assert_msg(memcmp(qkv1, qkv2, sizeof(float) * nqkv) == 0, "qk hook differs");
             ck_assert_msg(rel_diff(att1, att2, natt) < 1e-6f, "att %s shape %zu: %g", pes[p], s, rel_diff(att1, att2, natt));
             for (int i = 0; i < natt; i++) ck_assert((att1[i] == 0.0f) == (att2[i] == 0.0f) || att2[i] < 1e-30f);
             ck_assert_msg(rel_diff(o1, o2, nout) < 1e-6f, "out %s shape %zu: %g", pes[p], s, rel_diff(o1, o2, nout));
-            attention_backward(dq1, datt, sc, d, qkv1, att1, &pe, ps, 0, B, T, C, NH);
-            attention_backward_ref(dq2, datt, sc, d, qkv2, att2, &pe, ps, 0, B, T, C, NH);
+            const int np = (int)pe_num_params(&pe);
+            float *gp = np ? calloc(np, sizeof(float)) : NULL;
+            attention_backward(dq1, datt, sc, d, qkv1, att1, &pe, ps, 1, B, T, C, NH);
+            if (np) memcpy(gp, pe.grads, np * sizeof(float)), memset(pe.grads, 0, np * sizeof(float));
+            attention_backward_ref(dq2, datt, sc, d, qkv2, att2, &pe, ps, 1, B, T, C, NH);
             ck_assert_msg(rel_diff(dq1, dq2, nqkv) < 1e-5f, "dqkv %s shape %zu: %g", pes[p], s, rel_diff(dq1, dq2, nqkv));
+            if (np) ck_assert_msg(rel_diff(gp, pe.grads, np) < 1e-5f, "pe grads %s shape %zu: %g", pes[p], s,
+                                  rel_diff(gp, pe.grads, np));
+            free(gp);
             free(qkv1); free(qkv2); free(att1); free(att2); free(datt); free(sc);
             free(o1); free(o2); free(d); free(dq1); free(dq2); free(ps);
-            pe_free(&pe);
+            pe_drop(&pe);
         }
     }
 }
@@ -409,6 +466,10 @@ static Suite *layers_suite(void) {
     tcase_add_test(tc, test_attention_grad_none);
     tcase_add_test(tc, test_attention_grad_rope);
     tcase_add_test(tc, test_attention_grad_alibi);
+    tcase_add_test(tc, test_attention_grad_t5);
+    tcase_add_test(tc, test_attention_grad_fire);
+    tcase_add_test(tc, test_attention_grad_kerple);
+    tcase_add_test(tc, test_attention_grad_xpos);
     tcase_add_test(tc, test_attention_causal);
     tcase_add_test(tc, test_attention_fast_vs_ref);
     tcase_add_test(tc, test_pointwise_fast_vs_ref);

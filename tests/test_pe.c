@@ -1,9 +1,13 @@
 /*
  * test_pe.c — the position encodings against SPEC §4's test vectors, RoPE's
- * relative-position property, the registry, and the learned table's gradient.
+ * relative-position property, the registry, and the learned table's gradient;
+ * for t5, fire, kerple and xpos: the T5 bucket vectors, central-difference
+ * checks of every bias parameter through the bias hooks (per layer), the
+ * relative property of each, and xPos's decay.
  */
 #include <check.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,7 +15,9 @@
 #include "testutil.h"
 
 static PEConfig cfg_of(int C, int NH, int P) {
-    PEConfig c = {.C = C, .NH = NH, .hs = C / NH, .L = 1, .P = P, .rope_base = 10000.0f, .rope_fraction = 1.0f};
+    PEConfig c;
+    pe_config_default(&c); /* rope, t5, fire, xpos defaults */
+    c.C = C, c.NH = NH, c.hs = C / NH, c.L = 1, c.P = P;
     return c;
 }
 
@@ -168,6 +174,275 @@ START_TEST(test_learned_grad_rows) {
 }
 END_TEST
 
+/* ---- T5, FIRE, KERPLE, xPos ---------------------------------------------- */
+
+/* SPEC §4: causal buckets, 32 buckets, max distance 128. */
+START_TEST(test_t5_buckets) {
+    const int d[] = {0, 7, 8, 16, 32, 64, 128, 500}, want[] = {0, 7, 8, 16, 21, 26, 31, 31};
+    for (int i = 0; i < 8; i++)
+        ck_assert_msg(pe_t5_bucket(d[i], 32, 128) == want[i], "distance %d: bucket %d, want %d", d[i],
+                      pe_t5_bucket(d[i], 32, 128), want[i]);
+    /* more of HF's formula, 16 + (int)(log(d/16)/log(8)*16): the first log-spaced buckets hold
+     * 16..18, 19..20, 21..23, 24..; and another configuration (16 buckets, max distance 64) */
+    const int d2[] = {17, 18, 19, 20, 21, 24, 100, 127}, want2[] = {16, 16, 17, 17, 18, 19, 30, 31};
+    for (int i = 0; i < 8; i++)
+        ck_assert_msg(pe_t5_bucket(d2[i], 32, 128) == want2[i], "distance %d: bucket %d, want %d", d2[i],
+                      pe_t5_bucket(d2[i], 32, 128), want2[i]);
+    const int d3[] = {7, 8, 9, 16, 32, 63, 64}, want3[] = {7, 8, 8, 10, 13, 15, 15};
+    for (int i = 0; i < 7; i++)
+        ck_assert_msg(pe_t5_bucket(d3[i], 16, 64) == want3[i], "16 buckets, distance %d: bucket %d, want %d",
+                      d3[i], pe_t5_bucket(d3[i], 16, 64), want3[i]);
+    /* monotone, every bucket used up to the last */
+    int prev = 0;
+    for (int x = 0; x < 1000; x++) {
+        int b = pe_t5_bucket(x, 32, 128);
+        ck_assert(b == prev || b == prev + 1);
+        prev = b;
+    }
+    ck_assert_int_eq(prev, 31);
+    ck_assert_int_eq(pe_t5_bucket(-3, 32, 128), 0); /* causal: the future is distance 0 */
+    /* through the module: row[j] gets W[bucket(i - j), h] */
+    PEConfig c = cfg_of(8, 2, 600);
+    PE pe;
+    ck_assert(pe_init(&pe, "t5", &c) == 0);
+    ck_assert_int_eq((int)pe_num_params(&pe), 32 * 2);
+    float w[64], g[64] = {0};
+    for (int k = 0; k < 64; k++) w[k] = (float)k;
+    pe.params = w;
+    pe.grads = g;
+    int pos[2] = {0, 500};
+    float row[2] = {0, 0};
+    pe.ops->bias_forward(&pe, row, 0, 1, pos, 1);
+    ck_assert(row[0] == w[31 * 2 + 1] && row[1] == w[0 * 2 + 1]);
+    pe_free(&pe);
+}
+END_TEST
+
+/* Parameters of a bias encoding through its hooks, for layer l of L = 2:
+ * J = sum R * bias over a batch of rows (non-contiguous position ids),
+ * analytic gradient from bias_backward (+ bias_reduce) against central
+ * differences on every parameter. Also checks the other layer's slice
+ * gets no gradient. */
+enum { BG_B = 2, BG_T = 6 };
+static const int bg_pos[BG_B * BG_T] = {0, 1, 2, 3, 4, 5, /**/ 0, 2, 3, 7, 9, 12};
+static PE bg_pe;
+static int bg_layer;
+static float bg_R[BG_B * 4 * BG_T * BG_T];
+
+static double bias_obj(void *ctx) {
+    (void)ctx;
+    const PEOps *ops = bg_pe.ops;
+    const int NH = bg_pe.cfg.NH;
+    if (ops->bias_prepare) ops->bias_prepare(&bg_pe, bg_layer, bg_pos, BG_B * BG_T);
+    double J = 0.0;
+    for (int b = 0; b < BG_B; b++)
+        for (int h = 0; h < NH; h++)
+            for (int i = 0; i < BG_T; i++) {
+                float row[BG_T] = {0};
+                ops->bias_forward(&bg_pe, row, bg_layer, h, bg_pos + b * BG_T, i);
+                const float *r = bg_R + ((b * NH + h) * BG_T + i) * BG_T;
+                for (int j = 0; j <= i; j++) J += (double)r[j] * row[j];
+            }
+    return J;
+}
+
+static void check_bias_grad(const char *name, PEConfig c, float std, float eps) {
+    c.L = 2;
+    ck_assert_msg(pe_init(&bg_pe, name, &c) == 0, "%s", pe_error());
+    const int n = (int)pe_num_params(&bg_pe);
+    float *params = malloc(n * sizeof(float)), *grads = calloc(n, sizeof(float));
+    Rng rng;
+    rng_seed(&rng, 5);
+    bg_pe.ops->init_params(&bg_pe, params, &rng);
+    if (std > 0.0f) { /* perturb the initial values, keeping them a plausible size */
+        float *noise = malloc(n * sizeof(float));
+        fill_normal(noise, n, std, 77);
+        for (int i = 0; i < n; i++) params[i] += noise[i];
+        free(noise);
+    }
+    bg_pe.params = params;
+    bg_pe.grads = grads;
+    fill_normal(bg_R, BG_B * c.NH * BG_T * BG_T, 1.0f, 31);
+    for (bg_layer = 0; bg_layer < 2; bg_layer++) {
+        memset(grads, 0, n * sizeof(float));
+        bias_obj(NULL); /* prepare for this layer */
+        for (int b = 0; b < BG_B; b++)
+            for (int h = 0; h < c.NH; h++)
+                for (int i = 0; i < BG_T; i++)
+                    bg_pe.ops->bias_backward(&bg_pe, bg_R + ((b * c.NH + h) * BG_T + i) * BG_T, bg_layer, h,
+                                             bg_pos + b * BG_T, i);
+        if (bg_pe.ops->bias_reduce) bg_pe.ops->bias_reduce(&bg_pe, bg_layer);
+        double mx, rel = grad_check(bias_obj, NULL, params, grads, n, eps, &mx);
+        if (getenv("GRADCHECK_VERBOSE")) fprintf(stderr, "bias %s layer %d rel %.2e\n", name, bg_layer, rel);
+        ck_assert_msg(rel < 1e-3, "%s layer %d: relative error %.3g (max abs %.3g)", name, bg_layer, rel, mx);
+        /* per-layer parameters: the other layer's slice has zero gradient */
+        PETensor t[PE_MAX_TENSORS];
+        int nt = pe_tensors(&bg_pe, t);
+        for (int k = 0; k < nt; k++) {
+            if (!t[k].per_layer) continue;
+            size_t sz = t[k].d0 * (t[k].d1 ? t[k].d1 : 1);
+            const float *other = grads + pe_tensor_offset(&c, t, k, 1 - bg_layer);
+            for (size_t i = 0; i < sz; i++) ck_assert_msg(other[i] == 0.0f, "%s: %s of the other layer", name, t[k].name);
+        }
+    }
+    free(params);
+    free(grads);
+    pe_free(&bg_pe);
+}
+
+START_TEST(test_t5_grad) { check_bias_grad("t5", cfg_of(8, 2, 16), 0.0f, 1e-2f); }
+END_TEST
+
+START_TEST(test_kerple_grad) { check_bias_grad("kerple", cfg_of(8, 2, 16), 0.3f, 1e-3f); }
+END_TEST
+
+START_TEST(test_fire_grad) {
+    PEConfig c = cfg_of(8, 2, 16);
+    c.fire_hidden = 8;
+    check_bias_grad("fire", c, 0.1f, 1e-3f); /* L = 512 > every position: psi(L) normalises */
+    c.fire_init_L = 4.0f;                    /* queries beyond L: psi(i) normalises, gradient into L too */
+    check_bias_grad("fire", c, 0.1f, 1e-3f);
+}
+END_TEST
+
+/* The bias of t5 and kerple depends on pos[i] - pos[j] only; fire's on
+ * pos[i] - pos[j] and, beyond L, on pos[i]. */
+static void bias_at(PE *pe, int pi, int pj, float *out /* NH */) {
+    int pos[2] = {pj, pi};
+    for (int h = 0; h < pe->cfg.NH; h++) {
+        float row[2] = {0, 0};
+        pe->ops->bias_forward(pe, row, 0, h, pos, 1);
+        out[h] = row[0];
+    }
+}
+
+START_TEST(test_bias_relative) {
+    const char *names[] = {"t5", "kerple", "fire"};
+    for (int e = 0; e < 3; e++) {
+        PEConfig c = cfg_of(8, 4, 300);
+        c.fire_init_L = 100.0f;
+        PE pe;
+        ck_assert(pe_init(&pe, names[e], &c) == 0);
+        float *w = malloc(pe_num_params(&pe) * sizeof(float));
+        Rng rng;
+        rng_seed(&rng, 3);
+        pe.ops->init_params(&pe, w, &rng);
+        pe.params = w;
+        int all[1] = {299};
+        if (pe.ops->bias_prepare) pe.ops->bias_prepare(&pe, 0, all, 1);
+        float a[4], b[4];
+        for (int d = 0; d < 30; d += 3) {
+            bias_at(&pe, 10 + d, 10, a);
+            bias_at(&pe, 35 + d, 35, b); /* both queries below L = 100 */
+            for (int h = 0; h < 4; h++) ck_assert_msg(a[h] == b[h], "%s: distance %d head %d: %g vs %g", names[e], d, h, a[h], b[h]);
+            bias_at(&pe, 200 + d, 200, b); /* beyond L: fire differs, t5 and kerple do not */
+            int same = 1;
+            for (int h = 0; h < 4; h++) same &= a[h] == b[h];
+            if (strcmp(names[e], "fire") == 0 && d > 0)
+                ck_assert_msg(!same, "fire: the normaliser psi(max(L, i)) must change the bias beyond L");
+            else
+                ck_assert_msg(same, "%s: bias changed with the query position at distance %d", names[e], d);
+        }
+        /* kerple: -p log(1 + a d) decreases with distance, 0 at distance 0 */
+        if (strcmp(names[e], "kerple") == 0) {
+            bias_at(&pe, 5, 5, a);
+            for (int h = 0; h < 4; h++) ck_assert(a[h] == 0.0f);
+            for (int d = 1; d < 50; d++) {
+                bias_at(&pe, 50 + d, 50, b);
+                bias_at(&pe, 50 + d - 1, 50, a);
+                for (int h = 0; h < 4; h++) ck_assert(b[h] < a[h]);
+            }
+        }
+        free(w);
+        pe_free(&pe);
+    }
+}
+END_TEST
+
+/* KERPLE's initial p, a follow the reference (p ~ 2 U(0,1), a ~ U(0,1),
+ * at least 0.01), stored through softplus^-1. */
+START_TEST(test_kerple_init) {
+    PEConfig c = cfg_of(64, 64, 16);
+    c.L = 4;
+    PE pe;
+    ck_assert(pe_init(&pe, "kerple", &c) == 0);
+    const int n = (int)pe_num_params(&pe);
+    ck_assert_int_eq(n, 2 * 4 * 64);
+    float *w = malloc(n * sizeof(float));
+    Rng rng;
+    rng_seed(&rng, 1);
+    pe.ops->init_params(&pe, w, &rng);
+    double mp = 0, ma = 0;
+    for (int i = 0; i < n / 2; i++) {
+        float p = log1pf(expf(w[i])), a = log1pf(expf(w[n / 2 + i]));
+        ck_assert(p >= 0.0099f && p <= 2.0f && a >= 0.0099f && a <= 1.0f);
+        mp += p, ma += a;
+    }
+    ck_assert_msg(fabs(mp / (n / 2) - 1.0) < 0.1 && fabs(ma / (n / 2) - 0.5) < 0.05, "means p %g a %g", mp / (n / 2),
+                  ma / (n / 2));
+    free(w);
+    pe_free(&pe);
+}
+END_TEST
+
+/* xPos: q at n, k at m: the score equals RoPE's relative score times
+ * prod-free per-pair decays zeta_i^((n - m)/gamma), so it depends on n - m
+ * only; and the vector for a single pair: hs = 4, pair 0 has zeta_0 = 0.4/1.4. */
+START_TEST(test_xpos) {
+    PEConfig c = cfg_of(16, 2, 2048); /* hs 8 */
+    PE pe;
+    ck_assert(pe_init(&pe, "xpos", &c) == 0);
+    float q0[8], k0[8];
+    fill_normal(q0, 8, 1.0f, 41);
+    fill_normal(k0, 8, 1.0f, 42);
+    double ref = 0.0;
+    for (int shift = 0; shift <= 1500; shift += 500) {
+        float q[8], k[8];
+        memcpy(q, q0, sizeof q);
+        memcpy(k, k0, sizeof k);
+        pe.ops->qk_forward(&pe, q, 20 + shift, 0);
+        pe.ops->qk_forward(&pe, k, 3 + shift, 1);
+        double dot = 0.0;
+        for (int d = 0; d < 8; d++) dot += (double)q[d] * k[d];
+        if (shift == 0) ref = dot;
+        ck_assert_msg(fabs(dot - ref) < 1e-4 * (fabs(ref) + 1), "shift %d: %g vs %g", shift, dot, ref);
+    }
+    /* one pair in isolation: x = e_0, query at n, key e_0 at 0 -> cos(n w_0) zeta_0^(n/512) */
+    for (int n = 0; n < 2000; n += 250) {
+        float q[8] = {1, 0, 0, 0, 0, 0, 0, 0}, k[8] = {1, 0, 0, 0, 0, 0, 0, 0};
+        pe.ops->qk_forward(&pe, q, n, 0);
+        pe.ops->qk_forward(&pe, k, 0, 1);
+        double want = cos((double)n) * pow(0.4 / 1.4, n / 512.0); /* w_0 = base^0 = 1 */
+        ck_assert_msg(fabs(q[0] * k[0] - want) < 1e-5, "n %d: %g, want %g", n, q[0] * k[0], want);
+    }
+    /* decay per pair: zeta_i = (2i + 0.4 hs)/(1.4 hs), hs 8: 3.2/11.2 .. 9.2/11.2 */
+    for (int i = 0; i < 4; i++) {
+        float q[8] = {0};
+        q[i] = 1.0f;
+        pe.ops->qk_forward(&pe, q, 512, 0); /* norm of the rotated pair = zeta_i^(512/512) */
+        double norm = sqrt((double)q[i] * q[i] + (double)q[i + 4] * q[i + 4]);
+        ck_assert_msg(fabs(norm - (2.0 * i + 3.2) / 11.2) < 1e-6, "pair %d: scale %g", i, norm);
+    }
+    /* backward is the transpose: <J x, y> = <x, J^T y> */
+    float x[8], y[8], jx[8], jty[8];
+    fill_normal(x, 8, 1.0f, 43);
+    fill_normal(y, 8, 1.0f, 44);
+    for (int key = 0; key <= 1; key++) {
+        memcpy(jx, x, sizeof x);
+        memcpy(jty, y, sizeof y);
+        pe.ops->qk_forward(&pe, jx, 77, key);
+        pe.ops->qk_backward(&pe, jty, 77, key);
+        double a = 0, b = 0;
+        for (int d = 0; d < 8; d++) a += (double)jx[d] * y[d], b += (double)x[d] * jty[d];
+        ck_assert_msg(fabs(a - b) < 1e-5 * (fabs(a) + 1), "key %d: %g vs %g", key, a, b);
+    }
+    pe_free(&pe);
+    c.P = 1 << 20; /* keys scaled beyond float range: refused, naming the key */
+    ck_assert(pe_init(&pe, "xpos", &c) != 0);
+    ck_assert(strstr(pe_error(), "xpos_scale_base") != NULL);
+}
+END_TEST
+
 
 /* ---- RoPE scaling at evaluation (SPEC §4) ------------------------------ */
 
@@ -293,9 +568,9 @@ START_TEST(test_rope_scaling_errors) {
 END_TEST
 
 START_TEST(test_registry) {
-    ck_assert_int_eq(pe_count(), 5);
-    const char *names[] = {"none", "sinusoidal", "learned", "rope", "alibi"};
-    for (int i = 0; i < 5; i++) {
+    ck_assert_int_eq(pe_count(), 9);
+    const char *names[] = {"none", "sinusoidal", "learned", "rope", "alibi", "t5", "fire", "kerple", "xpos"};
+    for (int i = 0; i < 9; i++) {
         ck_assert_ptr_nonnull(pe_find(names[i]));
         ck_assert(strstr(pe_names(), names[i]) != NULL);
     }
@@ -316,6 +591,13 @@ static Suite *pe_suite(void) {
     tcase_add_test(tc, test_rope_fraction);
     tcase_add_test(tc, test_sinusoidal_vector);
     tcase_add_test(tc, test_learned_grad_rows);
+    tcase_add_test(tc, test_t5_buckets);
+    tcase_add_test(tc, test_t5_grad);
+    tcase_add_test(tc, test_kerple_grad);
+    tcase_add_test(tc, test_fire_grad);
+    tcase_add_test(tc, test_bias_relative);
+    tcase_add_test(tc, test_kerple_init);
+    tcase_add_test(tc, test_xpos);
     tcase_add_test(tc, test_rope_ntk_base);
     tcase_add_test(tc, test_rope_pi_rotation);
     tcase_add_test(tc, test_rope_yarn);

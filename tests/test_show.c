@@ -1,7 +1,8 @@
 /*
  * test_show.c — `posenc show ENCODING`: a PNG and an SVG for every encoding,
  * the printed figures (ALiBi slopes, RoPE cos(angle), sinusoidal wavelength,
- * a trained learned table's never-trained rows), the error cases, and the
+ * a trained learned table's never-trained rows; T5's bucket map and its
+ * never-trained buckets, KERPLE and FIRE curves, xPos decays), the error cases, and the
  * gnuplot runner (run/plot.h) on its own: atomic outputs, failures reported.
  * The program under test is $POSENC_BIN (set by `make test`), else ./posenc.
  */
@@ -137,10 +138,54 @@ START_TEST(test_learned_run) {
 }
 END_TEST
 
+/* t5, fire, kerple, xpos: their figures and pictures, fresh and from a run. */
+START_TEST(test_new_encodings) {
+    const char *d = test_tmpdir("show-new");
+    char base[1024];
+    ck_assert_msg(posenc("show t5 --out %s", d) == 0, "%s", posenc_out);
+    EXPECT_OUT("buckets 0..15: distances 0..15, one each\n"); /* SPEC §4: 8 -> 8, 16 -> 16, 32 -> 21 */
+    EXPECT_OUT("bucket 16: distances 16..18\n");
+    EXPECT_OUT("bucket 21: distances 31..34\n");
+    EXPECT_OUT("one table for all 2 layers");
+    ck_assert_msg(posenc("show kerple --out %s", d) == 0, "%s", posenc_out);
+    EXPECT_OUT("score[i, j] += -p_lh * log(1 + a_lh * (i - j))");
+    EXPECT_OUT("reading: 8 of 8 (layer, head) pairs add a lower bias at distance 63 than at distance 0");
+    ck_assert_msg(posenc("show fire --out %s", d) == 0, "%s", posenc_out);
+    EXPECT_OUT("layer 1: c = 0.1, L = |1| x 512 = 512");
+    EXPECT_OUT("bias at distance d for a query at position 16:");
+    ck_assert_msg(posenc("show xpos --dim 64 --heads 4 --out %s", d) == 0, "%s", posenc_out);
+    EXPECT_OUT("     0    0.285714             1          283.29         0.85714");
+    EXPECT_OUT("     7    0.910714     0.0003162          3794.6         0.98856");
+    const char *enc[] = {"t5", "fire", "kerple", "xpos"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(base, sizeof base, "%s/%s", d, enc[i]);
+        expect_pictures(base);
+    }
+    /* a trained T5 run: copy n <= 6 spans distances 0..13, so buckets 14..31 never get a gradient */
+    ck_assert_int_eq(posenc("train configs/smoke.json --set model.pe=t5 --quiet --out %s/t5run", d), 0);
+    ck_assert_msg(posenc("show t5 --run %s/t5run", d) == 0, "%s", posenc_out);
+    EXPECT_OUT("parameters of the trained run");
+    EXPECT_OUT("buckets 14..31 hold distances the training inputs never span (>= 14): bitwise their initial values");
+    snprintf(base, sizeof base, "%s/t5run/t5", d);
+    expect_pictures(base);
+    ck_assert_int_eq(posenc("train configs/smoke.json --set model.pe=fire --quiet --out %s/firerun", d), 0);
+    ck_assert_msg(posenc("show fire --run %s/firerun --len 40", d) == 0, "%s", posenc_out);
+    EXPECT_OUT("fire, 1 layers x 2 heads, MLP 1 -> 32 -> 2, positions 0..39");
+    EXPECT_OUT("bias at distance d for a query at position 13:"); /* the longest training input */
+    /* no FIRE or T5 parameter depends on max_positions (26 here): evaluation beyond it works */
+    ck_assert_msg(posenc("eval %s/firerun --lengths 6,40 --samples 8", d) == 0, "%s", posenc_out);
+    EXPECT_OUT("    40         8");
+    ck_assert_msg(posenc("eval %s/t5run --lengths 40 --samples 8", d) == 0, "%s", posenc_out);
+    EXPECT_OUT("    40         8");
+    ck_assert_int_eq(posenc("show kerple --run %s/firerun", d), 2);
+    EXPECT_OUT("was trained with model.pe = fire, not kerple");
+}
+END_TEST
+
 START_TEST(test_bad_inputs) {
     const char *d = test_tmpdir("show-bad");
     ck_assert_int_eq(posenc("show positional --out %s", d), 2);
-    EXPECT_OUT("unknown position encoding \"positional\" (valid: none, sinusoidal, learned, rope, alibi)");
+    EXPECT_OUT("unknown position encoding \"positional\" (valid: none, sinusoidal, learned, rope, alibi, t5, fire, kerple, xpos)");
     ck_assert_int_eq(posenc("show --out %s", d), 2);
     EXPECT_OUT("missing ENCODING");
     ck_assert_int_eq(posenc("show rope --len 0 --out %s", d), 2);
@@ -213,6 +258,7 @@ static Suite *show_suite(void) {
     tcase_add_test(tc, test_every_encoding);
     tcase_add_test(tc, test_printed_figures);
     tcase_add_test(tc, test_learned_run);
+    tcase_add_test(tc, test_new_encodings);
     tcase_add_test(tc, test_bad_inputs);
     tcase_add_test(tc, test_plot_render);
     suite_add_tcase(s, tc);
