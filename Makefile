@@ -11,7 +11,7 @@
 
 CC      ?= cc
 PKGS    := openblas libcjson check
-DEBS    := libopenblas-dev libcjson-dev check pkg-config gnuplot-nox clang libclang-rt-dev valgrind
+DEBS    := libopenblas-dev libcjson-dev check pkg-config gnuplot-nox clang libclang-rt-dev valgrind parallel
 BUILD   := build$(if $(SAN),-san)
 
 # Installing dependencies happens at parse time, before pkg-config is asked,

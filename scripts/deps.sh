@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Install the Debian packages posenc needs, only if one is missing.
 # Called automatically by every top-level make target; safe to run by hand.
-# clang + libclang-rt-dev (libFuzzer) are for `make fuzz`, valgrind for CI.
+# clang + libclang-rt-dev (libFuzzer) are for `make fuzz`, valgrind for CI, parallel
+# (GNU parallel) for the test that runs a sweep plan through it.
 set -euo pipefail
-pkgs=(libopenblas-dev libcjson-dev check pkg-config gnuplot-nox clang libclang-rt-dev valgrind)
+pkgs=(libopenblas-dev libcjson-dev check pkg-config gnuplot-nox clang libclang-rt-dev valgrind parallel)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
