@@ -72,8 +72,10 @@ static void run_usage(FILE *f) {
             "usage: posenc run CONFIG --out DIR\n"
             "\n"
             "One job of a sweep plan, idempotent: if DIR holds a complete run (final checkpoint and\n"
-            "eval.json) do nothing; if it holds an interrupted run of the same config, resume it;\n"
-            "otherwise train from scratch. Then evaluate (posenc eval DIR).\n");
+            "eval.json) do nothing and exit 0; if it holds an interrupted run of the same config,\n"
+            "resume it; otherwise train from scratch. Then evaluate (posenc eval DIR). A DIR holding\n"
+            "a run of another config is refused (exit 2); two processes on one DIR: the second fails\n"
+            "on the run directory's lock.\n");
 }
 
 static double now_s(void) {
