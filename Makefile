@@ -2,7 +2,7 @@
 #   make            build ./posenc (objects under build/)
 #   make test       build and run the Check suites (non-zero exit on failure)
 #   make SAN=1 test the same under AddressSanitizer + UndefinedBehaviorSanitizer
-#   make test-slurm a real single-node Slurm runs a sweep plan (installs Slurm; root; ~40 s)
+#   make test-slurm a real single-node Slurm runs a sweep plan (installs Slurm; root; ~50 s)
 #   make bench      training-step performance vs the sgemm ceiling -> bench.json (~2 min)
 #   make demo       the headline experiment (experiments/demo.json) into runs/demo
 #   make fuzz       libFuzzer on the config loader and the safetensors reader,
