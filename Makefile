@@ -2,6 +2,7 @@
 #   make            build ./posenc (objects under build/)
 #   make test       build and run the Check suites (non-zero exit on failure)
 #   make SAN=1 test the same under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make test-slurm a real single-node Slurm runs a sweep plan (installs Slurm; root; ~50 s)
 #   make bench      training-step performance vs the sgemm ceiling -> bench.json (~2 min)
 #   make demo       the headline experiment (experiments/demo.json) into runs/demo
 #   make fuzz       libFuzzer on the config loader and the safetensors reader,
@@ -11,7 +12,7 @@
 
 CC      ?= cc
 PKGS    := openblas libcjson check
-DEBS    := libopenblas-dev libcjson-dev check pkg-config gnuplot-nox clang libclang-rt-dev valgrind
+DEBS    := libopenblas-dev libcjson-dev check pkg-config gnuplot-nox clang libclang-rt-dev valgrind parallel
 BUILD   := build$(if $(SAN),-san)
 
 # Installing dependencies happens at parse time, before pkg-config is asked,
@@ -46,7 +47,7 @@ BENCH_BIN := $(BUILD)/bench
 LIB      := $(BUILD)/libposenc.a
 PROG     := $(if $(SAN),$(BUILD)/posenc,posenc)
 
-.PHONY: all test bench demo deps clean fuzz
+.PHONY: all test test-slurm bench demo deps clean fuzz
 
 DEMO_OUT ?= runs/demo
 all: $(PROG)
@@ -82,6 +83,14 @@ test: $(TEST_BIN) $(PROG)
 	  OPENBLAS_NUM_THREADS=1 POSENC_BIN=$(abspath $(PROG)) CK_DEFAULT_TIMEOUT=600 ./$$t || fail=1; \
 	done; \
 	if [ $$fail -ne 0 ]; then echo "make test: FAILED"; exit 1; fi; echo "make test: all suites passed"
+
+# slurmctld + slurmd on localhost (generated slurm.conf, auth/none, state in a
+# temporary folder) run tests/data/sweep_tiny.json as a job array; its aggregate
+# must equal the local sweep's (tests/slurm.sh). The Slurm packages are
+# installed here only, not for every build.
+test-slurm: $(PROG)
+	@scripts/deps.sh slurm
+	OPENBLAS_NUM_THREADS=1 tests/slurm.sh $(PROG)
 
 # The benchmark counts the allocations posenc's code makes inside a training
 # step by wrapping malloc/calloc/realloc at link time.

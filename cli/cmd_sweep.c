@@ -14,6 +14,7 @@
 #include "run/aggregate.h"
 #include "run/config.h"
 #include "run/fsutil.h"
+#include "run/slurm.h"
 #include "run/sweep.h"
 #include "run/train.h"
 
@@ -25,21 +26,34 @@ static void on_sweep_sigint(int sig) {
 
 static void sweep_usage(FILE *f) {
     fprintf(f,
-            "usage: posenc sweep SPEC [--jobs N] [--out DIR] [--plan-only] [--no-plots]\n"
+            "usage: posenc sweep SPEC [--jobs N] [--out DIR] [--no-plots]\n"
+            "       posenc sweep SPEC --plan DIR [--slurm [--partition P] [--time T] [--mem M] [--max-running N]]\n"
             "\n"
             "Run an experiment: expand SPEC's grid (experiments/NAME.json) into one training +\n"
-            "evaluation per cell and seed, run them N at a time as separate processes, then\n"
-            "aggregate over seeds into DIR/results.csv, print a table and draw the plots.\n"
-            "Runs already complete are skipped, interrupted ones resume, a failing run does not\n"
-            "stop the others (it is reported at the end, and the exit status is 1). Re-running\n"
-            "the same command finishes what was interrupted.\n"
+            "evaluation per cell and seed, write them as DIR/plan.txt (one shell command per line),\n"
+            "run its lines N at a time as separate processes, then aggregate over seeds into\n"
+            "DIR/results.csv, print a table and draw the plots. Runs already complete are skipped,\n"
+            "interrupted ones resume, a failing run does not stop the others (it is reported at the\n"
+            "end, and the exit status is 1). Re-running the same command finishes what was\n"
+            "interrupted. The end of every sweep reports runs/hour and CPU utilisation.\n"
+            "\n"
+            "With --plan, only the plan is written, for GNU parallel or Slurm to run (the same lines,\n"
+            "absolute paths; POSENC=PROGRAM in the environment replaces the posenc program in every\n"
+            "line); `posenc collect DIR` aggregates afterwards. See README \"Scaling out\".\n"
             "\n"
             "options:\n"
-            "  --jobs N      concurrent jobs (default: the number of cores, %ld here; each job's\n"
-            "                BLAS threads come from the spec's \"threads\", default 1)\n"
-            "  --out DIR     output folder (default: runs/NAME, NAME from the spec)\n"
-            "  --plan-only   write DIR/plan.txt (one shell command per job) and the configs, run nothing\n"
-            "  --no-plots    skip the gnuplot figures\n",
+            "  --jobs N         concurrent jobs (default: cores / the spec's \"threads\", %ld / threads\n"
+            "                   here: measured fastest, one single-threaded job per core)\n"
+            "  --out DIR        output folder (default: runs/NAME, NAME from the spec)\n"
+            "  --plan DIR       write DIR/plan.txt, DIR/configs/*.json and DIR/sweep.json; run nothing\n"
+            "  --plan-only      the same for the --out folder\n"
+            "  --slurm          with --plan: also DIR/slurm/array.sbatch (a job array, one task per\n"
+            "                   line), collect.sbatch and submit.sh (submits both, collect after the array)\n"
+            "  --partition P    Slurm partition (overrides the spec's slurm.partition)\n"
+            "  --time T         Slurm time limit per task, e.g. 30, 1:30:00, 2-0 (slurm.time)\n"
+            "  --mem M          Slurm memory per task, e.g. 2G (slurm.mem)\n"
+            "  --max-running N  at most N array tasks at once (slurm.max_running)\n"
+            "  --no-plots       skip the gnuplot figures\n",
             sysconf(_SC_NPROCESSORS_ONLN));
 }
 
@@ -58,8 +72,10 @@ static void run_usage(FILE *f) {
             "usage: posenc run CONFIG --out DIR\n"
             "\n"
             "One job of a sweep plan, idempotent: if DIR holds a complete run (final checkpoint and\n"
-            "eval.json) do nothing; if it holds an interrupted run of the same config, resume it;\n"
-            "otherwise train from scratch. Then evaluate (posenc eval DIR).\n");
+            "eval.json) do nothing and exit 0; if it holds an interrupted run of the same config,\n"
+            "resume it; otherwise train from scratch. Then evaluate (posenc eval DIR). A DIR holding\n"
+            "a run of another config is refused (exit 2); two processes on one DIR: the second fails\n"
+            "on the run directory's lock.\n");
 }
 
 static double now_s(void) {
@@ -152,9 +168,10 @@ int cmd_collect(int argc, char **argv) {
 }
 
 int cmd_sweep(int argc, char **argv) {
-    const char *spec = NULL, *out = NULL;
-    long jobs = sysconf(_SC_NPROCESSORS_ONLN);
-    int plan_only = 0, plots = 1;
+    const char *spec = NULL, *out = NULL, *plan = NULL;
+    long jobs = 0; /* 0: cores / threads */
+    int plan_only = 0, plots = 1, slurm = 0, nslurm_sets = 0;
+    const char *slurm_sets[8][2];
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (is_help(a)) {
@@ -168,14 +185,24 @@ int cmd_sweep(int argc, char **argv) {
             i++;
         } else if (strcmp(a, "--out") == 0 && i + 1 < argc) {
             out = argv[++i];
+        } else if (strcmp(a, "--plan") == 0 && i + 1 < argc) {
+            plan = argv[++i];
         } else if (strcmp(a, "--plan-only") == 0) {
             plan_only = 1;
+        } else if (strcmp(a, "--slurm") == 0) {
+            slurm = 1;
+        } else if ((strcmp(a, "--partition") == 0 || strcmp(a, "--time") == 0 || strcmp(a, "--mem") == 0 ||
+                    strcmp(a, "--max-running") == 0) &&
+                   i + 1 < argc && nslurm_sets < 8) {
+            slurm_sets[nslurm_sets][0] = a;
+            slurm_sets[nslurm_sets++][1] = argv[++i];
         } else if (strcmp(a, "--no-plots") == 0) {
             plots = 0;
         } else if (a[0] != '-' && !spec) {
             spec = a;
         } else {
-            fprintf(stderr, "posenc sweep: unexpected argument \"%s\" (see posenc sweep --help)\n", a);
+            fprintf(stderr, "posenc sweep: unexpected argument \"%s\"%s (see posenc sweep --help)\n", a,
+                    i + 1 == argc && a[0] == '-' ? " without its value" : "");
             return EXIT_USAGE;
         }
     }
@@ -183,12 +210,42 @@ int cmd_sweep(int argc, char **argv) {
         fprintf(stderr, "posenc sweep: missing SPEC (see posenc sweep --help)\n");
         return EXIT_USAGE;
     }
-    if (jobs < 1) jobs = 1;
+    if (plan && out) {
+        fprintf(stderr, "posenc sweep: give --plan DIR or --out DIR, not both\n");
+        return EXIT_USAGE;
+    }
+    if (plan) out = plan, plan_only = 1;
+    if ((slurm || nslurm_sets) && !plan_only) {
+        fprintf(stderr, "posenc sweep: %s writes Slurm scripts for a plan; use it with --plan DIR\n",
+                slurm ? "--slurm" : slurm_sets[0][0]);
+        return EXIT_USAGE;
+    }
+    if (nslurm_sets && !slurm) {
+        fprintf(stderr, "posenc sweep: %s is a Slurm option; add --slurm\n", slurm_sets[0][0]);
+        return EXIT_USAGE;
+    }
     Sweep s;
     if (sweep_load(&s, spec) != 0) {
         fprintf(stderr, "posenc sweep: %s\n", pe_error());
         return EXIT_USAGE;
     }
+    /* the spec's "slurm" resources are checked for every sweep, local or not */
+    SlurmOptions so;
+    if (slurm_options_from_spec(&so, s.resolved_json, spec) != 0) {
+        fprintf(stderr, "posenc sweep: %s\n", pe_error());
+        sweep_free(&s);
+        return EXIT_USAGE;
+    }
+    for (int k = 0; k < nslurm_sets; k++) {
+        const char *key = strcmp(slurm_sets[k][0], "--max-running") == 0 ? "max_running" : slurm_sets[k][0] + 2;
+        if (slurm_option_set(&so, key, slurm_sets[k][1], slurm_sets[k][0]) != 0) {
+            fprintf(stderr, "posenc sweep: %s\n", pe_error());
+            sweep_free(&s);
+            return EXIT_USAGE;
+        }
+    }
+    const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (jobs == 0) jobs = cores / s.threads > 1 ? cores / s.threads : 1;
     char dir[4096];
     if (out)
         snprintf(dir, sizeof dir, "%s", out);
@@ -202,13 +259,27 @@ int cmd_sweep(int argc, char **argv) {
         return EXIT_RUNTIME;
     }
     bin[n] = '\0';
-    if (sweep_write_plan(&s, dir, bin) != 0) {
+    if (sweep_write_plan(&s, dir, bin) != 0 ||
+        (slurm && slurm_write_scripts(dir, s.name, bin, s.num_jobs, s.threads, &so) != 0)) {
         fprintf(stderr, "posenc sweep: %s\n", pe_error());
         sweep_free(&s);
         return EXIT_RUNTIME;
     }
     printf("sweep %s: %d jobs -> %s/plan.txt\n", s.name, s.num_jobs, dir);
+    const char *env_prog = getenv(SWEEP_PROGRAM_VAR);
+    if (env_prog && *env_prog) printf("sweep: the plan's program is %s=%s (from the environment)\n", SWEEP_PROGRAM_VAR, env_prog);
+    if (plan_only) {
+        char abs[4096];
+        if (!realpath(dir, abs)) snprintf(abs, sizeof abs, "%s", dir);
+        printf("run it with one of:\n"
+               "  posenc sweep %s --out %s --jobs %ld\n"
+               "  parallel --jobs %ld --joblog %s/joblog --resume-failed < %s/plan.txt\n",
+               spec, abs, jobs, jobs, abs, abs);
+        if (slurm) printf("  %s/slurm/submit.sh   (Slurm: %d array tasks, %d CPU(s) each)\n", abs, s.num_jobs, s.threads);
+        printf("then aggregate with: posenc collect %s\n", abs);
+    }
     fflush(stdout);
+    const int threads = s.threads;
     sweep_free(&s);
     if (plan_only) return 0;
 
@@ -231,9 +302,11 @@ int cmd_sweep(int argc, char **argv) {
     struct rusage ru;
     getrusage(RUSAGE_CHILDREN, &ru);
     const double cpu = ru.ru_utime.tv_sec + 1e-6 * ru.ru_utime.tv_usec + ru.ru_stime.tv_sec + 1e-6 * ru.ru_stime.tv_usec;
-    const long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    fprintf(stderr, "sweep: %d jobs run in %.1f s wall (%.0f runs/hour), CPU %.1f s = %.0f%% of %ld cores\n", ran,
-            wall, wall > 0 ? ran * 3600.0 / wall : 0.0, cpu, wall > 0 ? 100.0 * cpu / (wall * cores) : 0.0, cores);
+    fprintf(stderr,
+            "sweep: %d jobs run in %.1f s wall (%.0f runs/hour), %ld at a time x %d thread(s), CPU %.1f s = %.0f%% "
+            "of %ld cores\n",
+            ran, wall, wall > 0 ? ran * 3600.0 / wall : 0.0, jobs, threads, cpu,
+            wall > 0 ? 100.0 * cpu / (wall * cores) : 0.0, cores);
     char tpath[4200], tjson[512];
     snprintf(tpath, sizeof tpath, "%s/timing.json", dir);
     time_t now = time(NULL);
@@ -241,8 +314,8 @@ int cmd_sweep(int argc, char **argv) {
     strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     int tn = snprintf(tjson, sizeof tjson,
                       "{\"finished\": \"%s\", \"wall_s\": %.1f, \"jobs_run\": %d, \"parallel_jobs\": %ld, "
-                      "\"cores\": %ld, \"cpu_s\": %.1f, \"cpu_utilisation\": %.3f}\n",
-                      date, wall, ran, jobs, cores, cpu, wall > 0 ? cpu / (wall * cores) : 0.0);
+                      "\"threads_per_job\": %d, \"cores\": %ld, \"cpu_s\": %.1f, \"cpu_utilisation\": %.3f}\n",
+                      date, wall, ran, jobs, threads, cores, cpu, wall > 0 ? cpu / (wall * cores) : 0.0);
     if (ran > 0 && file_write_atomic(tpath, tjson, (size_t)tn) != 0)
         fprintf(stderr, "posenc sweep: %s\n", pe_error());
     if (interrupted) {

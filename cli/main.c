@@ -28,6 +28,7 @@ static void usage(FILE *f) {
             "                                               accuracy and loss per length (and per variant)\n"
             "  predict RUN \"3 1 4 1 5\"                      greedy answer with probabilities\n"
             "  sweep SPEC [--jobs N]                        run an experiment grid over encodings and seeds\n"
+            "  sweep SPEC --plan DIR [--slurm]              write the grid as a job list for GNU parallel / Slurm\n"
             "  collect DIR                                  aggregate a sweep folder: results.csv, table, plots\n"
             "  run CONFIG --out DIR                         one sweep job: train (or resume, or skip), evaluate\n"
             "  show ENCODING [--len N --dim C --heads H] [--run RUN]\n"

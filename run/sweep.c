@@ -23,14 +23,16 @@
  * Loading and expanding a spec
  */
 
-static const char *const spec_keys[] = {"name", "description", "base", "set", "grid", "seeds", "eval", "threads"};
+static const char *const spec_keys[] = {"name", "description", "base", "set",  "grid",
+                                        "seeds", "eval",        "threads", "slurm"};
 
 static int check_spec_keys(const char *path, const cJSON *root) {
     for (const cJSON *it = root->child; it; it = it->next) {
         int ok = 0;
         for (size_t k = 0; k < sizeof spec_keys / sizeof spec_keys[0]; k++) ok |= strcmp(it->string, spec_keys[k]) == 0;
         if (!ok)
-            return pe_errorf("%s: %s: unknown key (valid: name, description, base, set, grid, seeds, eval, threads)",
+            return pe_errorf("%s: %s: unknown key (valid: name, description, base, set, grid, seeds, eval, threads, "
+                             "slurm)",
                              path, it->string);
     }
     return 0;
@@ -289,17 +291,35 @@ void sweep_free(Sweep *s) {
  * Plans
  */
 
+/* A path in a plan line must survive the quoting it gets there: the program
+ * inside "${POSENC:-...}" (no " $ ` \), the configs and run folders inside
+ * '...' (no '); and no newline anywhere (one line per job). */
+static int plan_path_check(const char *what, const char *path, const char *bad) {
+    for (const char *p = path; *p; p++) {
+        if (*p == '\n')
+            return pe_errorf("%s \"%s\": a path with a newline cannot be written into plan.txt", what, path);
+        if (strchr(bad, *p))
+            return pe_errorf("%s \"%s\": a path with the character %c cannot be written into plan.txt "
+                             "(not allowed here: %s)",
+                             what, path, *p, bad);
+    }
+    return 0;
+}
+
 int sweep_write_plan(const Sweep *s, const char *out, const char *bin) {
-    if (strchr(out, '\'') || strchr(bin, '\''))
-        return pe_errorf("%s: paths with a single quote are not supported", strchr(out, '\'') ? out : bin);
+    if (plan_path_check("the sweep folder", out, "'") != 0 || plan_path_check("the posenc program", bin, "\"$`\\") != 0)
+        return -1;
     char path[4096], dir[4096];
     if (dir_create(out) != 0) return -1;
     if (path_join(dir, sizeof dir, out, "configs") != 0 || dir_create(dir) != 0) return -1;
     if (path_join(path, sizeof path, out, "sweep.json") != 0 ||
         file_write_atomic(path, s->resolved_json, strlen(s->resolved_json)) != 0)
         return -1;
+    /* absolute paths, so that a line runs unchanged from any folder and on any
+     * host that mounts the sweep folder at the same path */
     char abs_out[4096];
     if (!realpath(out, abs_out)) return pe_errorf("%s: %s", out, strerror(errno));
+    if (plan_path_check("the sweep folder", abs_out, "'") != 0) return -1;
     size_t cap = 1024 + (size_t)s->num_jobs * (2 * strlen(abs_out) + strlen(bin) + 400), len = 0;
     char *plan = pe_calloc(cap, 1);
     for (int i = 0; i < s->num_jobs; i++) {
@@ -313,7 +333,8 @@ int sweep_write_plan(const Sweep *s, const char *out, const char *bin) {
             free(plan);
             return -1;
         }
-        len += snprintf(plan + len, cap - len, "'%s' run '%s' --out '%s/runs/%s'\n", bin, cfgpath, abs_out, j->id);
+        len += snprintf(plan + len, cap - len, "\"${" SWEEP_PROGRAM_VAR ":-%s}\" run '%s' --out '%s/runs/%s'\n", bin,
+                        cfgpath, abs_out, j->id);
     }
     int rc = path_join(path, sizeof path, out, "plan.txt") == 0 ? file_write_atomic(path, plan, len) : -1;
     free(plan);

@@ -18,6 +18,9 @@
  *                                          trained run once per variant, e.g.
  *                                          "rope_scaling": ["none", "pi", "ntk", "yarn"])
  *     "threads": 1,                        BLAS threads per job (optional, default 1)
+ *     "slurm": {"partition": "short", "time": "0:30:00", "mem": "2G", "max_running": 50}
+ *                                          resources of `posenc sweep --slurm` (optional,
+ *                                          run/slurm.h; checked, unused by local sweeps)
  *   }
  *
  * Every key of "set", "grid" and "eval" is a run-config key (run/config.h);
@@ -29,12 +32,16 @@
  *   OUT/sweep.json          the spec, resolved (the base inlined)
  *   OUT/configs/<id>.json   each job's resolved run config
  *   OUT/plan.txt            one self-contained, idempotent shell command per
- *                           line: `posenc run OUT/configs/<id>.json --out OUT/runs/<id>`,
+ *                           line, every path absolute:
+ *                             "${POSENC:-/abs/posenc}" run '/abs/OUT/configs/<id>.json' --out '/abs/OUT/runs/<id>'
  *                           which trains (or resumes, or skips when complete)
- *                           and evaluates into its own run directory
+ *                           and evaluates into its own run directory. The
+ *                           program is the posenc that wrote the plan unless
+ *                           the environment variable POSENC names another.
  *
  * `posenc sweep` writes the plan and runs its lines N at a time; GNU parallel or
- * a cluster can run the same lines; `posenc collect OUT` aggregates either way.
+ * a Slurm job array (run/slurm.h) runs the same lines on any host that mounts
+ * OUT at the same path; `posenc collect OUT` aggregates either way.
  */
 #ifndef POSENC_SWEEP_H
 #define POSENC_SWEEP_H
@@ -45,6 +52,8 @@
 #include "run/config.h"
 
 #define SWEEP_MAX_KEYS 8
+/* the environment variable that replaces the program in every plan line */
+#define SWEEP_PROGRAM_VAR "POSENC"
 #define SWEEP_MAX_JOBS 4096
 
 typedef struct {
@@ -72,7 +81,8 @@ int sweep_load(Sweep *s, const char *spec_path);
 void sweep_free(Sweep *s);
 
 /* Write the plan into out_dir (created). `posenc_bin` is the program the
- * plan's lines call. */
+ * plan's lines call when POSENC is not set (an absolute path; it may not
+ * contain " $ ` \ or a newline, nor out_dir a single quote). */
 int sweep_write_plan(const Sweep *s, const char *out_dir, const char *posenc_bin);
 
 /* Run the plan's lines, `jobs` at a time, each its own process with its
