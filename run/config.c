@@ -683,22 +683,11 @@ void config_default(RunConfig *c) {
     c->seed = 1;
     task_config_default(&c->task);
 
-    GPTConfig *m = &c->model; /* gpt_config_default's values, written out */
+    GPTConfig *m = &c->model;
+    gpt_config_default(m); /* the model's and every encoding's defaults (pe_config_default) */
     m->V = task_vocab(c->task.alphabet);
-    m->C = 64;
-    m->L = 2;
-    m->NH = 4;
-    m->F = 0;  /* auto: 4*C */
-    m->P = 0;  /* auto: the longest sequence */
-    strcpy(m->pe, "rope");
-    m->emb_scale = 1.0f;
-    m->rope_base = 10000.0f;
-    m->rope_fraction = 1.0f;
-    m->t5_buckets = 32;        /* T5 */
-    m->t5_max_distance = 128;
-    m->fire_hidden = 32;       /* FIRE (Li et al. 2023) */
-    m->fire_init_L = 512.0f;
-    m->xpos_scale_base = 512.0f; /* xPos (torchscale) */
+    m->F = 0; /* auto: 4*C */
+    m->P = 0; /* auto: the longest sequence */
 
     TrainConfig *t = &c->train;
     t->steps = 2000;
