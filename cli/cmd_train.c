@@ -42,7 +42,12 @@ static void train_usage(FILE *f) {
             "\n"
             "Ctrl-C saves a checkpoint and exits (status 130); --resume continues it with a loss\n"
             "trajectory bitwise identical to an uninterrupted run. A non-finite loss stops\n"
-            "training (status 3) and keeps the last good checkpoint.\n");
+            "training (status 3) and keeps the last good checkpoint.\n"
+            "\n"
+            "Randomized positions (Ruoss et al. 2023), for any encoding:\n"
+            "  --set train.random_positions=true --set model.max_positions=P\n"
+            "gives every training sequence a sorted random subset of [0, P) as its position ids.\n"
+            "Every config key, its type, default and range: README.md, section \"Configs\".\n");
 }
 
 static const char *const run_files[] = {"config.json",       "metrics.jsonl",          "model.safetensors",

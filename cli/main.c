@@ -41,6 +41,13 @@ static void usage(FILE *f) {
     for (int i = 0; i < pe_count(); i++) fprintf(f, "  %-11s %s\n", pe_at(i)->name, pe_at(i)->summary);
     fprintf(f, "\ntasks (task.name):\n");
     for (int i = 0; i < task_count(); i++) fprintf(f, "  %-11s %s\n", task_at(i)->name, task_at(i)->summary);
+    fprintf(f, "\noptions for any encoding:\n"
+               "  train.random_positions  true: each training sequence's position ids are a sorted random\n"
+               "              subset of [0, model.max_positions) (Ruoss et al. 2023); labelled <pe>+rand\n"
+               "  eval.positions          plain (0..T-1) and/or random (the same randomization), also\n"
+               "              posenc eval --positions\n"
+               "  eval.rope_scaling       rope runs at evaluation: none, pi, ntk, yarn (posenc eval\n"
+               "              --rope-scaling, --rope-scale S); labelled rope+pi, rope+ntk, rope+yarn\n");
 }
 
 int is_help(const char *arg) { return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0; }
