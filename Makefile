@@ -76,12 +76,14 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/testutil.o $(LIB)
 	$(CC) $(LDFLAGS) $^ -o $@ $(CHECK_LIBS) $(LDLIBS)
 
 # Each tests/test_*.c is one Check program; all run, and any failure fails
-# the target. The CLI tests need the program itself.
-test: $(TEST_BIN) $(PROG)
+# the target. The CLI tests need the program itself. The benchmark is built
+# and run for 3 steps too, so that it cannot silently stop compiling.
+test: $(TEST_BIN) $(PROG) $(BENCH_BIN)
 	@fail=0; for t in $(TEST_BIN); do \
 	  echo "== $$t"; \
 	  OPENBLAS_NUM_THREADS=1 POSENC_BIN=$(abspath $(PROG)) CK_DEFAULT_TIMEOUT=600 ./$$t || fail=1; \
 	done; \
+	echo "== $(BENCH_BIN) --one small alibi 1 3 (smoke)"; ./$(BENCH_BIN) --one small alibi 1 3 || fail=1; \
 	if [ $$fail -ne 0 ]; then echo "make test: FAILED"; exit 1; fi; echo "make test: all suites passed"
 
 # slurmctld + slurmd on localhost (generated slurm.conf, auth/none, state in a

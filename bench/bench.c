@@ -448,9 +448,9 @@ static double bench_eval(const char *pe, int n, int samples, double *rss_mb) {
     Batch batch = {0};
     batch_alloc(&batch, B, T);
     EvalResult r;
-    evaluate_length(&m, task, &tc, n, B, 64, 7, &batch, &r, NULL); /* warm-up */
+    evaluate_length(&m, task, &tc, n, B, 64, 7, 0, &batch, &r, NULL); /* warm-up */
     double t0 = now_s();
-    evaluate_length(&m, task, &tc, n, samples, 64, 7, &batch, &r, NULL);
+    evaluate_length(&m, task, &tc, n, samples, 64, 7, 0, &batch, &r, NULL);
     double t = now_s() - t0;
     *rss_mb = peak_rss_mb();
     batch_free(&batch);

@@ -323,7 +323,7 @@ START_TEST(test_demo_spec) {
 END_TEST
 
 /* The new experiments: markov (5 encodings x 2 seeds, evaluated to 8x the
- * training length, learned's table covering it) and tasks (2 tasks x 5, one seed). */
+ * training length, learned's table covering it) and tasks (2 tasks x 5 x 2 seeds). */
 START_TEST(test_new_specs) {
     Sweep s;
     ck_assert_msg(sweep_load(&s, "experiments/markov.json") == 0, "%s", pe_error());
@@ -336,9 +336,10 @@ START_TEST(test_new_specs) {
     }
     sweep_free(&s);
     ck_assert_msg(sweep_load(&s, "experiments/tasks.json") == 0, "%s", pe_error());
-    ck_assert_int_eq(s.num_jobs, 10);
+    ck_assert_int_eq(s.num_jobs, 20);
     ck_assert_str_eq(s.jobs[0].cfg.task.name, "duplicate");
-    ck_assert_str_eq(s.jobs[5].cfg.task.name, "odds_first");
+    ck_assert_str_eq(s.jobs[9].cfg.task.name, "duplicate");
+    ck_assert_str_eq(s.jobs[10].cfg.task.name, "odds_first");
     ck_assert_int_eq(s.jobs[0].cfg.model.P, 3 * 32 + 2); /* duplicate at n = 32: m = 2n */
     sweep_free(&s);
 }
