@@ -136,9 +136,15 @@ static int render(const Show *s, PlotScript *ps, int w, int h) {
     return 0;
 }
 
+/* The encoding's settings at the --dim/--heads/--len of the picture: the
+ * run's (--run), else every encoding's defaults; one layer. */
 static PEConfig pe_config(const Show *s) {
-    return (PEConfig){.C = s->dim, .NH = s->heads, .hs = s->dim / s->heads, .L = 1, .P = s->len,
-                      .rope_base = s->rope_base, .rope_fraction = s->rope_fraction};
+    PEConfig pc;
+    if (s->have_model) pc = gpt_pe_config(&s->cfg.model);
+    else pe_config_default(&pc);
+    pc.C = s->dim, pc.NH = s->heads, pc.hs = s->dim / s->heads, pc.L = 1, pc.P = s->len;
+    pc.rope_base = s->rope_base, pc.rope_fraction = s->rope_fraction;
+    return pc;
 }
 
 /* What embed_forward adds to an all-zero embedding at positions 0..len-1: (len, C). */
@@ -341,22 +347,28 @@ static void print_row_stats(const char *what, RowStats st, int have_init) {
     printf("\n");
 }
 
+/* The model whose encoding is shown: the run's (--run), else a fresh one of
+ * encoding `enc` at the --dim/--heads/--len settings, initialised with --seed
+ * (built into *fresh; the caller frees it when !s->have_model). NULL on error. */
+static GPT *shown_model(Show *s, const char *enc, GPT *fresh, GPTConfig *mc) {
+    if (s->have_model) {
+        *mc = s->model.cfg;
+        return &s->model;
+    }
+    gpt_config_default(mc);
+    mc->V = task_vocab(10);
+    mc->C = s->dim, mc->NH = s->heads, mc->P = s->len;
+    snprintf(mc->pe, sizeof mc->pe, "%s", enc);
+    if (gpt_build(fresh, mc) != 0) return NULL;
+    gpt_init_params(fresh, s->seed);
+    return fresh;
+}
+
 static int show_learned(Show *s) {
     const int C = s->dim, len = s->len;
     GPT fresh, *m;
     GPTConfig mc;
-    if (s->have_model) {
-        m = &s->model;
-        mc = m->cfg;
-    } else {
-        gpt_config_default(&mc);
-        mc.V = task_vocab(10);
-        mc.C = C, mc.NH = s->heads, mc.P = len;
-        snprintf(mc.pe, sizeof mc.pe, "learned");
-        if (gpt_build(&fresh, &mc) != 0) return EXIT_USAGE;
-        gpt_init_params(&fresh, s->seed);
-        m = &fresh;
-    }
+    if (!(m = shown_model(s, "learned", &fresh, &mc))) return EXIT_USAGE;
     float *w = embed_table(&m->pe, len, C);
     /* the same table at initialisation (the run's seed) */
     GPT init;
@@ -899,18 +911,7 @@ static int show_bias(Show *s) {
     const int len = s->len, t5 = strcmp(s->enc, "t5") == 0, fire = strcmp(s->enc, "fire") == 0;
     GPT fresh, *m;
     GPTConfig mc;
-    if (s->have_model) {
-        m = &s->model;
-        mc = m->cfg;
-    } else {
-        gpt_config_default(&mc);
-        mc.V = task_vocab(10);
-        mc.C = s->dim, mc.NH = s->heads, mc.P = len;
-        snprintf(mc.pe, sizeof mc.pe, "%s", s->enc);
-        if (gpt_build(&fresh, &mc) != 0) return EXIT_USAGE;
-        gpt_init_params(&fresh, s->seed);
-        m = &fresh;
-    }
+    if (!(m = shown_model(s, s->enc, &fresh, &mc))) return EXIT_USAGE;
     /* a module instance over positions 0..len-1 holding the model's parameters
      * (no parameter of these encodings depends on max_positions) */
     PEConfig pc = gpt_pe_config(&mc);
@@ -1099,10 +1100,7 @@ static int show_bias(Show *s) {
 
 static int show_xpos(Show *s) {
     const int len = s->len, hs = s->dim / s->heads, half = hs / 2;
-    PEConfig pc;
-    if (s->have_model) pc = gpt_pe_config(&s->cfg.model);
-    else pe_config_default(&pc), pc.C = s->dim, pc.NH = s->heads, pc.hs = hs, pc.L = 1;
-    pc.P = len;
+    PEConfig pc = pe_config(s);
     PE pe;
     if (pe_init(&pe, "xpos", &pc) != 0) return EXIT_USAGE;
     const double gamma = pc.xpos_scale_base;
