@@ -44,10 +44,10 @@ void gpt_config_default(GPTConfig *cfg) {
     cfg->P = 64;
     snprintf(cfg->pe, sizeof cfg->pe, "rope");
     cfg->emb_scale = 1.0f;
-    cfg->rope_base = 10000.0f;
-    cfg->rope_fraction = 1.0f;
-    PEConfig pd;
+    PEConfig pd; /* the encodings' defaults live in one place */
     pe_config_default(&pd);
+    cfg->rope_base = pd.rope_base;
+    cfg->rope_fraction = pd.rope_fraction;
     cfg->t5_buckets = pd.t5_buckets;
     cfg->t5_max_distance = pd.t5_max_distance;
     cfg->fire_hidden = pd.fire_hidden;
