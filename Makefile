@@ -29,7 +29,9 @@ PKG_LIBS   := $(shell pkg-config --libs openblas libcjson 2>/dev/null)
 CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
 
 CFLAGS  ?= -O2
-CFLAGS  += -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -g -MMD -MP -I. $(PKG_CFLAGS)
+# -ffp-contract=off everywhere: no fused multiply-add, so the same source gives
+# the same bits with any compiler and -march (README "Reproducibility").
+CFLAGS  += -std=c11 -D_DEFAULT_SOURCE -ffp-contract=off -Wall -Wextra -g -MMD -MP -I. $(PKG_CFLAGS)
 LDLIBS  := $(PKG_LIBS) -lm -lpthread
 ifdef SAN
   CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -47,7 +49,7 @@ BENCH_BIN := $(BUILD)/bench
 LIB      := $(BUILD)/libposenc.a
 PROG     := $(if $(SAN),$(BUILD)/posenc,posenc)
 
-.PHONY: all test test-slurm bench demo deps clean fuzz
+.PHONY: all test test-slurm bench demo deps clean fuzz FORCE
 
 DEMO_OUT ?= runs/demo
 all: $(PROG)
@@ -59,7 +61,22 @@ $(BUILD)/%.o: %.c
 # The numerical kernels are built at -O3 (loop vectorisation; no fast-math,
 # no FMA contraction, no FP traps assumed: vectorised code computes exactly
 # what the scalar code does, and if-converts the clamps in exp).
-$(BUILD)/model/%.o: CFLAGS += -O3 -ffp-contract=off -fno-trapping-math
+KERNEL_CFLAGS := -O3 -ffp-contract=off -fno-trapping-math
+$(BUILD)/model/%.o: CFLAGS += $(KERNEL_CFLAGS)
+
+# What produced a run is recorded in its provenance.json (run/provenance.c):
+# the version (git describe, "-dirty" for uncommitted changes) and the flags,
+# from a header rewritten only when one of them changes.
+POSENC_VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+BUILD_HDR := $(BUILD)/gen/posenc_build.h
+$(BUILD_HDR): FORCE
+	@mkdir -p $(dir $@)
+	@printf '#define POSENC_VERSION "%s"\n#define POSENC_BUILD_CFLAGS "%s"\n#define POSENC_BUILD_KERNEL_CFLAGS "%s"\n' \
+	  '$(POSENC_VERSION)' '$(CC) $(CFLAGS)' '$(KERNEL_CFLAGS)' > $@.tmp
+	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
+$(BUILD)/run/provenance.o: $(BUILD_HDR)
+$(BUILD)/run/provenance.o: CFLAGS += -I$(BUILD)/gen
+FORCE:
 
 $(BUILD)/bench-obj/%.o: bench/%.c
 	@mkdir -p $(dir $@)

@@ -45,6 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "model/blas.h"
 #include "data/task.h"
 #include "model/adamw.h"
 #include "model/gpt.h"
@@ -571,6 +572,10 @@ typedef struct {
 } Target;
 
 int main(int argc, char **argv) {
+    if (blas_pin(argv) != 0) { /* what posenc runs (POSENC_BLAS=native: OpenBLAS's choice) */
+        fprintf(stderr, "bench: %s\n", pe_error());
+        return 1;
+    }
     const char *json_path = "bench.json";
     int quick = 0, one_threads = 1, one_steps = 20;
     const char *one_shape = NULL, *one_pe = "none";

@@ -13,6 +13,7 @@
 #include "model/parallel.h"
 #include "run/eval.h"
 #include "run/fsutil.h"
+#include "run/provenance.h"
 #include "run/rundir.h"
 
 static void eval_usage(FILE *f) {
@@ -146,7 +147,7 @@ static int eval_variant(const char *run, const RunConfig *cfg, long step, GPT *m
 
     /* <stem>.json and <stem>.csv */
     cJSON *j = cJSON_CreateObject();
-    cJSON_AddStringToObject(j, "run", run);
+    cJSON_AddStringToObject(j, "run", cfg->name); /* the name, not the path: the same bytes wherever the run folder is */
     cJSON_AddNumberToObject(j, "step", (double)step);
     cJSON_AddStringToObject(j, "task", cfg->task.name);
     cJSON_AddStringToObject(j, "pe", cfg->model.pe);
@@ -274,6 +275,7 @@ int cmd_eval(int argc, char **argv) {
     RunConfig cfg;
     GPT m;
     long step = 0;
+    if (prov_check(run) != 0) goto usage_error; /* this evaluation's record is appended to it */
     if (rundir_load(run, 1, &cfg, &m, &step) != 0) goto runtime_error;
     const int trained_P = cfg.model.P;
     unsigned pos_mask = cfg.eval.positions, scl_mask = cfg.eval.rope_scaling;
@@ -295,28 +297,29 @@ int cmd_eval(int argc, char **argv) {
     if (!samples) samples = cfg.eval.samples;
     if (!batch_size) batch_size = cfg.eval.batch_size;
     const TaskOps *task = task_find(cfg.task.name);
-    int maxB = 1, maxT = 1;
+    int maxB = 1, maxT = 1, maxLen = 1; /* batch shape (rows padded: task_eval_T), longest real input */
     for (int i = 0; i < nl; i++) {
-        int B, T;
+        int B, T, len = task_input_len(task, lengths[i]);
         eval_shape(task, lengths[i], (int)samples, (int)batch_size, &B, &T);
         maxB = B > maxB ? B : maxB;
         maxT = T > maxT ? T : maxT;
+        maxLen = len > maxLen ? len : maxLen;
     }
-    if ((pos_mask & (1u << EVAL_POS_RANDOM)) && maxT > trained_P) {
+    if ((pos_mask & (1u << EVAL_POS_RANDOM)) && maxLen > trained_P) {
         pe_errorf("--positions random: the longest evaluation input (%d tokens) does not fit in the %d positions "
                   "random ids are drawn from (model.max_positions of %s); evaluate shorter lengths or retrain "
-                  "with a larger model.max_positions", maxT, trained_P, run);
+                  "with a larger model.max_positions", maxLen, trained_P, run);
         gpt_free(&m);
         goto usage_error;
     }
     /* RoPE scaling: the original context is the longest training input; s derived from the lengths */
     const int train_T = task_max_train_input_len(task, &cfg.task);
-    double s_used = rope_scale > 0 ? rope_scale : cfg.eval.rope_scale > 0 ? cfg.eval.rope_scale : (double)maxT / train_T;
+    double s_used = rope_scale > 0 ? rope_scale : cfg.eval.rope_scale > 0 ? cfg.eval.rope_scale : (double)maxLen / train_T;
     if (s_used < 1.0) s_used = 1.0;
     const int s_derived = !(rope_scale > 0) && !(cfg.eval.rope_scale > 0);
-    if (maxT > m.cfg.P) { /* rebuild with room for the longest length (or a clear error for learned) */
+    if (maxLen > m.cfg.P) { /* rebuild with room for the longest length (or a clear error for learned) */
         gpt_free(&m);
-        if (rundir_load(run, maxT, &cfg, &m, &step) != 0) goto runtime_error;
+        if (rundir_load(run, maxLen, &cfg, &m, &step) != 0) goto runtime_error;
     }
     double param_bytes = 0, need = gpt_estimate_bytes(&m.cfg, 0, 0, maxB, maxT, &param_bytes);
     if (mem_check("evaluation", need, param_bytes, maxB, maxT) != 0) {
@@ -324,6 +327,8 @@ int cmd_eval(int argc, char **argv) {
         goto runtime_error;
     }
     par_set_threads(threads ? (int)threads : cfg.train.threads);
+    ProvSession prov;
+    prov_begin(&prov, "eval", par_threads(), -1);
     gpt_reserve(&m, maxB, maxT, 0);
     Batch batch = {0};
     if (batch_alloc(&batch, maxB, maxT) != 0) {
@@ -355,6 +360,7 @@ int cmd_eval(int argc, char **argv) {
     free(floor);
     batch_free(&batch);
     gpt_free(&m);
+    if (rc == 0 && variants > 0) rc = prov_end(&prov, run, step);
     if (rc != 0) goto runtime_error;
     return 0;
 

@@ -59,12 +59,19 @@ static void sweep_usage(FILE *f) {
 
 static void collect_usage(FILE *f) {
     fprintf(f,
-            "usage: posenc collect DIR [--no-plots]\n"
+            "usage: posenc collect DIR [--no-plots] [--allow-mixed]\n"
             "\n"
             "Aggregate the runs of sweep folder DIR (written by posenc sweep, or by running its\n"
             "plan.txt with another engine): DIR/results.csv with mean, std (sample), min and max\n"
             "over seeds of token_acc, exact_match and loss per grid cell and length, a table, and\n"
-            "the accuracy and loss plots (PNG and SVG) per task.\n");
+            "the accuracy and loss plots (PNG and SVG) per task.\n"
+            "\n"
+            "Provenance: the runs' provenance.json files must name one result identity (posenc\n"
+            "version, OpenBLAS version and kernel, pinned) and every run must be reproducible;\n"
+            "collect prints it (with the thread counts and CPUs used) and results.md states it.\n"
+            "Runs that differ are refused (exit 2, naming two of them).\n"
+            "  --no-plots       skip the gnuplot figures\n"
+            "  --allow-mixed    aggregate them anyway; results.md then says the numbers are mixed\n");
 }
 
 static void run_usage(FILE *f) {
@@ -142,13 +149,15 @@ int cmd_run(int argc, char **argv) {
 
 int cmd_collect(int argc, char **argv) {
     const char *dir = NULL;
-    int plots = 1;
+    int plots = 1, allow_mixed = 0;
     for (int i = 1; i < argc; i++) {
         if (is_help(argv[i])) {
             collect_usage(stdout);
             return 0;
         } else if (strcmp(argv[i], "--no-plots") == 0) {
             plots = 0;
+        } else if (strcmp(argv[i], "--allow-mixed") == 0) {
+            allow_mixed = 1;
         } else if (argv[i][0] != '-' && !dir) {
             dir = argv[i];
         } else {
@@ -160,9 +169,10 @@ int cmd_collect(int argc, char **argv) {
         fprintf(stderr, "posenc collect: missing DIR (see posenc collect --help)\n");
         return EXIT_USAGE;
     }
-    if (aggregate_sweep(dir, stdout, plots) < 0) {
+    const int rc = aggregate_sweep(dir, stdout, plots, allow_mixed);
+    if (rc < 0) {
         fprintf(stderr, "posenc collect: %s\n", pe_error());
-        return EXIT_RUNTIME;
+        return rc == -2 ? EXIT_USAGE : EXIT_RUNTIME;
     }
     return 0;
 }
@@ -322,9 +332,10 @@ int cmd_sweep(int argc, char **argv) {
         fprintf(stderr, "sweep: interrupted; run the same command again to finish\n");
         return EXIT_INTERRUPTED;
     }
-    if (aggregate_sweep(dir, stdout, plots) < 0) {
+    const int agg = aggregate_sweep(dir, stdout, plots, 0);
+    if (agg < 0) {
         fprintf(stderr, "posenc sweep: %s\n", pe_error());
-        return EXIT_RUNTIME;
+        return agg == -2 ? EXIT_USAGE : EXIT_RUNTIME;
     }
     return failed ? EXIT_RUNTIME : 0;
 }

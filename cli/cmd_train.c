@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "run/config.h"
+#include "run/provenance.h"
 #include "run/fsutil.h"
 #include "run/train.h"
 
@@ -52,7 +53,7 @@ static void train_usage(FILE *f) {
 
 static const char *const run_files[] = {"config.json",       "metrics.jsonl",          "model.safetensors",
                                         "optim.safetensors", "optim.next.safetensors", "eval.json",
-                                        "eval.csv"};
+                                        "eval.csv",          "provenance.json"};
 
 int cmd_train(int argc, char **argv) {
     const char *config_path = NULL, *out = NULL, *resume = NULL;
@@ -131,6 +132,10 @@ int cmd_train(int argc, char **argv) {
             fprintf(stderr, "posenc train: %s: no readable checkpoint (model.safetensors) to resume from; "
                             "start it again with --force\n", dir);
             return EXIT_RUNTIME;
+        }
+        if (prov_check(dir) != 0) { /* the session's record is appended to it at the end */
+            fprintf(stderr, "posenc train: %s\n", pe_error());
+            return EXIT_USAGE;
         }
     } else {
         if (config_load(&cfg, config_path, sets, nsets) != 0) {

@@ -10,8 +10,10 @@
 
 #include "cli/cli.h"
 #include "data/task.h"
+#include "model/blas.h"
 #include "model/common.h"
 #include "model/pe.h"
+#include "run/provenance.h"
 
 static void usage(FILE *f) {
     fprintf(f,
@@ -34,6 +36,7 @@ static void usage(FILE *f) {
             "  show ENCODING [--len N --dim C --heads H] [--run RUN]\n"
             "                                               pictures of an encoding (PNG, SVG) + figures\n"
             "  help                                         this message\n"
+            "  --version                                    version, build, OpenBLAS kernel\n"
             "\n"
             "Run `posenc COMMAND --help` for a command's options.\n"
             "\n"
@@ -104,10 +107,21 @@ int main(int argc, char **argv) {
         usage(stderr);
         return EXIT_USAGE;
     }
+    /* one OpenBLAS kernel family on every machine (model/blas.h); may run
+     * the program again with OPENBLAS_CORETYPE set */
+    const int pinned = blas_pin(argv);
+    if (pinned != 0) {
+        fprintf(stderr, "posenc: %s\n", pe_error());
+        return pinned == -2 ? EXIT_USAGE : EXIT_RUNTIME;
+    }
     /* a write beyond `ulimit -f` fails with EFBIG (and a message naming the
      * file) instead of killing the process */
     signal(SIGXFSZ, SIG_IGN);
     const char *cmd = argv[1];
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        provenance_print_version();
+        return fflush(stdout) == 0 && !ferror(stdout) ? 0 : 1;
+    }
     if (is_help(cmd) || strcmp(cmd, "help") == 0) {
         usage(stdout);
         return 0;

@@ -43,6 +43,11 @@ int task_input_len(const TaskOps *t, int n) {
     return t->frame == TASK_FRAME_LM ? n : n + t->answer_len(n) + 2;
 }
 
+int task_eval_T(const TaskOps *t, int n) {
+    const int T = task_input_len(t, n);
+    return (T + TASK_EVAL_ROW_ALIGN - 1) / TASK_EVAL_ROW_ALIGN * TASK_EVAL_ROW_ALIGN;
+}
+
 int task_counted_len(const TaskOps *t, int n) {
     return t->frame == TASK_FRAME_LM ? n : t->answer_len(n) + 1;
 }
@@ -233,7 +238,7 @@ int batch_sample_eval(Batch *b, const TaskOps *t, const TaskConfig *cfg, int n, 
     if (cfg->alphabet < 1)
         return pe_errorf("batch_sample_eval: bad alphabet size %d", cfg->alphabet);
     if (B < 1) return pe_errorf("batch_sample_eval: batch size must be >= 1, got %d", B);
-    int T = task_input_len(t, n);
+    int T = task_eval_T(t, n);
     if (B > b->cap_B || T > b->cap_T)
         return pe_errorf("batch_sample_eval: %d rows of %d tokens (n = %d) exceed the batch "
                          "capacity %d x %d",
@@ -243,6 +248,10 @@ int batch_sample_eval(Batch *b, const TaskOps *t, const TaskConfig *cfg, int n, 
         draw_x(b, r, n, t, cfg, rng);
     }
     frame_rows(b, t, cfg->alphabet, B, T);
+    for (int r = 0; r < B; r++) { /* alignment padding: repeat the last real id */
+        int *ps = b->pos + (size_t)r * T;
+        for (int i = b->lens[r]; i < T; i++) ps[i] = b->lens[r] - 1;
+    }
     return 0;
 }
 

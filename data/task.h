@@ -128,6 +128,16 @@ const TaskOps *task_at(int i);
  * (the sequence BOS x SEP y EOS has n+m+3 tokens; the model sees all but the
  * last); n in the LM frame (BOS x1..xn, all but xn). */
 int task_input_len(const TaskOps *t, int n);
+/* Rows of an evaluation batch: task_input_len rounded up to a multiple of
+ * TASK_EVAL_ROW_ALIGN. OpenBLAS's pinned sgemm kernels compute the rows of a
+ * product in tiles of 12, and a row's last bit depends on its place in its
+ * tile; with every example starting on a tile boundary and filling whole
+ * tiles, an example's numbers are the same whatever batch it is evaluated in
+ * (eval.batch_size, the last short batch, the periodic evaluation during
+ * training). The extra rows are padding, never attended to by real tokens and
+ * never counted. */
+#define TASK_EVAL_ROW_ALIGN 12
+int task_eval_T(const TaskOps *t, int n);
 /* Longest input of a training batch: task_input_len maximised over
  * n in [cfg->min_len, cfg->max_len]. Allocate training batches with this T. */
 int task_max_train_input_len(const TaskOps *t, const TaskConfig *cfg);
@@ -177,8 +187,9 @@ void batch_free(Batch *b);
  * task_max_train_input_len <= cap_T, so that whether a configuration fits
  * never depends on the random draw; an error otherwise (batch unchanged). */
 int batch_sample_train(Batch *b, const TaskOps *t, const TaskConfig *cfg, int B, Rng *rng);
-/* Evaluation batch: B examples all of length n (T = task_input_len(t, n)).
- * Uses cfg->alphabet only. An error if n < 1 or the batch exceeds the capacity. */
+/* Evaluation batch: B examples all of length n, T = task_eval_T(t, n) (the
+ * padding rows past task_input_len repeat the last real position id, so an
+ * id never exceeds the real input's). Uses cfg->alphabet only. An error if n < 1 or the batch exceeds the capacity. */
 int batch_sample_eval(Batch *b, const TaskOps *t, const TaskConfig *cfg, int n, int B, Rng *rng);
 
 /* Randomized positions (Ruoss et al. 2023): replace the position ids of every

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/dmath.h"
 #include "markov.h"
 
 void markov_row(const TaskConfig *cfg, uint32_t ctx, int *succ, double *prob) {
@@ -23,7 +24,7 @@ void markov_row(const TaskConfig *cfg, uint32_t ctx, int *succ, double *prob) {
     double sum = 0.0;
     for (int j = 0; j < b; j++) {
         double u = (double)((rng_u64(&r) >> 11) + 1) * 0x1p-53; /* (0, 1] */
-        prob[j] = -log(u);
+        prob[j] = -dm_log(u);
         sum += prob[j];
     }
     for (int j = 0; j < b; j++) prob[j] = sum > 0.0 ? prob[j] / sum : 1.0 / b;
@@ -108,7 +109,7 @@ void markov_table_entropy(const MarkovTable *m, double *h, int n, double *rate) 
     for (int c = 0; c < K; c++)
         for (int j = 0; j < b; j++) {
             const double p = m->prob[(size_t)c * b + j];
-            if (p > 0.0) H[c] -= p * log(p);
+            if (p > 0.0) H[c] -= p * dm_log(p);
         }
     double *cur = pe_calloc(K, sizeof(double)), *next = pe_calloc(K, sizeof(double));
     for (int pass = 0; pass < 2; pass++) {

@@ -2,6 +2,7 @@
  * adamw.c — AdamW, learning-rate schedule, gradient clipping (see adamw.h).
  */
 #include "adamw.h"
+#include "dmath.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -30,7 +31,7 @@ float lr_schedule(int step, int steps, int warmup, float lr) {
     if (decay_steps <= 0) return lr;
     double progress = (double)(step - warmup) / decay_steps;
     if (progress > 1.0) progress = 1.0;
-    return min_lr + 0.5f * (lr - min_lr) * (float)(1.0 + cos(M_PI * progress));
+    return min_lr + 0.5f * (lr - min_lr) * (float)(1.0 + dm_cos(M_PI * progress));
 }
 
 float grad_global_norm(const GPT *m) {
@@ -48,8 +49,8 @@ void grad_clip(GPT *m, float norm, float max_norm) {
 void adamw_step(AdamW *opt, GPT *m, float lr) {
     opt->t++;
     const float b1 = opt->beta1, b2 = opt->beta2;
-    const float c1 = 1.0f / (1.0f - powf(b1, (float)opt->t));
-    const float c2 = 1.0f / (1.0f - powf(b2, (float)opt->t));
+    const float c1 = 1.0f / (1.0f - dm_powf(b1, (float)opt->t));
+    const float c2 = 1.0f / (1.0f - dm_powf(b2, (float)opt->t));
     for (int k = 0; k < GPT_NUM_PARAM_TENSORS; k++) {
         const ParamInfo *info = &m->param_info[k];
         const float wd = info->decay ? opt->weight_decay : 0.0f;

@@ -1,4 +1,5 @@
 #include "common.h"
+#include "dmath.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -79,7 +80,7 @@ float rng_uniform(Rng *r) { return (float)(rng_u64(r) >> 40) / 16777216.0f; }
 float rng_normal(Rng *r) {
     double u1 = ((double)(rng_u64(r) >> 11) + 1.0) / 9007199254740993.0; /* (0,1] */
     double u2 = (double)(rng_u64(r) >> 11) / 9007199254740992.0;         /* [0,1) */
-    return (float)(sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2));
+    return (float)(sqrt(-2.0 * dm_log(u1)) * dm_cos(2.0 * M_PI * u2));
 }
 
 uint64_t rng_derive(uint64_t seed, uint64_t stream) {

@@ -1,6 +1,7 @@
 /*
  * layers.c — forward/backward pairs (see layers.h for the contracts).
  */
+#include "dmath.h"
 #include "layers.h"
 
 #include <cblas.h>
@@ -130,7 +131,17 @@ void matmul_backward_ref(float *dinp, float *dw, float *dbias, const float *dout
 
 /* The BLAS versions split the work across the thread pool (parallel.h): the
  * forward and dinp by rows of tokens, dweight by rows of the output features
- * (each a full sum over tokens), dbias by columns. */
+ * (each a full sum over tokens), dbias by columns.
+ *
+ * Thread-count invariance: OpenBLAS's sgemm computes C in tiles of rows, and
+ * a row's last bit depends on the tile it falls in (a partial tile at the end
+ * of a call takes another code path). With the pinned kernel family (blas.h)
+ * every tile boundary is a multiple of 12 rows, so splitting a product at
+ * multiples of SGEMM_ROW_ALIGN gives bitwise the same rows as the whole
+ * product: the result does not depend on how many parts there are
+ * (tests/test_repro.c checks both this property of the library and whole
+ * training runs at 1, 2 and 3 threads). */
+#define SGEMM_ROW_ALIGN 24
 typedef struct {
     float *out, *dinp, *dw, *dbias;
     const float *inp, *w, *bias, *dout;
@@ -141,7 +152,7 @@ static void matmul_forward_part(void *ctx, int part, int nparts) {
     const MatmulArgs *a = ctx;
     const int C = a->C, OC = a->OC;
     int lo, hi;
-    par_range(a->N, part, nparts, 16, &lo, &hi);
+    par_range(a->N, part, nparts, SGEMM_ROW_ALIGN, &lo, &hi);
     if (lo >= hi) return;
     float *out = a->out + (size_t)lo * OC;
     float beta = 0.0f;
@@ -163,12 +174,12 @@ static void matmul_backward_part(void *ctx, int part, int nparts) {
     const MatmulArgs *a = ctx;
     const int N = a->N, C = a->C, OC = a->OC;
     int lo, hi;
-    par_range(N, part, nparts, 16, &lo, &hi);
+    par_range(N, part, nparts, SGEMM_ROW_ALIGN, &lo, &hi);
     /* dinp (N, C) += dout (N, OC) @ w (OC, C) */
     if (lo < hi)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, hi - lo, C, OC, 1.0f, a->dout + (size_t)lo * OC, OC,
                     a->w, C, 1.0f, a->dinp + (size_t)lo * C, C);
-    par_range(OC, part, nparts, 8, &lo, &hi);
+    par_range(OC, part, nparts, SGEMM_ROW_ALIGN, &lo, &hi);
     if (lo >= hi) return;
     /* dw (OC, C) += dout^T (OC, N) @ inp (N, C) */
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, hi - lo, C, N, 1.0f, a->dout + lo, OC, a->inp, C, 1.0f,
@@ -350,8 +361,11 @@ void residual_backward(float *da, float *db, const float *dout, int n) {
 }
 
 /* ------------------------------------------------------------------------
- * Softmax + masked cross-entropy
+ * Softmax + masked cross-entropy (exp by exp_neg below, log by dmath.h: the
+ * same bits on every machine)
  */
+
+INLINE float exp_neg(float x);
 
 int crossentropy_forward(float *probs, float *losses, const float *logits, const int *targets, int N, int V) {
     int count = 0;
@@ -362,14 +376,14 @@ int crossentropy_forward(float *probs, float *losses, const float *logits, const
         for (int v = 0; v < V; v++) mx = z[v] > mx ? z[v] : mx;
         float sum = 0.0f;
         for (int v = 0; v < V; v++) {
-            p[v] = expf(z[v] - mx);
+            p[v] = exp_neg(z[v] - mx); /* z - mx <= 0 */
             sum += p[v];
         }
         for (int v = 0; v < V; v++) p[v] /= sum;
         int t = targets ? targets[n] : -1;
         if (t >= 0) {
             /* log-sum-exp form: exact even when p[t] underflows */
-            losses[n] = logf(sum) + mx - z[t];
+            losses[n] = dm_logf(sum) + mx - z[t];
             count++;
         } else {
             losses[n] = 0.0f;
@@ -420,7 +434,7 @@ INLINE float exp_neg(float x) {
     p = p * r + 1.6666665459e-1f;
     p = p * r + 5.0000001201e-1f;
     p = p * (r * r) + r + 1.0f;
-    int32_t e = (int32_t)n + 127;
+    int32_t e = (int32_t)(n == n ? n : 0.0f) + 127; /* NaN stays NaN through p, without an undefined cast */
     e = e < 0 ? 0 : e;
     int32_t bits = e << 23;
     float scale;

@@ -6,11 +6,12 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "dmath.h"
 #include "pe.h"
 
 /* get_slopes_power_of_2(n): start = 2^(-8/n), slopes start^1 .. start^n */
 static void slopes_pow2(float *out, int n) {
-    double start = pow(2.0, -pow(2.0, -(log2((double)n) - 3.0)));
+    double start = dm_pow(2.0, -dm_pow(2.0, -(dm_log2((double)n) - 3.0)));
     double s = start;
     for (int i = 0; i < n; i++, s *= start) out[i] = (float)s;
 }

@@ -39,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dmath.h"
 #include "pe.h"
 
 #define FIRE_EPS 1e-6f
@@ -136,7 +137,7 @@ static void fire_teardown(PE *pe) {
 /* The normalised distance x(i, d) = psi(d) / (psi(max(L, i)) + eps). */
 static float fire_x(float c, float thr, int i, int d) {
     const float ac = fabsf(c), n = thr > (float)i ? thr : (float)i;
-    return logf(ac * (float)d + 1.0f) / (logf(ac * n + 1.0f) + FIRE_EPS);
+    return dm_logf(ac * (float)d + 1.0f) / (dm_logf(ac * n + 1.0f) + FIRE_EPS);
 }
 
 static void fire_bias_prepare(const PE *pe, int l, const int *pos, int N) {
@@ -201,12 +202,12 @@ static void fire_bias_reduce(const PE *pe, int l) {
     for (int i = 0; i < s->pm; i++) {
         const int use_thr = thr > (float)i; /* n = max(L, i) */
         const float n = use_thr ? thr : (float)i;
-        const float den = logf(ac * n + 1.0f) + FIRE_EPS;
+        const float den = dm_logf(ac * n + 1.0f) + FIRE_EPS;
         for (int d = 0; d <= i; d++) {
             float gsum = 0.0f;
             for (int h = 0; h < NH; h++) gsum += fabsf(s->gtable[((size_t)h * P + i) * P + d]);
             if (gsum == 0.0f) continue; /* pair not in the batch */
-            const float num = logf(ac * (float)d + 1.0f), x = num / den;
+            const float num = dm_logf(ac * (float)d + 1.0f), x = num / den;
             for (int k = 0; k < H; k++) {
                 float z = v.w1[k] * x + v.b1[k];
                 s->hid[k] = z > 0.0f ? z : 0.0f;

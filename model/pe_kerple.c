@@ -28,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dmath.h"
 #include "pe.h"
 
 #define KERPLE_EPS 0.01f /* the reference's clamp of the initial values */
@@ -46,9 +47,9 @@ static int kerple_tensors(const PEConfig *cfg, PETensor *out) {
     return 2;
 }
 
-static float softplus(float x) { return x > 20.0f ? x : log1pf(expf(x)); }
-static float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
-static float softplus_inv(float y) { return y > 20.0f ? y : logf(expm1f(y)); }
+static float softplus(float x) { return x > 20.0f ? x : dm_log1pf(dm_expf(x)); }
+static float sigmoid(float x) { return 1.0f / (1.0f + dm_expf(-x)); }
+static float softplus_inv(float y) { return y > 20.0f ? y : dm_logf(dm_expm1f(y)); }
 
 /* views: p_raw (L, NH) then a_raw (L, NH) */
 static const float *p_raw(const PE *pe, int l) { return pe->params + (size_t)l * pe->cfg.NH; }
@@ -86,7 +87,7 @@ static void kerple_bias_prepare(const PE *pe, int l, const int *pos, int N) {
     for (int h = 0; h < pe->cfg.NH; h++) {
         const float p = softplus(p_raw(pe, l)[h]), a = softplus(a_raw(pe, l)[h]);
         float *t = s->table + (size_t)h * P;
-        for (int d = 0; d < s->pm; d++) t[d] = -p * log1pf(a * (float)d);
+        for (int d = 0; d < s->pm; d++) t[d] = -p * dm_log1pf(a * (float)d);
     }
 }
 
@@ -123,7 +124,7 @@ static void kerple_bias_reduce(const PE *pe, int l) {
         double dp = 0.0, da = 0.0;
         /* t[d] = -p log(1 + a d):  dt/dp = -log(1 + a d),  dt/da = -p d / (1 + a d) */
         for (int d = 0; d < s->pm; d++) {
-            dp += (double)g[d] * -log1pf(a * (float)d);
+            dp += (double)g[d] * -dm_log1pf(a * (float)d);
             da += (double)g[d] * (-p * (float)d / (1.0f + a * (float)d));
             g[d] = 0.0f;
         }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dmath.h"
 #include "pe.h"
 
 typedef struct {
@@ -49,7 +50,7 @@ static int rope_dims(const PEConfig *c) {
 /* YaRN's d(r): the pair index whose wavelength fits r rotations into the
  * original context L (Peng et al. 2023, eq. 17; find_correction_dim). */
 static double yarn_correction_dim(double rotations, int R, double base, int L) {
-    return R * log(L / (rotations * 2.0 * M_PI)) / (2.0 * log(base));
+    return R * dm_log(L / (rotations * 2.0 * M_PI)) / (2.0 * dm_log(base));
 }
 
 int pe_rope_frequencies(const PEConfig *c, double *freqs, double *mscale) {
@@ -64,14 +65,14 @@ int pe_rope_frequencies(const PEConfig *c, double *freqs, double *mscale) {
         return pe_errorf("rope scaling yarn: needs the original (training) context length, got %d",
                          c->rope_orig_len);
     *mscale = 1.0;
-    for (int i = 0; i < half; i++) freqs[i] = pow(base, -2.0 * i / R);
+    for (int i = 0; i < half; i++) freqs[i] = dm_pow(base, -2.0 * i / R);
     switch (sc) {
     case PE_ROPE_SCALING_PI:
         for (int i = 0; i < half; i++) freqs[i] /= s;
         break;
     case PE_ROPE_SCALING_NTK: {
-        const double b2 = base * pow(s, (double)R / (R - 2)); /* R = 2: no pair but i = 0, unchanged */
-        for (int i = 0; i < half; i++) freqs[i] = pow(b2, -2.0 * i / R);
+        const double b2 = base * dm_pow(s, (double)R / (R - 2)); /* R = 2: no pair but i = 0, unchanged */
+        for (int i = 0; i < half; i++) freqs[i] = dm_pow(b2, -2.0 * i / R);
         break;
     }
     case PE_ROPE_SCALING_YARN: {
@@ -87,7 +88,7 @@ int pe_rope_frequencies(const PEConfig *c, double *freqs, double *mscale) {
             const double keep = 1.0 - ramp; /* 1: extrapolate (w_i), 0: interpolate (w_i / s) */
             freqs[i] = freqs[i] / s * (1.0 - keep) + freqs[i] * keep;
         }
-        if (s > 1.0) *mscale = 0.1 * log(s) + 1.0;
+        if (s > 1.0) *mscale = 0.1 * dm_log(s) + 1.0;
         break;
     }
     default:
@@ -113,8 +114,8 @@ static int rope_setup(PE *pe) {
     for (int p = 0; p < c->P; p++) {
         for (int i = 0; i < half; i++) {
             double theta = p * freqs[i];
-            s->cos[(size_t)p * half + i] = (float)(cos(theta) * mscale);
-            s->sin[(size_t)p * half + i] = (float)(sin(theta) * mscale);
+            s->cos[(size_t)p * half + i] = (float)(dm_cos(theta) * mscale);
+            s->sin[(size_t)p * half + i] = (float)(dm_sin(theta) * mscale);
         }
     }
     free(freqs);

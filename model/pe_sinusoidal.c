@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "dmath.h"
 #include "pe.h"
 
 static int sin_setup(PE *pe) {
@@ -14,9 +15,9 @@ static int sin_setup(PE *pe) {
     float *table = pe_calloc((size_t)P * C, sizeof(float)); /* (P, C) */
     for (int p = 0; p < P; p++) {
         for (int i = 0; i < C / 2; i++) {
-            double angle = p / pow(10000.0, 2.0 * i / C);
-            table[(size_t)p * C + 2 * i] = (float)sin(angle);
-            table[(size_t)p * C + 2 * i + 1] = (float)cos(angle);
+            double angle = p / dm_pow(10000.0, 2.0 * i / C);
+            table[(size_t)p * C + 2 * i] = (float)dm_sin(angle);
+            table[(size_t)p * C + 2 * i + 1] = (float)dm_cos(angle);
         }
     }
     pe->state = table;

@@ -27,13 +27,14 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "dmath.h"
 #include "pe.h"
 
 int pe_t5_bucket(int d, int buckets, int max_distance) {
     if (d < 0) d = 0; /* causal: a key after the query counts as distance 0 */
     const int max_exact = buckets / 2;
     if (d < max_exact) return d;
-    float r = logf((float)d / (float)max_exact) / logf((float)max_distance / (float)max_exact) *
+    float r = dm_logf((float)d / (float)max_exact) / dm_logf((float)max_distance / (float)max_exact) *
               (float)(buckets - max_exact);
     int b = max_exact + (int)r;
     return b < buckets - 1 ? b : buckets - 1;

@@ -24,6 +24,7 @@
 #include <math.h>
 #include <stdlib.h>
 
+#include "dmath.h"
 #include "pe.h"
 
 typedef struct {
@@ -40,12 +41,12 @@ static int xpos_setup(PE *pe) {
     if (!(c->xpos_scale_base > 0.0f))
         return pe_errorf("model.xpos_scale_base must be > 0, got %g", c->xpos_scale_base);
     const int half = c->hs / 2;
-    const double zeta0 = 0.4 / 1.4, worst = -log(zeta0) * (c->P - 1) / c->xpos_scale_base;
-    if (worst > log(1e30))
+    const double zeta0 = 0.4 / 1.4, worst = -dm_log(zeta0) * (c->P - 1) / c->xpos_scale_base;
+    if (worst > dm_log(1e30))
         return pe_errorf("xpos: positions up to %d with model.xpos_scale_base %g scale keys by up to "
                          "e^%.0f, beyond float range; raise model.xpos_scale_base to at least %.0f",
                          c->P - 1, c->xpos_scale_base, worst,
-                         ceil(-log(zeta0) * (c->P - 1) / log(1e30)));
+                         ceil(-dm_log(zeta0) * (c->P - 1) / dm_log(1e30)));
     XposState *s = pe_calloc(1, sizeof *s);
     s->half = half;
     const size_t n = (size_t)c->P * half;
@@ -55,13 +56,13 @@ static int xpos_setup(PE *pe) {
     s->sk = pe_calloc(n, sizeof(float));
     for (int p = 0; p < c->P; p++) {
         for (int i = 0; i < half; i++) {
-            const double theta = p * pow((double)c->rope_base, -2.0 * i / c->hs);
+            const double theta = p * dm_pow((double)c->rope_base, -2.0 * i / c->hs);
             const double zeta = (2.0 * i + 0.4 * c->hs) / (1.4 * c->hs);
             const double e = (double)p / c->xpos_scale_base;
-            s->cos[(size_t)p * half + i] = (float)cos(theta);
-            s->sin[(size_t)p * half + i] = (float)sin(theta);
-            s->sq[(size_t)p * half + i] = (float)pow(zeta, e);
-            s->sk[(size_t)p * half + i] = (float)pow(zeta, -e);
+            s->cos[(size_t)p * half + i] = (float)dm_cos(theta);
+            s->sin[(size_t)p * half + i] = (float)dm_sin(theta);
+            s->sq[(size_t)p * half + i] = (float)dm_pow(zeta, e);
+            s->sk[(size_t)p * half + i] = (float)dm_pow(zeta, -e);
         }
     }
     pe->state = s;

@@ -17,6 +17,7 @@
 #include "run/fsutil.h"
 #include "run/plot.h"
 #include "run/sweep.h"
+#include "run/provenance.h"
 
 Stat stat_of(const double *x, int n) {
     Stat s = {0, 0, x[0], x[0]};
@@ -429,7 +430,7 @@ static void group_script(PlotScript *s, const Cell *cells, const int *members, i
     if (panels == 2) plot_printf(s, "unset multiplot\n");
 }
 
-int aggregate_sweep(const char *out, FILE *f, int plots) {
+int aggregate_sweep(const char *out, FILE *f, int plots, int allow_mixed) {
     char path[4096];
     if (path_join(path, sizeof path, out, "sweep.json") != 0) return -1;
     if (!path_exists(path))
@@ -458,7 +459,8 @@ int aggregate_sweep(const char *out, FILE *f, int plots) {
     int nruns = 0, cap = 64, incomplete = 0;
     RunResult *runs = pe_calloc(cap, sizeof *runs);
     char (*names)[256] = pe_calloc(SWEEP_MAX_JOBS, sizeof *names);
-    int nnames = 0;
+    char **used = pe_calloc(SWEEP_MAX_JOBS, sizeof *used); /* folders of the runs aggregated, for provenance */
+    int nnames = 0, nused = 0;
     for (struct dirent *e; (e = readdir(d));)
         if (e->d_name[0] != '.' && nnames < SWEEP_MAX_JOBS) snprintf(names[nnames++], 256, "%s", e->d_name);
     closedir(d);
@@ -491,14 +493,28 @@ int aggregate_sweep(const char *out, FILE *f, int plots) {
                 continue;
             }
             nruns++;
+            if (!nused || strcmp(used[nused - 1], dir) != 0) used[nused++] = strdup(dir);
         }
     }
     free(names);
+    /* what produced them: one result identity, or refuse (README "Reproducibility") */
+    char prov_line[3000] = "", prov_details[3000] = "";
+    const int prov = nruns ? prov_collect(used, nused, allow_mixed, prov_line, sizeof prov_line, prov_details,
+                                          sizeof prov_details)
+                           : 0;
+    for (int i = 0; i < nused; i++) free(used[i]);
+    free(used);
+    if (prov < 0) {
+        free(runs);
+        cJSON_Delete(spec);
+        return -2;
+    }
     if (nruns == 0) {
         free(runs);
         cJSON_Delete(spec);
         return pe_errorf("%s: no complete runs to aggregate", runs_dir);
     }
+    if (f) fprintf(f, "provenance: %s\n\n", prov_details);
 
     /* cells, in order of first appearance (runs sorted by id) */
     Cell *cells = pe_calloc(nruns, sizeof *cells);
@@ -537,6 +553,7 @@ int aggregate_sweep(const char *out, FILE *f, int plots) {
     char *md_text = NULL;
     size_t md_len = 0;
     FILE *md = open_memstream(&md_text, &md_len);
+    if (md) fprintf(md, "%s\n\n", prov_line);
     for (int c = 0; c < ncells; c++) group[c] = -1;
     for (int c = 0; rc == 0 && c < ncells; c++) {
         if (group[c] >= 0) continue;

@@ -42,7 +42,10 @@ Stat stat_of(const double *x, int n);
 /* Aggregate OUT; print the tables to `f` (may be NULL); write results.csv
  * and, if plots != 0, the plots. Returns the number of runs aggregated
  * (0 or more), or -1 after pe_errorf. Incomplete runs are listed on stderr
- * and left out. */
-int aggregate_sweep(const char *out, FILE *f, int plots);
+ * and left out. The runs must share one result identity (provenance.h:
+ * prov_collect): otherwise -2 after pe_errorf naming two of them, unless
+ * allow_mixed (then results.md says that the numbers are mixed). results.md
+ * opens with the line naming what produced the numbers. */
+int aggregate_sweep(const char *out, FILE *f, int plots, int allow_mixed);
 
 #endif

@@ -8,6 +8,7 @@
  * or consistency error found at the end names the file or "--set" that caused
  * it. The cJSON tree lives only inside one parse and is freed on one path.
  */
+#include "model/dmath.h"
 #include "config.h"
 
 #include <ctype.h>
@@ -659,7 +660,7 @@ static int resolve_check(Loader *ld) {
 
     /* xPos scales keys by zeta_0^(-p/gamma), zeta_0 = 0.4/1.4: keep it below 1e30 */
     if (strcmp(m->pe, "xpos") == 0) {
-        double need = log(1.4 / 0.4) * (m->P - 1) / log(1e30);
+        double need = dm_log(1.4 / 0.4) * (m->P - 1) / dm_log(1e30);
         if (m->xpos_scale_base < need)
             return fail(latest(ld, K_XPOS_SCALE_BASE, K_MAX_POSITIONS, K_EVAL_LENGTHS, -1),
                         "model.xpos_scale_base",
@@ -828,11 +829,12 @@ static cJSON *u64_number(uint64_t v) {
     return cJSON_CreateRaw(buf);
 }
 
-char *config_to_json(const RunConfig *c) {
+static char *config_json(const RunConfig *c, int with_threads) {
     cJSON *root = cJSON_CreateObject();
     for (int k = 0; k < NUM_KEYS; k++) {
         const Key *key = &keys[k];
         if (k >= K_TASK_MARKOV_ORDER && k <= K_TASK_MARKOV_SEED && !markov_task(c)) continue;
+        if (k == K_THREADS && !with_threads) continue;
         cJSON *parent = root;
         const char *dot = strchr(key->path, '.');
         if (dot) {
@@ -889,3 +891,7 @@ char *config_to_json(const RunConfig *c) {
     cJSON_free(raw);
     return out;
 }
+
+char *config_to_json(const RunConfig *c) { return config_json(c, 0); }
+
+char *config_to_json_plan(const RunConfig *c) { return config_json(c, 1); }

@@ -151,9 +151,15 @@ int config_apply_set(RunConfig *c, const char *assignment);
  * "config"). 0 or an error. */
 int config_resolve_check(RunConfig *c, const char *origin);
 
-/* The resolved config, every key with its value, as a malloc'd pretty JSON
- * string (free() it). Loading it back gives a bytewise-identical RunConfig. */
+/* The resolved config, every key with its value except train.threads, as a
+ * malloc'd pretty JSON string (free() it): what a run's results depend on
+ * (config.json, the checkpoints' metadata). train.threads is a speed setting
+ * only (results are bitwise the same for any value: model/parallel.h); the
+ * thread count a run used is in its provenance.json. Loading the text back
+ * gives a bytewise-identical RunConfig except train.threads (then 1). */
 char *config_to_json(const RunConfig *c);
+/* The same with train.threads: a sweep job's config (how to run it). */
+char *config_to_json_plan(const RunConfig *c);
 
 /* The automatic evaluation lengths for a training max_len: max_len/2,
  * max_len, 2x, 3x, 4x max_len, deduplicated, each >= 1, ascending. Returns

@@ -23,7 +23,7 @@ void posacc_free(PosAcc *pa) {
 
 void eval_shape(const TaskOps *t, int n, int samples, int batch_size, int *B, int *T) {
     *B = samples < batch_size ? samples : batch_size;
-    *T = task_input_len(t, n);
+    *T = task_eval_T(t, n);
 }
 
 void eval_counts_add(EvalCounts *c, const float *probs, const float *losses, const int *targets, const int *pos,

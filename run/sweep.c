@@ -326,7 +326,7 @@ int sweep_write_plan(const Sweep *s, const char *out, const char *bin) {
         const SweepJob *j = &s->jobs[i];
         char cfgpath[4096];
         snprintf(cfgpath, sizeof cfgpath, "%s/configs/%s.json", abs_out, j->id);
-        char *json = config_to_json(&j->cfg);
+        char *json = config_to_json_plan(&j->cfg);
         int rc = file_write_atomic(cfgpath, json, strlen(json));
         free(json);
         if (rc != 0) {

@@ -14,6 +14,7 @@
 #include "run/checkpoint.h"
 #include "run/eval.h"
 #include "run/fsutil.h"
+#include "run/provenance.h"
 
 static double now_s(void) {
     struct timespec ts;
@@ -147,10 +148,11 @@ int train_run(const RunConfig *cfg, const TrainOptions *o) {
     for (int i = 0; i < cfg->eval.num_lengths; i++)
         if (cfg->eval.lengths[i] > eval_ns[1]) eval_ns[1] = cfg->eval.lengths[i];
     const int n_periodic = eval_ns[1] > eval_ns[0] ? 2 : 1;
-    const int eval_samples = cfg->eval.samples < 128 ? cfg->eval.samples : 128;
+    /* the same examples, in the same batches, as `posenc eval` at these lengths: the same numbers */
+    const int eval_samples = cfg->eval.samples;
     int eval_B, eval_T;
     eval_shape(task, eval_ns[n_periodic - 1], eval_samples, cfg->eval.batch_size, &eval_B, &eval_T);
-    if (eval_T > cfg->model.P) {
+    if (task_input_len(task, eval_ns[n_periodic - 1]) > cfg->model.P) {
         /* a position-table encoding cannot be evaluated past its table: evaluate in-distribution only */
         eval_shape(task, eval_ns[0], eval_samples, cfg->eval.batch_size, &eval_B, &eval_T);
         eval_ns[1] = eval_ns[0];
@@ -182,7 +184,8 @@ int train_run(const RunConfig *cfg, const TrainOptions *o) {
 
     Rng rng;
     rng_seed(&rng, rng_derive(cfg->seed, 1));
-    long start = 0;
+    long start = 0, saved = 0;
+    ProvSession prov;
     double elapsed0 = 0.0;
     if (o->resume) {
         uint64_t rng_state = 0;
@@ -191,6 +194,10 @@ int train_run(const RunConfig *cfg, const TrainOptions *o) {
         if (metrics_truncate(metrics, start, &elapsed0) != 0) goto done;
         if (o->log) fprintf(o->log, "resuming %s at step %ld of %d\n", o->run_dir, start, tr->steps);
     }
+
+    /* what produced this stretch of training: appended to provenance.json once it saved a checkpoint */
+    prov_begin(&prov, o->resume ? "train --resume" : "train", par_threads(), start);
+    saved = start;
 
     const double t0 = now_s();
     double window_t = t0, last_draw = 0.0;
@@ -285,6 +292,7 @@ int train_run(const RunConfig *cfg, const TrainOptions *o) {
         if ((tr->checkpoint_every && done_steps % tr->checkpoint_every == 0) || done_steps == tr->steps ||
             stopping) {
             if (save_checkpoint(o->run_dir, &m, &opt, cfg_json, done_steps, rng.state) != 0) goto done;
+            saved = done_steps;
         }
         if (stopping && done_steps < tr->steps) {
             if (o->log)
@@ -297,6 +305,7 @@ int train_run(const RunConfig *cfg, const TrainOptions *o) {
     if (o->log && o->live) fprintf(o->log, "\n");
     rc = TRAIN_OK;
 done:
+    if (rc != TRAIN_ERROR && saved > start && prov_end(&prov, o->run_dir, saved) != 0) rc = TRAIN_ERROR;
     batch_free(&train_batch);
     batch_free(&eval_batch);
     adamw_free(&opt);

@@ -19,6 +19,7 @@
 #include "run/aggregate.h"
 #include "run/fsutil.h"
 #include "run/sweep.h"
+#include "run/provenance.h"
 #include "testutil.h"
 
 
@@ -127,6 +128,9 @@ static void fake_task_run(const char *out, const char *id, const char *task, con
     write_text(p, text);
     free(text);
     cJSON_Delete(e);
+    ProvSession ps; /* what a real run records: this process's build and kernel */
+    prov_begin(&ps, "train", 1, 0);
+    ck_assert_msg(prov_end(&ps, dir, steps) == 0, "%s", pe_error());
 }
 
 static void fake_run(const char *out, const char *id, const char *pe, int seed, int steps, int eval_step,
@@ -147,7 +151,7 @@ START_TEST(test_aggregate_arithmetic) {
     fake_run(d, "rope.s3", "rope", 3, 10, 10, a3, e3, l3);
     fake_run(d, "alibi.s1", "alibi", 1, 10, 10, a1, e1, l1);
     fake_run(d, "alibi.s2", "alibi", 2, 10, 5, a2, e2, l2); /* unfinished: left out */
-    ck_assert_int_eq(aggregate_sweep(d, NULL, 0), 4);
+    ck_assert_int_eq(aggregate_sweep(d, NULL, 0, 0), 4);
     snprintf(p, sizeof p, "%s/results.csv", d);
     char *csv = file_read_all(p, NULL);
     ck_assert_ptr_nonnull(csv);
@@ -182,7 +186,7 @@ START_TEST(test_aggregate_lm) {
     fake_task_run(d, "rope.s1", "markov", "rope", 1, 10, 10, a, e, l1, f);
     fake_task_run(d, "rope.s2", "markov", "rope", 2, 10, 10, a, e, l2, f);
     fake_task_run(d, "alibi.s1", "markov", "alibi", 1, 10, 10, a, e, l3, f);
-    ck_assert_int_eq(aggregate_sweep(d, NULL, 1), 3);
+    ck_assert_int_eq(aggregate_sweep(d, NULL, 1, 0), 3);
     snprintf(p, sizeof p, "%s/results.md", d);
     char *md = file_read_all(p, NULL);
     ck_assert_ptr_nonnull(md);

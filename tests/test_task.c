@@ -214,18 +214,19 @@ END_TEST
 /* Evaluation batches draw x only: seed 2024, n = 3 gives 6 0 2 and 1 8 5. */
 START_TEST(test_golden_eval) {
     Batch b;
-    ck_assert_int_eq(batch_alloc(&b, 2, 8), 0);
+    ck_assert_int_eq(batch_alloc(&b, 2, 12), 0);
     Rng r;
     rng_seed(&r, 2024);
     TaskConfig c = make_cfg("sort", 10, 1, 1); /* training lengths are ignored */
     ck_assert_int_eq(batch_sample_eval(&b, task_find("sort"), &c, 3, 2, &r), 0);
     ck_assert_int_eq(b.B, 2);
-    ck_assert_int_eq(b.T, 8);
-    expect_ints(b.inputs, (const int[]){11, 6, 0, 2, 12, 0, 2, 6, 11, 1, 8, 5, 12, 1, 5, 8}, 16,
-                "inputs");
+    ck_assert_int_eq(b.T, 12); /* 8 input tokens, padded to a whole tile of 12 rows */
+    expect_ints(b.inputs, (const int[]){11, 6, 0, 2, 12, 0, 2, 6, 10, 10, 10, 10, 11, 1, 8, 5, 12, 1, 5, 8, 10, 10, 10, 10},
+                24, "inputs");
     expect_ints(b.targets,
-                (const int[]){-1, -1, -1, -1, 0, 2, 6, 13, -1, -1, -1, -1, 1, 5, 8, 13}, 16,
-                "targets");
+                (const int[]){-1, -1, -1, -1, 0, 2, 6, 13, -1, -1, -1, -1, -1, -1, -1, -1, 1, 5, 8, 13, -1, -1, -1, -1},
+                24, "targets");
+    expect_ints(b.pos, (const int[]){0, 1, 2, 3, 4, 5, 6, 7, 7, 7, 7, 7, 0, 1, 2, 3, 4, 5, 6, 7, 7, 7, 7, 7}, 24, "pos");
     expect_ints(b.lens, (const int[]){8, 8}, 2, "lens");
     expect_ints(b.ns, (const int[]){3, 3}, 2, "ns");
     batch_free(&b);
@@ -235,11 +236,19 @@ END_TEST
 /* ---- invariants over many seeds ----------------------------------------- */
 
 /* Check every documented property of one batch. */
-static void check_batch(const Batch *b, const TaskOps *t, int A, int min_len, int max_len, int B) {
+/* eval: an evaluation batch (rows padded to task_eval_T, the padding repeating
+ * the last real position id); else a training batch (T = the longest row). */
+static void check_batch(const Batch *b, const TaskOps *t, int A, int min_len, int max_len, int B, int eval) {
     ck_assert_int_eq(b->B, B);
     int T = 0;
     for (int r = 0; r < B; r++)
         if (b->lens[r] > T) T = b->lens[r];
+    if (eval) {
+        ck_assert_int_eq(T, task_input_len(t, min_len));
+        T = task_eval_T(t, min_len);
+        ck_assert_int_eq(T % TASK_EVAL_ROW_ALIGN, 0);
+        ck_assert_int_lt(T - task_input_len(t, min_len), TASK_EVAL_ROW_ALIGN);
+    }
     ck_assert_int_eq(b->T, T);
     for (int r = 0; r < B; r++) {
         const int *in = b->inputs + r * T, *tg = b->targets + r * T, *ps = b->pos + r * T;
@@ -278,7 +287,7 @@ static void check_batch(const Batch *b, const TaskOps *t, int A, int min_len, in
         }
         int counted = 0;
         for (int i = 0; i < T; i++) {
-            ck_assert_int_eq(ps[i], i);
+            ck_assert_int_eq(ps[i], eval && i >= len ? len - 1 : i);
             if (i >= len) {
                 ck_assert_int_eq(in[i], task_pad(A));
                 ck_assert_int_eq(tg[i], -1);
@@ -299,7 +308,7 @@ START_TEST(test_invariants) {
     const TaskOps *t = task_at(_i);
     if (t->frame == TASK_FRAME_LM) return; /* test_markov_invariants */
     Batch b;
-    ck_assert_int_eq(batch_alloc(&b, 9, 64), 0);
+    ck_assert_int_eq(batch_alloc(&b, 9, 72), 0);
     int seen_len[21] = {0}, seen_sym[20] = {0};
     for (int seed = 1; seed <= 300; seed++) {
         Rng cr;
@@ -314,7 +323,7 @@ START_TEST(test_invariants) {
         rng_seed(&r, (uint64_t)seed);
         r2 = r;
         ck_assert_msg(batch_sample_train(&b, t, &c, B, &r) == 0, "%s", pe_error());
-        check_batch(&b, t, A, min_len, max_len, B);
+        check_batch(&b, t, A, min_len, max_len, B, 0);
         if (A == 20 || max_len - min_len == 10) { /* coverage of the full ranges */
             for (int i = 0; i < B; i++) {
                 if (max_len - min_len == 10) seen_len[b.ns[i] - min_len]++;
@@ -333,8 +342,7 @@ START_TEST(test_invariants) {
         /* an evaluation batch at a fixed length */
         int n = 1 + (int)rng_below(&cr, 20);
         ck_assert_msg(batch_sample_eval(&b, t, &c, n, B, &r) == 0, "%s", pe_error());
-        check_batch(&b, t, A, n, n, B);
-        ck_assert_int_eq(b.T, task_input_len(t, n));
+        check_batch(&b, t, A, n, n, B, 1);
     }
     for (int i = 0; i <= 10; i++) ck_assert_msg(seen_len[i] > 0, "offset %d never drawn", i);
     for (int s = 0; s < 20; s++) ck_assert_msg(seen_sym[s] > 0, "symbol %d never drawn", s);
@@ -475,11 +483,13 @@ START_TEST(test_golden_markov) {
     markov_row(&c, markov_context(10, 2, NULL, 0), succ, prob); /* all-start: index 11^2 - 1 */
     ck_assert_int_eq((int)markov_context(10, 2, NULL, 0), 120);
     expect_ints(succ, (const int[]){6, 3, 5}, 3, "start row");
-    /* an evaluation batch of n = T = capacity: x_n has room although the row holds n tokens */
+    batch_free(&b);
+    /* an evaluation batch of n = 12 = T = capacity: x_n has room although the row holds n tokens */
+    ck_assert_int_eq(batch_alloc(&b, 3, 12), 0);
     rng_seed(&r, 7);
-    ck_assert_int_eq(batch_sample_eval(&b, t, &c, 5, 3, &r), 0);
-    ck_assert_int_eq(b.T, 5);
-    ck_assert_int_ne(batch_sample_eval(&b, t, &c, 6, 3, &r), 0);
+    ck_assert_int_eq(batch_sample_eval(&b, t, &c, 12, 3, &r), 0);
+    ck_assert_int_eq(b.T, 12);
+    ck_assert_int_ne(batch_sample_eval(&b, t, &c, 13, 3, &r), 0);
     batch_free(&b);
 }
 END_TEST
@@ -490,7 +500,7 @@ END_TEST
 START_TEST(test_markov_invariants) {
     const TaskOps *t = task_find("markov");
     Batch b;
-    ck_assert_int_eq(batch_alloc(&b, 9, 40), 0);
+    ck_assert_int_eq(batch_alloc(&b, 9, 48), 0);
     for (int seed = 1; seed <= 200; seed++) {
         Rng cr;
         rng_seed(&cr, rng_derive(77, (uint64_t)seed));
@@ -509,6 +519,7 @@ START_TEST(test_markov_invariants) {
                 ck_assert_msg(batch_sample_eval(&b, t, &c, n_eval, B, &r) == 0, "%s", pe_error());
             int T = 0;
             for (int row = 0; row < B; row++) T = b.lens[row] > T ? b.lens[row] : T;
+            if (pass == 1) T = task_eval_T(t, n_eval);
             ck_assert_int_eq(b.T, T);
             for (int row = 0; row < B; row++) {
                 const int *in = b.inputs + row * T, *tg = b.targets + row * T;
@@ -519,7 +530,7 @@ START_TEST(test_markov_invariants) {
                 ck_assert_int_eq(in[0], task_bos(A));
                 int counted = 0, x[64];
                 for (int i = 0; i < T; i++) {
-                    ck_assert_int_eq(b.pos[row * T + i], i);
+                    ck_assert_int_eq(b.pos[row * T + i], pass == 1 && i >= n ? n - 1 : i);
                     if (i < n) {
                         ck_assert(tg[i] >= 0 && tg[i] < A); /* a symbol: never PAD, BOS, SEP, EOS */
                         x[i] = tg[i];
@@ -558,13 +569,13 @@ START_TEST(test_markov_frequencies) {
     static long count[36][5];
     memset(count, 0, sizeof count);
     Batch b;
-    ck_assert_int_eq(batch_alloc(&b, 200, 64), 0);
+    ck_assert_int_eq(batch_alloc(&b, 200, 72), 0);
     Rng r;
     rng_seed(&r, 12345);
     for (int k = 0; k < 10; k++) {
         ck_assert_int_eq(batch_sample_eval(&b, t, &c, 64, 200, &r), 0);
         for (int row = 0; row < 200; row++) {
-            const int *x = b.targets + row * 64;
+            const int *x = b.targets + row * b.T;
             for (int i = 0; i < 64; i++) count[markov_context(5, 2, x, i)][x[i]]++;
         }
     }
@@ -691,8 +702,8 @@ START_TEST(test_capacity) {
     ck_assert_int_ne(batch_sample_train(&b, t, &c, 0, &r), 0);
     c.max_len = 7; /* worst case 16 tokens fits */
     ck_assert_int_eq(batch_sample_train(&b, t, &c, 4, &r), 0);
-    ck_assert_int_eq(batch_sample_eval(&b, t, &c, 7, 4, &r), 0);
-    ck_assert_int_ne(batch_sample_eval(&b, t, &c, 8, 4, &r), 0);
+    ck_assert_int_eq(batch_sample_eval(&b, t, &c, 2, 4, &r), 0); /* 6 tokens, padded to 12 */
+    ck_assert_int_ne(batch_sample_eval(&b, t, &c, 7, 4, &r), 0); /* 16 tokens padded to 24 */
     ck_assert_msg(strstr(pe_error(), "capacity"), "message: %s", pe_error());
     ck_assert_int_ne(batch_sample_eval(&b, t, &c, 2, 5, &r), 0);
     ck_assert_int_ne(batch_sample_eval(&b, t, &c, 0, 1, &r), 0);

@@ -2,6 +2,9 @@
 
 #include <cJSON.h>
 
+#include "model/blas.h"
+#include "model/common.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +13,11 @@
 #include <unistd.h>
 
 int run_suite(Suite *s) {
+    /* the pinned OpenBLAS kernels, as in posenc itself (may run the test again) */
+    if (blas_pin(NULL) != 0) {
+        fprintf(stderr, "%s\n", pe_error());
+        return 1;
+    }
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
