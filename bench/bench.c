@@ -571,6 +571,56 @@ typedef struct {
     int higher_is_better;
 } Target;
 
+/* Median step ms of `bench --one SHAPE none THREADS STEPS` run as a child
+ * with the pinned kernel (native = 0) or with POSENC_BLAS=native (OpenBLAS's
+ * own kernel for this CPU, the environment's OPENBLAS_CORETYPE removed): the
+ * same binary, so the difference is the kernel alone. -1 on failure. */
+static double child_step_ms(const char *self, const char *shape, int threads, int steps, int native) {
+    char cmd[4400];
+    snprintf(cmd, sizeof cmd, "env -u OPENBLAS_CORETYPE -u POSENC_BLAS_ORIG_CORETYPE POSENC_BLAS=%s '%s' --one %s none %d %d",
+             native ? "native" : "pinned", self, shape, threads, steps);
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1.0;
+    char line[512];
+    double ms = -1.0;
+    while (fgets(line, sizeof line, p)) {
+        const char *m = strstr(line, "median step ");
+        if (m) ms = atof(m + 12);
+    }
+    return pclose(p) == 0 ? ms : -1.0;
+}
+
+/* The cost of reproducibility: pinned vs native kernel, interleaved
+ * (native, pinned, native, pinned, ...) so that a shared machine's drift hits
+ * both; the minimum of `reps` medians each. */
+static void bench_repro_cost(const char *self, int quick, cJSON *root, double *worst) {
+    static const struct { const char *shape; int steps; } sh[] = {{"small", 60}, {"medium", 6}};
+    cJSON *ja = cJSON_AddArrayToObject(root, "reproducibility_cost");
+    printf("\ncost of reproducibility: step ms with OpenBLAS's native kernel for this CPU vs the pinned %s kernel\n"
+           "(same binary, interleaved, min of %d medians)\n", BLAS_PINNED_KERNEL, quick ? 1 : 3);
+    *worst = 0.0;
+    for (int s = 0; s < 2; s++)
+        for (int t = 1; t <= 2; t++) {
+            double best[2] = {1e30, 1e30};
+            for (int r = 0; r < (quick ? 1 : 3); r++)
+                for (int native = 1; native >= 0; native--) {
+                    double ms = child_step_ms(self, sh[s].shape, t, quick ? sh[s].steps / 3 + 2 : sh[s].steps, native);
+                    if (ms > 0 && ms < best[native]) best[native] = ms;
+                }
+            const double ratio = best[0] / best[1];
+            if (ratio > *worst) *worst = ratio;
+            printf("  %-7s %d thread%s: native %8.2f ms   pinned %8.2f ms   pinned / native %.3f\n", sh[s].shape, t,
+                   t > 1 ? "s" : " ", best[1], best[0], ratio);
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "shape", sh[s].shape);
+            cJSON_AddNumberToObject(o, "threads", t);
+            cJSON_AddNumberToObject(o, "native_step_ms", round(best[1] * 100) / 100);
+            cJSON_AddNumberToObject(o, "pinned_step_ms", round(best[0] * 100) / 100);
+            cJSON_AddNumberToObject(o, "ratio", round(ratio * 1000) / 1000);
+            cJSON_AddItemToArray(ja, o);
+        }
+}
+
 int main(int argc, char **argv) {
     if (blas_pin(argv) != 0) { /* what posenc runs (POSENC_BLAS=native: OpenBLAS's choice) */
         fprintf(stderr, "bench: %s\n", pe_error());
@@ -731,7 +781,14 @@ int main(int argc, char **argv) {
         cJSON_AddNumberToObject(o, "fit_error_bytes", round(err));
     }
 
-    /* 7. sweep split */
+    /* 7. the cost of reproducibility (children: this binary with each kernel) */
+    char self[4096];
+    ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
+    self[sl > 0 ? sl : 0] = '\0';
+    double repro_worst = 0.0;
+    bench_repro_cost(self, quick, root, &repro_worst);
+
+    /* 8. sweep split */
     printf("\nsweep split, demo model (d64 L2 H4, copy 1..8, batch 64): steps/s of all jobs together\n");
     printf("  1 job x 1 thread %.1f   1 job x 2 threads %.1f   2 jobs x 1 thread %.1f   2 jobs x 2 threads %.1f\n",
            sp11, sp12, sp21, sp22);
@@ -746,7 +803,7 @@ int main(int argc, char **argv) {
     cJSON_AddNumberToObject(js, "steps_per_s_2jobs_2threads", round(sp22 * 10) / 10);
     cJSON_AddStringToObject(js, "best", best);
 
-    /* 8. targets */
+    /* 9. targets */
     long allocs = 0;
     for (int s = 0; s < 2; s++)
         for (int t = 1; t <= 2; t++) allocs += tr[s][t].allocs;
@@ -756,6 +813,7 @@ int main(int argc, char **argv) {
         {"small 1 thread (padded): MFU >= 50%", tr[0][1].mfu, 0.50, 1},
         {"", worst_pe, 1.10, 0},
         {"allocations inside training steps = 0", (double)allocs, 0.0, 0},
+        {"reproducibility: pinned kernel step <= 1.05x native (worst shape/threads)", repro_worst, 1.05, 0},
     };
     snprintf(tg[3].name, sizeof tg[3].name, "every encoding within 10%% of none (worst: %s)", worst_name);
     printf("\ntargets\n");
