@@ -44,7 +44,7 @@
  * | `train.log_every`        | 50      | log the training loss every k steps: >= 1 |
  * | `train.eval_every`       | 500     | evaluate every k steps: >= 0 (0 = only at the end) |
  * | `train.checkpoint_every` | 500     | checkpoint every k steps: >= 0 (0 = only at the end) |
- * | `train.threads`          | 1       | worker threads: 1..1024 |
+ * | `train.threads`          | 1       | worker threads: 1..1024; speed only (results are bitwise the same for any value), not written by config_to_json |
  * | `train.random_positions` | false   | randomized positions (Ruoss et al. 2023): each training row's position ids are a sorted random subset of [0, model.max_positions) instead of 0..T-1; any encoding |
  * | `eval.lengths`           | []      | evaluation lengths n: [] = auto (max_len/2, max_len, 2x, 3x, 4x max_len, deduplicated, each >= 1), else 1..64 distinct lengths, each 1..4096, kept in the order given |
  * | `eval.samples`           | 256     | examples per length: 1..10^7 |
