@@ -11,6 +11,9 @@
 enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_NONFINITE = 3, EXIT_INTERRUPTED = 130 };
 
 int cmd_train(int argc, char **argv);
+/* cmd_train; evaluate_next != 0 (posenc run, which evaluates right after)
+ * leaves out the closing "evaluate with: posenc eval DIR" hint. */
+int train_command(int argc, char **argv, int evaluate_next);
 int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_show(int argc, char **argv);

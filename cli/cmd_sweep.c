@@ -124,16 +124,16 @@ int cmd_run(int argc, char **argv) {
             return EXIT_USAGE;
         }
     }
-    long step = resume ? train_checkpoint_step(out) : -1;
     int rc;
-    if (step >= want.train.steps) {
-        rc = 0; /* trained; only the evaluation is missing */
-    } else if (resume) {
+    if (resume) {
+        /* also a run trained to its last step: resuming trains no step but
+         * completes a checkpoint pair that a kill left half renamed
+         * (optim.next.safetensors, run/train.c) before the evaluation */
         char *args[] = {"train", "--resume", (char *)out, NULL};
-        rc = cmd_train(3, args);
+        rc = train_command(3, args, 1);
     } else {
         char *args[] = {"train", (char *)config, "--out", (char *)out, "--force", NULL};
-        rc = cmd_train(5, args);
+        rc = train_command(5, args, 1);
     }
     if (rc != 0) return rc;
     char *eargs[] = {"eval", (char *)out, NULL};
