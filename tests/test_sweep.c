@@ -232,9 +232,18 @@ START_TEST(test_sweep_skip_resume_fail_plots) {
     ck_assert_int_eq(posenc("sweep tests/data/sweep_tiny.json --jobs 2 --out %s/out --no-plots", d), 0);
     EXPECT_OUT("8 jobs (6 already complete)");
     EXPECT_OUT("8 runs, 4 cells");
+    /* the resumed run says from where; runs/hour counts it by the half it trained here */
+    EXPECT_OUT("(resumed from step 15 of 30)");
+    EXPECT_OUT("2 jobs run (1 of them resumed: 1.50 runs' worth of training steps)");
+    snprintf(p, sizeof p, "%s/out/timing.json", d);
+    char *timing = file_read_all(p, NULL);
+    ck_assert_msg(timing && strstr(timing, "\"jobs_resumed\": 1, \"runs_trained\": 1.500"), "%s", timing ? timing : "");
+    free(timing);
     snprintf(p, sizeof p, "%s/out/logs/copy.rope.s3.log", d);
     char *log = file_read_all(p, NULL);
     ck_assert_msg(log && strstr(log, "resuming"), "the interrupted run was not resumed:\n%s", log ? log : "");
+    /* posenc run evaluates right after training: no "evaluate with" hint */
+    ck_assert_msg(!strstr(log, "evaluate with"), "posenc run suggests what it does next:\n%s", log);
     free(log);
     /* a third time: nothing to do */
     ck_assert_int_eq(posenc("sweep tests/data/sweep_tiny.json --out %s/out --no-plots", d), 0);
