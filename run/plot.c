@@ -43,6 +43,17 @@ void plot_printf(PlotScript *s, const char *fmt, ...) {
     }
 }
 
+void plot_quoted(PlotScript *s, const char *text) {
+    plot_printf(s, "'");
+    for (const char *p = text; *p; p++) {
+        if (*p == '\'') plot_printf(s, "''");
+        else if (strchr("_^@&~{}\\", *p)) plot_printf(s, "\\%c", *p); /* enhanced text: literal */
+        else if (*p == '\n' || *p == '\r') plot_printf(s, " ");
+        else plot_printf(s, "%c", *p);
+    }
+    plot_printf(s, "'");
+}
+
 void plot_script_free(PlotScript *s) {
     free(s->text);
     s->text = NULL;

@@ -41,6 +41,11 @@ typedef struct {
 void plot_script_init(PlotScript *s);
 void plot_printf(PlotScript *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void plot_script_free(PlotScript *s);
+/* Append `text` as a gnuplot single-quoted string that prints literally in
+ * enhanced-text mode: ' doubled, _ ^ @ & ~ { } and \ escaped with a
+ * backslash, a newline made a space. Every string taken from a run's files
+ * (labels, names, titles) goes into a script through this. */
+void plot_quoted(PlotScript *s, const char *text);
 
 /* Render `script` to out_base.png and out_base.svg, width x height pixels
  * (the SVG gets the same size in its units). The directory of out_base must

@@ -145,7 +145,7 @@ START_TEST(test_aggregate_arithmetic) {
     fake_run(d, "rope.s1", "rope", 1, 10, 10, a1, e1, l1);
     fake_run(d, "rope.s2", "rope", 2, 10, 10, a2, e2, l2);
     fake_run(d, "rope.s3", "rope", 3, 10, 10, a3, e3, l3);
-    fake_run(d, "alibi.s1", "alibi", 1, 10, 10, a1, e1, l1);
+    fake_run(d, "alibi.s1", "alibi", 1, 10, 10, a1, e2, l1);
     fake_run(d, "alibi.s2", "alibi", 2, 10, 5, a2, e2, l2); /* unfinished: left out */
     ck_assert_int_eq(aggregate_sweep(d, NULL, 0), 4);
     snprintf(p, sizeof p, "%s/results.csv", d);
@@ -163,9 +163,37 @@ START_TEST(test_aggregate_arithmetic) {
     ck_assert_msg(strstr(csv, "\nrope,rope,default,8,3,0,4,0.300000,0.200000,0.100000,0.500000,0.000000,0.000000,0.000000,0.000000,"
                               "3.000000,1.000000,2.000000,4.000000\n"),
                   "%s", csv);
-    ck_assert_msg(strstr(csv, "\nalibi,alibi,default,4,1,1,4,1.000000,0.000000,1.000000,1.000000,"), "%s", csv);
+    /* one seed: no sample std, an empty field (NaN to pandas), not 0 */
+    ck_assert_msg(strstr(csv, "\nalibi,alibi,default,4,1,1,4,1.000000,,1.000000,1.000000,0.500000,,0.500000,0.500000,"), "%s", csv);
     ck_assert(strstr(csv, "rope,default,4") < strstr(csv, "alibi,default,4"));
     free(csv);
+    /* and n/a in the markdown tables */
+    snprintf(p, sizeof p, "%s/results.md", d);
+    char *md = file_read_all(p, NULL);
+    ck_assert_ptr_nonnull(md);
+    ck_assert_msg(strstr(md, "mean ± std over 1 to 3 seeds (std n/a for one seed)"), "%s", md);
+    ck_assert_msg(strstr(md, "| **4** | 0.500 ± 0.500 | 0.500 ± n/a |"), "%s", md);
+    free(md);
+    /* the plots: one legend per figure (each label once, not once per panel), the
+     * chance line, bands named in the title only when some cell has two seeds */
+    ck_assert_int_eq(aggregate_sweep(d, NULL, 1), 4);
+    snprintf(p, sizeof p, "%s/copy_accuracy.svg", d);
+    char *svg = file_read_all(p, NULL);
+    ck_assert_ptr_nonnull(svg);
+    int labels = 0;
+    for (const char *q = svg; (q = strstr(q, ">alibi</tspan>")); q++) labels++;
+    ck_assert_msg(labels == 1, "label alibi drawn %d times in %s", labels, p);
+    ck_assert_msg(strstr(svg, "chance: 1/alphabet") && strstr(svg, "bands: min..max over seeds"), "%s", p);
+    free(svg);
+    const char *d1 = test_tmpdir("sweep-agg-1seed");
+    snprintf(p, sizeof p, "%s/sweep.json", d1);
+    write_text(p, "{\"name\": \"one\", \"grid\": {\"model.pe\": [\"rope\"]}, \"seeds\": [1]}");
+    fake_run(d1, "rope.s1", "rope", 1, 10, 10, a1, e1, l1);
+    ck_assert_int_eq(aggregate_sweep(d1, NULL, 1), 1);
+    snprintf(p, sizeof p, "%s/copy_loss.svg", d1);
+    svg = file_read_all(p, NULL);
+    ck_assert_msg(svg && strstr(svg, "one seed: no band") && !strstr(svg, "min..max over seeds"), "%s", p);
+    free(svg);
 }
 END_TEST
 
@@ -188,8 +216,8 @@ START_TEST(test_aggregate_lm) {
     ck_assert_ptr_nonnull(md);
     ck_assert_msg(strstr(md, "loss (per token; floor = lowest possible)\n\n| n | rope | alibi | floor |\n"
                              "| ---: | ---: | ---: | ---: |\n"
-                             "| **4** | 0.900 ± 0.141 | 0.900 ± 0.000 | 0.868 |\n"
-                             "| 8 | 2.500 ± 0.707 | 1.000 ± 0.000 | 0.846 |\n"),
+                             "| **4** | 0.900 ± 0.141 | 0.900 ± n/a | 0.868 |\n"
+                             "| 8 | 2.500 ± 0.707 | 1.000 ± n/a | 0.846 |\n"),
                   "%s", md);
     ck_assert_msg(strstr(md, "token_acc\n\n| n | rope | alibi |\n"), "%s", md);
     ck_assert_msg(!strstr(md, "exact_match"), "%s", md);
@@ -197,6 +225,8 @@ START_TEST(test_aggregate_lm) {
     snprintf(p, sizeof p, "%s/markov_loss.svg", d);
     char *svg = file_read_all(p, NULL);
     ck_assert_msg(svg && strstr(svg, "floor") && strstr(svg, "per token, nats"), "no floor in %s", p);
+    /* chance, a uniform guess over the alphabet: log(10) nats */
+    ck_assert_msg(strstr(svg, "chance: log(alphabet)"), "no chance line in %s", p);
     free(svg);
 }
 END_TEST
