@@ -259,7 +259,14 @@ static int show_sinusoidal(Show *s) {
     PlotScript ps;
     plot_script_init(&ps);
     int sr = stride_for(len, 1024), sc = stride_for(C, 512);
-    emit_grid(&ps, "pe", t, len, C, sr, sc);
+    /* the heatmap's rows: every sin column d = 2i (fast to slow), then every cos
+     * column d = 2i+1; interleaved, sin next to cos reads as stripes */
+    const int nsin = (C + 1) / 2;
+    float *sorted = pe_calloc((size_t)len * C, sizeof *sorted);
+    for (int p = 0; p < len; p++)
+        for (int r = 0; r < C; r++) sorted[(size_t)p * C + r] = t[(size_t)p * C + (r < nsin ? 2 * r : 2 * (r - nsin) + 1)];
+    emit_grid(&ps, "pe", sorted, len, C, sr, sc);
+    free(sorted);
     /* the sin columns of the fastest pair, two middle ones and the slowest (distinct pairs only) */
     int cand2[4] = {0, npairs / 4, npairs / 2, npairs - 1}, cols[4], ncols = 0;
     for (int k = 0; k < 4; k++)
@@ -278,14 +285,23 @@ static int show_sinusoidal(Show *s) {
                 "set palette defined (-1 '#2166ac', 0 '#f7f7f7', 1 '#b2182b')\n"
                 "set cbrange [-1:1]\nset cblabel 'PE[p, d]'\n"
                 "set xrange [%g:%g]\nset yrange [%g:%g]\n"
-                "set xlabel 'position p'\nset ylabel 'dimension d (fast → slow)'\n"
-                "set title 'the table (columns 2i and 2i+1 share the frequency ω_i)%s'\n",
+                "set xlabel 'position p'\nset ylabel 'sin columns | cos columns (each fast → slow)'\n"
+                "set title 'the table, sin columns d = 2i below, cos columns d = 2i+1 above (i = 0 fastest)%s'\n",
                 C, -0.5 * sr, len - 1 + 0.5 * sr, -0.5 * sc, C - 1 + 0.5 * sc,
                 sr > 1 || sc > 1 ? ", subsampled" : "");
+    /* tics name the column d; a line parts the sin block from the cos block */
+    plot_printf(&ps, "set ytics (");
+    for (int q = 0; q < 4; q++) {
+        const int i = q * (C / 2) / 4;
+        if (i < nsin) plot_printf(&ps, "%s'sin d=%d' %d", q ? ", " : "", 2 * i, i);
+        if (nsin + i < C) plot_printf(&ps, ", 'cos d=%d' %d", 2 * i + 1, nsin + i);
+    }
+    plot_printf(&ps, ")\nset arrow 2 from graph 0, first %g to graph 1, first %g nohead front lw 2 lc rgb '#000000'\n",
+                nsin - 0.5, nsin - 0.5);
     mark_training(&ps, s, "longest training input");
     plot_printf(&ps, "plot $pe using 1:2:3 with image notitle\n");
-    plot_printf(&ps, "unset colorbox\nset yrange [-1.1:1.1]\nset ylabel 'PE[p, d]'\n"
-                     "set title 'single columns vs position'\nset key outside right top vertical\n");
+    plot_printf(&ps, "unset colorbox\nunset arrow 2\nset ytics autofreq\nset yrange [-1.1:1.1]\nset ylabel 'PE[p, d]'\n"
+                     "set title 'single columns vs position'\nset key below horizontal\nset bmargin 6\n");
     plot_printf(&ps, "set xrange [-0.5:%g]\n", len - 0.5);
     plot_printf(&ps, "plot ");
     for (int k = 0; k < ncols; k++) {
