@@ -384,6 +384,38 @@ START_TEST(test_new_specs) {
 }
 END_TEST
 
+/* scripts/report.sh: --help, argument errors, a document without the markers
+ * refused unchanged, and the block spliced between them with the new plots
+ * (run with a temporary folder as the working directory: the figures go to
+ * its experiments/figures/). */
+START_TEST(test_report_script) {
+    const char *d = test_tmpdir("report");
+    char cmd[4096], root[2048], p[2600];
+    ck_assert(getcwd(root, sizeof root) != NULL);
+    snprintf(cmd, sizeof cmd, "bash %s/scripts/report.sh --help", root);
+    ck_assert_int_eq(run_captured(cmd), 0);
+    EXPECT_OUT("<!-- results:NAME:begin -->");
+    snprintf(cmd, sizeof cmd, "bash %s/scripts/report.sh", root);
+    ck_assert_int_eq(run_captured(cmd), 2);
+    EXPECT_OUT("expected NAME DOC [SWEEP_DIR], got 0 argument(s)");
+    ck_assert_int_eq(posenc("sweep tests/data/sweep_tiny.json --jobs 2 --out %s/tiny", d), 0);
+    snprintf(p, sizeof p, "%s/doc.md", d);
+    write_text(p, "# doc\n");
+    snprintf(cmd, sizeof cmd, "cd %s && bash %s/scripts/report.sh tiny doc.md tiny", d, root);
+    ck_assert_int_eq(run_captured(cmd), 1);
+    EXPECT_OUT("has no lines <!-- results:tiny:begin --> and <!-- results:tiny:end -->");
+    write_text(p, "# doc\n\n<!-- results:tiny:begin -->\nold\n<!-- results:tiny:end -->\n\nend\n");
+    ck_assert_int_eq(run_captured(cmd), 0);
+    char *doc = file_read_all(p, NULL);
+    ck_assert_msg(doc && !strstr(doc, "\nold\n") && strstr(doc, "(experiments/figures/tiny_copy_accuracy.svg)") &&
+                      strstr(doc, "\n<!-- results:tiny:end -->\n\nend\n"),
+                  "%s", doc ? doc : "");
+    free(doc);
+    snprintf(p, sizeof p, "%s/experiments/figures/tiny_reverse_loss.svg", d);
+    ck_assert_msg(path_exists(p), "%s not copied", p);
+}
+END_TEST
+
 static Suite *sweep_suite(void) {
     Suite *s = suite_create("sweep");
     TCase *tc = tcase_create("sweep");
@@ -397,6 +429,7 @@ static Suite *sweep_suite(void) {
     tcase_add_test(tc, test_demo_spec);
     tcase_add_test(tc, test_aggregate_lm);
     tcase_add_test(tc, test_new_specs);
+    tcase_add_test(tc, test_report_script);
     suite_add_tcase(s, tc);
     return s;
 }
