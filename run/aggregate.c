@@ -434,10 +434,20 @@ static void group_styles(const Cell *cells, const int *members, int nm, LineStyl
 }
 
 /* Plot geometry: the legend's rows and the figure height that fits them. */
-static int legend_rows(int entries, int cols) { return (entries + cols - 1) / cols; }
-static int aggregate_plot_height(int nm, int loss, int has_floor) {
+/* The legend's rows (it fills column by column): even when there are
+ * variants, so that an encoding and its variant stay in one column. */
+static int legend_rows(int entries, int cols, int paired) {
+    const int rows = (entries + cols - 1) / cols;
+    return paired && rows % 2 ? rows + 1 : rows;
+}
+static int any_variant(const Cell *cells, const int *members, int nm) {
+    for (int i = 0; i < nm; i++)
+        if (strchr(cells[members[i]].label, '+')) return 1;
+    return 0;
+}
+static int aggregate_plot_height(const Cell *cells, const int *members, int nm, int loss, int has_floor) {
     const int cols = loss ? 4 : 6, entries = nm + 1 + (loss && has_floor);
-    return 470 + 22 * legend_rows(entries, cols);
+    return 470 + 22 * legend_rows(entries, cols, any_variant(cells, members, nm));
 }
 
 /* gnuplot script for one group: accuracy (token_acc and exact_match panels)
@@ -474,7 +484,7 @@ static void group_script(PlotScript *s, const Cell *cells, const int *members, i
     group_styles(cells, members, nm, st);
     const int train_max = c0->max_len, A = c0->alphabet;
     const int panels = loss ? 1 : 2, cols = loss ? 4 : 6;
-    const int rows = legend_rows(nm + 1 + (loss && has_floor), cols);
+    const int rows = legend_rows(nm + 1 + (loss && has_floor), cols, any_variant(cells, members, nm));
     /* screen fractions: the title on top, the legend's rows in a strip under the panels */
     const double key_h = (22.0 * rows + 16.0) / height, top = 1.0 - 70.0 / height;
     plot_printf(s,
@@ -717,7 +727,7 @@ int aggregate_sweep(const char *out, FILE *f, int plots) {
             plot_script_init(&script);
             int has_floor = 0;
             for (int m = 0; m < cells[c].num_lengths; m++) has_floor |= cells[c].floor[m] >= 0;
-            const int height = aggregate_plot_height(nm, loss, has_floor);
+            const int height = aggregate_plot_height(cells, members, nm, loss, has_floor);
             group_script(&script, cells, members, nm, pe_key, nkeys, head, loss, height);
             rc = plot_render(script.text, base, loss ? 1000 : 1400, height);
             plot_script_free(&script);
