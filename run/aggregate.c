@@ -525,19 +525,7 @@ static void group_script(PlotScript *s, const Cell *cells, const int *members, i
                     if (q->max > hi) hi = q->max;
                     if (cells[members[i]].floor[m] > 0 && cells[members[i]].floor[m] < lo) lo = cells[members[i]].floor[m];
                 }
-            if (!(lo < hi)) lo = hi > 0 ? hi / 2 : 0.01, hi = hi > 0 ? hi * 2 : 1.0;
-            lo /= 1.15, hi *= 1.15;
-            /* labelled tics at 1, 2, 5 x 10^k (every digit when the range spans less than a decade) */
-            const int dense = hi / lo < 10.0;
-            plot_printf(s, "set logscale y\nset format y '%%g'\nset mytics 10\nset yrange [%g:%g]\nset ytics (", lo, hi);
-            int nt = 0;
-            for (int e = (int)floor(log10(lo)); e <= (int)ceil(log10(hi)); e++)
-                for (int d = 1; d <= 9; d++) {
-                    const double t = d * pow(10.0, e);
-                    if ((dense || d == 1 || d == 2 || d == 5) && t >= lo && t <= hi)
-                        plot_printf(s, "%s%g", nt++ ? ", " : "", t);
-                }
-            plot_printf(s, ")\n");
+            plot_log_y(s, lo, hi);
         }
         else
             plot_printf(s, "unset logscale y\nset ytics autofreq\nset yrange [0:1.05]\n");

@@ -179,6 +179,14 @@ static int write_plot(const RunCurves *runs, int nruns, const char *base) {
             plot_printf(&s, "EOD\n");
         }
     }
+    /* every run evaluated once per length at most (train.eval_every = 0): say so on the panels */
+    int few_evals = 1;
+    for (int r = 0; r < nruns; r++)
+        for (int k = 0; k < runs[r].num_ns; k++) {
+            int count = 0;
+            for (int i = 0; i < runs[r].num; i++) count += runs[r].rows[i].eval && runs[r].rows[i].n == runs[r].ns[k];
+            few_evals &= count <= 1;
+        }
     /* legend: the runs, then what solid and dashed mean, then chance */
     const int cols = 4, entries = nruns + 1 + any_long + (alphabet > 1);
     const int rows = (entries + cols - 1) / cols, height = 760 + 22 * rows, width = 1300;
@@ -213,12 +221,14 @@ static int write_plot(const RunCurves *runs, int nruns, const char *base) {
                     if (v < lo) lo = v;
                     if (v > hi) hi = v;
                 }
-            if (!(lo < hi)) lo = hi > 0 ? hi / 2 : 0.01, hi = hi > 0 ? hi * 2 : 1.0;
-            plot_printf(&s, "set logscale y\nset format y '%%g'\nset yrange [%g:%g]\n", lo / 1.15, hi * 1.15);
+            plot_log_y(&s, lo, hi);
         } else if (p == 1)
-            plot_printf(&s, "unset logscale y\nset format y '%%.1e'\nset yrange [0:*]\n");
+            plot_printf(&s, "unset logscale y\nset mytics default\nset format y '%%.1e'\nset ytics autofreq\nset yrange [0:*]\n");
         else
-            plot_printf(&s, "unset logscale y\nset format y '%%g'\nset yrange [0:1.05]\n");
+            plot_printf(&s, "unset logscale y\nset mytics default\nset format y '%%g'\nset ytics autofreq\nset yrange [0:1.05]\n");
+        if (p == 2 && few_evals)
+            plot_printf(&s, "set label 2 'one evaluation per length (train.eval\\_every = 0: the final step only)' "
+                            "at graph 0.5, graph 0.5 center tc rgb '#444444'\n");
         plot_printf(&s, "plot ");
         int first = 1;
         for (int r = 0; r < nruns; r++) {
@@ -246,7 +256,7 @@ static int write_plot(const RunCurves *runs, int nruns, const char *base) {
     }
     /* the one legend, a strip under the panels */
     plot_printf(&s,
-                "unset logscale y\nunset xlabel\nunset ylabel\nunset grid\nunset border\nunset tics\n"
+                "unset logscale y\nunset label 2\nunset xlabel\nunset ylabel\nunset grid\nunset border\nunset tics\n"
                 "set xrange [0:1]\nset yrange [0:1]\n"
                 "set lmargin at screen 0.02\nset rmargin at screen 0.98\n"
                 "set bmargin at screen 0.005\nset tmargin at screen %.4f\n"

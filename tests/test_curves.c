@@ -94,6 +94,14 @@ START_TEST(test_plot_and_csv) {
     snprintf(want, sizeof want, "\n%s/x/run,train,1,", d);
     ck_assert_msg(csv && strstr(csv, want), "%s", csv ? csv : "");
     free(csv);
+    /* a run name with gnuplot's quote and enhanced-text characters is drawn literally */
+    snprintf(cmd, sizeof cmd, "cp -r %s/a \"%s/it's_a{b}^2\"", d, d);
+    ck_assert_int_eq(run_captured(cmd), 0);
+    ck_assert_int_eq(posenc("plot \"%s/it's_a{b}^2\" --out %s/odd", d, d), 0);
+    snprintf(p, sizeof p, "%s/odd.svg", d);
+    svg = file_read_all(p, NULL);
+    ck_assert_msg(svg && strstr(svg, ">it's_a{b}^2</tspan>"), "the odd run name is not drawn literally in %s", p);
+    free(svg);
 }
 END_TEST
 
