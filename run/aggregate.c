@@ -390,12 +390,15 @@ static const char *const palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e"
                                       "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"};
 
 /* A cell's line style in a group's plot: the encoding (its label up to the
- * first '+') picks the hue, shared with its variants (+rand, a RoPE scaling),
- * which are dashed with a marker of their own. Earlier lines are drawn wider
- * (width), so lines that coincide stay visible as nested strokes. */
+ * first '+' or space) picks the hue, shared with its variants (+rand, a RoPE
+ * scaling), which are dashed (never dotted: dotted is the chance line), a
+ * darker shade, thinner, with a marker of their own, and drawn after (on top
+ * of) the encodings. Encodings listed earlier are drawn wider, so lines that
+ * coincide stay visible as nested strokes. */
 typedef struct {
     char colour[8];
-    int dash, point, variant;
+    const char *dash; /* a gnuplot dashtype */
+    int point, variant;
     double width, point_size;
 } LineStyle;
 
@@ -421,7 +424,8 @@ static void group_styles(const Cell *cells, const int *members, int nm, LineStyl
             unsigned r = (rgb >> 16 & 255) * 6 / 10, g = (rgb >> 8 & 255) * 6 / 10, bl = (rgb & 255) * 6 / 10;
             snprintf(st[i].colour, sizeof st[i].colour, "#%02x%02x%02x", r, g, bl);
         }
-        st[i].dash = plain ? 1 : 1 + v; /* dt 2 dashed, 3 dotted, 4 dash-dot, ... */
+        static const char *const dashes[] = {"2", "4", "5", "(14,6,3,6,3,6)", "(20,8)"};
+        st[i].dash = plain ? "1" : dashes[(v - 1) % 5]; /* dashed, dash-dot, dash-dot-dot, ... */
         st[i].point = points[v % 6];
         st[i].variant = !plain;
     }
@@ -536,7 +540,7 @@ static void group_script(PlotScript *s, const Cell *cells, const int *members, i
                         col + 2, st[i].colour);
         for (int q = 0; q < nm; q++) {
             const int i = order[q];
-            plot_printf(s, "%s$d%d using 1:%d with linespoints lw %.2f dt %d pt %d ps %.2f lc rgb '%s' notitle",
+            plot_printf(s, "%s$d%d using 1:%d with linespoints lw %.2f dt %s pt %d ps %.2f lc rgb '%s' notitle",
                         q ? ", " : "", i, col, st[i].width, st[i].dash, st[i].point, st[i].point_size, st[i].colour);
         }
         /* chance: a uniform guess over the alphabet */
@@ -556,7 +560,7 @@ static void group_script(PlotScript *s, const Cell *cells, const int *members, i
     for (int i = 0; i < nm; i++) {
         char label[256];
         cell_label(&cells[members[i]], nkeys, pe_key, " ", label, sizeof label);
-        plot_printf(s, "%sNaN with linespoints lw %.2f dt %d pt %d ps %.2f lc rgb '%s' title ", i ? ", " : "",
+        plot_printf(s, "%sNaN with linespoints lw %.2f dt %s pt %d ps %.2f lc rgb '%s' title ", i ? ", " : "",
                     st[i].width, st[i].dash, st[i].point, st[i].point_size, st[i].colour);
         plot_quoted(s, label);
     }
