@@ -11,12 +11,16 @@
 enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_NONFINITE = 3, EXIT_INTERRUPTED = 130 };
 
 int cmd_train(int argc, char **argv);
+/* cmd_train; evaluate_next != 0 (posenc run, which evaluates right after)
+ * leaves out the closing "evaluate with: posenc eval DIR" hint. */
+int train_command(int argc, char **argv, int evaluate_next);
 int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_show(int argc, char **argv);
 int cmd_sweep(int argc, char **argv);
 int cmd_collect(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_plot(int argc, char **argv);
 
 /* "8,16,24:64:8" -> 8 16 24 32 40 48 56 64 (a:b:s inclusive, a:b step 1).
  * Returns the count, or -1 after pe_errorf. */

@@ -163,6 +163,36 @@ static const char *const colors[] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7",
                                      "#E69F00", "#56B4E9", "#882255", "#999999"};
 #define NUM_COLORS 8
 
+/* A figure of rows x cols panels and one legend in a strip of strip_px pixels
+ * under them (w x h pixels in all, 50 at the top for the title): the margins
+ * of panel k (row-major). Used without `set multiplot layout`. */
+static void panel_at(PlotScript *ps, int k, int rows, int cols, int w, int h, int strip_px) {
+    const int r = k / cols, c = k % cols;
+    const double top = 1.0 - 50.0 / h, bottom = (double)strip_px / h, ph = (top - bottom) / rows;
+    const double x0 = (double)c / cols;
+    plot_printf(ps, "set lmargin at screen %.4f\nset rmargin at screen %.4f\n"
+                    "set tmargin at screen %.4f\nset bmargin at screen %.4f\n",
+                x0 + 75.0 / w, x0 + 1.0 / cols - 25.0 / w, top - r * ph - 28.0 / h, top - (r + 1) * ph + 50.0 / h);
+}
+
+/* Start the figure's one legend: a plot of nothing but its key in the strip
+ * at the bottom (strip_px pixels); the caller appends the entries (NaN with
+ * the style and title of each series) and a newline. */
+static void legend_strip(PlotScript *ps, int h, int strip_px, int maxcols) {
+    plot_printf(ps, "unset title\nunset arrow 1\nunset label 1\nunset xlabel\nunset ylabel\nunset grid\n"
+                    "unset border\nunset tics\nunset colorbox\nunset logscale\nset xrange [0:1]\nset yrange [0:1]\n"
+                    "set lmargin at screen 0.02\nset rmargin at screen 0.98\n"
+                    "set bmargin at screen 0.005\nset tmargin at screen %.4f\n"
+                    "set key center center horizontal maxcols %d samplen 4 spacing 1.2 font ',10'\nplot ",
+                (double)(strip_px - 4) / h, maxcols);
+}
+
+/* colour #rrggbb darkened to 60 %, for a second series in the same hue drawn on top */
+static void darker(const char *colour, char out[8]) {
+    unsigned rgb = (unsigned)strtoul(colour + 1, NULL, 16);
+    snprintf(out, 8, "#%02x%02x%02x", (rgb >> 16 & 255) * 6 / 10, (rgb >> 8 & 255) * 6 / 10, (rgb & 255) * 6 / 10);
+}
+
 /* ---- sinusoidal --------------------------------------------------------- */
 
 typedef struct {
@@ -259,7 +289,14 @@ static int show_sinusoidal(Show *s) {
     PlotScript ps;
     plot_script_init(&ps);
     int sr = stride_for(len, 1024), sc = stride_for(C, 512);
-    emit_grid(&ps, "pe", t, len, C, sr, sc);
+    /* the heatmap's rows: every sin column d = 2i (fast to slow), then every cos
+     * column d = 2i+1; interleaved, sin next to cos reads as stripes */
+    const int nsin = (C + 1) / 2;
+    float *sorted = pe_calloc((size_t)len * C, sizeof *sorted);
+    for (int p = 0; p < len; p++)
+        for (int r = 0; r < C; r++) sorted[(size_t)p * C + r] = t[(size_t)p * C + (r < nsin ? 2 * r : 2 * (r - nsin) + 1)];
+    emit_grid(&ps, "pe", sorted, len, C, sr, sc);
+    free(sorted);
     /* the sin columns of the fastest pair, two middle ones and the slowest (distinct pairs only) */
     int cand2[4] = {0, npairs / 4, npairs / 2, npairs - 1}, cols[4], ncols = 0;
     for (int k = 0; k < 4; k++)
@@ -278,14 +315,23 @@ static int show_sinusoidal(Show *s) {
                 "set palette defined (-1 '#2166ac', 0 '#f7f7f7', 1 '#b2182b')\n"
                 "set cbrange [-1:1]\nset cblabel 'PE[p, d]'\n"
                 "set xrange [%g:%g]\nset yrange [%g:%g]\n"
-                "set xlabel 'position p'\nset ylabel 'dimension d (fast → slow)'\n"
-                "set title 'the table (columns 2i and 2i+1 share the frequency ω_i)%s'\n",
+                "set xlabel 'position p'\nset ylabel 'sin columns | cos columns (each fast → slow)'\n"
+                "set title 'the table, sin columns d = 2i below, cos columns d = 2i+1 above (i = 0 fastest)%s'\n",
                 C, -0.5 * sr, len - 1 + 0.5 * sr, -0.5 * sc, C - 1 + 0.5 * sc,
                 sr > 1 || sc > 1 ? ", subsampled" : "");
+    /* tics name the column d; a line parts the sin block from the cos block */
+    plot_printf(&ps, "set ytics (");
+    for (int q = 0; q < 4; q++) {
+        const int i = q * (C / 2) / 4;
+        if (i < nsin) plot_printf(&ps, "%s'sin d=%d' %d", q ? ", " : "", 2 * i, i);
+        if (nsin + i < C) plot_printf(&ps, ", 'cos d=%d' %d", 2 * i + 1, nsin + i);
+    }
+    plot_printf(&ps, ")\nset arrow 2 from graph 0, first %g to graph 1, first %g nohead front lw 2 lc rgb '#000000'\n",
+                nsin - 0.5, nsin - 0.5);
     mark_training(&ps, s, "longest training input");
     plot_printf(&ps, "plot $pe using 1:2:3 with image notitle\n");
-    plot_printf(&ps, "unset colorbox\nset yrange [-1.1:1.1]\nset ylabel 'PE[p, d]'\n"
-                     "set title 'single columns vs position'\nset key outside right top vertical\n");
+    plot_printf(&ps, "unset colorbox\nunset arrow 2\nset ytics autofreq\nset yrange [-1.1:1.1]\nset ylabel 'PE[p, d]'\n"
+                     "set title 'single columns vs position'\nset key below horizontal\nset bmargin 6\n");
     plot_printf(&ps, "set xrange [-0.5:%g]\n", len - 0.5);
     plot_printf(&ps, "plot ");
     for (int k = 0; k < ncols; k++) {
@@ -483,7 +529,7 @@ static int show_learned(Show *s) {
     mark_training(&ps, s, "never trained →");
     plot_printf(&ps, "plot $w using 1:2:3 with image notitle\n");
     plot_printf(&ps, "unset colorbox\nset autoscale y\nset yrange [0:*]\nset ylabel 'row norm'\n"
-                     "set xrange [-0.5:%g]\nset key outside right top vertical\n"
+                     "set xrange [-0.5:%g]\nset key below horizontal\nset bmargin 6\n"
                      "set title 'row norm ||W[p]||%s'\n",
                 len - 0.5, w0 ? " and distance moved from the initial values" : "");
     plot_printf(&ps, "plot $rows using 1:2 with linespoints pt 7 ps 0.5 lw 1.5 lc rgb '%s' title '||W[p]||', "
@@ -688,7 +734,7 @@ static int show_rope(Show *s) {
     plot_printf(&ps,
                 "set multiplot layout 1,2 title 'RoPE, head size %d, %d rotated pairs (i, i+%d), base %g: "
                 "angle = p·ω_i, ω_i = base^{-2i/%d}' font ',12'\n"
-                "set lmargin at screen 0.06\nset rmargin at screen 0.40\nunset key\n"
+                "set lmargin at screen 0.06\nset rmargin at screen 0.40\nset bmargin 6\nunset key\n"
                 "set xlabel 'position p'\nset ylabel 'angle p·ω_i (radians)'\n"
                 "set logscale y\nset format y '10^{%%T}'\nset grid\nset xrange [0:%d]\n"
                 "set title 'angle of each pair vs position (log scale)'\n",
@@ -714,7 +760,7 @@ static int show_rope(Show *s) {
     plot_printf(&ps, "\n");
     for (int k = 0; k < ns; k++) plot_printf(&ps, "unset label %d\n", 10 + k);
     plot_printf(&ps, "unset logscale y\nset format y '%%g'\nset yrange [-1.05:1.05]\n"
-                     "set lmargin at screen 0.56\nset rmargin at screen 0.84\nset key outside right top vertical\n"
+                     "set lmargin at screen 0.56\nset rmargin at screen 0.97\nset key below horizontal\n"
                      "set xlabel 'distance d = m - n between query and key'\nset ylabel 'cos(d·ω_i)'\n"
                      "set title 'cos(angle) = <rope(e_i, d), rope(e_i, 0)> vs distance'\n");
     unmark(&ps);
@@ -726,9 +772,10 @@ static int show_rope(Show *s) {
     }
     plot_printf(&ps, "plot ");
     for (int k = 0; k < ns; k++)
-        plot_printf(&ps, "%s$r using 1:%d with lines lw 1.5 lc rgb '%s' title 'pair %d'", k ? ", " : "", 4 + 2 * k,
-                    colors[k], sel[k]);
-    plot_printf(&ps, ", $r using 1:2 with lines lw 3.5 dt 1 lc rgb '#000000' title 'mean over all pairs'\n");
+        plot_printf(&ps, "%s$r using 1:%d with lines lw 1.5 lc rgb '%s' notitle", k ? ", " : "", 4 + 2 * k,
+                    colors[k]); /* the pairs' colours are labelled in the left panel */
+    plot_printf(&ps, ", $r using 1:2 with lines lw 3.5 dt 1 lc rgb '#000000' title 'mean over all pairs "
+                     "(each pair in its colour on the left)'\n");
     plot_printf(&ps, "unset multiplot\n");
     int rc = render(s, &ps, 1300, 600);
     plot_script_free(&ps);
@@ -1055,38 +1102,48 @@ static int show_bias(Show *s) {
         }
         plot_printf(&ps, "EOD\n");
     }
-    plot_printf(&ps, "set multiplot layout %d,%d title '%s: bias added to the score vs distance i - j%s' font ',12'\n"
-                     "set grid\nset key outside right\nset xlabel 'distance i - j'\nset ylabel 'bias'\nset xrange [0:%d]\n",
-                rows, cols, t5 ? "T5" : fire ? "FIRE" : "KERPLE (log)",
+    const int strip = 30 + 22 * ((NH + 2 + (fire ? 2 : 0) + 3) / 4), W = 520 * cols, H = 380 * rows + 40 + strip;
+    plot_printf(&ps, "set multiplot title '%s: bias added to the score vs distance i - j%s' font ',12'\n"
+                     "set grid\nunset key\nset xlabel 'distance i - j'\nset ylabel 'bias'\nset xrange [0:%d]\n",
+                t5 ? "T5" : fire ? "FIRE" : "KERPLE (log)",
                 s->have_model ? " (trained)" : " (initialisation)", len - 1);
     if (s->train_T)
         plot_printf(&ps, "set arrow 1 from first %d, graph 0 to first %d, graph 1 nohead dt 2 lw 2 lc rgb '#000000' front\n"
                          "set label 1 'training' at first %d, graph 0.96 right offset -0.5,0 front\n",
                     s->train_T - 1, s->train_T - 1, s->train_T - 1);
     for (int l = 0; l < (t5 ? 1 : (L < 8 ? L : 8)); l++) {
+        panel_at(&ps, l, rows, cols, W, H, strip);
         if (t5) plot_printf(&ps, "set title 'all layers (one table)'\n");
-        else plot_printf(&ps, "set title 'layer %d%s'\n", l, fire ? ": query at len-1 solid, dashed the other" : "");
+        else plot_printf(&ps, "set title 'layer %d'\n", l);
         plot_printf(&ps, "plot ");
-        for (int h = 0; h < NH; h++) {
-            int c = l * NH + h;
-            plot_printf(&ps, "%s$c%d using 1:2 with lines lw 2 lc rgb '%s' title 'head %d'", h ? ", " : "", c,
-                        colors[h % NUM_COLORS], h);
-            if (fire && h == 0)
-                plot_printf(&ps, ", $c%d using 1:3 with lines lw 2 dt 2 lc rgb '%s' title 'query at %d'", c,
-                            colors[h % NUM_COLORS], q2);
-            else if (fire)
-                plot_printf(&ps, ", $c%d using 1:3 with lines lw 2 dt 2 lc rgb '%s' notitle", c, colors[h % NUM_COLORS]);
+        /* FIRE: the second query position dashed, darker and thinner, on top (the two often coincide) */
+        for (int h = 0; h < NH; h++)
+            plot_printf(&ps, "%s$c%d using 1:2 with lines lw %s lc rgb '%s' notitle", h ? ", " : "", l * NH + h,
+                        fire ? "3.5" : "2", colors[h % NUM_COLORS]);
+        for (int h = 0; fire && h < NH; h++) {
+            char dark[8];
+            darker(colors[h % NUM_COLORS], dark);
+            plot_printf(&ps, ", $c%d using 1:3 with lines lw 1.5 dt 2 lc rgb '%s' notitle", l * NH + h, dark);
         }
         plot_printf(&ps, "\n");
     }
     if (t5) {
         plot_printf(&ps, "$bk << EOD\n");
         for (int d = 0; d < len; d++) plot_printf(&ps, "%d %d\n", d, pe_t5_bucket(d, pc.t5_buckets, pc.t5_max_distance));
-        plot_printf(&ps, "EOD\nset title 'bucket of each distance'\nset ylabel 'bucket'\n"
-                         "plot $bk using 1:2 with steps lw 2 lc rgb '#000000' title 'bucket'\n");
+        plot_printf(&ps, "EOD\n");
+        panel_at(&ps, 1, rows, cols, W, H, strip);
+        plot_printf(&ps, "set title 'bucket of each distance'\nset ylabel 'bucket'\n"
+                         "plot $bk using 1:2 with steps lw 2 lc rgb '#000000' notitle\n");
     }
+    legend_strip(&ps, H, strip, 6);
+    for (int h = 0; h < NH; h++)
+        plot_printf(&ps, "%sNaN with lines lw 2 lc rgb '%s' title 'head %d'", h ? ", " : "", colors[h % NUM_COLORS], h);
+    if (fire)
+        plot_printf(&ps, ", NaN with lines lw 3.5 lc rgb '#999999' title 'query at len-1 = %d', "
+                         "NaN with lines lw 1.5 dt 2 lc rgb '#444444' title 'query at %d'", len - 1, q2);
+    plot_printf(&ps, "\n");
     plot_printf(&ps, "unset multiplot\n");
-    int rc = render(s, &ps, 520 * cols, 380 * rows + 40);
+    int rc = render(s, &ps, W, H);
     plot_script_free(&ps);
     free(cur);
     free(cur2);
@@ -1151,21 +1208,39 @@ static int show_xpos(Show *s) {
         for (int p = 0; p < 3; p++) plot_printf(&ps, " %.6g", score[(size_t)picks[p] * len + d]);
         plot_printf(&ps, "\n");
     }
-    plot_printf(&ps, "EOD\nset multiplot layout 1,2 title 'xPos (scale base %g, head size %d)' font ',12'\n"
-                     "set grid\nset xlabel 'distance n - m'\nset xrange [0:%d]\nset key outside right\n", gamma, hs,
-                len - 1);
+    /* one colour per pair in both panels, one legend under them */
+    const int step = half > 8 ? half / 8 : 1, strip = 60, W = 1100, H = 420 + strip;
+    int shown[16], nshown = 0;
+    for (int i = 0; i < half && nshown < 8; i += step) shown[nshown++] = i;
+    for (int p = 0; p < 3; p++) {
+        int seen = 0;
+        for (int k = 0; k < nshown; k++) seen |= shown[k] == picks[p];
+        if (!seen) shown[nshown++] = picks[p];
+    }
+    plot_printf(&ps, "EOD\nset multiplot title 'xPos (scale base %g, head size %d)' font ',12'\n"
+                     "set grid\nunset key\nset xlabel 'distance n - m'\nset xrange [0:%d]\n", gamma, hs, len - 1);
     mark_training(&ps, s, "training");
-    const int step = half > 8 ? half / 8 : 1;
+    panel_at(&ps, 0, 1, 2, W, H, strip);
     plot_printf(&ps, "set title 'decay zeta_i^{d/gamma} per pair'\nset ylabel 'decay'\nplot ");
-    for (int i = 0, n = 0; i < half; i += step, n++)
-        plot_printf(&ps, "%s$d using 1:%d with lines lw 2 lc rgb '%s' title 'pair %d'", n ? ", " : "", i + 2,
-                    colors[n % NUM_COLORS], i);
-    plot_printf(&ps, "\nset title 'score of pair i: cos(d w_i) zeta_i^{d/gamma}'\nset ylabel 'q·k'\nplot ");
-    for (int p = 0; p < 3; p++)
-        plot_printf(&ps, "%s$d using 1:%d with lines lw 2 lc rgb '%s' title 'pair %d'", p ? ", " : "", half + 2 + p,
-                    colors[p % NUM_COLORS], picks[p]);
+    for (int k = 0, n = 0; k < nshown; k++)
+        plot_printf(&ps, "%s$d using 1:%d with lines lw 2 lc rgb '%s' notitle", n++ ? ", " : "", shown[k] + 2,
+                    colors[k % NUM_COLORS]);
+    plot_printf(&ps, "\n");
+    panel_at(&ps, 1, 1, 2, W, H, strip);
+    plot_printf(&ps, "set title 'score of pair i: cos(d w_i) zeta_i^{d/gamma}'\nset ylabel 'q·k'\nplot ");
+    for (int p = 0; p < 3; p++) {
+        int k = 0;
+        while (shown[k] != picks[p]) k++;
+        plot_printf(&ps, "%s$d using 1:%d with lines lw 2 lc rgb '%s' notitle", p ? ", " : "", half + 2 + p,
+                    colors[k % NUM_COLORS]);
+    }
+    plot_printf(&ps, "\n");
+    legend_strip(&ps, H, strip, 10);
+    for (int k = 0; k < nshown; k++)
+        plot_printf(&ps, "%sNaN with lines lw 2 lc rgb '%s' title 'pair %d'", k ? ", " : "", colors[k % NUM_COLORS],
+                    shown[k]);
     plot_printf(&ps, "\nunset multiplot\n");
-    int rc = render(s, &ps, 1100, 420);
+    int rc = render(s, &ps, W, H);
     plot_script_free(&ps);
     free(score);
     free(decay);

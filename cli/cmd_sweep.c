@@ -35,7 +35,8 @@ static void sweep_usage(FILE *f) {
             "DIR/results.csv, print a table and draw the plots. Runs already complete are skipped,\n"
             "interrupted ones resume, a failing run does not stop the others (it is reported at the\n"
             "end, and the exit status is 1). Re-running the same command finishes what was\n"
-            "interrupted. The end of every sweep reports runs/hour and CPU utilisation.\n"
+            "interrupted. The end of every sweep reports runs/hour (a resumed run counts by the\n"
+            "fraction of its steps trained in this sweep) and CPU utilisation.\n"
             "\n"
             "With --plan, only the plan is written, for GNU parallel or Slurm to run (the same lines,\n"
             "absolute paths; POSENC=PROGRAM in the environment replaces the posenc program in every\n"
@@ -131,16 +132,16 @@ int cmd_run(int argc, char **argv) {
             return EXIT_USAGE;
         }
     }
-    long step = resume ? train_checkpoint_step(out) : -1;
     int rc;
-    if (step >= want.train.steps) {
-        rc = 0; /* trained; only the evaluation is missing */
-    } else if (resume) {
+    if (resume) {
+        /* also a run trained to its last step: resuming trains no step but
+         * completes a checkpoint pair that a kill left half renamed
+         * (optim.next.safetensors, run/train.c) before the evaluation */
         char *args[] = {"train", "--resume", (char *)out, NULL};
-        rc = cmd_train(3, args);
+        rc = train_command(3, args, 1);
     } else {
         char *args[] = {"train", (char *)config, "--out", (char *)out, "--force", NULL};
-        rc = cmd_train(5, args);
+        rc = train_command(5, args, 1);
     }
     if (rc != 0) return rc;
     char *eargs[] = {"eval", (char *)out, NULL};
@@ -301,8 +302,9 @@ int cmd_sweep(int argc, char **argv) {
     sigaction(SIGTERM, &sa, NULL);
     const double t0 = now_s();
     int interrupted = 0;
-    int ran = 0;
-    int failed = sweep_run_plan(dir, (int)jobs, &sweep_stop, &interrupted, &ran);
+    int ran = 0, resumed = 0;
+    double trained = 0.0;
+    int failed = sweep_run_plan(dir, (int)jobs, &sweep_stop, &interrupted, &ran, &resumed, &trained);
     if (failed < 0) {
         fprintf(stderr, "posenc sweep: %s\n", pe_error());
         return EXIT_RUNTIME;
@@ -312,10 +314,15 @@ int cmd_sweep(int argc, char **argv) {
     struct rusage ru;
     getrusage(RUSAGE_CHILDREN, &ru);
     const double cpu = ru.ru_utime.tv_sec + 1e-6 * ru.ru_utime.tv_usec + ru.ru_stime.tv_sec + 1e-6 * ru.ru_stime.tv_usec;
+    /* runs/hour counts training done here: a resumed run by the fraction of its steps it trained */
+    char resumed_text[160] = "";
+    if (resumed)
+        snprintf(resumed_text, sizeof resumed_text, " (%d of them resumed: %.2f runs' worth of training steps)", resumed,
+                 trained);
     fprintf(stderr,
-            "sweep: %d jobs run in %.1f s wall (%.0f runs/hour), %ld at a time x %d thread(s), CPU %.1f s = %.0f%% "
+            "sweep: %d jobs run%s in %.1f s wall (%.0f runs/hour), %ld at a time x %d thread(s), CPU %.1f s = %.0f%% "
             "of %ld cores\n",
-            ran, wall, wall > 0 ? ran * 3600.0 / wall : 0.0, jobs, threads, cpu,
+            ran, resumed_text, wall, wall > 0 ? trained * 3600.0 / wall : 0.0, jobs, threads, cpu,
             wall > 0 ? 100.0 * cpu / (wall * cores) : 0.0, cores);
     char tpath[4200], tjson[512];
     snprintf(tpath, sizeof tpath, "%s/timing.json", dir);
@@ -323,9 +330,10 @@ int cmd_sweep(int argc, char **argv) {
     char date[64];
     strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
     int tn = snprintf(tjson, sizeof tjson,
-                      "{\"finished\": \"%s\", \"wall_s\": %.1f, \"jobs_run\": %d, \"parallel_jobs\": %ld, "
+                      "{\"finished\": \"%s\", \"wall_s\": %.1f, \"jobs_run\": %d, \"jobs_resumed\": %d, "
+                      "\"runs_trained\": %.3f, \"parallel_jobs\": %ld, "
                       "\"threads_per_job\": %d, \"cores\": %ld, \"cpu_s\": %.1f, \"cpu_utilisation\": %.3f}\n",
-                      date, wall, ran, jobs, threads, cores, cpu, wall > 0 ? cpu / (wall * cores) : 0.0);
+                      date, wall, ran, resumed, trained, jobs, threads, cores, cpu, wall > 0 ? cpu / (wall * cores) : 0.0);
     if (ran > 0 && file_write_atomic(tpath, tjson, (size_t)tn) != 0)
         fprintf(stderr, "posenc sweep: %s\n", pe_error());
     if (interrupted) {

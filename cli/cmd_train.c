@@ -55,7 +55,9 @@ static const char *const run_files[] = {"config.json",       "metrics.jsonl",   
                                         "optim.safetensors", "optim.next.safetensors", "eval.json",
                                         "eval.csv",          "provenance.json"};
 
-int cmd_train(int argc, char **argv) {
+int cmd_train(int argc, char **argv) { return train_command(argc, argv, 0); }
+
+int train_command(int argc, char **argv, int evaluate_next) {
     const char *config_path = NULL, *out = NULL, *resume = NULL;
     const char *sets[MAX_SETS] = {0};
     int nsets = 0, force = 0, quiet = 0;
@@ -201,7 +203,8 @@ int cmd_train(int argc, char **argv) {
     rc = train_run(&cfg, &opt);
     switch (rc) {
     case TRAIN_OK:
-        if (!quiet) fprintf(stderr, "done: %s (evaluate with: posenc eval %s)\n", dir, dir);
+        if (!quiet && evaluate_next) fprintf(stderr, "trained: %s\n", dir);
+        else if (!quiet) fprintf(stderr, "done: %s (evaluate with: posenc eval %s)\n", dir, dir);
         return 0;
     case TRAIN_INTERRUPTED:
         return EXIT_INTERRUPTED;

@@ -33,6 +33,8 @@ static void usage(FILE *f) {
             "  sweep SPEC --plan DIR [--slurm]              write the grid as a job list for GNU parallel / Slurm\n"
             "  collect DIR                                  aggregate a sweep folder: results.csv, table, plots\n"
             "  run CONFIG --out DIR                         one sweep job: train (or resume, or skip), evaluate\n"
+            "  plot RUN... [--out BASE] [--csv FILE]        training curves (loss, lr, accuracy vs step), runs\n"
+            "                                               overlaid; CSV for pandas / W&B\n"
             "  show ENCODING [--len N --dim C --heads H] [--run RUN]\n"
             "                                               pictures of an encoding (PNG, SVG) + figures\n"
             "  help                                         this message\n"
@@ -132,6 +134,7 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "show") == 0) return cmd_show(argc - 1, argv + 1);
     if (strcmp(cmd, "sweep") == 0) return cmd_sweep(argc - 1, argv + 1);
     if (strcmp(cmd, "collect") == 0) return cmd_collect(argc - 1, argv + 1);
+    if (strcmp(cmd, "plot") == 0) return cmd_plot(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0) return cmd_run(argc - 1, argv + 1);
     fprintf(stderr, "posenc: unknown command \"%s\" (commands: train, eval, predict, sweep, collect, run, show, help)\n", cmd);
     return EXIT_USAGE;

@@ -44,6 +44,7 @@ typedef struct {
     char values[SWEEP_MAX_KEYS][64]; /* grid values (text) */
     int min_len, max_len;            /* training range */
     char task[32];                   /* task.name */
+    int alphabet;                    /* task.alphabet: chance levels in the plots */
     char variant[64];                /* evaluation variant ("default", "pi", "random", ...) */
     char label[128];                 /* its label: "rope+pi", "learned+rand", ... (run/eval.h) */
     int variant_rank;                /* positions * PE_ROPE_SCALING_COUNT + scaling: the column order */
@@ -96,6 +97,7 @@ static int read_run(const char *dir, const char *evalfile, char keys[][64], int 
         cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cfg, "train"), "random_positions"));
     snprintf(r->task, sizeof r->task, "%s", tname ? tname : "task");
     r->max_len = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(task, "max_len"));
+    r->alphabet = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(task, "alphabet"));
     const long steps =
         (long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cfg, "train"), "steps"));
     cJSON_Delete(cfg);
@@ -143,6 +145,7 @@ typedef struct {
     int variant_rank;
     int min_len, max_len;
     char task[32];
+    int alphabet; /* task.alphabet (0 if unknown) */
     int num_runs;
     int *runs; /* indices into the run array */
     int num_lengths;
@@ -245,9 +248,12 @@ static int write_csv(const char *out, char keys[][64], int nkeys, const Cell *ce
             len += snprintf(csv + len, cap - len, "%d,%d,%d,%d", n, c->seeds[m],
                             n >= c->min_len && n <= c->max_len, c->max_len);
             const Stat *st[3] = {&c->acc[m], &c->em[m], &c->loss[m]};
-            for (int q = 0; q < 3; q++)
-                len += snprintf(csv + len, cap - len, ",%.6f,%.6f,%.6f,%.6f", st[q]->mean, st[q]->std, st[q]->min,
-                                st[q]->max);
+            for (int q = 0; q < 3; q++) {
+                /* one seed has no sample std: an empty field (NaN to pandas and R), not 0 */
+                char sd[32] = "";
+                if (c->seeds[m] > 1) snprintf(sd, sizeof sd, "%.6f", st[q]->std);
+                len += snprintf(csv + len, cap - len, ",%.6f,%s,%.6f,%.6f", st[q]->mean, sd, st[q]->min, st[q]->max);
+            }
             len += snprintf(csv + len, cap - len, "\n");
         }
     }
@@ -296,12 +302,25 @@ static void print_group(FILE *f, const Cell *cells, const int *members, int nm, 
     for (int k = 0; k < nkeys; k++)
         if (k != pe_key && k != rand_key) fprintf(f, "%s%s=%s", any++ ? ", " : "", keys[k], c0->values[k]);
     if (cell_positions(c0) == EVAL_POS_RANDOM) fprintf(f, "%srandom evaluation positions", any++ ? ", " : "");
-    if (md)
-        fprintf(f, "** trained on n = %d..%d; mean%s over %d seed(s); **bold** n = training range\n",
-                c0->min_len, c0->max_len, " ± std", c0->num_lengths ? c0->seeds[0] : 0);
+    /* the seeds behind the numbers: fewest and most over the group's cells and lengths */
+    int smin = 0, smax = 0;
+    for (int i = 0; i < nm; i++)
+        for (int m = 0; m < cells[members[i]].num_lengths; m++) {
+            const int k = cells[members[i]].seeds[m];
+            if (!smin || k < smin) smin = k;
+            if (k > smax) smax = k;
+        }
+    char seeds[64];
+    if (smin == smax)
+        snprintf(seeds, sizeof seeds, "%d seed%s", smax, smax == 1 ? "" : "s");
     else
-        fprintf(f, "%strained on n = %d..%d; mean over %d seed(s); * = training range\n", any ? "; " : "",
-                c0->min_len, c0->max_len, c0->num_lengths ? c0->seeds[0] : 0);
+        snprintf(seeds, sizeof seeds, "%d to %d seeds", smin, smax);
+    if (md)
+        fprintf(f, "** trained on n = %d..%d; mean ± std over %s%s; **bold** n = training range\n", c0->min_len,
+                c0->max_len, seeds, smin < 2 ? " (std n/a for one seed)" : "");
+    else
+        fprintf(f, "%strained on n = %d..%d; mean over %s; * = training range\n", any ? "; " : "", c0->min_len,
+                c0->max_len, seeds);
     /* rows: the union of lengths of the group */
     int lengths[MAX_LEN_ROWS], nl = 0;
     for (int i = 0; i < nm; i++)
@@ -343,7 +362,9 @@ static void print_group(FILE *f, const Cell *cells, const int *members, int nm, 
                 const Stat *st = m == c->num_lengths ? NULL
                                  : metric == 0     ? (c0->lm ? &c->loss[m] : &c->em[m])
                                                    : &c->acc[m];
-                if (md && st)
+                if (md && st && c->seeds[m] < 2)
+                    fprintf(f, " %.3f ± n/a |", st->mean);
+                else if (md && st)
                     fprintf(f, " %.3f ± %.3f |", st->mean, st->std);
                 else if (md)
                     fprintf(f, " - |");
@@ -369,11 +390,78 @@ static void print_group(FILE *f, const Cell *cells, const int *members, int nm, 
 static const char *const palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
                                       "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"};
 
-/* gnuplot script for one group: accuracy (token_acc and exact_match panels) or loss */
-static void group_script(PlotScript *s, const Cell *cells, const int *members, int nm, int pe_key,
-                         int nkeys, const char *title, int loss) {
-    /* one data block per cell: n, then mean min max of token_acc, exact_match, loss */
-    int nmax = 1;
+/* A cell's line style in a group's plot: the encoding (its label up to the
+ * first '+' or space) picks the hue, shared with its variants (+rand, a RoPE
+ * scaling), which are dashed (never dotted: dotted is the chance line), a
+ * darker shade, thinner, with a marker of their own, and drawn after (on top
+ * of) the encodings. Encodings listed earlier are drawn wider, so lines that
+ * coincide stay visible as nested strokes. */
+typedef struct {
+    char colour[8];
+    const char *dash; /* a gnuplot dashtype */
+    int point, variant;
+    double width, point_size;
+} LineStyle;
+
+static void group_styles(const Cell *cells, const int *members, int nm, LineStyle *st) {
+    char bases[64][64];
+    int nbases = 0, variants[64] = {0}, base_of[256] = {0};
+    for (int i = 0; i < nm; i++) {
+        const char *label = cells[members[i]].label;
+        size_t len = strcspn(label, "+ "); /* "rope+pi", "none+rand (eval random)": rope, none */
+        char base[64];
+        snprintf(base, sizeof base, "%.*s", (int)(len < sizeof base ? len : sizeof base - 1), label);
+        int b = 0;
+        while (b < nbases && strcmp(bases[b], base) != 0) b++;
+        if (b == nbases && nbases < 64) snprintf(bases[nbases++], sizeof bases[0], "%s", base);
+        if (b > 63) b = 63;
+        base_of[i < 256 ? i : 255] = b;
+        const int plain = label[len] != '+';
+        const int v = plain ? 0 : ++variants[b];
+        static const int points[] = {7, 5, 9, 11, 13, 15};
+        snprintf(st[i].colour, sizeof st[i].colour, "%s", palette[b % 10]);
+        if (!plain) { /* the variant: the hue darkened, so it shows on top of its encoding's line */
+            unsigned rgb = (unsigned)strtoul(palette[b % 10] + 1, NULL, 16);
+            unsigned r = (rgb >> 16 & 255) * 6 / 10, g = (rgb >> 8 & 255) * 6 / 10, bl = (rgb & 255) * 6 / 10;
+            snprintf(st[i].colour, sizeof st[i].colour, "#%02x%02x%02x", r, g, bl);
+        }
+        static const char *const dashes[] = {"2", "4", "5", "(14,6,3,6,3,6)", "(20,8)"};
+        st[i].dash = plain ? "1" : dashes[(v - 1) % 5]; /* dashed, dash-dot, dash-dot-dot, ... */
+        st[i].point = points[v % 6];
+        st[i].variant = !plain;
+    }
+    /* widths: encodings widest first (earlier ones wider), variants thin on top */
+    for (int i = 0; i < nm; i++) {
+        const int b = base_of[i < 256 ? i : 255];
+        st[i].width = st[i].variant ? 1.5 : nbases > 1 ? 2.0 + 2.5 * (nbases - 1 - b) / (nbases - 1) : 2.5;
+        st[i].point_size = st[i].variant ? 0.55 : nbases > 1 ? 0.6 + 0.5 * (nbases - 1 - b) / (nbases - 1) : 0.8;
+    }
+}
+
+/* Plot geometry: the legend's rows and the figure height that fits them. */
+/* The legend's rows (it fills column by column): even when there are
+ * variants, so that an encoding and its variant stay in one column. */
+static int legend_rows(int entries, int cols, int paired) {
+    const int rows = (entries + cols - 1) / cols;
+    return paired && rows % 2 ? rows + 1 : rows;
+}
+static int any_variant(const Cell *cells, const int *members, int nm) {
+    for (int i = 0; i < nm; i++)
+        if (strchr(cells[members[i]].label, '+')) return 1;
+    return 0;
+}
+static int aggregate_plot_height(const Cell *cells, const int *members, int nm, int loss, int has_floor) {
+    const int cols = loss ? 4 : 6, entries = nm + 1 + (loss && has_floor);
+    return 470 + 22 * legend_rows(entries, cols, any_variant(cells, members, nm));
+}
+
+/* gnuplot script for one group: accuracy (token_acc and exact_match panels)
+ * or loss (log scale). One legend below the panels; a dotted chance line
+ * (token accuracy 1/alphabet, loss log(alphabet): a uniform guess); bands
+ * min..max over seeds only where a length has two seeds or more. */
+static void group_script(PlotScript *s, const Cell *cells, const int *members, int nm, int pe_key, int nkeys,
+                         const char *head, int loss, int height) {
+    int nmax = 1, any_band = 0;
     /* the LM loss floor, one line (the same task in every member) */
     const Cell *c0 = &cells[members[0]];
     int has_floor = 0;
@@ -384,50 +472,107 @@ static void group_script(PlotScript *s, const Cell *cells, const int *members, i
             if (c0->floor[m] >= 0) plot_printf(s, "%d %.6f\n", c0->lengths[m], c0->floor[m]);
         plot_printf(s, "EOD\n");
     }
+    /* one data block per cell: n, mean min max of token_acc, exact_match, loss, then seeds */
     for (int i = 0; i < nm; i++) {
         const Cell *c = &cells[members[i]];
         plot_printf(s, "$d%d << EOD\n", i);
         for (int m = 0; m < c->num_lengths; m++) {
-            plot_printf(s, "%d %.6f %.6f %.6f %.6f %.6f %.6f %.6f %.6f %.6f\n", c->lengths[m], c->acc[m].mean,
+            plot_printf(s, "%d %.6f %.6f %.6f %.6f %.6f %.6f %.6f %.6f %.6f %d\n", c->lengths[m], c->acc[m].mean,
                         c->acc[m].min, c->acc[m].max, c->em[m].mean, c->em[m].min, c->em[m].max, c->loss[m].mean,
-                        c->loss[m].min, c->loss[m].max);
+                        c->loss[m].min, c->loss[m].max, c->seeds[m]);
             if (c->lengths[m] > nmax) nmax = c->lengths[m];
+            any_band |= c->seeds[m] > 1;
         }
         plot_printf(s, "EOD\n");
     }
-    const int train_max = cells[members[0]].max_len;
+    LineStyle *st = pe_calloc(nm, sizeof *st);
+    group_styles(cells, members, nm, st);
+    const int train_max = c0->max_len, A = c0->alphabet;
+    const int panels = loss ? 1 : 2, cols = loss ? 4 : 6;
+    const int rows = legend_rows(nm + 1 + (loss && has_floor), cols, any_variant(cells, members, nm));
+    /* screen fractions: the title on top, the legend's rows in a strip under the panels */
+    const double key_h = (22.0 * rows + 16.0) / height, top = 1.0 - 70.0 / height;
     plot_printf(s,
-                "set key outside right top\n"
                 "set grid lc rgb '#dddddd'\n"
                 "set xlabel 'evaluation length n'\n"
                 "set xrange [0:%d]\n"
-                "set style fill transparent solid 0.18 noborder\n"
+                "set style fill transparent solid 0.15 noborder\n"
                 "set arrow 1 from %d, graph 0 to %d, graph 1 nohead dt 2 lw 1.5 lc rgb '#444444'\n"
-                "set label 1 'longest training length' at %d, graph 0.97 left offset 0.5,0 tc rgb '#444444'\n",
+                "set label 1 'longest training length' at %d, graph 0.97 left offset 0.5,0 tc rgb '#444444'\n"
+                "unset key\n"
+                "set multiplot title ",
                 nmax + (nmax / 20 > 1 ? nmax / 20 : 1), train_max, train_max, train_max);
-    const int panels = loss ? 1 : 2;
-    if (panels == 2) plot_printf(s, "set multiplot layout 1,2 title '%s'\n", title);
+    char title[1024];
+    snprintf(title, sizeof title, "%s (trained on n = %d..%d%s)", head, c0->min_len, c0->max_len,
+             any_band ? "; bands: min..max over seeds" : "; one seed: no band");
+    plot_quoted(s, title);
+    plot_printf(s, " font ',11'\nset bmargin at screen %.4f\nset tmargin at screen %.4f\n", key_h + 60.0 / height, top);
+    /* the lines: encodings first, their variants on top */
+    int *order = pe_calloc(nm, sizeof *order), no = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < nm; i++)
+            if (st[i].variant == pass) order[no++] = i;
     for (int p = 0; p < panels; p++) {
         const int col = loss ? 8 : (p == 0 ? 2 : 5); /* mean column; min and max follow */
-        const char *ylabel = !loss       ? (p == 0 ? "token accuracy" : "exact match")
-                             : cells[members[0]].lm ? "loss (cross-entropy per token, nats)"
-                                                 : "loss (cross-entropy per answer token)";
-        plot_printf(s, "set title '%s'\nset ylabel '%s'\nset yrange [%s]\nplot ", loss ? title : ylabel, ylabel,
-                    loss ? "0:*" : "0:1.05");
-        for (int i = 0; i < nm; i++) {
-            const Cell *c = &cells[members[i]];
-            char label[256];
-            cell_label(c, nkeys, pe_key, " ", label, sizeof label);
-            const char *colour = palette[i % 10];
-            plot_printf(s,
-                        "%s$d%d using 1:%d:%d with filledcurves lc rgb '%s' notitle, "
-                        "$d%d using 1:%d with linespoints lw 2 pt 7 ps 0.6 lc rgb '%s' title '%s'",
-                        i ? ", " : "", i, col + 1, col + 2, colour, i, col, colour, label);
+        const char *ylabel = !loss ? (p == 0 ? "token accuracy" : "exact match")
+                             : c0->lm ? "loss (cross-entropy per token, nats; log scale)"
+                                      : "loss (cross-entropy per answer token, nats; log scale)";
+        const double l = panels == 2 ? (p == 0 ? 0.06 : 0.56) : 0.09, r = panels == 2 ? (p == 0 ? 0.47 : 0.97) : 0.97;
+        plot_printf(s, "set lmargin at screen %.3f\nset rmargin at screen %.3f\n", l, r);
+        plot_printf(s, "set title '%s'\nset ylabel '%s'\n", loss ? "" : ylabel, ylabel);
+        if (loss) {
+            /* log axis fitted to the data, the floor and chance (autoscale would round out to whole decades) */
+            double lo = A > 1 ? log((double)A) : 1e30, hi = A > 1 ? log((double)A) : 0.0;
+            for (int i = 0; i < nm; i++)
+                for (int m = 0; m < cells[members[i]].num_lengths; m++) {
+                    const Stat *q = &cells[members[i]].loss[m];
+                    if (q->min > 0 && q->min < lo) lo = q->min;
+                    if (q->max > hi) hi = q->max;
+                    if (cells[members[i]].floor[m] > 0 && cells[members[i]].floor[m] < lo) lo = cells[members[i]].floor[m];
+                }
+            plot_log_y(s, lo, hi);
         }
-        if (loss && has_floor) plot_printf(s, ", $floor using 1:2 with lines dt 3 lw 2 lc rgb '#000000' title 'floor'");
+        else
+            plot_printf(s, "unset logscale y\nset ytics autofreq\nset yrange [0:1.05]\n");
+        plot_printf(s, "plot ");
+        /* bands first (under every line), only from lengths with two seeds or more */
+        for (int i = 0; i < nm; i++)
+            plot_printf(s, "$d%d using 1:($11 > 1 ? $%d : NaN):%d with filledcurves lc rgb '%s' notitle, ", i, col + 1,
+                        col + 2, st[i].colour);
+        for (int q = 0; q < nm; q++) {
+            const int i = order[q];
+            plot_printf(s, "%s$d%d using 1:%d with linespoints lw %.2f dt %s pt %d ps %.2f lc rgb '%s' notitle",
+                        q ? ", " : "", i, col, st[i].width, st[i].dash, st[i].point, st[i].point_size, st[i].colour);
+        }
+        /* chance: a uniform guess over the alphabet */
+        if (A > 1 && (loss || p == 0))
+            plot_printf(s, ", %.6f with lines dt 3 lw 1.5 lc rgb '#666666' notitle", loss ? log((double)A) : 1.0 / A);
+        if (loss && has_floor) plot_printf(s, ", $floor using 1:2 with lines dt 1 lw 1.5 lc rgb '#000000' notitle");
         plot_printf(s, "\n");
     }
-    if (panels == 2) plot_printf(s, "unset multiplot\n");
+    /* the one legend: a strip across the figure under the panels */
+    plot_printf(s,
+                "unset title\nunset arrow 1\nunset label 1\nunset xlabel\nunset ylabel\nunset grid\n"
+                "unset logscale y\nunset border\nunset tics\nset xrange [0:1]\nset yrange [0:1]\n"
+                "set lmargin at screen 0.02\nset rmargin at screen 0.98\n"
+                "set bmargin at screen 0.005\nset tmargin at screen %.4f\n"
+                "set key center center horizontal maxcols %d maxrows %d samplen 4 spacing 1.2 font ',10'\nplot ",
+                key_h, cols, rows);
+    for (int i = 0; i < nm; i++) {
+        char label[256];
+        cell_label(&cells[members[i]], nkeys, pe_key, " ", label, sizeof label);
+        plot_printf(s, "%sNaN with linespoints lw %.2f dt %s pt %d ps %.2f lc rgb '%s' title ", i ? ", " : "",
+                    st[i].width, st[i].dash, st[i].point, st[i].point_size, st[i].colour);
+        plot_quoted(s, label);
+    }
+    if (A > 1)
+        plot_printf(s, ", NaN with lines dt 3 lw 1.5 lc rgb '#666666' title '%s'",
+                    loss ? "chance: log(alphabet)" : "chance: 1/alphabet");
+    if (loss && has_floor) plot_printf(s, ", NaN with lines dt 1 lw 1.5 lc rgb '#000000' title 'floor (lowest possible)'");
+    plot_printf(s, "\n");
+    free(order);
+    plot_printf(s, "unset multiplot\n");
+    free(st);
 }
 
 int aggregate_sweep(const char *out, FILE *f, int plots, int allow_mixed) {
@@ -532,6 +677,7 @@ int aggregate_sweep(const char *out, FILE *f, int plots, int allow_mixed) {
             cells[c].min_len = runs[i].min_len;
             memcpy(cells[c].task, runs[i].task, sizeof cells[c].task);
             cells[c].max_len = runs[i].max_len;
+            cells[c].alphabet = runs[i].alphabet;
             const TaskOps *t = task_find(runs[i].task);
             cells[c].lm = t && t->frame == TASK_FRAME_LM;
             cells[c].runs = pe_calloc(nruns, sizeof(int));
@@ -568,7 +714,7 @@ int aggregate_sweep(const char *out, FILE *f, int plots, int allow_mixed) {
         if (md) print_group(md, cells, members, nm, keys, nkeys, pe_key, rand_key, 1);
         if (!plots) continue;
         /* the group's name: the task (when the grid does not vary it), then the other grid values */
-        char gname[512] = "", title[900];
+        char gname[512] = "";
         int task_in_grid = 0;
         for (int k = 0; k < nkeys; k++) task_in_grid |= strcmp(keys[k], "task.name") == 0;
         if (!task_in_grid) snprintf(gname, sizeof gname, "%s", cells[c].task);
@@ -583,23 +729,16 @@ int aggregate_sweep(const char *out, FILE *f, int plots, int allow_mixed) {
             snprintf(head, sizeof head, "%s", title_base);
         else
             snprintf(head, sizeof head, "%s: %s", title_base, gname);
-        snprintf(title, sizeof title, "%s (trained on n = %d..%d, band = min..max over seeds)", head,
-                 cells[c].min_len, cells[c].max_len);
         for (int loss = 0; loss <= 1 && rc == 0; loss++) {
             char base[4096 + 600];
             snprintf(base, sizeof base, "%s/%s_%s", out, gname, loss ? "loss" : "accuracy");
             PlotScript script;
             plot_script_init(&script);
-            /* gnuplot's enhanced text reads '_' as a subscript: escape it */
-            char gp_title[2 * sizeof title];
-            size_t q = 0;
-            for (const char *t = title; *t && q + 2 < sizeof gp_title; t++) {
-                if (*t == '_') gp_title[q++] = '\\';
-                gp_title[q++] = *t;
-            }
-            gp_title[q] = '\0';
-            group_script(&script, cells, members, nm, pe_key, nkeys, gp_title, loss);
-            rc = plot_render(script.text, base, loss ? 900 : 1400, loss ? 560 : 560);
+            int has_floor = 0;
+            for (int m = 0; m < cells[c].num_lengths; m++) has_floor |= cells[c].floor[m] >= 0;
+            const int height = aggregate_plot_height(cells, members, nm, loss, has_floor);
+            group_script(&script, cells, members, nm, pe_key, nkeys, head, loss, height);
+            rc = plot_render(script.text, base, loss ? 1000 : 1400, height);
             plot_script_free(&script);
             if (rc == 0 && f) fprintf(f, "plot: %s.png (and .svg)\n", base);
             if (rc == 0 && md) fprintf(md, "\n![%s %s](%s_%s.svg)\n", gname, loss ? "loss" : "accuracy", gname,

@@ -7,7 +7,8 @@
  * out); groups results into cells by the values of the grid keys in their
  * configs and the evaluation variant; and for each cell and evaluation length n
  * computes, over the cell's seeds, the mean, standard deviation (sample, n-1;
- * 0 for one seed), min and max of token_acc, exact_match and loss.
+ * with one seed there is none: an empty field in results.csv, "n/a" in the
+ * tables, no band in the plots), min and max of token_acc, exact_match and loss.
  *
  * Outputs (all rewritten atomically):
  *   OUT/results.csv                      one row per cell x length: the grid values, the

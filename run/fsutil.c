@@ -221,21 +221,35 @@ int mem_check(const char *what, double need, double param_bytes, int B, int T) {
                      param_bytes / gib, B, T, (need - param_bytes) / gib, avail / gib);
 }
 
-void fault_point(const char *name) {
-    static int parsed = 0, target_k = 0, hits = 0;
-    static char target[64];
-    if (!parsed) {
-        parsed = 1;
-        const char *env = getenv("POSENC_TEST_KILL");
+/* One crash-test hook variable: "NAME@K" parsed once per process. */
+typedef struct {
+    int parsed, k, hits;
+    char name[64];
+} FaultHook;
+
+static int fault_hit(FaultHook *h, const char *var, const char *name) {
+    if (!h->parsed) {
+        h->parsed = 1;
+        const char *env = getenv(var);
         const char *at = env ? strchr(env, '@') : NULL;
-        if (at && (size_t)(at - env) < sizeof target) {
-            memcpy(target, env, (size_t)(at - env));
-            target[at - env] = '\0';
-            target_k = atoi(at + 1);
+        if (at && (size_t)(at - env) < sizeof h->name) {
+            memcpy(h->name, env, (size_t)(at - env));
+            h->name[at - env] = '\0';
+            h->k = atoi(at + 1);
         }
     }
-    if (target_k > 0 && strcmp(name, target) == 0 && ++hits == target_k) {
-        fprintf(stderr, "POSENC_TEST_KILL: SIGKILL at %s@%d\n", name, target_k);
+    return h->k > 0 && strcmp(name, h->name) == 0 && ++h->hits == h->k;
+}
+
+void fault_point(const char *name) {
+    static FaultHook kill_hook, stop_hook;
+    if (fault_hit(&kill_hook, "POSENC_TEST_KILL", name)) {
+        fprintf(stderr, "POSENC_TEST_KILL: SIGKILL at %s@%d\n", name, kill_hook.k);
         raise(SIGKILL);
+    }
+    if (fault_hit(&stop_hook, "POSENC_TEST_STOP", name)) {
+        fprintf(stderr, "POSENC_TEST_STOP: SIGSTOP at %s@%d\n", name, stop_hook.k);
+        fflush(stderr);
+        raise(SIGSTOP);
     }
 }

@@ -52,7 +52,11 @@ int mem_check(const char *what, double need, double param_bytes, int B, int T);
  * otherwise. Points: "ckpt.optim" (optimizer state written, model not yet),
  * "ckpt.model" (model written, optimizer state not yet renamed into place),
  * "st.partial" (a safetensors temporary file half written), "st.rename"
- * (temporary file complete, not yet renamed). */
+ * (temporary file complete, not yet renamed).
+ * POSENC_TEST_STOP="NAME@K" instead stops the process there (SIGSTOP): it
+ * stays frozen at that exact point until a test kills it, together with the
+ * processes around it (a sweep and its other jobs), so a kill of a whole sweep
+ * lands at a chosen moment instead of a random one. */
 void fault_point(const char *name);
 
 #endif

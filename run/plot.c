@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +42,35 @@ void plot_printf(PlotScript *s, const char *fmt, ...) {
         s->text = t;
         s->cap = cap;
     }
+}
+
+void plot_quoted(PlotScript *s, const char *text) {
+    plot_printf(s, "'");
+    for (const char *p = text; *p; p++) {
+        if (*p == '\'') plot_printf(s, "''");
+        else if (strchr("_^@&~{}\\", *p)) plot_printf(s, "\\%c", *p); /* enhanced text: literal */
+        else if (*p == '\n' || *p == '\r') plot_printf(s, " ");
+        else plot_printf(s, "%c", *p);
+    }
+    plot_printf(s, "'");
+}
+
+void plot_log_y(PlotScript *s, double lo, double hi) {
+    if (!(lo > 0) || !(lo < hi)) {
+        lo = hi > 0 ? hi / 2 : 0.01;
+        hi = hi > 0 ? hi * 2 : 1.0;
+    }
+    lo /= 1.15, hi *= 1.15;
+    /* labelled tics at 1, 2, 5 x 10^k (every digit when the range spans less than a decade) */
+    const int dense = hi / lo < 10.0;
+    plot_printf(s, "set logscale y\nset format y '%%g'\nset mytics 10\nset yrange [%g:%g]\nset ytics (", lo, hi);
+    int nt = 0;
+    for (int e = (int)floor(log10(lo)); e <= (int)ceil(log10(hi)); e++)
+        for (int d = 1; d <= 9; d++) {
+            const double t = d * pow(10.0, e);
+            if ((dense || d == 1 || d == 2 || d == 5) && t >= lo && t <= hi) plot_printf(s, "%s%g", nt++ ? ", " : "", t);
+        }
+    plot_printf(s, ")\n");
 }
 
 void plot_script_free(PlotScript *s) {

@@ -41,6 +41,15 @@ typedef struct {
 void plot_script_init(PlotScript *s);
 void plot_printf(PlotScript *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void plot_script_free(PlotScript *s);
+/* Append `text` as a gnuplot single-quoted string that prints literally in
+ * enhanced-text mode: ' doubled, _ ^ @ & ~ { } and \ escaped with a
+ * backslash, a newline made a space. Every string taken from a run's files
+ * (labels, names, titles) goes into a script through this. */
+void plot_quoted(PlotScript *s, const char *text);
+/* A logarithmic y axis from lo to hi (the data's extremes; 15 % margin added)
+ * with labelled tics at 1, 2 and 5 x 10^k, or at every digit when the range
+ * is less than a decade (gnuplot's own would label whole decades only). */
+void plot_log_y(PlotScript *s, double lo, double hi);
 
 /* Render `script` to out_base.png and out_base.svg, width x height pixels
  * (the SVG gets the same size in its units). The directory of out_base must

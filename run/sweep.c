@@ -369,6 +369,7 @@ typedef struct {
     pid_t pid;
     int state; /* 0 pending, 1 running, 2 done, 3 failed, 4 skipped */
     double started;
+    long start_step; /* the checkpoint it starts from, -1 none */
 } PlanJob;
 
 static double now_s(void) {
@@ -396,10 +397,21 @@ static void fmt_time(char *buf, size_t cap, double s) {
     snprintf(buf, cap, "%ld:%02ld", t / 60, t % 60);
 }
 
-int sweep_run_plan(const char *out, int jobs, volatile sig_atomic_t *stop, int *interrupted, int *ran) {
+/* The training steps of run_dir's config (0 if unreadable). */
+static long run_steps(const char *run_dir) {
+    char path[4096];
+    RunConfig c;
+    if (path_join(path, sizeof path, run_dir, "config.json") != 0 || config_load(&c, path, NULL, 0) != 0) return 0;
+    return c.train.steps;
+}
+
+int sweep_run_plan(const char *out, int jobs, volatile sig_atomic_t *stop, int *interrupted, int *ran,
+                   int *resumed, double *trained) {
     char path[4096], logs[4096];
     *interrupted = 0;
     *ran = 0;
+    *resumed = 0;
+    *trained = 0.0;
     if (path_join(path, sizeof path, out, "plan.txt") != 0 || path_join(logs, sizeof logs, out, "logs") != 0)
         return -1;
     char *text = file_read_all(path, NULL);
@@ -438,6 +450,7 @@ int sweep_run_plan(const char *out, int jobs, volatile sig_atomic_t *stop, int *
             if (j->state == 4) continue;
             char logpath[4400];
             snprintf(logpath, sizeof logpath, "%s/%s.log", logs, j->id);
+            j->start_step = train_checkpoint_step(j->run_dir); /* posenc run resumes from it */
             pid_t pid = fork();
             if (pid < 0) {
                 fprintf(stderr, "sweep: fork failed: %s\n", strerror(errno));
@@ -486,10 +499,18 @@ int sweep_run_plan(const char *out, int jobs, volatile sig_atomic_t *stop, int *
             running--;
             double dt = now_s() - pj[i].started;
             int ok = WIFEXITED(st) && WEXITSTATUS(st) == 0;
+            char from[96] = "";
             if (ok) {
                 pj[i].state = 2;
                 done++;
                 work_time += dt;
+                const long steps = run_steps(pj[i].run_dir), k = pj[i].start_step;
+                if (k > 0 && steps > 0) {
+                    (*resumed)++;
+                    if (k >= steps) snprintf(from, sizeof from, "  (trained before; evaluated only)");
+                    else snprintf(from, sizeof from, "  (resumed from step %ld of %ld)", k, steps);
+                }
+                if (steps > 0) *trained += k > 0 ? (k < steps ? (double)(steps - k) / steps : 0.0) : 1.0;
             } else {
                 pj[i].state = 3;
                 if (!(*stop && WIFEXITED(st) && WEXITSTATUS(st) == 130)) failed++;
@@ -499,9 +520,9 @@ int sweep_run_plan(const char *out, int jobs, volatile sig_atomic_t *stop, int *
             char el[32], eta[32];
             fmt_time(el, sizeof el, now_s() - t0);
             fmt_time(eta, sizeof eta, per * remaining / (jobs > 0 ? jobs : 1));
-            fprintf(stderr, "%s[%d/%d] %-28s %s in %.1fs   (%d running, %d failed; elapsed %s, ETA %s)%s",
+            fprintf(stderr, "%s[%d/%d] %-28s %s in %.1fs%s   (%d running, %d failed; elapsed %s, ETA %s)%s",
                     live ? "\r\033[K" : "", done + failed + skipped, n, pj[i].id,
-                    ok ? "done" : (*stop ? "interrupted" : "FAILED"), dt, running, failed, el,
+                    ok ? "done" : (*stop ? "interrupted" : "FAILED"), dt, from, running, failed, el,
                     done ? eta : "?", live ? "" : "\n");
             if (live && (!ok || running == 0)) fprintf(stderr, "\n");
             fflush(stderr);

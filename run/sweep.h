@@ -90,8 +90,12 @@ int sweep_write_plan(const Sweep *s, const char *out_dir, const char *posenc_bin
  * going when a job fails. Returns the number of failed jobs (0 = all done),
  * or -1 on an error before anything ran; *interrupted is set if *stop was
  * raised (Ctrl-C), in which case running jobs were allowed to checkpoint;
- * *ran counts the jobs that finished successfully in this call. */
-int sweep_run_plan(const char *out_dir, int jobs, volatile sig_atomic_t *stop, int *interrupted, int *ran);
+ * *ran counts the jobs that finished successfully in this call, *resumed
+ * those of them that continued from a checkpoint, and *trained their
+ * training in whole runs: a run resumed at step k of N counts (N - k) / N, a
+ * run that only had its evaluation left 0 (for an honest runs/hour). */
+int sweep_run_plan(const char *out_dir, int jobs, volatile sig_atomic_t *stop, int *interrupted, int *ran,
+                   int *resumed, double *trained);
 
 /* A JSON value as text, as grid values are shown in ids, tables and plots:
  * a string as it is, anything else as compact JSON. */

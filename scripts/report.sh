@@ -10,10 +10,37 @@
 # plots, copied as SVG into experiments/figures/. SWEEP_DIR defaults to
 # runs/NAME. Nothing is typed by hand: rerun the experiment, then this.
 set -euo pipefail
+usage() {
+  cat <<'USAGE'
+usage: scripts/report.sh NAME DOC [SWEEP_DIR]
+
+Splice the generated results of experiment NAME (experiments/NAME.json, run with
+`posenc sweep experiments/NAME.json`) into the markdown file DOC, between the two lines
+
+  <!-- results:NAME:begin -->
+  <!-- results:NAME:end -->
+
+which DOC must already hold (for a new experiment, add them where its results go; whatever
+is between them is replaced). The block gets the command, wall time and machine
+(SWEEP_DIR/timing.json), the tables of SWEEP_DIR/results.md (written by posenc sweep or
+posenc collect) and links to the plots, copied as SVG into experiments/figures/NAME_*.svg.
+SWEEP_DIR defaults to runs/NAME. Exit status 0, or 1 with a message (nothing changed).
+USAGE
+}
+case "${1:-}" in -h|--help) usage; exit 0 ;; esac
+if [ $# -lt 2 ] || [ $# -gt 3 ]; then
+  echo "report: expected NAME DOC [SWEEP_DIR], got $# argument(s)" >&2
+  usage >&2
+  exit 2
+fi
 name=$1 doc=$2 dir=${3:-runs/$1}
+[ -f "$doc" ] || { echo "report: $doc: no such file" >&2; exit 1; }
 [ -f "$dir/results.md" ] || { echo "report: $dir/results.md missing: run posenc sweep/collect first" >&2; exit 1; }
 [ -f "$dir/timing.json" ] || { echo "report: $dir/timing.json missing: the sweep did not finish here" >&2; exit 1; }
-grep -q "<!-- results:$name:begin -->" "$doc" || { echo "report: no results:$name markers in $doc" >&2; exit 1; }
+grep -qxF "<!-- results:$name:begin -->" "$doc" && grep -qxF "<!-- results:$name:end -->" "$doc" || {
+  echo "report: $doc has no lines <!-- results:$name:begin --> and <!-- results:$name:end --> (each alone on its line): add them where the results go" >&2
+  exit 1
+}
 figdir=experiments/figures
 mkdir -p "$figdir"
 figlink=$(realpath --relative-to="$(dirname "$doc")" "$figdir")

@@ -72,36 +72,10 @@ static pid_t spawn(int own_group, const char *env, const char *fmt, ...) {
     return pid;
 }
 
-/* SIGKILL pid's children that lead their own process group (sweep jobs:
- * run/sweep.c puts each in its own group), and their groups. */
-static void kill_child_groups(pid_t parent) {
-    DIR *d = opendir("/proc");
-    if (!d) return;
-    for (struct dirent *e; (e = readdir(d));) {
-        long pid = strtol(e->d_name, NULL, 10);
-        if (pid <= 0) continue;
-        char path[64], buf[512];
-        snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-        FILE *f = fopen(path, "r");
-        if (!f) continue;
-        size_t n = fread(buf, 1, sizeof buf - 1, f);
-        fclose(f);
-        buf[n] = '\0';
-        const char *close_paren = strrchr(buf, ')');
-        char state;
-        long ppid;
-        if (close_paren && sscanf(close_paren + 1, " %c %ld", &state, &ppid) == 2 && ppid == parent) {
-            kill(-(pid_t)pid, SIGKILL);
-            kill((pid_t)pid, SIGKILL);
-        }
-    }
-    closedir(d);
-}
-
-/* Wait for pid up to `delay_us`, then SIGKILL it (or its process group).
+/* Wait for pid up to `delay_us`, then SIGKILL it.
  * Returns 1 if it was killed, 0 if it had exited by itself with status 0
  * (fails the test on any other exit). */
-static int kill_after(pid_t pid, long delay_us, int group) {
+static int kill_after(pid_t pid, long delay_us) {
     int st;
     for (long waited = 0; waited < delay_us; waited += 1000) {
         pid_t r = waitpid(pid, &st, WNOHANG);
@@ -112,13 +86,7 @@ static int kill_after(pid_t pid, long delay_us, int group) {
         }
         usleep(1000);
     }
-    if (group) {
-        kill(pid, SIGSTOP); /* no new jobs while we look for its children */
-        kill_child_groups(pid);
-        kill(-pid, SIGKILL);
-    } else {
-        kill(pid, SIGKILL);
-    }
+    kill(pid, SIGKILL);
     waitpid(pid, &st, 0);
     if (WIFEXITED(st)) ck_assert_msg(WEXITSTATUS(st) == 0, "posenc exited with status %d", WEXITSTATUS(st));
     return WIFSIGNALED(st);
@@ -291,38 +259,131 @@ START_TEST(test_kill_at_random_moments) {
         long delay = 20000 + (long)(rng_uniform(&rng) * span);
         if (kills >= 12) delay = 600L * 1000000L; /* enough: let it finish */
         pid_t pid = continue_run(dir, NULL);
-        int killed = kill_after(pid, delay, 0);
+        int killed = kill_after(pid, delay);
         check_run_dir(dir);
         if (!killed) break;
         kills++;
     }
+    ck_assert_msg(kills > 0, "the run finished before the first kill: the test killed nothing");
     expect_same_as_reference(ref, dir);
     fprintf(stderr, "kill test: %d random kills (delays 20..%ld ms), result identical\n", kills,
             (20000 + span) / 1000);
 }
 END_TEST
 
-/* A sweep killed (with all its jobs: its process group and each job's) at random
- * moments, re-run until it finishes: the same results.csv as a sweep never
- * interrupted, and every job's run directory identical. */
+/* The processes of session sid (pid, state) from /proc, zombies left out. */
+static int session_procs(pid_t sid, pid_t *pids, char *states, int cap) {
+    DIR *d = opendir("/proc");
+    if (!d) return 0;
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d)) && n < cap;) {
+        long pid = strtol(e->d_name, NULL, 10);
+        if (pid <= 0) continue;
+        char path[64], buf[512];
+        snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        size_t len = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[len] = '\0';
+        const char *close_paren = strrchr(buf, ')');
+        char state;
+        long ppid, pgrp, session;
+        if (close_paren && sscanf(close_paren + 1, " %c %ld %ld %ld", &state, &ppid, &pgrp, &session) == 4 &&
+            session == sid && state != 'Z' && state != 'X') {
+            pids[n] = (pid_t)pid;
+            states[n++] = state;
+        }
+    }
+    closedir(d);
+    return n;
+}
+
+/* The sweep `pid` leads its own session (spawn(1, ...)) and its jobs run with
+ * POSENC_TEST_STOP set: the first job to reach that point freezes there. Wait
+ * for it (up to 120 s), then SIGKILL the sweep and every process of its
+ * session, as a power cut would, and wait until none is left. Returns 1 after
+ * such a kill, 0 if the sweep finished (status 0) without any job reaching
+ * the point; fails the test on any other exit. */
+static int kill_sweep_at_stop_point(pid_t pid) {
+    pid_t pids[256];
+    char states[256];
+    for (long waited = 0;; waited += 1000) {
+        ck_assert_msg(waited < 120L * 1000000L, "no sweep job reached its stop point in 120 s");
+        int st;
+        if (waitpid(pid, &st, WNOHANG) == pid) {
+            ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the sweep exited with status %d",
+                          WIFEXITED(st) ? WEXITSTATUS(st) : -WTERMSIG(st));
+            return 0;
+        }
+        int n = session_procs(pid, pids, states, 256), frozen = 0;
+        for (int i = 0; i < n; i++) frozen |= states[i] == 'T' && pids[i] != pid;
+        if (frozen) break;
+        usleep(1000);
+    }
+    /* the sweep first stopped (no new jobs), its jobs killed while it is alive,
+     * then the sweep: a stopped job whose parent died first would get SIGCONT
+     * (its process group orphaned) and run on */
+    kill(pid, SIGSTOP);
+    for (int round = 0; round < 2000; round++) {
+        int n = session_procs(pid, pids, states, 256), others = 0;
+        for (int i = 0; i < n; i++)
+            if (pids[i] != pid) kill(pids[i], SIGKILL), others++;
+        if (others == 0) break;
+        usleep(1000);
+    }
+    kill(pid, SIGKILL);
+    int st;
+    waitpid(pid, &st, 0);
+    ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "the sweep was not killed (status %d)", st);
+    ck_assert_msg(session_procs(pid, pids, states, 256) == 0, "processes of the killed sweep are still alive");
+    return 1;
+}
+
+/* A sweep killed with all its jobs, re-run until it finishes: the same
+ * results.csv as a sweep never interrupted, and every job's run directory
+ * identical. Each kill lands at a chosen point of a job (POSENC_TEST_STOP
+ * freezes the job there; then the sweep and all its jobs get SIGKILL), so
+ * every attempt listed below kills, on any machine, however fast: the test
+ * asserts it. The other job running at the time is killed wherever it is. */
 START_TEST(test_kill_sweep) {
     const char *d = test_tmpdir("kill-sweep");
     ck_assert_int_eq(posenc("sweep tests/data/sweep_tiny.json --out %s/ref --jobs 2 --no-plots", d), 0);
     char out[512];
     snprintf(out, sizeof out, "%s/killed", d);
-    Rng rng;
-    rng_seed(&rng, 7);
-    int kills = 0, attempts = 0;
-    for (;; attempts++) {
-        ck_assert_msg(attempts < 100, "the sweep did not finish after %d attempts", attempts);
-        long delay = 50000 + (long)(rng_uniform(&rng) * 350000);
-        if (kills >= 8) delay = 600L * 1000000L;
-        pid_t pid = spawn(1, NULL, "sweep tests/data/sweep_tiny.json --out %s --jobs 2 --no-plots", out);
-        int killed = kill_after(pid, delay, 1);
+    /* 8 jobs x 3 checkpoints (steps 10, 20, 30); each checkpoint writes two
+     * safetensors files. K counts within one job process. */
+    static char *const points[] = {
+        "POSENC_TEST_STOP=ckpt.model@1", /* the first checkpoint: model written, optimizer state not renamed */
+        "POSENC_TEST_STOP=st.partial@3", /* the second checkpoint's optimizer file, half written */
+        "POSENC_TEST_STOP=ckpt.optim@1", /* optimizer state written, model not yet */
+        "POSENC_TEST_STOP=st.rename@2",  /* the first model file complete, not yet renamed */
+        "POSENC_TEST_STOP=ckpt.model@2",
+        "POSENC_TEST_STOP=st.partial@1",
+    };
+    const int npoints = (int)(sizeof points / sizeof points[0]);
+    int kills = 0;
+    for (int attempt = 0;; attempt++) {
+        ck_assert_msg(attempt <= npoints, "the sweep did not finish after %d attempts", attempt);
+        pid_t pid = spawn(1, attempt < npoints ? points[attempt] : NULL,
+                          "sweep tests/data/sweep_tiny.json --out %s --jobs 2 --no-plots", out);
+        int killed = kill_sweep_at_stop_point(pid);
+        if (attempt < npoints)
+            ck_assert_msg(killed, "attempt %d (%s): the sweep finished without being killed", attempt, points[attempt]);
+        else
+            ck_assert_msg(!killed, "the last, uninterrupted sweep was killed");
         if (!killed) break;
         kills++;
-        usleep(20000); /* let the killed group's processes be reaped by init */
+        for (int i = 0; i < 8; i++) {
+            static const char *const all[] = {"copy.rope.s3",     "copy.rope.s4",     "copy.alibi.s3",
+                                              "copy.alibi.s4",    "reverse.rope.s3",  "reverse.rope.s4",
+                                              "reverse.alibi.s3", "reverse.alibi.s4"};
+            char b[1024];
+            snprintf(b, sizeof b, "%s/runs/%s", out, all[i]);
+            check_run_dir(b);
+        }
     }
+    ck_assert_int_eq(kills, npoints);
     char a[1024], b[1024];
     snprintf(a, sizeof a, "%s/ref", d);
     expect_same_file(a, out, "results.csv");
@@ -333,7 +394,8 @@ START_TEST(test_kill_sweep) {
         check_run_dir(b);
         expect_same_as_reference(a, b);
     }
-    fprintf(stderr, "kill test: sweep killed %d times, results.csv identical\n", kills);
+    fprintf(stderr, "kill test: sweep killed %d times (each at a chosen point of a job), results.csv identical\n",
+            kills);
 }
 END_TEST
 

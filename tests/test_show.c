@@ -95,6 +95,16 @@ START_TEST(test_printed_figures) {
     EXPECT_OUT("     0    0           1        6.283");
     EXPECT_OUT("wavelength of 4.71e+04 positions");
     EXPECT_OUT("\"sinusoidal low-frequency columns vary slowly\" — confirmed");
+    {
+        /* the heatmap's rows: the sin block, then the cos block (interleaved, they read as stripes) */
+        char p[600];
+        snprintf(p, sizeof p, "%s/sinusoidal.svg", d);
+        char *svg = file_read_all(p, NULL);
+        ck_assert_msg(svg, "%s", pe_error());
+        const char *sin0 = strstr(svg, ">sin d=0<"), *sin16 = strstr(svg, ">sin d=16<"), *cos1 = strstr(svg, ">cos d=1<");
+        ck_assert_msg(sin0 && sin16 && cos1, "no sin/cos row labels in %s", p);
+        free(svg);
+    }
     /* a fresh learned table cannot test the prediction */
     ck_assert_int_eq(posenc("show learned --out %s", d), 0);
     EXPECT_OUT("fresh initialisation");

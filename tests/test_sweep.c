@@ -149,7 +149,7 @@ START_TEST(test_aggregate_arithmetic) {
     fake_run(d, "rope.s1", "rope", 1, 10, 10, a1, e1, l1);
     fake_run(d, "rope.s2", "rope", 2, 10, 10, a2, e2, l2);
     fake_run(d, "rope.s3", "rope", 3, 10, 10, a3, e3, l3);
-    fake_run(d, "alibi.s1", "alibi", 1, 10, 10, a1, e1, l1);
+    fake_run(d, "alibi.s1", "alibi", 1, 10, 10, a1, e2, l1);
     fake_run(d, "alibi.s2", "alibi", 2, 10, 5, a2, e2, l2); /* unfinished: left out */
     ck_assert_int_eq(aggregate_sweep(d, NULL, 0, 0), 4);
     snprintf(p, sizeof p, "%s/results.csv", d);
@@ -167,9 +167,37 @@ START_TEST(test_aggregate_arithmetic) {
     ck_assert_msg(strstr(csv, "\nrope,rope,default,8,3,0,4,0.300000,0.200000,0.100000,0.500000,0.000000,0.000000,0.000000,0.000000,"
                               "3.000000,1.000000,2.000000,4.000000\n"),
                   "%s", csv);
-    ck_assert_msg(strstr(csv, "\nalibi,alibi,default,4,1,1,4,1.000000,0.000000,1.000000,1.000000,"), "%s", csv);
+    /* one seed: no sample std, an empty field (NaN to pandas), not 0 */
+    ck_assert_msg(strstr(csv, "\nalibi,alibi,default,4,1,1,4,1.000000,,1.000000,1.000000,0.500000,,0.500000,0.500000,"), "%s", csv);
     ck_assert(strstr(csv, "rope,default,4") < strstr(csv, "alibi,default,4"));
     free(csv);
+    /* and n/a in the markdown tables */
+    snprintf(p, sizeof p, "%s/results.md", d);
+    char *md = file_read_all(p, NULL);
+    ck_assert_ptr_nonnull(md);
+    ck_assert_msg(strstr(md, "mean ± std over 1 to 3 seeds (std n/a for one seed)"), "%s", md);
+    ck_assert_msg(strstr(md, "| **4** | 0.500 ± 0.500 | 0.500 ± n/a |"), "%s", md);
+    free(md);
+    /* the plots: one legend per figure (each label once, not once per panel), the
+     * chance line, bands named in the title only when some cell has two seeds */
+    ck_assert_int_eq(aggregate_sweep(d, NULL, 1), 4);
+    snprintf(p, sizeof p, "%s/copy_accuracy.svg", d);
+    char *svg = file_read_all(p, NULL);
+    ck_assert_ptr_nonnull(svg);
+    int labels = 0;
+    for (const char *q = svg; (q = strstr(q, ">alibi</tspan>")); q++) labels++;
+    ck_assert_msg(labels == 1, "label alibi drawn %d times in %s", labels, p);
+    ck_assert_msg(strstr(svg, "chance: 1/alphabet") && strstr(svg, "bands: min..max over seeds"), "%s", p);
+    free(svg);
+    const char *d1 = test_tmpdir("sweep-agg-1seed");
+    snprintf(p, sizeof p, "%s/sweep.json", d1);
+    write_text(p, "{\"name\": \"one\", \"grid\": {\"model.pe\": [\"rope\"]}, \"seeds\": [1]}");
+    fake_run(d1, "rope.s1", "rope", 1, 10, 10, a1, e1, l1);
+    ck_assert_int_eq(aggregate_sweep(d1, NULL, 1), 1);
+    snprintf(p, sizeof p, "%s/copy_loss.svg", d1);
+    svg = file_read_all(p, NULL);
+    ck_assert_msg(svg && strstr(svg, "one seed: no band") && !strstr(svg, "min..max over seeds"), "%s", p);
+    free(svg);
 }
 END_TEST
 
@@ -192,8 +220,8 @@ START_TEST(test_aggregate_lm) {
     ck_assert_ptr_nonnull(md);
     ck_assert_msg(strstr(md, "loss (per token; floor = lowest possible)\n\n| n | rope | alibi | floor |\n"
                              "| ---: | ---: | ---: | ---: |\n"
-                             "| **4** | 0.900 ± 0.141 | 0.900 ± 0.000 | 0.868 |\n"
-                             "| 8 | 2.500 ± 0.707 | 1.000 ± 0.000 | 0.846 |\n"),
+                             "| **4** | 0.900 ± 0.141 | 0.900 ± n/a | 0.868 |\n"
+                             "| 8 | 2.500 ± 0.707 | 1.000 ± n/a | 0.846 |\n"),
                   "%s", md);
     ck_assert_msg(strstr(md, "token_acc\n\n| n | rope | alibi |\n"), "%s", md);
     ck_assert_msg(!strstr(md, "exact_match"), "%s", md);
@@ -201,6 +229,8 @@ START_TEST(test_aggregate_lm) {
     snprintf(p, sizeof p, "%s/markov_loss.svg", d);
     char *svg = file_read_all(p, NULL);
     ck_assert_msg(svg && strstr(svg, "floor") && strstr(svg, "per token, nats"), "no floor in %s", p);
+    /* chance, a uniform guess over the alphabet: log(10) nats */
+    ck_assert_msg(strstr(svg, "chance: log(alphabet)"), "no chance line in %s", p);
     free(svg);
 }
 END_TEST
@@ -236,9 +266,18 @@ START_TEST(test_sweep_skip_resume_fail_plots) {
     ck_assert_int_eq(posenc("sweep tests/data/sweep_tiny.json --jobs 2 --out %s/out --no-plots", d), 0);
     EXPECT_OUT("8 jobs (6 already complete)");
     EXPECT_OUT("8 runs, 4 cells");
+    /* the resumed run says from where; runs/hour counts it by the half it trained here */
+    EXPECT_OUT("(resumed from step 15 of 30)");
+    EXPECT_OUT("2 jobs run (1 of them resumed: 1.50 runs' worth of training steps)");
+    snprintf(p, sizeof p, "%s/out/timing.json", d);
+    char *timing = file_read_all(p, NULL);
+    ck_assert_msg(timing && strstr(timing, "\"jobs_resumed\": 1, \"runs_trained\": 1.500"), "%s", timing ? timing : "");
+    free(timing);
     snprintf(p, sizeof p, "%s/out/logs/copy.rope.s3.log", d);
     char *log = file_read_all(p, NULL);
     ck_assert_msg(log && strstr(log, "resuming"), "the interrupted run was not resumed:\n%s", log ? log : "");
+    /* posenc run evaluates right after training: no "evaluate with" hint */
+    ck_assert_msg(!strstr(log, "evaluate with"), "posenc run suggests what it does next:\n%s", log);
     free(log);
     /* a third time: nothing to do */
     ck_assert_int_eq(posenc("sweep tests/data/sweep_tiny.json --out %s/out --no-plots", d), 0);
@@ -349,6 +388,38 @@ START_TEST(test_new_specs) {
 }
 END_TEST
 
+/* scripts/report.sh: --help, argument errors, a document without the markers
+ * refused unchanged, and the block spliced between them with the new plots
+ * (run with a temporary folder as the working directory: the figures go to
+ * its experiments/figures/). */
+START_TEST(test_report_script) {
+    const char *d = test_tmpdir("report");
+    char cmd[4096], root[2048], p[2600];
+    ck_assert(getcwd(root, sizeof root) != NULL);
+    snprintf(cmd, sizeof cmd, "bash %s/scripts/report.sh --help", root);
+    ck_assert_int_eq(run_captured(cmd), 0);
+    EXPECT_OUT("<!-- results:NAME:begin -->");
+    snprintf(cmd, sizeof cmd, "bash %s/scripts/report.sh", root);
+    ck_assert_int_eq(run_captured(cmd), 2);
+    EXPECT_OUT("expected NAME DOC [SWEEP_DIR], got 0 argument(s)");
+    ck_assert_int_eq(posenc("sweep tests/data/sweep_tiny.json --jobs 2 --out %s/tiny", d), 0);
+    snprintf(p, sizeof p, "%s/doc.md", d);
+    write_text(p, "# doc\n");
+    snprintf(cmd, sizeof cmd, "cd %s && bash %s/scripts/report.sh tiny doc.md tiny", d, root);
+    ck_assert_int_eq(run_captured(cmd), 1);
+    EXPECT_OUT("has no lines <!-- results:tiny:begin --> and <!-- results:tiny:end -->");
+    write_text(p, "# doc\n\n<!-- results:tiny:begin -->\nold\n<!-- results:tiny:end -->\n\nend\n");
+    ck_assert_int_eq(run_captured(cmd), 0);
+    char *doc = file_read_all(p, NULL);
+    ck_assert_msg(doc && !strstr(doc, "\nold\n") && strstr(doc, "(experiments/figures/tiny_copy_accuracy.svg)") &&
+                      strstr(doc, "\n<!-- results:tiny:end -->\n\nend\n"),
+                  "%s", doc ? doc : "");
+    free(doc);
+    snprintf(p, sizeof p, "%s/experiments/figures/tiny_reverse_loss.svg", d);
+    ck_assert_msg(path_exists(p), "%s not copied", p);
+}
+END_TEST
+
 static Suite *sweep_suite(void) {
     Suite *s = suite_create("sweep");
     TCase *tc = tcase_create("sweep");
@@ -362,6 +433,7 @@ static Suite *sweep_suite(void) {
     tcase_add_test(tc, test_demo_spec);
     tcase_add_test(tc, test_aggregate_lm);
     tcase_add_test(tc, test_new_specs);
+    tcase_add_test(tc, test_report_script);
     suite_add_tcase(s, tc);
     return s;
 }
