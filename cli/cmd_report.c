@@ -10,8 +10,8 @@
  *              (eval.json, eval-<variant>.json: results per length and
  *              accuracy by absolute position), or why it has none (failed,
  *              unfinished); chance levels per length
- *   attention  for the first seed of every encoding of every group: the
- *              attention probabilities of every layer and head (run/attention.h)
+ *   attention  for every run with results: the attention probabilities of
+ *              every layer and head (run/attention.h)
  *              on the first evaluation example at the longest training length
  *              and at 2x and 4x it, and for learned-bias encodings (alibi, t5,
  *              fire, kerple) the bias against distance (bias_forward)
@@ -65,7 +65,7 @@ static void report_usage(FILE *f) {
             "             training range shaded, chance drawn; hover for values, click the\n"
             "             legend to hide a series\n"
             "  positions  accuracy by absolute position, a heatmap per encoding\n"
-            "  attention  attention maps of each trained encoding (first seed), layer and head\n"
+            "  attention  attention maps of each trained run, layer and head\n"
             "             selectable, on one evaluation example at the longest training length,\n"
             "             2x and 4x; learned biases (alibi, t5, fire, kerple) vs distance\n"
             "  schemes    sinusoidal, learned, RoPE and ALiBi as computed by posenc's encoding\n"
@@ -683,22 +683,14 @@ int cmd_report(int argc, char **argv) {
         complete += strcmp(cJSON_GetStringValue(jget(e, "status")), "ok") == 0;
         cJSON_AddItemToArray(rarr, e);
     }
-    /* attention: the first complete run (by id) of every group and encoding label */
+    /* attention: every run with results */
     cJSON *att = cJSON_AddArrayToObject(data, "attention");
     for (int i = 0; i < nruns; i++) {
         if (!runs[i].ok || !runs[i].has_default) continue;
         char label[160];
         eval_variant_label(runs[i].cfg.model.pe, runs[i].cfg.train.random_positions, EVAL_POS_PLAIN,
                            PE_ROPE_SCALING_NONE, label, sizeof label);
-        int seen = 0;
-        for (int j = 0; j < i && !seen; j++) {
-            if (!runs[j].ok || !runs[j].has_default || strcmp(runs[j].group, runs[i].group) != 0) continue;
-            char lj[160];
-            eval_variant_label(runs[j].cfg.model.pe, runs[j].cfg.train.random_positions, EVAL_POS_PLAIN,
-                               PE_ROPE_SCALING_NONE, lj, sizeof lj);
-            seen = strcmp(lj, label) == 0;
-        }
-        if (!seen) cJSON_AddItemToArray(att, attention_entry(&runs[i], label));
+        cJSON_AddItemToArray(att, attention_entry(&runs[i], label));
     }
     cJSON_AddItemToObject(data, "schemes", schemes_entry(runs, nruns));
     cJSON_AddItemToObject(data, "breaks", cJSON_CreateNull()); /* reserved: see the header comment */

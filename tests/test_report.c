@@ -278,9 +278,9 @@ START_TEST(test_report_cli) {
     }
     ck_assert_int_eq(failed, 1);
     ck_assert_int_eq(nasty_seen, 1);
-    /* attention: one model per task and encoding (4), at 1x, 2x, 4x the training length */
+    /* attention: every run with results (7), at 1x, 2x, 4x the training length */
     const cJSON *att = cJSON_GetObjectItem(j, "attention");
-    ck_assert_int_eq(cJSON_GetArraySize(att), 4);
+    ck_assert_int_eq(cJSON_GetArraySize(att), 7);
     const cJSON *a0 = cJSON_GetArrayItem(att, 0);
     const cJSON *ex = cJSON_GetObjectItem(a0, "examples");
     ck_assert_int_eq(cJSON_GetArraySize(ex), 3);
