@@ -16,8 +16,8 @@
  *   - the time from navigation to the page's end of rendering, and the file size
  * and writes a PNG screenshot of each panel of the first report.
  *
- * usage: node tests/report_browser.js --shots DIR --main FILE [--single FILE]
- *             [--failed FILE] [--nasty FILE] [--max-mb 3] [--max-ms 1000]
+ * usage: node tests/report_browser.js --main FILE [--shots DIR] [--shot-hash STATE]
+ *             [--single FILE] [--failed FILE] [--nasty FILE] [--max-mb 3] [--max-ms 1000]
  * Exit status 0 if every check passes, 1 otherwise (each failure printed).
  */
 "use strict";
@@ -186,10 +186,13 @@ async function main() {
     check(mb < parseFloat(args["max-mb"] || "3"), `report size ${mb.toFixed(2)} MB < ${args["max-mb"] || 3} MB`);
     check(c.readyMs < parseFloat(args["max-ms"] || "1000"), `render time ${c.readyMs.toFixed(0)} ms < ${args["max-ms"] || 1000} ms`);
     panelsDrawn(c, "sweep");
+    const before = c;
     /* screenshots */
     if (args.shots) {
       fs.mkdirSync(args.shots, { recursive: true });
       await page.eval("document.querySelector('nav').style.display = 'none'"); /* sticky: it would cover the panels */
+      /* a telling view: token accuracy with every seed, the attention at 2x the training length in layer 1 */
+      await setHash(page, args["shot-hash"] || "m=token_acc&seeds=1&an=1&al=1");
       for (const [sel, name] of [["#panel-curves", "curves"], ["#panel-positions", "positions"],
                                  ["#panel-attention", "attention"], ["#panel-schemes", "schemes"]]) {
         const f = path.join(args.shots, name + ".png");
@@ -197,9 +200,11 @@ async function main() {
         console.log(`screenshot: ${f}`);
       }
       await page.eval("document.querySelector('nav').style.display = ''");
+      c = await setHash(page, "");
+      check(c.series === before.series && c.seeds === 0, "#: back to the default view");
     }
     /* state through the URL fragment */
-    const first = c.labels[0], before = c;
+    const first = before.labels[0];
     c = await setHash(page, "hide=" + encodeURIComponent(first));
     check(!c.labels.includes(first) && c.series === before.series - 1,
           `#hide=${first}: the series disappears from the curves (${before.series} -> ${c.series})`);
