@@ -112,6 +112,7 @@ static void path_text(const cJSON *root, const char *key, char *buf, size_t cap)
 
 typedef struct {
     char dir[4400], id[256];
+    char log[4400];      /* the sweep's log of the run (DIR/logs/<id>.log), "" for a single run */
     int ok;              /* config loaded */
     RunConfig cfg;
     char group[512];     /* task + the grid values other than model.pe / train.random_positions */
@@ -258,6 +259,19 @@ static cJSON *run_entry(RunInfo *r, char keys[][64], int nkeys) {
             snprintf(path, sizeof path, "%s/model.safetensors", r->dir);
             snprintf(why, sizeof why, "%s", path_exists(path) ? "not evaluated (no eval.json)"
                                                               : "no results: training did not finish (no model, no eval.json)");
+        }
+        /* a sweep's log ends with the run's own message (e.g. a non-finite loss) */
+        char *log = r->log[0] && path_exists(r->log) ? file_read_all(r->log, NULL) : NULL;
+        if (log) {
+            size_t n = strlen(log);
+            while (n && (log[n - 1] == '\n' || log[n - 1] == '\r' || log[n - 1] == ' ')) log[--n] = '\0';
+            const char *last = strrchr(log, '\n');
+            last = last ? last + 1 : log;
+            if (*last) {
+                size_t k = strlen(why);
+                snprintf(why + k, sizeof why - k, "; the log %s ends: %.400s", r->log, last);
+            }
+            free(log);
         }
         cJSON_AddStringToObject(e, "error", why);
     } else {
@@ -645,6 +659,7 @@ int cmd_report(int argc, char **argv) {
             struct stat sb;
             if (stat(runs[nruns].dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) continue;
             snprintf(runs[nruns].id, sizeof runs[nruns].id, "%s", names[i]);
+            snprintf(runs[nruns].log, sizeof runs[nruns].log, "%s/logs/%.255s.log", dir, names[i]);
             nruns++;
         }
         free(names);

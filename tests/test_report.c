@@ -250,6 +250,9 @@ START_TEST(test_report_cli) {
     snprintf(cmd, sizeof cmd, "rm '%s/s/runs/copy.alibi.s4/eval.json' '%s/s/runs/copy.alibi.s4/model.safetensors'", dir,
              dir);
     ck_assert_int_eq(run_captured(cmd), 0);
+    snprintf(p, sizeof p, "%s/s/logs/copy.alibi.s4.log", dir);
+    const char *log = "step 10 ...\nposenc run: training stopped: non-finite loss at step 12\n\n";
+    ck_assert_int_eq(file_write_atomic(p, log, strlen(log)), 0);
 
     ck_assert_int_eq(posenc("report %s/s", dir), 0);
     EXPECT_OUT("report.html");
@@ -272,7 +275,9 @@ START_TEST(test_report_cli) {
         if (strcmp(st, "failed") == 0) {
             failed++;
             ck_assert_str_eq(cJSON_GetObjectItem(r, "id")->valuestring, "copy.alibi.s4");
-            ck_assert_ptr_nonnull(strstr(cJSON_GetObjectItem(r, "error")->valuestring, "training did not finish"));
+            const char *err = cJSON_GetObjectItem(r, "error")->valuestring;
+            ck_assert_ptr_nonnull(strstr(err, "training did not finish"));
+            ck_assert_msg(strstr(err, "ends: posenc run: training stopped: non-finite loss at step 12"), "%s", err);
         }
         nasty_seen += strcmp(cJSON_GetObjectItem(r, "id")->valuestring, "<img src=x onerror=alert(2)>") == 0;
     }
