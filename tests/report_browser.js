@@ -77,9 +77,14 @@ class Browser {
       this.out.write(JSON.stringify(msg) + "\0");
     });
   }
-  close() {
-    try { this.proc.kill("SIGKILL"); } catch (e) {}
-    fs.rmSync(this.dir, { recursive: true, force: true });
+  /* end the browser this script started (its own process, by its handle), then remove its profile */
+  async close() {
+    if (this.proc.exitCode === null && this.proc.signalCode === null) {
+      const exited = new Promise((r) => this.proc.once("exit", r));
+      this.proc.kill("SIGKILL");
+      await exited;
+    }
+    fs.rmSync(this.dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
   }
 }
 
@@ -258,7 +263,13 @@ async function main() {
       c = await page.eval(COUNTS);
       panelsDrawn(c, what);
       if (key === "single") check(c.series === 1, `${what}: one series (${c.series})`);
-      if (key === "failed") check(c.failedRows > 0, `${what}: the failed run is listed (${c.failedRows})`);
+      if (key === "failed") {
+        check(c.failedRows > 0, `${what}: the failed run is listed (${c.failedRows})`);
+        const g0 = await page.eval("document.querySelector('#positions p.note').textContent");
+        await setHash(page, "g=1");
+        const g1 = await page.eval("document.querySelector('#positions p.note').textContent");
+        check(g0.startsWith("group: copy") && g1.startsWith("group: reverse"), `${what}: #g=1 shows the second group (${g1.split(" —")[0]})`);
+      }
       if (key === "nasty") {
         const t = await page.eval("document.getElementById('title').textContent + document.getElementById('desc').textContent + document.getElementById('runs-table').textContent");
         const scripts = await page.eval("document.scripts.length");
@@ -270,7 +281,7 @@ async function main() {
       clean(page, what, f);
     }
   } finally {
-    b.close();
+    await b.close();
   }
   console.log(failures ? `report browser test: ${failures} FAILED` : "report browser test: all checks passed");
   process.exit(failures ? 1 : 0);
