@@ -166,6 +166,12 @@ static cJSON *eval_entry(const RunInfo *r, const char *file, char *why, size_t c
             double v = cJSON_GetNumberValue(jget(row, keys[k]));
             cJSON_AddItemToArray(dst[k], isfinite(v) ? cJSON_CreateNumber(round(v * 1e5) / 1e5) : cJSON_CreateNull());
         }
+        /* an LM task: the lowest loss any model can reach at n (eval.json's loss_floor) */
+        const cJSON *fl = jget(row, "loss_floor");
+        if (cJSON_IsNumber(fl)) {
+            cJSON *floor = jget(e, "loss_floor") ? (cJSON *)jget(e, "loss_floor") : cJSON_AddArrayToObject(e, "loss_floor");
+            cJSON_AddItemToArray(floor, cJSON_CreateNumber(round(fl->valuedouble * 1e5) / 1e5));
+        }
         /* guessing every counted symbol uniformly: A^-(answer length), A^-n for an LM task */
         const int m = lm || !t ? n : t->answer_len(n);
         cJSON_AddItemToArray(cem, cJSON_CreateNumber(pow((double)A, -(double)m)));
