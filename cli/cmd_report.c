@@ -54,7 +54,7 @@ extern const char posenc_report_page[];
 
 static void report_usage(FILE *f) {
     fprintf(f,
-            "usage: posenc report DIR [--out FILE]\n"
+            "usage: posenc report DIR [--out FILE] [--max-weights N]\n"
             "\n"
             "Write one self-contained HTML page about DIR, a sweep folder (posenc sweep --out\n"
             "DIR) or a single run directory, to FILE (default DIR/report.html). The page works\n"
@@ -71,7 +71,12 @@ static void report_usage(FILE *f) {
             "  schemes    sinusoidal, learned, RoPE and ALiBi as computed by posenc's encoding\n"
             "             modules, with the predictions and verdicts of posenc show\n"
             "The page's selections live in the URL fragment (#...), so a view can be linked.\n"
-            "Runs without results (failed or unfinished) are listed with the reason.\n");
+            "Runs without results (failed or unfinished) are listed with the reason.\n"
+            "\n"
+            "options:\n"
+            "  --out FILE       where to write the page (default DIR/report.html)\n"
+            "  --max-weights N  attention weights the page holds in all (default 1500000, a few\n"
+            "                   MB); above it, only the first seed of each encoding's maps\n");
 }
 
 /* ---- small JSON helpers ---------------------------------------------------- */
@@ -292,6 +297,22 @@ static int is_bias_pe(const char *pe) {
     return !strcmp(pe, "alibi") || !strcmp(pe, "t5") || !strcmp(pe, "fire") || !strcmp(pe, "kerple");
 }
 
+/* The attention examples: the longest training length and 2x, 4x it. */
+static const int attention_mult[3] = {1, 2, 4};
+/* A sweep's report holds every run's maps up to this many weights in all (--max-weights). */
+#define ATTENTION_BUDGET 1500000
+
+/* The number of weights attention_entry stores for run r. */
+static double attention_cells(const RunInfo *r) {
+    const TaskOps *t = task_find(r->cfg.task.name);
+    double cells = 0;
+    for (int k = 0; k < 3; k++) {
+        const double T = task_input_len(t, r->cfg.task.max_len * attention_mult[k]);
+        cells += (double)r->cfg.model.L * r->cfg.model.NH * T * (T + 1) / 2;
+    }
+    return cells;
+}
+
 /* Attention maps on the first evaluation example at the longest training
  * length and 2x, 4x it; bias vs distance for learned-bias encodings. */
 static cJSON *attention_entry(const RunInfo *r, const char *label) {
@@ -306,7 +327,7 @@ static cJSON *attention_entry(const RunInfo *r, const char *label) {
     cJSON_AddNumberToObject(e, "heads", c->model.NH);
     cJSON_AddNumberToObject(e, "train_T", task_max_train_input_len(t, &c->task));
     cJSON *exs = cJSON_AddArrayToObject(e, "examples");
-    const int base = c->task.max_len, mult[3] = {1, 2, 4};
+    const int base = c->task.max_len, *mult = attention_mult;
     int longest_T = 0;
     for (int k = 0; k < 3; k++) {
         const int n = base * mult[k], T = task_input_len(t, n);
@@ -332,10 +353,15 @@ static cJSON *attention_entry(const RunInfo *r, const char *label) {
                 token_name(nm, sizeof nm, seq[i], c->task.alphabet);
                 cJSON_AddItemToArray(tok, cJSON_CreateString(nm));
             }
-            /* weights in thousandths (0..1000): the page divides by 1000 */
-            int *q = pe_calloc(cells, sizeof(int));
-            for (size_t i = 0; i < cells; i++) q[i] = (int)lrint(att[i] * 1000.0f);
-            cJSON_AddItemToObject(x, "weights_milli", cJSON_CreateIntArray(q, (int)cells));
+            /* weights in thousandths (0..1000; the page divides by 1000), the causal part
+             * only: per layer and head the rows i = 0..T-1, keys j = 0..i */
+            const size_t tri = (size_t)T * (T + 1) / 2, maps = (size_t)m.cfg.L * m.cfg.NH;
+            int *q = pe_calloc(maps * tri, sizeof(int));
+            size_t k = 0;
+            for (size_t mp = 0; mp < maps; mp++)
+                for (int i = 0; i < T; i++)
+                    for (int jj = 0; jj <= i; jj++) q[k++] = (int)lrint(att[(mp * T + i) * T + jj] * 1000.0f);
+            cJSON_AddItemToObject(x, "weights_milli", cJSON_CreateIntArray(q, (int)k));
             free(q);
             if (T > longest_T) longest_T = T;
         }
@@ -598,10 +624,17 @@ static cJSON *schemes_entry(const RunInfo *runs, int nruns) {
 
 int cmd_report(int argc, char **argv) {
     const char *dir = NULL, *out = NULL;
+    long max_weights = ATTENTION_BUDGET;
     for (int i = 1; i < argc; i++) {
         if (is_help(argv[i])) {
             report_usage(stdout);
             return 0;
+        } else if (strcmp(argv[i], "--max-weights") == 0) {
+            if ((max_weights = parse_count(argv[i], i + 1 < argc ? argv[i + 1] : NULL, 1L << 40)) < 0) {
+                fprintf(stderr, "posenc report: %s\n", pe_error());
+                return EXIT_USAGE;
+            }
+            i++;
         } else if (strcmp(argv[i], "--out") == 0) {
             if (i + 1 >= argc || !argv[i + 1][0]) {
                 fprintf(stderr, "posenc report: --out needs a file name\n");
@@ -704,14 +737,33 @@ int cmd_report(int argc, char **argv) {
         complete += strcmp(cJSON_GetStringValue(jget(e, "status")), "ok") == 0;
         cJSON_AddItemToArray(rarr, e);
     }
-    /* attention: every run with results */
+    /* attention: every run with results, or, if their maps would exceed max_weights
+     * (~3 bytes each in the page), the first seed of each group and encoding */
     cJSON *att = cJSON_AddArrayToObject(data, "attention");
+    double cells = 0;
+    for (int i = 0; i < nruns; i++)
+        if (runs[i].ok && runs[i].has_default) cells += attention_cells(&runs[i]);
+    const int first_only = cells > max_weights;
+    if (first_only) {
+        char note[256];
+        snprintf(note, sizeof note, "the first seed of each encoding only: every run's maps would hold %.3g weights "
+                 "(more than --max-weights %ld)", cells, max_weights);
+        cJSON_AddStringToObject(data, "attention_note", note);
+    }
     for (int i = 0; i < nruns; i++) {
         if (!runs[i].ok || !runs[i].has_default) continue;
         char label[160];
         eval_variant_label(runs[i].cfg.model.pe, runs[i].cfg.train.random_positions, EVAL_POS_PLAIN,
                            PE_ROPE_SCALING_NONE, label, sizeof label);
-        cJSON_AddItemToArray(att, attention_entry(&runs[i], label));
+        int seen = 0;
+        for (int j = 0; first_only && j < i && !seen; j++) {
+            if (!runs[j].ok || !runs[j].has_default || strcmp(runs[j].group, runs[i].group) != 0) continue;
+            char lj[160];
+            eval_variant_label(runs[j].cfg.model.pe, runs[j].cfg.train.random_positions, EVAL_POS_PLAIN,
+                               PE_ROPE_SCALING_NONE, lj, sizeof lj);
+            seen = strcmp(lj, label) == 0;
+        }
+        if (!seen) cJSON_AddItemToArray(att, attention_entry(&runs[i], label));
     }
     cJSON_AddItemToObject(data, "schemes", schemes_entry(runs, nruns));
     cJSON_AddItemToObject(data, "breaks", cJSON_CreateNull()); /* reserved: see the header comment */

@@ -293,7 +293,15 @@ START_TEST(test_report_cli) {
     ck_assert_int_eq(cJSON_GetObjectItem(e4, "n")->valueint, 24); /* max_len 6 x 4 */
     const int T = cJSON_GetArraySize(cJSON_GetObjectItem(e4, "tokens"));
     ck_assert_int_eq(T, 2 * 24 + 2);
-    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(e4, "weights_milli")), 1 * 2 * T * T);
+    /* 1 layer x 2 heads, the causal part of each map; each row sums to 1000 (+- rounding) */
+    const cJSON *w = cJSON_GetObjectItem(e4, "weights_milli");
+    ck_assert_int_eq(cJSON_GetArraySize(w), 1 * 2 * T * (T + 1) / 2);
+    for (int m = 0, k = 0; m < 2; m++)
+        for (int i = 0; i < T; i++) {
+            int sum = 0;
+            for (int jj = 0; jj <= i; jj++) sum += cJSON_GetArrayItem(w, k++)->valueint;
+            ck_assert_msg(abs(sum - 1000) <= (i + 2) / 2 + 1, "map %d row %d sums to %d", m, i, sum);
+        }
     /* learned-bias encodings (alibi here) have their bias against distance, rope none */
     cJSON_ArrayForEach(r, att) {
         const int alibi = strcmp(cJSON_GetObjectItem(r, "pe")->valuestring, "alibi") == 0;
@@ -312,6 +320,15 @@ START_TEST(test_report_cli) {
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(sc, "alibi"), "by_heads")), 16);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(sc, "sinusoidal"), "table")), 128 * 64);
     cJSON_Delete(j);
+
+    /* above --max-weights: the first seed of each group and encoding only, said in the page */
+    ck_assert_int_eq(posenc("report %s/s --max-weights 1000 --out %s/small.html", dir, dir), 0);
+    snprintf(p, sizeof p, "%s/small.html", dir);
+    j = report_data(p);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "attention")), 4);
+    ck_assert_ptr_nonnull(strstr(cJSON_GetObjectItem(j, "attention_note")->valuestring, "first seed"));
+    cJSON_Delete(j);
+    ck_assert_int_eq(posenc("report %s/s --max-weights x", dir), 2);
 
     /* a single run, --out anywhere */
     ck_assert_int_eq(posenc("report %s/s/runs/copy.rope.s3 --out %s/one.html", dir, dir), 0);
