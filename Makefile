@@ -3,6 +3,8 @@
 #   make test       build and run the Check suites (non-zero exit on failure)
 #   make SAN=1 test the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make test-slurm a real single-node Slurm runs a sweep plan (installs Slurm; root; ~50 s)
+#   make test-report posenc report's pages in headless Chromium (installs chromium; ~15 s);
+#                   REPORT_SHOTS=docs/report writes the README's screenshots there
 #   make bench      training-step performance vs the sgemm ceiling -> bench.json (~2 min)
 #   make demo       the headline experiment (experiments/demo.json) into runs/demo
 #   make fuzz       libFuzzer on the config loader and the safetensors reader,
@@ -42,14 +44,14 @@ LIB_SRC  := $(wildcard model/*.c data/*.c run/*.c)
 CLI_SRC  := $(wildcard cli/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
-CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ  := $(CLI_SRC:%.c=$(BUILD)/%.o) $(BUILD)/cli/report_asset.o
 TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCH_OBJ := $(patsubst bench/%.c,$(BUILD)/bench-obj/%.o,$(wildcard bench/*.c))
 BENCH_BIN := $(BUILD)/bench
 LIB      := $(BUILD)/libposenc.a
 PROG     := $(if $(SAN),$(BUILD)/posenc,posenc)
 
-.PHONY: all test test-slurm bench demo deps clean fuzz FORCE
+.PHONY: all test test-slurm test-report bench demo deps clean fuzz FORCE
 
 DEMO_OUT ?= runs/demo
 all: $(PROG)
@@ -57,6 +59,11 @@ all: $(PROG)
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
+
+# posenc report's page, built into the program (.incbin of the HTML file)
+$(BUILD)/cli/report_asset.o: cli/report_asset.S cli/report_page.html
+	@mkdir -p $(dir $@)
+	$(CC) -c $< -o $@
 
 # The numerical kernels are built at -O3 (loop vectorisation; no fast-math,
 # no FMA contraction, no FP traps assumed: vectorised code computes exactly
@@ -111,6 +118,15 @@ test-slurm: $(PROG)
 	@scripts/deps.sh slurm
 	OPENBLAS_NUM_THREADS=1 tests/slurm.sh $(PROG)
 
+# A demo-shaped sweep, a single run, a sweep with a failed run and one with
+# hostile strings, reported and checked in headless Chromium (tests/report.sh,
+# tests/report_browser.js); screenshots of each panel go to REPORT_SHOTS.
+# Chromium is installed here only, not for every build.
+REPORT_SHOTS ?= $(BUILD)/report-test
+test-report: $(PROG)
+	@scripts/deps.sh chromium
+	tests/report.sh $(PROG) $(REPORT_SHOTS)
+
 # The benchmark counts the allocations posenc's code makes inside a training
 # step by wrapping malloc/calloc/realloc at link time.
 $(BENCH_BIN): $(BENCH_OBJ) $(LIB)
@@ -121,9 +137,11 @@ bench: $(BENCH_BIN)
 
 # The headline experiment: all five encodings on copy, trained on n <= 8,
 # evaluated to n = 32, two seeds (experiments/demo.json). Re-running it skips
-# the runs already complete and prints the table again.
+# the runs already complete and prints the table again. It ends by writing the
+# interactive page $(DEMO_OUT)/report.html (posenc report) and printing its path.
 demo: $(PROG)
 	./$(PROG) sweep experiments/demo.json --out $(DEMO_OUT)
+	./$(PROG) report $(DEMO_OUT)
 
 # Fuzzing (clang + libFuzzer): the library built again by clang with the
 # fuzzer's coverage instrumentation and ASan + UBSan, under build-fuzz/.

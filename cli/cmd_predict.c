@@ -33,8 +33,7 @@ static void predict_usage(FILE *f) {
             "                   BOS SEP EOS PAD, e.g. \"BOS 3 1 4 SEP 3\".\n");
 }
 
-/* Parse space/comma-separated tokens; names allowed when `names`. */
-static int parse_tokens(const char *s, int A, int names, int *out, int cap) {
+int parse_tokens(const char *s, int A, int names, int *out, int cap) {
     int n = 0;
     const char *p = s;
     while (*p) {
@@ -68,8 +67,6 @@ static int parse_tokens(const char *s, int A, int names, int *out, int cap) {
     if (n == 0) return pe_errorf("no tokens given");
     return n;
 }
-
-static void token_name(char *buf, size_t cap, int t, int A);
 
 static int argmax_f(const float *p, int n) {
     int best = 0;
@@ -125,7 +122,7 @@ static void predict_lm(GPT *m, const TaskOps *task, const RunConfig *cfg, const 
     free(p);
 }
 
-static void token_name(char *buf, size_t cap, int t, int A) {
+void token_name(char *buf, size_t cap, int t, int A) {
     if (t < A) snprintf(buf, cap, "%d", t);
     else if (t == task_pad(A)) snprintf(buf, cap, "PAD");
     else if (t == task_bos(A)) snprintf(buf, cap, "BOS");

@@ -70,6 +70,7 @@ static void show_usage(FILE *f) {
             "  --rope-scaling M  rope only: none, pi, ntk or yarn (see posenc eval --help)\n"
             "  --rope-scale S    the factor s >= 1 (default with --run: N / the run's longest\n"
             "               training input, N = --len or max_positions; without --run: required)\n"
+            "  --no-plot    print the figures and verdicts only; write no picture (no gnuplot, no DIR)\n"
             "  --orig-len L the original context YaRN's ramp counts rotations over (default: the\n"
             "               run's longest training input; without --run: N / s)\n");
 }
@@ -89,6 +90,7 @@ typedef struct {
     int have_model;
     long step;
     int train_T;     /* positions 0..train_T-1 occur in training inputs; 0 without --run */
+    int no_plot;     /* --no-plot: print the figures and verdicts only, write no picture */
 } Show;
 
 /* Append s as a gnuplot single-quoted string. */
@@ -129,6 +131,7 @@ static void mark_training(PlotScript *ps, const Show *s, const char *what) {
 static void unmark(PlotScript *ps) { plot_printf(ps, "unset arrow 1\nunset label 1\n"); }
 
 static int render(const Show *s, PlotScript *ps, int w, int h) {
+    if (s->no_plot) return 0;
     char base[4096];
     if (path_join(base, sizeof base, s->out, s->enc) != 0) return -1;
     if (plot_render(ps->text, base, w, h) != 0) return -1;
@@ -934,7 +937,7 @@ static int show_alibi(Show *s) {
 
 /* curves[(l * NH + h) * len + d]: the bias bias_forward adds at distance d for
  * a query at position qi (keys at 0..qi), NaN for d > qi. */
-static void bias_curves(const PE *pe, int len, int qi, float *curves) {
+void show_bias_curves(const PE *pe, int len, int qi, float *curves) {
     const int L = pe->cfg.L, NH = pe->cfg.NH;
     int *pos = pe_calloc(len, sizeof(int));
     float *row = pe_calloc(len, sizeof(float));
@@ -971,14 +974,14 @@ static int show_bias(Show *s) {
     pe.params = m->params.pe;
     const int L = pc.L, NH = pc.NH, nc = L * NH;
     float *cur = pe_calloc((size_t)nc * len, sizeof(float));
-    bias_curves(&pe, len, len - 1, cur);
+    show_bias_curves(&pe, len, len - 1, cur);
     /* FIRE also depends on the query position: a second query, inside the
      * training range with --run, else at len/4 */
     const int q2 = s->train_T ? (s->train_T - 1 < len - 1 ? s->train_T - 1 : len - 1) : len / 4;
     float *cur2 = NULL;
     if (fire) {
         cur2 = pe_calloc((size_t)nc * len, sizeof(float));
-        bias_curves(&pe, len, q2, cur2);
+        show_bias_curves(&pe, len, q2, cur2);
     }
 
     if (t5)
@@ -1257,6 +1260,8 @@ int cmd_show(int argc, char **argv) {
         if (is_help(a)) {
             show_usage(stdout);
             return 0;
+        } else if (strcmp(a, "--no-plot") == 0) {
+            s.no_plot = 1;
         } else if (strcmp(a, "--len") == 0) {
             if ((x = parse_count(a, v, 4096)) < 0) goto usage_error;
             if (x < 2) {
@@ -1363,7 +1368,7 @@ int cmd_show(int argc, char **argv) {
     char outdir[4096];
     snprintf(outdir, sizeof outdir, "%s", s.out ? s.out : s.run ? s.run : "show");
     s.out = outdir;
-    if (dir_create(s.out) != 0) goto runtime_error_model;
+    if (!s.no_plot && dir_create(s.out) != 0) goto runtime_error_model;
 
     int rc;
     if (strcmp(s.enc, "sinusoidal") == 0)

@@ -29,6 +29,7 @@ static void usage(FILE *f) {
             "           [--positions plain,random] [--rope-scaling none,pi,ntk,yarn]\n"
             "                                               accuracy and loss per length (and per variant)\n"
             "  predict RUN \"3 1 4 1 5\"                      greedy answer with probabilities\n"
+            "  attention RUN \"3 1 4\" [--json]               attention weights of every layer and head\n"
             "  sweep SPEC [--jobs N]                        run an experiment grid over encodings and seeds\n"
             "  sweep SPEC --plan DIR [--slurm]              write the grid as a job list for GNU parallel / Slurm\n"
             "  collect DIR                                  aggregate a sweep folder: results.csv, table, plots\n"
@@ -37,6 +38,8 @@ static void usage(FILE *f) {
             "                                               overlaid; CSV for pandas / W&B\n"
             "  show ENCODING [--len N --dim C --heads H] [--run RUN]\n"
             "                                               pictures of an encoding (PNG, SVG) + figures\n"
+            "  report DIR [--out FILE]                      one self-contained interactive HTML page of a\n"
+            "                                               sweep folder or a run (DIR/report.html)\n"
             "  help                                         this message\n"
             "  --version                                    version, build, OpenBLAS kernel\n"
             "\n"
@@ -136,6 +139,8 @@ int main(int argc, char **argv) {
     if (strcmp(cmd, "collect") == 0) return cmd_collect(argc - 1, argv + 1);
     if (strcmp(cmd, "plot") == 0) return cmd_plot(argc - 1, argv + 1);
     if (strcmp(cmd, "run") == 0) return cmd_run(argc - 1, argv + 1);
-    fprintf(stderr, "posenc: unknown command \"%s\" (commands: train, eval, predict, sweep, collect, run, show, help)\n", cmd);
+    if (strcmp(cmd, "attention") == 0) return cmd_attention(argc - 1, argv + 1);
+    if (strcmp(cmd, "report") == 0) return cmd_report(argc - 1, argv + 1);
+    fprintf(stderr, "posenc: unknown command \"%s\" (commands: train, eval, predict, attention, sweep, collect, run, show, report, help)\n", cmd);
     return EXIT_USAGE;
 }

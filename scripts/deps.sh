@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install the Debian packages posenc needs, only if one is missing.
-# With the argument `slurm`: the Slurm daemons and client for `make test-slurm`.
+# With the argument `slurm`: the Slurm daemons and client for `make test-slurm`;
+# with `chromium`: the browser (and Node.js) for `make test-report`.
 # Called automatically by every top-level make target; safe to run by hand.
 # clang + libclang-rt-dev (libFuzzer) are for `make fuzz`, valgrind for CI, parallel
 # (GNU parallel) for the test that runs a sweep plan through it.
@@ -8,6 +9,8 @@ set -euo pipefail
 pkgs=(libopenblas-dev libcjson-dev check pkg-config gnuplot-nox clang libclang-rt-dev valgrind parallel)
 # `scripts/deps.sh slurm` (make test-slurm): a single-node Slurm instead
 [ "${1:-}" = slurm ] && pkgs=(slurmctld slurmd slurm-client)
+# `scripts/deps.sh chromium` (make test-report): headless Chromium and Node.js
+[ "${1:-}" = chromium ] && pkgs=(chromium nodejs)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,0 +1,801 @@
+/*
+ * cmd_report.c — `posenc report DIR`: one self-contained, interactive HTML
+ * page of a sweep folder (or of one run directory).
+ *
+ * The page is cli/report_page.html, built into the program (report_asset.S),
+ * with one JSON document put in place of its data marker. Everything the page
+ * draws comes from that document, which this file computes with posenc's own
+ * code:
+ *   runs       every run directory: its config, every evaluation file
+ *              (eval.json, eval-<variant>.json: results per length and
+ *              accuracy by absolute position), or why it has none (failed,
+ *              unfinished); chance levels per length
+ *   attention  for every run with results: the attention probabilities of
+ *              every layer and head (run/attention.h)
+ *              on the first evaluation example at the longest training length
+ *              and at 2x and 4x it, and for learned-bias encodings (alibi, t5,
+ *              fire, kerple) the bias against distance (bias_forward)
+ *   schemes    the four encodings of the explainer, from model/pe.h's modules:
+ *              the sinusoidal table (embed_forward), a trained learned table,
+ *              RoPE's angles and cos(angle) vs distance (qk_forward on unit
+ *              vectors), ALiBi's biases for 1..16 heads (bias_forward); and the
+ *              verdicts `posenc show ... --no-plot` prints for each
+ *   breaks     (reserved) break lengths and intervals per series, drawn on the
+ *              curves when present (see report_page.html, drawBreaks)
+ * Every string from a run folder reaches the page only inside that JSON, made
+ * safe by html_escape_script_json (run/html.h); the page inserts strings as
+ * text only.
+ */
+#include <cJSON.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "model/pe.h"
+#include "run/attention.h"
+#include "run/config.h"
+#include "run/eval.h"
+#include "run/fsutil.h"
+#include "run/html.h"
+#include "run/rundir.h"
+#include "run/sweep.h"
+
+/* the page template, linked in by report_asset.S (NUL-terminated) */
+extern const char posenc_report_page[];
+
+#define DATA_MARKER "@@POSENC_REPORT_DATA@@"
+#define MAX_RUNS 4096
+
+static void report_usage(FILE *f) {
+    fprintf(f,
+            "usage: posenc report DIR [--out FILE] [--max-weights N]\n"
+            "\n"
+            "Write one self-contained HTML page about DIR, a sweep folder (posenc sweep --out\n"
+            "DIR) or a single run directory, to FILE (default DIR/report.html). The page works\n"
+            "offline from file:// (data, script and styles inline; no network request) and\n"
+            "has four interactive panels:\n"
+            "  curves     exact match, token accuracy or loss vs evaluation length, one line per\n"
+            "             encoding (mean over seeds, band = min..max), seeds on demand, the\n"
+            "             training range shaded, chance drawn; hover for values, click the\n"
+            "             legend to hide a series\n"
+            "  positions  accuracy by absolute position, a heatmap per encoding\n"
+            "  attention  attention maps of each trained run, layer and head\n"
+            "             selectable, on one evaluation example at the longest training length,\n"
+            "             2x and 4x; learned biases (alibi, t5, fire, kerple) vs distance\n"
+            "  schemes    sinusoidal, learned, RoPE and ALiBi as computed by posenc's encoding\n"
+            "             modules, with the predictions and verdicts of posenc show\n"
+            "The page's selections live in the URL fragment (#...), so a view can be linked.\n"
+            "Runs without results (failed or unfinished) are listed with the reason.\n"
+            "\n"
+            "options:\n"
+            "  --out FILE       where to write the page (default DIR/report.html)\n"
+            "  --max-weights N  attention weights the page holds in all (default 1500000, a few\n"
+            "                   MB); above it, only the first seed of each encoding's maps\n");
+}
+
+/* ---- small JSON helpers ---------------------------------------------------- */
+
+static cJSON *read_json_file(const char *path) {
+    char *text = file_read_all(path, NULL);
+    if (!text) return NULL;
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    if (!j) pe_errorf("%s: invalid JSON", path);
+    return j;
+}
+
+/* numbers rounded to multiples of q (short JSON); NaN / inf as null */
+static cJSON *num_array(const float *v, size_t n, double q) {
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; i < n; i++) {
+        double x = v[i];
+        cJSON_AddItemToArray(a, isfinite(x) ? cJSON_CreateNumber(round(x / q) * q) : cJSON_CreateNull());
+    }
+    return a;
+}
+
+static const cJSON *jget(const cJSON *o, const char *k) { return cJSON_GetObjectItemCaseSensitive(o, k); }
+
+/* the value at a dotted key path, as text (sweep_value_text); "" if absent */
+static void path_text(const cJSON *root, const char *key, char *buf, size_t cap) {
+    char tmp[128];
+    snprintf(tmp, sizeof tmp, "%s", key);
+    const cJSON *v = root;
+    char *save = NULL;
+    for (char *part = strtok_r(tmp, ".", &save); part && v; part = strtok_r(NULL, ".", &save)) v = jget(v, part);
+    if (v) sweep_value_text(v, buf, cap);
+    else buf[0] = '\0';
+}
+
+/* ---- runs ------------------------------------------------------------------ */
+
+typedef struct {
+    char dir[4400], id[256];
+    char log[4400];      /* the sweep's log of the run (DIR/logs/<id>.log), "" for a single run */
+    int ok;              /* config loaded */
+    RunConfig cfg;
+    char group[512];     /* task + the grid values other than model.pe / train.random_positions */
+    int has_default;     /* eval.json complete */
+} RunInfo;
+
+/* One evaluation file into a JSON object; NULL (and *why) if missing or unfinished. */
+static cJSON *eval_entry(const RunInfo *r, const char *file, char *why, size_t cap) {
+    char path[4700];
+    snprintf(path, sizeof path, "%s/%s", r->dir, file);
+    cJSON *ev = read_json_file(path);
+    if (!ev) {
+        snprintf(why, cap, "%s", pe_error());
+        return NULL;
+    }
+    const long step = (long)cJSON_GetNumberValue(jget(ev, "step"));
+    if (step != r->cfg.train.steps) {
+        snprintf(why, cap, "%.200s: evaluated at step %ld of %d: training not finished", file, step, r->cfg.train.steps);
+        cJSON_Delete(ev);
+        return NULL;
+    }
+    const char *pos_name = cJSON_GetStringValue(jget(ev, "positions"));
+    const char *scl_name = cJSON_GetStringValue(jget(ev, "rope_scaling"));
+    int pm = pos_name ? eval_positions_find(pos_name) : EVAL_POS_PLAIN;
+    int sc = scl_name ? pe_rope_scaling_find(scl_name) : PE_ROPE_SCALING_NONE;
+    if (pm < 0 || sc < 0) {
+        snprintf(why, cap, "%.200s: unknown evaluation variant", file);
+        cJSON_Delete(ev);
+        return NULL;
+    }
+    char vname[64], label[160];
+    eval_variant_name(pm, sc, vname, sizeof vname);
+    eval_variant_label(r->cfg.model.pe, r->cfg.train.random_positions, pm, sc, label, sizeof label);
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "file", file);
+    cJSON_AddStringToObject(e, "variant", vname[0] ? vname : "default");
+    cJSON_AddStringToObject(e, "label", label);
+    cJSON_AddBoolToObject(e, "random_positions", pm == EVAL_POS_RANDOM);
+    const TaskOps *t = task_find(r->cfg.task.name);
+    const int A = r->cfg.task.alphabet, lm = t && t->frame == TASK_FRAME_LM;
+    cJSON *ns = cJSON_AddArrayToObject(e, "n"), *em = cJSON_AddArrayToObject(e, "exact_match"),
+          *acc = cJSON_AddArrayToObject(e, "token_acc"), *loss = cJSON_AddArrayToObject(e, "loss"),
+          *cem = cJSON_AddArrayToObject(e, "chance_exact_match");
+    const cJSON *row;
+    cJSON_ArrayForEach(row, jget(ev, "results")) {
+        const int n = (int)cJSON_GetNumberValue(jget(row, "n"));
+        cJSON_AddItemToArray(ns, cJSON_CreateNumber(n));
+        const char *keys[3] = {"exact_match", "token_acc", "loss"};
+        cJSON *dst[3] = {em, acc, loss};
+        for (int k = 0; k < 3; k++) {
+            double v = cJSON_GetNumberValue(jget(row, keys[k]));
+            cJSON_AddItemToArray(dst[k], isfinite(v) ? cJSON_CreateNumber(round(v * 1e5) / 1e5) : cJSON_CreateNull());
+        }
+        /* an LM task: the lowest loss any model can reach at n (eval.json's loss_floor) */
+        const cJSON *fl = jget(row, "loss_floor");
+        if (cJSON_IsNumber(fl)) {
+            cJSON *floor = jget(e, "loss_floor") ? (cJSON *)jget(e, "loss_floor") : cJSON_AddArrayToObject(e, "loss_floor");
+            cJSON_AddItemToArray(floor, cJSON_CreateNumber(round(fl->valuedouble * 1e5) / 1e5));
+        }
+        /* guessing every counted symbol uniformly: A^-(answer length), A^-n for an LM task */
+        const int m = lm || !t ? n : t->answer_len(n);
+        cJSON_AddItemToArray(cem, cJSON_CreateNumber(pow((double)A, -(double)m)));
+    }
+    cJSON *bp = cJSON_AddObjectToObject(e, "by_position");
+    cJSON *bpos = cJSON_AddArrayToObject(bp, "pos"), *bc = cJSON_AddArrayToObject(bp, "correct"),
+          *bt = cJSON_AddArrayToObject(bp, "total");
+    cJSON_ArrayForEach(row, jget(ev, "by_position")) {
+        cJSON_AddItemToArray(bpos, cJSON_CreateNumber(cJSON_GetNumberValue(jget(row, "pos"))));
+        cJSON_AddItemToArray(bc, cJSON_CreateNumber(cJSON_GetNumberValue(jget(row, "correct"))));
+        cJSON_AddItemToArray(bt, cJSON_CreateNumber(cJSON_GetNumberValue(jget(row, "total"))));
+    }
+    cJSON_Delete(ev);
+    return e;
+}
+
+static int cmp_names(const void *a, const void *b) { return strcmp((const char *)a, (const char *)b); }
+
+/* A run directory's entry: its settings and evaluations, or why it has none. */
+static cJSON *run_entry(RunInfo *r, char keys[][64], int nkeys) {
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "id", r->id);
+    char path[4700];
+    snprintf(path, sizeof path, "%s/config.json", r->dir);
+    cJSON *raw = path_exists(path) ? read_json_file(path) : NULL;
+    if (!raw || config_load(&r->cfg, path, NULL, 0) != 0) {
+        cJSON_AddStringToObject(e, "status", "failed");
+        cJSON_AddStringToObject(e, "error", raw || path_exists(path) ? pe_error() : "no config.json");
+        cJSON_Delete(raw);
+        return e;
+    }
+    r->ok = 1;
+    const RunConfig *c = &r->cfg;
+    cJSON_AddStringToObject(e, "pe", c->model.pe);
+    cJSON_AddStringToObject(e, "task", c->task.name);
+    cJSON_AddNumberToObject(e, "seed", (double)c->seed);
+    cJSON_AddNumberToObject(e, "alphabet", c->task.alphabet);
+    cJSON_AddNumberToObject(e, "train_min_len", c->task.min_len);
+    cJSON_AddNumberToObject(e, "train_max_len", c->task.max_len);
+    cJSON_AddBoolToObject(e, "train_random_positions", c->train.random_positions);
+    cJSON_AddNumberToObject(e, "steps", c->train.steps);
+    const TaskOps *t = task_find(c->task.name);
+    cJSON_AddBoolToObject(e, "lm", t && t->frame == TASK_FRAME_LM);
+    /* absolute positions 1..train_T are predicted in training (eval's by_position counts pos + 1) */
+    if (t) cJSON_AddNumberToObject(e, "train_T", task_max_train_input_len(t, &c->task));
+    cJSON_AddNumberToObject(e, "chance_token_acc", 1.0 / c->task.alphabet);
+    cJSON_AddNumberToObject(e, "chance_loss", log((double)c->task.alphabet));
+    /* the group: the task, then the other grid values */
+    snprintf(r->group, sizeof r->group, "%s", c->task.name);
+    cJSON *gv = cJSON_AddObjectToObject(e, "grid");
+    for (int k = 0; k < nkeys; k++) {
+        char v[64];
+        path_text(raw, keys[k], v, sizeof v);
+        cJSON_AddStringToObject(gv, keys[k], v);
+        if (strcmp(keys[k], "model.pe") == 0 || strcmp(keys[k], "train.random_positions") == 0 ||
+            strcmp(keys[k], "task.name") == 0)
+            continue;
+        size_t len = strlen(r->group);
+        snprintf(r->group + len, sizeof r->group - len, ", %s=%s", keys[k], v);
+    }
+    cJSON_Delete(raw);
+    cJSON_AddStringToObject(e, "group", r->group);
+    /* its evaluation files */
+    char files[16][128];
+    int nfiles = 0;
+    DIR *d = opendir(r->dir);
+    for (struct dirent *de; d && (de = readdir(d));) {
+        const char *nm = de->d_name;
+        size_t ln = strlen(nm);
+        if (nfiles < 16 && ln < sizeof files[0] && ln >= 9 && strcmp(nm + ln - 5, ".json") == 0 &&
+            (strcmp(nm, "eval.json") == 0 || strncmp(nm, "eval-", 5) == 0))
+            snprintf(files[nfiles++], sizeof files[0], "%s", nm);
+    }
+    if (d) closedir(d);
+    qsort(files, nfiles, sizeof files[0], cmp_names);
+    cJSON *evs = cJSON_AddArrayToObject(e, "evals");
+    char why[1024] = "";
+    for (int q = 0; q < nfiles; q++) {
+        char w[1024];
+        cJSON *ev = eval_entry(r, files[q], w, sizeof w);
+        if (ev) {
+            cJSON_AddItemToArray(evs, ev);
+            if (strcmp(files[q], "eval.json") == 0) r->has_default = 1;
+        } else if (!why[0]) {
+            snprintf(why, sizeof why, "%s", w);
+        }
+    }
+    if (cJSON_GetArraySize(evs) == 0) {
+        cJSON_AddStringToObject(e, "status", "failed");
+        if (!why[0]) {
+            snprintf(path, sizeof path, "%s/model.safetensors", r->dir);
+            snprintf(why, sizeof why, "%s", path_exists(path) ? "not evaluated (no eval.json)"
+                                                              : "no results: training did not finish (no model, no eval.json)");
+        }
+        /* a sweep's log ends with the run's own message (e.g. a non-finite loss) */
+        char *log = r->log[0] && path_exists(r->log) ? file_read_all(r->log, NULL) : NULL;
+        if (log) {
+            size_t n = strlen(log);
+            while (n && (log[n - 1] == '\n' || log[n - 1] == '\r' || log[n - 1] == ' ')) log[--n] = '\0';
+            const char *last = strrchr(log, '\n');
+            last = last ? last + 1 : log;
+            if (*last) {
+                size_t k = strlen(why);
+                snprintf(why + k, sizeof why - k, "; the log %s ends: %.400s", r->log, last);
+            }
+            free(log);
+        }
+        cJSON_AddStringToObject(e, "error", why);
+    } else {
+        cJSON_AddStringToObject(e, "status", "ok");
+    }
+    return e;
+}
+
+/* ---- inside the models ------------------------------------------------------ */
+
+static int is_bias_pe(const char *pe) {
+    return !strcmp(pe, "alibi") || !strcmp(pe, "t5") || !strcmp(pe, "fire") || !strcmp(pe, "kerple");
+}
+
+/* The attention examples: the longest training length and 2x, 4x it. */
+static const int attention_mult[3] = {1, 2, 4};
+/* A sweep's report holds every run's maps up to this many weights in all (--max-weights). */
+#define ATTENTION_BUDGET 1500000
+
+/* The number of weights attention_entry stores for run r. */
+static double attention_cells(const RunInfo *r) {
+    const TaskOps *t = task_find(r->cfg.task.name);
+    double cells = 0;
+    for (int k = 0; k < 3; k++) {
+        const double T = task_input_len(t, r->cfg.task.max_len * attention_mult[k]);
+        cells += (double)r->cfg.model.L * r->cfg.model.NH * T * (T + 1) / 2;
+    }
+    return cells;
+}
+
+/* Attention maps on the first evaluation example at the longest training
+ * length and 2x, 4x it; bias vs distance for learned-bias encodings. */
+static cJSON *attention_entry(const RunInfo *r, const char *label) {
+    const RunConfig *c = &r->cfg;
+    const TaskOps *t = task_find(c->task.name);
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "run", r->id);
+    cJSON_AddStringToObject(e, "label", label);
+    cJSON_AddStringToObject(e, "group", r->group);
+    cJSON_AddStringToObject(e, "pe", c->model.pe);
+    cJSON_AddNumberToObject(e, "layers", c->model.L);
+    cJSON_AddNumberToObject(e, "heads", c->model.NH);
+    cJSON_AddNumberToObject(e, "train_T", task_max_train_input_len(t, &c->task));
+    cJSON *exs = cJSON_AddArrayToObject(e, "examples");
+    const int base = c->task.max_len, *mult = attention_mult;
+    int longest_T = 0;
+    for (int k = 0; k < 3; k++) {
+        const int n = base * mult[k], T = task_input_len(t, n);
+        cJSON *x = cJSON_CreateObject();
+        cJSON_AddNumberToObject(x, "n", n);
+        cJSON_AddNumberToObject(x, "times", mult[k]);
+        cJSON_AddItemToArray(exs, x);
+        RunConfig lc;
+        GPT m;
+        if (rundir_load(r->dir, T, &lc, &m, NULL) != 0) {
+            cJSON_AddStringToObject(x, "skipped", pe_error());
+            continue;
+        }
+        int *seq = pe_calloc(T, sizeof(int));
+        const size_t cells = (size_t)m.cfg.L * m.cfg.NH * T * T;
+        float *att = pe_calloc(cells, sizeof(float));
+        if (attention_eval_input(t, &c->task, c->eval.seed, n, seq) < 0 || attention_maps(&m, seq, T, att) != 0) {
+            cJSON_AddStringToObject(x, "skipped", pe_error());
+        } else {
+            cJSON *tok = cJSON_AddArrayToObject(x, "tokens");
+            for (int i = 0; i < T; i++) {
+                char nm[16];
+                token_name(nm, sizeof nm, seq[i], c->task.alphabet);
+                cJSON_AddItemToArray(tok, cJSON_CreateString(nm));
+            }
+            /* weights in thousandths (0..1000; the page divides by 1000), the causal part
+             * only: per layer and head the rows i = 0..T-1, keys j = 0..i */
+            const size_t tri = (size_t)T * (T + 1) / 2, maps = (size_t)m.cfg.L * m.cfg.NH;
+            int *q = pe_calloc(maps * tri, sizeof(int));
+            size_t k = 0;
+            for (size_t mp = 0; mp < maps; mp++)
+                for (int i = 0; i < T; i++)
+                    for (int jj = 0; jj <= i; jj++) q[k++] = (int)lrint(att[(mp * T + i) * T + jj] * 1000.0f);
+            cJSON_AddItemToObject(x, "weights_milli", cJSON_CreateIntArray(q, (int)k));
+            free(q);
+            if (T > longest_T) longest_T = T;
+        }
+        free(att);
+        free(seq);
+        gpt_free(&m);
+    }
+    if (is_bias_pe(c->model.pe) && longest_T > 1) {
+        RunConfig lc;
+        GPT m;
+        if (rundir_load(r->dir, longest_T, &lc, &m, NULL) == 0) {
+            PEConfig pc = gpt_pe_config(&m.cfg);
+            pc.P = longest_T;
+            PE pe;
+            if (pe_init(&pe, c->model.pe, &pc) == 0) {
+                pe.params = m.params.pe;
+                const size_t nc = (size_t)pc.L * pc.NH;
+                float *cur = pe_calloc(nc * longest_T, sizeof(float));
+                show_bias_curves(&pe, longest_T, longest_T - 1, cur);
+                cJSON *b = cJSON_AddObjectToObject(e, "bias");
+                cJSON_AddNumberToObject(b, "layers", pc.L);
+                cJSON_AddNumberToObject(b, "heads", pc.NH);
+                cJSON_AddNumberToObject(b, "distances", longest_T);
+                cJSON_AddItemToObject(b, "values", num_array(cur, nc * longest_T, 1e-4));
+                free(cur);
+                pe_free(&pe);
+            }
+            gpt_free(&m);
+        }
+    }
+    return e;
+}
+
+/* ---- the four schemes ------------------------------------------------------- */
+
+/* Lines of `posenc show ARGS... --no-plot` that state a SPEC §5 verdict (the
+ * show command runs in this process, its output captured). */
+static cJSON *show_verdicts(const char *const *args, int nargs) {
+    cJSON *out = cJSON_CreateArray();
+    char *argv[16];
+    int argc = 0;
+    argv[argc++] = "show";
+    for (int i = 0; i < nargs && argc < 14; i++) argv[argc++] = (char *)args[i];
+    argv[argc++] = "--no-plot";
+    argv[argc] = NULL;
+    FILE *tmp = tmpfile();
+    if (!tmp) return out;
+    fflush(stdout);
+    const int saved = dup(STDOUT_FILENO);
+    if (saved < 0) {
+        fclose(tmp);
+        return out;
+    }
+    dup2(fileno(tmp), STDOUT_FILENO);
+    const int rc = cmd_show(argc, argv);
+    fflush(stdout);
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
+    rewind(tmp);
+    char line[4096];
+    while (fgets(line, sizeof line, tmp)) {
+        char *p = strstr(line, "SPEC §5 prediction");
+        if (!p) continue;
+        line[strcspn(line, "\n")] = '\0';
+        cJSON_AddItemToArray(out, cJSON_CreateString(p));
+    }
+    fclose(tmp);
+    if (rc != 0 && cJSON_GetArraySize(out) == 0) {
+        char msg[512];
+        snprintf(msg, sizeof msg, "posenc show failed: %s", pe_error());
+        cJSON_AddItemToArray(out, cJSON_CreateString(msg));
+    }
+    return out;
+}
+
+/* What embed_forward adds to an all-zero embedding at positions 0..len-1. */
+static float *embed_table(const PE *pe, int len, int C) {
+    float *t = pe_calloc((size_t)len * C, sizeof(float));
+    int *pos = pe_calloc(len, sizeof(int));
+    for (int p = 0; p < len; p++) pos[p] = p;
+    pe->ops->embed_forward(pe, t, pos, len);
+    free(pos);
+    return t;
+}
+
+static PEConfig scheme_pe_config(int C, int NH, int P) {
+    PEConfig pc;
+    pe_config_default(&pc);
+    pc.C = C, pc.NH = NH, pc.hs = C / NH, pc.L = 1, pc.P = P;
+    return pc;
+}
+
+static const RunInfo *first_run_with(const RunInfo *runs, int n, const char *pe) {
+    for (int i = 0; i < n; i++)
+        if (runs[i].ok && runs[i].has_default && strcmp(runs[i].cfg.model.pe, pe) == 0) return &runs[i];
+    return NULL;
+}
+
+static cJSON *schemes_entry(const RunInfo *runs, int nruns) {
+    cJSON *s = cJSON_CreateObject();
+    /* sinusoidal: positions 0..127 (the slider's range), d_model 64 */
+    {
+        const int len = 128, C = 64;
+        PEConfig pc = scheme_pe_config(C, 4, len);
+        PE pe;
+        cJSON *o = cJSON_AddObjectToObject(s, "sinusoidal");
+        if (pe_init(&pe, "sinusoidal", &pc) == 0) {
+            float *t = embed_table(&pe, len, C);
+            cJSON_AddNumberToObject(o, "len", len);
+            cJSON_AddNumberToObject(o, "C", C);
+            cJSON_AddItemToObject(o, "table", num_array(t, (size_t)len * C, 1e-3));
+            free(t);
+            pe_free(&pe);
+        }
+        const char *a[] = {"sinusoidal", "--len", "128", "--dim", "64"};
+        cJSON_AddItemToObject(o, "verdicts", show_verdicts(a, 5));
+        cJSON_AddStringToObject(o, "command", "posenc show sinusoidal --len 128 --dim 64");
+    }
+    /* learned: a trained run's table (rows never reached in training marked), else a fresh one */
+    {
+        cJSON *o = cJSON_AddObjectToObject(s, "learned");
+        const RunInfo *r = first_run_with(runs, nruns, "learned");
+        RunConfig lc;
+        GPT m;
+        if (r && rundir_load(r->dir, 1, &lc, &m, NULL) == 0) {
+            const int P = m.cfg.P, C = m.cfg.C;
+            float *t = embed_table(&m.pe, P, C);
+            cJSON_AddStringToObject(o, "run", r->id);
+            cJSON_AddNumberToObject(o, "len", P);
+            cJSON_AddNumberToObject(o, "C", C);
+            cJSON_AddNumberToObject(o, "train_T", task_max_train_input_len(task_find(lc.task.name), &lc.task));
+            cJSON_AddItemToObject(o, "table", num_array(t, (size_t)P * C, 1e-4));
+            free(t);
+            gpt_free(&m);
+            const char *a[] = {"learned", "--run", r->dir};
+            cJSON_AddItemToObject(o, "verdicts", show_verdicts(a, 3));
+            char cmd[4600];
+            snprintf(cmd, sizeof cmd, "posenc show learned --run %s", r->dir);
+            cJSON_AddStringToObject(o, "command", cmd);
+        } else {
+            const int len = 64, C = 64;
+            GPTConfig mc;
+            gpt_config_default(&mc);
+            mc.V = task_vocab(10);
+            mc.C = C, mc.NH = 4, mc.P = len;
+            snprintf(mc.pe, sizeof mc.pe, "learned");
+            GPT fresh;
+            if (gpt_build(&fresh, &mc) == 0) {
+                gpt_init_params(&fresh, 1);
+                float *t = embed_table(&fresh.pe, len, C);
+                cJSON_AddNumberToObject(o, "len", len);
+                cJSON_AddNumberToObject(o, "C", C);
+                cJSON_AddNumberToObject(o, "train_T", 0);
+                cJSON_AddItemToObject(o, "table", num_array(t, (size_t)len * C, 1e-4));
+                free(t);
+                gpt_free(&fresh);
+            }
+            const char *a[] = {"learned"};
+            cJSON_AddItemToObject(o, "verdicts", show_verdicts(a, 1));
+            cJSON_AddStringToObject(o, "command", "posenc show learned");
+        }
+    }
+    /* rope: the settings of a rope run if there is one, else the defaults; 128 positions */
+    {
+        cJSON *o = cJSON_AddObjectToObject(s, "rope");
+        const RunInfo *r = first_run_with(runs, nruns, "rope");
+        const int len = 128, C = r ? r->cfg.model.C : 64, NH = r ? r->cfg.model.NH : 4, hs = C / NH;
+        PEConfig pc = scheme_pe_config(C, NH, len);
+        if (r) pc.rope_base = r->cfg.model.rope_base, pc.rope_fraction = r->cfg.model.rope_fraction;
+        PE pe;
+        if (pe_init(&pe, "rope", &pc) == 0) {
+            float *x = pe_calloc(hs, sizeof(float)), *y = pe_calloc(hs, sizeof(float));
+            /* the rotated dimensions: those whose unit vector moves at p = 1 (as posenc show rope) */
+            int R = 0;
+            for (int j = 0; j < hs; j++) {
+                memset(x, 0, hs * sizeof(float));
+                x[j] = 1;
+                pe.ops->qk_forward(&pe, x, 1, 0);
+                int moved = 0;
+                for (int k = 0; k < hs; k++) moved |= x[k] != (k == j ? 1.0f : 0.0f);
+                R += moved;
+            }
+            const int half = R / 2;
+            /* angle[p][i] of pair (i, i + half) of rope(e, p), e = 1 in each pair's first dimension,
+             * in [0, 2pi); cos[d][i] = <rope(e_i, d), rope(e_i, 0)> */
+            float *angle = pe_calloc((size_t)len * half, sizeof(float)), *cosd = pe_calloc((size_t)len * half, sizeof(float));
+            for (int k = 0; k < hs; k++) y[k] = k < half ? 1.0f : 0.0f;
+            pe.ops->qk_forward(&pe, y, 0, 1);
+            for (int p = 0; p < len; p++) {
+                for (int k = 0; k < hs; k++) x[k] = k < half ? 1.0f : 0.0f;
+                pe.ops->qk_forward(&pe, x, p, 0);
+                for (int i = 0; i < half; i++) {
+                    double a = atan2(x[i + half], x[i]);
+                    angle[(size_t)p * half + i] = (float)(a < 0 ? a + 2 * M_PI : a);
+                    cosd[(size_t)p * half + i] = x[i] * y[i] + x[i + half] * y[i + half];
+                }
+            }
+            cJSON_AddNumberToObject(o, "len", len);
+            cJSON_AddNumberToObject(o, "hs", hs);
+            cJSON_AddNumberToObject(o, "pairs", half);
+            cJSON_AddNumberToObject(o, "base", pc.rope_base);
+            if (r) cJSON_AddStringToObject(o, "run", r->id);
+            if (r) cJSON_AddNumberToObject(o, "train_T", task_max_train_input_len(task_find(r->cfg.task.name), &r->cfg.task));
+            cJSON_AddItemToObject(o, "angle", num_array(angle, (size_t)len * half, 1e-3));
+            /* w_i: the angle at p = 1, unrounded (the slowest pairs turn by less than 1e-3) */
+            cJSON *w = cJSON_AddArrayToObject(o, "omega");
+            for (int i = 0; i < half; i++) cJSON_AddItemToArray(w, cJSON_CreateNumber(len > 1 ? angle[half + i] : 0));
+            cJSON_AddItemToObject(o, "cos", num_array(cosd, (size_t)len * half, 1e-3));
+            free(angle);
+            free(cosd);
+            free(x);
+            free(y);
+            pe_free(&pe);
+        }
+        char cmd[4600];
+        if (r) {
+            const char *a[] = {"rope", "--run", r->dir, "--len", "128"};
+            cJSON_AddItemToObject(o, "verdicts", show_verdicts(a, 5));
+            snprintf(cmd, sizeof cmd, "posenc show rope --run %s --len 128", r->dir);
+        } else {
+            const char *a[] = {"rope", "--len", "128"};
+            cJSON_AddItemToObject(o, "verdicts", show_verdicts(a, 3));
+            snprintf(cmd, sizeof cmd, "posenc show rope --len 128");
+        }
+        cJSON_AddStringToObject(o, "command", cmd);
+    }
+    /* alibi: bias rows of 1..16 heads, distances 0..31 */
+    {
+        cJSON *o = cJSON_AddObjectToObject(s, "alibi");
+        const int len = 32;
+        cJSON_AddNumberToObject(o, "len", len);
+        cJSON *hs = cJSON_AddArrayToObject(o, "by_heads");
+        int *pos = pe_calloc(len, sizeof(int));
+        for (int p = 0; p < len; p++) pos[p] = p;
+        for (int H = 1; H <= 16; H++) {
+            PEConfig pc = scheme_pe_config(16 * H, H, len); /* head size 16 */
+            PE pe;
+            if (pe_init(&pe, "alibi", &pc) != 0) break;
+            /* bias[h][d] at distance d for the query at len-1 */
+            float *b = pe_calloc((size_t)H * len, sizeof(float)), *row = pe_calloc(len, sizeof(float));
+            for (int h = 0; h < H; h++) {
+                memset(row, 0, sizeof(float) * len);
+                pe.ops->bias_forward(&pe, row, 0, h, pos, len - 1);
+                for (int d = 0; d < len; d++) b[(size_t)h * len + d] = row[len - 1 - d];
+            }
+            cJSON_AddItemToArray(hs, num_array(b, (size_t)H * len, 1e-5));
+            free(b);
+            free(row);
+            pe_free(&pe);
+        }
+        free(pos);
+        const char *a[] = {"alibi", "--heads", "8", "--dim", "128", "--len", "32"};
+        cJSON_AddItemToObject(o, "verdicts", show_verdicts(a, 7));
+        cJSON_AddStringToObject(o, "command", "posenc show alibi --heads 8 --dim 128 --len 32");
+    }
+    return s;
+}
+
+/* ---- the command ------------------------------------------------------------ */
+
+int cmd_report(int argc, char **argv) {
+    const char *dir = NULL, *out = NULL;
+    long max_weights = ATTENTION_BUDGET;
+    for (int i = 1; i < argc; i++) {
+        if (is_help(argv[i])) {
+            report_usage(stdout);
+            return 0;
+        } else if (strcmp(argv[i], "--max-weights") == 0) {
+            if ((max_weights = parse_count(argv[i], i + 1 < argc ? argv[i + 1] : NULL, 1L << 40)) < 0) {
+                fprintf(stderr, "posenc report: %s\n", pe_error());
+                return EXIT_USAGE;
+            }
+            i++;
+        } else if (strcmp(argv[i], "--out") == 0) {
+            if (i + 1 >= argc || !argv[i + 1][0]) {
+                fprintf(stderr, "posenc report: --out needs a file name\n");
+                return EXIT_USAGE;
+            }
+            out = argv[++i];
+        } else if (argv[i][0] == '-') {
+            fprintf(stderr, "posenc report: unknown option \"%s\" (see posenc report --help)\n", argv[i]);
+            return EXIT_USAGE;
+        } else if (!dir) {
+            dir = argv[i];
+        } else {
+            fprintf(stderr, "posenc report: more than one DIR (\"%s\", \"%s\")\n", dir, argv[i]);
+            return EXIT_USAGE;
+        }
+    }
+    if (!dir) {
+        fprintf(stderr, "posenc report: missing DIR, a sweep folder or a run directory (see posenc report --help)\n");
+        return EXIT_USAGE;
+    }
+    char path[4400], outpath[4400];
+    snprintf(outpath, sizeof outpath, "%s", out ? out : "");
+    if (!out && path_join(outpath, sizeof outpath, dir, "report.html") != 0) {
+        fprintf(stderr, "posenc report: %s: path too long\n", dir);
+        return EXIT_USAGE;
+    }
+    cJSON *spec = NULL;
+    int is_sweep = 0;
+    if (path_join(path, sizeof path, dir, "sweep.json") == 0 && path_exists(path)) {
+        if (!(spec = read_json_file(path))) {
+            fprintf(stderr, "posenc report: %s\n", pe_error());
+            return EXIT_USAGE;
+        }
+        is_sweep = 1;
+    } else if (!(path_join(path, sizeof path, dir, "config.json") == 0 && path_exists(path))) {
+        fprintf(stderr, "posenc report: %s is neither a sweep folder (no sweep.json) nor a run directory "
+                        "(no config.json)\n", dir);
+        return EXIT_USAGE;
+    }
+
+    /* the run directories */
+    char keys[SWEEP_MAX_KEYS][64];
+    int nkeys = 0;
+    for (const cJSON *g = spec ? jget(spec, "grid") : NULL, *k = g ? g->child : NULL; k && nkeys < SWEEP_MAX_KEYS;
+         k = k->next)
+        snprintf(keys[nkeys++], sizeof keys[0], "%s", k->string);
+    RunInfo *runs = pe_calloc(MAX_RUNS, sizeof *runs);
+    int nruns = 0;
+    if (is_sweep) {
+        char rd[4096];
+        snprintf(rd, sizeof rd, "%s/runs", dir);
+        DIR *d = opendir(rd);
+        char (*names)[256] = pe_calloc(MAX_RUNS, sizeof *names);
+        int nn = 0;
+        for (struct dirent *e; d && (e = readdir(d));)
+            if (e->d_name[0] != '.' && nn < MAX_RUNS) snprintf(names[nn++], 256, "%s", e->d_name);
+        if (d) closedir(d);
+        qsort(names, nn, sizeof *names, cmp_names);
+        for (int i = 0; i < nn; i++) {
+            snprintf(runs[nruns].dir, sizeof runs[nruns].dir, "%s/%s", rd, names[i]);
+            struct stat sb;
+            if (stat(runs[nruns].dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) continue;
+            snprintf(runs[nruns].id, sizeof runs[nruns].id, "%s", names[i]);
+            snprintf(runs[nruns].log, sizeof runs[nruns].log, "%s/logs/%.255s.log", dir, names[i]);
+            nruns++;
+        }
+        free(names);
+    } else {
+        snprintf(runs[0].dir, sizeof runs[0].dir, "%s", dir);
+        const char *base = strrchr(dir, '/');
+        while (base && !base[1] && base > dir) { /* "runs/x/" */
+            const char *p = base - 1;
+            while (p > dir && *p != '/') p--;
+            base = p;
+        }
+        snprintf(runs[0].id, sizeof runs[0].id, "%s", base && base[1] ? base + 1 : dir);
+        runs[0].id[strcspn(runs[0].id, "/")] = '\0';
+        nruns = 1;
+    }
+
+    cJSON *data = cJSON_CreateObject();
+    cJSON_AddNumberToObject(data, "format", 1);
+    char name[256] = "";
+    if (spec) path_text(spec, "name", name, sizeof name);
+    cJSON_AddStringToObject(data, "kind", is_sweep ? "sweep" : "run");
+    cJSON_AddStringToObject(data, "name", name[0] ? name : runs[0].id);
+    const char *desc = spec ? cJSON_GetStringValue(jget(spec, "description")) : NULL;
+    cJSON_AddStringToObject(data, "description", desc ? desc : "");
+    cJSON_AddStringToObject(data, "source", dir);
+    char when[64];
+    time_t now = time(NULL);
+    strftime(when, sizeof when, "%Y-%m-%d %H:%M UTC", gmtime(&now));
+    cJSON_AddStringToObject(data, "generated", when);
+    cJSON *gk = cJSON_AddArrayToObject(data, "grid_keys");
+    for (int k = 0; k < nkeys; k++) cJSON_AddItemToArray(gk, cJSON_CreateString(keys[k]));
+    cJSON *rarr = cJSON_AddArrayToObject(data, "runs");
+    int complete = 0;
+    for (int i = 0; i < nruns; i++) {
+        cJSON *e = run_entry(&runs[i], keys, nkeys);
+        complete += strcmp(cJSON_GetStringValue(jget(e, "status")), "ok") == 0;
+        cJSON_AddItemToArray(rarr, e);
+    }
+    /* attention: every run with results, or, if their maps would exceed max_weights
+     * (~3 bytes each in the page), the first seed of each group and encoding */
+    cJSON *att = cJSON_AddArrayToObject(data, "attention");
+    double cells = 0;
+    for (int i = 0; i < nruns; i++)
+        if (runs[i].ok && runs[i].has_default) cells += attention_cells(&runs[i]);
+    const int first_only = cells > max_weights;
+    if (first_only) {
+        char note[256];
+        snprintf(note, sizeof note, "the first seed of each encoding only: every run's maps would hold %.3g weights "
+                 "(more than --max-weights %ld)", cells, max_weights);
+        cJSON_AddStringToObject(data, "attention_note", note);
+    }
+    for (int i = 0; i < nruns; i++) {
+        if (!runs[i].ok || !runs[i].has_default) continue;
+        char label[160];
+        eval_variant_label(runs[i].cfg.model.pe, runs[i].cfg.train.random_positions, EVAL_POS_PLAIN,
+                           PE_ROPE_SCALING_NONE, label, sizeof label);
+        int seen = 0;
+        for (int j = 0; first_only && j < i && !seen; j++) {
+            if (!runs[j].ok || !runs[j].has_default || strcmp(runs[j].group, runs[i].group) != 0) continue;
+            char lj[160];
+            eval_variant_label(runs[j].cfg.model.pe, runs[j].cfg.train.random_positions, EVAL_POS_PLAIN,
+                               PE_ROPE_SCALING_NONE, lj, sizeof lj);
+            seen = strcmp(lj, label) == 0;
+        }
+        if (!seen) cJSON_AddItemToArray(att, attention_entry(&runs[i], label));
+    }
+    cJSON_AddItemToObject(data, "schemes", schemes_entry(runs, nruns));
+    cJSON_AddItemToObject(data, "breaks", cJSON_CreateNull()); /* reserved: see the header comment */
+    cJSON_Delete(spec);
+    free(runs);
+
+    /* the page: the template with the escaped JSON in place of the marker */
+    char *json = cJSON_PrintUnformatted(data);
+    cJSON_Delete(data);
+    size_t jn;
+    char *safe = html_escape_script_json(json, &jn);
+    free(json);
+    const char *mark = strstr(posenc_report_page, DATA_MARKER);
+    if (!mark) {
+        fprintf(stderr, "posenc report: internal error: the page template has no data marker\n");
+        free(safe);
+        return EXIT_RUNTIME;
+    }
+    const size_t head = (size_t)(mark - posenc_report_page), tail = strlen(mark + strlen(DATA_MARKER));
+    char *page = pe_calloc(head + jn + tail + 1, 1);
+    memcpy(page, posenc_report_page, head);
+    memcpy(page + head, safe, jn);
+    memcpy(page + head + jn, mark + strlen(DATA_MARKER), tail);
+    free(safe);
+    const size_t total = head + jn + tail;
+    const int rc = file_write_atomic(outpath, page, total);
+    free(page);
+    if (rc != 0) {
+        fprintf(stderr, "posenc report: %s\n", pe_error());
+        return EXIT_RUNTIME;
+    }
+    printf("report: %s (%.2f MB; %d run%s, %d with results)\n", outpath, total / 1e6, nruns, nruns == 1 ? "" : "s",
+           complete);
+    return 0;
+}

@@ -1,0 +1,47 @@
+/*
+ * attention.c — attention probabilities of one forward pass (attention.h).
+ */
+#include "attention.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int attention_input(const TaskOps *t, int A, const int *x, int n, int *seq) {
+    seq[0] = task_bos(A);
+    if (t->frame == TASK_FRAME_LM) {
+        for (int i = 0; i + 1 < n; i++) seq[i + 1] = x[i];
+        return n;
+    }
+    for (int i = 0; i < n; i++) seq[i + 1] = x[i];
+    seq[n + 1] = task_sep(A);
+    t->answer(seq + n + 2, x, n, A);
+    return n + t->answer_len(n) + 2;
+}
+
+int attention_eval_input(const TaskOps *t, const TaskConfig *tc, uint64_t eval_seed, int n, int *seq) {
+    const int T = task_input_len(t, n);
+    Batch b;
+    if (batch_alloc(&b, 1, T) != 0) return -1;
+    Rng rng; /* evaluate_length's generator for n: its first draw is its first example */
+    rng_seed(&rng, rng_derive(eval_seed, (uint64_t)n));
+    int rc = batch_sample_eval(&b, t, tc, n, 1, &rng);
+    if (rc == 0) memcpy(seq, b.inputs, sizeof(int) * (size_t)T);
+    batch_free(&b);
+    return rc == 0 ? T : -1;
+}
+
+int attention_maps(GPT *m, const int *seq, int T, float *out) {
+    int *pos = pe_calloc(T, sizeof(int));
+    for (int i = 0; i < T; i++) pos[i] = i;
+    if (gpt_check_positions(m, pos, T) != 0) {
+        free(pos);
+        return -1;
+    }
+    gpt_reserve(m, 1, T, 0);
+    gpt_forward(m, seq, NULL, pos, 1, T);
+    free(pos);
+    /* acts.att is (L, B, NH, T, T) with B = 1: layer l at l * NH * T * T */
+    const size_t per_layer = (size_t)m->cfg.NH * T * T;
+    for (int l = 0; l < m->cfg.L; l++) memcpy(out + l * per_layer, m->acts.att + l * per_layer, sizeof(float) * per_layer);
+    return 0;
+}
