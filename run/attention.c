@@ -20,8 +20,8 @@ int attention_input(const TaskOps *t, int A, const int *x, int n, int *seq) {
 
 int attention_eval_input(const TaskOps *t, const TaskConfig *tc, uint64_t eval_seed, int n, int *seq) {
     const int T = task_input_len(t, n);
-    Batch b;
-    if (batch_alloc(&b, 1, T) != 0) return -1;
+    Batch b; /* an evaluation batch has room for its rows' tile padding (task_eval_T) */
+    if (batch_alloc(&b, 1, task_eval_T(t, n)) != 0) return -1;
     Rng rng; /* evaluate_length's generator for n: its first draw is its first example */
     rng_seed(&rng, rng_derive(eval_seed, (uint64_t)n));
     int rc = batch_sample_eval(&b, t, tc, n, 1, &rng);

@@ -180,7 +180,7 @@ START_TEST(test_aggregate_arithmetic) {
     free(md);
     /* the plots: one legend per figure (each label once, not once per panel), the
      * chance line, bands named in the title only when some cell has two seeds */
-    ck_assert_int_eq(aggregate_sweep(d, NULL, 1), 4);
+    ck_assert_int_eq(aggregate_sweep(d, NULL, 1, 0), 4);
     snprintf(p, sizeof p, "%s/copy_accuracy.svg", d);
     char *svg = file_read_all(p, NULL);
     ck_assert_ptr_nonnull(svg);
@@ -193,7 +193,7 @@ START_TEST(test_aggregate_arithmetic) {
     snprintf(p, sizeof p, "%s/sweep.json", d1);
     write_text(p, "{\"name\": \"one\", \"grid\": {\"model.pe\": [\"rope\"]}, \"seeds\": [1]}");
     fake_run(d1, "rope.s1", "rope", 1, 10, 10, a1, e1, l1);
-    ck_assert_int_eq(aggregate_sweep(d1, NULL, 1), 1);
+    ck_assert_int_eq(aggregate_sweep(d1, NULL, 1, 0), 1);
     snprintf(p, sizeof p, "%s/copy_loss.svg", d1);
     svg = file_read_all(p, NULL);
     ck_assert_msg(svg && strstr(svg, "one seed: no band") && !strstr(svg, "min..max over seeds"), "%s", p);
