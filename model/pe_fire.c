@@ -25,7 +25,8 @@
  * Cost. The MLP per (i, j, layer) would cost more than the attention itself,
  * so bias_prepare evaluates it once per layer and forward over the pairs
  * (i, d = i - j) that can occur, i below the batch's largest position + 1,
- * into a table (NH, P, P); bias_forward is a lookup. bias_backward
+ * into a table (NH, P, P); bias_forward is a lookup. Decoding one query at a
+ * time fills only the query's row (bias_prepare_query). bias_backward
  * accumulates d bias into a matching gradient table and bias_reduce
  * backpropagates it through the MLP, c and L (recomputing the hidden layer)
  * and clears it (pe.h). Both tables are allocated in setup: 2 * NH * P^2
@@ -139,31 +140,41 @@ static float fire_x(float c, float thr, int i, int d) {
     return logf(ac * (float)d + 1.0f) / (logf(ac * n + 1.0f) + FIRE_EPS);
 }
 
+/* Row i of each head's table: the bias of the pairs (i, d), d = 0..i, of layer v. */
+static void fire_table_row(FireState *s, const PEConfig *cfg, const FireLayer *v, float thr, int i) {
+    const int H = cfg->fire_hidden, NH = cfg->NH, P = cfg->P;
+    for (int d = 0; d <= i; d++) {
+        const float x = fire_x(*v->c, thr, i, d);
+        for (int k = 0; k < H; k++) {
+            float z = v->w1[k] * x + v->b1[k];
+            s->hid[k] = z > 0.0f ? z : 0.0f;
+        }
+        for (int h = 0; h < NH; h++) {
+            const float *w2 = v->w2 + (size_t)h * H;
+            float o = v->b2[h];
+            for (int k = 0; k < H; k++) o += w2[k] * s->hid[k];
+            s->table[((size_t)h * P + i) * P + d] = o;
+        }
+    }
+}
+
 static void fire_bias_prepare(const PE *pe, int l, const int *pos, int N) {
     FireState *s = pe->state;
-    const PEConfig *cfg = &pe->cfg;
-    const int H = cfg->fire_hidden, NH = cfg->NH, P = cfg->P;
     FireLayer v;
-    fire_layer(cfg, pe->params, l, &v);
+    fire_layer(&pe->cfg, pe->params, l, &v);
     int mx = 0;
     for (int n = 0; n < N; n++) mx = pos[n] > mx ? pos[n] : mx;
     s->pm = mx + 1;
-    const float thr = fabsf(*v.lm) * cfg->fire_init_L;
-    for (int i = 0; i < s->pm; i++) {
-        for (int d = 0; d <= i; d++) {
-            const float x = fire_x(*v.c, thr, i, d);
-            for (int k = 0; k < H; k++) {
-                float z = v.w1[k] * x + v.b1[k];
-                s->hid[k] = z > 0.0f ? z : 0.0f;
-            }
-            for (int h = 0; h < NH; h++) {
-                const float *w2 = v.w2 + (size_t)h * H;
-                float o = v.b2[h];
-                for (int k = 0; k < H; k++) o += w2[k] * s->hid[k];
-                s->table[((size_t)h * P + i) * P + d] = o;
-            }
-        }
-    }
+    const float thr = fabsf(*v.lm) * pe->cfg.fire_init_L;
+    for (int i = 0; i < s->pm; i++) fire_table_row(s, &pe->cfg, &v, thr, i);
+}
+
+/* Decoding one query: only its row, O(pos[i]) pairs instead of O(P^2). */
+static void fire_bias_prepare_query(const PE *pe, int l, const int *pos, int i) {
+    FireLayer v;
+    fire_layer(&pe->cfg, pe->params, l, &v);
+    const float thr = fabsf(*v.lm) * pe->cfg.fire_init_L;
+    fire_table_row(pe->state, &pe->cfg, &v, thr, pos[i]);
 }
 
 static void fire_bias_forward(const PE *pe, float *row, int l, int h, const int *pos, int i) {
@@ -258,6 +269,7 @@ const PEOps pe_fire_ops = {
     .state_bytes = fire_state_bytes,
     .teardown = fire_teardown,
     .bias_prepare = fire_bias_prepare,
+    .bias_prepare_query = fire_bias_prepare_query,
     .bias_forward = fire_bias_forward,
     .bias_backward = fire_bias_backward,
     .bias_reduce = fire_bias_reduce,
