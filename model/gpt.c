@@ -486,11 +486,6 @@ static size_t cache_sizes(const GPTConfig *g, size_t cap, size_t s[GPT_NUM_CACHE
     return total;
 }
 
-size_t gpt_cache_bytes(const GPTConfig *cfg, int cap) {
-    size_t s[GPT_NUM_CACHE_TENSORS];
-    return cache_sizes(cfg, (size_t)cap, s) * sizeof(float) + (size_t)cap * sizeof(int);
-}
-
 int gpt_cache_init(GPTCache *c, const GPT *m, int cap) {
     memset(c, 0, sizeof *c);
     if (cap < 1) return pe_errorf("decoding cache: capacity must be >= 1, got %d", cap);

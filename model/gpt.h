@@ -227,10 +227,13 @@ int gpt_check_positions(const GPT *m, const int *pos, int n);
  * of every earlier token, so a step costs O(len) per layer (attention) plus
  * the per-token matmuls, instead of a forward pass over the whole prefix.
  * The logits (and softmax) of the token after it are left in the cache.
- * A step gives bitwise the logits of row len of gpt_forward over the
- * sequence decoded so far with the same position ids (tests/test_decode.c):
- * every kernel computes a row with the same float operations, and OpenBLAS's
- * sgemm gives a row the same result whatever the number of rows.
+ * They equal row len of gpt_forward over the sequence decoded so far with
+ * the same position ids to rounding, not bitwise (tests/test_decode.c): the
+ * attention (attention_decode), LayerNorm, GELU and softmax compute a row
+ * with the same float operations as the full pass, but OpenBLAS chooses its
+ * sgemm kernel by the size of the product, so a one-row product can round
+ * differently from the same row inside a larger one (as gpt_forward's own
+ * row t does between forward passes of different lengths).
  * All memory is allocated by gpt_cache_init; a step allocates nothing. */
 typedef struct {
     int cap;          /* tokens the cache holds */
@@ -247,8 +250,6 @@ typedef struct {
 
 /* Allocate a cache for up to cap tokens of model m (len 0). 0, or an error. */
 int gpt_cache_init(GPTCache *c, const GPT *m, int cap);
-/* Bytes gpt_cache_init allocates for cap tokens of a model of cfg. */
-size_t gpt_cache_bytes(const GPTConfig *cfg, int cap);
 /* Forget the decoded tokens (len 0), keeping the memory. */
 void gpt_cache_reset(GPTCache *c);
 /* Decode token `token` at position id p as token c->len of the sequence;
