@@ -267,6 +267,11 @@ int cmd_predict(int argc, char **argv) {
             return EXIT_USAGE;
         }
     }
+    if (logits && recompute) {
+        fprintf(stderr, "posenc predict: --recompute applies to decoding a problem, not to --logits (one "
+                        "forward pass already)\n");
+        return EXIT_USAGE;
+    }
     if (!run || (!problem && !logits) || (problem && logits)) {
         fprintf(stderr, "posenc predict: give RUN and either a problem \"X1 X2 ...\" or --logits TOKENS "
                         "(see posenc predict --help)\n");

@@ -290,6 +290,8 @@ START_TEST(test_bad_run_inputs) {
     ck_assert_int_eq(posenc("eval %s/run --samples zero", d), 2);
     ck_assert_int_eq(posenc("predict %s/run \"3 99\"", d), 2);
     EXPECT_OUT("99");
+    ck_assert_int_eq(posenc("predict %s/run --logits \"BOS 3\" --recompute", d), 2);
+    EXPECT_OUT("--recompute applies to decoding");
     /* a directory that is not a run */
     ck_assert_int_eq(posenc("eval %s", d), 1);
     EXPECT_OUT("no checkpoint");
