@@ -29,6 +29,31 @@
 #include "model/parallel.h"
 #include "testutil.h"
 
+/* Allocation counting: the Makefile links this program with
+ * --wrap=malloc,calloc,realloc,posix_memalign. */
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t s);
+void *__real_realloc(void *p, size_t n);
+int __real_posix_memalign(void **p, size_t a, size_t n);
+static volatile int alloc_counting;
+static volatile long alloc_count;
+void *__wrap_malloc(size_t n) {
+    if (alloc_counting) alloc_count++;
+    return __real_malloc(n);
+}
+void *__wrap_calloc(size_t n, size_t s) {
+    if (alloc_counting) alloc_count++;
+    return __real_calloc(n, s);
+}
+void *__wrap_realloc(void *p, size_t n) {
+    if (alloc_counting) alloc_count++;
+    return __real_realloc(p, n);
+}
+int __wrap_posix_memalign(void **p, size_t a, size_t n) {
+    if (alloc_counting) alloc_count++;
+    return __real_posix_memalign(p, a, n);
+}
+
 enum { V_ = 11, P_ = 96, T_ = 40 };
 /* |cached - full| <= DECODE_TOL * (1 + max |full logit|) (worst seen here: 2.4e-7) */
 #define DECODE_TOL 1e-5f
@@ -277,6 +302,34 @@ START_TEST(test_cache_errors) {
 }
 END_TEST
 
+/* The cache is allocated once: decoding steps allocate nothing (the counter
+ * is checked to see an allocation first). */
+START_TEST(test_decode_allocates_nothing) {
+    alloc_count = 0;
+    alloc_counting = 1;
+    free(malloc(16));
+    alloc_counting = 0;
+    ck_assert_int_eq(alloc_count, 1);
+    for (int i = 0; i < pe_count(); i++) {
+        GPT m;
+        build(&m, pe_at(i)->name, 32, 2);
+        int seq[T_], pos[T_];
+        sequence(seq, pos, T_);
+        GPTCache c;
+        ck_assert_int_eq(gpt_cache_init(&c, &m, T_), 0);
+        alloc_count = 0;
+        alloc_counting = 1;
+        for (int t = 0; t < T_; t++) gpt_decode_step(&m, &c, seq[t], pos[t]);
+        alloc_counting = 0;
+        ck_assert_msg(alloc_count == 0, "pe %s: %ld allocations in %d decoding steps", pe_at(i)->name, alloc_count,
+                      T_);
+        ck_assert_int_eq(c.len, T_);
+        gpt_cache_free(&c);
+        gpt_free(&m);
+    }
+}
+END_TEST
+
 static Suite *decode_suite(void) {
     Suite *s = suite_create("decode");
     TCase *tc = tcase_create("cache");
@@ -285,6 +338,7 @@ static Suite *decode_suite(void) {
     tcase_add_test(tc, test_cache_matches_full_forward);
     tcase_add_test(tc, test_cache_matches_full_forward_threads);
     tcase_add_test(tc, test_cache_errors);
+    tcase_add_test(tc, test_decode_allocates_nothing);
     suite_add_tcase(s, tc);
     return s;
 }
