@@ -99,6 +99,10 @@ $(PROG): $(CLI_OBJ) $(LIB)
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/testutil.o $(LIB)
 	$(CC) $(LDFLAGS) $^ -o $@ $(CHECK_LIBS) $(LDLIBS)
 
+# test_decode counts the allocations inside decoding steps (there must be none)
+# by wrapping the allocators at link time, as the benchmark does.
+$(BUILD)/tests/test_decode: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=posix_memalign
+
 # Each tests/test_*.c is one Check program; all run, and any failure fails
 # the target. The CLI tests need the program itself. The benchmark is built
 # and run for 3 steps too, so that it cannot silently stop compiling.

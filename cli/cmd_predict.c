@@ -3,6 +3,13 @@
  * per-token probabilities, compared with the task's true answer; or
  * `--logits "..."`: the full logits of a token sequence as JSON, so that
  * other implementations can be checked against posenc.
+ *
+ * Decoding runs each token through the model once, attending to the cached
+ * keys and values of the earlier ones (gpt_decode_step): the cost of a token
+ * grows linearly with the sequence so far, so a whole answer costs one
+ * forward pass's worth of attention, not one forward pass per token. With
+ * --recompute it runs a full forward pass over the whole prefix per token
+ * instead (the reference the cache is tested against; quadratically slower).
  */
 #include <cJSON.h>
 #include <errno.h>
@@ -10,6 +17,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "run/rundir.h"
@@ -30,7 +39,14 @@ static void predict_usage(FILE *f) {
             "\n"
             "  --logits TOKENS  print the logits (and position ids) of every position of a\n"
             "                   raw token sequence as JSON. Tokens are ids 0..V-1 or the names\n"
-            "                   BOS SEP EOS PAD, e.g. \"BOS 3 1 4 SEP 3\".\n");
+            "                   BOS SEP EOS PAD, e.g. \"BOS 3 1 4 SEP 3\".\n"
+            "  --recompute      decode with a full forward pass over the whole prefix per\n"
+            "                   token (the reference for the key/value cache used by default;\n"
+            "                   the same tokens, probabilities equal to rounding; slow on long\n"
+            "                   inputs)\n"
+            "\n"
+            "Long decodes report their progress on stderr (a live line on a terminal,\n"
+            "otherwise a line every 10 s).\n");
 }
 
 int parse_tokens(const char *s, int A, int names, int *out, int cap) {
@@ -75,16 +91,106 @@ static int argmax_f(const float *p, int n) {
     return best;
 }
 
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Where the next-token distributions come from: the key/value cache (one
+ * decode step per token), or with `recompute` a full forward pass over the
+ * prefix. The sequence seq[0..len) only ever grows; seq[0..known) is known in
+ * advance (the LM frame scores a given sequence: one forward pass over it). */
+typedef struct {
+    GPT *m;
+    GPTCache cache;
+    int recompute;
+    int known;      /* tokens of seq known in advance (recompute: one pass over them) */
+    int fwd_len;    /* recompute: length of the last forward pass */
+    int total;      /* tokens the whole decode will run through the model (for progress) */
+    int live;       /* progress as a live line (stderr is a terminal) */
+    int tty_out;    /* stdout is a terminal too: clear the line before the caller prints */
+    int shown;      /* a live line is on screen */
+    double t0, last;/* start, last progress report */
+} Decoder;
+
+static int decoder_init(Decoder *d, GPT *m, int recompute, int total, int known) {
+    memset(d, 0, sizeof *d);
+    d->m = m;
+    d->recompute = recompute;
+    d->total = total;
+    d->known = known;
+    d->live = isatty(fileno(stderr));
+    d->tty_out = isatty(fileno(stdout));
+    d->t0 = d->last = now_s();
+    if (recompute) {
+        gpt_reserve(m, 1, total, 0);
+        return 0;
+    }
+    return gpt_cache_init(&d->cache, m, total);
+}
+
+/* A live line at most 5 times a second once a decode takes more than half a
+ * second; on a file or pipe, a line every 10 s. */
+static void decoder_progress(Decoder *d, int done) {
+    const double t = now_s();
+    if (d->live ? (t - d->t0 < 0.5 || t - d->last < 0.2) : t - d->last < 10.0) return;
+    d->last = t;
+    fprintf(stderr, "%spredict: %d of %d tokens through the model, %.0f s%s", d->live ? "\r\033[K" : "", done,
+            d->total, t - d->t0, d->live ? "" : "\n");
+    d->shown = d->live;
+}
+
+static void decoder_clear(Decoder *d) {
+    if (d->shown) fprintf(stderr, "\r\033[K");
+    d->shown = 0;
+}
+
+static void decoder_free(Decoder *d) {
+    decoder_clear(d);
+    if (!d->recompute) gpt_cache_free(&d->cache);
+}
+
+/* The probabilities of the token after seq[0..len) (position ids pos). */
+static const float *next_probs(Decoder *d, const int *seq, const int *pos, int len) {
+    GPT *m = d->m;
+    const float *p;
+    if (d->recompute) {
+        if (len > d->fwd_len) {
+            d->fwd_len = len > d->known ? len : d->known;
+            gpt_forward(m, seq, NULL, pos, 1, d->fwd_len);
+            decoder_progress(d, d->fwd_len);
+        }
+        p = m->acts.probs + (size_t)(len - 1) * m->cfg.V;
+    } else {
+        GPTCache *c = &d->cache;
+        while (c->len < len) {
+            /* cannot fail: the cache holds `total` tokens and positions were checked */
+            if (gpt_decode_step(m, c, seq[c->len], pos[c->len]) != 0) {
+                fprintf(stderr, "posenc: internal error: %s\n", pe_error());
+                abort();
+            }
+            decoder_progress(d, c->len);
+        }
+        p = c->probs;
+    }
+    if (d->tty_out) decoder_clear(d); /* the caller prints a line next */
+    return p;
+}
+
 /* The LM frame: score x1..xn under the model and the source (TaskOps.next_dist).
  * The model has room for n+1 positions. */
 static void predict_lm(GPT *m, const TaskOps *task, const RunConfig *cfg, const char *run, const int *x, int n,
-                       int *seq, int *pos) {
+                       int *seq, int *pos, int recompute) {
     const int A = cfg->task.alphabet, V = m->cfg.V;
     seq[0] = task_bos(A);
     for (int i = 0; i < n; i++) seq[i + 1] = x[i];
     for (int t = 0; t <= n; t++) pos[t] = t;
-    gpt_reserve(m, 1, n + 1, 0);
-    gpt_forward(m, seq, NULL, pos, 1, n + 1);
+    Decoder dec;
+    if (decoder_init(&dec, m, recompute, n + 1, n + 1) != 0) {
+        fprintf(stderr, "posenc: internal error: %s\n", pe_error());
+        abort();
+    }
     double *p = pe_calloc(A, sizeof(double));
     printf("run %s: task %s, pe %s: the model beside the source, one symbol at a time\n", run, cfg->task.name,
            cfg->model.pe);
@@ -92,7 +198,7 @@ static void predict_lm(GPT *m, const TaskOps *task, const RunConfig *cfg, const 
     double lm = 0.0, lt = 0.0;
     int impossible = 0, agree = 0;
     for (int t = 0; t <= n; t++) { /* row t predicts x_(t+1) */
-        const float *q = m->acts.probs + (size_t)t * V;
+        const float *q = next_probs(&dec, seq, pos, t + 1);
         task->next_dist(p, x, t, &cfg->task);
         int best_true = 0;
         for (int v = 1; v < A; v++)
@@ -120,6 +226,7 @@ static void predict_lm(GPT *m, const TaskOps *task, const RunConfig *cfg, const 
         printf(", source %.4f (the source's own loss on this sequence)\n", lt / n);
     printf("model argmax = source argmax at %d of %d positions\n", agree, n);
     free(p);
+    decoder_free(&dec);
 }
 
 void token_name(char *buf, size_t cap, int t, int A) {
@@ -132,6 +239,7 @@ void token_name(char *buf, size_t cap, int t, int A) {
 
 int cmd_predict(int argc, char **argv) {
     const char *run = NULL, *problem = NULL, *logits = NULL;
+    int recompute = 0;
     for (int i = 1; i < argc; i++) {
         if (is_help(argv[i])) {
             predict_usage(stdout);
@@ -142,6 +250,8 @@ int cmd_predict(int argc, char **argv) {
                 return EXIT_USAGE;
             }
             logits = argv[++i];
+        } else if (strcmp(argv[i], "--recompute") == 0) {
+            recompute = 1;
         } else if (argv[i][0] == '-' && argv[i][1] && !(argv[i][1] >= '0' && argv[i][1] <= '9')) {
             fprintf(stderr, "posenc predict: unknown option \"%s\" (see posenc predict --help)\n", argv[i]);
             return EXIT_USAGE;
@@ -153,6 +263,11 @@ int cmd_predict(int argc, char **argv) {
             fprintf(stderr, "posenc predict: too many arguments (quote the problem: \"3 1 4\")\n");
             return EXIT_USAGE;
         }
+    }
+    if (logits && recompute) {
+        fprintf(stderr, "posenc predict: --recompute applies to decoding a problem, not to --logits (one "
+                        "forward pass already)\n");
+        return EXIT_USAGE;
     }
     if (!run || (!problem && !logits) || (problem && logits)) {
         fprintf(stderr, "posenc predict: give RUN and either a problem \"X1 X2 ...\" or --logits TOKENS "
@@ -220,7 +335,7 @@ int cmd_predict(int argc, char **argv) {
                     cfg.task.name);
             rc = EXIT_USAGE;
         } else {
-            predict_lm(&m, task, &cfg, run, x, n, seq, pos);
+            predict_lm(&m, task, &cfg, run, x, n, seq, pos, recompute);
         }
         goto done;
     }
@@ -232,7 +347,13 @@ int cmd_predict(int argc, char **argv) {
     for (int i = 0; i < n; i++) seq[len++] = x[i];
     seq[len++] = task_sep(A);
     for (int t = 0; t < total; t++) pos[t] = t;
-    gpt_reserve(&m, 1, total, 0);
+    Decoder dec;
+    if (decoder_init(&dec, &m, recompute, total, len) != 0) {
+        fprintf(stderr, "posenc predict: %s\n", pe_error());
+        free(want);
+        rc = EXIT_RUNTIME;
+        goto done;
+    }
 
     printf("run %s: task %s, pe %s\n", run, cfg.task.name, cfg.model.pe);
     printf("input     ");
@@ -240,8 +361,7 @@ int cmd_predict(int argc, char **argv) {
     printf("\n%-6s %-9s %-9s %s\n", "step", "predicted", "expected", "probability");
     int correct = 0;
     for (int k = 0; k <= mlen; k++) {
-        gpt_forward(&m, seq, NULL, pos, 1, len);
-        const float *p = m.acts.probs + (size_t)(len - 1) * V;
+        const float *p = next_probs(&dec, seq, pos, len);
         int best = 0;
         for (int v = 1; v < V; v++)
             if (p[v] > p[best]) best = v;
@@ -253,6 +373,7 @@ int cmd_predict(int argc, char **argv) {
         seq[len++] = best;
         if (best == task_eos(A)) break;
     }
+    decoder_free(&dec);
     printf("%s: %d of %d answer tokens (with EOS) correct\n", correct == mlen + 1 ? "exact match" : "not exact",
            correct, mlen + 1);
     free(want);

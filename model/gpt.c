@@ -467,6 +467,83 @@ int gpt_set_rope_scaling(GPT *m, int scaling, float s, int orig_len) {
     return 0;
 }
 
+/* ------------------------------------------------------------------------
+ * Incremental decoding with a key/value cache
+ */
+
+#define GPT_NUM_CACHE_TENSORS 12
+static size_t cache_sizes(const GPTConfig *g, size_t cap, size_t s[GPT_NUM_CACHE_TENSORS]) {
+    const size_t C = g->C, L = g->L, F = g->F, V = g->V;
+    size_t v[GPT_NUM_CACHE_TENSORS] = {
+        L * cap * C, L * cap * C,   /* kt, v */
+        C, C, C, 3 * C, C, C,       /* x, x2, ln, qkv, atty, proj */
+        F, F,                       /* fch, fch_gelu */
+        cap,                        /* row */
+        2 * V,                      /* logits, probs */
+    };
+    size_t total = 0;
+    for (int i = 0; i < GPT_NUM_CACHE_TENSORS; i++) total += (s[i] = v[i]);
+    return total;
+}
+
+int gpt_cache_init(GPTCache *c, const GPT *m, int cap) {
+    memset(c, 0, sizeof *c);
+    if (cap < 1) return pe_errorf("decoding cache: capacity must be >= 1, got %d", cap);
+    size_t s[GPT_NUM_CACHE_TENSORS];
+    c->memory = pe_calloc_big(cache_sizes(&m->cfg, (size_t)cap, s), sizeof(float));
+    c->pos = pe_calloc((size_t)cap, sizeof(int));
+    float **ptrs[GPT_NUM_CACHE_TENSORS] = {&c->kt, &c->v, &c->x, &c->x2, &c->ln, &c->qkv,
+                                           &c->atty, &c->proj, &c->fch, &c->fch_gelu, &c->row, &c->logits};
+    float *p = c->memory;
+    for (int i = 0; i < GPT_NUM_CACHE_TENSORS; i++) {
+        *ptrs[i] = p;
+        p += s[i];
+    }
+    c->probs = c->logits + m->cfg.V;
+    c->cap = cap;
+    return 0;
+}
+
+void gpt_cache_reset(GPTCache *c) { c->len = 0; }
+
+int gpt_decode_step(GPT *m, GPTCache *c, int token, int p) {
+    const int C = m->cfg.C, L = m->cfg.L, NH = m->cfg.NH, F = m->cfg.F, V = m->cfg.V;
+    if (c->len >= c->cap) return pe_errorf("decoding cache: full (%d tokens)", c->cap);
+    if (token < 0 || token >= V) return pe_errorf("decoding: token %d is outside [0, %d)", token, V);
+    if (gpt_check_positions(m, &p, 1) != 0) return -1;
+    const int i = c->len;
+    const size_t layer_kv = (size_t)c->cap * C; /* floats of one layer's keys (or values) */
+    ParamTensors *w = &m->params;
+    float mean, rstd, loss;
+    c->pos[i] = p;
+    embed_forward(c->x, &token, w->wte, m->cfg.emb_scale, 1, C);
+    if (m->pe.ops->embed_forward) m->pe.ops->embed_forward(&m->pe, c->x, &c->pos[i], 1);
+    for (int l = 0; l < L; l++) {
+        layernorm_forward(c->ln, &mean, &rstd, c->x, w->ln1w + l * C, w->ln1b + l * C, 1, C);
+        matmul_forward(c->qkv, c->ln, w->qkvw + (size_t)l * 3 * C * C, w->qkvb + l * 3 * C, 1, C, 3 * C);
+        attention_decode(c->atty, c->row, c->qkv, c->kt + l * layer_kv, c->v + l * layer_kv, c->cap, &m->pe, c->pos,
+                         l, i, C, NH);
+        matmul_forward(c->proj, c->atty, w->attprojw + (size_t)l * C * C, w->attprojb + l * C, 1, C, C);
+        residual_forward(c->x2, c->x, c->proj, C);
+        layernorm_forward(c->ln, &mean, &rstd, c->x2, w->ln2w + l * C, w->ln2b + l * C, 1, C);
+        matmul_forward(c->fch, c->ln, w->fcw + (size_t)l * F * C, w->fcb + l * F, 1, C, F);
+        gelu_forward(c->fch_gelu, c->fch, F);
+        matmul_forward(c->proj, c->fch_gelu, w->fcprojw + (size_t)l * C * F, w->fcprojb + l * C, 1, F, C);
+        residual_forward(c->x, c->x2, c->proj, C);
+    }
+    layernorm_forward(c->ln, &mean, &rstd, c->x, w->lnfw, w->lnfb, 1, C);
+    matmul_forward(c->logits, c->ln, w->lmw, NULL, 1, C, V);
+    crossentropy_forward(c->probs, &loss, c->logits, NULL, 1, V);
+    c->len = i + 1;
+    return 0;
+}
+
+void gpt_cache_free(GPTCache *c) {
+    free(c->memory);
+    free(c->pos);
+    memset(c, 0, sizeof *c);
+}
+
 void gpt_free(GPT *m) {
     pe_free(&m->pe);
     free(m->params_memory);

@@ -221,4 +221,41 @@ int gpt_set_rope_scaling(GPT *m, int scaling, float s, int orig_len);
 /* 0 if every position id lies in [0, P), else an error naming the offender. */
 int gpt_check_positions(const GPT *m, const int *pos, int n);
 
+/* Incremental (key/value-cached) decoding of one sequence. gpt_decode_step
+ * runs one new token through the model: its q, k, v are computed, k and v
+ * are kept in the cache, and its query attends to the cached keys and values
+ * of every earlier token, so a step costs O(len) per layer (attention) plus
+ * the per-token matmuls, instead of a forward pass over the whole prefix.
+ * The logits (and softmax) of the token after it are left in the cache.
+ * They equal row len of gpt_forward over the sequence decoded so far with
+ * the same position ids to rounding, not bitwise (tests/test_decode.c): the
+ * attention (attention_decode), LayerNorm, GELU and softmax compute a row
+ * with the same float operations as the full pass, but OpenBLAS chooses its
+ * sgemm kernel by the size of the product, so a one-row product can round
+ * differently from the same row inside a larger one (as gpt_forward's own
+ * row t does between forward passes of different lengths).
+ * All memory is allocated by gpt_cache_init; a step allocates nothing. */
+typedef struct {
+    int cap;          /* tokens the cache holds */
+    int len;          /* tokens decoded so far */
+    int *pos;         /* (cap) their position ids */
+    float *kt;        /* (L, NH, hs, cap) keys after the PE qk hook, each head's transposed */
+    float *v;         /* (L, NH, cap, hs) values */
+    float *x, *x2, *ln, *qkv, *atty, *proj, *fch, *fch_gelu; /* one token's activations */
+    float *row;       /* (cap) one head's attention row */
+    float *logits;    /* (V) of the token after the last one decoded */
+    float *probs;     /* (V) their softmax */
+    float *memory;
+} GPTCache;
+
+/* Allocate a cache for up to cap tokens of model m (len 0). 0, or an error. */
+int gpt_cache_init(GPTCache *c, const GPT *m, int cap);
+/* Forget the decoded tokens (len 0), keeping the memory. */
+void gpt_cache_reset(GPTCache *c);
+/* Decode token `token` at position id p as token c->len of the sequence;
+ * afterwards c->logits / c->probs predict the next one. 0, or an error (the
+ * cache unchanged): the cache is full, token is not in [0, V) or p not in [0, P). */
+int gpt_decode_step(GPT *m, GPTCache *c, int token, int p);
+void gpt_cache_free(GPTCache *c);
+
 #endif

@@ -873,3 +873,34 @@ void attention_backward(float *dqkv, float *datt, float *scratch, const float *d
     par_run(attention_backward_part, &a);
     if (pe->ops->bias_reduce) pe->ops->bias_reduce(pe, layer);
 }
+
+/* One query against cached keys and values: row i of attention_forward_unit
+ * for every head, the same operations in the same order (rowdot_t over keys
+ * packed transposed, scale, bias, max/exp/sum in fixed lanes, wsum). */
+KERNEL void attention_decode(float *out, float *row, float *qkv, float *kt, float *v, int cap, const PE *pe,
+                             const int *pos, int layer, int i, int C, int NH) {
+    const int hs = C / NH, n = i + 1;
+    const float scale = 1.0f / sqrtf((float)hs);
+    const PEOps *ops = pe->ops;
+    if (ops->bias_prepare_query) ops->bias_prepare_query(pe, layer, pos, i);
+    else if (ops->bias_prepare) ops->bias_prepare(pe, layer, pos, n);
+    for (int h = 0; h < NH; h++) {
+        float *q = qkv + h * hs, *k = qkv + C + h * hs;
+        float *kth = kt + (size_t)h * hs * cap, *vh = v + (size_t)h * cap * hs;
+        /* hook 2: transform q and k of this head in place */
+        if (ops->qk_forward) {
+            ops->qk_forward(pe, q, pos[i], 0);
+            ops->qk_forward(pe, k, pos[i], 1);
+        }
+        for (int d = 0; d < hs; d++) kth[(size_t)d * cap + i] = k[d];
+        memcpy(vh + (size_t)i * hs, qkv + 2 * C + h * hs, sizeof(float) * hs);
+        rowdot_t(row, q, kth, n, cap, hs);
+        for (int j = 0; j < n; j++) row[j] *= scale;
+        if (ops->bias_forward) ops->bias_forward(pe, row, layer, h, pos, i);
+        const float mx = max_lanes(row, n);
+        for (int j = 0; j < n; j++) row[j] = exp_neg(row[j] - mx);
+        const float inv = 1.0f / sum_lanes(row, n);
+        for (int j = 0; j < n; j++) row[j] *= inv;
+        wsum(out + h * hs, row, 1, vh, hs, n, 0, hs);
+    }
+}

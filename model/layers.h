@@ -60,6 +60,20 @@ void attention_forward_ref(float *out, float *att, float *qkv, float *scratch, c
 void attention_backward_ref(float *dqkv, float *datt, float *scratch, const float *dout, const float *qkv,
                             const float *att, const PE *pe, const int *pos, int layer, int B, int T, int C, int NH);
 
+/* Incremental decoding: causal attention of ONE new token, the i-th (0-based)
+ * of its sequence, against the keys and values of tokens 0..i-1 cached by
+ * earlier calls. qkv (3C): the token's q | k | v; the PE qk hook transforms
+ * q and k in place at pos[i], then k and v are stored at slot i of the cache:
+ *   kt (NH, hs, cap): each head's keys transposed (key j of head h at kt[(h*hs + d)*cap + j]),
+ *   v  (NH, cap, hs): each head's values.
+ * out (C) = softmax(q.k_j / sqrt(hs) + bias(pos[i], pos[j])) @ v_j over j = 0..i, computed
+ * with the same float operations in the same order as row i of attention_forward
+ * (bitwise the same result). pos: the position ids of tokens 0..i. row: cap floats of
+ * scratch. The PE bias is prepared with bias_prepare_query (else bias_prepare over
+ * pos[0..i]). Serial, no allocation. */
+void attention_decode(float *out, float *row, float *qkv, float *kt, float *v, int cap, const PE *pe,
+                      const int *pos, int layer, int i, int C, int NH);
+
 /* GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
 void gelu_forward(float *out, const float *inp, int n);
 void gelu_backward(float *dinp, const float *inp, const float *dout, int n);

@@ -18,6 +18,8 @@
  * bias_reduce, called once after the last bias_backward of layer l, reduces it
  * into pe->grads (and leaves the gradient table zero). Tables are allocated
  * in setup (sized by P): nothing is allocated in a forward or backward pass.
+ * Incremental decoding (one query at a time against cached keys) prepares
+ * with bias_prepare_query where a module defines it (FIRE: one table row).
  * Hooks with trainable bias parameters run their backward on one thread
  * (layers.c), so bias_backward and bias_reduce need no locking; bias_forward
  * runs concurrently for different (batch, head) units and must only read.
@@ -164,6 +166,14 @@ struct PEOps {
     /* (optional) Once per attention backward of layer l, after its last
      * bias_backward: fold the accumulated gradient table into pe->grads. */
     void (*bias_reduce)(const PE *pe, int l);
+    /* (optional) Incremental decoding (gpt_decode_step): before the
+     * bias_forward calls of the single query i of layer l (pos[0..i] the
+     * position ids of the sequence so far), prepare what those calls read,
+     * at a cost linear in i. An encoding whose bias_prepare costs more than
+     * linear in the largest position defines it; without it, decoding calls
+     * bias_prepare(pe, l, pos, i + 1). Either way bias_forward must then give
+     * the bitwise same row as after a bias_prepare over the whole sequence. */
+    void (*bias_prepare_query)(const PE *pe, int l, const int *pos, int i);
 };
 
 /* Registry. */

@@ -25,11 +25,14 @@
  * Cost. The MLP per (i, j, layer) would cost more than the attention itself,
  * so bias_prepare evaluates it once per layer and forward over the pairs
  * (i, d = i - j) that can occur, i below the batch's largest position + 1,
- * into a table (NH, P, P); bias_forward is a lookup. bias_backward
+ * into a table (NH, P, P); bias_forward is a lookup. Decoding one query at a
+ * time fills only the query's row, in a separate (NH, P) buffer that
+ * bias_forward reads for that position (bias_prepare_query), so decoding
+ * touches NH x P floats, not the table's NH x P^2. bias_backward
  * accumulates d bias into a matching gradient table and bias_reduce
  * backpropagates it through the MLP, c and L (recomputing the hidden layer)
  * and clears it (pe.h). Both tables are allocated in setup: 2 * NH * P^2
- * floats (fire_state_bytes). No parameters depend on P.
+ * floats, and decoding's row NH * P (fire_state_bytes). No parameters depend on P.
  *
  * Parameters per layer, checkpoint names under transformer.h.<l>.attn.fire.:
  * mlp.0.weight (H, 1), mlp.0.bias (H), mlp.2.weight (NH, H), mlp.2.bias (NH),
@@ -51,6 +54,8 @@ typedef struct {
     float *hid;    /* (H) scratch: hidden pre-activations of one pair */
     float *dh;     /* (H) scratch */
     int pm;        /* query positions 0..pm-1 occur in the last prepared batch */
+    float *qrow;   /* (NH, P): [h][d] bias of query position qpos (bias_prepare_query) */
+    int qpos;      /* the position qrow holds, or -1: bias_forward reads the table */
 } FireState;
 
 /* One layer's parameters, views into the module's slice. */
@@ -106,7 +111,8 @@ static void fire_init_params(const PE *pe, float *params, Rng *rng) {
 }
 
 static size_t fire_state_bytes(const PEConfig *cfg) {
-    return ((size_t)2 * cfg->NH * cfg->P * cfg->P + 2 * (size_t)cfg->fire_hidden) * sizeof(float);
+    return ((size_t)2 * cfg->NH * cfg->P * cfg->P + (size_t)cfg->NH * cfg->P + 2 * (size_t)cfg->fire_hidden) *
+           sizeof(float);
 }
 
 static int fire_setup(PE *pe) {
@@ -119,6 +125,8 @@ static int fire_setup(PE *pe) {
     s->gtable = pe_calloc_big(n, sizeof(float));
     s->hid = pe_calloc(c->fire_hidden, sizeof(float));
     s->dh = pe_calloc(c->fire_hidden, sizeof(float));
+    s->qrow = pe_calloc((size_t)c->NH * c->P, sizeof(float));
+    s->qpos = -1;
     pe->state = s;
     return 0;
 }
@@ -130,6 +138,7 @@ static void fire_teardown(PE *pe) {
         free(s->gtable);
         free(s->hid);
         free(s->dh);
+        free(s->qrow);
         free(s);
     }
 }
@@ -140,38 +149,54 @@ static float fire_x(float c, float thr, int i, int d) {
     return dm_logf(ac * (float)d + 1.0f) / (dm_logf(ac * n + 1.0f) + FIRE_EPS);
 }
 
+/* The bias of the pairs (i, d), d = 0..i, of layer v: head h's at dst[h * hstride + d]. */
+static void fire_table_row(FireState *s, const PEConfig *cfg, const FireLayer *v, float thr, int i, float *dst,
+                           size_t hstride) {
+    const int H = cfg->fire_hidden, NH = cfg->NH;
+    for (int d = 0; d <= i; d++) {
+        const float x = fire_x(*v->c, thr, i, d);
+        for (int k = 0; k < H; k++) {
+            float z = v->w1[k] * x + v->b1[k];
+            s->hid[k] = z > 0.0f ? z : 0.0f;
+        }
+        for (int h = 0; h < NH; h++) {
+            const float *w2 = v->w2 + (size_t)h * H;
+            float o = v->b2[h];
+            for (int k = 0; k < H; k++) o += w2[k] * s->hid[k];
+            dst[h * hstride + d] = o;
+        }
+    }
+}
+
 static void fire_bias_prepare(const PE *pe, int l, const int *pos, int N) {
     FireState *s = pe->state;
-    const PEConfig *cfg = &pe->cfg;
-    const int H = cfg->fire_hidden, NH = cfg->NH, P = cfg->P;
     FireLayer v;
-    fire_layer(cfg, pe->params, l, &v);
+    fire_layer(&pe->cfg, pe->params, l, &v);
     int mx = 0;
     for (int n = 0; n < N; n++) mx = pos[n] > mx ? pos[n] : mx;
     s->pm = mx + 1;
-    const float thr = fabsf(*v.lm) * cfg->fire_init_L;
-    for (int i = 0; i < s->pm; i++) {
-        for (int d = 0; d <= i; d++) {
-            const float x = fire_x(*v.c, thr, i, d);
-            for (int k = 0; k < H; k++) {
-                float z = v.w1[k] * x + v.b1[k];
-                s->hid[k] = z > 0.0f ? z : 0.0f;
-            }
-            for (int h = 0; h < NH; h++) {
-                const float *w2 = v.w2 + (size_t)h * H;
-                float o = v.b2[h];
-                for (int k = 0; k < H; k++) o += w2[k] * s->hid[k];
-                s->table[((size_t)h * P + i) * P + d] = o;
-            }
-        }
-    }
+    s->qpos = -1;
+    const float thr = fabsf(*v.lm) * pe->cfg.fire_init_L;
+    const size_t P = pe->cfg.P;
+    for (int i = 0; i < s->pm; i++) fire_table_row(s, &pe->cfg, &v, thr, i, s->table + (size_t)i * P, P * P);
+}
+
+/* Decoding one query: only its row, O(pos[i]) pairs instead of O(P^2), into
+ * qrow (NH x P floats touched, not the table's NH x P^2). */
+static void fire_bias_prepare_query(const PE *pe, int l, const int *pos, int i) {
+    FireState *s = pe->state;
+    FireLayer v;
+    fire_layer(&pe->cfg, pe->params, l, &v);
+    const float thr = fabsf(*v.lm) * pe->cfg.fire_init_L;
+    fire_table_row(s, &pe->cfg, &v, thr, pos[i], s->qrow, (size_t)pe->cfg.P);
+    s->qpos = pos[i];
 }
 
 static void fire_bias_forward(const PE *pe, float *row, int l, int h, const int *pos, int i) {
     (void)l; /* the table holds layer l's bias (bias_prepare) */
     const FireState *s = pe->state;
     const int P = pe->cfg.P, pi = pos[i];
-    const float *t = s->table + ((size_t)h * P + pi) * P;
+    const float *t = pi == s->qpos ? s->qrow + (size_t)h * P : s->table + ((size_t)h * P + pi) * P;
     for (int j = 0; j <= i; j++) {
         int d = pi - pos[j];
         row[j] += t[d > 0 ? d : 0];
@@ -259,6 +284,7 @@ const PEOps pe_fire_ops = {
     .state_bytes = fire_state_bytes,
     .teardown = fire_teardown,
     .bias_prepare = fire_bias_prepare,
+    .bias_prepare_query = fire_bias_prepare_query,
     .bias_forward = fire_bias_forward,
     .bias_backward = fire_bias_backward,
     .bias_reduce = fire_bias_reduce,

@@ -14,6 +14,7 @@ set -x
 "${vg[@]}" "$bin" train --resume "$dir/run" --quiet
 "${vg[@]}" "$bin" eval "$dir/run" --lengths 4,8 --samples 8
 "${vg[@]}" "$bin" predict "$dir/run" "3 1 4"
+"${vg[@]}" "$bin" predict "$dir/run" "3 1 4 1 5 9 2 6" --recompute
 "${vg[@]}" "$bin" predict "$dir/run" --logits "BOS 3 1 SEP" > /dev/null
 set +x
 echo "memcheck: no errors, no leaks"

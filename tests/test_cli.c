@@ -6,6 +6,7 @@
  */
 #include <check.h>
 #include <cJSON.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +27,35 @@ static int files_equal(const char *a, const char *b) {
     free(x);
     free(y);
     return eq;
+}
+
+/* `posenc predict RUN ARGS` with the key/value cache and with --recompute (a
+ * full forward pass per token): the same lines, except that a probability
+ * (the last number of a line) may differ by one in its 4th decimal, the
+ * rounding the two paths differ by (tests/test_decode.c). Returns the number
+ * of lines compared. */
+static int predict_paths_agree(const char *run, const char *args) {
+    ck_assert_int_eq(posenc("predict %s %s", run, args), 0);
+    char *a = strdup(posenc_out);
+    ck_assert_int_eq(posenc("predict %s %s --recompute", run, args), 0);
+    char *b = strdup(posenc_out);
+    int lines = 0;
+    char *sa, *sb, *la = strtok_r(a, "\n", &sa), *lb = strtok_r(b, "\n", &sb);
+    for (; la && lb; la = strtok_r(NULL, "\n", &sa), lb = strtok_r(NULL, "\n", &sb), lines++) {
+        if (strcmp(la, lb) == 0) continue;
+        /* the same up to a number x.xxxx that differs by at most 1e-4 */
+        size_t k = 0;
+        while (la[k] && la[k] == lb[k]) k++;
+        while (k > 0 && (la[k - 1] == '.' || (la[k - 1] >= '0' && la[k - 1] <= '9'))) k--;
+        char *ea, *eb;
+        double x = strtod(la + k, &ea), y = strtod(lb + k, &eb);
+        ck_assert_msg(ea > la + k && eb > lb + k && fabs(x - y) <= 1.00001e-4 && strcmp(ea, eb) == 0,
+                      "predict %s: cache and --recompute differ:\n%s\n%s", args, la, lb);
+    }
+    ck_assert_msg(!la && !lb, "predict %s: cache and --recompute print different numbers of lines", args);
+    free(a);
+    free(b);
+    return lines;
 }
 
 START_TEST(test_train_eval_predict) {
@@ -66,6 +96,11 @@ START_TEST(test_train_eval_predict) {
     ck_assert_int_eq(posenc("predict %s/run \"3 1 4\"", d), 0);
     EXPECT_OUT("expected");
     EXPECT_OUT("answer tokens (with EOS) correct");
+    /* the key/value cache decodes as the full recompute does, also beyond the
+     * model's trained positions (83 > 64: the encoding's tables rebuilt) */
+    snprintf(p, sizeof p, "%s/run", d);
+    predict_paths_agree(p, "\"3 1 4\"");
+    predict_paths_agree(p, "\"3 1 4 1 5 9 2 6 5 3 5 8 9 7 9 3 2 3 8 4 6 2 6 4 3 3 8 3 2 7 9 5 0 2 8 8 4 1 9 7\"");
     ck_assert_int_eq(posenc("predict %s/run --logits \"BOS 3 1 4 SEP\"", d), 0);
     j = cJSON_Parse(posenc_out);
     ck_assert_msg(j != NULL, "not JSON: %s", posenc_out);
@@ -123,6 +158,8 @@ START_TEST(test_markov_lm) {
     EXPECT_OUT("model argmax = source argmax at");
     ck_assert_int_eq(posenc("predict %s/run \"3 3\"", d), 0);
     EXPECT_OUT("impossible under the source");
+    snprintf(p, sizeof p, "%s/run", d);
+    ck_assert_int_ge(predict_paths_agree(p, "\"6 7 8 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6\""), 24);
     ck_assert_int_eq(posenc("predict %s/run --logits \"BOS 6 7\"", d), 0);
     EXPECT_OUT("\"logits\"");
     /* a markov key on another task is a config error naming the key */
@@ -253,6 +290,8 @@ START_TEST(test_bad_run_inputs) {
     ck_assert_int_eq(posenc("eval %s/run --samples zero", d), 2);
     ck_assert_int_eq(posenc("predict %s/run \"3 99\"", d), 2);
     EXPECT_OUT("99");
+    ck_assert_int_eq(posenc("predict %s/run --logits \"BOS 3\" --recompute", d), 2);
+    EXPECT_OUT("--recompute applies to decoding");
     /* a directory that is not a run */
     ck_assert_int_eq(posenc("eval %s", d), 1);
     EXPECT_OUT("no checkpoint");
