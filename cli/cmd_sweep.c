@@ -14,6 +14,7 @@
 #include "run/aggregate.h"
 #include "run/config.h"
 #include "run/fsutil.h"
+#include "run/runinfo.h"
 #include "run/slurm.h"
 #include "run/sweep.h"
 #include "run/train.h"
@@ -60,11 +61,27 @@ static void sweep_usage(FILE *f) {
 static void collect_usage(FILE *f) {
     fprintf(f,
             "usage: posenc collect DIR [--no-plots]\n"
+            "       posenc collect RUN_OR_FOLDER... [--out DIR] [--no-plots]\n"
             "\n"
             "Aggregate the runs of sweep folder DIR (written by posenc sweep, or by running its\n"
             "plan.txt with another engine): DIR/results.csv with mean, std (sample), min and max\n"
             "over seeds of token_acc, exact_match and loss per grid cell and length, a table, and\n"
-            "the accuracy and loss plots (PNG and SVG) per task.\n");
+            "the accuracy and loss plots (PNG and SVG) per task.\n"
+            "\n"
+            "Runs that are not one sweep's (e.g. several `posenc train` runs): give their run\n"
+            "directories, or folders holding run directories. The cells are the config keys whose\n"
+            "values differ between the runs (runs that differ only in name and seed are seeds of\n"
+            "one cell); the outputs go to --out DIR (required for more than one folder; default:\n"
+            "the one folder given).\n"
+            "\n"
+            "Only finished runs evaluated at their last step count; others are listed and left out.\n"
+            "Run files that disagree (a config.json that is not the checkpoint's, an evaluation\n"
+            "from a later step than the checkpoint) or hold values out of range are an error (exit\n"
+            "2) naming the file, the key and the values, and nothing is written.\n"
+            "\n"
+            "options:\n"
+            "  --out DIR        where results.csv, results.md and the plots go (ad-hoc runs)\n"
+            "  --no-plots       skip the gnuplot figures\n");
 }
 
 static void run_usage(FILE *f) {
@@ -103,32 +120,37 @@ int cmd_run(int argc, char **argv) {
         fprintf(stderr, "posenc run: give CONFIG and --out DIR (see posenc run --help)\n");
         return EXIT_USAGE;
     }
-    if (sweep_run_complete(out)) {
-        printf("%s: complete, nothing to do\n", out);
-        return 0;
-    }
-    /* the same config as the one in DIR? then resume, else start over */
-    RunConfig want, have;
-    char path[4096];
+    /* what DIR holds (run/runinfo.h), and whether it is this config's run */
+    RunConfig want;
     if (config_load(&want, config, NULL, 0) != 0) {
         fprintf(stderr, "posenc run: %s\n", pe_error());
         return EXIT_USAGE;
     }
-    int resume = 0;
-    if (path_join(path, sizeof path, out, "config.json") == 0 && path_exists(path)) {
-        if (config_load(&have, path, NULL, 0) == 0 && memcmp(&want, &have, sizeof want) == 0) {
-            long step = train_checkpoint_step(out);
-            resume = step >= 0;
-        } else {
-            fprintf(stderr, "posenc run: %s holds a run of another config; remove it or choose another --out\n", out);
-            return EXIT_USAGE;
-        }
+    RunInfo *ri = pe_calloc(1, sizeof *ri);
+    int st = run_inspect(out, ri);
+    if (st == RUN_IO || st == RUN_INVALID) {
+        fprintf(stderr, "posenc run: %s\n", pe_error());
+        free(ri);
+        return st == RUN_IO ? EXIT_RUNTIME : EXIT_USAGE;
     }
-    long step = resume ? train_checkpoint_step(out) : -1;
+    char key[256], va[80], vb[80];
+    if (st == RUN_OK && run_config_diff(&ri->cfg, &want, 0, key, sizeof key, va, vb, sizeof va)) {
+        fprintf(stderr, "posenc run: %s holds a run of another config (%s is %s there, %s in %s); remove it or "
+                        "choose another --out\n", out, key, va, vb, config);
+        free(ri);
+        return EXIT_USAGE;
+    }
+    const int complete = st == RUN_OK && ri->complete, trained = st == RUN_OK && ri->trained;
+    const long step = st == RUN_OK ? ri->ckpt_step : -1;
+    free(ri);
+    if (complete) {
+        printf("%s: complete, nothing to do\n", out);
+        return 0;
+    }
     int rc;
-    if (step >= want.train.steps) {
-        rc = 0; /* trained; only the evaluation is missing */
-    } else if (resume) {
+    if (trained) {
+        rc = 0; /* trained; an evaluation is missing or stale */
+    } else if (step >= 0) {
         char *args[] = {"train", "--resume", (char *)out, NULL};
         rc = cmd_train(3, args);
     } else {
@@ -141,30 +163,54 @@ int cmd_run(int argc, char **argv) {
 }
 
 int cmd_collect(int argc, char **argv) {
-    const char *dir = NULL;
-    int plots = 1;
+    const char **paths = pe_calloc(argc > 1 ? argc : 1, sizeof *paths);
+    const char *out = NULL;
+    int plots = 1, np = 0, rc = 0;
     for (int i = 1; i < argc; i++) {
         if (is_help(argv[i])) {
             collect_usage(stdout);
+            free(paths);
             return 0;
         } else if (strcmp(argv[i], "--no-plots") == 0) {
             plots = 0;
-        } else if (argv[i][0] != '-' && !dir) {
-            dir = argv[i];
+        } else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
+            out = argv[++i];
+        } else if (argv[i][0] != '-') {
+            paths[np++] = argv[i];
         } else {
             fprintf(stderr, "posenc collect: unexpected argument \"%s\" (see posenc collect --help)\n", argv[i]);
+            free(paths);
             return EXIT_USAGE;
         }
     }
-    if (!dir) {
+    if (np == 0) {
         fprintf(stderr, "posenc collect: missing DIR (see posenc collect --help)\n");
+        free(paths);
         return EXIT_USAGE;
     }
-    if (aggregate_sweep(dir, stdout, plots) < 0) {
-        fprintf(stderr, "posenc collect: %s\n", pe_error());
-        return EXIT_RUNTIME;
+    char sweep_json[4200];
+    snprintf(sweep_json, sizeof sweep_json, "%s/sweep.json", paths[0]);
+    int n;
+    if (np == 1 && !out && path_probe(sweep_json, "the sweep's spec") != 0) {
+        n = aggregate_sweep(paths[0], stdout, plots); /* a sweep folder */
+    } else {
+        /* runs of posenc train (or of several sweeps): the outputs go to --out, or into the one folder given */
+        if (!out && np == 1) {
+            out = paths[0];
+        } else if (!out) {
+            fprintf(stderr, "posenc collect: several folders: give --out DIR for results.csv, the tables and the "
+                            "plots\n");
+            free(paths);
+            return EXIT_USAGE;
+        }
+        n = dir_create(out) == 0 ? aggregate_runs(paths, np, out, stdout, plots) : -1;
     }
-    return 0;
+    if (n < 0) {
+        fprintf(stderr, "posenc collect: %s\n", pe_error());
+        rc = n == RUN_INVALID ? EXIT_USAGE : EXIT_RUNTIME;
+    }
+    free(paths);
+    return rc;
 }
 
 int cmd_sweep(int argc, char **argv) {
@@ -259,6 +305,13 @@ int cmd_sweep(int argc, char **argv) {
         return EXIT_RUNTIME;
     }
     bin[n] = '\0';
+    /* the runs already in DIR must be runs of this spec: nothing is written otherwise */
+    int chk = sweep_check_runs(&s, dir);
+    if (chk != 0) {
+        fprintf(stderr, "posenc sweep: %s\n", pe_error());
+        sweep_free(&s);
+        return chk == RUN_IO ? EXIT_RUNTIME : EXIT_USAGE;
+    }
     if (sweep_write_plan(&s, dir, bin) != 0 ||
         (slurm && slurm_write_scripts(dir, s.name, bin, s.num_jobs, s.threads, &so) != 0)) {
         fprintf(stderr, "posenc sweep: %s\n", pe_error());
@@ -322,9 +375,10 @@ int cmd_sweep(int argc, char **argv) {
         fprintf(stderr, "sweep: interrupted; run the same command again to finish\n");
         return EXIT_INTERRUPTED;
     }
-    if (aggregate_sweep(dir, stdout, plots) < 0) {
+    int n_agg = aggregate_sweep(dir, stdout, plots);
+    if (n_agg < 0) {
         fprintf(stderr, "posenc sweep: %s\n", pe_error());
-        return EXIT_RUNTIME;
+        return n_agg == RUN_INVALID ? EXIT_USAGE : EXIT_RUNTIME;
     }
     return failed ? EXIT_RUNTIME : 0;
 }

@@ -23,7 +23,8 @@ static double now_s(void) {
 
 long train_checkpoint_step(const char *run_dir) {
     char path[4096];
-    if (path_join(path, sizeof path, run_dir, "model.safetensors") != 0 || !path_exists(path)) return -1;
+    if (path_join(path, sizeof path, run_dir, "model.safetensors") != 0 || path_probe(path, "the checkpoint") != 1)
+        return -1;
     char *cfg = NULL;
     long step = -1;
     if (checkpoint_read_meta(path, &cfg, &step) != 0) return -1;
@@ -212,12 +213,20 @@ int train_run(const RunConfig *cfg, const TrainOptions *o) {
         const long done_steps = step + 1;
         if (!isfinite(loss) || !isfinite(norm)) {
             long ck = train_checkpoint_step(o->run_dir);
-            pe_errorf("step %ld: %s is %s (loss %g, gradient norm %g); training stopped. %s"
-                      "Resume with a lower learning rate: posenc train --resume %s --set train.lr=%g",
-                      done_steps, !isfinite(loss) ? "the loss" : "the gradient norm",
-                      isnan(!isfinite(loss) ? loss : norm) ? "NaN" : "infinite", loss, norm,
-                      ck >= 0 ? "The last good checkpoint is kept. " : "No checkpoint was written yet. ",
-                      o->run_dir, tr->lr / 10);
+            if (ck >= 0)
+                pe_errorf("step %ld: %s is %s (loss %g, gradient norm %g); training stopped. The last good "
+                          "checkpoint is kept (step %ld). Resume with a lower learning rate: posenc train --resume %s "
+                          "--set train.lr=%g",
+                          done_steps, !isfinite(loss) ? "the loss" : "the gradient norm",
+                          isnan(!isfinite(loss) ? loss : norm) ? "NaN" : "infinite", loss, norm, ck, o->run_dir,
+                          tr->lr / 10);
+            else /* nothing to resume from: start again */
+                pe_errorf("step %ld: %s is %s (loss %g, gradient norm %g); training stopped before its first "
+                          "checkpoint, so there is nothing to resume. Start again with a lower learning rate: "
+                          "posenc train %s/config.json --out %s --force --set train.lr=%g",
+                          done_steps, !isfinite(loss) ? "the loss" : "the gradient norm",
+                          isnan(!isfinite(loss) ? loss : norm) ? "NaN" : "infinite", loss, norm, o->run_dir,
+                          o->run_dir, tr->lr / 10);
             rc = TRAIN_NONFINITE;
             goto done;
         }
