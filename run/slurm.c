@@ -6,6 +6,7 @@
 #include <cJSON.h>
 #include <errno.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -106,7 +107,9 @@ int slurm_options_from_spec(SlurmOptions *o, const char *spec_json, const char *
         char where[4200], text[64];
         snprintf(where, sizeof where, "%s: slurm", origin);
         if (strcmp(it->string, "max_running") == 0) {
-            if (!cJSON_IsNumber(it) || it->valuedouble != (double)(long)it->valuedouble) {
+            /* range first: a cast of an out-of-range double is undefined */
+            if (!cJSON_IsNumber(it) || !(it->valuedouble >= -1e9 && it->valuedouble <= 1e9) ||
+                it->valuedouble != floor(it->valuedouble)) {
                 rc = pe_errorf("%s: slurm: max_running: expected a whole number in 1..100000", origin);
                 break;
             }

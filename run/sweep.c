@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,12 +173,12 @@ int sweep_load(Sweep *s, const char *spec_path) {
     }
     s->threads = 1;
     if (threads) {
-        if (!cJSON_IsNumber(threads) || threads->valuedouble != (int)threads->valuedouble || threads->valueint < 1 ||
-            threads->valueint > 1024) {
+        if (!cJSON_IsNumber(threads) || !(threads->valuedouble >= 1 && threads->valuedouble <= 1024) ||
+            threads->valuedouble != floor(threads->valuedouble)) {
             pe_errorf("%s: threads: expected a whole number in 1..1024", spec_path);
             goto done;
         }
-        s->threads = threads->valueint;
+        s->threads = (int)threads->valuedouble;
     }
     int nseeds = seeds ? cJSON_GetArraySize(seeds) : 1;
     if (seeds && (!cJSON_IsArray(seeds) || nseeds < 1)) {
@@ -186,7 +187,9 @@ int sweep_load(Sweep *s, const char *spec_path) {
     }
     for (int i = 0; seeds && i < nseeds; i++) {
         const cJSON *v = cJSON_GetArrayItem(seeds, i);
-        if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble != (double)(uint64_t)v->valuedouble) {
+        /* range first (below 2^64): a cast of an out-of-range double is undefined */
+        if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble < 18446744073709551616.0) ||
+            v->valuedouble != floor(v->valuedouble)) {
             pe_errorf("%s: seeds[%d]: expected a whole number >= 0", spec_path, i);
             goto done;
         }

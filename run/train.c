@@ -32,24 +32,25 @@ long train_checkpoint_step(const char *run_dir) {
     return step;
 }
 
-/* Keep only the metrics lines of steps <= step (those written before the
- * checkpoint being resumed); returns the elapsed time of the last kept line. */
-static int metrics_truncate(const char *path, long step, double *elapsed) {
+char *metrics_keep_until(const char *text, long step, size_t *len_out, double *elapsed) {
     *elapsed = 0.0;
-    if (!path_exists(path)) return 0;
-    char *text = file_read_all(path, NULL);
-    if (!text) return -1;
+    char *copy = strdup(text);
     size_t cap = strlen(text) + 1, len = 0;
     char *kept = malloc(cap);
-    for (char *line = text, *next; line && *line; line = next) {
+    if (!copy || !kept) {
+        free(copy);
+        free(kept);
+        return NULL;
+    }
+    for (char *line = copy, *next; line && *line; line = next) {
         next = strchr(line, '\n');
         if (next) *next++ = '\0';
         else break; /* a torn last line (no newline) is dropped */
         cJSON *j = cJSON_Parse(line);
         const cJSON *s = j ? cJSON_GetObjectItemCaseSensitive(j, "step") : NULL;
-        if (cJSON_IsNumber(s) && (long)s->valuedouble <= step) {
+        if (cJSON_IsNumber(s) && s->valuedouble <= (double)step) { /* no cast of an untrusted double */
             const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "elapsed");
-            if (cJSON_IsNumber(e)) *elapsed = e->valuedouble;
+            if (cJSON_IsNumber(e) && isfinite(e->valuedouble)) *elapsed = e->valuedouble;
             size_t n = strlen(line);
             memcpy(kept + len, line, n);
             kept[len + n] = '\n';
@@ -57,9 +58,26 @@ static int metrics_truncate(const char *path, long step, double *elapsed) {
         }
         cJSON_Delete(j);
     }
+    kept[len] = '\0';
+    free(copy);
+    *len_out = len;
+    return kept;
+}
+
+/* Keep only the metrics lines of steps <= step (those written before the
+ * checkpoint being resumed); returns the elapsed time of the last kept line. */
+static int metrics_truncate(const char *path, long step, double *elapsed) {
+    *elapsed = 0.0;
+    int has = path_probe(path, "the training log");
+    if (has <= 0) return has;
+    char *text = file_read_all(path, NULL);
+    if (!text) return -1;
+    size_t len = 0;
+    char *kept = metrics_keep_until(text, step, &len, elapsed);
+    free(text);
+    if (!kept) return pe_errorf("%s: out of memory", path);
     int rc = file_write_atomic(path, kept, len);
     free(kept);
-    free(text);
     return rc;
 }
 
