@@ -88,11 +88,13 @@ static void run_usage(FILE *f) {
     fprintf(f,
             "usage: posenc run CONFIG --out DIR\n"
             "\n"
-            "One job of a sweep plan, idempotent: if DIR holds a complete run (final checkpoint and\n"
-            "eval.json) do nothing and exit 0; if it holds an interrupted run of the same config,\n"
-            "resume it; otherwise train from scratch. Then evaluate (posenc eval DIR). A DIR holding\n"
-            "a run of another config is refused (exit 2); two processes on one DIR: the second fails\n"
-            "on the run directory's lock.\n");
+            "One job of a sweep plan, idempotent: if DIR holds a complete run (its files agree, the\n"
+            "checkpoint is at the final step and every configured evaluation variant has its file\n"
+            "from that step) do nothing and exit 0; if it holds an interrupted run of the same\n"
+            "config, resume it; a trained run whose evaluation is missing or stale is evaluated;\n"
+            "otherwise train from scratch. Then evaluate (posenc eval DIR). A DIR holding a run of\n"
+            "another config, or files that disagree, is refused (exit 2, naming the key and both\n"
+            "values); two processes on one DIR: the second fails on the run directory's lock.\n");
 }
 
 static double now_s(void) {
