@@ -7,8 +7,9 @@
 #                   REPORT_SHOTS=docs/report writes the README's screenshots there
 #   make bench      training-step performance vs the sgemm ceiling -> bench.json (~2 min)
 #   make demo       the headline experiment (experiments/demo.json) into runs/demo
-#   make fuzz       libFuzzer on the config loader and the safetensors reader,
-#                   FUZZ_SECONDS (default 60) each, seeds in tests/fuzz-corpus/
+#   make fuzz       libFuzzer on the config loader, the safetensors reader and the
+#                   run-directory files (config.json, eval*.json, metrics.jsonl,
+#                   sweep.json), FUZZ_SECONDS (default 60) each, seeds in tests/fuzz-corpus/
 #   make deps       install missing Debian packages (run automatically)
 # Every top-level target first makes sure the Debian packages are present.
 
@@ -36,8 +37,11 @@ CFLAGS  ?= -O2
 CFLAGS  += -std=c11 -D_DEFAULT_SOURCE -ffp-contract=off -Wall -Wextra -g -MMD -MP -I. $(PKG_CFLAGS)
 LDLIBS  := $(PKG_LIBS) -lm -lpthread
 ifdef SAN
-  CFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-  LDFLAGS += -fsanitize=address,undefined
+  # float-cast-overflow: an out-of-range double-to-int cast is undefined
+  # behaviour that -fsanitize=undefined does not include
+  CFLAGS  += -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer \
+             -fno-sanitize-recover=undefined,float-cast-overflow
+  LDFLAGS += -fsanitize=address,undefined,float-cast-overflow
 endif
 
 LIB_SRC  := $(wildcard model/*.c data/*.c run/*.c)
@@ -155,9 +159,10 @@ demo: $(PROG)
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_BUILD   := build-fuzz
-FUZZ_NAMES   := config safetensors
+FUZZ_NAMES   := config safetensors rundir
 FUZZ_CFLAGS  := -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -g -O1 -I. $(PKG_CFLAGS) \
-                -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+                -fsanitize=fuzzer-no-link,address,undefined,float-cast-overflow \
+                -fno-sanitize-recover=undefined,float-cast-overflow
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
 
 $(FUZZ_BUILD)/%.o: %.c

@@ -15,6 +15,7 @@
 #include "run/fsutil.h"
 #include "run/provenance.h"
 #include "run/rundir.h"
+#include "run/runinfo.h"
 
 static void eval_usage(FILE *f) {
     fprintf(f,
@@ -144,6 +145,13 @@ static int eval_variant(const char *run, const RunConfig *cfg, long step, GPT *m
         }
         if (per_line % 6) printf("\n");
     }
+
+    /* a non-finite loss (non-finite weights in the checkpoint) is no result: nothing is written */
+    for (int i = 0; i < nl; i++)
+        if (!isfinite(res[i].loss))
+            return pe_errorf("%s: the loss at n = %d is %s: the model computes non-finite values (non-finite "
+                             "weights in model.safetensors?); %s.json not written",
+                             run, res[i].n, isnan(res[i].loss) ? "NaN" : "infinite", stem);
 
     /* <stem>.json and <stem>.csv */
     cJSON *j = cJSON_CreateObject();
@@ -275,6 +283,20 @@ int cmd_eval(int argc, char **argv) {
     RunConfig cfg;
     GPT m;
     long step = 0;
+    {
+        /* its files must agree (run/runinfo.h) before anything is evaluated */
+        RunInfo *ri = pe_calloc(1, sizeof *ri);
+        int st = run_inspect(run, ri);
+        const long ck = ri->ckpt_step;
+        free(ri);
+        if (st == RUN_NOT_A_RUN || st == RUN_INVALID) goto usage_error;
+        if (st == RUN_IO) goto runtime_error;
+        if (ck < 0) {
+            pe_errorf("%s: no checkpoint (model.safetensors) in this run directory yet; train it first "
+                      "(posenc train --resume %s, or posenc run)", run, run);
+            goto runtime_error;
+        }
+    }
     if (prov_check(run) != 0) goto usage_error; /* this evaluation's record is appended to it */
     if (rundir_load(run, 1, &cfg, &m, &step) != 0) goto runtime_error;
     const int trained_P = cfg.model.P;
@@ -317,7 +339,16 @@ int cmd_eval(int argc, char **argv) {
     double s_used = rope_scale > 0 ? rope_scale : cfg.eval.rope_scale > 0 ? cfg.eval.rope_scale : (double)maxLen / train_T;
     if (s_used < 1.0) s_used = 1.0;
     const int s_derived = !(rope_scale > 0) && !(cfg.eval.rope_scale > 0);
-    if (maxLen > m.cfg.P) { /* rebuild with room for the longest length (or a clear error for learned) */
+    if (maxLen > m.cfg.P && strcmp(cfg.model.pe, "learned") == 0) {
+        /* a length the learned table has no rows for: a usage error, like the other length errors */
+        pe_errorf("%s: evaluation needs %d positions but the learned position table has only model.max_positions "
+                  "= %d rows (trained rows beyond the training length do not exist); evaluate shorter lengths, or "
+                  "retrain with --set model.max_positions=%d or more",
+                  run, maxLen, m.cfg.P, maxLen);
+        gpt_free(&m);
+        goto usage_error;
+    }
+    if (maxLen > m.cfg.P) { /* rebuild with room for the longest length */
         gpt_free(&m);
         if (rundir_load(run, maxLen, &cfg, &m, &step) != 0) goto runtime_error;
     }

@@ -20,6 +20,7 @@
 #include "data/task.h"
 #include "model/gpt.h"
 #include "model/pe.h"
+#include "run/escape.h"
 #include "run/fsutil.h"
 #include "run/plot.h"
 #include "run/rundir.h"
@@ -95,9 +96,9 @@ typedef struct {
 
 /* Append s as a gnuplot single-quoted string. */
 static void gp_quote(PlotScript *ps, const char *s) {
-    plot_printf(ps, "'");
-    for (; *s; s++) plot_printf(ps, *s == '\'' ? "''" : "%c", *s);
-    plot_printf(ps, "'");
+    char *q = esc_gnuplot(s, 0);
+    plot_printf(ps, "%s", q);
+    free(q);
 }
 
 /* Inline datablock $name of "r c value" rows for a (rows, cols) row-major

@@ -14,6 +14,7 @@
 #include "run/aggregate.h"
 #include "run/config.h"
 #include "run/fsutil.h"
+#include "run/runinfo.h"
 #include "run/slurm.h"
 #include "run/sweep.h"
 #include "run/train.h"
@@ -61,29 +62,46 @@ static void sweep_usage(FILE *f) {
 static void collect_usage(FILE *f) {
     fprintf(f,
             "usage: posenc collect DIR [--no-plots] [--allow-mixed]\n"
+            "       posenc collect RUN_OR_FOLDER... [--out DIR] [--no-plots] [--allow-mixed]\n"
             "\n"
             "Aggregate the runs of sweep folder DIR (written by posenc sweep, or by running its\n"
             "plan.txt with another engine): DIR/results.csv with mean, std (sample), min and max\n"
             "over seeds of token_acc, exact_match and loss per grid cell and length, a table, and\n"
             "the accuracy and loss plots (PNG and SVG) per task.\n"
             "\n"
+            "Runs that are not one sweep's (e.g. several `posenc train` runs): give their run\n"
+            "directories, or folders holding run directories. The cells are the config keys whose\n"
+            "values differ between the runs (runs that differ only in name and seed are seeds of\n"
+            "one cell); the outputs go to --out DIR (required for more than one folder; default:\n"
+            "the one folder given).\n"
+            "\n"
+            "Only finished runs evaluated at their last step count; others are listed and left out.\n"
+            "Run files that disagree (a config.json that is not the checkpoint's, an evaluation\n"
+            "from a later step than the checkpoint) or hold values out of range are an error (exit\n"
+            "2) naming the file, the key and the values, and nothing is written.\n"
+            "\n"
             "Provenance: the runs' provenance.json files must name one result identity (posenc\n"
-            "version, OpenBLAS version and kernel, pinned) and every run must be reproducible;\n"
-            "collect prints it (with the thread counts and CPUs used) and results.md states it.\n"
-            "Runs that differ are refused (exit 2, naming two of them).\n"
+            "version, OpenBLAS version and kernel) and agree within each run; collect prints it\n"
+            "(with the thread counts and CPUs used) and results.md states it. Runs that differ, or\n"
+            "a run without provenance.json, are refused (exit 2, naming them).\n"
+            "\n"
+            "options:\n"
+            "  --out DIR        where results.csv, results.md and the plots go (ad-hoc runs)\n"
             "  --no-plots       skip the gnuplot figures\n"
-            "  --allow-mixed    aggregate them anyway; results.md then says the numbers are mixed\n");
+            "  --allow-mixed    aggregate runs of different provenance anyway; results.md says so\n");
 }
 
 static void run_usage(FILE *f) {
     fprintf(f,
             "usage: posenc run CONFIG --out DIR\n"
             "\n"
-            "One job of a sweep plan, idempotent: if DIR holds a complete run (final checkpoint and\n"
-            "eval.json) do nothing and exit 0; if it holds an interrupted run of the same config,\n"
-            "resume it; otherwise train from scratch. Then evaluate (posenc eval DIR). A DIR holding\n"
-            "a run of another config is refused (exit 2); two processes on one DIR: the second fails\n"
-            "on the run directory's lock.\n");
+            "One job of a sweep plan, idempotent: if DIR holds a complete run (its files agree, the\n"
+            "checkpoint is at the final step and every configured evaluation variant has its file\n"
+            "from that step) do nothing and exit 0; if it holds an interrupted run of the same\n"
+            "config, resume it; a trained run whose evaluation is missing or stale is evaluated;\n"
+            "otherwise train from scratch. Then evaluate (posenc eval DIR). A DIR holding a run of\n"
+            "another config, or files that disagree, is refused (exit 2, naming the key and both\n"
+            "values); two processes on one DIR: the second fails on the run directory's lock.\n");
 }
 
 static double now_s(void) {
@@ -111,30 +129,36 @@ int cmd_run(int argc, char **argv) {
         fprintf(stderr, "posenc run: give CONFIG and --out DIR (see posenc run --help)\n");
         return EXIT_USAGE;
     }
-    if (sweep_run_complete(out)) {
-        printf("%s: complete, nothing to do\n", out);
-        return 0;
-    }
-    /* the same config as the one in DIR? then resume, else start over */
-    RunConfig want, have;
-    char path[4096];
+    /* what DIR holds (run/runinfo.h), and whether it is this config's run */
+    RunConfig want;
     if (config_load(&want, config, NULL, 0) != 0) {
         fprintf(stderr, "posenc run: %s\n", pe_error());
         return EXIT_USAGE;
     }
-    int resume = 0;
-    if (path_join(path, sizeof path, out, "config.json") == 0 && path_exists(path)) {
-        if (config_load(&have, path, NULL, 0) == 0 && memcmp(&want, &have, sizeof want) == 0) {
-            long step = train_checkpoint_step(out);
-            resume = step >= 0;
-        } else {
-            fprintf(stderr, "posenc run: %s holds a run of another config; remove it or choose another --out\n", out);
-            return EXIT_USAGE;
-        }
+    RunInfo *ri = pe_calloc(1, sizeof *ri);
+    int st = run_inspect(out, ri);
+    if (st == RUN_IO || st == RUN_INVALID) {
+        fprintf(stderr, "posenc run: %s\n", pe_error());
+        free(ri);
+        return st == RUN_IO ? EXIT_RUNTIME : EXIT_USAGE;
+    }
+    char key[256], va[80], vb[80];
+    if (st == RUN_OK && run_config_diff(&ri->cfg, &want, 0, key, sizeof key, va, vb, sizeof va)) {
+        fprintf(stderr, "posenc run: %s holds a run of another config (%s is %s there, %s in %s); remove it or "
+                        "choose another --out\n", out, key, va, vb, config);
+        free(ri);
+        return EXIT_USAGE;
+    }
+    const int complete = st == RUN_OK && ri->complete;
+    const long step = st == RUN_OK ? ri->ckpt_step : -1;
+    free(ri);
+    if (complete) {
+        printf("%s: complete, nothing to do\n", out);
+        return 0;
     }
     int rc;
-    if (resume) {
-        /* also a run trained to its last step: resuming trains no step but
+    if (step >= 0) {
+        /* resume; a run trained to its last step trains no step but
          * completes a checkpoint pair that a kill left half renamed
          * (optim.next.safetensors, run/train.c) before the evaluation */
         char *args[] = {"train", "--resume", (char *)out, NULL};
@@ -149,33 +173,56 @@ int cmd_run(int argc, char **argv) {
 }
 
 int cmd_collect(int argc, char **argv) {
-    const char *dir = NULL;
-    int plots = 1, allow_mixed = 0;
+    const char **paths = pe_calloc(argc > 1 ? argc : 1, sizeof *paths);
+    const char *out = NULL;
+    int plots = 1, np = 0, rc = 0, allow_mixed = 0;
     for (int i = 1; i < argc; i++) {
         if (is_help(argv[i])) {
             collect_usage(stdout);
+            free(paths);
             return 0;
         } else if (strcmp(argv[i], "--no-plots") == 0) {
             plots = 0;
         } else if (strcmp(argv[i], "--allow-mixed") == 0) {
             allow_mixed = 1;
-        } else if (argv[i][0] != '-' && !dir) {
-            dir = argv[i];
+        } else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
+            out = argv[++i];
+        } else if (argv[i][0] != '-') {
+            paths[np++] = argv[i];
         } else {
             fprintf(stderr, "posenc collect: unexpected argument \"%s\" (see posenc collect --help)\n", argv[i]);
+            free(paths);
             return EXIT_USAGE;
         }
     }
-    if (!dir) {
+    if (np == 0) {
         fprintf(stderr, "posenc collect: missing DIR (see posenc collect --help)\n");
+        free(paths);
         return EXIT_USAGE;
     }
-    const int rc = aggregate_sweep(dir, stdout, plots, allow_mixed);
-    if (rc < 0) {
-        fprintf(stderr, "posenc collect: %s\n", pe_error());
-        return rc == -2 ? EXIT_USAGE : EXIT_RUNTIME;
+    char sweep_json[4200];
+    snprintf(sweep_json, sizeof sweep_json, "%s/sweep.json", paths[0]);
+    int n;
+    if (np == 1 && !out && path_probe(sweep_json, "the sweep's spec") != 0) {
+        n = aggregate_sweep(paths[0], stdout, plots, allow_mixed); /* a sweep folder */
+    } else {
+        /* runs of posenc train (or of several sweeps): the outputs go to --out, or into the one folder given */
+        if (!out && np == 1) {
+            out = paths[0];
+        } else if (!out) {
+            fprintf(stderr, "posenc collect: several folders: give --out DIR for results.csv, the tables and the "
+                            "plots\n");
+            free(paths);
+            return EXIT_USAGE;
+        }
+        n = dir_create(out) == 0 ? aggregate_runs(paths, np, out, stdout, plots, allow_mixed) : -1;
     }
-    return 0;
+    if (n < 0) {
+        fprintf(stderr, "posenc collect: %s\n", pe_error());
+        rc = n == RUN_INVALID ? EXIT_USAGE : EXIT_RUNTIME;
+    }
+    free(paths);
+    return rc;
 }
 
 int cmd_sweep(int argc, char **argv) {
@@ -270,6 +317,13 @@ int cmd_sweep(int argc, char **argv) {
         return EXIT_RUNTIME;
     }
     bin[n] = '\0';
+    /* the runs already in DIR must be runs of this spec: nothing is written otherwise */
+    int chk = sweep_check_runs(&s, dir);
+    if (chk != 0) {
+        fprintf(stderr, "posenc sweep: %s\n", pe_error());
+        sweep_free(&s);
+        return chk == RUN_IO ? EXIT_RUNTIME : EXIT_USAGE;
+    }
     if (sweep_write_plan(&s, dir, bin) != 0 ||
         (slurm && slurm_write_scripts(dir, s.name, bin, s.num_jobs, s.threads, &so) != 0)) {
         fprintf(stderr, "posenc sweep: %s\n", pe_error());
@@ -340,10 +394,10 @@ int cmd_sweep(int argc, char **argv) {
         fprintf(stderr, "sweep: interrupted; run the same command again to finish\n");
         return EXIT_INTERRUPTED;
     }
-    const int agg = aggregate_sweep(dir, stdout, plots, 0);
-    if (agg < 0) {
+    int n_agg = aggregate_sweep(dir, stdout, plots, 0);
+    if (n_agg < 0) {
         fprintf(stderr, "posenc sweep: %s\n", pe_error());
-        return agg == -2 ? EXIT_USAGE : EXIT_RUNTIME;
+        return n_agg == RUN_INVALID ? EXIT_USAGE : EXIT_RUNTIME;
     }
     return failed ? EXIT_RUNTIME : 0;
 }

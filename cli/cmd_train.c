@@ -1,16 +1,20 @@
 /*
  * cmd_train.c — `posenc train`: config in, run directory out.
  */
+#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "run/config.h"
+#include "model/gpt.h"
 #include "run/provenance.h"
 #include "run/fsutil.h"
+#include "run/runinfo.h"
 #include "run/train.h"
 
 #define MAX_SETS 256
@@ -36,8 +40,11 @@ static void train_usage(FILE *f) {
             "  --set KEY=VALUE  override a config key, e.g. --set model.pe=alibi --set train.lr=3e-4\n"
             "                   --set eval.lengths=8,16,32 (repeatable; applied in order)\n"
             "  --out DIR        run directory (default: runs/NAME, NAME from the config's \"name\")\n"
-            "  --force          reuse an existing run directory, replacing its run files\n"
-            "  --resume DIR     continue DIR from its last checkpoint (only train.* keys may be --set)\n"
+            "  --force          reuse an existing run directory, replacing its run files (posenc's own\n"
+            "                   file names only: config.json, metrics.jsonl, the checkpoints, eval*.json/.csv)\n"
+            "  --resume DIR     continue DIR from its last checkpoint (only train.* keys may be --set;\n"
+            "                   train.steps not below the checkpoint's step; DIR's config.json must be\n"
+            "                   the checkpoint's: a disagreement is an error naming both values)\n"
             "  --quiet          no progress output\n"
             "  --stop-after N   checkpoint and stop after N steps as Ctrl-C would (to test resuming)\n"
             "\n"
@@ -51,9 +58,17 @@ static void train_usage(FILE *f) {
             "Every config key, its type, default and range: README.md, section \"Configs\".\n");
 }
 
-static const char *const run_files[] = {"config.json",       "metrics.jsonl",          "model.safetensors",
-                                        "optim.safetensors", "optim.next.safetensors", "eval.json",
-                                        "eval.csv",          "provenance.json"};
+/* The model a config describes can be built (every encoding's own checks,
+ * e.g. model.rope_base > 1, an even d_model for sinusoidal): a config error,
+ * found before anything is written. */
+static int check_model_config(const RunConfig *cfg) {
+    if (gpt_config_check(&cfg->model) != 0) return -1;
+    PE pe;
+    PEConfig pc = gpt_pe_config(&cfg->model);
+    if (pe_init(&pe, cfg->model.pe, &pc) != 0) return -1;
+    pe_free(&pe);
+    return 0;
+}
 
 int cmd_train(int argc, char **argv) { return train_command(argc, argv, 0); }
 
@@ -122,6 +137,23 @@ int train_command(int argc, char **argv, int evaluate_next) {
                 return EXIT_USAGE;
             }
         snprintf(dir, sizeof dir, "%s", resume);
+        /* what the folder is, before anything is created in it (not even the lock) */
+        RunInfo *ri = pe_calloc(1, sizeof *ri);
+        int st = run_inspect(dir, ri);
+        if (st != RUN_OK) {
+            fprintf(stderr, "posenc train: --resume %s: %s\n", dir, pe_error());
+            free(ri);
+            return st == RUN_IO ? EXIT_RUNTIME : EXIT_USAGE;
+        }
+        const long ck = ri->ckpt_step;
+        const int old_steps = ri->cfg.train.steps, was_trained = ri->trained;
+        free(ri);
+        if (ck < 0) {
+            fprintf(stderr, "posenc train: --resume %s: no checkpoint to resume from (training stopped before its "
+                            "first checkpoint); start it again with: posenc train %s/config.json --out %s --force\n",
+                    dir, dir, dir);
+            return EXIT_USAGE;
+        }
         if (dir_lock(dir) != 0) {
             fprintf(stderr, "posenc train: %s\n", pe_error());
             return EXIT_RUNTIME;
@@ -130,17 +162,30 @@ int train_command(int argc, char **argv, int evaluate_next) {
             fprintf(stderr, "posenc train: %s\n", pe_error());
             return EXIT_USAGE;
         }
-        if (train_checkpoint_step(dir) < 0) {
-            fprintf(stderr, "posenc train: %s: no readable checkpoint (model.safetensors) to resume from; "
-                            "start it again with --force\n", dir);
-            return EXIT_RUNTIME;
+        if (cfg.train.steps < ck) {
+            fprintf(stderr, "posenc train: --resume %s: train.steps = %d is below the checkpoint's step %ld; a run "
+                            "cannot go back (train.steps must be at least %ld)\n",
+                    dir, cfg.train.steps, ck, ck);
+            return EXIT_USAGE;
+        }
+        if (cfg.train.steps != old_steps) {
+            /* the learning-rate schedule (warmup, then cosine decay to train.steps) changes from here on */
+            fprintf(stderr, "posenc train: note: train.steps changes from %d to %d at step %ld: the learning-rate "
+                            "schedule (cosine decay to train.steps) bends here, so this run differs from a %d-step "
+                            "run trained from scratch\n",
+                    old_steps, cfg.train.steps, ck, cfg.train.steps);
+            if (was_trained)
+                fprintf(stderr, "posenc train: note: %s had finished at step %ld; its evaluation files (eval*.json) "
+                                "are from that step and no longer count as its results (run, sweep and collect "
+                                "see them as stale) until `posenc eval %s` evaluates the new last step\n",
+                        dir, ck, dir);
         }
         if (prov_check(dir) != 0) { /* the session's record is appended to it at the end */
             fprintf(stderr, "posenc train: %s\n", pe_error());
             return EXIT_USAGE;
         }
     } else {
-        if (config_load(&cfg, config_path, sets, nsets) != 0) {
+        if (config_load(&cfg, config_path, sets, nsets) != 0 || check_model_config(&cfg) != 0) {
             fprintf(stderr, "posenc train: %s\n", pe_error());
             return EXIT_USAGE;
         }
@@ -152,11 +197,11 @@ int train_command(int argc, char **argv, int evaluate_next) {
             fprintf(stderr, "posenc train: %s\n", pe_error());
             return EXIT_USAGE;
         }
+        /* a run here already? (any file of posenc's: run_file_is_ours) */
         int has_run = 0;
-        for (size_t k = 0; k < sizeof run_files / sizeof run_files[0]; k++) {
-            char f[4096];
-            if (path_join(f, sizeof f, dir, run_files[k]) == 0 && path_exists(f)) has_run = 1;
-        }
+        DIR *dd = opendir(dir);
+        for (struct dirent *e; dd && (e = readdir(dd));) has_run |= run_file_is_ours(e->d_name);
+        if (dd) closedir(dd);
         if (has_run && !force) {
             fprintf(stderr, "posenc train: %s already holds a run; continue it with --resume %s, "
                             "replace it with --force, or choose another --out\n", dir, dir);
@@ -166,12 +211,18 @@ int train_command(int argc, char **argv, int evaluate_next) {
             fprintf(stderr, "posenc train: %s\n", pe_error());
             return EXIT_RUNTIME;
         }
-        for (size_t k = 0; force && k < sizeof run_files / sizeof run_files[0]; k++) {
-            char f[4096];
-            if (path_join(f, sizeof f, dir, run_files[k]) == 0) unlink(f);
+        /* --force: remove the old run's files, and only those (never a file posenc did not write) */
+        dd = force ? opendir(dir) : NULL;
+        for (struct dirent *e; dd && (e = readdir(dd));) {
+            char f[4400];
+            struct stat fs;
+            snprintf(f, sizeof f, "%s/%s", dir, e->d_name);
+            if (run_file_is_ours(e->d_name) && lstat(f, &fs) == 0 && (S_ISREG(fs.st_mode) || S_ISLNK(fs.st_mode)))
+                unlink(f);
         }
+        if (dd) closedir(dd);
     }
-    dir_remove_stale_tmp(dir); /* left by a process killed while writing */
+    dir_remove_stale_tmp(dir, run_file_is_ours); /* left by a process killed while writing */
     /* the resolved config (with any train.* overrides of a resume) */
     char *json = config_to_json(&cfg);
     int rc = file_write_atomic(path, json, strlen(json));

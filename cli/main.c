@@ -3,10 +3,12 @@
  * pluggable position encodings. Dispatches to one function per subcommand.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "data/task.h"
@@ -107,7 +109,35 @@ int parse_lengths(const char *spec, int *out, int cap) {
     return count;
 }
 
+/* The command's status, or 1 if what it printed could not be written (a
+ * full disk, a closed pipe, a closed stdout): output that did not arrive is
+ * a failure, not a success. */
+static int finish(int rc) {
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "posenc: cannot write to standard output: %s\n", strerror(errno ? errno : EIO));
+        return rc ? rc : EXIT_RUNTIME;
+    }
+    return rc;
+}
+
+static int dispatch(int argc, char **argv);
+
 int main(int argc, char **argv) {
+    /* a closed stdin/stdout/stderr: occupy the descriptor, so that no file
+     * posenc opens becomes "standard output"; writes to a closed stdout then
+     * fail (EBADF on a read-only descriptor) and finish() reports it */
+    for (int fd = 0; fd < 3; fd++)
+        if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+            int nfd = open("/dev/null", fd == 0 ? O_RDWR : O_RDONLY);
+            if (nfd >= 0 && nfd != fd) {
+                dup2(nfd, fd);
+                close(nfd);
+            }
+        }
+    return finish(dispatch(argc, argv));
+}
+
+static int dispatch(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
         return EXIT_USAGE;

@@ -6,16 +6,20 @@
 
 #include <cJSON.h>
 #include <dirent.h>
+#include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "data/task.h"
 #include "model/common.h"
 #include "run/config.h"
+#include "run/escape.h"
 #include "run/eval.h"
 #include "run/fsutil.h"
 #include "run/plot.h"
+#include "run/runinfo.h"
 #include "run/sweep.h"
 #include "run/provenance.h"
 
@@ -36,9 +40,64 @@ Stat stat_of(const double *x, int n) {
     return s;
 }
 
+/* the value at a dotted key path of a JSON object, as text (sweep_value_text) */
+static int json_path_text(const cJSON *root, const char *key, char *buf, size_t cap) {
+    char tmp[128];
+    snprintf(tmp, sizeof tmp, "%s", key);
+    const cJSON *v = root;
+    char *save = NULL;
+    for (char *part = strtok_r(tmp, ".", &save); part && v; part = strtok_r(NULL, ".", &save))
+        v = cJSON_GetObjectItemCaseSensitive(v, part);
+    if (!v) return -1;
+    sweep_value_text(v, buf, cap);
+    return 0;
+}
+
+int aggregate_parse_sweep(const char *text, const char *origin, char keys[][64], int *nkeys, char *name,
+                          size_t name_cap, cJSON **grid_out) {
+    *nkeys = 0;
+    name[0] = '\0';
+    if (grid_out) *grid_out = NULL;
+    cJSON *spec = cJSON_Parse(text);
+    if (!spec || !cJSON_IsObject(spec)) {
+        cJSON_Delete(spec);
+        return pe_errorf("%s: not a JSON object: not a sweep.json of posenc sweep", origin);
+    }
+    const cJSON *nm = cJSON_GetObjectItemCaseSensitive(spec, "name");
+    if (nm && (!cJSON_IsString(nm) || strlen(nm->valuestring) >= name_cap)) {
+        cJSON_Delete(spec);
+        return pe_errorf("%s: name: expected a string of fewer than %zu characters", origin, name_cap);
+    }
+    snprintf(name, name_cap, "%s", nm ? nm->valuestring : "sweep");
+    cJSON *grid = cJSON_DetachItemFromObjectCaseSensitive(spec, "grid");
+    cJSON_Delete(spec);
+    if (grid && !cJSON_IsObject(grid)) {
+        cJSON_Delete(grid);
+        return pe_errorf("%s: grid: expected an object of config keys", origin);
+    }
+    long cells = 1;
+    for (const cJSON *g = grid ? grid->child : NULL; g; g = g->next) {
+        const int n = cJSON_GetArraySize(g);
+        if (*nkeys == SWEEP_MAX_KEYS || strlen(g->string) >= 64 || !cJSON_IsArray(g) || n < 1 ||
+            (cells *= n) > SWEEP_MAX_JOBS) {
+            int k = *nkeys;
+            cJSON_Delete(grid);
+            return pe_errorf("%s: grid: %s", origin,
+                             k == SWEEP_MAX_KEYS ? "more keys than a sweep can have (8)"
+                             : !cJSON_IsArray(g) || n < 1 ? "expected a non-empty array of values per key"
+                             : cells > SWEEP_MAX_JOBS ? "more cells than a sweep can have (4096)"
+                                                      : "a key longer than 63 characters");
+        }
+        snprintf(keys[(*nkeys)++], 64, "%s", g->string);
+    }
+    if (grid_out) *grid_out = grid;
+    else cJSON_Delete(grid);
+    return 0;
+}
+
 /* ---- reading runs -------------------------------------------------------- */
 
-#define MAX_LEN_ROWS 256
+#define MAX_LEN_ROWS RUN_EVAL_MAX_ROWS
 
 typedef struct {
     char values[SWEEP_MAX_KEYS][64]; /* grid values (text) */
@@ -54,87 +113,95 @@ typedef struct {
     double floor[MAX_LEN_ROWS];      /* loss_floor (LM tasks), -1 if absent */
 } RunResult;
 
-/* the value at a dotted key path of a JSON object, as text (sweep_value_text) */
-static int json_path_text(const cJSON *root, const char *key, char *buf, size_t cap) {
-    char tmp[128];
-    snprintf(tmp, sizeof tmp, "%s", key);
-    const cJSON *v = root;
-    for (char *part = strtok(tmp, "."); part && v; part = strtok(NULL, "."))
-        v = cJSON_GetObjectItemCaseSensitive(v, part);
-    if (!v) return -1;
-    sweep_value_text(v, buf, cap);
-    return 0;
+typedef struct {
+    RunResult *runs;
+    int num, cap, incomplete;
+    char **dirs; /* the folders of the runs aggregated, for their provenance */
+    int ndirs;
+} RunList;
+
+static void run_list_free(RunList *l) {
+    for (int i = 0; i < l->ndirs; i++) free(l->dirs[i]);
+    free(l->dirs);
+    free(l->runs);
 }
 
-static cJSON *read_json(const char *path) {
-    char *text = file_read_all(path, NULL);
-    if (!text) return NULL;
-    cJSON *j = cJSON_Parse(text);
-    free(text);
-    if (!j) pe_errorf("%s: invalid JSON", path);
-    return j;
-}
-
-/* One evaluation file (eval.json or eval-<variant>.json) of run directory dir. */
-static int read_run(const char *dir, const char *evalfile, char keys[][64], int nkeys, RunResult *r) {
-    char path[4096];
-    memset(r, 0, sizeof *r);
-    if (path_join(path, sizeof path, dir, "config.json") != 0) return -1;
-    cJSON *cfg = read_json(path);
-    if (!cfg) return -1;
-    for (int k = 0; k < nkeys; k++)
-        if (json_path_text(cfg, keys[k], r->values[k], sizeof r->values[k]) != 0) {
-            cJSON_Delete(cfg);
-            return pe_errorf("%s: no key %s", path, keys[k]);
+/* The results of one run directory (run_inspect: the one judge of what a
+ * run is) into list: one per evaluation file made at the final step. A run
+ * that is not finished, or an evaluation not made at its final step, is
+ * listed on stderr and left out. 0, or RUN_IO / RUN_INVALID after pe_errorf
+ * (files that disagree or hold values out of range: nothing is aggregated). */
+static int add_run(const char *dir, char keys[][64], int nkeys, RunList *list, RunInfo *ri) {
+    int st = run_inspect(dir, ri);
+    if (st == RUN_NOT_A_RUN) {
+        fprintf(stderr, "collect: %s; left out\n", pe_error());
+        list->incomplete++;
+        return 0;
+    }
+    if (st != RUN_OK) return st;
+    if (!ri->trained) {
+        fprintf(stderr, "collect: %s: %s; left out\n", dir, ri->why);
+        list->incomplete++;
+        return 0;
+    }
+    if (!ri->complete) list->incomplete++;
+    if (!ri->complete && strncmp(ri->why, "not evaluated", 13) == 0) /* stale files are listed below */
+        fprintf(stderr, "collect: %s: %s; its other evaluations are counted\n", dir, ri->why);
+    char *cj = config_to_json(&ri->cfg);
+    cJSON *cfg = cJSON_Parse(cj);
+    free(cj);
+    int rc = 0;
+    for (int pm = 0; pm < EVAL_POS_COUNT && rc == 0; pm++)
+        for (int sc = 0; sc < PE_ROPE_SCALING_COUNT && rc == 0; sc++) {
+            const RunEval *e = &ri->eval[pm][sc];
+            if (!e->present) continue;
+            char stem[80];
+            eval_variant_stem(pm, sc, stem, sizeof stem);
+            if (e->step != ri->ckpt_step) {
+                fprintf(stderr, "collect: %s/%s.json: evaluated at step %ld, the run's last step is %ld: stale; left "
+                                "out (posenc eval %s evaluates again)\n",
+                        dir, stem, e->step, ri->ckpt_step, dir);
+                continue;
+            }
+            if (list->num == list->cap) {
+                list->cap = list->cap ? 2 * list->cap : 64;
+                RunResult *nr = pe_calloc((size_t)list->cap, sizeof *nr);
+                if (list->num) memcpy(nr, list->runs, (size_t)list->num * sizeof *nr);
+                free(list->runs);
+                list->runs = nr;
+            }
+            RunResult *r = &list->runs[list->num];
+            memset(r, 0, sizeof *r);
+            for (int k = 0; k < nkeys && rc == 0; k++)
+                if (json_path_text(cfg, keys[k], r->values[k], sizeof r->values[k]) != 0) {
+                    pe_errorf("%s/config.json: no key %s (a grid key of the sweep)", dir, keys[k]);
+                    rc = RUN_INVALID;
+                }
+            if (rc) break;
+            r->min_len = ri->cfg.task.min_len;
+            r->max_len = ri->cfg.task.max_len;
+            r->alphabet = ri->cfg.task.alphabet;
+            snprintf(r->task, sizeof r->task, "%s", ri->cfg.task.name);
+            eval_variant_name(pm, sc, r->variant, sizeof r->variant);
+            if (!r->variant[0]) snprintf(r->variant, sizeof r->variant, "default");
+            eval_variant_label(ri->cfg.model.pe, ri->cfg.train.random_positions, pm, sc, r->label, sizeof r->label);
+            r->variant_rank = pm * PE_ROPE_SCALING_COUNT + sc;
+            r->num = e->num;
+            for (int q = 0; q < e->num; q++) {
+                r->n[q] = e->n[q];
+                r->acc[q] = e->token_acc[q];
+                r->em[q] = e->exact_match[q];
+                r->loss[q] = e->loss[q];
+                r->floor[q] = e->floor[q];
+            }
+            list->num++;
+            if (!list->ndirs || strcmp(list->dirs[list->ndirs - 1], dir) != 0) {
+                if (!list->dirs) list->dirs = pe_calloc(SWEEP_MAX_JOBS + 1, sizeof *list->dirs);
+                if (list->ndirs < SWEEP_MAX_JOBS + 1) list->dirs[list->ndirs++] = strdup(dir);
+            }
         }
-    const cJSON *task = cJSON_GetObjectItemCaseSensitive(cfg, "task");
-    r->min_len = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(task, "min_len"));
-    const char *tname = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(task, "name"));
-    const char *pe = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cfg, "model"), "pe"));
-    char pe_text[32];
-    snprintf(pe_text, sizeof pe_text, "%s", pe ? pe : "?");
-    const int rand_train =
-        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cfg, "train"), "random_positions"));
-    snprintf(r->task, sizeof r->task, "%s", tname ? tname : "task");
-    r->max_len = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(task, "max_len"));
-    r->alphabet = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(task, "alphabet"));
-    const long steps =
-        (long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cfg, "train"), "steps"));
     cJSON_Delete(cfg);
-    if (path_join(path, sizeof path, dir, evalfile) != 0) return -1;
-    if (!path_exists(path)) return pe_errorf("%s: not evaluated yet (no %s)", dir, evalfile);
-    cJSON *ev = read_json(path);
-    if (!ev) return -1;
-    /* the variant: from the file's fields (a default evaluation's eval.json has none) */
-    const char *pos_name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev, "positions"));
-    const char *scl_name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(ev, "rope_scaling"));
-    int pm = pos_name ? eval_positions_find(pos_name) : EVAL_POS_PLAIN;
-    int sc = scl_name ? pe_rope_scaling_find(scl_name) : PE_ROPE_SCALING_NONE;
-    if (pm < 0 || sc < 0) {
-        cJSON_Delete(ev);
-        return pe_errorf("%s: unknown evaluation variant (positions \"%s\", rope_scaling \"%s\")", path,
-                         pos_name ? pos_name : "", scl_name ? scl_name : "");
-    }
-    eval_variant_name(pm, sc, r->variant, sizeof r->variant);
-    if (!r->variant[0]) snprintf(r->variant, sizeof r->variant, "default");
-    eval_variant_label(pe_text, rand_train, pm, sc, r->label, sizeof r->label);
-    r->variant_rank = pm * PE_ROPE_SCALING_COUNT + sc;
-    const cJSON *res = cJSON_GetObjectItemCaseSensitive(ev, "results"), *row;
-    cJSON_ArrayForEach(row, res) {
-        if (r->num == MAX_LEN_ROWS) break;
-        r->n[r->num] = (int)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(row, "n"));
-        r->acc[r->num] = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(row, "token_acc"));
-        r->em[r->num] = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(row, "exact_match"));
-        r->loss[r->num] = cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(row, "loss"));
-        const cJSON *fl = cJSON_GetObjectItemCaseSensitive(row, "loss_floor");
-        r->floor[r->num] = cJSON_IsNumber(fl) ? fl->valuedouble : -1.0;
-        r->num++;
-    }
-    const long eval_step = (long)cJSON_GetNumberValue(cJSON_GetObjectItemCaseSensitive(ev, "step"));
-    cJSON_Delete(ev);
-    if (eval_step != steps) return pe_errorf("%s: evaluated at step %ld of %ld: training not finished", path, eval_step, steps);
-    if (r->num == 0) return pe_errorf("%s: no results", path);
-    return 0;
+    return rc;
 }
 
 /* ---- cells --------------------------------------------------------------- */
@@ -575,90 +642,209 @@ static void group_script(PlotScript *s, const Cell *cells, const int *members, i
     free(st);
 }
 
+static int cmp_name(const void *a, const void *b) { return strcmp((const char *)a, (const char *)b); }
+
+/* The sorted names of the subfolders of dir (no dot files); *n of them, malloc'd; NULL after pe_errorf. */
+static char (*list_dir(const char *dir, int *n))[256] {
+    DIR *d = opendir(dir);
+    if (!d) {
+        pe_errorf("%s: cannot list: %s", dir, strerror(errno));
+        return NULL;
+    }
+    char (*names)[256] = pe_calloc(SWEEP_MAX_JOBS, sizeof *names);
+    *n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        if (e->d_name[0] != '.' && *n < SWEEP_MAX_JOBS && strlen(e->d_name) < 256)
+            snprintf(names[(*n)++], 256, "%s", e->d_name);
+    closedir(d);
+    qsort(names, *n, sizeof *names, cmp_name);
+    return names;
+}
+
+static int aggregate_core(const char *out, FILE *f, int plots, int allow_mixed, char keys[][64], int nkeys,
+                          const cJSON *grid, const char *title_base, RunList *list);
+
 int aggregate_sweep(const char *out, FILE *f, int plots, int allow_mixed) {
     char path[4096];
     if (path_join(path, sizeof path, out, "sweep.json") != 0) return -1;
-    if (!path_exists(path))
-        return pe_errorf("%s: no sweep.json: not a sweep folder (posenc sweep SPEC writes one)", out);
-    cJSON *spec = read_json(path);
-    if (!spec) return -1;
-    char keys[SWEEP_MAX_KEYS][64];
-    int nkeys = 0, pe_key = -1, rand_key = -1;
-    const cJSON *grid = cJSON_GetObjectItemCaseSensitive(spec, "grid");
-    for (const cJSON *g = grid ? grid->child : NULL; g && nkeys < SWEEP_MAX_KEYS; g = g->next) {
-        if (strcmp(g->string, "model.pe") == 0) pe_key = nkeys;
-        if (strcmp(g->string, "train.random_positions") == 0) rand_key = nkeys;
-        snprintf(keys[nkeys++], sizeof keys[0], "%s", g->string);
-    }
-    char title_base[128];
-    json_path_text(spec, "name", title_base, sizeof title_base);
+    int has = path_probe(path, "the sweep's spec");
+    if (has < 0) return -1;
+    if (!has)
+        return pe_errorf("%s: no sweep.json: not a sweep folder (posenc sweep SPEC writes one; to compare runs "
+                         "of posenc train, give their folders: posenc collect RUN... --out DIR)", out);
+    char *text = file_read_capped(path, (size_t)16 << 20, NULL);
+    if (!text) return -1;
+    char keys[SWEEP_MAX_KEYS][64], title_base[128];
+    int nkeys = 0;
+    cJSON *grid = NULL;
+    int bad = aggregate_parse_sweep(text, path, keys, &nkeys, title_base, sizeof title_base, &grid);
+    free(text);
+    if (bad) return RUN_INVALID;
 
     /* every run directory with results */
     char runs_dir[4096];
-    if (path_join(runs_dir, sizeof runs_dir, out, "runs") != 0) return -1;
-    DIR *d = opendir(runs_dir);
-    if (!d) {
-        cJSON_Delete(spec);
+    if (path_join(runs_dir, sizeof runs_dir, out, "runs") != 0) {
+        cJSON_Delete(grid);
+        return -1;
+    }
+    int nnames = 0;
+    char (*names)[256] = list_dir(runs_dir, &nnames);
+    if (!names) {
+        cJSON_Delete(grid);
         return pe_errorf("%s: no runs yet", runs_dir);
     }
-    int nruns = 0, cap = 64, incomplete = 0;
-    RunResult *runs = pe_calloc(cap, sizeof *runs);
-    char (*names)[256] = pe_calloc(SWEEP_MAX_JOBS, sizeof *names);
-    char **used = pe_calloc(SWEEP_MAX_JOBS, sizeof *used); /* folders of the runs aggregated, for provenance */
-    int nnames = 0, nused = 0;
-    for (struct dirent *e; (e = readdir(d));)
-        if (e->d_name[0] != '.' && nnames < SWEEP_MAX_JOBS) snprintf(names[nnames++], 256, "%s", e->d_name);
-    closedir(d);
-    qsort(names, nnames, sizeof *names, (int (*)(const void *, const void *))strcmp);
-    for (int i = 0; i < nnames; i++) {
+    RunList list = {0};
+    RunInfo *ri = pe_calloc(1, sizeof *ri);
+    int rc = 0;
+    for (int i = 0; i < nnames && rc == 0; i++) {
         char dir[4400];
         snprintf(dir, sizeof dir, "%s/%s", runs_dir, names[i]);
-        /* its evaluation files: eval.json and eval-<variant>.json, each one result */
-        char files[16][128];
-        int nfiles = 0;
-        DIR *rd = opendir(dir);
-        for (struct dirent *e; rd && (e = readdir(rd));) {
-            const char *nm = e->d_name;
-            size_t ln = strlen(nm);
-            if (nfiles < 16 && ln < sizeof files[0] && ln >= 9 && strcmp(nm + ln - 5, ".json") == 0 &&
-                (strcmp(nm, "eval.json") == 0 || strncmp(nm, "eval-", 5) == 0))
-                snprintf(files[nfiles++], sizeof files[0], "%s", nm);
+        rc = add_run(dir, keys, nkeys, &list, ri);
+    }
+    free(ri);
+    free(names);
+    if (rc == 0) rc = aggregate_core(out, f, plots, allow_mixed, keys, nkeys, grid, title_base, &list);
+    cJSON_Delete(grid);
+    run_list_free(&list);
+    return rc;
+}
+
+/* leaves of a config's JSON as "a.b" keys, for finding what differs between runs */
+static void config_leaves(const cJSON *o, const char *prefix, char (*keys)[64], int *n, int cap) {
+    for (const cJSON *x = o->child; x; x = x->next) {
+        char k[64];
+        snprintf(k, sizeof k, "%s%s%s", prefix, *prefix ? "." : "", x->string);
+        if (cJSON_IsObject(x)) config_leaves(x, k, keys, n, cap);
+        else if (*n < cap) snprintf(keys[(*n)++], 64, "%s", k);
+    }
+}
+
+int aggregate_runs(const char *const *paths, int npaths, const char *out, FILE *f, int plots, int allow_mixed) {
+    /* the run folders: each path a run, or a folder whose subfolders are runs */
+    char (*dirs)[4400] = pe_calloc(SWEEP_MAX_JOBS, sizeof *dirs);
+    int ndirs = 0, rc = 0;
+    RunInfo *ri = pe_calloc(1, sizeof *ri);
+    for (int p = 0; p < npaths && rc == 0; p++) {
+        int st = run_inspect(paths[p], ri);
+        if (st == RUN_OK) {
+            if (ndirs < SWEEP_MAX_JOBS) snprintf(dirs[ndirs++], sizeof dirs[0], "%s", paths[p]);
+            continue;
         }
-        if (rd) closedir(rd);
-        qsort(files, nfiles, sizeof files[0], (int (*)(const void *, const void *))strcmp);
-        if (nfiles == 0) snprintf(files[nfiles++], sizeof files[0], "eval.json"); /* for the message */
-        for (int q = 0; q < nfiles; q++) {
-            if (nruns == cap) {
-                cap *= 2;
-                runs = realloc(runs, cap * sizeof *runs);
+        struct stat sb;
+        if (st != RUN_NOT_A_RUN || stat(paths[p], &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+            rc = st == RUN_NOT_A_RUN ? RUN_INVALID : st;
+            break;
+        }
+        int nn = 0, found = 0;
+        char (*names)[256] = list_dir(paths[p], &nn);
+        if (!names) {
+            rc = -1;
+            break;
+        }
+        for (int i = 0; i < nn && rc == 0; i++) {
+            char dir[4400];
+            snprintf(dir, sizeof dir, "%s/%s", paths[p], names[i]);
+            int s2 = run_inspect(dir, ri);
+            if (s2 == RUN_NOT_A_RUN) continue; /* another folder (logs, plots...) */
+            if (s2 != RUN_OK) rc = s2;
+            else if (ndirs < SWEEP_MAX_JOBS) snprintf(dirs[ndirs++], sizeof dirs[0], "%s", dir), found++;
+        }
+        free(names);
+        if (rc == 0 && !found) {
+            pe_errorf("%s: not a sweep folder (no sweep.json), a run directory or a folder of run directories",
+                      paths[p]);
+            rc = RUN_INVALID;
+        }
+    }
+    /* the grid: every config key whose value differs between the runs (but the name and the seed) */
+    char keys[SWEEP_MAX_KEYS][64];
+    int nkeys = 0;
+    cJSON *grid = cJSON_CreateObject();
+    if (rc == 0 && ndirs > 0) {
+        cJSON **cfgs = pe_calloc(ndirs, sizeof *cfgs);
+        for (int i = 0; i < ndirs && rc == 0; i++) {
+            if ((rc = run_inspect(dirs[i], ri)) != RUN_OK) break;
+            char *cj = config_to_json(&ri->cfg);
+            cfgs[i] = cJSON_Parse(cj);
+            free(cj);
+        }
+        char (*leaves)[64] = pe_calloc(512, sizeof *leaves);
+        int nl = 0;
+        if (rc == 0) config_leaves(cfgs[0], "", leaves, &nl, 512);
+        for (int l = 0; l < nl && rc == 0; l++) {
+            if (strcmp(leaves[l], "name") == 0 || strcmp(leaves[l], "seed") == 0) continue;
+            cJSON *vals = cJSON_CreateArray();
+            for (int i = 0; i < ndirs; i++) {
+                char text[64];
+                if (json_path_text(cfgs[i], leaves[l], text, sizeof text) != 0) continue;
+                int seen = 0;
+                for (const cJSON *v = vals->child; v && !seen; v = v->next) {
+                    char t2[64];
+                    sweep_value_text(v, t2, sizeof t2);
+                    seen = strcmp(t2, text) == 0;
+                }
+                if (!seen) {
+                    char tmp[128];
+                    snprintf(tmp, sizeof tmp, "%s", leaves[l]);
+                    const cJSON *v = cfgs[i];
+                    char *save = NULL;
+                    for (char *part = strtok_r(tmp, ".", &save); part && v; part = strtok_r(NULL, ".", &save))
+                        v = cJSON_GetObjectItemCaseSensitive(v, part);
+                    cJSON_AddItemToArray(vals, cJSON_Duplicate(v, 1));
+                }
             }
-            if (read_run(dir, files[q], keys, nkeys, &runs[nruns]) != 0) {
-                fprintf(stderr, "collect: %s; left out\n", pe_error());
-                incomplete++;
+            if (cJSON_GetArraySize(vals) < 2) {
+                cJSON_Delete(vals);
                 continue;
             }
-            nruns++;
-            if (!nused || strcmp(used[nused - 1], dir) != 0) used[nused++] = strdup(dir);
+            if (nkeys == SWEEP_MAX_KEYS) {
+                cJSON_Delete(vals);
+                pe_errorf("the runs differ in more than %d config keys (%s, %s, ...): collect runs that differ in a "
+                          "few settings", SWEEP_MAX_KEYS, keys[0], keys[1]);
+                rc = RUN_INVALID;
+                break;
+            }
+            snprintf(keys[nkeys++], 64, "%s", leaves[l]);
+            cJSON_AddItemToObject(grid, leaves[l], vals);
         }
+        free(leaves);
+        for (int i = 0; i < ndirs; i++) cJSON_Delete(cfgs[i]);
+        free(cfgs);
     }
-    free(names);
+    RunList list = {0};
+    for (int i = 0; i < ndirs && rc == 0; i++) rc = add_run(dirs[i], keys, nkeys, &list, ri);
+    free(ri);
+    free(dirs);
+    if (rc == 0) {
+        /* the title: the output folder's name */
+        char tmp[4096], title[128];
+        snprintf(tmp, sizeof tmp, "%s", out);
+        size_t k = strlen(tmp);
+        while (k > 1 && tmp[k - 1] == '/') tmp[--k] = '\0';
+        const char *slash = strrchr(tmp, '/');
+        snprintf(title, sizeof title, "%s", slash ? slash + 1 : tmp);
+        rc = aggregate_core(out, f, plots, allow_mixed, keys, nkeys, grid, title, &list);
+    }
+    cJSON_Delete(grid);
+    run_list_free(&list);
+    return rc;
+}
+
+static int aggregate_core(const char *out, FILE *f, int plots, int allow_mixed, char keys[][64], int nkeys,
+                          const cJSON *grid, const char *title_base, RunList *list) {
+    RunResult *runs = list->runs;
+    const int nruns = list->num, incomplete = list->incomplete;
+    int pe_key = -1, rand_key = -1;
+    for (int k = 0; k < nkeys; k++) {
+        if (strcmp(keys[k], "model.pe") == 0) pe_key = k;
+        if (strcmp(keys[k], "train.random_positions") == 0) rand_key = k;
+    }
+    if (nruns == 0) return pe_errorf("%s: no complete runs to aggregate", out);
     /* what produced them: one result identity, or refuse (README "Reproducibility") */
     char prov_line[3000] = "", prov_details[3000] = "";
-    const int prov = nruns ? prov_collect(used, nused, allow_mixed, prov_line, sizeof prov_line, prov_details,
-                                          sizeof prov_details)
-                           : 0;
-    for (int i = 0; i < nused; i++) free(used[i]);
-    free(used);
-    if (prov < 0) {
-        free(runs);
-        cJSON_Delete(spec);
-        return -2;
-    }
-    if (nruns == 0) {
-        free(runs);
-        cJSON_Delete(spec);
-        return pe_errorf("%s: no complete runs to aggregate", runs_dir);
-    }
+    if (prov_collect(list->dirs, list->ndirs, allow_mixed, prov_line, sizeof prov_line, prov_details,
+                     sizeof prov_details) < 0)
+        return RUN_INVALID;
     if (f) fprintf(f, "provenance: %s\n\n", prov_details);
 
     /* cells, in order of first appearance (runs sorted by id) */
@@ -690,7 +876,6 @@ int aggregate_sweep(const char *out, FILE *f, int plots, int allow_mixed) {
         cells[c].rank = cell_rank(&cells[c], grid, nkeys);
     }
     qsort(cells, ncells, sizeof *cells, cmp_cell_rank); /* the spec's grid order */
-    cJSON_Delete(spec);
     int rc = write_csv(out, keys, nkeys, cells, ncells);
 
     /* groups: cells equal but for model.pe, train.random_positions and the RoPE scaling */
@@ -737,7 +922,7 @@ int aggregate_sweep(const char *out, FILE *f, int plots, int allow_mixed) {
             int has_floor = 0;
             for (int m = 0; m < cells[c].num_lengths; m++) has_floor |= cells[c].floor[m] >= 0;
             const int height = aggregate_plot_height(cells, members, nm, loss, has_floor);
-            group_script(&script, cells, members, nm, pe_key, nkeys, head, loss, height);
+            group_script(&script, cells, members, nm, pe_key, nkeys, head, loss, height); /* strings escaped there */
             rc = plot_render(script.text, base, loss ? 1000 : 1400, height);
             plot_script_free(&script);
             if (rc == 0 && f) fprintf(f, "plot: %s.png (and .svg)\n", base);
@@ -758,6 +943,5 @@ int aggregate_sweep(const char *out, FILE *f, int plots, int allow_mixed) {
     free(cells);
     free(group);
     free(members);
-    free(runs);
     return rc == 0 ? nruns : -1;
 }

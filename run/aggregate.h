@@ -42,11 +42,29 @@ Stat stat_of(const double *x, int n);
 
 /* Aggregate OUT; print the tables to `f` (may be NULL); write results.csv
  * and, if plots != 0, the plots. Returns the number of runs aggregated
- * (0 or more), or -1 after pe_errorf. Incomplete runs are listed on stderr
- * and left out. The runs must share one result identity (provenance.h:
- * prov_collect): otherwise -2 after pe_errorf naming two of them, unless
- * allow_mixed (then results.md says that the numbers are mixed). results.md
- * opens with the line naming what produced the numbers. */
+ * (1 or more), or after pe_errorf -1 (a file could not be read or written)
+ * or RUN_INVALID (-2, run/runinfo.h: run files that disagree or hold values
+ * out of range, or runs whose provenance differs (provenance.h:
+ * prov_collect) unless allow_mixed; nothing is written). What a run is and
+ * whether it is finished is run_inspect's decision; unfinished runs and
+ * evaluations not made at the final step are listed on stderr and left out.
+ * results.md opens with the line naming what produced the numbers (with
+ * allow_mixed: that they are mixed). */
 int aggregate_sweep(const char *out, FILE *f, int plots, int allow_mixed);
+
+/* The same for runs that are not one sweep's (several `posenc train` runs):
+ * each path is a run directory or a folder of run directories; the grid keys
+ * are the config keys whose values differ between the runs (but name and
+ * seed: runs equal in everything else are seeds of one cell). Outputs go to
+ * out (created beforehand). */
+int aggregate_runs(const char *const *paths, int npaths, const char *out, FILE *f, int plots, int allow_mixed);
+
+/* Parse a sweep.json's text (origin names it): the grid keys (at most
+ * SWEEP_MAX_KEYS, each < 64 characters, at most SWEEP_MAX_JOBS cells), the
+ * name, and (grid_out, optional) the grid object (cJSON_Delete it). 0 or -1
+ * after pe_errorf. */
+#include <cJSON.h>
+int aggregate_parse_sweep(const char *text, const char *origin, char keys[][64], int *nkeys, char *name,
+                          size_t name_cap, cJSON **grid_out);
 
 #endif

@@ -225,9 +225,11 @@ static int st_save(const char *path, cJSON *meta, const CheckpointTensor *tab, i
     snprintf(tmp, tmplen, "%s.tmp.%ld", path, (long)getpid());
 
     int rc = 0;
-    FILE *f = fopen(tmp, "wb");
+    int fd = file_create_new(tmp); /* O_EXCL | O_NOFOLLOW: a link at the name is not followed */
+    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
     if (!f) {
-        rc = pe_errorf("%s: cannot create temporary file %s: %s", path, tmp, strerror(errno));
+        if (fd >= 0) close(fd), remove(tmp);
+        rc = pe_errorf("%s: cannot create temporary file %s: %s", path, tmp, fd < 0 ? pe_error() : strerror(errno));
         goto done;
     }
     unsigned char len8[8];
@@ -304,19 +306,17 @@ static void st_close(STFile *st) {
 static int st_open(STFile *st, const char *path) {
     memset(st, 0, sizeof *st);
     st->path = path;
-    st->f = fopen(path, "rb");
-    if (!st->f) return pe_errorf("%s: cannot open: %s", path, strerror(errno));
-    struct stat sb;
-    if (fstat(fileno(st->f), &sb) != 0) {
-        int err = errno;
-        st_close(st);
-        return pe_errorf("%s: cannot stat: %s", path, strerror(err));
+    /* a regular file only (a FIFO or device is refused before it is read); the
+     * header then bounds every read by the file's size */
+    size_t size = 0;
+    int fd = file_open_regular(path, (size_t)1 << 40, &size);
+    if (fd < 0) return -1;
+    st->f = fdopen(fd, "rb");
+    if (!st->f) {
+        close(fd);
+        return pe_errorf("%s: cannot open: %s", path, strerror(errno));
     }
-    if (!S_ISREG(sb.st_mode)) {
-        st_close(st);
-        return pe_errorf("%s: not a regular file", path);
-    }
-    st->file_size = (uint64_t)sb.st_size;
+    st->file_size = (uint64_t)size;
 
     unsigned char len8[8];
     if (st->file_size < 8 || fread(len8, 1, 8, st->f) != 8) {

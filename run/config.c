@@ -11,6 +11,8 @@
 #include "model/dmath.h"
 #include "config.h"
 
+#include "run/fsutil.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
@@ -772,18 +774,11 @@ int config_from_string(RunConfig *c, const char *json, const char *origin,
 
 int config_load(RunConfig *c, const char *path, const char *const *sets, int nsets) {
     if (!path) return config_from_string(c, NULL, NULL, sets, nsets);
-    FILE *f = fopen(path, "rb");
-    if (!f) return pe_errorf("%s: cannot open: %s", path, strerror(errno));
-    char *text = pe_calloc(MAX_CONFIG_BYTES + 1, 1);
-    size_t n = fread(text, 1, MAX_CONFIG_BYTES + 1, f);
-    int err = ferror(f) ? errno : 0;
-    fclose(f);
+    size_t n = 0;
+    char *text = file_read_capped(path, MAX_CONFIG_BYTES, &n); /* a regular file only, size-capped */
+    if (!text) return -1;
     int rc;
-    if (err)
-        rc = pe_errorf("%s: cannot read: %s", path, strerror(err));
-    else if (n > MAX_CONFIG_BYTES)
-        rc = pe_errorf("%s: larger than %d bytes: not a config file", path, MAX_CONFIG_BYTES);
-    else if (memchr(text, '\0', n))
+    if (memchr(text, '\0', n))
         rc = pe_errorf("%s: contains a NUL byte: not a JSON config file", path);
     else
         rc = config_from_string(c, text, path, sets, nsets);

@@ -14,11 +14,28 @@
 
 #include "model/common.h"
 
+/* Create `path` for writing as a new file: O_EXCL | O_NOFOLLOW, so that a
+ * link planted at a temporary name cannot redirect the write. A leftover of
+ * the same name (a process with this PID killed while writing) is removed
+ * first: its name is posenc's own temporary name. */
+static int create_new(const char *path) {
+    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0 && errno == EEXIST && unlink(path) == 0)
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    return fd;
+}
+
+int file_create_new(const char *path) {
+    int fd = create_new(path);
+    if (fd < 0) return pe_errorf("%s: cannot create: %s", path, strerror(errno));
+    return fd;
+}
+
 int file_write_atomic(const char *path, const char *data, size_t n) {
     char tmp[4096];
     if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp)
         return pe_errorf("%s: path too long", path);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int fd = create_new(tmp);
     if (fd < 0) return pe_errorf("%s: cannot create: %s", tmp, strerror(errno));
     size_t done = 0;
     while (done < n) {
@@ -37,6 +54,7 @@ int file_write_atomic(const char *path, const char *data, size_t n) {
         unlink(tmp);
         return pe_errorf("%s: write failed: %s", path, strerror(e));
     }
+    /* rename replaces a link at `path` itself, never the file it points to */
     if (rename(tmp, path) != 0) {
         int e = errno;
         unlink(tmp);
@@ -64,37 +82,100 @@ int file_rename_durable(const char *from, const char *to) {
     return rc;
 }
 
-char *file_read_all(const char *path, size_t *n) {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        pe_errorf("%s: cannot open: %s", path, strerror(errno));
+static const char *file_type_name(mode_t m) {
+    return S_ISDIR(m) ? "a directory" : S_ISFIFO(m) ? "a FIFO (named pipe)" : S_ISCHR(m) ? "a character device"
+           : S_ISBLK(m) ? "a block device" : S_ISSOCK(m) ? "a socket" : S_ISLNK(m) ? "a symbolic link"
+                        : "not a regular file";
+}
+
+int file_open_regular(const char *path, size_t max_bytes, size_t *size) {
+    /* O_NONBLOCK: opening a FIFO does not wait for a writer; the type is checked before any read */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+    if (fd < 0) return pe_errorf("%s: cannot open: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return pe_errorf("%s: cannot stat: %s", path, strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return pe_errorf("%s: is %s, not a regular file; posenc reads only regular files here", path,
+                         file_type_name(st.st_mode));
+    }
+    if ((unsigned long long)st.st_size > (unsigned long long)max_bytes) {
+        close(fd);
+        return pe_errorf("%s: %lld bytes, more than the %zu bytes a file of this kind may have", path,
+                         (long long)st.st_size, max_bytes);
+    }
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    if (size) *size = (size_t)st.st_size;
+    return fd;
+}
+
+char *file_read_capped(const char *path, size_t max_bytes, size_t *n) {
+    size_t size = 0;
+    int fd = file_open_regular(path, max_bytes, &size);
+    if (fd < 0) return NULL;
+    /* read at most max_bytes + 1: a file that grows past its cap while read is refused too */
+    size_t cap = size + 1 < max_bytes + 1 ? size + 1 : max_bytes + 1, len = 0;
+    char *buf = malloc(cap + 1);
+    if (!buf) {
+        close(fd);
+        pe_errorf("%s: out of memory", path);
         return NULL;
     }
-    size_t cap = 4096, len = 0;
-    char *buf = malloc(cap);
     for (;;) {
-        if (!buf) {
-            fclose(f);
-            pe_errorf("%s: out of memory", path);
+        if (len == cap) {
+            if (cap > max_bytes) break;
+            size_t nc = cap * 2 < max_bytes + 1 ? cap * 2 : max_bytes + 1;
+            char *nb = realloc(buf, nc + 1);
+            if (!nb) {
+                free(buf);
+                close(fd);
+                pe_errorf("%s: out of memory", path);
+                return NULL;
+            }
+            buf = nb, cap = nc;
+        }
+        ssize_t r = read(fd, buf + len, cap - len);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            int e = errno;
+            free(buf);
+            close(fd);
+            pe_errorf("%s: read failed: %s", path, strerror(e));
             return NULL;
         }
-        len += fread(buf + len, 1, cap - len - 1, f);
-        if (len < cap - 1) break;
-        cap *= 2;
-        char *nb = realloc(buf, cap);
-        if (!nb) free(buf);
-        buf = nb;
+        if (r == 0) break;
+        len += (size_t)r;
     }
-    if (ferror(f)) {
-        fclose(f);
+    close(fd);
+    if (len > max_bytes) {
         free(buf);
-        pe_errorf("%s: read failed", path);
+        pe_errorf("%s: more than the %zu bytes a file of this kind may have", path, max_bytes);
         return NULL;
     }
-    fclose(f);
     buf[len] = '\0';
     if (n) *n = len;
     return buf;
+}
+
+char *file_read_all(const char *path, size_t *n) { return file_read_capped(path, FILE_READ_MAX, n); }
+
+int path_probe(const char *path, const char *what) {
+    struct stat st;
+    if (lstat(path, &st) != 0) {
+        if (errno == ENOENT) return 0;
+        return pe_errorf("%s: cannot read %s: %s", path, what, strerror(errno));
+    }
+    if (S_ISLNK(st.st_mode) && stat(path, &st) != 0)
+        return pe_errorf("%s: %s is a symbolic link that cannot be followed: %s", path, what, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        return pe_errorf("%s: %s is %s, not a regular file", path, what, file_type_name(st.st_mode));
+    if (access(path, R_OK) != 0) return pe_errorf("%s: cannot read %s: %s", path, what, strerror(errno));
+    return 1;
 }
 
 int file_append_line(const char *path, const char *line) {
@@ -103,7 +184,7 @@ int file_append_line(const char *path, const char *line) {
     if (!buf) return pe_errorf("%s: out of memory", path);
     memcpy(buf, line, n);
     buf[n] = '\n';
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0) {
         free(buf);
         return pe_errorf("%s: cannot open for appending: %s", path, strerror(errno));
@@ -143,7 +224,7 @@ int path_join(char *buf, size_t cap, const char *dir, const char *name) {
 int dir_lock(const char *dir) {
     char path[4096];
     if (path_join(path, sizeof path, dir, ".lock") != 0) return -1;
-    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0) return pe_errorf("%s: cannot open the run directory's lock: %s", path, strerror(errno));
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         int e = errno;
@@ -169,7 +250,7 @@ int dir_lock(const char *dir) {
     return 0; /* fd stays open (and locked) until the process exits */
 }
 
-void dir_remove_stale_tmp(const char *dir) {
+void dir_remove_stale_tmp(const char *dir, int (*ours)(const char *name)) {
     DIR *d = opendir(dir);
     if (!d) return;
     for (struct dirent *e; (e = readdir(d));) {
@@ -178,8 +259,16 @@ void dir_remove_stale_tmp(const char *dir) {
         const char *p = t + 5;
         while (*p >= '0' && *p <= '9') p++;
         if (*p) continue; /* not NAME.tmp.<digits> */
+        char name[256];
+        if ((size_t)(t - e->d_name) >= sizeof name) continue;
+        memcpy(name, e->d_name, (size_t)(t - e->d_name));
+        name[t - e->d_name] = '\0';
+        if (ours && !ours(name)) continue; /* not a temporary file of one of posenc's files */
         char path[4096];
-        if (path_join(path, sizeof path, dir, e->d_name) == 0) unlink(path);
+        struct stat st;
+        if (path_join(path, sizeof path, dir, e->d_name) == 0 && lstat(path, &st) == 0 &&
+            (S_ISREG(st.st_mode) || S_ISLNK(st.st_mode)))
+            unlink(path);
     }
     closedir(d);
 }

@@ -7,18 +7,40 @@
 
 #include <stddef.h>
 
-/* Replace `path` with `n` bytes of `data` atomically: write path.tmp.<pid>,
- * fsync, rename over path. On failure the temporary file is removed and a
+/* Replace `path` with `n` bytes of `data` atomically: write path.tmp.<pid>
+ * (created new, a link there not followed), fsync, rename over path (a link
+ * at path is replaced, not followed). On failure the temporary file is removed and a
  * previous `path` is left as it was. */
 int file_write_atomic(const char *path, const char *data, size_t n);
 /* rename(2) `from` over `to`, then fsync the directory of `to` so the
  * rename survives a power loss. */
 int file_rename_durable(const char *from, const char *to);
-/* Read a whole file into a malloc'd NUL-terminated buffer (*n = its size,
- * optional). NULL after pe_errorf on failure. */
+/* Every file posenc reads goes through file_open_regular: opened without
+ * blocking (a FIFO does not hang the open), its type checked before the
+ * first read (only a regular file is read: no FIFO, device, socket or
+ * directory), its size capped. Returns the file descriptor (blocking again),
+ * *size (optional) its size; -1 after pe_errorf naming the path and what it
+ * is. */
+int file_open_regular(const char *path, size_t max_bytes, size_t *size);
+/* Read a whole regular file of at most max_bytes into a malloc'd
+ * NUL-terminated buffer (*n = its size, optional); NULL after pe_errorf. */
+char *file_read_capped(const char *path, size_t max_bytes, size_t *n);
+/* file_read_capped with FILE_READ_MAX. */
+#define FILE_READ_MAX ((size_t)256 << 20)
 char *file_read_all(const char *path, size_t *n);
+/* Create a new file for writing (O_EXCL | O_NOFOLLOW: a link planted at the
+ * name is not followed; a leftover file of the name is replaced). The file
+ * descriptor, or -1 after pe_errorf. */
+int file_create_new(const char *path);
+/* Whether `what` (e.g. "the checkpoint") at path can be read: 0 absent, 1 a
+ * readable regular file (through a link is fine), -1 after pe_errorf for
+ * anything else (permission denied, a dangling or looping link, a FIFO, a
+ * directory...), so that such a file is reported as what it is, not as
+ * missing. */
+int path_probe(const char *path, const char *what);
 /* Append one line (a '\n' is added) and flush it to the kernel with one
- * write(2), so concurrent readers never see a torn line. */
+ * write(2), so concurrent readers never see a torn line. A link at path is
+ * not followed (an error). */
 int file_append_line(const char *path, const char *line);
 /* mkdir -p. */
 int dir_create(const char *path);
@@ -33,8 +55,10 @@ int path_join(char *buf, size_t cap, const char *dir, const char *name);
  * too (call it once per directory). */
 int dir_lock(const char *dir);
 /* Remove the temporary files a killed atomic write may leave in DIR
- * (NAME.tmp.PID, see file_write_atomic). Call only while holding the lock. */
-void dir_remove_stale_tmp(const char *dir);
+ * (NAME.tmp.PID, see file_write_atomic), for the NAMEs ours(NAME) accepts
+ * (NULL: any): never a file posenc did not create. Call only while holding
+ * the lock. */
+void dir_remove_stale_tmp(const char *dir, int (*ours)(const char *name));
 
 /* Bytes of memory available to a new allocation: MemAvailable of
  * /proc/meminfo, else free pages (sysconf), capped by RLIMIT_AS and

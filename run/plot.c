@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "model/common.h"
+#include "run/escape.h"
+#include "run/fsutil.h"
 
 /* ---- script buffer ----------------------------------------------------- */
 
@@ -45,14 +47,9 @@ void plot_printf(PlotScript *s, const char *fmt, ...) {
 }
 
 void plot_quoted(PlotScript *s, const char *text) {
-    plot_printf(s, "'");
-    for (const char *p = text; *p; p++) {
-        if (*p == '\'') plot_printf(s, "''");
-        else if (strchr("_^@&~{}\\", *p)) plot_printf(s, "\\%c", *p); /* enhanced text: literal */
-        else if (*p == '\n' || *p == '\r') plot_printf(s, " ");
-        else plot_printf(s, "%c", *p);
-    }
-    plot_printf(s, "'");
+    char *q = esc_gnuplot(text, 1); /* the one gnuplot quoting (run/escape.h): nothing can end the string */
+    plot_printf(s, "%s", q);
+    free(q);
 }
 
 void plot_log_y(PlotScript *s, double lo, double hi) {
@@ -88,19 +85,17 @@ static const char *gnuplot_program(void) {
 
 #define EXEC_FAILED_MARK "posenc-plot: exec failed: "
 
-/* Append `path` to buf as a gnuplot single-quoted string ('' stands for '). */
+/* Append `path` to buf as a gnuplot string (esc_gnuplot); a path with a
+ * control character cannot be one (esc_gnuplot would change it): -1. */
 static int quote_path(char *buf, size_t cap, const char *path) {
-    size_t n = strlen(buf);
-    if (n + 2 >= cap) return -1;
-    buf[n++] = '\'';
-    for (const char *p = path; *p; p++) {
-        if (n + 3 >= cap) return -1;
-        if (*p == '\'') buf[n++] = '\'';
-        buf[n++] = *p;
-    }
-    buf[n++] = '\'';
-    buf[n] = '\0';
-    return 0;
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++)
+        if (*p < 0x20 || *p == 0x7f) return -1;
+    char *q = esc_gnuplot(path, 0);
+    size_t n = strlen(buf), k = strlen(q);
+    int rc = n + k < cap ? 0 : -1;
+    if (rc == 0) memcpy(buf + n, q, k + 1);
+    free(q);
+    return rc;
 }
 
 /* Run `gnuplot -e setup script_path`; its stderr is collected into err
@@ -178,8 +173,14 @@ int plot_render(const char *script, const char *out_base, int width, int height)
     if (snprintf(script_path, sizeof script_path, "%s.gp.tmp.%d", out_base, (int)getpid()) >=
         (int)sizeof script_path)
         return pe_errorf("%s: path too long", out_base);
-    FILE *f = fopen(script_path, "w");
-    if (!f) return pe_errorf("%s: cannot create: %s", script_path, strerror(errno));
+    int sfd = file_create_new(script_path); /* a link at the name is not followed */
+    if (sfd < 0) return -1;
+    FILE *f = fdopen(sfd, "w");
+    if (!f) {
+        close(sfd);
+        unlink(script_path);
+        return pe_errorf("%s: cannot create: %s", script_path, strerror(errno));
+    }
     size_t n = strlen(script);
     int ok = fwrite(script, 1, n, f) == n;
     ok &= fclose(f) == 0;
@@ -215,9 +216,16 @@ int plot_render(const char *script, const char *out_base, int width, int height)
                      "set output ",
                      width, height);
         if (quote_path(setup, sizeof setup, tmp[k]) != 0) {
-            rc = pe_errorf("%s: path too long", out_base);
+            rc = pe_errorf("%s: path too long, or it holds a control character", out_base);
             break;
         }
+        /* gnuplot writes into a new regular file of ours, never through a link planted at the name */
+        int ofd = file_create_new(tmp[k]);
+        if (ofd < 0) {
+            rc = -1;
+            break;
+        }
+        close(ofd);
         int not_found;
         int st = run_gnuplot(setup, script_path, err, 16384, &not_found);
         if (st < 0) {

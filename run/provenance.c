@@ -116,18 +116,15 @@ static cJSON *prov_load(const char *dir, int *absent) {
         pe_errorf("%s: path too long", dir);
         return NULL;
     }
-    if (!path_exists(path)) {
+    const int has = path_probe(path, "the run's provenance");
+    if (has < 0) return NULL;
+    if (!has) {
         *absent = 1;
         return NULL;
     }
     size_t n = 0;
-    char *text = file_read_all(path, &n);
+    char *text = file_read_capped(path, PROV_MAX_BYTES, &n); /* a regular file of at most 4 MiB */
     if (!text) return NULL;
-    if (n > PROV_MAX_BYTES) {
-        free(text);
-        pe_errorf("%s: %zu bytes, more than a provenance file can hold (%u)", path, n, PROV_MAX_BYTES);
-        return NULL;
-    }
     cJSON *root = cJSON_ParseWithLength(text, n);
     free(text);
     const cJSON *fmt = root ? cJSON_GetObjectItemCaseSensitive(root, "format") : NULL;

@@ -9,7 +9,9 @@
 int rundir_load(const char *dir, int min_P, RunConfig *cfg, GPT *m, long *step) {
     char path[4096];
     if (path_join(path, sizeof path, dir, "model.safetensors") != 0) return -1;
-    if (!path_exists(path))
+    int has = path_probe(path, "the checkpoint"); /* permission or link errors are reported as such */
+    if (has < 0) return -1;
+    if (!has)
         return pe_errorf("%s: no checkpoint (model.safetensors) in this directory; is it a posenc run "
                          "directory, and has its training written a checkpoint?", dir);
     char *json = NULL;

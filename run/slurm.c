@@ -6,11 +6,13 @@
 #include <cJSON.h>
 #include <errno.h>
 #include <stdio.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "model/common.h"
+#include "run/escape.h"
 #include "run/fsutil.h"
 
 /* ------------------------------------------------------------------------
@@ -105,7 +107,9 @@ int slurm_options_from_spec(SlurmOptions *o, const char *spec_json, const char *
         char where[4200], text[64];
         snprintf(where, sizeof where, "%s: slurm", origin);
         if (strcmp(it->string, "max_running") == 0) {
-            if (!cJSON_IsNumber(it) || it->valuedouble != (double)(long)it->valuedouble) {
+            /* range first: a cast of an out-of-range double is undefined */
+            if (!cJSON_IsNumber(it) || !(it->valuedouble >= -1e9 && it->valuedouble <= 1e9) ||
+                it->valuedouble != floor(it->valuedouble)) {
                 rc = pe_errorf("%s: slurm: max_running: expected a whole number in 1..100000", origin);
                 break;
             }
@@ -151,18 +155,28 @@ int slurm_write_scripts(const char *out_dir, const char *name, const char *bin, 
                         const SlurmOptions *o) {
     char abs_out[4096], sdir[4200];
     if (!realpath(out_dir, abs_out)) return pe_errorf("%s: %s", out_dir, strerror(errno));
-    /* #SBATCH lines take the folder unquoted, and --output expands %-patterns */
-    for (const char *p = abs_out; *p; p++)
-        if (strchr(" \t\n%'\"\\$`", *p))
-            return pe_errorf("%s: a sweep folder for Slurm may not contain whitespace or any of %% ' \" \\ $ ` "
-                             "(they would be read by sbatch or the shell)",
-                             abs_out);
     if (num_jobs < 1) return pe_errorf("%s: the plan has no jobs", abs_out);
+    /* every string is escaped for where it goes (run/escape.h): the #SBATCH lines
+     * take the folder as an sbatch file-name pattern, the shell lines as sh words */
+    char *out_pat = esc_sbatch(abs_out, 1, "the sweep folder");
+    if (!out_pat) return -1;
+    char path[4400];
+    snprintf(path, sizeof path, "%s/plan.txt", abs_out);
+    char *q_plan = esc_sh(path);
+    snprintf(path, sizeof path, "%s/slurm/array.sbatch", abs_out);
+    char *q_array = esc_sh(path);
+    snprintf(path, sizeof path, "%s/slurm/collect.sbatch", abs_out);
+    char *q_collect = esc_sh(path);
+    char *q_out = esc_sh(abs_out);
+    char *dq_bin = esc_sh_dq(bin, "the posenc program");
+    char *s = NULL;
+    int rc = -1;
+    if (!dq_bin) goto done;
     snprintf(sdir, sizeof sdir, "%s/slurm", abs_out);
-    if (dir_create(sdir) != 0) return -1;
+    if (dir_create(sdir) != 0) goto done;
     char logs[4200];
     snprintf(logs, sizeof logs, "%s/logs", abs_out);
-    if (dir_create(logs) != 0) return -1; /* sbatch does not create --output folders */
+    if (dir_create(logs) != 0) goto done; /* sbatch does not create --output folders */
 
     char res[512] = "";
     size_t rl = 0;
@@ -170,9 +184,8 @@ int slurm_write_scripts(const char *out_dir, const char *name, const char *bin, 
     char max[32] = "";
     if (o->max_running > 0) snprintf(max, sizeof max, "%%%d", o->max_running);
 
-    size_t cap = 16384 + 4 * strlen(abs_out) + strlen(bin);
-    char *s = pe_calloc(cap, 1);
-    int rc = -1;
+    size_t cap = 16384 + 16 * strlen(abs_out) + 2 * strlen(bin);
+    s = pe_calloc(cap, 1);
     /* the array: task k runs line k of plan.txt, exactly as written */
     snprintf(s, cap,
              "#!/bin/sh\n"
@@ -184,14 +197,14 @@ int slurm_write_scripts(const char *out_dir, const char *name, const char *bin, 
              "#SBATCH --cpus-per-task=%d\n"
              "#SBATCH --output=%s/logs/slurm-%%A_%%a.log\n"
              "%s%s%s%s%s%s%s"
-             "plan='%s/plan.txt'\n"
+             "plan=%s\n"
              "task=${SLURM_ARRAY_TASK_ID:?run this script with sbatch (it is a job array)}\n"
              "line=$(sed -n \"${task}p\" \"$plan\")\n"
              "if [ -z \"$line\" ]; then echo \"posenc: $plan has no line $task\" >&2; exit 2; fi\n"
              "echo \"posenc: plan line $task on $(hostname): $line\"\n"
              "eval \"exec $line\"\n",
-             name, abs_out, name, num_jobs, max, cpus, abs_out, res, o->time[0] ? "#SBATCH --time=" : "", o->time,
-             o->time[0] ? "\n" : "", o->mem[0] ? "#SBATCH --mem=" : "", o->mem, o->mem[0] ? "\n" : "", abs_out);
+             name, abs_out, name, num_jobs, max, cpus, out_pat, res, o->time[0] ? "#SBATCH --time=" : "", o->time,
+             o->time[0] ? "\n" : "", o->mem[0] ? "#SBATCH --mem=" : "", o->mem, o->mem[0] ? "\n" : "", q_plan);
     if (write_script(sdir, "array.sbatch", s, 0) != 0) goto done;
     /* the aggregation, once the whole array has ended */
     snprintf(s, cap,
@@ -202,8 +215,8 @@ int slurm_write_scripts(const char *out_dir, const char *name, const char *bin, 
              "#SBATCH --cpus-per-task=1\n"
              "#SBATCH --output=%s/logs/slurm-collect-%%j.log\n"
              "%s"
-             "exec \"${POSENC:-%s}\" collect '%s'\n",
-             name, name, abs_out, res, bin, abs_out);
+             "exec \"${POSENC:-%s}\" collect %s\n",
+             name, name, out_pat, res, dq_bin, q_out);
     if (write_script(sdir, "collect.sbatch", s, 0) != 0) goto done;
     snprintf(s, cap,
              "#!/bin/sh\n"
@@ -212,17 +225,22 @@ int slurm_write_scripts(const char *out_dir, const char *name, const char *bin, 
              "# Arguments are passed to the array's sbatch (e.g. --qos=short). Re-submitting is safe:\n"
              "# complete runs are skipped, interrupted ones resume.\n"
              "set -eu\n"
-             "array=$(sbatch --parsable \"$@\" '%s/slurm/array.sbatch')\n"
+             "array=$(sbatch --parsable \"$@\" %s)\n"
              "array=${array%%%%;*}\n"
-             "collect=$(sbatch --parsable --dependency=afterany:\"$array\" '%s/slurm/collect.sbatch')\n"
+             "collect=$(sbatch --parsable --dependency=afterany:\"$array\" %s)\n"
              "collect=${collect%%%%;*}\n"
              "echo \"posenc: submitted job array $array (%d tasks) and collect job $collect (after the array)\"\n"
-             "echo \"posenc: follow with: squeue -j $array,$collect; logs in %s/logs/; results in "
-             "%s/results.csv\"\n",
-             name, num_jobs, abs_out, abs_out, num_jobs, abs_out, abs_out);
+             "echo \"posenc: follow with: squeue -j $array,$collect; logs in \"%s\"/logs/; results in \"%s\"/results.csv\"\n",
+             name, num_jobs, q_array, q_collect, num_jobs, q_out, q_out);
     if (write_script(sdir, "submit.sh", s, 1) != 0) goto done;
     rc = 0;
 done:
     free(s);
+    free(out_pat);
+    free(q_plan);
+    free(q_array);
+    free(q_collect);
+    free(q_out);
+    free(dq_bin);
     return rc;
 }

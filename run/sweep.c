@@ -7,16 +7,20 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "run/escape.h"
 #include "run/eval.h"
 #include "run/fsutil.h"
+#include "run/runinfo.h"
 #include "run/train.h"
 
 /* ------------------------------------------------------------------------
@@ -107,10 +111,17 @@ int sweep_load(Sweep *s, const char *spec_path) {
     }
     for (const char *p = s->name; *p; p++)
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
-              *p == '-' || *p == '.') || !s->name[0]) {
+              *p == '-' || *p == '.')) {
             pe_errorf("%s: name: \"%s\" may hold only letters, digits, '.', '_' and '-'", spec_path, s->name);
             goto done;
         }
+    /* the name is a folder under runs/: "", "." and ".." would be another folder */
+    if (strspn(s->name, ".") == strlen(s->name)) {
+        pe_errorf("%s: name: \"%s\" is not a folder name of its own (it names the output folder runs/NAME); use "
+                  "letters or digits",
+                  spec_path, s->name);
+        goto done;
+    }
     const cJSON *desc = cJSON_GetObjectItemCaseSensitive(root, "description");
     if (desc && !cJSON_IsString(desc)) {
         pe_errorf("%s: description: expected a string", spec_path);
@@ -162,12 +173,12 @@ int sweep_load(Sweep *s, const char *spec_path) {
     }
     s->threads = 1;
     if (threads) {
-        if (!cJSON_IsNumber(threads) || threads->valuedouble != (int)threads->valuedouble || threads->valueint < 1 ||
-            threads->valueint > 1024) {
+        if (!cJSON_IsNumber(threads) || !(threads->valuedouble >= 1 && threads->valuedouble <= 1024) ||
+            threads->valuedouble != floor(threads->valuedouble)) {
             pe_errorf("%s: threads: expected a whole number in 1..1024", spec_path);
             goto done;
         }
-        s->threads = threads->valueint;
+        s->threads = (int)threads->valuedouble;
     }
     int nseeds = seeds ? cJSON_GetArraySize(seeds) : 1;
     if (seeds && (!cJSON_IsArray(seeds) || nseeds < 1)) {
@@ -176,7 +187,9 @@ int sweep_load(Sweep *s, const char *spec_path) {
     }
     for (int i = 0; seeds && i < nseeds; i++) {
         const cJSON *v = cJSON_GetArrayItem(seeds, i);
-        if (!cJSON_IsNumber(v) || v->valuedouble < 0 || v->valuedouble != (double)(uint64_t)v->valuedouble) {
+        /* range first (below 2^64): a cast of an out-of-range double is undefined */
+        if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble < 18446744073709551616.0) ||
+            v->valuedouble != floor(v->valuedouble)) {
             pe_errorf("%s: seeds[%d]: expected a whole number >= 0", spec_path, i);
             goto done;
         }
@@ -291,24 +304,9 @@ void sweep_free(Sweep *s) {
  * Plans
  */
 
-/* A path in a plan line must survive the quoting it gets there: the program
- * inside "${POSENC:-...}" (no " $ ` \), the configs and run folders inside
- * '...' (no '); and no newline anywhere (one line per job). */
-static int plan_path_check(const char *what, const char *path, const char *bad) {
-    for (const char *p = path; *p; p++) {
-        if (*p == '\n')
-            return pe_errorf("%s \"%s\": a path with a newline cannot be written into plan.txt", what, path);
-        if (strchr(bad, *p))
-            return pe_errorf("%s \"%s\": a path with the character %c cannot be written into plan.txt "
-                             "(not allowed here: %s)",
-                             what, path, *p, bad);
-    }
-    return 0;
-}
-
 int sweep_write_plan(const Sweep *s, const char *out, const char *bin) {
-    if (plan_path_check("the sweep folder", out, "'") != 0 || plan_path_check("the posenc program", bin, "\"$`\\") != 0)
-        return -1;
+    char *qbin = esc_sh_dq(bin, "the posenc program"); /* inside "${POSENC:-...}" */
+    if (!qbin) return -1;
     char path[4096], dir[4096];
     if (dir_create(out) != 0) return -1;
     if (path_join(dir, sizeof dir, out, "configs") != 0 || dir_create(dir) != 0) return -1;
@@ -318,9 +316,16 @@ int sweep_write_plan(const Sweep *s, const char *out, const char *bin) {
     /* absolute paths, so that a line runs unchanged from any folder and on any
      * host that mounts the sweep folder at the same path */
     char abs_out[4096];
-    if (!realpath(out, abs_out)) return pe_errorf("%s: %s", out, strerror(errno));
-    if (plan_path_check("the sweep folder", abs_out, "'") != 0) return -1;
-    size_t cap = 1024 + (size_t)s->num_jobs * (2 * strlen(abs_out) + strlen(bin) + 400), len = 0;
+    if (!realpath(out, abs_out)) {
+        free(qbin);
+        return pe_errorf("%s: %s", out, strerror(errno));
+    }
+    if (strchr(abs_out, '\n')) {
+        free(qbin);
+        return pe_errorf("the sweep folder \"%s\": a path with a newline cannot be written into plan.txt (one "
+                         "command per line)", abs_out);
+    }
+    size_t cap = 1024 + (size_t)s->num_jobs * (8 * strlen(abs_out) + strlen(qbin) + 800), len = 0;
     char *plan = pe_calloc(cap, 1);
     for (int i = 0; i < s->num_jobs; i++) {
         const SweepJob *j = &s->jobs[i];
@@ -331,31 +336,59 @@ int sweep_write_plan(const Sweep *s, const char *out, const char *bin) {
         free(json);
         if (rc != 0) {
             free(plan);
+            free(qbin);
             return -1;
         }
-        len += snprintf(plan + len, cap - len, "\"${" SWEEP_PROGRAM_VAR ":-%s}\" run '%s' --out '%s/runs/%s'\n", bin,
-                        cfgpath, abs_out, j->id);
+        char rundir[4400];
+        snprintf(rundir, sizeof rundir, "%s/runs/%s", abs_out, j->id);
+        char *qcfg = esc_sh(cfgpath), *qrun = esc_sh(rundir);
+        len += snprintf(plan + len, cap - len, "\"${" SWEEP_PROGRAM_VAR ":-%s}\" run %s --out %s\n", qbin, qcfg, qrun);
+        free(qcfg);
+        free(qrun);
     }
+    free(qbin);
     int rc = path_join(path, sizeof path, out, "plan.txt") == 0 ? file_write_atomic(path, plan, len) : -1;
     free(plan);
     return rc;
 }
 
 int sweep_run_complete(const char *run_dir) {
-    char path[4096];
-    if (path_join(path, sizeof path, run_dir, "config.json") != 0) return 0;
-    RunConfig c;
-    if (config_load(&c, path, NULL, 0) != 0) return 0;
-    /* every evaluation variant of the config has its file (eval.json for the default) */
-    for (int pm = 0; pm < EVAL_POS_COUNT; pm++)
-        for (int sc = 0; sc < PE_ROPE_SCALING_COUNT; sc++) {
-            if (!(c.eval.positions & (1u << pm)) || !(c.eval.rope_scaling & (1u << sc))) continue;
-            char stem[80], file[96];
-            eval_variant_stem(pm, sc, stem, sizeof stem);
-            snprintf(file, sizeof file, "%s.json", stem);
-            if (path_join(path, sizeof path, run_dir, file) != 0 || !path_exists(path)) return 0;
+    RunInfo *ri = pe_calloc(1, sizeof *ri);
+    int complete = run_inspect(run_dir, ri) == RUN_OK && ri->complete;
+    free(ri);
+    return complete;
+}
+
+int sweep_check_runs(const Sweep *s, const char *out) {
+    RunInfo *ri = pe_calloc(1, sizeof *ri);
+    int rc = 0;
+    for (int i = 0; i < s->num_jobs && rc == 0; i++) {
+        char dir[4400];
+        snprintf(dir, sizeof dir, "%s/runs/%s", out, s->jobs[i].id);
+        struct stat st;
+        if (lstat(dir, &st) != 0) continue; /* not started */
+        if (S_ISLNK(st.st_mode)) {
+            pe_errorf("%s: a symbolic link; a sweep writes its runs only into folders of its own (remove the "
+                      "link, or sweep into another --out)", dir);
+            rc = RUN_INVALID;
+            break;
         }
-    return train_checkpoint_step(run_dir) == c.train.steps;
+        int st2 = run_inspect(dir, ri);
+        if (st2 == RUN_NOT_A_RUN) continue;
+        if (st2 != RUN_OK) {
+            rc = st2;
+            break;
+        }
+        char key[256], va[80], vb[80];
+        if (run_config_diff(&ri->cfg, &s->jobs[i].cfg, 0, key, sizeof key, va, vb, sizeof va)) {
+            pe_errorf("%s holds a run with %s = %s, but %s now gives %s = %s: its results would not be of this spec; "
+                      "sweep into another --out, or remove that run folder",
+                      dir, key, va, s->spec_path, key, vb);
+            rc = RUN_INVALID;
+        }
+    }
+    free(ri);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------
@@ -378,15 +411,16 @@ static double now_s(void) {
     return ts.tv_sec + 1e-9 * ts.tv_nsec;
 }
 
-/* the run directory and id of a plan line: the quoted argument after --out */
+/* the run directory and id of a plan line ("${POSENC:-...}" run 'CONFIG' --out 'DIR',
+ * the words quoted by esc_sh) */
 static int parse_plan_line(const char *line, PlanJob *j) {
-    const char *o = strstr(line, "--out '");
+    const char *o = strstr(line, "}\" run ");
     if (!o) return -1;
     o += 7;
-    const char *end = strchr(o, '\'');
-    if (!end || (size_t)(end - o) >= sizeof j->run_dir) return -1;
-    memcpy(j->run_dir, o, end - o);
-    j->run_dir[end - o] = '\0';
+    char cfg[4096];
+    if (esc_sh_unquote(&o, cfg, sizeof cfg) != 0 || strncmp(o, " --out ", 7) != 0) return -1;
+    o += 7;
+    if (esc_sh_unquote(&o, j->run_dir, sizeof j->run_dir) != 0 || *o) return -1;
     const char *slash = strrchr(j->run_dir, '/');
     snprintf(j->id, sizeof j->id, "%.127s", slash ? slash + 1 : j->run_dir);
     return 0;
@@ -428,7 +462,7 @@ int sweep_run_plan(const char *out, int jobs, volatile sig_atomic_t *stop, int *
         if (!*line) continue;
         pj[n].line = line;
         if (parse_plan_line(line, &pj[n]) != 0) {
-            pe_errorf("%s: line %d is not a posenc plan line (no --out '...')", path, n + 1);
+            pe_errorf("%s: line %d is not a posenc plan line (\"${POSENC:-...}\" run 'CONFIG' --out 'DIR')", path, n + 1);
             free(pj);
             free(text);
             return -1;
@@ -459,7 +493,7 @@ int sweep_run_plan(const char *out, int jobs, volatile sig_atomic_t *stop, int *
                 continue;
             }
             if (pid == 0) {
-                int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND, 0644);
+                int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0644);
                 if (fd >= 0) {
                     dup2(fd, 1);
                     dup2(fd, 2);

@@ -101,10 +101,15 @@ int sweep_run_plan(const char *out_dir, int jobs, volatile sig_atomic_t *stop, i
  * a string as it is, anything else as compact JSON. */
 void sweep_value_text(const cJSON *v, char *buf, size_t cap);
 
-/* A run directory is complete when its checkpoint is at the final step and
- * the file of every evaluation variant of its config exists (eval.json, and
- * eval-<variant>.json for each other combination of eval.positions and
- * eval.rope_scaling; run/eval.h). */
+/* A run directory is complete as run_inspect decides (run/runinfo.h): its
+ * files agree, its checkpoint is at the final step and every evaluation
+ * variant of its config has its file from that step. */
 int sweep_run_complete(const char *run_dir);
+
+/* Before a plan is (re)written into out: each job's run folder that holds a
+ * run must hold a run of exactly the job's config, and none may be a link.
+ * 0, or RUN_IO / RUN_INVALID (run/runinfo.h) after pe_errorf naming the
+ * folder, the key and both values. */
+int sweep_check_runs(const Sweep *s, const char *out);
 
 #endif

@@ -24,7 +24,8 @@ static double now_s(void) {
 
 long train_checkpoint_step(const char *run_dir) {
     char path[4096];
-    if (path_join(path, sizeof path, run_dir, "model.safetensors") != 0 || !path_exists(path)) return -1;
+    if (path_join(path, sizeof path, run_dir, "model.safetensors") != 0 || path_probe(path, "the checkpoint") != 1)
+        return -1;
     char *cfg = NULL;
     long step = -1;
     if (checkpoint_read_meta(path, &cfg, &step) != 0) return -1;
@@ -32,24 +33,25 @@ long train_checkpoint_step(const char *run_dir) {
     return step;
 }
 
-/* Keep only the metrics lines of steps <= step (those written before the
- * checkpoint being resumed); returns the elapsed time of the last kept line. */
-static int metrics_truncate(const char *path, long step, double *elapsed) {
+char *metrics_keep_until(const char *text, long step, size_t *len_out, double *elapsed) {
     *elapsed = 0.0;
-    if (!path_exists(path)) return 0;
-    char *text = file_read_all(path, NULL);
-    if (!text) return -1;
+    char *copy = strdup(text);
     size_t cap = strlen(text) + 1, len = 0;
     char *kept = malloc(cap);
-    for (char *line = text, *next; line && *line; line = next) {
+    if (!copy || !kept) {
+        free(copy);
+        free(kept);
+        return NULL;
+    }
+    for (char *line = copy, *next; line && *line; line = next) {
         next = strchr(line, '\n');
         if (next) *next++ = '\0';
         else break; /* a torn last line (no newline) is dropped */
         cJSON *j = cJSON_Parse(line);
         const cJSON *s = j ? cJSON_GetObjectItemCaseSensitive(j, "step") : NULL;
-        if (cJSON_IsNumber(s) && (long)s->valuedouble <= step) {
+        if (cJSON_IsNumber(s) && s->valuedouble <= (double)step) { /* no cast of an untrusted double */
             const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "elapsed");
-            if (cJSON_IsNumber(e)) *elapsed = e->valuedouble;
+            if (cJSON_IsNumber(e) && isfinite(e->valuedouble)) *elapsed = e->valuedouble;
             size_t n = strlen(line);
             memcpy(kept + len, line, n);
             kept[len + n] = '\n';
@@ -57,9 +59,26 @@ static int metrics_truncate(const char *path, long step, double *elapsed) {
         }
         cJSON_Delete(j);
     }
+    kept[len] = '\0';
+    free(copy);
+    *len_out = len;
+    return kept;
+}
+
+/* Keep only the metrics lines of steps <= step (those written before the
+ * checkpoint being resumed); returns the elapsed time of the last kept line. */
+static int metrics_truncate(const char *path, long step, double *elapsed) {
+    *elapsed = 0.0;
+    int has = path_probe(path, "the training log");
+    if (has <= 0) return has;
+    char *text = file_read_all(path, NULL);
+    if (!text) return -1;
+    size_t len = 0;
+    char *kept = metrics_keep_until(text, step, &len, elapsed);
+    free(text);
+    if (!kept) return pe_errorf("%s: out of memory", path);
     int rc = file_write_atomic(path, kept, len);
     free(kept);
-    free(text);
     return rc;
 }
 
@@ -219,12 +238,20 @@ int train_run(const RunConfig *cfg, const TrainOptions *o) {
         const long done_steps = step + 1;
         if (!isfinite(loss) || !isfinite(norm)) {
             long ck = train_checkpoint_step(o->run_dir);
-            pe_errorf("step %ld: %s is %s (loss %g, gradient norm %g); training stopped. %s"
-                      "Resume with a lower learning rate: posenc train --resume %s --set train.lr=%g",
-                      done_steps, !isfinite(loss) ? "the loss" : "the gradient norm",
-                      isnan(!isfinite(loss) ? loss : norm) ? "NaN" : "infinite", loss, norm,
-                      ck >= 0 ? "The last good checkpoint is kept. " : "No checkpoint was written yet. ",
-                      o->run_dir, tr->lr / 10);
+            if (ck >= 0)
+                pe_errorf("step %ld: %s is %s (loss %g, gradient norm %g); training stopped. The last good "
+                          "checkpoint is kept (step %ld). Resume with a lower learning rate: posenc train --resume %s "
+                          "--set train.lr=%g",
+                          done_steps, !isfinite(loss) ? "the loss" : "the gradient norm",
+                          isnan(!isfinite(loss) ? loss : norm) ? "NaN" : "infinite", loss, norm, ck, o->run_dir,
+                          tr->lr / 10);
+            else /* nothing to resume from: start again */
+                pe_errorf("step %ld: %s is %s (loss %g, gradient norm %g); training stopped before its first "
+                          "checkpoint, so there is nothing to resume. Start again with a lower learning rate: "
+                          "posenc train %s/config.json --out %s --force --set train.lr=%g",
+                          done_steps, !isfinite(loss) ? "the loss" : "the gradient norm",
+                          isnan(!isfinite(loss) ? loss : norm) ? "NaN" : "infinite", loss, norm, o->run_dir,
+                          o->run_dir, tr->lr / 10);
             rc = TRAIN_NONFINITE;
             goto done;
         }

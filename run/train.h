@@ -27,6 +27,7 @@
 #define POSENC_TRAIN_H
 
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "run/config.h"
@@ -45,6 +46,13 @@ enum { TRAIN_OK = 0, TRAIN_ERROR = -1, TRAIN_INTERRUPTED = 1, TRAIN_NONFINITE = 
 /* Train per cfg. Returns one of the codes above; on TRAIN_ERROR and
  * TRAIN_NONFINITE the message is in pe_error(). */
 int train_run(const RunConfig *cfg, const TrainOptions *opt);
+
+/* The lines of metrics.jsonl text whose "step" is at most `step` (what a
+ * resume from that checkpoint keeps); a torn last line and lines that are
+ * not such JSON are dropped. *elapsed gets the "elapsed" of the last kept
+ * line (0 if none). malloc'd NUL-terminated text of *len bytes, NULL on
+ * out-of-memory. */
+char *metrics_keep_until(const char *text, long step, size_t *len, double *elapsed);
 
 /* The step of the run's checkpoint, or -1 if it has none (or it is unreadable). */
 long train_checkpoint_step(const char *run_dir);

@@ -281,8 +281,8 @@ START_TEST(test_bad_run_inputs) {
     ck_assert(n0 == n1 && memcmp(before, after, n0) == 0);
     free(before);
     free(after);
-    /* learned beyond its table: a clear error naming the setting */
-    ck_assert_int_eq(posenc("eval %s/run --lengths 100", d), 1);
+    /* learned beyond its table: a usage error (exit 2, like the other length errors) naming the setting */
+    ck_assert_int_eq(posenc("eval %s/run --lengths 100", d), 2);
     EXPECT_OUT("model.max_positions");
     /* bad option values */
     ck_assert_int_eq(posenc("eval %s/run --lengths 8:4", d), 2);
@@ -293,8 +293,8 @@ START_TEST(test_bad_run_inputs) {
     ck_assert_int_eq(posenc("predict %s/run --logits \"BOS 3\" --recompute", d), 2);
     EXPECT_OUT("--recompute applies to decoding");
     /* a directory that is not a run */
-    ck_assert_int_eq(posenc("eval %s", d), 1);
-    EXPECT_OUT("no checkpoint");
+    ck_assert_int_eq(posenc("eval %s", d), 2);
+    EXPECT_OUT("not a posenc run directory");
     /* a truncated checkpoint */
     snprintf(p, sizeof p, "%s/run/model.safetensors", d);
     ck_assert_int_eq(truncate(p, 100), 0);

@@ -141,11 +141,15 @@ START_TEST(test_plan_errors) {
         EXPECT_OUT(spec[i].want);
         EXPECT_OUT(p);
     }
-    /* paths the plan's quoting cannot carry */
-    ck_assert_int_eq(posenc("sweep tests/data/sweep_tiny.json --plan \"%s/it's\"", t), 1);
-    EXPECT_OUT("a path with the character ' cannot be written into plan.txt");
+    /* a quote in the sweep folder is quoted in plan.txt (run/escape.h), not refused */
+    ck_assert_int_eq(posenc("sweep tests/data/sweep_tiny.json --plan \"%s/it's\"", t), 0);
+    snprintf(p, sizeof p, "%s/it's/plan.txt", t);
+    char *plan = file_read_all(p, NULL);
+    ck_assert_msg(plan && strstr(plan, "/it'\\''s/runs/copy.rope.s3'\n"), "%s", plan ? plan : pe_error());
+    free(plan);
+    /* what an #SBATCH line cannot carry is refused, naming it */
     ck_assert_int_eq(posenc("sweep tests/data/sweep_tiny.json --plan '%s/a b' --slurm", t), 1);
-    EXPECT_OUT("a sweep folder for Slurm may not contain whitespace");
+    EXPECT_OUT("sbatch cannot take whitespace");
 }
 END_TEST
 
