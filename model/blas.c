@@ -114,6 +114,13 @@ int blas_pin(char **argv) {
     if (!av || !av[0]) return pe_errorf("cannot read this program's arguments to run it again with "
                                         "OPENBLAS_CORETYPE=%s; set that variable yourself", BLAS_PINNED_KERNEL);
     fflush(NULL);
+    /* the program's own path (under valgrind /proc/self/exe itself is the tool; readlink names the program) */
+    char self[4096];
+    const ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n > 0) {
+        self[n] = '\0';
+        execv(self, av);
+    }
     execv("/proc/self/exe", av);
     return pe_errorf("cannot run this program again with OPENBLAS_CORETYPE=%s (%s); set that variable yourself",
                      BLAS_PINNED_KERNEL, strerror(errno));
