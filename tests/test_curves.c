@@ -66,7 +66,9 @@ START_TEST(test_plot_and_csv) {
     /* the last training line of run a, field by field */
     const char *last = strstr(ma, "{\"type\":\"train\",\"step\":50,");
     ck_assert_ptr_nonnull(last);
-    cJSON *j = cJSON_Parse(strndup(last, strchr(last, '\n') - last));
+    char *line = strndup(last, strchr(last, '\n') - last);
+    cJSON *j = cJSON_Parse(line);
+    free(line);
     ck_assert_ptr_nonnull(j);
     char want[256];
     snprintf(want, sizeof want, "\na,train,50,,%.9g,%.9g,", cJSON_GetObjectItem(j, "loss")->valuedouble,
