@@ -34,7 +34,8 @@ static void usage(FILE *f) {
             "  attention RUN \"3 1 4\" [--json]               attention weights of every layer and head\n"
             "  sweep SPEC [--jobs N]                        run an experiment grid over encodings and seeds\n"
             "  sweep SPEC --plan DIR [--slurm]              write the grid as a job list for GNU parallel / Slurm\n"
-            "  collect DIR                                  aggregate a sweep folder: results.csv, table, plots\n"
+            "  collect DIR | RUN... [--out DIR]             aggregate a sweep folder or runs: results.csv,\n"
+            "                                               table, plots (one provenance, or --allow-mixed)\n"
             "  run CONFIG --out DIR                         one sweep job: train (or resume, or skip), evaluate\n"
             "  plot RUN... [--out BASE] [--csv FILE]        training curves (loss, lr, accuracy vs step), runs\n"
             "                                               overlaid; CSV for pandas / W&B\n"
@@ -46,6 +47,11 @@ static void usage(FILE *f) {
             "  --version                                    version, build, OpenBLAS kernel\n"
             "\n"
             "Run `posenc COMMAND --help` for a command's options.\n"
+            "\n"
+            "Results are the same bytes on any x86-64 machine with AVX2/FMA and any thread count:\n"
+            "posenc pins OpenBLAS's Haswell kernels (it sets OPENBLAS_CORETYPE and runs itself\n"
+            "again). POSENC_BLAS=native keeps OpenBLAS's own choice instead; such runs are marked\n"
+            "not reproducible in their provenance.json.\n"
             "\n"
             "position encodings (model.pe):\n");
     for (int i = 0; i < pe_count(); i++) fprintf(f, "  %-11s %s\n", pe_at(i)->name, pe_at(i)->summary);
