@@ -359,7 +359,10 @@ int cmd_eval(int argc, char **argv) {
     }
     par_set_threads(threads ? (int)threads : cfg.train.threads);
     ProvSession prov;
-    prov_begin(&prov, "eval", par_threads(), -1);
+    if (prov_begin(&prov, run, "eval", par_threads(), -1) != 0) {
+        gpt_free(&m);
+        goto runtime_error;
+    }
     gpt_reserve(&m, maxB, maxT, 0);
     Batch batch = {0};
     if (batch_alloc(&batch, maxB, maxT) != 0) {
@@ -391,7 +394,7 @@ int cmd_eval(int argc, char **argv) {
     free(floor);
     batch_free(&batch);
     gpt_free(&m);
-    if (rc == 0 && variants > 0) rc = prov_end(&prov, run, step);
+    if (prov_end(&prov, run, step) != 0) rc = -1;
     if (rc != 0) goto runtime_error;
     return 0;
 

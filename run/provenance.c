@@ -99,14 +99,6 @@ void provenance_print_version(void) {
     printf("cpu: %s\n", cpu);
 }
 
-void prov_begin(ProvSession *s, const char *command, int threads, long step_from) {
-    memset(s, 0, sizeof *s);
-    snprintf(s->command, sizeof s->command, "%s", command);
-    utc_now(s->started, sizeof s->started);
-    s->threads = threads;
-    s->step_from = step_from;
-}
-
 /* DIR/provenance.json parsed (NULL with *absent = 1 when there is none; NULL
  * after pe_errorf when it is not a valid provenance file). */
 static cJSON *prov_load(const char *dir, int *absent) {
@@ -164,7 +156,9 @@ int prov_check(const char *dir) {
     return 0;
 }
 
-int prov_end(const ProvSession *s, const char *dir, long step_to) {
+/* Write session s into DIR/provenance.json: appended when it begins
+ * (finished "", step_to = step_from), then replaced in place when it ends. */
+static int prov_write(const ProvSession *s, const char *dir, long step_to, int ended) {
     int absent;
     cJSON *root = prov_load(dir, &absent);
     if (!root) {
@@ -177,7 +171,10 @@ int prov_end(const ProvSession *s, const char *dir, long step_to) {
     const BlasInfo *b = blas_info();
     char cpu[256], finished[32];
     cpu_model(cpu, sizeof cpu);
-    utc_now(finished, sizeof finished);
+    if (ended)
+        utc_now(finished, sizeof finished);
+    else
+        finished[0] = '\0'; /* still running (or killed: the record says so) */
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "command", s->command);
     cJSON_AddStringToObject(o, "posenc_version", posenc_version());
@@ -199,7 +196,16 @@ int prov_end(const ProvSession *s, const char *dir, long step_to) {
         cJSON_AddNumberToObject(o, "step_from", (double)s->step_from);
         cJSON_AddNumberToObject(o, "step_to", (double)step_to);
     }
-    cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(root, "sessions"), o);
+    cJSON *sessions = cJSON_GetObjectItemCaseSensitive(root, "sessions");
+    cJSON *last = cJSON_GetArrayItem(sessions, cJSON_GetArraySize(sessions) - 1);
+    const cJSON *ls = last ? cJSON_GetObjectItemCaseSensitive(last, "started") : NULL;
+    const cJSON *lf = last ? cJSON_GetObjectItemCaseSensitive(last, "finished") : NULL;
+    const cJSON *lc = last ? cJSON_GetObjectItemCaseSensitive(last, "command") : NULL;
+    if (ended && cJSON_IsString(ls) && cJSON_IsString(lf) && cJSON_IsString(lc) && !strcmp(ls->valuestring, s->started) &&
+        !lf->valuestring[0] && !strcmp(lc->valuestring, s->command))
+        cJSON_ReplaceItemInArray(sessions, cJSON_GetArraySize(sessions) - 1, o); /* this session's own record */
+    else
+        cJSON_AddItemToArray(sessions, o);
     char *text = cJSON_Print(root);
     cJSON_Delete(root);
     char path[4096];
@@ -212,6 +218,17 @@ int prov_end(const ProvSession *s, const char *dir, long step_to) {
     free(text);
     return rc;
 }
+
+int prov_begin(ProvSession *s, const char *dir, const char *command, int threads, long step_from) {
+    memset(s, 0, sizeof *s);
+    snprintf(s->command, sizeof s->command, "%s", command);
+    utc_now(s->started, sizeof s->started);
+    s->threads = threads;
+    s->step_from = step_from;
+    return prov_write(s, dir, step_from, 0);
+}
+
+int prov_end(const ProvSession *s, const char *dir, long step_to) { return prov_write(s, dir, step_to, 1); }
 
 int prov_identity(const char *dir, char *buf, size_t cap, unsigned *threads_mask, char *cpu, size_t cpu_cap) {
     int absent;

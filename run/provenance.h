@@ -2,7 +2,8 @@
  * provenance.h — what produced a run: RUN/provenance.json.
  *
  * Every command that writes a run's results (train, train --resume, eval)
- * appends one session record when it ends:
+ * appends one session record when it starts and completes it when it ends
+ * ("finished" stays "" for a session that was killed):
  *
  *   {"format": "posenc-provenance", "format_version": 1, "sessions": [
  *     {"command": "train", "posenc_version": "3f2a9c1", "compiler": "gcc 12.2.0",
@@ -34,8 +35,10 @@ const char *posenc_kernel_cflags(void);
 /* The multi-line text of `posenc --version`. */
 void provenance_print_version(void);
 
-/* A session in progress: create at the start of a command that writes run
- * results, end (append to DIR/provenance.json) when it is over. */
+/* A session: begun when a command that writes run results starts (its
+ * record is appended to DIR/provenance.json at once, "finished": "", so a
+ * session that is killed is recorded too), ended when it is over (the record
+ * gets its end time and last step). Both 0, or -1 after pe_errorf. */
 typedef struct {
     char command[32];
     char started[32];
@@ -43,9 +46,7 @@ typedef struct {
     int threads;
 } ProvSession;
 
-void prov_begin(ProvSession *s, const char *command, int threads, long step_from);
-/* Append the session to DIR/provenance.json (atomic rewrite). 0, or -1 after
- * pe_errorf. */
+int prov_begin(ProvSession *s, const char *dir, const char *command, int threads, long step_from);
 int prov_end(const ProvSession *s, const char *dir, long step_to);
 
 /* 0 if DIR/provenance.json is absent or a valid provenance file; else -1

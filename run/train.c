@@ -190,6 +190,9 @@ int train_run(const RunConfig *cfg, const TrainOptions *o) {
     AdamW opt = {0};
     Batch train_batch = {0}, eval_batch = {0};
     int rc = TRAIN_ERROR;
+    ProvSession prov; /* recorded once begun (below), completed at done: */
+    int begun = 0;
+    long saved = 0; /* the last step checkpointed */
     if (gpt_build(&m, &cfg->model) != 0) {
         free(cfg_json);
         return TRAIN_ERROR;
@@ -203,8 +206,7 @@ int train_run(const RunConfig *cfg, const TrainOptions *o) {
 
     Rng rng;
     rng_seed(&rng, rng_derive(cfg->seed, 1));
-    long start = 0, saved = 0;
-    ProvSession prov;
+    long start = 0;
     double elapsed0 = 0.0;
     if (o->resume) {
         uint64_t rng_state = 0;
@@ -214,8 +216,9 @@ int train_run(const RunConfig *cfg, const TrainOptions *o) {
         if (o->log) fprintf(o->log, "resuming %s at step %ld of %d\n", o->run_dir, start, tr->steps);
     }
 
-    /* what produced this stretch of training: appended to provenance.json once it saved a checkpoint */
-    prov_begin(&prov, o->resume ? "train --resume" : "train", par_threads(), start);
+    /* what produces this stretch of training: recorded in provenance.json now, completed at the end */
+    if (prov_begin(&prov, o->run_dir, o->resume ? "train --resume" : "train", par_threads(), start) != 0) goto done;
+    begun = 1;
     saved = start;
 
     const double t0 = now_s();
@@ -332,7 +335,7 @@ int train_run(const RunConfig *cfg, const TrainOptions *o) {
     if (o->log && o->live) fprintf(o->log, "\n");
     rc = TRAIN_OK;
 done:
-    if (rc != TRAIN_ERROR && saved > start && prov_end(&prov, o->run_dir, saved) != 0) rc = TRAIN_ERROR;
+    if (begun && prov_end(&prov, o->run_dir, saved) != 0 && rc == TRAIN_OK) rc = TRAIN_ERROR;
     batch_free(&train_batch);
     batch_free(&eval_batch);
     adamw_free(&opt);

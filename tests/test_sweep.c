@@ -138,7 +138,7 @@ static void fake_task_run(const char *out, const char *id, const char *task, con
     free(text);
     cJSON_Delete(e);
     ProvSession ps; /* what a real run records: this process's build and kernel */
-    prov_begin(&ps, "train", 1, 0);
+    ck_assert_msg(prov_begin(&ps, dir, "train", 1, 0) == 0, "%s", pe_error());
     ck_assert_msg(prov_end(&ps, dir, steps) == 0, "%s", pe_error());
 }
 
