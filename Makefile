@@ -136,9 +136,10 @@ test-report: $(PROG)
 	tests/report.sh $(PROG) $(REPORT_SHOTS)
 
 # The benchmark counts the allocations posenc's code makes inside a training
-# step by wrapping malloc/calloc/realloc at link time.
+# step by wrapping malloc/calloc/realloc/posix_memalign at link time
+# (tests/alloc_count.h).
 $(BENCH_BIN): $(BENCH_OBJ) $(LIB)
-	$(CC) $(LDFLAGS) -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc $^ -o $@ $(LDLIBS)
+	$(CC) $(LDFLAGS) -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=posix_memalign $^ -o $@ $(LDLIBS)
 
 bench: $(BENCH_BIN)
 	./$(BENCH_BIN) --json bench.json $(BENCH_ARGS)

@@ -53,26 +53,10 @@
 #include "run/eval.h"
 
 /* ------------------------------------------------------------------------
- * Allocation counting (link with --wrap=malloc,--wrap=calloc,--wrap=realloc)
+ * Allocation counting (tests/alloc_count.h)
  */
 
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t s);
-void *__real_realloc(void *p, size_t n);
-static volatile int alloc_counting;
-static volatile long alloc_count;
-void *__wrap_malloc(size_t n) {
-    if (alloc_counting) alloc_count++;
-    return __real_malloc(n);
-}
-void *__wrap_calloc(size_t n, size_t s) {
-    if (alloc_counting) alloc_count++;
-    return __real_calloc(n, s);
-}
-void *__wrap_realloc(void *p, size_t n) {
-    if (alloc_counting) alloc_count++;
-    return __real_realloc(p, n);
-}
+#include "tests/alloc_count.h" /* the allocators wrapped at link time (Makefile) */
 
 /* ------------------------------------------------------------------------
  * Helpers

@@ -534,17 +534,10 @@ static cJSON *schemes_entry(const RunInfo *runs, int nruns) {
         PE pe;
         if (pe_init(&pe, "rope", &pc) == 0) {
             float *x = pe_calloc(hs, sizeof(float)), *y = pe_calloc(hs, sizeof(float));
-            /* the rotated dimensions: those whose unit vector moves at p = 1 (as posenc show rope) */
-            int R = 0;
-            for (int j = 0; j < hs; j++) {
-                memset(x, 0, hs * sizeof(float));
-                x[j] = 1;
-                pe.ops->qk_forward(&pe, x, 1, 0);
-                int moved = 0;
-                for (int k = 0; k < hs; k++) moved |= x[k] != (k == j ? 1.0f : 0.0f);
-                R += moved;
-            }
-            const int half = R / 2;
+            /* the rotated pairs, as the module computes them */
+            double *freqs = pe_calloc(hs / 2 + 1, sizeof(double)), mscale = 1.0;
+            const int rp = pe_rope_frequencies(&pc, freqs, &mscale), half = rp > 0 ? rp : 0;
+            free(freqs);
             /* angle[p][i] of pair (i, i + half) of rope(e, p), e = 1 in each pair's first dimension,
              * in [0, 2pi); cos[d][i] = <rope(e_i, d), rope(e_i, 0)> */
             float *angle = pe_calloc((size_t)len * half, sizeof(float)), *cosd = pe_calloc((size_t)len * half, sizeof(float));

@@ -602,17 +602,10 @@ static int show_rope(Show *s) {
     if (pe_init(&pe, "rope", &pc) != 0) return EXIT_USAGE;
     float *x = pe_calloc(hs, sizeof(float)), *y = pe_calloc(hs, sizeof(float));
 
-    /* which dimensions the module rotates: those whose unit vector moves at p = 1 */
-    int R = 0;
-    for (int j = 0; j < hs; j++) {
-        memset(x, 0, hs * sizeof(float));
-        x[j] = 1;
-        pe.ops->qk_forward(&pe, x, 1, 0);
-        int moved = 0;
-        for (int k = 0; k < hs; k++) moved |= x[k] != (k == j ? 1.0f : 0.0f);
-        R += moved;
-    }
-    const int half = R / 2;
+    /* the pairs the module rotates (R = 2 * half dimensions) */
+    double *freqs = pe_calloc(hs / 2 + 1, sizeof(double)), mscale = 1.0;
+    const int rp = pe_rope_frequencies(&pc, freqs, &mscale), half = rp > 0 ? rp : 0, R = 2 * half;
+    free(freqs);
     /* angle[p, i]: of pair (i, i + half) after rotating e_i to position p, unwrapped along p;
      * cosd[d, i] = <rope(e_i, d), rope(e_i, 0)>, the score between matching unit query and key */
     double *angle = pe_calloc((size_t)len * half, sizeof(double));

@@ -29,30 +29,7 @@
 #include "model/parallel.h"
 #include "testutil.h"
 
-/* Allocation counting: the Makefile links this program with
- * --wrap=malloc,calloc,realloc,posix_memalign. */
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t s);
-void *__real_realloc(void *p, size_t n);
-int __real_posix_memalign(void **p, size_t a, size_t n);
-static volatile int alloc_counting;
-static volatile long alloc_count;
-void *__wrap_malloc(size_t n) {
-    if (alloc_counting) alloc_count++;
-    return __real_malloc(n);
-}
-void *__wrap_calloc(size_t n, size_t s) {
-    if (alloc_counting) alloc_count++;
-    return __real_calloc(n, s);
-}
-void *__wrap_realloc(void *p, size_t n) {
-    if (alloc_counting) alloc_count++;
-    return __real_realloc(p, n);
-}
-int __wrap_posix_memalign(void **p, size_t a, size_t n) {
-    if (alloc_counting) alloc_count++;
-    return __real_posix_memalign(p, a, n);
-}
+#include "alloc_count.h" /* the Makefile links this program with the allocators wrapped */
 
 enum { V_ = 11, P_ = 96, T_ = 40 };
 /* |cached - full| <= DECODE_TOL * (1 + max |full logit|) (worst seen here: 2.4e-7) */
