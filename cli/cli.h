@@ -23,6 +23,10 @@ int cmd_run(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_attention(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_compare(int argc, char **argv);
+int cmd_robustness(int argc, char **argv);
+/* posenc sweep SPEC --out OUT --jobs JOBS (0: cores / threads), run here; an exit status. */
+int sweep_local(const char *spec, const char *out, long jobs, int plots);
 
 #include <stddef.h>
 
@@ -44,6 +48,8 @@ void show_bias_curves(const struct PE *pe, int len, int qi, float *curves);
 int parse_lengths(const char *spec, int *out, int cap);
 /* Whole positive integer option value, or -1 after pe_errorf. */
 long parse_count(const char *opt, const char *value, long max);
+/* A fraction 0 < F < 1 option value, or -1 after pe_errorf. */
+double parse_fraction(const char *opt, const char *value);
 /* True for -h / --help. */
 int is_help(const char *arg);
 

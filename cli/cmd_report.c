@@ -20,8 +20,9 @@
  *              RoPE's angles and cos(angle) vs distance (qk_forward on unit
  *              vectors), ALiBi's biases for 1..16 heads (bias_forward); and the
  *              verdicts `posenc show ... --no-plot` prints for each
- *   breaks     (reserved) break lengths and intervals per series, drawn on the
- *              curves when present (see report_page.html, drawBreaks)
+ *   breaks     the break length of every cell (run/aggregate.h: median, min and
+ *              max over the seeds, per metric), drawn on the curves
+ *              (report_page.html, drawBreaks)
  * Every string from a run folder reaches the page only inside that JSON, made
  * safe by html_escape_script_json (run/html.h); the page inserts strings as
  * text only.
@@ -37,6 +38,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "run/aggregate.h"
 #include "model/pe.h"
 #include "run/attention.h"
 #include "run/config.h"
@@ -122,10 +124,10 @@ typedef struct {
     RunConfig cfg;
     char group[512];     /* task + the grid values other than model.pe / train.random_positions */
     int has_default;     /* eval.json complete */
-} RunInfo;
+} ReportRun;
 
 /* One evaluation file into a JSON object; NULL (and *why) if missing or unfinished. */
-static cJSON *eval_entry(const RunInfo *r, const char *file, char *why, size_t cap) {
+static cJSON *eval_entry(const ReportRun *r, const char *file, char *why, size_t cap) {
     char path[4700];
     snprintf(path, sizeof path, "%s/%s", r->dir, file);
     cJSON *ev = read_json_file(path);
@@ -196,7 +198,7 @@ static cJSON *eval_entry(const RunInfo *r, const char *file, char *why, size_t c
 static int cmp_names(const void *a, const void *b) { return strcmp((const char *)a, (const char *)b); }
 
 /* A run directory's entry: its settings and evaluations, or why it has none. */
-static cJSON *run_entry(RunInfo *r, char keys[][64], int nkeys) {
+static cJSON *run_entry(ReportRun *r, char keys[][64], int nkeys) {
     cJSON *e = cJSON_CreateObject();
     cJSON_AddStringToObject(e, "id", r->id);
     char path[4700];
@@ -303,7 +305,7 @@ static const int attention_mult[3] = {1, 2, 4};
 #define ATTENTION_BUDGET 1500000
 
 /* The number of weights attention_entry stores for run r. */
-static double attention_cells(const RunInfo *r) {
+static double attention_cells(const ReportRun *r) {
     const TaskOps *t = task_find(r->cfg.task.name);
     double cells = 0;
     for (int k = 0; k < 3; k++) {
@@ -315,7 +317,7 @@ static double attention_cells(const RunInfo *r) {
 
 /* Attention maps on the first evaluation example at the longest training
  * length and 2x, 4x it; bias vs distance for learned-bias encodings. */
-static cJSON *attention_entry(const RunInfo *r, const char *label) {
+static cJSON *attention_entry(const ReportRun *r, const char *label) {
     const RunConfig *c = &r->cfg;
     const TaskOps *t = task_find(c->task.name);
     cJSON *e = cJSON_CreateObject();
@@ -454,13 +456,13 @@ static PEConfig scheme_pe_config(int C, int NH, int P) {
     return pc;
 }
 
-static const RunInfo *first_run_with(const RunInfo *runs, int n, const char *pe) {
+static const ReportRun *first_run_with(const ReportRun *runs, int n, const char *pe) {
     for (int i = 0; i < n; i++)
         if (runs[i].ok && runs[i].has_default && strcmp(runs[i].cfg.model.pe, pe) == 0) return &runs[i];
     return NULL;
 }
 
-static cJSON *schemes_entry(const RunInfo *runs, int nruns) {
+static cJSON *schemes_entry(const ReportRun *runs, int nruns) {
     cJSON *s = cJSON_CreateObject();
     /* sinusoidal: positions 0..127 (the slider's range), d_model 64 */
     {
@@ -483,7 +485,7 @@ static cJSON *schemes_entry(const RunInfo *runs, int nruns) {
     /* learned: a trained run's table (rows never reached in training marked), else a fresh one */
     {
         cJSON *o = cJSON_AddObjectToObject(s, "learned");
-        const RunInfo *r = first_run_with(runs, nruns, "learned");
+        const ReportRun *r = first_run_with(runs, nruns, "learned");
         RunConfig lc;
         GPT m;
         if (r && rundir_load(r->dir, 1, &lc, &m, NULL) == 0) {
@@ -527,7 +529,7 @@ static cJSON *schemes_entry(const RunInfo *runs, int nruns) {
     /* rope: the settings of a rope run if there is one, else the defaults; 128 positions */
     {
         cJSON *o = cJSON_AddObjectToObject(s, "rope");
-        const RunInfo *r = first_run_with(runs, nruns, "rope");
+        const ReportRun *r = first_run_with(runs, nruns, "rope");
         const int len = 128, C = r ? r->cfg.model.C : 64, NH = r ? r->cfg.model.NH : 4, hs = C / NH;
         PEConfig pc = scheme_pe_config(C, NH, len);
         if (r) pc.rope_base = r->cfg.model.rope_base, pc.rope_fraction = r->cfg.model.rope_fraction;
@@ -615,6 +617,44 @@ static cJSON *schemes_entry(const RunInfo *runs, int nruns) {
 
 /* ---- the command ------------------------------------------------------------ */
 
+/* The break lengths of a sweep folder's cells (run/aggregate.h), or null
+ * when it cannot be aggregated (no complete run yet, files that disagree):
+ * [{group, label, metric, n, lo, hi, fraction}], group named as runs_entry does. */
+static cJSON *breaks_entry(const char *dir) {
+    AggTable t;
+    const AggOptions o = {.allow_mixed = 1};
+    if (aggregate_load_sweep(dir, &o, &t) < 0) {
+        aggregate_free(&t);
+        return cJSON_CreateNull();
+    }
+    cJSON *arr = cJSON_CreateArray();
+    static const char *const mname[2] = {"exact_match", "token_acc"};
+    for (int c = 0; c < t.ncells; c++) {
+        const AggCell *cell = &t.cells[c];
+        char group[512];
+        snprintf(group, sizeof group, "%s", cell->task);
+        for (int k = 0; k < t.nkeys; k++) {
+            if (k == t.pe_key || k == t.rand_key || strcmp(t.keys[k], "task.name") == 0) continue;
+            size_t len = strlen(group);
+            snprintf(group + len, sizeof group - len, ", %s=%s", t.keys[k], cell->values[k]);
+        }
+        for (int m = 0; m < 2; m++) {
+            if (!cell->brk_defined[m] || cell->brk_median[m] <= 0) continue; /* none, or past every length */
+            cJSON *b = cJSON_CreateObject();
+            cJSON_AddStringToObject(b, "group", group);
+            cJSON_AddStringToObject(b, "label", cell->label);
+            cJSON_AddStringToObject(b, "metric", mname[m]);
+            cJSON_AddNumberToObject(b, "n", cell->brk_median[m]);
+            cJSON_AddNumberToObject(b, "lo", cell->brk_min[m]);
+            cJSON_AddNumberToObject(b, "hi", cell->brk_max[m] > 0 ? cell->brk_max[m] : cell->n_max);
+            cJSON_AddNumberToObject(b, "fraction", t.break_fraction);
+            cJSON_AddItemToArray(arr, b);
+        }
+    }
+    aggregate_free(&t);
+    return arr;
+}
+
 int cmd_report(int argc, char **argv) {
     const char *dir = NULL, *out = NULL;
     long max_weights = ATTENTION_BUDGET;
@@ -674,7 +714,7 @@ int cmd_report(int argc, char **argv) {
     for (const cJSON *g = spec ? jget(spec, "grid") : NULL, *k = g ? g->child : NULL; k && nkeys < SWEEP_MAX_KEYS;
          k = k->next)
         snprintf(keys[nkeys++], sizeof keys[0], "%s", k->string);
-    RunInfo *runs = pe_calloc(MAX_RUNS, sizeof *runs);
+    ReportRun *runs = pe_calloc(MAX_RUNS, sizeof *runs);
     int nruns = 0;
     if (is_sweep) {
         char rd[4096];
@@ -759,7 +799,7 @@ int cmd_report(int argc, char **argv) {
         if (!seen) cJSON_AddItemToArray(att, attention_entry(&runs[i], label));
     }
     cJSON_AddItemToObject(data, "schemes", schemes_entry(runs, nruns));
-    cJSON_AddItemToObject(data, "breaks", cJSON_CreateNull()); /* reserved: see the header comment */
+    cJSON_AddItemToObject(data, "breaks", is_sweep ? breaks_entry(dir) : cJSON_CreateNull());
     cJSON_Delete(spec);
     free(runs);
 

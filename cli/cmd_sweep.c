@@ -61,8 +61,8 @@ static void sweep_usage(FILE *f) {
 
 static void collect_usage(FILE *f) {
     fprintf(f,
-            "usage: posenc collect DIR [--no-plots] [--allow-mixed]\n"
-            "       posenc collect RUN_OR_FOLDER... [--out DIR] [--no-plots] [--allow-mixed]\n"
+            "usage: posenc collect DIR [--no-plots] [--allow-mixed] [--break-fraction F]\n"
+            "       posenc collect RUN_OR_FOLDER... [--out DIR] [--no-plots] [--allow-mixed] [--break-fraction F]\n"
             "\n"
             "Aggregate the runs of sweep folder DIR (written by posenc sweep, or by running its\n"
             "plan.txt with another engine): DIR/results.csv with mean, std (sample), min and max\n"
@@ -85,10 +85,22 @@ static void collect_usage(FILE *f) {
             "(with the thread counts and CPUs used) and results.md states it. Runs that differ, or\n"
             "a run without provenance.json, are refused (exit 2, naming them).\n"
             "\n"
+            "Uncertainty (docs/SPEC.md §2): per cell and length, results.csv has the per-seed values,\n"
+            "min and max, and a 95 %% interval (a t interval over the seeds widened by the Wilson\n"
+            "interval of the evaluation sample; both half-widths in their own columns); results.md\n"
+            "shows mean [interval] and, folded, the per-seed values.\n"
+            "\n"
+            "Where it breaks: per run, the first evaluated n past the training range where exact_match\n"
+            "(and, apart, token_acc) falls below F x its mean inside the training range (F = 0.5 by\n"
+            "default); per cell the median and min to max over the seeds. Printed, in results.md,\n"
+            "in breaks.csv, and marked on the accuracy plots. posenc compare DIR ranks the\n"
+            "encodings with paired differences.\n"
+            "\n"
             "options:\n"
-            "  --out DIR        where results.csv, results.md and the plots go (ad-hoc runs)\n"
-            "  --no-plots       skip the gnuplot figures\n"
-            "  --allow-mixed    aggregate runs of different provenance anyway; results.md says so\n");
+            "  --out DIR             where results.csv, results.md and the plots go (ad-hoc runs)\n"
+            "  --no-plots            skip the gnuplot figures\n"
+            "  --allow-mixed         aggregate runs of different provenance anyway; results.md says so\n"
+            "  --break-fraction F    the break rule's fraction, 0 < F < 1 (default 0.5)\n");
 }
 
 static void run_usage(FILE *f) {
@@ -176,6 +188,7 @@ int cmd_collect(int argc, char **argv) {
     const char **paths = pe_calloc(argc > 1 ? argc : 1, sizeof *paths);
     const char *out = NULL;
     int plots = 1, np = 0, rc = 0, allow_mixed = 0;
+    double fraction = 0;
     for (int i = 1; i < argc; i++) {
         if (is_help(argv[i])) {
             collect_usage(stdout);
@@ -185,6 +198,12 @@ int cmd_collect(int argc, char **argv) {
             plots = 0;
         } else if (strcmp(argv[i], "--allow-mixed") == 0) {
             allow_mixed = 1;
+        } else if (strcmp(argv[i], "--break-fraction") == 0 && i + 1 < argc) {
+            if ((fraction = parse_fraction("--break-fraction", argv[++i])) < 0) {
+                fprintf(stderr, "posenc collect: %s\n", pe_error());
+                free(paths);
+                return EXIT_USAGE;
+            }
         } else if (strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
             out = argv[++i];
         } else if (argv[i][0] != '-') {
@@ -200,11 +219,12 @@ int cmd_collect(int argc, char **argv) {
         free(paths);
         return EXIT_USAGE;
     }
+    const AggOptions o = {.plots = plots, .allow_mixed = allow_mixed, .break_fraction = fraction};
     char sweep_json[4200];
     snprintf(sweep_json, sizeof sweep_json, "%s/sweep.json", paths[0]);
     int n;
     if (np == 1 && !out && path_probe(sweep_json, "the sweep's spec") != 0) {
-        n = aggregate_sweep(paths[0], stdout, plots, allow_mixed); /* a sweep folder */
+        n = aggregate_sweep(paths[0], stdout, &o); /* a sweep folder */
     } else {
         /* runs of posenc train (or of several sweeps): the outputs go to --out, or into the one folder given */
         if (!out && np == 1) {
@@ -215,7 +235,7 @@ int cmd_collect(int argc, char **argv) {
             free(paths);
             return EXIT_USAGE;
         }
-        n = dir_create(out) == 0 ? aggregate_runs(paths, np, out, stdout, plots, allow_mixed) : -1;
+        n = dir_create(out) == 0 ? aggregate_runs(paths, np, out, stdout, &o) : -1;
     }
     if (n < 0) {
         fprintf(stderr, "posenc collect: %s\n", pe_error());
@@ -224,6 +244,9 @@ int cmd_collect(int argc, char **argv) {
     free(paths);
     return rc;
 }
+
+static int sweep_execute(const char *spec, const char *out, long jobs, int plots, int plan_only, int slurm,
+                         int nslurm_sets, const char *slurm_sets[][2]);
 
 int cmd_sweep(int argc, char **argv) {
     const char *spec = NULL, *out = NULL, *plan = NULL;
@@ -282,6 +305,17 @@ int cmd_sweep(int argc, char **argv) {
         fprintf(stderr, "posenc sweep: %s is a Slurm option; add --slurm\n", slurm_sets[0][0]);
         return EXIT_USAGE;
     }
+    return sweep_execute(spec, out, jobs, plots, plan_only, slurm, nslurm_sets, slurm_sets);
+}
+
+int sweep_local(const char *spec, const char *out, long jobs, int plots) {
+    return sweep_execute(spec, out, jobs, plots, 0, 0, 0, NULL);
+}
+
+/* Load SPEC, write its plan into out (default runs/NAME), and unless
+ * plan_only run it jobs at a time (0: cores / threads) and aggregate it. */
+static int sweep_execute(const char *spec, const char *out, long jobs, int plots, int plan_only, int slurm,
+                         int nslurm_sets, const char *slurm_sets[][2]) {
     Sweep s;
     if (sweep_load(&s, spec) != 0) {
         fprintf(stderr, "posenc sweep: %s\n", pe_error());
@@ -355,6 +389,8 @@ int cmd_sweep(int argc, char **argv) {
     sigaction(SIGINT, &sa, NULL);
     sigaction(SIGTERM, &sa, NULL);
     const double t0 = now_s();
+    struct rusage ru0; /* the children's CPU before: a process may run several sweeps (posenc robustness) */
+    getrusage(RUSAGE_CHILDREN, &ru0);
     int interrupted = 0;
     int ran = 0, resumed = 0;
     double trained = 0.0;
@@ -367,7 +403,8 @@ int cmd_sweep(int argc, char **argv) {
     const double wall = now_s() - t0;
     struct rusage ru;
     getrusage(RUSAGE_CHILDREN, &ru);
-    const double cpu = ru.ru_utime.tv_sec + 1e-6 * ru.ru_utime.tv_usec + ru.ru_stime.tv_sec + 1e-6 * ru.ru_stime.tv_usec;
+    const double cpu = ru.ru_utime.tv_sec + 1e-6 * ru.ru_utime.tv_usec + ru.ru_stime.tv_sec + 1e-6 * ru.ru_stime.tv_usec -
+                       (ru0.ru_utime.tv_sec + 1e-6 * ru0.ru_utime.tv_usec + ru0.ru_stime.tv_sec + 1e-6 * ru0.ru_stime.tv_usec);
     /* runs/hour counts training done here: a resumed run by the fraction of its steps it trained */
     char resumed_text[160] = "";
     if (resumed)
@@ -394,7 +431,8 @@ int cmd_sweep(int argc, char **argv) {
         fprintf(stderr, "sweep: interrupted; run the same command again to finish\n");
         return EXIT_INTERRUPTED;
     }
-    int n_agg = aggregate_sweep(dir, stdout, plots, 0);
+    const AggOptions o = {.plots = plots};
+    int n_agg = aggregate_sweep(dir, stdout, &o);
     if (n_agg < 0) {
         fprintf(stderr, "posenc sweep: %s\n", pe_error());
         return n_agg == RUN_INVALID ? EXIT_USAGE : EXIT_RUNTIME;

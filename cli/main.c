@@ -36,6 +36,10 @@ static void usage(FILE *f) {
             "  sweep SPEC --plan DIR [--slurm]              write the grid as a job list for GNU parallel / Slurm\n"
             "  collect DIR | RUN... [--out DIR]             aggregate a sweep folder or runs: results.csv,\n"
             "                                               table, plots (one provenance, or --allow-mixed)\n"
+            "  compare DIR | RUN... [--at N | --beyond]     rank the encodings: break lengths, paired\n"
+            "                                               differences over seeds with 95%% intervals\n"
+            "  robustness SPEC                              re-run an experiment under perturbations of its\n"
+            "                                               recipe; which conclusions hold, which flip\n"
             "  run CONFIG --out DIR                         one sweep job: train (or resume, or skip), evaluate\n"
             "  plot RUN... [--out BASE] [--csv FILE]        training curves (loss, lr, accuracy vs step), runs\n"
             "                                               overlaid; CSV for pandas / W&B\n"
@@ -177,6 +181,8 @@ static int dispatch(int argc, char **argv) {
     if (strcmp(cmd, "run") == 0) return cmd_run(argc - 1, argv + 1);
     if (strcmp(cmd, "attention") == 0) return cmd_attention(argc - 1, argv + 1);
     if (strcmp(cmd, "report") == 0) return cmd_report(argc - 1, argv + 1);
-    fprintf(stderr, "posenc: unknown command \"%s\" (commands: train, eval, predict, attention, sweep, collect, run, show, report, help)\n", cmd);
+    if (strcmp(cmd, "compare") == 0) return cmd_compare(argc - 1, argv + 1);
+    if (strcmp(cmd, "robustness") == 0) return cmd_robustness(argc - 1, argv + 1);
+    fprintf(stderr, "posenc: unknown command \"%s\" (commands: train, eval, predict, attention, sweep, collect, compare, robustness, run, plot, show, report, help)\n", cmd);
     return EXIT_USAGE;
 }

@@ -97,21 +97,10 @@ int aggregate_parse_sweep(const char *text, const char *origin, char keys[][64],
 
 /* ---- reading runs -------------------------------------------------------- */
 
-#define MAX_LEN_ROWS RUN_EVAL_MAX_ROWS
+#define MAX_LEN_ROWS AGG_MAX_LENGTHS
 
-typedef struct {
-    char values[SWEEP_MAX_KEYS][64]; /* grid values (text) */
-    int min_len, max_len;            /* training range */
-    char task[32];                   /* task.name */
-    int alphabet;                    /* task.alphabet: chance levels in the plots */
-    char variant[64];                /* evaluation variant ("default", "pi", "random", ...) */
-    char label[128];                 /* its label: "rope+pi", "learned+rand", ... (run/eval.h) */
-    int variant_rank;                /* positions * PE_ROPE_SCALING_COUNT + scaling: the column order */
-    int num;                         /* evaluation rows */
-    int n[MAX_LEN_ROWS];
-    double acc[MAX_LEN_ROWS], em[MAX_LEN_ROWS], loss[MAX_LEN_ROWS];
-    double floor[MAX_LEN_ROWS];      /* loss_floor (LM tasks), -1 if absent */
-} RunResult;
+typedef AggRun RunResult;
+typedef AggCell Cell;
 
 typedef struct {
     RunResult *runs;
@@ -186,6 +175,7 @@ static int add_run(const char *dir, char keys[][64], int nkeys, RunList *list, R
             if (!r->variant[0]) snprintf(r->variant, sizeof r->variant, "default");
             eval_variant_label(ri->cfg.model.pe, ri->cfg.train.random_positions, pm, sc, r->label, sizeof r->label);
             r->variant_rank = pm * PE_ROPE_SCALING_COUNT + sc;
+            r->seed = ri->cfg.seed;
             r->num = e->num;
             for (int q = 0; q < e->num; q++) {
                 r->n[q] = e->n[q];
@@ -193,6 +183,7 @@ static int add_run(const char *dir, char keys[][64], int nkeys, RunList *list, R
                 r->em[q] = e->exact_match[q];
                 r->loss[q] = e->loss[q];
                 r->floor[q] = e->floor[q];
+                r->examples[q] = e->examples[q];
             }
             list->num++;
             if (!list->ndirs || strcmp(list->dirs[list->ndirs - 1], dir) != 0) {
@@ -205,24 +196,6 @@ static int add_run(const char *dir, char keys[][64], int nkeys, RunList *list, R
 }
 
 /* ---- cells --------------------------------------------------------------- */
-
-typedef struct {
-    char values[SWEEP_MAX_KEYS][64];
-    char variant[64], label[128];    /* evaluation variant and label (RunResult) */
-    int variant_rank;
-    int min_len, max_len;
-    char task[32];
-    int alphabet; /* task.alphabet (0 if unknown) */
-    int num_runs;
-    int *runs; /* indices into the run array */
-    int num_lengths;
-    int lengths[MAX_LEN_ROWS];
-    int seeds[MAX_LEN_ROWS];
-    Stat acc[MAX_LEN_ROWS], em[MAX_LEN_ROWS], loss[MAX_LEN_ROWS];
-    double floor[MAX_LEN_ROWS]; /* the task's loss floor at the length (LM tasks), else -1 */
-    int lm;                     /* a language-model task: tables show loss, not exact_match */
-    long rank; /* position in the spec's grid (first key slowest) */
-} Cell;
 
 /* the mixed-radix index of a cell's values in the grid's arrays */
 static long cell_rank(const Cell *c, const cJSON *grid, int nkeys) {
@@ -257,7 +230,15 @@ static int same_values(char a[][64], char b[][64], int nkeys, int skip, int skip
 
 static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
 
-static void compute_cell(Cell *c, const RunResult *runs) {
+/* A cell's statistics: per length the mean, std, min, max and 95 % interval
+ * over its seeds; per run and over the seeds, the break length (findings.h). */
+static void compute_cell(Cell *c, RunResult *runs, double break_fraction) {
+    for (int i = 1; i < c->num_runs; i++) /* seeds in order everywhere (insertion sort: a few runs) */
+        for (int j = i; j > 0 && runs[c->runs[j - 1]].seed > runs[c->runs[j]].seed; j--) {
+            const int tmp = c->runs[j];
+            c->runs[j] = c->runs[j - 1];
+            c->runs[j - 1] = tmp;
+        }
     /* the union of lengths, sorted */
     c->num_lengths = 0;
     for (int i = 0; i < c->num_runs; i++) {
@@ -269,10 +250,12 @@ static void compute_cell(Cell *c, const RunResult *runs) {
         }
     }
     qsort(c->lengths, c->num_lengths, sizeof(int), cmp_int);
-    double *a = malloc(sizeof(double) * c->num_runs), *e = malloc(sizeof(double) * c->num_runs),
-           *l = malloc(sizeof(double) * c->num_runs);
+    c->n_max = c->num_lengths ? c->lengths[c->num_lengths - 1] : 0;
+    double *a = pe_calloc(c->num_runs, sizeof *a), *e = pe_calloc(c->num_runs, sizeof *e),
+           *l = pe_calloc(c->num_runs, sizeof *l);
     for (int m = 0; m < c->num_lengths; m++) {
         int k = 0;
+        long ex = 0;
         c->floor[m] = -1.0;
         for (int i = 0; i < c->num_runs; i++) {
             const RunResult *r = &runs[c->runs[i]];
@@ -280,32 +263,88 @@ static void compute_cell(Cell *c, const RunResult *runs) {
                 if (r->n[q] == c->lengths[m]) {
                     a[k] = r->acc[q], e[k] = r->em[q], l[k] = r->loss[q];
                     if (r->floor[q] >= 0) c->floor[m] = r->floor[q]; /* a property of the task */
+                    if (k == 0 || r->examples[q] < ex) ex = r->examples[q];
                     k++;
                     break;
                 }
         }
         c->seeds[m] = k;
+        c->examples[m] = ex;
         c->acc[m] = stat_of(a, k);
         c->em[m] = stat_of(e, k);
         c->loss[m] = stat_of(l, k);
+        c->acc_ci[m] = interval_of(a, k, ex);
+        c->em_ci[m] = interval_of(e, k, ex);
     }
     free(a);
     free(e);
     free(l);
+    /* break lengths: per run, then median and range over the seeds */
+    int *b = pe_calloc(c->num_runs, sizeof *b);
+    for (int metric = 0; metric < 2; metric++) {
+        for (int i = 0; i < c->num_runs; i++) {
+            RunResult *r = &runs[c->runs[i]];
+            r->brk[metric] = break_length(r->n, metric == AGG_EM ? r->em : r->acc, r->num, r->min_len, r->max_len,
+                                          break_fraction, &r->in_dist[metric]);
+            b[i] = r->brk[metric];
+        }
+        c->brk_defined[metric] = break_summary(b, c->num_runs, &c->brk_median[metric], &c->brk_min[metric],
+                                               &c->brk_max[metric], &c->brk_censored[metric]);
+    }
+    free(b);
+}
+
+int aggregate_values(const AggTable *t, const AggCell *c, int n, int metric, uint64_t *seeds, double *v) {
+    int k = 0;
+    for (int i = 0; i < c->num_runs && k < FINDINGS_MAX_SEEDS; i++) {
+        const AggRun *r = &t->runs[c->runs[i]];
+        for (int q = 0; q < r->num; q++)
+            if (r->n[q] == n) {
+                seeds[k] = r->seed;
+                v[k++] = metric == AGG_EM ? r->em[q] : metric == AGG_ACC ? r->acc[q] : r->loss[q];
+                break;
+            }
+    }
+    return k;
 }
 
 /* ---- outputs --------------------------------------------------------------- */
 
-static int write_csv(const char *out, char keys[][64], int nkeys, const Cell *cells, int ncells) {
+/* the cells' per-seed values of one metric at length index m, space-separated ("%.6f"), or their seeds */
+static size_t per_seed_text(const RunResult *runs, const Cell *c, int m, int metric, char *buf, size_t cap) {
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < c->num_runs && len + 40 < cap; i++) {
+        const RunResult *r = &runs[c->runs[i]];
+        for (int q = 0; q < r->num; q++)
+            if (r->n[q] == c->lengths[m]) {
+                if (metric < 0)
+                    len += snprintf(buf + len, cap - len, "%s%llu", len ? " " : "", (unsigned long long)r->seed);
+                else
+                    len += snprintf(buf + len, cap - len, "%s%.6f", len ? " " : "", metric == AGG_EM ? r->em[q] : r->acc[q]);
+                break;
+            }
+    }
+    return len;
+}
+
+static int write_csv(const char *out, const AggTable *t) {
+    const Cell *cells = t->cells;
+    const int ncells = t->ncells, nkeys = t->nkeys;
     size_t cap = 4096, len = 0;
-    for (int i = 0; i < ncells; i++) cap += (size_t)cells[i].num_lengths * (nkeys * 64 + 300);
+    for (int i = 0; i < ncells; i++)
+        cap += (size_t)cells[i].num_lengths * (nkeys * 64 + 600 + (size_t)cells[i].num_runs * 60);
     char *csv = pe_calloc(cap, 1);
-    for (int k = 0; k < nkeys; k++) len += snprintf(csv + len, cap - len, "%s,", keys[k]);
+    for (int k = 0; k < nkeys; k++) len += snprintf(csv + len, cap - len, "%s,", t->keys[k]);
     len += snprintf(csv + len, cap - len,
                     "label,variant,n,seeds,in_training_range,train_max_len,"
                     "token_acc_mean,token_acc_std,token_acc_min,token_acc_max,"
                     "exact_match_mean,exact_match_std,exact_match_min,exact_match_max,"
-                    "loss_mean,loss_std,loss_min,loss_max\n");
+                    "loss_mean,loss_std,loss_min,loss_max,examples,"
+                    "token_acc_lo,token_acc_hi,token_acc_hw_seed,token_acc_hw_sample,"
+                    "exact_match_lo,exact_match_hi,exact_match_hw_seed,exact_match_hw_sample,"
+                    "seed_ids,token_acc_per_seed,exact_match_per_seed\n");
+    char *buf = pe_calloc(64 * FINDINGS_MAX_SEEDS + 64, 1);
     for (int i = 0; i < ncells; i++) {
         const Cell *c = &cells[i];
         for (int m = 0; m < c->num_lengths; m++) {
@@ -321,11 +360,69 @@ static int write_csv(const char *out, char keys[][64], int nkeys, const Cell *ce
                 if (c->seeds[m] > 1) snprintf(sd, sizeof sd, "%.6f", st[q]->std);
                 len += snprintf(csv + len, cap - len, ",%.6f,%s,%.6f,%.6f", st[q]->mean, sd, st[q]->min, st[q]->max);
             }
-            len += snprintf(csv + len, cap - len, "\n");
+            /* the 95 % intervals (findings.h); no examples recorded: no interval, empty fields */
+            if (c->examples[m] > 0) {
+                len += snprintf(csv + len, cap - len, ",%ld", c->examples[m]);
+                const Interval *ci[2] = {&c->acc_ci[m], &c->em_ci[m]};
+                for (int q = 0; q < 2; q++)
+                    len += snprintf(csv + len, cap - len, ",%.6f,%.6f,%.6f,%.6f", ci[q]->lo, ci[q]->hi, ci[q]->hw_seed,
+                                    ci[q]->hw_sample);
+            } else {
+                len += snprintf(csv + len, cap - len, ",,,,,,,,,");
+            }
+            per_seed_text(t->runs, c, m, -1, buf, 64 * FINDINGS_MAX_SEEDS);
+            len += snprintf(csv + len, cap - len, ",%s", buf);
+            per_seed_text(t->runs, c, m, AGG_ACC, buf, 64 * FINDINGS_MAX_SEEDS);
+            len += snprintf(csv + len, cap - len, ",%s", buf);
+            per_seed_text(t->runs, c, m, AGG_EM, buf, 64 * FINDINGS_MAX_SEEDS);
+            len += snprintf(csv + len, cap - len, ",%s\n", buf);
+        }
+    }
+    free(buf);
+    char path[4096];
+    int rc = path_join(path, sizeof path, out, "results.csv") == 0 ? file_write_atomic(path, csv, len) : -1;
+    free(csv);
+    return rc;
+}
+
+static const char *const metric_names[2] = {"exact_match", "token_acc"};
+
+/* breaks.csv: per cell and metric, the break length over the seeds (findings.h) */
+static int write_breaks_csv(const char *out, const AggTable *t) {
+    size_t cap = 4096, len = 0;
+    for (int i = 0; i < t->ncells; i++) cap += 2 * ((size_t)t->nkeys * 64 + 400 + (size_t)t->cells[i].num_runs * 24);
+    char *csv = pe_calloc(cap, 1);
+    for (int k = 0; k < t->nkeys; k++) len += snprintf(csv + len, cap - len, "%s,", t->keys[k]);
+    len += snprintf(csv + len, cap - len,
+                    "label,variant,metric,fraction,train_max_len,n_max,seeds,defined,censored,"
+                    "median,min,max,seed_ids,per_seed,in_distribution_per_seed\n");
+    for (int i = 0; i < t->ncells; i++) {
+        const Cell *c = &t->cells[i];
+        for (int metric = 0; metric < 2; metric++) {
+            for (int k = 0; k < t->nkeys; k++) len += snprintf(csv + len, cap - len, "%s,", c->values[k]);
+            len += snprintf(csv + len, cap - len, "%s,%s,%s,%g,%d,%d,%d,%d,%d,", c->label, c->variant,
+                            metric_names[metric], t->break_fraction, c->max_len, c->n_max, c->num_runs,
+                            c->brk_defined[metric], c->brk_censored[metric]);
+            /* median, min, max: a length, or empty when censored (past n_max) or undefined */
+            const int v3[3] = {c->brk_median[metric], c->brk_min[metric], c->brk_max[metric]};
+            for (int q = 0; q < 3; q++)
+                len += v3[q] > 0 ? snprintf(csv + len, cap - len, "%d,", v3[q]) : snprintf(csv + len, cap - len, ",");
+            for (int pass = 0; pass < 3; pass++) {
+                for (int r = 0; r < c->num_runs; r++) {
+                    const RunResult *run = &t->runs[c->runs[r]];
+                    char b[32];
+                    if (pass == 0) snprintf(b, sizeof b, "%llu", (unsigned long long)run->seed);
+                    else if (pass == 1) break_text(run->brk[metric], c->n_max, b, sizeof b);
+                    else snprintf(b, sizeof b, "%.6f", run->in_dist[metric]);
+                    if (pass == 1 && run->brk[metric] == 0) snprintf(b, sizeof b, ">%d", c->n_max);
+                    len += snprintf(csv + len, cap - len, "%s%s", r ? " " : "", b);
+                }
+                len += snprintf(csv + len, cap - len, pass < 2 ? "," : "\n");
+            }
         }
     }
     char path[4096];
-    int rc = path_join(path, sizeof path, out, "results.csv") == 0 ? file_write_atomic(path, csv, len) : -1;
+    int rc = path_join(path, sizeof path, out, "breaks.csv") == 0 ? file_write_atomic(path, csv, len) : -1;
     free(csv);
     return rc;
 }
@@ -355,36 +452,98 @@ static void cell_label(const Cell *c, int nkeys, int pe_key, const char *sep, ch
     }
 }
 
-/* A group: cells equal in every grid key but pe_key. Prints one table per
- * metric (mean over seeds; in markdown also the std) with the group's cells
- * as columns and the lengths as rows, the training range marked. */
-static void print_group(FILE *f, const Cell *cells, const int *members, int nm, char keys[][64], int nkeys,
-                        int pe_key, int rand_key, int md) {
+/* the cell of length n in c: its index, or -1 */
+static int cell_length_index(const Cell *c, int n) {
+    for (int m = 0; m < c->num_lengths; m++)
+        if (c->lengths[m] == n) return m;
+    return -1;
+}
+
+/* "10 [10-12]": a cell's break length over its seeds, metric AGG_EM or AGG_ACC */
+static void break_cell_text(const Cell *c, int metric, char *buf, size_t cap) {
+    char med[24], lo[24], hi[24];
+    if (!c->brk_defined[metric]) {
+        snprintf(buf, cap, "n/a");
+        return;
+    }
+    break_text(c->brk_median[metric], c->n_max, med, sizeof med);
+    break_text(c->brk_min[metric], c->n_max, lo, sizeof lo);
+    break_text(c->brk_max[metric], c->n_max, hi, sizeof hi);
+    if (c->brk_defined[metric] == 1)
+        snprintf(buf, cap, "%s (one seed)", med);
+    else
+        snprintf(buf, cap, "%s [%s to %s]", med, lo, hi);
+}
+
+/* "10 / 10 / > 32" */
+static void break_seeds_text(const AggTable *t, const Cell *c, int metric, char *buf, size_t cap) {
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < c->num_runs && len + 16 < cap; i++) {
+        char b[24];
+        break_text(t->runs[c->runs[i]].brk[metric], c->n_max, b, sizeof b);
+        len += snprintf(buf + len, cap - len, "%s%s", i ? " / " : "", b);
+    }
+}
+
+/* A group: cells equal in every grid key but model.pe and train.random_positions.
+ * Prints one table per metric with the group's cells as columns and the
+ * lengths as rows, the training range marked: in the terminal the mean over
+ * seeds, in markdown the mean and its 95 % interval (findings.h), then the
+ * per-seed values (folded) and the break lengths. */
+static void print_group(FILE *f, const AggTable *t, const int *members, int nm, int md) {
+    const Cell *cells = t->cells;
+    const int nkeys = t->nkeys, pe_key = t->pe_key, rand_key = t->rand_key;
     const Cell *c0 = &cells[members[0]];
     fprintf(f, "\n");
     int any = 0, task_in_grid = 0;
-    for (int k = 0; k < nkeys; k++) task_in_grid |= strcmp(keys[k], "task.name") == 0;
+    for (int k = 0; k < nkeys; k++) task_in_grid |= strcmp(t->keys[k], "task.name") == 0;
     if (md) fprintf(f, "**");
     if (!task_in_grid) fprintf(f, "%s", c0->task), any++;
     for (int k = 0; k < nkeys; k++)
-        if (k != pe_key && k != rand_key) fprintf(f, "%s%s=%s", any++ ? ", " : "", keys[k], c0->values[k]);
+        if (k != pe_key && k != rand_key) fprintf(f, "%s%s=%s", any++ ? ", " : "", t->keys[k], c0->values[k]);
     if (cell_positions(c0) == EVAL_POS_RANDOM) fprintf(f, "%srandom evaluation positions", any++ ? ", " : "");
-    /* the seeds behind the numbers: fewest and most over the group's cells and lengths */
+    /* the seeds and examples behind the numbers: fewest and most over the group's cells and lengths */
     int smin = 0, smax = 0;
+    long exmin = 0, exmax = 0;
+    double sample_max = 0, seed_max = 0;
     for (int i = 0; i < nm; i++)
         for (int m = 0; m < cells[members[i]].num_lengths; m++) {
-            const int k = cells[members[i]].seeds[m];
+            const Cell *c = &cells[members[i]];
+            const int k = c->seeds[m];
             if (!smin || k < smin) smin = k;
             if (k > smax) smax = k;
+            if (!exmin || c->examples[m] < exmin) exmin = c->examples[m];
+            if (c->examples[m] > exmax) exmax = c->examples[m];
+            const Interval *ci[2] = {&c->em_ci[m], &c->acc_ci[m]};
+            for (int q = 0; q < 2; q++) {
+                if (ci[q]->hw_sample > sample_max) sample_max = ci[q]->hw_sample;
+                if (ci[q]->hw_seed > seed_max) seed_max = ci[q]->hw_seed;
+            }
         }
-    char seeds[64];
+    char seeds[64], ex[64];
     if (smin == smax)
         snprintf(seeds, sizeof seeds, "%d seed%s", smax, smax == 1 ? "" : "s");
     else
         snprintf(seeds, sizeof seeds, "%d to %d seeds", smin, smax);
-    if (md)
-        fprintf(f, "** trained on n = %d..%d; mean ± std over %s%s; **bold** n = training range\n", c0->min_len,
-                c0->max_len, seeds, smin < 2 ? " (std n/a for one seed)" : "");
+    if (exmin == exmax)
+        snprintf(ex, sizeof ex, "%ld", exmax);
+    else
+        snprintf(ex, sizeof ex, "%ld to %ld", exmin, exmax);
+    const int intervals = exmin > 0; /* evaluation files that record their examples */
+    if (md && intervals)
+        fprintf(f, "** trained on n = %d..%d; mean [95 %% interval] over %s, %s evaluation examples per length; "
+                   "**bold** n = training range\n\nThe interval is a t interval over the seeds widened by the Wilson "
+                   "interval of the evaluation sample (docs/SPEC.md §2); %s. Largest half-widths in this group: "
+                   "seed part %.3f, sample part %.3f.\n",
+                c0->min_len, c0->max_len, seeds, ex,
+                smin < 2 ? "with one seed there is no seed part, so the interval is the sample's alone"
+                         : "the same examples for every run, so the sample part does not shrink with more seeds",
+                seed_max, sample_max);
+    else if (md)
+        fprintf(f, "** trained on n = %d..%d; mean ± std over %s%s; **bold** n = training range (the evaluation "
+                   "files do not record their examples: no intervals)\n",
+                c0->min_len, c0->max_len, seeds, smin < 2 ? " (std n/a for one seed)" : "");
     else
         fprintf(f, "%strained on n = %d..%d; mean over %s; * = training range\n", any ? "; " : "", c0->min_len,
                 c0->max_len, seeds);
@@ -400,58 +559,108 @@ static void print_group(FILE *f, const Cell *cells, const int *members, int nm, 
     /* an LM task: loss per token (with the floor) and token_acc; exact match of a
      * whole random chain is near 0 and stays in results.csv only */
     const char *names[2] = {c0->lm ? "loss (per token; floor = lowest possible)" : "exact_match", "token_acc"};
-    for (int metric = 0; metric < 2; metric++) {
-        fprintf(f, md ? "\n%s\n\n| n |" : "%-12s", names[metric]);
-        for (int i = 0; i < nm; i++) {
-            const Cell *c = &cells[members[i]];
-            char label[256];
-            cell_label(c, nkeys, pe_key, ".", label, sizeof label);
-            fprintf(f, md ? " %s |" : " %11.11s", label);
+    char *pst = pe_calloc(64 * FINDINGS_MAX_SEEDS, 1);
+    /* pass 0: the tables; pass 1 (markdown): the per-seed values, folded */
+    for (int pass = 0; pass < 1 + md; pass++) {
+        if (pass == 1) {
+            char ids[512] = "";
+            const Cell *cs = &cells[members[0]];
+            for (int i = 0; i < cs->num_runs && strlen(ids) < 480; i++)
+                snprintf(ids + strlen(ids), sizeof ids - strlen(ids), "%s%llu", i ? ", " : "",
+                         (unsigned long long)t->runs[cs->runs[i]].seed);
+            fprintf(f, "\n<details><summary>per-seed values (seed%s %s, in that order)</summary>\n",
+                    cs->num_runs == 1 ? "" : "s", ids);
         }
-        const int floor_col = c0->lm && metric == 0;
-        if (floor_col) fprintf(f, md ? " floor |" : " %11s", "floor");
-        fprintf(f, "\n");
-        if (md) {
-            fprintf(f, "| ---: |");
-            for (int i = 0; i < nm + floor_col; i++) fprintf(f, " ---: |");
-            fprintf(f, "\n");
-        }
-        for (int q = 0; q < nl; q++) {
-            const int n = lengths[q], in_train = n >= c0->min_len && n <= c0->max_len;
-            if (md)
-                fprintf(f, in_train ? "| **%d** |" : "| %d |", n);
-            else
-                fprintf(f, "n=%-4d%s     ", n, in_train ? "*" : " ");
+        for (int metric = 0; metric < 2; metric++) {
+            fprintf(f, md ? "\n%s\n\n| n |" : "%-12s", names[metric]);
             for (int i = 0; i < nm; i++) {
                 const Cell *c = &cells[members[i]];
-                int m = 0;
-                while (m < c->num_lengths && c->lengths[m] != n) m++;
-                const Stat *st = m == c->num_lengths ? NULL
-                                 : metric == 0     ? (c0->lm ? &c->loss[m] : &c->em[m])
-                                                   : &c->acc[m];
-                if (md && st && c->seeds[m] < 2)
-                    fprintf(f, " %.3f ± n/a |", st->mean);
-                else if (md && st)
-                    fprintf(f, " %.3f ± %.3f |", st->mean, st->std);
-                else if (md)
-                    fprintf(f, " - |");
-                else if (st)
-                    fprintf(f, " %11.3f", st->mean);
-                else
-                    fprintf(f, " %11s", "-");
+                char label[256];
+                cell_label(c, nkeys, pe_key, ".", label, sizeof label);
+                fprintf(f, md ? " %s |" : " %11.11s", label);
             }
-            if (floor_col) {
-                int m = 0;
-                while (m < c0->num_lengths && c0->lengths[m] != n) m++;
-                double fl = m < c0->num_lengths ? c0->floor[m] : -1.0;
-                if (fl >= 0)
-                    fprintf(f, md ? " %.3f |" : " %11.3f", fl);
-                else
-                    fprintf(f, md ? " - |" : " %11s", "-");
-            }
+            const int floor_col = c0->lm && metric == 0 && pass == 0;
+            if (floor_col) fprintf(f, md ? " floor |" : " %11s", "floor");
             fprintf(f, "\n");
+            if (md) {
+                fprintf(f, "| ---: |");
+                for (int i = 0; i < nm + floor_col; i++) fprintf(f, " ---: |");
+                fprintf(f, "\n");
+            }
+            for (int q = 0; q < nl; q++) {
+                const int n = lengths[q], in_train = n >= c0->min_len && n <= c0->max_len;
+                if (md)
+                    fprintf(f, in_train ? "| **%d** |" : "| %d |", n);
+                else
+                    fprintf(f, "n=%-4d%s     ", n, in_train ? "*" : " ");
+                for (int i = 0; i < nm; i++) {
+                    const Cell *c = &cells[members[i]];
+                    const int m = cell_length_index(c, n);
+                    const int which = metric == 1 ? AGG_ACC : c0->lm ? 2 : AGG_EM;
+                    const Stat *st = m < 0 ? NULL : which == AGG_ACC ? &c->acc[m] : which == 2 ? &c->loss[m] : &c->em[m];
+                    const Interval *ci = m < 0 || which == 2 ? NULL : which == AGG_ACC ? &c->acc_ci[m] : &c->em_ci[m];
+                    if (!st)
+                        fprintf(f, md ? " - |" : " %11s", "-");
+                    else if (pass == 1) {
+                        uint64_t sd[FINDINGS_MAX_SEEDS];
+                        double v[FINDINGS_MAX_SEEDS];
+                        const int k = aggregate_values(t, c, n, which, sd, v);
+                        size_t len = 0;
+                        pst[0] = '\0';
+                        for (int r = 0; r < k; r++)
+                            len += snprintf(pst + len, 64 * FINDINGS_MAX_SEEDS - len, "%s%.3f", r ? " / " : "", v[r]);
+                        fprintf(f, " %s |", pst);
+                    } else if (md && ci && c->examples[m] > 0)
+                        fprintf(f, " %.3f [%.3f, %.3f] |", st->mean, ci->lo, ci->hi);
+                    else if (md && c->seeds[m] < 2)
+                        fprintf(f, " %.3f ± n/a |", st->mean);
+                    else if (md)
+                        fprintf(f, " %.3f ± %.3f |", st->mean, st->std);
+                    else
+                        fprintf(f, " %11.3f", st->mean);
+                }
+                if (floor_col) {
+                    const int m = cell_length_index(c0, n);
+                    double fl = m >= 0 ? c0->floor[m] : -1.0;
+                    if (fl >= 0)
+                        fprintf(f, md ? " %.3f |" : " %11.3f", fl);
+                    else
+                        fprintf(f, md ? " - |" : " %11s", "-");
+                }
+                fprintf(f, "\n");
+            }
         }
+        if (pass == 1) fprintf(f, "\n</details>\n");
     }
+    /* where it breaks (a language model: token_acc only; a whole random chain is never exactly right) */
+    const int lm = c0->lm;
+    if (md)
+        fprintf(f, "\nWhere it breaks: the first evaluated n past the training range where the metric falls below "
+                   "%g x its mean inside the training range, per seed, then the median [min to max] over the seeds "
+                   "(\"> n\": not up to the longest evaluated length; docs/SPEC.md §2)\n\n| |%s token_acc | per seed "
+                   "|\n| --- |%s ---: | ---: |\n",
+                t->break_fraction, lm ? "" : " exact_match | per seed |", lm ? "" : " ---: | ---: |");
+    else
+        fprintf(f, "break length (first n past the training range below %g x the in-range value; median [min to max] "
+                   "over seeds):\n", t->break_fraction);
+    for (int i = 0; i < nm; i++) {
+        const Cell *c = &cells[members[i]];
+        char label[256], b[2][128], ps[2][512];
+        cell_label(c, nkeys, pe_key, md ? "." : " ", label, sizeof label);
+        for (int metric = 0; metric < 2; metric++) {
+            break_cell_text(c, metric, b[metric], sizeof b[metric]);
+            break_seeds_text(t, c, metric, ps[metric], sizeof ps[metric]);
+        }
+        if (md && lm)
+            fprintf(f, "| %s | %s | %s |\n", label, b[1], ps[1]);
+        else if (md)
+            fprintf(f, "| %s | %s | %s | %s | %s |\n", label, b[0], ps[0], b[1], ps[1]);
+        else if (lm)
+            fprintf(f, "  %-16s token_acc %s\n", label, b[1]);
+        else
+            fprintf(f, "  %-16s exact_match %-22s token_acc %s\n", label, b[0], b[1]);
+    }
+    free(pst);
 }
 
 static const char *const palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
@@ -517,8 +726,16 @@ static int any_variant(const Cell *cells, const int *members, int nm) {
         if (strchr(cells[members[i]].label, '+')) return 1;
     return 0;
 }
+/* whether a cell of the group has a break length to mark (a censored one is not marked) */
+static int group_any_break(const Cell *cells, const int *members, int nm) {
+    for (int i = 0; i < nm; i++)
+        for (int m = 0; m < 2; m++)
+            if (cells[members[i]].brk_defined[m] && cells[members[i]].brk_median[m] > 0) return 1;
+    return 0;
+}
 static int aggregate_plot_height(const Cell *cells, const int *members, int nm, int loss, int has_floor) {
-    const int cols = loss ? 4 : 6, entries = nm + 1 + (loss && has_floor);
+    const int cols = loss ? 4 : 6,
+              entries = nm + 1 + (loss && has_floor) + (!loss && group_any_break(cells, members, nm));
     return 470 + 22 * legend_rows(entries, cols, any_variant(cells, members, nm));
 }
 
@@ -552,11 +769,30 @@ static void group_script(PlotScript *s, const Cell *cells, const int *members, i
         }
         plot_printf(s, "EOD\n");
     }
+    /* break lengths (accuracy plots): per cell a line per panel, "median y min max" (NaN: none or censored) */
+    const int any_break = !loss && group_any_break(cells, members, nm);
+    if (any_break)
+        for (int i = 0; i < nm; i++) {
+            const Cell *c = &cells[members[i]];
+            plot_printf(s, "$b%d << EOD\n", i);
+            for (int p = 0; p < 2; p++) {
+                const int metric = p == 0 ? AGG_ACC : AGG_EM;
+                if (c->brk_defined[metric] && c->brk_median[metric] > 0) {
+                    const int lo = c->brk_min[metric] > 0 ? c->brk_min[metric] : c->n_max;
+                    const int hi = c->brk_max[metric] > 0 ? c->brk_max[metric] : c->n_max;
+                    plot_printf(s, "%d %.4f %d %d\n", c->brk_median[metric], 0.04 + 0.045 * i, lo, hi);
+                } else {
+                    plot_printf(s, "NaN NaN NaN NaN\n");
+                }
+            }
+            plot_printf(s, "EOD\n");
+        }
     LineStyle *st = pe_calloc(nm, sizeof *st);
     group_styles(cells, members, nm, st);
     const int train_max = c0->max_len, A = c0->alphabet;
     const int panels = loss ? 1 : 2, cols = loss ? 4 : 6;
-    const int rows = legend_rows(nm + 1 + (loss && has_floor), cols, any_variant(cells, members, nm));
+    const int rows = legend_rows(nm + 1 + (loss && has_floor) + (!loss && group_any_break(cells, members, nm)), cols,
+                                 any_variant(cells, members, nm));
     /* screen fractions: the title on top, the legend's rows in a strip under the panels */
     const double key_h = (22.0 * rows + 16.0) / height, top = 1.0 - 70.0 / height;
     plot_printf(s,
@@ -611,6 +847,11 @@ static void group_script(PlotScript *s, const Cell *cells, const int *members, i
             plot_printf(s, "%s$d%d using 1:%d with linespoints lw %.2f dt %s pt %d ps %.2f lc rgb '%s' notitle",
                         q ? ", " : "", i, col, st[i].width, st[i].dash, st[i].point, st[i].point_size, st[i].colour);
         }
+        /* break lengths: a triangle at the median over seeds, whiskers min..max, one row per cell */
+        if (!loss && any_break)
+            for (int i = 0; i < nm; i++)
+                plot_printf(s, ", $b%d every ::%d::%d using 1:2:3:4 with xerrorbars pt 11 ps 1.4 lw 1.5 lc rgb '%s' "
+                               "notitle", i, p, p, st[i].colour);
         /* chance: a uniform guess over the alphabet */
         if (A > 1 && (loss || p == 0))
             plot_printf(s, ", %.6f with lines dt 3 lw 1.5 lc rgb '#666666' notitle", loss ? log((double)A) : 1.0 / A);
@@ -635,6 +876,9 @@ static void group_script(PlotScript *s, const Cell *cells, const int *members, i
     if (A > 1)
         plot_printf(s, ", NaN with lines dt 3 lw 1.5 lc rgb '#666666' title '%s'",
                     loss ? "chance: log(alphabet)" : "chance: 1/alphabet");
+    if (!loss && any_break)
+        plot_printf(s, ", NaN with points pt 11 ps 1.4 lc rgb '#444444' title 'break length: median, min..max over "
+                       "seeds'");
     if (loss && has_floor) plot_printf(s, ", NaN with lines dt 1 lw 1.5 lc rgb '#000000' title 'floor (lowest possible)'");
     plot_printf(s, "\n");
     free(order);
@@ -661,10 +905,11 @@ static char (*list_dir(const char *dir, int *n))[256] {
     return names;
 }
 
-static int aggregate_core(const char *out, FILE *f, int plots, int allow_mixed, char keys[][64], int nkeys,
-                          const cJSON *grid, const char *title_base, RunList *list);
+static int table_build(AggTable *t, const AggOptions *o, char keys[][64], int nkeys, const cJSON *grid,
+                       const char *title, RunList *list);
 
-int aggregate_sweep(const char *out, FILE *f, int plots, int allow_mixed) {
+int aggregate_load_sweep(const char *out, const AggOptions *o, AggTable *t) {
+    memset(t, 0, sizeof *t);
     char path[4096];
     if (path_join(path, sizeof path, out, "sweep.json") != 0) return -1;
     int has = path_probe(path, "the sweep's spec");
@@ -703,10 +948,18 @@ int aggregate_sweep(const char *out, FILE *f, int plots, int allow_mixed) {
     }
     free(ri);
     free(names);
-    if (rc == 0) rc = aggregate_core(out, f, plots, allow_mixed, keys, nkeys, grid, title_base, &list);
+    if (rc == 0) rc = table_build(t, o, keys, nkeys, grid, title_base, &list);
     cJSON_Delete(grid);
     run_list_free(&list);
     return rc;
+}
+
+int aggregate_sweep(const char *out, FILE *f, const AggOptions *o) {
+    AggTable t;
+    int n = aggregate_load_sweep(out, o, &t);
+    if (n > 0 && aggregate_write(&t, out, f, o) != 0) n = -1;
+    aggregate_free(&t);
+    return n;
 }
 
 /* leaves of a config's JSON as "a.b" keys, for finding what differs between runs */
@@ -719,7 +972,8 @@ static void config_leaves(const cJSON *o, const char *prefix, char (*keys)[64], 
     }
 }
 
-int aggregate_runs(const char *const *paths, int npaths, const char *out, FILE *f, int plots, int allow_mixed) {
+int aggregate_load_runs(const char *const *paths, int npaths, const char *title, const AggOptions *o, AggTable *t) {
+    memset(t, 0, sizeof *t);
     /* the run folders: each path a run, or a folder whose subfolders are runs */
     char (*dirs)[4400] = pe_calloc(SWEEP_MAX_JOBS, sizeof *dirs);
     int ndirs = 0, rc = 0;
@@ -815,37 +1069,80 @@ int aggregate_runs(const char *const *paths, int npaths, const char *out, FILE *
     for (int i = 0; i < ndirs && rc == 0; i++) rc = add_run(dirs[i], keys, nkeys, &list, ri);
     free(ri);
     free(dirs);
-    if (rc == 0) {
-        /* the title: the output folder's name */
-        char tmp[4096], title[128];
-        snprintf(tmp, sizeof tmp, "%s", out);
-        size_t k = strlen(tmp);
-        while (k > 1 && tmp[k - 1] == '/') tmp[--k] = '\0';
-        const char *slash = strrchr(tmp, '/');
-        snprintf(title, sizeof title, "%s", slash ? slash + 1 : tmp);
-        rc = aggregate_core(out, f, plots, allow_mixed, keys, nkeys, grid, title, &list);
-    }
+    if (rc == 0) rc = table_build(t, o, keys, nkeys, grid, title, &list);
     cJSON_Delete(grid);
     run_list_free(&list);
     return rc;
 }
 
-static int aggregate_core(const char *out, FILE *f, int plots, int allow_mixed, char keys[][64], int nkeys,
-                          const cJSON *grid, const char *title_base, RunList *list) {
-    RunResult *runs = list->runs;
-    const int nruns = list->num, incomplete = list->incomplete;
-    int pe_key = -1, rand_key = -1;
+int aggregate_runs(const char *const *paths, int npaths, const char *out, FILE *f, const AggOptions *o) {
+    /* the title: the output folder's name */
+    char tmp[4096], title[128];
+    snprintf(tmp, sizeof tmp, "%s", out);
+    size_t k = strlen(tmp);
+    while (k > 1 && tmp[k - 1] == '/') tmp[--k] = '\0';
+    const char *slash = strrchr(tmp, '/');
+    snprintf(title, sizeof title, "%s", slash ? slash + 1 : tmp);
+    AggTable t;
+    int n = aggregate_load_runs(paths, npaths, title, o, &t);
+    if (n > 0 && aggregate_write(&t, out, f, o) != 0) n = -1;
+    aggregate_free(&t);
+    return n;
+}
+
+void aggregate_cell_label(const AggTable *t, int cell, const char *sep, char *buf, size_t cap) {
+    cell_label(&t->cells[cell], t->nkeys, t->pe_key, sep, buf, cap);
+}
+
+void aggregate_group_title(const AggTable *t, int g, char *buf, size_t cap) {
+    const Cell *c0 = &t->cells[g];
+    int task_in_grid = 0;
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < t->nkeys; k++) task_in_grid |= strcmp(t->keys[k], "task.name") == 0;
+    if (!task_in_grid) len += snprintf(buf + len, cap - len, "%s", c0->task);
+    for (int k = 0; k < t->nkeys && len < cap; k++)
+        if (k != t->pe_key && k != t->rand_key)
+            len += snprintf(buf + len, cap - len, "%s%s=%s", len ? ", " : "", t->keys[k], c0->values[k]);
+    if (len < cap && cell_positions(c0) == EVAL_POS_RANDOM)
+        snprintf(buf + len, cap - len, "%srandom evaluation positions", len ? ", " : "");
+}
+
+void aggregate_free(AggTable *t) {
+    for (int c = 0; c < t->ncells; c++) free(t->cells[c].runs);
+    free(t->cells);
+    free(t->group);
+    free(t->runs);
+    memset(t, 0, sizeof *t);
+}
+
+/* The table of the runs in list (which gives up its runs to it): the
+ * provenance check, cells in the grid's order, their statistics, groups. */
+static int table_build(AggTable *t, const AggOptions *o, char keys[][64], int nkeys, const cJSON *grid,
+                       const char *title, RunList *list) {
+    memset(t, 0, sizeof *t);
+    const int nruns = list->num;
+    t->pe_key = t->rand_key = -1;
+    t->nkeys = nkeys;
     for (int k = 0; k < nkeys; k++) {
-        if (strcmp(keys[k], "model.pe") == 0) pe_key = k;
-        if (strcmp(keys[k], "train.random_positions") == 0) rand_key = k;
+        snprintf(t->keys[k], sizeof t->keys[k], "%s", keys[k]);
+        if (strcmp(keys[k], "model.pe") == 0) t->pe_key = k;
+        if (strcmp(keys[k], "train.random_positions") == 0) t->rand_key = k;
     }
-    if (nruns == 0) return pe_errorf("%s: no complete runs to aggregate", out);
+    snprintf(t->title, sizeof t->title, "%s", title);
+    t->break_fraction = o && o->break_fraction > 0 ? o->break_fraction : FINDINGS_BREAK_FRACTION;
+    if (nruns == 0) return pe_errorf("%s: no complete runs to aggregate", title);
     /* what produced them: one result identity, or refuse (README "Reproducibility") */
-    char prov_line[3000] = "", prov_details[3000] = "";
-    if (prov_collect(list->dirs, list->ndirs, allow_mixed, prov_line, sizeof prov_line, prov_details,
-                     sizeof prov_details) < 0)
-        return RUN_INVALID;
-    if (f) fprintf(f, "provenance: %s\n\n", prov_details);
+    const int pc = prov_collect(list->dirs, list->ndirs, o && o->allow_mixed, t->prov_line, sizeof t->prov_line,
+                                t->prov_details, sizeof t->prov_details);
+    if (pc < 0) return RUN_INVALID;
+    t->prov_mixed = pc == 1;
+    t->runs = list->runs;
+    t->nruns = nruns;
+    t->incomplete = list->incomplete;
+    list->runs = NULL;
+    list->num = list->cap = 0;
+    RunResult *runs = t->runs;
 
     /* cells, in order of first appearance (runs sorted by id) */
     Cell *cells = pe_calloc(nruns, sizeof *cells);
@@ -864,44 +1161,59 @@ static int aggregate_core(const char *out, FILE *f, int plots, int allow_mixed, 
             memcpy(cells[c].task, runs[i].task, sizeof cells[c].task);
             cells[c].max_len = runs[i].max_len;
             cells[c].alphabet = runs[i].alphabet;
-            const TaskOps *t = task_find(runs[i].task);
-            cells[c].lm = t && t->frame == TASK_FRAME_LM;
+            const TaskOps *tk = task_find(runs[i].task);
+            cells[c].lm = tk && tk->frame == TASK_FRAME_LM;
             cells[c].runs = pe_calloc(nruns, sizeof(int));
             ncells++;
         }
         cells[c].runs[cells[c].num_runs++] = i;
     }
     for (int c = 0; c < ncells; c++) {
-        compute_cell(&cells[c], runs);
+        compute_cell(&cells[c], runs, t->break_fraction);
         cells[c].rank = cell_rank(&cells[c], grid, nkeys);
     }
     qsort(cells, ncells, sizeof *cells, cmp_cell_rank); /* the spec's grid order */
-    int rc = write_csv(out, keys, nkeys, cells, ncells);
-
+    t->cells = cells;
+    t->ncells = ncells;
     /* groups: cells equal but for model.pe, train.random_positions and the RoPE scaling */
-    int *group = pe_calloc(ncells, sizeof(int)), *members = pe_calloc(ncells, sizeof(int));
+    t->group = pe_calloc(ncells ? ncells : 1, sizeof(int));
+    for (int c = 0; c < ncells; c++) t->group[c] = -1;
+    for (int c = 0; c < ncells; c++) {
+        if (t->group[c] >= 0) continue;
+        for (int q = c; q < ncells; q++)
+            if (t->group[q] < 0 && same_values(cells[c].values, cells[q].values, nkeys, t->pe_key, t->rand_key) &&
+                cell_positions(&cells[q]) == cell_positions(&cells[c]))
+                t->group[q] = c;
+    }
+    return nruns;
+}
+
+int aggregate_write(const AggTable *t, const char *out, FILE *f, const AggOptions *o) {
+    const Cell *cells = t->cells;
+    const int ncells = t->ncells, nkeys = t->nkeys, pe_key = t->pe_key, rand_key = t->rand_key;
+    const int plots = o && o->plots;
+    const char *title_base = t->title;
+    if (f) fprintf(f, "provenance: %s\n\n", t->prov_details);
+    int rc = write_csv(out, t);
+    if (rc == 0) rc = write_breaks_csv(out, t);
+    int *members = pe_calloc(ncells ? ncells : 1, sizeof(int));
     /* results.md: the same tables in markdown, for reports (figures linked relative to OUT) */
     char *md_text = NULL;
     size_t md_len = 0;
     FILE *md = open_memstream(&md_text, &md_len);
-    if (md) fprintf(md, "%s\n\n", prov_line);
-    for (int c = 0; c < ncells; c++) group[c] = -1;
+    if (md) fprintf(md, "%s\n\n", t->prov_line);
     for (int c = 0; rc == 0 && c < ncells; c++) {
-        if (group[c] >= 0) continue;
+        if (t->group[c] != c) continue;
         int nm = 0;
-        for (int o = c; o < ncells; o++)
-            if (group[o] < 0 && same_values(cells[c].values, cells[o].values, nkeys, pe_key, rand_key) &&
-                cell_positions(&cells[o]) == cell_positions(&cells[c])) {
-                group[o] = c;
-                members[nm++] = o;
-            }
-        if (f) print_group(f, cells, members, nm, keys, nkeys, pe_key, rand_key, 0);
-        if (md) print_group(md, cells, members, nm, keys, nkeys, pe_key, rand_key, 1);
+        for (int q = c; q < ncells; q++)
+            if (t->group[q] == c) members[nm++] = q;
+        if (f) print_group(f, t, members, nm, 0);
+        if (md) print_group(md, t, members, nm, 1);
         if (!plots) continue;
         /* the group's name: the task (when the grid does not vary it), then the other grid values */
         char gname[512] = "";
         int task_in_grid = 0;
-        for (int k = 0; k < nkeys; k++) task_in_grid |= strcmp(keys[k], "task.name") == 0;
+        for (int k = 0; k < nkeys; k++) task_in_grid |= strcmp(t->keys[k], "task.name") == 0;
         if (!task_in_grid) snprintf(gname, sizeof gname, "%s", cells[c].task);
         for (int k = 0; k < nkeys; k++) {
             if (k == pe_key || k == rand_key) continue;
@@ -937,11 +1249,9 @@ static int aggregate_core(const char *out, FILE *f, int plots, int allow_mixed, 
         if (rc == 0 && file_write_atomic(mdpath, md_text, md_len) != 0) rc = -1;
         free(md_text);
     }
-    if (f && rc == 0) fprintf(f, "\nresults: %s/results.csv (%d runs, %d cells%s)\n", out, nruns, ncells,
-                              incomplete ? "; some runs incomplete, see above" : "");
-    for (int c = 0; c < ncells; c++) free(cells[c].runs);
-    free(cells);
-    free(group);
+    if (f && rc == 0)
+        fprintf(f, "\nresults: %s/results.csv and breaks.csv (%d runs, %d cells%s)\n", out, t->nruns, ncells,
+                t->incomplete ? "; some runs incomplete, see above" : "");
     free(members);
-    return rc == 0 ? nruns : -1;
+    return rc == 0 ? 0 : -1;
 }

@@ -125,6 +125,13 @@ int run_eval_parse(const char *text, const char *origin, RunEval *e) {
             pe_errorf("%s: results[%d].loss: expected a finite number >= 0, got %s", origin, i, got);
             goto done;
         }
+        /* the evaluation sample (the intervals' sample part, run/findings.h); 0 if absent */
+        f = cJSON_GetObjectItemCaseSensitive(row, "examples");
+        if (f && !whole(f, 1, 1e9, &e->examples[i])) {
+            value_text(f, got, sizeof got);
+            pe_errorf("%s: results[%d].examples: expected a whole number in 1..1000000000, got %s", origin, i, got);
+            goto done;
+        }
         e->floor[i] = -1.0;
         f = cJSON_GetObjectItemCaseSensitive(row, "loss_floor");
         if (f && !nonneg_finite(f, &e->floor[i])) {

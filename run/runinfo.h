@@ -46,6 +46,7 @@ typedef struct {
     int n[RUN_EVAL_MAX_ROWS];
     double token_acc[RUN_EVAL_MAX_ROWS], exact_match[RUN_EVAL_MAX_ROWS], loss[RUN_EVAL_MAX_ROWS];
     double floor[RUN_EVAL_MAX_ROWS]; /* loss_floor, -1 if absent */
+    long examples[RUN_EVAL_MAX_ROWS];  /* evaluation examples, 0 if absent */
 } RunEval;
 
 typedef struct {

@@ -1,0 +1,163 @@
+/*
+ * cmd_compare.c — `posenc compare DIR | RUN...`: break lengths, rankings and
+ * paired differences of the encodings of an aggregate (run/compare.h).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "model/common.h"
+#include "run/aggregate.h"
+#include "run/compare.h"
+#include "run/fsutil.h"
+
+double parse_fraction(const char *opt, const char *value) {
+    char *end;
+    errno = 0;
+    const double v = strtod(value, &end);
+    if (errno || end == value || *end || !(v > 0 && v < 1))
+        return pe_errorf("%s: expected a fraction strictly between 0 and 1, got \"%s\"", opt, value);
+    return v;
+}
+
+static void compare_usage(FILE *f) {
+    fprintf(f,
+            "usage: posenc compare DIR [--metric exact_match|token_acc] [--at N[,N...] | --beyond]\n"
+            "                          [--markdown | --headline] [--break-fraction F] [--allow-mixed]\n"
+            "       posenc compare RUN_OR_FOLDER... [same options]\n"
+            "\n"
+            "Which encoding extrapolates better, and how sure is it? For each group of a sweep folder\n"
+            "DIR (cells that differ only in the encoding), or of run directories:\n"
+            "\n"
+            "  where it breaks   per encoding, the first evaluated n past the training range where the\n"
+            "                    metric falls below F x its mean inside the training range (F = 0.5),\n"
+            "                    per seed, and the median and min to max over the seeds;\n"
+            "  ranking           at each length, the encodings by mean; between neighbours \">\" when\n"
+            "                    their paired interval lies above 0, \"~\" when it covers 0;\n"
+            "  paired diffs      for every pair A - B: the mean over the seeds both have of\n"
+            "                    A(seed) - B(seed) (same seed, same evaluation examples), its 95 %%\n"
+            "                    interval (a t interval over the seeds widened by the evaluation\n"
+            "                    sample's; docs/SPEC.md §2), in how many seeds the sign holds, and the\n"
+            "                    verdict (A > B, A < B, or not resolved).\n"
+            "\n"
+            "Lengths: by default 1.25x, 1.5x and 2x the longest training length (the evaluated lengths\n"
+            "at or just past them) and \"beyond\": per seed, the mean over every evaluated length past\n"
+            "the training range.\n"
+            "\n"
+            "options:\n"
+            "  --metric M           exact_match (default) or token_acc\n"
+            "  --at N[,N...]        compare at these evaluated lengths (e.g. 10,12,16)\n"
+            "  --beyond             compare only the mean past the training range\n"
+            "  --markdown           markdown tables (what scripts/report.sh puts into the READMEs)\n"
+            "  --headline           one paragraph of sentences per group, every number generated\n"
+            "  --break-fraction F   the break rule's fraction, 0 < F < 1 (default 0.5)\n"
+            "  --allow-mixed        compare runs of different provenance anyway (says so)\n"
+            "\n"
+            "Reads the runs only: nothing is written. Exit 0, or 2 for bad arguments or run files\n"
+            "that disagree, 1 when a file cannot be read.\n");
+}
+
+/* Load DIR (a sweep folder) or run directories, as posenc collect does. */
+int compare_load(const char *const *paths, int np, const AggOptions *o, AggTable *t) {
+    char sweep_json[4200];
+    snprintf(sweep_json, sizeof sweep_json, "%s/sweep.json", paths[0]);
+    if (np == 1) {
+        const int has = path_probe(sweep_json, "the sweep's spec");
+        if (has < 0) return -1;
+        if (has) return aggregate_load_sweep(paths[0], o, t);
+    }
+    return aggregate_load_runs(paths, np, "runs", o, t);
+}
+
+int cmd_compare(int argc, char **argv) {
+    const char **paths = pe_calloc(argc > 1 ? argc : 1, sizeof *paths);
+    int np = 0, md = 0, headline = 0, beyond = 0, metric = -1, ns[16], nn = 0;
+    AggOptions o = {0};
+    const char *err = NULL;
+    for (int i = 1; i < argc && !err; i++) {
+        const char *a = argv[i];
+        if (is_help(a)) {
+            compare_usage(stdout);
+            free(paths);
+            return 0;
+        } else if (strcmp(a, "--markdown") == 0) {
+            md = 1;
+        } else if (strcmp(a, "--headline") == 0) {
+            headline = 1;
+        } else if (strcmp(a, "--beyond") == 0) {
+            beyond = 1;
+        } else if (strcmp(a, "--allow-mixed") == 0) {
+            o.allow_mixed = 1;
+        } else if (strcmp(a, "--metric") == 0 && i + 1 < argc) {
+            const char *m = argv[++i];
+            metric = strcmp(m, "exact_match") == 0 ? AGG_EM : strcmp(m, "token_acc") == 0 ? AGG_ACC : -2;
+            if (metric == -2) {
+                pe_errorf("--metric: expected exact_match or token_acc, got \"%s\"", m);
+                err = pe_error();
+            }
+        } else if (strcmp(a, "--at") == 0 && i + 1 < argc) {
+            if ((nn = parse_lengths(argv[++i], ns, 15)) < 0) err = pe_error();
+        } else if (strcmp(a, "--break-fraction") == 0 && i + 1 < argc) {
+            if ((o.break_fraction = parse_fraction("--break-fraction", argv[++i])) < 0) err = pe_error();
+        } else if (a[0] != '-') {
+            paths[np++] = a;
+        } else {
+            pe_errorf("unexpected argument \"%s\" (see posenc compare --help)", a);
+            err = pe_error();
+        }
+    }
+    if (!err && np == 0) err = "missing DIR (see posenc compare --help)";
+    if (!err && nn > 0 && beyond) err = "--at and --beyond: give one of them";
+    if (!err && md && headline) err = "--markdown and --headline: give one of them";
+    if (err) {
+        fprintf(stderr, "posenc compare: %s\n", err);
+        free(paths);
+        return EXIT_USAGE;
+    }
+    if (beyond) ns[nn++] = COMPARE_BEYOND;
+    AggTable t;
+    const int n = compare_load(paths, np, &o, &t);
+    free(paths);
+    if (n < 0) {
+        fprintf(stderr, "posenc compare: %s\n", pe_error());
+        aggregate_free(&t);
+        return n == RUN_INVALID ? EXIT_USAGE : EXIT_RUNTIME;
+    }
+    /* the default metric: exact_match, or token_acc when every group is a language model's */
+    const int explicit_metric = metric >= 0;
+    if (metric < 0) {
+        int all_lm = 1;
+        for (int c = 0; c < t.ncells; c++) all_lm &= t.cells[c].lm;
+        metric = all_lm ? AGG_ACC : AGG_EM;
+    }
+    /* lengths asked for must have been evaluated */
+    for (int q = 0; q < nn; q++) {
+        if (ns[q] == COMPARE_BEYOND) continue;
+        int found = 0;
+        for (int c = 0; c < t.ncells && !found; c++)
+            for (int m = 0; m < t.cells[c].num_lengths; m++) found |= t.cells[c].lengths[m] == ns[q];
+        if (!found) {
+            fprintf(stderr, "posenc compare: --at %d: no run was evaluated at n = %d\n", ns[q], ns[q]);
+            aggregate_free(&t);
+            return EXIT_USAGE;
+        }
+    }
+    if (!md && !headline) printf("provenance: %s\n", t.prov_details);
+    if (md) printf("%s\n", t.prov_line);
+    if (headline) {
+        /* without --metric: both metrics (of a language model, token_acc only) */
+        for (int g = 0; g < t.ncells; g++)
+            if (t.group[g] == g)
+                for (int m = 0; m < 2; m++)
+                    if (explicit_metric ? m == metric : !t.cells[g].lm || m == AGG_ACC) {
+                        compare_headline(stdout, &t, g, m);
+                        printf("\n");
+                    }
+    } else {
+        compare_print(stdout, &t, metric, ns, nn, md);
+    }
+    aggregate_free(&t);
+    return 0;
+}
