@@ -246,8 +246,7 @@ int plot_render(const char *script, const char *out_base, int width, int height)
     free(err);
     unlink(script_path);
     for (int k = 0; k < 2; k++) {
-        if (rc == 0 && rename(tmp[k], final[k]) != 0)
-            rc = pe_errorf("%s: cannot rename into place: %s", final[k], strerror(errno));
+        if (rc == 0 && file_commit_durable(tmp[k], final[k]) != 0) rc = -1; /* fsync, rename, fsync the folder */
         if (rc != 0 && tmp[k][0]) unlink(tmp[k]);
     }
     return rc;
