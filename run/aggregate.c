@@ -197,7 +197,7 @@ static int add_run(const char *dir, char keys[][64], int nkeys, RunList *list, R
             list->num++;
             if (!list->ndirs || strcmp(list->dirs[list->ndirs - 1], dir) != 0) {
                 if (!list->dirs) list->dirs = pe_calloc(SWEEP_MAX_JOBS + 1, sizeof *list->dirs);
-                if (list->ndirs < SWEEP_MAX_JOBS + 1) list->dirs[list->ndirs++] = strdup(dir);
+                if (list->ndirs < SWEEP_MAX_JOBS + 1) list->dirs[list->ndirs++] = pe_strdup(dir);
             }
         }
     cJSON_Delete(cfg);
@@ -269,8 +269,8 @@ static void compute_cell(Cell *c, const RunResult *runs) {
         }
     }
     qsort(c->lengths, c->num_lengths, sizeof(int), cmp_int);
-    double *a = malloc(sizeof(double) * c->num_runs), *e = malloc(sizeof(double) * c->num_runs),
-           *l = malloc(sizeof(double) * c->num_runs);
+    double *a = pe_calloc(c->num_runs, sizeof(double)), *e = pe_calloc(c->num_runs, sizeof(double)),
+           *l = pe_calloc(c->num_runs, sizeof(double));
     for (int m = 0; m < c->num_lengths; m++) {
         int k = 0;
         c->floor[m] = -1.0;
