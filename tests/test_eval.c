@@ -1,5 +1,5 @@
 /*
- * test_eval.c — SPEC §2 metrics on a hand-made case, and evaluation-set
+ * test_eval.c — docs/SPEC.md §2 metrics on a hand-made case, and evaluation-set
  * determinism.
  */
 #include <check.h>
