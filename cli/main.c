@@ -2,6 +2,7 @@
  * main.c — `posenc`: train, evaluate and inspect transformers with
  * pluggable position encodings. Dispatches to one function per subcommand.
  */
+#include <cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -79,7 +80,12 @@ static int finish(int rc) {
 
 static int dispatch(int argc, char **argv);
 
+/* cJSON's allocations through the checked allocator too (model/common.h) */
+static void *checked_malloc(size_t n) { return pe_calloc(n, 1); }
+
 int main(int argc, char **argv) {
+    cJSON_Hooks hooks = {.malloc_fn = checked_malloc, .free_fn = free};
+    cJSON_InitHooks(&hooks);
     /* a closed stdin/stdout/stderr: occupy the descriptor, so that no file
      * posenc opens becomes "standard output"; writes to a closed stdout then
      * fail (EBADF on a read-only descriptor) and finish() reports it */

@@ -6,8 +6,8 @@
 #  2. no Markdown link leaves the repository (an absolute path, ../ above the
 #     root, file://) or points at a file that does not exist;
 #  3. every file posenc writes goes through run/fsutil.c's one atomic,
-#     durable writer: outside run/fsutil.c, the library and the program
-#     (cli/, run/, model/, data/) open nothing for writing and rename nothing,
+#     durable writer: outside run/fsutil.c, the library, the program and the
+#     benchmark (cli/, run/, model/, data/, bench/) open nothing for writing and rename nothing,
 #     except on a line marked "writer-exempt:" with the reason.
 # Uses git ls-files in a checkout, else find. Perl (in every Debian base system).
 set -uo pipefail
@@ -83,7 +83,7 @@ if [ $? -ne 0 ]; then echo "$out" >&2; echo "check: FAILED: Markdown links" >&2;
 # 3. one writer
 src=()
 for f in "${text_files[@]}"; do
-  case "$f" in cli/*.c|run/*.c|model/*.c|data/*.c) [ "$f" = run/fsutil.c ] || src+=("$f") ;; esac
+  case "$f" in cli/*.c|run/*.c|model/*.c|data/*.c|bench/*.c) [ "$f" = run/fsutil.c ] || src+=("$f") ;; esac
 done
 out=$(perl -e '
   my $bad = 0;
