@@ -1,40 +1,59 @@
 # posenc — build, test, demo.
-#   make            build ./posenc (objects under build/)
-#   make test       build and run the Check suites (non-zero exit on failure)
+#   make            build ./posenc (objects under build/); needs only OpenBLAS and cJSON
+#                   (found with pkg-config) and installs nothing: a missing one is named
+#                   with its Debian package and `make deps`
+#   make test       install what the tests need (Debian, as root or with sudo), then build
+#                   and run the Check suites and scripts/check.sh (non-zero exit on failure)
 #   make SAN=1 test the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make test-slurm a real single-node Slurm runs a sweep plan (installs Slurm; root; ~50 s)
 #   make test-report posenc report's pages in headless Chromium (installs chromium; ~15 s);
 #                   REPORT_SHOTS=docs/report writes the README's screenshots there
 #   make bench      training-step performance vs the sgemm ceiling -> bench.json (~2 min)
 #   make demo       the headline experiment (experiments/demo.json) into runs/demo
+#                   (installs gnuplot)
 #   make fuzz       libFuzzer on the config loader, the safetensors reader and the
 #                   run-directory files (config.json, eval*.json, metrics.jsonl,
 #                   sweep.json), FUZZ_SECONDS (default 60) each, seeds in tests/fuzz-corpus/
-#   make deps       install missing Debian packages (run automatically)
-# Every top-level target first makes sure the Debian packages are present.
+#                   (installs clang)
+#   make memcheck   valgrind on train, resume, eval and predict (installs valgrind)
+#   make deps       install every Debian package the targets above use (but Slurm and
+#                   Chromium, which stay with their targets): scripts/deps.sh
+# Only the targets that say so install anything, each what it uses
+# (scripts/deps.sh GROUP), before building in a second make that then finds it.
 
 CC      ?= cc
-PKGS    := openblas libcjson check
-DEBS    := libopenblas-dev libcjson-dev check pkg-config gnuplot-nox clang libclang-rt-dev valgrind parallel
 BUILD   := build$(if $(SAN),-san)
 
-# Installing dependencies happens at parse time, before pkg-config is asked,
-# so that a fresh machine needs nothing but `make test`.
-ifeq ($(filter deps clean,$(MAKECMDGOALS)),)
-  DEPS_OK := $(shell scripts/deps.sh >&2 && echo ok)
-  ifneq ($(DEPS_OK),ok)
-    $(error dependency installation failed (see the messages above))
+# What building needs, probed with pkg-config when a goal builds something
+# (not for the goals that install first, nor deps and clean): the missing
+# packages named, never installed here. PKG_TEST: the Check framework, for the
+# test programs only.
+INSTALL_GOALS := deps clean test demo fuzz memcheck test-slurm test-report
+BUILD_GOALS   := $(filter-out $(INSTALL_GOALS),$(or $(MAKECMDGOALS),all))
+# pkg-config name:Debian package
+PKG_CORE := openblas:libopenblas-dev libcjson:libcjson-dev
+PKG_TEST := check:check
+missing = $(shell command -v pkg-config >/dev/null 2>&1 || { echo pkg-config; exit 0; }; \
+            for p in $(1); do pkg-config --exists $${p%%:*} || echo $${p} | cut -d: -f2; done)
+ifneq ($(BUILD_GOALS),)
+  MISSING := $(call missing,$(PKG_CORE) $(if $(filter test-suites,$(BUILD_GOALS))$(findstring /tests/,$(BUILD_GOALS)),$(PKG_TEST)))
+  ifneq ($(strip $(MISSING)),)
+    $(error missing Debian package(s): $(strip $(MISSING)) (posenc needs OpenBLAS and cJSON, found with \
+      pkg-config; the tests also Check). Install with `make deps` (as root or with sudo; `make test` \
+      installs what it needs itself), or: apt-get install $(strip $(MISSING)); elsewhere, install \
+      them with their pkg-config files)
   endif
 endif
 
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs openblas libcjson 2>/dev/null)
-CHECK_LIBS := $(shell pkg-config --libs check 2>/dev/null)
+CORE_CFLAGS := $(shell pkg-config --cflags openblas libcjson 2>/dev/null)
+PKG_LIBS    := $(shell pkg-config --libs openblas libcjson 2>/dev/null)
+CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
+CHECK_LIBS  := $(shell pkg-config --libs check 2>/dev/null)
 
 CFLAGS  ?= -O2
 # -ffp-contract=off everywhere: no fused multiply-add, so the same source gives
 # the same bits with any compiler and -march (README "Reproducibility").
-CFLAGS  += -std=c11 -D_DEFAULT_SOURCE -ffp-contract=off -Wall -Wextra -g -MMD -MP -I. $(PKG_CFLAGS)
+CFLAGS  += -std=c11 -D_DEFAULT_SOURCE -ffp-contract=off -Wall -Wextra -g -MMD -MP -I. $(CORE_CFLAGS) -pthread
 LDLIBS  := $(PKG_LIBS) -lm -lpthread
 ifdef SAN
   # float-cast-overflow: an out-of-range double-to-int cast is undefined
@@ -55,7 +74,7 @@ BENCH_BIN := $(BUILD)/bench
 LIB      := $(BUILD)/libposenc.a
 PROG     := $(if $(SAN),$(BUILD)/posenc,posenc)
 
-.PHONY: all test test-slurm test-report bench demo deps clean fuzz FORCE
+.PHONY: all test test-suites test-slurm test-report bench demo deps clean fuzz fuzz-run memcheck FORCE
 
 DEMO_OUT ?= runs/demo
 all: $(PROG)
@@ -100,6 +119,7 @@ $(LIB): $(LIB_OBJ)
 $(PROG): $(CLI_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
+$(BUILD)/tests/%.o: CFLAGS += $(CHECK_CFLAGS)
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/testutil.o $(LIB)
 	$(CC) $(LDFLAGS) $^ -o $@ $(CHECK_LIBS) $(LDLIBS)
 
@@ -110,20 +130,27 @@ $(BUILD)/tests/test_decode: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=re
 # Each tests/test_*.c is one Check program; all run, and any failure fails
 # the target. The CLI tests need the program itself. The benchmark is built
 # and run for 3 steps too, so that it cannot silently stop compiling.
-test: $(TEST_BIN) $(PROG) $(BENCH_BIN)
+# scripts/check.sh: every "docs/SPEC.md §N.M" cited exists, no Markdown link
+# leaves the repository, every file is written through fsutil's one writer.
+test:
+	@scripts/deps.sh test
+	@$(MAKE) --no-print-directory test-suites
+test-suites: $(TEST_BIN) $(PROG) $(BENCH_BIN)
 	@fail=0; for t in $(TEST_BIN); do \
 	  echo "== $$t"; \
 	  OPENBLAS_NUM_THREADS=1 POSENC_BIN=$(abspath $(PROG)) CK_DEFAULT_TIMEOUT=600 ./$$t || fail=1; \
 	done; \
 	echo "== $(BENCH_BIN) --one small alibi 1 3 (smoke)"; ./$(BENCH_BIN) --one small alibi 1 3 || fail=1; \
+	echo "== scripts/check.sh"; scripts/check.sh || fail=1; \
 	if [ $$fail -ne 0 ]; then echo "make test: FAILED"; exit 1; fi; echo "make test: all suites passed"
 
 # slurmctld + slurmd on localhost (generated slurm.conf, auth/none, state in a
 # temporary folder) run tests/data/sweep_tiny.json as a job array; its aggregate
 # must equal the local sweep's (tests/slurm.sh). The Slurm packages are
 # installed here only, not for every build.
-test-slurm: $(PROG)
+test-slurm:
 	@scripts/deps.sh slurm
+	@$(MAKE) --no-print-directory $(PROG)
 	OPENBLAS_NUM_THREADS=1 tests/slurm.sh $(PROG)
 
 # A demo-shaped sweep, a single run, a sweep with a failed run and one with
@@ -131,8 +158,9 @@ test-slurm: $(PROG)
 # tests/report_browser.js); screenshots of each panel go to REPORT_SHOTS.
 # Chromium is installed here only, not for every build.
 REPORT_SHOTS ?= $(BUILD)/report-test
-test-report: $(PROG)
+test-report:
 	@scripts/deps.sh chromium
+	@$(MAKE) --no-print-directory $(PROG)
 	tests/report.sh $(PROG) $(REPORT_SHOTS)
 
 # The benchmark counts the allocations posenc's code makes inside a training
@@ -148,7 +176,9 @@ bench: $(BENCH_BIN)
 # evaluated to n = 32, two seeds (experiments/demo.json). Re-running it skips
 # the runs already complete and prints the table again. It ends by writing the
 # interactive page $(DEMO_OUT)/report.html (posenc report) and printing its path.
-demo: $(PROG)
+demo:
+	@scripts/deps.sh demo
+	@$(MAKE) --no-print-directory $(PROG)
 	./$(PROG) sweep experiments/demo.json --out $(DEMO_OUT)
 	./$(PROG) report $(DEMO_OUT)
 
@@ -161,7 +191,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_BUILD   := build-fuzz
 FUZZ_NAMES   := config safetensors rundir
-FUZZ_CFLAGS  := -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -g -O1 -I. $(PKG_CFLAGS) \
+FUZZ_CFLAGS  := -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -g -O1 -I. $(CORE_CFLAGS) -pthread \
                 -fsanitize=fuzzer-no-link,address,undefined,float-cast-overflow \
                 -fno-sanitize-recover=undefined,float-cast-overflow
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
@@ -173,7 +203,10 @@ $(FUZZ_BUILD)/%.o: %.c
 $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_LIB_OBJ)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer $^ -o $@ $(LDLIBS)
 
-fuzz: $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
+fuzz:
+	@scripts/deps.sh fuzz
+	@$(MAKE) --no-print-directory fuzz-run
+fuzz-run: $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
 	@for t in $(FUZZ_NAMES); do \
 	  echo "== fuzz_$$t for $(FUZZ_SECONDS) s"; mkdir -p $(FUZZ_BUILD)/corpus-$$t; \
 	  log=$(FUZZ_BUILD)/fuzz_$$t.log; \
@@ -183,8 +216,14 @@ fuzz: $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
 	  grep -E '^Done|stat::number_of_executed_units|stat::peak_rss' $$log; \
 	done
 
+# valgrind on train, resume, eval and predict: zero errors, zero leaks (CI)
+memcheck:
+	@scripts/deps.sh memcheck
+	@$(MAKE) --no-print-directory posenc
+	scripts/memcheck.sh ./posenc
+
 deps:
-	@scripts/deps.sh
+	@scripts/deps.sh all
 
 clean:
 	rm -rf build build-san build-fuzz posenc

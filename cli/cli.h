@@ -8,12 +8,20 @@
 #ifndef POSENC_CLI_H
 #define POSENC_CLI_H
 
+#include "run/rundir.h"
+
 enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_NONFINITE = 3, EXIT_INTERRUPTED = 130 };
 
 int cmd_train(int argc, char **argv);
-/* cmd_train; evaluate_next != 0 (posenc run, which evaluates right after)
- * leaves out the closing "evaluate with: posenc eval DIR" hint. */
-int train_command(int argc, char **argv, int evaluate_next);
+/* Prepare the run directory (rundir_prepare, run/rundir.h: errors exit 2 or
+ * 1 with their message) and train in it: train_run with Ctrl-C / SIGTERM
+ * saving a checkpoint and the progress on stderr (none if quiet);
+ * stop_after > 0 stops as Ctrl-C would after that many steps.
+ * evaluate_next != 0 (posenc run, which evaluates right after) leaves out the
+ * closing "evaluate with: posenc eval DIR" hint. The exit status: 0,
+ * EXIT_USAGE, EXIT_RUNTIME, EXIT_INTERRUPTED or EXIT_NONFINITE
+ * (cmd_train.c). */
+int train_in(const RunDirSetup *setup, long stop_after, int quiet, int evaluate_next);
 int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_show(int argc, char **argv);
@@ -30,6 +38,8 @@ int sweep_local(const char *spec, const char *out, long jobs, int plots);
 
 #include <stddef.h>
 
+#include "cli/args.h" /* is_help, parse_count, parse_lengths */
+
 /* Parse space/comma-separated tokens into out (at most cap): symbols 0..A-1,
  * or with names != 0 token ids 0..V-1 and the names BOS SEP EOS PAD.
  * Returns the count, or -1 after pe_errorf (cmd_predict.c). */
@@ -42,15 +52,5 @@ struct PE;
  * at distance d for a query at position qi (keys at 0..qi), NaN for d > qi
  * (cmd_show.c; pe->cfg.P >= len). */
 void show_bias_curves(const struct PE *pe, int len, int qi, float *curves);
-
-/* "8,16,24:64:8" -> 8 16 24 32 40 48 56 64 (a:b:s inclusive, a:b step 1).
- * Returns the count, or -1 after pe_errorf. */
-int parse_lengths(const char *spec, int *out, int cap);
-/* Whole positive integer option value, or -1 after pe_errorf. */
-long parse_count(const char *opt, const char *value, long max);
-/* A fraction 0 < F < 1 option value, or -1 after pe_errorf. */
-double parse_fraction(const char *opt, const char *value);
-/* True for -h / --help. */
-int is_help(const char *arg);
 
 #endif

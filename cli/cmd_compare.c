@@ -13,15 +13,6 @@
 #include "run/compare.h"
 #include "run/fsutil.h"
 
-double parse_fraction(const char *opt, const char *value) {
-    char *end;
-    errno = 0;
-    const double v = strtod(value, &end);
-    if (errno || end == value || *end || !(v > 0 && v < 1))
-        return pe_errorf("%s: expected a fraction strictly between 0 and 1, got \"%s\"", opt, value);
-    return v;
-}
-
 static void compare_usage(FILE *f) {
     fprintf(f,
             "usage: posenc compare DIR [--metric exact_match|token_acc] [--at N[,N...] | --beyond]\n"

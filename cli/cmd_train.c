@@ -1,20 +1,16 @@
 /*
- * cmd_train.c — `posenc train`: config in, run directory out.
+ * cmd_train.c — `posenc train`: config in, run directory out. The options,
+ * then rundir_prepare (run/rundir.h) and train_run (run/train.h) with
+ * Ctrl-C handling: train_in, which `posenc run` uses too.
  */
-#include <dirent.h>
 #include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
 #include "run/config.h"
-#include "model/gpt.h"
-#include "run/provenance.h"
-#include "run/fsutil.h"
-#include "run/runinfo.h"
+#include "run/rundir.h"
 #include "run/train.h"
 
 #define MAX_SETS 256
@@ -58,21 +54,7 @@ static void train_usage(FILE *f) {
             "Every config key, its type, default and range: README.md, section \"Configs\".\n");
 }
 
-/* The model a config describes can be built (every encoding's own checks,
- * e.g. model.rope_base > 1, an even d_model for sinusoidal): a config error,
- * found before anything is written. */
-static int check_model_config(const RunConfig *cfg) {
-    if (gpt_config_check(&cfg->model) != 0) return -1;
-    PE pe;
-    PEConfig pc = gpt_pe_config(&cfg->model);
-    if (pe_init(&pe, cfg->model.pe, &pc) != 0) return -1;
-    pe_free(&pe);
-    return 0;
-}
-
-int cmd_train(int argc, char **argv) { return train_command(argc, argv, 0); }
-
-int train_command(int argc, char **argv, int evaluate_next) {
+int cmd_train(int argc, char **argv) {
     const char *config_path = NULL, *out = NULL, *resume = NULL;
     const char *sets[MAX_SETS] = {0};
     int nsets = 0, force = 0, quiet = 0;
@@ -122,116 +104,26 @@ int train_command(int argc, char **argv, int evaluate_next) {
         }
     }
 
-    RunConfig cfg;
-    char dir[4096], path[4096];
-    if (resume) {
-        if (config_path || out || force) {
-            fprintf(stderr, "posenc train: --resume DIR takes the config from DIR; do not give CONFIG, "
-                            "--out or --force with it\n");
-            return EXIT_USAGE;
-        }
-        for (int i = 0; i < nsets; i++)
-            if (strncmp(sets[i], "train.", 6) != 0) {
-                fprintf(stderr, "posenc train: --set %s: only train.* keys can change when resuming "
-                                "(the model and task are fixed by the checkpoint)\n", sets[i]);
-                return EXIT_USAGE;
-            }
-        snprintf(dir, sizeof dir, "%s", resume);
-        /* what the folder is, before anything is created in it (not even the lock) */
-        RunInfo *ri = pe_calloc(1, sizeof *ri);
-        int st = run_inspect(dir, ri);
-        if (st != RUN_OK) {
-            fprintf(stderr, "posenc train: --resume %s: %s\n", dir, pe_error());
-            free(ri);
-            return st == RUN_IO ? EXIT_RUNTIME : EXIT_USAGE;
-        }
-        const long ck = ri->ckpt_step;
-        const int old_steps = ri->cfg.train.steps, was_trained = ri->trained;
-        free(ri);
-        if (ck < 0) {
-            fprintf(stderr, "posenc train: --resume %s: no checkpoint to resume from (training stopped before its "
-                            "first checkpoint); start it again with: posenc train %s/config.json --out %s --force\n",
-                    dir, dir, dir);
-            return EXIT_USAGE;
-        }
-        if (dir_lock(dir) != 0) {
-            fprintf(stderr, "posenc train: %s\n", pe_error());
-            return EXIT_RUNTIME;
-        }
-        if (path_join(path, sizeof path, dir, "config.json") != 0 || config_load(&cfg, path, sets, nsets) != 0) {
-            fprintf(stderr, "posenc train: %s\n", pe_error());
-            return EXIT_USAGE;
-        }
-        if (cfg.train.steps < ck) {
-            fprintf(stderr, "posenc train: --resume %s: train.steps = %d is below the checkpoint's step %ld; a run "
-                            "cannot go back (train.steps must be at least %ld)\n",
-                    dir, cfg.train.steps, ck, ck);
-            return EXIT_USAGE;
-        }
-        if (cfg.train.steps != old_steps) {
-            /* the learning-rate schedule (warmup, then cosine decay to train.steps) changes from here on */
-            fprintf(stderr, "posenc train: note: train.steps changes from %d to %d at step %ld: the learning-rate "
-                            "schedule (cosine decay to train.steps) bends here, so this run differs from a %d-step "
-                            "run trained from scratch\n",
-                    old_steps, cfg.train.steps, ck, cfg.train.steps);
-            if (was_trained)
-                fprintf(stderr, "posenc train: note: %s had finished at step %ld; its evaluation files (eval*.json) "
-                                "are from that step and no longer count as its results (run, sweep and collect "
-                                "see them as stale) until `posenc eval %s` evaluates the new last step\n",
-                        dir, ck, dir);
-        }
-        if (prov_check(dir) != 0) { /* the session's record is appended to it at the end */
-            fprintf(stderr, "posenc train: %s\n", pe_error());
-            return EXIT_USAGE;
-        }
-    } else {
-        if (config_load(&cfg, config_path, sets, nsets) != 0 || check_model_config(&cfg) != 0) {
-            fprintf(stderr, "posenc train: %s\n", pe_error());
-            return EXIT_USAGE;
-        }
-        if (out)
-            snprintf(dir, sizeof dir, "%s", out);
-        else
-            snprintf(dir, sizeof dir, "runs/%s", cfg.name);
-        if (path_join(path, sizeof path, dir, "config.json") != 0) {
-            fprintf(stderr, "posenc train: %s\n", pe_error());
-            return EXIT_USAGE;
-        }
-        /* a run here already? (any file of posenc's: run_file_is_ours) */
-        int has_run = 0;
-        DIR *dd = opendir(dir);
-        for (struct dirent *e; dd && (e = readdir(dd));) has_run |= run_file_is_ours(e->d_name);
-        if (dd) closedir(dd);
-        if (has_run && !force) {
-            fprintf(stderr, "posenc train: %s already holds a run; continue it with --resume %s, "
-                            "replace it with --force, or choose another --out\n", dir, dir);
-            return EXIT_USAGE;
-        }
-        if (dir_create(dir) != 0 || dir_lock(dir) != 0) {
-            fprintf(stderr, "posenc train: %s\n", pe_error());
-            return EXIT_RUNTIME;
-        }
-        /* --force: remove the old run's files, and only those (never a file posenc did not write) */
-        dd = force ? opendir(dir) : NULL;
-        for (struct dirent *e; dd && (e = readdir(dd));) {
-            char f[4400];
-            struct stat fs;
-            snprintf(f, sizeof f, "%s/%s", dir, e->d_name);
-            if (run_file_is_ours(e->d_name) && lstat(f, &fs) == 0 && (S_ISREG(fs.st_mode) || S_ISLNK(fs.st_mode)))
-                unlink(f);
-        }
-        if (dd) closedir(dd);
+    if (resume && (config_path || out || force)) {
+        fprintf(stderr, "posenc train: --resume DIR takes the config from DIR; do not give CONFIG, "
+                        "--out or --force with it\n");
+        return EXIT_USAGE;
     }
-    dir_remove_stale_tmp(dir, run_file_is_ours); /* left by a process killed while writing */
-    /* the resolved config (with any train.* overrides of a resume) */
-    char *json = config_to_json(&cfg);
-    int rc = file_write_atomic(path, json, strlen(json));
-    free(json);
-    if (rc != 0) {
-        fprintf(stderr, "posenc train: %s\n", pe_error());
-        return EXIT_RUNTIME;
-    }
+    const RunDirSetup setup = {
+        .config_path = config_path, .sets = sets, .nsets = nsets, .out = out, .resume = resume, .force = force,
+        .notes = stderr,
+    };
+    return train_in(&setup, stop_after, quiet, 0);
+}
 
+int train_in(const RunDirSetup *setup, long stop_after, int quiet, int evaluate_next) {
+    RunConfig config, *cfg = &config;
+    char dir[4096];
+    const int prep = rundir_prepare(setup, cfg, dir, sizeof dir);
+    if (prep != RUNDIR_OK) {
+        fprintf(stderr, "posenc train: %s\n", pe_error());
+        return prep == RUNDIR_INVALID ? EXIT_USAGE : EXIT_RUNTIME;
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_sigint;
@@ -241,7 +133,7 @@ int train_command(int argc, char **argv, int evaluate_next) {
 
     TrainOptions opt = {
         .run_dir = dir,
-        .resume = resume != NULL,
+        .resume = setup->resume != NULL,
         .stop = &stop_requested,
         .stop_after = stop_after,
         .live = isatty(fileno(stderr)),
@@ -249,9 +141,9 @@ int train_command(int argc, char **argv, int evaluate_next) {
     };
     if (!quiet)
         fprintf(stderr, "train %s: task %s (n %d..%d), pe %s, d_model %d, %d layers, %d heads, %d steps -> %s\n",
-                cfg.name, cfg.task.name, cfg.task.min_len, cfg.task.max_len, cfg.model.pe, cfg.model.C, cfg.model.L,
-                cfg.model.NH, cfg.train.steps, dir);
-    rc = train_run(&cfg, &opt);
+                cfg->name, cfg->task.name, cfg->task.min_len, cfg->task.max_len, cfg->model.pe, cfg->model.C, cfg->model.L,
+                cfg->model.NH, cfg->train.steps, dir);
+    const int rc = train_run(cfg, &opt);
     switch (rc) {
     case TRAIN_OK:
         if (!quiet && evaluate_next) fprintf(stderr, "trained: %s\n", dir);

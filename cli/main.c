@@ -2,6 +2,7 @@
  * main.c — `posenc`: train, evaluate and inspect transformers with
  * pluggable position encodings. Dispatches to one function per subcommand.
  */
+#include <cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -70,55 +71,6 @@ static void usage(FILE *f) {
                "              --rope-scaling, --rope-scale S); labelled rope+pi, rope+ntk, rope+yarn\n");
 }
 
-int is_help(const char *arg) { return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0; }
-
-long parse_count(const char *opt, const char *value, long max) {
-    if (!value) return pe_errorf("%s needs a value", opt);
-    char *end;
-    errno = 0;
-    long v = strtol(value, &end, 10);
-    if (errno || end == value || *end || v < 1 || v > max)
-        return pe_errorf("%s: expected a whole number in 1..%ld, got \"%s\"", opt, max, value);
-    return v;
-}
-
-int parse_lengths(const char *spec, int *out, int cap) {
-    int count = 0;
-    const char *p = spec;
-    if (!*p) return pe_errorf("--lengths: empty list");
-    while (*p) {
-        long v[3] = {0, 0, 1};
-        int k = 0;
-        for (;;) {
-            char *end;
-            errno = 0;
-            v[k] = strtol(p, &end, 10);
-            if (end == p || errno || v[k] < 1 || v[k] > 4096)
-                return pe_errorf("--lengths: \"%s\": expected lengths 1..4096 as n, a:b or a:b:step, "
-                                 "separated by commas (e.g. 8,16,24:64:8)", spec);
-            p = end;
-            k++;
-            if (*p == ':' && k < 3) {
-                p++;
-                continue;
-            }
-            break;
-        }
-        if (*p && *p != ',') return pe_errorf("--lengths: \"%s\": unexpected \"%c\"", spec, *p);
-        if (*p == ',') p++;
-        long a = v[0], b = k >= 2 ? v[1] : v[0], s = k == 3 ? v[2] : 1;
-        if (b < a) return pe_errorf("--lengths: \"%s\": range %ld:%ld goes backwards", spec, a, b);
-        for (long n = a; n <= b; n += s) {
-            int dup = 0;
-            for (int i = 0; i < count; i++) dup |= out[i] == n;
-            if (dup) continue;
-            if (count == cap) return pe_errorf("--lengths: \"%s\": more than %d lengths", spec, cap);
-            out[count++] = (int)n;
-        }
-    }
-    return count;
-}
-
 /* The command's status, or 1 if what it printed could not be written (a
  * full disk, a closed pipe, a closed stdout): output that did not arrive is
  * a failure, not a success. */
@@ -132,13 +84,18 @@ static int finish(int rc) {
 
 static int dispatch(int argc, char **argv);
 
+/* cJSON's allocations through the checked allocator too (model/common.h) */
+static void *checked_malloc(size_t n) { return pe_calloc(n, 1); }
+
 int main(int argc, char **argv) {
+    cJSON_Hooks hooks = {.malloc_fn = checked_malloc, .free_fn = free};
+    cJSON_InitHooks(&hooks);
     /* a closed stdin/stdout/stderr: occupy the descriptor, so that no file
      * posenc opens becomes "standard output"; writes to a closed stdout then
      * fail (EBADF on a read-only descriptor) and finish() reports it */
     for (int fd = 0; fd < 3; fd++)
         if (fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
-            int nfd = open("/dev/null", fd == 0 ? O_RDWR : O_RDONLY);
+            int nfd = open("/dev/null", fd == 0 ? O_RDWR : O_RDONLY); /* writer-exempt: /dev/null */
             if (nfd >= 0 && nfd != fd) {
                 dup2(nfd, fd);
                 close(nfd);

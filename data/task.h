@@ -1,6 +1,6 @@
 /*
  * task.h — synthetic ordering tasks and the batches the model trains on
- * (SPEC §1).
+ * (docs/SPEC.md §1).
  *
  * Tokens. Symbols are 0..A-1 (A = alphabet size), followed by four specials:
  *

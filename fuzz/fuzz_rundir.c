@@ -3,7 +3,7 @@
  * sweep folders, which posenc reads as untrusted input (run/runinfo.h):
  *
  *   first byte % 4 == 0   config.json    config_from_string (+ the round trip of fuzz_config)
- *                   1     eval*.json     run_eval_parse: every accepted value in range
+ *                   1     eval*.json     eval_file_parse: every accepted value in range
  *                   2     metrics.jsonl  metrics_keep_until (what a resume keeps)
  *                   3     sweep.json     aggregate_parse_sweep
  *
@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
     } else if (kind == 1) {
         static RunEval e;
-        if (run_eval_parse(text, "eval.json", &e) == 0) {
+        if (eval_file_parse(text, "eval.json", &e) == 0) {
             check(e.step >= 0, "step");
             check(e.num >= 1 && e.num <= RUN_EVAL_MAX_ROWS, "rows");
             check(e.positions >= 0 && e.positions < EVAL_POS_COUNT, "positions");

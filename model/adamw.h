@@ -1,6 +1,6 @@
 /*
  * adamw.h — AdamW with decoupled weight decay, linear warmup + cosine decay,
- * and global gradient-norm clipping (SPEC §3).
+ * and global gradient-norm clipping (docs/SPEC.md §3).
  *
  * The moments m and v share the parameter buffer's layout (gpt.h), so the
  * update is one flat loop per parameter tensor; weight decay applies only to

@@ -37,26 +37,19 @@ static char **self_argv(void) {
     int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
     if (fd < 0) return NULL;
     size_t cap = 4096, len = 0;
-    char *buf = malloc(cap + 1);
+    char *buf = pe_calloc(cap + 1, 1);
     for (;;) {
-        if (!buf) break;
         ssize_t r = read(fd, buf + len, cap - len);
         if (r < 0 && errno == EINTR) continue;
         if (r <= 0) break;
         len += (size_t)r;
         if (len == cap) {
-            char *nb = realloc(buf, 2 * cap + 1);
-            if (!nb) {
-                free(buf);
-                buf = NULL;
-                break;
-            }
-            buf = nb;
+            buf = pe_realloc(buf, 2 * cap + 1);
             cap *= 2;
         }
     }
     close(fd);
-    if (!buf || len == 0) {
+    if (len == 0) {
         free(buf);
         return NULL;
     }
@@ -64,11 +57,7 @@ static char **self_argv(void) {
     size_t n = 0;
     for (size_t i = 0; i < len; i++) n += buf[i] == '\0';
     if (buf[len - 1] != '\0') n++;
-    char **av = calloc(n + 1, sizeof *av);
-    if (!av) {
-        free(buf);
-        return NULL;
-    }
+    char **av = pe_calloc(n + 1, sizeof *av);
     size_t k = 0;
     for (size_t i = 0; i < len && k < n; i += strlen(buf + i) + 1) av[k++] = buf + i;
     return av;

@@ -35,6 +35,22 @@ void *pe_calloc_check(size_t n, size_t size, const char *file, int line) {
     return p;
 }
 
+void *pe_realloc_check(void *p, size_t size, const char *file, int line) {
+    void *q = realloc(p, size ? size : 1);
+    if (!q) {
+        fprintf(stderr, "posenc: out of memory reallocating %zu bytes (%s:%d)\n", size, file, line);
+        exit(1);
+    }
+    return q;
+}
+
+char *pe_strdup_check(const char *s, const char *file, int line) {
+    size_t n = strlen(s) + 1;
+    char *d = pe_calloc_check(n, 1, file, line);
+    memcpy(d, s, n);
+    return d;
+}
+
 void *pe_calloc_big_check(size_t n, size_t size, const char *file, int line) {
     const size_t huge = (size_t)2 << 20;
     size_t bytes = (n ? n : 1) * (size ? size : 1);

@@ -33,6 +33,11 @@ const char *pe_error(void);
  * numerical program is not recoverable. Memory is zeroed. */
 void *pe_calloc_check(size_t n, size_t size, const char *file, int line);
 #define pe_calloc(n, size) pe_calloc_check((n), (size), __FILE__, __LINE__)
+/* realloc and strdup, checked the same way (realloc's new bytes are not zeroed). */
+void *pe_realloc_check(void *p, size_t size, const char *file, int line);
+#define pe_realloc(p, size) pe_realloc_check((p), (size), __FILE__, __LINE__)
+char *pe_strdup_check(const char *s, const char *file, int line);
+#define pe_strdup(s) pe_strdup_check((s), __FILE__, __LINE__)
 /* The same for large numerical buffers (parameters, activations, optimizer
  * state): 2 MiB-aligned and, on Linux, advised to use transparent huge pages
  * (page walks are expensive, above all in a VM, and the kernels stride across

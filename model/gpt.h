@@ -1,5 +1,5 @@
 /*
- * gpt.h — a Pre-LayerNorm decoder-only GPT (SPEC §3) with hand-written
+ * gpt.h — a Pre-LayerNorm decoder-only GPT (docs/SPEC.md §3) with hand-written
  * backward passes and a pluggable position encoding (pe.h).
  *
  *   x = wte[tokens] (* emb_scale)  (+ PE(pos) for absolute encodings)
@@ -177,7 +177,7 @@ typedef struct {
 /* Build a model: validate the config, allocate parameters, set up the
  * position encoding. Parameters are zero until gpt_init_params. */
 int gpt_build(GPT *m, const GPTConfig *cfg);
-/* Initialise parameters as SPEC §3 (N(0,0.02), residual projections
+/* Initialise parameters as docs/SPEC.md §3 (N(0,0.02), residual projections
  * N(0,0.02/sqrt(2L)), biases 0, LayerNorm gains 1, PE module's own init). */
 void gpt_init_params(GPT *m, uint64_t seed);
 /* Reserve activation memory for forward passes up to B x T, and, if

@@ -64,7 +64,7 @@ typedef struct {
 } PEConfig;
 
 /* RoPE context-extension methods applied to a RoPE-trained model at
- * evaluation (SPEC §4). For rotated pair i (R dims, i = 0..R/2-1) with
+ * evaluation (docs/SPEC.md §4). For rotated pair i (R dims, i = 0..R/2-1) with
  * w_i = base^(-2i/R), the angle at position p becomes p * w'_i where
  *   none  w'_i = w_i
  *   pi    w'_i = w_i / s                       (position interpolation, Chen et al. 2023)

@@ -188,7 +188,7 @@ static int add_run(const char *dir, char keys[][64], int nkeys, RunList *list, R
             list->num++;
             if (!list->ndirs || strcmp(list->dirs[list->ndirs - 1], dir) != 0) {
                 if (!list->dirs) list->dirs = pe_calloc(SWEEP_MAX_JOBS + 1, sizeof *list->dirs);
-                if (list->ndirs < SWEEP_MAX_JOBS + 1) list->dirs[list->ndirs++] = strdup(dir);
+                if (list->ndirs < SWEEP_MAX_JOBS + 1) list->dirs[list->ndirs++] = pe_strdup(dir);
             }
         }
     cJSON_Delete(cfg);

@@ -130,8 +130,7 @@ static int table_append(const GPT *m, const char *prefix, float *buf,
                         CheckpointTensor **tab, int *n) {
     int k = checkpoint_tensor_table(m, prefix, buf, NULL, 0);
     if (k < 0) return -1;
-    CheckpointTensor *t = realloc(*tab, (size_t)(*n + k) * sizeof *t);
-    if (!t) return pe_errorf("checkpoint: out of memory");
+    CheckpointTensor *t = pe_realloc(*tab, (size_t)(*n + k) * sizeof *t);
     *tab = t;
     if (checkpoint_tensor_table(m, prefix, buf, t + *n, k) != k) return -1;
     *n += k;
@@ -176,94 +175,31 @@ static char *st_header(const char *path, cJSON *meta, const CheckpointTensor *ta
         return NULL;
     }
     size_t raw = strlen(json), padded = (raw + 7) / 8 * 8;
-    char *h = realloc(json, padded + 1);
-    if (!h) {
-        free(json);
-        pe_errorf("%s: out of memory building the checkpoint header", path);
-        return NULL;
-    }
+    char *h = pe_realloc(json, padded + 1);
     memset(h + raw, ' ', padded - raw);
     h[padded] = '\0';
     *len = padded;
     return h;
 }
 
-/* fsync the directory holding `path`, so that the rename is durable. */
-static int sync_parent_dir(const char *path) {
-    char *dir = strdup(path);
-    if (!dir) return pe_errorf("%s: out of memory", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        strcpy(dir, ".");
-    else if (slash == dir)
-        dir[1] = '\0';
-    else
-        *slash = '\0';
-    int rc = 0;
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
-    if (fd < 0 || (fsync(fd) != 0 && errno != EINVAL)) /* EINVAL: fs cannot sync dirs */
-        rc = pe_errorf("%s: written, but cannot sync its directory %s: %s", path, dir,
-                       strerror(errno));
-    if (fd >= 0) close(fd);
-    free(dir);
-    return rc;
-}
-
 /* Write a safetensors file with `meta` (ownership passes here) as
- * __metadata__ and the table's tensors, atomically (checkpoint.h). */
+ * __metadata__ and the table's tensors, atomically and durably through
+ * fsutil's one writer (crash-test points "st.partial": the length and header
+ * written, no tensor yet; "st.rename": complete, not yet renamed). */
 static int st_save(const char *path, cJSON *meta, const CheckpointTensor *tab, int n) {
     size_t hlen;
     char *header = st_header(path, meta, tab, n, &hlen);
     if (!header) return -1;
-
-    size_t tmplen = strlen(path) + 32;
-    char *tmp = malloc(tmplen);
-    if (!tmp) {
-        free(header);
-        return pe_errorf("%s: out of memory", path);
-    }
-    snprintf(tmp, tmplen, "%s.tmp.%ld", path, (long)getpid());
-
-    int rc = 0;
-    int fd = file_create_new(tmp); /* O_EXCL | O_NOFOLLOW: a link at the name is not followed */
-    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
-    if (!f) {
-        if (fd >= 0) close(fd), remove(tmp);
-        rc = pe_errorf("%s: cannot create temporary file %s: %s", path, tmp, fd < 0 ? pe_error() : strerror(errno));
-        goto done;
-    }
-    unsigned char len8[8];
-    for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
-
-    const char *failed = NULL; /* the step that failed */
-    errno = 0;
-    if (fwrite(len8, 1, 8, f) != 8 || fwrite(header, 1, hlen, f) != hlen) failed = "write";
-    if (!failed && fflush(f) == 0) fault_point("st.partial"); /* crash-test hook (fsutil.h) */
-    for (int i = 0; !failed && i < n; i++)
-        if (fwrite(tab[i].data, sizeof(float), tab[i].size, f) != tab[i].size) failed = "write";
-    if (!failed && fflush(f) != 0) failed = "flush";
-    if (!failed && fsync(fileno(f)) != 0) failed = "fsync";
-    int err = errno;
-    if (fclose(f) != 0 && !failed) {
-        failed = "close";
-        err = errno;
-    }
-    if (failed) {
-        remove(tmp);
-        rc = pe_errorf("%s: cannot %s temporary file %s: %s", path, failed, tmp,
-                       err ? strerror(err) : "short write");
-        goto done;
-    }
-    fault_point("st.rename");
-    if (rename(tmp, path) != 0) {
-        err = errno;
-        remove(tmp);
-        rc = pe_errorf("%s: cannot rename %s over it: %s", path, tmp, strerror(err));
-        goto done;
-    }
-    rc = sync_parent_dir(path);
-done:
-    free(tmp);
+    /* the 8-byte little-endian header length, then the header: one part */
+    char *head = pe_calloc(8 + hlen, 1);
+    FilePart *parts = pe_calloc((size_t)n + 1, sizeof *parts);
+    for (int i = 0; i < 8; i++) head[i] = (char)(unsigned char)((uint64_t)hlen >> (8 * i));
+    memcpy(head + 8, header, hlen);
+    parts[0] = (FilePart){head, 8 + hlen};
+    for (int i = 0; i < n; i++) parts[i + 1] = (FilePart){tab[i].data, sizeof(float) * tab[i].size};
+    int rc = file_write_atomic_parts(path, parts, n + 1, "st");
+    free(parts);
+    free(head);
     free(header);
     return rc;
 }
@@ -337,11 +273,7 @@ static int st_open(STFile *st, const char *path) {
                          "(truncated?)", path, (unsigned long long)n,
                          (unsigned long long)(st->file_size - 8));
     }
-    char *text = malloc(n);
-    if (!text) {
-        st_close(st);
-        return pe_errorf("%s: out of memory for a %llu-byte header", path, (unsigned long long)n);
-    }
+    char *text = pe_calloc(n, 1);
     if (fread(text, 1, n, st->f) != n) {
         int err = ferror(st->f) ? errno : 0;
         free(text);
@@ -517,14 +449,10 @@ static int span_cmp(const void *a, const void *b) {
 static int st_read_tensors(const STFile *st, const CheckpointTensor *tab, int n) {
     const char *path = st->path;
     uint64_t data_start = 8 + st->header_len, data_size = st->file_size - data_start;
-    Span *spans = calloc((size_t)n + 1, sizeof *spans);
-    size_t *scratch_off = calloc((size_t)n + 1, sizeof *scratch_off);
+    Span *spans = pe_calloc((size_t)n + 1, sizeof *spans);
+    size_t *scratch_off = pe_calloc((size_t)n + 1, sizeof *scratch_off);
     float *scratch = NULL;
     int rc = -1;
-    if (!spans || !scratch_off) {
-        pe_errorf("%s: out of memory", path);
-        goto done;
-    }
     for (int i = 0; i < n; i++) spans[i].index = -1;
 
     for (const cJSON *e = st->root->child; e; e = e->next) {
@@ -572,11 +500,7 @@ static int st_read_tensors(const STFile *st, const CheckpointTensor *tab, int n)
         goto done;
     }
 
-    scratch = malloc((total ? total : 1) * sizeof(float));
-    if (!scratch) {
-        pe_errorf("%s: out of memory for %zu floats", path, total);
-        goto done;
-    }
+    scratch = pe_calloc(total ? total : 1, sizeof(float));
     for (int k = 0; k < n; k++) { /* in file order */
         const CheckpointTensor *t = &tab[spans[k].index];
         errno = 0;
@@ -645,13 +569,8 @@ int checkpoint_read_meta(const char *path, char **config_json, long *step) {
     const char *config = st_meta(&st, "config");
     if (!rc && !config) rc = pe_errorf("%s: __metadata__ has no \"config\"", path);
     if (!rc) {
-        char *copy = strdup(config);
-        if (!copy) {
-            rc = pe_errorf("%s: out of memory", path);
-        } else {
-            *config_json = copy;
-            *step = s;
-        }
+        *config_json = pe_strdup(config);
+        *step = s;
     }
     st_close(&st);
     return rc;

@@ -1,5 +1,5 @@
 /*
- * eval.h — SPEC §2 metrics of a model on a task, per evaluation length.
+ * eval.h — docs/SPEC.md §2 metrics of a model on a task, per evaluation length.
  *
  * Under teacher forcing, per length n:
  *   token_acc    fraction of answer tokens (y1..ym, EOS) whose argmax is right

@@ -31,42 +31,12 @@ int file_create_new(const char *path) {
     return fd;
 }
 
-int file_write_atomic(const char *path, const char *data, size_t n) {
-    char tmp[4096];
-    if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp)
-        return pe_errorf("%s: path too long", path);
-    int fd = create_new(tmp);
-    if (fd < 0) return pe_errorf("%s: cannot create: %s", tmp, strerror(errno));
-    size_t done = 0;
-    while (done < n) {
-        ssize_t w = write(fd, data + done, n - done);
-        if (w < 0) {
-            if (errno == EINTR) continue;
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            return pe_errorf("%s: write failed: %s", path, strerror(e));
-        }
-        done += (size_t)w;
-    }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return pe_errorf("%s: write failed: %s", path, strerror(e));
-    }
-    /* rename replaces a link at `path` itself, never the file it points to */
-    if (rename(tmp, path) != 0) {
-        int e = errno;
-        unlink(tmp);
-        return pe_errorf("%s: cannot rename into place: %s", path, strerror(e));
-    }
-    return 0;
-}
-
-int file_rename_durable(const char *from, const char *to) {
-    if (rename(from, to) != 0) return pe_errorf("%s: cannot rename %s over it: %s", to, from, strerror(errno));
+/* fsync the folder holding `path`, so that a rename into it survives a
+ * power loss. `what` says what was done ("written", "renamed"). EINVAL: the
+ * file system cannot sync folders (nothing to do). */
+static int sync_dir_of(const char *path, const char *what) {
     char dir[4096];
-    snprintf(dir, sizeof dir, "%s", to);
+    if (snprintf(dir, sizeof dir, "%s", path) >= (int)sizeof dir) return pe_errorf("%s: path too long", path);
     char *slash = strrchr(dir, '/');
     if (!slash)
         strcpy(dir, ".");
@@ -74,12 +44,80 @@ int file_rename_durable(const char *from, const char *to) {
         dir[1] = '\0';
     else
         *slash = '\0';
-    int fd = open(dir, O_RDONLY | O_DIRECTORY);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     int rc = 0;
     if (fd < 0 || (fsync(fd) != 0 && errno != EINVAL))
-        rc = pe_errorf("%s: renamed, but cannot sync its directory %s: %s", to, dir, strerror(errno));
+        rc = pe_errorf("%s: %s, but cannot sync its directory %s: %s", path, what, dir, strerror(errno));
     if (fd >= 0) close(fd);
     return rc;
+}
+
+/* write(2) all n bytes (a short write continues; EINTR retries). */
+static int write_all(int fd, const char *data, size_t n) {
+    size_t done = 0;
+    while (done < n) {
+        ssize_t w = write(fd, data + done, n - done);
+        if (w < 0 && errno == EINTR) continue;
+        if (w < 0) return -1;
+        done += (size_t)w;
+    }
+    return 0;
+}
+
+int file_write_atomic_parts(const char *path, const FilePart *parts, int nparts, const char *fault_tag) {
+    char tmp[4096], fault[64];
+    if (snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid()) >= (int)sizeof tmp)
+        return pe_errorf("%s: path too long", path);
+    if (!fault_tag) fault_tag = "file";
+    int fd = create_new(tmp);
+    if (fd < 0) return pe_errorf("%s: cannot create temporary file %s: %s", path, tmp, strerror(errno));
+    const char *failed = NULL; /* the step that failed */
+    /* the first part (of a single part, its first half) is written, then the
+     * crash-test point "<tag>.partial": a half-written temporary file */
+    for (int i = 0; !failed && i < nparts; i++) {
+        const char *d = parts[i].data;
+        size_t n = parts[i].n, first = nparts == 1 ? n / 2 : n;
+        if (write_all(fd, d, first) != 0) failed = "write";
+        if (!failed && i == 0) {
+            snprintf(fault, sizeof fault, "%s.partial", fault_tag);
+            fault_point(fault);
+        }
+        if (!failed && write_all(fd, d + first, n - first) != 0) failed = "write";
+    }
+    if (!failed && fsync(fd) != 0) failed = "fsync";
+    int err = errno;
+    if (close(fd) != 0 && !failed) failed = "close", err = errno;
+    if (failed) {
+        unlink(tmp);
+        return pe_errorf("%s: cannot %s temporary file %s: %s", path, failed, tmp, strerror(err));
+    }
+    snprintf(fault, sizeof fault, "%s.rename", fault_tag);
+    fault_point(fault); /* crash-test point: complete, not yet renamed into place */
+    /* rename replaces a link at `path` itself, never the file it points to */
+    if (rename(tmp, path) != 0) {
+        err = errno;
+        unlink(tmp);
+        return pe_errorf("%s: cannot rename %s over it: %s", path, tmp, strerror(err));
+    }
+    return sync_dir_of(path, "written");
+}
+
+int file_write_atomic(const char *path, const char *data, size_t n) {
+    const FilePart part = {data, n};
+    return file_write_atomic_parts(path, &part, 1, NULL);
+}
+
+int file_rename_durable(const char *from, const char *to) {
+    if (rename(from, to) != 0) return pe_errorf("%s: cannot rename %s over it: %s", to, from, strerror(errno));
+    return sync_dir_of(to, "renamed");
+}
+
+int file_commit_durable(const char *tmp, const char *path) {
+    int fd = open(tmp, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return pe_errorf("%s: cannot open %s to sync it: %s", path, tmp, strerror(errno));
+    int rc = fsync(fd) != 0 ? pe_errorf("%s: cannot fsync %s: %s", path, tmp, strerror(errno)) : 0;
+    close(fd);
+    return rc != 0 ? rc : file_rename_durable(tmp, path);
 }
 
 static const char *file_type_name(mode_t m) {
@@ -120,24 +158,12 @@ char *file_read_capped(const char *path, size_t max_bytes, size_t *n) {
     if (fd < 0) return NULL;
     /* read at most max_bytes + 1: a file that grows past its cap while read is refused too */
     size_t cap = size + 1 < max_bytes + 1 ? size + 1 : max_bytes + 1, len = 0;
-    char *buf = malloc(cap + 1);
-    if (!buf) {
-        close(fd);
-        pe_errorf("%s: out of memory", path);
-        return NULL;
-    }
+    char *buf = pe_calloc(cap + 1, 1);
     for (;;) {
         if (len == cap) {
             if (cap > max_bytes) break;
             size_t nc = cap * 2 < max_bytes + 1 ? cap * 2 : max_bytes + 1;
-            char *nb = realloc(buf, nc + 1);
-            if (!nb) {
-                free(buf);
-                close(fd);
-                pe_errorf("%s: out of memory", path);
-                return NULL;
-            }
-            buf = nb, cap = nc;
+            buf = pe_realloc(buf, nc + 1), cap = nc;
         }
         ssize_t r = read(fd, buf + len, cap - len);
         if (r < 0 && errno == EINTR) continue;
@@ -180,8 +206,7 @@ int path_probe(const char *path, const char *what) {
 
 int file_append_line(const char *path, const char *line) {
     size_t n = strlen(line);
-    char *buf = malloc(n + 2);
-    if (!buf) return pe_errorf("%s: out of memory", path);
+    char *buf = pe_calloc(n + 2, 1);
     memcpy(buf, line, n);
     buf[n] = '\n';
     int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC, 0644);

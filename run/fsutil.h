@@ -7,14 +7,28 @@
 
 #include <stddef.h>
 
-/* Replace `path` with `n` bytes of `data` atomically: write path.tmp.<pid>
- * (created new, a link there not followed), fsync, rename over path (a link
- * at path is replaced, not followed). On failure the temporary file is removed and a
- * previous `path` is left as it was. */
+/* The one writer of every file posenc writes (README "Reliability"): replace
+ * `path` with the parts' bytes, in order, atomically and durably: write
+ * path.tmp.<pid> (created new, a link there not followed), fsync it, rename
+ * it over path (a link at path is replaced, not followed), fsync the folder.
+ * On failure the temporary file is removed and a previous `path` is left as
+ * it was; the error names path, the step and the reason.
+ * Crash-test points (fault_point): "<tag>.partial" once the first part (of a
+ * single part, its first half) is written, "<tag>.rename" before the rename;
+ * fault_tag NULL means "file". */
+typedef struct {
+    const void *data;
+    size_t n;
+} FilePart;
+int file_write_atomic_parts(const char *path, const FilePart *parts, int nparts, const char *fault_tag);
+/* file_write_atomic_parts with one part. */
 int file_write_atomic(const char *path, const char *data, size_t n);
 /* rename(2) `from` over `to`, then fsync the directory of `to` so the
  * rename survives a power loss. */
 int file_rename_durable(const char *from, const char *to);
+/* For a file another program wrote (gnuplot's figures) at a temporary name
+ * of ours: fsync `tmp`, then file_rename_durable(tmp, path). */
+int file_commit_durable(const char *tmp, const char *path);
 /* Every file posenc reads goes through file_open_regular: opened without
  * blocking (a FIFO does not hang the open), its type checked before the
  * first read (only a regular file is read: no FIFO, device, socket or
@@ -76,7 +90,8 @@ int mem_check(const char *what, double need, double param_bytes, int B, int T);
  * otherwise. Points: "ckpt.optim" (optimizer state written, model not yet),
  * "ckpt.model" (model written, optimizer state not yet renamed into place),
  * "st.partial" (a safetensors temporary file half written), "st.rename"
- * (temporary file complete, not yet renamed).
+ * (temporary file complete, not yet renamed), and the same two of every
+ * other file file_write_atomic writes: "file.partial", "file.rename".
  * POSENC_TEST_STOP="NAME@K" instead stops the process there (SIGSTOP): it
  * stays frozen at that exact point until a test kills it, together with the
  * processes around it (a sweep and its other jobs), so a kill of a whole sweep

@@ -1,10 +1,122 @@
 #include "rundir.h"
 
+#include <dirent.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "run/checkpoint.h"
 #include "run/fsutil.h"
+#include "run/provenance.h"
+#include "run/runinfo.h"
+
+/* The model a config describes can be built (every encoding's own checks,
+ * e.g. model.rope_base > 1, an even d_model for sinusoidal): a config error,
+ * found before anything is written. */
+static int check_model_config(const RunConfig *cfg) {
+    if (gpt_config_check(&cfg->model) != 0) return -1;
+    PE pe;
+    PEConfig pc = gpt_pe_config(&cfg->model);
+    if (pe_init(&pe, cfg->model.pe, &pc) != 0) return -1;
+    pe_free(&pe);
+    return 0;
+}
+
+/* Resuming s->resume: what the folder holds, its lock, the config with the
+ * train.* overrides. */
+static int prepare_resume(const RunDirSetup *s, RunConfig *cfg, const char *dir) {
+    for (int i = 0; i < s->nsets; i++)
+        if (strncmp(s->sets[i], "train.", 6) != 0) {
+            pe_errorf("--set %s: only train.* keys can change when resuming (the model and task are fixed by the "
+                      "checkpoint)", s->sets[i]);
+            return RUNDIR_INVALID;
+        }
+    /* what the folder is, before anything is created in it (not even the lock) */
+    RunInfo *ri = pe_calloc(1, sizeof *ri);
+    int st = run_inspect(dir, ri);
+    const long ck = ri->ckpt_step;
+    const int old_steps = ri->cfg.train.steps, was_trained = ri->trained;
+    free(ri);
+    if (st != RUN_OK) {
+        pe_errorf("--resume %s: %s", dir, pe_error());
+        return st == RUN_IO ? RUNDIR_FAILED : RUNDIR_INVALID;
+    }
+    if (ck < 0) {
+        pe_errorf("--resume %s: no checkpoint to resume from (training stopped before its first checkpoint); "
+                  "start it again with: posenc train %s/config.json --out %s --force", dir, dir, dir);
+        return RUNDIR_INVALID;
+    }
+    if (dir_lock(dir) != 0) return RUNDIR_FAILED;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/config.json", dir); /* its length checked by rundir_prepare */
+    if (config_load(cfg, path, s->sets, s->nsets) != 0) return RUNDIR_INVALID;
+    if (cfg->train.steps < ck) {
+        pe_errorf("--resume %s: train.steps = %d is below the checkpoint's step %ld; a run cannot go back "
+                  "(train.steps must be at least %ld)", dir, cfg->train.steps, ck, ck);
+        return RUNDIR_INVALID;
+    }
+    if (cfg->train.steps != old_steps && s->notes) {
+        /* the learning-rate schedule (warmup, then cosine decay to train.steps) changes from here on */
+        fprintf(s->notes, "posenc train: note: train.steps changes from %d to %d at step %ld: the learning-rate "
+                          "schedule (cosine decay to train.steps) bends here, so this run differs from a %d-step "
+                          "run trained from scratch\n",
+                old_steps, cfg->train.steps, ck, cfg->train.steps);
+        if (was_trained)
+            fprintf(s->notes, "posenc train: note: %s had finished at step %ld; its evaluation files (eval*.json) "
+                              "are from that step and no longer count as its results (run, sweep and collect "
+                              "see them as stale) until `posenc eval %s` evaluates the new last step\n",
+                    dir, ck, dir);
+    }
+    if (prov_check(dir) != 0) return RUNDIR_INVALID; /* the session's record is appended to it at the end */
+    return RUNDIR_OK;
+}
+
+/* A new run in dir: no run there unless s->force, then the lock, and with
+ * force the old run's files removed, and only those (never a file posenc
+ * did not write). */
+static int prepare_new(const RunDirSetup *s, const char *dir) {
+    int has_run = 0; /* a run here already? (any file of posenc's: run_file_is_ours) */
+    DIR *dd = opendir(dir);
+    for (struct dirent *e; dd && (e = readdir(dd));) has_run |= run_file_is_ours(e->d_name);
+    if (dd) closedir(dd);
+    if (has_run && !s->force) {
+        pe_errorf("%s already holds a run; continue it with --resume %s, replace it with --force, or choose "
+                  "another --out", dir, dir);
+        return RUNDIR_INVALID;
+    }
+    if (dir_create(dir) != 0 || dir_lock(dir) != 0) return RUNDIR_FAILED;
+    dd = s->force ? opendir(dir) : NULL;
+    for (struct dirent *e; dd && (e = readdir(dd));) {
+        char f[4400];
+        struct stat fs;
+        snprintf(f, sizeof f, "%s/%s", dir, e->d_name);
+        if (run_file_is_ours(e->d_name) && lstat(f, &fs) == 0 && (S_ISREG(fs.st_mode) || S_ISLNK(fs.st_mode)))
+            unlink(f);
+    }
+    if (dd) closedir(dd);
+    return RUNDIR_OK;
+}
+
+int rundir_prepare(const RunDirSetup *s, RunConfig *cfg, char *dir, size_t cap) {
+    if (!s->resume && (config_load(cfg, s->config_path, s->sets, s->nsets) != 0 || check_model_config(cfg) != 0))
+        return RUNDIR_INVALID;
+    const char *name = s->resume ? s->resume : s->out;
+    const int k = name ? snprintf(dir, cap, "%s", name) : snprintf(dir, cap, "runs/%s", cfg->name);
+    char path[4096];
+    if (k < 0 || (size_t)k >= cap || path_join(path, sizeof path, dir, "config.json") != 0) {
+        pe_errorf("%s: path too long", name ? name : cfg->name);
+        return RUNDIR_INVALID;
+    }
+    int rc = s->resume ? prepare_resume(s, cfg, dir) : prepare_new(s, dir);
+    if (rc != RUNDIR_OK) return rc;
+    dir_remove_stale_tmp(dir, run_file_is_ours); /* left by a process killed while writing */
+    /* the resolved config (with any train.* overrides of a resume) */
+    char *json = config_to_json(cfg);
+    rc = file_write_atomic(path, json, strlen(json));
+    free(json);
+    return rc != 0 ? RUNDIR_FAILED : RUNDIR_OK;
+}
 
 int rundir_load(const char *dir, int min_P, RunConfig *cfg, GPT *m, long *step) {
     char path[4096];

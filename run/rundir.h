@@ -1,11 +1,43 @@
 /*
- * rundir.h — opening a finished (or checkpointed) run directory.
+ * rundir.h — a run directory's life outside training and evaluation:
+ * preparing it for training (rundir_prepare), opening its checkpoint
+ * (rundir_load). What its files are: run/runinfo.h.
  */
 #ifndef POSENC_RUNDIR_H
 #define POSENC_RUNDIR_H
 
+#include <stddef.h>
+#include <stdio.h>
+
 #include "model/gpt.h"
 #include "run/config.h"
+
+/* What to train where (posenc train, posenc run). */
+typedef struct {
+    const char *config_path;  /* a new run: its config file (NULL: the built-in defaults) */
+    const char *const *sets;  /* KEY=VALUE overrides, applied in order (resuming: train.* keys only) */
+    int nsets;
+    const char *out;          /* a new run's directory (NULL: runs/NAME, NAME the config's) */
+    const char *resume;       /* continue this run directory from its checkpoint instead */
+    int force;                /* a new run: replace a run in `out` (posenc's own files only) */
+    FILE *notes;              /* notes (train.steps changed on resuming...); NULL: none */
+} RunDirSetup;
+
+/* rundir_prepare's results */
+enum {
+    RUNDIR_OK = 0,
+    RUNDIR_FAILED = -1,   /* a runtime failure (cannot create, lock or write): exit 1 */
+    RUNDIR_INVALID = -2,  /* a config the model cannot be built from, a folder that holds another run or
+                             files that disagree, nothing to resume: exit 2; nothing was written */
+};
+/* Make a run directory ready for training: check the config (every
+ * encoding's own checks too: nothing is written for a config that cannot be
+ * built) and what the folder holds; take its lock (dir_lock: for the rest of
+ * the process's life); with force, remove the old run's files (only
+ * run_file_is_ours names); remove temporary files of killed writes; write
+ * config.json, the resolved config. *cfg receives the config to train, dir
+ * (cap bytes) the folder. pe_error() says why it failed. */
+int rundir_prepare(const RunDirSetup *s, RunConfig *cfg, char *dir, size_t cap);
 
 /* Read DIR/model.safetensors: its config (parsed into *cfg), and build *m
  * from it with the checkpoint's parameters. If min_P > cfg->model.P and the

@@ -15,139 +15,6 @@
 #include "run/eval.h"
 #include "run/fsutil.h"
 
-#define EVAL_FILE_MAX ((size_t)64 << 20)
-
-/* ---- evaluation files ----------------------------------------------------- */
-
-/* a whole number in [lo, hi] (checked before any conversion: no out-of-range cast) */
-static int whole(const cJSON *v, double lo, double hi, long *out) {
-    if (!cJSON_IsNumber(v)) return 0;
-    const double d = v->valuedouble;
-    if (!(d >= lo && d <= hi) || d != floor(d)) return 0;
-    *out = (long)d;
-    return 1;
-}
-
-static int fraction(const cJSON *v, double *out) {
-    if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0.0 && v->valuedouble <= 1.0)) return 0;
-    *out = v->valuedouble;
-    return 1;
-}
-
-static int nonneg_finite(const cJSON *v, double *out) {
-    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < 0.0) return 0;
-    *out = v->valuedouble;
-    return 1;
-}
-
-static void value_text(const cJSON *v, char *buf, size_t cap) {
-    if (!v) {
-        snprintf(buf, cap, "(missing)");
-        return;
-    }
-    char *s = cJSON_PrintUnformatted(v);
-    snprintf(buf, cap, "%.60s%s", s ? s : "?", s && strlen(s) > 60 ? "..." : "");
-    free(s);
-}
-
-int run_eval_parse(const char *text, const char *origin, RunEval *e) {
-    memset(e, 0, sizeof *e);
-    cJSON *j = cJSON_Parse(text);
-    if (!j || !cJSON_IsObject(j)) {
-        cJSON_Delete(j);
-        return pe_errorf("%s: not a JSON object: not an evaluation file of posenc eval", origin);
-    }
-    int rc = -1;
-    char got[80];
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "step");
-    if (!whole(v, 0, 1e12, &e->step)) {
-        value_text(v, got, sizeof got);
-        pe_errorf("%s: step: expected a whole number >= 0, got %s", origin, got);
-        goto done;
-    }
-    const cJSON *pos = cJSON_GetObjectItemCaseSensitive(j, "positions");
-    const cJSON *scl = cJSON_GetObjectItemCaseSensitive(j, "rope_scaling");
-    e->positions = EVAL_POS_PLAIN;
-    e->scaling = PE_ROPE_SCALING_NONE;
-    if (pos && (!cJSON_IsString(pos) || (e->positions = eval_positions_find(pos->valuestring)) < 0)) {
-        value_text(pos, got, sizeof got);
-        pe_errorf("%s: positions: expected \"plain\" or \"random\", got %s", origin, got);
-        goto done;
-    }
-    if (scl && (!cJSON_IsString(scl) || (e->scaling = pe_rope_scaling_find(scl->valuestring)) < 0)) {
-        value_text(scl, got, sizeof got);
-        pe_errorf("%s: rope_scaling: expected one of none, pi, ntk, yarn, got %s", origin, got);
-        goto done;
-    }
-    const char *strs[2] = {"pe", "task"};
-    char *dst[2] = {e->pe, e->task};
-    for (int k = 0; k < 2; k++) {
-        const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, strs[k]);
-        if (!s) continue;
-        if (!cJSON_IsString(s) || strlen(s->valuestring) >= sizeof e->pe) {
-            value_text(s, got, sizeof got);
-            pe_errorf("%s: %s: expected a name, got %s", origin, strs[k], got);
-            goto done;
-        }
-        snprintf(dst[k], sizeof e->pe, "%s", s->valuestring);
-    }
-    const cJSON *res = cJSON_GetObjectItemCaseSensitive(j, "results");
-    if (!cJSON_IsArray(res) || cJSON_GetArraySize(res) < 1 || cJSON_GetArraySize(res) > RUN_EVAL_MAX_ROWS) {
-        pe_errorf("%s: results: expected an array of 1 to %d rows", origin, RUN_EVAL_MAX_ROWS);
-        goto done;
-    }
-    const cJSON *row;
-    cJSON_ArrayForEach(row, res) {
-        const int i = e->num;
-        long n = 0;
-        const cJSON *f;
-        if (!cJSON_IsObject(row) || !whole(f = cJSON_GetObjectItemCaseSensitive(row, "n"), 1, 1e6, &n)) {
-            value_text(cJSON_IsObject(row) ? cJSON_GetObjectItemCaseSensitive(row, "n") : row, got, sizeof got);
-            pe_errorf("%s: results[%d].n: expected a length, a whole number in 1..1000000, got %s", origin, i, got);
-            goto done;
-        }
-        for (int q = 0; q < i; q++)
-            if (e->n[q] == n) {
-                pe_errorf("%s: results: n = %ld appears twice (rows %d and %d)", origin, n, q, i);
-                goto done;
-            }
-        e->n[i] = (int)n;
-        static const char *const fr[2] = {"token_acc", "exact_match"};
-        double *fd[2] = {&e->token_acc[i], &e->exact_match[i]};
-        for (int k = 0; k < 2; k++)
-            if (!fraction(f = cJSON_GetObjectItemCaseSensitive(row, fr[k]), fd[k])) {
-                value_text(f, got, sizeof got);
-                pe_errorf("%s: results[%d].%s: expected a fraction in [0, 1], got %s", origin, i, fr[k], got);
-                goto done;
-            }
-        if (!nonneg_finite(f = cJSON_GetObjectItemCaseSensitive(row, "loss"), &e->loss[i])) {
-            value_text(f, got, sizeof got);
-            pe_errorf("%s: results[%d].loss: expected a finite number >= 0, got %s", origin, i, got);
-            goto done;
-        }
-        /* the evaluation sample (the intervals' sample part, run/findings.h); 0 if absent */
-        f = cJSON_GetObjectItemCaseSensitive(row, "examples");
-        if (f && !whole(f, 1, 1e9, &e->examples[i])) {
-            value_text(f, got, sizeof got);
-            pe_errorf("%s: results[%d].examples: expected a whole number in 1..1000000000, got %s", origin, i, got);
-            goto done;
-        }
-        e->floor[i] = -1.0;
-        f = cJSON_GetObjectItemCaseSensitive(row, "loss_floor");
-        if (f && !nonneg_finite(f, &e->floor[i])) {
-            value_text(f, got, sizeof got);
-            pe_errorf("%s: results[%d].loss_floor: expected a finite number >= 0, got %s", origin, i, got);
-            goto done;
-        }
-        e->num++;
-    }
-    e->present = 1;
-    rc = 0;
-done:
-    cJSON_Delete(j);
-    return rc;
-}
-
 /* ---- configs -------------------------------------------------------------- */
 
 /* the first differing leaf of two JSON values, its dotted path in key */
@@ -162,16 +29,16 @@ static int json_diff(const cJSON *a, const cJSON *b, const char *prefix, char *k
         for (const cJSON *y = b->child; y; y = y->next)
             if (!cJSON_GetObjectItemCaseSensitive(a, y->string)) {
                 snprintf(key, kcap, "%s%s%s", prefix, *prefix ? "." : "", y->string);
-                value_text(NULL, va, vcap);
-                value_text(y, vb, vcap);
+                json_value_text(NULL, va, vcap);
+                json_value_text(y, vb, vcap);
                 return 1;
             }
         return 0;
     }
     if (a && b && cJSON_Compare(a, b, 1)) return 0;
     snprintf(key, kcap, "%s", prefix);
-    value_text(a, va, vcap);
-    value_text(b, vb, vcap);
+    json_value_text(a, va, vcap);
+    json_value_text(b, vb, vcap);
     return 1;
 }
 
@@ -280,12 +147,12 @@ int run_inspect(const char *dir, RunInfo *ri) {
     for (int pm = 0; pm < EVAL_POS_COUNT; pm++)
         for (int sc = 0; sc < PE_ROPE_SCALING_COUNT; sc++) {
             RunEval *e = &ri->eval[pm][sc];
-            char stem[80], path[4400];
+            char stem[80];
             eval_variant_stem(pm, sc, stem, sizeof stem);
-            snprintf(path, sizeof path, "%s/%s.json", dir, stem);
             const int wanted = (ri->cfg.eval.positions & (1u << pm)) && (ri->cfg.eval.rope_scaling & (1u << sc));
-            int has = path_probe(path, "an evaluation file");
-            if (has < 0) return RUN_IO;
+            const int has = eval_file_read(dir, pm, sc, e); /* the one reader (run/evaluate.h) */
+            if (has == EVAL_RUN_FAILED) return RUN_IO;
+            if (has == EVAL_RUN_INVALID) return RUN_INVALID;
             if (!has) {
                 if (wanted && complete) {
                     snprintf(ri->why, sizeof ri->why, "not evaluated yet (no %s.json)", stem);
@@ -293,18 +160,8 @@ int run_inspect(const char *dir, RunInfo *ri) {
                 }
                 continue;
             }
-            char *text = file_read_capped(path, EVAL_FILE_MAX, NULL);
-            if (!text) return RUN_IO;
-            int bad = run_eval_parse(text, path, e);
-            free(text);
-            if (bad) return RUN_INVALID;
-            if (e->positions != pm || e->scaling != sc) {
-                char vname[64];
-                eval_variant_name(e->positions, e->scaling, vname, sizeof vname);
-                pe_errorf("%s: holds the evaluation variant \"%s\", not the one its name says", path,
-                          vname[0] ? vname : "default");
-                return RUN_INVALID;
-            }
+            char path[4400];
+            snprintf(path, sizeof path, "%s/%s.json", dir, stem);
             if (e->pe[0] && strcmp(e->pe, ri->cfg.model.pe) != 0) {
                 pe_errorf("%s: pe is \"%s\" but config.json says model.pe = \"%s\": the files are not of one run",
                           path, e->pe, ri->cfg.model.pe);

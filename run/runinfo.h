@@ -7,7 +7,7 @@
  *   model.safetensors     the checkpoint: parameters, its step and the config it was trained with
  *   optim.safetensors     (optim.next.safetensors) optimizer state
  *   metrics.jsonl         training log
- *   eval.json / eval-<variant>.json (and .csv)   one file per evaluation variant
+ *   eval.json / eval-<variant>.json (and .csv)   one file per evaluation variant (run/evaluate.h)
  * Files of other names (a provenance record, a user's backup copy such as
  * eval-old.json, notes) are ignored: they are never read as results and never
  * deleted.
@@ -33,21 +33,7 @@
 
 #include "model/pe.h"
 #include "run/config.h"
-
-#define RUN_EVAL_MAX_ROWS 256
-
-/* One evaluation file, parsed and checked. */
-typedef struct {
-    int present;
-    int positions, scaling;          /* its variant (EVAL_POS_*, PE_ROPE_SCALING_*) */
-    long step;                       /* the step it evaluated */
-    char pe[32], task[32];           /* as the file records them ("" if absent) */
-    int num;                         /* result rows */
-    int n[RUN_EVAL_MAX_ROWS];
-    double token_acc[RUN_EVAL_MAX_ROWS], exact_match[RUN_EVAL_MAX_ROWS], loss[RUN_EVAL_MAX_ROWS];
-    double floor[RUN_EVAL_MAX_ROWS]; /* loss_floor, -1 if absent */
-    long examples[RUN_EVAL_MAX_ROWS];  /* evaluation examples, 0 if absent */
-} RunEval;
+#include "run/evaluate.h" /* RunEval: an evaluation file, read by eval_file_read */
 
 typedef struct {
     char dir[4096];
@@ -68,10 +54,6 @@ enum {
 };
 /* Inspect run directory dir into *ri (heap-allocate it: it is large). */
 int run_inspect(const char *dir, RunInfo *ri);
-
-/* Parse and check an evaluation file's text (origin names it in messages).
- * 0, or -1 after pe_errorf naming origin, the key and the value. */
-int run_eval_parse(const char *text, const char *origin, RunEval *e);
 
 /* The first key at which two configs differ, with both values as text:
  * 1 if they differ (key, va, vb filled), 0 if equal. identity_only compares

@@ -46,7 +46,7 @@ static int check_spec_keys(const char *path, const cJSON *root) {
 static char *assignment(const char *key, const cJSON *value) {
     char *v = cJSON_PrintUnformatted(value);
     size_t n = strlen(key) + strlen(v) + 2;
-    char *s = malloc(n);
+    char *s = pe_calloc(n, 1);
     snprintf(s, n, "%s=%s", key, v);
     free(v);
     return s;
@@ -213,7 +213,7 @@ int sweep_load(Sweep *s, const char *spec_path) {
     }
     /* fixed overrides */
     int cap = 8 + (set ? cJSON_GetArraySize(set) : 0) + (ev ? cJSON_GetArraySize(ev) : 0) + SWEEP_MAX_KEYS;
-    sets = calloc(cap, sizeof *sets);
+    sets = pe_calloc(cap, sizeof *sets);
     for (const cJSON *it = set ? set->child : NULL; it; it = it->next) sets[nsets++] = assignment(it->string, it);
     for (const cJSON *it = ev ? ev->child : NULL; it; it = it->next) {
         char key[128];
@@ -228,7 +228,7 @@ int sweep_load(Sweep *s, const char *spec_path) {
     nfixed = nsets;
 
     s->num_jobs = (int)(ncells * nseeds);
-    s->jobs = calloc(s->num_jobs, sizeof *s->jobs);
+    s->jobs = pe_calloc(s->num_jobs, sizeof *s->jobs);
     for (long cell = 0; cell < ncells; cell++) {
         /* mixed-radix decomposition: the last grid key varies fastest */
         long rest = cell;
@@ -256,12 +256,12 @@ int sweep_load(Sweep *s, const char *spec_path) {
             job->seed = sv ? (uint64_t)sv->valuedouble : 1;
             char seed_set[64];
             snprintf(seed_set, sizeof seed_set, "seed=%llu", (unsigned long long)job->seed);
-            sets[nsets++] = strdup(seed_set);
+            sets[nsets++] = pe_strdup(seed_set);
             char name_set[200];
             snprintf(id + strlen(id), sizeof id - strlen(id), "s%llu", (unsigned long long)job->seed);
             snprintf(job->id, sizeof job->id, "%s", id);
             snprintf(name_set, sizeof name_set, "name=%s", job->id);
-            sets[nsets++] = strdup(name_set);
+            sets[nsets++] = pe_strdup(name_set);
             int bad = config_from_string(&job->cfg, base_json, base_origin, sets, nsets) != 0;
             for (int k = nfixed; k < nsets; k++) free((void *)sets[k]);
             if (bad) {
@@ -485,7 +485,13 @@ int sweep_run_plan(const char *out, int jobs, volatile sig_atomic_t *stop, int *
             char logpath[4400];
             snprintf(logpath, sizeof logpath, "%s/%s.log", logs, j->id);
             j->start_step = train_checkpoint_step(j->run_dir); /* posenc run resumes from it */
+            /* exec: the job's signals and exit status are posenc's, not the shell's
+             * (the command is built before fork: the child only execs) */
+            size_t len = strlen(j->line) + 6;
+            char *cmd = pe_calloc(len, 1);
+            snprintf(cmd, len, "exec %s", j->line);
             pid_t pid = fork();
+            if (pid != 0) free(cmd);
             if (pid < 0) {
                 fprintf(stderr, "sweep: fork failed: %s\n", strerror(errno));
                 j->state = 3;
@@ -493,7 +499,8 @@ int sweep_run_plan(const char *out, int jobs, volatile sig_atomic_t *stop, int *
                 continue;
             }
             if (pid == 0) {
-                int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0644);
+                /* the job's log: its stdout and stderr, appended as they come */
+                int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0644); /* writer-exempt: log */
                 if (fd >= 0) {
                     dup2(fd, 1);
                     dup2(fd, 2);
@@ -502,11 +509,6 @@ int sweep_run_plan(const char *out, int jobs, volatile sig_atomic_t *stop, int *
                 /* its own process group: a terminal's Ctrl-C reaches the sweep only,
                  * which passes exactly one SIGINT on (two would mean "stop now") */
                 setpgid(0, 0);
-                /* exec: the job's signals and exit status are posenc's, not the shell's */
-                size_t len = strlen(j->line) + 6;
-                char *cmd = malloc(len);
-                if (!cmd) _exit(127);
-                snprintf(cmd, len, "exec %s", j->line);
                 execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
                 _exit(127);
             }

@@ -35,14 +35,9 @@ long train_checkpoint_step(const char *run_dir) {
 
 char *metrics_keep_until(const char *text, long step, size_t *len_out, double *elapsed) {
     *elapsed = 0.0;
-    char *copy = strdup(text);
+    char *copy = pe_strdup(text);
     size_t cap = strlen(text) + 1, len = 0;
-    char *kept = malloc(cap);
-    if (!copy || !kept) {
-        free(copy);
-        free(kept);
-        return NULL;
-    }
+    char *kept = pe_calloc(cap, 1);
     for (char *line = copy, *next; line && *line; line = next) {
         next = strchr(line, '\n');
         if (next) *next++ = '\0';

@@ -1,16 +1,35 @@
 #!/usr/bin/env bash
-# Install the Debian packages posenc needs, only if one is missing.
-# With the argument `slurm`: the Slurm daemons and client for `make test-slurm`;
-# with `chromium`: the browser (and Node.js) for `make test-report`.
-# Called automatically by every top-level make target; safe to run by hand.
-# clang + libclang-rt-dev (libFuzzer) are for `make fuzz`, valgrind for CI, parallel
-# (GNU parallel) for the test that runs a sweep plan through it.
+# Install the Debian packages a make target needs, only those missing.
+#   scripts/deps.sh [GROUP]
+#   core      building ./posenc: OpenBLAS, cJSON, pkg-config (`make` itself installs
+#             nothing: it names the missing package and this command)
+#   test      core + Check (the unit-test framework), gnuplot (plots), GNU parallel
+#             (the test that runs a sweep plan through it)        (make test)
+#   demo      core + gnuplot                                      (make demo)
+#   fuzz      core + clang and libFuzzer                          (make fuzz)
+#   memcheck  core + valgrind                                     (make memcheck)
+#   slurm     core + gnuplot + a single-node Slurm                (make test-slurm)
+#   chromium  core + gnuplot + headless Chromium and Node.js      (make test-report)
+#   all       (the default; make deps) core, test, fuzz and memcheck's packages;
+#             Slurm and Chromium stay with their targets
+# As root, or with sudo. Off Debian (no dpkg-query): prints what to install, exits 0.
 set -euo pipefail
-pkgs=(libopenblas-dev libcjson-dev check pkg-config gnuplot-nox clang libclang-rt-dev valgrind parallel)
-# `scripts/deps.sh slurm` (make test-slurm): a single-node Slurm instead
-[ "${1:-}" = slurm ] && pkgs=(slurmctld slurmd slurm-client)
-# `scripts/deps.sh chromium` (make test-report): headless Chromium and Node.js
-[ "${1:-}" = chromium ] && pkgs=(chromium nodejs)
+core=(libopenblas-dev libcjson-dev pkg-config)
+case "${1:-all}" in
+  core) pkgs=("${core[@]}") ;;
+  test) pkgs=("${core[@]}" check gnuplot-nox parallel) ;;
+  demo) pkgs=("${core[@]}" gnuplot-nox) ;;
+  fuzz) pkgs=("${core[@]}" clang libclang-rt-dev) ;;
+  memcheck) pkgs=("${core[@]}" valgrind) ;;
+  slurm) pkgs=("${core[@]}" gnuplot-nox slurmctld slurmd slurm-client) ;;
+  chromium) pkgs=("${core[@]}" gnuplot-nox chromium nodejs) ;;
+  all) pkgs=("${core[@]}" check gnuplot-nox parallel clang libclang-rt-dev valgrind) ;;
+  *) echo "usage: scripts/deps.sh [core|test|demo|fuzz|memcheck|slurm|chromium|all]" >&2; exit 2 ;;
+esac
+if ! command -v dpkg-query >/dev/null; then
+  echo "posenc deps: not a Debian system; make sure these (Debian names) are installed: ${pkgs[*]}" >&2
+  exit 0
+fi
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,13 +1,17 @@
 /*
- * test_eval.c — SPEC §2 metrics on a hand-made case, and evaluation-set
- * determinism.
+ * test_eval.c — docs/SPEC.md §2 metrics on a hand-made case, evaluation-set
+ * determinism, and one run's evaluation through the library (eval_run, the
+ * evaluation files' writer and reader).
  */
 #include <check.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "run/eval.h"
+#include "run/evaluate.h"
+#include "run/fsutil.h"
 #include "testutil.h"
 
 /* Two examples, V = 3, T = 4. Counted targets: row 0 at t = 1, 2, 3; row 1 at
@@ -104,11 +108,64 @@ START_TEST(test_eval_sets_fixed) {
 }
 END_TEST
 
+/* eval_run called as a library function (no CLI): the lengths, samples and
+ * variants of its options, nothing printed; eval_file_read reads back
+ * exactly the rows eval_run wrote, a run directory that is not one and a
+ * RoPE scaling of a non-RoPE run are refused as invalid, and a file of the
+ * wrong variant is refused by the reader. */
+START_TEST(test_eval_run_library) {
+    const char *d = test_tmpdir("eval-run");
+    char run[512], path[600];
+    snprintf(run, sizeof run, "%s/run", d);
+    ck_assert_int_eq(posenc("train configs/smoke.json --set model.pe=alibi --out %s --quiet", run), 0);
+    const int lengths[] = {2, 5};
+    EvalOptions opt = {.lengths = lengths, .num_lengths = 2, .samples = 6, .out = NULL};
+    opt.positions = (1u << EVAL_POS_PLAIN) | (1u << EVAL_POS_RANDOM);
+    ck_assert_int_eq(eval_run(run, &opt), EVAL_RUN_OK);
+    RunEval *e = calloc(1, sizeof *e);
+    for (int pm = 0; pm < 2; pm++) {
+        ck_assert_int_eq(eval_file_read(run, pm, PE_ROPE_SCALING_NONE, e), 1);
+        ck_assert_int_eq(e->positions, pm);
+        ck_assert_int_eq(e->num, 2);
+        ck_assert_int_eq(e->n[0], 2);
+        ck_assert_int_eq(e->n[1], 5);
+        ck_assert_str_eq(e->pe, "alibi");
+        for (int i = 0; i < 2; i++) ck_assert(e->token_acc[i] >= 0 && e->token_acc[i] <= 1 && isfinite(e->loss[i]));
+    }
+    /* no file for a variant not asked for */
+    ck_assert_int_eq(eval_file_read(run, EVAL_POS_PLAIN, PE_ROPE_SCALING_PI, e), 0);
+    /* the csv: a header and one row per length, the same numbers as the json at its printed precision */
+    ck_assert_int_eq(eval_file_read(run, EVAL_POS_PLAIN, PE_ROPE_SCALING_NONE, e), 1);
+    snprintf(path, sizeof path, "%s/eval.csv", run);
+    char *csv = file_read_all(path, NULL);
+    ck_assert_ptr_nonnull(csv);
+    char want[128];
+    snprintf(want, sizeof want, "\n5,6,");
+    ck_assert_ptr_nonnull(strstr(csv, want));
+    snprintf(want, sizeof want, ",%.6f,%.6f,%.6f,", e->token_acc[1], e->exact_match[1], e->loss[1]);
+    ck_assert_msg(strstr(csv, want) != NULL, "%s not in eval.csv:\n%s", want, csv);
+    free(csv);
+    /* refused: not a run directory; RoPE scaling of an ALiBi run */
+    ck_assert_int_eq(eval_run(d, &opt), EVAL_RUN_INVALID);
+    EvalOptions scaled = {.scalings = 1u << PE_ROPE_SCALING_PI};
+    ck_assert_int_eq(eval_run(run, &scaled), EVAL_RUN_INVALID);
+    ck_assert_ptr_nonnull(strstr(pe_error(), "needs a run trained with rope"));
+    /* a file holding another variant than its name says */
+    char cmd[1300];
+    snprintf(cmd, sizeof cmd, "cp %s/eval-random.json %s/eval.json", run, run);
+    ck_assert_int_eq(run_captured(cmd), 0);
+    ck_assert_int_eq(eval_file_read(run, EVAL_POS_PLAIN, PE_ROPE_SCALING_NONE, e), EVAL_RUN_INVALID);
+    ck_assert_ptr_nonnull(strstr(pe_error(), "holds the evaluation variant \"random\""));
+    free(e);
+}
+END_TEST
+
 static Suite *eval_suite(void) {
     Suite *s = suite_create("eval");
     TCase *tc = tcase_create("metrics");
     tcase_add_test(tc, test_metrics_hand_made);
     tcase_add_test(tc, test_eval_sets_fixed);
+    tcase_add_test(tc, test_eval_run_library);
     suite_add_tcase(s, tc);
     return s;
 }

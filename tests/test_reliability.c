@@ -237,6 +237,53 @@ START_TEST(test_kill_inside_checkpoint_writes) {
 }
 END_TEST
 
+/* Every file posenc writes goes through one atomic writer (run/fsutil.h):
+ * SIGKILL with each file's temporary copy half written ("file.partial") and
+ * complete but not renamed ("file.rename"), at every write of an evaluation
+ * (provenance.json, eval.json, eval.csv, provenance.json again), must leave
+ * each of eval.json and eval.csv either the old file, byte for byte, or the
+ * complete new one: never a torn or empty file. The old files come from an
+ * evaluation with other --samples, so old and new differ. */
+START_TEST(test_kill_inside_file_writes) {
+    const char *d = test_tmpdir("kill-files");
+    char r[512];
+    snprintf(r, sizeof r, "%s/run", d);
+    ck_assert_int_eq(posenc("train configs/smoke.json --out %s --quiet", r), 0);
+    /* the new files: an uninterrupted evaluation; then the old ones back in place */
+    ck_assert_int_eq(posenc("eval %s", r), 0);
+    ck_assert_int_eq(sh("cd %s && cp eval.json ../new.json && cp eval.csv ../new.csv", r), 0);
+    ck_assert_int_eq(posenc("eval %s --samples 8", r), 0);
+    ck_assert_int_eq(sh("cd %s && cp eval.json ../old.json && cp eval.csv ../old.csv", r), 0);
+    ck_assert_int_eq(sh("cmp -s %s/old.json %s/new.json", d, d), 1); /* they differ */
+    int torn_seen = 0, kills = 0;
+    static const char *const points[] = {"file.partial", "file.rename"};
+    for (int p = 0; p < 2; p++)
+        for (int k = 1; k <= 4; k++) {
+            char env[64];
+            snprintf(env, sizeof env, "POSENC_TEST_KILL=%s@%d", points[p], k);
+            pid_t pid = spawn(0, env, "eval %s", r);
+            int st;
+            waitpid(pid, &st, 0);
+            ck_assert_msg(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "%s: eval was not killed (status %d)", env, st);
+            kills++;
+            static const char *const files[2] = {"json", "csv"};
+            for (int f = 0; f < 2; f++) {
+                int old = sh("cmp -s %s/eval.%s %s/old.%s", r, files[f], d, files[f]) == 0;
+                int neu = sh("cmp -s %s/eval.%s %s/new.%s", r, files[f], d, files[f]) == 0;
+                ck_assert_msg(old || neu, "%s: eval.%s is neither the old file nor the new one", env, files[f]);
+            }
+            /* a temporary copy of an evaluation file left by the kill: killed inside its write */
+            torn_seen |= sh("ls %s | grep -q '^eval\\.\\(json\\|csv\\)\\.tmp\\.'", r) == 0;
+            /* back to the old files for the next kill */
+            ck_assert_int_eq(sh("cd %s && rm -f *.tmp.* && cp ../old.json eval.json && cp ../old.csv eval.csv", r), 0);
+        }
+    ck_assert_msg(torn_seen, "no kill landed inside the write of eval.json or eval.csv");
+    ck_assert_int_eq(posenc("eval %s", r), 0);
+    ck_assert_int_eq(sh("cmp %s/eval.json %s/new.json && cmp %s/eval.csv %s/new.csv", r, d, r, d), 0);
+    fprintf(stderr, "file-write kill test: %d kills, every evaluation file old or new, never torn\n", kills);
+}
+END_TEST
+
 /* SIGKILL at random moments (delays from a fixed-seed RNG), resume, repeat
  * until the run finishes. */
 START_TEST(test_kill_at_random_moments) {
@@ -519,6 +566,10 @@ static Suite *reliability_suite(void) {
     tcase_add_test(k, test_kill_at_random_moments);
     tcase_add_test(k, test_kill_sweep);
     suite_add_tcase(s, k);
+    TCase *w = tcase_create("files");
+    tcase_set_timeout(w, 300);
+    tcase_add_test(w, test_kill_inside_file_writes);
+    suite_add_tcase(s, w);
     TCase *f = tcase_create("failures");
     tcase_set_timeout(f, 300);
     tcase_add_test(f, test_write_failure_keeps_checkpoint);

@@ -79,7 +79,7 @@ START_TEST(test_answers) {
     ck_assert_int_eq(task_input_len(copy, 3), 8);
     ck_assert_int_eq(task_input_len(sort, 1), 4);
 
-    /* duplicate: x x (m = 2n); odds-first: x1 x3 .. x2 x4 .. (m = n), SPEC §1 */
+    /* duplicate: x x (m = 2n); odds-first: x1 x3 .. x2 x4 .. (m = n), docs/SPEC.md §1 */
     const TaskOps *dup = task_find("duplicate"), *odd = task_find("odds_first");
     int z[14];
     ck_assert_int_eq(dup->answer_len(7), 14);

@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Repository checks run by `make test` (exit 1 on any failure, each named):
+#  1. every spec citation ("docs/SPEC.md §N" or "§N.M", in any file) names a
+#     section docs/SPEC.md has, and nothing points at the old spec outside the
+#     repository (shared/SPEC.md);
+#  2. no Markdown link leaves the repository (an absolute path, ../ above the
+#     root, file://) or points at a file that does not exist;
+#  3. every file posenc writes goes through run/fsutil.c's one atomic,
+#     durable writer: outside run/fsutil.c, the library, the program and the
+#     benchmark (cli/, run/, model/, data/, bench/) open nothing for writing and rename nothing,
+#     except on a line marked "writer-exempt:" with the reason.
+# Uses git ls-files in a checkout, else find. Perl (in every Debian base system).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+fail=0
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  mapfile -t files < <(git ls-files --cached --others --exclude-standard | while read -r f; do [ -f "$f" ] && echo "$f"; done)
+else
+  mapfile -t files < <(find . -type f -not -path './.git/*' -not -path './build*' -not -path './runs/*' \
+                         -not -path './tests/tmp/*' | sed 's|^\./||')
+fi
+text_files=()
+for f in "${files[@]}"; do
+  case "$f" in *.png|*.svg|*.safetensors|*.o|*.a|posenc) continue ;; esac
+  [ "$f" = scripts/check.sh ] && continue # the checker names what it looks for
+  grep -Iq . "$f" 2>/dev/null && text_files+=("$f")
+done
+
+# 1. spec citations
+[ -f docs/SPEC.md ] || { echo "check: docs/SPEC.md is missing" >&2; exit 1; }
+sections=$(perl -ne 'print "$1\n" if /^#{2,}\s+(\d+(?:\.\d+)*)\.?\s/' docs/SPEC.md)
+out=$(perl -e '
+  my %have = map { $_ => 1 } split /\n/, shift;
+  my ($bad, $bare) = (0, 0);
+  for my $f (@ARGV) {
+    open my $fh, "<", $f or next;
+    while (my $l = <$fh>) {
+      if ($l =~ m{shared/SPEC}) { print "$f:$.: cites the spec outside the repository (use docs/SPEC.md)\n"; $bad++ }
+      while ($l =~ m{((?:docs/)?SPEC(?:\.md)?)\s*§\s*(\d+(?:\.\d+)*)}g) {
+        my ($how, $n) = ($1, $2);
+        if (!$have{$n}) { print "$f:$.: cites $how §$n, but docs/SPEC.md has no section $n\n"; $bad++ }
+        elsif ($how ne "docs/SPEC.md") { $bare++; print STDERR "check: note: $f:$.: \"$how §$n\" should read \"docs/SPEC.md §$n\"\n" }
+      }
+    }
+  }
+  exit($bad ? 1 : 0);
+' "$sections" "${text_files[@]}")
+if [ $? -ne 0 ]; then echo "$out" >&2; echo "check: FAILED: spec citations" >&2; fail=1; fi
+
+# 2. Markdown links
+md=()
+for f in "${text_files[@]}"; do case "$f" in *.md) md+=("$f") ;; esac; done
+out=$(perl -MCwd=abs_path -MFile::Basename=dirname -MFile::Spec -e '
+  my $root = abs_path(".");
+  my $bad = 0;
+  for my $f (@ARGV) {
+    open my $fh, "<", $f or next;
+    my $in_code = 0;
+    while (my $l = <$fh>) {
+      $in_code = !$in_code if $l =~ /^\s*```/;
+      next if $in_code;
+      my @t;
+      push @t, $1 while $l =~ /\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g;
+      push @t, $1 if $l =~ /^\s*\[[^\]]+\]:\s*<?(\S+?)>?(?:\s|$)/;
+      push @t, $1 while $l =~ /<(?:a|img)\s[^>]*?(?:href|src)="([^"]+)"/g;
+      for my $t (@t) {
+        next if $t =~ m{^(?:https?|mailto):} || $t =~ /^#/;
+        if ($t =~ m{^(?:file:|/)}) { print "$f:$.: link $t leaves the repository\n"; $bad++; next }
+        (my $p = $t) =~ s/[#?].*//;
+        my $full = File::Spec->rel2abs($p, dirname(abs_path($f)));
+        my @parts;
+        for my $c (split m{/}, $full) { if ($c eq "..") { pop @parts } elsif ($c ne "." && $c ne "") { push @parts, $c } }
+        my $norm = "/" . join("/", @parts);
+        if (index("$norm/", "$root/") != 0) { print "$f:$.: link $t leaves the repository\n"; $bad++; next }
+        if (!-e $norm) { print "$f:$.: link $t: no such file in the repository\n"; $bad++ }
+      }
+    }
+  }
+  exit($bad ? 1 : 0);
+' "${md[@]}")
+if [ $? -ne 0 ]; then echo "$out" >&2; echo "check: FAILED: Markdown links" >&2; fail=1; fi
+
+# 3. one writer
+src=()
+for f in "${text_files[@]}"; do
+  case "$f" in cli/*.c|run/*.c|model/*.c|data/*.c|bench/*.c) [ "$f" = run/fsutil.c ] || src+=("$f") ;; esac
+done
+out=$(perl -e '
+  my $bad = 0;
+  for my $f (@ARGV) {
+    open my $fh, "<", $f or next;
+    while (my $l = <$fh>) {
+      next if $l =~ /writer-exempt:/;
+      if ($l =~ /\b(?:rename|renameat2?|creat|file_create_new)\s*\(|\bO_(?:WRONLY|RDWR|CREAT|TRUNC|APPEND)\b|\b(?:fopen|fdopen|freopen)\s*\([^;]*"[wa+]/) {
+        print "$f:$.: writes or renames a file outside run/fsutil.c: $l"; $bad++;
+      }
+    }
+  }
+  exit($bad ? 1 : 0);
+' "${src[@]}")
+if [ $? -ne 0 ]; then
+  echo "$out" >&2
+  echo "check: FAILED: use file_write_atomic / file_write_atomic_parts / file_commit_durable (run/fsutil.h)," \
+       "or mark the line \"writer-exempt: <why>\"" >&2
+  fail=1
+fi
+
+[ $fail -eq 0 ] && echo "check: spec citations, Markdown links and the one writer: ok"
+exit $fail
