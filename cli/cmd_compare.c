@@ -30,7 +30,7 @@ static void compare_usage(FILE *f) {
             "  paired diffs      for every pair A - B: the mean over the seeds both have of\n"
             "                    A(seed) - B(seed) (same seed, same evaluation examples), its 95 %%\n"
             "                    interval (a t interval over the seeds widened by the evaluation\n"
-            "                    sample's; docs/SPEC.md §2), in how many seeds the sign holds, and the\n"
+            "                    sample's; docs/SPEC.md §2.1), in how many seeds the sign holds, and the\n"
             "                    verdict (A > B, A < B, or not resolved).\n"
             "\n"
             "Lengths: by default 1.25x, 1.5x and 2x the longest training length (the evaluated lengths\n"

@@ -26,7 +26,7 @@ static void robustness_usage(FILE *f) {
             "The experiment runs as it is (DIR/baseline) and once per perturbation (DIR/<name>), each a\n"
             "sweep folder (posenc sweep: resumable, complete runs are skipped; posenc collect, compare\n"
             "and report work on each). Then the baseline's conclusions are checked under every\n"
-            "perturbation (posenc compare's statistics, docs/SPEC.md §2):\n"
+            "perturbation (posenc compare's statistics, docs/SPEC.md §2.1):\n"
             "\n"
             "  order   each pair of encodings whose paired difference at a length is resolved (its\n"
             "          95 %% interval excludes 0): holds, not resolved, or FLIPS under a perturbation;\n"

@@ -85,7 +85,7 @@ static void collect_usage(FILE *f) {
             "(with the thread counts and CPUs used) and results.md states it. Runs that differ, or\n"
             "a run without provenance.json, are refused (exit 2, naming them).\n"
             "\n"
-            "Uncertainty (docs/SPEC.md §2): per cell and length, results.csv has the per-seed values,\n"
+            "Uncertainty (docs/SPEC.md §2.1): per cell and length, results.csv has the per-seed values,\n"
             "min and max, and a 95 %% interval (a t interval over the seeds widened by the Wilson\n"
             "interval of the evaluation sample; both half-widths in their own columns); results.md\n"
             "shows mean [interval] and, folded, the per-seed values.\n"

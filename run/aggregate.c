@@ -534,7 +534,7 @@ static void print_group(FILE *f, const AggTable *t, const int *members, int nm, 
     if (md && intervals)
         fprintf(f, "** trained on n = %d..%d; mean [95 %% interval] over %s, %s evaluation examples per length; "
                    "**bold** n = training range\n\nThe interval is a t interval over the seeds widened by the Wilson "
-                   "interval of the evaluation sample (docs/SPEC.md §2); %s. Largest half-widths in this group: "
+                   "interval of the evaluation sample (docs/SPEC.md §2.1); %s. Largest half-widths in this group: "
                    "seed part %.3f, sample part %.3f.\n",
                 c0->min_len, c0->max_len, seeds, ex,
                 smin < 2 ? "with one seed there is no seed part, so the interval is the sample's alone"
@@ -637,7 +637,7 @@ static void print_group(FILE *f, const AggTable *t, const int *members, int nm, 
     if (md)
         fprintf(f, "\nWhere it breaks: the first evaluated n past the training range where the metric falls below "
                    "%g x its mean inside the training range, per seed, then the median [min to max] over the seeds "
-                   "(\"> n\": not up to the longest evaluated length; docs/SPEC.md §2)\n\n| |%s token_acc | per seed "
+                   "(\"> n\": not up to the longest evaluated length; docs/SPEC.md §2.1)\n\n| |%s token_acc | per seed "
                    "|\n| --- |%s ---: | ---: |\n",
                 t->break_fraction, lm ? "" : " exact_match | per seed |", lm ? "" : " ---: | ---: |");
     else

@@ -243,7 +243,7 @@ void compare_print(FILE *f, const AggTable *t, int metric, const int *ns_in, int
         seeds_list(t, g, seeds, sizeof seeds);
         if (md)
             fprintf(f, "\n**%s**, trained on n = %d..%d; %s; %s. Intervals: 95 %%, a t interval over the seeds "
-                       "widened by the evaluation sample's (docs/SPEC.md §2).\n\n",
+                       "widened by the evaluation sample's (docs/SPEC.md §2.1).\n\n",
                     title, c0->min_len, c0->max_len, metric_name[metric], seeds);
         else
             fprintf(f, "\n%s: trained on n = %d..%d; %s; %s\n", title, c0->min_len, c0->max_len, metric_name[metric],

@@ -1,5 +1,5 @@
 /*
- * compare.h — comparisons of encodings with their support (docs/SPEC.md §2):
+ * compare.h — comparisons of encodings with their support (docs/SPEC.md §2.1):
  * the ranking of a group's cells at a length, every pair's paired difference
  * over the seeds they share (run/findings.h: paired_of) and in how many seeds
  * its sign holds; the break lengths; and the text of `posenc compare`, which

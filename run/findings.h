@@ -1,5 +1,5 @@
 /*
- * findings.h — the statistics behind a finding (docs/SPEC.md §2): 95 %
+ * findings.h — the statistics behind a finding (docs/SPEC.md §2.1): 95 %
  * intervals that account for both the evaluation sample and the seeds, paired
  * differences between encodings, and the break length.
  *
