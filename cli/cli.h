@@ -23,6 +23,7 @@ int cmd_run(int argc, char **argv);
 int cmd_plot(int argc, char **argv);
 int cmd_attention(int argc, char **argv);
 int cmd_report(int argc, char **argv);
+int cmd_config(int argc, char **argv);
 
 #include <stddef.h>
 

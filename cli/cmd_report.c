@@ -530,7 +530,7 @@ static cJSON *schemes_entry(const RunInfo *runs, int nruns) {
         const RunInfo *r = first_run_with(runs, nruns, "rope");
         const int len = 128, C = r ? r->cfg.model.C : 64, NH = r ? r->cfg.model.NH : 4, hs = C / NH;
         PEConfig pc = scheme_pe_config(C, NH, len);
-        if (r) pc.rope_base = r->cfg.model.rope_base, pc.rope_fraction = r->cfg.model.rope_fraction;
+        if (r) pc.set = r->cfg.model.pe_set;
         PE pe;
         if (pe_init(&pe, "rope", &pc) == 0) {
             float *x = pe_calloc(hs, sizeof(float)), *y = pe_calloc(hs, sizeof(float));
@@ -555,7 +555,7 @@ static cJSON *schemes_entry(const RunInfo *runs, int nruns) {
             cJSON_AddNumberToObject(o, "len", len);
             cJSON_AddNumberToObject(o, "hs", hs);
             cJSON_AddNumberToObject(o, "pairs", half);
-            cJSON_AddNumberToObject(o, "base", pc.rope_base);
+            cJSON_AddNumberToObject(o, "base", (float)pe_setting(&pc, &pe_rope_base_setting));
             if (r) cJSON_AddStringToObject(o, "run", r->id);
             if (r) cJSON_AddNumberToObject(o, "train_T", task_max_train_input_len(task_find(r->cfg.task.name), &r->cfg.task));
             cJSON_AddItemToObject(o, "angle", num_array(angle, (size_t)len * half, 1e-3));

@@ -57,10 +57,11 @@ static double model_obj(void *ctx) {
  * element at a time; tests/test_pe.c checks every FIRE parameter element by
  * element through the bias hooks. */
 static void fire_smooth_params(GPT *m) {
-    const int H = m->cfg.fire_hidden, L = m->cfg.L;
+    const int L = m->cfg.L;
     PETensor t[PE_MAX_TENSORS];
     int nt = pe_tensors(&m->pe, t);
     ck_assert_int_eq(nt, 6);
+    const int H = (int)t[0].d0; /* mlp.0.weight (H, 1) */
     fill_normal(m->params.pe, (int)m->param_info[16].size, 1.0f, 11);
     for (int l = 0; l < L; l++) {
         float *w1 = m->params.pe + pe_tensor_offset(&m->pe.cfg, t, 0, l);

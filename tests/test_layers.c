@@ -346,7 +346,9 @@ END_TEST
 /* A query must not see the future: changing a later token's k/v leaves
  * earlier outputs bit-identical. */
 START_TEST(test_attention_causal) {
-    PEConfig pc = {.C = C_, .NH = NH_, .hs = C_ / NH_, .L = 1, .P = 16, .rope_base = 1e4f, .rope_fraction = 1};
+    PEConfig pc;
+    pe_config_default(&pc);
+    pc.C = C_, pc.NH = NH_, pc.hs = C_ / NH_, pc.L = 1, pc.P = 16;
     ck_assert(pe_init(&at_pe, "rope", &pc) == 0);
     float a[B_ * T_ * 3 * C_], b[B_ * T_ * 3 * C_], att[B_ * NH_ * T_ * T_], o1[B_ * T_ * C_], o2[B_ * T_ * C_];
     fill_normal(a, B_ * T_ * 3 * C_, 1.0f, 21);

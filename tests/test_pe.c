@@ -14,6 +14,13 @@
 #include "model/pe.h"
 #include "testutil.h"
 
+/* Set the encoding setting called name (model.<name>) in c. */
+static void set(PEConfig *c, const char *name, double v) {
+    const int k = pe_setting_find(name);
+    ck_assert_msg(k >= 0, "no setting %s", name);
+    c->set.v[k] = v;
+}
+
 static PEConfig cfg_of(int C, int NH, int P) {
     PEConfig c;
     pe_config_default(&c); /* rope, t5, fire, xpos defaults */
@@ -114,7 +121,7 @@ START_TEST(test_rope_fraction) {
     /* rope_fraction 0.5 of hs 8: dims 0..3 rotated (pairs (0,2), (1,3)), 4..7 untouched */
     PE pe;
     PEConfig c = cfg_of(8, 1, 8);
-    c.rope_fraction = 0.5f;
+    set(&c, "rope_fraction", 0.5f);
     ck_assert(pe_init(&pe, "rope", &c) == 0);
     float x[8] = {1, 2, 3, 4, 5, 6, 7, 8};
     pe.ops->qk_forward(&pe, x, 1, 0);
@@ -122,7 +129,7 @@ START_TEST(test_rope_fraction) {
     for (int i = 0; i < 4; i++) ck_assert(fabsf(x[i] - want[i]) < 1e-5f);
     for (int i = 4; i < 8; i++) ck_assert(x[i] == (float)(i + 1));
     pe_free(&pe);
-    c.rope_fraction = 0.1f; /* 0.8 dims: nothing left to rotate */
+    set(&c, "rope_fraction", 0.1f); /* 0.8 dims: nothing left to rotate */
     ck_assert(pe_init(&pe, "rope", &c) != 0);
     ck_assert(strstr(pe_error(), "rope_fraction") != NULL);
 }
@@ -298,9 +305,9 @@ END_TEST
 
 START_TEST(test_fire_grad) {
     PEConfig c = cfg_of(8, 2, 16);
-    c.fire_hidden = 8;
+    set(&c, "fire_hidden", 8);
     check_bias_grad("fire", c, 0.1f, 1e-3f); /* L = 512 > every position: psi(L) normalises */
-    c.fire_init_L = 4.0f;                    /* queries beyond L: psi(i) normalises, gradient into L too */
+    set(&c, "fire_init_L", 4.0f);                    /* queries beyond L: psi(i) normalises, gradient into L too */
     check_bias_grad("fire", c, 0.1f, 1e-3f);
 }
 END_TEST
@@ -320,7 +327,7 @@ START_TEST(test_bias_relative) {
     const char *names[] = {"t5", "kerple", "fire"};
     for (int e = 0; e < 3; e++) {
         PEConfig c = cfg_of(8, 4, 300);
-        c.fire_init_L = 100.0f;
+        set(&c, "fire_init_L", 100.0f);
         PE pe;
         ck_assert(pe_init(&pe, names[e], &c) == 0);
         float *w = malloc(pe_num_params(&pe) * sizeof(float));
