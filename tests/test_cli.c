@@ -107,6 +107,17 @@ START_TEST(test_train_eval_predict) {
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "logits")), 5);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "logits"), 0)), 14);
     cJSON_Delete(j);
+    /* --logits beyond model.max_positions: rope has no trained position table,
+     * so the tables are rebuilt (as posenc eval does); positions 0..69 */
+    char toks[1024] = "BOS";
+    for (int t = 1; t < 70; t++) snprintf(toks + strlen(toks), sizeof toks - strlen(toks), " %d", t % 10);
+    ck_assert_int_eq(posenc("predict %s/run --logits \"%s\"", d, toks), 0);
+    j = cJSON_Parse(posenc_out);
+    ck_assert_msg(j != NULL, "not JSON: %.200s", posenc_out);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "logits")), 70);
+    cJSON *ps = cJSON_GetObjectItem(j, "positions");
+    ck_assert_int_eq((int)cJSON_GetNumberValue(cJSON_GetArrayItem(ps, 69)), 69);
+    cJSON_Delete(j);
 }
 END_TEST
 
@@ -292,6 +303,11 @@ START_TEST(test_bad_run_inputs) {
     EXPECT_OUT("99");
     ck_assert_int_eq(posenc("predict %s/run --logits \"BOS 3\" --recompute", d), 2);
     EXPECT_OUT("--recompute applies to decoding");
+    /* --logits beyond the learned table's rows: a usage error naming the setting */
+    char toks[1024] = "BOS";
+    for (int t = 1; t < 70; t++) snprintf(toks + strlen(toks), sizeof toks - strlen(toks), " %d", t % 10);
+    ck_assert_int_eq(posenc("predict %s/run --logits \"%s\"", d, toks), 2);
+    EXPECT_OUT("model.max_positions");
     /* a directory that is not a run */
     ck_assert_int_eq(posenc("eval %s", d), 2);
     EXPECT_OUT("not a posenc run directory");
