@@ -55,7 +55,7 @@ static void eval_usage(FILE *f) {
             "                   (default: the config's eval.lengths)\n"
             "  --samples N      examples per length (default: the config's eval.samples)\n"
             "  --batch-size N   evaluation batch size (default: the config's eval.batch_size)\n"
-            "  --threads N      BLAS threads (default: the config's train.threads)\n"
+            "  --threads N      threads of posenc's pool (default: the config's train.threads)\n"
             "  --positions L    plain, random or both, comma-separated (default: the config's eval.positions)\n"
             "  --rope-scaling L none, pi, ntk, yarn, comma-separated (default: the config's eval.rope_scaling)\n"
             "  --rope-scale S   see above\n");
