@@ -293,11 +293,9 @@ static int unknown_key(const char *origin, const char *section, const char *name
     int limit = ((int)strlen(name) + 2) / 3; /* 1 for "sed", 3 for "d_modle" */
     if (best && best_d <= limit)
         return fail(origin, path, "unknown key (did you mean \"%s\"?)", best);
-    char list[512] = "";
-    for (int i = 0; i < nc; i++) {
-        if (i) strcat(list, ", ");
-        strcat(list, cand[i]);
-    }
+    char list[1024] = "";
+    for (int i = 0; i < nc; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", cand[i]);
     return fail(origin, path, "unknown key (valid keys%s%s: %s)", *section ? " of " : "",
                 section, list);
 }
