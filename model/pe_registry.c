@@ -102,7 +102,8 @@ double pe_setting(const PEConfig *cfg, const PESetting *s) {
 void pe_settings_default(PESettings *set) {
     slots_init();
     memset(set, 0, sizeof *set);
-    for (int k = 0; k < num_slots; k++) set->v[k] = slots[k]->def;
+    for (int k = 0; k < num_slots; k++) /* a float setting holds a float's value, as if read from a config */
+        set->v[k] = slots[k]->type == PE_SETTING_FLOAT ? (double)(float)slots[k]->def : slots[k]->def;
 }
 
 int pe_check(const PEOps *ops, const PEConfig *cfg) {

@@ -159,8 +159,10 @@ START_TEST(test_defaults) {
     ck_assert(c.model.emb_scale == 1.0f);
     ck_assert(c.model.pe_set.v[pe_setting_find("rope_base")] == 10000.0);
     ck_assert(c.model.pe_set.v[pe_setting_find("rope_fraction")] == 1.0);
-    for (int k = 0; k < pe_num_settings(); k++) /* each setting's default is its row's */
-        ck_assert(c.model.pe_set.v[k] == pe_setting_at(k)->def);
+    for (int k = 0; k < pe_num_settings(); k++) { /* each setting's default is its row's (a float's value) */
+        const PESetting *s = pe_setting_at(k);
+        ck_assert(c.model.pe_set.v[k] == (s->type == PE_SETTING_FLOAT ? (double)(float)s->def : s->def));
+    }
     ck_assert_int_eq(c.train.steps, 2000);
     ck_assert_int_eq(c.train.batch_size, 64);
     ck_assert(c.train.lr == 1e-3f);
@@ -731,6 +733,10 @@ START_TEST(test_encoding_settings) {
         ck_assert_msg((s->lo_open ? s->def > s->lo : s->def >= s->lo) && s->def <= s->hi, "%s: default out of range",
                       s->name);
         ck_assert_msg(s->help && *s->help, "%s: no help line", s->name);
+        /* the default as a config holds it (a float setting: a float's value), so that it survives config.json */
+        config_default(&c);
+        if (s->type == PE_SETTING_FLOAT)
+            ck_assert_msg(c.model.pe_set.v[k] == (double)(float)s->def, "%s: default not a float", s->name);
         int users = 0;
         for (int i = 0; i < pe_count(); i++) users += pe_uses_setting(pe_at(i), k);
         ck_assert_msg(users > 0, "%s: read by no encoding", s->name);
