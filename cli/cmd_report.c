@@ -294,7 +294,8 @@ static cJSON *run_entry(RunInfo *r, char keys[][64], int nkeys) {
 /* ---- inside the models ------------------------------------------------------ */
 
 static int is_bias_pe(const char *pe) {
-    return !strcmp(pe, "alibi") || !strcmp(pe, "t5") || !strcmp(pe, "fire") || !strcmp(pe, "kerple");
+    const PEOps *ops = pe_find(pe); /* an encoding that biases the attention scores */
+    return ops && ops->bias_forward;
 }
 
 /* The attention examples: the longest training length and 2x, 4x it. */
