@@ -8,8 +8,12 @@
  * embed_forward adds to an all-zero embedding; RoPE angles are read off
  * qk_forward applied to unit vectors, and cos(angle) vs distance is the dot
  * product of a rotated query and key; ALiBi, T5, FIRE and KERPLE biases are
- * bias_forward's rows (after bias_prepare); xPos decays and scores come from
- * qk_forward on unit vectors.
+ * bias_forward's rows (after bias_prepare), KERPLE's p, a and FIRE's c, L
+ * the module's scalars hook; xPos decays and scores come from qk_forward on
+ * unit vectors.
+ *
+ * This file holds the options and the table of views; each view is a file
+ * cli/show_<view>.c (cli/show.h).
  */
 #include <math.h>
 #include <stdio.h>
@@ -17,8 +21,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "data/task.h"
 #include "cli/show.h"
+#include "data/task.h"
 #include "model/gpt.h"
 #include "model/pe.h"
 #include "run/fsutil.h"
@@ -40,7 +44,6 @@ static const ShowView *find_view(const char *enc) {
 
 /* An encoding that adds nothing anywhere (no embed, q/k or bias hook). */
 static int adds_nothing(const PEOps *ops) { return !ops->embed_forward && !ops->qk_forward && !ops->bias_forward; }
-
 
 static void show_usage(FILE *f) {
     fprintf(f,

@@ -17,6 +17,7 @@
 
 #include "model/common.h"
 #include "model/pe.h"
+#include "run/config.h"
 #include "run/fsutil.h"
 #include "testutil.h"
 
@@ -325,11 +326,34 @@ START_TEST(test_bad_run_inputs) {
 END_TEST
 
 START_TEST(test_help) {
-    const char *cmds[] = {"--help", "help", "train --help", "eval --help", "predict --help"};
-    for (int i = 0; i < 5; i++) {
+    const char *cmds[] = {"--help", "help", "train --help", "eval --help", "predict --help", "config --help"};
+    for (int i = 0; i < 6; i++) {
         ck_assert_int_eq(posenc("%s", cmds[i]), 0);
         EXPECT_OUT("usage: posenc");
     }
+    ck_assert_int_eq(posenc("--help"), 0);
+    for (int i = 0; i < pe_count(); i++) { /* every encoding and its settings, from the registry */
+        EXPECT_OUT(pe_at(i)->summary);
+        for (const PESetting *const *st = pe_at(i)->settings; st && *st; st++) {
+            char key[96];
+            snprintf(key, sizeof key, "model.%s (default %g)", (*st)->name, (*st)->def);
+            EXPECT_OUT(key);
+        }
+    }
+    /* posenc config --keys --markdown is the key table (README.md's, test_config.c) */
+    ck_assert_int_eq(posenc("config --keys --markdown"), 0);
+    char *md = config_keys_markdown();
+    ck_assert_msg(strstr(posenc_out, md) != NULL, "config --keys --markdown: %.300s", posenc_out);
+    free(md);
+    ck_assert_int_eq(posenc("config --keys"), 0);
+    for (int i = 0; i < config_key_count(); i++) {
+        ConfigKeyDoc kd;
+        config_key_doc(i, &kd);
+        EXPECT_OUT(kd.path);
+    }
+    ck_assert_int_eq(posenc("config"), 2);
+    ck_assert_int_eq(posenc("config --bogus"), 2);
+    EXPECT_OUT("unknown option");
     ck_assert_int_eq(posenc("--help"), 0);
     EXPECT_OUT("alibi");
     EXPECT_OUT("sort");
