@@ -35,6 +35,7 @@ int cmd_compare(int argc, char **argv);
 int cmd_robustness(int argc, char **argv);
 /* posenc sweep SPEC --out OUT --jobs JOBS (0: cores / threads), run here; an exit status. */
 int sweep_local(const char *spec, const char *out, long jobs, int plots);
+int cmd_config(int argc, char **argv);
 
 #include <stddef.h>
 

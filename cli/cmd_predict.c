@@ -39,7 +39,9 @@ static void predict_usage(FILE *f) {
             "\n"
             "  --logits TOKENS  print the logits (and position ids) of every position of a\n"
             "                   raw token sequence as JSON. Tokens are ids 0..V-1 or the names\n"
-            "                   BOS SEP EOS PAD, e.g. \"BOS 3 1 4 SEP 3\".\n"
+            "                   BOS SEP EOS PAD, e.g. \"BOS 3 1 4 SEP 3\". Longer than the run's\n"
+            "                   model.max_positions only for an encoding without a trained\n"
+            "                   position table (not learned), as in posenc eval.\n"
             "  --recompute      decode with a full forward pass over the whole prefix per\n"
             "                   token (the reference for the key/value cache used by default;\n"
             "                   the same tokens, probabilities equal to rounding; slow on long\n"
@@ -288,11 +290,22 @@ int cmd_predict(int argc, char **argv) {
 
     if (logits) {
         int n = parse_tokens(logits, A, 1, seq, CAP);
-        if (n < 0 || n > m.cfg.P) {
-            if (n > m.cfg.P) pe_errorf("%d tokens exceed the model's %d positions", n, m.cfg.P);
+        if (n < 0 || (n > m.cfg.P && pe_has(cfg.model.pe, PE_TRAINED_POSITIONS))) {
+            if (n > m.cfg.P)
+                pe_errorf("%d tokens exceed the %d rows of the %s position table (model.max_positions)", n, m.cfg.P,
+                          cfg.model.pe);
             fprintf(stderr, "posenc predict: --logits: %s\n", pe_error());
             rc = EXIT_USAGE;
             goto done;
+        }
+        if (n > m.cfg.P) { /* no parameter depends on P: rebuild the tables with room for n positions */
+            gpt_free(&m);
+            if (rundir_load(run, n, &cfg, &m, NULL) != 0) {
+                fprintf(stderr, "posenc predict: %s\n", pe_error());
+                free(seq);
+                free(pos);
+                return EXIT_RUNTIME;
+            }
         }
         for (int t = 0; t < n; t++) pos[t] = t;
         gpt_reserve(&m, 1, n, 0);

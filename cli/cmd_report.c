@@ -296,7 +296,8 @@ static cJSON *run_entry(ReportRun *r, char keys[][64], int nkeys) {
 /* ---- inside the models ------------------------------------------------------ */
 
 static int is_bias_pe(const char *pe) {
-    return !strcmp(pe, "alibi") || !strcmp(pe, "t5") || !strcmp(pe, "fire") || !strcmp(pe, "kerple");
+    const PEOps *ops = pe_find(pe); /* an encoding that biases the attention scores */
+    return ops && ops->bias_forward;
 }
 
 /* The attention examples: the longest training length and 2x, 4x it. */
@@ -399,7 +400,7 @@ static cJSON *attention_entry(const ReportRun *r, const char *label) {
 
 /* ---- the four schemes ------------------------------------------------------- */
 
-/* Lines of `posenc show ARGS... --no-plot` that state a SPEC §5 verdict (the
+/* Lines of `posenc show ARGS... --no-plot` that state a docs/SPEC.md §5 verdict (the
  * show command runs in this process, its output captured). */
 static cJSON *show_verdicts(const char *const *args, int nargs) {
     cJSON *out = cJSON_CreateArray();
@@ -425,7 +426,7 @@ static cJSON *show_verdicts(const char *const *args, int nargs) {
     rewind(tmp);
     char line[4096];
     while (fgets(line, sizeof line, tmp)) {
-        char *p = strstr(line, "SPEC §5 prediction");
+        char *p = strstr(line, "docs/SPEC.md §5 prediction");
         if (!p) continue;
         line[strcspn(line, "\n")] = '\0';
         cJSON_AddItemToArray(out, cJSON_CreateString(p));
@@ -532,7 +533,7 @@ static cJSON *schemes_entry(const ReportRun *runs, int nruns) {
         const ReportRun *r = first_run_with(runs, nruns, "rope");
         const int len = 128, C = r ? r->cfg.model.C : 64, NH = r ? r->cfg.model.NH : 4, hs = C / NH;
         PEConfig pc = scheme_pe_config(C, NH, len);
-        if (r) pc.rope_base = r->cfg.model.rope_base, pc.rope_fraction = r->cfg.model.rope_fraction;
+        if (r) pc.set = r->cfg.model.pe_set;
         PE pe;
         if (pe_init(&pe, "rope", &pc) == 0) {
             float *x = pe_calloc(hs, sizeof(float)), *y = pe_calloc(hs, sizeof(float));
@@ -557,7 +558,7 @@ static cJSON *schemes_entry(const ReportRun *runs, int nruns) {
             cJSON_AddNumberToObject(o, "len", len);
             cJSON_AddNumberToObject(o, "hs", hs);
             cJSON_AddNumberToObject(o, "pairs", half);
-            cJSON_AddNumberToObject(o, "base", pc.rope_base);
+            cJSON_AddNumberToObject(o, "base", (float)pe_setting(&pc, &pe_rope_base_setting));
             if (r) cJSON_AddStringToObject(o, "run", r->id);
             if (r) cJSON_AddNumberToObject(o, "train_T", task_max_train_input_len(task_find(r->cfg.task.name), &r->cfg.task));
             cJSON_AddItemToObject(o, "angle", num_array(angle, (size_t)len * half, 1e-3));

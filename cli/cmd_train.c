@@ -51,7 +51,8 @@ static void train_usage(FILE *f) {
             "Randomized positions (Ruoss et al. 2023), for any encoding:\n"
             "  --set train.random_positions=true --set model.max_positions=P\n"
             "gives every training sequence a sorted random subset of [0, P) as its position ids.\n"
-            "Every config key, its type, default and range: README.md, section \"Configs\".\n");
+            "Every config key, its default, meaning and valid values: posenc config --keys\n"
+            "(the same table as README.md, section \"Configs\").\n");
 }
 
 int cmd_train(int argc, char **argv) {

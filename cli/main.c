@@ -48,6 +48,7 @@ static void usage(FILE *f) {
             "                                               pictures of an encoding (PNG, SVG) + figures\n"
             "  report DIR [--out FILE]                      one self-contained interactive HTML page of a\n"
             "                                               sweep folder or a run (DIR/report.html)\n"
+            "  config --keys [--markdown]                   every config key: default, meaning, valid values\n"
             "  help                                         this message\n"
             "  --version                                    version, build, OpenBLAS kernel\n"
             "\n"
@@ -59,7 +60,11 @@ static void usage(FILE *f) {
             "not reproducible in their provenance.json.\n"
             "\n"
             "position encodings (model.pe):\n");
-    for (int i = 0; i < pe_count(); i++) fprintf(f, "  %-11s %s\n", pe_at(i)->name, pe_at(i)->summary);
+    for (int i = 0; i < pe_count(); i++) {
+        fprintf(f, "  %-11s %s\n", pe_at(i)->name, pe_at(i)->summary);
+        for (const PESetting *const *s = pe_at(i)->settings; s && *s; s++)
+            fprintf(f, "  %-11s   model.%s (default %g): %s\n", "", (*s)->name, (*s)->def, (*s)->help);
+    }
     fprintf(f, "\ntasks (task.name):\n");
     for (int i = 0; i < task_count(); i++) fprintf(f, "  %-11s %s\n", task_at(i)->name, task_at(i)->summary);
     fprintf(f, "\noptions for any encoding:\n"
@@ -140,6 +145,7 @@ static int dispatch(int argc, char **argv) {
     if (strcmp(cmd, "report") == 0) return cmd_report(argc - 1, argv + 1);
     if (strcmp(cmd, "compare") == 0) return cmd_compare(argc - 1, argv + 1);
     if (strcmp(cmd, "robustness") == 0) return cmd_robustness(argc - 1, argv + 1);
-    fprintf(stderr, "posenc: unknown command \"%s\" (commands: train, eval, predict, attention, sweep, collect, compare, robustness, run, plot, show, report, help)\n", cmd);
+    if (strcmp(cmd, "config") == 0) return cmd_config(argc - 1, argv + 1);
+    fprintf(stderr, "posenc: unknown command \"%s\" (commands: train, eval, predict, attention, sweep, collect, compare, robustness, run, plot, show, report, config, help)\n", cmd);
     return EXIT_USAGE;
 }

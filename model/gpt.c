@@ -44,25 +44,14 @@ void gpt_config_default(GPTConfig *cfg) {
     cfg->P = 64;
     snprintf(cfg->pe, sizeof cfg->pe, "rope");
     cfg->emb_scale = 1.0f;
-    PEConfig pd; /* the encodings' defaults live in one place */
-    pe_config_default(&pd);
-    cfg->rope_base = pd.rope_base;
-    cfg->rope_fraction = pd.rope_fraction;
-    cfg->t5_buckets = pd.t5_buckets;
-    cfg->t5_max_distance = pd.t5_max_distance;
-    cfg->fire_hidden = pd.fire_hidden;
-    cfg->fire_init_L = pd.fire_init_L;
-    cfg->xpos_scale_base = pd.xpos_scale_base;
+    pe_settings_default(&cfg->pe_set); /* each encoding's defaults, from its own table */
 }
 
 PEConfig gpt_pe_config(const GPTConfig *cfg) {
     PEConfig pc = {
         .C = cfg->C, .NH = cfg->NH, .hs = cfg->C / cfg->NH, .L = cfg->L, .P = cfg->P,
-        .rope_base = cfg->rope_base, .rope_fraction = cfg->rope_fraction,
+        .set = cfg->pe_set,
         .rope_scaling = cfg->rope_scaling, .rope_scale = cfg->rope_scale, .rope_orig_len = cfg->rope_orig_len,
-        .t5_buckets = cfg->t5_buckets, .t5_max_distance = cfg->t5_max_distance,
-        .fire_hidden = cfg->fire_hidden, .fire_init_L = cfg->fire_init_L,
-        .xpos_scale_base = cfg->xpos_scale_base,
     };
     return pc;
 }
@@ -449,7 +438,7 @@ size_t gpt_reserved_bytes(const GPT *m) {
 }
 
 int gpt_set_rope_scaling(GPT *m, int scaling, float s, int orig_len) {
-    if (scaling != PE_ROPE_SCALING_NONE && strcmp(m->cfg.pe, "rope") != 0)
+    if (scaling != PE_ROPE_SCALING_NONE && !pe_has(m->cfg.pe, PE_SCALABLE))
         return pe_errorf("RoPE scaling %s needs a model trained with rope; this one uses %s",
                          pe_rope_scaling_name(scaling) ? pe_rope_scaling_name(scaling) : "?", m->cfg.pe);
     GPTConfig c = m->cfg;

@@ -40,18 +40,12 @@ typedef struct {
     int P;              /* max_positions: position ids must be < P */
     char pe[32];        /* position encoding name (pe_names()) */
     float emb_scale;    /* token embeddings are multiplied by this (1 = as they are) */
-    float rope_base;    /* RoPE base */
-    float rope_fraction;/* fraction of head dims RoPE rotates */
+    PESettings pe_set;  /* every encoding's settings (pe.h; model.<name> config keys) */
     /* RoPE scaling at evaluation (pe.h PERopeScaling; not config keys: set by
      * posenc eval on a loaded model; zero = none) */
     int rope_scaling;
     float rope_scale;
     int rope_orig_len;
-    int t5_buckets;     /* T5 relative-position buckets */
-    int t5_max_distance;/* T5 distance of the last bucket */
-    int fire_hidden;    /* FIRE MLP hidden units */
-    float fire_init_L;  /* FIRE initial threshold L */
-    float xpos_scale_base; /* xPos decay divisor gamma */
 } GPTConfig;
 
 /* Default values for every field except V. */

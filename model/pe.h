@@ -31,8 +31,9 @@
  * AdamW moments get the same layout automatically) and hands the module a
  * pointer to its slice. Hooks a module does not need are NULL.
  *
- * Adding an encoding = one file (pe_<name>.c) defining a `const PEOps`, plus
- * one line in the registry table.
+ * Adding an encoding = one file (pe_<name>.c) defining a `const PEOps` (with
+ * its settings, if it has any: they become config keys), plus one line in
+ * the registry table.
  */
 #ifndef POSENC_PE_H
 #define POSENC_PE_H
@@ -41,6 +42,36 @@
 
 #include "common.h"
 
+/* ---- settings: each encoding's own config keys ---------------------------
+ *
+ * An encoding declares the settings it reads as a table of PESetting rows
+ * (name, type, default, valid range, help line): `posenc` turns each into the
+ * config key model.<name> (run/config.c), lists them in `posenc config --keys`
+ * and in README's table of config keys, all from the registry. A setting
+ * read by several encodings is one row, defined by one module and listed (by
+ * pointer) by the others (xPos lists RoPE's rope_base), so every default is
+ * in one place. The values of all encodings' settings travel together in a
+ * PESettings, one slot per distinct row in registry order (pe_setting_slot);
+ * a module reads its own with pe_setting(cfg, &row).
+ */
+#define PE_MAX_SETTINGS 16
+
+typedef enum { PE_SETTING_INT, PE_SETTING_FLOAT } PESettingType;
+
+typedef struct {
+    const char *name;    /* the config key is model.<name> */
+    PESettingType type;  /* int: an integer; float: a 32-bit float */
+    double def;          /* default */
+    double lo, hi;       /* valid range, inclusive (hi may be INFINITY) ... */
+    int lo_open;         /* ... but (lo, hi] when set */
+    const char *help;    /* one line: what it means (the range is printed from lo, hi) */
+} PESetting;
+
+/* Every setting's value by slot; a float setting holds a float's value. */
+typedef struct {
+    double v[PE_MAX_SETTINGS];
+} PESettings;
+
 /* Everything a module may need to know about the model it is part of. */
 typedef struct {
     int C;        /* channels */
@@ -48,20 +79,29 @@ typedef struct {
     int hs;       /* head size = C/NH */
     int L;        /* layers */
     int P;        /* position table size: position ids must lie in [0, P) */
-    float rope_base;     /* RoPE base (default 10000) */
-    float rope_fraction; /* fraction of each head's dimensions rotated (default 1) */
-    /* RoPE scaling at evaluation (pe_rope.c; ignored by other encodings; all
-     * zero = none, the trained model as it is): */
+    PESettings set; /* the encodings' settings (read with pe_setting) */
+    /* RoPE scaling at evaluation (pe_rope.c; only for encodings with
+     * PE_SCALABLE; all zero = none, the trained model as it is): */
     int rope_scaling;    /* PERopeScaling */
     float rope_scale;    /* the factor s >= 1 (used unless rope_scaling is none) */
     int rope_orig_len;   /* the original context (YaRN's original_max_position_embeddings):
                             the longest training input, >= 1 for yarn */
-    int t5_buckets;        /* T5: relative-position buckets (default 32) */
-    int t5_max_distance;   /* T5: distance from which the last bucket is used (default 128) */
-    int fire_hidden;       /* FIRE: hidden units of the per-layer MLP (default 32) */
-    float fire_init_L;     /* FIRE: initial threshold L of the normaliser psi(max(L, i)) (default 512) */
-    float xpos_scale_base; /* xPos: decay exponent divisor gamma (default 512) */
 } PEConfig;
+
+/* Properties of an encoding, for code outside model/ that must treat
+ * encodings differently (never by comparing names): */
+enum {
+    /* trained parameters indexed by position (rows 0..P-1): the model cannot
+     * be rebuilt for positions >= model.max_positions (learned) */
+    PE_TRAINED_POSITIONS = 1 << 0,
+    /* RoPE's evaluation-time scaling (PERopeScaling) applies */
+    PE_SCALABLE = 1 << 1,
+};
+
+/* The value of setting `s` in cfg (s must be a row of a registered encoding). */
+double pe_setting(const PEConfig *cfg, const PESetting *s);
+/* RoPE's base, shared with xPos. */
+extern const PESetting pe_rope_base_setting;
 
 /* RoPE context-extension methods applied to a RoPE-trained model at
  * evaluation (docs/SPEC.md §4). For rotated pair i (R dims, i = 0..R/2-1) with
@@ -109,6 +149,13 @@ typedef struct {
     size_t d0, d1;
 } PETensor;
 
+/* One named scalar derived from a module's parameters (the scalars hook). */
+#define PE_MAX_SCALARS 8
+typedef struct {
+    const char *name;
+    double value;
+} PEScalar;
+
 /* A module instance: its ops, its configuration, precomputed tables owned by
  * the module (freed by pe_free), and its slice of the parameter buffer. */
 typedef struct PE PE;
@@ -125,6 +172,20 @@ struct PE {
 struct PEOps {
     const char *name;
     const char *summary;  /* one line for --help */
+    unsigned flags;       /* PE_TRAINED_POSITIONS, PE_SCALABLE */
+    /* The settings this encoding reads (NULL-terminated; optional). */
+    const PESetting *const *settings;
+    /* (optional) Check the settings together with the model's shape (C, NH,
+     * hs, L, P), beyond each setting's own range (checked before from the
+     * table): 0, or -1 with an error via pe_errorf that starts with the
+     * config key at fault, "model.<key>: ...". Called by pe_check, so both
+     * the config loader and pe_init refuse the same values. */
+    int (*check)(const PEConfig *cfg);
+    /* (optional) Derived scalars of the parameters of layer l, head h (h =
+     * -1: those of the whole layer), as the module computes them from its
+     * parameters (for `posenc show`): fills out[0..n), n <= PE_MAX_SCALARS,
+     * and returns n. */
+    int (*scalars)(const PE *pe, int l, int h, PEScalar *out);
 
     /* Number of trainable floats (optional: NULL means 0). */
     size_t (*num_params)(const PEConfig *cfg);
@@ -182,6 +243,24 @@ const PEOps *pe_find(const char *name);
 const char *pe_names(void);
 int pe_count(void);
 const PEOps *pe_at(int i);
+/* Whether the encoding called `name` has property flag (PE_*); 0 for an
+ * unknown name. */
+int pe_has(const char *name, unsigned flag);
+/* The names of the encodings with property flag, "a, b" (or "a"), into buf. */
+void pe_names_with(unsigned flag, char *buf, size_t n);
+
+/* The distinct settings of all encodings, in registry order: slots 0..n-1. */
+int pe_num_settings(void);
+const PESetting *pe_setting_at(int slot);
+/* The slot of the setting called `name`, or -1. */
+int pe_setting_find(const char *name);
+/* Whether encoding ops reads the setting in `slot`. */
+int pe_uses_setting(const PEOps *ops, int slot);
+/* Every setting at its default. */
+void pe_settings_default(PESettings *set);
+/* Check cfg for the encoding ops: each of its settings in range, then its
+ * check hook. 0 or -1 with an error naming the key ("model.<key>: ..."). */
+int pe_check(const PEOps *ops, const PEConfig *cfg);
 
 /* Look up `name`, fill the instance and run setup. On an unknown name the
  * error lists the valid ones. Parameters are attached later (pe_attach). */
@@ -195,8 +274,8 @@ int pe_tensors(const PE *pe, PETensor *out);
 size_t pe_tensor_offset(const PEConfig *cfg, const PETensor *t, int k, int l);
 /* Bytes of pe->state (the state_bytes hook, else 0). */
 size_t pe_state_bytes(const PE *pe);
-/* The default PEConfig values of the optional settings (rope_*, t5_*, fire_*,
- * xpos_*); C, NH, hs, L, P are left 0. */
+/* A PEConfig with every setting at its default and nothing else set (C, NH,
+ * hs, L, P and the RoPE scaling 0). */
 void pe_config_default(PEConfig *cfg);
 void pe_free(PE *pe);
 

@@ -48,6 +48,13 @@
 #define FIRE_EPS 1e-6f
 #define FIRE_INIT_C 0.1f
 
+static const PESetting hidden_setting = {
+    "fire_hidden", PE_SETTING_INT, 32, 1, 4096, 0, "FIRE: hidden units of each layer's MLP"};
+static const PESetting init_L_setting = {
+    "fire_init_L", PE_SETTING_FLOAT, 512, 0, INFINITY, 1,
+    "FIRE: initial threshold L of the normaliser psi(max(L, i))"};
+static const PESetting *const fire_settings[] = {&hidden_setting, &init_L_setting, NULL};
+
 typedef struct {
     float *table;  /* (NH, P, P): [h][i][d] bias of the layer last prepared */
     float *gtable; /* (NH, P, P): d bias, accumulated by bias_backward */
@@ -56,6 +63,8 @@ typedef struct {
     int pm;        /* query positions 0..pm-1 occur in the last prepared batch */
     float *qrow;   /* (NH, P): [h][d] bias of query position qpos (bias_prepare_query) */
     int qpos;      /* the position qrow holds, or -1: bias_forward reads the table */
+    int H;         /* model.fire_hidden */
+    float L0;      /* model.fire_init_L */
 } FireState;
 
 /* One layer's parameters, views into the module's slice. */
@@ -66,7 +75,7 @@ typedef struct {
 enum { T_W1, T_B1, T_W2, T_B2, T_C, T_LM, FIRE_TENSORS };
 
 static int fire_tensors(const PEConfig *cfg, PETensor *out) {
-    const size_t H = cfg->fire_hidden, NH = cfg->NH;
+    const size_t H = (size_t)pe_setting(cfg, &hidden_setting), NH = cfg->NH;
     out[T_W1] = (PETensor){"attn.fire.mlp.0.weight", 1, H, 1};
     out[T_B1] = (PETensor){"attn.fire.mlp.0.bias", 1, H, 0};
     out[T_W2] = (PETensor){"attn.fire.mlp.2.weight", 1, NH, H};
@@ -95,7 +104,7 @@ static void fire_layer(const PEConfig *cfg, const float *base, int l, FireLayer 
 
 static void fire_init_params(const PE *pe, float *params, Rng *rng) {
     const PEConfig *cfg = &pe->cfg;
-    const int H = cfg->fire_hidden, NH = cfg->NH;
+    const int H = (int)pe_setting(cfg, &hidden_setting), NH = cfg->NH;
     const float k2 = 1.0f / sqrtf((float)H); /* fan_in of the second layer; the first has fan_in 1 */
     for (int l = 0; l < cfg->L; l++) {
         FireLayer v;
@@ -111,20 +120,21 @@ static void fire_init_params(const PE *pe, float *params, Rng *rng) {
 }
 
 static size_t fire_state_bytes(const PEConfig *cfg) {
-    return ((size_t)2 * cfg->NH * cfg->P * cfg->P + (size_t)cfg->NH * cfg->P + 2 * (size_t)cfg->fire_hidden) *
+    return ((size_t)2 * cfg->NH * cfg->P * cfg->P + (size_t)cfg->NH * cfg->P +
+            2 * (size_t)pe_setting(cfg, &hidden_setting)) *
            sizeof(float);
 }
 
 static int fire_setup(PE *pe) {
     const PEConfig *c = &pe->cfg;
-    if (c->fire_hidden < 1) return pe_errorf("model.fire_hidden must be >= 1, got %d", c->fire_hidden);
-    if (!(c->fire_init_L > 0.0f)) return pe_errorf("model.fire_init_L must be > 0, got %g", c->fire_init_L);
     FireState *s = pe_calloc(1, sizeof *s);
+    s->H = (int)pe_setting(c, &hidden_setting);
+    s->L0 = (float)pe_setting(c, &init_L_setting);
     const size_t n = (size_t)c->NH * c->P * c->P;
     s->table = pe_calloc_big(n, sizeof(float));
     s->gtable = pe_calloc_big(n, sizeof(float));
-    s->hid = pe_calloc(c->fire_hidden, sizeof(float));
-    s->dh = pe_calloc(c->fire_hidden, sizeof(float));
+    s->hid = pe_calloc(s->H, sizeof(float));
+    s->dh = pe_calloc(s->H, sizeof(float));
     s->qrow = pe_calloc((size_t)c->NH * c->P, sizeof(float));
     s->qpos = -1;
     pe->state = s;
@@ -152,7 +162,7 @@ static float fire_x(float c, float thr, int i, int d) {
 /* The bias of the pairs (i, d), d = 0..i, of layer v: head h's at dst[h * hstride + d]. */
 static void fire_table_row(FireState *s, const PEConfig *cfg, const FireLayer *v, float thr, int i, float *dst,
                            size_t hstride) {
-    const int H = cfg->fire_hidden, NH = cfg->NH;
+    const int H = s->H, NH = cfg->NH;
     for (int d = 0; d <= i; d++) {
         const float x = fire_x(*v->c, thr, i, d);
         for (int k = 0; k < H; k++) {
@@ -176,7 +186,7 @@ static void fire_bias_prepare(const PE *pe, int l, const int *pos, int N) {
     for (int n = 0; n < N; n++) mx = pos[n] > mx ? pos[n] : mx;
     s->pm = mx + 1;
     s->qpos = -1;
-    const float thr = fabsf(*v.lm) * pe->cfg.fire_init_L;
+    const float thr = fabsf(*v.lm) * s->L0;
     const size_t P = pe->cfg.P;
     for (int i = 0; i < s->pm; i++) fire_table_row(s, &pe->cfg, &v, thr, i, s->table + (size_t)i * P, P * P);
 }
@@ -187,7 +197,7 @@ static void fire_bias_prepare_query(const PE *pe, int l, const int *pos, int i) 
     FireState *s = pe->state;
     FireLayer v;
     fire_layer(&pe->cfg, pe->params, l, &v);
-    const float thr = fabsf(*v.lm) * pe->cfg.fire_init_L;
+    const float thr = fabsf(*v.lm) * s->L0;
     fire_table_row(s, &pe->cfg, &v, thr, pos[i], s->qrow, (size_t)pe->cfg.P);
     s->qpos = pos[i];
 }
@@ -217,12 +227,12 @@ static void fire_bias_backward(const PE *pe, const float *drow, int l, int h, co
 static void fire_bias_reduce(const PE *pe, int l) {
     FireState *s = pe->state;
     const PEConfig *cfg = &pe->cfg;
-    const int H = cfg->fire_hidden, NH = cfg->NH, P = cfg->P;
+    const int H = s->H, NH = cfg->NH, P = cfg->P;
     FireLayer v, gv;
     fire_layer(cfg, pe->params, l, &v);
     fire_layer(cfg, pe->grads, l, &gv);
     float *gw1 = (float *)gv.w1, *gb1 = (float *)gv.b1, *gw2 = (float *)gv.w2, *gb2 = (float *)gv.b2;
-    const float c = *v.c, ac = fabsf(c), L0 = cfg->fire_init_L, lm = *v.lm, thr = fabsf(lm) * L0;
+    const float c = *v.c, ac = fabsf(c), L0 = s->L0, lm = *v.lm, thr = fabsf(lm) * L0;
     double dc = 0.0, dlm = 0.0;
     for (int i = 0; i < s->pm; i++) {
         const int use_thr = thr > (float)i; /* n = max(L, i) */
@@ -274,9 +284,23 @@ static void fire_bias_reduce(const PE *pe, int l) {
     *(float *)gv.lm += (float)dlm;
 }
 
+/* c and L = |L_multiplier| * model.fire_init_L of layer l (none per head). */
+static int fire_scalars(const PE *pe, int l, int h, PEScalar *out) {
+    if (h >= 0) return 0;
+    FireLayer v;
+    fire_layer(&pe->cfg, pe->params, l, &v);
+    const float L0 = (float)pe_setting(&pe->cfg, &init_L_setting);
+    out[0] = (PEScalar){"c", *v.c};
+    out[1] = (PEScalar){"L_multiplier", *v.lm};
+    out[2] = (PEScalar){"L", fabsf(*v.lm) * L0};
+    return 3;
+}
+
 const PEOps pe_fire_ops = {
     .name = "fire",
     .summary = "learned bias: per-layer MLP of log distance normalised by log max(L, i) (Li et al. 2023)",
+    .settings = fire_settings,
+    .scalars = fire_scalars,
     .num_params = fire_num_params,
     .tensors = fire_tensors,
     .init_params = fire_init_params,

@@ -133,9 +133,18 @@ static void kerple_bias_reduce(const PE *pe, int l) {
     }
 }
 
+/* p = softplus(p_raw) and a = softplus(a_raw) of head h of layer l. */
+static int kerple_scalars(const PE *pe, int l, int h, PEScalar *out) {
+    if (h < 0) return 0;
+    out[0] = (PEScalar){"p", softplus(p_raw(pe, l)[h])};
+    out[1] = (PEScalar){"a", softplus(a_raw(pe, l)[h])};
+    return 2;
+}
+
 const PEOps pe_kerple_ops = {
     .name = "kerple",
     .summary = "learned log bias -p*log(1+a*(i-j)), p, a > 0 per head and layer (Chi et al. 2022)",
+    .scalars = kerple_scalars,
     .num_params = kerple_num_params,
     .tensors = kerple_tensors,
     .init_params = kerple_init_params,

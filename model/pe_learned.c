@@ -2,7 +2,7 @@
  * pe_learned.c — a trained absolute position table W (P, C), added to the
  * embedding, init N(0, 0.02). Rows for positions never seen in training
  * receive no gradient and are excluded from weight decay, so they keep
- * their initial noise (SPEC §4).
+ * their initial noise (docs/SPEC.md §4).
  */
 #include "pe.h"
 
@@ -39,6 +39,7 @@ static void learned_embed_backward(const PE *pe, const float *dx, const int *pos
 const PEOps pe_learned_ops = {
     .name = "learned",
     .summary = "trained absolute table (max_positions, d_model) added to the token embedding (GPT-2)",
+    .flags = PE_TRAINED_POSITIONS,
     .num_params = learned_num_params,
     .tensors = learned_tensors,
     .init_params = learned_init_params,

@@ -1,8 +1,12 @@
 /*
- * pe_registry.c — the table of position encodings, chosen by name.
+ * pe_registry.c — the table of position encodings, chosen by name, and the
+ * table of their settings (the union of the encodings' PESetting rows, one
+ * slot per distinct row, in registry order).
  * To add an encoding: write pe_<name>.c defining `const PEOps pe_<name>_ops`
  * and add one line to the table below.
  */
+#include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +24,100 @@ static const PEOps *const registry[] = {
 
 int pe_count(void) { return NUM_PE; }
 const PEOps *pe_at(int i) { return (i >= 0 && i < NUM_PE) ? registry[i] : NULL; }
+
+int pe_has(const char *name, unsigned flag) {
+    const PEOps *ops = pe_find(name);
+    return ops && (ops->flags & flag) == flag;
+}
+
+void pe_names_with(unsigned flag, char *buf, size_t n) {
+    size_t used = 0;
+    if (n) buf[0] = '\0';
+    for (int i = 0; i < NUM_PE; i++)
+        if ((registry[i]->flags & flag) == flag && used < n)
+            used += (size_t)snprintf(buf + used, n - used, "%s%s", used ? ", " : "", registry[i]->name);
+}
+
+/* ---- settings ------------------------------------------------------------ */
+
+static const PESetting *slots[PE_MAX_SETTINGS];
+static int num_slots;
+static pthread_once_t slots_once = PTHREAD_ONCE_INIT;
+
+static void build_slots(void) {
+    for (int i = 0; i < NUM_PE; i++) {
+        for (const PESetting *const *s = registry[i]->settings; s && *s; s++) {
+            int k = 0;
+            while (k < num_slots && slots[k] != *s) k++;
+            if (k < num_slots) continue; /* listed by an earlier encoding */
+            for (int j = 0; j < num_slots; j++)
+                if (strcmp(slots[j]->name, (*s)->name) == 0) {
+                    fprintf(stderr, "posenc: two settings called %s (pe_%s.c): one row, listed by both\n",
+                            (*s)->name, registry[i]->name);
+                    abort();
+                }
+            if (num_slots == PE_MAX_SETTINGS) {
+                fprintf(stderr, "posenc: more than PE_MAX_SETTINGS (%d) encoding settings\n", PE_MAX_SETTINGS);
+                abort();
+            }
+            slots[num_slots++] = *s;
+        }
+    }
+}
+
+static void slots_init(void) { pthread_once(&slots_once, build_slots); }
+
+int pe_num_settings(void) {
+    slots_init();
+    return num_slots;
+}
+
+const PESetting *pe_setting_at(int slot) {
+    slots_init();
+    return slot >= 0 && slot < num_slots ? slots[slot] : NULL;
+}
+
+int pe_setting_find(const char *name) {
+    slots_init();
+    for (int k = 0; k < num_slots; k++)
+        if (strcmp(slots[k]->name, name) == 0) return k;
+    return -1;
+}
+
+int pe_uses_setting(const PEOps *ops, int slot) {
+    const PESetting *row = pe_setting_at(slot);
+    for (const PESetting *const *s = ops->settings; row && s && *s; s++)
+        if (*s == row) return 1;
+    return 0;
+}
+
+double pe_setting(const PEConfig *cfg, const PESetting *s) {
+    slots_init();
+    for (int k = 0; k < num_slots; k++)
+        if (slots[k] == s) return cfg->set.v[k];
+    fprintf(stderr, "posenc: setting %s belongs to no registered encoding\n", s->name);
+    abort();
+}
+
+void pe_settings_default(PESettings *set) {
+    slots_init();
+    memset(set, 0, sizeof *set);
+    for (int k = 0; k < num_slots; k++) /* a float setting holds a float's value, as if read from a config */
+        set->v[k] = slots[k]->type == PE_SETTING_FLOAT ? (double)(float)slots[k]->def : slots[k]->def;
+}
+
+int pe_check(const PEOps *ops, const PEConfig *cfg) {
+    for (const PESetting *const *s = ops->settings; s && *s; s++) {
+        const PESetting *r = *s;
+        const double v = pe_setting(cfg, r);
+        if ((r->lo_open ? v > r->lo : v >= r->lo) && v <= r->hi) continue;
+        if (r->type == PE_SETTING_INT)
+            return pe_errorf("model.%s: must be in %.0f..%.0f, got %.0f", r->name, r->lo, r->hi, v);
+        if (isinf(r->hi)) return pe_errorf("model.%s: must be %s %g, got %g", r->name, r->lo_open ? ">" : ">=", r->lo, v);
+        return pe_errorf("model.%s: must be %s %g and <= %g, got %g", r->name, r->lo_open ? ">" : ">=", r->lo, r->hi, v);
+    }
+    return ops->check ? ops->check(cfg) : 0;
+}
 
 const PEOps *pe_find(const char *name) {
     for (int i = 0; i < NUM_PE; i++)
@@ -42,6 +140,7 @@ int pe_init(PE *pe, const char *name, const PEConfig *cfg) {
     memset(pe, 0, sizeof *pe);
     const PEOps *ops = pe_find(name);
     if (!ops) return pe_errorf("unknown position encoding \"%s\" (valid: %s)", name, pe_names());
+    if (pe_check(ops, cfg) != 0) return -1;
     pe->ops = ops;
     pe->cfg = *cfg;
     if (ops->setup && ops->setup(pe) != 0) {
@@ -81,13 +180,7 @@ size_t pe_state_bytes(const PE *pe) {
 
 void pe_config_default(PEConfig *cfg) {
     memset(cfg, 0, sizeof *cfg);
-    cfg->rope_base = 10000.0f;
-    cfg->rope_fraction = 1.0f;
-    cfg->t5_buckets = 32;
-    cfg->t5_max_distance = 128;
-    cfg->fire_hidden = 32;
-    cfg->fire_init_L = 512.0f;
-    cfg->xpos_scale_base = 512.0f;
+    pe_settings_default(&cfg->set);
 }
 
 void pe_free(PE *pe) {

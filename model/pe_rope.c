@@ -16,6 +16,14 @@
 #include "dmath.h"
 #include "pe.h"
 
+const PESetting pe_rope_base_setting = {
+    "rope_base", PE_SETTING_FLOAT, 10000, 1, INFINITY, 1,
+    "RoPE (and xPos) base: pair i turns by p * base^(-2i/R)"};
+static const PESetting fraction_setting = {
+    "rope_fraction", PE_SETTING_FLOAT, 1, 0, 1, 1,
+    "fraction of each head's dimensions RoPE rotates; fraction * head size must be an even whole number"};
+static const PESetting *const rope_settings[] = {&pe_rope_base_setting, &fraction_setting, NULL};
+
 typedef struct {
     int R;       /* rotated dims per head (even) */
     float *cos;  /* (P, R/2) */
@@ -36,15 +44,28 @@ int pe_rope_scaling_find(const char *name) {
 
 /* The rotated dimensions R (even), or -1 with an error. */
 static int rope_dims(const PEConfig *c) {
-    if (!(c->rope_fraction > 0.0f && c->rope_fraction <= 1.0f))
-        return pe_errorf("model.rope_fraction must be in (0, 1], got %g", c->rope_fraction);
-    if (!(c->rope_base > 1.0f)) return pe_errorf("model.rope_base must be > 1, got %g", c->rope_base);
-    int R = (int)(c->rope_fraction * c->hs + 1e-4f);
+    const float fraction = (float)pe_setting(c, &fraction_setting), base = (float)pe_setting(c, &pe_rope_base_setting);
+    if (!(fraction > 0.0f && fraction <= 1.0f))
+        return pe_errorf("model.rope_fraction: must be in (0, 1], got %g", fraction);
+    if (!(base > 1.0f)) return pe_errorf("model.rope_base: must be > 1, got %g", base);
+    int R = (int)(fraction * c->hs + 1e-4f);
     R -= R % 2;
     if (R < 2)
-        return pe_errorf("rope rotates no dimension: rope_fraction %g of head size %d leaves %d",
-                         c->rope_fraction, c->hs, R);
+        return pe_errorf("model.rope_fraction: rope rotates no dimension: %g of head size %d leaves %d",
+                         fraction, c->hs, R);
     return R;
+}
+
+/* The rotated dimensions must be an even whole number: R = fraction * hs
+ * exactly (not rounded down), so that a config says what it does. */
+static int rope_check(const PEConfig *c) {
+    const double fraction = (float)pe_setting(c, &fraction_setting), R = fraction * c->hs;
+    const long Ri = lround(R);
+    if (fabs(R - (double)Ri) > 1e-4 || Ri < 2 || Ri % 2 != 0)
+        return pe_errorf("model.rope_fraction: %g of head size %d rotates %g dimensions; RoPE needs an even "
+                         "whole number >= 2",
+                         fraction, c->hs, R);
+    return 0;
 }
 
 /* YaRN's d(r): the pair index whose wavelength fits r rotations into the
@@ -57,7 +78,7 @@ int pe_rope_frequencies(const PEConfig *c, double *freqs, double *mscale) {
     const int R = rope_dims(c);
     if (R < 0) return -1;
     const int half = R / 2, sc = c->rope_scaling;
-    const double base = c->rope_base, s = c->rope_scale;
+    const double base = (float)pe_setting(c, &pe_rope_base_setting), s = c->rope_scale;
     if (sc < 0 || sc >= PE_ROPE_SCALING_COUNT) return pe_errorf("rope scaling: unknown method %d", sc);
     if (sc != PE_ROPE_SCALING_NONE && !(s >= 1.0 && s <= 1e6))
         return pe_errorf("rope scaling %s: the scale factor s must be in [1, 1e6], got %g", scaling_names[sc], s);
@@ -160,6 +181,9 @@ static void rope_qk_backward(const PE *pe, float *dx, int p, int is_key) {
 const PEOps pe_rope_ops = {
     .name = "rope",
     .summary = "rotary: q and k of each head rotated by p*base^(-2i/R), rotate-half pairing (Su et al. 2021)",
+    .flags = PE_SCALABLE,
+    .settings = rope_settings,
+    .check = rope_check,
     .setup = rope_setup,
     .teardown = rope_teardown,
     .qk_forward = rope_qk_forward,

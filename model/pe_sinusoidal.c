@@ -9,9 +9,13 @@
 #include "dmath.h"
 #include "pe.h"
 
+static int sin_check(const PEConfig *cfg) {
+    if (cfg->C % 2) return pe_errorf("model.d_model: the sinusoidal encoding needs an even d_model, got %d", cfg->C);
+    return 0;
+}
+
 static int sin_setup(PE *pe) {
     const int C = pe->cfg.C, P = pe->cfg.P;
-    if (C % 2) return pe_errorf("sinusoidal encoding needs an even d_model, got %d", C);
     float *table = pe_calloc((size_t)P * C, sizeof(float)); /* (P, C) */
     for (int p = 0; p < P; p++) {
         for (int i = 0; i < C / 2; i++) {
@@ -37,6 +41,7 @@ static void sin_embed_forward(const PE *pe, float *x, const int *pos, int N) {
 const PEOps pe_sinusoidal_ops = {
     .name = "sinusoidal",
     .summary = "fixed sin/cos of p/10000^(2i/C) added to the token embedding (Vaswani et al. 2017)",
+    .check = sin_check,
     .setup = sin_setup,
     .embed_forward = sin_embed_forward,
     /* no parameters: nothing to do in backward */

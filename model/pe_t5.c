@@ -16,7 +16,7 @@
  * (log-spaced up to max_distance, then all in the last bucket), computed in
  * float32 like the PyTorch code. With 32 buckets and max distance 128 (T5's
  * defaults, model.t5_buckets / model.t5_max_distance): 0->0, 7->7, 8->8,
- * 16->16, 32->21, 64->26, 128->31, 500->31 (SPEC §4, tests/test_pe.c).
+ * 16->16, 32->21, 64->26, 128->31, 500->31 (docs/SPEC.md §4, tests/test_pe.c).
  *
  * Layout (nn.Embedding(buckets, NH) of HF T5): W[b * NH + h]. Init as HF's
  * T5PreTrainedModel: N(0, d_model^-1/2). No weight decay (a position
@@ -30,6 +30,16 @@
 #include "dmath.h"
 #include "pe.h"
 
+static const PESetting buckets_setting = {
+    "t5_buckets", PE_SETTING_INT, 32, 2, 1024, 0, "T5 relative-position buckets"};
+static const PESetting max_distance_setting = {
+    "t5_max_distance", PE_SETTING_INT, 128, 2, 1 << 20, 0,
+    "T5: distances from here on share the last bucket; must exceed t5_buckets/2"};
+static const PESetting *const t5_settings[] = {&buckets_setting, &max_distance_setting, NULL};
+
+static int buckets_of(const PEConfig *c) { return (int)pe_setting(c, &buckets_setting); }
+static int max_distance_of(const PEConfig *c) { return (int)pe_setting(c, &max_distance_setting); }
+
 int pe_t5_bucket(int d, int buckets, int max_distance) {
     if (d < 0) d = 0; /* causal: a key after the query counts as distance 0 */
     const int max_exact = buckets / 2;
@@ -40,11 +50,19 @@ int pe_t5_bucket(int d, int buckets, int max_distance) {
     return b < buckets - 1 ? b : buckets - 1;
 }
 
-static size_t t5_num_params(const PEConfig *cfg) { return (size_t)cfg->t5_buckets * cfg->NH; }
+static size_t t5_num_params(const PEConfig *cfg) { return (size_t)buckets_of(cfg) * cfg->NH; }
 
 static int t5_tensors(const PEConfig *cfg, PETensor *out) {
-    out[0] = (PETensor){"relative_attention_bias.weight", 0, (size_t)cfg->t5_buckets, (size_t)cfg->NH};
+    out[0] = (PETensor){"relative_attention_bias.weight", 0, (size_t)buckets_of(cfg), (size_t)cfg->NH};
     return 1;
+}
+
+static int t5_check(const PEConfig *c) {
+    if (max_distance_of(c) <= buckets_of(c) / 2)
+        return pe_errorf("model.t5_max_distance: %d must exceed model.t5_buckets / 2 (%d): the buckets below it "
+                         "are one per distance, the rest log-spaced up to it",
+                         max_distance_of(c), buckets_of(c) / 2);
+    return 0;
 }
 
 static void t5_init_params(const PE *pe, float *params, Rng *rng) {
@@ -55,13 +73,9 @@ static void t5_init_params(const PE *pe, float *params, Rng *rng) {
 
 static int t5_setup(PE *pe) {
     const PEConfig *c = &pe->cfg;
-    if (c->t5_buckets < 2)
-        return pe_errorf("model.t5_buckets must be >= 2, got %d", c->t5_buckets);
-    if (c->t5_max_distance <= c->t5_buckets / 2)
-        return pe_errorf("model.t5_max_distance (%d) must exceed model.t5_buckets / 2 (%d)",
-                         c->t5_max_distance, c->t5_buckets / 2);
+    const int buckets = buckets_of(c), max_distance = max_distance_of(c);
     int *bucket = pe_calloc((size_t)c->P, sizeof(int)); /* bucket[d], d = 0..P-1 */
-    for (int d = 0; d < c->P; d++) bucket[d] = pe_t5_bucket(d, c->t5_buckets, c->t5_max_distance);
+    for (int d = 0; d < c->P; d++) bucket[d] = pe_t5_bucket(d, buckets, max_distance);
     pe->state = bucket;
     return 0;
 }
@@ -89,6 +103,8 @@ static void t5_bias_backward(const PE *pe, const float *drow, int l, int h, cons
 const PEOps pe_t5_ops = {
     .name = "t5",
     .summary = "learned bias per (head, log-spaced distance bucket), shared by all layers (Raffel et al. 2020)",
+    .settings = t5_settings,
+    .check = t5_check,
     .num_params = t5_num_params,
     .tensors = t5_tensors,
     .init_params = t5_init_params,

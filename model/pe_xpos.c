@@ -27,26 +27,37 @@
 #include "dmath.h"
 #include "pe.h"
 
+static const PESetting scale_base_setting = {
+    "xpos_scale_base", PE_SETTING_FLOAT, 512, 0, INFINITY, 1,
+    "xPos: decay divisor gamma (scale zeta^(n/gamma)); large enough that zeta^(-P/gamma) stays in float range"};
+static const PESetting *const xpos_settings[] = {&pe_rope_base_setting, &scale_base_setting, NULL};
+
 typedef struct {
     int half;
     float *cos, *sin; /* (P, half) */
     float *sq, *sk;   /* (P, half): zeta^(p/gamma) for queries, zeta^(-p/gamma) for keys */
 } XposState;
 
+/* Pairs of dimensions need an even head size; the largest key scale,
+ * zeta_0^(-(P-1)/gamma) with zeta_0 = 0.4/1.4, must stay below 1e30. */
+static int xpos_check(const PEConfig *c) {
+    if (c->hs < 2 || c->hs % 2)
+        return pe_errorf("model.pe: xpos rotates dimension pairs and needs an even head size, got %d "
+                         "(model.d_model %d / model.n_heads %d)",
+                         c->hs, c->C, c->NH);
+    const float gamma = (float)pe_setting(c, &scale_base_setting);
+    const double zeta0 = 0.4 / 1.4, worst = -dm_log(zeta0) * (c->P - 1) / gamma;
+    if (worst > dm_log(1e30))
+        return pe_errorf("model.xpos_scale_base: %g is too small for %d positions: the key scale "
+                         "zeta^(-p/gamma) would leave float range; use at least %.0f",
+                         gamma, c->P, ceil(-dm_log(zeta0) * (c->P - 1) / dm_log(1e30)));
+    return 0;
+}
+
 static int xpos_setup(PE *pe) {
     const PEConfig *c = &pe->cfg;
-    if (c->hs < 2 || c->hs % 2)
-        return pe_errorf("xpos needs an even head size, got %d (model.d_model / model.n_heads)", c->hs);
-    if (!(c->rope_base > 1.0f)) return pe_errorf("model.rope_base must be > 1, got %g", c->rope_base);
-    if (!(c->xpos_scale_base > 0.0f))
-        return pe_errorf("model.xpos_scale_base must be > 0, got %g", c->xpos_scale_base);
+    const float base = (float)pe_setting(c, &pe_rope_base_setting), gamma = (float)pe_setting(c, &scale_base_setting);
     const int half = c->hs / 2;
-    const double zeta0 = 0.4 / 1.4, worst = -dm_log(zeta0) * (c->P - 1) / c->xpos_scale_base;
-    if (worst > dm_log(1e30))
-        return pe_errorf("xpos: positions up to %d with model.xpos_scale_base %g scale keys by up to "
-                         "e^%.0f, beyond float range; raise model.xpos_scale_base to at least %.0f",
-                         c->P - 1, c->xpos_scale_base, worst,
-                         ceil(-dm_log(zeta0) * (c->P - 1) / dm_log(1e30)));
     XposState *s = pe_calloc(1, sizeof *s);
     s->half = half;
     const size_t n = (size_t)c->P * half;
@@ -56,9 +67,9 @@ static int xpos_setup(PE *pe) {
     s->sk = pe_calloc(n, sizeof(float));
     for (int p = 0; p < c->P; p++) {
         for (int i = 0; i < half; i++) {
-            const double theta = p * dm_pow((double)c->rope_base, -2.0 * i / c->hs);
+            const double theta = p * dm_pow((double)base, -2.0 * i / c->hs);
             const double zeta = (2.0 * i + 0.4 * c->hs) / (1.4 * c->hs);
-            const double e = (double)p / c->xpos_scale_base;
+            const double e = (double)p / gamma;
             s->cos[(size_t)p * half + i] = (float)dm_cos(theta);
             s->sin[(size_t)p * half + i] = (float)dm_sin(theta);
             s->sq[(size_t)p * half + i] = (float)dm_pow(zeta, e);
@@ -108,6 +119,8 @@ static void xpos_qk_backward(const PE *pe, float *dx, int p, int is_key) {
 const PEOps pe_xpos_ops = {
     .name = "xpos",
     .summary = "RoPE with a per-pair decay: q scaled zeta_i^(n/512), k zeta_i^(-m/512) (Sun et al. 2022)",
+    .settings = xpos_settings,
+    .check = xpos_check,
     .setup = xpos_setup,
     .teardown = xpos_teardown,
     .qk_forward = xpos_qk_forward,

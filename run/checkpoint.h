@@ -2,8 +2,10 @@
  * checkpoint.h — model checkpoints and optimizer state as safetensors files.
  *
  * File format (https://huggingface.co/docs/safetensors), readable by the
- * `safetensors` Python package and loadable into a PyTorch/HF GPT-2 style
- * module without transposes:
+ * `safetensors` Python package and loadable without transposes into a
+ * PyTorch module of nn.Linear layers (HF's GPT2LMHeadModel keeps c_attn,
+ * c_proj, c_fc and mlp.c_proj as Conv1D, (in, out): those four need a
+ * transpose; README.md, section "Checkpoints"):
  *
  *   u64 N (little-endian) | N bytes of JSON header | data section
  *
@@ -20,11 +22,12 @@
  * little-endian float32, and together they cover the whole data section.
  *
  * Tensor table (checkpoint_tensor_table), HF GPT2LMHeadModel names, nn.Linear
- * weights as (out, in), which is exactly our memory layout; the stacked
+ * weights as (out, in) (HF's Conv1D weights are (in, out)), which is exactly
+ * our memory layout; the stacked
  * (L, ...) tensors of gpt.h are split per layer l:
  *
  *   transformer.wte.weight                 (V, C)
- *   transformer.wpe.weight                 (P, C)  only for pe "learned"
+ *   transformer.wpe.weight                 (P, C)  only for pe learned
  *   transformer.pe.<pe name>               (n,)    other PE modules with n > 0 params
  *   transformer.h.<l>.ln_1.weight          (C)
  *   transformer.h.<l>.ln_1.bias            (C)

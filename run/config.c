@@ -16,6 +16,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -32,15 +33,19 @@
 
 /* ---- the key table ---------------------------------------------------- */
 
-typedef enum { T_INT, T_U64, T_FLOAT, T_STRING, T_LENGTHS, T_BOOL, T_NAMES } KeyType;
+/* T_SETTING_INT, T_SETTING_FLOAT: an encoding's setting, held as a double in
+ * model.pe_set (pe.h PESettings); the float kind holds a float's value. */
+typedef enum { T_INT, T_U64, T_FLOAT, T_STRING, T_LENGTHS, T_BOOL, T_NAMES, T_SETTING_INT, T_SETTING_FLOAT } KeyType;
 
+/* The encodings' settings take the rows K_SETTING .. K_SETTING + PE_MAX_SETTINGS - 1,
+ * one per pe_setting_at slot (built from the registry; unused rows have no path). */
 enum {
     K_NAME, K_SEED,
     K_TASK_NAME, K_TASK_ALPHABET, K_TASK_MIN_LEN, K_TASK_MAX_LEN, K_TASK_MARKOV_ORDER,
     K_TASK_MARKOV_BRANCH, K_TASK_MARKOV_SEED,
-    K_D_MODEL, K_N_LAYERS, K_N_HEADS, K_D_FF, K_PE, K_MAX_POSITIONS, K_EMB_SCALE, K_ROPE_BASE,
-    K_ROPE_FRACTION, K_T5_BUCKETS, K_T5_MAX_DISTANCE, K_FIRE_HIDDEN, K_FIRE_INIT_L, K_XPOS_SCALE_BASE,
-    K_STEPS, K_TRAIN_BATCH, K_LR, K_WARMUP, K_WEIGHT_DECAY, K_GRAD_CLIP, K_LOG_EVERY,
+    K_D_MODEL, K_N_LAYERS, K_N_HEADS, K_D_FF, K_PE, K_MAX_POSITIONS, K_EMB_SCALE,
+    K_SETTING, K_STEPS = K_SETTING + PE_MAX_SETTINGS,
+    K_TRAIN_BATCH, K_LR, K_WARMUP, K_WEIGHT_DECAY, K_GRAD_CLIP, K_LOG_EVERY,
     K_EVAL_EVERY, K_CHECKPOINT_EVERY, K_THREADS, K_RANDOM_POSITIONS,
     K_EVAL_LENGTHS, K_EVAL_SAMPLES, K_EVAL_BATCH, K_EVAL_SEED, K_EVAL_POSITIONS, K_EVAL_ROPE_SCALING,
     K_EVAL_ROPE_SCALE,
@@ -48,17 +53,19 @@ enum {
 };
 
 typedef struct {
-    const char *path;  /* "section.key", or "key" at the top level */
+    const char *path;  /* "section.key", or "key" at the top level; NULL: an unused row */
     KeyType type;
     size_t offset;     /* in RunConfig */
     size_t size;       /* strings: capacity including the NUL */
     double lo, hi;     /* numbers: valid range, inclusive unless lo_open */
     int lo_open;       /* the range is (lo, hi] */
     const char *const *names; /* T_NAMES: the valid names, NULL-terminated; bit i = names[i] */
+    const char *help;  /* what it means, for `posenc config --keys` and README's table */
 } Key;
 
 static const char *const position_names[] = {"plain", "random", NULL};
-static const char *const scaling_names[] = {"none", "pi", "ntk", "yarn", NULL};
+/* pe_rope_scaling_name(0..PE_ROPE_SCALING_COUNT-1) (keys_init) */
+static const char *scaling_names[PE_ROPE_SCALING_COUNT + 1];
 
 const char *eval_positions_name(int mode) {
     return mode >= 0 && mode < EVAL_POS_COUNT ? position_names[mode] : NULL;
@@ -73,53 +80,91 @@ int eval_positions_find(const char *name) {
 #define FIELD(f) offsetof(RunConfig, f), sizeof(((RunConfig *)0)->f)
 #define NOLIMIT INFINITY
 
-static const Key keys[NUM_KEYS] = {
-    [K_NAME] = {"name", T_STRING, FIELD(name), 0, 0, 0},
-    [K_SEED] = {"seed", T_U64, FIELD(seed), 0, MAX_U64_JSON, 0},
-    [K_TASK_NAME] = {"task.name", T_STRING, FIELD(task.name), 0, 0, 0},
-    [K_TASK_ALPHABET] = {"task.alphabet", T_INT, FIELD(task.alphabet), TASK_MIN_ALPHABET,
-                         TASK_MAX_ALPHABET, 0},
-    [K_TASK_MIN_LEN] = {"task.min_len", T_INT, FIELD(task.min_len), 1, TASK_MAX_TRAIN_LEN, 0},
-    [K_TASK_MAX_LEN] = {"task.max_len", T_INT, FIELD(task.max_len), 1, TASK_MAX_TRAIN_LEN, 0},
-    [K_TASK_MARKOV_ORDER] = {"task.markov_order", T_INT, FIELD(task.markov_order), 1,
-                             TASK_MARKOV_MAX_ORDER, 0},
-    [K_TASK_MARKOV_BRANCH] = {"task.markov_branch", T_INT, FIELD(task.markov_branch), 1,
-                              TASK_MARKOV_MAX_BRANCH, 0},
-    [K_TASK_MARKOV_SEED] = {"task.markov_seed", T_U64, FIELD(task.markov_seed), 0, MAX_U64_JSON, 0},
-    [K_D_MODEL] = {"model.d_model", T_INT, FIELD(model.C), 1, 8192, 0},
-    [K_N_LAYERS] = {"model.n_layers", T_INT, FIELD(model.L), 1, 256, 0},
-    [K_N_HEADS] = {"model.n_heads", T_INT, FIELD(model.NH), 1, 8192, 0},
-    [K_D_FF] = {"model.d_ff", T_INT, FIELD(model.F), 0, 65536, 0},
-    [K_PE] = {"model.pe", T_STRING, FIELD(model.pe), 0, 0, 0},
-    [K_MAX_POSITIONS] = {"model.max_positions", T_INT, FIELD(model.P), 0, MAX_POSITIONS, 0},
-    [K_EMB_SCALE] = {"model.emb_scale", T_FLOAT, FIELD(model.emb_scale), 0, NOLIMIT, 1},
-    [K_ROPE_BASE] = {"model.rope_base", T_FLOAT, FIELD(model.rope_base), 0, NOLIMIT, 1},
-    [K_ROPE_FRACTION] = {"model.rope_fraction", T_FLOAT, FIELD(model.rope_fraction), 0, 1, 1},
-    [K_T5_BUCKETS] = {"model.t5_buckets", T_INT, FIELD(model.t5_buckets), 2, 1024, 0},
-    [K_T5_MAX_DISTANCE] = {"model.t5_max_distance", T_INT, FIELD(model.t5_max_distance), 2, MAX_POSITIONS, 0},
-    [K_FIRE_HIDDEN] = {"model.fire_hidden", T_INT, FIELD(model.fire_hidden), 1, 4096, 0},
-    [K_FIRE_INIT_L] = {"model.fire_init_L", T_FLOAT, FIELD(model.fire_init_L), 0, NOLIMIT, 1},
-    [K_XPOS_SCALE_BASE] = {"model.xpos_scale_base", T_FLOAT, FIELD(model.xpos_scale_base), 0, NOLIMIT, 1},
-    [K_STEPS] = {"train.steps", T_INT, FIELD(train.steps), 1, 1e9, 0},
-    [K_TRAIN_BATCH] = {"train.batch_size", T_INT, FIELD(train.batch_size), 1, 65536, 0},
-    [K_LR] = {"train.lr", T_FLOAT, FIELD(train.lr), 0, NOLIMIT, 1},
-    [K_WARMUP] = {"train.warmup", T_INT, FIELD(train.warmup), 0, 1e9, 0},
-    [K_WEIGHT_DECAY] = {"train.weight_decay", T_FLOAT, FIELD(train.weight_decay), 0, 10, 0},
-    [K_GRAD_CLIP] = {"train.grad_clip", T_FLOAT, FIELD(train.grad_clip), 0, NOLIMIT, 0},
-    [K_LOG_EVERY] = {"train.log_every", T_INT, FIELD(train.log_every), 1, 1e9, 0},
-    [K_EVAL_EVERY] = {"train.eval_every", T_INT, FIELD(train.eval_every), 0, 1e9, 0},
-    [K_CHECKPOINT_EVERY] = {"train.checkpoint_every", T_INT, FIELD(train.checkpoint_every), 0,
-                            1e9, 0},
-    [K_THREADS] = {"train.threads", T_INT, FIELD(train.threads), 1, 1024, 0},
-    [K_RANDOM_POSITIONS] = {"train.random_positions", T_BOOL, FIELD(train.random_positions), 0, 1, 0},
-    [K_EVAL_LENGTHS] = {"eval.lengths", T_LENGTHS, FIELD(eval.lengths), 1, TASK_MAX_EVAL_LEN, 0},
-    [K_EVAL_SAMPLES] = {"eval.samples", T_INT, FIELD(eval.samples), 1, 1e7, 0},
-    [K_EVAL_BATCH] = {"eval.batch_size", T_INT, FIELD(eval.batch_size), 1, 65536, 0},
-    [K_EVAL_SEED] = {"eval.seed", T_U64, FIELD(eval.seed), 0, MAX_U64_JSON, 0},
-    [K_EVAL_POSITIONS] = {"eval.positions", T_NAMES, FIELD(eval.positions), 0, 0, 0, position_names},
-    [K_EVAL_ROPE_SCALING] = {"eval.rope_scaling", T_NAMES, FIELD(eval.rope_scaling), 0, 0, 0, scaling_names},
-    [K_EVAL_ROPE_SCALE] = {"eval.rope_scale", T_FLOAT, FIELD(eval.rope_scale), 0, 1e6, 0},
+static Key keys[NUM_KEYS] = {
+    [K_NAME] = {"name", T_STRING, FIELD(name), 0, 0, 0, NULL,
+                "run name: 1-63 characters of [A-Za-z0-9._-], not starting with `.`"},
+    [K_SEED] = {"seed", T_U64, FIELD(seed), 0, MAX_U64_JSON, 0, NULL, "training seed (initialisation, batches)"},
+    [K_TASK_NAME] = {"task.name", T_STRING, FIELD(task.name), 0, 0, 0, NULL, "the task"},
+    [K_TASK_ALPHABET] = {"task.alphabet", T_INT, FIELD(task.alphabet), TASK_MIN_ALPHABET, TASK_MAX_ALPHABET, 0,
+                         NULL, "symbols 0..A-1; vocabulary A+4 with PAD, BOS, SEP, EOS"},
+    [K_TASK_MIN_LEN] = {"task.min_len", T_INT, FIELD(task.min_len), 1, TASK_MAX_TRAIN_LEN, 0, NULL,
+                        "shortest training length n (at most task.max_len); lengths are uniform in [min_len, max_len]"},
+    [K_TASK_MAX_LEN] = {"task.max_len", T_INT, FIELD(task.max_len), 1, TASK_MAX_TRAIN_LEN, 0, NULL,
+                        "longest training length n"},
+    [K_TASK_MARKOV_ORDER] = {"task.markov_order", T_INT, FIELD(task.markov_order), 1, TASK_MARKOV_MAX_ORDER, 0,
+                             NULL, "markov only: order k of the chain, with (alphabet+1)^k <= 65536 contexts"},
+    [K_TASK_MARKOV_BRANCH] = {"task.markov_branch", T_INT, FIELD(task.markov_branch), 1, TASK_MARKOV_MAX_BRANCH,
+                              0, NULL, "markov only: successors with non-zero probability per context, at most the alphabet"},
+    [K_TASK_MARKOV_SEED] = {"task.markov_seed", T_U64, FIELD(task.markov_seed), 0, MAX_U64_JSON, 0, NULL,
+                            "markov only: seed of the transition table"},
+    [K_D_MODEL] = {"model.d_model", T_INT, FIELD(model.C), 1, 8192, 0, NULL, "channels C"},
+    [K_N_LAYERS] = {"model.n_layers", T_INT, FIELD(model.L), 1, 256, 0, NULL, "layers L"},
+    [K_N_HEADS] = {"model.n_heads", T_INT, FIELD(model.NH), 1, 8192, 0, NULL, "heads; must divide d_model"},
+    [K_D_FF] = {"model.d_ff", T_INT, FIELD(model.F), 0, 65536, 0, NULL, "MLP hidden size; 0 = 4 * d_model"},
+    [K_PE] = {"model.pe", T_STRING, FIELD(model.pe), 0, 0, 0, NULL, "position encoding"},
+    [K_MAX_POSITIONS] = {"model.max_positions", T_INT, FIELD(model.P), 0, MAX_POSITIONS, 0, NULL,
+                         "position table size P; 0 = the longest input of training and evaluation, else at least "
+                         "the longest training input"},
+    [K_EMB_SCALE] = {"model.emb_scale", T_FLOAT, FIELD(model.emb_scale), 0, NOLIMIT, 1, NULL,
+                     "token embeddings are multiplied by this (Vaswani et al.: sqrt(d_model))"},
+    [K_STEPS] = {"train.steps", T_INT, FIELD(train.steps), 1, 1e9, 0, NULL, "optimizer steps"},
+    [K_TRAIN_BATCH] = {"train.batch_size", T_INT, FIELD(train.batch_size), 1, 65536, 0, NULL,
+                       "sequences per step (right-padded to the longest)"},
+    [K_LR] = {"train.lr", T_FLOAT, FIELD(train.lr), 0, NOLIMIT, 1, NULL,
+              "peak learning rate (linear warmup, cosine decay to 10 %)"},
+    [K_WARMUP] = {"train.warmup", T_INT, FIELD(train.warmup), 0, 1e9, 0, NULL, "warmup steps (at most train.steps)"},
+    [K_WEIGHT_DECAY] = {"train.weight_decay", T_FLOAT, FIELD(train.weight_decay), 0, 10, 0, NULL,
+                        "AdamW decoupled weight decay, on weight matrices and the token embedding only"},
+    [K_GRAD_CLIP] = {"train.grad_clip", T_FLOAT, FIELD(train.grad_clip), 0, NOLIMIT, 0, NULL,
+                     "global gradient-norm clip (0 = off)"},
+    [K_LOG_EVERY] = {"train.log_every", T_INT, FIELD(train.log_every), 1, 1e9, 0, NULL,
+                     "log the training loss every k steps"},
+    [K_EVAL_EVERY] = {"train.eval_every", T_INT, FIELD(train.eval_every), 0, 1e9, 0, NULL,
+                      "evaluate every k steps (0 = only at the end)"},
+    [K_CHECKPOINT_EVERY] = {"train.checkpoint_every", T_INT, FIELD(train.checkpoint_every), 0, 1e9, 0, NULL,
+                            "checkpoint every k steps (0 = only at the end)"},
+    [K_THREADS] = {"train.threads", T_INT, FIELD(train.threads), 1, 1024, 0, NULL,
+                   "threads of posenc's own pool (model/parallel.c; OpenBLAS itself stays on one thread): speed "
+                   "only, results are bitwise the same for any value, so it is not written to the resolved config"},
+    [K_RANDOM_POSITIONS] = {"train.random_positions", T_BOOL, FIELD(train.random_positions), 0, 1, 0, NULL,
+                            "randomized positions (Ruoss et al. 2023): each training row's position ids are a "
+                            "sorted random subset of [0, model.max_positions) instead of 0..T-1; any encoding"},
+    [K_EVAL_LENGTHS] = {"eval.lengths", T_LENGTHS, FIELD(eval.lengths), 1, TASK_MAX_EVAL_LEN, 0, NULL,
+                        "evaluation lengths, up to 64 distinct, kept in the order given; [] = max_len/2, max_len, "
+                        "2x, 3x, 4x max_len"},
+    [K_EVAL_SAMPLES] = {"eval.samples", T_INT, FIELD(eval.samples), 1, 1e7, 0, NULL, "examples per length"},
+    [K_EVAL_BATCH] = {"eval.batch_size", T_INT, FIELD(eval.batch_size), 1, 65536, 0, NULL, "evaluation batch size"},
+    [K_EVAL_SEED] = {"eval.seed", T_U64, FIELD(eval.seed), 0, MAX_U64_JSON, 0, NULL,
+                     "evaluation-set seed, independent of seed"},
+    [K_EVAL_POSITIONS] = {"eval.positions", T_NAMES, FIELD(eval.positions), 0, 0, 0, position_names,
+                          "evaluation position ids, one evaluation per value: plain (0..T-1), random (as in "
+                          "training with random positions; needs max_positions >= the longest evaluation input)"},
+    [K_EVAL_ROPE_SCALING] = {"eval.rope_scaling", T_NAMES, FIELD(eval.rope_scaling), 0, 0, 0, scaling_names,
+                             "RoPE scaling at evaluation, one evaluation per value (all but none need an encoding "
+                             "with RoPE scaling)"},
+    [K_EVAL_ROPE_SCALE] = {"eval.rope_scale", T_FLOAT, FIELD(eval.rope_scale), 0, 1e6, 0, NULL,
+                           "the RoPE scale factor s; 0 = derived: longest evaluation input / longest training "
+                           "input, else >= 1"},
 };
+
+/* The rows of the encodings' settings and the scaling names, from the
+ * registry (once). */
+static char setting_paths[PE_MAX_SETTINGS][64];
+static pthread_once_t keys_once = PTHREAD_ONCE_INIT;
+
+static void build_keys(void) {
+    for (int i = 0; i < PE_ROPE_SCALING_COUNT; i++) scaling_names[i] = pe_rope_scaling_name(i);
+    for (int slot = 0; slot < pe_num_settings(); slot++) {
+        const PESetting *s = pe_setting_at(slot);
+        snprintf(setting_paths[slot], sizeof setting_paths[slot], "model.%s", s->name);
+        keys[K_SETTING + slot] = (Key){setting_paths[slot],
+                                       s->type == PE_SETTING_INT ? T_SETTING_INT : T_SETTING_FLOAT,
+                                       offsetof(RunConfig, model.pe_set.v) + (size_t)slot * sizeof(double),
+                                       sizeof(double), s->lo, s->hi, s->lo_open, NULL, s->help};
+    }
+}
+
+static void keys_init(void) { pthread_once(&keys_once, build_keys); }
 
 static const char *const sections[] = {"task", "model", "train", "eval"};
 #define NUM_SECTIONS ((int)(sizeof sections / sizeof sections[0]))
@@ -152,7 +197,7 @@ static int is_section(const char *name) {
 /* The key at `section`.`name`, or -1. */
 static int find_key(const char *section, const char *name) {
     for (int k = 0; k < NUM_KEYS; k++)
-        if (in_section(keys[k].path, section) && strcmp(leaf(keys[k].path), name) == 0) return k;
+        if (keys[k].path && in_section(keys[k].path, section) && strcmp(leaf(keys[k].path), name) == 0) return k;
     return -1;
 }
 
@@ -165,6 +210,7 @@ typedef struct {
 } Loader;
 
 static void loader_init(Loader *ld, RunConfig *c, const char *origin) {
+    keys_init();
     ld->c = c;
     for (int k = 0; k < NUM_KEYS; k++) {
         ld->origin[k] = origin;
@@ -231,12 +277,12 @@ static int unknown_key(const char *origin, const char *section, const char *name
     const char *cand[NUM_KEYS + NUM_SECTIONS];
     int nc = 0;
     for (int k = 0; k < NUM_KEYS; k++)
-        if (in_section(keys[k].path, section)) cand[nc++] = leaf(keys[k].path);
+        if (keys[k].path && in_section(keys[k].path, section)) cand[nc++] = leaf(keys[k].path);
     if (!*section)
         for (int i = 0; i < NUM_SECTIONS; i++) cand[nc++] = sections[i];
 
     for (int k = 0; k < NUM_KEYS; k++) /* the right key in the wrong section */
-        if (strcmp(leaf(keys[k].path), name) == 0)
+        if (keys[k].path && strcmp(leaf(keys[k].path), name) == 0)
             return fail(origin, path, "unknown key (did you mean \"%s\"?)", keys[k].path);
     const char *best = NULL;
     int best_d = 1 << 30;
@@ -247,11 +293,9 @@ static int unknown_key(const char *origin, const char *section, const char *name
     int limit = ((int)strlen(name) + 2) / 3; /* 1 for "sed", 3 for "d_modle" */
     if (best && best_d <= limit)
         return fail(origin, path, "unknown key (did you mean \"%s\"?)", best);
-    char list[512] = "";
-    for (int i = 0; i < nc; i++) {
-        if (i) strcat(list, ", ");
-        strcat(list, cand[i]);
-    }
+    char list[1024] = "";
+    for (int i = 0; i < nc; i++)
+        snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", cand[i]);
     return fail(origin, path, "unknown key (valid keys%s%s: %s)", *section ? " of " : "",
                 section, list);
 }
@@ -307,13 +351,21 @@ static int set_value(Loader *ld, int k, const cJSON *v, const char *origin, int 
         if (get_integer(v, key->lo, key->hi, &x, origin, key->path)) return -1;
         *(uint64_t *)dst = (uint64_t)x;
         break;
+    case T_SETTING_INT:
+        if (get_integer(v, -2147483648.0, 2147483647.0, &x, origin, key->path)) return -1;
+        *(double *)dst = x;
+        break;
     case T_FLOAT:
+    case T_SETTING_FLOAT:
         if (!cJSON_IsNumber(v))
             return fail(origin, key->path, "expected a number, got %s", describe(v, d, sizeof d));
         if (!isfinite((float)v->valuedouble))
             return fail(origin, key->path, "%g is out of range for a 32-bit float",
                         v->valuedouble);
-        *(float *)dst = (float)v->valuedouble;
+        if (key->type == T_FLOAT)
+            *(float *)dst = (float)v->valuedouble;
+        else
+            *(double *)dst = (float)v->valuedouble;
         break;
     case T_STRING:
         if (!cJSON_IsString(v))
@@ -498,16 +550,19 @@ int config_auto_eval_lengths(int max_len, int *lengths) {
 static int check_range(const Loader *ld, int k) {
     const Key *key = &keys[k];
     double v;
+    if (!key->path) return 0;
     if (key->type == T_INT)
         v = *(const int *)cfield(ld->c, k);
     else if (key->type == T_FLOAT)
         v = *(const float *)cfield(ld->c, k);
+    else if (key->type == T_SETTING_INT || key->type == T_SETTING_FLOAT)
+        v = *(const double *)cfield(ld->c, k);
     else
         return 0;
     int ok = (key->lo_open ? v > key->lo : v >= key->lo) && v <= key->hi;
     if (ok) return 0;
     const char *o = ld->origin[k];
-    if (key->type == T_INT) { /* "in lo..hi", but only ">= lo" for the practically unbounded */
+    if (key->type == T_INT || key->type == T_SETTING_INT) { /* "in lo..hi", but only ">= lo" for the practically unbounded */
         if (key->hi >= 1e9 && v < key->lo)
             return fail(o, key->path, "must be >= %.0f, got %.0f", key->lo, v);
         return fail(o, key->path, "must be in %.0f..%.0f, got %.0f", key->lo, key->hi, v);
@@ -539,6 +594,40 @@ static const char *task_error_origin(const Loader *ld, const char *msg) {
                        : ld->origin[k];
     }
     return latest(ld, K_TASK_NAME, K_TASK_ALPHABET, K_TASK_MIN_LEN, K_TASK_MAX_LEN, -1);
+}
+
+/* pe_check of the chosen encoding (each of its settings' range, then its
+ * check hook). Its error starts with the key at fault, "model.<key>: ";
+ * the origin is that of the last set among that key and what the check
+ * reads: the encoding, the model's shape, the position count. */
+static int check_encoding(Loader *ld) {
+    const GPTConfig *m = &ld->c->model;
+    const PEConfig pc = gpt_pe_config(m);
+    if (pe_check(pe_find(m->pe), &pc) == 0) return 0;
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", pe_error());
+    int k = K_PE;
+    const char *colon = strstr(msg, ": ");
+    if (colon) {
+        char path[64];
+        snprintf(path, sizeof path, "%.*s", (int)(colon - msg), msg);
+        const char *dot = strchr(path, '.');
+        if (dot) {
+            char section[32];
+            snprintf(section, sizeof section, "%.*s", (int)(dot - path), path);
+            int f = find_key(section, dot + 1);
+            if (f >= 0) k = f;
+        }
+    }
+    const PEOps *ops = pe_find(m->pe);
+    int best = k;
+    const int read[] = {K_PE, K_D_MODEL, K_N_HEADS, K_MAX_POSITIONS, K_EVAL_LENGTHS, K_TASK_MAX_LEN};
+    for (size_t i = 0; i < sizeof read / sizeof read[0]; i++)
+        if (ld->rank[read[i]] > ld->rank[best]) best = read[i];
+    for (int slot = 0; slot < pe_num_settings(); slot++)
+        if (pe_uses_setting(ops, slot) && ld->rank[K_SETTING + slot] > ld->rank[best]) best = K_SETTING + slot;
+    const char *origin = ld->origin[best];
+    return pe_errorf("%s: %s", origin, msg);
 }
 
 static int markov_task(const RunConfig *c) { return strcmp(c->task.name, "markov") == 0; }
@@ -582,27 +671,6 @@ static int resolve_check(Loader *ld) {
     if (!pe_find(m->pe))
         return fail(ld->origin[K_PE], "model.pe", "unknown position encoding \"%s\" (valid: %s)",
                     m->pe, pe_names());
-    if (strncmp(m->pe, "rope", 4) == 0) {
-        int hs = m->C / m->NH;
-        double R = (double)m->rope_fraction * hs;
-        long Ri = lround(R);
-        if (fabs(R - (double)Ri) > 1e-4 || Ri < 2 || Ri % 2 != 0)
-            return fail(latest(ld, K_ROPE_FRACTION, K_PE, K_D_MODEL, K_N_HEADS, -1),
-                        "model.rope_fraction",
-                        "%g of head size %d rotates %g dimensions; RoPE needs an even whole "
-                        "number >= 2",
-                        m->rope_fraction, hs, R);
-    }
-    if (strcmp(m->pe, "t5") == 0 && m->t5_max_distance <= m->t5_buckets / 2)
-        return fail(latest(ld, K_T5_MAX_DISTANCE, K_T5_BUCKETS, K_PE, -1), "model.t5_max_distance",
-                    "%d must exceed model.t5_buckets / 2 (%d): the buckets below it are one per "
-                    "distance, the rest log-spaced up to it",
-                    m->t5_max_distance, m->t5_buckets / 2);
-    if (strcmp(m->pe, "xpos") == 0 && (m->C / m->NH) % 2 != 0)
-        return fail(latest(ld, K_N_HEADS, K_D_MODEL, K_PE, -1), "model.pe",
-                    "xpos rotates dimension pairs and needs an even head size, got %d "
-                    "(model.d_model %d / model.n_heads %d)",
-                    m->C / m->NH, m->C, m->NH);
     if (m->F == 0) m->F = 4 * m->C;
 
     /* evaluation lengths */
@@ -647,12 +715,14 @@ static int resolve_check(Loader *ld) {
         return fail(ld->origin[K_EVAL_ROPE_SCALE], "eval.rope_scale",
                     "must be 0 (derived: longest evaluation input / longest training input) or >= 1, got %g",
                     e->rope_scale);
-    if ((e->rope_scaling & ~(1u << PE_ROPE_SCALING_NONE)) && strcmp(m->pe, "rope") != 0) {
+    if ((e->rope_scaling & ~(1u << PE_ROPE_SCALING_NONE)) && !pe_has(m->pe, PE_SCALABLE)) {
         int i = 1;
         while (!(e->rope_scaling & (1u << i))) i++;
+        char with[256];
+        pe_names_with(PE_SCALABLE, with, sizeof with);
         return fail(latest(ld, K_EVAL_ROPE_SCALING, K_PE, -1), "eval.rope_scaling",
-                    "%s rescales RoPE and needs model.pe rope, but the encoding is %s (use [\"none\"])",
-                    scaling_names[i], m->pe);
+                    "%s rescales RoPE and needs model.pe %s, but the encoding is %s (use [\"%s\"])",
+                    scaling_names[i], with, m->pe, scaling_names[PE_ROPE_SCALING_NONE]);
     }
     if ((e->positions & (1u << EVAL_POS_RANDOM)) && longest > m->P)
         return fail(latest(ld, K_EVAL_POSITIONS, K_MAX_POSITIONS, K_EVAL_LENGTHS, -1), "eval.positions",
@@ -660,16 +730,8 @@ static int resolve_check(Loader *ld) {
                     "evaluation input (%d tokens); raise model.max_positions or shorten eval.lengths",
                     m->P, longest);
 
-    /* xPos scales keys by zeta_0^(-p/gamma), zeta_0 = 0.4/1.4: keep it below 1e30 */
-    if (strcmp(m->pe, "xpos") == 0) {
-        double need = dm_log(1.4 / 0.4) * (m->P - 1) / dm_log(1e30);
-        if (m->xpos_scale_base < need)
-            return fail(latest(ld, K_XPOS_SCALE_BASE, K_MAX_POSITIONS, K_EVAL_LENGTHS, -1),
-                        "model.xpos_scale_base",
-                        "%g is too small for %d positions: the key scale zeta^(-p/gamma) would "
-                        "leave float range; use at least %.0f",
-                        m->xpos_scale_base, m->P, ceil(need));
-    }
+    /* the encoding's own checks (its settings with the model's shape, P resolved) */
+    if (check_encoding(ld)) return -1;
 
     /* training */
     if (c->train.warmup > c->train.steps)
@@ -805,16 +867,20 @@ int config_resolve_check(RunConfig *c, const char *origin) {
 
 /* The shortest decimal that reads back as the same float (so that 1e-3f is
  * written 0.001, not 0.0010000000474974513). */
-static cJSON *float_number(float f) {
-    char buf[48];
+static void float_text(float f, char *buf, size_t n) {
     if (f == truncf(f) && fabsf(f) < 1e15f) { /* 10000, not 1e+04 */
-        snprintf(buf, sizeof buf, "%.0f", (double)f);
-        return cJSON_CreateRaw(buf);
+        snprintf(buf, n, "%.0f", (double)f);
+        return;
     }
     for (int prec = 1; prec <= 9; prec++) {
-        snprintf(buf, sizeof buf, "%.*g", prec, (double)f);
+        snprintf(buf, n, "%.*g", prec, (double)f);
         if (strtof(buf, NULL) == f) break;
     }
+}
+
+static cJSON *float_number(float f) {
+    char buf[48];
+    float_text(f, buf, sizeof buf);
     return cJSON_CreateRaw(buf);
 }
 
@@ -826,8 +892,10 @@ static cJSON *u64_number(uint64_t v) {
 
 static char *config_json(const RunConfig *c, int with_threads) {
     cJSON *root = cJSON_CreateObject();
+    keys_init();
     for (int k = 0; k < NUM_KEYS; k++) {
         const Key *key = &keys[k];
+        if (!key->path) continue;
         if (k >= K_TASK_MARKOV_ORDER && k <= K_TASK_MARKOV_SEED && !markov_task(c)) continue;
         if (k == K_THREADS && !with_threads) continue;
         cJSON *parent = root;
@@ -844,6 +912,8 @@ static char *config_json(const RunConfig *c, int with_threads) {
         case T_INT: v = cJSON_CreateNumber(*(const int *)src); break;
         case T_U64: v = u64_number(*(const uint64_t *)src); break;
         case T_FLOAT: v = float_number(*(const float *)src); break;
+        case T_SETTING_INT: v = cJSON_CreateNumber(*(const double *)src); break;
+        case T_SETTING_FLOAT: v = float_number((float)*(const double *)src); break;
         case T_STRING: {
             char s[128];
             snprintf(s, sizeof s, "%.*s", (int)key->size, (const char *)src);
@@ -890,3 +960,108 @@ static char *config_json(const RunConfig *c, int with_threads) {
 char *config_to_json(const RunConfig *c) { return config_json(c, 0); }
 
 char *config_to_json_plan(const RunConfig *c) { return config_json(c, 1); }
+
+/* ---- documentation: every key from the table --------------------------- */
+
+int config_key_count(void) {
+    keys_init();
+    int n = 0;
+    for (int k = 0; k < NUM_KEYS; k++) n += keys[k].path != NULL;
+    return n;
+}
+
+/* The valid values of key k, as text: a range, or the names. */
+static void range_text(int k, char *buf, size_t n) {
+    const Key *key = &keys[k];
+    char lo[48], hi[48];
+    snprintf(lo, sizeof lo, "%g", key->lo);
+    snprintf(hi, sizeof hi, "%g", key->hi);
+    switch (key->type) {
+    case T_INT:
+    case T_SETTING_INT:
+        if (key->hi >= 1e9) snprintf(buf, n, ">= %.0f", key->lo);
+        else snprintf(buf, n, "%.0f..%.0f", key->lo, key->hi);
+        break;
+    case T_U64: snprintf(buf, n, "integer 0..2^53"); break;
+    case T_FLOAT:
+    case T_SETTING_FLOAT:
+        if (isinf(key->hi)) snprintf(buf, n, "%s %s", key->lo_open ? ">" : ">=", lo);
+        else if (key->lo_open) snprintf(buf, n, "> %s and <= %s", lo, hi);
+        else snprintf(buf, n, "%s..%s", lo, hi);
+        break;
+    case T_STRING:
+        if (k == K_PE) snprintf(buf, n, "%s", pe_names());
+        else if (k == K_TASK_NAME) snprintf(buf, n, "%s", task_names());
+        else buf[0] = '\0';
+        break;
+    case T_LENGTHS: snprintf(buf, n, "each 1..%d", TASK_MAX_EVAL_LEN); break;
+    case T_BOOL: snprintf(buf, n, "true or false"); break;
+    case T_NAMES: {
+        size_t used = (size_t)snprintf(buf, n, "any of ");
+        for (int i = 0; key->names[i] && used < n; i++)
+            used += (size_t)snprintf(buf + used, n - used, "%s%s", i ? ", " : "", key->names[i]);
+        break;
+    }
+    }
+    if (key->type == T_SETTING_INT || key->type == T_SETTING_FLOAT) { /* which encodings read it */
+        size_t used = strlen(buf);
+        int first = 1;
+        for (int i = 0; i < pe_count() && used < n; i++)
+            if (pe_uses_setting(pe_at(i), k - K_SETTING)) {
+                used += (size_t)snprintf(buf + used, n - used, "%s%s", first ? "; model.pe " : ", ", pe_at(i)->name);
+                first = 0;
+            }
+    }
+}
+
+/* The default of key k as JSON text. */
+static void default_text(int k, char *buf, size_t n) {
+    RunConfig d;
+    config_default(&d);
+    const Key *key = &keys[k];
+    const void *src = cfield(&d, k);
+    switch (key->type) {
+    case T_INT: snprintf(buf, n, "%d", *(const int *)src); break;
+    case T_SETTING_INT: snprintf(buf, n, "%.0f", *(const double *)src); break;
+    case T_U64: snprintf(buf, n, "%llu", (unsigned long long)*(const uint64_t *)src); break;
+    case T_FLOAT: float_text(*(const float *)src, buf, n); break;
+    case T_SETTING_FLOAT: float_text((float)*(const double *)src, buf, n); break;
+    case T_STRING: snprintf(buf, n, "\"%s\"", (const char *)src); break;
+    case T_LENGTHS: snprintf(buf, n, "[]"); break; /* auto */
+    case T_BOOL: snprintf(buf, n, "%s", *(const int *)src ? "true" : "false"); break;
+    case T_NAMES: {
+        size_t used = (size_t)snprintf(buf, n, "[");
+        for (int i = 0; key->names[i] && used < n; i++)
+            if (*(const unsigned *)src & (1u << i))
+                used += (size_t)snprintf(buf + used, n - used, "%s\"%s\"", used > 1 ? ", " : "", key->names[i]);
+        if (used < n) snprintf(buf + used, n - used, "]");
+        break;
+    }
+    }
+}
+
+int config_key_doc(int i, ConfigKeyDoc *out) {
+    keys_init();
+    for (int k = 0; k < NUM_KEYS; k++) {
+        if (!keys[k].path || i-- > 0) continue;
+        out->path = keys[k].path;
+        out->help = keys[k].help;
+        default_text(k, out->def, sizeof out->def);
+        range_text(k, out->range, sizeof out->range);
+        return 0;
+    }
+    return -1;
+}
+
+char *config_keys_markdown(void) {
+    const int n = config_key_count();
+    size_t cap = 256 + (size_t)n * 1024, used = 0;
+    char *out = pe_calloc(cap, 1);
+    used += (size_t)snprintf(out + used, cap - used, "| key | default | meaning | valid values |\n| --- | --- | --- | --- |\n");
+    for (int i = 0; i < n; i++) {
+        ConfigKeyDoc d;
+        config_key_doc(i, &d);
+        used += (size_t)snprintf(out + used, cap - used, "| `%s` | %s | %s | %s |\n", d.path, d.def, d.help, d.range);
+    }
+    return out;
+}

@@ -9,50 +9,11 @@
  *
  * Keys (every one optional; `0`/`[]` marked "auto" are resolved at load time,
  * and the resolved config, as written by config_to_json, holds the values):
- *
- * | key                      | default | meaning and valid range |
- * | ------------------------ | ------- | --- |
- * | `name`                   | "run"   | run name: 1-63 characters of [A-Za-z0-9._-], not starting with `.` |
- * | `seed`                   | 1       | training seed (initialisation, batches): integer 0..2^53 |
- * | `task.name`              | "copy"  | task: copy, reverse, sort, duplicate, odds_first, markov |
- * | `task.alphabet`          | 10      | alphabet size A (symbols 0..A-1): 2..1000 |
- * | `task.min_len`           | 1       | shortest training length n: 1..max_len |
- * | `task.max_len`           | 16      | longest training length n: min_len..1024 |
- * | `task.markov_order`      | 2       | markov only: order k of the chain, 1..8, with (alphabet+1)^k <= 65536 contexts |
- * | `task.markov_branch`     | 3       | markov only: successors with non-zero probability per context, 1..min(8, alphabet) |
- * | `task.markov_seed`       | 1       | markov only: seed of the transition table: integer 0..2^53 |
- * | `model.d_model`          | 64      | channels C: 1..8192 |
- * | `model.n_layers`         | 2       | layers L: 1..256 |
- * | `model.n_heads`          | 4       | heads NH: must divide d_model |
- * | `model.d_ff`             | 0       | MLP hidden size F: 0 = auto (4*d_model), else 1..65536 |
- * | `model.pe`               | "rope"  | position encoding: none, sinusoidal, learned, rope, alibi, t5, fire, kerple, xpos |
- * | `model.max_positions`    | 0       | position table size P: 0 = auto (the longest input of training and evaluation: task_input_len at the largest of max_len and the eval lengths), else at least the longest training input, at most 1048576 |
- * | `model.emb_scale`        | 1.0     | token embeddings are multiplied by this: > 0 (Vaswani et al. use sqrt(d_model)) |
- * | `model.rope_base`        | 10000   | RoPE base: > 0 |
- * | `model.rope_fraction`    | 1.0     | fraction of each head's dimensions RoPE rotates: (0, 1]; with pe rope, fraction * head size must be an even whole number |
- * | `model.t5_buckets`       | 32      | T5 relative-position buckets: 2..1024 |
- * | `model.t5_max_distance`  | 128     | T5: distances from here on share the last bucket: 2..1048576, > t5_buckets/2 |
- * | `model.fire_hidden`      | 32      | FIRE: hidden units of each layer's MLP: 1..4096 |
- * | `model.fire_init_L`      | 512     | FIRE: initial threshold L of the normaliser psi(max(L, i)): > 0 |
- * | `model.xpos_scale_base`  | 512     | xPos: decay divisor gamma (scale zeta^(n/gamma)): > 0, large enough that zeta^(-P/gamma) stays in float range |
- * | `train.steps`            | 2000    | optimizer steps: 1..10^9 |
- * | `train.batch_size`       | 64      | sequences per step: 1..65536 |
- * | `train.lr`               | 1e-3    | peak learning rate: > 0 |
- * | `train.warmup`           | 100     | linear warmup steps: 0..steps |
- * | `train.weight_decay`     | 0.1     | AdamW decoupled weight decay (matrices only): 0..10 |
- * | `train.grad_clip`        | 1.0     | global gradient-norm clip: >= 0 (0 = off) |
- * | `train.log_every`        | 50      | log the training loss every k steps: >= 1 |
- * | `train.eval_every`       | 500     | evaluate every k steps: >= 0 (0 = only at the end) |
- * | `train.checkpoint_every` | 500     | checkpoint every k steps: >= 0 (0 = only at the end) |
- * | `train.threads`          | 1       | worker threads: 1..1024; speed only (results are bitwise the same for any value), not written by config_to_json |
- * | `train.random_positions` | false   | randomized positions (Ruoss et al. 2023): each training row's position ids are a sorted random subset of [0, model.max_positions) instead of 0..T-1; any encoding |
- * | `eval.lengths`           | []      | evaluation lengths n: [] = auto (max_len/2, max_len, 2x, 3x, 4x max_len, deduplicated, each >= 1), else 1..64 distinct lengths, each 1..4096, kept in the order given |
- * | `eval.samples`           | 256     | examples per length: 1..10^7 |
- * | `eval.batch_size`        | 64      | evaluation batch size: 1..65536 |
- * | `eval.seed`              | 1234    | evaluation-set seed, independent of `seed`: integer 0..2^53 |
- * | `eval.positions`         | ["plain"] | evaluation position ids, one evaluation per value: plain (0..T-1), random (sorted random subset of [0, model.max_positions) per example, seeded by eval.seed; needs max_positions >= the longest evaluation input) |
- * | `eval.rope_scaling`      | ["none"] | RoPE scaling at evaluation, one evaluation per value: none, pi, ntk, yarn (anything but none needs model.pe rope) |
- * | `eval.rope_scale`        | 0       | the RoPE scale factor s: 0 = derived (longest evaluation input / longest training input), else >= 1 |
+ * one table in config.c, each row with its type, range and help line; the
+ * model.* keys of the encodings' settings come from the encodings' own
+ * tables (model/pe.h, PESetting), through the registry. `posenc config
+ * --keys` prints them all, and README.md's table in section "Configs" is
+ * that listing (tests/test_config.c fails when they differ).
  *
  * The markov keys may differ from their defaults only with task.name
  * "markov", and only its resolved config lists them (so every other
@@ -160,6 +121,21 @@ int config_resolve_check(RunConfig *c, const char *origin);
 char *config_to_json(const RunConfig *c);
 /* The same with train.threads: a sweep job's config (how to run it). */
 char *config_to_json_plan(const RunConfig *c);
+
+/* The documentation of every config key, generated from the key table (the
+ * encodings' keys from their own tables, model/pe.h): the key, its default
+ * as JSON, what it means and its valid values. */
+typedef struct {
+    const char *path;
+    char def[64];
+    char range[256];
+    const char *help;
+} ConfigKeyDoc;
+int config_key_count(void);
+/* Key i (0..config_key_count()-1) in table order; 0, or -1 out of range. */
+int config_key_doc(int i, ConfigKeyDoc *out);
+/* Every key as a Markdown table (README.md's, section "Configs"), malloc'd. */
+char *config_keys_markdown(void);
 
 /* The automatic evaluation lengths for a training max_len: max_len/2,
  * max_len, 2x, 3x, 4x max_len, deduplicated, each >= 1, ascending. Returns

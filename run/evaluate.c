@@ -394,7 +394,7 @@ int eval_run(const char *run, const EvalOptions *opt) {
     const int trained_P = cfg.model.P;
     const unsigned pos_mask = opt->positions ? opt->positions : cfg.eval.positions;
     const unsigned scl_mask = opt->scalings ? opt->scalings : cfg.eval.rope_scaling;
-    if ((scl_mask & ~(1u << PE_ROPE_SCALING_NONE)) && strcmp(cfg.model.pe, "rope") != 0) {
+    if ((scl_mask & ~(1u << PE_ROPE_SCALING_NONE)) && !pe_has(cfg.model.pe, PE_SCALABLE)) {
         pe_errorf("--rope-scaling: %s was trained with %s; RoPE scaling (pi, ntk, yarn) needs a run trained "
                   "with rope (use --rope-scaling none)", run, cfg.model.pe);
         gpt_free(&m);
@@ -426,7 +426,7 @@ int eval_run(const char *run, const EvalOptions *opt) {
     double s_used = rope_scale > 0 ? rope_scale : cfg.eval.rope_scale > 0 ? cfg.eval.rope_scale : (double)maxLen / train_T;
     if (s_used < 1.0) s_used = 1.0;
     const int s_derived = !(rope_scale > 0) && !(cfg.eval.rope_scale > 0);
-    if (maxLen > m.cfg.P && strcmp(cfg.model.pe, "learned") == 0) {
+    if (maxLen > m.cfg.P && pe_has(cfg.model.pe, PE_TRAINED_POSITIONS)) {
         /* a length the learned table has no rows for: a usage error, like the other length errors */
         pe_errorf("%s: evaluation needs %d positions but the learned position table has only model.max_positions "
                   "= %d rows (trained rows beyond the training length do not exist); evaluate shorter lengths, or "
@@ -471,7 +471,7 @@ int eval_run(const char *run, const EvalOptions *opt) {
         if (!(pos_mask & (1u << pm))) continue;
         for (int sc = 0; sc < PE_ROPE_SCALING_COUNT && rc == 0; sc++) {
             if (!(scl_mask & (1u << sc))) continue;
-            if (strcmp(cfg.model.pe, "rope") == 0 && gpt_set_rope_scaling(&m, sc, (float)s_used, train_T) != 0) {
+            if (pe_has(cfg.model.pe, PE_SCALABLE) && gpt_set_rope_scaling(&m, sc, (float)s_used, train_T) != 0) {
                 rc = -1;
                 break;
             }

@@ -134,11 +134,11 @@ int rundir_load(const char *dir, int min_P, RunConfig *cfg, GPT *m, long *step) 
     if (rc != 0) return -1;
     GPTConfig mc = cfg->model;
     if (min_P > mc.P) {
-        if (strcmp(mc.pe, "learned") == 0)
-            return pe_errorf("%s: evaluation needs %d positions but the learned position table has only "
+        if (pe_has(mc.pe, PE_TRAINED_POSITIONS))
+            return pe_errorf("%s: evaluation needs %d positions but the %s position table has only "
                              "model.max_positions = %d rows (trained rows beyond the training length do "
                              "not exist); retrain with --set model.max_positions=%d or more",
-                             dir, min_P, mc.P, min_P);
+                             dir, min_P, mc.pe, mc.P, min_P);
         mc.P = min_P; /* tables are recomputed; no parameters depend on P */
     }
     if (gpt_build(m, &mc) != 0) return -1;

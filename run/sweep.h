@@ -17,7 +17,7 @@
  *                                          eval.positions / eval.rope_scaling evaluate each
  *                                          trained run once per variant, e.g.
  *                                          "rope_scaling": ["none", "pi", "ntk", "yarn"])
- *     "threads": 1,                        BLAS threads per job (optional, default 1)
+ *     "threads": 1,                        threads per job (train.threads; optional, default 1)
  *     "slurm": {"partition": "short", "time": "0:30:00", "mem": "2G", "max_running": 50}
  *                                          resources of `posenc sweep --slurm` (optional,
  *                                          run/slurm.h; checked, unused by local sweeps)

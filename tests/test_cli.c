@@ -16,6 +16,8 @@
 #include <unistd.h>
 
 #include "model/common.h"
+#include "model/pe.h"
+#include "run/config.h"
 #include "run/fsutil.h"
 #include "testutil.h"
 
@@ -106,6 +108,17 @@ START_TEST(test_train_eval_predict) {
     ck_assert_msg(j != NULL, "not JSON: %s", posenc_out);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "logits")), 5);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "logits"), 0)), 14);
+    cJSON_Delete(j);
+    /* --logits beyond model.max_positions: rope has no trained position table,
+     * so the tables are rebuilt (as posenc eval does); positions 0..69 */
+    char toks[1024] = "BOS";
+    for (int t = 1; t < 70; t++) snprintf(toks + strlen(toks), sizeof toks - strlen(toks), " %d", t % 10);
+    ck_assert_int_eq(posenc("predict %s/run --logits \"%s\"", d, toks), 0);
+    j = cJSON_Parse(posenc_out);
+    ck_assert_msg(j != NULL, "not JSON: %.200s", posenc_out);
+    ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(j, "logits")), 70);
+    cJSON *ps = cJSON_GetObjectItem(j, "positions");
+    ck_assert_int_eq((int)cJSON_GetNumberValue(cJSON_GetArrayItem(ps, 69)), 69);
     cJSON_Delete(j);
 }
 END_TEST
@@ -256,7 +269,7 @@ START_TEST(test_bad_config_inputs) {
     EXPECT_OUT("model.n_heads");
     /* unknown task / encoding names list the valid ones */
     ck_assert_int_eq(posenc("train configs/smoke.json --set model.pe=rotary --out %s/r", d), 2);
-    EXPECT_OUT("none, sinusoidal, learned, rope, alibi");
+    EXPECT_OUT(pe_names()); /* every registered encoding */
     ck_assert_int_eq(posenc("train configs/smoke.json --set task.name=shuffle --out %s/r", d), 2);
     EXPECT_OUT("copy, reverse, sort, duplicate, odds_first, markov");
     /* nothing was written by any of them */
@@ -292,6 +305,11 @@ START_TEST(test_bad_run_inputs) {
     EXPECT_OUT("99");
     ck_assert_int_eq(posenc("predict %s/run --logits \"BOS 3\" --recompute", d), 2);
     EXPECT_OUT("--recompute applies to decoding");
+    /* --logits beyond the learned table's rows: a usage error naming the setting */
+    char toks[1024] = "BOS";
+    for (int t = 1; t < 70; t++) snprintf(toks + strlen(toks), sizeof toks - strlen(toks), " %d", t % 10);
+    ck_assert_int_eq(posenc("predict %s/run --logits \"%s\"", d, toks), 2);
+    EXPECT_OUT("model.max_positions");
     /* a directory that is not a run */
     ck_assert_int_eq(posenc("eval %s", d), 2);
     EXPECT_OUT("not a posenc run directory");
@@ -308,11 +326,34 @@ START_TEST(test_bad_run_inputs) {
 END_TEST
 
 START_TEST(test_help) {
-    const char *cmds[] = {"--help", "help", "train --help", "eval --help", "predict --help"};
-    for (int i = 0; i < 5; i++) {
+    const char *cmds[] = {"--help", "help", "train --help", "eval --help", "predict --help", "config --help"};
+    for (int i = 0; i < 6; i++) {
         ck_assert_int_eq(posenc("%s", cmds[i]), 0);
         EXPECT_OUT("usage: posenc");
     }
+    ck_assert_int_eq(posenc("--help"), 0);
+    for (int i = 0; i < pe_count(); i++) { /* every encoding and its settings, from the registry */
+        EXPECT_OUT(pe_at(i)->summary);
+        for (const PESetting *const *st = pe_at(i)->settings; st && *st; st++) {
+            char key[96];
+            snprintf(key, sizeof key, "model.%s (default %g)", (*st)->name, (*st)->def);
+            EXPECT_OUT(key);
+        }
+    }
+    /* posenc config --keys --markdown is the key table (README.md's, test_config.c) */
+    ck_assert_int_eq(posenc("config --keys --markdown"), 0);
+    char *md = config_keys_markdown();
+    ck_assert_msg(strstr(posenc_out, md) != NULL, "config --keys --markdown: %.300s", posenc_out);
+    free(md);
+    ck_assert_int_eq(posenc("config --keys"), 0);
+    for (int i = 0; i < config_key_count(); i++) {
+        ConfigKeyDoc kd;
+        config_key_doc(i, &kd);
+        EXPECT_OUT(kd.path);
+    }
+    ck_assert_int_eq(posenc("config"), 2);
+    ck_assert_int_eq(posenc("config --bogus"), 2);
+    EXPECT_OUT("unknown option");
     ck_assert_int_eq(posenc("--help"), 0);
     EXPECT_OUT("alibi");
     EXPECT_OUT("sort");

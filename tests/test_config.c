@@ -5,7 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "model/pe.h"
 #include "run/config.h"
+#include "run/fsutil.h"
 #include "testutil.h"
 
 /* Load JSON text (origin "x.json") with overrides; the return code. */
@@ -48,8 +50,8 @@ static void expect_same(const RunConfig *a, const RunConfig *b) {
     ck_assert_int_eq(a->model.P, b->model.P);
     ck_assert_str_eq(a->model.pe, b->model.pe);
     ck_assert(a->model.emb_scale == b->model.emb_scale);
-    ck_assert(a->model.rope_base == b->model.rope_base);
-    ck_assert(a->model.rope_fraction == b->model.rope_fraction);
+    for (int k = 0; k < pe_num_settings(); k++) /* every encoding's settings */
+        ck_assert_msg(a->model.pe_set.v[k] == b->model.pe_set.v[k], "model.%s", pe_setting_at(k)->name);
     ck_assert_int_eq(a->train.steps, b->train.steps);
     ck_assert_int_eq(a->train.batch_size, b->train.batch_size);
     ck_assert(a->train.lr == b->train.lr);
@@ -155,8 +157,12 @@ START_TEST(test_defaults) {
     ck_assert_str_eq(c.model.pe, "rope");
     ck_assert_int_eq(c.model.P, 64 + 64 + 2); /* copy at the longest eval length, 4*16 */
     ck_assert(c.model.emb_scale == 1.0f);
-    ck_assert(c.model.rope_base == 10000.0f);
-    ck_assert(c.model.rope_fraction == 1.0f);
+    ck_assert(c.model.pe_set.v[pe_setting_find("rope_base")] == 10000.0);
+    ck_assert(c.model.pe_set.v[pe_setting_find("rope_fraction")] == 1.0);
+    for (int k = 0; k < pe_num_settings(); k++) { /* each setting's default is its row's (a float's value) */
+        const PESetting *s = pe_setting_at(k);
+        ck_assert(c.model.pe_set.v[k] == (s->type == PE_SETTING_FLOAT ? (double)(float)s->def : s->def));
+    }
     ck_assert_int_eq(c.train.steps, 2000);
     ck_assert_int_eq(c.train.batch_size, 64);
     ck_assert(c.train.lr == 1e-3f);
@@ -329,12 +335,23 @@ START_TEST(test_round_trip_floats) {
     for (int i = 0; i < 300; i++) {
         c.train.lr = ldexpf(1.0f + rng_uniform(&r), -(int)rng_below(&r, 40));
         c.model.emb_scale = ldexpf(1.0f + rng_uniform(&r), (int)rng_below(&r, 100) - 30);
-        c.model.rope_base = (float)(1 + rng_below(&r, 1000000));
+        c.model.pe_set.v[pe_setting_find("rope_base")] = (float)(2 + rng_below(&r, 1000000));
+        c.model.pe_set.v[pe_setting_find("fire_init_L")] = ldexpf(1.0f + rng_uniform(&r), (int)rng_below(&r, 40) - 20);
         c.seed = rng_u64(&r) >> 11; /* up to 2^53 */
         expect_round_trip(&c);
     }
 }
 END_TEST
+
+/* The keys of section model: the model's own, then every encoding's settings
+ * in registry order. */
+static const char *model_keys(void) {
+    static char buf[1024];
+    snprintf(buf, sizeof buf, "d_model, n_layers, n_heads, d_ff, pe, max_positions, emb_scale");
+    for (int k = 0; k < pe_num_settings(); k++)
+        snprintf(buf + strlen(buf), sizeof buf - strlen(buf), ", %s", pe_setting_at(k)->name);
+    return buf;
+}
 
 /* ---- errors ------------------------------------------------------------- */
 
@@ -372,7 +389,9 @@ START_TEST(test_error_json_syntax) {
     expect_error("[1, 2]", NULL, "x.json: expected a JSON object at the top level, got array",
                  NULL);
     expect_exact("{\"model\": 3}", NULL, "x.json: model: expected an object, got 3");
-    expect_exact("{\"model\": {\"C\": 1, \"C\": 2}}", NULL, "x.json: model.C: unknown key (valid keys of model: d_model, n_layers, n_heads, d_ff, pe, max_positions, emb_scale, rope_base, rope_fraction, t5_buckets, t5_max_distance, fire_hidden, fire_init_L, xpos_scale_base)");
+    char want[1024];
+    snprintf(want, sizeof want, "x.json: model.C: unknown key (valid keys of model: %s)", model_keys());
+    expect_exact("{\"model\": {\"C\": 1, \"C\": 2}}", NULL, want);
     expect_exact("{\"model\": {\"d_model\": 32, \"d_model\": 64}}", NULL,
                  "x.json: model.d_model: duplicate key");
 }
@@ -436,7 +455,8 @@ START_TEST(test_error_ranges) {
          "x.json: model.max_positions: 33 is shorter than the longest training input (34 tokens "
          "at task.max_len 16)"},
         {"{\"model\": {\"emb_scale\": 0}}", "x.json: model.emb_scale: must be > 0, got 0"},
-        {"{\"model\": {\"rope_base\": -2}}", "x.json: model.rope_base: must be > 0, got -2"},
+        {"{\"model\": {\"rope_base\": -2}}", "x.json: model.rope_base: must be > 1, got -2"},
+        {"{\"model\": {\"rope_base\": 0.5}}", "x.json: model.rope_base: must be > 1, got 0.5"},
         {"{\"model\": {\"rope_fraction\": 0}}",
          "x.json: model.rope_fraction: must be > 0 and <= 1, got 0"},
         {"{\"model\": {\"rope_fraction\": 1.5}}",
@@ -462,6 +482,9 @@ START_TEST(test_error_ranges) {
         {"{\"model\": {\"pe\": \"xpos\", \"d_model\": 12, \"n_heads\": 4}}",
          "x.json: model.pe: xpos rotates dimension pairs and needs an even head size, got 3 "
          "(model.d_model 12 / model.n_heads 4)"},
+        /* an encoding's own check (pe_check) at load time, not only when the model is built */
+        {"{\"model\": {\"pe\": \"sinusoidal\", \"d_model\": 33, \"n_heads\": 1}}",
+         "x.json: model.d_model: the sinusoidal encoding needs an even d_model, got 33"},
         {"{\"train\": {\"steps\": 0}}", "x.json: train.steps: must be >= 1, got 0"},
         {"{\"train\": {\"batch_size\": 0}}", "x.json: train.batch_size: must be in 1..65536, got 0"},
         {"{\"train\": {\"lr\": -1}}", "x.json: train.lr: must be > 0, got -1"},
@@ -520,10 +543,9 @@ START_TEST(test_error_unknown) {
                  "x.json: model.lr: unknown key (did you mean \"train.lr\"?)");
     expect_exact("{\"eval\": {\"length\": [1]}}", NULL,
                  "x.json: eval.length: unknown key (did you mean \"lengths\"?)");
-    expect_exact("{\"model\": {\"task\": {}}}", NULL,
-                 "x.json: model.task: unknown key (valid keys of model: d_model, n_layers, "
-                 "n_heads, d_ff, pe, max_positions, emb_scale, rope_base, rope_fraction, t5_buckets, "
-                 "t5_max_distance, fire_hidden, fire_init_L, xpos_scale_base)");
+    char want[1024];
+    snprintf(want, sizeof want, "x.json: model.task: unknown key (valid keys of model: %s)", model_keys());
+    expect_exact("{\"model\": {\"task\": {}}}", NULL, want);
     expect_error("{\"zzzzzzzzzz\": 1}", NULL, "x.json: zzzzzzzzzz: unknown key (valid keys: name, seed, task, model, train, eval)", NULL);
 
     /* names checked against the registries */
@@ -589,7 +611,9 @@ START_TEST(test_set) {
     expect_exact(NULL, "eval.lengths=8,x", "--set: eval.lengths: expected an array of integers, got string \"8,x\"");
     expect_exact(NULL, "model={\"d_model\": 30}", "--set: model.n_heads: 4 does not divide model.d_model (30)");
     expect_exact(NULL, "model=3", "--set: model: expected an object, got 3");
-    expect_exact(NULL, "model.pe=rotary", "--set: model.pe: unknown position encoding \"rotary\" (valid: none, sinusoidal, learned, rope, alibi, t5, fire, kerple, xpos)");
+    char valid[600];
+    snprintf(valid, sizeof valid, "--set: model.pe: unknown position encoding \"rotary\" (valid: %s)", pe_names());
+    expect_exact(NULL, "model.pe=rotary", valid);
 
     /* a consistency error is blamed on the source that set a key last */
     const char *s4[] = {"model.n_heads=3"};
@@ -687,13 +711,84 @@ START_TEST(test_shipped_configs) {
             ck_assert(c.eval.lengths[0] == 4 && c.eval.lengths[1] == 8 && c.eval.lengths[2] == 12);
         }
         /* every encoding works with every shipped config */
-        const char *pes[] = {"model.pe=none", "model.pe=sinusoidal", "model.pe=learned",
-                             "model.pe=rope", "model.pe=alibi"};
-        for (int p = 0; p < 5; p++)
-            ck_assert_msg(config_load(&c, g.gl_pathv[i], pes + p, 1) == 0, "%s", pe_error());
+        for (int p = 0; p < pe_count(); p++) {
+            char set[64];
+            snprintf(set, sizeof set, "model.pe=%s", pe_at(p)->name);
+            const char *sets[] = {set};
+            ck_assert_msg(config_load(&c, g.gl_pathv[i], sets, 1) == 0, "%s: %s", set, pe_error());
+        }
     }
     ck_assert_msg(smoke, "configs/smoke.json is missing");
     globfree(&g);
+}
+END_TEST
+
+/* Each encoding's settings are config keys with their row's default and
+ * range, checked at load time with the error naming the key and the source
+ * that set it; the README's table is `posenc config --keys --markdown`. */
+START_TEST(test_encoding_settings) {
+    RunConfig c;
+    for (int k = 0; k < pe_num_settings(); k++) {
+        const PESetting *s = pe_setting_at(k);
+        ck_assert_msg((s->lo_open ? s->def > s->lo : s->def >= s->lo) && s->def <= s->hi, "%s: default out of range",
+                      s->name);
+        ck_assert_msg(s->help && *s->help, "%s: no help line", s->name);
+        /* the default as a config holds it (a float setting: a float's value), so that it survives config.json */
+        config_default(&c);
+        if (s->type == PE_SETTING_FLOAT)
+            ck_assert_msg(c.model.pe_set.v[k] == (double)(float)s->def, "%s: default not a float", s->name);
+        int users = 0;
+        for (int i = 0; i < pe_count(); i++) users += pe_uses_setting(pe_at(i), k);
+        ck_assert_msg(users > 0, "%s: read by no encoding", s->name);
+        /* a key of the config, at its default; a value out of range names the key */
+        char set[96];
+        snprintf(set, sizeof set, "model.%s=%.17g", s->name, s->lo_open ? s->lo : s->lo - 1);
+        const char *sets[] = {set};
+        ck_assert_int_ne(load(&c, NULL, sets, 1), 0);
+        char want[96];
+        snprintf(want, sizeof want, "--set: model.%s: must be", s->name);
+        ck_assert_msg(strstr(pe_error(), want) == pe_error(), "%s: %s", set, pe_error());
+    }
+    /* every encoding loads at its defaults, and pe_check agrees with the loader */
+    for (int i = 0; i < pe_count(); i++) {
+        char set[64];
+        snprintf(set, sizeof set, "model.pe=%s", pe_at(i)->name);
+        const char *sets[] = {set};
+        ck_assert_msg(load(&c, NULL, sets, 1) == 0, "%s: %s", set, pe_error());
+        PEConfig pc = gpt_pe_config(&c.model);
+        ck_assert_msg(pe_check(pe_at(i), &pc) == 0, "%s: %s", set, pe_error());
+    }
+    /* the example: RoPE's base below 1 fails at the config check, naming the key, its range and --set */
+    const char *bad[] = {"model.rope_base=0.5"};
+    ck_assert_int_ne(config_load(&c, "configs/smoke.json", bad, 1), 0);
+    ck_assert_str_eq(pe_error(), "--set: model.rope_base: must be > 1, got 0.5");
+    /* a check hook's error is attributed to the source that set the key last */
+    const char *frac[] = {"model.rope_fraction=0.3"};
+    ck_assert_int_ne(config_load(&c, "configs/smoke.json", frac, 1), 0);
+    ck_assert_msg(strncmp(pe_error(), "--set: model.rope_fraction: 0.3 of head size 16", 47) == 0, "%s", pe_error());
+}
+END_TEST
+
+START_TEST(test_readme_keys) {
+    char *readme = file_read_all("README.md", NULL);
+    ck_assert_msg(readme != NULL, "README.md: %s", pe_error());
+    const char *open = "<!-- config-keys:", *close = "<!-- /config-keys -->";
+    char *a = strstr(readme, open), *b = strstr(readme, close);
+    ck_assert_msg(a && b && a < b, "README.md: no %s ... %s block", open, close);
+    a = strchr(a, '\n') + 1;
+    *b = '\0';
+    char *md = config_keys_markdown();
+    /* the first line that differs */
+    size_t i = 0, line = 0;
+    while (a[i] && a[i] == md[i]) i++;
+    while (i > 0 && a[i - 1] != '\n') i--;
+    for (size_t j = 0; j < i; j++) line += md[j] == '\n';
+    ck_assert_msg(strcmp(a, md) == 0,
+                  "README.md's table of config keys differs from `posenc config --keys --markdown` at its row %zu "
+                  "(README: \"%.150s\", generated: \"%.150s\"); paste that output between the markers",
+                  line + 1, a + i, md + i);
+    free(md);
+    free(readme);
 }
 END_TEST
 
@@ -714,6 +809,8 @@ Suite *config_suite(void) {
     tcase_add_test(tc, test_set);
     tcase_add_test(tc, test_load_file);
     tcase_add_test(tc, test_shipped_configs);
+    tcase_add_test(tc, test_encoding_settings);
+    tcase_add_test(tc, test_readme_keys);
     suite_add_tcase(s, tc);
     return s;
 }

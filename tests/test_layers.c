@@ -328,25 +328,21 @@ static void check_attention(const char *pe_name) {
     pe_drop(&at_pe);
 }
 
-START_TEST(test_attention_grad_none) { check_attention("none"); }
-END_TEST
-START_TEST(test_attention_grad_rope) { check_attention("rope"); }
-END_TEST
-START_TEST(test_attention_grad_alibi) { check_attention("alibi"); }
-END_TEST
-START_TEST(test_attention_grad_t5) { check_attention("t5"); }
-END_TEST
-START_TEST(test_attention_grad_fire) { check_attention("fire"); }
-END_TEST
-START_TEST(test_attention_grad_kerple) { check_attention("kerple"); }
-END_TEST
-START_TEST(test_attention_grad_xpos) { check_attention("xpos"); }
+/* Every registered encoding that acts inside attention (and none, which acts
+ * nowhere); those acting only on the embedding are checked in test_gpt.c. */
+static int in_attention(const PEOps *ops) { return !ops->embed_forward; }
+
+START_TEST(test_attention_grad_each_encoding) {
+    if (in_attention(pe_at(_i))) check_attention(pe_at(_i)->name);
+}
 END_TEST
 
 /* A query must not see the future: changing a later token's k/v leaves
  * earlier outputs bit-identical. */
 START_TEST(test_attention_causal) {
-    PEConfig pc = {.C = C_, .NH = NH_, .hs = C_ / NH_, .L = 1, .P = 16, .rope_base = 1e4f, .rope_fraction = 1};
+    PEConfig pc;
+    pe_config_default(&pc);
+    pc.C = C_, pc.NH = NH_, pc.hs = C_ / NH_, pc.L = 1, pc.P = 16;
     ck_assert(pe_init(&at_pe, "rope", &pc) == 0);
     float a[B_ * T_ * 3 * C_], b[B_ * T_ * 3 * C_], att[B_ * NH_ * T_ * T_], o1[B_ * T_ * C_], o2[B_ * T_ * C_];
     fill_normal(a, B_ * T_ * 3 * C_, 1.0f, 21);
@@ -377,12 +373,12 @@ static float rel_diff(const float *a, const float *b, int n) {
  * probabilities and all of dqkv (accumulated onto non-zero values). */
 START_TEST(test_attention_fast_vs_ref) {
     const int shapes[][4] = {{2, 9, 16, 2}, {1, 37, 64, 4}, {2, 21, 64, 2}, {1, 13, 64, 1}, {2, 11, 12, 2}, {1, 70, 32, 4}};
-    const char *pes[] = {"none", "rope", "alibi", "t5", "fire", "kerple", "xpos"};
     for (size_t s = 0; s < sizeof shapes / sizeof shapes[0]; s++) {
-        for (int p = 0; p < 7; p++) {
+        for (int p = 0; p < pe_count(); p++) {
+            if (!in_attention(pe_at(p))) continue;
             const int B = shapes[s][0], T = shapes[s][1], C = shapes[s][2], NH = shapes[s][3];
             PE pe;
-            pe_make(&pe, pes[p], C, NH, 128);
+            pe_make(&pe, pe_at(p)->name, C, NH, 128);
             const int nqkv = B * T * 3 * C, natt = B * NH * T * T, nout = B * T * C;
             float *qkv1 = malloc(sizeof(float) * nqkv), *qkv2 = malloc(sizeof(float) * nqkv);
             float *att1 = malloc(sizeof(float) * natt), *att2 = malloc(sizeof(float) * natt);
@@ -399,16 +395,16 @@ START_TEST(test_attention_fast_vs_ref) {
             attention_forward(o1, att1, qkv1, sc, &pe, ps, 1, B, T, C, NH);
             attention_forward_ref(o2, att2, qkv2, sc, &pe, ps, 1, B, T, C, NH);
             ck_assert_msg(memcmp(qkv1, qkv2, sizeof(float) * nqkv) == 0, "qk hook differs");
-            ck_assert_msg(rel_diff(att1, att2, natt) < 1e-6f, "att %s shape %zu: %g", pes[p], s, rel_diff(att1, att2, natt));
+            ck_assert_msg(rel_diff(att1, att2, natt) < 1e-6f, "att %s shape %zu: %g", pe_at(p)->name, s, rel_diff(att1, att2, natt));
             for (int i = 0; i < natt; i++) ck_assert((att1[i] == 0.0f) == (att2[i] == 0.0f) || att2[i] < 1e-30f);
-            ck_assert_msg(rel_diff(o1, o2, nout) < 1e-6f, "out %s shape %zu: %g", pes[p], s, rel_diff(o1, o2, nout));
+            ck_assert_msg(rel_diff(o1, o2, nout) < 1e-6f, "out %s shape %zu: %g", pe_at(p)->name, s, rel_diff(o1, o2, nout));
             const int np = (int)pe_num_params(&pe);
             float *gp = np ? calloc(np, sizeof(float)) : NULL;
             attention_backward(dq1, datt, sc, d, qkv1, att1, &pe, ps, 1, B, T, C, NH);
             if (np) memcpy(gp, pe.grads, np * sizeof(float)), memset(pe.grads, 0, np * sizeof(float));
             attention_backward_ref(dq2, datt, sc, d, qkv2, att2, &pe, ps, 1, B, T, C, NH);
-            ck_assert_msg(rel_diff(dq1, dq2, nqkv) < 1e-5f, "dqkv %s shape %zu: %g", pes[p], s, rel_diff(dq1, dq2, nqkv));
-            if (np) ck_assert_msg(rel_diff(gp, pe.grads, np) < 1e-5f, "pe grads %s shape %zu: %g", pes[p], s,
+            ck_assert_msg(rel_diff(dq1, dq2, nqkv) < 1e-5f, "dqkv %s shape %zu: %g", pe_at(p)->name, s, rel_diff(dq1, dq2, nqkv));
+            if (np) ck_assert_msg(rel_diff(gp, pe.grads, np) < 1e-5f, "pe grads %s shape %zu: %g", pe_at(p)->name, s,
                                   rel_diff(gp, pe.grads, np));
             free(gp);
             free(qkv1); free(qkv2); free(att1); free(att2); free(datt); free(sc);
@@ -463,13 +459,7 @@ static Suite *layers_suite(void) {
     tcase_add_test(tc, test_residual_grad);
     tcase_add_test(tc, test_embed_grad);
     tcase_add_test(tc, test_crossentropy_grad);
-    tcase_add_test(tc, test_attention_grad_none);
-    tcase_add_test(tc, test_attention_grad_rope);
-    tcase_add_test(tc, test_attention_grad_alibi);
-    tcase_add_test(tc, test_attention_grad_t5);
-    tcase_add_test(tc, test_attention_grad_fire);
-    tcase_add_test(tc, test_attention_grad_kerple);
-    tcase_add_test(tc, test_attention_grad_xpos);
+    tcase_add_loop_test(tc, test_attention_grad_each_encoding, 0, pe_count());
     tcase_add_test(tc, test_attention_causal);
     tcase_add_test(tc, test_attention_fast_vs_ref);
     tcase_add_test(tc, test_pointwise_fast_vs_ref);

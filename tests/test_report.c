@@ -315,7 +315,7 @@ START_TEST(test_report_cli) {
         ck_assert_msg(o != NULL, "no scheme %s", names[i]);
         const cJSON *v = cJSON_GetObjectItem(o, "verdicts");
         ck_assert_msg(cJSON_GetArraySize(v) > 0, "%s: no verdict", names[i]);
-        ck_assert_ptr_nonnull(strstr(cJSON_GetArrayItem(v, 0)->valuestring, "SPEC §5 prediction"));
+        ck_assert_ptr_nonnull(strstr(cJSON_GetArrayItem(v, 0)->valuestring, "docs/SPEC.md §5 prediction"));
     }
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(sc, "alibi"), "by_heads")), 16);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(sc, "sinusoidal"), "table")), 128 * 64);
@@ -352,7 +352,7 @@ END_TEST
 START_TEST(test_show_no_plot) {
     const char *d = test_tmpdir("report-show");
     ck_assert_int_eq(posenc("show alibi --heads 8 --dim 128 --len 32 --no-plot --out %s/pics", d), 0);
-    EXPECT_OUT("SPEC §5 prediction: \"ALiBi heads get geometrically spaced slopes");
+    EXPECT_OUT("docs/SPEC.md §5 prediction: \"ALiBi heads get geometrically spaced slopes");
     char p[512];
     snprintf(p, sizeof p, "%s/pics", d);
     ck_assert_msg(!path_exists(p), "--no-plot wrote %s", p);

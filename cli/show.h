@@ -1,0 +1,89 @@
+/*
+ * show.h — the views of `posenc show ENCODING` (cli/cmd_show.c): one file
+ * per view, cli/show_<view>.c, each defining a ShowView that names the
+ * encoding it draws; cli/cmd_show.c holds the table of views and the
+ * options. Every number a view prints comes from the encoding's own module
+ * (model/pe.h hooks and exported functions), never from a re-derivation.
+ */
+#ifndef POSENC_SHOW_H
+#define POSENC_SHOW_H
+
+#include <stdint.h>
+
+#include "model/gpt.h"
+#include "model/pe.h"
+#include "run/config.h"
+#include "run/plot.h"
+
+#define PI 3.14159265358979323846
+
+typedef struct {
+    const char *enc, *run, *out;
+    int len, dim, heads;
+    uint64_t seed;
+    PESettings set;  /* the encodings' settings: the run's (--run), else the defaults */
+    int rope_scaling, orig_len; /* --rope-scaling (PERopeScaling), --orig-len (0 = default) */
+    double rope_scale;          /* --rope-scale (0 = default) */
+    /* with --run */
+    RunConfig cfg;
+    GPT model;       /* the run's model (built by rundir_load) */
+    int have_model;
+    long step;
+    int train_T;     /* positions 0..train_T-1 occur in training inputs; 0 without --run */
+    int no_plot;     /* --no-plot: print the figures and verdicts only, write no picture */
+} Show;
+
+/* A view: the encoding it draws and the function drawing it (prints the
+ * figures and the verdict, writes DIR/ENCODING.png and .svg unless --no-plot;
+ * 0, EXIT_USAGE or EXIT_RUNTIME with an error set). */
+typedef struct ShowView {
+    const char *enc;
+    int (*draw)(Show *s, const struct ShowView *view);
+} ShowView;
+
+extern const ShowView show_view_sinusoidal, show_view_learned, show_view_rope, show_view_alibi, show_view_t5,
+    show_view_fire, show_view_kerple, show_view_xpos;
+
+/* ---- shared by the views (cli/show_common.c) ---- */
+
+/* Append s as a gnuplot single-quoted string. */
+void show_gp_quote(PlotScript *ps, const char *s);
+/* Inline datablock $name of "r c value" rows for a (rows, cols) row-major
+ * array, every sr-th row and sc-th column; NaN entries are drawn transparent. */
+void show_emit_grid(PlotScript *ps, const char *name, const float *a, int rows, int cols, int sr, int sc);
+/* The stride that keeps n cells within max_cells. */
+int show_stride(int n, int max_cells);
+/* Marker for the longest training input: positions >= train_T never occur in training. */
+void show_mark_training(PlotScript *ps, const Show *s, const char *what);
+void show_unmark(PlotScript *ps);
+/* Render the script to DIR/ENCODING.png and .svg (nothing with --no-plot). */
+int show_render(const Show *s, PlotScript *ps, int w, int h);
+/* The encoding's settings at the --dim/--heads/--len of the picture: the
+ * run's (--run), else every encoding's defaults; one layer. */
+PEConfig show_pe_config(const Show *s);
+/* The value of the encoding setting called key (model.<key>) in pc. */
+double show_setting(const PEConfig *pc, const char *key);
+/* The value of the scalar called name among sc[0..n) (the scalars hook), NAN if absent. */
+double show_scalar(const PEScalar *sc, int n, const char *name);
+/* What embed_forward adds to an all-zero embedding at positions 0..len-1: (len, C). */
+float *show_embed_table(const PE *pe, int len, int C);
+/* Okabe-Ito, with wine and grey instead of yellow and black (black is kept
+ * for summary lines) */
+#define SHOW_NUM_COLORS 8
+extern const char *const show_colors[SHOW_NUM_COLORS];
+/* A figure of rows x cols panels and one legend in a strip of strip_px pixels
+ * under them (w x h pixels in all, 50 at the top for the title): the margins
+ * of panel k (row-major). Used without `set multiplot layout`. */
+void show_panel_at(PlotScript *ps, int k, int rows, int cols, int w, int h, int strip_px);
+/* Start the figure's one legend: a plot of nothing but its key in the strip
+ * at the bottom (strip_px pixels); the caller appends the entries (NaN with
+ * the style and title of each series) and a newline. */
+void show_legend_strip(PlotScript *ps, int h, int strip_px, int maxcols);
+/* colour #rrggbb darkened to 60 %, for a second series in the same hue drawn on top */
+void show_darker(const char *colour, char out[8]);
+/* The model whose encoding is shown: the run's (--run), else a fresh one of
+ * encoding `enc` at the --dim/--heads/--len settings, initialised with --seed
+ * (built into *fresh; the caller frees it when !s->have_model). NULL on error. */
+GPT *show_model(Show *s, const char *enc, GPT *fresh, GPTConfig *mc);
+
+#endif

@@ -1,0 +1,141 @@
+/* show_common.c — what the views of `posenc show` share (cli/show.h). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/show.h"
+#include "data/task.h"
+#include "run/escape.h"
+#include "run/fsutil.h"
+
+/* Append s as a gnuplot single-quoted string. */
+void show_gp_quote(PlotScript *ps, const char *s) {
+    char *q = esc_gnuplot(s, 0);
+    plot_printf(ps, "%s", q);
+    free(q);
+}
+
+/* Inline datablock $name of "r c value" rows for a (rows, cols) row-major
+ * array, every sr-th row and sc-th column; NaN entries are drawn transparent. */
+void show_emit_grid(PlotScript *ps, const char *name, const float *a, int rows, int cols, int sr, int sc) {
+    plot_printf(ps, "$%s << EOD\n", name);
+    for (int r = 0; r < rows; r += sr) {
+        for (int c = 0; c < cols; c += sc) {
+            float v = a[(size_t)r * cols + c];
+            if (v == v)
+                plot_printf(ps, "%d %d %.6g\n", r, c, v);
+            else
+                plot_printf(ps, "%d %d NaN\n", r, c);
+        }
+        plot_printf(ps, "\n");
+    }
+    plot_printf(ps, "EOD\n");
+}
+
+int show_stride(int n, int max_cells) { return n <= max_cells ? 1 : (n + max_cells - 1) / max_cells; }
+
+/* Marker for the longest training input: positions >= train_T never occur in training. */
+void show_mark_training(PlotScript *ps, const Show *s, const char *what) {
+    if (!s->train_T || s->train_T >= s->len) return;
+    plot_printf(ps, "set arrow 1 from first %g, graph 0 to first %g, graph 1 nohead dt 2 lw 2 lc rgb '#000000' front\n",
+                s->train_T - 0.5, s->train_T - 0.5);
+    plot_printf(ps, "set label 1 '%s' at first %g, graph 0.96 left offset 0.5,0 front tc rgb '#000000'\n", what,
+                s->train_T - 0.5);
+}
+
+void show_unmark(PlotScript *ps) { plot_printf(ps, "unset arrow 1\nunset label 1\n"); }
+
+int show_render(const Show *s, PlotScript *ps, int w, int h) {
+    if (s->no_plot) return 0;
+    char base[4096];
+    if (path_join(base, sizeof base, s->out, s->enc) != 0) return -1;
+    if (plot_render(ps->text, base, w, h) != 0) return -1;
+    printf("\nwrote %s.png and %s.svg\n", base, base);
+    return 0;
+}
+
+/* The encoding's settings at the --dim/--heads/--len of the picture: the
+ * run's (--run), else every encoding's defaults; one layer. */
+PEConfig show_pe_config(const Show *s) {
+    PEConfig pc;
+    if (s->have_model) pc = gpt_pe_config(&s->cfg.model);
+    else pe_config_default(&pc);
+    pc.C = s->dim, pc.NH = s->heads, pc.hs = s->dim / s->heads, pc.L = 1, pc.P = s->len;
+    pc.set = s->set;
+    return pc;
+}
+
+double show_setting(const PEConfig *pc, const char *key) {
+    const int k = pe_setting_find(key);
+    return k >= 0 ? pc->set.v[k] : NAN;
+}
+
+double show_scalar(const PEScalar *sc, int n, const char *name) {
+    for (int i = 0; i < n; i++)
+        if (strcmp(sc[i].name, name) == 0) return sc[i].value;
+    return NAN;
+}
+
+/* What embed_forward adds to an all-zero embedding at positions 0..len-1: (len, C). */
+float *show_embed_table(const PE *pe, int len, int C) {
+    float *t = pe_calloc((size_t)len * C, sizeof(float));
+    int *pos = pe_calloc(len, sizeof(int));
+    for (int p = 0; p < len; p++) pos[p] = p;
+    pe->ops->embed_forward(pe, t, pos, len);
+    free(pos);
+    return t;
+}
+
+/* Okabe-Ito, with wine and grey instead of yellow and black (black is kept
+ * for summary lines) */
+const char *const show_colors[SHOW_NUM_COLORS] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7",
+                                     "#E69F00", "#56B4E9", "#882255", "#999999"};
+
+/* A figure of rows x cols panels and one legend in a strip of strip_px pixels
+ * under them (w x h pixels in all, 50 at the top for the title): the margins
+ * of panel k (row-major). Used without `set multiplot layout`. */
+void show_panel_at(PlotScript *ps, int k, int rows, int cols, int w, int h, int strip_px) {
+    const int r = k / cols, c = k % cols;
+    const double top = 1.0 - 50.0 / h, bottom = (double)strip_px / h, ph = (top - bottom) / rows;
+    const double x0 = (double)c / cols;
+    plot_printf(ps, "set lmargin at screen %.4f\nset rmargin at screen %.4f\n"
+                    "set tmargin at screen %.4f\nset bmargin at screen %.4f\n",
+                x0 + 75.0 / w, x0 + 1.0 / cols - 25.0 / w, top - r * ph - 28.0 / h, top - (r + 1) * ph + 50.0 / h);
+}
+
+/* Start the figure's one legend: a plot of nothing but its key in the strip
+ * at the bottom (strip_px pixels); the caller appends the entries (NaN with
+ * the style and title of each series) and a newline. */
+void show_legend_strip(PlotScript *ps, int h, int strip_px, int maxcols) {
+    plot_printf(ps, "unset title\nunset arrow 1\nunset label 1\nunset xlabel\nunset ylabel\nunset grid\n"
+                    "unset border\nunset tics\nunset colorbox\nunset logscale\nset xrange [0:1]\nset yrange [0:1]\n"
+                    "set lmargin at screen 0.02\nset rmargin at screen 0.98\n"
+                    "set bmargin at screen 0.005\nset tmargin at screen %.4f\n"
+                    "set key center center horizontal maxcols %d samplen 4 spacing 1.2 font ',10'\nplot ",
+                (double)(strip_px - 4) / h, maxcols);
+}
+
+/* colour #rrggbb darkened to 60 %, for a second series in the same hue drawn on top */
+void show_darker(const char *colour, char out[8]) {
+    unsigned rgb = (unsigned)strtoul(colour + 1, NULL, 16);
+    snprintf(out, 8, "#%02x%02x%02x", (rgb >> 16 & 255) * 6 / 10, (rgb >> 8 & 255) * 6 / 10, (rgb & 255) * 6 / 10);
+}
+
+/* The model whose encoding is shown: the run's (--run), else a fresh one of
+ * encoding `enc` at the --dim/--heads/--len settings, initialised with --seed
+ * (built into *fresh; the caller frees it when !s->have_model). NULL on error. */
+GPT *show_model(Show *s, const char *enc, GPT *fresh, GPTConfig *mc) {
+    if (s->have_model) {
+        *mc = s->model.cfg;
+        return &s->model;
+    }
+    gpt_config_default(mc);
+    mc->V = task_vocab(10);
+    mc->C = s->dim, mc->NH = s->heads, mc->P = s->len;
+    snprintf(mc->pe, sizeof mc->pe, "%s", enc);
+    if (gpt_build(fresh, mc) != 0) return NULL;
+    gpt_init_params(fresh, s->seed);
+    return fresh;
+}
