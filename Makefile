@@ -173,13 +173,16 @@ bench: $(BENCH_BIN)
 	./$(BENCH_BIN) --json bench.json $(BENCH_ARGS)
 
 # The headline experiment: all five encodings on copy, trained on n <= 8,
-# evaluated to n = 32, two seeds (experiments/demo.json). Re-running it skips
-# the runs already complete and prints the table again. It ends by writing the
-# interactive page $(DEMO_OUT)/report.html (posenc report) and printing its path.
+# evaluated to n = 32, three seeds (experiments/demo.json). Re-running it skips
+# the runs already complete and prints the table again. Then posenc compare
+# prints each encoding's break length with its range over the seeds and the
+# ranking with its support; it ends by writing the interactive page
+# $(DEMO_OUT)/report.html (posenc report) and printing its path.
 demo:
 	@scripts/deps.sh demo
 	@$(MAKE) --no-print-directory $(PROG)
 	./$(PROG) sweep experiments/demo.json --out $(DEMO_OUT)
+	./$(PROG) compare $(DEMO_OUT)
 	./$(PROG) report $(DEMO_OUT)
 
 # Fuzzing (clang + libFuzzer): the library built again by clang with the

@@ -457,9 +457,10 @@ static PEConfig scheme_pe_config(int C, int NH, int P) {
     return pc;
 }
 
-static const ReportRun *first_run_with(const ReportRun *runs, int n, const char *pe) {
+/* the first finished run whose encoding has the property flag (model/pe.h) */
+static const ReportRun *first_run_with(const ReportRun *runs, int n, unsigned flag) {
     for (int i = 0; i < n; i++)
-        if (runs[i].ok && runs[i].has_default && strcmp(runs[i].cfg.model.pe, pe) == 0) return &runs[i];
+        if (runs[i].ok && runs[i].has_default && pe_has(runs[i].cfg.model.pe, flag)) return &runs[i];
     return NULL;
 }
 
@@ -486,7 +487,7 @@ static cJSON *schemes_entry(const ReportRun *runs, int nruns) {
     /* learned: a trained run's table (rows never reached in training marked), else a fresh one */
     {
         cJSON *o = cJSON_AddObjectToObject(s, "learned");
-        const ReportRun *r = first_run_with(runs, nruns, "learned");
+        const ReportRun *r = first_run_with(runs, nruns, PE_TRAINED_POSITIONS); /* a trained position table */
         RunConfig lc;
         GPT m;
         if (r && rundir_load(r->dir, 1, &lc, &m, NULL) == 0) {
@@ -530,7 +531,7 @@ static cJSON *schemes_entry(const ReportRun *runs, int nruns) {
     /* rope: the settings of a rope run if there is one, else the defaults; 128 positions */
     {
         cJSON *o = cJSON_AddObjectToObject(s, "rope");
-        const ReportRun *r = first_run_with(runs, nruns, "rope");
+        const ReportRun *r = first_run_with(runs, nruns, PE_SCALABLE); /* RoPE's rotations (and settings) */
         const int len = 128, C = r ? r->cfg.model.C : 64, NH = r ? r->cfg.model.NH : 4, hs = C / NH;
         PEConfig pc = scheme_pe_config(C, NH, len);
         if (r) pc.set = r->cfg.model.pe_set;
