@@ -378,6 +378,18 @@ void compare_headline(FILE *f, const AggTable *t, int g, int metric) {
         compare_ranking_text(t, &c, rk, sizeof rk);
         compare_cell_name(t, c.cell[0], a, sizeof a);
         compare_cell_name(t, c.cell[1], b, sizeof b);
+        /* every encoding the same on every seed (all at 0 past where they broke, say): one clause */
+        int all_equal = 1;
+        for (int i = 0; i < c.num && all_equal; i++)
+            for (int j = i + 1; j < c.num && all_equal; j++) all_equal = c.pair[i][j].zero == c.pair[i][j].k;
+        if (all_equal) {
+            if (c.n == COMPARE_BEYOND)
+                fprintf(f, " Beyond the training range every encoding has the same mean %s, %.3f, on every seed.",
+                        metric_name[metric], c.mean[0]);
+            else
+                fprintf(f, " At %s every encoding has %s %.3f on every seed.", at, metric_name[metric], c.mean[0]);
+            continue;
+        }
         const Paired *p = &c.pair[0][1];
         char support[400];
         if (p->pos == 0 && p->neg == 0)
