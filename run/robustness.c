@@ -277,7 +277,14 @@ static int pair_verdict(const AggTable *t, int g, int metric, int n, const char 
     return v;
 }
 
-int rob_report(const RobSpec *r, const AggTable *t, FILE *f, FILE *md, FILE *csv) {
+/* append "text" to a "; "-separated list */
+static void list_add(char **list, size_t *len, const char *text) {
+    const size_t add = strlen(text) + 3;
+    *list = pe_realloc(*list, *len + add + 1);
+    *len += (size_t)snprintf(*list + *len, add + 1, "%s%s", *len ? "; " : "", text);
+}
+
+int rob_report(const RobSpec *r, const AggTable *t, FILE *f, FILE *md_out, FILE *csv) {
     const AggTable *b = &t[0];
     static const char *const mname[2] = {"exact_match", "token_acc"};
     const int metric = r->metric;
@@ -300,12 +307,15 @@ int rob_report(const RobSpec *r, const AggTable *t, FILE *f, FILE *md, FILE *csv
         for (int p = 0; p < r->num; p++) pg[p] = find_group(&t[p], title);
         if (f) fprintf(f, "\n%s (%s): baseline conclusions under %d perturbation(s), one change at a time\n", title,
                        mname[metric], r->num - 1);
+        /* the table goes to a buffer: the summary (what holds, what flips) comes first */
+        char *tbuf = NULL, *holds = NULL, *flipl = NULL, *weak = NULL;
+        size_t tlen = 0, nh = 0, nf = 0, nw = 0;
+        FILE *md = md_out ? open_memstream(&tbuf, &tlen) : NULL;
+        if (md_out && !md) return pe_errorf("out of memory");
         if (md) {
-            fprintf(md, "\n**%s** (%s; the baseline is the experiment as it is; each column changes one thing; "
-                        "\"holds\": the same verdict, \"not resolved\": the paired interval covers 0, \"FLIPS\": the "
-                        "opposite verdict, \"earlier\"/\"later\": the break range over the seeds no longer overlaps "
-                        "the baseline's)\n\n| conclusion | baseline |",
-                    title, mname[metric]);
+            fprintf(md, "\nEach column changes one thing; \"holds\": the same verdict, \"not resolved\": the paired "
+                        "interval covers 0, \"FLIPS\": the opposite verdict, \"earlier\"/\"later\": the break range over "
+                        "the seeds no longer overlaps the baseline's.\n\n| conclusion | baseline |");
             for (int p = 1; p < r->num; p++) fprintf(md, " %s |", r->v[p].name);
             fprintf(md, " holds under all |\n| --- | --- |");
             for (int p = 1; p < r->num; p++) fprintf(md, " --- |");
@@ -330,6 +340,7 @@ int rob_report(const RobSpec *r, const AggTable *t, FILE *f, FILE *md, FILE *csv
                     snprintf(concl, sizeof concl, "n = %d: %s > %s", ns[q], w, l);
                     conclusions++;
                     int all = 1, flipped = 0;
+                    char by[512] = "";
                     if (md)
                         fprintf(md, "| %s | %+.3f [%+.3f, %+.3f], %d of %d seeds |", concl, bp->verdict * bp->mean,
                                 bp->verdict > 0 ? bp->lo : -bp->hi, bp->verdict > 0 ? bp->hi : -bp->lo,
@@ -342,6 +353,9 @@ int rob_report(const RobSpec *r, const AggTable *t, FILE *f, FILE *md, FILE *csv
                         const char *word = v == 2 ? "absent" : v > 0 ? "holds" : v < 0 ? "FLIPS" : "not resolved";
                         all &= v == 1;
                         flipped |= v == -1;
+                        if (v != 1 && strlen(by) + strlen(r->v[p].name) + 24 < sizeof by)
+                            snprintf(by + strlen(by), sizeof by - strlen(by), "%s%s %s", by[0] ? ", " : "",
+                                     v == -1 ? "flips under" : "not resolved under", r->v[p].name);
                         if (md) {
                             if (v == 2) fprintf(md, " absent |");
                             else fprintf(md, " %s (%+.3f) |", word, pp.mean);
@@ -354,6 +368,11 @@ int rob_report(const RobSpec *r, const AggTable *t, FILE *f, FILE *md, FILE *csv
                                     v == 2 ? 0 : paired_support(&pp), pp.k);
                     }
                     flips += flipped;
+                    char item[2048];
+                    snprintf(item, sizeof item, "%s (%s)", concl, by);
+                    if (all) list_add(&holds, &nh, concl);
+                    else if (flipped) list_add(&flipl, &nf, item);
+                    else list_add(&weak, &nw, item);
                     if (md) fprintf(md, " %s |\n", all ? "**yes**" : flipped ? "no: flips" : "no");
                     if (f) fprintf(f, " => %s\n", all ? "holds under all" : flipped ? "FLIPS" : "not under all");
                 }
@@ -370,6 +389,7 @@ int rob_report(const RobSpec *r, const AggTable *t, FILE *f, FILE *md, FILE *csv
             brk_range_text(bc, metric, br, sizeof br);
             conclusions++;
             int all = 1, flipped = 0;
+            char by[512] = "";
             if (md) fprintf(md, "| %s | %s |", concl, br);
             if (f) fprintf(f, "  %-36s baseline %s:", concl, br);
             const int lo = brk_key(bc->brk_min[metric]), hi = brk_key(bc->brk_max[metric]);
@@ -387,6 +407,14 @@ int rob_report(const RobSpec *r, const AggTable *t, FILE *f, FILE *md, FILE *csv
                     else if (xlo > hi) snprintf(word, sizeof word, "later: %s", xr), all = 0, flipped = 1;
                     else snprintf(word, sizeof word, "holds: %s", xr);
                 }
+                if (strncmp(word, "holds", 5) != 0) {
+                    char piece[256];
+                    snprintf(piece, sizeof piece, "%.127s under %.63s", word, r->v[p].name);
+                    if (strlen(by) + strlen(piece) + 3 < sizeof by) {
+                        if (by[0]) strcat(by, ", ");
+                        strcat(by, piece);
+                    }
+                }
                 if (md) fprintf(md, " %s |", word);
                 if (f) fprintf(f, " %s %s;", r->v[p].name, word);
                 if (csv)
@@ -395,6 +423,13 @@ int rob_report(const RobSpec *r, const AggTable *t, FILE *f, FILE *md, FILE *csv
                             x ? x->brk_min[metric] : -1, x ? x->brk_max[metric] : -1, x ? x->num_runs : 0);
             }
             flips += flipped;
+            char item[2048];
+            snprintf(item, sizeof item, "%s %s (%s)", concl, br, by);
+            if (all) {
+                snprintf(item, sizeof item, "%s %s", concl, br);
+                list_add(&holds, &nh, item);
+            } else if (flipped) list_add(&flipl, &nf, item);
+            else list_add(&weak, &nw, item);
             if (md) fprintf(md, " %s |\n", all ? "**yes**" : flipped ? "no: moves" : "no");
             if (f) fprintf(f, " => %s\n", all ? "holds under all" : flipped ? "MOVES" : "not under all");
         }
@@ -418,6 +453,20 @@ int rob_report(const RobSpec *r, const AggTable *t, FILE *f, FILE *md, FILE *csv
                 fprintf(md, "\n");
             }
         }
+        if (md) {
+            fclose(md);
+            fprintf(md_out, "\n**%s**: the baseline's conclusions (%s) under %d change(s) of the recipe.\n\n", title,
+                    mname[metric], r->num - 1);
+            fprintf(md_out, "- **Hold under every change:** %s.\n", holds ? holds : "none");
+            fprintf(md_out, "- **Flip or move under at least one:** %s.\n", flipl ? flipl : "none");
+            fprintf(md_out, "- **Neither (not resolved, or a break length undefined, under some):** %s.\n",
+                    weak ? weak : "none");
+            fwrite(tbuf, 1, tlen, md_out);
+        }
+        free(tbuf);
+        free(holds);
+        free(flipl);
+        free(weak);
     }
     if (!groups) return pe_errorf("%s: the baseline has nothing to compare", r->spec_path);
     if (f) fprintf(f, "\n%d conclusion(s) of the baseline; %d flip or move under some perturbation\n", conclusions,
