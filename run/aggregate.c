@@ -459,20 +459,10 @@ static int cell_length_index(const Cell *c, int n) {
     return -1;
 }
 
-/* "10 [10-12]": a cell's break length over its seeds, metric AGG_EM or AGG_ACC */
+/* "10 [10 to 12]": a cell's break length over its seeds, metric AGG_EM or AGG_ACC */
 static void break_cell_text(const Cell *c, int metric, char *buf, size_t cap) {
-    char med[24], lo[24], hi[24];
-    if (!c->brk_defined[metric]) {
-        snprintf(buf, cap, "n/a");
-        return;
-    }
-    break_text(c->brk_median[metric], c->n_max, med, sizeof med);
-    break_text(c->brk_min[metric], c->n_max, lo, sizeof lo);
-    break_text(c->brk_max[metric], c->n_max, hi, sizeof hi);
-    if (c->brk_defined[metric] == 1)
-        snprintf(buf, cap, "%s (one seed)", med);
-    else
-        snprintf(buf, cap, "%s [%s to %s]", med, lo, hi);
+    break_range_text(c->brk_median[metric], c->brk_min[metric], c->brk_max[metric], c->brk_defined[metric], c->n_max,
+                     buf, (unsigned)cap);
 }
 
 /* "10 / 10 / > 32" */

@@ -155,3 +155,19 @@ void break_text(int b, int n_max, char *buf, unsigned cap) {
     else
         snprintf(buf, cap, "%d", b);
 }
+
+void break_range_text(int median, int min, int max, int defined, int n_max, char *buf, unsigned cap) {
+    char med[24], lo[24], hi[24];
+    if (defined < 1) {
+        snprintf(buf, cap, "n/a");
+        return;
+    }
+    break_text(median, n_max, med, sizeof med);
+    if (defined == 1) {
+        snprintf(buf, cap, "%s (one seed)", med);
+        return;
+    }
+    break_text(min, n_max, lo, sizeof lo);
+    break_text(max, n_max, hi, sizeof hi);
+    snprintf(buf, cap, "%s [%s to %s]", med, lo, hi);
+}

@@ -87,5 +87,7 @@ int break_summary(const int *b, int k, int *median, int *min, int *max, int *cen
 
 /* "10", "> 32" (censored at n_max), "n/a" */
 void break_text(int b, int n_max, char *buf, unsigned cap);
+/* A summary over seeds (break_summary's): "10 [10 to 12]", "12 (one seed)" or "n/a" (none defined). */
+void break_range_text(int median, int min, int max, int defined, int n_max, char *buf, unsigned cap);
 
 #endif

@@ -245,15 +245,8 @@ static int find_group(const AggTable *t, const char *title) {
 static int brk_key(int b) { return b == 0 ? INT_MAX : b; }
 
 static void brk_range_text(const AggCell *c, int metric, char *buf, size_t cap) {
-    char a[24], b[24], m[24];
-    if (!c->brk_defined[metric]) {
-        snprintf(buf, cap, "undefined");
-        return;
-    }
-    break_text(c->brk_median[metric], c->n_max, m, sizeof m);
-    break_text(c->brk_min[metric], c->n_max, a, sizeof a);
-    break_text(c->brk_max[metric], c->n_max, b, sizeof b);
-    snprintf(buf, cap, "%s [%s to %s]", m, a, b);
+    break_range_text(c->brk_median[metric], c->brk_min[metric], c->brk_max[metric], c->brk_defined[metric], c->n_max,
+                     buf, (unsigned)cap);
 }
 
 /* The paired verdict of cells a, b (by name) at n in group g of t: +1, -1, 0; 2 if absent. */

@@ -147,6 +147,13 @@ START_TEST(test_break_summary) {
     ck_assert_str_eq(t, "n/a");
     break_text(12, 32, t, sizeof t);
     ck_assert_str_eq(t, "12");
+    char r[64];
+    break_range_text(12, 10, 0, 3, 32, r, sizeof r);
+    ck_assert_str_eq(r, "12 [10 to > 32]");
+    break_range_text(12, 12, 12, 1, 32, r, sizeof r);
+    ck_assert_str_eq(r, "12 (one seed)");
+    break_range_text(-1, -1, -1, 0, 32, r, sizeof r);
+    ck_assert_str_eq(r, "n/a");
 }
 END_TEST
 
