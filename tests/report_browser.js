@@ -247,12 +247,20 @@ async function main() {
     const slid = await page.eval(`(() => { const s = document.getElementById("sin-len"); s.value = "100";
       s.dispatchEvent(new Event("input")); return [location.hash, document.querySelector("#sin svg").getAttribute("data-rows")]; })()`);
     check(slid[0].includes("sl=100") && slid[1] === "100", `the length slider redraws and lands in the fragment (${slid[0]})`);
-    /* break markers, drawn from the data when it carries them (none computed yet: injected here) */
-    const breaks = await page.eval(`(() => { location.hash = ""; readState();
-      const s = seriesOf(groups[0]);
-      D.breaks = [{ group: groups[0], label: s[0].label, n: 10, lo: 9, hi: 12 }]; render();
-      const n = document.querySelectorAll("#curves g.break").length; D.breaks = null; render(); return n; })()`);
-    check(breaks === 1, `break markers drawn from D.breaks (${breaks})`);
+    /* break markers: posenc report computes them (D.breaks, posenc collect's rule), one per
+     * encoding of the group for the metric shown; an injected one is drawn; none without data */
+    const breaks = await page.eval(`(() => { location.hash = ""; readState(); render();
+      const real = Array.isArray(D.breaks) ? D.breaks.filter((b) => b.group === groups[0] && b.metric === "exact_match").length : -1;
+      const drawn = document.querySelectorAll("#curves g.break").length;
+      const keep = D.breaks, s = seriesOf(groups[0]);
+      D.breaks = [{ group: groups[0], label: s[0].label, metric: "exact_match", n: 10, lo: 9, hi: 12, fraction: 0.5 }]; render();
+      const one = document.querySelectorAll("#curves g.break").length;
+      D.breaks = null; render();
+      const none = document.querySelectorAll("#curves g.break").length, note = document.getElementById("breaks-note").textContent;
+      D.breaks = keep; render(); return [real, drawn, one, none, note]; })()`);
+    check(breaks[0] > 0 && breaks[1] === breaks[0], `break markers drawn from the report's own break lengths (${breaks[1]} of ${breaks[0]})`);
+    check(breaks[2] === 1 && breaks[3] === 0 && breaks[4].includes("not computed"),
+          `an injected break drawn once, none without data (${breaks.slice(2).join(", ")})`);
     clean(page, "sweep", main);
 
     for (const [key, what] of [["single", "single run"], ["failed", "sweep with a failed run"], ["nasty", "hostile strings"]]) {
