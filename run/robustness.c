@@ -86,14 +86,17 @@ int rob_load(RobSpec *r, const char *path) {
         snprintf(r->name, sizeof r->name, "%.63s", b);
     }
     if (ds) snprintf(r->description, sizeof r->description, "%s", ds->valuestring);
-    r->metric = AGG_EM;
+    r->metrics = 1u << AGG_EM | 1u << AGG_ACC;
     if (mt) {
-        if (!cJSON_IsString(mt) ||
-            (strcmp(mt->valuestring, "exact_match") != 0 && strcmp(mt->valuestring, "token_acc") != 0)) {
-            pe_errorf("%s: metric: expected \"exact_match\" or \"token_acc\"", path);
+        const char *m = cJSON_IsString(mt) ? mt->valuestring : "";
+        r->metrics = strcmp(m, "exact_match") == 0 ? 1u << AGG_EM
+                     : strcmp(m, "token_acc") == 0 ? 1u << AGG_ACC
+                     : strcmp(m, "both") == 0      ? (1u << AGG_EM | 1u << AGG_ACC)
+                                                   : 0;
+        if (!r->metrics) {
+            pe_errorf("%s: metric: expected \"exact_match\", \"token_acc\" or \"both\"", path);
             goto done;
         }
-        r->metric = strcmp(mt->valuestring, "token_acc") == 0 ? AGG_ACC : AGG_EM;
     }
     if (ls) {
         const int n = cJSON_GetArraySize(ls);
@@ -280,12 +283,13 @@ static void list_add(char **list, size_t *len, const char *text) {
 int rob_report(const RobSpec *r, const AggTable *t, FILE *f, FILE *md_out, FILE *csv) {
     const AggTable *b = &t[0];
     static const char *const mname[2] = {"exact_match", "token_acc"};
-    const int metric = r->metric;
     int flips = 0, conclusions = 0, groups = 0;
     if (csv)
-        fprintf(csv, "group,conclusion,kind,n,a,b,baseline,perturbation,verdict,mean,lo,hi,support,seeds\n");
-    for (int g = 0; g < b->ncells; g++) {
-        if (b->group[g] != g) continue;
+        fprintf(csv, "group,metric,conclusion,kind,n,a,b,baseline,perturbation,verdict,mean,lo,hi,support,seeds\n");
+    /* each group, each metric asked for (a language model's exact match is near 0 everywhere: skipped) */
+    for (int gm = 0; gm < 2 * b->ncells; gm++) {
+        const int g = gm / 2, metric = gm % 2;
+        if (b->group[g] != g || !(r->metrics & (1u << metric)) || (metric == AGG_EM && b->cells[g].lm)) continue;
         groups++;
         char title[512];
         aggregate_group_title(b, g, title, sizeof title);
@@ -355,8 +359,8 @@ int rob_report(const RobSpec *r, const AggTable *t, FILE *f, FILE *md_out, FILE 
                         }
                         if (f) fprintf(f, " %s %s;", r->v[p].name, word);
                         if (csv)
-                            fprintf(csv, "\"%s\",\"%s\",order,%d,\"%s\",\"%s\",%.6f,\"%s\",%s,%.6f,%.6f,%.6f,%d,%d\n",
-                                    title, concl, ns[q], w, l, bp->verdict * bp->mean, r->v[p].name, word,
+                            fprintf(csv, "\"%s\",%s,\"%s\",order,%d,\"%s\",\"%s\",%.6f,\"%s\",%s,%.6f,%.6f,%.6f,%d,%d\n",
+                                    title, mname[metric], concl, ns[q], w, l, bp->verdict * bp->mean, r->v[p].name, word,
                                     v == 2 ? 0.0 : pp.mean, v == 2 ? 0.0 : pp.lo, v == 2 ? 0.0 : pp.hi,
                                     v == 2 ? 0 : paired_support(&pp), pp.k);
                     }
@@ -411,7 +415,7 @@ int rob_report(const RobSpec *r, const AggTable *t, FILE *f, FILE *md_out, FILE 
                 if (md) fprintf(md, " %s |", word);
                 if (f) fprintf(f, " %s %s;", r->v[p].name, word);
                 if (csv)
-                    fprintf(csv, "\"%s\",\"%s\",break,,\"%s\",,%d,\"%s\",\"%s\",%d,%d,%d,,%d\n", title, concl, name,
+                    fprintf(csv, "\"%s\",%s,\"%s\",break,,\"%s\",,%d,\"%s\",\"%s\",%d,%d,%d,,%d\n", title, mname[metric], concl, name,
                             bc->brk_median[metric], r->v[p].name, word, x ? x->brk_median[metric] : -1,
                             x ? x->brk_min[metric] : -1, x ? x->brk_max[metric] : -1, x ? x->num_runs : 0);
             }

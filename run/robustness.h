@@ -13,7 +13,8 @@
  *       {"name": "wd 0.01", "set": {"train.weight_decay": 0.01}},
  *       {"name": "lr x2",   "set": {"train.lr": 0.004}}
  *     ],
- *     "metric": "exact_match",            the metric of the conclusions (or token_acc)
+ *     "metric": "both",                   the metric of the conclusions: exact_match,
+ *                                         token_acc or both (the default)
  *     "lengths": [10, 12, 16]             where the ranking is checked (default: 1.25x, 1.5x
  *                                         and 2x the longest training length)
  *   }
@@ -52,7 +53,7 @@ typedef struct {
     char spec_path[4096];
     char experiment[4096];                 /* as the spec names it */
     char experiment_path[4096];            /* resolved against the spec's folder */
-    int metric;                            /* AGG_EM or AGG_ACC */
+    unsigned metrics;                      /* 1 << AGG_EM | 1 << AGG_ACC: the metrics checked */
     int num_lengths;
     int lengths[16];                       /* 0: the defaults */
     int num;                               /* variants: [0] the baseline, then the perturbations */

@@ -403,6 +403,12 @@ START_TEST(test_robustness_spec_errors) {
     write_text(p, text);
     ck_assert_int_eq(posenc("robustness %s --out %s/o", p, d), 2);
     EXPECT_OUT("its folder name a_b is taken by \"a b\"");
+    snprintf(text, sizeof text,
+             "{\"experiment\": \"%s\", \"metric\": \"loss\", \"perturbations\": [{\"name\": \"a\", \"set\": {\"train.lr\": 0.1}}]}",
+             tiny);
+    write_text(p, text);
+    ck_assert_int_eq(posenc("robustness %s --out %s/o", p, d), 2);
+    EXPECT_OUT("metric: expected \"exact_match\", \"token_acc\" or \"both\"");
     /* a bad config value is the sweep's error, naming the key */
     snprintf(text, sizeof text,
              "{\"experiment\": \"%s\", \"perturbations\": [{\"name\": \"bad\", \"set\": {\"train.lr\": -1}}]}",
