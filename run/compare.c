@@ -210,28 +210,33 @@ static void seeds_list(const AggTable *t, int g, char *buf, size_t cap) {
     if (len < cap) snprintf(buf + len, cap - len, ")");
 }
 
-/* "n = 10" or "no break up to n = 32" */
+/* "n = 10" or "beyond n = 32" (censored: not below the threshold up to the longest length) */
 static void break_phrase(int b, int n_max, char *buf, size_t cap) {
-    if (b == 0) snprintf(buf, cap, "no break up to n = %d", n_max);
+    if (b == 0) snprintf(buf, cap, "beyond n = %d", n_max);
     else snprintf(buf, cap, "n = %d", b);
 }
 
-/* "n = 10 on every seed", "n = 10 (median; n = 10 to n = 12 over the seeds)" */
+/* "at n = 10 on every seed", "nowhere up to n = 128 on every seed",
+ * "at n = 10 (median; n = 10 to beyond n = 32 over the seeds)" */
 static void break_summary_text(const AggCell *c, int metric, char *buf, size_t cap) {
     char med[64], lo[64], hi[64];
     if (!c->brk_defined[metric]) {
         snprintf(buf, cap, "undefined (nothing to compare with inside the training range)");
         return;
     }
+    if (c->brk_censored[metric] == c->brk_defined[metric]) {
+        snprintf(buf, cap, "nowhere up to n = %d%s", c->n_max, c->brk_defined[metric] == 1 ? " (one seed)" : " on every seed");
+        return;
+    }
     break_phrase(c->brk_median[metric], c->n_max, med, sizeof med);
     break_phrase(c->brk_min[metric], c->n_max, lo, sizeof lo);
     break_phrase(c->brk_max[metric], c->n_max, hi, sizeof hi);
     if (c->brk_defined[metric] == 1)
-        snprintf(buf, cap, "%s (one seed)", med);
+        snprintf(buf, cap, "at %s (one seed)", med);
     else if (c->brk_min[metric] == c->brk_max[metric])
-        snprintf(buf, cap, "%s on every seed", med);
+        snprintf(buf, cap, "at %s on every seed", med);
     else
-        snprintf(buf, cap, "%s (median; %s to %s over the seeds)", med, lo, hi);
+        snprintf(buf, cap, "at %s (median; %s to %s over the seeds)", med, lo, hi);
 }
 
 void compare_print(FILE *f, const AggTable *t, int metric, const int *ns_in, int nn_in, int md) {
@@ -365,7 +370,7 @@ void compare_headline(FILE *f, const AggTable *t, int g, int metric) {
             compare_cell_name(t, d, name, sizeof name);
             snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", count++ ? ", " : "", name);
         }
-        fprintf(f, "%sat %s for %s", clauses++ ? "; " : "", b, names);
+        fprintf(f, "%s%s for %s", clauses++ ? "; " : "", b, names);
     }
     fprintf(f, ".");
     int ns[8];
@@ -384,10 +389,10 @@ void compare_headline(FILE *f, const AggTable *t, int g, int metric) {
             for (int j = i + 1; j < c.num && all_equal; j++) all_equal = c.pair[i][j].zero == c.pair[i][j].k;
         if (all_equal) {
             if (c.n == COMPARE_BEYOND)
-                fprintf(f, " Beyond the training range every encoding has the same mean %s, %.3f, on every seed.",
+                fprintf(f, " Beyond the training range the mean %s is %.3f for all of them on every seed.",
                         metric_name[metric], c.mean[0]);
             else
-                fprintf(f, " At %s every encoding has %s %.3f on every seed.", at, metric_name[metric], c.mean[0]);
+                fprintf(f, " At %s %s is %.3f for all of them on every seed.", at, metric_name[metric], c.mean[0]);
             continue;
         }
         const Paired *p = &c.pair[0][1];

@@ -352,8 +352,8 @@ START_TEST(test_compare_cli) {
     EXPECT_OUT("n = 8 (2x)");
     EXPECT_OUT("alibi > rope");
     EXPECT_OUT("alibi        - rope         +0.750 [+0.405, +1.095]  3/3 seeds  alibi > rope");
-    EXPECT_OUT("rope             n = 8 on every seed");
-    EXPECT_OUT("alibi            no break up to n = 8 on every seed");
+    EXPECT_OUT("rope             at n = 8 on every seed");
+    EXPECT_OUT("alibi            nowhere up to n = 8 on every seed");
     ck_assert_int_eq(posenc("compare %s --markdown --at 8", d), 0);
     EXPECT_OUT("| n = 8 (2x) | alibi - rope | +0.750 [+0.405, +1.095] | 3 of 3 seeds | alibi > rope |");
     ck_assert_msg(!strstr(posenc_out, "beyond"), "%s", posenc_out);
