@@ -38,7 +38,7 @@ static void compare_usage(FILE *f) {
             "the training range.\n"
             "\n"
             "options:\n"
-            "  --metric M           exact_match (default) or token_acc\n"
+            "  --metric M           exact_match or token_acc (default: both; a language model's: token_acc)\n"
             "  --at N[,N...]        compare at these evaluated lengths (e.g. 10,12,16)\n"
             "  --beyond             compare only the mean past the training range\n"
             "  --markdown           markdown tables (what scripts/report.sh puts into the READMEs)\n"
@@ -146,8 +146,13 @@ int cmd_compare(int argc, char **argv) {
                         compare_headline(stdout, &t, g, m);
                         printf("\n");
                     }
-    } else {
+    } else if (explicit_metric) {
         compare_print(stdout, &t, metric, ns, nn, md);
+    } else {
+        /* without --metric: exact_match, then token_acc (a language model's: token_acc only) */
+        int all_lm = 1;
+        for (int c = 0; c < t.ncells; c++) all_lm &= t.cells[c].lm;
+        for (int m = all_lm ? AGG_ACC : AGG_EM; m <= AGG_ACC; m++) compare_print(stdout, &t, m, ns, nn, md);
     }
     aggregate_free(&t);
     return 0;

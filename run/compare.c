@@ -311,9 +311,10 @@ void compare_print(FILE *f, const AggTable *t, int metric, const int *ns_in, int
             fprintf(f, md ? "| %s | %s |\n" : "  %-40s %s\n", at, rk);
         }
         if (md)
-            fprintf(f, "\nPaired differences (A - B over the seeds both have: same seed, same evaluation "
-                       "examples):\n\n| at | A - B | mean [95 %% interval] | sign holds in | verdict |\n"
-                       "| --- | --- | ---: | ---: | --- |\n");
+            fprintf(f, "\n<details><summary>Paired differences in %s (A - B over the seeds both have: same seed, same "
+                       "evaluation examples)</summary>\n\n| at | A - B | mean [95 %% interval] | sign holds in | verdict "
+                       "|\n| --- | --- | ---: | ---: | --- |\n",
+                    metric_name[metric]);
         else
             fprintf(f, "paired differences (A - B: same seeds, same examples; mean [95%% interval], seeds where the "
                        "sign holds):\n");
@@ -341,6 +342,7 @@ void compare_print(FILE *f, const AggTable *t, int metric, const int *ns_in, int
                                 verdict);
                 }
         }
+        if (md) fprintf(f, "\n</details>\n");
         free(cmp);
     }
 }
