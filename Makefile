@@ -180,7 +180,7 @@ bench: $(BENCH_BIN)
 # $(DEMO_OUT)/report.html (posenc report) and printing its path.
 demo:
 	@scripts/deps.sh demo
-	@$(MAKE) --no-print-directory $(PROG)
+	@$(MAKE) --no-print-directory -j$$(nproc) $(PROG)
 	./$(PROG) sweep experiments/demo.json --out $(DEMO_OUT)
 	./$(PROG) compare $(DEMO_OUT)
 	./$(PROG) report $(DEMO_OUT)
