@@ -82,7 +82,8 @@ if [ $robust = 1 ]; then
     [ -e "$t" ] || continue
     wall=$(awk -v a="$wall" -v b="$(field wall_s "$t")" 'BEGIN { printf "%.1f", a + b }')
     runs=$((runs + $(field jobs_run "$t")))
-    last=$(field finished "$t")
+    f=$(field finished "$t")
+    [[ "$f" > "$last" ]] && last=$f
   done
   {
     echo "<!-- results:$name:begin -->"
