@@ -38,6 +38,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/show.h"
 #include "run/aggregate.h"
 #include "model/pe.h"
 #include "run/attention.h"
@@ -440,16 +441,6 @@ static cJSON *show_verdicts(const char *const *args, int nargs) {
     return out;
 }
 
-/* What embed_forward adds to an all-zero embedding at positions 0..len-1. */
-static float *embed_table(const PE *pe, int len, int C) {
-    float *t = pe_calloc((size_t)len * C, sizeof(float));
-    int *pos = pe_calloc(len, sizeof(int));
-    for (int p = 0; p < len; p++) pos[p] = p;
-    pe->ops->embed_forward(pe, t, pos, len);
-    free(pos);
-    return t;
-}
-
 static PEConfig scheme_pe_config(int C, int NH, int P) {
     PEConfig pc;
     pe_config_default(&pc);
@@ -473,7 +464,7 @@ static cJSON *schemes_entry(const ReportRun *runs, int nruns) {
         PE pe;
         cJSON *o = cJSON_AddObjectToObject(s, "sinusoidal");
         if (pe_init(&pe, "sinusoidal", &pc) == 0) {
-            float *t = embed_table(&pe, len, C);
+            float *t = show_embed_table(&pe, len, C);
             cJSON_AddNumberToObject(o, "len", len);
             cJSON_AddNumberToObject(o, "C", C);
             cJSON_AddItemToObject(o, "table", num_array(t, (size_t)len * C, 1e-3));
@@ -492,7 +483,7 @@ static cJSON *schemes_entry(const ReportRun *runs, int nruns) {
         GPT m;
         if (r && rundir_load(r->dir, 1, &lc, &m, NULL) == 0) {
             const int P = m.cfg.P, C = m.cfg.C;
-            float *t = embed_table(&m.pe, P, C);
+            float *t = show_embed_table(&m.pe, P, C);
             cJSON_AddStringToObject(o, "run", r->id);
             cJSON_AddNumberToObject(o, "len", P);
             cJSON_AddNumberToObject(o, "C", C);
@@ -515,7 +506,7 @@ static cJSON *schemes_entry(const ReportRun *runs, int nruns) {
             GPT fresh;
             if (gpt_build(&fresh, &mc) == 0) {
                 gpt_init_params(&fresh, 1);
-                float *t = embed_table(&fresh.pe, len, C);
+                float *t = show_embed_table(&fresh.pe, len, C);
                 cJSON_AddNumberToObject(o, "len", len);
                 cJSON_AddNumberToObject(o, "C", C);
                 cJSON_AddNumberToObject(o, "train_T", 0);

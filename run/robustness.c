@@ -252,25 +252,19 @@ static void brk_range_text(const AggCell *c, int metric, char *buf, size_t cap) 
                      buf, (unsigned)cap);
 }
 
-/* The paired verdict of cells a, b (by name) at n in group g of t: +1, -1, 0; 2 if absent. */
-static int pair_verdict(const AggTable *t, int g, int metric, int n, const char *a, const char *b, Paired *out) {
-    CompareAt *c = pe_calloc(1, sizeof *c);
-    int v = 2;
-    if (compare_at(t, g, metric, n, c) == 0) {
-        int ia = -1, ib = -1;
-        for (int i = 0; i < c->num; i++) {
-            char nm[256];
-            compare_cell_name(t, c->cell[i], nm, sizeof nm);
-            if (strcmp(nm, a) == 0) ia = i;
-            if (strcmp(nm, b) == 0) ib = i;
-        }
-        if (ia >= 0 && ib >= 0) {
-            *out = c->pair[ia][ib];
-            v = out->verdict;
-        }
+/* The paired verdict of cells a, b (by name) in c, a comparison of t (compare_at):
+ * +1, -1, 0; 2 if either is absent (or c is NULL: nothing to compare there). */
+static int pair_verdict(const AggTable *t, const CompareAt *c, const char *a, const char *b, Paired *out) {
+    int ia = -1, ib = -1;
+    for (int i = 0; c && i < c->num; i++) {
+        char nm[256];
+        compare_cell_name(t, c->cell[i], nm, sizeof nm);
+        if (strcmp(nm, a) == 0) ia = i;
+        if (strcmp(nm, b) == 0) ib = i;
     }
-    free(c);
-    return v;
+    if (ia < 0 || ib < 0) return 2;
+    *out = c->pair[ia][ib];
+    return out->verdict;
 }
 
 /* append "text" to a "; "-separated list */
@@ -325,6 +319,15 @@ int rob_report(const RobSpec *r, const AggTable *t, FILE *f, FILE *md_out, FILE 
                 free(c);
                 continue;
             }
+            /* each perturbation's comparison at this length, once (NULL: nothing to compare there) */
+            CompareAt *pc[ROB_MAX_PERTURBATIONS + 1] = {0};
+            for (int p = 1; p < r->num; p++) {
+                pc[p] = pe_calloc(1, sizeof *pc[p]);
+                if (pg[p] < 0 || compare_at(&t[p], pg[p], metric, ns[q], pc[p]) != 0) {
+                    free(pc[p]);
+                    pc[p] = NULL;
+                }
+            }
             for (int i = 0; i < c->num; i++)
                 for (int j = i + 1; j < c->num; j++) {
                     const Paired *bp = &c->pair[i][j];
@@ -346,7 +349,7 @@ int rob_report(const RobSpec *r, const AggTable *t, FILE *f, FILE *md_out, FILE 
                                    bp->verdict > 0 ? bp->lo : -bp->hi, bp->verdict > 0 ? bp->hi : -bp->lo);
                     for (int p = 1; p < r->num; p++) {
                         Paired pp = {0};
-                        const int v = pg[p] < 0 ? 2 : pair_verdict(&t[p], pg[p], metric, ns[q], w, l, &pp);
+                        const int v = pair_verdict(&t[p], pc[p], w, l, &pp);
                         const char *word = v == 2 ? "absent" : v > 0 ? "holds" : v < 0 ? "FLIPS" : "not resolved";
                         all &= v == 1;
                         flipped |= v == -1;
@@ -373,6 +376,7 @@ int rob_report(const RobSpec *r, const AggTable *t, FILE *f, FILE *md_out, FILE 
                     if (md) fprintf(md, " %s |\n", all ? "**yes**" : flipped ? "no: flips" : "no");
                     if (f) fprintf(f, " => %s\n", all ? "holds under all" : flipped ? "FLIPS" : "not under all");
                 }
+            for (int p = 1; p < r->num; p++) free(pc[p]);
             free(c);
         }
         /* break conclusions */
