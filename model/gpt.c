@@ -197,10 +197,11 @@ static void point_acts(GPT *m, int B, int T) {
     }
 }
 
-#define GPT_NUM_SCRATCH 7
+#define GPT_NUM_SCRATCH 8
 static size_t scratch_sizes(const GPTConfig *c, size_t BT, size_t BTT, size_t s[GPT_NUM_SCRATCH]) {
     size_t v[GPT_NUM_SCRATCH] = {
         BT * c->C, BT * c->C, BT * 3 * c->C, (size_t)c->NH * BTT, BT * c->F, BT * c->F, BT * c->V,
+        (size_t)c->L * BT * c->F,
     };
     size_t total = 0;
     for (int i = 0; i < GPT_NUM_SCRATCH; i++) total += (s[i] = v[i]);
@@ -222,7 +223,7 @@ void gpt_reserve(GPT *m, int B, int T, int training) {
     size_t bt = (size_t)B * T, btt = bt * T, s[GPT_NUM_ACT_TENSORS];
     if ((size_t)T > m->attn_scratch_T) {
         free(m->attn_scratch);
-        m->attn_scratch = pe_calloc_big((size_t)T * m->cfg.C, sizeof(float));
+        m->attn_scratch = pe_calloc_big(attention_scratch_floats(T, m->cfg.C, m->cfg.NH), sizeof(float));
         m->attn_scratch_T = T;
     }
     if (bt > m->acts_tokens || btt > m->acts_att) {
@@ -241,6 +242,7 @@ void gpt_reserve(GPT *m, int B, int T, int training) {
         size_t ss[GPT_NUM_SCRATCH];
         free(m->scratch_memory);
         m->scratch_memory = pe_calloc_big(scratch_sizes(&m->cfg, bt, btt, ss), sizeof(float));
+        m->dgelu_ready = 0;
         m->scratch_tokens = bt;
         m->scratch_att = btt;
     }
@@ -270,6 +272,10 @@ float gpt_forward(GPT *m, const int *inputs, const int *targets, const int *pos,
     m->B = B;
     m->T = T;
     point_acts(m, B, T);
+    /* a forward that backward may follow keeps GELU's derivative (scratch) */
+    const int keep_grad = targets && m->scratch_memory && N <= m->scratch_tokens && N * T <= m->scratch_att;
+    if (keep_grad) point_scratch(m, B, T);
+    m->dgelu_ready = keep_grad;
     ParamTensors *p = &m->params;
     ActTensors *a = &m->acts;
 
@@ -301,7 +307,7 @@ float gpt_forward(GPT *m, const int *inputs, const int *targets, const int *pos,
         layernorm_forward(ln2, ln2_mean, ln2_rstd, residual2, p->ln2w + l * C, p->ln2b + l * C, N, C);
         prof_lap(m, GPT_PART_LAYERNORM, &t0);
         matmul_forward(fch, ln2, p->fcw + (size_t)l * F * C, p->fcb + l * F, N, C, F);
-        gelu_forward(fch_gelu, fch, N * F);
+        gelu_forward(fch_gelu, keep_grad ? m->scratch.dgelu + l * N * F : NULL, fch, N * F);
         matmul_forward(fcproj, fch_gelu, p->fcprojw + (size_t)l * C * F, p->fcprojb + l * C, N, F, C);
         prof_lap(m, GPT_PART_MLP, &t0);
         residual_forward(residual3, residual2, fcproj, N * C);
@@ -331,7 +337,8 @@ void gpt_backward(GPT *m, const int *inputs, const int *targets, const int *pos)
     const int B = m->B, T = m->T;
     const int C = m->cfg.C, L = m->cfg.L, NH = m->cfg.NH, F = m->cfg.F, V = m->cfg.V;
     const size_t N = (size_t)B * T;
-    if (m->mean_loss < 0.0f || N > m->scratch_tokens || N * T > m->scratch_att || (size_t)T > m->attn_scratch_T) {
+    if (m->mean_loss < 0.0f || !m->dgelu_ready || N > m->scratch_tokens || N * T > m->scratch_att ||
+        (size_t)T > m->attn_scratch_T) {
         fprintf(stderr, "posenc: internal error: backward needs a forward with targets and "
                         "training scratch reserved for B=%d T=%d\n", B, T);
         abort();
@@ -359,7 +366,7 @@ void gpt_backward(GPT *m, const int *inputs, const int *targets, const int *pos)
         float *att = a->att + l * N * NH * T;
         float *residual2 = a->residual2 + l * N * C;
         float *ln2 = a->ln2 + l * N * C, *ln2_mean = a->ln2_mean + l * N, *ln2_rstd = a->ln2_rstd + l * N;
-        float *fch = a->fch + l * N * F, *fch_gelu = a->fch_gelu + l * N * F;
+        float *fch_gelu = a->fch_gelu + l * N * F;
 
         /* residual3 = residual2 + fcproj: dres is d residual3, = d fcproj */
         memset(s->dfch_gelu, 0, N * F * sizeof(float));
@@ -367,7 +374,7 @@ void gpt_backward(GPT *m, const int *inputs, const int *targets, const int *pos)
                         p->fcprojw + (size_t)l * C * F, N, F, C);
         /* fch_gelu = gelu(fch) */
         memset(s->dfch, 0, N * F * sizeof(float));
-        gelu_backward(s->dfch, fch, s->dfch_gelu, N * F);
+        gelu_backward(s->dfch, s->dgelu + l * N * F, s->dfch_gelu, N * F);
         /* fch = ln2 @ fcw^T + fcb */
         memset(s->dc, 0, N * C * sizeof(float));
         matmul_backward(s->dc, g->fcw + (size_t)l * F * C, g->fcb + l * F, s->dfch, ln2, p->fcw + (size_t)l * F * C,
@@ -422,7 +429,7 @@ double gpt_estimate_bytes(const GPTConfig *cfg, int train_B, int train_T, int ev
     size_t bt = tbt > ebt ? tbt : ebt;
     size_t btt = tbt * train_T > ebt * eval_T ? tbt * train_T : ebt * eval_T;
     size_t maxT = train_T > eval_T ? train_T : eval_T;
-    double floats = params + (double)act_sizes(cfg, bt, btt, s) + (double)maxT * cfg->C;
+    double floats = params + (double)act_sizes(cfg, bt, btt, s) + (double)attention_scratch_floats((int)maxT, cfg->C, cfg->NH);
     if (train_B > 0) floats += (double)scratch_sizes(cfg, tbt, tbt * train_T, ss);
     if (param_bytes) *param_bytes = params * sizeof(float);
     return floats * sizeof(float) + pe_state;
@@ -433,7 +440,7 @@ size_t gpt_reserved_bytes(const GPT *m) {
     size_t floats = 2 * m->num_params;
     if (m->acts_memory) floats += act_sizes(&m->cfg, m->acts_tokens, m->acts_att, s);
     if (m->scratch_memory) floats += scratch_sizes(&m->cfg, m->scratch_tokens, m->scratch_att, ss);
-    floats += m->attn_scratch_T * m->cfg.C;
+    if (m->attn_scratch) floats += attention_scratch_floats((int)m->attn_scratch_T, m->cfg.C, m->cfg.NH);
     return floats * sizeof(float) + pe_state_bytes(&m->pe);
 }
 
@@ -516,7 +523,7 @@ int gpt_decode_step(GPT *m, GPTCache *c, int token, int p) {
         residual_forward(c->x2, c->x, c->proj, C);
         layernorm_forward(c->ln, &mean, &rstd, c->x2, w->ln2w + l * C, w->ln2b + l * C, 1, C);
         matmul_forward(c->fch, c->ln, w->fcw + (size_t)l * F * C, w->fcb + l * F, 1, C, F);
-        gelu_forward(c->fch_gelu, c->fch, F);
+        gelu_forward(c->fch_gelu, NULL, c->fch, F);
         matmul_forward(c->proj, c->fch_gelu, w->fcprojw + (size_t)l * C * F, w->fcprojb + l * C, 1, F, C);
         residual_forward(c->x, c->x2, c->proj, C);
     }

@@ -118,6 +118,7 @@ typedef struct {
     float *dfch;      /* (B, T, F) */
     float *dfch_gelu; /* (B, T, F) */
     float *dlogits;   /* (B, T, V) */
+    float *dgelu;     /* (L, B, T, F) GELU'(fch), written by a forward with targets */
 } GradScratch;
 
 /* Optional per-part timing of forward + backward (for `make bench`): when
@@ -158,13 +159,14 @@ typedef struct {
     size_t acts_att;      /* capacity: B*T*T */
     GradScratch scratch;
     float *scratch_memory;
-    float *attn_scratch;  /* (attn_scratch_T, C): attention kernels' working memory */
+    float *attn_scratch;  /* attention_scratch_floats(attn_scratch_T, C, NH): the attention kernels' working memory */
     size_t attn_scratch_T;
     size_t scratch_tokens, scratch_att;
     /* shape of the last forward pass */
     int B, T;
     float mean_loss;      /* of the last forward with targets; -1 if none */
     int num_targets;      /* counted targets in the last forward */
+    int dgelu_ready;      /* the last forward wrote scratch.dgelu for backward */
     GPTProfile profile;   /* per-part timing, off unless profile.enabled */
 } GPT;
 

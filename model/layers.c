@@ -592,7 +592,7 @@ void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, co
  */
 
 typedef struct {
-    float *out;
+    float *out, *grad;
     const float *inp, *dout;
     int n;
 } GeluArgs;
@@ -605,50 +605,78 @@ KERNEL static void gelu_forward_range(float *out, const float *inp, int lo, int 
     }
 }
 
-KERNEL static void gelu_backward_range(float *dinp, const float *inp, const float *dout, int lo, int hi) {
+/* The forward and the derivative from one sigmoid: the division in sigmoid2
+ * bounds this loop, so the derivative costs little here and saves the
+ * backward pass its own exp and division. */
+KERNEL static void gelu_forward_grad_range(float *out, float *grad, const float *inp, int lo, int hi) {
     for (int i = lo; i < hi; i++) {
         float x = inp[i];
         float u = GELU_SCALE * (x + 0.044715f * x * x * x);
         float s = sigmoid2(u);
+        out[i] = x * s;
         float du = GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
-        dinp[i] += (s + 2.0f * x * s * (1.0f - s) * du) * dout[i];
+        grad[i] = s + 2.0f * x * s * (1.0f - s) * du;
     }
+}
+
+KERNEL static void gelu_backward_range(float *dinp, const float *grad, const float *dout, int lo, int hi) {
+    for (int i = lo; i < hi; i++) dinp[i] += grad[i] * dout[i];
 }
 
 static void gelu_forward_part(void *ctx, int part, int nparts) {
     const GeluArgs *a = ctx;
     int lo, hi;
     par_range(a->n, part, nparts, 16, &lo, &hi);
-    gelu_forward_range(a->out, a->inp, lo, hi);
+    if (a->grad)
+        gelu_forward_grad_range(a->out, a->grad, a->inp, lo, hi);
+    else
+        gelu_forward_range(a->out, a->inp, lo, hi);
 }
 
 static void gelu_backward_part(void *ctx, int part, int nparts) {
     const GeluArgs *a = ctx;
     int lo, hi;
     par_range(a->n, part, nparts, 16, &lo, &hi);
-    gelu_backward_range(a->out, a->inp, a->dout, lo, hi);
+    gelu_backward_range(a->out, a->grad, a->dout, lo, hi);
 }
 
-void gelu_forward(float *out, const float *inp, int n) {
-    GeluArgs a = {.out = out, .inp = inp, .n = n};
+void gelu_forward(float *out, float *grad, const float *inp, int n) {
+    GeluArgs a = {.out = out, .grad = grad, .inp = inp, .n = n};
     par_run(gelu_forward_part, &a);
 }
 
-void gelu_backward(float *dinp, const float *inp, const float *dout, int n) {
-    GeluArgs a = {.out = dinp, .inp = inp, .dout = dout, .n = n};
+void gelu_backward(float *dinp, const float *grad, const float *dout, int n) {
+    GeluArgs a = {.out = dinp, .grad = (float *)grad, .dout = dout, .n = n};
     par_run(gelu_backward_part, &a);
 }
 
 /* ------------------------------------------------------------------------
  * Attention. Work unit: one (batch, head), in parallel over the pool (each
- * part with its own T x hs slice of scratch). Within a unit, keys (forward)
- * or values (backward) are first packed transposed, (hs, T), so that a row of
- * scores is a loop over keys j with q[d] broadcast: vectorised, and summed
- * over d in the reference's order (bitwise-equal scores). Only the causal
- * half j <= i is computed. Weighted sums over rows (att @ v, and the
- * gradients of q, k, v) accumulate a head vector in registers, specialised
- * for common head sizes. The PE qk hook runs per unit on its own head slices.
+ * part with its own slice of scratch, attention_scratch_floats). Within a
+ * unit, keys (forward) or values (backward) are first packed transposed,
+ * (hs, Tp) with Tp = T rounded up to 8 and zero columns past T, so that
+ * scores are computed a whole vector of 8 keys at a time, for a block of
+ * ATT_QB queries at once: each score summed over d from 0 in ascending order,
+ * as the reference. Only the causal half j <= i is used. Weighted sums over
+ * rows (att @ v, and the gradients of q, k, v) accumulate head vectors in
+ * registers for several outputs at once (specialised for common head sizes),
+ * each output summed in ascending order of its terms, from 0, as one output
+ * at a time would be: the blocking adds independent work, not a different
+ * order, so the results are bitwise those of the one-row-at-a-time kernel
+ * (tests/test_repro.c pins them). The PE qk hook runs per unit on its own
+ * head slices.
  */
+
+#define ATT_QB 4 /* queries per block of scores */
+
+typedef float v8sf __attribute__((vector_size(32)));
+
+static inline int round8(int n) { return (n + 7) & ~7; }
+
+size_t attention_scratch_floats(int T, int C, int NH) {
+    /* per part (at most NH): hs x Tp packed keys or values + ATT_QB x Tp scores */
+    return (size_t)NH * (size_t)(C / NH + ATT_QB) * (size_t)round8(T);
+}
 
 /* row[j] = sum_d q[d] * kt[d*T + j] for j < n (d ascending, as the reference). */
 INLINE void rowdot_t(float *restrict row, const float *restrict q, const float *restrict kt, int n, int T, int hs) {
@@ -690,57 +718,150 @@ INLINE void rowdot_t(float *restrict row, const float *restrict q, const float *
     }
 }
 
-/* out[0..HS) (+)= sum_j a[j * astride] * x[j * xstride + 0..HS), j < n;
- * accumulated from 0 in j order, then stored (add = 0) or added (add = 1).
- * GCC vector extensions (8 floats) keep the head vector in registers; the
- * arithmetic per element is the scalar loop's, in the same order. */
-typedef float v8sf __attribute__((vector_size(32)));
-
-INLINE void wsum_fixed(float *restrict out, const float *restrict a, size_t astride, const float *restrict x,
-                       size_t xstride, int n, int add, const int HS) {
-    v8sf acc[8], xv;
-    for (int k = 0; k < HS / 8; k++) acc[k] = (v8sf){0};
-    for (int j = 0; j < n; j++) {
-        const float aj = a[j * astride];
-        const v8sf av = {aj, aj, aj, aj, aj, aj, aj, aj};
-        const float *xj = x + j * xstride;
-        for (int k = 0; k < HS / 8; k++) {
-            memcpy(&xv, xj + 8 * k, sizeof xv);
-            acc[k] += av * xv;
+/* Scores of ATT_QB queries against keys 0..nj-1 (nj a multiple of 8):
+ * s[r*Tp + j] = sum_d x_r[d] * kt[d*Tp + j], d ascending from 0 (rowdot_t's
+ * sums). x_r = x + r * xstride for r < nq. Two vectors of keys per pass: 2 x ATT_QB
+ * independent sums in flight. */
+INLINE void scores_block(float *restrict s, const float *restrict x, size_t xstride, int nq, const float *restrict kt,
+                         int Tp, int nj, int hs) {
+    /* rows past nq (the last block) repeat the last real one: computed, never used */
+    const float *x0 = x, *x1 = x + (nq > 1 ? 1 : 0) * xstride, *x2 = x + (nq > 2 ? 2 : nq - 1) * xstride;
+    const float *x3 = x + (nq > 3 ? 3 : nq - 1) * xstride;
+    int j = 0;
+    for (; j + 16 <= nj; j += 16) {
+        v8sf a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, b0 = {0}, b1 = {0}, b2 = {0}, b3 = {0}, k, l;
+        for (int d = 0; d < hs; d++) {
+            memcpy(&k, kt + (size_t)d * Tp + j, sizeof k);
+            memcpy(&l, kt + (size_t)d * Tp + j + 8, sizeof l);
+            const v8sf q0 = {x0[d], x0[d], x0[d], x0[d], x0[d], x0[d], x0[d], x0[d]};
+            const v8sf q1 = {x1[d], x1[d], x1[d], x1[d], x1[d], x1[d], x1[d], x1[d]};
+            const v8sf q2 = {x2[d], x2[d], x2[d], x2[d], x2[d], x2[d], x2[d], x2[d]};
+            const v8sf q3 = {x3[d], x3[d], x3[d], x3[d], x3[d], x3[d], x3[d], x3[d]};
+            a0 += q0 * k, a1 += q1 * k, a2 += q2 * k, a3 += q3 * k;
+            b0 += q0 * l, b1 += q1 * l, b2 += q2 * l, b3 += q3 * l;
         }
+        memcpy(s + j, &a0, sizeof a0), memcpy(s + Tp + j, &a1, sizeof a1);
+        memcpy(s + 2 * Tp + j, &a2, sizeof a2), memcpy(s + 3 * Tp + j, &a3, sizeof a3);
+        memcpy(s + j + 8, &b0, sizeof b0), memcpy(s + Tp + j + 8, &b1, sizeof b1);
+        memcpy(s + 2 * Tp + j + 8, &b2, sizeof b2), memcpy(s + 3 * Tp + j + 8, &b3, sizeof b3);
     }
-    for (int k = 0; k < HS / 8; k++) {
-        if (add) {
-            memcpy(&xv, out + 8 * k, sizeof xv);
-            acc[k] += xv;
+    for (; j < nj; j += 8) {
+        v8sf a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, k;
+        for (int d = 0; d < hs; d++) {
+            memcpy(&k, kt + (size_t)d * Tp + j, sizeof k);
+            const v8sf q0 = {x0[d], x0[d], x0[d], x0[d], x0[d], x0[d], x0[d], x0[d]};
+            const v8sf q1 = {x1[d], x1[d], x1[d], x1[d], x1[d], x1[d], x1[d], x1[d]};
+            const v8sf q2 = {x2[d], x2[d], x2[d], x2[d], x2[d], x2[d], x2[d], x2[d]};
+            const v8sf q3 = {x3[d], x3[d], x3[d], x3[d], x3[d], x3[d], x3[d], x3[d]};
+            a0 += q0 * k, a1 += q1 * k, a2 += q2 * k, a3 += q3 * k;
         }
-        memcpy(out + 8 * k, &acc[k], sizeof xv);
+        memcpy(s + j, &a0, sizeof a0), memcpy(s + Tp + j, &a1, sizeof a1);
+        memcpy(s + 2 * Tp + j, &a2, sizeof a2), memcpy(s + 3 * Tp + j, &a3, sizeof a3);
     }
 }
 
-INLINE void wsum(float *out, const float *a, size_t astride, const float *x, size_t xstride, int n, int add, int hs) {
+/* Weighted sums for R outputs at once, each output's terms in ascending k:
+ *   rows (causal forward, dq):   out_r (+)= sum_{k=0..kr+r}      a[r*ar + k*ak] * x_k
+ *   cols (backward of k and v):  out_r (+)= sum_{k=kr+r..kend-1} a[r*ar + k*ak] * x_k
+ * x_k = x + k * xk, HS floats; out_r = out + r * ostride. Each sum starts from
+ * 0 and is then stored (add = 0) or added to out_r (add = 1), as one output
+ * at a time would be summed. The terms every output takes run in one
+ * loop (R x HS/8 independent sums); the R-1 ragged ones on their own. */
+INLINE void wsum_multi(float *restrict out, size_t ostride, const float *restrict a, size_t ar, size_t ak,
+                       const float *restrict x, size_t xk, int kr, int kend, int cols, int add, const int R,
+                       const int HS) {
+    v8sf acc[4][8], xv;
+    for (int r = 0; r < R; r++)
+        for (int v = 0; v < HS / 8; v++) acc[r][v] = (v8sf){0};
+    const int k0 = cols ? kr + R - 1 : 0, k1 = cols ? kend : kr + 1;
+    if (cols) /* k = kr .. kr+R-2: outputs r <= k - kr have started */
+        for (int k = kr; k < k0; k++)
+            for (int v = 0; v < HS / 8; v++) {
+                memcpy(&xv, x + k * xk + 8 * v, sizeof xv);
+                for (int r = 0; r < R; r++) /* constant indices: the sums stay in registers */
+                    if (r <= k - kr) {
+                        const float c = a[r * ar + k * ak];
+                        acc[r][v] += (v8sf){c, c, c, c, c, c, c, c} * xv;
+                    }
+            }
+    for (int k = k0; k < k1; k++)
+        for (int v = 0; v < HS / 8; v++) {
+            memcpy(&xv, x + k * xk + 8 * v, sizeof xv);
+            for (int r = 0; r < R; r++) {
+                const float c = a[r * ar + k * ak];
+                acc[r][v] += (v8sf){c, c, c, c, c, c, c, c} * xv;
+            }
+        }
+    if (!cols) /* k = kr+1 .. kr+R-1: outputs r >= k - kr still take terms */
+        for (int k = kr + 1; k < kr + R; k++)
+            for (int v = 0; v < HS / 8; v++) {
+                memcpy(&xv, x + k * xk + 8 * v, sizeof xv);
+                for (int r = 0; r < R; r++)
+                    if (r >= k - kr) {
+                        const float c = a[r * ar + k * ak];
+                        acc[r][v] += (v8sf){c, c, c, c, c, c, c, c} * xv;
+                    }
+            }
+    for (int r = 0; r < R; r++)
+        for (int v = 0; v < HS / 8; v++) {
+            float *o = out + r * ostride + 8 * v;
+            if (add) {
+                memcpy(&xv, o, sizeof xv);
+                acc[r][v] += xv;
+            }
+            memcpy(o, &acc[r][v], sizeof xv);
+        }
+}
+
+/* wsum_multi for nout outputs (<= ATT_QB) and any head size: blocks of as
+ * many outputs as keep the sums in registers, then one at a time; a head size
+ * without a specialisation sums straight into out_r (from 0 when add = 0), as
+ * the generic one-output kernel always has. */
+INLINE void wsum_block(float *out, size_t ostride, const float *a, size_t ar, size_t ak, const float *x, size_t xk,
+                       int kr, int kend, int cols, int add, int nout, int hs) {
+    int r = 0;
+#define WSUM_CASE(HS, R)                                                                                          \
+    case HS:                                                                                                      \
+        for (; r + R <= nout; r += R)                                                                             \
+            wsum_multi(out + r * ostride, ostride, a + r * ar, ar, ak, x, xk, kr + r, kend, cols, add, R, HS);    \
+        for (; r < nout; r++) wsum_multi(out + r * ostride, ostride, a + r * ar, ar, ak, x, xk, kr + r, kend, cols, add, 1, HS); \
+        return;
     switch (hs) {
-    case 8: wsum_fixed(out, a, astride, x, xstride, n, add, 8); return;
-    case 16: wsum_fixed(out, a, astride, x, xstride, n, add, 16); return;
-    case 32: wsum_fixed(out, a, astride, x, xstride, n, add, 32); return;
-    case 64: wsum_fixed(out, a, astride, x, xstride, n, add, 64); return;
+        WSUM_CASE(8, 4)
+        WSUM_CASE(16, 4)
+        WSUM_CASE(32, 2)
+        WSUM_CASE(64, 1)
     default: break;
     }
-    if (!add)
-        for (int d = 0; d < hs; d++) out[d] = 0.0f;
-    for (int j = 0; j < n; j++) {
-        const float aj = a[j * astride];
-        const float *xj = x + j * xstride;
-        for (int d = 0; d < hs; d++) out[d] += aj * xj[d];
+#undef WSUM_CASE
+    for (; r < nout; r++) {
+        float *o = out + r * ostride;
+        const float *ar_ = a + r * ar;
+        const int lo = cols ? kr + r : 0, hi = cols ? kend : kr + r + 1;
+        if (!add)
+            for (int d = 0; d < hs; d++) o[d] = 0.0f;
+        for (int k = lo; k < hi; k++) {
+            const float c = ar_[k * ak];
+            const float *xk_ = x + k * xk;
+            for (int d = 0; d < hs; d++) o[d] += c * xk_[d];
+        }
     }
 }
 
-/* dst (hs, T) = src rows (T, hs at stride `stride`) transposed. */
-INLINE void pack_t(float *restrict dst, const float *restrict src, size_t stride, int T, int hs) {
+/* dst (hs, Tp) = src rows (T, hs at stride `stride`) transposed; columns T..Tp-1 zero. */
+INLINE void pack_t(float *restrict dst, const float *restrict src, size_t stride, int T, int Tp, int hs) {
     for (int j = 0; j < T; j++) {
         const float *s = src + j * stride;
-        for (int d = 0; d < hs; d++) dst[(size_t)d * T + j] = s[d];
+        int d = 0;
+        for (; d + 8 <= hs; d += 8) { /* one load per 8 floats */
+            v8sf x;
+            memcpy(&x, s + d, sizeof x);
+            for (int l = 0; l < 8; l++) dst[(size_t)(d + l) * Tp + j] = x[l];
+        }
+        for (; d < hs; d++) dst[(size_t)d * Tp + j] = s[d];
     }
+    for (int d = 0; d < hs; d++)
+        for (int j = T; j < Tp; j++) dst[(size_t)d * Tp + j] = 0.0f;
 }
 
 typedef struct {
@@ -751,8 +872,9 @@ typedef struct {
     int layer, B, T, C, NH, parts;
 } AttnArgs;
 
-KERNEL static void attention_forward_unit(const AttnArgs *a, int b, int h, float *kt) {
-    const int T = a->T, C = a->C, NH = a->NH, hs = C / NH, C3 = 3 * C;
+/* kt: hs x Tp packed keys; S: ATT_QB x Tp scores. */
+KERNEL static void attention_forward_unit(const AttnArgs *a, int b, int h, float *kt, float *S) {
+    const int T = a->T, Tp = round8(T), C = a->C, NH = a->NH, hs = C / NH, C3 = 3 * C;
     const float scale = 1.0f / sqrtf((float)hs);
     const PEOps *ops = a->pe->ops;
     const int *pb = a->pos + (size_t)b * T;
@@ -764,25 +886,32 @@ KERNEL static void attention_forward_unit(const AttnArgs *a, int b, int h, float
             ops->qk_forward(a->pe, base + (size_t)t * C3 + C + h * hs, pb[t], 1);
         }
     }
-    pack_t(kt, base + C + h * hs, C3, T, hs);
-    for (int i = 0; i < T; i++) {
-        const int n = i + 1;
-        float *row = a->att + (((size_t)b * NH + h) * T + i) * T;
-        rowdot_t(row, base + (size_t)i * C3 + h * hs, kt, n, T, hs);
-        for (int j = 0; j < n; j++) row[j] *= scale;
-        if (ops->bias_forward) ops->bias_forward(a->pe, row, a->layer, h, pb, i);
-        const float mx = max_lanes(row, n);
-        for (int j = 0; j < n; j++) row[j] = exp_neg(row[j] - mx);
-        const float inv = 1.0f / sum_lanes(row, n);
-        for (int j = 0; j < n; j++) row[j] *= inv;
-        for (int j = n; j < T; j++) row[j] = 0.0f;
+    pack_t(kt, base + C + h * hs, C3, T, Tp, hs);
+    for (int i0 = 0; i0 < T; i0 += ATT_QB) {
+        const int nq = T - i0 < ATT_QB ? T - i0 : ATT_QB;
+        scores_block(S, base + (size_t)i0 * C3 + h * hs, C3, nq, kt, Tp, round8(i0 + nq), hs);
+        for (int r = 0; r < nq; r++) {
+            const int i = i0 + r, n = i + 1;
+            float *srow = S + (size_t)r * Tp;
+            for (int j = 0; j < n; j++) srow[j] *= scale;
+            if (ops->bias_forward) ops->bias_forward(a->pe, srow, a->layer, h, pb, i);
+            const float mx = max_lanes(srow, n);
+            for (int j = 0; j < n; j++) srow[j] = exp_neg(srow[j] - mx);
+            const float inv = 1.0f / sum_lanes(srow, n);
+            for (int j = 0; j < n; j++) srow[j] *= inv;
+            float *row = a->att + (((size_t)b * NH + h) * T + i) * T;
+            memcpy(row, srow, sizeof(float) * n);
+            for (int j = n; j < T; j++) row[j] = 0.0f;
+        }
         /* out = att @ v */
-        wsum(a->out + ((size_t)b * T + i) * C + h * hs, row, 1, base + 2 * C + h * hs, C3, n, 0, hs);
+        wsum_block(a->out + ((size_t)b * T + i0) * C + h * hs, C, S, Tp, 1, base + 2 * C + h * hs, C3, i0, 0, 0, 0, nq,
+                   hs);
     }
 }
 
-KERNEL static void attention_backward_unit(const AttnArgs *a, int b, int h, float *vt) {
-    const int T = a->T, C = a->C, NH = a->NH, hs = C / NH, C3 = 3 * C;
+/* vt: hs x Tp packed values; S: ATT_QB x Tp gradients of scores. */
+KERNEL static void attention_backward_unit(const AttnArgs *a, int b, int h, float *vt, float *S) {
+    const int T = a->T, Tp = round8(T), C = a->C, NH = a->NH, hs = C / NH, C3 = 3 * C;
     const float scale = 1.0f / sqrtf((float)hs);
     const PEOps *ops = a->pe->ops;
     const int *pb = a->pos + (size_t)b * T;
@@ -791,29 +920,31 @@ KERNEL static void attention_backward_unit(const AttnArgs *a, int b, int h, floa
     const float *dob = a->dout + (size_t)b * T * C;
     const float *A = a->att + ((size_t)b * NH + h) * T * T;
     float *G = a->datt + ((size_t)b * NH + h) * T * T;
-    pack_t(vt, base + 2 * C + h * hs, C3, T, hs);
-    for (int i = 0; i < T; i++) {
-        const int n = i + 1;
-        const float *row = A + (size_t)i * T;
-        float *grow = G + (size_t)i * T;
+    pack_t(vt, base + 2 * C + h * hs, C3, T, Tp, hs);
+    for (int i0 = 0; i0 < T; i0 += ATT_QB) {
+        const int nq = T - i0 < ATT_QB ? T - i0 : ATT_QB;
         /* out[i] = sum_j att[i,j] v[j]:  datt[i,j] = dout[i] . v[j] */
-        rowdot_t(grow, dob + (size_t)i * C + h * hs, vt, n, T, hs);
-        /* softmax: dpre[j] = att[j] (datt[j] - sum_k att[k] datt[k]) */
-        const float dot = dot_lanes(grow, row, n);
-        for (int j = 0; j < n; j++) grow[j] = row[j] * (grow[j] - dot);
-        /* hook 3 backward: the bias adds straight to the pre-softmax score */
-        if (ops->bias_backward) ops->bias_backward(a->pe, grow, a->layer, h, pb, i);
+        scores_block(S, dob + (size_t)i0 * C + h * hs, C, nq, vt, Tp, round8(i0 + nq), hs);
+        for (int r = 0; r < nq; r++) {
+            const int i = i0 + r, n = i + 1;
+            const float *row = A + (size_t)i * T;
+            float *grow = S + (size_t)r * Tp;
+            /* softmax: dpre[j] = att[j] (datt[j] - sum_k att[k] datt[k]) */
+            const float dot = dot_lanes(grow, row, n);
+            for (int j = 0; j < n; j++) grow[j] = row[j] * (grow[j] - dot);
+            /* hook 3 backward: the bias adds straight to the pre-softmax score */
+            if (ops->bias_backward) ops->bias_backward(a->pe, grow, a->layer, h, pb, i);
+            for (int j = 0; j < n; j++) grow[j] *= scale;
+            memcpy(G + (size_t)i * T, grow, sizeof(float) * n);
+        }
         /* pre[j] = scale * q[i] . k[j]:  dq[i] += sum_j scale dpre[j] k[j] */
-        for (int j = 0; j < n; j++) grow[j] *= scale;
-        wsum(dbase + (size_t)i * C3 + h * hs, grow, 1, base + C + h * hs, C3, n, 1, hs);
+        wsum_block(dbase + (size_t)i0 * C3 + h * hs, C3, S, Tp, 1, base + C + h * hs, C3, i0, 0, 0, 1, nq, hs);
     }
-    for (int j = 0; j < T; j++) {
-        const int n = T - j; /* queries i = j .. T-1 */
-        /* dk[j] += sum_i scale dpre[i,j] q[i];  dv[j] += sum_i att[i,j] dout[i] */
-        wsum(dbase + (size_t)j * C3 + C + h * hs, G + (size_t)j * T + j, T, base + (size_t)j * C3 + h * hs, C3, n, 1,
-             hs);
-        wsum(dbase + (size_t)j * C3 + 2 * C + h * hs, A + (size_t)j * T + j, T, dob + (size_t)j * C + h * hs, C, n, 1,
-             hs);
+    /* dk[j] += sum_{i>=j} scale dpre[i,j] q[i];  dv[j] += sum_{i>=j} att[i,j] dout[i] */
+    for (int j0 = 0; j0 < T; j0 += ATT_QB) {
+        const int nk = T - j0 < ATT_QB ? T - j0 : ATT_QB;
+        wsum_block(dbase + (size_t)j0 * C3 + C + h * hs, C3, G + j0, 1, T, base + h * hs, C3, j0, T, 1, 1, nk, hs);
+        wsum_block(dbase + (size_t)j0 * C3 + 2 * C + h * hs, C3, A + j0, 1, T, dob + h * hs, C, j0, T, 1, 1, nk, hs);
     }
     /* hook 2 backward: q, k were transformed in place after the qkv matmul */
     if (ops->qk_backward) {
@@ -824,18 +955,43 @@ KERNEL static void attention_backward_unit(const AttnArgs *a, int b, int h, floa
     }
 }
 
+/* Touch the head slices unit (b, h) will read (and, backward, update) while
+ * the current unit computes: a head's slice of a token is a cache line or
+ * two at stride 3C, which the hardware prefetchers do not follow. No effect
+ * on the results. */
+static void attention_prefetch(const AttnArgs *a, int b, int h, int backward) {
+    const int T = a->T, C = a->C, hs = C / a->NH, C3 = 3 * C;
+    const float *base = a->qkv + (size_t)b * T * C3 + h * hs;
+    for (int t = 0; t < T; t++) {
+        const float *q = base + (size_t)t * C3;
+        for (int d = 0; d < hs; d += 16) {
+            __builtin_prefetch(q + d, 0, 3);
+            __builtin_prefetch(q + C + d, 0, 3);
+            __builtin_prefetch(q + 2 * C + d, 0, 3);
+            if (backward) {
+                float *dq = a->dqkv + (q - a->qkv);
+                __builtin_prefetch(dq + d, 1, 3);
+                __builtin_prefetch(dq + C + d, 1, 3);
+                __builtin_prefetch(dq + 2 * C + d, 1, 3);
+                __builtin_prefetch(a->dout + ((size_t)b * T + t) * C + h * hs + d, 0, 3);
+            }
+        }
+    }
+}
+
 /* Units (b, h) of part `part` of a->parts (at most NH parts: one scratch slice each). */
 static void attention_part(const AttnArgs *a, int part, int backward) {
     if (part >= a->parts) return;
-    const int hs = a->C / a->NH;
-    float *slice = a->scratch + (size_t)part * a->T * hs;
+    const int hs = a->C / a->NH, Tp = round8(a->T);
+    float *slice = a->scratch + (size_t)part * (hs + ATT_QB) * Tp, *S = slice + (size_t)hs * Tp;
     int lo, hi;
     par_range(a->B * a->NH, part, a->parts, 1, &lo, &hi);
     for (int u = lo; u < hi; u++) {
+        if (u + 2 < hi) attention_prefetch(a, (u + 2) / a->NH, (u + 2) % a->NH, backward);
         if (backward)
-            attention_backward_unit(a, u / a->NH, u % a->NH, slice);
+            attention_backward_unit(a, u / a->NH, u % a->NH, slice, S);
         else
-            attention_forward_unit(a, u / a->NH, u % a->NH, slice);
+            attention_forward_unit(a, u / a->NH, u % a->NH, slice, S);
     }
 }
 
@@ -901,6 +1057,6 @@ KERNEL void attention_decode(float *out, float *row, float *qkv, float *kt, floa
         for (int j = 0; j < n; j++) row[j] = exp_neg(row[j] - mx);
         const float inv = 1.0f / sum_lanes(row, n);
         for (int j = 0; j < n; j++) row[j] *= inv;
-        wsum(out + h * hs, row, 1, vh, hs, n, 0, hs);
+        wsum_block(out + h * hs, 0, row, 0, 1, vh, hs, i, 0, 0, 0, 1, hs);
     }
 }

@@ -48,8 +48,9 @@ void matmul_backward_ref(float *dinp, float *dw, float *dbias, const float *dout
  *   att (B, NH, T, T): softmax((q.k)/sqrt(hs) + bias), 0 above the diagonal.
  *   out (B, T, C) = att @ v.
  *   pos (B, T): position ids passed to the PE hooks; layer: index for per-layer PE parameters.
- *   scratch: at least T * hs floats of working memory (unused by the _ref versions).
+ *   scratch: attention_scratch_floats(T, C, NH) floats of working memory (unused by the _ref versions).
  * The optimised kernel computes only the causal half, one (batch, head) at a time. */
+size_t attention_scratch_floats(int T, int C, int NH);
 void attention_forward(float *out, float *att, float *qkv, float *scratch, const PE *pe, const int *pos, int layer,
                        int B, int T, int C, int NH);
 /* dqkv (+=) and the PE's parameter gradients (+=) from dout; datt is scratch (B, NH, T, T). */
@@ -75,8 +76,11 @@ void attention_decode(float *out, float *row, float *qkv, float *kt, float *v, i
                       const int *pos, int layer, int i, int C, int NH);
 
 /* GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
-void gelu_forward(float *out, const float *inp, int n);
-void gelu_backward(float *dinp, const float *inp, const float *dout, int n);
+/* gelu_forward also writes grad = GELU'(inp) when grad is not NULL (a training
+ * forward); gelu_backward then needs only it: dinp += grad * dout. The pair is
+ * bitwise the _ref pair's float operations, in their order, but for exp. */
+void gelu_forward(float *out, float *grad, const float *inp, int n);
+void gelu_backward(float *dinp, const float *grad, const float *dout, int n);
 void gelu_forward_ref(float *out, const float *inp, int n);
 void gelu_backward_ref(float *dinp, const float *inp, const float *dout, int n);
 

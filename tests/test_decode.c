@@ -201,7 +201,7 @@ static void check_attention(const char *pe, int C, int NH) {
     const int C3 = 3 * C, hs = C / NH;
     float *qkv = malloc(sizeof(float) * T_ * C3), *full = malloc(sizeof(float) * T_ * C3);
     float *out = malloc(sizeof(float) * T_ * C), *att = malloc(sizeof(float) * NH * T_ * T_);
-    float *scratch = malloc(sizeof(float) * T_ * hs), *kt = malloc(sizeof(float) * T_ * C);
+    float *scratch = malloc(sizeof(float) * attention_scratch_floats(T_, C, NH)), *kt = malloc(sizeof(float) * T_ * C);
     float *v = malloc(sizeof(float) * T_ * C), *row = malloc(sizeof(float) * T_);
     float *o = malloc(sizeof(float) * C), *one = malloc(sizeof(float) * C3);
     fill_normal(qkv, T_ * C3, 1.0f, 3);
