@@ -90,8 +90,9 @@ $(BUILD)/cli/report_asset.o: cli/report_asset.S cli/report_page.html
 
 # The numerical kernels are built at -O3 (loop vectorisation; no fast-math,
 # no FMA contraction, no FP traps assumed: vectorised code computes exactly
-# what the scalar code does, and if-converts the clamps in exp).
-KERNEL_CFLAGS := -O3 -ffp-contract=off -fno-trapping-math
+# what the scalar code does, and if-converts the clamps in exp; sqrtf inlined,
+# as it never needs to set errno here).
+KERNEL_CFLAGS := -O3 -ffp-contract=off -fno-trapping-math -fno-math-errno
 $(BUILD)/model/%.o: CFLAGS += $(KERNEL_CFLAGS)
 
 # What produced a run is recorded in its provenance.json (run/provenance.c):

@@ -3,6 +3,7 @@
  */
 #include "adamw.h"
 #include "dmath.h"
+#include "kernel.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -46,6 +47,18 @@ void grad_clip(GPT *m, float norm, float max_norm) {
     for (size_t i = 0; i < m->num_params; i++) m->grads_memory[i] *= scale;
 }
 
+/* One tensor's update, element by element (vectorised: sqrtf is inlined,
+ * the kernels being built with -fno-math-errno). */
+KERNEL static void adamw_update(float *restrict p, const float *restrict g, float *restrict mm, float *restrict vv,
+                                size_t n, float b1, float b2, float c1, float c2, float lr, float eps, float wd) {
+    for (size_t i = 0; i < n; i++) {
+        mm[i] = b1 * mm[i] + (1.0f - b1) * g[i];
+        vv[i] = b2 * vv[i] + (1.0f - b2) * g[i] * g[i];
+        float mhat = mm[i] * c1, vhat = vv[i] * c2;
+        p[i] -= lr * (mhat / (sqrtf(vhat) + eps) + wd * p[i]);
+    }
+}
+
 void adamw_step(AdamW *opt, GPT *m, float lr) {
     opt->t++;
     const float b1 = opt->beta1, b2 = opt->beta2;
@@ -56,11 +69,6 @@ void adamw_step(AdamW *opt, GPT *m, float lr) {
         const float wd = info->decay ? opt->weight_decay : 0.0f;
         float *p = m->params_memory + info->offset, *g = m->grads_memory + info->offset;
         float *mm = opt->m + info->offset, *vv = opt->v + info->offset;
-        for (size_t i = 0; i < info->size; i++) {
-            mm[i] = b1 * mm[i] + (1.0f - b1) * g[i];
-            vv[i] = b2 * vv[i] + (1.0f - b2) * g[i] * g[i];
-            float mhat = mm[i] * c1, vhat = vv[i] * c2;
-            p[i] -= lr * (mhat / (sqrtf(vhat) + opt->eps) + wd * p[i]);
-        }
+        adamw_update(p, g, mm, vv, info->size, b1, b2, c1, c2, lr, opt->eps, wd);
     }
 }

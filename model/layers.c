@@ -8,18 +8,9 @@
 #include <math.h>
 #include <string.h>
 
+#include "kernel.h" /* KERNEL: AVX2 and baseline clones, bitwise-equal */
 #include "parallel.h"
 
-/* Hot kernels are compiled twice, for x86-64-v3 (AVX2) and for the baseline,
- * and the loader picks one (GCC target_clones). The two give bitwise-equal
- * results: the build keeps -ffp-contract=off, so a vector lane performs the
- * same float operations in the same order as the scalar code. */
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(POSENC_NO_CLONES)
-#define KERNEL __attribute__((target_clones("arch=x86-64-v3", "default")))
-#else
-#define KERNEL
-#endif
-#define INLINE static inline __attribute__((always_inline))
 
 /* ------------------------------------------------------------------------
  * Embedding
@@ -449,33 +440,60 @@ INLINE float sigmoid2(float u) {
     return u >= 0.0f ? inv : t * inv;
 }
 
-/* Sum and max of x[0..n) with eight fixed lanes (vectorisable, deterministic). */
+/* Eight floats as one value (GCC vector extensions: an AVX register in the
+ * x86-64-v3 clone, two SSE registers in the baseline). Arithmetic on it is
+ * the scalar arithmetic of each lane. */
+typedef float v8sf __attribute__((vector_size(32)));
+typedef int32_t v8si __attribute__((vector_size(32)));
+
+INLINE v8sf vload(const float *p) {
+    v8sf v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+INLINE void vstore(float *p, v8sf v) { memcpy(p, &v, sizeof v); }
+INLINE v8sf vbcast(float x) { return (v8sf){x, x, x, x, x, x, x, x}; }
+/* lanes of a where the mask (all ones or zero per lane) is set, else of b */
+INLINE v8sf vselect(v8si mask, v8sf a, v8sf b) {
+    v8si ai, bi;
+    memcpy(&ai, &a, sizeof ai);
+    memcpy(&bi, &b, sizeof bi);
+    const v8si r = (mask & ai) | (~mask & bi);
+    v8sf out;
+    memcpy(&out, &r, sizeof out);
+    return out;
+}
+/* ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)) */
+INLINE float vreduce_add(v8sf a) { return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7])); }
+
+/* Sum and max of x[0..n) with eight fixed lanes (deterministic): lane l sums
+ * x[l], x[l+8], ... over whole blocks of 8; the tail is summed on its own
+ * and added last. */
 INLINE float sum_lanes(const float *x, int n) {
-    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    v8sf acc = {0};
     int j = 0;
-    for (; j + 8 <= n; j += 8)
-        for (int l = 0; l < 8; l++) acc[l] += x[j + l];
+    for (; j + 8 <= n; j += 8) acc += vload(x + j);
     float tail = 0.0f;
     for (; j < n; j++) tail += x[j];
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + tail;
+    return vreduce_add(acc) + tail;
 }
 
 INLINE float dot_lanes(const float *x, const float *y, int n) {
-    float acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    v8sf acc = {0};
     int j = 0;
-    for (; j + 8 <= n; j += 8)
-        for (int l = 0; l < 8; l++) acc[l] += x[j + l] * y[j + l];
+    for (; j + 8 <= n; j += 8) acc += vload(x + j) * vload(y + j);
     float tail = 0.0f;
     for (; j < n; j++) tail += x[j] * y[j];
-    return ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7])) + tail;
+    return vreduce_add(acc) + tail;
 }
 
 INLINE float max_lanes(const float *x, int n) {
-    float acc[8];
-    for (int l = 0; l < 8; l++) acc[l] = -INFINITY;
+    v8sf acc = vbcast(-INFINITY);
     int j = 0;
-    for (; j + 8 <= n; j += 8)
-        for (int l = 0; l < 8; l++) acc[l] = x[j + l] > acc[l] ? x[j + l] : acc[l];
+    for (; j + 8 <= n; j += 8) {
+        const v8sf v = vload(x + j);
+        acc = vselect(v > acc, v, acc);
+    }
     float m = -INFINITY;
     for (; j < n; j++) m = x[j] > m ? x[j] : m;
     for (int l = 0; l < 8; l++) m = acc[l] > m ? acc[l] : m;
@@ -531,14 +549,15 @@ KERNEL static void layernorm_backward_rows(const LayerNormArgs *a, int lo, int h
         float *dx = a->dinp + (size_t)n * C;
         const float m = a->cmean[n], s = a->crstd[n];
         /* norm = (x - m) * s;  out = norm * w + b */
-        float acc_d[8] = {0}, acc_dn[8] = {0};
+        /* lane l of acc_d, acc_dn sums columns l, l+8, ... of whole blocks */
+        const v8sf mv = vbcast(m), sv = vbcast(s);
+        v8sf acc_d = {0}, acc_dn = {0};
         int c = 0;
-        for (; c + 8 <= C; c += 8)
-            for (int l = 0; l < 8; l++) {
-                float dnorm = w[c + l] * d[c + l];
-                acc_d[l] += dnorm;
-                acc_dn[l] += dnorm * ((x[c + l] - m) * s);
-            }
+        for (; c + 8 <= C; c += 8) {
+            const v8sf dnorm = vload(w + c) * vload(d + c);
+            acc_d += dnorm;
+            acc_dn += dnorm * ((vload(x + c) - mv) * sv);
+        }
         float dnorm_mean = 0.0f, dnorm_norm_mean = 0.0f;
         for (; c < C; c++) {
             float dnorm = w[c] * d[c];
@@ -551,7 +570,12 @@ KERNEL static void layernorm_backward_rows(const LayerNormArgs *a, int lo, int h
         }
         dnorm_mean /= C;
         dnorm_norm_mean /= C;
-        for (c = 0; c < C; c++) {
+        const v8sf dmv = vbcast(dnorm_mean), dnmv = vbcast(dnorm_norm_mean);
+        for (c = 0; c + 8 <= C; c += 8) {
+            const v8sf norm = (vload(x + c) - mv) * sv;
+            vstore(dx + c, vload(dx + c) + (vload(w + c) * vload(d + c) - dmv - norm * dnmv) * sv);
+        }
+        for (; c < C; c++) {
             float norm = (x[c] - m) * s;
             dx[c] += (w[c] * d[c] - dnorm_mean - norm * dnorm_norm_mean) * s;
         }
@@ -668,8 +692,6 @@ void gelu_backward(float *dinp, const float *grad, const float *dout, int n) {
  */
 
 #define ATT_QB 4 /* queries per block of scores */
-
-typedef float v8sf __attribute__((vector_size(32)));
 
 static inline int round8(int n) { return (n + 7) & ~7; }
 
