@@ -16,8 +16,9 @@
  *   encodings  step time of each position encoding relative to `none`.
  *   eval       examples/s of evaluation at n = 64.
  *   memory     bytes per token and per attention score (fit over B and T).
- *   split      the best processes x threads split for `posenc sweep`: one
- *              job on 2 threads vs two concurrent jobs on 1 thread each.
+ *   split      the best processes x threads split for `posenc sweep` on the
+ *              demo: 1 or 2 concurrent jobs of 1 or 2 threads each, every job
+ *              training the demo's encodings in turn (as a sweep's jobs do).
  *
  * FLOP counting (per training step = 3 x forward):
  *   every matrix product 2*M*N*K: qkv, attproj, fc, fcproj per layer, LM head;
@@ -28,9 +29,13 @@
  * Shapes (vocabulary 14: alphabet 10 + 4 specials):
  *   small   d_model 64, 2 layers, 4 heads, d_ff 256, sort, n in 1..16, batch 64
  *   medium  d_model 256, 4 layers, 8 heads, d_ff 1024, copy n = 63, batch 32 x 128 tokens
- *   demo    d_model 64, 2 layers, 4 heads, d_ff 256, copy, n in 1..8, batch 64 (sweep split)
+ *   demo    what `make demo` runs, read from experiments/demo.json through
+ *           posenc's own spec loader (run/sweep.h, as `posenc sweep` expands
+ *           it): task, lengths, model, batch, lr, weight decay, clipping,
+ *           encodings (sweep split). The bench fails, naming the file, if it
+ *           cannot read it.
  *
- * Usage: bench [--quick] [--json PATH] [--one SHAPE PE THREADS STEPS]
+ * Usage: bench [--quick] [--json PATH] [--demo SPEC] [--one SHAPE PE THREADS STEPS]
  * The program is linked with -Wl,--wrap=malloc,... so that it counts the
  * allocations posenc's own code makes inside a training step.
  */
@@ -52,6 +57,7 @@
 #include "model/parallel.h"
 #include "run/eval.h"
 #include "run/fsutil.h"
+#include "run/sweep.h"
 
 /* ------------------------------------------------------------------------
  * Allocation counting (tests/alloc_count.h)
@@ -117,14 +123,48 @@ typedef struct {
     int C, L, NH, F, P;
     const char *task;
     int min_len, max_len, B;
+    const RunConfig *rc; /* the demo: its resolved run config (model, task, train); NULL: the fields above */
 } Shape;
 
-static const Shape SMALL = {"small", 64, 2, 4, 256, 64, "sort", 1, 16, 64};
-static const Shape MEDIUM = {"medium", 256, 4, 8, 1024, 128, "copy", 63, 63, 32};
-static const Shape DEMO = {"demo", 64, 2, 4, 256, 64, "copy", 1, 8, 64};
+static const Shape SMALL = {"small", 64, 2, 4, 256, 64, "sort", 1, 16, 64, NULL};
+static const Shape MEDIUM = {"medium", 256, 4, 8, 1024, 128, "copy", 63, 63, 32, NULL};
+static Shape DEMO = {"demo", 0, 0, 0, 0, 0, "", 0, 0, 0, NULL}; /* filled by demo_load */
 enum { ALPHABET = 10 };
 
+/* The demo (`make demo`): its spec expanded by posenc's own loader, one job
+ * per (encoding, seed); its cells are the jobs of the first seed (one per
+ * grid value: every encoding once). */
+#define DEMO_SPEC_DEFAULT "experiments/demo.json"
+#define DEMO_MAX_CELLS 16
+static Sweep demo_spec;
+static const RunConfig *demo_cell[DEMO_MAX_CELLS];
+static int demo_ncells;
+
+static void demo_load(const char *path) {
+    const int rc_load = sweep_load(&demo_spec, path);
+    if (rc_load != 0 || demo_spec.num_jobs < 1) {
+        fprintf(stderr,
+                "bench: cannot read the demo's spec %s: %s\n"
+                "bench: the bench measures what `make demo` runs with the settings of %s; run it from the "
+                "repository root (make bench) or name the spec with --demo SPEC\n",
+                path, rc_load != 0 ? pe_error() : "it expands to no job", path);
+        exit(1);
+    }
+    const SweepJob *j0 = &demo_spec.jobs[0];
+    for (int j = 0; j < demo_spec.num_jobs && demo_ncells < DEMO_MAX_CELLS; j++)
+        if (demo_spec.jobs[j].seed == j0->seed) demo_cell[demo_ncells++] = &demo_spec.jobs[j].cfg;
+    const RunConfig *rc = demo_cell[0];
+    DEMO = (Shape){"demo", rc->model.C, rc->model.L, rc->model.NH, rc->model.F, rc->model.P, rc->task.name,
+                   rc->task.min_len, rc->task.max_len, rc->train.batch_size, rc};
+}
+
 static void shape_config(const Shape *s, const char *pe, GPTConfig *c, TaskConfig *tc) {
+    if (s->rc) { /* the demo's own resolved config */
+        *c = s->rc->model;
+        *tc = s->rc->task;
+        snprintf(c->pe, sizeof c->pe, "%s", pe);
+        return;
+    }
     gpt_config_default(c);
     c->V = task_vocab(ALPHABET);
     c->C = s->C;
@@ -280,21 +320,27 @@ typedef struct {
     AdamW opt;
     Batch batch;
     Rng rng;
+    int B;                   /* batch size */
+    float lr, wd, clip;      /* the demo's train.lr, weight_decay, grad_clip; else 1e-3, 0.1, 1 */
 } Trainer;
 
 static void trainer_init(Trainer *t, const Shape *s, const char *pe, uint64_t data_seed) {
     shape_config(s, pe, &t->c, &t->tc);
     t->task = task_find(t->tc.name);
+    t->B = s->B;
+    t->lr = s->rc ? s->rc->train.lr : 1e-3f;
+    t->wd = s->rc ? s->rc->train.weight_decay : 0.1f;
+    t->clip = s->rc ? s->rc->train.grad_clip : 1.0f;
     if (gpt_build(&t->m, &t->c) != 0) {
         fprintf(stderr, "bench: %s\n", pe_error());
         exit(1);
     }
     gpt_init_params(&t->m, 1);
-    adamw_init(&t->opt, t->m.num_params, 0.1f);
+    adamw_init(&t->opt, t->m.num_params, t->wd);
     const int Tmax = task_max_train_input_len(t->task, &t->tc);
-    gpt_reserve(&t->m, s->B, Tmax, 1);
+    gpt_reserve(&t->m, t->B, Tmax, 1);
     memset(&t->batch, 0, sizeof t->batch);
-    if (batch_alloc(&t->batch, s->B, Tmax) != 0) {
+    if (batch_alloc(&t->batch, t->B, Tmax) != 0) {
         fprintf(stderr, "bench: %s\n", pe_error());
         exit(1);
     }
@@ -310,8 +356,8 @@ static void trainer_backward(Trainer *t) {
 
 static void trainer_optimize(Trainer *t) {
     float norm = grad_global_norm(&t->m);
-    grad_clip(&t->m, norm, 1.0f);
-    adamw_step(&t->opt, &t->m, 1e-3f);
+    grad_clip(&t->m, norm, t->clip);
+    adamw_step(&t->opt, &t->m, t->lr);
 }
 
 static void trainer_free(Trainer *t) {
@@ -480,22 +526,28 @@ static void bench_memory(const Shape *s, double *per_token, double *per_score, d
  * Sweep split: 2 jobs x 1 thread vs 1 job x 2 threads (forked processes)
  */
 
-static void child_train(const Shape *s, int threads, int steps, int ready_fd, int go_fd, int out_fd) {
+/* One job of the split: a trainer per encoding of the demo (the demo's own
+ * configs), trained in turn, steps/ncells each, as a sweep job after another. */
+static void child_train(int threads, int steps, int ready_fd, int go_fd, int out_fd) {
     set_threads(threads);
-    Trainer tr;
-    trainer_init(&tr, s, "rope", 99);
-    for (int i = 0; i < 3; i++) { /* warm-up */
-        batch_sample_train(&tr.batch, tr.task, &tr.tc, s->B, &tr.rng);
-        gpt_forward(&tr.m, tr.batch.inputs, tr.batch.targets, tr.batch.pos, tr.batch.B, tr.batch.T);
+    Trainer *tr = pe_calloc(demo_ncells, sizeof *tr);
+    for (int c = 0; c < demo_ncells; c++) {
+        trainer_init(&tr[c], &DEMO, demo_cell[c]->model.pe, 99 + c);
+        for (int i = 0; i < 3; i++) { /* warm-up */
+            batch_sample_train(&tr[c].batch, tr[c].task, &tr[c].tc, tr[c].B, &tr[c].rng);
+            gpt_forward(&tr[c].m, tr[c].batch.inputs, tr[c].batch.targets, tr[c].batch.pos, tr[c].batch.B,
+                        tr[c].batch.T);
+        }
     }
     char byte = 1;
     if (write(ready_fd, &byte, 1) != 1 || read(go_fd, &byte, 1) != 1) _exit(1);
     double t0 = now_s();
     for (int i = 0; i < steps; i++) {
-        batch_sample_train(&tr.batch, tr.task, &tr.tc, s->B, &tr.rng);
-        gpt_forward(&tr.m, tr.batch.inputs, tr.batch.targets, tr.batch.pos, tr.batch.B, tr.batch.T);
-        trainer_backward(&tr);
-        trainer_optimize(&tr);
+        Trainer *t = &tr[(long)i * demo_ncells / steps];
+        batch_sample_train(&t->batch, t->task, &t->tc, t->B, &t->rng);
+        gpt_forward(&t->m, t->batch.inputs, t->batch.targets, t->batch.pos, t->batch.B, t->batch.T);
+        trainer_backward(t);
+        trainer_optimize(t);
     }
     double t = now_s() - t0;
     if (write(out_fd, &t, sizeof t) != sizeof t) _exit(1);
@@ -513,7 +565,7 @@ static double bench_split(int jobs, int threads, int steps) {
     pid_t pids[8];
     for (int j = 0; j < jobs; j++) {
         pids[j] = fork();
-        if (pids[j] == 0) child_train(&DEMO, threads, steps, ready[1], go[0], out[1]);
+        if (pids[j] == 0) child_train(threads, steps, ready[1], go[0], out[1]);
     }
     char byte;
     for (int j = 0; j < jobs; j++)
@@ -611,7 +663,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench: %s\n", pe_error());
         return 1;
     }
-    const char *json_path = "bench.json";
+    const char *json_path = "bench.json", *demo_path = DEMO_SPEC_DEFAULT;
     int quick = 0, one_threads = 1, one_steps = 20;
     const char *one_shape = NULL, *one_pe = "none";
     for (int i = 1; i < argc; i++) {
@@ -625,14 +677,24 @@ int main(int argc, char **argv) {
         }
         else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
             json_path = argv[++i];
+        else if (strcmp(argv[i], "--demo") == 0 && i + 1 < argc)
+            demo_path = argv[++i];
         else {
-            fprintf(stderr, "usage: bench [--quick] [--json PATH] [--one SHAPE PE THREADS STEPS]\n"
+            fprintf(stderr, "usage: bench [--quick] [--json PATH] [--demo SPEC] [--one SHAPE PE THREADS STEPS]\n"
                             "  --quick      fewer repetitions (a rough figure)\n"
                             "  --json PATH  where to write the results (default bench.json)\n"
+                            "  --demo SPEC  the demo's spec, whose settings the demo rows measure\n"
+                            "               (default " DEMO_SPEC_DEFAULT ")\n"
                             "  --one ...    only one training run (small|medium|demo), e.g. under perf\n");
             return 2;
         }
     }
+    if (one_shape && strcmp(one_shape, "small") != 0 && strcmp(one_shape, "medium") != 0 &&
+        strcmp(one_shape, "demo") != 0) {
+        fprintf(stderr, "bench: --one: unknown shape \"%s\" (small, medium or demo)\n", one_shape);
+        return 2;
+    }
+    if (!one_shape || strcmp(one_shape, "demo") == 0) demo_load(demo_path);
     if (one_shape) { /* one training run, e.g. under perf */
         const Shape *s = strcmp(one_shape, "medium") == 0 ? &MEDIUM : strcmp(one_shape, "demo") == 0 ? &DEMO : &SMALL;
         TrainResult r;
@@ -774,7 +836,13 @@ int main(int argc, char **argv) {
     bench_repro_cost(self, quick, root, &repro_worst);
 
     /* 8. sweep split */
-    printf("\nsweep split, demo model (d64 L2 H4, copy 1..8, batch 64): steps/s of all jobs together\n");
+    char pes_list[512] = "";
+    for (int c = 0; c < demo_ncells; c++)
+        snprintf(pes_list + strlen(pes_list), sizeof pes_list - strlen(pes_list), "%s%s", c ? ", " : "",
+                 demo_cell[c]->model.pe);
+    printf("\nsweep split, demo model (%s: d%d L%d H%d, %s %d..%d, batch %d; each job trains %s in turn): "
+           "steps/s of all jobs together\n",
+           demo_path, DEMO.C, DEMO.L, DEMO.NH, DEMO.task, DEMO.min_len, DEMO.max_len, DEMO.B, pes_list);
     printf("  1 job x 1 thread %.1f   1 job x 2 threads %.1f   2 jobs x 1 thread %.1f   2 jobs x 2 threads %.1f\n",
            sp11, sp12, sp21, sp22);
     const char *best = sp21 >= sp12 && sp21 >= sp22 ? "2 jobs x 1 thread"
@@ -782,6 +850,9 @@ int main(int argc, char **argv) {
                                                    : "2 jobs x 2 threads";
     printf("  best: %s\n", best);
     cJSON *js = cJSON_AddObjectToObject(root, "sweep_split");
+    cJSON_AddStringToObject(js, "spec", demo_path);
+    cJSON_AddNumberToObject(js, "batch_size", DEMO.B);
+    cJSON_AddStringToObject(js, "encodings", pes_list);
     cJSON_AddNumberToObject(js, "steps_per_s_1job_1thread", round(sp11 * 10) / 10);
     cJSON_AddNumberToObject(js, "steps_per_s_1job_2threads", round(sp12 * 10) / 10);
     cJSON_AddNumberToObject(js, "steps_per_s_2jobs_1thread", round(sp21 * 10) / 10);
