@@ -8,7 +8,8 @@
 #   make test-slurm a real single-node Slurm runs a sweep plan (installs Slurm; root; ~50 s)
 #   make test-report posenc report's pages in headless Chromium (installs chromium; ~15 s);
 #                   REPORT_SHOTS=docs/report writes the README's screenshots there
-#   make bench      training-step performance vs the sgemm ceiling -> bench.json (~2 min)
+#   make bench      training-step performance vs the sgemm ceiling, the demo's cost and the
+#                   targets of issue 14 -> bench.json (~4 min on 2 cores)
 #   make demo       the headline experiment (experiments/demo.json) into runs/demo
 #                   (installs gnuplot)
 #   make fuzz       libFuzzer on the config loader, the safetensors reader and the

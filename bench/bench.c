@@ -1,5 +1,6 @@
 /*
- * bench.c — `make bench`: how close a training step runs to what this CPU can do.
+ * bench.c — `make bench`: how close a training step runs to what this CPU can do,
+ * and the targets of issue 14 (speed round two), each a row of `targets`.
  *
  * One run measures, side by side, and prints a table and bench.json:
  *
@@ -11,13 +12,30 @@
  *   train      median step time (batch sampling + forward + backward + grad
  *              norm/clip + AdamW), tokens/s (real and padded), achieved
  *              GFLOP/s and MFU = achieved / ceiling at the same thread count,
- *              for the two shapes below, on 1 and 2 threads; the time split
- *              per part of the step; allocations inside the step; peak RSS.
+ *              for the small and medium shapes, on 1 and 2 threads; the time
+ *              split per part of the step; allocations inside the step; peak RSS.
  *   encodings  step time of each position encoding relative to `none`.
- *   eval       examples/s of evaluation at n = 64.
+ *   eval       examples/s of evaluation at 4x the training length: the small
+ *              model at n = 64 (copy), and the demo model at 4 x its max_len;
+ *              the time of one demo run's whole evaluation (its eval lengths x
+ *              samples at its eval batch size), per encoding of the demo.
  *   memory     bytes per token and per attention score (fit over B and T).
- *   split      the best processes x threads split for `posenc sweep`: one
- *              job on 2 threads vs two concurrent jobs on 1 thread each.
+ *   repro      step time with the pinned vs OpenBLAS's native kernel.
+ *   split      the best processes x threads split for `posenc sweep` on the
+ *              demo: 1 or 2 concurrent jobs of 1 or 2 threads each, every job
+ *              training the demo's encodings in turn (as a sweep's jobs do).
+ *
+ * Targets (stdout and bench.json "targets": value, threshold, met):
+ *   small 1 thread MFU >= 70 %; medium 1 thread >= 75 %, 2 threads >= 70 %;
+ *   medium 2-thread step rate >= 1.8x the 1-thread one (ratio of the medians);
+ *   `make demo` <= 300 s on this machine, an estimate from measured parts:
+ *     runs x (train.steps / steps/s of the best split + one run's evaluation
+ *     time, mean over the demo's encodings, measured in one process);
+ *   every encoding within 10 % of none; no allocation inside a step;
+ *   evaluation share of a demo run <= 10 %: one run's evaluation time
+ *     (measured) / (that + train.steps / the measured 1-job x 1-thread demo
+ *     step rate of the split); the pinned kernel <= 1.05x native.
+ * Under the table, for each training target not met, where its step goes.
  *
  * FLOP counting (per training step = 3 x forward):
  *   every matrix product 2*M*N*K: qkv, attproj, fc, fcproj per layer, LM head;
@@ -28,9 +46,15 @@
  * Shapes (vocabulary 14: alphabet 10 + 4 specials):
  *   small   d_model 64, 2 layers, 4 heads, d_ff 256, sort, n in 1..16, batch 64
  *   medium  d_model 256, 4 layers, 8 heads, d_ff 1024, copy n = 63, batch 32 x 128 tokens
- *   demo    d_model 64, 2 layers, 4 heads, d_ff 256, copy, n in 1..8, batch 64 (sweep split)
+ *   demo    what `make demo` runs, read from experiments/demo.json through
+ *           posenc's own spec loader (run/sweep.h, as `posenc sweep` expands
+ *           it): task, lengths, model, batch, lr, weight decay, clipping,
+ *           steps, evaluation lengths, samples and batch, grid, seeds
+ *           (today d_model 64, 2 layers, 4 heads, copy 1..8, batch 48, 3000
+ *           steps, 5 encodings x 3 seeds). The bench fails, naming the file,
+ *           if it cannot read it.
  *
- * Usage: bench [--quick] [--json PATH] [--one SHAPE PE THREADS STEPS]
+ * Usage: bench [--quick] [--json PATH] [--demo SPEC] [--one SHAPE PE THREADS STEPS]
  * The program is linked with -Wl,--wrap=malloc,... so that it counts the
  * allocations posenc's own code makes inside a training step.
  */
@@ -52,6 +76,7 @@
 #include "model/parallel.h"
 #include "run/eval.h"
 #include "run/fsutil.h"
+#include "run/sweep.h"
 
 /* ------------------------------------------------------------------------
  * Allocation counting (tests/alloc_count.h)
@@ -117,14 +142,48 @@ typedef struct {
     int C, L, NH, F, P;
     const char *task;
     int min_len, max_len, B;
+    const RunConfig *rc; /* the demo: its resolved run config (model, task, train); NULL: the fields above */
 } Shape;
 
-static const Shape SMALL = {"small", 64, 2, 4, 256, 64, "sort", 1, 16, 64};
-static const Shape MEDIUM = {"medium", 256, 4, 8, 1024, 128, "copy", 63, 63, 32};
-static const Shape DEMO = {"demo", 64, 2, 4, 256, 64, "copy", 1, 8, 64};
+static const Shape SMALL = {"small", 64, 2, 4, 256, 64, "sort", 1, 16, 64, NULL};
+static const Shape MEDIUM = {"medium", 256, 4, 8, 1024, 128, "copy", 63, 63, 32, NULL};
+static Shape DEMO = {"demo", 0, 0, 0, 0, 0, "", 0, 0, 0, NULL}; /* filled by demo_load */
 enum { ALPHABET = 10 };
 
+/* The demo (`make demo`): its spec expanded by posenc's own loader, one job
+ * per (encoding, seed); its cells are the jobs of the first seed (one per
+ * grid value: every encoding once). */
+#define DEMO_SPEC_DEFAULT "experiments/demo.json"
+#define DEMO_MAX_CELLS 16
+static Sweep demo_spec;
+static const RunConfig *demo_cell[DEMO_MAX_CELLS];
+static int demo_ncells;
+
+static void demo_load(const char *path) {
+    const int rc_load = sweep_load(&demo_spec, path);
+    if (rc_load != 0 || demo_spec.num_jobs < 1) {
+        fprintf(stderr,
+                "bench: cannot read the demo's spec %s: %s\n"
+                "bench: the bench measures what `make demo` runs with the settings of %s; run it from the "
+                "repository root (make bench) or name the spec with --demo SPEC\n",
+                path, rc_load != 0 ? pe_error() : "it expands to no job", path);
+        exit(1);
+    }
+    const SweepJob *j0 = &demo_spec.jobs[0];
+    for (int j = 0; j < demo_spec.num_jobs && demo_ncells < DEMO_MAX_CELLS; j++)
+        if (demo_spec.jobs[j].seed == j0->seed) demo_cell[demo_ncells++] = &demo_spec.jobs[j].cfg;
+    const RunConfig *rc = demo_cell[0];
+    DEMO = (Shape){"demo", rc->model.C, rc->model.L, rc->model.NH, rc->model.F, rc->model.P, rc->task.name,
+                   rc->task.min_len, rc->task.max_len, rc->train.batch_size, rc};
+}
+
 static void shape_config(const Shape *s, const char *pe, GPTConfig *c, TaskConfig *tc) {
+    if (s->rc) { /* the demo's own resolved config */
+        *c = s->rc->model;
+        *tc = s->rc->task;
+        snprintf(c->pe, sizeof c->pe, "%s", pe);
+        return;
+    }
     gpt_config_default(c);
     c->V = task_vocab(ALPHABET);
     c->C = s->C;
@@ -280,21 +339,27 @@ typedef struct {
     AdamW opt;
     Batch batch;
     Rng rng;
+    int B;                   /* batch size */
+    float lr, wd, clip;      /* the demo's train.lr, weight_decay, grad_clip; else 1e-3, 0.1, 1 */
 } Trainer;
 
 static void trainer_init(Trainer *t, const Shape *s, const char *pe, uint64_t data_seed) {
     shape_config(s, pe, &t->c, &t->tc);
     t->task = task_find(t->tc.name);
+    t->B = s->B;
+    t->lr = s->rc ? s->rc->train.lr : 1e-3f;
+    t->wd = s->rc ? s->rc->train.weight_decay : 0.1f;
+    t->clip = s->rc ? s->rc->train.grad_clip : 1.0f;
     if (gpt_build(&t->m, &t->c) != 0) {
         fprintf(stderr, "bench: %s\n", pe_error());
         exit(1);
     }
     gpt_init_params(&t->m, 1);
-    adamw_init(&t->opt, t->m.num_params, 0.1f);
+    adamw_init(&t->opt, t->m.num_params, t->wd);
     const int Tmax = task_max_train_input_len(t->task, &t->tc);
-    gpt_reserve(&t->m, s->B, Tmax, 1);
+    gpt_reserve(&t->m, t->B, Tmax, 1);
     memset(&t->batch, 0, sizeof t->batch);
-    if (batch_alloc(&t->batch, s->B, Tmax) != 0) {
+    if (batch_alloc(&t->batch, t->B, Tmax) != 0) {
         fprintf(stderr, "bench: %s\n", pe_error());
         exit(1);
     }
@@ -310,8 +375,8 @@ static void trainer_backward(Trainer *t) {
 
 static void trainer_optimize(Trainer *t) {
     float norm = grad_global_norm(&t->m);
-    grad_clip(&t->m, norm, 1.0f);
-    adamw_step(&t->opt, &t->m, 1e-3f);
+    grad_clip(&t->m, norm, t->clip);
+    adamw_step(&t->opt, &t->m, t->lr);
 }
 
 static void trainer_free(Trainer *t) {
@@ -444,6 +509,58 @@ static double bench_eval(const char *pe, int n, int samples, double *rss_mb) {
     return samples / t;
 }
 
+/* One demo run's evaluation, as `posenc run` evaluates it (run/evaluate.c,
+ * eval_run): the model with room for the longest evaluation input, every
+ * length of its eval.lengths at eval.samples in batches of eval.batch_size,
+ * the per-position counts kept, on its train.threads; weights random (the
+ * time does not depend on them). *total_s: the time of all its lengths;
+ * *eps_4x: examples/s at n4x = 4 x task.max_len (its own timing if n4x is
+ * an evaluation length, else timed apart, outside *total_s). */
+static void bench_demo_eval(const RunConfig *cfg, int n4x, double *total_s, double *eps_4x) {
+    set_threads(cfg->train.threads);
+    const TaskOps *task = task_find(cfg->task.name);
+    const EvalConfig *ev = &cfg->eval;
+    int lengths[EVAL_MAX_LENGTHS + 1], nl = ev->num_lengths, has4x = 0;
+    memcpy(lengths, ev->lengths, nl * sizeof *lengths);
+    for (int i = 0; i < nl; i++) has4x |= lengths[i] == n4x;
+    if (!has4x) lengths[nl] = n4x;
+    int maxB = 1, maxT = 1, maxLen = 1;
+    for (int i = 0; i < nl + !has4x; i++) {
+        int B, T, len = task_input_len(task, lengths[i]);
+        eval_shape(task, lengths[i], ev->samples, ev->batch_size, &B, &T);
+        maxB = B > maxB ? B : maxB;
+        maxT = T > maxT ? T : maxT;
+        maxLen = len > maxLen ? len : maxLen;
+    }
+    GPTConfig c = cfg->model;
+    if (maxLen > c.P) c.P = maxLen; /* as eval_run rebuilds the model */
+    GPT m;
+    if (gpt_build(&m, &c) != 0) {
+        fprintf(stderr, "bench: %s\n", pe_error());
+        exit(1);
+    }
+    gpt_init_params(&m, 1);
+    gpt_reserve(&m, maxB, maxT, 0);
+    Batch batch = {0};
+    batch_alloc(&batch, maxB, maxT);
+    PosAcc pa;
+    posacc_init(&pa, (maxT > c.P ? maxT : c.P) + 1);
+    EvalResult r;
+    evaluate_length(&m, task, &cfg->task, n4x, ev->batch_size, ev->batch_size, ev->seed, 0, &batch, &r, &pa); /* warm-up */
+    *total_s = 0.0;
+    *eps_4x = 0.0;
+    for (int i = 0; i < nl + !has4x; i++) {
+        double t0 = now_s();
+        evaluate_length(&m, task, &cfg->task, lengths[i], ev->samples, ev->batch_size, ev->seed, 0, &batch, &r, &pa);
+        double t = now_s() - t0;
+        if (i < nl) *total_s += t;
+        if (lengths[i] == n4x) *eps_4x = ev->samples / t;
+    }
+    posacc_free(&pa);
+    batch_free(&batch);
+    gpt_free(&m);
+}
+
 /* ------------------------------------------------------------------------
  * Memory: bytes = fixed + a * (B*T) + b * (B*T*T), fitted and checked
  */
@@ -480,22 +597,28 @@ static void bench_memory(const Shape *s, double *per_token, double *per_score, d
  * Sweep split: 2 jobs x 1 thread vs 1 job x 2 threads (forked processes)
  */
 
-static void child_train(const Shape *s, int threads, int steps, int ready_fd, int go_fd, int out_fd) {
+/* One job of the split: a trainer per encoding of the demo (the demo's own
+ * configs), trained in turn, steps/ncells each, as a sweep job after another. */
+static void child_train(int threads, int steps, int ready_fd, int go_fd, int out_fd) {
     set_threads(threads);
-    Trainer tr;
-    trainer_init(&tr, s, "rope", 99);
-    for (int i = 0; i < 3; i++) { /* warm-up */
-        batch_sample_train(&tr.batch, tr.task, &tr.tc, s->B, &tr.rng);
-        gpt_forward(&tr.m, tr.batch.inputs, tr.batch.targets, tr.batch.pos, tr.batch.B, tr.batch.T);
+    Trainer *tr = pe_calloc(demo_ncells, sizeof *tr);
+    for (int c = 0; c < demo_ncells; c++) {
+        trainer_init(&tr[c], &DEMO, demo_cell[c]->model.pe, 99 + c);
+        for (int i = 0; i < 3; i++) { /* warm-up */
+            batch_sample_train(&tr[c].batch, tr[c].task, &tr[c].tc, tr[c].B, &tr[c].rng);
+            gpt_forward(&tr[c].m, tr[c].batch.inputs, tr[c].batch.targets, tr[c].batch.pos, tr[c].batch.B,
+                        tr[c].batch.T);
+        }
     }
     char byte = 1;
     if (write(ready_fd, &byte, 1) != 1 || read(go_fd, &byte, 1) != 1) _exit(1);
     double t0 = now_s();
     for (int i = 0; i < steps; i++) {
-        batch_sample_train(&tr.batch, tr.task, &tr.tc, s->B, &tr.rng);
-        gpt_forward(&tr.m, tr.batch.inputs, tr.batch.targets, tr.batch.pos, tr.batch.B, tr.batch.T);
-        trainer_backward(&tr);
-        trainer_optimize(&tr);
+        Trainer *t = &tr[(long)i * demo_ncells / steps];
+        batch_sample_train(&t->batch, t->task, &t->tc, t->B, &t->rng);
+        gpt_forward(&t->m, t->batch.inputs, t->batch.targets, t->batch.pos, t->batch.B, t->batch.T);
+        trainer_backward(t);
+        trainer_optimize(t);
     }
     double t = now_s() - t0;
     if (write(out_fd, &t, sizeof t) != sizeof t) _exit(1);
@@ -513,7 +636,7 @@ static double bench_split(int jobs, int threads, int steps) {
     pid_t pids[8];
     for (int j = 0; j < jobs; j++) {
         pids[j] = fork();
-        if (pids[j] == 0) child_train(&DEMO, threads, steps, ready[1], go[0], out[1]);
+        if (pids[j] == 0) child_train(threads, steps, ready[1], go[0], out[1]);
     }
     char byte;
     for (int j = 0; j < jobs; j++)
@@ -551,7 +674,7 @@ static void cpu_name(char *buf, size_t cap) {
 }
 
 typedef struct {
-    char name[96];
+    char name[128];
     double value, target;
     int higher_is_better;
 } Target;
@@ -611,7 +734,7 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench: %s\n", pe_error());
         return 1;
     }
-    const char *json_path = "bench.json";
+    const char *json_path = "bench.json", *demo_path = DEMO_SPEC_DEFAULT;
     int quick = 0, one_threads = 1, one_steps = 20;
     const char *one_shape = NULL, *one_pe = "none";
     for (int i = 1; i < argc; i++) {
@@ -625,14 +748,24 @@ int main(int argc, char **argv) {
         }
         else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
             json_path = argv[++i];
+        else if (strcmp(argv[i], "--demo") == 0 && i + 1 < argc)
+            demo_path = argv[++i];
         else {
-            fprintf(stderr, "usage: bench [--quick] [--json PATH] [--one SHAPE PE THREADS STEPS]\n"
+            fprintf(stderr, "usage: bench [--quick] [--json PATH] [--demo SPEC] [--one SHAPE PE THREADS STEPS]\n"
                             "  --quick      fewer repetitions (a rough figure)\n"
                             "  --json PATH  where to write the results (default bench.json)\n"
+                            "  --demo SPEC  the demo's spec, whose settings the demo rows measure\n"
+                            "               (default " DEMO_SPEC_DEFAULT ")\n"
                             "  --one ...    only one training run (small|medium|demo), e.g. under perf\n");
             return 2;
         }
     }
+    if (one_shape && strcmp(one_shape, "small") != 0 && strcmp(one_shape, "medium") != 0 &&
+        strcmp(one_shape, "demo") != 0) {
+        fprintf(stderr, "bench: --one: unknown shape \"%s\" (small, medium or demo)\n", one_shape);
+        return 2;
+    }
+    if (!one_shape || strcmp(one_shape, "demo") == 0) demo_load(demo_path);
     if (one_shape) { /* one training run, e.g. under perf */
         const Shape *s = strcmp(one_shape, "medium") == 0 ? &MEDIUM : strcmp(one_shape, "demo") == 0 ? &DEMO : &SMALL;
         TrainResult r;
@@ -749,6 +882,28 @@ int main(int argc, char **argv) {
         cJSON_AddItemToArray(jv, o);
     }
     printf("\n");
+    /* the demo model at 4x its longest training length, and one demo run's whole evaluation */
+    const RunConfig *dc = demo_cell[0];
+    const int demo_n4x = 4 * dc->task.max_len;
+    double demo_eval_s = 0.0; /* one run's evaluation, mean over the demo's encodings */
+    printf("evaluation, demo model (%s), %s n = %d (4x), batch %d, %d thread%s: examples/s; one demo run's "
+           "evaluation (%d lengths x %d examples): s\n ",
+           demo_path, dc->task.name, demo_n4x, dc->eval.batch_size, dc->train.threads,
+           dc->train.threads > 1 ? "s" : "", dc->eval.num_lengths, dc->eval.samples);
+    cJSON *jde = cJSON_AddArrayToObject(root, "eval_demo");
+    for (int c = 0; c < demo_ncells; c++) {
+        double secs, eps;
+        bench_demo_eval(demo_cell[c], demo_n4x, &secs, &eps);
+        demo_eval_s += secs / demo_ncells;
+        printf(" %s %.0f (%.2f s)", demo_cell[c]->model.pe, eps, secs);
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "pe", demo_cell[c]->model.pe);
+        cJSON_AddNumberToObject(o, "n", demo_n4x);
+        cJSON_AddNumberToObject(o, "examples_per_s", round(eps));
+        cJSON_AddNumberToObject(o, "run_eval_seconds", round(secs * 1000) / 1000);
+        cJSON_AddItemToArray(jde, o);
+    }
+    printf("\n");
 
     /* 6. memory */
     cJSON *jmem = cJSON_AddObjectToObject(root, "memory");
@@ -774,38 +929,87 @@ int main(int argc, char **argv) {
     bench_repro_cost(self, quick, root, &repro_worst);
 
     /* 8. sweep split */
-    printf("\nsweep split, demo model (d64 L2 H4, copy 1..8, batch 64): steps/s of all jobs together\n");
+    char pes_list[512] = "";
+    for (int c = 0; c < demo_ncells; c++)
+        snprintf(pes_list + strlen(pes_list), sizeof pes_list - strlen(pes_list), "%s%s", c ? ", " : "",
+                 demo_cell[c]->model.pe);
+    printf("\nsweep split, demo model (%s: d%d L%d H%d, %s %d..%d, batch %d; each job trains %s in turn): "
+           "steps/s of all jobs together\n",
+           demo_path, DEMO.C, DEMO.L, DEMO.NH, DEMO.task, DEMO.min_len, DEMO.max_len, DEMO.B, pes_list);
     printf("  1 job x 1 thread %.1f   1 job x 2 threads %.1f   2 jobs x 1 thread %.1f   2 jobs x 2 threads %.1f\n",
            sp11, sp12, sp21, sp22);
     const char *best = sp21 >= sp12 && sp21 >= sp22 ? "2 jobs x 1 thread"
                        : sp12 >= sp22              ? "1 job x 2 threads"
                                                    : "2 jobs x 2 threads";
-    printf("  best: %s\n", best);
+    const double sp_best = fmax(fmax(sp11, sp12), fmax(sp21, sp22));
+    printf("  best: %s (%.1f steps/s)\n", best, sp_best);
     cJSON *js = cJSON_AddObjectToObject(root, "sweep_split");
+    cJSON_AddStringToObject(js, "spec", demo_path);
+    cJSON_AddNumberToObject(js, "batch_size", DEMO.B);
+    cJSON_AddStringToObject(js, "encodings", pes_list);
     cJSON_AddNumberToObject(js, "steps_per_s_1job_1thread", round(sp11 * 10) / 10);
     cJSON_AddNumberToObject(js, "steps_per_s_1job_2threads", round(sp12 * 10) / 10);
     cJSON_AddNumberToObject(js, "steps_per_s_2jobs_1thread", round(sp21 * 10) / 10);
     cJSON_AddNumberToObject(js, "steps_per_s_2jobs_2threads", round(sp22 * 10) / 10);
     cJSON_AddStringToObject(js, "best", best);
+    cJSON_AddNumberToObject(js, "best_steps_per_s", round(sp_best * 10) / 10);
+
+    /* the demo from its measured parts. Training: train.steps per run at the
+     * best split's steps/s of all jobs together (its jobs training the demo's
+     * encodings in turn). Evaluation: one run's evaluation time as measured
+     * above in one process on its own (the mean over the encodings), added per
+     * run as the issue's formula has it although a sweep's concurrent jobs
+     * evaluate side by side: on the safe side. Not counted: building, process
+     * start, checkpoints, logs, the aggregation, plots and report of `make
+     * demo` (a few seconds: README, Performance). The evaluation share uses the
+     * measured 1-thread demo step rate (the split's 1 job x 1 thread). */
+    const int demo_runs = demo_spec.num_jobs, demo_steps = dc->train.steps;
+    const double demo_train_s = demo_runs * (double)demo_steps / sp_best;
+    const double demo_est_s = demo_train_s + demo_runs * demo_eval_s;
+    const double demo_train_1t_s = demo_steps / sp11;
+    const double eval_share = demo_eval_s / (demo_eval_s + demo_train_1t_s);
+    printf("  make demo (%d runs x %d steps), estimate from measured parts: training %.1f s at %.1f steps/s + "
+           "evaluation %d x %.2f s = %.1f s\n",
+           demo_runs, demo_steps, demo_train_s, sp_best, demo_runs, demo_eval_s, demo_est_s);
+    printf("  one demo run on 1 thread: training %.1f s (%d steps at %.1f steps/s), evaluation %.2f s (%.1f%%)\n",
+           demo_train_1t_s, demo_steps, sp11, demo_eval_s, 100 * eval_share);
+    cJSON *jd = cJSON_AddObjectToObject(root, "demo");
+    cJSON_AddStringToObject(jd, "spec", demo_path);
+    cJSON_AddNumberToObject(jd, "runs", demo_runs);
+    cJSON_AddNumberToObject(jd, "train_steps", demo_steps);
+    cJSON_AddNumberToObject(jd, "best_split_steps_per_s", round(sp_best * 10) / 10);
+    cJSON_AddNumberToObject(jd, "estimate_train_seconds", round(demo_train_s * 10) / 10);
+    cJSON_AddNumberToObject(jd, "run_eval_seconds", round(demo_eval_s * 1000) / 1000);
+    cJSON_AddNumberToObject(jd, "estimate_wall_seconds", round(demo_est_s * 10) / 10);
+    cJSON_AddNumberToObject(jd, "run_train_seconds_1thread", round(demo_train_1t_s * 10) / 10);
+    cJSON_AddNumberToObject(jd, "eval_share", round(eval_share * 1000) / 1000);
 
     /* 9. targets */
     long allocs = 0;
     for (int s = 0; s < 2; s++)
         for (int t = 1; t <= 2; t++) allocs += tr[s][t].allocs;
+    const double scaling = tr[1][1].step_med / tr[1][2].step_med; /* medium: 2-thread step rate / 1-thread */
+    enum { T_SMALL1, T_MED1, T_MED2, T_SCALE };
     Target tg[] = {
-        {"medium 1 thread: MFU >= 75%", tr[1][1].mfu, 0.75, 1},
-        {"medium 2 threads: MFU >= 65%", tr[1][2].mfu, 0.65, 1},
-        {"small 1 thread (padded): MFU >= 50%", tr[0][1].mfu, 0.50, 1},
+        [T_SMALL1] = {"small 1 thread (padded): MFU >= 70%", tr[0][1].mfu, 0.70, 1},
+        [T_MED1] = {"medium 1 thread: MFU >= 75%", tr[1][1].mfu, 0.75, 1},
+        [T_MED2] = {"medium 2 threads: MFU >= 70%", tr[1][2].mfu, 0.70, 1},
+        [T_SCALE] = {"medium 2 threads: step rate >= 1.8x 1 thread (ratio of medians)", scaling, 1.8, 1},
+        {"", demo_est_s, 300.0, 0},
         {"", worst_pe, 1.10, 0},
         {"allocations inside training steps = 0", (double)allocs, 0.0, 0},
+        {"evaluation share of a demo run <= 10%", eval_share, 0.10, 0},
         {"reproducibility: pinned kernel step <= 1.05x native (worst shape/threads)", repro_worst, 1.05, 0},
     };
-    snprintf(tg[3].name, sizeof tg[3].name, "every encoding within 10%% of none (worst: %s)", worst_name);
-    printf("\ntargets\n");
+    snprintf(tg[4].name, sizeof tg[4].name, "make demo (%d runs) <= 300 s wall [estimate from measured parts] (s)",
+             demo_runs);
+    snprintf(tg[5].name, sizeof tg[5].name, "every encoding within 10%% of none (worst: %s)", worst_name);
+    printf("\ntargets%78s %11s\n", "value", "threshold");
     cJSON *jtg = cJSON_AddArrayToObject(root, "targets");
     for (size_t i = 0; i < sizeof tg / sizeof tg[0]; i++) {
         int met = tg[i].higher_is_better ? tg[i].value >= tg[i].target : tg[i].value <= tg[i].target;
-        printf("  %-60s %8.3f  %s\n", tg[i].name, tg[i].value, met ? "met" : "NOT MET");
+        printf("  %-72s %10.3f %s%9.3f  %s\n", tg[i].name, tg[i].value, tg[i].higher_is_better ? ">=" : "<=",
+               tg[i].target, met ? "met" : "NOT MET");
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "target", tg[i].name);
         cJSON_AddNumberToObject(o, "value", round(tg[i].value * 1000) / 1000);
@@ -814,17 +1018,29 @@ int main(int argc, char **argv) {
         cJSON_AddItemToArray(jtg, o);
     }
     /* closing note: for each training target not met, where its step goes */
-    const struct { int s, t; double target; } runs[] = {{1, 1, 0.75}, {1, 2, 0.65}, {0, 1, 0.50}};
+    const struct { int s, t, tg; } runs[] = {{0, 1, T_SMALL1}, {1, 1, T_MED1}, {1, 2, T_MED2}};
     for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
         const TrainResult *r = &tr[runs[i].s][runs[i].t];
-        if (r->mfu >= runs[i].target) continue;
+        const double target = tg[runs[i].tg].target;
+        if (r->mfu >= target) continue;
         double sum = 0.0;
         for (int p = 0; p < NUM_PARTS; p++) sum += r->parts[p];
         printf("  limit, %s %dt (MFU %.1f%% < %.0f%%): step split", shapes[runs[i].s]->name, runs[i].t, 100 * r->mfu,
-               100 * runs[i].target);
+               100 * target);
         for (int p = 0; p < NUM_PARTS; p++)
             if (r->parts[p] / sum >= 0.02) printf(" %s %.0f%%", part_name(p), 100 * r->parts[p] / sum);
         printf("; attn linear and mlp are sgemm-bound (plus GELU), the rest is element-wise or attention work\n");
+    }
+    if (scaling < tg[T_SCALE].target) { /* which parts of the medium step do not halve on 2 threads */
+        const TrainResult *r1 = &tr[1][1], *r2 = &tr[1][2];
+        printf("  limit, medium 2t / 1t (%.2fx < %.1fx): speed-up per part (share of the 2-thread step)",
+               scaling, tg[T_SCALE].target);
+        double sum2 = 0.0;
+        for (int p = 0; p < NUM_PARTS; p++) sum2 += r2->parts[p];
+        for (int p = 0; p < NUM_PARTS; p++)
+            if (r2->parts[p] / sum2 >= 0.02 && r2->parts[p] > 0)
+                printf(" %s %.2fx (%.0f%%)", part_name(p), r1->parts[p] / r2->parts[p], 100 * r2->parts[p] / sum2);
+        printf("; sgemm ceiling 2t / 1t %.2fx\n", ceil[1].gflops[2] / ceil[1].gflops[1]);
     }
     const double total = now_s() - t_all;
     cJSON_AddNumberToObject(root, "bench_seconds", round(total * 10) / 10);
