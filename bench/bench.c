@@ -73,6 +73,7 @@
 #include "data/task.h"
 #include "model/adamw.h"
 #include "model/gpt.h"
+#include "model/layers.h"
 #include "model/parallel.h"
 #include "run/eval.h"
 #include "run/fsutil.h"
@@ -572,8 +573,9 @@ static double reserved(const Shape *s, int B, int T) {
     GPT m;
     gpt_build(&m, &c);
     gpt_reserve(&m, B, T, 1);
-    /* less the attention kernels' scratch, T x C floats (linear in T alone) */
-    double bytes = (double)gpt_reserved_bytes(&m) - (double)m.attn_scratch_T * c.C * sizeof(float);
+    /* less the attention kernels' scratch (a function of T alone, model/layers.h) */
+    double bytes = (double)gpt_reserved_bytes(&m) -
+                   (double)attention_scratch_floats((int)m.attn_scratch_T, c.C, c.NH) * sizeof(float);
     gpt_free(&m);
     return bytes;
 }
@@ -912,8 +914,9 @@ int main(int argc, char **argv) {
         double a, b, f, err;
         bench_memory(shapes[s], &a, &b, &f, &err);
         printf("  %-7s %.0f bytes per token + %.0f bytes per attention score (B*T*T) + %.2f MiB fixed "
-               "(+ %d bytes per position of T, attention scratch); fit error at 4B x 3T: %.0f bytes\n",
-               shapes[s]->name, a, b, f / 1048576.0, shapes[s]->C * 4, err);
+               "(+ %d bytes per position of T rounded up to 8, attention scratch); fit error at 4B x 3T: %.0f bytes\n",
+               shapes[s]->name, a, b, f / 1048576.0,
+               (int)(attention_scratch_floats(8, shapes[s]->C, shapes[s]->NH) / 8 * sizeof(float)), err);
         cJSON *o = cJSON_AddObjectToObject(jmem, shapes[s]->name);
         cJSON_AddNumberToObject(o, "bytes_per_token", round(a));
         cJSON_AddNumberToObject(o, "bytes_per_attention_score", round(b));
