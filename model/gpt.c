@@ -231,6 +231,8 @@ void gpt_reserve(GPT *m, int B, int T, int training) {
         if (btt < m->acts_att) btt = m->acts_att;
         free(m->acts_memory);
         m->acts_memory = pe_calloc_big(act_sizes(&m->cfg, bt, btt, s), sizeof(float));
+        free(m->live);
+        m->live = pe_calloc(bt, sizeof(int)); /* B <= B*T sequences */
         m->acts_tokens = bt;
         m->acts_att = btt;
     }
@@ -272,6 +274,22 @@ float gpt_forward(GPT *m, const int *inputs, const int *targets, const int *pos,
     m->B = B;
     m->T = T;
     point_acts(m, B, T);
+    /* With targets, a row past the last counted target of its sequence is
+     * padding no counted output depends on: the row kernels skip it
+     * (layers.h, LiveRows). Without targets every row is live. */
+    const LiveRows *rows = NULL;
+    const int *live = NULL;
+    if (targets) {
+        for (int b = 0; b < B; b++) {
+            int last = -1;
+            for (int t = 0; t < T; t++)
+                if (targets[(size_t)b * T + t] >= 0) last = t;
+            m->live[b] = last + 1;
+        }
+        m->rows = (LiveRows){.B = B, .T = T, .live = m->live};
+        rows = &m->rows;
+        live = m->live;
+    }
     /* a forward that backward may follow keeps GELU's derivative (scratch) */
     const int keep_grad = targets && m->scratch_memory && N <= m->scratch_tokens && N * T <= m->scratch_att;
     if (keep_grad) point_scratch(m, B, T);
@@ -294,27 +312,27 @@ float gpt_forward(GPT *m, const int *inputs, const int *targets, const int *pos,
         float *fch = a->fch + l * N * F, *fch_gelu = a->fch_gelu + l * N * F;
         float *fcproj = a->fcproj + l * N * C, *residual3 = a->residual3 + l * N * C;
 
-        layernorm_forward(ln1, ln1_mean, ln1_rstd, residual, p->ln1w + l * C, p->ln1b + l * C, N, C);
+        layernorm_forward(ln1, ln1_mean, ln1_rstd, residual, p->ln1w + l * C, p->ln1b + l * C, N, C, rows);
         prof_lap(m, GPT_PART_LAYERNORM, &t0);
         matmul_forward(qkv, ln1, p->qkvw + (size_t)l * 3 * C * C, p->qkvb + l * 3 * C, N, C, 3 * C);
         prof_lap(m, GPT_PART_ATTN_LINEAR, &t0);
-        attention_forward(atty, att, qkv, m->attn_scratch, &m->pe, pos, l, B, T, C, NH);
+        attention_forward(atty, att, qkv, m->attn_scratch, &m->pe, pos, l, B, T, C, NH, live);
         prof_lap(m, GPT_PART_ATTENTION, &t0);
         matmul_forward(attproj, atty, p->attprojw + (size_t)l * C * C, p->attprojb + l * C, N, C, C);
         prof_lap(m, GPT_PART_ATTN_LINEAR, &t0);
         residual_forward(residual2, residual, attproj, N * C);
         prof_lap(m, GPT_PART_RESIDUAL, &t0);
-        layernorm_forward(ln2, ln2_mean, ln2_rstd, residual2, p->ln2w + l * C, p->ln2b + l * C, N, C);
+        layernorm_forward(ln2, ln2_mean, ln2_rstd, residual2, p->ln2w + l * C, p->ln2b + l * C, N, C, rows);
         prof_lap(m, GPT_PART_LAYERNORM, &t0);
         matmul_forward(fch, ln2, p->fcw + (size_t)l * F * C, p->fcb + l * F, N, C, F);
-        gelu_forward(fch_gelu, keep_grad ? m->scratch.dgelu + l * N * F : NULL, fch, N * F);
+        gelu_forward(fch_gelu, keep_grad ? m->scratch.dgelu + l * N * F : NULL, fch, N, F, rows);
         matmul_forward(fcproj, fch_gelu, p->fcprojw + (size_t)l * C * F, p->fcprojb + l * C, N, F, C);
         prof_lap(m, GPT_PART_MLP, &t0);
         residual_forward(residual3, residual2, fcproj, N * C);
         prof_lap(m, GPT_PART_RESIDUAL, &t0);
         residual = residual3;
     }
-    layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, residual, p->lnfw, p->lnfb, N, C);
+    layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, residual, p->lnfw, p->lnfb, N, C, rows);
     prof_lap(m, GPT_PART_LAYERNORM, &t0);
     matmul_forward(a->logits, a->lnf, p->lmw, NULL, N, C, V);
     int count = crossentropy_forward(a->probs, a->losses, a->logits, targets, N, V);
@@ -347,6 +365,8 @@ void gpt_backward(GPT *m, const int *inputs, const int *targets, const int *pos)
     ParamTensors *p = &m->params, *g = &m->grads;
     ActTensors *a = &m->acts;
     GradScratch *s = &m->scratch;
+    const LiveRows *rows = &m->rows; /* the forward's (it had targets) */
+    const int *live = m->live;
 
     double t0 = prof_now(m);
     memset(s->dlogits, 0, N * V * sizeof(float));
@@ -356,7 +376,7 @@ void gpt_backward(GPT *m, const int *inputs, const int *targets, const int *pos)
     prof_lap(m, GPT_PART_LOSS, &t0);
     const float *last = a->residual3 + (L - 1) * N * C;
     memset(s->dres, 0, N * C * sizeof(float));
-    layernorm_backward(s->dres, g->lnfw, g->lnfb, s->dc, last, p->lnfw, a->lnf_mean, a->lnf_rstd, N, C);
+    layernorm_backward(s->dres, g->lnfw, g->lnfb, s->dc, last, p->lnfw, a->lnf_mean, a->lnf_rstd, N, C, rows);
     prof_lap(m, GPT_PART_LAYERNORM, &t0);
 
     for (int l = L - 1; l >= 0; l--) {
@@ -374,7 +394,7 @@ void gpt_backward(GPT *m, const int *inputs, const int *targets, const int *pos)
                         p->fcprojw + (size_t)l * C * F, N, F, C);
         /* fch_gelu = gelu(fch) */
         memset(s->dfch, 0, N * F * sizeof(float));
-        gelu_backward(s->dfch, s->dgelu + l * N * F, s->dfch_gelu, N * F);
+        gelu_backward(s->dfch, s->dgelu + l * N * F, s->dfch_gelu, N, F, rows);
         /* fch = ln2 @ fcw^T + fcb */
         memset(s->dc, 0, N * C * sizeof(float));
         matmul_backward(s->dc, g->fcw + (size_t)l * F * C, g->fcb + l * F, s->dfch, ln2, p->fcw + (size_t)l * F * C,
@@ -382,7 +402,7 @@ void gpt_backward(GPT *m, const int *inputs, const int *targets, const int *pos)
         prof_lap(m, GPT_PART_MLP, &t0);
         /* ln2 = layernorm(residual2): dres becomes d residual2 */
         layernorm_backward(s->dres, g->ln2w + l * C, g->ln2b + l * C, s->dc, residual2, p->ln2w + l * C, ln2_mean,
-                           ln2_rstd, N, C);
+                           ln2_rstd, N, C, rows);
         prof_lap(m, GPT_PART_LAYERNORM, &t0);
         /* residual2 = residual + attproj: dres is d attproj */
         memset(s->dc, 0, N * C * sizeof(float));
@@ -391,7 +411,7 @@ void gpt_backward(GPT *m, const int *inputs, const int *targets, const int *pos)
         prof_lap(m, GPT_PART_ATTN_LINEAR, &t0);
         /* atty = attention(qkv) */
         memset(s->dqkv, 0, N * 3 * C * sizeof(float));
-        attention_backward(s->dqkv, s->datt, m->attn_scratch, s->dc, qkv, att, &m->pe, pos, l, B, T, C, NH);
+        attention_backward(s->dqkv, s->datt, m->attn_scratch, s->dc, qkv, att, &m->pe, pos, l, B, T, C, NH, live);
         prof_lap(m, GPT_PART_ATTENTION, &t0);
         /* qkv = ln1 @ qkvw^T + qkvb */
         memset(s->dc, 0, N * C * sizeof(float));
@@ -400,7 +420,7 @@ void gpt_backward(GPT *m, const int *inputs, const int *targets, const int *pos)
         prof_lap(m, GPT_PART_ATTN_LINEAR, &t0);
         /* ln1 = layernorm(residual): dres becomes d residual */
         layernorm_backward(s->dres, g->ln1w + l * C, g->ln1b + l * C, s->dc, residual, p->ln1w + l * C, ln1_mean,
-                           ln1_rstd, N, C);
+                           ln1_rstd, N, C, rows);
         prof_lap(m, GPT_PART_LAYERNORM, &t0);
     }
     /* encoded = wte[inputs] * scale (+ PE(pos)) */
@@ -515,19 +535,19 @@ int gpt_decode_step(GPT *m, GPTCache *c, int token, int p) {
     embed_forward(c->x, &token, w->wte, m->cfg.emb_scale, 1, C);
     if (m->pe.ops->embed_forward) m->pe.ops->embed_forward(&m->pe, c->x, &c->pos[i], 1);
     for (int l = 0; l < L; l++) {
-        layernorm_forward(c->ln, &mean, &rstd, c->x, w->ln1w + l * C, w->ln1b + l * C, 1, C);
+        layernorm_forward(c->ln, &mean, &rstd, c->x, w->ln1w + l * C, w->ln1b + l * C, 1, C, NULL);
         matmul_forward(c->qkv, c->ln, w->qkvw + (size_t)l * 3 * C * C, w->qkvb + l * 3 * C, 1, C, 3 * C);
         attention_decode(c->atty, c->row, c->qkv, c->kt + l * layer_kv, c->v + l * layer_kv, c->cap, &m->pe, c->pos,
                          l, i, C, NH);
         matmul_forward(c->proj, c->atty, w->attprojw + (size_t)l * C * C, w->attprojb + l * C, 1, C, C);
         residual_forward(c->x2, c->x, c->proj, C);
-        layernorm_forward(c->ln, &mean, &rstd, c->x2, w->ln2w + l * C, w->ln2b + l * C, 1, C);
+        layernorm_forward(c->ln, &mean, &rstd, c->x2, w->ln2w + l * C, w->ln2b + l * C, 1, C, NULL);
         matmul_forward(c->fch, c->ln, w->fcw + (size_t)l * F * C, w->fcb + l * F, 1, C, F);
-        gelu_forward(c->fch_gelu, NULL, c->fch, F);
+        gelu_forward(c->fch_gelu, NULL, c->fch, 1, F, NULL);
         matmul_forward(c->proj, c->fch_gelu, w->fcprojw + (size_t)l * C * F, w->fcprojb + l * C, 1, F, C);
         residual_forward(c->x, c->x2, c->proj, C);
     }
-    layernorm_forward(c->ln, &mean, &rstd, c->x, w->lnfw, w->lnfb, 1, C);
+    layernorm_forward(c->ln, &mean, &rstd, c->x, w->lnfw, w->lnfb, 1, C, NULL);
     matmul_forward(c->logits, c->ln, w->lmw, NULL, 1, C, V);
     crossentropy_forward(c->probs, &loss, c->logits, NULL, 1, V);
     c->len = i + 1;
@@ -547,5 +567,6 @@ void gpt_free(GPT *m) {
     free(m->acts_memory);
     free(m->scratch_memory);
     free(m->attn_scratch);
+    free(m->live);
     memset(m, 0, sizeof *m);
 }

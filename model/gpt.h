@@ -29,6 +29,7 @@
 #include <stddef.h>
 
 #include "common.h"
+#include "layers.h" /* LiveRows */
 #include "pe.h"
 
 typedef struct {
@@ -167,6 +168,8 @@ typedef struct {
     float mean_loss;      /* of the last forward with targets; -1 if none */
     int num_targets;      /* counted targets in the last forward */
     int dgelu_ready;      /* the last forward wrote scratch.dgelu for backward */
+    int *live;            /* (acts_tokens) live rows per sequence of the last forward with targets */
+    LiveRows rows;        /* that forward's B, T and live */
     GPTProfile profile;   /* per-part timing, off unless profile.enabled */
 } GPT;
 

@@ -445,6 +445,9 @@ INLINE float sigmoid2(float u) {
  * the scalar arithmetic of each lane. */
 typedef float v8sf __attribute__((vector_size(32)));
 typedef int32_t v8si __attribute__((vector_size(32)));
+/* The helpers below pass and return such values; they are always inlined,
+ * so no call crosses the ABI GCC warns about for the baseline clone. */
+#pragma GCC diagnostic ignored "-Wpsabi"
 
 INLINE v8sf vload(const float *p) {
     v8sf v;
@@ -500,14 +503,29 @@ INLINE float max_lanes(const float *x, int n) {
     return m;
 }
 
+/* The run of rows starting at n (< hi) that are all live or all dead:
+ * returns its end (<= hi) and sets *live. */
+static inline int live_run(const LiveRows *r, int n, int hi, int *live) {
+    if (!r) {
+        *live = 1;
+        return hi;
+    }
+    const int b = n / r->T, t = n % r->T, L = r->live[b];
+    *live = t < L;
+    const int end = b * r->T + (t < L ? L : r->T);
+    return end < hi ? end : hi;
+}
+
 /* ------------------------------------------------------------------------
  * LayerNorm: rows in parallel; dw, db by columns, each summed over rows in
- * order (the reference's order, whatever the thread count).
+ * order (the reference's order, whatever the thread count). Dead rows (a
+ * LiveRows) are not computed: forward writes 0, backward skips them.
  */
 
 typedef struct {
     float *out, *mean, *rstd, *dinp, *dw, *db;
     const float *inp, *w, *b, *dout, *cmean, *crstd;
+    const LiveRows *rows;
     int N, C;
 } LayerNormArgs;
 
@@ -531,12 +549,22 @@ static void layernorm_forward_part(void *ctx, int part, int nparts) {
     const LayerNormArgs *a = ctx;
     int lo, hi;
     par_range(a->N, part, nparts, 1, &lo, &hi);
-    layernorm_forward_rows(a, lo, hi);
+    for (int n = lo, live, end; n < hi; n = end) {
+        end = live_run(a->rows, n, hi, &live);
+        if (live) {
+            layernorm_forward_rows(a, n, end);
+        } else {
+            memset(a->out + (size_t)n * a->C, 0, sizeof(float) * a->C * (end - n));
+            memset(a->mean + n, 0, sizeof(float) * (end - n));
+            memset(a->rstd + n, 0, sizeof(float) * (end - n));
+        }
+    }
 }
 
 void layernorm_forward(float *out, float *mean, float *rstd, const float *inp, const float *w, const float *b, int N,
-                       int C) {
-    LayerNormArgs a = {.out = out, .mean = mean, .rstd = rstd, .inp = inp, .w = w, .b = b, .N = N, .C = C};
+                       int C, const LiveRows *rows) {
+    LayerNormArgs a = {.out = out, .mean = mean, .rstd = rstd, .inp = inp, .w = w, .b = b, .rows = rows,
+                       .N = N, .C = C};
     par_run(layernorm_forward_part, &a);
 }
 
@@ -582,9 +610,10 @@ KERNEL static void layernorm_backward_rows(const LayerNormArgs *a, int lo, int h
     }
 }
 
-KERNEL static void layernorm_backward_cols(const LayerNormArgs *a, int lo, int hi) {
+/* dw, db for columns lo..hi-1 from rows r0..r1-1, in row order */
+KERNEL static void layernorm_backward_cols(const LayerNormArgs *a, int r0, int r1, int lo, int hi) {
     const int C = a->C;
-    for (int n = 0; n < a->N; n++) {
+    for (int n = r0; n < r1; n++) {
         const float *x = a->inp + (size_t)n * C;
         const float *d = a->dout + (size_t)n * C;
         const float m = a->cmean[n], s = a->crstd[n];
@@ -599,30 +628,39 @@ static void layernorm_backward_part(void *ctx, int part, int nparts) {
     const LayerNormArgs *a = ctx;
     int lo, hi;
     par_range(a->N, part, nparts, 1, &lo, &hi);
-    layernorm_backward_rows(a, lo, hi);
+    for (int n = lo, live, end; n < hi; n = end) {
+        end = live_run(a->rows, n, hi, &live);
+        if (live) layernorm_backward_rows(a, n, end);
+    }
     par_range(a->C, part, nparts, 16, &lo, &hi);
-    if (lo < hi) layernorm_backward_cols(a, lo, hi);
+    if (lo >= hi) return;
+    for (int n = 0, live, end; n < a->N; n = end) {
+        end = live_run(a->rows, n, a->N, &live);
+        if (live) layernorm_backward_cols(a, n, end, lo, hi);
+    }
 }
 
 void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp, const float *w,
-                        const float *mean, const float *rstd, int N, int C) {
+                        const float *mean, const float *rstd, int N, int C, const LiveRows *rows) {
     LayerNormArgs a = {.dinp = dinp, .dw = dw, .db = db, .dout = dout, .inp = inp, .w = w, .cmean = mean,
-                       .crstd = rstd, .N = N, .C = C};
+                       .crstd = rstd, .rows = rows, .N = N, .C = C};
     par_run(layernorm_backward_part, &a);
 }
 
 /* ------------------------------------------------------------------------
- * GELU: element ranges in parallel
+ * GELU: rows in parallel; dead rows (a LiveRows) are not computed: forward
+ * writes 0, backward skips them.
  */
 
 typedef struct {
     float *out, *grad;
     const float *inp, *dout;
-    int n;
+    const LiveRows *rows;
+    int N, F;
 } GeluArgs;
 
-KERNEL static void gelu_forward_range(float *out, const float *inp, int lo, int hi) {
-    for (int i = lo; i < hi; i++) {
+KERNEL static void gelu_forward_range(float *out, const float *inp, size_t lo, size_t hi) {
+    for (size_t i = lo; i < hi; i++) {
         float x = inp[i];
         float u = GELU_SCALE * (x + 0.044715f * x * x * x);
         out[i] = x * sigmoid2(u);
@@ -632,8 +670,8 @@ KERNEL static void gelu_forward_range(float *out, const float *inp, int lo, int 
 /* The forward and the derivative from one sigmoid: the division in sigmoid2
  * bounds this loop, so the derivative costs little here and saves the
  * backward pass its own exp and division. */
-KERNEL static void gelu_forward_grad_range(float *out, float *grad, const float *inp, int lo, int hi) {
-    for (int i = lo; i < hi; i++) {
+KERNEL static void gelu_forward_grad_range(float *out, float *grad, const float *inp, size_t lo, size_t hi) {
+    for (size_t i = lo; i < hi; i++) {
         float x = inp[i];
         float u = GELU_SCALE * (x + 0.044715f * x * x * x);
         float s = sigmoid2(u);
@@ -643,34 +681,46 @@ KERNEL static void gelu_forward_grad_range(float *out, float *grad, const float 
     }
 }
 
-KERNEL static void gelu_backward_range(float *dinp, const float *grad, const float *dout, int lo, int hi) {
-    for (int i = lo; i < hi; i++) dinp[i] += grad[i] * dout[i];
+KERNEL static void gelu_backward_range(float *dinp, const float *grad, const float *dout, size_t lo, size_t hi) {
+    for (size_t i = lo; i < hi; i++) dinp[i] += grad[i] * dout[i];
 }
 
 static void gelu_forward_part(void *ctx, int part, int nparts) {
     const GeluArgs *a = ctx;
+    const size_t F = a->F;
     int lo, hi;
-    par_range(a->n, part, nparts, 16, &lo, &hi);
-    if (a->grad)
-        gelu_forward_grad_range(a->out, a->grad, a->inp, lo, hi);
-    else
-        gelu_forward_range(a->out, a->inp, lo, hi);
+    par_range(a->N, part, nparts, 1, &lo, &hi);
+    for (int n = lo, live, end; n < hi; n = end) {
+        end = live_run(a->rows, n, hi, &live);
+        if (!live) {
+            memset(a->out + n * F, 0, sizeof(float) * F * (end - n));
+            if (a->grad) memset(a->grad + n * F, 0, sizeof(float) * F * (end - n));
+        } else if (a->grad) {
+            gelu_forward_grad_range(a->out, a->grad, a->inp, n * F, end * F);
+        } else {
+            gelu_forward_range(a->out, a->inp, n * F, end * F);
+        }
+    }
 }
 
 static void gelu_backward_part(void *ctx, int part, int nparts) {
     const GeluArgs *a = ctx;
+    const size_t F = a->F;
     int lo, hi;
-    par_range(a->n, part, nparts, 16, &lo, &hi);
-    gelu_backward_range(a->out, a->grad, a->dout, lo, hi);
+    par_range(a->N, part, nparts, 1, &lo, &hi);
+    for (int n = lo, live, end; n < hi; n = end) {
+        end = live_run(a->rows, n, hi, &live);
+        if (live) gelu_backward_range(a->out, a->grad, a->dout, n * F, end * F);
+    }
 }
 
-void gelu_forward(float *out, float *grad, const float *inp, int n) {
-    GeluArgs a = {.out = out, .grad = grad, .inp = inp, .n = n};
+void gelu_forward(float *out, float *grad, const float *inp, int N, int F, const LiveRows *rows) {
+    GeluArgs a = {.out = out, .grad = grad, .inp = inp, .rows = rows, .N = N, .F = F};
     par_run(gelu_forward_part, &a);
 }
 
-void gelu_backward(float *dinp, const float *grad, const float *dout, int n) {
-    GeluArgs a = {.out = dinp, .grad = (float *)grad, .dout = dout, .n = n};
+void gelu_backward(float *dinp, const float *grad, const float *dout, int N, int F, const LiveRows *rows) {
+    GeluArgs a = {.out = dinp, .grad = (float *)grad, .dout = dout, .rows = rows, .N = N, .F = F};
     par_run(gelu_backward_part, &a);
 }
 
@@ -890,7 +940,7 @@ typedef struct {
     float *out, *att, *qkv, *scratch, *dqkv, *datt;
     const float *dout;
     const PE *pe;
-    const int *pos;
+    const int *pos, *live;
     int layer, B, T, C, NH, parts;
 } AttnArgs;
 
@@ -901,16 +951,20 @@ KERNEL static void attention_forward_unit(const AttnArgs *a, int b, int h, float
     const PEOps *ops = a->pe->ops;
     const int *pb = a->pos + (size_t)b * T;
     float *base = a->qkv + (size_t)b * T * C3;
+    const int TL = a->live ? a->live[b] : T; /* queries (and keys) 0..TL-1 */
     /* hook 2: transform q and k of this head in place */
     if (ops->qk_forward) {
-        for (int t = 0; t < T; t++) {
+        for (int t = 0; t < TL; t++) {
             ops->qk_forward(a->pe, base + (size_t)t * C3 + h * hs, pb[t], 0);
             ops->qk_forward(a->pe, base + (size_t)t * C3 + C + h * hs, pb[t], 1);
         }
     }
-    pack_t(kt, base + C + h * hs, C3, T, Tp, hs);
-    for (int i0 = 0; i0 < T; i0 += ATT_QB) {
-        const int nq = T - i0 < ATT_QB ? T - i0 : ATT_QB;
+    /* dead queries: rows of att and out are 0 */
+    memset(a->att + (((size_t)b * NH + h) * T + TL) * T, 0, sizeof(float) * (size_t)(T - TL) * T);
+    for (int i = TL; i < T; i++) memset(a->out + ((size_t)b * T + i) * C + h * hs, 0, sizeof(float) * hs);
+    pack_t(kt, base + C + h * hs, C3, TL, Tp, hs);
+    for (int i0 = 0; i0 < TL; i0 += ATT_QB) {
+        const int nq = TL - i0 < ATT_QB ? TL - i0 : ATT_QB;
         scores_block(S, base + (size_t)i0 * C3 + h * hs, C3, nq, kt, Tp, round8(i0 + nq), hs);
         for (int r = 0; r < nq; r++) {
             const int i = i0 + r, n = i + 1;
@@ -942,9 +996,12 @@ KERNEL static void attention_backward_unit(const AttnArgs *a, int b, int h, floa
     const float *dob = a->dout + (size_t)b * T * C;
     const float *A = a->att + ((size_t)b * NH + h) * T * T;
     float *G = a->datt + ((size_t)b * NH + h) * T * T;
-    pack_t(vt, base + 2 * C + h * hs, C3, T, Tp, hs);
-    for (int i0 = 0; i0 < T; i0 += ATT_QB) {
-        const int nq = T - i0 < ATT_QB ? T - i0 : ATT_QB;
+    /* dead queries (TL..T-1) have zero gradients: their terms would add
+     * exact zeros, after every live term; they are skipped */
+    const int TL = a->live ? a->live[b] : T;
+    pack_t(vt, base + 2 * C + h * hs, C3, TL, Tp, hs);
+    for (int i0 = 0; i0 < TL; i0 += ATT_QB) {
+        const int nq = TL - i0 < ATT_QB ? TL - i0 : ATT_QB;
         /* out[i] = sum_j att[i,j] v[j]:  datt[i,j] = dout[i] . v[j] */
         scores_block(S, dob + (size_t)i0 * C + h * hs, C, nq, vt, Tp, round8(i0 + nq), hs);
         for (int r = 0; r < nq; r++) {
@@ -963,14 +1020,14 @@ KERNEL static void attention_backward_unit(const AttnArgs *a, int b, int h, floa
         wsum_block(dbase + (size_t)i0 * C3 + h * hs, C3, S, Tp, 1, base + C + h * hs, C3, i0, 0, 0, 1, nq, hs);
     }
     /* dk[j] += sum_{i>=j} scale dpre[i,j] q[i];  dv[j] += sum_{i>=j} att[i,j] dout[i] */
-    for (int j0 = 0; j0 < T; j0 += ATT_QB) {
-        const int nk = T - j0 < ATT_QB ? T - j0 : ATT_QB;
-        wsum_block(dbase + (size_t)j0 * C3 + C + h * hs, C3, G + j0, 1, T, base + h * hs, C3, j0, T, 1, 1, nk, hs);
-        wsum_block(dbase + (size_t)j0 * C3 + 2 * C + h * hs, C3, A + j0, 1, T, dob + h * hs, C, j0, T, 1, 1, nk, hs);
+    for (int j0 = 0; j0 < TL; j0 += ATT_QB) {
+        const int nk = TL - j0 < ATT_QB ? TL - j0 : ATT_QB;
+        wsum_block(dbase + (size_t)j0 * C3 + C + h * hs, C3, G + j0, 1, T, base + h * hs, C3, j0, TL, 1, 1, nk, hs);
+        wsum_block(dbase + (size_t)j0 * C3 + 2 * C + h * hs, C3, A + j0, 1, T, dob + h * hs, C, j0, TL, 1, 1, nk, hs);
     }
     /* hook 2 backward: q, k were transformed in place after the qkv matmul */
     if (ops->qk_backward) {
-        for (int t = 0; t < T; t++) {
+        for (int t = 0; t < TL; t++) {
             ops->qk_backward(a->pe, dbase + (size_t)t * C3 + h * hs, pb[t], 0);
             ops->qk_backward(a->pe, dbase + (size_t)t * C3 + C + h * hs, pb[t], 1);
         }
@@ -984,7 +1041,8 @@ KERNEL static void attention_backward_unit(const AttnArgs *a, int b, int h, floa
 static void attention_prefetch(const AttnArgs *a, int b, int h, int backward) {
     const int T = a->T, C = a->C, hs = C / a->NH, C3 = 3 * C;
     const float *base = a->qkv + (size_t)b * T * C3 + h * hs;
-    for (int t = 0; t < T; t++) {
+    const int TL = a->live ? a->live[b] : T;
+    for (int t = 0; t < TL; t++) {
         const float *q = base + (size_t)t * C3;
         for (int d = 0; d < hs; d += 16) {
             __builtin_prefetch(q + d, 0, 3);
@@ -1033,20 +1091,21 @@ static int attention_parts(int NH, int serial) {
 }
 
 void attention_forward(float *out, float *att, float *qkv, float *scratch, const PE *pe, const int *pos, int layer,
-                       int B, int T, int C, int NH) {
-    AttnArgs a = {.out = out, .att = att, .qkv = qkv, .scratch = scratch, .pe = pe, .pos = pos, .layer = layer,
+                       int B, int T, int C, int NH, const int *live) {
+    AttnArgs a = {.out = out, .att = att, .qkv = qkv, .scratch = scratch, .pe = pe, .pos = pos, .live = live, .layer = layer,
                   .B = B, .T = T, .C = C, .NH = NH, .parts = attention_parts(NH, 0)};
     if (pe->ops->bias_prepare) pe->ops->bias_prepare(pe, layer, pos, B * T);
     par_run(attention_forward_part, &a);
 }
 
 void attention_backward(float *dqkv, float *datt, float *scratch, const float *dout, const float *qkv,
-                        const float *att, const PE *pe, const int *pos, int layer, int B, int T, int C, int NH) {
+                        const float *att, const PE *pe, const int *pos, int layer, int B, int T, int C, int NH,
+                        const int *live) {
     /* an encoding whose bias has parameters accumulates their gradients from
      * every (batch, head): that stays on one thread (race-free, fixed order) */
     const int serial = pe->ops->bias_backward != NULL && pe->grads != NULL;
     AttnArgs a = {.dqkv = dqkv, .datt = datt, .scratch = scratch, .dout = dout, .qkv = (float *)qkv,
-                  .att = (float *)att, .pe = pe, .pos = pos, .layer = layer, .B = B, .T = T, .C = C, .NH = NH,
+                  .att = (float *)att, .pe = pe, .pos = pos, .live = live, .layer = layer, .B = B, .T = T, .C = C, .NH = NH,
                   .parts = attention_parts(NH, serial)};
     par_run(attention_backward_part, &a);
     if (pe->ops->bias_reduce) pe->ops->bias_reduce(pe, layer);

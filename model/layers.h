@@ -17,15 +17,28 @@
 
 #include "pe.h"
 
+/* Live rows. A batch holds B sequences of T rows; in sequence b, rows
+ * 0..live[b]-1 reach a counted output (the rest, padding past its last
+ * target, never do: causal attention lets no earlier row see a later one, and
+ * their loss is not counted, so their gradients are zeros). The row kernels
+ * given a LiveRows compute only the live rows and write 0 to the other rows'
+ * outputs (backward: leave them alone). A live row's numbers are bitwise
+ * those of the whole computation; a dead row's zeros reach a live result only
+ * as exact zero terms (tests/test_gpt.c). NULL: every row is live. */
+typedef struct {
+    int B, T;
+    const int *live; /* (B) */
+} LiveRows;
+
 /* out (N, C) = wte[inp[n]] * scale */
 void embed_forward(float *out, const int *inp, const float *wte, float scale, int N, int C);
 void embed_backward(float *dwte, const float *dout, const int *inp, float scale, int N, int C);
 
 /* out (N, C) = (inp - mean) * rstd * w + b;  mean, rstd (N) saved for backward */
 void layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
-                       const float *w, const float *b, int N, int C);
+                       const float *w, const float *b, int N, int C, const LiveRows *rows);
 void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
-                        const float *w, const float *mean, const float *rstd, int N, int C);
+                        const float *w, const float *mean, const float *rstd, int N, int C, const LiveRows *rows);
 void layernorm_forward_ref(float *out, float *mean, float *rstd, const float *inp,
                            const float *w, const float *b, int N, int C);
 void layernorm_backward_ref(float *dinp, float *dw, float *db, const float *dout, const float *inp,
@@ -51,11 +64,14 @@ void matmul_backward_ref(float *dinp, float *dw, float *dbias, const float *dout
  *   scratch: attention_scratch_floats(T, C, NH) floats of working memory (unused by the _ref versions).
  * The optimised kernel computes only the causal half, one (batch, head) at a time. */
 size_t attention_scratch_floats(int T, int C, int NH);
+/* live (B) or NULL: queries past live[b] are not computed (their rows of att
+ * and out are 0; backward leaves their gradients alone), as LiveRows. */
 void attention_forward(float *out, float *att, float *qkv, float *scratch, const PE *pe, const int *pos, int layer,
-                       int B, int T, int C, int NH);
+                       int B, int T, int C, int NH, const int *live);
 /* dqkv (+=) and the PE's parameter gradients (+=) from dout; datt is scratch (B, NH, T, T). */
 void attention_backward(float *dqkv, float *datt, float *scratch, const float *dout, const float *qkv,
-                        const float *att, const PE *pe, const int *pos, int layer, int B, int T, int C, int NH);
+                        const float *att, const PE *pe, const int *pos, int layer, int B, int T, int C, int NH,
+                        const int *live);
 void attention_forward_ref(float *out, float *att, float *qkv, float *scratch, const PE *pe, const int *pos,
                            int layer, int B, int T, int C, int NH);
 void attention_backward_ref(float *dqkv, float *datt, float *scratch, const float *dout, const float *qkv,
@@ -79,8 +95,8 @@ void attention_decode(float *out, float *row, float *qkv, float *kt, float *v, i
 /* gelu_forward also writes grad = GELU'(inp) when grad is not NULL (a training
  * forward); gelu_backward then needs only it: dinp += grad * dout. The pair is
  * bitwise the _ref pair's float operations, in their order, but for exp. */
-void gelu_forward(float *out, float *grad, const float *inp, int n);
-void gelu_backward(float *dinp, const float *grad, const float *dout, int n);
+void gelu_forward(float *out, float *grad, const float *inp, int N, int F, const LiveRows *rows);
+void gelu_backward(float *dinp, const float *grad, const float *dout, int N, int F, const LiveRows *rows);
 void gelu_forward_ref(float *out, const float *inp, int n);
 void gelu_backward_ref(float *dinp, const float *inp, const float *dout, int n);
 
