@@ -38,9 +38,12 @@
  * Under the table, for each training target not met, where its step goes.
  *
  * FLOP counting (per training step = 3 x forward):
- *   every matrix product 2*M*N*K: qkv, attproj, fc, fcproj per layer, LM head;
- *   attention 2 * 2*hs per (query, key) pair actually needed: q.k and att@v,
- *   over the causal half only (T(T+1)/2 pairs per head), padded tokens included.
+ *   every matrix product 2*M*N*K: qkv, attproj, fc, fcproj per layer, LM head,
+ *   on every row of the padded batch (the products run on all of them);
+ *   attention 2 * 2*hs per (query, key) pair actually computed: q.k and att@v,
+ *   over the causal half of each sequence's live rows only (L(L+1)/2 pairs per
+ *   head, L = the model's live rows of the sequence: up to its last counted
+ *   target; the kernels skip the padding past it, model/layers.h).
  *   Element-wise work (LayerNorm, GELU, softmax, AdamW) is not counted.
  *
  * Shapes (vocabulary 14: alphabet 10 + 4 specials):
@@ -200,11 +203,17 @@ static void shape_config(const Shape *s, const char *pe, GPTConfig *c, TaskConfi
     tc->max_len = s->max_len;
 }
 
-/* FLOPs of one training step (3 x forward) at B x T, as in the header. */
-static double step_flops(const GPTConfig *c, int B, int T) {
+/* FLOPs of one training step (3 x forward) at B x T, as in the header;
+ * live (B): the rows the model computed attention for (m->live after the
+ * forward), or NULL for all T. */
+static double step_flops(const GPTConfig *c, int B, int T, const int *live) {
     const double N = (double)B * T, C = c->C, F = c->F, V = c->V, L = c->L, hs = (double)c->C / c->NH;
     double mm = 2.0 * N * (3 * C * C + C * C + 2 * C * F) * L + 2.0 * N * C * V;
-    double pairs = (double)B * c->NH * T * (T + 1) / 2.0;
+    double pairs = 0.0;
+    for (int b = 0; b < B; b++) {
+        const double lb = live ? live[b] : T;
+        pairs += c->NH * lb * (lb + 1) / 2.0;
+    }
     double att = 2.0 * 2.0 * hs * pairs * L;
     return 3.0 * (mm + att);
 }
@@ -422,7 +431,7 @@ static void bench_train(const Shape *s, const char *pe, int threads, int warmup,
             times[done++] = t4 - t0;
             r->parts[PART_DATA] += t1 - t0;
             r->parts[PART_OPTIM] += t4 - t3;
-            flops += step_flops(&tr.c, batch->B, batch->T);
+            flops += step_flops(&tr.c, batch->B, batch->T, m->live);
             total += t4 - t0;
             sumT += batch->T;
             pad += (long)batch->B * batch->T;

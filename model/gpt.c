@@ -314,27 +314,27 @@ float gpt_forward(GPT *m, const int *inputs, const int *targets, const int *pos,
 
         layernorm_forward(ln1, ln1_mean, ln1_rstd, residual, p->ln1w + l * C, p->ln1b + l * C, N, C, rows);
         prof_lap(m, GPT_PART_LAYERNORM, &t0);
-        matmul_forward(qkv, ln1, p->qkvw + (size_t)l * 3 * C * C, p->qkvb + l * 3 * C, N, C, 3 * C);
+        matmul_forward(qkv, ln1, p->qkvw + (size_t)l * 3 * C * C, p->qkvb + l * 3 * C, N, C, 3 * C, rows);
         prof_lap(m, GPT_PART_ATTN_LINEAR, &t0);
         attention_forward(atty, att, qkv, m->attn_scratch, &m->pe, pos, l, B, T, C, NH, live);
         prof_lap(m, GPT_PART_ATTENTION, &t0);
-        matmul_forward(attproj, atty, p->attprojw + (size_t)l * C * C, p->attprojb + l * C, N, C, C);
+        matmul_forward(attproj, atty, p->attprojw + (size_t)l * C * C, p->attprojb + l * C, N, C, C, rows);
         prof_lap(m, GPT_PART_ATTN_LINEAR, &t0);
-        residual_forward(residual2, residual, attproj, N * C);
+        residual_forward(residual2, residual, attproj, N, C, rows);
         prof_lap(m, GPT_PART_RESIDUAL, &t0);
         layernorm_forward(ln2, ln2_mean, ln2_rstd, residual2, p->ln2w + l * C, p->ln2b + l * C, N, C, rows);
         prof_lap(m, GPT_PART_LAYERNORM, &t0);
-        matmul_forward(fch, ln2, p->fcw + (size_t)l * F * C, p->fcb + l * F, N, C, F);
+        matmul_forward(fch, ln2, p->fcw + (size_t)l * F * C, p->fcb + l * F, N, C, F, rows);
         gelu_forward(fch_gelu, keep_grad ? m->scratch.dgelu + l * N * F : NULL, fch, N, F, rows);
-        matmul_forward(fcproj, fch_gelu, p->fcprojw + (size_t)l * C * F, p->fcprojb + l * C, N, F, C);
+        matmul_forward(fcproj, fch_gelu, p->fcprojw + (size_t)l * C * F, p->fcprojb + l * C, N, F, C, rows);
         prof_lap(m, GPT_PART_MLP, &t0);
-        residual_forward(residual3, residual2, fcproj, N * C);
+        residual_forward(residual3, residual2, fcproj, N, C, rows);
         prof_lap(m, GPT_PART_RESIDUAL, &t0);
         residual = residual3;
     }
     layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, residual, p->lnfw, p->lnfb, N, C, rows);
     prof_lap(m, GPT_PART_LAYERNORM, &t0);
-    matmul_forward(a->logits, a->lnf, p->lmw, NULL, N, C, V);
+    matmul_forward(a->logits, a->lnf, p->lmw, NULL, N, C, V, rows);
     int count = crossentropy_forward(a->probs, a->losses, a->logits, targets, N, V);
     prof_lap(m, GPT_PART_LOSS, &t0);
 
@@ -372,7 +372,7 @@ void gpt_backward(GPT *m, const int *inputs, const int *targets, const int *pos)
     memset(s->dlogits, 0, N * V * sizeof(float));
     crossentropy_backward(s->dlogits, a->probs, targets, m->num_targets, N, V);
     memset(s->dc, 0, N * C * sizeof(float));
-    matmul_backward(s->dc, g->lmw, NULL, s->dlogits, a->lnf, p->lmw, N, C, V);
+    matmul_backward(s->dc, g->lmw, NULL, s->dlogits, a->lnf, p->lmw, N, C, V, rows);
     prof_lap(m, GPT_PART_LOSS, &t0);
     const float *last = a->residual3 + (L - 1) * N * C;
     memset(s->dres, 0, N * C * sizeof(float));
@@ -391,14 +391,13 @@ void gpt_backward(GPT *m, const int *inputs, const int *targets, const int *pos)
         /* residual3 = residual2 + fcproj: dres is d residual3, = d fcproj */
         memset(s->dfch_gelu, 0, N * F * sizeof(float));
         matmul_backward(s->dfch_gelu, g->fcprojw + (size_t)l * C * F, g->fcprojb + l * C, s->dres, fch_gelu,
-                        p->fcprojw + (size_t)l * C * F, N, F, C);
-        /* fch_gelu = gelu(fch) */
-        memset(s->dfch, 0, N * F * sizeof(float));
+                        p->fcprojw + (size_t)l * C * F, N, F, C, rows);
+        /* fch_gelu = gelu(fch) (writes dfch whole) */
         gelu_backward(s->dfch, s->dgelu + l * N * F, s->dfch_gelu, N, F, rows);
         /* fch = ln2 @ fcw^T + fcb */
         memset(s->dc, 0, N * C * sizeof(float));
         matmul_backward(s->dc, g->fcw + (size_t)l * F * C, g->fcb + l * F, s->dfch, ln2, p->fcw + (size_t)l * F * C,
-                        N, C, F);
+                        N, C, F, rows);
         prof_lap(m, GPT_PART_MLP, &t0);
         /* ln2 = layernorm(residual2): dres becomes d residual2 */
         layernorm_backward(s->dres, g->ln2w + l * C, g->ln2b + l * C, s->dc, residual2, p->ln2w + l * C, ln2_mean,
@@ -407,7 +406,7 @@ void gpt_backward(GPT *m, const int *inputs, const int *targets, const int *pos)
         /* residual2 = residual + attproj: dres is d attproj */
         memset(s->dc, 0, N * C * sizeof(float));
         matmul_backward(s->dc, g->attprojw + (size_t)l * C * C, g->attprojb + l * C, s->dres, atty,
-                        p->attprojw + (size_t)l * C * C, N, C, C);
+                        p->attprojw + (size_t)l * C * C, N, C, C, rows);
         prof_lap(m, GPT_PART_ATTN_LINEAR, &t0);
         /* atty = attention(qkv) */
         memset(s->dqkv, 0, N * 3 * C * sizeof(float));
@@ -416,7 +415,7 @@ void gpt_backward(GPT *m, const int *inputs, const int *targets, const int *pos)
         /* qkv = ln1 @ qkvw^T + qkvb */
         memset(s->dc, 0, N * C * sizeof(float));
         matmul_backward(s->dc, g->qkvw + (size_t)l * 3 * C * C, g->qkvb + l * 3 * C, s->dqkv, ln1,
-                        p->qkvw + (size_t)l * 3 * C * C, N, C, 3 * C);
+                        p->qkvw + (size_t)l * 3 * C * C, N, C, 3 * C, rows);
         prof_lap(m, GPT_PART_ATTN_LINEAR, &t0);
         /* ln1 = layernorm(residual): dres becomes d residual */
         layernorm_backward(s->dres, g->ln1w + l * C, g->ln1b + l * C, s->dc, residual, p->ln1w + l * C, ln1_mean,
@@ -536,19 +535,19 @@ int gpt_decode_step(GPT *m, GPTCache *c, int token, int p) {
     if (m->pe.ops->embed_forward) m->pe.ops->embed_forward(&m->pe, c->x, &c->pos[i], 1);
     for (int l = 0; l < L; l++) {
         layernorm_forward(c->ln, &mean, &rstd, c->x, w->ln1w + l * C, w->ln1b + l * C, 1, C, NULL);
-        matmul_forward(c->qkv, c->ln, w->qkvw + (size_t)l * 3 * C * C, w->qkvb + l * 3 * C, 1, C, 3 * C);
+        matmul_forward(c->qkv, c->ln, w->qkvw + (size_t)l * 3 * C * C, w->qkvb + l * 3 * C, 1, C, 3 * C, NULL);
         attention_decode(c->atty, c->row, c->qkv, c->kt + l * layer_kv, c->v + l * layer_kv, c->cap, &m->pe, c->pos,
                          l, i, C, NH);
-        matmul_forward(c->proj, c->atty, w->attprojw + (size_t)l * C * C, w->attprojb + l * C, 1, C, C);
-        residual_forward(c->x2, c->x, c->proj, C);
+        matmul_forward(c->proj, c->atty, w->attprojw + (size_t)l * C * C, w->attprojb + l * C, 1, C, C, NULL);
+        residual_forward(c->x2, c->x, c->proj, 1, C, NULL);
         layernorm_forward(c->ln, &mean, &rstd, c->x2, w->ln2w + l * C, w->ln2b + l * C, 1, C, NULL);
-        matmul_forward(c->fch, c->ln, w->fcw + (size_t)l * F * C, w->fcb + l * F, 1, C, F);
+        matmul_forward(c->fch, c->ln, w->fcw + (size_t)l * F * C, w->fcb + l * F, 1, C, F, NULL);
         gelu_forward(c->fch_gelu, NULL, c->fch, 1, F, NULL);
-        matmul_forward(c->proj, c->fch_gelu, w->fcprojw + (size_t)l * C * F, w->fcprojb + l * C, 1, F, C);
-        residual_forward(c->x, c->x2, c->proj, C);
+        matmul_forward(c->proj, c->fch_gelu, w->fcprojw + (size_t)l * C * F, w->fcprojb + l * C, 1, F, C, NULL);
+        residual_forward(c->x, c->x2, c->proj, 1, C, NULL);
     }
     layernorm_forward(c->ln, &mean, &rstd, c->x, w->lnfw, w->lnfb, 1, C, NULL);
-    matmul_forward(c->logits, c->ln, w->lmw, NULL, 1, C, V);
+    matmul_forward(c->logits, c->ln, w->lmw, NULL, 1, C, V, NULL);
     crossentropy_forward(c->probs, &loss, c->logits, NULL, 1, V);
     c->len = i + 1;
     return 0;

@@ -12,6 +12,19 @@
 #include "parallel.h"
 
 
+/* The run of rows starting at n (< hi) that are all live or all dead:
+ * returns its end (<= hi) and sets *live. */
+static inline int live_run(const LiveRows *r, int n, int hi, int *live) {
+    if (!r) {
+        *live = 1;
+        return hi;
+    }
+    const int b = n / r->T, t = n % r->T, L = r->live[b];
+    *live = t < L;
+    const int end = b * r->T + (t < L ? L : r->T);
+    return end < hi ? end : hi;
+}
+
 /* ------------------------------------------------------------------------
  * Embedding
  */
@@ -136,6 +149,7 @@ void matmul_backward_ref(float *dinp, float *dw, float *dbias, const float *dout
 typedef struct {
     float *out, *dinp, *dw, *dbias;
     const float *inp, *w, *bias, *dout;
+    const LiveRows *rows;
     int N, C, OC;
 } MatmulArgs;
 
@@ -148,7 +162,11 @@ static void matmul_forward_part(void *ctx, int part, int nparts) {
     float *out = a->out + (size_t)lo * OC;
     float beta = 0.0f;
     if (a->bias) {
-        for (int n = 0; n < hi - lo; n++) memcpy(out + (size_t)n * OC, a->bias, sizeof(float) * OC);
+        for (int n = lo, live, end; n < hi; n = end) {
+            end = live_run(a->rows, n, hi, &live);
+            if (live)
+                for (int r = n; r < end; r++) memcpy(a->out + (size_t)r * OC, a->bias, sizeof(float) * OC);
+        }
         beta = 1.0f;
     }
     /* out (N, OC) = inp (N, C) @ w^T (C, OC) */
@@ -156,8 +174,9 @@ static void matmul_forward_part(void *ctx, int part, int nparts) {
                 beta, out, OC);
 }
 
-void matmul_forward(float *out, const float *inp, const float *w, const float *bias, int N, int C, int OC) {
-    MatmulArgs a = {.out = out, .inp = inp, .w = w, .bias = bias, .N = N, .C = C, .OC = OC};
+void matmul_forward(float *out, const float *inp, const float *w, const float *bias, int N, int C, int OC,
+                    const LiveRows *rows) {
+    MatmulArgs a = {.out = out, .inp = inp, .w = w, .bias = bias, .rows = rows, .N = N, .C = C, .OC = OC};
     par_run(matmul_forward_part, &a);
 }
 
@@ -176,16 +195,21 @@ static void matmul_backward_part(void *ctx, int part, int nparts) {
     cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, hi - lo, C, N, 1.0f, a->dout + lo, OC, a->inp, C, 1.0f,
                 a->dw + (size_t)lo * C, C);
     if (a->dbias) {
-        for (int n = 0; n < N; n++) {
-            const float *d = a->dout + (size_t)n * OC;
-            for (int o = lo; o < hi; o++) a->dbias[o] += d[o];
+        for (int n0 = 0, live, end; n0 < N; n0 = end) {
+            end = live_run(a->rows, n0, N, &live);
+            if (!live) continue;
+            for (int n = n0; n < end; n++) {
+                const float *d = a->dout + (size_t)n * OC;
+                for (int o = lo; o < hi; o++) a->dbias[o] += d[o];
+            }
         }
     }
 }
 
 void matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
-                     const float *w, int N, int C, int OC) {
-    MatmulArgs a = {.dinp = dinp, .dw = dw, .dbias = dbias, .dout = dout, .inp = inp, .w = w, .N = N, .C = C, .OC = OC};
+                     const float *w, int N, int C, int OC, const LiveRows *rows) {
+    MatmulArgs a = {.dinp = dinp, .dw = dw, .dbias = dbias, .dout = dout, .inp = inp, .w = w, .rows = rows,
+                    .N = N, .C = C, .OC = OC};
     par_run(matmul_backward_part, &a);
 }
 
@@ -340,8 +364,12 @@ void gelu_backward_ref(float *dinp, const float *inp, const float *dout, int n) 
     }
 }
 
-void residual_forward(float *out, const float *a, const float *b, int n) {
-    for (int i = 0; i < n; i++) out[i] = a[i] + b[i];
+void residual_forward(float *out, const float *a, const float *b, int N, int C, const LiveRows *rows) {
+    for (int n = 0, live, end; n < N; n = end) {
+        end = live_run(rows, n, N, &live);
+        if (!live) continue; /* dead rows: left as they are */
+        for (size_t i = (size_t)n * C; i < (size_t)end * C; i++) out[i] = a[i] + b[i];
+    }
 }
 
 void residual_backward(float *da, float *db, const float *dout, int n) {
@@ -501,19 +529,6 @@ INLINE float max_lanes(const float *x, int n) {
     for (; j < n; j++) m = x[j] > m ? x[j] : m;
     for (int l = 0; l < 8; l++) m = acc[l] > m ? acc[l] : m;
     return m;
-}
-
-/* The run of rows starting at n (< hi) that are all live or all dead:
- * returns its end (<= hi) and sets *live. */
-static inline int live_run(const LiveRows *r, int n, int hi, int *live) {
-    if (!r) {
-        *live = 1;
-        return hi;
-    }
-    const int b = n / r->T, t = n % r->T, L = r->live[b];
-    *live = t < L;
-    const int end = b * r->T + (t < L ? L : r->T);
-    return end < hi ? end : hi;
 }
 
 /* ------------------------------------------------------------------------
@@ -681,8 +696,9 @@ KERNEL static void gelu_forward_grad_range(float *out, float *grad, const float 
     }
 }
 
+/* written, not accumulated: 0 + g * d is the bits of += onto a cleared dinp */
 KERNEL static void gelu_backward_range(float *dinp, const float *grad, const float *dout, size_t lo, size_t hi) {
-    for (size_t i = lo; i < hi; i++) dinp[i] += grad[i] * dout[i];
+    for (size_t i = lo; i < hi; i++) dinp[i] = 0.0f + grad[i] * dout[i];
 }
 
 static void gelu_forward_part(void *ctx, int part, int nparts) {
@@ -692,9 +708,8 @@ static void gelu_forward_part(void *ctx, int part, int nparts) {
     par_range(a->N, part, nparts, 1, &lo, &hi);
     for (int n = lo, live, end; n < hi; n = end) {
         end = live_run(a->rows, n, hi, &live);
-        if (!live) {
+        if (!live) { /* (grad of a dead row: never read) */
             memset(a->out + n * F, 0, sizeof(float) * F * (end - n));
-            if (a->grad) memset(a->grad + n * F, 0, sizeof(float) * F * (end - n));
         } else if (a->grad) {
             gelu_forward_grad_range(a->out, a->grad, a->inp, n * F, end * F);
         } else {
@@ -710,7 +725,10 @@ static void gelu_backward_part(void *ctx, int part, int nparts) {
     par_range(a->N, part, nparts, 1, &lo, &hi);
     for (int n = lo, live, end; n < hi; n = end) {
         end = live_run(a->rows, n, hi, &live);
-        if (live) gelu_backward_range(a->out, a->grad, a->dout, n * F, end * F);
+        if (live)
+            gelu_backward_range(a->out, a->grad, a->dout, n * F, end * F);
+        else
+            memset(a->out + n * F, 0, sizeof(float) * F * (end - n));
     }
 }
 

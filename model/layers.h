@@ -47,9 +47,13 @@ void layernorm_backward_ref(float *dinp, float *dw, float *db, const float *dout
 /* out (N, OC) = inp (N, C) @ w^T + bias;  w (OC, C) in nn.Linear layout, bias (OC) or NULL.
  * matmul_forward uses cblas_sgemm; the _ref versions are the plain-C definition,
  * kept beside them and tested against them. */
-void matmul_forward(float *out, const float *inp, const float *w, const float *bias, int N, int C, int OC);
+/* rows (LiveRows or NULL): the bias is laid only on live rows before the
+ * product (a dead row, whose input is 0, keeps what it held), and dbias sums
+ * only live rows (a dead row's dout is 0). */
+void matmul_forward(float *out, const float *inp, const float *w, const float *bias, int N, int C, int OC,
+                    const LiveRows *rows);
 void matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
-                     const float *w, int N, int C, int OC);
+                     const float *w, int N, int C, int OC, const LiveRows *rows);
 void matmul_forward_ref(float *out, const float *inp, const float *w, const float *bias, int N, int C, int OC);
 void matmul_backward_ref(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
                          const float *w, int N, int C, int OC);
@@ -93,15 +97,18 @@ void attention_decode(float *out, float *row, float *qkv, float *kt, float *v, i
 
 /* GELU, tanh form: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) */
 /* gelu_forward also writes grad = GELU'(inp) when grad is not NULL (a training
- * forward); gelu_backward then needs only it: dinp += grad * dout. The pair is
- * bitwise the _ref pair's float operations, in their order, but for exp. */
+ * forward); gelu_backward then needs only it, and WRITES dinp = grad * dout
+ * (0 on dead rows) where every other backward accumulates: the caller need
+ * not clear it. The pair is bitwise the _ref pair's float operations, in
+ * their order (the _ref backward onto a cleared dinp), but for exp. */
 void gelu_forward(float *out, float *grad, const float *inp, int N, int F, const LiveRows *rows);
 void gelu_backward(float *dinp, const float *grad, const float *dout, int N, int F, const LiveRows *rows);
 void gelu_forward_ref(float *out, const float *inp, int n);
 void gelu_backward_ref(float *dinp, const float *inp, const float *dout, int n);
 
-/* out = a + b */
-void residual_forward(float *out, const float *a, const float *b, int n);
+/* out (N, C) = a + b on the live rows (the others' are left as they are:
+ * dead rows of the residual stream reach nothing live) */
+void residual_forward(float *out, const float *a, const float *b, int N, int C, const LiveRows *rows);
 void residual_backward(float *da, float *db, const float *dout, int n);
 
 /* Softmax over V of logits (N, V) into probs, and masked cross-entropy:

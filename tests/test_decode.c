@@ -212,7 +212,7 @@ static void check_attention(const char *pe, int C, int NH) {
         attention_decode(dec + (size_t)i * C, row, one, kt, v, T_, &m.pe, pos, 1, i, C, NH);
     }
     memcpy(full, qkv, sizeof(float) * T_ * C3);
-    attention_forward(out, att, full, scratch, &m.pe, pos, 1, 1, T_, C, NH);
+    attention_forward(out, att, full, scratch, &m.pe, pos, 1, 1, T_, C, NH, NULL);
     for (int i = 0; i < T_; i++)
         ck_assert_msg(memcmp(dec + (size_t)i * C, out + (size_t)i * C, sizeof(float) * C) == 0,
                       "pe %s (hs %d): decoded attention row %d differs from attention_forward's by %g", pe, hs, i,

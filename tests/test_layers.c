@@ -26,6 +26,23 @@ static float R[4096];       /* dJ/dout */
 static float out[4096], tmp[4096], tmp2[4096], tmp3[4096], scratch[4096];
 static int use_ref;         /* objective functions call the _ref kernels */
 
+/* The fast kernels with every row live, in their _ref twins' signatures. */
+static void ln_fwd(float *o, float *m, float *r, const float *x, const float *w, const float *b, int N, int C) {
+    layernorm_forward(o, m, r, x, w, b, N, C, NULL);
+}
+static void ln_bwd(float *dx, float *dw, float *db, const float *d, const float *x, const float *w, const float *m,
+                   const float *r, int N, int C) {
+    layernorm_backward(dx, dw, db, d, x, w, m, r, N, C, NULL);
+}
+static void att_fwd(float *o, float *att, float *qkv, float *sc, const PE *pe, const int *pos, int l, int B, int T,
+                    int C, int NH) {
+    attention_forward(o, att, qkv, sc, pe, pos, l, B, T, C, NH, NULL);
+}
+static void att_bwd(float *dqkv, float *datt, float *sc, const float *d, const float *qkv, const float *att,
+                    const PE *pe, const int *pos, int l, int B, int T, int C, int NH) {
+    attention_backward(dqkv, datt, sc, d, qkv, att, pe, pos, l, B, T, C, NH, NULL);
+}
+
 static double dot_R(const float *o, int n) {
     double s = 0.0;
     for (int i = 0; i < n; i++) s += (double)o[i] * R[i];
@@ -46,7 +63,7 @@ static float ln_x[N_ * C_], ln_w[C_], ln_b[C_], ln_mean[N_], ln_rstd[N_];
 
 static double ln_obj(void *ctx) {
     (void)ctx;
-    (use_ref ? layernorm_forward_ref : layernorm_forward)(out, ln_mean, ln_rstd, ln_x, ln_w, ln_b, N_, C_);
+    (use_ref ? layernorm_forward_ref : ln_fwd)(out, ln_mean, ln_rstd, ln_x, ln_w, ln_b, N_, C_);
     return dot_R(out, N_ * C_);
 }
 
@@ -58,7 +75,7 @@ START_TEST(test_layernorm_grad) {
     for (use_ref = 0; use_ref <= 1; use_ref++) {
         float dx[N_ * C_] = {0}, dw[C_] = {0}, db[C_] = {0};
         ln_obj(NULL);
-        (use_ref ? layernorm_backward_ref : layernorm_backward)(dx, dw, db, R, ln_x, ln_w, ln_mean, ln_rstd, N_, C_);
+        (use_ref ? layernorm_backward_ref : ln_bwd)(dx, dw, db, R, ln_x, ln_w, ln_mean, ln_rstd, N_, C_);
         EXPECT_GRAD(ln_obj, ln_x, dx, N_ * C_, 1e-2f);
         EXPECT_GRAD(ln_obj, ln_w, dw, C_, 1e-2f);
         EXPECT_GRAD(ln_obj, ln_b, db, C_, 1e-2f);
@@ -77,7 +94,7 @@ static double mm_obj(void *ctx) {
     if (mm_use_ref)
         matmul_forward_ref(out, mm_x, mm_w, mm_b, N_, C_, OC_);
     else
-        matmul_forward(out, mm_x, mm_w, mm_b, N_, C_, OC_);
+        matmul_forward(out, mm_x, mm_w, mm_b, N_, C_, OC_, NULL);
     return dot_R(out, N_ * OC_);
 }
 
@@ -91,7 +108,7 @@ START_TEST(test_matmul_grad) {
         if (mm_use_ref)
             matmul_backward_ref(dx, dw, db, R, mm_x, mm_w, N_, C_, OC_);
         else
-            matmul_backward(dx, dw, db, R, mm_x, mm_w, N_, C_, OC_);
+            matmul_backward(dx, dw, db, R, mm_x, mm_w, N_, C_, OC_, NULL);
         EXPECT_GRAD(mm_obj, mm_x, dx, N_ * C_, 1e-2f);
         EXPECT_GRAD(mm_obj, mm_w, dw, OC_ * C_, 1e-2f);
         EXPECT_GRAD(mm_obj, mm_b, db, OC_, 1e-2f);
@@ -116,7 +133,7 @@ START_TEST(test_matmul_blas_vs_ref) {
         fill_normal(b, OC, 1.0f, 30 + s);
         fill_normal(d, N * OC, 1.0f, 40 + s);
         for (int with_bias = 0; with_bias <= 1; with_bias++) {
-            matmul_forward(o1, x, w, with_bias ? b : NULL, N, C, OC);
+            matmul_forward(o1, x, w, with_bias ? b : NULL, N, C, OC, NULL);
             matmul_forward_ref(o2, x, w, with_bias ? b : NULL, N, C, OC);
             float tol = 1e-5f * C + 1e-5f;
             ck_assert_msg(max_abs_diff(o1, o2, N * OC) < tol, "forward %dx%dx%d differs by %g", N, C, OC,
@@ -129,7 +146,7 @@ START_TEST(test_matmul_blas_vs_ref) {
         memcpy(dw2, dw1, sizeof(float) * OC * C);
         fill_normal(db1, OC, 1.0f, 70 + s);
         memcpy(db2, db1, sizeof(float) * OC);
-        matmul_backward(dx1, dw1, db1, d, x, w, N, C, OC);
+        matmul_backward(dx1, dw1, db1, d, x, w, N, C, OC, NULL);
         matmul_backward_ref(dx2, dw2, db2, d, x, w, N, C, OC);
         ck_assert_msg(max_abs_diff(dx1, dx2, N * C) < 1e-5f * OC + 1e-5f, "dinp %dx%dx%d", N, C, OC);
         ck_assert_msg(max_abs_diff(dw1, dw2, OC * C) < 1e-5f * N + 1e-5f, "dw %dx%dx%d", N, C, OC);
@@ -148,7 +165,7 @@ static double gelu_obj(void *ctx) {
     if (use_ref)
         gelu_forward_ref(out, ge_x, 64);
     else
-        gelu_forward(out, NULL, ge_x, 64);
+        gelu_forward(out, NULL, ge_x, 1, 64, NULL);
     return dot_R(out, 64);
 }
 
@@ -160,8 +177,8 @@ START_TEST(test_gelu_grad) {
         if (use_ref) {
             gelu_backward_ref(dx, ge_x, R, 64);
         } else { /* the fast backward takes the derivative its forward kept */
-            gelu_forward(y, grad, ge_x, 64);
-            gelu_backward(dx, grad, R, 64);
+            gelu_forward(y, grad, ge_x, 1, 64, NULL);
+            gelu_backward(dx, grad, R, 1, 64, NULL);
         }
         EXPECT_GRAD(gelu_obj, ge_x, dx, 64, 1e-2f);
         /* known values: gelu(0)=0, gelu(1)=0.841192 (tanh form) */
@@ -169,7 +186,7 @@ START_TEST(test_gelu_grad) {
         if (use_ref)
             gelu_forward_ref(y2, x2, 2);
         else
-            gelu_forward(y2, NULL, x2, 2);
+            gelu_forward(y2, NULL, x2, 1, 2, NULL);
         ck_assert_float_eq_tol(y2[0], 0.0f, 1e-7f);
         ck_assert_float_eq_tol(y2[1], 0.841192f, 1e-5f);
     }
@@ -180,7 +197,7 @@ END_TEST
 static float rs_a[32], rs_b[32];
 static double res_obj(void *ctx) {
     (void)ctx;
-    residual_forward(out, rs_a, rs_b, 32);
+    residual_forward(out, rs_a, rs_b, 1, 32, NULL);
     return dot_R(out, 32);
 }
 
@@ -257,7 +274,7 @@ static PE at_pe;
 static double attn_obj(void *ctx) {
     (void)ctx;
     memcpy(tmp2, at_qkv, sizeof at_qkv); /* forward transforms q, k in place */
-    (use_ref ? attention_forward_ref : attention_forward)(out, tmp3, tmp2, scratch, &at_pe, at_pos, 1, B_, T_, C_,
+    (use_ref ? attention_forward_ref : att_fwd)(out, tmp3, tmp2, scratch, &at_pe, at_pos, 1, B_, T_, C_,
                                                           NH_);
     return dot_R(out, B_ * T_ * C_);
 }
@@ -302,7 +319,7 @@ static void check_attention(const char *pe_name) {
     static float saved_qkv[B_ * T_ * 3 * C_], att[B_ * NH_ * T_ * T_], datt[B_ * NH_ * T_ * T_];
     for (use_ref = 0; use_ref <= 1; use_ref++) {
         memcpy(saved_qkv, at_qkv, sizeof at_qkv);
-        (use_ref ? attention_forward_ref : attention_forward)(out, att, saved_qkv, scratch, &at_pe, at_pos, 1, B_, T_,
+        (use_ref ? attention_forward_ref : att_fwd)(out, att, saved_qkv, scratch, &at_pe, at_pos, 1, B_, T_,
                                                               C_, NH_);
         /* causality: probabilities above the diagonal are 0, rows sum to 1 */
         for (int r = 0; r < B_ * NH_ * T_; r++) {
@@ -317,7 +334,7 @@ static void check_attention(const char *pe_name) {
         float dqkv[B_ * T_ * 3 * C_] = {0};
         const int np = (int)pe_num_params(&at_pe);
         if (np) memset(at_pe.grads, 0, np * sizeof(float));
-        (use_ref ? attention_backward_ref : attention_backward)(dqkv, datt, scratch, R, saved_qkv, att, &at_pe, at_pos,
+        (use_ref ? attention_backward_ref : att_bwd)(dqkv, datt, scratch, R, saved_qkv, att, &at_pe, at_pos,
                                                                 1, B_, T_, C_, NH_);
         double mx, rel = grad_check(attn_obj, NULL, at_qkv, dqkv, B_ * T_ * 3 * C_, 1e-3f, &mx);
         if (getenv("GRADCHECK_VERBOSE")) fprintf(stderr, "attention %s%s rel %.2e\n", pe_name, use_ref ? " ref" : "", rel);
@@ -359,8 +376,8 @@ START_TEST(test_attention_causal) {
     fill_normal(a, B_ * T_ * 3 * C_, 1.0f, 21);
     memcpy(b, a, sizeof a);
     for (int c = 0; c < 3 * C_; c++) b[(T_ - 1) * 3 * C_ + c] += 1.0f; /* last token of row 0 */
-    attention_forward(o1, att, a, scratch, &at_pe, at_pos, 0, B_, T_, C_, NH_);
-    attention_forward(o2, att, b, scratch, &at_pe, at_pos, 0, B_, T_, C_, NH_);
+    attention_forward(o1, att, a, scratch, &at_pe, at_pos, 0, B_, T_, C_, NH_, NULL);
+    attention_forward(o2, att, b, scratch, &at_pe, at_pos, 0, B_, T_, C_, NH_, NULL);
     ck_assert(memcmp(o1, o2, sizeof(float) * (T_ - 1) * C_) == 0);
     ck_assert(memcmp(o1 + T_ * C_, o2 + T_ * C_, sizeof(float) * T_ * C_) == 0); /* other row */
     ck_assert(memcmp(o1 + (T_ - 1) * C_, o2 + (T_ - 1) * C_, sizeof(float) * C_) != 0);
@@ -403,7 +420,7 @@ START_TEST(test_attention_fast_vs_ref) {
             fill_normal(d, nout, 1.0f, 200 + s);
             fill_normal(dq1, nqkv, 1.0f, 300 + s);
             memcpy(dq2, dq1, sizeof(float) * nqkv);
-            attention_forward(o1, att1, qkv1, sc, &pe, ps, 1, B, T, C, NH);
+            attention_forward(o1, att1, qkv1, sc, &pe, ps, 1, B, T, C, NH, NULL);
             attention_forward_ref(o2, att2, qkv2, sc, &pe, ps, 1, B, T, C, NH);
             ck_assert_msg(memcmp(qkv1, qkv2, sizeof(float) * nqkv) == 0, "qk hook differs");
             ck_assert_msg(rel_diff(att1, att2, natt) < 1e-6f, "att %s shape %zu: %g", pe_at(p)->name, s, rel_diff(att1, att2, natt));
@@ -411,7 +428,7 @@ START_TEST(test_attention_fast_vs_ref) {
             ck_assert_msg(rel_diff(o1, o2, nout) < 1e-6f, "out %s shape %zu: %g", pe_at(p)->name, s, rel_diff(o1, o2, nout));
             const int np = (int)pe_num_params(&pe);
             float *gp = np ? calloc(np, sizeof(float)) : NULL;
-            attention_backward(dq1, datt, sc, d, qkv1, att1, &pe, ps, 1, B, T, C, NH);
+            attention_backward(dq1, datt, sc, d, qkv1, att1, &pe, ps, 1, B, T, C, NH, NULL);
             if (np) memcpy(gp, pe.grads, np * sizeof(float)), memset(pe.grads, 0, np * sizeof(float));
             attention_backward_ref(dq2, datt, sc, d, qkv2, att2, &pe, ps, 1, B, T, C, NH);
             ck_assert_msg(rel_diff(dq1, dq2, nqkv) < 1e-5f, "dqkv %s shape %zu: %g", pe_at(p)->name, s, rel_diff(dq1, dq2, nqkv));
@@ -436,18 +453,19 @@ START_TEST(test_pointwise_fast_vs_ref) {
     fill_normal(w, C, 1.0f, 3);
     fill_normal(b, C, 1.0f, 4);
     static float gr[M];
-    gelu_forward(y1, NULL, x, M);
+    gelu_forward(y1, NULL, x, N, C, NULL);
     gelu_forward_ref(y2, x, M);
     for (int i = 0; i < M; i++) ck_assert_msg(fabsf(y1[i] - y2[i]) <= 1e-6f * fabsf(y2[i]) + 1e-30f, "gelu(%g)", x[i]);
     /* a training forward (keeping the derivative) gives an evaluation forward's bits */
-    gelu_forward(g1, gr, x, M);
+    gelu_forward(g1, gr, x, N, C, NULL);
     ck_assert(memcmp(g1, y1, sizeof y1) == 0);
     fill_normal(g1, M, 1.0f, 5);
     memcpy(g2, g1, sizeof g1);
-    gelu_backward(g1, gr, d, M);
+    gelu_backward(g1, gr, d, N, C, NULL); /* written (=), where the reference accumulates */
+    for (int i = 0; i < M; i++) g1[i] += g2[i];
     gelu_backward_ref(g2, x, d, M);
     ck_assert_msg(max_abs_diff(g1, g2, M) < 1e-5f, "gelu backward %g", max_abs_diff(g1, g2, M));
-    layernorm_forward(y1, m1, r1, x, w, b, N, C);
+    layernorm_forward(y1, m1, r1, x, w, b, N, C, NULL);
     layernorm_forward_ref(y2, m2, r2, x, w, b, N, C);
     ck_assert_msg(max_abs_diff(y1, y2, M) < 1e-5f, "layernorm %g", max_abs_diff(y1, y2, M));
     ck_assert(max_abs_diff(m1, m2, N) < 1e-5f && max_abs_diff(r1, r2, N) < 1e-5f);
@@ -457,10 +475,122 @@ START_TEST(test_pointwise_fast_vs_ref) {
     memcpy(dw2, dw1, sizeof dw1);
     fill_normal(db1, C, 1.0f, 8);
     memcpy(db2, db1, sizeof db1);
-    layernorm_backward(g1, dw1, db1, d, x, w, m2, r2, N, C);
+    layernorm_backward(g1, dw1, db1, d, x, w, m2, r2, N, C, NULL);
     layernorm_backward_ref(g2, dw2, db2, d, x, w, m2, r2, N, C);
     ck_assert_msg(max_abs_diff(g1, g2, M) < 1e-4f, "layernorm dx %g", max_abs_diff(g1, g2, M));
     ck_assert(max_abs_diff(dw1, dw2, C) < 1e-4f && max_abs_diff(db1, db2, C) < 1e-4f);
+}
+END_TEST
+
+/* ---- live rows: padding skipped, live rows bitwise unchanged ----------- */
+
+/* live rows of a (B, T) batch: bitwise-equal rows of a and b (width W) */
+static void expect_live_equal(const float *a, const float *b, const int *live, int B, int T, int W, const char *what) {
+    for (int r = 0; r < B * T; r++)
+        if (r % T < live[r / T])
+            ck_assert_msg(memcmp(a + (size_t)r * W, b + (size_t)r * W, sizeof(float) * W) == 0,
+                          "%s: live row %d differs", what, r);
+}
+static void expect_dead_value(const float *a, const int *live, int B, int T, int W, float v, const char *what) {
+    for (int r = 0; r < B * T; r++)
+        if (r % T >= live[r / T])
+            for (int c = 0; c < W; c++) ck_assert_msg(a[(size_t)r * W + c] == v, "%s: dead row %d holds %g", what, r,
+                                                      a[(size_t)r * W + c]);
+}
+
+START_TEST(test_live_rows) {
+    enum { B = 3, T = 13, C = 32, NH = 2, F = 24, N = B * T };
+    const int live[B] = {13, 5, 0}; /* whole, part, none */
+    const LiveRows rows = {.B = B, .T = T, .live = live};
+    static float x[N * C], d[N * C], w[C], b[C], y1[N * C], y2[N * C], m1[N], r1[N], m2[N], r2[N];
+    static float dx1[N * C], dx2[N * C], dw1[C], dw2[C], db1[C], db2[C], h[N * F], g1[N * F], g2[N * F], gr[N * F];
+    fill_normal(x, N * C, 1.0f, 31);
+    fill_normal(d, N * C, 1.0f, 32);
+    fill_normal(w, C, 1.0f, 33);
+    fill_normal(b, C, 1.0f, 34);
+    /* LayerNorm: live rows as the full pass, dead rows 0; backward skips them */
+    layernorm_forward(y1, m1, r1, x, w, b, N, C, NULL);
+    layernorm_forward(y2, m2, r2, x, w, b, N, C, &rows);
+    expect_live_equal(y1, y2, live, B, T, C, "layernorm");
+    expect_live_equal(m1, m2, live, B, T, 1, "layernorm mean");
+    expect_dead_value(y2, live, B, T, C, 0.0f, "layernorm");
+    for (int r = 0; r < N; r++) /* a dead row's gradient is 0: the skipped terms were zeros */
+        if (r % T >= live[r / T]) memset(d + (size_t)r * C, 0, sizeof(float) * C);
+    fill_normal(dx1, N * C, 1.0f, 35);
+    memcpy(dx2, dx1, sizeof dx1);
+    memset(dw1, 0, sizeof dw1), memset(db1, 0, sizeof db1), memset(dw2, 0, sizeof dw2), memset(db2, 0, sizeof db2);
+    layernorm_backward(dx1, dw1, db1, d, x, w, m1, r1, N, C, NULL);
+    layernorm_backward(dx2, dw2, db2, d, x, w, m2, r2, N, C, &rows);
+    expect_live_equal(dx1, dx2, live, B, T, C, "layernorm dx");
+    ck_assert(memcmp(dw1, dw2, sizeof dw1) == 0 && memcmp(db1, db2, sizeof db1) == 0);
+    /* GELU */
+    fill_normal(h, N * F, 2.0f, 36);
+    gelu_forward(g1, NULL, h, N, F, NULL);
+    gelu_forward(g2, gr, h, N, F, &rows);
+    expect_live_equal(g1, g2, live, B, T, F, "gelu");
+    expect_dead_value(g2, live, B, T, F, 0.0f, "gelu");
+    fill_normal(g1, N * F, 1.0f, 37);
+    gelu_backward(g2, gr, g1, N, F, &rows);
+    expect_dead_value(g2, live, B, T, F, 0.0f, "gelu backward");
+    /* attention: live queries as the full pass, dead ones 0 */
+    PE pe;
+    pe_make(&pe, "t5", C, NH, 64);
+    static float qkv1[N * 3 * C], qkv2[N * 3 * C], att1[B * NH * T * T], att2[B * NH * T * T], datt[B * NH * T * T];
+    static float o1[N * C], o2[N * C], dq1[N * 3 * C], dq2[N * 3 * C];
+    float *sc = malloc(sizeof(float) * attention_scratch_floats(T, C, NH));
+    int pos[N];
+    for (int i = 0; i < N; i++) pos[i] = i % T;
+    fill_normal(qkv1, N * 3 * C, 1.0f, 38);
+    memcpy(qkv2, qkv1, sizeof qkv1);
+    attention_forward(o1, att1, qkv1, sc, &pe, pos, 0, B, T, C, NH, NULL);
+    attention_forward(o2, att2, qkv2, sc, &pe, pos, 0, B, T, C, NH, live);
+    expect_live_equal(o1, o2, live, B, T, C, "attention out");
+    expect_dead_value(o2, live, B, T, C, 0.0f, "attention out");
+    for (int bh = 0; bh < B * NH; bh++) /* att rows of live queries equal, of dead ones 0 */
+        for (int i = 0; i < T; i++) {
+            const float *r1_ = att1 + ((size_t)bh * T + i) * T, *r2_ = att2 + ((size_t)bh * T + i) * T;
+            if (i < live[bh / NH])
+                ck_assert(memcmp(r1_, r2_, sizeof(float) * T) == 0);
+            else
+                for (int j = 0; j < T; j++) ck_assert(r2_[j] == 0.0f);
+        }
+    memset(dq1, 0, sizeof dq1), memset(dq2, 0, sizeof dq2);
+    const size_t np = pe_num_params(&pe);
+    attention_backward(dq1, datt, sc, d, qkv1, att1, &pe, pos, 0, B, T, C, NH, NULL);
+    float *gp = malloc(sizeof(float) * np);
+    memcpy(gp, pe.grads, sizeof(float) * np), memset(pe.grads, 0, sizeof(float) * np);
+    attention_backward(dq2, datt, sc, d, qkv2, att2, &pe, pos, 0, B, T, C, NH, live);
+    expect_live_equal(dq1, dq2, live, B, T, 3 * C, "attention dqkv");
+    expect_dead_value(dq2, live, B, T, 3 * C, 0.0f, "attention dqkv");
+    ck_assert_msg(memcmp(gp, pe.grads, sizeof(float) * np) == 0, "t5 bias gradients differ");
+    free(gp), free(sc);
+    pe_drop(&pe);
+    /* a product: the bias on live rows only (a dead row, input 0, keeps its value); dbias from live rows */
+    static float in[N * C], W[F * C], bias[F], p1[N * F], p2[N * F], dW1[F * C], dW2[F * C], dB1[F], dB2[F], dI[N * C];
+    memcpy(in, x, sizeof in);
+    for (int r = 0; r < N; r++)
+        if (r % T >= live[r / T]) memset(in + (size_t)r * C, 0, sizeof(float) * C);
+    fill_normal(W, F * C, 1.0f, 39), fill_normal(bias, F, 1.0f, 40);
+    for (int i = 0; i < N * F; i++) p2[i] = 7.0f;
+    matmul_forward(p1, in, W, bias, N, C, F, NULL);
+    matmul_forward(p2, in, W, bias, N, C, F, &rows);
+    expect_live_equal(p1, p2, live, B, T, F, "matmul");
+    expect_dead_value(p2, live, B, T, F, 7.0f, "matmul");
+    fill_normal(g1, N * F, 1.0f, 41);
+    for (int r = 0; r < N; r++)
+        if (r % T >= live[r / T]) memset(g1 + (size_t)r * F, 0, sizeof(float) * F);
+    memset(dW1, 0, sizeof dW1), memset(dW2, 0, sizeof dW2), memset(dB1, 0, sizeof dB1), memset(dB2, 0, sizeof dB2);
+    memset(dI, 0, sizeof dI);
+    matmul_backward(dI, dW1, dB1, g1, in, W, N, C, F, NULL);
+    memset(dI, 0, sizeof dI);
+    matmul_backward(dI, dW2, dB2, g1, in, W, N, C, F, &rows);
+    ck_assert(memcmp(dW1, dW2, sizeof dW1) == 0 && memcmp(dB1, dB2, sizeof dB1) == 0);
+    /* residual: live rows summed, dead ones left */
+    for (int i = 0; i < N * C; i++) y2[i] = 3.0f;
+    residual_forward(y2, x, d, N, C, &rows);
+    for (int i = 0; i < N * C; i++) y1[i] = x[i] + d[i];
+    expect_live_equal(y1, y2, live, B, T, C, "residual");
+    expect_dead_value(y2, live, B, T, C, 3.0f, "residual");
 }
 END_TEST
 
@@ -478,6 +608,7 @@ static Suite *layers_suite(void) {
     tcase_add_test(tc, test_attention_causal);
     tcase_add_test(tc, test_attention_fast_vs_ref);
     tcase_add_test(tc, test_pointwise_fast_vs_ref);
+    tcase_add_test(tc, test_live_rows);
     suite_add_tcase(s, tc);
     return s;
 }

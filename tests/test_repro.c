@@ -450,6 +450,69 @@ START_TEST(test_sweep_same_results_any_threads) {
 }
 END_TEST
 
+/* The published numbers regenerate. Short training runs and evaluations of
+ * every encoding (sort, so that batches hold padding; head sizes 16, 32 on 2
+ * threads, and 12), hashed (FNV-1a 64 over model.safetensors,
+ * optim.safetensors and eval.csv) and compared with the hashes of the same
+ * runs (the same commands, the same hash) by the build that trained the
+ * published runs, posenc f52f503. A kernel change that moves a single bit of
+ * any weight, moment or score fails here: faster kernels must compute the
+ * same float operations in the same order. The hashes hold for this build's
+ * pinned OpenBLAS kernel (Haswell) on any x86-64 CPU with AVX2. */
+static uint64_t fnv1a(const char *p, size_t n, uint64_t h) {
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+START_TEST(test_published_numerics) {
+    static const struct {
+        const char *name, *set;
+        uint64_t hash;
+    } cases[] = {
+        {"none", "--set model.pe=none", 0x9a07bb4a603a3784ULL},
+        {"sinusoidal", "--set model.pe=sinusoidal", 0x0dddd7997ba13989ULL},
+        {"learned", "--set model.pe=learned", 0xf50c13466723acb5ULL},
+        {"rope", "--set model.pe=rope", 0xa7145dc57707fbacULL},
+        {"alibi", "--set model.pe=alibi", 0xb689753b8e43881aULL},
+        {"t5", "--set model.pe=t5", 0xa29843675a7cf340ULL},
+        {"fire", "--set model.pe=fire", 0xb38e59130547d90fULL},
+        {"kerple", "--set model.pe=kerple", 0x02e2b6f6ac91a9f7ULL},
+        {"xpos", "--set model.pe=xpos", 0x9d92d86f9f21e304ULL},
+        {"rope-hs32-2threads", "--set model.pe=rope --set model.n_heads=2 --set train.threads=2", 0xafbded3360e2648dULL},
+        {"alibi-hs12", "--set model.pe=alibi --set model.d_model=48", 0x7b8081ae024a1fceULL},
+    };
+    const char *base = test_tmpdir("published");
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char dir[600], cmd[4096];
+        snprintf(dir, sizeof dir, "%s/%s", base, cases[i].name);
+        snprintf(cmd, sizeof cmd,
+                 "env -u OPENBLAS_CORETYPE -u POSENC_BLAS_ORIG_CORETYPE '%s' train configs/smoke.json --quiet --out '%s' "
+                 "--set task.name=sort --set task.max_len=8 --set model.d_model=64 --set model.n_layers=2 "
+                 "--set model.n_heads=4 --set train.steps=25 --set train.batch_size=16 --set train.eval_every=0 "
+                 "--set eval.lengths=4,8,16 --set eval.samples=24 %s && "
+                 "env -u OPENBLAS_CORETYPE -u POSENC_BLAS_ORIG_CORETYPE '%s' eval '%s'",
+                 posenc_bin(), dir, cases[i].set, posenc_bin(), dir);
+        ck_assert_msg(run_captured(cmd) == 0, "%s\n%s", cmd, posenc_out);
+        static const char *files[] = {"model.safetensors", "optim.safetensors", "eval.csv"};
+        uint64_t h = 0xcbf29ce484222325ULL;
+        for (int k = 0; k < 3; k++) {
+            char p[700];
+            size_t m;
+            snprintf(p, sizeof p, "%s/%s", dir, files[k]);
+            char *t = file_read_all(p, &m);
+            ck_assert_msg(t != NULL, "%s", pe_error());
+            h = fnv1a(t, m, h);
+            free(t);
+        }
+        ck_assert_msg(h == cases[i].hash, "%s: hash 0x%016llx, published build 0x%016llx: the numerics changed",
+                      cases[i].name, (unsigned long long)h, (unsigned long long)cases[i].hash);
+    }
+}
+END_TEST
+
 static Suite *repro_suite(void) {
     Suite *s = suite_create("repro");
     TCase *tc = tcase_create("core");
@@ -464,6 +527,7 @@ static Suite *repro_suite(void) {
     tcase_add_test(tc, test_provenance_recorded);
     tcase_add_test(tc, test_collect_refuses_mixed);
     tcase_add_test(tc, test_sweep_same_results_any_threads);
+    tcase_add_test(tc, test_published_numerics);
     suite_add_tcase(s, tc);
     return s;
 }
