@@ -153,6 +153,15 @@ typedef struct {
     int N, C, OC;
 } MatmulArgs;
 
+/* out (rows, OC) = bias in every row (no call per row) */
+KERNEL static void fill_rows(float *restrict out, const float *restrict bias, int rows, int OC) {
+    for (int r = 0; r < rows; r++, out += OC) {
+        int o = 0;
+        for (; o + 8 <= OC; o += 8) memcpy(out + o, bias + o, 8 * sizeof(float));
+        for (; o < OC; o++) out[o] = bias[o];
+    }
+}
+
 static void matmul_forward_part(void *ctx, int part, int nparts) {
     const MatmulArgs *a = ctx;
     const int C = a->C, OC = a->OC;
@@ -164,8 +173,7 @@ static void matmul_forward_part(void *ctx, int part, int nparts) {
     if (a->bias) {
         for (int n = lo, live, end; n < hi; n = end) {
             end = live_run(a->rows, n, hi, &live);
-            if (live)
-                for (int r = n; r < end; r++) memcpy(a->out + (size_t)r * OC, a->bias, sizeof(float) * OC);
+            if (live) fill_rows(a->out + (size_t)n * OC, a->bias, end - n, OC);
         }
         beta = 1.0f;
     }
@@ -461,13 +469,6 @@ INLINE float exp_neg(float x) {
     return p * scale;
 }
 
-/* sigmoid(2u) = 1 / (1 + e^(-2u)) from t = e^(-2|u|) in (0, 1]: never overflows. */
-INLINE float sigmoid2(float u) {
-    const float t = exp_neg(-2.0f * fabsf(u));
-    const float inv = 1.0f / (1.0f + t);
-    return u >= 0.0f ? inv : t * inv;
-}
-
 /* Eight floats as one value (GCC vector extensions: an AVX register in the
  * x86-64-v3 clone, two SSE registers in the baseline). Arithmetic on it is
  * the scalar arithmetic of each lane. */
@@ -674,25 +675,35 @@ typedef struct {
     int N, F;
 } GeluArgs;
 
-KERNEL static void gelu_forward_range(float *out, const float *inp, size_t lo, size_t hi) {
-    for (size_t i = lo; i < hi; i++) {
-        float x = inp[i];
-        float u = GELU_SCALE * (x + 0.044715f * x * x * x);
-        out[i] = x * sigmoid2(u);
-    }
-}
+/* GELU over chunks of GELU_CHUNK elements in two passes: t = e^(-2|u|) for
+ * the chunk, then the sigmoid s = sigmoid(2u) = 1 / (1 + e^(-2u)) from t in
+ * (0, 1] (never overflows: 1/(1+t) for u >= 0, t/(1+t) below), the output
+ * and, when grad is not NULL, the derivative. One pass chains the exp
+ * polynomial, the division and the rest into one long dependency per
+ * element, and the core overlaps few of them; two shorter loops keep more in
+ * flight (~20 % faster, the same bits). Computing the derivative here saves
+ * the backward pass its own exp and division. */
+#define GELU_CHUNK 256
 
-/* The forward and the derivative from one sigmoid: the division in sigmoid2
- * bounds this loop, so the derivative costs little here and saves the
- * backward pass its own exp and division. */
-KERNEL static void gelu_forward_grad_range(float *out, float *grad, const float *inp, size_t lo, size_t hi) {
-    for (size_t i = lo; i < hi; i++) {
-        float x = inp[i];
-        float u = GELU_SCALE * (x + 0.044715f * x * x * x);
-        float s = sigmoid2(u);
-        out[i] = x * s;
-        float du = GELU_SCALE * (1.0f + 3.0f * 0.044715f * x * x);
-        grad[i] = s + 2.0f * x * s * (1.0f - s) * du;
+KERNEL static void gelu_forward_range(float *out, float *grad, const float *inp, size_t lo, size_t hi) {
+    float t[GELU_CHUNK];
+    for (size_t c0 = lo; c0 < hi; c0 += GELU_CHUNK) {
+        const size_t m = hi - c0 < GELU_CHUNK ? hi - c0 : GELU_CHUNK;
+        const float *x = inp + c0;
+        for (size_t i = 0; i < m; i++) {
+            const float u = GELU_SCALE * (x[i] + 0.044715f * x[i] * x[i] * x[i]);
+            t[i] = exp_neg(-2.0f * fabsf(u));
+        }
+        for (size_t i = 0; i < m; i++) {
+            const float u = GELU_SCALE * (x[i] + 0.044715f * x[i] * x[i] * x[i]);
+            const float inv = 1.0f / (1.0f + t[i]);
+            const float s = u >= 0.0f ? inv : t[i] * inv;
+            out[c0 + i] = x[i] * s;
+            if (grad) {
+                const float du = GELU_SCALE * (1.0f + 3.0f * 0.044715f * x[i] * x[i]);
+                grad[c0 + i] = s + 2.0f * x[i] * s * (1.0f - s) * du;
+            }
+        }
     }
 }
 
@@ -710,10 +721,8 @@ static void gelu_forward_part(void *ctx, int part, int nparts) {
         end = live_run(a->rows, n, hi, &live);
         if (!live) { /* (grad of a dead row: never read) */
             memset(a->out + n * F, 0, sizeof(float) * F * (end - n));
-        } else if (a->grad) {
-            gelu_forward_grad_range(a->out, a->grad, a->inp, n * F, end * F);
         } else {
-            gelu_forward_range(a->out, a->inp, n * F, end * F);
+            gelu_forward_range(a->out, a->grad, a->inp, n * F, end * F);
         }
     }
 }
