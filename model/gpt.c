@@ -409,7 +409,6 @@ void gpt_backward(GPT *m, const int *inputs, const int *targets, const int *pos)
                         p->attprojw + (size_t)l * C * C, N, C, C, rows);
         prof_lap(m, GPT_PART_ATTN_LINEAR, &t0);
         /* atty = attention(qkv) */
-        memset(s->dqkv, 0, N * 3 * C * sizeof(float));
         attention_backward(s->dqkv, s->datt, m->attn_scratch, s->dc, qkv, att, &m->pe, pos, l, B, T, C, NH, live);
         prof_lap(m, GPT_PART_ATTENTION, &t0);
         /* qkv = ln1 @ qkvw^T + qkvb */

@@ -188,6 +188,12 @@ void matmul_forward(float *out, const float *inp, const float *w, const float *b
     par_run(matmul_forward_part, &a);
 }
 
+/* acc[o] += d[n * stride + o] for o in [lo, hi), rows n in order */
+KERNEL static void sum_rows(float *restrict acc, const float *restrict d, int rows, int stride, int lo, int hi) {
+    for (int n = 0; n < rows; n++, d += stride)
+        for (int o = lo; o < hi; o++) acc[o] += d[o];
+}
+
 static void matmul_backward_part(void *ctx, int part, int nparts) {
     const MatmulArgs *a = ctx;
     const int N = a->N, C = a->C, OC = a->OC;
@@ -205,11 +211,7 @@ static void matmul_backward_part(void *ctx, int part, int nparts) {
     if (a->dbias) {
         for (int n0 = 0, live, end; n0 < N; n0 = end) {
             end = live_run(a->rows, n0, N, &live);
-            if (!live) continue;
-            for (int n = n0; n < end; n++) {
-                const float *d = a->dout + (size_t)n * OC;
-                for (int o = lo; o < hi; o++) a->dbias[o] += d[o];
-            }
+            if (live) sum_rows(a->dbias, a->dout + (size_t)n0 * OC, end - n0, OC, lo, hi);
         }
     }
 }
@@ -372,11 +374,16 @@ void gelu_backward_ref(float *dinp, const float *inp, const float *dout, int n) 
     }
 }
 
+KERNEL static void add_range(float *restrict out, const float *restrict a, const float *restrict b, size_t n) {
+    for (size_t i = 0; i < n; i++) out[i] = a[i] + b[i];
+}
+
 void residual_forward(float *out, const float *a, const float *b, int N, int C, const LiveRows *rows) {
     for (int n = 0, live, end; n < N; n = end) {
         end = live_run(rows, n, N, &live);
         if (!live) continue; /* dead rows: left as they are */
-        for (size_t i = (size_t)n * C; i < (size_t)end * C; i++) out[i] = a[i] + b[i];
+        const size_t o = (size_t)n * C;
+        add_range(out + o, a + o, b + o, (size_t)(end - n) * C);
     }
 }
 
@@ -772,6 +779,13 @@ void gelu_backward(float *dinp, const float *grad, const float *dout, int N, int
 
 static inline int round8(int n) { return (n + 7) & ~7; }
 
+/* x[0..n) = 0, inline (a head's slice: too short for a call to memset) */
+INLINE void zero_floats(float *x, int n) {
+    int i = 0;
+    for (; i + 8 <= n; i += 8) vstore(x + i, (v8sf){0});
+    for (; i < n; i++) x[i] = 0.0f;
+}
+
 size_t attention_scratch_floats(int T, int C, int NH) {
     /* per part (at most NH): hs x Tp packed keys or values + ATT_QB x Tp scores */
     return (size_t)NH * (size_t)(C / NH + ATT_QB) * (size_t)round8(T);
@@ -988,7 +1002,7 @@ KERNEL static void attention_forward_unit(const AttnArgs *a, int b, int h, float
     }
     /* dead queries: rows of att and out are 0 */
     memset(a->att + (((size_t)b * NH + h) * T + TL) * T, 0, sizeof(float) * (size_t)(T - TL) * T);
-    for (int i = TL; i < T; i++) memset(a->out + ((size_t)b * T + i) * C + h * hs, 0, sizeof(float) * hs);
+    for (int i = TL; i < T; i++) zero_floats(a->out + ((size_t)b * T + i) * C + h * hs, hs);
     pack_t(kt, base + C + h * hs, C3, TL, Tp, hs);
     for (int i0 = 0; i0 < TL; i0 += ATT_QB) {
         const int nq = TL - i0 < ATT_QB ? TL - i0 : ATT_QB;
@@ -1024,7 +1038,9 @@ KERNEL static void attention_backward_unit(const AttnArgs *a, int b, int h, floa
     const float *A = a->att + ((size_t)b * NH + h) * T * T;
     float *G = a->datt + ((size_t)b * NH + h) * T * T;
     /* dead queries (TL..T-1) have zero gradients: their terms would add
-     * exact zeros, after every live term; they are skipped */
+     * exact zeros, after every live term; they are skipped. Each dq, dk, dv
+     * of this head is a sum computed once, here: written, not accumulated
+     * (the bits of += onto a cleared dqkv: a sum started from 0 is never -0) */
     const int TL = a->live ? a->live[b] : T;
     pack_t(vt, base + 2 * C + h * hs, C3, TL, Tp, hs);
     for (int i0 = 0; i0 < TL; i0 += ATT_QB) {
@@ -1043,15 +1059,17 @@ KERNEL static void attention_backward_unit(const AttnArgs *a, int b, int h, floa
             for (int j = 0; j < n; j++) grow[j] *= scale;
             memcpy(G + (size_t)i * T, grow, sizeof(float) * n);
         }
-        /* pre[j] = scale * q[i] . k[j]:  dq[i] += sum_j scale dpre[j] k[j] */
-        wsum_block(dbase + (size_t)i0 * C3 + h * hs, C3, S, Tp, 1, base + C + h * hs, C3, i0, 0, 0, 1, nq, hs);
+        /* pre[j] = scale * q[i] . k[j]:  dq[i] = sum_j scale dpre[j] k[j] */
+        wsum_block(dbase + (size_t)i0 * C3 + h * hs, C3, S, Tp, 1, base + C + h * hs, C3, i0, 0, 0, 0, nq, hs);
     }
-    /* dk[j] += sum_{i>=j} scale dpre[i,j] q[i];  dv[j] += sum_{i>=j} att[i,j] dout[i] */
+    /* dk[j] = sum_{i>=j} scale dpre[i,j] q[i];  dv[j] = sum_{i>=j} att[i,j] dout[i] */
     for (int j0 = 0; j0 < TL; j0 += ATT_QB) {
         const int nk = TL - j0 < ATT_QB ? TL - j0 : ATT_QB;
-        wsum_block(dbase + (size_t)j0 * C3 + C + h * hs, C3, G + j0, 1, T, base + h * hs, C3, j0, TL, 1, 1, nk, hs);
-        wsum_block(dbase + (size_t)j0 * C3 + 2 * C + h * hs, C3, A + j0, 1, T, dob + h * hs, C, j0, TL, 1, 1, nk, hs);
+        wsum_block(dbase + (size_t)j0 * C3 + C + h * hs, C3, G + j0, 1, T, base + h * hs, C3, j0, TL, 1, 0, nk, hs);
+        wsum_block(dbase + (size_t)j0 * C3 + 2 * C + h * hs, C3, A + j0, 1, T, dob + h * hs, C, j0, TL, 1, 0, nk, hs);
     }
+    for (int t = TL; t < T; t++) /* dead rows: zero gradients */
+        for (int k = 0; k < 3; k++) zero_floats(dbase + (size_t)t * C3 + k * C + h * hs, hs);
     /* hook 2 backward: q, k were transformed in place after the qkv matmul */
     if (ops->qk_backward) {
         for (int t = 0; t < TL; t++) {

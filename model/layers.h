@@ -72,7 +72,9 @@ size_t attention_scratch_floats(int T, int C, int NH);
  * and out are 0; backward leaves their gradients alone), as LiveRows. */
 void attention_forward(float *out, float *att, float *qkv, float *scratch, const PE *pe, const int *pos, int layer,
                        int B, int T, int C, int NH, const int *live);
-/* dqkv (+=) and the PE's parameter gradients (+=) from dout; datt is scratch (B, NH, T, T). */
+/* dqkv WRITTEN (=; unlike the other backward kernels, it need not be
+ * cleared) and the PE's parameter gradients (+=) from dout; datt is scratch
+ * (B, NH, T, T). attention_backward_ref accumulates (+=) into dqkv. */
 void attention_backward(float *dqkv, float *datt, float *scratch, const float *dout, const float *qkv,
                         const float *att, const PE *pe, const int *pos, int layer, int B, int T, int C, int NH,
                         const int *live);
