@@ -759,36 +759,31 @@ void gelu_backward(float *dinp, const float *grad, const float *dout, int N, int
 }
 
 /* ------------------------------------------------------------------------
- * Attention. Work unit: one (batch, head), in parallel over the pool (each
- * part with its own slice of scratch, attention_scratch_floats). Within a
- * unit, keys (forward) or values (backward) are first packed transposed,
- * (hs, Tp) with Tp = T rounded up to 8 and zero columns past T, so that
- * scores are computed a whole vector of 8 keys at a time, for a block of
- * ATT_QB queries at once: each score summed over d from 0 in ascending order,
- * as the reference. Only the causal half j <= i is used. Weighted sums over
- * rows (att @ v, and the gradients of q, k, v) accumulate head vectors in
- * registers for several outputs at once (specialised for common head sizes),
- * each output summed in ascending order of its terms, from 0, as one output
- * at a time would be: the blocking adds independent work, not a different
- * order, so the results are bitwise those of the one-row-at-a-time kernel
- * (tests/test_repro.c pins them). The PE qk hook runs per unit on its own
- * head slices.
+ * Attention. Work unit: one sequence, all its heads, in parallel over the
+ * pool (each part with its own slice of scratch, attention_scratch_floats).
+ * Within a unit, the keys (forward) or values (backward) of every head are
+ * first packed transposed in one sequential pass over the rows, (C, Tp) with
+ * Tp = T rounded up to 8 and zero columns past the live rows, so that scores
+ * are computed a whole vector of 8 keys at a time, for a block of ATT_QB
+ * queries at once: each score summed over d from 0 in ascending order, as
+ * the reference. Only the causal half j <= i of the live rows is computed.
+ * Weighted sums over rows (att @ v, and the gradients of q, k, v) accumulate
+ * head vectors in registers for several outputs at once (specialised for
+ * common head sizes), each output summed in ascending order of its terms,
+ * from 0, as one output at a time would be: the blocking adds independent
+ * work, not a different order, so the results are bitwise those of the
+ * one-row-at-a-time kernel (tests/test_repro.c pins them). The PE qk hook
+ * runs per unit on its own rows.
  */
 
 #define ATT_QB 4 /* queries per block of scores */
 
 static inline int round8(int n) { return (n + 7) & ~7; }
 
-/* x[0..n) = 0, inline (a head's slice: too short for a call to memset) */
-INLINE void zero_floats(float *x, int n) {
-    int i = 0;
-    for (; i + 8 <= n; i += 8) vstore(x + i, (v8sf){0});
-    for (; i < n; i++) x[i] = 0.0f;
-}
 
 size_t attention_scratch_floats(int T, int C, int NH) {
-    /* per part (at most NH): hs x Tp packed keys or values + ATT_QB x Tp scores */
-    return (size_t)NH * (size_t)(C / NH + ATT_QB) * (size_t)round8(T);
+    /* per part (at most NH): C x Tp packed keys or values + ATT_QB x Tp scores */
+    return (size_t)NH * (size_t)(C + ATT_QB) * (size_t)round8(T);
 }
 
 /* row[j] = sum_d q[d] * kt[d*T + j] for j < n (d ascending, as the reference). */
@@ -985,49 +980,57 @@ typedef struct {
     int layer, B, T, C, NH, parts;
 } AttnArgs;
 
-/* kt: hs x Tp packed keys; S: ATT_QB x Tp scores. */
-KERNEL static void attention_forward_unit(const AttnArgs *a, int b, int h, float *kt, float *S) {
+/* One sequence b, every head. kt: C x Tp, the keys of all heads packed
+ * transposed (head h's at kt + h*hs*Tp), read from the rows in one sequential
+ * pass; S: ATT_QB x Tp scores. */
+KERNEL static void attention_forward_unit(const AttnArgs *a, int b, float *kt, float *S) {
     const int T = a->T, Tp = round8(T), C = a->C, NH = a->NH, hs = C / NH, C3 = 3 * C;
     const float scale = 1.0f / sqrtf((float)hs);
     const PEOps *ops = a->pe->ops;
     const int *pb = a->pos + (size_t)b * T;
     float *base = a->qkv + (size_t)b * T * C3;
     const int TL = a->live ? a->live[b] : T; /* queries (and keys) 0..TL-1 */
-    /* hook 2: transform q and k of this head in place */
+    /* hook 2: transform q and k of every head in place */
     if (ops->qk_forward) {
-        for (int t = 0; t < TL; t++) {
-            ops->qk_forward(a->pe, base + (size_t)t * C3 + h * hs, pb[t], 0);
-            ops->qk_forward(a->pe, base + (size_t)t * C3 + C + h * hs, pb[t], 1);
-        }
+        for (int t = 0; t < TL; t++)
+            for (int h = 0; h < NH; h++) {
+                ops->qk_forward(a->pe, base + (size_t)t * C3 + h * hs, pb[t], 0);
+                ops->qk_forward(a->pe, base + (size_t)t * C3 + C + h * hs, pb[t], 1);
+            }
     }
     /* dead queries: rows of att and out are 0 */
-    memset(a->att + (((size_t)b * NH + h) * T + TL) * T, 0, sizeof(float) * (size_t)(T - TL) * T);
-    for (int i = TL; i < T; i++) zero_floats(a->out + ((size_t)b * T + i) * C + h * hs, hs);
-    pack_t(kt, base + C + h * hs, C3, TL, Tp, hs);
-    for (int i0 = 0; i0 < TL; i0 += ATT_QB) {
-        const int nq = TL - i0 < ATT_QB ? TL - i0 : ATT_QB;
-        scores_block(S, base + (size_t)i0 * C3 + h * hs, C3, nq, kt, Tp, round8(i0 + nq), hs);
-        for (int r = 0; r < nq; r++) {
-            const int i = i0 + r, n = i + 1;
-            float *srow = S + (size_t)r * Tp;
-            for (int j = 0; j < n; j++) srow[j] *= scale;
-            if (ops->bias_forward) ops->bias_forward(a->pe, srow, a->layer, h, pb, i);
-            const float mx = max_lanes(srow, n);
-            for (int j = 0; j < n; j++) srow[j] = exp_neg(srow[j] - mx);
-            const float inv = 1.0f / sum_lanes(srow, n);
-            for (int j = 0; j < n; j++) srow[j] *= inv;
-            float *row = a->att + (((size_t)b * NH + h) * T + i) * T;
-            memcpy(row, srow, sizeof(float) * n);
-            for (int j = n; j < T; j++) row[j] = 0.0f;
+    for (int h = 0; h < NH; h++)
+        memset(a->att + (((size_t)b * NH + h) * T + TL) * T, 0, sizeof(float) * (size_t)(T - TL) * T);
+    if (TL < T) memset(a->out + ((size_t)b * T + TL) * C, 0, sizeof(float) * (size_t)(T - TL) * C);
+    pack_t(kt, base + C, C3, TL, Tp, C);
+    for (int h = 0; h < NH; h++) {
+        const float *kth = kt + (size_t)h * hs * Tp;
+        for (int i0 = 0; i0 < TL; i0 += ATT_QB) {
+            const int nq = TL - i0 < ATT_QB ? TL - i0 : ATT_QB;
+            scores_block(S, base + (size_t)i0 * C3 + h * hs, C3, nq, kth, Tp, round8(i0 + nq), hs);
+            for (int r = 0; r < nq; r++) {
+                const int i = i0 + r, n = i + 1;
+                float *srow = S + (size_t)r * Tp;
+                for (int j = 0; j < n; j++) srow[j] *= scale;
+                if (ops->bias_forward) ops->bias_forward(a->pe, srow, a->layer, h, pb, i);
+                const float mx = max_lanes(srow, n);
+                for (int j = 0; j < n; j++) srow[j] = exp_neg(srow[j] - mx);
+                const float inv = 1.0f / sum_lanes(srow, n);
+                for (int j = 0; j < n; j++) srow[j] *= inv;
+                float *row = a->att + (((size_t)b * NH + h) * T + i) * T;
+                memcpy(row, srow, sizeof(float) * n);
+                for (int j = n; j < T; j++) row[j] = 0.0f;
+            }
+            /* out = att @ v */
+            wsum_block(a->out + ((size_t)b * T + i0) * C + h * hs, C, S, Tp, 1, base + 2 * C + h * hs, C3, i0, 0, 0, 0,
+                       nq, hs);
         }
-        /* out = att @ v */
-        wsum_block(a->out + ((size_t)b * T + i0) * C + h * hs, C, S, Tp, 1, base + 2 * C + h * hs, C3, i0, 0, 0, 0, nq,
-                   hs);
     }
 }
 
-/* vt: hs x Tp packed values; S: ATT_QB x Tp gradients of scores. */
-KERNEL static void attention_backward_unit(const AttnArgs *a, int b, int h, float *vt, float *S) {
+/* One sequence b, every head. vt: C x Tp, the values of all heads packed
+ * transposed; S: ATT_QB x Tp gradients of scores. */
+KERNEL static void attention_backward_unit(const AttnArgs *a, int b, float *vt, float *S) {
     const int T = a->T, Tp = round8(T), C = a->C, NH = a->NH, hs = C / NH, C3 = 3 * C;
     const float scale = 1.0f / sqrtf((float)hs);
     const PEOps *ops = a->pe->ops;
@@ -1035,88 +1038,66 @@ KERNEL static void attention_backward_unit(const AttnArgs *a, int b, int h, floa
     const float *base = a->qkv + (size_t)b * T * C3;
     float *dbase = a->dqkv + (size_t)b * T * C3;
     const float *dob = a->dout + (size_t)b * T * C;
-    const float *A = a->att + ((size_t)b * NH + h) * T * T;
-    float *G = a->datt + ((size_t)b * NH + h) * T * T;
     /* dead queries (TL..T-1) have zero gradients: their terms would add
      * exact zeros, after every live term; they are skipped. Each dq, dk, dv
-     * of this head is a sum computed once, here: written, not accumulated
-     * (the bits of += onto a cleared dqkv: a sum started from 0 is never -0) */
+     * is a sum computed once, here: written, not accumulated (the bits of +=
+     * onto a cleared dqkv: a sum started from 0 is never -0) */
     const int TL = a->live ? a->live[b] : T;
-    pack_t(vt, base + 2 * C + h * hs, C3, TL, Tp, hs);
-    for (int i0 = 0; i0 < TL; i0 += ATT_QB) {
-        const int nq = TL - i0 < ATT_QB ? TL - i0 : ATT_QB;
-        /* out[i] = sum_j att[i,j] v[j]:  datt[i,j] = dout[i] . v[j] */
-        scores_block(S, dob + (size_t)i0 * C + h * hs, C, nq, vt, Tp, round8(i0 + nq), hs);
-        for (int r = 0; r < nq; r++) {
-            const int i = i0 + r, n = i + 1;
-            const float *row = A + (size_t)i * T;
-            float *grow = S + (size_t)r * Tp;
-            /* softmax: dpre[j] = att[j] (datt[j] - sum_k att[k] datt[k]) */
-            const float dot = dot_lanes(grow, row, n);
-            for (int j = 0; j < n; j++) grow[j] = row[j] * (grow[j] - dot);
-            /* hook 3 backward: the bias adds straight to the pre-softmax score */
-            if (ops->bias_backward) ops->bias_backward(a->pe, grow, a->layer, h, pb, i);
-            for (int j = 0; j < n; j++) grow[j] *= scale;
-            memcpy(G + (size_t)i * T, grow, sizeof(float) * n);
+    pack_t(vt, base + 2 * C, C3, TL, Tp, C);
+    for (int h = 0; h < NH; h++) {
+        const float *vth = vt + (size_t)h * hs * Tp;
+        const float *A = a->att + ((size_t)b * NH + h) * T * T;
+        float *G = a->datt + ((size_t)b * NH + h) * T * T;
+        for (int i0 = 0; i0 < TL; i0 += ATT_QB) {
+            const int nq = TL - i0 < ATT_QB ? TL - i0 : ATT_QB;
+            /* out[i] = sum_j att[i,j] v[j]:  datt[i,j] = dout[i] . v[j] */
+            scores_block(S, dob + (size_t)i0 * C + h * hs, C, nq, vth, Tp, round8(i0 + nq), hs);
+            for (int r = 0; r < nq; r++) {
+                const int i = i0 + r, n = i + 1;
+                const float *row = A + (size_t)i * T;
+                float *grow = S + (size_t)r * Tp;
+                /* softmax: dpre[j] = att[j] (datt[j] - sum_k att[k] datt[k]) */
+                const float dot = dot_lanes(grow, row, n);
+                for (int j = 0; j < n; j++) grow[j] = row[j] * (grow[j] - dot);
+                /* hook 3 backward: the bias adds straight to the pre-softmax score */
+                if (ops->bias_backward) ops->bias_backward(a->pe, grow, a->layer, h, pb, i);
+                for (int j = 0; j < n; j++) grow[j] *= scale;
+                memcpy(G + (size_t)i * T, grow, sizeof(float) * n);
+            }
+            /* pre[j] = scale * q[i] . k[j]:  dq[i] = sum_j scale dpre[j] k[j] */
+            wsum_block(dbase + (size_t)i0 * C3 + h * hs, C3, S, Tp, 1, base + C + h * hs, C3, i0, 0, 0, 0, nq, hs);
         }
-        /* pre[j] = scale * q[i] . k[j]:  dq[i] = sum_j scale dpre[j] k[j] */
-        wsum_block(dbase + (size_t)i0 * C3 + h * hs, C3, S, Tp, 1, base + C + h * hs, C3, i0, 0, 0, 0, nq, hs);
+        /* dk[j] = sum_{i>=j} scale dpre[i,j] q[i];  dv[j] = sum_{i>=j} att[i,j] dout[i] */
+        for (int j0 = 0; j0 < TL; j0 += ATT_QB) {
+            const int nk = TL - j0 < ATT_QB ? TL - j0 : ATT_QB;
+            wsum_block(dbase + (size_t)j0 * C3 + C + h * hs, C3, G + j0, 1, T, base + h * hs, C3, j0, TL, 1, 0, nk, hs);
+            wsum_block(dbase + (size_t)j0 * C3 + 2 * C + h * hs, C3, A + j0, 1, T, dob + h * hs, C, j0, TL, 1, 0, nk,
+                       hs);
+        }
     }
-    /* dk[j] = sum_{i>=j} scale dpre[i,j] q[i];  dv[j] = sum_{i>=j} att[i,j] dout[i] */
-    for (int j0 = 0; j0 < TL; j0 += ATT_QB) {
-        const int nk = TL - j0 < ATT_QB ? TL - j0 : ATT_QB;
-        wsum_block(dbase + (size_t)j0 * C3 + C + h * hs, C3, G + j0, 1, T, base + h * hs, C3, j0, TL, 1, 0, nk, hs);
-        wsum_block(dbase + (size_t)j0 * C3 + 2 * C + h * hs, C3, A + j0, 1, T, dob + h * hs, C, j0, TL, 1, 0, nk, hs);
-    }
-    for (int t = TL; t < T; t++) /* dead rows: zero gradients */
-        for (int k = 0; k < 3; k++) zero_floats(dbase + (size_t)t * C3 + k * C + h * hs, hs);
+    if (TL < T) memset(dbase + (size_t)TL * C3, 0, sizeof(float) * (size_t)(T - TL) * C3); /* dead rows */
     /* hook 2 backward: q, k were transformed in place after the qkv matmul */
     if (ops->qk_backward) {
-        for (int t = 0; t < TL; t++) {
-            ops->qk_backward(a->pe, dbase + (size_t)t * C3 + h * hs, pb[t], 0);
-            ops->qk_backward(a->pe, dbase + (size_t)t * C3 + C + h * hs, pb[t], 1);
-        }
-    }
-}
-
-/* Touch the head slices unit (b, h) will read (and, backward, update) while
- * the current unit computes: a head's slice of a token is a cache line or
- * two at stride 3C, which the hardware prefetchers do not follow. No effect
- * on the results. */
-static void attention_prefetch(const AttnArgs *a, int b, int h, int backward) {
-    const int T = a->T, C = a->C, hs = C / a->NH, C3 = 3 * C;
-    const float *base = a->qkv + (size_t)b * T * C3 + h * hs;
-    const int TL = a->live ? a->live[b] : T;
-    for (int t = 0; t < TL; t++) {
-        const float *q = base + (size_t)t * C3;
-        for (int d = 0; d < hs; d += 16) {
-            __builtin_prefetch(q + d, 0, 3);
-            __builtin_prefetch(q + C + d, 0, 3);
-            __builtin_prefetch(q + 2 * C + d, 0, 3);
-            if (backward) {
-                float *dq = a->dqkv + (q - a->qkv);
-                __builtin_prefetch(dq + d, 1, 3);
-                __builtin_prefetch(dq + C + d, 1, 3);
-                __builtin_prefetch(dq + 2 * C + d, 1, 3);
-                __builtin_prefetch(a->dout + ((size_t)b * T + t) * C + h * hs + d, 0, 3);
+        for (int t = 0; t < TL; t++)
+            for (int h = 0; h < NH; h++) {
+                ops->qk_backward(a->pe, dbase + (size_t)t * C3 + h * hs, pb[t], 0);
+                ops->qk_backward(a->pe, dbase + (size_t)t * C3 + C + h * hs, pb[t], 1);
             }
-        }
     }
 }
 
-/* Units (b, h) of part `part` of a->parts (at most NH parts: one scratch slice each). */
+/* Sequences of part `part` of a->parts (at most NH parts: one scratch slice each). */
 static void attention_part(const AttnArgs *a, int part, int backward) {
     if (part >= a->parts) return;
-    const int hs = a->C / a->NH, Tp = round8(a->T);
-    float *slice = a->scratch + (size_t)part * (hs + ATT_QB) * Tp, *S = slice + (size_t)hs * Tp;
+    const int Tp = round8(a->T);
+    float *slice = a->scratch + (size_t)part * (a->C + ATT_QB) * Tp, *S = slice + (size_t)a->C * Tp;
     int lo, hi;
-    par_range(a->B * a->NH, part, a->parts, 1, &lo, &hi);
-    for (int u = lo; u < hi; u++) {
-        if (u + 2 < hi) attention_prefetch(a, (u + 2) / a->NH, (u + 2) % a->NH, backward);
+    par_range(a->B, part, a->parts, 1, &lo, &hi);
+    for (int b = lo; b < hi; b++) {
         if (backward)
-            attention_backward_unit(a, u / a->NH, u % a->NH, slice, S);
+            attention_backward_unit(a, b, slice, S);
         else
-            attention_forward_unit(a, u / a->NH, u % a->NH, slice, S);
+            attention_forward_unit(a, b, slice, S);
     }
 }
 
