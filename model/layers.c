@@ -404,6 +404,10 @@ INLINE float exp_neg(float x);
 int crossentropy_forward(float *probs, float *losses, const float *logits, const int *targets, int N, int V) {
     int count = 0;
     for (int n = 0; n < N; n++) {
+        if (targets && targets[n] < 0) { /* not counted: nothing reads its probabilities */
+            losses[n] = 0.0f;
+            continue;
+        }
         const float *z = logits + (size_t)n * V;
         float *p = probs + (size_t)n * V;
         float mx = -INFINITY;
@@ -998,9 +1002,8 @@ KERNEL static void attention_forward_unit(const AttnArgs *a, int b, float *kt, f
                 ops->qk_forward(a->pe, base + (size_t)t * C3 + C + h * hs, pb[t], 1);
             }
     }
-    /* dead queries: rows of att and out are 0 */
-    for (int h = 0; h < NH; h++)
-        memset(a->att + (((size_t)b * NH + h) * T + TL) * T, 0, sizeof(float) * (size_t)(T - TL) * T);
+    /* dead queries: their rows of out are 0 (the next product's input); their
+     * rows of att are not written (nothing reads them) */
     if (TL < T) memset(a->out + ((size_t)b * T + TL) * C, 0, sizeof(float) * (size_t)(T - TL) * C);
     pack_t(kt, base + C, C3, TL, Tp, C);
     for (int h = 0; h < NH; h++) {

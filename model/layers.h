@@ -68,8 +68,10 @@ void matmul_backward_ref(float *dinp, float *dw, float *dbias, const float *dout
  *   scratch: attention_scratch_floats(T, C, NH) floats of working memory (unused by the _ref versions).
  * The optimised kernel computes only the causal half, one (batch, head) at a time. */
 size_t attention_scratch_floats(int T, int C, int NH);
-/* live (B) or NULL: queries past live[b] are not computed (their rows of att
- * and out are 0; backward leaves their gradients alone), as LiveRows. */
+/* live (B) or NULL: queries past live[b] are not computed, as LiveRows:
+ * their rows of out are 0, their rows of att are not written (backward
+ * reads only live rows; without targets every row is live), and backward
+ * writes 0 to their gradients. */
 void attention_forward(float *out, float *att, float *qkv, float *scratch, const PE *pe, const int *pos, int layer,
                        int B, int T, int C, int NH, const int *live);
 /* dqkv WRITTEN (=; unlike the other backward kernels, it need not be
@@ -115,7 +117,9 @@ void residual_backward(float *da, float *db, const float *dout, int n);
 
 /* Softmax over V of logits (N, V) into probs, and masked cross-entropy:
  * losses[n] = -log probs[n, targets[n]] where targets[n] >= 0, else 0.
- * Returns the number of counted targets. */
+ * With targets, only the counted rows' probs are written (no one reads the
+ * others'); without (targets NULL), every row's. Returns the number of
+ * counted targets. */
 int crossentropy_forward(float *probs, float *losses, const float *logits, const int *targets, int N, int V);
 /* dlogits (+=) of mean loss = sum(losses) / count: (probs - onehot) / count on counted rows. */
 void crossentropy_backward(float *dlogits, const float *probs, const int *targets, int count, int N, int V);
