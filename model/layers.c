@@ -509,6 +509,28 @@ INLINE v8sf vselect(v8si mask, v8sf a, v8sf b) {
 /* ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)) */
 INLINE float vreduce_add(v8sf a) { return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7])); }
 
+/* exp_neg of each lane: its operations, lane by lane (the same bits) */
+INLINE v8sf vexp_neg(v8sf x) {
+    x = vselect(x < vbcast(-100.0f), vbcast(-100.0f), x);
+    const v8sf magic = vbcast(12582912.0f);
+    const v8sf n = (x * vbcast(1.44269504088896341f) + magic) - magic;
+    v8sf r = x - n * vbcast(0.693359375f);
+    r = r - n * vbcast(-2.12194440e-4f);
+    v8sf p = vbcast(1.9875691500e-4f);
+    p = p * r + vbcast(1.3981999507e-3f);
+    p = p * r + vbcast(8.3334519073e-3f);
+    p = p * r + vbcast(4.1665795894e-2f);
+    p = p * r + vbcast(1.6666665459e-1f);
+    p = p * r + vbcast(5.0000001201e-1f);
+    p = p * (r * r) + r + vbcast(1.0f);
+    v8si e = __builtin_convertvector(vselect(n == n, n, (v8sf){0}), v8si) + 127;
+    e &= ~(e < 0);
+    e <<= 23;
+    v8sf scale;
+    memcpy(&scale, &e, sizeof scale);
+    return p * scale;
+}
+
 /* Sum and max of x[0..n) with eight fixed lanes (deterministic): lane l sums
  * x[l], x[l+8], ... over whole blocks of 8; the tail is summed on its own
  * and added last. */
@@ -1008,16 +1030,31 @@ KERNEL static void attention_forward_unit(const AttnArgs *a, int b, float *kt, f
         const float *kth = kt + (size_t)h * hs * Tp;
         for (int i0 = 0; i0 < TL; i0 += ATT_QB) {
             const int nq = TL - i0 < ATT_QB ? TL - i0 : ATT_QB;
-            scores_block(S, base + (size_t)i0 * C3 + h * hs, C3, nq, kth, Tp, round8(i0 + nq), hs);
+            const int nj = round8(i0 + nq);
+            scores_block(S, base + (size_t)i0 * C3 + h * hs, C3, nq, kth, Tp, nj, hs);
+            float mx[ATT_QB];
             for (int r = 0; r < nq; r++) {
                 const int i = i0 + r, n = i + 1;
                 float *srow = S + (size_t)r * Tp;
-                for (int j = 0; j < n; j++) srow[j] *= scale;
+                for (int j = 0; j < nj; j += 8) vstore(srow + j, vload(srow + j) * vbcast(scale));
                 if (ops->bias_forward) ops->bias_forward(a->pe, srow, a->layer, h, pb, i);
-                const float mx = max_lanes(srow, n);
-                for (int j = 0; j < n; j++) srow[j] = exp_neg(srow[j] - mx);
+                mx[r] = max_lanes(srow, n);
+            }
+            const v8si iota = {0, 1, 2, 3, 4, 5, 6, 7};
+            for (int r = 0; r < nq; r++) { /* exp of the live lanes j < n (0 past them), whole vectors */
+                float *srow = S + (size_t)r * Tp;
+                const int n = i0 + r + 1;
+                for (int j = 0; j < nj; j += 8) {
+                    const v8si in = (iota + j) < n;
+                    const v8sf e = vexp_neg(vselect(in, vload(srow + j) - vbcast(mx[r]), vbcast(-INFINITY)));
+                    vstore(srow + j, vselect(in, e, (v8sf){0}));
+                }
+            }
+            for (int r = 0; r < nq; r++) {
+                const int i = i0 + r, n = i + 1;
+                float *srow = S + (size_t)r * Tp;
                 const float inv = 1.0f / sum_lanes(srow, n);
-                for (int j = 0; j < n; j++) srow[j] *= inv;
+                for (int j = 0; j < nj; j += 8) vstore(srow + j, vload(srow + j) * vbcast(inv));
                 float *row = a->att + (((size_t)b * NH + h) * T + i) * T;
                 memcpy(row, srow, sizeof(float) * n);
                 for (int j = n; j < T; j++) row[j] = 0.0f;
