@@ -131,7 +131,8 @@ $(BUILD)/tests/test_decode: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=re
 
 # Each tests/test_*.c is one Check program; all run, and any failure fails
 # the target. The CLI tests need the program itself. The benchmark is built
-# and run for 3 steps too, so that it cannot silently stop compiling.
+# and run for 3 steps too, so that it cannot silently stop compiling, and its
+# README renderer is run on hostile input (tests/bench_report.sh).
 # scripts/check.sh: every "docs/SPEC.md §N.M" cited exists, no Markdown link
 # leaves the repository, every file is written through fsutil's one writer.
 test:
@@ -143,6 +144,7 @@ test-suites: $(TEST_BIN) $(PROG) $(BENCH_BIN)
 	  OPENBLAS_NUM_THREADS=1 POSENC_BIN=$(abspath $(PROG)) CK_DEFAULT_TIMEOUT=600 ./$$t || fail=1; \
 	done; \
 	echo "== $(BENCH_BIN) --one small alibi 1 3 (smoke)"; ./$(BENCH_BIN) --one small alibi 1 3 || fail=1; \
+	echo "== tests/bench_report.sh"; tests/bench_report.sh $(BENCH_BIN) || fail=1; \
 	echo "== scripts/check.sh"; scripts/check.sh || fail=1; \
 	if [ $$fail -ne 0 ]; then echo "make test: FAILED"; exit 1; fi; echo "make test: all suites passed"
 

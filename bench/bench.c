@@ -58,6 +58,7 @@
  *           if it cannot read it.
  *
  * Usage: bench [--quick] [--json PATH] [--demo SPEC] [--one SHAPE PE THREADS STEPS]
+ *        bench --markdown RUN.json [MORE.json ...]   (bench_md.c: the README block)
  * The program is linked with -Wl,--wrap=malloc,... so that it counts the
  * allocations posenc's own code makes inside a training step.
  */
@@ -81,6 +82,8 @@
 #include "run/eval.h"
 #include "run/fsutil.h"
 #include "run/sweep.h"
+
+#include "bench_md.h"
 
 /* ------------------------------------------------------------------------
  * Allocation counting (tests/alloc_count.h)
@@ -744,6 +747,7 @@ static void bench_repro_cost(const char *self, int quick, cJSON *root, double *w
 }
 
 int main(int argc, char **argv) {
+    if (argc >= 2 && strcmp(argv[1], "--markdown") == 0) return bench_markdown(argc - 2, argv + 2);
     if (blas_pin(argv) != 0) { /* what posenc runs (POSENC_BLAS=native: OpenBLAS's choice) */
         fprintf(stderr, "bench: %s\n", pe_error());
         return 1;
@@ -766,11 +770,14 @@ int main(int argc, char **argv) {
             demo_path = argv[++i];
         else {
             fprintf(stderr, "usage: bench [--quick] [--json PATH] [--demo SPEC] [--one SHAPE PE THREADS STEPS]\n"
+                            "       bench --markdown RUN.json [MORE.json ...]\n"
                             "  --quick      fewer repetitions (a rough figure)\n"
                             "  --json PATH  where to write the results (default bench.json)\n"
                             "  --demo SPEC  the demo's spec, whose settings the demo rows measure\n"
                             "               (default " DEMO_SPEC_DEFAULT ")\n"
-                            "  --one ...    only one training run (small|medium|demo), e.g. under perf\n");
+                            "  --one ...    only one training run (small|medium|demo), e.g. under perf\n"
+                            "  --markdown   print README's Performance block from a run's bench.json\n"
+                            "               (later runs of the same build: their targets beside it)\n");
             return 2;
         }
     }
