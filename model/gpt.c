@@ -447,7 +447,8 @@ double gpt_estimate_bytes(const GPTConfig *cfg, int train_B, int train_T, int ev
     size_t bt = tbt > ebt ? tbt : ebt;
     size_t btt = tbt * train_T > ebt * eval_T ? tbt * train_T : ebt * eval_T;
     size_t maxT = train_T > eval_T ? train_T : eval_T;
-    double floats = params + (double)act_sizes(cfg, bt, btt, s) + (double)attention_scratch_floats((int)maxT, cfg->C, cfg->NH);
+    double floats = params + (double)act_sizes(cfg, bt, btt, s) + (double)attention_scratch_floats((int)maxT, cfg->C, cfg->NH) +
+                    (double)bt; /* live rows: one int per token */
     if (train_B > 0) floats += (double)scratch_sizes(cfg, tbt, tbt * train_T, ss);
     if (param_bytes) *param_bytes = params * sizeof(float);
     return floats * sizeof(float) + pe_state;
@@ -459,6 +460,7 @@ size_t gpt_reserved_bytes(const GPT *m) {
     if (m->acts_memory) floats += act_sizes(&m->cfg, m->acts_tokens, m->acts_att, s);
     if (m->scratch_memory) floats += scratch_sizes(&m->cfg, m->scratch_tokens, m->scratch_att, ss);
     if (m->attn_scratch) floats += attention_scratch_floats((int)m->attn_scratch_T, m->cfg.C, m->cfg.NH);
+    if (m->live) floats += m->acts_tokens; /* live rows: one int per token */
     return floats * sizeof(float) + pe_state_bytes(&m->pe);
 }
 
