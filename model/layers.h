@@ -20,11 +20,12 @@
 /* Live rows. A batch holds B sequences of T rows; in sequence b, rows
  * 0..live[b]-1 reach a counted output (the rest, padding past its last
  * target, never do: causal attention lets no earlier row see a later one, and
- * their loss is not counted, so their gradients are zeros). The row kernels
- * given a LiveRows compute only the live rows and write 0 to the other rows'
- * outputs (backward: leave them alone). A live row's numbers are bitwise
- * those of the whole computation; a dead row's zeros reach a live result only
- * as exact zero terms (tests/test_gpt.c). NULL: every row is live. */
+ * their loss is not counted, so their gradients are zeros). The kernels
+ * given a LiveRows compute only the live rows (each says below what it does
+ * with the others: LayerNorm and GELU write 0 there, so that the products
+ * that read them add exact zeros). A live row's numbers are bitwise those of
+ * the whole computation (tests/test_layers.c test_live_rows; whole training
+ * runs: tests/test_repro.c test_published_numerics). NULL: every row is live. */
 typedef struct {
     int B, T;
     const int *live; /* (B) */
@@ -34,7 +35,8 @@ typedef struct {
 void embed_forward(float *out, const int *inp, const float *wte, float scale, int N, int C);
 void embed_backward(float *dwte, const float *dout, const int *inp, float scale, int N, int C);
 
-/* out (N, C) = (inp - mean) * rstd * w + b;  mean, rstd (N) saved for backward */
+/* out (N, C) = (inp - mean) * rstd * w + b;  mean, rstd (N) saved for backward.
+ * rows: dead rows get 0 in out, mean and rstd; backward skips them. */
 void layernorm_forward(float *out, float *mean, float *rstd, const float *inp,
                        const float *w, const float *b, int N, int C, const LiveRows *rows);
 void layernorm_backward(float *dinp, float *dw, float *db, const float *dout, const float *inp,
@@ -46,10 +48,9 @@ void layernorm_backward_ref(float *dinp, float *dw, float *db, const float *dout
 
 /* out (N, OC) = inp (N, C) @ w^T + bias;  w (OC, C) in nn.Linear layout, bias (OC) or NULL.
  * matmul_forward uses cblas_sgemm; the _ref versions are the plain-C definition,
- * kept beside them and tested against them. */
-/* rows (LiveRows or NULL): the bias is laid only on live rows before the
- * product (a dead row, whose input is 0, keeps what it held), and dbias sums
- * only live rows (a dead row's dout is 0). */
+ * kept beside them and tested against them. rows (LiveRows or NULL): the bias
+ * is laid only on live rows before the product (a dead row, whose input is 0,
+ * keeps what it held), and dbias sums only live rows (a dead row's dout is 0). */
 void matmul_forward(float *out, const float *inp, const float *w, const float *bias, int N, int C, int OC,
                     const LiveRows *rows);
 void matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
@@ -66,7 +67,7 @@ void matmul_backward_ref(float *dinp, float *dw, float *dbias, const float *dout
  *   out (B, T, C) = att @ v.
  *   pos (B, T): position ids passed to the PE hooks; layer: index for per-layer PE parameters.
  *   scratch: attention_scratch_floats(T, C, NH) floats of working memory (unused by the _ref versions).
- * The optimised kernel computes only the causal half, one (batch, head) at a time. */
+ * The optimised kernel computes only the causal half, one sequence (all heads) at a time. */
 size_t attention_scratch_floats(int T, int C, int NH);
 /* live (B) or NULL: queries past live[b] are not computed, as LiveRows:
  * their rows of out are 0, their rows of att are not written (backward
