@@ -89,6 +89,29 @@ static void pct(double x) {
         printf("%.1f %%", 100.0 * x);
 }
 
+/* Table cells after the row's opening "|": " text |", " number |". */
+static void cell_text(const char *s) {
+    putchar(' ');
+    md_text(s);
+    fputs(" |", stdout);
+}
+
+static void cell_num(double x, int dec) {
+    putchar(' ');
+    num(x, dec);
+    fputs(" |", stdout);
+}
+
+/* A table's header rule: `left` left-aligned columns (at least one), then `right` numeric ones. */
+static void rule(int left, int right) {
+    fputs("| --- |", stdout);
+    for (int i = 1; i < left; i++) fputs(" --- |", stdout);
+    for (int i = 0; i < right; i++) fputs(" ---: |", stdout);
+    putchar('\n');
+}
+
+static const char *const SHAPES[2] = {"small", "medium"};
+
 static cJSON *load(const char *path) {
     size_t n;
     char *text = file_read_all(path, &n);
@@ -121,19 +144,17 @@ static void targets_table(const cJSON *root) {
     puts("| --- | ---: | ---: | :---: |");
     const cJSON *t;
     cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(root, "targets")) {
-        fputs("| ", stdout);
-        md_text(jstr(t, "target"));
-        fputs(" | ", stdout);
-        num(jnum(t, "value"), 3);
-        fputs(" | ", stdout);
-        num(jnum(t, "threshold"), 3);
+        fputs("|", stdout);
+        cell_text(jstr(t, "target"));
+        cell_num(jnum(t, "value"), 3);
+        cell_num(jnum(t, "threshold"), 3);
         const cJSON *met = cJSON_GetObjectItemCaseSensitive(t, "met");
-        printf(" | %s |\n", cJSON_IsTrue(met) ? "yes" : cJSON_IsFalse(met) ? "**no**" : "?");
+        printf(" %s |\n", cJSON_IsTrue(met) ? "yes" : cJSON_IsFalse(met) ? "**no**" : "?");
     }
 }
 
 static void train_tables(const cJSON *root) {
-    static const char *shapes[] = {"small", "medium"};
+    const char *const *shapes = SHAPES;
     const cJSON *ceil = cJSON_GetObjectItemCaseSensitive(root, "ceiling");
     puts("| run | step ms (median) | tokens/s real / padded | GFLOP/s | sgemm ceiling | MFU | peak RSS MiB |");
     puts("| --- | ---: | ---: | ---: | ---: | ---: | ---: |");
@@ -141,21 +162,20 @@ static void train_tables(const cJSON *root) {
         for (int t = 1; t <= 2; t++) {
             const cJSON *r = train_row(root, shapes[s], t);
             if (!r) continue;
-            printf("| %s, %d thread%s | ", shapes[s], t, t > 1 ? "s" : "");
-            num(jnum(r, "step_ms_median"), 2);
-            fputs(" | ", stdout);
+            printf("| %s, %d thread%s |", shapes[s], t, t > 1 ? "s" : "");
+            cell_num(jnum(r, "step_ms_median"), 2);
+            putchar(' ');
             big(jnum(r, "tokens_per_s"));
             fputs(" / ", stdout);
             big(jnum(r, "padded_tokens_per_s"));
-            fputs(" | ", stdout);
-            num(jnum(r, "gflops"), 1);
-            fputs(" | ", stdout);
-            num(jnum(cJSON_GetObjectItemCaseSensitive(ceil, shapes[s]), t == 1 ? "gflops_1t" : "gflops_2t"), 1);
-            fputs(" | ", stdout);
+            fputs(" |", stdout);
+            cell_num(jnum(r, "gflops"), 1);
+            cell_num(jnum(cJSON_GetObjectItemCaseSensitive(ceil, shapes[s]), t == 1 ? "gflops_1t" : "gflops_2t"), 1);
+            putchar(' ');
             pct(jnum(r, "mfu"));
-            fputs(" | ", stdout);
-            num(jnum(r, "peak_rss_mb"), 1);
-            puts(" |");
+            fputs(" |", stdout);
+            cell_num(jnum(r, "peak_rss_mb"), 1);
+            putchar('\n');
         }
     puts("");
     puts("Where a step goes (ms per step, `GPTProfile`: clock_gettime around each layer call):");
@@ -166,55 +186,41 @@ static void train_tables(const cJSON *root) {
     const cJSON *p;
     int nparts = 0;
     cJSON_ArrayForEach(p, parts0) {
-        fputs(" ", stdout);
-        md_text(p->string);
-        fputs(" |", stdout);
+        cell_text(p->string);
         nparts++;
     }
-    fputs("\n| --- |", stdout);
-    for (int i = 0; i < nparts; i++) fputs(" ---: |", stdout);
-    puts("");
+    putchar('\n');
+    rule(1, nparts);
     for (int s = 0; s < 2; s++)
         for (int t = 1; t <= 2; t++) {
             const cJSON *r = train_row(root, shapes[s], t);
             if (!r) continue;
             const cJSON *parts = cJSON_GetObjectItemCaseSensitive(r, "ms_per_step");
             printf("| %s, %d thread%s |", shapes[s], t, t > 1 ? "s" : "");
-            cJSON_ArrayForEach(p, parts0) {
-                fputs(" ", stdout);
-                num(jnum(parts, p->string), 2);
-                fputs(" |", stdout);
-            }
-            puts("");
+            cJSON_ArrayForEach(p, parts0) cell_num(jnum(parts, p->string), 2);
+            putchar('\n');
         }
 }
 
 static void encodings_table(const cJSON *root) {
-    static const char *shapes[] = {"small", "medium"};
     const cJSON *enc = cJSON_GetObjectItemCaseSensitive(root, "encodings"), *e;
     fputs("| shape |", stdout);
     int n = 0;
     cJSON_ArrayForEach(e, enc) {
         const char *s = jstr(e, "shape");
-        if (!s || strcmp(s, "small") != 0) continue;
-        fputs(" ", stdout);
-        md_text(jstr(e, "pe"));
-        fputs(" |", stdout);
+        if (!s || strcmp(s, SHAPES[0]) != 0) continue;
+        cell_text(jstr(e, "pe"));
         n++;
     }
-    fputs("\n| --- |", stdout);
-    for (int i = 0; i < n; i++) fputs(" ---: |", stdout);
-    puts("");
+    putchar('\n');
+    rule(1, n);
     for (int s = 0; s < 2; s++) {
-        printf("| %s |", shapes[s]);
+        printf("| %s |", SHAPES[s]);
         cJSON_ArrayForEach(e, enc) {
             const char *sh = jstr(e, "shape");
-            if (!sh || strcmp(sh, shapes[s]) != 0) continue;
-            fputs(" ", stdout);
-            num(jnum(e, "ratio_to_none"), 3);
-            fputs(" |", stdout);
+            if (sh && strcmp(sh, SHAPES[s]) == 0) cell_num(jnum(e, "ratio_to_none"), 3);
         }
-        puts("");
+        putchar('\n');
     }
 }
 
@@ -225,21 +231,17 @@ static void eval_table(const cJSON *root) {
     fputs("| model | n |", stdout);
     int n = 0;
     cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(root, "eval")) {
-        fputs(" ", stdout);
-        md_text(jstr(e, "pe"));
-        fputs(" |", stdout);
+        cell_text(jstr(e, "pe"));
         n++;
     }
-    fputs("\n| --- | ---: |", stdout);
-    for (int i = 0; i < n; i++) fputs(" ---: |", stdout);
-    puts("");
+    putchar('\n');
+    rule(1, 1 + n);
     for (int k = 0; k < 2; k++) {
         const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, keys[k]);
         const cJSON *first = cJSON_GetArrayItem(arr, 0);
         if (!first) continue;
-        printf("| %s | ", what[k]);
-        num(jnum(first, "n"), 0);
-        fputs(" |", stdout);
+        printf("| %s |", what[k]);
+        cell_num(jnum(first, "n"), 0);
         cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(root, "eval")) {
             const char *pe = jstr(e, "pe");
             const cJSON *m = NULL, *x;
@@ -325,10 +327,9 @@ static void render_one(const cJSON *root, const char *path) {
                       jnum(cJSON_GetObjectItemCaseSensitive(mem, "medium"), "fit_error_bytes"));
     num(err, 0);
     fputs(" bytes at 4B × 3T): ", stdout);
-    static const char *shapes[] = {"small", "medium"};
     for (int s = 0; s < 2; s++) {
-        const cJSON *o = cJSON_GetObjectItemCaseSensitive(mem, shapes[s]);
-        printf("%s ", shapes[s]);
+        const cJSON *o = cJSON_GetObjectItemCaseSensitive(mem, SHAPES[s]);
+        printf("%s ", SHAPES[s]);
         big(jnum(o, "bytes_per_token"));
         fputs(" bytes per token + ", stdout);
         num(jnum(o, "bytes_per_attention_score"), 0);
@@ -348,27 +349,20 @@ static void render_one(const cJSON *root, const char *path) {
         md_text(jstr(r, "shape"));
         fputs(", ", stdout);
         num(jnum(r, "threads"), 0);
-        fputs(" | ", stdout);
-        num(jnum(r, "native_step_ms"), 2);
-        fputs(" | ", stdout);
-        num(jnum(r, "pinned_step_ms"), 2);
-        fputs(" | ", stdout);
-        num(jnum(r, "ratio"), 3);
-        puts(" |");
+        fputs(" |", stdout);
+        cell_num(jnum(r, "native_step_ms"), 2);
+        cell_num(jnum(r, "pinned_step_ms"), 2);
+        cell_num(jnum(r, "ratio"), 3);
+        putchar('\n');
     }
 }
 
 /* every run's target values, one column per run */
 static void repeats_table(cJSON **roots, int n) {
     printf("The same build's targets in %d runs (each a whole `make bench`):\n\n| target |", n);
-    for (int i = 0; i < n; i++) {
-        fputs(" ", stdout);
-        md_text(jstr(cJSON_GetObjectItemCaseSensitive(roots[i], "machine"), "date"));
-        fputs(" |", stdout);
-    }
-    fputs("\n| --- |", stdout);
-    for (int i = 0; i < n; i++) fputs(" ---: |", stdout);
-    puts("");
+    for (int i = 0; i < n; i++) cell_text(jstr(cJSON_GetObjectItemCaseSensitive(roots[i], "machine"), "date"));
+    putchar('\n');
+    rule(1, n);
     const cJSON *t;
     int k = 0;
     cJSON_ArrayForEach(t, cJSON_GetObjectItemCaseSensitive(roots[0], "targets")) {
@@ -377,9 +371,8 @@ static void repeats_table(cJSON **roots, int n) {
         snprintf(label, sizeof label, "%s", jstr(t, "target") ? jstr(t, "target") : "?");
         char *w = strstr(label, " (worst: ");
         if (w) *w = '\0';
-        fputs("| ", stdout);
-        md_text(label);
-        fputs(" |", stdout);
+        fputs("|", stdout);
+        cell_text(label);
         for (int i = 0; i < n; i++) {
             const cJSON *ti = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(roots[i], "targets"), k);
             const char *name = jstr(ti, "target"), *worst = name ? strstr(name, "(worst: ") : NULL;
