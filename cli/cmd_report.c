@@ -528,25 +528,18 @@ static cJSON *schemes_entry(const ReportRun *runs, int nruns) {
         if (r) pc.set = r->cfg.model.pe_set;
         PE pe;
         if (pe_init(&pe, "rope", &pc) == 0) {
-            float *x = pe_calloc(hs, sizeof(float)), *y = pe_calloc(hs, sizeof(float));
-            /* the rotated pairs, as the module computes them */
-            double *freqs = pe_calloc(hs / 2 + 1, sizeof(double)), mscale = 1.0;
-            const int rp = pe_rope_frequencies(&pc, freqs, &mscale), half = rp > 0 ? rp : 0;
-            free(freqs);
-            /* angle[p][i] of pair (i, i + half) of rope(e, p), e = 1 in each pair's first dimension,
-             * in [0, 2pi); cos[d][i] = <rope(e_i, d), rope(e_i, 0)> */
-            float *angle = pe_calloc((size_t)len * half, sizeof(float)), *cosd = pe_calloc((size_t)len * half, sizeof(float));
-            for (int k = 0; k < hs; k++) y[k] = k < half ? 1.0f : 0.0f;
-            pe.ops->qk_forward(&pe, y, 0, 1);
-            for (int p = 0; p < len; p++) {
-                for (int k = 0; k < hs; k++) x[k] = k < half ? 1.0f : 0.0f;
-                pe.ops->qk_forward(&pe, x, p, 0);
-                for (int i = 0; i < half; i++) {
-                    double a = atan2(x[i + half], x[i]);
-                    angle[(size_t)p * half + i] = (float)(a < 0 ? a + 2 * M_PI : a);
-                    cosd[(size_t)p * half + i] = x[i] * y[i] + x[i + half] * y[i + half];
-                }
+            /* the rotated pairs as `posenc show rope` computes them; the page
+             * draws angles in [0, 2pi) */
+            double *ua, *uc;
+            const int half = show_rope_tables(&pe, len, &ua, &uc);
+            float *angle = pe_calloc((size_t)len * half + 1, sizeof(float)), *cosd = pe_calloc((size_t)len * half + 1, sizeof(float));
+            for (size_t k = 0; k < (size_t)len * half; k++) {
+                const double a = fmod(ua[k], 2 * M_PI);
+                angle[k] = (float)(a < 0 ? a + 2 * M_PI : a);
+                cosd[k] = (float)uc[k];
             }
+            free(ua);
+            free(uc);
             cJSON_AddNumberToObject(o, "len", len);
             cJSON_AddNumberToObject(o, "hs", hs);
             cJSON_AddNumberToObject(o, "pairs", half);
@@ -560,8 +553,6 @@ static cJSON *schemes_entry(const ReportRun *runs, int nruns) {
             cJSON_AddItemToObject(o, "cos", num_array(cosd, (size_t)len * half, 1e-3));
             free(angle);
             free(cosd);
-            free(x);
-            free(y);
             pe_free(&pe);
         }
         char cmd[4600];

@@ -67,6 +67,12 @@ double show_setting(const PEConfig *pc, const char *key);
 double show_scalar(const PEScalar *sc, int n, const char *name);
 /* What embed_forward adds to an all-zero embedding at positions 0..len-1: (len, C). */
 float *show_embed_table(const PE *pe, int len, int C);
+/* RoPE's pairs as the module rotates them, positions 0..len-1 (show_rope.c):
+ * angle[p*half + i], the angle of pair (i, i + half) of rope(e_i, p), e_i = 1
+ * in the pair's first dimension, unwrapped along p (from 0 at p = 0), and
+ * cos[p*half + i] = <rope(e_i, p), rope(e_i, 0)>. Returns half, the number of
+ * rotated pairs; the two tables are the caller's to free. */
+int show_rope_tables(const PE *pe, int len, double **angle, double **cos);
 /* Okabe-Ito, with wine and grey instead of yellow and black (black is kept
  * for summary lines) */
 #define SHOW_NUM_COLORS 8

@@ -53,34 +53,25 @@ static int show_rope_scaling(const Show *s) {
     return 0;
 }
 
-static int show_rope(Show *s, const ShowView *view) {
-    if (s->rope_scaling != PE_ROPE_SCALING_NONE && show_rope_scaling(s) != 0) return EXIT_USAGE;
-    const int len = s->len, hs = s->dim / s->heads;
-    PEConfig pc = show_pe_config(s);
-    const float rope_base = (float)pe_setting(&pc, &pe_rope_base_setting);
-    PE pe;
-    if (pe_init(&pe, view->enc, &pc) != 0) return EXIT_USAGE;
-    float *x = pe_calloc(hs, sizeof(float)), *y = pe_calloc(hs, sizeof(float));
-
-    /* the pairs the module rotates (R = 2 * half dimensions) */
+int show_rope_tables(const PE *pe, int len, double **angle_out, double **cos_out) {
+    const int hs = pe->cfg.hs;
+    /* the pairs the module rotates */
     double *freqs = pe_calloc(hs / 2 + 1, sizeof(double)), mscale = 1.0;
-    const int rp = pe_rope_frequencies(&pc, freqs, &mscale), half = rp > 0 ? rp : 0, R = 2 * half;
+    const int rp = pe_rope_frequencies(&pe->cfg, freqs, &mscale), half = rp > 0 ? rp : 0;
     free(freqs);
-    /* angle[p, i]: of pair (i, i + half) after rotating e_i to position p, unwrapped along p;
-     * cosd[d, i] = <rope(e_i, d), rope(e_i, 0)>, the score between matching unit query and key */
-    double *angle = pe_calloc((size_t)len * half, sizeof(double));
-    double *cosd = pe_calloc((size_t)len * half, sizeof(double));
-    double *all1 = pe_calloc(len, sizeof(double)); /* <rope(1, d), rope(1, 0)> / hs */
+    double *angle = pe_calloc((size_t)len * half + 1, sizeof(double));
+    double *cosd = pe_calloc((size_t)len * half + 1, sizeof(double));
+    float *x = pe_calloc(hs, sizeof(float)), *y = pe_calloc(hs, sizeof(float));
     /* The pairs rotate independently, so one vector holding a 1 in the first
      * dimension of every pair, e = sum_i e_i, rotates them all in one call:
      * query x = rope(e, p), key y = rope(e, 0); pair i's share of <x, y> is
      * <rope(e_i, p), rope(e_i, 0)> = cos(p*w_i). */
-    double *prev = pe_calloc(half, sizeof(double));
+    double *prev = pe_calloc(half + 1, sizeof(double));
     for (int k = 0; k < hs; k++) y[k] = k < half ? 1.0f : 0.0f;
-    pe.ops->qk_forward(&pe, y, 0, 1);
+    pe->ops->qk_forward(pe, y, 0, 1);
     for (int p = 0; p < len; p++) {
         for (int k = 0; k < hs; k++) x[k] = k < half ? 1.0f : 0.0f;
-        pe.ops->qk_forward(&pe, x, p, 0);
+        pe->ops->qk_forward(pe, x, p, 0);
         for (int i = 0; i < half; i++) {
             double a = atan2(x[i + half], x[i]), da = a - prev[i]; /* unwrapped along p */
             while (da > PI) da -= 2 * PI;
@@ -91,6 +82,25 @@ static int show_rope(Show *s, const ShowView *view) {
         }
     }
     free(prev);
+    free(x);
+    free(y);
+    *angle_out = angle;
+    *cos_out = cosd;
+    return half;
+}
+
+static int show_rope(Show *s, const ShowView *view) {
+    if (s->rope_scaling != PE_ROPE_SCALING_NONE && show_rope_scaling(s) != 0) return EXIT_USAGE;
+    const int len = s->len, hs = s->dim / s->heads;
+    PEConfig pc = show_pe_config(s);
+    const float rope_base = (float)pe_setting(&pc, &pe_rope_base_setting);
+    PE pe;
+    if (pe_init(&pe, view->enc, &pc) != 0) return EXIT_USAGE;
+    float *x = pe_calloc(hs, sizeof(float)), *y = pe_calloc(hs, sizeof(float));
+    /* angle[p, i], cosd[d, i]: show_rope_tables (R = 2 * half dimensions rotated) */
+    double *angle, *cosd;
+    const int half = show_rope_tables(&pe, len, &angle, &cosd), R = 2 * half;
+    double *all1 = pe_calloc(len, sizeof(double)); /* <rope(1, d), rope(1, 0)> / hs */
     for (int d = 0; d < len; d++) {
         for (int k = 0; k < hs; k++) x[k] = y[k] = 1;
         pe.ops->qk_forward(&pe, x, d, 0);
