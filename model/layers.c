@@ -810,7 +810,8 @@ size_t attention_scratch_floats(int T, int C, int NH) {
     return (size_t)NH * (size_t)(C + ATT_QB) * (size_t)round8(T);
 }
 
-/* row[j] = sum_d q[d] * kt[d*T + j] for j < n (d ascending, as the reference). */
+/* row[j] = sum_d q[d] * kt[d*T + j] for j < n (d ascending, as the reference;
+ * scores_block's sums, for one query: decoding). */
 INLINE void rowdot_t(float *restrict row, const float *restrict q, const float *restrict kt, int n, int T, int hs) {
     for (int j = 0; j < n; j++) row[j] = 0.0f;
     int d = 0;
@@ -1176,8 +1177,10 @@ void attention_backward(float *dqkv, float *datt, float *scratch, const float *d
 }
 
 /* One query against cached keys and values: row i of attention_forward_unit
- * for every head, the same operations in the same order (rowdot_t over keys
- * packed transposed, scale, bias, max/exp/sum in fixed lanes, wsum). */
+ * for every head, the same operations in the same order, one row at a time
+ * (rowdot_t over keys packed transposed, scale, bias, max/exp/sum in fixed
+ * lanes, wsum_block): the scalar exp_neg here, its lane-by-lane vexp_neg
+ * there, the same bits (tests/test_decode.c). */
 KERNEL void attention_decode(float *out, float *row, float *qkv, float *kt, float *v, int cap, const PE *pe,
                              const int *pos, int layer, int i, int C, int NH) {
     const int hs = C / NH, n = i + 1;
