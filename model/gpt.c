@@ -173,10 +173,10 @@ static size_t act_sizes(const GPTConfig *c, size_t BT, size_t BTT, size_t s[GPT_
         L * BT * 3 * C,               /* qkv */
         L * BT * C,                   /* atty */
         L * NH * BTT,                 /* att */
-        L * BT * C, L * BT * C,       /* attproj, residual2 */
+        BT * C, L * BT * C,           /* attproj (one layer's), residual2 */
         L * BT * C, L * BT, L * BT,   /* ln2, mean, rstd */
-        L * BT * F, L * BT * F,       /* fch, fch_gelu */
-        L * BT * C, L * BT * C,       /* fcproj, residual3 */
+        BT * F, L * BT * F,           /* fch (one layer's), fch_gelu */
+        BT * C, L * BT * C,           /* fcproj (one layer's), residual3 */
         BT * C, BT, BT,               /* lnf, mean, rstd */
         BT * V, BT * V,               /* logits, probs */
         BT,                           /* losses */
@@ -306,27 +306,27 @@ float gpt_forward(GPT *m, const int *inputs, const int *targets, const int *pos,
     for (int l = 0; l < L; l++) {
         float *ln1 = a->ln1 + l * N * C, *ln1_mean = a->ln1_mean + l * N, *ln1_rstd = a->ln1_rstd + l * N;
         float *qkv = a->qkv + l * N * 3 * C, *atty = a->atty + l * N * C;
-        float *att = a->att + l * N * NH * T, *attproj = a->attproj + l * N * C;
+        float *att = a->att + l * N * NH * T, *attproj = a->attproj;
         float *residual2 = a->residual2 + l * N * C;
         float *ln2 = a->ln2 + l * N * C, *ln2_mean = a->ln2_mean + l * N, *ln2_rstd = a->ln2_rstd + l * N;
-        float *fch = a->fch + l * N * F, *fch_gelu = a->fch_gelu + l * N * F;
-        float *fcproj = a->fcproj + l * N * C, *residual3 = a->residual3 + l * N * C;
+        float *fch = a->fch, *fch_gelu = a->fch_gelu + l * N * F;
+        float *fcproj = a->fcproj, *residual3 = a->residual3 + l * N * C;
 
         layernorm_forward(ln1, ln1_mean, ln1_rstd, residual, p->ln1w + l * C, p->ln1b + l * C, N, C, rows);
         prof_lap(m, GPT_PART_LAYERNORM, &t0);
-        matmul_forward(qkv, ln1, p->qkvw + (size_t)l * 3 * C * C, p->qkvb + l * 3 * C, N, C, 3 * C, rows);
+        matmul_forward(qkv, ln1, p->qkvw + (size_t)l * 3 * C * C, p->qkvb + l * 3 * C, N, C, 3 * C);
         prof_lap(m, GPT_PART_ATTN_LINEAR, &t0);
         attention_forward(atty, att, qkv, m->attn_scratch, &m->pe, pos, l, B, T, C, NH, live);
         prof_lap(m, GPT_PART_ATTENTION, &t0);
-        matmul_forward(attproj, atty, p->attprojw + (size_t)l * C * C, p->attprojb + l * C, N, C, C, rows);
+        matmul_forward(attproj, atty, p->attprojw + (size_t)l * C * C, p->attprojb + l * C, N, C, C);
         prof_lap(m, GPT_PART_ATTN_LINEAR, &t0);
         residual_forward(residual2, residual, attproj, N, C, rows);
         prof_lap(m, GPT_PART_RESIDUAL, &t0);
         layernorm_forward(ln2, ln2_mean, ln2_rstd, residual2, p->ln2w + l * C, p->ln2b + l * C, N, C, rows);
         prof_lap(m, GPT_PART_LAYERNORM, &t0);
-        matmul_forward(fch, ln2, p->fcw + (size_t)l * F * C, p->fcb + l * F, N, C, F, rows);
+        matmul_forward(fch, ln2, p->fcw + (size_t)l * F * C, p->fcb + l * F, N, C, F);
         gelu_forward(fch_gelu, keep_grad ? m->scratch.dgelu + l * N * F : NULL, fch, N, F, rows);
-        matmul_forward(fcproj, fch_gelu, p->fcprojw + (size_t)l * C * F, p->fcprojb + l * C, N, F, C, rows);
+        matmul_forward(fcproj, fch_gelu, p->fcprojw + (size_t)l * C * F, p->fcprojb + l * C, N, F, C);
         prof_lap(m, GPT_PART_MLP, &t0);
         residual_forward(residual3, residual2, fcproj, N, C, rows);
         prof_lap(m, GPT_PART_RESIDUAL, &t0);
@@ -334,7 +334,7 @@ float gpt_forward(GPT *m, const int *inputs, const int *targets, const int *pos,
     }
     layernorm_forward(a->lnf, a->lnf_mean, a->lnf_rstd, residual, p->lnfw, p->lnfb, N, C, rows);
     prof_lap(m, GPT_PART_LAYERNORM, &t0);
-    matmul_forward(a->logits, a->lnf, p->lmw, NULL, N, C, V, rows);
+    matmul_forward(a->logits, a->lnf, p->lmw, NULL, N, C, V);
     int count = crossentropy_forward(a->probs, a->losses, a->logits, targets, N, V);
     prof_lap(m, GPT_PART_LOSS, &t0);
 
@@ -536,19 +536,19 @@ int gpt_decode_step(GPT *m, GPTCache *c, int token, int p) {
     if (m->pe.ops->embed_forward) m->pe.ops->embed_forward(&m->pe, c->x, &c->pos[i], 1);
     for (int l = 0; l < L; l++) {
         layernorm_forward(c->ln, &mean, &rstd, c->x, w->ln1w + l * C, w->ln1b + l * C, 1, C, NULL);
-        matmul_forward(c->qkv, c->ln, w->qkvw + (size_t)l * 3 * C * C, w->qkvb + l * 3 * C, 1, C, 3 * C, NULL);
+        matmul_forward(c->qkv, c->ln, w->qkvw + (size_t)l * 3 * C * C, w->qkvb + l * 3 * C, 1, C, 3 * C);
         attention_decode(c->atty, c->row, c->qkv, c->kt + l * layer_kv, c->v + l * layer_kv, c->cap, &m->pe, c->pos,
                          l, i, C, NH);
-        matmul_forward(c->proj, c->atty, w->attprojw + (size_t)l * C * C, w->attprojb + l * C, 1, C, C, NULL);
+        matmul_forward(c->proj, c->atty, w->attprojw + (size_t)l * C * C, w->attprojb + l * C, 1, C, C);
         residual_forward(c->x2, c->x, c->proj, 1, C, NULL);
         layernorm_forward(c->ln, &mean, &rstd, c->x2, w->ln2w + l * C, w->ln2b + l * C, 1, C, NULL);
-        matmul_forward(c->fch, c->ln, w->fcw + (size_t)l * F * C, w->fcb + l * F, 1, C, F, NULL);
+        matmul_forward(c->fch, c->ln, w->fcw + (size_t)l * F * C, w->fcb + l * F, 1, C, F);
         gelu_forward(c->fch_gelu, NULL, c->fch, 1, F, NULL);
-        matmul_forward(c->proj, c->fch_gelu, w->fcprojw + (size_t)l * C * F, w->fcprojb + l * C, 1, F, C, NULL);
+        matmul_forward(c->proj, c->fch_gelu, w->fcprojw + (size_t)l * C * F, w->fcprojb + l * C, 1, F, C);
         residual_forward(c->x, c->x2, c->proj, 1, C, NULL);
     }
     layernorm_forward(c->ln, &mean, &rstd, c->x, w->lnfw, w->lnfb, 1, C, NULL);
-    matmul_forward(c->logits, c->ln, w->lmw, NULL, 1, C, V, NULL);
+    matmul_forward(c->logits, c->ln, w->lmw, NULL, 1, C, V);
     crossentropy_forward(c->probs, &loss, c->logits, NULL, 1, V);
     c->len = i + 1;
     return 0;

@@ -93,14 +93,14 @@ typedef struct {
     float *qkv;       /* (L, B, T, 3C)  q and k after the PE qk hook */
     float *atty;      /* (L, B, T, C) */
     float *att;       /* (L, B, NH, T, T)  softmax probabilities, 0 above the diagonal */
-    float *attproj;   /* (L, B, T, C) */
+    float *attproj;   /* (B, T, C)  the current layer's (backward does not read it) */
     float *residual2; /* (L, B, T, C) */
     float *ln2;       /* (L, B, T, C) */
     float *ln2_mean;  /* (L, B, T) */
     float *ln2_rstd;  /* (L, B, T) */
-    float *fch;       /* (L, B, T, F) */
+    float *fch;       /* (B, T, F)  the current layer's (backward reads GELU's derivative) */
     float *fch_gelu;  /* (L, B, T, F) */
-    float *fcproj;    /* (L, B, T, C) */
+    float *fcproj;    /* (B, T, C)  the current layer's */
     float *residual3; /* (L, B, T, C) */
     float *lnf;       /* (B, T, C) */
     float *lnf_mean;  /* (B, T) */

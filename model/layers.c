@@ -170,11 +170,8 @@ static void matmul_forward_part(void *ctx, int part, int nparts) {
     if (lo >= hi) return;
     float *out = a->out + (size_t)lo * OC;
     float beta = 0.0f;
-    if (a->bias) {
-        for (int n = lo, live, end; n < hi; n = end) {
-            end = live_run(a->rows, n, hi, &live);
-            if (live) fill_rows(a->out + (size_t)n * OC, a->bias, end - n, OC);
-        }
+    if (a->bias) { /* every row, dead ones too: the product then finds all of out in cache (faster) */
+        fill_rows(out, a->bias, hi - lo, OC);
         beta = 1.0f;
     }
     /* out (N, OC) = inp (N, C) @ w^T (C, OC) */
@@ -182,9 +179,8 @@ static void matmul_forward_part(void *ctx, int part, int nparts) {
                 beta, out, OC);
 }
 
-void matmul_forward(float *out, const float *inp, const float *w, const float *bias, int N, int C, int OC,
-                    const LiveRows *rows) {
-    MatmulArgs a = {.out = out, .inp = inp, .w = w, .bias = bias, .rows = rows, .N = N, .C = C, .OC = OC};
+void matmul_forward(float *out, const float *inp, const float *w, const float *bias, int N, int C, int OC) {
+    MatmulArgs a = {.out = out, .inp = inp, .w = w, .bias = bias, .N = N, .C = C, .OC = OC};
     par_run(matmul_forward_part, &a);
 }
 
@@ -981,19 +977,44 @@ INLINE void wsum_block(float *out, size_t ostride, const float *a, size_t ar, si
     }
 }
 
-/* dst (hs, Tp) = src rows (T, hs at stride `stride`) transposed; columns T..Tp-1 zero. */
+/* dst (hs, Tp) = src rows (T, hs at stride `stride`) transposed; columns T..Tp-1 zero.
+ * Blocks of 8 rows x 8 columns go through registers (eight loads, an 8 x 8
+ * transpose, eight stores of 8 consecutive columns): storing one float at a
+ * time, the 64 scattered stores of each row held back the loads of the next. */
 INLINE void pack_t(float *restrict dst, const float *restrict src, size_t stride, int T, int Tp, int hs) {
-    for (int j = 0; j < T; j++) {
-        const float *s = src + j * stride;
-        int d = 0;
-        for (; d + 8 <= hs; d += 8) { /* one load per 8 floats */
-            v8sf x;
-            memcpy(&x, s + d, sizeof x);
-            for (int l = 0; l < 8; l++) dst[(size_t)(d + l) * Tp + j] = x[l];
+    const v8si lo = {0, 8, 1, 9, 4, 12, 5, 13}, hi = {2, 10, 3, 11, 6, 14, 7, 15};
+    const v8si s0 = {0, 1, 8, 9, 4, 5, 12, 13}, s1 = {2, 3, 10, 11, 6, 7, 14, 15};
+    const v8si h0 = {0, 1, 2, 3, 8, 9, 10, 11}, h1 = {4, 5, 6, 7, 12, 13, 14, 15};
+    const int T8 = T & ~7;
+    int d = 0;
+    for (; d + 8 <= hs; d += 8) {
+        for (int j = 0; j < T8; j += 8) {
+            v8sf r[8], t[8], u[8];
+            for (int l = 0; l < 8; l++) memcpy(&r[l], src + (size_t)(j + l) * stride + d, sizeof r[l]);
+            for (int l = 0; l < 8; l += 2) { /* t: rows l, l+1 interleaved */
+                t[l] = __builtin_shuffle(r[l], r[l + 1], lo);
+                t[l + 1] = __builtin_shuffle(r[l], r[l + 1], hi);
+            }
+            for (int l = 0; l < 8; l += 4) { /* u[l + c]: columns c and c + 4 of rows l..l+3 */
+                u[l] = __builtin_shuffle(t[l], t[l + 2], s0);
+                u[l + 1] = __builtin_shuffle(t[l], t[l + 2], s1);
+                u[l + 2] = __builtin_shuffle(t[l + 1], t[l + 3], s0);
+                u[l + 3] = __builtin_shuffle(t[l + 1], t[l + 3], s1);
+            }
+            for (int c = 0; c < 4; c++) { /* columns c and c + 4 of rows j..j+7 */
+                const v8sf x = __builtin_shuffle(u[c], u[c + 4], h0), y = __builtin_shuffle(u[c], u[c + 4], h1);
+                memcpy(dst + (size_t)(d + c) * Tp + j, &x, sizeof x);
+                memcpy(dst + (size_t)(d + c + 4) * Tp + j, &y, sizeof y);
+            }
         }
-        for (; d < hs; d++) dst[(size_t)d * Tp + j] = s[d];
+        for (int j = T8; j < T; j++) {
+            const float *s = src + (size_t)j * stride + d;
+            for (int l = 0; l < 8; l++) dst[(size_t)(d + l) * Tp + j] = s[l];
+        }
     }
-    for (int d = 0; d < hs; d++)
+    for (; d < hs; d++)
+        for (int j = 0; j < T; j++) dst[(size_t)d * Tp + j] = src[(size_t)j * stride + d];
+    for (d = 0; d < hs; d++)
         for (int j = T; j < Tp; j++) dst[(size_t)d * Tp + j] = 0.0f;
 }
 

@@ -48,11 +48,11 @@ void layernorm_backward_ref(float *dinp, float *dw, float *db, const float *dout
 
 /* out (N, OC) = inp (N, C) @ w^T + bias;  w (OC, C) in nn.Linear layout, bias (OC) or NULL.
  * matmul_forward uses cblas_sgemm; the _ref versions are the plain-C definition,
- * kept beside them and tested against them. rows (LiveRows or NULL): the bias
- * is laid only on live rows before the product (a dead row, whose input is 0,
- * keeps what it held), and dbias sums only live rows (a dead row's dout is 0). */
-void matmul_forward(float *out, const float *inp, const float *w, const float *bias, int N, int C, int OC,
-                    const LiveRows *rows);
+ * kept beside them and tested against them. The forward computes every row
+ * (the product runs on all of them; laying the bias on dead rows too costs
+ * less than the product meeting their rows of out cold). Backward, rows
+ * (LiveRows or NULL): dbias sums only live rows (a dead row's dout is 0). */
+void matmul_forward(float *out, const float *inp, const float *w, const float *bias, int N, int C, int OC);
 void matmul_backward(float *dinp, float *dw, float *dbias, const float *dout, const float *inp,
                      const float *w, int N, int C, int OC, const LiveRows *rows);
 void matmul_forward_ref(float *out, const float *inp, const float *w, const float *bias, int N, int C, int OC);
