@@ -570,11 +570,11 @@ START_TEST(test_live_rows) {
     free(gp), free(sc);
     pe_drop(&pe);
     /* a product's backward: dbias from live rows only, dW as from every row (a dead row's dout is 0) */
-    static float in[N * C], W[F * C], bias[F], dW1[F * C], dW2[F * C], dB1[F], dB2[F], dI[N * C];
+    static float in[N * C], W[F * C], dW1[F * C], dW2[F * C], dB1[F], dB2[F], dI[N * C];
     memcpy(in, x, sizeof in);
     for (int r = 0; r < N; r++)
         if (r % T >= live[r / T]) memset(in + (size_t)r * C, 0, sizeof(float) * C);
-    fill_normal(W, F * C, 1.0f, 39), fill_normal(bias, F, 1.0f, 40);
+    fill_normal(W, F * C, 1.0f, 39);
     fill_normal(g1, N * F, 1.0f, 41);
     for (int r = 0; r < N; r++)
         if (r % T >= live[r / T]) memset(g1 + (size_t)r * F, 0, sizeof(float) * F);
