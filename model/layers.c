@@ -977,14 +977,20 @@ INLINE void wsum_block(float *out, size_t ostride, const float *a, size_t ar, si
     }
 }
 
+/* __builtin_shufflevector with constant lanes: GCC >= 12 and clang both have it
+ * (GCC's __builtin_shuffle is not clang's: `make fuzz` builds with clang). */
+#define SHUF_LO(a, b) __builtin_shufflevector(a, b, 0, 8, 1, 9, 4, 12, 5, 13)
+#define SHUF_HI(a, b) __builtin_shufflevector(a, b, 2, 10, 3, 11, 6, 14, 7, 15)
+#define SHUF_S0(a, b) __builtin_shufflevector(a, b, 0, 1, 8, 9, 4, 5, 12, 13)
+#define SHUF_S1(a, b) __builtin_shufflevector(a, b, 2, 3, 10, 11, 6, 7, 14, 15)
+#define SHUF_H0(a, b) __builtin_shufflevector(a, b, 0, 1, 2, 3, 8, 9, 10, 11)
+#define SHUF_H1(a, b) __builtin_shufflevector(a, b, 4, 5, 6, 7, 12, 13, 14, 15)
+
 /* dst (hs, Tp) = src rows (T, hs at stride `stride`) transposed; columns T..Tp-1 zero.
  * Blocks of 8 rows x 8 columns go through registers (eight loads, an 8 x 8
  * transpose, eight stores of 8 consecutive columns): storing one float at a
  * time, the 64 scattered stores of each row held back the loads of the next. */
 INLINE void pack_t(float *restrict dst, const float *restrict src, size_t stride, int T, int Tp, int hs) {
-    const v8si lo = {0, 8, 1, 9, 4, 12, 5, 13}, hi = {2, 10, 3, 11, 6, 14, 7, 15};
-    const v8si s0 = {0, 1, 8, 9, 4, 5, 12, 13}, s1 = {2, 3, 10, 11, 6, 7, 14, 15};
-    const v8si h0 = {0, 1, 2, 3, 8, 9, 10, 11}, h1 = {4, 5, 6, 7, 12, 13, 14, 15};
     const int T8 = T & ~7;
     int d = 0;
     for (; d + 8 <= hs; d += 8) {
@@ -992,17 +998,17 @@ INLINE void pack_t(float *restrict dst, const float *restrict src, size_t stride
             v8sf r[8], t[8], u[8];
             for (int l = 0; l < 8; l++) memcpy(&r[l], src + (size_t)(j + l) * stride + d, sizeof r[l]);
             for (int l = 0; l < 8; l += 2) { /* t: rows l, l+1 interleaved */
-                t[l] = __builtin_shuffle(r[l], r[l + 1], lo);
-                t[l + 1] = __builtin_shuffle(r[l], r[l + 1], hi);
+                t[l] = SHUF_LO(r[l], r[l + 1]);
+                t[l + 1] = SHUF_HI(r[l], r[l + 1]);
             }
             for (int l = 0; l < 8; l += 4) { /* u[l + c]: columns c and c + 4 of rows l..l+3 */
-                u[l] = __builtin_shuffle(t[l], t[l + 2], s0);
-                u[l + 1] = __builtin_shuffle(t[l], t[l + 2], s1);
-                u[l + 2] = __builtin_shuffle(t[l + 1], t[l + 3], s0);
-                u[l + 3] = __builtin_shuffle(t[l + 1], t[l + 3], s1);
+                u[l] = SHUF_S0(t[l], t[l + 2]);
+                u[l + 1] = SHUF_S1(t[l], t[l + 2]);
+                u[l + 2] = SHUF_S0(t[l + 1], t[l + 3]);
+                u[l + 3] = SHUF_S1(t[l + 1], t[l + 3]);
             }
             for (int c = 0; c < 4; c++) { /* columns c and c + 4 of rows j..j+7 */
-                const v8sf x = __builtin_shuffle(u[c], u[c + 4], h0), y = __builtin_shuffle(u[c], u[c + 4], h1);
+                const v8sf x = SHUF_H0(u[c], u[c + 4]), y = SHUF_H1(u[c], u[c + 4]);
                 memcpy(dst + (size_t)(d + c) * Tp + j, &x, sizeof x);
                 memcpy(dst + (size_t)(d + c + 4) * Tp + j, &y, sizeof y);
             }
@@ -1017,6 +1023,13 @@ INLINE void pack_t(float *restrict dst, const float *restrict src, size_t stride
     for (d = 0; d < hs; d++)
         for (int j = T; j < Tp; j++) dst[(size_t)d * Tp + j] = 0.0f;
 }
+
+#undef SHUF_LO
+#undef SHUF_HI
+#undef SHUF_S0
+#undef SHUF_S1
+#undef SHUF_H0
+#undef SHUF_H1
 
 typedef struct {
     float *out, *att, *qkv, *scratch, *dqkv, *datt;
