@@ -163,7 +163,7 @@ void gpt_init_params(GPT *m, uint64_t seed) {
  * Activations: views re-pointed for the current B x T inside the reserved buffer
  */
 
-#define GPT_NUM_ACT_TENSORS 22
+#define GPT_NUM_ACT_TENSORS 20
 
 static size_t act_sizes(const GPTConfig *c, size_t BT, size_t BTT, size_t s[GPT_NUM_ACT_TENSORS]) {
     const size_t C = c->C, L = c->L, F = c->F, V = c->V, NH = c->NH;
@@ -173,10 +173,10 @@ static size_t act_sizes(const GPTConfig *c, size_t BT, size_t BTT, size_t s[GPT_
         L * BT * 3 * C,               /* qkv */
         L * BT * C,                   /* atty */
         L * NH * BTT,                 /* att */
-        BT * C, L * BT * C,           /* attproj (one layer's), residual2 */
+        BT * C, L * BT * C,           /* proj (one layer's), residual2 */
         L * BT * C, L * BT, L * BT,   /* ln2, mean, rstd */
-        BT * F, L * BT * F,           /* fch (one layer's), fch_gelu */
-        BT * C, L * BT * C,           /* fcproj (one layer's), residual3 */
+        L * BT * F,                   /* fch_gelu */
+        L * BT * C,                   /* residual3 */
         BT * C, BT, BT,               /* lnf, mean, rstd */
         BT * V, BT * V,               /* logits, probs */
         BT,                           /* losses */
@@ -197,12 +197,11 @@ static void point_acts(GPT *m, int B, int T) {
     }
 }
 
-#define GPT_NUM_SCRATCH 8
+/* dres, dc, the work area (dfch; or dqkv then datt), dlogits, dgelu */
+#define GPT_NUM_SCRATCH 5
 static size_t scratch_sizes(const GPTConfig *c, size_t BT, size_t BTT, size_t s[GPT_NUM_SCRATCH]) {
-    size_t v[GPT_NUM_SCRATCH] = {
-        BT * c->C, BT * c->C, BT * 3 * c->C, (size_t)c->NH * BTT, BT * c->F, BT * c->F, BT * c->V,
-        (size_t)c->L * BT * c->F,
-    };
+    const size_t mlp = BT * c->F, attn = BT * 3 * c->C + (size_t)c->NH * BTT;
+    size_t v[GPT_NUM_SCRATCH] = {BT * c->C, BT * c->C, mlp > attn ? mlp : attn, BT * c->V, (size_t)c->L * BT * c->F};
     size_t total = 0;
     for (int i = 0; i < GPT_NUM_SCRATCH; i++) total += (s[i] = v[i]);
     return total;
@@ -211,12 +210,13 @@ static size_t scratch_sizes(const GPTConfig *c, size_t BT, size_t BTT, size_t s[
 static void point_scratch(GPT *m, int B, int T) {
     size_t s[GPT_NUM_SCRATCH];
     scratch_sizes(&m->cfg, (size_t)B * T, (size_t)B * T * T, s);
-    float **ptrs = (float **)&m->scratch;
+    GradScratch *g = &m->scratch;
     float *p = m->scratch_memory;
-    for (int i = 0; i < GPT_NUM_SCRATCH; i++) {
-        ptrs[i] = p;
-        p += s[i];
-    }
+    g->dres = p, p += s[0];
+    g->dc = p, p += s[1];
+    g->dfch = g->dqkv = p, g->datt = p + (size_t)B * T * 3 * m->cfg.C, p += s[2];
+    g->dlogits = p, p += s[3];
+    g->dgelu = p;
 }
 
 void gpt_reserve(GPT *m, int B, int T, int training) {
@@ -306,11 +306,10 @@ float gpt_forward(GPT *m, const int *inputs, const int *targets, const int *pos,
     for (int l = 0; l < L; l++) {
         float *ln1 = a->ln1 + l * N * C, *ln1_mean = a->ln1_mean + l * N, *ln1_rstd = a->ln1_rstd + l * N;
         float *qkv = a->qkv + l * N * 3 * C, *atty = a->atty + l * N * C;
-        float *att = a->att + l * N * NH * T, *attproj = a->attproj;
+        float *att = a->att + l * N * NH * T, *proj = a->proj;
         float *residual2 = a->residual2 + l * N * C;
         float *ln2 = a->ln2 + l * N * C, *ln2_mean = a->ln2_mean + l * N, *ln2_rstd = a->ln2_rstd + l * N;
-        float *fch = a->fch, *fch_gelu = a->fch_gelu + l * N * F;
-        float *fcproj = a->fcproj, *residual3 = a->residual3 + l * N * C;
+        float *fch_gelu = a->fch_gelu + l * N * F, *residual3 = a->residual3 + l * N * C;
 
         layernorm_forward(ln1, ln1_mean, ln1_rstd, residual, p->ln1w + l * C, p->ln1b + l * C, N, C, rows);
         prof_lap(m, GPT_PART_LAYERNORM, &t0);
@@ -318,17 +317,17 @@ float gpt_forward(GPT *m, const int *inputs, const int *targets, const int *pos,
         prof_lap(m, GPT_PART_ATTN_LINEAR, &t0);
         attention_forward(atty, att, qkv, m->attn_scratch, &m->pe, pos, l, B, T, C, NH, live);
         prof_lap(m, GPT_PART_ATTENTION, &t0);
-        matmul_forward(attproj, atty, p->attprojw + (size_t)l * C * C, p->attprojb + l * C, N, C, C);
+        matmul_forward(proj, atty, p->attprojw + (size_t)l * C * C, p->attprojb + l * C, N, C, C);
         prof_lap(m, GPT_PART_ATTN_LINEAR, &t0);
-        residual_forward(residual2, residual, attproj, N, C, rows);
+        residual_forward(residual2, residual, proj, N, C, rows);
         prof_lap(m, GPT_PART_RESIDUAL, &t0);
         layernorm_forward(ln2, ln2_mean, ln2_rstd, residual2, p->ln2w + l * C, p->ln2b + l * C, N, C, rows);
         prof_lap(m, GPT_PART_LAYERNORM, &t0);
-        matmul_forward(fch, ln2, p->fcw + (size_t)l * F * C, p->fcb + l * F, N, C, F);
-        gelu_forward(fch_gelu, keep_grad ? m->scratch.dgelu + l * N * F : NULL, fch, N, F, rows);
-        matmul_forward(fcproj, fch_gelu, p->fcprojw + (size_t)l * C * F, p->fcprojb + l * C, N, F, C);
+        matmul_forward(fch_gelu, ln2, p->fcw + (size_t)l * F * C, p->fcb + l * F, N, C, F);
+        gelu_forward(fch_gelu, keep_grad ? m->scratch.dgelu + l * N * F : NULL, fch_gelu, N, F, rows);
+        matmul_forward(proj, fch_gelu, p->fcprojw + (size_t)l * C * F, p->fcprojb + l * C, N, F, C);
         prof_lap(m, GPT_PART_MLP, &t0);
-        residual_forward(residual3, residual2, fcproj, N, C, rows);
+        residual_forward(residual3, residual2, proj, N, C, rows);
         prof_lap(m, GPT_PART_RESIDUAL, &t0);
         residual = residual3;
     }
@@ -389,11 +388,11 @@ void gpt_backward(GPT *m, const int *inputs, const int *targets, const int *pos)
         float *fch_gelu = a->fch_gelu + l * N * F;
 
         /* residual3 = residual2 + fcproj: dres is d residual3, = d fcproj */
-        memset(s->dfch_gelu, 0, N * F * sizeof(float));
-        matmul_backward(s->dfch_gelu, g->fcprojw + (size_t)l * C * F, g->fcprojb + l * C, s->dres, fch_gelu,
+        memset(s->dfch, 0, N * F * sizeof(float));
+        matmul_backward(s->dfch, g->fcprojw + (size_t)l * C * F, g->fcprojb + l * C, s->dres, fch_gelu,
                         p->fcprojw + (size_t)l * C * F, N, F, C, rows);
-        /* fch_gelu = gelu(fch) (writes dfch whole) */
-        gelu_backward(s->dfch, s->dgelu + l * N * F, s->dfch_gelu, N, F, rows);
+        /* fch_gelu = gelu(fch): dfch becomes d fch, in place (every row written) */
+        gelu_backward(s->dfch, s->dgelu + l * N * F, s->dfch, N, F, rows);
         /* fch = ln2 @ fcw^T + fcb */
         memset(s->dc, 0, N * C * sizeof(float));
         matmul_backward(s->dc, g->fcw + (size_t)l * F * C, g->fcb + l * F, s->dfch, ln2, p->fcw + (size_t)l * F * C,

@@ -93,14 +93,15 @@ typedef struct {
     float *qkv;       /* (L, B, T, 3C)  q and k after the PE qk hook */
     float *atty;      /* (L, B, T, C) */
     float *att;       /* (L, B, NH, T, T)  softmax probabilities, 0 above the diagonal */
-    float *attproj;   /* (B, T, C)  the current layer's (backward does not read it) */
+    float *proj;      /* (B, T, C)  the current layer's attention projection, then its MLP
+                       * projection (each added to the residual stream before the next is
+                       * computed; backward reads neither) */
     float *residual2; /* (L, B, T, C) */
     float *ln2;       /* (L, B, T, C) */
     float *ln2_mean;  /* (L, B, T) */
     float *ln2_rstd;  /* (L, B, T) */
-    float *fch;       /* (B, T, F)  the current layer's (backward reads GELU's derivative) */
-    float *fch_gelu;  /* (L, B, T, F) */
-    float *fcproj;    /* (B, T, C)  the current layer's */
+    float *fch_gelu;  /* (L, B, T, F)  fc's output, made GELU's in place (backward reads
+                       * GELU's derivative, not its input) */
     float *residual3; /* (L, B, T, C) */
     float *lnf;       /* (B, T, C) */
     float *lnf_mean;  /* (B, T) */
@@ -110,14 +111,18 @@ typedef struct {
     float *losses;    /* (B, T)  per-token cross-entropy, 0 where not counted */
 } ActTensors;
 
-/* Backward scratch: per-layer gradients that need not outlive the layer. */
+/* Backward scratch: per-layer gradients that need not outlive the layer.
+ * dfch, dqkv and datt share one region (the work area): the MLP's backward
+ * is done with dfch before the attention's backward writes dqkv and datt,
+ * and the next layer's MLP starts after the qkv product has read dqkv. A
+ * smaller working set keeps more of the activations in cache (about 1 % of
+ * the small model's step). */
 typedef struct {
     float *dres;      /* (B, T, C) gradient of the residual stream */
     float *dc;        /* (B, T, C) scratch (d ln, d atty) */
-    float *dqkv;      /* (B, T, 3C) */
-    float *datt;      /* (B, NH, T, T) */
-    float *dfch;      /* (B, T, F) */
-    float *dfch_gelu; /* (B, T, F) */
+    float *dfch;      /* (B, T, F) d fch_gelu, made d fch in place (work area) */
+    float *dqkv;      /* (B, T, 3C) (work area, from its start) */
+    float *datt;      /* (B, NH, T, T) (work area, after dqkv) */
     float *dlogits;   /* (B, T, V) */
     float *dgelu;     /* (L, B, T, F) GELU'(fch), written by a forward with targets */
 } GradScratch;

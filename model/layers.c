@@ -723,13 +723,14 @@ KERNEL static void gelu_forward_range(float *out, float *grad, const float *inp,
         for (size_t i = 0; i < m; i++) u[i] = GELU_SCALE * (x[i] + 0.044715f * x[i] * x[i] * x[i]);
         for (size_t i = 0; i < m; i++) t[i] = exp_neg(-2.0f * fabsf(u[i]));
         for (size_t i = 0; i < m; i++) {
+            const float xi = x[i]; /* out may be inp (in place) */
             const float inv = 1.0f / (1.0f + t[i]);
             const float s = u[i] >= 0.0f ? inv : t[i] * inv;
-            out[c0 + i] = x[i] * s;
             if (grad) {
-                const float du = GELU_SCALE * (1.0f + 3.0f * 0.044715f * x[i] * x[i]);
-                grad[c0 + i] = s + 2.0f * x[i] * s * (1.0f - s) * du;
+                const float du = GELU_SCALE * (1.0f + 3.0f * 0.044715f * xi * xi);
+                grad[c0 + i] = s + 2.0f * xi * s * (1.0f - s) * du;
             }
+            out[c0 + i] = xi * s;
         }
     }
 }

@@ -105,7 +105,8 @@ void attention_decode(float *out, float *row, float *qkv, float *kt, float *v, i
  * forward); gelu_backward then needs only it, and WRITES dinp = grad * dout
  * (0 on dead rows) where every other backward accumulates: the caller need
  * not clear it. The pair is bitwise the _ref pair's float operations, in
- * their order (the _ref backward onto a cleared dinp), but for exp. */
+ * their order (the _ref backward onto a cleared dinp), but for exp. Both
+ * may work in place (out == inp, dinp == dout): the training step does. */
 void gelu_forward(float *out, float *grad, const float *inp, int N, int F, const LiveRows *rows);
 void gelu_backward(float *dinp, const float *grad, const float *dout, int N, int F, const LiveRows *rows);
 void gelu_forward_ref(float *out, const float *inp, int n);
