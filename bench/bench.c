@@ -251,7 +251,7 @@ static int model_gemms(const GPTConfig *c, int Ntok, Gemm *g) {
 }
 
 /* One part of a product split as posenc's pool splits it (model/layers.c):
- * rows of C (M) at multiples of 24, each part a 1-thread sgemm. */
+ * rows of C (M) at multiples of SGEMM_ROW_ALIGN, each part a 1-thread sgemm. */
 typedef struct {
     const Gemm *g;
     const float *A, *Bm;
@@ -263,7 +263,7 @@ static void gemm_part(void *ctx, int part, int nparts) {
     const Gemm *g = s->g;
     const int lda = g->ta == 'N' ? g->K : g->M, ldb = g->tb == 'N' ? g->N : g->K;
     int lo, hi;
-    par_range(g->M, part, nparts, 24, &lo, &hi);
+    par_range(g->M, part, nparts, SGEMM_ROW_ALIGN, &lo, &hi);
     if (lo >= hi) return;
     const float *a = g->ta == 'N' ? s->A + (size_t)lo * lda : s->A + lo;
     cblas_sgemm(CblasRowMajor, g->ta == 'N' ? CblasNoTrans : CblasTrans, g->tb == 'N' ? CblasNoTrans : CblasTrans,
@@ -322,7 +322,7 @@ static void measure_ceiling(const Shape *s, int quick, Ceiling *out, cJSON *jsha
     /* 2 threads as training runs them: posenc's pool, each half of the rows a
      * 1-thread sgemm. Timed before any 2-thread OpenBLAS call: OpenBLAS's
      * idle worker spins for a while after one, on the pool's other core. */
-    double tpool[16];
+    double tpool[sizeof g / sizeof g[0]];
     openblas_set_num_threads(1);
     par_set_threads(2);
     for (int i = 0; i < n; i++) {

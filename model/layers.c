@@ -144,8 +144,7 @@ void matmul_backward_ref(float *dinp, float *dw, float *dbias, const float *dout
  * multiples of SGEMM_ROW_ALIGN gives bitwise the same rows as the whole
  * product: the result does not depend on how many parts there are
  * (tests/test_repro.c checks both this property of the library and whole
- * training runs at 1, 2 and 3 threads). */
-#define SGEMM_ROW_ALIGN 24
+ * training runs at 1, 2 and 3 threads). SGEMM_ROW_ALIGN is in layers.h. */
 typedef struct {
     float *out, *dinp, *dw, *dbias;
     const float *inp, *w, *bias, *dout;

@@ -46,6 +46,11 @@ void layernorm_forward_ref(float *out, float *mean, float *rstd, const float *in
 void layernorm_backward_ref(float *dinp, float *dw, float *db, const float *dout, const float *inp,
                             const float *w, const float *mean, const float *rstd, int N, int C);
 
+/* The BLAS products are split across the thread pool at multiples of this
+ * many rows of their output: bitwise the same rows as one whole call (why:
+ * model/layers.c, above matmul_forward). */
+#define SGEMM_ROW_ALIGN 24
+
 /* out (N, OC) = inp (N, C) @ w^T + bias;  w (OC, C) in nn.Linear layout, bias (OC) or NULL.
  * matmul_forward uses cblas_sgemm; the _ref versions are the plain-C definition,
  * kept beside them and tested against them. The forward computes every row
