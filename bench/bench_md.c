@@ -67,6 +67,12 @@ static void num(double x, int dec) {
         printf("%.*f", dec, x);
 }
 
+/* prose, then a number: one step of a sentence */
+static void text_num(const char *text, double x, int dec) {
+    fputs(text, stdout);
+    num(x, dec);
+}
+
 /* thousands grouped with a thin space, as the README's other tables */
 static void big(double x) {
     if (isnan(x) || fabs(x) >= 1e15) {
@@ -297,26 +303,16 @@ static void render_one(const cJSON *root, const char *path) {
     md_text(jstr(d, "spec"));
     fputs("`): the sweep's best split is ", stdout);
     md_text(jstr(sp, "best"));
-    fputs(" at ", stdout);
-    num(jnum(sp, "best_steps_per_s"), 1);
-    fputs(" steps/s (1 job × 1 thread ", stdout);
-    num(jnum(sp, "steps_per_s_1job_1thread"), 1);
-    fputs(", 1 job × 2 threads ", stdout);
-    num(jnum(sp, "steps_per_s_1job_2threads"), 1);
-    fputs(", 2 jobs × 2 threads ", stdout);
-    num(jnum(sp, "steps_per_s_2jobs_2threads"), 1);
-    fputs("); estimated from those measured parts, `make demo` (", stdout);
-    num(jnum(d, "runs"), 0);
-    fputs(" runs × ", stdout);
-    num(jnum(d, "train_steps"), 0);
-    fputs(" steps) takes ", stdout);
-    num(jnum(d, "estimate_wall_seconds"), 0);
-    fputs(" s of wall time (training ", stdout);
-    num(jnum(d, "estimate_train_seconds"), 0);
-    fputs(" s). One demo run on 1 thread: training ", stdout);
-    num(jnum(d, "run_train_seconds_1thread"), 1);
-    fputs(" s, evaluation ", stdout);
-    num(jnum(d, "run_eval_seconds"), 2);
+    text_num(" at ", jnum(sp, "best_steps_per_s"), 1);
+    text_num(" steps/s (1 job × 1 thread ", jnum(sp, "steps_per_s_1job_1thread"), 1);
+    text_num(", 1 job × 2 threads ", jnum(sp, "steps_per_s_1job_2threads"), 1);
+    text_num(", 2 jobs × 2 threads ", jnum(sp, "steps_per_s_2jobs_2threads"), 1);
+    text_num("); estimated from those measured parts, `make demo` (", jnum(d, "runs"), 0);
+    text_num(" runs × ", jnum(d, "train_steps"), 0);
+    text_num(" steps) takes ", jnum(d, "estimate_wall_seconds"), 0);
+    text_num(" s of wall time (training ", jnum(d, "estimate_train_seconds"), 0);
+    text_num(" s). One demo run on 1 thread: training ", jnum(d, "run_train_seconds_1thread"), 1);
+    text_num(" s, evaluation ", jnum(d, "run_eval_seconds"), 2);
     fputs(" s (", stdout);
     pct(jnum(d, "eval_share"));
     puts(" of the run).");
@@ -331,10 +327,8 @@ static void render_one(const cJSON *root, const char *path) {
         const cJSON *o = cJSON_GetObjectItemCaseSensitive(mem, SHAPES[s]);
         printf("%s ", SHAPES[s]);
         big(jnum(o, "bytes_per_token"));
-        fputs(" bytes per token + ", stdout);
-        num(jnum(o, "bytes_per_attention_score"), 0);
-        fputs(" per attention score (B·T·T) + ", stdout);
-        num(jnum(o, "fixed_bytes") / 1048576.0, 2);
+        text_num(" bytes per token + ", jnum(o, "bytes_per_attention_score"), 0);
+        text_num(" per attention score (B·T·T) + ", jnum(o, "fixed_bytes") / 1048576.0, 2);
         fputs(s == 0 ? " MiB; " : " MiB.\n", stdout);
     }
     puts("");
