@@ -64,7 +64,7 @@ ifdef SAN
   LDFLAGS += -fsanitize=address,undefined,float-cast-overflow
 endif
 
-LIB_SRC  := $(wildcard model/*.c data/*.c run/*.c)
+LIB_SRC  := $(wildcard core/*.c model/*.c data/*.c run/*.c study/*.c)
 CLI_SRC  := $(wildcard cli/*.c)
 TEST_SRC := $(wildcard tests/test_*.c)
 LIB_OBJ  := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -95,6 +95,7 @@ $(BUILD)/cli/report_asset.o: cli/report_asset.S cli/report_page.html
 # as it never needs to set errno here).
 KERNEL_CFLAGS := -O3 -ffp-contract=off -fno-trapping-math -fno-math-errno
 $(BUILD)/model/%.o: CFLAGS += $(KERNEL_CFLAGS)
+$(BUILD)/core/%.o: CFLAGS += $(KERNEL_CFLAGS)
 
 # What produced a run is recorded in its provenance.json (run/provenance.c):
 # the version (git describe, "-dirty" for uncommitted changes) and the flags,

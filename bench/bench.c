@@ -52,7 +52,7 @@
  *   small   d_model 64, 2 layers, 4 heads, d_ff 256, sort, n in 1..16, batch 64
  *   medium  d_model 256, 4 layers, 8 heads, d_ff 1024, copy n = 63, batch 32 x 128 tokens
  *   demo    what `make demo` runs, read from experiments/demo.json through
- *           posenc's own spec loader (run/sweep.h, as `posenc sweep` expands
+ *           posenc's own spec loader (study/sweep.h, as `posenc sweep` expands
  *           it): task, lengths, model, batch, lr, weight decay, clipping,
  *           steps, evaluation lengths, samples and batch, grid, seeds
  *           (today d_model 64, 2 layers, 4 heads, copy 1..8, batch 48, 3000
@@ -75,23 +75,26 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "model/blas.h"
+#include "core/blas.h"
+#include "core/fsutil.h"
+#include "core/parallel.h"
 #include "data/task.h"
 #include "model/adamw.h"
 #include "model/gpt.h"
 #include "model/layers.h"
-#include "model/parallel.h"
-#include "run/eval.h"
-#include "run/fsutil.h"
-#include "run/sweep.h"
+#include "run/score.h"
+#include "study/sweep.h"
 
-#include "bench_md.h"
+#include "bench/bench_md.h"
 
 /* ------------------------------------------------------------------------
  * Allocation counting (tests/alloc_count.h)
  */
 
 #include "tests/alloc_count.h" /* the allocators wrapped at link time (Makefile) */
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/rng.h"
 
 /* ------------------------------------------------------------------------
  * Helpers
@@ -176,7 +179,7 @@ static void demo_load(const char *path) {
                 "bench: cannot read the demo's spec %s: %s\n"
                 "bench: the bench measures what `make demo` runs with the settings of %s; run it from the "
                 "repository root (make bench) or name the spec with --demo SPEC\n",
-                path, rc_load != 0 ? pe_error() : "it expands to no job", path);
+                path, rc_load != 0 ? core_error() : "it expands to no job", path);
         exit(1);
     }
     const SweepJob *j0 = &demo_spec.jobs[0];
@@ -314,7 +317,7 @@ static void measure_ceiling(const Shape *s, int quick, Ceiling *out, cJSON *jsha
     if (maxA < 1024 * 1024) maxA = maxB = maxC = 1024 * 1024;
     if (maxB < 1024 * 1024) maxB = 1024 * 1024;
     if (maxC < 1024 * 1024) maxC = 1024 * 1024;
-    float *A = pe_calloc(maxA, sizeof(float)), *Bm = pe_calloc(maxB, sizeof(float)), *Cm = pe_calloc(maxC, sizeof(float));
+    float *A = core_calloc(maxA, sizeof(float)), *Bm = core_calloc(maxB, sizeof(float)), *Cm = core_calloc(maxC, sizeof(float));
     for (size_t i = 0; i < maxA; i++) A[i] = (float)((i * 7919) % 1000) / 1000.0f - 0.5f;
     for (size_t i = 0; i < maxB; i++) Bm[i] = (float)((i * 104729) % 1000) / 1000.0f - 0.5f;
     memset(Cm, 0, maxC * sizeof(float));
@@ -411,7 +414,7 @@ static void trainer_init(Trainer *t, const Shape *s, const char *pe, uint64_t da
     t->wd = s->rc ? s->rc->train.weight_decay : 0.1f;
     t->clip = s->rc ? s->rc->train.grad_clip : 1.0f;
     if (gpt_build(&t->m, &t->c) != 0) {
-        fprintf(stderr, "bench: %s\n", pe_error());
+        fprintf(stderr, "bench: %s\n", core_error());
         exit(1);
     }
     gpt_init_params(&t->m, 1);
@@ -420,7 +423,7 @@ static void trainer_init(Trainer *t, const Shape *s, const char *pe, uint64_t da
     gpt_reserve(&t->m, t->B, Tmax, 1);
     memset(&t->batch, 0, sizeof t->batch);
     if (batch_alloc(&t->batch, t->B, Tmax) != 0) {
-        fprintf(stderr, "bench: %s\n", pe_error());
+        fprintf(stderr, "bench: %s\n", core_error());
         exit(1);
     }
     rng_seed(&t->rng, data_seed);
@@ -456,7 +459,7 @@ static void bench_train(const Shape *s, const char *pe, int threads, int warmup,
     trainer_init(&tr, s, pe, 1234);
     GPT *m = &tr.m;
     Batch *batch = &tr.batch;
-    double *times = pe_calloc(steps + 1, sizeof(double));
+    double *times = core_calloc(steps + 1, sizeof(double));
     double flops = 0.0, total = 0.0, sumT = 0.0;
     long real = 0, pad = 0;
     int done = 0;
@@ -569,7 +572,7 @@ static double bench_eval(const char *pe, int n, int samples, double *rss_mb) {
     return samples / t;
 }
 
-/* One demo run's evaluation, as `posenc run` evaluates it (run/evaluate.c,
+/* One demo run's evaluation, as `posenc run` evaluates it (run/evaluation.c,
  * eval_run): the model with room for the longest evaluation input, every
  * length of its eval.lengths at eval.samples in batches of eval.batch_size,
  * the per-position counts kept, on its train.threads; weights random (the
@@ -596,7 +599,7 @@ static void bench_demo_eval(const RunConfig *cfg, int n4x, double *total_s, doub
     if (maxLen > c.P) c.P = maxLen; /* as eval_run rebuilds the model */
     GPT m;
     if (gpt_build(&m, &c) != 0) {
-        fprintf(stderr, "bench: %s\n", pe_error());
+        fprintf(stderr, "bench: %s\n", core_error());
         exit(1);
     }
     gpt_init_params(&m, 1);
@@ -662,7 +665,7 @@ static void bench_memory(const Shape *s, double *per_token, double *per_score, d
  * configs), trained in turn, steps/ncells each, as a sweep job after another. */
 static void child_train(int threads, int steps, int ready_fd, int go_fd, int out_fd) {
     set_threads(threads);
-    Trainer *tr = pe_calloc(demo_ncells, sizeof *tr);
+    Trainer *tr = core_calloc(demo_ncells, sizeof *tr);
     for (int c = 0; c < demo_ncells; c++) {
         trainer_init(&tr[c], &DEMO, demo_cell[c]->model.pe, 99 + c);
         for (int i = 0; i < 3; i++) { /* warm-up */
@@ -796,7 +799,7 @@ static void bench_repro_cost(const char *self, int quick, cJSON *root, double *w
 int main(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "--markdown") == 0) return bench_markdown(argc - 2, argv + 2);
     if (blas_pin(argv) != 0) { /* what posenc runs (POSENC_BLAS=native: OpenBLAS's choice) */
-        fprintf(stderr, "bench: %s\n", pe_error());
+        fprintf(stderr, "bench: %s\n", core_error());
         return 1;
     }
     const char *json_path = "bench.json", *demo_path = DEMO_SPEC_DEFAULT;
@@ -1115,10 +1118,10 @@ int main(int argc, char **argv) {
     cJSON_AddNumberToObject(root, "bench_seconds", round(total * 10) / 10);
     char *text = cJSON_Print(root);
     const size_t len = strlen(text);
-    text = pe_realloc(text, len + 2);
+    text = core_realloc(text, len + 2);
     memcpy(text + len, "\n", 2);
-    if (file_write_atomic(json_path, text, len + 1) != 0) { /* the one writer (run/fsutil.h) */
-        fprintf(stderr, "bench: %s\n", pe_error());
+    if (file_write_atomic(json_path, text, len + 1) != 0) { /* the one writer (core/fsutil.h) */
+        fprintf(stderr, "bench: %s\n", core_error());
         return 1;
     }
     printf("\nwrote %s (%.0f s)\n", json_path, total);

@@ -13,7 +13,7 @@
  * type (a missing or mistyped one prints "?"), and every string is escaped
  * for Markdown and HTML before it reaches the page.
  */
-#include "bench_md.h"
+#include "bench/bench_md.h"
 
 #include <cJSON.h>
 #include <math.h>
@@ -21,8 +21,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/common.h"
-#include "run/fsutil.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/fsutil.h"
 
 /* s as Markdown text: table pipes, emphasis, code, links and HTML neutralised,
  * control characters as spaces; at most 200 characters. */
@@ -122,7 +123,7 @@ static cJSON *load(const char *path) {
     size_t n;
     char *text = file_read_all(path, &n);
     if (!text) {
-        fprintf(stderr, "bench: --markdown: %s\n", pe_error());
+        fprintf(stderr, "bench: --markdown: %s\n", core_error());
         return NULL;
     }
     cJSON *root = cJSON_ParseWithLength(text, n);
@@ -389,7 +390,7 @@ int bench_markdown(int n, char **paths) {
         fprintf(stderr, "bench: --markdown needs at least one bench.json\n");
         return 2;
     }
-    cJSON **roots = pe_calloc((size_t)n, sizeof *roots);
+    cJSON **roots = core_calloc((size_t)n, sizeof *roots);
     int rc = 0;
     for (int i = 0; i < n && rc == 0; i++)
         if (!(roots[i] = load(paths[i]))) rc = 1;

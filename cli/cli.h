@@ -43,7 +43,7 @@ int cmd_config(int argc, char **argv);
 
 /* Parse space/comma-separated tokens into out (at most cap): symbols 0..A-1,
  * or with names != 0 token ids 0..V-1 and the names BOS SEP EOS PAD.
- * Returns the count, or -1 after pe_errorf (cmd_predict.c). */
+ * Returns the count, or -1 after core_errorf (cmd_predict.c). */
 int parse_tokens(const char *s, int A, int names, int *out, int cap);
 /* A token's name: the symbol's digits, or PAD, BOS, SEP, EOS (cmd_predict.c). */
 void token_name(char *buf, size_t cap, int t, int A);

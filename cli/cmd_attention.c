@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/alloc.h"
+#include "core/error.h"
 #include "run/attention.h"
 #include "run/rundir.h"
 
@@ -72,7 +74,7 @@ int cmd_attention(int argc, char **argv) {
     RunConfig cfg;
     GPT m;
     if (rundir_load(run, 1, &cfg, &m, NULL) != 0) {
-        fprintf(stderr, "posenc attention: %s\n", pe_error());
+        fprintf(stderr, "posenc attention: %s\n", core_error());
         return EXIT_RUNTIME;
     }
     const int A = cfg.task.alphabet;
@@ -80,7 +82,7 @@ int cmd_attention(int argc, char **argv) {
     int x[4096];
     const int n = parse_tokens(problem, A, 0, x, 4096);
     if (n < 0) {
-        fprintf(stderr, "posenc attention: %s\n", pe_error());
+        fprintf(stderr, "posenc attention: %s\n", core_error());
         gpt_free(&m);
         return EXIT_USAGE;
     }
@@ -96,21 +98,21 @@ int cmd_attention(int argc, char **argv) {
     if (T > m.cfg.P) { /* rebuild with room: every encoding but learned (which gives a clear error) */
         gpt_free(&m);
         if (rundir_load(run, T, &cfg, &m, NULL) != 0) {
-            fprintf(stderr, "posenc attention: %s\n", pe_error());
+            fprintf(stderr, "posenc attention: %s\n", core_error());
             return EXIT_RUNTIME;
         }
     }
-    int *seq = pe_calloc(T, sizeof(int));
+    int *seq = core_calloc(T, sizeof(int));
     attention_input(task, A, x, n, seq);
     const int L = m.cfg.L, NH = m.cfg.NH;
-    float *att = pe_calloc((size_t)L * NH * T * T, sizeof(float));
+    float *att = core_calloc((size_t)L * NH * T * T, sizeof(float));
     int rc = 0;
     if (attention_maps(&m, seq, T, att) != 0) {
-        fprintf(stderr, "posenc attention: %s\n", pe_error());
+        fprintf(stderr, "posenc attention: %s\n", core_error());
         rc = EXIT_RUNTIME;
         goto done;
     }
-    char (*names)[16] = pe_calloc(T, sizeof *names);
+    char (*names)[16] = core_calloc(T, sizeof *names);
     for (int t = 0; t < T; t++) token_name(names[t], sizeof names[t], seq[t], A);
     const int l0 = only_layer >= 0 ? (int)only_layer : 0, l1 = only_layer >= 0 ? (int)only_layer + 1 : L;
     const int h0 = only_head >= 0 ? (int)only_head : 0, h1 = only_head >= 0 ? (int)only_head + 1 : NH;

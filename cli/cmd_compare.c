@@ -1,6 +1,6 @@
 /*
  * cmd_compare.c — `posenc compare DIR | RUN...`: break lengths, rankings and
- * paired differences of the encodings of an aggregate (run/compare.h).
+ * paired differences of the encodings of an aggregate (study/compare.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -8,10 +8,11 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "model/common.h"
-#include "run/aggregate.h"
-#include "run/compare.h"
-#include "run/fsutil.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/fsutil.h"
+#include "study/aggregate.h"
+#include "study/compare.h"
 
 static void compare_usage(FILE *f) {
     fprintf(f,
@@ -63,7 +64,7 @@ int compare_load(const char *const *paths, int np, const AggOptions *o, AggTable
 }
 
 int cmd_compare(int argc, char **argv) {
-    const char **paths = pe_calloc(argc > 1 ? argc : 1, sizeof *paths);
+    const char **paths = core_calloc(argc > 1 ? argc : 1, sizeof *paths);
     int np = 0, md = 0, headline = 0, beyond = 0, metric = -1, ns[16], nn = 0;
     AggOptions o = {0};
     const char *err = NULL;
@@ -85,18 +86,18 @@ int cmd_compare(int argc, char **argv) {
             const char *m = argv[++i];
             metric = strcmp(m, "exact_match") == 0 ? AGG_EM : strcmp(m, "token_acc") == 0 ? AGG_ACC : -2;
             if (metric == -2) {
-                pe_errorf("--metric: expected exact_match or token_acc, got \"%s\"", m);
-                err = pe_error();
+                core_errorf("--metric: expected exact_match or token_acc, got \"%s\"", m);
+                err = core_error();
             }
         } else if (strcmp(a, "--at") == 0 && i + 1 < argc) {
-            if ((nn = parse_lengths(argv[++i], ns, 15)) < 0) err = pe_error();
+            if ((nn = parse_lengths(argv[++i], ns, 15)) < 0) err = core_error();
         } else if (strcmp(a, "--break-fraction") == 0 && i + 1 < argc) {
-            if ((o.break_fraction = parse_fraction("--break-fraction", argv[++i])) < 0) err = pe_error();
+            if ((o.break_fraction = parse_fraction("--break-fraction", argv[++i])) < 0) err = core_error();
         } else if (a[0] != '-') {
             paths[np++] = a;
         } else {
-            pe_errorf("unexpected argument \"%s\" (see posenc compare --help)", a);
-            err = pe_error();
+            core_errorf("unexpected argument \"%s\" (see posenc compare --help)", a);
+            err = core_error();
         }
     }
     if (!err && np == 0) err = "missing DIR (see posenc compare --help)";
@@ -112,7 +113,7 @@ int cmd_compare(int argc, char **argv) {
     const int n = compare_load(paths, np, &o, &t);
     free(paths);
     if (n < 0) {
-        fprintf(stderr, "posenc compare: %s\n", pe_error());
+        fprintf(stderr, "posenc compare: %s\n", core_error());
         aggregate_free(&t);
         return n == RUN_INVALID ? EXIT_USAGE : EXIT_RUNTIME;
     }

@@ -8,7 +8,6 @@
 #include <string.h>
 
 #include "cli/cli.h"
-#include "model/common.h"
 #include "run/config.h"
 
 static void config_usage(FILE *f) {

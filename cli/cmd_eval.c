@@ -1,15 +1,16 @@
 /*
  * cmd_eval.c — `posenc eval RUN`: docs/SPEC.md §2 metrics per evaluation length,
  * written to RUN/eval.json and RUN/eval.csv and printed as a table, plus
- * accuracy by absolute position. The options, then eval_run (run/evaluate.h).
+ * accuracy by absolute position. The options, then eval_run (run/evaluation.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
-#include "run/eval.h"
-#include "run/evaluate.h"
+#include "core/error.h"
+#include "run/evaluation.h"
+#include "run/score.h"
 
 static void eval_usage(FILE *f) {
     fprintf(f,
@@ -64,11 +65,11 @@ static int parse_names(const char *list, const char *opt, int scaling, unsigned 
     for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         int i = scaling ? pe_rope_scaling_find(tok) : eval_positions_find(tok);
         if (i < 0)
-            return pe_errorf("%s: unknown value \"%s\" (valid: %s)", opt, tok,
+            return core_errorf("%s: unknown value \"%s\" (valid: %s)", opt, tok,
                              scaling ? "none, pi, ntk, yarn" : "plain, random");
         *mask |= 1u << i;
     }
-    if (!*mask) return pe_errorf("%s: expected at least one value", opt);
+    if (!*mask) return core_errorf("%s: expected at least one value", opt);
     return 0;
 }
 
@@ -97,7 +98,7 @@ int cmd_eval(int argc, char **argv) {
             i++;
         } else if (strcmp(a, "--positions") == 0 || strcmp(a, "--rope-scaling") == 0) {
             if (!v) {
-                pe_errorf("%s needs a value", a);
+                core_errorf("%s needs a value", a);
                 goto usage_error;
             }
             if (a[2] == 'p') positions_opt = v;
@@ -107,22 +108,22 @@ int cmd_eval(int argc, char **argv) {
             char *end = NULL;
             rope_scale = v ? strtod(v, &end) : -1.0;
             if (!v || *end || end == v || !(rope_scale >= 1.0 && rope_scale <= 1e6)) {
-                pe_errorf("--rope-scale: expected a number in [1, 1e6], got \"%s\"", v ? v : "");
+                core_errorf("--rope-scale: expected a number in [1, 1e6], got \"%s\"", v ? v : "");
                 goto usage_error;
             }
             i++;
         } else if (a[0] == '-') {
-            pe_errorf("unknown option \"%s\" (see posenc eval --help)", a);
+            core_errorf("unknown option \"%s\" (see posenc eval --help)", a);
             goto usage_error;
         } else if (!run) {
             run = a;
         } else {
-            pe_errorf("more than one RUN (\"%s\", \"%s\")", run, a);
+            core_errorf("more than one RUN (\"%s\", \"%s\")", run, a);
             goto usage_error;
         }
     }
     if (!run) {
-        pe_errorf("missing RUN directory (see posenc eval --help)");
+        core_errorf("missing RUN directory (see posenc eval --help)");
         goto usage_error;
     }
     EvalOptions opt = {
@@ -138,9 +139,9 @@ int cmd_eval(int argc, char **argv) {
     return 0;
 
 usage_error:
-    fprintf(stderr, "posenc eval: %s\n", pe_error());
+    fprintf(stderr, "posenc eval: %s\n", core_error());
     return EXIT_USAGE;
 runtime_error:
-    fprintf(stderr, "posenc eval: %s\n", pe_error());
+    fprintf(stderr, "posenc eval: %s\n", core_error());
     return EXIT_RUNTIME;
 }

@@ -1,15 +1,15 @@
 /*
  * cmd_plot.c — `posenc plot RUN...`: training curves of one or several runs,
- * a figure and a CSV (run/curves.h).
+ * a figure and a CSV (study/curves.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
-#include "model/common.h"
-#include "run/curves.h"
-#include "run/fsutil.h"
+#include "core/error.h"
+#include "core/fsutil.h"
+#include "study/curves.h"
 
 #define MAX_PLOT_RUNS 64
 
@@ -74,13 +74,13 @@ int cmd_plot(int argc, char **argv) {
             return EXIT_USAGE;
         }
         if (path_join(base, sizeof base, runs[0], "curves") != 0) {
-            fprintf(stderr, "posenc plot: %s\n", pe_error());
+            fprintf(stderr, "posenc plot: %s\n", core_error());
             return EXIT_USAGE;
         }
         out = base;
     }
     if (curves_write(runs, nruns, csv, plots ? out : NULL) != 0) {
-        fprintf(stderr, "posenc plot: %s\n", pe_error());
+        fprintf(stderr, "posenc plot: %s\n", core_error());
         return EXIT_RUNTIME;
     }
     if (plots) printf("plot: %s.png (and .svg)\n", out);

@@ -21,6 +21,8 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/alloc.h"
+#include "core/error.h"
 #include "run/rundir.h"
 
 static void predict_usage(FILE *f) {
@@ -61,7 +63,7 @@ int parse_tokens(const char *s, int A, int names, int *out, int cap) {
         while (*p && *p != ' ' && *p != ',' && *p != '\t') p++;
         char tok[32];
         size_t len = (size_t)(p - start);
-        if (len >= sizeof tok) return pe_errorf("token \"%.*s...\" is too long", 16, start);
+        if (len >= sizeof tok) return core_errorf("token \"%.*s...\" is too long", 16, start);
         memcpy(tok, start, len);
         tok[len] = '\0';
         int v;
@@ -75,14 +77,14 @@ int parse_tokens(const char *s, int A, int names, int *out, int cap) {
             long x = strtol(tok, &end, 10);
             int hi = names ? task_vocab(A) : A;
             if (*end || errno || x < 0 || x >= hi)
-                return pe_errorf("\"%s\" is not a %s (0..%d%s)", tok, names ? "token" : "symbol", hi - 1,
+                return core_errorf("\"%s\" is not a %s (0..%d%s)", tok, names ? "token" : "symbol", hi - 1,
                                  names ? " or BOS, SEP, EOS, PAD" : "");
             v = (int)x;
         }
-        if (n == cap) return pe_errorf("more than %d tokens", cap);
+        if (n == cap) return core_errorf("more than %d tokens", cap);
         out[n++] = v;
     }
-    if (n == 0) return pe_errorf("no tokens given");
+    if (n == 0) return core_errorf("no tokens given");
     return n;
 }
 
@@ -169,7 +171,7 @@ static const float *next_probs(Decoder *d, const int *seq, const int *pos, int l
         while (c->len < len) {
             /* cannot fail: the cache holds `total` tokens and positions were checked */
             if (gpt_decode_step(m, c, seq[c->len], pos[c->len]) != 0) {
-                fprintf(stderr, "posenc: internal error: %s\n", pe_error());
+                fprintf(stderr, "posenc: internal error: %s\n", core_error());
                 abort();
             }
             decoder_progress(d, c->len);
@@ -190,10 +192,10 @@ static void predict_lm(GPT *m, const TaskOps *task, const RunConfig *cfg, const 
     for (int t = 0; t <= n; t++) pos[t] = t;
     Decoder dec;
     if (decoder_init(&dec, m, recompute, n + 1, n + 1) != 0) {
-        fprintf(stderr, "posenc: internal error: %s\n", pe_error());
+        fprintf(stderr, "posenc: internal error: %s\n", core_error());
         abort();
     }
-    double *p = pe_calloc(A, sizeof(double));
+    double *p = core_calloc(A, sizeof(double));
     printf("run %s: task %s, pe %s: the model beside the source, one symbol at a time\n", run, cfg->task.name,
            cfg->model.pe);
     printf("%-4s %-6s %-8s %-8s %-7s %s\n", "t", "x_t", "p_model", "p_true", "argmax", "true argmax");
@@ -279,12 +281,12 @@ int cmd_predict(int argc, char **argv) {
     RunConfig cfg;
     GPT m;
     if (rundir_load(run, 1, &cfg, &m, NULL) != 0) {
-        fprintf(stderr, "posenc predict: %s\n", pe_error());
+        fprintf(stderr, "posenc predict: %s\n", core_error());
         return EXIT_RUNTIME;
     }
     const int A = cfg.task.alphabet, V = m.cfg.V;
     enum { CAP = 3 * 4096 + 8 }; /* the longest sequence: duplicate at n = 4096 (BOS x SEP x x EOS) */
-    int *seq = pe_calloc(CAP, sizeof(int)), *pos = pe_calloc(CAP, sizeof(int));
+    int *seq = core_calloc(CAP, sizeof(int)), *pos = core_calloc(CAP, sizeof(int));
     int rc = 0;
     const TaskOps *task = task_find(cfg.task.name);
 
@@ -292,16 +294,16 @@ int cmd_predict(int argc, char **argv) {
         int n = parse_tokens(logits, A, 1, seq, CAP);
         if (n < 0 || (n > m.cfg.P && pe_has(cfg.model.pe, PE_TRAINED_POSITIONS))) {
             if (n > m.cfg.P)
-                pe_errorf("%d tokens exceed the %d rows of the %s position table (model.max_positions)", n, m.cfg.P,
+                core_errorf("%d tokens exceed the %d rows of the %s position table (model.max_positions)", n, m.cfg.P,
                           cfg.model.pe);
-            fprintf(stderr, "posenc predict: --logits: %s\n", pe_error());
+            fprintf(stderr, "posenc predict: --logits: %s\n", core_error());
             rc = EXIT_USAGE;
             goto done;
         }
         if (n > m.cfg.P) { /* no parameter depends on P: rebuild the tables with room for n positions */
             gpt_free(&m);
             if (rundir_load(run, n, &cfg, &m, NULL) != 0) {
-                fprintf(stderr, "posenc predict: %s\n", pe_error());
+                fprintf(stderr, "posenc predict: %s\n", core_error());
                 free(seq);
                 free(pos);
                 return EXIT_RUNTIME;
@@ -325,7 +327,7 @@ int cmd_predict(int argc, char **argv) {
     int x[4096];
     int n = parse_tokens(problem, A, 0, x, 4096);
     if (n < 0) {
-        fprintf(stderr, "posenc predict: %s\n", pe_error());
+        fprintf(stderr, "posenc predict: %s\n", core_error());
         rc = EXIT_USAGE;
         goto done;
     }
@@ -336,7 +338,7 @@ int cmd_predict(int argc, char **argv) {
         /* rebuild with room: fine for every encoding but learned (clear error) */
         gpt_free(&m);
         if (rundir_load(run, total - 1, &cfg, &m, NULL) != 0) {
-            fprintf(stderr, "posenc predict: %s\n", pe_error());
+            fprintf(stderr, "posenc predict: %s\n", core_error());
             free(seq);
             free(pos);
             return EXIT_RUNTIME;
@@ -352,7 +354,7 @@ int cmd_predict(int argc, char **argv) {
         }
         goto done;
     }
-    int *want = pe_calloc(mlen + 1, sizeof(int));
+    int *want = core_calloc(mlen + 1, sizeof(int));
     task->answer(want, x, n, A);
     want[mlen] = task_eos(A);
     int len = 0;
@@ -362,7 +364,7 @@ int cmd_predict(int argc, char **argv) {
     for (int t = 0; t < total; t++) pos[t] = t;
     Decoder dec;
     if (decoder_init(&dec, &m, recompute, total, len) != 0) {
-        fprintf(stderr, "posenc predict: %s\n", pe_error());
+        fprintf(stderr, "posenc predict: %s\n", core_error());
         free(want);
         rc = EXIT_RUNTIME;
         goto done;

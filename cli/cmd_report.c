@@ -20,11 +20,11 @@
  *              RoPE's angles and cos(angle) vs distance (qk_forward on unit
  *              vectors), ALiBi's biases for 1..16 heads (bias_forward); and the
  *              verdicts `posenc show ... --no-plot` prints for each
- *   breaks     the break length of every cell (run/aggregate.h: median, min and
+ *   breaks     the break length of every cell (study/aggregate.h: median, min and
  *              max over the seeds, per metric), drawn on the curves
  *              (report_page.html, drawBreaks)
  * Every string from a run folder reaches the page only inside that JSON, made
- * safe by html_escape_script_json (run/html.h); the page inserts strings as
+ * safe by html_escape_script_json (study/html.h); the page inserts strings as
  * text only.
  */
 #include <cJSON.h>
@@ -39,15 +39,17 @@
 
 #include "cli/cli.h"
 #include "cli/show.h"
-#include "run/aggregate.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/fsutil.h"
 #include "model/pe.h"
 #include "run/attention.h"
 #include "run/config.h"
-#include "run/eval.h"
-#include "run/fsutil.h"
-#include "run/html.h"
 #include "run/rundir.h"
-#include "run/sweep.h"
+#include "run/score.h"
+#include "study/aggregate.h"
+#include "study/html.h"
+#include "study/sweep.h"
 
 /* the page template, linked in by report_asset.S (NUL-terminated) */
 extern const char posenc_report_page[];
@@ -89,7 +91,7 @@ static cJSON *read_json_file(const char *path) {
     if (!text) return NULL;
     cJSON *j = cJSON_Parse(text);
     free(text);
-    if (!j) pe_errorf("%s: invalid JSON", path);
+    if (!j) core_errorf("%s: invalid JSON", path);
     return j;
 }
 
@@ -133,7 +135,7 @@ static cJSON *eval_entry(const ReportRun *r, const char *file, char *why, size_t
     snprintf(path, sizeof path, "%s/%s", r->dir, file);
     cJSON *ev = read_json_file(path);
     if (!ev) {
-        snprintf(why, cap, "%s", pe_error());
+        snprintf(why, cap, "%s", core_error());
         return NULL;
     }
     const long step = (long)cJSON_GetNumberValue(jget(ev, "step"));
@@ -207,7 +209,7 @@ static cJSON *run_entry(ReportRun *r, char keys[][64], int nkeys) {
     cJSON *raw = path_exists(path) ? read_json_file(path) : NULL;
     if (!raw || config_load(&r->cfg, path, NULL, 0) != 0) {
         cJSON_AddStringToObject(e, "status", "failed");
-        cJSON_AddStringToObject(e, "error", raw || path_exists(path) ? pe_error() : "no config.json");
+        cJSON_AddStringToObject(e, "error", raw || path_exists(path) ? core_error() : "no config.json");
         cJSON_Delete(raw);
         return e;
     }
@@ -342,14 +344,14 @@ static cJSON *attention_entry(const ReportRun *r, const char *label) {
         RunConfig lc;
         GPT m;
         if (rundir_load(r->dir, T, &lc, &m, NULL) != 0) {
-            cJSON_AddStringToObject(x, "skipped", pe_error());
+            cJSON_AddStringToObject(x, "skipped", core_error());
             continue;
         }
-        int *seq = pe_calloc(T, sizeof(int));
+        int *seq = core_calloc(T, sizeof(int));
         const size_t cells = (size_t)m.cfg.L * m.cfg.NH * T * T;
-        float *att = pe_calloc(cells, sizeof(float));
+        float *att = core_calloc(cells, sizeof(float));
         if (attention_eval_input(t, &c->task, c->eval.seed, n, seq) < 0 || attention_maps(&m, seq, T, att) != 0) {
-            cJSON_AddStringToObject(x, "skipped", pe_error());
+            cJSON_AddStringToObject(x, "skipped", core_error());
         } else {
             cJSON *tok = cJSON_AddArrayToObject(x, "tokens");
             for (int i = 0; i < T; i++) {
@@ -360,7 +362,7 @@ static cJSON *attention_entry(const ReportRun *r, const char *label) {
             /* weights in thousandths (0..1000; the page divides by 1000), the causal part
              * only: per layer and head the rows i = 0..T-1, keys j = 0..i */
             const size_t tri = (size_t)T * (T + 1) / 2, maps = (size_t)m.cfg.L * m.cfg.NH;
-            int *q = pe_calloc(maps * tri, sizeof(int));
+            int *q = core_calloc(maps * tri, sizeof(int));
             size_t k = 0;
             for (size_t mp = 0; mp < maps; mp++)
                 for (int i = 0; i < T; i++)
@@ -383,7 +385,7 @@ static cJSON *attention_entry(const ReportRun *r, const char *label) {
             if (pe_init(&pe, c->model.pe, &pc) == 0) {
                 pe.params = m.params.pe;
                 const size_t nc = (size_t)pc.L * pc.NH;
-                float *cur = pe_calloc(nc * longest_T, sizeof(float));
+                float *cur = core_calloc(nc * longest_T, sizeof(float));
                 show_bias_curves(&pe, longest_T, longest_T - 1, cur);
                 cJSON *b = cJSON_AddObjectToObject(e, "bias");
                 cJSON_AddNumberToObject(b, "layers", pc.L);
@@ -435,7 +437,7 @@ static cJSON *show_verdicts(const char *const *args, int nargs) {
     fclose(tmp);
     if (rc != 0 && cJSON_GetArraySize(out) == 0) {
         char msg[512];
-        snprintf(msg, sizeof msg, "posenc show failed: %s", pe_error());
+        snprintf(msg, sizeof msg, "posenc show failed: %s", core_error());
         cJSON_AddItemToArray(out, cJSON_CreateString(msg));
     }
     return out;
@@ -532,7 +534,7 @@ static cJSON *schemes_entry(const ReportRun *runs, int nruns) {
              * draws angles in [0, 2pi) */
             double *ua, *uc;
             const int half = show_rope_tables(&pe, len, &ua, &uc);
-            float *angle = pe_calloc((size_t)len * half + 1, sizeof(float)), *cosd = pe_calloc((size_t)len * half + 1, sizeof(float));
+            float *angle = core_calloc((size_t)len * half + 1, sizeof(float)), *cosd = core_calloc((size_t)len * half + 1, sizeof(float));
             for (size_t k = 0; k < (size_t)len * half; k++) {
                 const double a = fmod(ua[k], 2 * M_PI);
                 angle[k] = (float)(a < 0 ? a + 2 * M_PI : a);
@@ -573,14 +575,14 @@ static cJSON *schemes_entry(const ReportRun *runs, int nruns) {
         const int len = 32;
         cJSON_AddNumberToObject(o, "len", len);
         cJSON *hs = cJSON_AddArrayToObject(o, "by_heads");
-        int *pos = pe_calloc(len, sizeof(int));
+        int *pos = core_calloc(len, sizeof(int));
         for (int p = 0; p < len; p++) pos[p] = p;
         for (int H = 1; H <= 16; H++) {
             PEConfig pc = scheme_pe_config(16 * H, H, len); /* head size 16 */
             PE pe;
             if (pe_init(&pe, "alibi", &pc) != 0) break;
             /* bias[h][d] at distance d for the query at len-1 */
-            float *b = pe_calloc((size_t)H * len, sizeof(float)), *row = pe_calloc(len, sizeof(float));
+            float *b = core_calloc((size_t)H * len, sizeof(float)), *row = core_calloc(len, sizeof(float));
             for (int h = 0; h < H; h++) {
                 memset(row, 0, sizeof(float) * len);
                 pe.ops->bias_forward(&pe, row, 0, h, pos, len - 1);
@@ -601,7 +603,7 @@ static cJSON *schemes_entry(const ReportRun *runs, int nruns) {
 
 /* ---- the command ------------------------------------------------------------ */
 
-/* The break lengths of a sweep folder's cells (run/aggregate.h), or null
+/* The break lengths of a sweep folder's cells (study/aggregate.h), or null
  * when it cannot be aggregated (no complete run yet, files that disagree):
  * [{group, label, metric, n, lo, hi, fraction}], group named as runs_entry does. */
 static cJSON *breaks_entry(const char *dir) {
@@ -648,7 +650,7 @@ int cmd_report(int argc, char **argv) {
             return 0;
         } else if (strcmp(argv[i], "--max-weights") == 0) {
             if ((max_weights = parse_count(argv[i], i + 1 < argc ? argv[i + 1] : NULL, 1L << 40)) < 0) {
-                fprintf(stderr, "posenc report: %s\n", pe_error());
+                fprintf(stderr, "posenc report: %s\n", core_error());
                 return EXIT_USAGE;
             }
             i++;
@@ -682,7 +684,7 @@ int cmd_report(int argc, char **argv) {
     int is_sweep = 0;
     if (path_join(path, sizeof path, dir, "sweep.json") == 0 && path_exists(path)) {
         if (!(spec = read_json_file(path))) {
-            fprintf(stderr, "posenc report: %s\n", pe_error());
+            fprintf(stderr, "posenc report: %s\n", core_error());
             return EXIT_USAGE;
         }
         is_sweep = 1;
@@ -698,13 +700,13 @@ int cmd_report(int argc, char **argv) {
     for (const cJSON *g = spec ? jget(spec, "grid") : NULL, *k = g ? g->child : NULL; k && nkeys < SWEEP_MAX_KEYS;
          k = k->next)
         snprintf(keys[nkeys++], sizeof keys[0], "%s", k->string);
-    ReportRun *runs = pe_calloc(MAX_RUNS, sizeof *runs);
+    ReportRun *runs = core_calloc(MAX_RUNS, sizeof *runs);
     int nruns = 0;
     if (is_sweep) {
         char rd[4096];
         snprintf(rd, sizeof rd, "%s/runs", dir);
         DIR *d = opendir(rd);
-        char (*names)[256] = pe_calloc(MAX_RUNS, sizeof *names);
+        char (*names)[256] = core_calloc(MAX_RUNS, sizeof *names);
         int nn = 0;
         for (struct dirent *e; d && (e = readdir(d));)
             if (e->d_name[0] != '.' && nn < MAX_RUNS) snprintf(names[nn++], 256, "%s", e->d_name);
@@ -800,7 +802,7 @@ int cmd_report(int argc, char **argv) {
         return EXIT_RUNTIME;
     }
     const size_t head = (size_t)(mark - posenc_report_page), tail = strlen(mark + strlen(DATA_MARKER));
-    char *page = pe_calloc(head + jn + tail + 1, 1);
+    char *page = core_calloc(head + jn + tail + 1, 1);
     memcpy(page, posenc_report_page, head);
     memcpy(page + head, safe, jn);
     memcpy(page + head + jn, mark + strlen(DATA_MARKER), tail);
@@ -809,7 +811,7 @@ int cmd_report(int argc, char **argv) {
     const int rc = file_write_atomic(outpath, page, total);
     free(page);
     if (rc != 0) {
-        fprintf(stderr, "posenc report: %s\n", pe_error());
+        fprintf(stderr, "posenc report: %s\n", core_error());
         return EXIT_RUNTIME;
     }
     printf("report: %s (%.2f MB; %d run%s, %d with results)\n", outpath, total / 1e6, nruns, nruns == 1 ? "" : "s",

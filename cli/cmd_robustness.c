@@ -1,16 +1,17 @@
 /*
  * cmd_robustness.c — `posenc robustness SPEC`: run an experiment and its
- * perturbations (run/robustness.h), then say which conclusions hold.
+ * perturbations (study/robustness.h), then say which conclusions hold.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
-#include "model/common.h"
-#include "run/aggregate.h"
-#include "run/fsutil.h"
-#include "run/robustness.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/fsutil.h"
+#include "study/aggregate.h"
+#include "study/robustness.h"
 
 static void robustness_usage(FILE *f) {
     fprintf(f,
@@ -62,7 +63,7 @@ int cmd_robustness(int argc, char **argv) {
             out = argv[++i];
         } else if (strcmp(a, "--jobs") == 0) {
             if ((jobs = parse_count(a, i + 1 < argc ? argv[i + 1] : NULL, 1024)) < 0) {
-                fprintf(stderr, "posenc robustness: %s\n", pe_error());
+                fprintf(stderr, "posenc robustness: %s\n", core_error());
                 return EXIT_USAGE;
             }
             i++;
@@ -81,9 +82,9 @@ int cmd_robustness(int argc, char **argv) {
         fprintf(stderr, "posenc robustness: missing SPEC (see posenc robustness --help)\n");
         return EXIT_USAGE;
     }
-    RobSpec *r = pe_calloc(1, sizeof *r);
+    RobSpec *r = core_calloc(1, sizeof *r);
     if (rob_load(r, spec) != 0) {
-        fprintf(stderr, "posenc robustness: %s\n", pe_error());
+        fprintf(stderr, "posenc robustness: %s\n", core_error());
         free(r);
         return EXIT_USAGE;
     }
@@ -95,7 +96,7 @@ int cmd_robustness(int argc, char **argv) {
     snprintf(specs, sizeof specs, "%s/specs", dir);
     int rc = 0;
     if (dir_create(dir) != 0 || dir_create(specs) != 0) {
-        fprintf(stderr, "posenc robustness: %s\n", pe_error());
+        fprintf(stderr, "posenc robustness: %s\n", core_error());
         rc = EXIT_RUNTIME;
     }
     /* each variant: its spec, then its sweep */
@@ -104,7 +105,7 @@ int cmd_robustness(int argc, char **argv) {
         snprintf(sp, sizeof sp, "%s/%s.json", specs, r->v[p].slug);
         snprintf(sd, sizeof sd, "%s/%s", dir, r->v[p].slug);
         if (file_write_atomic(sp, r->v[p].spec_json, strlen(r->v[p].spec_json)) != 0) {
-            fprintf(stderr, "posenc robustness: %s\n", pe_error());
+            fprintf(stderr, "posenc robustness: %s\n", core_error());
             rc = EXIT_RUNTIME;
             break;
         }
@@ -124,13 +125,13 @@ int cmd_robustness(int argc, char **argv) {
         return rc;
     }
     /* the verdicts */
-    AggTable *t = pe_calloc(r->num, sizeof *t);
+    AggTable *t = core_calloc(r->num, sizeof *t);
     const AggOptions o = {0};
     for (int p = 0; p < r->num && rc == 0; p++) {
         char sd[4400];
         snprintf(sd, sizeof sd, "%s/%s", dir, r->v[p].slug);
         if (aggregate_load_sweep(sd, &o, &t[p]) < 0) {
-            fprintf(stderr, "posenc robustness: %s: %s\n", r->v[p].name, pe_error());
+            fprintf(stderr, "posenc robustness: %s: %s\n", r->v[p].name, core_error());
             rc = EXIT_USAGE;
         }
     }
@@ -155,7 +156,7 @@ int cmd_robustness(int argc, char **argv) {
                     r->description);
             const int flips = rob_report(r, t, stdout, md, csv);
             if (flips < 0) {
-                fprintf(stderr, "posenc robustness: %s\n", pe_error());
+                fprintf(stderr, "posenc robustness: %s\n", core_error());
                 rc = EXIT_USAGE;
             }
             fclose(md);
@@ -165,7 +166,7 @@ int cmd_robustness(int argc, char **argv) {
             snprintf(p1, sizeof p1, "%s/robustness.md", dir);
             snprintf(p2, sizeof p2, "%s/robustness.csv", dir);
             if (rc == 0 && (file_write_atomic(p1, mdt, mdn) != 0 || file_write_atomic(p2, csvt, csvn) != 0)) {
-                fprintf(stderr, "posenc robustness: %s\n", pe_error());
+                fprintf(stderr, "posenc robustness: %s\n", core_error());
                 rc = EXIT_RUNTIME;
             }
             if (rc == 0) printf("robustness: %s and %s\n", p1, p2);

@@ -1,19 +1,21 @@
 /*
  * cmd_run.c — `posenc run CONFIG --out DIR`: one job of a sweep plan
  * (train, or resume, or skip, then evaluate), through the library:
- * run_inspect (run/runinfo.h), train_in (cmd_train.c: rundir_prepare of
+ * run_inspect (run/inspect.h), train_in (cmd_train.c: rundir_prepare of
  * run/rundir.h, then train_run with Ctrl-C handling), eval_run
- * (run/evaluate.h).
+ * (run/evaluation.h).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
+#include "core/alloc.h"
+#include "core/error.h"
 #include "run/config.h"
-#include "run/evaluate.h"
+#include "run/evaluation.h"
+#include "run/inspect.h"
 #include "run/rundir.h"
-#include "run/runinfo.h"
 
 static void run_usage(FILE *f) {
     fprintf(f,
@@ -47,16 +49,16 @@ int cmd_run(int argc, char **argv) {
         fprintf(stderr, "posenc run: give CONFIG and --out DIR (see posenc run --help)\n");
         return EXIT_USAGE;
     }
-    /* what DIR holds (run/runinfo.h), and whether it is this config's run */
+    /* what DIR holds (run/inspect.h), and whether it is this config's run */
     RunConfig want;
     if (config_load(&want, config, NULL, 0) != 0) {
-        fprintf(stderr, "posenc run: %s\n", pe_error());
+        fprintf(stderr, "posenc run: %s\n", core_error());
         return EXIT_USAGE;
     }
-    RunInfo *ri = pe_calloc(1, sizeof *ri);
+    RunInfo *ri = core_calloc(1, sizeof *ri);
     int st = run_inspect(out, ri);
     if (st == RUN_IO || st == RUN_INVALID) {
-        fprintf(stderr, "posenc run: %s\n", pe_error());
+        fprintf(stderr, "posenc run: %s\n", core_error());
         free(ri);
         return st == RUN_IO ? EXIT_RUNTIME : EXIT_USAGE;
     }
@@ -84,6 +86,6 @@ int cmd_run(int argc, char **argv) {
     const EvalOptions opt = {.out = stdout}; /* everything as the config says */
     rc = eval_run(out, &opt);
     if (rc == EVAL_RUN_OK) return 0;
-    fprintf(stderr, "posenc eval: %s\n", pe_error());
+    fprintf(stderr, "posenc eval: %s\n", core_error());
     return rc == EVAL_RUN_INVALID ? EXIT_USAGE : EXIT_RUNTIME;
 }

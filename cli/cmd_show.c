@@ -22,10 +22,11 @@
 
 #include "cli/cli.h"
 #include "cli/show.h"
+#include "core/error.h"
+#include "core/fsutil.h"
 #include "data/task.h"
 #include "model/gpt.h"
 #include "model/pe.h"
-#include "run/fsutil.h"
 #include "run/rundir.h"
 
 /* The views, one file each (cli/show_<view>.c); an encoding without one is
@@ -110,7 +111,7 @@ int cmd_show(int argc, char **argv) {
         } else if (strcmp(a, "--len") == 0) {
             if ((x = parse_count(a, v, 4096)) < 0) goto usage_error;
             if (x < 2) {
-                pe_errorf("--len: needs at least 2 positions, got %ld", x);
+                core_errorf("--len: needs at least 2 positions, got %ld", x);
                 goto usage_error;
             }
             s.len = (int)x, i++;
@@ -125,7 +126,7 @@ int cmd_show(int argc, char **argv) {
             s.seed = (uint64_t)x, i++;
         } else if (strcmp(a, "--rope-scaling") == 0) {
             if (!v || pe_rope_scaling_find(v) < 0) {
-                pe_errorf("--rope-scaling: expected none, pi, ntk or yarn, got \"%s\"", v ? v : "");
+                core_errorf("--rope-scaling: expected none, pi, ntk or yarn, got \"%s\"", v ? v : "");
                 goto usage_error;
             }
             s.rope_scaling = pe_rope_scaling_find(v), i++;
@@ -133,7 +134,7 @@ int cmd_show(int argc, char **argv) {
             char *end = NULL;
             s.rope_scale = v ? strtod(v, &end) : 0;
             if (!v || end == v || *end || !(s.rope_scale >= 1 && s.rope_scale <= 1e6)) {
-                pe_errorf("--rope-scale: expected a number in [1, 1e6], got \"%s\"", v ? v : "");
+                core_errorf("--rope-scale: expected a number in [1, 1e6], got \"%s\"", v ? v : "");
                 goto usage_error;
             }
             i++;
@@ -142,7 +143,7 @@ int cmd_show(int argc, char **argv) {
             s.orig_len = (int)x, i++;
         } else if (strcmp(a, "--run") == 0 || strcmp(a, "--out") == 0) {
             if (!v) {
-                pe_errorf("%s needs a value", a);
+                core_errorf("%s needs a value", a);
                 goto usage_error;
             }
             if (strcmp(a, "--run") == 0)
@@ -151,27 +152,27 @@ int cmd_show(int argc, char **argv) {
                 s.out = v;
             i++;
         } else if (a[0] == '-') {
-            pe_errorf("unknown option \"%s\" (see posenc show --help)", a);
+            core_errorf("unknown option \"%s\" (see posenc show --help)", a);
             goto usage_error;
         } else if (!s.enc) {
             s.enc = a;
         } else {
-            pe_errorf("more than one ENCODING (\"%s\", \"%s\")", s.enc, a);
+            core_errorf("more than one ENCODING (\"%s\", \"%s\")", s.enc, a);
             goto usage_error;
         }
     }
     if (!s.enc) {
-        pe_errorf("missing ENCODING (one of: %s; see posenc show --help)", pe_names());
+        core_errorf("missing ENCODING (one of: %s; see posenc show --help)", pe_names());
         goto usage_error;
     }
     if (!pe_find(s.enc)) {
-        pe_errorf("unknown position encoding \"%s\" (valid: %s)", s.enc, pe_names());
+        core_errorf("unknown position encoding \"%s\" (valid: %s)", s.enc, pe_names());
         goto usage_error;
     }
     if ((s.rope_scaling != PE_ROPE_SCALING_NONE || s.rope_scale > 0 || s.orig_len) && !pe_has(s.enc, PE_SCALABLE)) {
         char with[256];
         pe_names_with(PE_SCALABLE, with, sizeof with);
-        pe_errorf("--rope-scaling, --rope-scale and --orig-len apply to %s only, not %s", with, s.enc);
+        core_errorf("--rope-scaling, --rope-scale and --orig-len apply to %s only, not %s", with, s.enc);
         goto usage_error;
     }
     if (adds_nothing(pe_find(s.enc))) {
@@ -184,19 +185,19 @@ int cmd_show(int argc, char **argv) {
         char list[512] = "";
         for (int i = 0; i < NUM_VIEWS; i++)
             snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", views[i]->enc);
-        pe_errorf("no picture for position encoding \"%s\" yet (views: %s)", s.enc, list);
+        core_errorf("no picture for position encoding \"%s\" yet (views: %s)", s.enc, list);
         goto usage_error;
     }
 
     if (s.run) {
         if (s.dim || s.heads) {
-            pe_errorf("--dim and --heads are taken from the run with --run");
+            core_errorf("--dim and --heads are taken from the run with --run");
             goto usage_error;
         }
         if (rundir_load(s.run, 1, &s.cfg, &s.model, &s.step) != 0) goto runtime_error;
         s.have_model = 1;
         if (strcmp(s.cfg.model.pe, s.enc) != 0) {
-            pe_errorf("%s was trained with model.pe = %s, not %s; for its pictures run: posenc show %s --run %s",
+            core_errorf("%s was trained with model.pe = %s, not %s; for its pictures run: posenc show %s --run %s",
                       s.run, s.cfg.model.pe, s.enc, s.cfg.model.pe, s.run);
             gpt_free(&s.model);
             goto usage_error;
@@ -207,7 +208,7 @@ int cmd_show(int argc, char **argv) {
         s.set = s.cfg.model.pe_set;
         if (!s.len) s.len = s.cfg.model.P;
         if (pe_has(s.enc, PE_TRAINED_POSITIONS) && s.len > s.cfg.model.P) {
-            pe_errorf("--len %d: the %s table of %s has only model.max_positions = %d rows", s.len, s.enc, s.run,
+            core_errorf("--len %d: the %s table of %s has only model.max_positions = %d rows", s.len, s.enc, s.run,
                       s.cfg.model.P);
             gpt_free(&s.model);
             goto usage_error;
@@ -217,7 +218,7 @@ int cmd_show(int argc, char **argv) {
     if (!s.dim) s.dim = 64;
     if (!s.heads) s.heads = 4;
     if (s.dim % s.heads) {
-        pe_errorf("--heads %d does not divide --dim %d", s.heads, s.dim);
+        core_errorf("--heads %d does not divide --dim %d", s.heads, s.dim);
         goto usage_error_model;
     }
     char outdir[4096];
@@ -227,17 +228,17 @@ int cmd_show(int argc, char **argv) {
 
     int rc = view->draw(&s, view);
     if (s.have_model) gpt_free(&s.model);
-    if (rc != 0) fprintf(stderr, "posenc show: %s\n", pe_error());
+    if (rc != 0) fprintf(stderr, "posenc show: %s\n", core_error());
     return rc;
 
 usage_error_model:
     if (s.have_model) gpt_free(&s.model);
 usage_error:
-    fprintf(stderr, "posenc show: %s\n", pe_error());
+    fprintf(stderr, "posenc show: %s\n", core_error());
     return EXIT_USAGE;
 runtime_error_model:
     if (s.have_model) gpt_free(&s.model);
 runtime_error:
-    fprintf(stderr, "posenc show: %s\n", pe_error());
+    fprintf(stderr, "posenc show: %s\n", core_error());
     return EXIT_RUNTIME;
 }

@@ -11,13 +11,15 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
-#include "run/aggregate.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/fsutil.h"
 #include "run/config.h"
-#include "run/fsutil.h"
-#include "run/runinfo.h"
-#include "run/slurm.h"
-#include "run/sweep.h"
+#include "run/inspect.h"
 #include "run/train.h"
+#include "study/aggregate.h"
+#include "study/slurm.h"
+#include "study/sweep.h"
 
 static volatile sig_atomic_t sweep_stop = 0;
 static void on_sweep_sigint(int sig) {
@@ -112,7 +114,7 @@ static double now_s(void) {
 }
 
 int cmd_collect(int argc, char **argv) {
-    const char **paths = pe_calloc(argc > 1 ? argc : 1, sizeof *paths);
+    const char **paths = core_calloc(argc > 1 ? argc : 1, sizeof *paths);
     const char *out = NULL;
     int plots = 1, np = 0, rc = 0, allow_mixed = 0;
     double fraction = 0;
@@ -127,7 +129,7 @@ int cmd_collect(int argc, char **argv) {
             allow_mixed = 1;
         } else if (strcmp(argv[i], "--break-fraction") == 0 && i + 1 < argc) {
             if ((fraction = parse_fraction("--break-fraction", argv[++i])) < 0) {
-                fprintf(stderr, "posenc collect: %s\n", pe_error());
+                fprintf(stderr, "posenc collect: %s\n", core_error());
                 free(paths);
                 return EXIT_USAGE;
             }
@@ -165,7 +167,7 @@ int cmd_collect(int argc, char **argv) {
         n = dir_create(out) == 0 ? aggregate_runs(paths, np, out, stdout, &o) : -1;
     }
     if (n < 0) {
-        fprintf(stderr, "posenc collect: %s\n", pe_error());
+        fprintf(stderr, "posenc collect: %s\n", core_error());
         rc = n == RUN_INVALID ? EXIT_USAGE : EXIT_RUNTIME;
     }
     free(paths);
@@ -187,7 +189,7 @@ int cmd_sweep(int argc, char **argv) {
             return 0;
         } else if (strcmp(a, "--jobs") == 0) {
             if ((jobs = parse_count(a, i + 1 < argc ? argv[i + 1] : NULL, 1024)) < 0) {
-                fprintf(stderr, "posenc sweep: %s\n", pe_error());
+                fprintf(stderr, "posenc sweep: %s\n", core_error());
                 return EXIT_USAGE;
             }
             i++;
@@ -245,20 +247,20 @@ static int sweep_execute(const char *spec, const char *out, long jobs, int plots
                          int nslurm_sets, const char *slurm_sets[][2]) {
     Sweep s;
     if (sweep_load(&s, spec) != 0) {
-        fprintf(stderr, "posenc sweep: %s\n", pe_error());
+        fprintf(stderr, "posenc sweep: %s\n", core_error());
         return EXIT_USAGE;
     }
     /* the spec's "slurm" resources are checked for every sweep, local or not */
     SlurmOptions so;
     if (slurm_options_from_spec(&so, s.resolved_json, spec) != 0) {
-        fprintf(stderr, "posenc sweep: %s\n", pe_error());
+        fprintf(stderr, "posenc sweep: %s\n", core_error());
         sweep_free(&s);
         return EXIT_USAGE;
     }
     for (int k = 0; k < nslurm_sets; k++) {
         const char *key = strcmp(slurm_sets[k][0], "--max-running") == 0 ? "max_running" : slurm_sets[k][0] + 2;
         if (slurm_option_set(&so, key, slurm_sets[k][1], slurm_sets[k][0]) != 0) {
-            fprintf(stderr, "posenc sweep: %s\n", pe_error());
+            fprintf(stderr, "posenc sweep: %s\n", core_error());
             sweep_free(&s);
             return EXIT_USAGE;
         }
@@ -281,13 +283,13 @@ static int sweep_execute(const char *spec, const char *out, long jobs, int plots
     /* the runs already in DIR must be runs of this spec: nothing is written otherwise */
     int chk = sweep_check_runs(&s, dir);
     if (chk != 0) {
-        fprintf(stderr, "posenc sweep: %s\n", pe_error());
+        fprintf(stderr, "posenc sweep: %s\n", core_error());
         sweep_free(&s);
         return chk == RUN_IO ? EXIT_RUNTIME : EXIT_USAGE;
     }
     if (sweep_write_plan(&s, dir, bin) != 0 ||
         (slurm && slurm_write_scripts(dir, s.name, bin, s.num_jobs, s.threads, &so) != 0)) {
-        fprintf(stderr, "posenc sweep: %s\n", pe_error());
+        fprintf(stderr, "posenc sweep: %s\n", core_error());
         sweep_free(&s);
         return EXIT_RUNTIME;
     }
@@ -323,7 +325,7 @@ static int sweep_execute(const char *spec, const char *out, long jobs, int plots
     double trained = 0.0;
     int failed = sweep_run_plan(dir, (int)jobs, &sweep_stop, &interrupted, &ran, &resumed, &trained);
     if (failed < 0) {
-        fprintf(stderr, "posenc sweep: %s\n", pe_error());
+        fprintf(stderr, "posenc sweep: %s\n", core_error());
         return EXIT_RUNTIME;
     }
     /* throughput: finished jobs per hour and the CPU the jobs used vs what the cores offer */
@@ -353,7 +355,7 @@ static int sweep_execute(const char *spec, const char *out, long jobs, int plots
                       "\"threads_per_job\": %d, \"cores\": %ld, \"cpu_s\": %.1f, \"cpu_utilisation\": %.3f}\n",
                       date, wall, ran, resumed, trained, jobs, threads, cores, cpu, wall > 0 ? cpu / (wall * cores) : 0.0);
     if (ran > 0 && file_write_atomic(tpath, tjson, (size_t)tn) != 0)
-        fprintf(stderr, "posenc sweep: %s\n", pe_error());
+        fprintf(stderr, "posenc sweep: %s\n", core_error());
     if (interrupted) {
         fprintf(stderr, "sweep: interrupted; run the same command again to finish\n");
         return EXIT_INTERRUPTED;
@@ -361,7 +363,7 @@ static int sweep_execute(const char *spec, const char *out, long jobs, int plots
     const AggOptions o = {.plots = plots};
     int n_agg = aggregate_sweep(dir, stdout, &o);
     if (n_agg < 0) {
-        fprintf(stderr, "posenc sweep: %s\n", pe_error());
+        fprintf(stderr, "posenc sweep: %s\n", core_error());
         return n_agg == RUN_INVALID ? EXIT_USAGE : EXIT_RUNTIME;
     }
     return failed ? EXIT_RUNTIME : 0;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/error.h"
 #include "run/config.h"
 #include "run/rundir.h"
 #include "run/train.h"
@@ -86,7 +87,7 @@ int cmd_train(int argc, char **argv) {
             sets[nsets++] = a + 6;
         } else if (strcmp(a, "--stop-after") == 0) {
             if ((stop_after = parse_count(a, i + 1 < argc ? argv[i + 1] : NULL, 1000000000)) < 0) {
-                fprintf(stderr, "posenc train: %s\n", pe_error());
+                fprintf(stderr, "posenc train: %s\n", core_error());
                 return EXIT_USAGE;
             }
             i++;
@@ -122,7 +123,7 @@ int train_in(const RunDirSetup *setup, long stop_after, int quiet, int evaluate_
     char dir[4096];
     const int prep = rundir_prepare(setup, cfg, dir, sizeof dir);
     if (prep != RUNDIR_OK) {
-        fprintf(stderr, "posenc train: %s\n", pe_error());
+        fprintf(stderr, "posenc train: %s\n", core_error());
         return prep == RUNDIR_INVALID ? EXIT_USAGE : EXIT_RUNTIME;
     }
     struct sigaction sa;
@@ -153,10 +154,10 @@ int train_in(const RunDirSetup *setup, long stop_after, int quiet, int evaluate_
     case TRAIN_INTERRUPTED:
         return EXIT_INTERRUPTED;
     case TRAIN_NONFINITE:
-        fprintf(stderr, "posenc train: %s\n", pe_error());
+        fprintf(stderr, "posenc train: %s\n", core_error());
         return EXIT_NONFINITE;
     default:
-        fprintf(stderr, "posenc train: %s\n", pe_error());
+        fprintf(stderr, "posenc train: %s\n", core_error());
         return EXIT_RUNTIME;
     }
 }

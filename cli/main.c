@@ -12,9 +12,10 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "core/alloc.h"
+#include "core/blas.h"
+#include "core/error.h"
 #include "data/task.h"
-#include "model/blas.h"
-#include "model/common.h"
 #include "model/pe.h"
 #include "run/provenance.h"
 
@@ -89,8 +90,8 @@ static int finish(int rc) {
 
 static int dispatch(int argc, char **argv);
 
-/* cJSON's allocations through the checked allocator too (model/common.h) */
-static void *checked_malloc(size_t n) { return pe_calloc(n, 1); }
+/* cJSON's allocations through the checked allocator too (core/alloc.h) */
+static void *checked_malloc(size_t n) { return core_calloc(n, 1); }
 
 int main(int argc, char **argv) {
     cJSON_Hooks hooks = {.malloc_fn = checked_malloc, .free_fn = free};
@@ -114,11 +115,11 @@ static int dispatch(int argc, char **argv) {
         usage(stderr);
         return EXIT_USAGE;
     }
-    /* one OpenBLAS kernel family on every machine (model/blas.h); may run
+    /* one OpenBLAS kernel family on every machine (core/blas.h); may run
      * the program again with OPENBLAS_CORETYPE set */
     const int pinned = blas_pin(argv);
     if (pinned != 0) {
-        fprintf(stderr, "posenc: %s\n", pe_error());
+        fprintf(stderr, "posenc: %s\n", core_error());
         return pinned == -2 ? EXIT_USAGE : EXIT_RUNTIME;
     }
     /* a write beyond `ulimit -f` fails with EFBIG (and a message naming the

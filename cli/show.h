@@ -13,7 +13,7 @@
 #include "model/gpt.h"
 #include "model/pe.h"
 #include "run/config.h"
-#include "run/plot.h"
+#include "study/plot.h"
 
 #define PI 3.14159265358979323846
 

@@ -6,20 +6,21 @@
 
 #include "cli/cli.h"
 #include "cli/show.h"
+#include "core/alloc.h"
+#include "core/escape.h"
+#include "core/fsutil.h"
 #include "data/task.h"
-#include "run/escape.h"
-#include "run/fsutil.h"
 
 static int show_alibi(Show *s, const ShowView *view) {
     const int len = s->len, NH = s->heads;
     PEConfig pc = show_pe_config(s);
     PE pe;
     if (pe_init(&pe, view->enc, &pc) != 0) return EXIT_USAGE;
-    float *slopes = pe_calloc(NH, sizeof(float));
+    float *slopes = core_calloc(NH, sizeof(float));
     pe_alibi_slopes(slopes, NH);
     /* bias[h][i, j] from bias_forward; NaN above the diagonal (masked) */
-    float *bias = pe_calloc((size_t)NH * len * len, sizeof(float));
-    int *pos = pe_calloc(len, sizeof(int));
+    float *bias = core_calloc((size_t)NH * len * len, sizeof(float));
+    int *pos = core_calloc(len, sizeof(int));
     for (int p = 0; p < len; p++) pos[p] = p;
     double max_dev = 0;
     for (int h = 0; h < NH; h++) {
@@ -62,7 +63,7 @@ static int show_alibi(Show *s, const ShowView *view) {
     }
 
     /* geometric? the ratios of the slopes sorted from steep to gentle */
-    float *sorted = pe_calloc(NH, sizeof(float));
+    float *sorted = core_calloc(NH, sizeof(float));
     memcpy(sorted, slopes, NH * sizeof(float));
     for (int a = 1; a < NH; a++)
         for (int b = a; b > 0 && sorted[b] > sorted[b - 1]; b--) {

@@ -6,16 +6,17 @@
 
 #include "cli/cli.h"
 #include "cli/show.h"
+#include "core/alloc.h"
+#include "core/escape.h"
+#include "core/fsutil.h"
 #include "data/task.h"
-#include "run/escape.h"
-#include "run/fsutil.h"
 
 /* curves[(l * NH + h) * len + d]: the bias bias_forward adds at distance d for
  * a query at position qi (keys at 0..qi), NaN for d > qi. */
 void show_bias_curves(const PE *pe, int len, int qi, float *curves) {
     const int L = pe->cfg.L, NH = pe->cfg.NH;
-    int *pos = pe_calloc(len, sizeof(int));
-    float *row = pe_calloc(len, sizeof(float));
+    int *pos = core_calloc(len, sizeof(int));
+    float *row = core_calloc(len, sizeof(float));
     for (int p = 0; p < len; p++) pos[p] = p;
     for (int l = 0; l < L; l++) {
         if (pe->ops->bias_prepare) pe->ops->bias_prepare(pe, l, pos, len);
@@ -48,14 +49,14 @@ static int show_bias(Show *s, const ShowView *view) {
     const int L = pc.L, NH = pc.NH, nc = L * NH;
     /* the encoding's settings (t5) */
     const int buckets = (int)show_setting(&pc, "t5_buckets"), max_distance = (int)show_setting(&pc, "t5_max_distance");
-    float *cur = pe_calloc((size_t)nc * len, sizeof(float));
+    float *cur = core_calloc((size_t)nc * len, sizeof(float));
     show_bias_curves(&pe, len, len - 1, cur);
     /* FIRE also depends on the query position: a second query, inside the
      * training range with --run, else at len/4 */
     const int q2 = s->train_T ? (s->train_T - 1 < len - 1 ? s->train_T - 1 : len - 1) : len / 4;
     float *cur2 = NULL;
     if (fire) {
-        cur2 = pe_calloc((size_t)nc * len, sizeof(float));
+        cur2 = core_calloc((size_t)nc * len, sizeof(float));
         show_bias_curves(&pe, len, q2, cur2);
     }
 

@@ -6,9 +6,10 @@
 
 #include "cli/cli.h"
 #include "cli/show.h"
+#include "core/alloc.h"
+#include "core/escape.h"
+#include "core/fsutil.h"
 #include "data/task.h"
-#include "run/escape.h"
-#include "run/fsutil.h"
 
 /* Append s as a gnuplot single-quoted string. */
 void show_gp_quote(PlotScript *ps, const char *s) {
@@ -80,8 +81,8 @@ double show_scalar(const PEScalar *sc, int n, const char *name) {
 
 /* What embed_forward adds to an all-zero embedding at positions 0..len-1: (len, C). */
 float *show_embed_table(const PE *pe, int len, int C) {
-    float *t = pe_calloc((size_t)len * C, sizeof(float));
-    int *pos = pe_calloc(len, sizeof(int));
+    float *t = core_calloc((size_t)len * C, sizeof(float));
+    int *pos = core_calloc(len, sizeof(int));
     for (int p = 0; p < len; p++) pos[p] = p;
     pe->ops->embed_forward(pe, t, pos, len);
     free(pos);

@@ -6,9 +6,9 @@
 
 #include "cli/cli.h"
 #include "cli/show.h"
+#include "core/escape.h"
+#include "core/fsutil.h"
 #include "data/task.h"
-#include "run/escape.h"
-#include "run/fsutil.h"
 
 typedef struct {
     int n;                  /* rows */

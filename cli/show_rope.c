@@ -6,9 +6,11 @@
 
 #include "cli/cli.h"
 #include "cli/show.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/escape.h"
+#include "core/fsutil.h"
 #include "data/task.h"
-#include "run/escape.h"
-#include "run/fsutil.h"
 
 /* The per-pair frequencies before and after an evaluation-time RoPE scaling. */
 static int show_rope_scaling(const Show *s) {
@@ -17,14 +19,14 @@ static int show_rope_scaling(const Show *s) {
     const int hs = s->dim / s->heads;
     double scale = s->rope_scale;
     if (scale <= 0) {
-        if (!s->train_T) return pe_errorf("--rope-scaling %s: give --rope-scale S (or --run RUN to derive it)",
+        if (!s->train_T) return core_errorf("--rope-scaling %s: give --rope-scale S (or --run RUN to derive it)",
                                           pe_rope_scaling_name(s->rope_scaling));
         scale = (double)s->len / s->train_T;
         if (scale < 1) scale = 1;
     }
     int L = s->orig_len ? s->orig_len : s->train_T ? s->train_T : (int)lround(s->len / scale);
     if (L < 1) L = 1;
-    double *w0 = pe_calloc(hs, sizeof(double)), *w1 = pe_calloc(hs, sizeof(double)), m0 = 1, m1 = 1;
+    double *w0 = core_calloc(hs, sizeof(double)), *w1 = core_calloc(hs, sizeof(double)), m0 = 1, m1 = 1;
     int half = pe_rope_frequencies(&pc, w0, &m0);
     pc.rope_scaling = s->rope_scaling, pc.rope_scale = (float)scale, pc.rope_orig_len = L;
     if (half < 0 || pe_rope_frequencies(&pc, w1, &m1) < 0) {
@@ -56,17 +58,17 @@ static int show_rope_scaling(const Show *s) {
 int show_rope_tables(const PE *pe, int len, double **angle_out, double **cos_out) {
     const int hs = pe->cfg.hs;
     /* the pairs the module rotates */
-    double *freqs = pe_calloc(hs / 2 + 1, sizeof(double)), mscale = 1.0;
+    double *freqs = core_calloc(hs / 2 + 1, sizeof(double)), mscale = 1.0;
     const int rp = pe_rope_frequencies(&pe->cfg, freqs, &mscale), half = rp > 0 ? rp : 0;
     free(freqs);
-    double *angle = pe_calloc((size_t)len * half + 1, sizeof(double));
-    double *cosd = pe_calloc((size_t)len * half + 1, sizeof(double));
-    float *x = pe_calloc(hs, sizeof(float)), *y = pe_calloc(hs, sizeof(float));
+    double *angle = core_calloc((size_t)len * half + 1, sizeof(double));
+    double *cosd = core_calloc((size_t)len * half + 1, sizeof(double));
+    float *x = core_calloc(hs, sizeof(float)), *y = core_calloc(hs, sizeof(float));
     /* The pairs rotate independently, so one vector holding a 1 in the first
      * dimension of every pair, e = sum_i e_i, rotates them all in one call:
      * query x = rope(e, p), key y = rope(e, 0); pair i's share of <x, y> is
      * <rope(e_i, p), rope(e_i, 0)> = cos(p*w_i). */
-    double *prev = pe_calloc(half + 1, sizeof(double));
+    double *prev = core_calloc(half + 1, sizeof(double));
     for (int k = 0; k < hs; k++) y[k] = k < half ? 1.0f : 0.0f;
     pe->ops->qk_forward(pe, y, 0, 1);
     for (int p = 0; p < len; p++) {
@@ -96,11 +98,11 @@ static int show_rope(Show *s, const ShowView *view) {
     const float rope_base = (float)pe_setting(&pc, &pe_rope_base_setting);
     PE pe;
     if (pe_init(&pe, view->enc, &pc) != 0) return EXIT_USAGE;
-    float *x = pe_calloc(hs, sizeof(float)), *y = pe_calloc(hs, sizeof(float));
+    float *x = core_calloc(hs, sizeof(float)), *y = core_calloc(hs, sizeof(float));
     /* angle[p, i], cosd[d, i]: show_rope_tables (R = 2 * half dimensions rotated) */
     double *angle, *cosd;
     const int half = show_rope_tables(&pe, len, &angle, &cosd), R = 2 * half;
-    double *all1 = pe_calloc(len, sizeof(double)); /* <rope(1, d), rope(1, 0)> / hs */
+    double *all1 = core_calloc(len, sizeof(double)); /* <rope(1, d), rope(1, 0)> / hs */
     for (int d = 0; d < len; d++) {
         for (int k = 0; k < hs; k++) x[k] = y[k] = 1;
         pe.ops->qk_forward(&pe, x, d, 0);

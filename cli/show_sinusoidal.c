@@ -6,9 +6,10 @@
 
 #include "cli/cli.h"
 #include "cli/show.h"
+#include "core/alloc.h"
+#include "core/escape.h"
+#include "core/fsutil.h"
 #include "data/task.h"
-#include "run/escape.h"
-#include "run/fsutil.h"
 
 typedef struct {
     double omega, wavelength, cycles, mean_dabs, r1;
@@ -107,7 +108,7 @@ static int show_sinusoidal(Show *s, const ShowView *view) {
     /* the heatmap's rows: every sin column d = 2i (fast to slow), then every cos
      * column d = 2i+1; interleaved, sin next to cos reads as stripes */
     const int nsin = (C + 1) / 2;
-    float *sorted = pe_calloc((size_t)len * C, sizeof *sorted);
+    float *sorted = core_calloc((size_t)len * C, sizeof *sorted);
     for (int p = 0; p < len; p++)
         for (int r = 0; r < C; r++) sorted[(size_t)p * C + r] = t[(size_t)p * C + (r < nsin ? 2 * r : 2 * (r - nsin) + 1)];
     show_emit_grid(&ps, "pe", sorted, len, C, sr, sc);

@@ -6,9 +6,10 @@
 
 #include "cli/cli.h"
 #include "cli/show.h"
+#include "core/alloc.h"
+#include "core/escape.h"
+#include "core/fsutil.h"
 #include "data/task.h"
-#include "run/escape.h"
-#include "run/fsutil.h"
 
 static int show_xpos(Show *s, const ShowView *view) {
     const int len = s->len, hs = s->dim / s->heads, half = hs / 2;
@@ -19,8 +20,8 @@ static int show_xpos(Show *s, const ShowView *view) {
     const float rope_base = (float)pe_setting(&pc, &pe_rope_base_setting);
     /* per pair i: the key-query product of e_i at distance d (query at d, key at 0):
      * cos(d w_i) zeta_i^(d/gamma), and the decay alone (norm of the rotated, scaled pair) */
-    float *score = pe_calloc((size_t)half * len, sizeof(float)), *decay = pe_calloc((size_t)half * len, sizeof(float));
-    float *q = pe_calloc(hs, sizeof(float)), *k = pe_calloc(hs, sizeof(float));
+    float *score = core_calloc((size_t)half * len, sizeof(float)), *decay = core_calloc((size_t)half * len, sizeof(float));
+    float *q = core_calloc(hs, sizeof(float)), *k = core_calloc(hs, sizeof(float));
     for (int i = 0; i < half; i++)
         for (int d = 0; d < len; d++) {
             memset(q, 0, hs * sizeof(float));

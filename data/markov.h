@@ -29,7 +29,7 @@
 #ifndef POSENC_MARKOV_H
 #define POSENC_MARKOV_H
 
-#include "task.h"
+#include "data/task.h"
 
 typedef struct {
     int A, order, branch;

@@ -3,10 +3,13 @@
  * To add a task: write task_<name>.c defining `const TaskOps task_<name>_ops`
  * and add one line to the table below.
  */
-#include "task.h"
+#include "data/task.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/rng.h"
 
 extern const TaskOps task_copy_ops, task_reverse_ops, task_sort_ops, task_duplicate_ops,
     task_odds_first_ops, task_markov_ops;
@@ -58,7 +61,7 @@ int task_loss_floor(const TaskOps *t, const TaskConfig *cfg, const int *ns, int 
     int nmax = 1;
     for (int i = 0; i < count; i++)
         if (ns[i] > nmax) nmax = ns[i];
-    double *h = pe_calloc((size_t)nmax, sizeof(double));
+    double *h = core_calloc((size_t)nmax, sizeof(double));
     int rc = t->entropy(h, nmax, rate, cfg);
     if (rc == 0) {
         /* prefix sums: floor at n = mean of h[0..n-1] */
@@ -93,32 +96,32 @@ void task_config_default(TaskConfig *cfg) {
 
 int task_config_check(const TaskConfig *cfg) {
     if (!memchr(cfg->name, '\0', sizeof cfg->name) || !task_find(cfg->name))
-        return pe_errorf("task.name: unknown task \"%.*s\" (valid: %s)", (int)sizeof cfg->name,
+        return core_errorf("task.name: unknown task \"%.*s\" (valid: %s)", (int)sizeof cfg->name,
                          cfg->name, task_names());
     if (cfg->alphabet < TASK_MIN_ALPHABET || cfg->alphabet > TASK_MAX_ALPHABET)
-        return pe_errorf("task.alphabet: must be in %d..%d, got %d", TASK_MIN_ALPHABET,
+        return core_errorf("task.alphabet: must be in %d..%d, got %d", TASK_MIN_ALPHABET,
                          TASK_MAX_ALPHABET, cfg->alphabet);
     if (cfg->min_len < 1)
-        return pe_errorf("task.min_len: must be >= 1, got %d", cfg->min_len);
+        return core_errorf("task.min_len: must be >= 1, got %d", cfg->min_len);
     if (cfg->max_len > TASK_MAX_TRAIN_LEN)
-        return pe_errorf("task.max_len: must be <= %d, got %d", TASK_MAX_TRAIN_LEN, cfg->max_len);
+        return core_errorf("task.max_len: must be <= %d, got %d", TASK_MAX_TRAIN_LEN, cfg->max_len);
     if (cfg->max_len < cfg->min_len)
-        return pe_errorf("task.max_len: must be >= task.min_len (%d), got %d", cfg->min_len,
+        return core_errorf("task.max_len: must be >= task.min_len (%d), got %d", cfg->min_len,
                          cfg->max_len);
     if (cfg->markov_order < 1 || cfg->markov_order > TASK_MARKOV_MAX_ORDER)
-        return pe_errorf("task.markov_order: must be in 1..%d, got %d", TASK_MARKOV_MAX_ORDER,
+        return core_errorf("task.markov_order: must be in 1..%d, got %d", TASK_MARKOV_MAX_ORDER,
                          cfg->markov_order);
     if (cfg->markov_branch < 1 || cfg->markov_branch > TASK_MARKOV_MAX_BRANCH)
-        return pe_errorf("task.markov_branch: must be in 1..%d, got %d", TASK_MARKOV_MAX_BRANCH,
+        return core_errorf("task.markov_branch: must be in 1..%d, got %d", TASK_MARKOV_MAX_BRANCH,
                          cfg->markov_branch);
     if (strcmp(cfg->name, "markov") == 0) {
         if (cfg->markov_branch > cfg->alphabet)
-            return pe_errorf("task.markov_branch: %d successors need task.alphabet >= %d, got %d",
+            return core_errorf("task.markov_branch: %d successors need task.alphabet >= %d, got %d",
                              cfg->markov_branch, cfg->markov_branch, cfg->alphabet);
         double contexts = 1.0;
         for (int i = 0; i < cfg->markov_order; i++) contexts *= cfg->alphabet + 1;
         if (contexts > TASK_MARKOV_MAX_CONTEXTS)
-            return pe_errorf("task.markov_order: (task.alphabet + 1)^%d = %.0f contexts exceed %d; "
+            return core_errorf("task.markov_order: (task.alphabet + 1)^%d = %.0f contexts exceed %d; "
                              "lower the order or the alphabet",
                              cfg->markov_order, contexts, TASK_MARKOV_MAX_CONTEXTS);
     }
@@ -130,13 +133,13 @@ int task_config_check(const TaskConfig *cfg) {
 int batch_alloc(Batch *b, int cap_B, int cap_T) {
     memset(b, 0, sizeof *b);
     if (cap_B < 1 || cap_T < 1)
-        return pe_errorf("batch_alloc: capacity must be positive, got %d x %d", cap_B, cap_T);
+        return core_errorf("batch_alloc: capacity must be positive, got %d x %d", cap_B, cap_T);
     size_t n = (size_t)cap_B * (size_t)cap_T;
-    b->inputs = pe_calloc(n, sizeof(int));
-    b->targets = pe_calloc(n, sizeof(int));
-    b->pos = pe_calloc(n, sizeof(int));
-    b->lens = pe_calloc((size_t)cap_B, sizeof(int));
-    b->ns = pe_calloc((size_t)cap_B, sizeof(int));
+    b->inputs = core_calloc(n, sizeof(int));
+    b->targets = core_calloc(n, sizeof(int));
+    b->pos = core_calloc(n, sizeof(int));
+    b->lens = core_calloc((size_t)cap_B, sizeof(int));
+    b->ns = core_calloc((size_t)cap_B, sizeof(int));
     b->cap_B = cap_B;
     b->cap_T = cap_T;
     return 0;
@@ -211,14 +214,14 @@ static void frame_rows(Batch *b, const TaskOps *t, int A, int B, int T) {
 
 int batch_sample_train(Batch *b, const TaskOps *t, const TaskConfig *cfg, int B, Rng *rng) {
     if (cfg->min_len < 1 || cfg->max_len < cfg->min_len)
-        return pe_errorf("batch_sample_train: bad length range %d..%d", cfg->min_len,
+        return core_errorf("batch_sample_train: bad length range %d..%d", cfg->min_len,
                          cfg->max_len);
     if (cfg->alphabet < 1)
-        return pe_errorf("batch_sample_train: bad alphabet size %d", cfg->alphabet);
-    if (B < 1) return pe_errorf("batch_sample_train: batch size must be >= 1, got %d", B);
+        return core_errorf("batch_sample_train: bad alphabet size %d", cfg->alphabet);
+    if (B < 1) return core_errorf("batch_sample_train: batch size must be >= 1, got %d", B);
     int worst = task_max_train_input_len(t, cfg);
     if (B > b->cap_B || worst > b->cap_T)
-        return pe_errorf("batch_sample_train: %d rows of up to %d tokens (lengths %d..%d) exceed "
+        return core_errorf("batch_sample_train: %d rows of up to %d tokens (lengths %d..%d) exceed "
                          "the batch capacity %d x %d",
                          B, worst, cfg->min_len, cfg->max_len, b->cap_B, b->cap_T);
     int span = cfg->max_len - cfg->min_len + 1, T = 0;
@@ -234,13 +237,13 @@ int batch_sample_train(Batch *b, const TaskOps *t, const TaskConfig *cfg, int B,
 }
 
 int batch_sample_eval(Batch *b, const TaskOps *t, const TaskConfig *cfg, int n, int B, Rng *rng) {
-    if (n < 1) return pe_errorf("batch_sample_eval: length must be >= 1, got %d", n);
+    if (n < 1) return core_errorf("batch_sample_eval: length must be >= 1, got %d", n);
     if (cfg->alphabet < 1)
-        return pe_errorf("batch_sample_eval: bad alphabet size %d", cfg->alphabet);
-    if (B < 1) return pe_errorf("batch_sample_eval: batch size must be >= 1, got %d", B);
+        return core_errorf("batch_sample_eval: bad alphabet size %d", cfg->alphabet);
+    if (B < 1) return core_errorf("batch_sample_eval: batch size must be >= 1, got %d", B);
     int T = task_eval_T(t, n);
     if (B > b->cap_B || T > b->cap_T)
-        return pe_errorf("batch_sample_eval: %d rows of %d tokens (n = %d) exceed the batch "
+        return core_errorf("batch_sample_eval: %d rows of %d tokens (n = %d) exceed the batch "
                          "capacity %d x %d",
                          B, T, n, b->cap_B, b->cap_T);
     for (int r = 0; r < B; r++) {
@@ -258,7 +261,7 @@ int batch_sample_eval(Batch *b, const TaskOps *t, const TaskConfig *cfg, int n, 
 int batch_random_positions(Batch *b, int P, Rng *rng) {
     for (int r = 0; r < b->B; r++)
         if (b->lens[r] > P)
-            return pe_errorf("random positions: a row of %d tokens does not fit in %d positions "
+            return core_errorf("random positions: a row of %d tokens does not fit in %d positions "
                              "(model.max_positions must be at least the longest input)", b->lens[r], P);
     for (int r = 0; r < b->B; r++) {
         int *pos = b->pos + (size_t)r * b->T;

@@ -59,7 +59,7 @@
 #ifndef POSENC_TASK_H
 #define POSENC_TASK_H
 
-#include "model/common.h"
+#include "core/rng.h"
 
 /* Bounds checked by task_config_check. */
 #define TASK_MIN_ALPHABET 2

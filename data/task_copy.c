@@ -1,7 +1,7 @@
 /* task_copy.c — copy: y = x (m = n). */
 #include <string.h>
 
-#include "task.h"
+#include "data/task.h"
 
 static int copy_answer_len(int n) { return n; }
 

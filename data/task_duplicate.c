@@ -1,7 +1,7 @@
 /* task_duplicate.c — duplicate: y = x x (m = 2n). */
 #include <string.h>
 
-#include "task.h"
+#include "data/task.h"
 
 static int duplicate_answer_len(int n) { return 2 * n; }
 

@@ -5,8 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/dmath.h"
-#include "markov.h"
+#include "core/alloc.h"
+#include "core/dmath.h"
+#include "core/rng.h"
+#include "data/markov.h"
 
 void markov_row(const TaskConfig *cfg, uint32_t ctx, int *succ, double *prob) {
     const int A = cfg->alphabet, b = cfg->markov_branch;
@@ -72,8 +74,8 @@ void markov_table_alloc(MarkovTable *m, int A, int order, int branch) {
     m->branch = branch;
     m->contexts = 1;
     for (int i = 0; i < order; i++) m->contexts *= A + 1;
-    m->succ = pe_calloc((size_t)m->contexts * branch, sizeof(int));
-    m->prob = pe_calloc((size_t)m->contexts * branch, sizeof(double));
+    m->succ = core_calloc((size_t)m->contexts * branch, sizeof(int));
+    m->prob = core_calloc((size_t)m->contexts * branch, sizeof(double));
 }
 
 void markov_table_build(MarkovTable *m, const TaskConfig *cfg) {
@@ -105,13 +107,13 @@ static void propagate(const MarkovTable *m, const double *cur, double *next, int
 
 void markov_table_entropy(const MarkovTable *m, double *h, int n, double *rate) {
     const int K = m->contexts, b = m->branch;
-    double *H = pe_calloc(K, sizeof(double)); /* entropy of each row */
+    double *H = core_calloc(K, sizeof(double)); /* entropy of each row */
     for (int c = 0; c < K; c++)
         for (int j = 0; j < b; j++) {
             const double p = m->prob[(size_t)c * b + j];
             if (p > 0.0) H[c] -= p * dm_log(p);
         }
-    double *cur = pe_calloc(K, sizeof(double)), *next = pe_calloc(K, sizeof(double));
+    double *cur = core_calloc(K, sizeof(double)), *next = core_calloc(K, sizeof(double));
     for (int pass = 0; pass < 2; pass++) {
         if (pass == 1 && !rate) break;
         memset(cur, 0, sizeof(double) * K);

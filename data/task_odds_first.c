@@ -1,6 +1,6 @@
 /* task_odds_first.c — odds-first: the symbols at odd 1-based positions, then
  * those at even ones, y = x1 x3 x5 .. x2 x4 .. (m = n; docs/SPEC.md §1). */
-#include "task.h"
+#include "data/task.h"
 
 static int odds_first_answer_len(int n) { return n; }
 

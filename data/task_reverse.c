@@ -1,5 +1,5 @@
 /* task_reverse.c — reverse: y = xn .. x1 (m = n). */
-#include "task.h"
+#include "data/task.h"
 
 static int reverse_answer_len(int n) { return n; }
 

@@ -1,7 +1,7 @@
 /* task_sort.c — sort: y = x sorted ascending (m = n), by counting sort. */
 #include <string.h>
 
-#include "task.h"
+#include "data/task.h"
 
 static int sort_answer_len(int n) { return n; }
 

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/error.h"
 #include "run/config.h"
 
 #define FUZZ_MAX_SETS 16
@@ -39,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         char *json = config_to_json(&c);
         RunConfig again;
         if (config_from_string(&again, json, "fuzz round trip", NULL, 0) != 0) {
-            fprintf(stderr, "round trip failed: %s\n%s\n", pe_error(), json);
+            fprintf(stderr, "round trip failed: %s\n%s\n", core_error(), json);
             abort();
         }
         char *json2 = config_to_json(&again);

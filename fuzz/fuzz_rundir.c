@@ -1,6 +1,6 @@
 /*
  * fuzz_rundir.c — libFuzzer target for the files of run directories and
- * sweep folders, which posenc reads as untrusted input (run/runinfo.h):
+ * sweep folders, which posenc reads as untrusted input (run/inspect.h):
  *
  *   first byte % 4 == 0   config.json    config_from_string (+ the round trip of fuzz_config)
  *                   1     eval*.json     eval_file_parse: every accepted value in range
@@ -20,10 +20,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "run/aggregate.h"
 #include "run/config.h"
-#include "run/runinfo.h"
+#include "run/inspect.h"
 #include "run/train.h"
+#include "study/aggregate.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

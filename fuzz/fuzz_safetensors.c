@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/error.h"
 #include "model/gpt.h"
 #include "run/checkpoint.h"
 #include "run/config.h"
@@ -37,7 +38,7 @@ static void fuzz_st_cleanup(void) {
 static int fuzz_st_init(void) {
     RunConfig c;
     if (config_from_string(&c, FUZZ_ST_CONFIG, "fuzz", NULL, 0) != 0 || gpt_build(&fuzz_st_model, &c.model) != 0) {
-        fprintf(stderr, "fuzz_safetensors: %s\n", pe_error());
+        fprintf(stderr, "fuzz_safetensors: %s\n", core_error());
         abort();
     }
     adamw_init(&fuzz_st_opt, fuzz_st_model.num_params, 0.0f);

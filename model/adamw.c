@@ -1,20 +1,21 @@
 /*
  * adamw.c — AdamW, learning-rate schedule, gradient clipping (see adamw.h).
  */
-#include "adamw.h"
-#include "dmath.h"
-#include "kernel.h"
+#include "core/dmath.h"
+#include "model/adamw.h"
+#include "model/kernel.h"
 
 #include <math.h>
 #include <stdlib.h>
+#include "core/alloc.h"
 
 void adamw_init(AdamW *opt, size_t num_params, float weight_decay) {
     opt->beta1 = 0.9f;
     opt->beta2 = 0.95f;
     opt->eps = 1e-8f;
     opt->weight_decay = weight_decay;
-    opt->m = pe_calloc_big(num_params, sizeof(float));
-    opt->v = pe_calloc_big(num_params, sizeof(float));
+    opt->m = core_calloc_big(num_params, sizeof(float));
+    opt->v = core_calloc_big(num_params, sizeof(float));
     opt->n = num_params;
     opt->t = 0;
 }

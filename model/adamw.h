@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 
-#include "gpt.h"
+#include "model/gpt.h"
 
 typedef struct {
     float beta1, beta2, eps, weight_decay;

@@ -1,7 +1,7 @@
 /*
  * gpt.c — the model: parameter layout, forward, backward (see gpt.h).
  */
-#include "gpt.h"
+#include "model/gpt.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -9,7 +9,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "layers.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/rng.h"
+#include "model/layers.h"
 
 const char *const gpt_part_names[GPT_NUM_PARTS] = {
     "embed+pe", "layernorm", "attn linear", "attention", "mlp", "residual", "loss",
@@ -57,18 +60,18 @@ PEConfig gpt_pe_config(const GPTConfig *cfg) {
 }
 
 int gpt_config_check(const GPTConfig *c) {
-    if (c->V < 2) return pe_errorf("model: vocabulary size must be >= 2, got %d", c->V);
-    if (c->C < 1) return pe_errorf("model.d_model: must be >= 1, got %d", c->C);
-    if (c->L < 1) return pe_errorf("model.n_layers: must be >= 1, got %d", c->L);
-    if (c->NH < 1) return pe_errorf("model.n_heads: must be >= 1, got %d", c->NH);
+    if (c->V < 2) return core_errorf("model: vocabulary size must be >= 2, got %d", c->V);
+    if (c->C < 1) return core_errorf("model.d_model: must be >= 1, got %d", c->C);
+    if (c->L < 1) return core_errorf("model.n_layers: must be >= 1, got %d", c->L);
+    if (c->NH < 1) return core_errorf("model.n_heads: must be >= 1, got %d", c->NH);
     if (c->C % c->NH)
-        return pe_errorf("model.n_heads: %d does not divide model.d_model (%d)", c->NH, c->C);
-    if (c->F < 1) return pe_errorf("model.d_ff: must be >= 1, got %d", c->F);
-    if (c->P < 1) return pe_errorf("model.max_positions: must be >= 1, got %d", c->P);
+        return core_errorf("model.n_heads: %d does not divide model.d_model (%d)", c->NH, c->C);
+    if (c->F < 1) return core_errorf("model.d_ff: must be >= 1, got %d", c->F);
+    if (c->P < 1) return core_errorf("model.max_positions: must be >= 1, got %d", c->P);
     if (!pe_find(c->pe))
-        return pe_errorf("model.pe: unknown position encoding \"%s\" (valid: %s)", c->pe, pe_names());
+        return core_errorf("model.pe: unknown position encoding \"%s\" (valid: %s)", c->pe, pe_names());
     if (!(c->emb_scale > 0.0f && isfinite(c->emb_scale)))
-        return pe_errorf("model.emb_scale: must be > 0, got %g", c->emb_scale);
+        return core_errorf("model.emb_scale: must be > 0, got %g", c->emb_scale);
     return 0;
 }
 
@@ -126,8 +129,8 @@ int gpt_build(GPT *m, const GPTConfig *cfg) {
         off += sizes[i];
     }
     m->num_params = off;
-    m->params_memory = pe_calloc_big(off, sizeof(float));
-    m->grads_memory = pe_calloc_big(off, sizeof(float));
+    m->params_memory = core_calloc_big(off, sizeof(float));
+    m->grads_memory = core_calloc_big(off, sizeof(float));
     point_params(&m->params, m->params_memory, m->param_info);
     point_params(&m->grads, m->grads_memory, m->param_info);
     m->pe.params = sizes[16] ? m->params.pe : NULL;
@@ -223,16 +226,16 @@ void gpt_reserve(GPT *m, int B, int T, int training) {
     size_t bt = (size_t)B * T, btt = bt * T, s[GPT_NUM_ACT_TENSORS];
     if ((size_t)T > m->attn_scratch_T) {
         free(m->attn_scratch);
-        m->attn_scratch = pe_calloc_big(attention_scratch_floats(T, m->cfg.C, m->cfg.NH), sizeof(float));
+        m->attn_scratch = core_calloc_big(attention_scratch_floats(T, m->cfg.C, m->cfg.NH), sizeof(float));
         m->attn_scratch_T = T;
     }
     if (bt > m->acts_tokens || btt > m->acts_att) {
         if (bt < m->acts_tokens) bt = m->acts_tokens;
         if (btt < m->acts_att) btt = m->acts_att;
         free(m->acts_memory);
-        m->acts_memory = pe_calloc_big(act_sizes(&m->cfg, bt, btt, s), sizeof(float));
+        m->acts_memory = core_calloc_big(act_sizes(&m->cfg, bt, btt, s), sizeof(float));
         free(m->live);
-        m->live = pe_calloc(bt, sizeof(int)); /* B <= B*T sequences */
+        m->live = core_calloc(bt, sizeof(int)); /* B <= B*T sequences */
         m->acts_tokens = bt;
         m->acts_att = btt;
     }
@@ -243,7 +246,7 @@ void gpt_reserve(GPT *m, int B, int T, int training) {
         if (btt < m->scratch_att) btt = m->scratch_att;
         size_t ss[GPT_NUM_SCRATCH];
         free(m->scratch_memory);
-        m->scratch_memory = pe_calloc_big(scratch_sizes(&m->cfg, bt, btt, ss), sizeof(float));
+        m->scratch_memory = core_calloc_big(scratch_sizes(&m->cfg, bt, btt, ss), sizeof(float));
         m->dgelu_ready = 0;
         m->scratch_tokens = bt;
         m->scratch_att = btt;
@@ -253,7 +256,7 @@ void gpt_reserve(GPT *m, int B, int T, int training) {
 int gpt_check_positions(const GPT *m, const int *pos, int n) {
     for (int i = 0; i < n; i++)
         if (pos[i] < 0 || pos[i] >= m->cfg.P)
-            return pe_errorf("position id %d is outside the model's range [0, %d): raise "
+            return core_errorf("position id %d is outside the model's range [0, %d): raise "
                              "model.max_positions to at least %d",
                              pos[i], m->cfg.P, pos[i] + 1);
     return 0;
@@ -465,7 +468,7 @@ size_t gpt_reserved_bytes(const GPT *m) {
 
 int gpt_set_rope_scaling(GPT *m, int scaling, float s, int orig_len) {
     if (scaling != PE_ROPE_SCALING_NONE && !pe_has(m->cfg.pe, PE_SCALABLE))
-        return pe_errorf("RoPE scaling %s needs a model trained with rope; this one uses %s",
+        return core_errorf("RoPE scaling %s needs a model trained with rope; this one uses %s",
                          pe_rope_scaling_name(scaling) ? pe_rope_scaling_name(scaling) : "?", m->cfg.pe);
     GPTConfig c = m->cfg;
     c.rope_scaling = scaling;
@@ -503,10 +506,10 @@ static size_t cache_sizes(const GPTConfig *g, size_t cap, size_t s[GPT_NUM_CACHE
 
 int gpt_cache_init(GPTCache *c, const GPT *m, int cap) {
     memset(c, 0, sizeof *c);
-    if (cap < 1) return pe_errorf("decoding cache: capacity must be >= 1, got %d", cap);
+    if (cap < 1) return core_errorf("decoding cache: capacity must be >= 1, got %d", cap);
     size_t s[GPT_NUM_CACHE_TENSORS];
-    c->memory = pe_calloc_big(cache_sizes(&m->cfg, (size_t)cap, s), sizeof(float));
-    c->pos = pe_calloc((size_t)cap, sizeof(int));
+    c->memory = core_calloc_big(cache_sizes(&m->cfg, (size_t)cap, s), sizeof(float));
+    c->pos = core_calloc((size_t)cap, sizeof(int));
     float **ptrs[GPT_NUM_CACHE_TENSORS] = {&c->kt, &c->v, &c->x, &c->x2, &c->ln, &c->qkv,
                                            &c->atty, &c->proj, &c->fch, &c->fch_gelu, &c->row, &c->logits};
     float *p = c->memory;
@@ -523,8 +526,8 @@ void gpt_cache_reset(GPTCache *c) { c->len = 0; }
 
 int gpt_decode_step(GPT *m, GPTCache *c, int token, int p) {
     const int C = m->cfg.C, L = m->cfg.L, NH = m->cfg.NH, F = m->cfg.F, V = m->cfg.V;
-    if (c->len >= c->cap) return pe_errorf("decoding cache: full (%d tokens)", c->cap);
-    if (token < 0 || token >= V) return pe_errorf("decoding: token %d is outside [0, %d)", token, V);
+    if (c->len >= c->cap) return core_errorf("decoding cache: full (%d tokens)", c->cap);
+    if (token < 0 || token >= V) return core_errorf("decoding: token %d is outside [0, %d)", token, V);
     if (gpt_check_positions(m, &p, 1) != 0) return -1;
     const int i = c->len;
     const size_t layer_kv = (size_t)c->cap * C; /* floats of one layer's keys (or values) */

@@ -16,6 +16,13 @@
  * only re-points the views. Backward uses a few scratch buffers sized for the
  * training shape. Nothing is allocated inside gpt_forward / gpt_backward.
  *
+ * Dimension legend (never changes meaning anywhere in the code):
+ *   B  batch size (sequences)          T  time (padded sequence length)
+ *   N  B*T tokens                      C  channels (d_model)
+ *   NH attention heads                 hs head size = C/NH
+ *   F  MLP hidden size (d_ff)          L  layers
+ *   V  vocabulary size                 P  position table size (max_positions)
+ *
  * Weights use the PyTorch nn.Linear layout (out, in): y = x W^T + b.
  *
  * Batches: B sequences right-padded to T. targets[b*T+t] is the next token
@@ -28,9 +35,9 @@
 
 #include <stddef.h>
 
-#include "common.h"
-#include "layers.h" /* LiveRows */
-#include "pe.h"
+#include "core/error.h"
+#include "model/layers.h" /* LiveRows */
+#include "model/pe.h"
 
 typedef struct {
     int V;              /* vocabulary size */
@@ -51,7 +58,7 @@ typedef struct {
 
 /* Default values for every field except V. */
 void gpt_config_default(GPTConfig *cfg);
-/* Check every field; 0 or an error naming the field (pe_errorf). */
+/* Check every field; 0 or an error naming the field (core_errorf). */
 int gpt_config_check(const GPTConfig *cfg);
 /* The position-encoding module's view of cfg. */
 PEConfig gpt_pe_config(const GPTConfig *cfg);
@@ -211,7 +218,7 @@ size_t gpt_reserved_bytes(const GPT *m);
  * activations for the larger of train_B x train_T and eval_B x eval_T (the
  * buffer is sized per dimension, as gpt_reserve does); backward scratch for
  * train_B x train_T. *param_bytes (optional) receives the share of
- * parameters, gradients and moments. 0 after pe_errorf if cfg is invalid. */
+ * parameters, gradients and moments. 0 after core_errorf if cfg is invalid. */
 double gpt_estimate_bytes(const GPTConfig *cfg, int train_B, int train_T, int eval_B, int eval_T,
                           double *param_bytes);
 

@@ -1,15 +1,15 @@
 /*
  * layers.c — forward/backward pairs (see layers.h for the contracts).
  */
-#include "dmath.h"
-#include "layers.h"
+#include "core/dmath.h"
+#include "model/layers.h"
 
 #include <cblas.h>
 #include <math.h>
 #include <string.h>
 
-#include "kernel.h" /* KERNEL: AVX2 and baseline clones, bitwise-equal */
-#include "parallel.h"
+#include "model/kernel.h" /* KERNEL: AVX2 and baseline clones, bitwise-equal */
+#include "core/parallel.h"
 
 
 /* The run of rows starting at n (< hi) that are all live or all dead:

@@ -4,7 +4,7 @@
  * Argument order mirrors llm.c: outputs first, then inputs, then weights,
  * then sizes. Backward functions ACCUMULATE (+=) into every gradient they
  * receive (inputs' and parameters'); callers zero them when needed.
- * Shapes use the legend of common.h; N is the number of token rows.
+ * Shapes use the legend of model/gpt.h; N is the number of token rows.
  *
  * Kernels with a _ref twin: the _ref version is the plain-C definition, kept
  * beside the optimised one and tested against it (tests/test_layers.c). The
@@ -15,7 +15,7 @@
 #ifndef POSENC_LAYERS_H
 #define POSENC_LAYERS_H
 
-#include "pe.h"
+#include "model/pe.h"
 
 /* Live rows. A batch holds B sequences of T rows; in sequence b, rows
  * 0..live[b]-1 reach a counted output (the rest, padding past its last

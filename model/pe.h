@@ -40,7 +40,8 @@
 
 #include <stddef.h>
 
-#include "common.h"
+#include "core/error.h"
+#include "core/rng.h"
 
 /* ---- settings: each encoding's own config keys ---------------------------
  *
@@ -177,7 +178,7 @@ struct PEOps {
     const PESetting *const *settings;
     /* (optional) Check the settings together with the model's shape (C, NH,
      * hs, L, P), beyond each setting's own range (checked before from the
-     * table): 0, or -1 with an error via pe_errorf that starts with the
+     * table): 0, or -1 with an error via core_errorf that starts with the
      * config key at fault, "model.<key>: ...". Called by pe_check, so both
      * the config loader and pe_init refuse the same values. */
     int (*check)(const PEConfig *cfg);
@@ -196,7 +197,7 @@ struct PEOps {
     /* Initialise the trainable parameters (optional). */
     void (*init_params)(const PE *pe, float *params, Rng *rng);
     /* Build precomputed tables into pe->state (optional). Returns 0 or
-     * an error via pe_errorf. */
+     * an error via core_errorf. */
     int (*setup)(PE *pe);
     /* Bytes setup allocates for pe->state (optional: NULL means small), for
      * the memory estimate before a model is built. */

@@ -6,8 +6,9 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "dmath.h"
-#include "pe.h"
+#include "core/alloc.h"
+#include "core/dmath.h"
+#include "model/pe.h"
 
 /* get_slopes_power_of_2(n): start = 2^(-8/n), slopes start^1 .. start^n */
 static void slopes_pow2(float *out, int n) {
@@ -22,14 +23,14 @@ void pe_alibi_slopes(float *slopes, int NH) {
     slopes_pow2(slopes, p2);
     if (p2 == NH) return;
     /* get_slopes(2*p2)[0::2][:NH-p2] */
-    float *extra = pe_calloc((size_t)2 * p2, sizeof(float));
+    float *extra = core_calloc((size_t)2 * p2, sizeof(float));
     pe_alibi_slopes(extra, 2 * p2);
     for (int i = 0; i < NH - p2; i++) slopes[p2 + i] = extra[2 * i];
     free(extra);
 }
 
 static int alibi_setup(PE *pe) {
-    float *slopes = pe_calloc(pe->cfg.NH, sizeof(float));
+    float *slopes = core_calloc(pe->cfg.NH, sizeof(float));
     pe_alibi_slopes(slopes, pe->cfg.NH);
     pe->state = slopes;
     return 0;

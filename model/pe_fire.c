@@ -42,8 +42,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dmath.h"
-#include "pe.h"
+#include "core/alloc.h"
+#include "core/dmath.h"
+#include "core/rng.h"
+#include "model/pe.h"
 
 #define FIRE_EPS 1e-6f
 #define FIRE_INIT_C 0.1f
@@ -127,15 +129,15 @@ static size_t fire_state_bytes(const PEConfig *cfg) {
 
 static int fire_setup(PE *pe) {
     const PEConfig *c = &pe->cfg;
-    FireState *s = pe_calloc(1, sizeof *s);
+    FireState *s = core_calloc(1, sizeof *s);
     s->H = (int)pe_setting(c, &hidden_setting);
     s->L0 = (float)pe_setting(c, &init_L_setting);
     const size_t n = (size_t)c->NH * c->P * c->P;
-    s->table = pe_calloc_big(n, sizeof(float));
-    s->gtable = pe_calloc_big(n, sizeof(float));
-    s->hid = pe_calloc(s->H, sizeof(float));
-    s->dh = pe_calloc(s->H, sizeof(float));
-    s->qrow = pe_calloc((size_t)c->NH * c->P, sizeof(float));
+    s->table = core_calloc_big(n, sizeof(float));
+    s->gtable = core_calloc_big(n, sizeof(float));
+    s->hid = core_calloc(s->H, sizeof(float));
+    s->dh = core_calloc(s->H, sizeof(float));
+    s->qrow = core_calloc((size_t)c->NH * c->P, sizeof(float));
     s->qpos = -1;
     pe->state = s;
     return 0;

@@ -28,8 +28,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dmath.h"
-#include "pe.h"
+#include "core/alloc.h"
+#include "core/dmath.h"
+#include "core/rng.h"
+#include "model/pe.h"
 
 #define KERPLE_EPS 0.01f /* the reference's clamp of the initial values */
 
@@ -62,9 +64,9 @@ static void kerple_init_params(const PE *pe, float *params, Rng *rng) {
 }
 
 static int kerple_setup(PE *pe) {
-    KerpleState *s = pe_calloc(1, sizeof *s);
-    s->table = pe_calloc((size_t)pe->cfg.NH * pe->cfg.P, sizeof(float));
-    s->gtable = pe_calloc((size_t)pe->cfg.NH * pe->cfg.P, sizeof(float));
+    KerpleState *s = core_calloc(1, sizeof *s);
+    s->table = core_calloc((size_t)pe->cfg.NH * pe->cfg.P, sizeof(float));
+    s->gtable = core_calloc((size_t)pe->cfg.NH * pe->cfg.P, sizeof(float));
     pe->state = s;
     return 0;
 }

@@ -4,7 +4,8 @@
  * receive no gradient and are excluded from weight decay, so they keep
  * their initial noise (docs/SPEC.md §4).
  */
-#include "pe.h"
+#include "core/rng.h"
+#include "model/pe.h"
 
 static size_t learned_num_params(const PEConfig *cfg) { return (size_t)cfg->P * cfg->C; }
 

@@ -1,5 +1,5 @@
 /* pe_none.c — NoPE: no position information beyond the causal mask. */
-#include "pe.h"
+#include "model/pe.h"
 
 const PEOps pe_none_ops = {
     .name = "none",

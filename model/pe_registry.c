@@ -11,7 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pe.h"
+#include "core/error.h"
+#include "model/pe.h"
 
 extern const PEOps pe_none_ops, pe_sinusoidal_ops, pe_learned_ops, pe_rope_ops, pe_alibi_ops;
 extern const PEOps pe_t5_ops, pe_fire_ops, pe_kerple_ops, pe_xpos_ops;
@@ -112,9 +113,9 @@ int pe_check(const PEOps *ops, const PEConfig *cfg) {
         const double v = pe_setting(cfg, r);
         if ((r->lo_open ? v > r->lo : v >= r->lo) && v <= r->hi) continue;
         if (r->type == PE_SETTING_INT)
-            return pe_errorf("model.%s: must be in %.0f..%.0f, got %.0f", r->name, r->lo, r->hi, v);
-        if (isinf(r->hi)) return pe_errorf("model.%s: must be %s %g, got %g", r->name, r->lo_open ? ">" : ">=", r->lo, v);
-        return pe_errorf("model.%s: must be %s %g and <= %g, got %g", r->name, r->lo_open ? ">" : ">=", r->lo, r->hi, v);
+            return core_errorf("model.%s: must be in %.0f..%.0f, got %.0f", r->name, r->lo, r->hi, v);
+        if (isinf(r->hi)) return core_errorf("model.%s: must be %s %g, got %g", r->name, r->lo_open ? ">" : ">=", r->lo, v);
+        return core_errorf("model.%s: must be %s %g and <= %g, got %g", r->name, r->lo_open ? ">" : ">=", r->lo, r->hi, v);
     }
     return ops->check ? ops->check(cfg) : 0;
 }
@@ -139,7 +140,7 @@ const char *pe_names(void) {
 int pe_init(PE *pe, const char *name, const PEConfig *cfg) {
     memset(pe, 0, sizeof *pe);
     const PEOps *ops = pe_find(name);
-    if (!ops) return pe_errorf("unknown position encoding \"%s\" (valid: %s)", name, pe_names());
+    if (!ops) return core_errorf("unknown position encoding \"%s\" (valid: %s)", name, pe_names());
     if (pe_check(ops, cfg) != 0) return -1;
     pe->ops = ops;
     pe->cfg = *cfg;

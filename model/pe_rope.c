@@ -13,8 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dmath.h"
-#include "pe.h"
+#include "core/alloc.h"
+#include "core/dmath.h"
+#include "core/error.h"
+#include "model/pe.h"
 
 const PESetting pe_rope_base_setting = {
     "rope_base", PE_SETTING_FLOAT, 10000, 1, INFINITY, 1,
@@ -46,12 +48,12 @@ int pe_rope_scaling_find(const char *name) {
 static int rope_dims(const PEConfig *c) {
     const float fraction = (float)pe_setting(c, &fraction_setting), base = (float)pe_setting(c, &pe_rope_base_setting);
     if (!(fraction > 0.0f && fraction <= 1.0f))
-        return pe_errorf("model.rope_fraction: must be in (0, 1], got %g", fraction);
-    if (!(base > 1.0f)) return pe_errorf("model.rope_base: must be > 1, got %g", base);
+        return core_errorf("model.rope_fraction: must be in (0, 1], got %g", fraction);
+    if (!(base > 1.0f)) return core_errorf("model.rope_base: must be > 1, got %g", base);
     int R = (int)(fraction * c->hs + 1e-4f);
     R -= R % 2;
     if (R < 2)
-        return pe_errorf("model.rope_fraction: rope rotates no dimension: %g of head size %d leaves %d",
+        return core_errorf("model.rope_fraction: rope rotates no dimension: %g of head size %d leaves %d",
                          fraction, c->hs, R);
     return R;
 }
@@ -62,7 +64,7 @@ static int rope_check(const PEConfig *c) {
     const double fraction = (float)pe_setting(c, &fraction_setting), R = fraction * c->hs;
     const long Ri = lround(R);
     if (fabs(R - (double)Ri) > 1e-4 || Ri < 2 || Ri % 2 != 0)
-        return pe_errorf("model.rope_fraction: %g of head size %d rotates %g dimensions; RoPE needs an even "
+        return core_errorf("model.rope_fraction: %g of head size %d rotates %g dimensions; RoPE needs an even "
                          "whole number >= 2",
                          fraction, c->hs, R);
     return 0;
@@ -79,11 +81,11 @@ int pe_rope_frequencies(const PEConfig *c, double *freqs, double *mscale) {
     if (R < 0) return -1;
     const int half = R / 2, sc = c->rope_scaling;
     const double base = (float)pe_setting(c, &pe_rope_base_setting), s = c->rope_scale;
-    if (sc < 0 || sc >= PE_ROPE_SCALING_COUNT) return pe_errorf("rope scaling: unknown method %d", sc);
+    if (sc < 0 || sc >= PE_ROPE_SCALING_COUNT) return core_errorf("rope scaling: unknown method %d", sc);
     if (sc != PE_ROPE_SCALING_NONE && !(s >= 1.0 && s <= 1e6))
-        return pe_errorf("rope scaling %s: the scale factor s must be in [1, 1e6], got %g", scaling_names[sc], s);
+        return core_errorf("rope scaling %s: the scale factor s must be in [1, 1e6], got %g", scaling_names[sc], s);
     if (sc == PE_ROPE_SCALING_YARN && c->rope_orig_len < 1)
-        return pe_errorf("rope scaling yarn: needs the original (training) context length, got %d",
+        return core_errorf("rope scaling yarn: needs the original (training) context length, got %d",
                          c->rope_orig_len);
     *mscale = 1.0;
     for (int i = 0; i < half; i++) freqs[i] = dm_pow(base, -2.0 * i / R);
@@ -123,15 +125,15 @@ static int rope_setup(PE *pe) {
     const int R = rope_dims(c);
     if (R < 0) return -1;
     const int half = R / 2;
-    double *freqs = pe_calloc(half, sizeof(double)), mscale = 1.0;
+    double *freqs = core_calloc(half, sizeof(double)), mscale = 1.0;
     if (pe_rope_frequencies(c, freqs, &mscale) < 0) {
         free(freqs);
         return -1;
     }
-    RopeState *s = pe_calloc(1, sizeof *s);
+    RopeState *s = core_calloc(1, sizeof *s);
     s->R = R;
-    s->cos = pe_calloc((size_t)c->P * half, sizeof(float));
-    s->sin = pe_calloc((size_t)c->P * half, sizeof(float));
+    s->cos = core_calloc((size_t)c->P * half, sizeof(float));
+    s->sin = core_calloc((size_t)c->P * half, sizeof(float));
     for (int p = 0; p < c->P; p++) {
         for (int i = 0; i < half; i++) {
             double theta = p * freqs[i];

@@ -6,17 +6,19 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "dmath.h"
-#include "pe.h"
+#include "core/alloc.h"
+#include "core/dmath.h"
+#include "core/error.h"
+#include "model/pe.h"
 
 static int sin_check(const PEConfig *cfg) {
-    if (cfg->C % 2) return pe_errorf("model.d_model: the sinusoidal encoding needs an even d_model, got %d", cfg->C);
+    if (cfg->C % 2) return core_errorf("model.d_model: the sinusoidal encoding needs an even d_model, got %d", cfg->C);
     return 0;
 }
 
 static int sin_setup(PE *pe) {
     const int C = pe->cfg.C, P = pe->cfg.P;
-    float *table = pe_calloc((size_t)P * C, sizeof(float)); /* (P, C) */
+    float *table = core_calloc((size_t)P * C, sizeof(float)); /* (P, C) */
     for (int p = 0; p < P; p++) {
         for (int i = 0; i < C / 2; i++) {
             double angle = p / dm_pow(10000.0, 2.0 * i / C);

@@ -27,8 +27,11 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "dmath.h"
-#include "pe.h"
+#include "core/alloc.h"
+#include "core/dmath.h"
+#include "core/error.h"
+#include "core/rng.h"
+#include "model/pe.h"
 
 static const PESetting buckets_setting = {
     "t5_buckets", PE_SETTING_INT, 32, 2, 1024, 0, "T5 relative-position buckets"};
@@ -59,7 +62,7 @@ static int t5_tensors(const PEConfig *cfg, PETensor *out) {
 
 static int t5_check(const PEConfig *c) {
     if (max_distance_of(c) <= buckets_of(c) / 2)
-        return pe_errorf("model.t5_max_distance: %d must exceed model.t5_buckets / 2 (%d): the buckets below it "
+        return core_errorf("model.t5_max_distance: %d must exceed model.t5_buckets / 2 (%d): the buckets below it "
                          "are one per distance, the rest log-spaced up to it",
                          max_distance_of(c), buckets_of(c) / 2);
     return 0;
@@ -74,7 +77,7 @@ static void t5_init_params(const PE *pe, float *params, Rng *rng) {
 static int t5_setup(PE *pe) {
     const PEConfig *c = &pe->cfg;
     const int buckets = buckets_of(c), max_distance = max_distance_of(c);
-    int *bucket = pe_calloc((size_t)c->P, sizeof(int)); /* bucket[d], d = 0..P-1 */
+    int *bucket = core_calloc((size_t)c->P, sizeof(int)); /* bucket[d], d = 0..P-1 */
     for (int d = 0; d < c->P; d++) bucket[d] = pe_t5_bucket(d, buckets, max_distance);
     pe->state = bucket;
     return 0;

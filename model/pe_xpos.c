@@ -24,8 +24,10 @@
 #include <math.h>
 #include <stdlib.h>
 
-#include "dmath.h"
-#include "pe.h"
+#include "core/alloc.h"
+#include "core/dmath.h"
+#include "core/error.h"
+#include "model/pe.h"
 
 static const PESetting scale_base_setting = {
     "xpos_scale_base", PE_SETTING_FLOAT, 512, 0, INFINITY, 1,
@@ -42,13 +44,13 @@ typedef struct {
  * zeta_0^(-(P-1)/gamma) with zeta_0 = 0.4/1.4, must stay below 1e30. */
 static int xpos_check(const PEConfig *c) {
     if (c->hs < 2 || c->hs % 2)
-        return pe_errorf("model.pe: xpos rotates dimension pairs and needs an even head size, got %d "
+        return core_errorf("model.pe: xpos rotates dimension pairs and needs an even head size, got %d "
                          "(model.d_model %d / model.n_heads %d)",
                          c->hs, c->C, c->NH);
     const float gamma = (float)pe_setting(c, &scale_base_setting);
     const double zeta0 = 0.4 / 1.4, worst = -dm_log(zeta0) * (c->P - 1) / gamma;
     if (worst > dm_log(1e30))
-        return pe_errorf("model.xpos_scale_base: %g is too small for %d positions: the key scale "
+        return core_errorf("model.xpos_scale_base: %g is too small for %d positions: the key scale "
                          "zeta^(-p/gamma) would leave float range; use at least %.0f",
                          gamma, c->P, ceil(-dm_log(zeta0) * (c->P - 1) / dm_log(1e30)));
     return 0;
@@ -58,13 +60,13 @@ static int xpos_setup(PE *pe) {
     const PEConfig *c = &pe->cfg;
     const float base = (float)pe_setting(c, &pe_rope_base_setting), gamma = (float)pe_setting(c, &scale_base_setting);
     const int half = c->hs / 2;
-    XposState *s = pe_calloc(1, sizeof *s);
+    XposState *s = core_calloc(1, sizeof *s);
     s->half = half;
     const size_t n = (size_t)c->P * half;
-    s->cos = pe_calloc(n, sizeof(float));
-    s->sin = pe_calloc(n, sizeof(float));
-    s->sq = pe_calloc(n, sizeof(float));
-    s->sk = pe_calloc(n, sizeof(float));
+    s->cos = core_calloc(n, sizeof(float));
+    s->sin = core_calloc(n, sizeof(float));
+    s->sq = core_calloc(n, sizeof(float));
+    s->sk = core_calloc(n, sizeof(float));
     for (int p = 0; p < c->P; p++) {
         for (int i = 0; i < half; i++) {
             const double theta = p * dm_pow((double)base, -2.0 * i / c->hs);

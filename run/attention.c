@@ -1,10 +1,12 @@
 /*
  * attention.c — attention probabilities of one forward pass (attention.h).
  */
-#include "attention.h"
+#include "run/attention.h"
 
 #include <stdlib.h>
 #include <string.h>
+#include "core/alloc.h"
+#include "core/rng.h"
 
 int attention_input(const TaskOps *t, int A, const int *x, int n, int *seq) {
     seq[0] = task_bos(A);
@@ -31,7 +33,7 @@ int attention_eval_input(const TaskOps *t, const TaskConfig *tc, uint64_t eval_s
 }
 
 int attention_maps(GPT *m, const int *seq, int T, float *out) {
-    int *pos = pe_calloc(T, sizeof(int));
+    int *pos = core_calloc(T, sizeof(int));
     for (int i = 0; i < T; i++) pos[i] = i;
     if (gpt_check_positions(m, pos, T) != 0) {
         free(pos);

@@ -24,13 +24,13 @@ int attention_input(const TaskOps *t, int A, const int *x, int n, int *seq);
 /* The first example evaluate_length draws at length n with eval seed
  * eval_seed (the same one every run of every encoding is scored on), as
  * model input: seq (task_input_len(t, n) ints). Returns that length, or -1
- * after pe_errorf. */
+ * after core_errorf. */
 int attention_eval_input(const TaskOps *t, const TaskConfig *tc, uint64_t eval_seed, int n, int *seq);
 
 /* One forward pass of seq (T tokens, positions 0..T-1) through m; copies the
  * attention probabilities into out, (L, NH, T, T) row-major: out[((l * NH + h)
  * * T + i) * T + j] = the weight query i gives key j (0 for j > i). Reserves
- * activations for 1 x T. 0, or -1 after pe_errorf (T beyond the model's
+ * activations for 1 x T. 0, or -1 after core_errorf (T beyond the model's
  * positions). */
 int attention_maps(GPT *m, const int *seq, int T, float *out);
 

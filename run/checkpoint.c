@@ -19,7 +19,10 @@
 
 #include <cjson/cJSON.h>
 
-#include "run/fsutil.h"
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/fsutil.h"
+#include "core/rng.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "checkpoint.c writes float32 data as in memory: safetensors needs a little-endian host"
@@ -51,14 +54,14 @@ static void tb_add(TableBuilder *tb, int layer, const char *name, const float *v
     const GPT *m = tb->m;
     size_t size = d1 ? d0 * d1 : d0;
     if (view < m->params_memory || (size_t)(view - m->params_memory) + size > m->num_params) {
-        tb->failed = pe_errorf("checkpoint: tensor %s (layer %d) lies outside the parameter "
+        tb->failed = core_errorf("checkpoint: tensor %s (layer %d) lies outside the parameter "
                                "buffer (model not built?)", name, layer);
         return;
     }
     tb->total += size;
     if (tb->out) {
         if (tb->n >= tb->max) {
-            tb->failed = pe_errorf("checkpoint: tensor table capacity %d is too small", tb->max);
+            tb->failed = core_errorf("checkpoint: tensor table capacity %d is too small", tb->max);
             return;
         }
         CheckpointTensor *t = &tb->out[tb->n];
@@ -67,7 +70,7 @@ static void tb_add(TableBuilder *tb, int layer, const char *name, const float *v
             ? snprintf(t->name, sizeof t->name, "%stransformer.h.%d.%s", prefix, layer, name)
             : snprintf(t->name, sizeof t->name, "%s%s", prefix, name);
         if (len < 0 || (size_t)len >= sizeof t->name) {
-            tb->failed = pe_errorf("checkpoint: tensor name %s%s is too long", prefix, name);
+            tb->failed = core_errorf("checkpoint: tensor name %s%s is too long", prefix, name);
             return;
         }
         t->ndim = d1 ? 2 : 1;
@@ -119,7 +122,7 @@ int checkpoint_tensor_table(const GPT *m, const char *prefix, float *buf,
 
     if (tb.failed) return -1;
     if (tb.total != m->num_params)
-        return pe_errorf("checkpoint: the tensor table covers %zu floats but the model has "
+        return core_errorf("checkpoint: the tensor table covers %zu floats but the model has "
                          "%zu parameters (parameter layout changed?)", tb.total, m->num_params);
     return tb.n;
 }
@@ -130,7 +133,7 @@ static int table_append(const GPT *m, const char *prefix, float *buf,
                         CheckpointTensor **tab, int *n) {
     int k = checkpoint_tensor_table(m, prefix, buf, NULL, 0);
     if (k < 0) return -1;
-    CheckpointTensor *t = pe_realloc(*tab, (size_t)(*n + k) * sizeof *t);
+    CheckpointTensor *t = core_realloc(*tab, (size_t)(*n + k) * sizeof *t);
     *tab = t;
     if (checkpoint_tensor_table(m, prefix, buf, t + *n, k) != k) return -1;
     *n += k;
@@ -146,7 +149,7 @@ static int meta_add(cJSON *meta, const char *key, const char *value) {
 
 /* The header JSON for `meta` (whose ownership passes to this function) and
  * the table, padded with spaces to a multiple of 8 bytes. Returns a
- * malloc'd string (length in *len) or NULL after pe_errorf. */
+ * malloc'd string (length in *len) or NULL after core_errorf. */
 static char *st_header(const char *path, cJSON *meta, const CheckpointTensor *tab, int n,
                        size_t *len) {
     cJSON *root = cJSON_CreateObject();
@@ -171,11 +174,11 @@ static char *st_header(const char *path, cJSON *meta, const CheckpointTensor *ta
     char *json = ok ? cJSON_PrintUnformatted(root) : NULL;
     cJSON_Delete(root);
     if (!json) {
-        pe_errorf("%s: out of memory building the checkpoint header", path);
+        core_errorf("%s: out of memory building the checkpoint header", path);
         return NULL;
     }
     size_t raw = strlen(json), padded = (raw + 7) / 8 * 8;
-    char *h = pe_realloc(json, padded + 1);
+    char *h = core_realloc(json, padded + 1);
     memset(h + raw, ' ', padded - raw);
     h[padded] = '\0';
     *len = padded;
@@ -191,8 +194,8 @@ static int st_save(const char *path, cJSON *meta, const CheckpointTensor *tab, i
     char *header = st_header(path, meta, tab, n, &hlen);
     if (!header) return -1;
     /* the 8-byte little-endian header length, then the header: one part */
-    char *head = pe_calloc(8 + hlen, 1);
-    FilePart *parts = pe_calloc((size_t)n + 1, sizeof *parts);
+    char *head = core_calloc(8 + hlen, 1);
+    FilePart *parts = core_calloc((size_t)n + 1, sizeof *parts);
     for (int i = 0; i < 8; i++) head[i] = (char)(unsigned char)((uint64_t)hlen >> (8 * i));
     memcpy(head + 8, header, hlen);
     parts[0] = (FilePart){head, 8 + hlen};
@@ -250,14 +253,14 @@ static int st_open(STFile *st, const char *path) {
     st->f = fdopen(fd, "rb");
     if (!st->f) {
         close(fd);
-        return pe_errorf("%s: cannot open: %s", path, strerror(errno));
+        return core_errorf("%s: cannot open: %s", path, strerror(errno));
     }
     st->file_size = (uint64_t)size;
 
     unsigned char len8[8];
     if (st->file_size < 8 || fread(len8, 1, 8, st->f) != 8) {
         st_close(st);
-        return pe_errorf(NOT_OURS "the file has only %llu bytes (truncated?)", path,
+        return core_errorf(NOT_OURS "the file has only %llu bytes (truncated?)", path,
                          (unsigned long long)st->file_size);
     }
     uint64_t n = 0;
@@ -265,20 +268,20 @@ static int st_open(STFile *st, const char *path) {
     st->header_len = n;
     if (n < 2 || n >= ST_MAX_HEADER) {
         st_close(st);
-        return pe_errorf(NOT_OURS "implausible header length %llu", path, (unsigned long long)n);
+        return core_errorf(NOT_OURS "implausible header length %llu", path, (unsigned long long)n);
     }
     if (n > st->file_size - 8) {
         st_close(st);
-        return pe_errorf(NOT_OURS "header length %llu exceeds the %llu bytes after it "
+        return core_errorf(NOT_OURS "header length %llu exceeds the %llu bytes after it "
                          "(truncated?)", path, (unsigned long long)n,
                          (unsigned long long)(st->file_size - 8));
     }
-    char *text = pe_calloc(n, 1);
+    char *text = core_calloc(n, 1);
     if (fread(text, 1, n, st->f) != n) {
         int err = ferror(st->f) ? errno : 0;
         free(text);
         st_close(st);
-        return pe_errorf("%s: cannot read the header: %s", path,
+        return core_errorf("%s: cannot read the header: %s", path,
                          err ? strerror(err) : "unexpected end of file");
     }
     const char *end = NULL;
@@ -290,12 +293,12 @@ static int st_open(STFile *st, const char *path) {
     free(text);
     if (bad_json) {
         st_close(st);
-        return pe_errorf(NOT_OURS "the header is not one valid JSON value (error near byte %zu "
+        return core_errorf(NOT_OURS "the header is not one valid JSON value (error near byte %zu "
                          "of %llu)", path, at, (unsigned long long)n);
     }
     if (!cJSON_IsObject(st->root)) {
         st_close(st);
-        return pe_errorf(NOT_OURS "the header is not a JSON object", path);
+        return core_errorf(NOT_OURS "the header is not a JSON object", path);
     }
     st->meta = cJSON_GetObjectItemCaseSensitive(st->root, "__metadata__");
     if (st->meta) {
@@ -304,7 +307,7 @@ static int st_open(STFile *st, const char *path) {
             if (!cJSON_IsString(e)) ok = 0;
         if (!ok) {
             st_close(st);
-            return pe_errorf(NOT_OURS "__metadata__ is not an object of strings", path);
+            return core_errorf(NOT_OURS "__metadata__ is not an object of strings", path);
         }
     }
     return 0;
@@ -328,26 +331,26 @@ static const char *kind_desc(const char *kind) {
 static int st_check_kind(const STFile *st, const char *kind) {
     const char *format = st_meta(st, "format");
     if (!format || strcmp(format, FORMAT_NAME) != 0)
-        return pe_errorf(NOT_OURS "__metadata__ has no \"format\": \"" FORMAT_NAME "\"", st->path);
+        return core_errorf(NOT_OURS "__metadata__ has no \"format\": \"" FORMAT_NAME "\"", st->path);
     const char *version = st_meta(st, "format_version");
     if (!version || strcmp(version, FORMAT_VERSION) != 0)
-        return pe_errorf("%s: posenc checkpoint format_version %s is not supported (this build "
+        return core_errorf("%s: posenc checkpoint format_version %s is not supported (this build "
                          "reads " FORMAT_VERSION ")", st->path, version ? version : "(missing)");
     const char *k = st_meta(st, "kind");
     if (!k || strcmp(k, kind) != 0)
-        return pe_errorf("%s: %s, not %s", st->path, kind_desc(k), kind_desc(kind));
+        return core_errorf("%s: %s, not %s", st->path, kind_desc(k), kind_desc(kind));
     return 0;
 }
 
 /* Decimal metadata fields. */
 static int st_meta_u64(const STFile *st, const char *key, uint64_t *out) {
     const char *s = st_meta(st, key);
-    if (!s) return pe_errorf("%s: __metadata__ has no \"%s\"", st->path, key);
+    if (!s) return core_errorf("%s: __metadata__ has no \"%s\"", st->path, key);
     char *end;
     errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
     if (s[0] < '0' || s[0] > '9' || *end || errno)
-        return pe_errorf("%s: __metadata__ \"%s\" is \"%s\", not a non-negative decimal integer",
+        return core_errorf("%s: __metadata__ \"%s\" is \"%s\", not a non-negative decimal integer",
                          st->path, key, s);
     *out = v;
     return 0;
@@ -355,12 +358,12 @@ static int st_meta_u64(const STFile *st, const char *key, uint64_t *out) {
 
 static int st_meta_long(const STFile *st, const char *key, long *out) {
     const char *s = st_meta(st, key);
-    if (!s) return pe_errorf("%s: __metadata__ has no \"%s\"", st->path, key);
+    if (!s) return core_errorf("%s: __metadata__ has no \"%s\"", st->path, key);
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
     if (!((s[0] >= '0' && s[0] <= '9') || s[0] == '-') || *end || errno)
-        return pe_errorf("%s: __metadata__ \"%s\" is \"%s\", not a decimal integer",
+        return core_errorf("%s: __metadata__ \"%s\" is \"%s\", not a decimal integer",
                          st->path, key, s);
     *out = v;
     return 0;
@@ -388,23 +391,23 @@ static void shape_str(char *buf, size_t cap, const uint64_t *shape, int ndim) {
 static int st_check_entry(const STFile *st, const cJSON *e, const CheckpointTensor *t,
                           uint64_t data_size, uint64_t *begin) {
     const char *path = st->path, *name = t->name;
-    if (!cJSON_IsObject(e)) return pe_errorf(NOT_OURS "tensor %s: entry is not an object", path, name);
+    if (!cJSON_IsObject(e)) return core_errorf(NOT_OURS "tensor %s: entry is not an object", path, name);
     const cJSON *dtype = cJSON_GetObjectItemCaseSensitive(e, "dtype");
     if (!cJSON_IsString(dtype))
-        return pe_errorf(NOT_OURS "tensor %s: no dtype", path, name);
+        return core_errorf(NOT_OURS "tensor %s: no dtype", path, name);
     if (strcmp(dtype->valuestring, "F32") != 0)
-        return pe_errorf("%s: tensor %s: dtype %s, expected F32", path, name, dtype->valuestring);
+        return core_errorf("%s: tensor %s: dtype %s, expected F32", path, name, dtype->valuestring);
 
     const cJSON *shape = cJSON_GetObjectItemCaseSensitive(e, "shape");
     uint64_t got[ST_MAX_NDIM];
     int ndim = cJSON_IsArray(shape) ? cJSON_GetArraySize(shape) : -1;
     if (ndim < 0 || ndim > ST_MAX_NDIM)
-        return pe_errorf(NOT_OURS "tensor %s: shape is not an array of at most %d integers",
+        return core_errorf(NOT_OURS "tensor %s: shape is not an array of at most %d integers",
                          path, name, ST_MAX_NDIM);
     int d = 0;
     for (const cJSON *x = shape->child; x; x = x->next, d++)
         if (json_uint(x, &got[d]))
-            return pe_errorf(NOT_OURS "tensor %s: shape holds a non-integer", path, name);
+            return core_errorf(NOT_OURS "tensor %s: shape holds a non-integer", path, name);
     uint64_t want[2] = {t->shape[0], t->shape[1]};
     int same = ndim == t->ndim;
     for (d = 0; same && d < ndim; d++) same = got[d] == want[d];
@@ -412,20 +415,20 @@ static int st_check_entry(const STFile *st, const cJSON *e, const CheckpointTens
         char gs[128], ws[64];
         shape_str(gs, sizeof gs, got, ndim);
         shape_str(ws, sizeof ws, want, t->ndim);
-        return pe_errorf("%s: tensor %s: shape %s does not match the model's %s", path, name, gs, ws);
+        return core_errorf("%s: tensor %s: shape %s does not match the model's %s", path, name, gs, ws);
     }
 
     const cJSON *offs = cJSON_GetObjectItemCaseSensitive(e, "data_offsets");
     uint64_t b, end;
     if (!cJSON_IsArray(offs) || cJSON_GetArraySize(offs) != 2 || json_uint(offs->child, &b) ||
         json_uint(offs->child->next, &end))
-        return pe_errorf(NOT_OURS "tensor %s: data_offsets is not [begin, end]", path, name);
+        return core_errorf(NOT_OURS "tensor %s: data_offsets is not [begin, end]", path, name);
     if (b > end || end > data_size)
-        return pe_errorf(NOT_OURS "tensor %s: data_offsets [%llu, %llu] outside the %llu-byte data "
+        return core_errorf(NOT_OURS "tensor %s: data_offsets [%llu, %llu] outside the %llu-byte data "
                          "section (truncated?)", path, name, (unsigned long long)b,
                          (unsigned long long)end, (unsigned long long)data_size);
     if (end - b != (uint64_t)t->size * sizeof(float))
-        return pe_errorf(NOT_OURS "tensor %s: data_offsets span %llu bytes, its shape needs %llu",
+        return core_errorf(NOT_OURS "tensor %s: data_offsets span %llu bytes, its shape needs %llu",
                          path, name, (unsigned long long)(end - b),
                          (unsigned long long)t->size * sizeof(float));
     *begin = b;
@@ -449,8 +452,8 @@ static int span_cmp(const void *a, const void *b) {
 static int st_read_tensors(const STFile *st, const CheckpointTensor *tab, int n) {
     const char *path = st->path;
     uint64_t data_start = 8 + st->header_len, data_size = st->file_size - data_start;
-    Span *spans = pe_calloc((size_t)n + 1, sizeof *spans);
-    size_t *scratch_off = pe_calloc((size_t)n + 1, sizeof *scratch_off);
+    Span *spans = core_calloc((size_t)n + 1, sizeof *spans);
+    size_t *scratch_off = core_calloc((size_t)n + 1, sizeof *scratch_off);
     float *scratch = NULL;
     int rc = -1;
     for (int i = 0; i < n; i++) spans[i].index = -1;
@@ -460,12 +463,12 @@ static int st_read_tensors(const STFile *st, const CheckpointTensor *tab, int n)
         int i = 0;
         while (i < n && strcmp(tab[i].name, e->string) != 0) i++;
         if (i == n) {
-            pe_errorf("%s: tensor %s: not in this model (checkpoint of another configuration?)",
+            core_errorf("%s: tensor %s: not in this model (checkpoint of another configuration?)",
                       path, e->string);
             goto done;
         }
         if (spans[i].index >= 0) {
-            pe_errorf(NOT_OURS "tensor %s appears twice", path, e->string);
+            core_errorf(NOT_OURS "tensor %s appears twice", path, e->string);
             goto done;
         }
         if (st_check_entry(st, e, &tab[i], data_size, &spans[i].begin)) goto done;
@@ -474,7 +477,7 @@ static int st_read_tensors(const STFile *st, const CheckpointTensor *tab, int n)
     size_t total = 0;
     for (int i = 0; i < n; i++) {
         if (spans[i].index < 0) {
-            pe_errorf("%s: tensor %s: missing (checkpoint of another configuration?)", path,
+            core_errorf("%s: tensor %s: missing (checkpoint of another configuration?)", path,
                       tab[i].name);
             goto done;
         }
@@ -487,7 +490,7 @@ static int st_read_tensors(const STFile *st, const CheckpointTensor *tab, int n)
     uint64_t at = 0;
     for (int k = 0; k < n; k++) {
         if (spans[k].begin != at) {
-            pe_errorf(NOT_OURS "tensor %s: data starts at %llu, expected %llu (gap or overlap)",
+            core_errorf(NOT_OURS "tensor %s: data starts at %llu, expected %llu (gap or overlap)",
                       path, tab[spans[k].index].name, (unsigned long long)spans[k].begin,
                       (unsigned long long)at);
             goto done;
@@ -495,18 +498,18 @@ static int st_read_tensors(const STFile *st, const CheckpointTensor *tab, int n)
         at += tab[spans[k].index].size * sizeof(float);
     }
     if (at != data_size) {
-        pe_errorf(NOT_OURS "%llu bytes after the last tensor", path,
+        core_errorf(NOT_OURS "%llu bytes after the last tensor", path,
                   (unsigned long long)(data_size - at));
         goto done;
     }
 
-    scratch = pe_calloc(total ? total : 1, sizeof(float));
+    scratch = core_calloc(total ? total : 1, sizeof(float));
     for (int k = 0; k < n; k++) { /* in file order */
         const CheckpointTensor *t = &tab[spans[k].index];
         errno = 0;
         if (fseeko(st->f, (off_t)(data_start + spans[k].begin), SEEK_SET) != 0 ||
             fread(scratch + scratch_off[spans[k].index], sizeof(float), t->size, st->f) != t->size) {
-            pe_errorf("%s: tensor %s: cannot read its data: %s", path, t->name,
+            core_errorf("%s: tensor %s: cannot read its data: %s", path, t->name,
                       errno ? strerror(errno) : "unexpected end of file");
             goto done;
         }
@@ -529,10 +532,10 @@ static const char *const reserved_keys[] = {"format", "format_version", "kind", 
 int checkpoint_save_ex(const char *path, const GPT *m, const char *config_json, long step,
                        const char *const *extra) {
     for (const char *const *kv = extra; kv && kv[0]; kv += 2) {
-        if (!kv[1]) return pe_errorf("%s: metadata key %s has no value", path, kv[0]);
+        if (!kv[1]) return core_errorf("%s: metadata key %s has no value", path, kv[0]);
         for (const char *const *r = reserved_keys; *r; r++)
             if (strcmp(kv[0], *r) == 0)
-                return pe_errorf("%s: metadata key %s is reserved", path, kv[0]);
+                return core_errorf("%s: metadata key %s is reserved", path, kv[0]);
     }
     CheckpointTensor *tab = NULL;
     int n = 0;
@@ -548,7 +551,7 @@ int checkpoint_save_ex(const char *path, const GPT *m, const char *config_json, 
     int rc;
     if (!ok) {
         cJSON_Delete(meta);
-        rc = pe_errorf("%s: out of memory", path);
+        rc = core_errorf("%s: out of memory", path);
     } else {
         rc = st_save(path, meta, tab, n);
     }
@@ -567,9 +570,9 @@ int checkpoint_read_meta(const char *path, char **config_json, long *step) {
     int rc = st_check_kind(&st, "model");
     if (!rc) rc = st_meta_long(&st, "step", &s);
     const char *config = st_meta(&st, "config");
-    if (!rc && !config) rc = pe_errorf("%s: __metadata__ has no \"config\"", path);
+    if (!rc && !config) rc = core_errorf("%s: __metadata__ has no \"config\"", path);
     if (!rc) {
-        *config_json = pe_strdup(config);
+        *config_json = core_strdup(config);
         *step = s;
     }
     st_close(&st);
@@ -592,7 +595,7 @@ int checkpoint_load(const char *path, GPT *m) {
 
 int optim_save(const char *path, const AdamW *opt, const GPT *m, long step, uint64_t rng_state) {
     if (opt->n != m->num_params)
-        return pe_errorf("%s: optimizer has %zu entries, the model %zu parameters", path, opt->n,
+        return core_errorf("%s: optimizer has %zu entries, the model %zu parameters", path, opt->n,
                          m->num_params);
     CheckpointTensor *tab = NULL;
     int n = 0;
@@ -607,7 +610,7 @@ int optim_save(const char *path, const AdamW *opt, const GPT *m, long step, uint
     int rc;
     if (!meta || meta_add(meta, "t", t) || meta_add(meta, "rng", rng)) {
         cJSON_Delete(meta);
-        rc = pe_errorf("%s: out of memory", path);
+        rc = core_errorf("%s: out of memory", path);
     } else {
         rc = st_save(path, meta, tab, n);
     }
@@ -617,7 +620,7 @@ int optim_save(const char *path, const AdamW *opt, const GPT *m, long step, uint
 
 int optim_load(const char *path, AdamW *opt, const GPT *m, long *step, uint64_t *rng_state) {
     if (opt->n != m->num_params)
-        return pe_errorf("%s: optimizer has %zu entries, the model %zu parameters", path, opt->n,
+        return core_errorf("%s: optimizer has %zu entries, the model %zu parameters", path, opt->n,
                          m->num_params);
     CheckpointTensor *tab = NULL;
     int n = 0;
@@ -630,7 +633,7 @@ int optim_load(const char *path, AdamW *opt, const GPT *m, long *step, uint64_t 
     if (!rc) {
         rc = st_check_kind(&st, "optimizer");
         if (!rc) rc = st_meta_long(&st, "t", &t);
-        if (!rc && t < 0) rc = pe_errorf("%s: __metadata__ \"t\" is negative", path);
+        if (!rc && t < 0) rc = core_errorf("%s: __metadata__ \"t\" is negative", path);
         if (!rc) rc = st_meta_long(&st, "step", &s);
         if (!rc) rc = st_meta_u64(&st, "rng", &rng);
         if (!rc) rc = st_read_tensors(&st, tab, n);

@@ -51,8 +51,8 @@
  *
  * Writes are atomic: a save either replaces the file completely or leaves
  * the previous file untouched. Loads validate everything before touching the
- * model. All functions follow common.h's convention (0, or -1 after
- * pe_errorf with a message that names the file, and the tensor if one is at
+ * model. All functions follow core/error.h's convention (0, or -1 after
+ * core_errorf with a message that names the file, and the tensor if one is at
  * fault).
  */
 #ifndef POSENC_CHECKPOINT_H
@@ -61,6 +61,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/rng.h"
 #include "model/adamw.h"
 #include "model/gpt.h"
 
@@ -79,7 +80,7 @@ typedef struct {
  * parameters, the gradients, AdamW's m or v). Names get `prefix` prepended
  * ("" or NULL for none). If `out` is NULL only counts; otherwise fills
  * out[0..count-1], where `max` is out's capacity. Returns the count, or -1
- * after pe_errorf if `max` is too small or the table does not cover exactly
+ * after core_errorf if `max` is too small or the table does not cover exactly
  * m->num_params floats (a layout this file does not know). */
 int checkpoint_tensor_table(const GPT *m, const char *prefix, float *buf,
                             CheckpointTensor *out, int max);

@@ -8,10 +8,10 @@
  * or consistency error found at the end names the file or "--set" that caused
  * it. The cJSON tree lives only inside one parse and is freed on one path.
  */
-#include "model/dmath.h"
-#include "config.h"
+#include "core/dmath.h"
+#include "run/config.h"
 
-#include "run/fsutil.h"
+#include "core/fsutil.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -25,6 +25,8 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/alloc.h"
+#include "core/error.h"
 #include "model/pe.h"
 
 #define MAX_U64_JSON 9007199254740992.0 /* 2^53: the largest exactly representable seed */
@@ -124,7 +126,7 @@ static Key keys[NUM_KEYS] = {
     [K_CHECKPOINT_EVERY] = {"train.checkpoint_every", T_INT, FIELD(train.checkpoint_every), 0, 1e9, 0, NULL,
                             "checkpoint every k steps (0 = only at the end)"},
     [K_THREADS] = {"train.threads", T_INT, FIELD(train.threads), 1, 1024, 0, NULL,
-                   "threads of posenc's own pool (model/parallel.c; OpenBLAS itself stays on one thread): speed "
+                   "threads of posenc's own pool (core/parallel.c; OpenBLAS itself stays on one thread): speed "
                    "only, results are bitwise the same for any value, so it is not written to the resolved config"},
     [K_RANDOM_POSITIONS] = {"train.random_positions", T_BOOL, FIELD(train.random_positions), 0, 1, 0, NULL,
                             "randomized positions (Ruoss et al. 2023): each training row's position ids are a "
@@ -239,7 +241,7 @@ static int fail(const char *origin, const char *path, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    return pe_errorf("%s: %s: %s", origin, path, msg);
+    return core_errorf("%s: %s: %s", origin, path, msg);
 }
 
 /* ---- unknown keys: the closest valid one ------------------------------- */
@@ -478,12 +480,12 @@ static cJSON *parse_exact(const char *text) {
 static int apply_set(Loader *ld, const char *assignment, const char *origin, int rank) {
     const char *eq = strchr(assignment, '=');
     if (!eq)
-        return pe_errorf("%s: \"%s\": expected key=value (e.g. train.lr=3e-4)", origin,
+        return core_errorf("%s: \"%s\": expected key=value (e.g. train.lr=3e-4)", origin,
                          assignment);
     char path[128];
     size_t plen = (size_t)(eq - assignment);
     if (plen == 0 || plen >= sizeof path)
-        return pe_errorf("%s: \"%s\": expected key=value with a key of 1-%d characters", origin,
+        return core_errorf("%s: \"%s\": expected key=value with a key of 1-%d characters", origin,
                          assignment, (int)sizeof path - 1);
     memcpy(path, assignment, plen);
     path[plen] = '\0';
@@ -510,7 +512,7 @@ static int apply_set(Loader *ld, const char *assignment, const char *origin, int
         v = cJSON_CreateString(value);
     } else if (k >= 0 && keys[k].type == T_LENGTHS && !cJSON_IsArray(v)) {
         size_t n = strlen(value) + 3;
-        char *list = pe_calloc(n, 1);
+        char *list = core_calloc(n, 1);
         snprintf(list, n, "[%s]", value);
         cJSON *a = parse_exact(list);
         free(list);
@@ -605,7 +607,7 @@ static int check_encoding(Loader *ld) {
     const PEConfig pc = gpt_pe_config(m);
     if (pe_check(pe_find(m->pe), &pc) == 0) return 0;
     char msg[1024];
-    snprintf(msg, sizeof msg, "%s", pe_error());
+    snprintf(msg, sizeof msg, "%s", core_error());
     int k = K_PE;
     const char *colon = strstr(msg, ": ");
     if (colon) {
@@ -627,7 +629,7 @@ static int check_encoding(Loader *ld) {
     for (int slot = 0; slot < pe_num_settings(); slot++)
         if (pe_uses_setting(ops, slot) && ld->rank[K_SETTING + slot] > ld->rank[best]) best = K_SETTING + slot;
     const char *origin = ld->origin[best];
-    return pe_errorf("%s: %s", origin, msg);
+    return core_errorf("%s: %s", origin, msg);
 }
 
 static int markov_task(const RunConfig *c) { return strcmp(c->task.name, "markov") == 0; }
@@ -642,8 +644,8 @@ static int resolve_check(Loader *ld) {
     /* task */
     if (task_config_check(&c->task)) {
         char msg[1024];
-        snprintf(msg, sizeof msg, "%s", pe_error());
-        return pe_errorf("%s: %s", task_error_origin(ld, msg), msg);
+        snprintf(msg, sizeof msg, "%s", core_error());
+        return core_errorf("%s: %s", task_error_origin(ld, msg), msg);
     }
     const TaskOps *task = task_find(c->task.name);
     m->V = task_vocab(c->task.alphabet);
@@ -802,7 +804,7 @@ int config_from_string(RunConfig *c, const char *json, const char *origin,
         if (!root) {
             const char *p = json;
             while (isspace((unsigned char)*p)) p++;
-            if (!*p) return pe_errorf("%s: empty: expected a JSON object", origin);
+            if (!*p) return core_errorf("%s: empty: expected a JSON object", origin);
             if (!end) end = json;
             int line, col;
             line_col(json, end, &line, &col);
@@ -815,13 +817,13 @@ int config_from_string(RunConfig *c, const char *json, const char *origin,
             for (const char *q = from; *q && *q != '\n' && *q != '\r' && q < end + 12; q++)
                 near[n++] = *q;
             near[n] = '\0';
-            return pe_errorf("%s: invalid JSON at line %d, column %d (near \"%s\")", origin, line,
+            return core_errorf("%s: invalid JSON at line %d, column %d (near \"%s\")", origin, line,
                              col, n ? near : "end of input");
         }
         int rc;
         if (!cJSON_IsObject(root)) {
             char d[96];
-            rc = pe_errorf("%s: expected a JSON object at the top level, got %s", origin,
+            rc = core_errorf("%s: expected a JSON object at the top level, got %s", origin,
                            describe(root, d, sizeof d));
         } else {
             rc = apply_object(&ld, "", root, origin, 1);
@@ -841,7 +843,7 @@ int config_load(RunConfig *c, const char *path, const char *const *sets, int nse
     if (!text) return -1;
     int rc;
     if (memchr(text, '\0', n))
-        rc = pe_errorf("%s: contains a NUL byte: not a JSON config file", path);
+        rc = core_errorf("%s: contains a NUL byte: not a JSON config file", path);
     else
         rc = config_from_string(c, text, path, sets, nsets);
     free(text);
@@ -941,7 +943,7 @@ static char *config_json(const RunConfig *c, int with_threads) {
      * "key": value instead (strings never hold a raw tab: cJSON escapes it). */
     size_t tabs = 0, n = strlen(raw);
     for (size_t i = 0; i < n; i++) tabs += raw[i] == '\t';
-    char *out = pe_calloc(n + tabs + 2, 1);
+    char *out = core_calloc(n + tabs + 2, 1);
     size_t j = 0;
     for (size_t i = 0; i < n; i++) {
         if (raw[i] != '\t')
@@ -1056,7 +1058,7 @@ int config_key_doc(int i, ConfigKeyDoc *out) {
 char *config_keys_markdown(void) {
     const int n = config_key_count();
     size_t cap = 256 + (size_t)n * 1024, used = 0;
-    char *out = pe_calloc(cap, 1);
+    char *out = core_calloc(cap, 1);
     used += (size_t)snprintf(out + used, cap - used, "| key | default | meaning | valid values |\n| --- | --- | --- | --- |\n");
     for (int i = 0; i < n; i++) {
         ConfigKeyDoc d;

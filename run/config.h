@@ -92,7 +92,7 @@ void config_default(RunConfig *c);
 /* Load a run config: the defaults, then the JSON file at `path` (NULL: the
  * defaults only), then the `--set key=value` overrides in order, then the
  * derived values and validation (config_resolve_check). 0, or -1 with an error
- * message (pe_errorf) naming the file or "--set" and the key path. On error
+ * message (core_errorf) naming the file or "--set" and the key path. On error
  * *c holds no meaningful value. */
 int config_load(RunConfig *c, const char *path, const char *const *sets, int nsets);
 
@@ -115,7 +115,7 @@ int config_resolve_check(RunConfig *c, const char *origin);
 /* The resolved config, every key with its value except train.threads, as a
  * malloc'd pretty JSON string (free() it): what a run's results depend on
  * (config.json, the checkpoints' metadata). train.threads is a speed setting
- * only (results are bitwise the same for any value: model/parallel.h); the
+ * only (results are bitwise the same for any value: core/parallel.h); the
  * thread count a run used is in its provenance.json. Loading the text back
  * gives a bytewise-identical RunConfig except train.threads (then 1). */
 char *config_to_json(const RunConfig *c);

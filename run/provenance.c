@@ -1,7 +1,7 @@
 /*
  * provenance.c — RUN/provenance.json (see provenance.h).
  */
-#include "provenance.h"
+#include "run/provenance.h"
 
 #include <cJSON.h>
 #include <stdio.h>
@@ -13,9 +13,9 @@
 #include <gnu/libc-version.h>
 #endif
 
-#include "model/blas.h"
-#include "model/common.h"
-#include "run/fsutil.h"
+#include "core/blas.h"
+#include "core/error.h"
+#include "core/fsutil.h"
 
 /* written by the Makefile (build/gen/posenc_build.h): version and flags */
 #if defined(__has_include)
@@ -100,12 +100,12 @@ void provenance_print_version(void) {
 }
 
 /* DIR/provenance.json parsed (NULL with *absent = 1 when there is none; NULL
- * after pe_errorf when it is not a valid provenance file). */
+ * after core_errorf when it is not a valid provenance file). */
 static cJSON *prov_load(const char *dir, int *absent) {
     char path[4096];
     *absent = 0;
     if (path_join(path, sizeof path, dir, PROV_FILE) != 0) {
-        pe_errorf("%s: path too long", dir);
+        core_errorf("%s: path too long", dir);
         return NULL;
     }
     const int has = path_probe(path, "the run's provenance");
@@ -124,7 +124,7 @@ static cJSON *prov_load(const char *dir, int *absent) {
     if (!root || !cJSON_IsObject(root) || !cJSON_IsString(fmt) || strcmp(fmt->valuestring, "posenc-provenance") != 0 ||
         !cJSON_IsArray(sessions)) {
         cJSON_Delete(root);
-        pe_errorf("%s: not a posenc provenance file (expected an object with \"format\": \"posenc-provenance\" "
+        core_errorf("%s: not a posenc provenance file (expected an object with \"format\": \"posenc-provenance\" "
                   "and a \"sessions\" array)", path);
         return NULL;
     }
@@ -135,13 +135,13 @@ static cJSON *prov_load(const char *dir, int *absent) {
             const cJSON *v = cJSON_GetObjectItemCaseSensitive(it, keys[k]);
             if (!cJSON_IsString(v) || strlen(v->valuestring) > 512) {
                 cJSON_Delete(root);
-                pe_errorf("%s: a session without a valid \"%s\" string", path, keys[k]);
+                core_errorf("%s: a session without a valid \"%s\" string", path, keys[k]);
                 return NULL;
             }
         }
         if (!cJSON_IsBool(cJSON_GetObjectItemCaseSensitive(it, "reproducible"))) {
             cJSON_Delete(root);
-            pe_errorf("%s: a session without a true/false \"reproducible\"", path);
+            core_errorf("%s: a session without a true/false \"reproducible\"", path);
             return NULL;
         }
     }
@@ -305,7 +305,7 @@ int prov_collect(char *const *dirs, int n, int allow_mixed, char *line, size_t c
     for (int t = 1; t < 32; t++)
         if (threads & (1u << t))
             snprintf(ths + strlen(ths), sizeof ths - strlen(ths), "%s%d%s", ths[0] ? ", " : "", t, t == 31 ? "+" : "");
-    if (why[0] && !allow_mixed) return pe_errorf("%s; rerun it, or aggregate anyway with --allow-mixed", why);
+    if (why[0] && !allow_mixed) return core_errorf("%s; rerun it, or aggregate anyway with --allow-mixed", why);
     if (why[0]) {
         snprintf(line, cap, "MIXED PROVENANCE (aggregated with --allow-mixed; %s): these numbers may not "
                  "regenerate bit for bit.", why);

@@ -38,7 +38,7 @@ void provenance_print_version(void);
 /* A session: begun when a command that writes run results starts (its
  * record is appended to DIR/provenance.json at once, "finished": "", so a
  * session that is killed is recorded too), ended when it is over (the record
- * gets its end time and last step). Both 0, or -1 after pe_errorf. */
+ * gets its end time and last step). Both 0, or -1 after core_errorf. */
 typedef struct {
     char command[32];
     char started[32];
@@ -50,7 +50,7 @@ int prov_begin(ProvSession *s, const char *dir, const char *command, int threads
 int prov_end(const ProvSession *s, const char *dir, long step_to);
 
 /* 0 if DIR/provenance.json is absent or a valid provenance file; else -1
- * after pe_errorf naming the file and what is wrong (so that a command can
+ * after core_errorf naming the file and what is wrong (so that a command can
  * refuse before it starts work rather than fail at its end). */
 int prov_check(const char *dir);
 
@@ -58,7 +58,7 @@ int prov_check(const char *dir);
  * blas_mode" of its sessions, which must all agree, into buf. Returns 1 when
  * the run has a provenance file and every session was reproducible (pinned),
  * 0 when it has none ("unknown" in buf) or a session was not reproducible or
- * two sessions disagree (buf says which), -1 after pe_errorf when the file is
+ * two sessions disagree (buf says which), -1 after core_errorf when the file is
  * unreadable. *threads_mask receives a bit (1 << min(threads, 31)) per
  * thread count used, *cpu (cap bytes) the CPU of the last session. */
 int prov_identity(const char *dir, char *buf, size_t cap, unsigned *threads_mask, char *cpu, size_t cpu_cap);
@@ -70,7 +70,7 @@ int prov_identity(const char *dir, char *buf, size_t cap, unsigned *threads_mask
  * elsewhere). *line (cap bytes) receives what results.md states about them
  * (machine-independent: the identity, not the CPUs or thread counts),
  * *details what the terminal shows (thread counts and CPUs too). Returns 0
- * when they agree; otherwise -1 after pe_errorf naming the run(s) at fault,
+ * when they agree; otherwise -1 after core_errorf naming the run(s) at fault,
  * unless allow_mixed: then 1, with *line saying that the results are mixed
  * and why. */
 int prov_collect(char *const *dirs, int n, int allow_mixed, char *line, size_t cap, char *details, size_t dcap);

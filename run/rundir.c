@@ -1,4 +1,4 @@
-#include "rundir.h"
+#include "run/rundir.h"
 
 #include <dirent.h>
 #include <stdlib.h>
@@ -6,10 +6,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/fsutil.h"
 #include "run/checkpoint.h"
-#include "run/fsutil.h"
+#include "run/inspect.h"
 #include "run/provenance.h"
-#include "run/runinfo.h"
 
 /* The model a config describes can be built (every encoding's own checks,
  * e.g. model.rope_base > 1, an even d_model for sinusoidal): a config error,
@@ -28,22 +30,22 @@ static int check_model_config(const RunConfig *cfg) {
 static int prepare_resume(const RunDirSetup *s, RunConfig *cfg, const char *dir) {
     for (int i = 0; i < s->nsets; i++)
         if (strncmp(s->sets[i], "train.", 6) != 0) {
-            pe_errorf("--set %s: only train.* keys can change when resuming (the model and task are fixed by the "
+            core_errorf("--set %s: only train.* keys can change when resuming (the model and task are fixed by the "
                       "checkpoint)", s->sets[i]);
             return RUNDIR_INVALID;
         }
     /* what the folder is, before anything is created in it (not even the lock) */
-    RunInfo *ri = pe_calloc(1, sizeof *ri);
+    RunInfo *ri = core_calloc(1, sizeof *ri);
     int st = run_inspect(dir, ri);
     const long ck = ri->ckpt_step;
     const int old_steps = ri->cfg.train.steps, was_trained = ri->trained;
     free(ri);
     if (st != RUN_OK) {
-        pe_errorf("--resume %s: %s", dir, pe_error());
+        core_errorf("--resume %s: %s", dir, core_error());
         return st == RUN_IO ? RUNDIR_FAILED : RUNDIR_INVALID;
     }
     if (ck < 0) {
-        pe_errorf("--resume %s: no checkpoint to resume from (training stopped before its first checkpoint); "
+        core_errorf("--resume %s: no checkpoint to resume from (training stopped before its first checkpoint); "
                   "start it again with: posenc train %s/config.json --out %s --force", dir, dir, dir);
         return RUNDIR_INVALID;
     }
@@ -52,7 +54,7 @@ static int prepare_resume(const RunDirSetup *s, RunConfig *cfg, const char *dir)
     snprintf(path, sizeof path, "%s/config.json", dir); /* its length checked by rundir_prepare */
     if (config_load(cfg, path, s->sets, s->nsets) != 0) return RUNDIR_INVALID;
     if (cfg->train.steps < ck) {
-        pe_errorf("--resume %s: train.steps = %d is below the checkpoint's step %ld; a run cannot go back "
+        core_errorf("--resume %s: train.steps = %d is below the checkpoint's step %ld; a run cannot go back "
                   "(train.steps must be at least %ld)", dir, cfg->train.steps, ck, ck);
         return RUNDIR_INVALID;
     }
@@ -81,7 +83,7 @@ static int prepare_new(const RunDirSetup *s, const char *dir) {
     for (struct dirent *e; dd && (e = readdir(dd));) has_run |= run_file_is_ours(e->d_name);
     if (dd) closedir(dd);
     if (has_run && !s->force) {
-        pe_errorf("%s already holds a run; continue it with --resume %s, replace it with --force, or choose "
+        core_errorf("%s already holds a run; continue it with --resume %s, replace it with --force, or choose "
                   "another --out", dir, dir);
         return RUNDIR_INVALID;
     }
@@ -105,7 +107,7 @@ int rundir_prepare(const RunDirSetup *s, RunConfig *cfg, char *dir, size_t cap) 
     const int k = name ? snprintf(dir, cap, "%s", name) : snprintf(dir, cap, "runs/%s", cfg->name);
     char path[4096];
     if (k < 0 || (size_t)k >= cap || path_join(path, sizeof path, dir, "config.json") != 0) {
-        pe_errorf("%s: path too long", name ? name : cfg->name);
+        core_errorf("%s: path too long", name ? name : cfg->name);
         return RUNDIR_INVALID;
     }
     int rc = s->resume ? prepare_resume(s, cfg, dir) : prepare_new(s, dir);
@@ -124,7 +126,7 @@ int rundir_load(const char *dir, int min_P, RunConfig *cfg, GPT *m, long *step) 
     int has = path_probe(path, "the checkpoint"); /* permission or link errors are reported as such */
     if (has < 0) return -1;
     if (!has)
-        return pe_errorf("%s: no checkpoint (model.safetensors) in this directory; is it a posenc run "
+        return core_errorf("%s: no checkpoint (model.safetensors) in this directory; is it a posenc run "
                          "directory, and has its training written a checkpoint?", dir);
     char *json = NULL;
     long s = 0;
@@ -135,7 +137,7 @@ int rundir_load(const char *dir, int min_P, RunConfig *cfg, GPT *m, long *step) 
     GPTConfig mc = cfg->model;
     if (min_P > mc.P) {
         if (pe_has(mc.pe, PE_TRAINED_POSITIONS))
-            return pe_errorf("%s: evaluation needs %d positions but the %s position table has only "
+            return core_errorf("%s: evaluation needs %d positions but the %s position table has only "
                              "model.max_positions = %d rows (trained rows beyond the training length do "
                              "not exist); retrain with --set model.max_positions=%d or more",
                              dir, min_P, mc.pe, mc.P, min_P);

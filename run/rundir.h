@@ -1,7 +1,7 @@
 /*
  * rundir.h — a run directory's life outside training and evaluation:
  * preparing it for training (rundir_prepare), opening its checkpoint
- * (rundir_load). What its files are: run/runinfo.h.
+ * (rundir_load). What its files are: run/inspect.h.
  */
 #ifndef POSENC_RUNDIR_H
 #define POSENC_RUNDIR_H
@@ -36,7 +36,7 @@ enum {
  * the process's life); with force, remove the old run's files (only
  * run_file_is_ours names); remove temporary files of killed writes; write
  * config.json, the resolved config. *cfg receives the config to train, dir
- * (cap bytes) the folder. pe_error() says why it failed. */
+ * (cap bytes) the folder. core_error() says why it failed. */
 int rundir_prepare(const RunDirSetup *s, RunConfig *cfg, char *dir, size_t cap);
 
 /* Read DIR/model.safetensors: its config (parsed into *cfg), and build *m

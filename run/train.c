@@ -1,7 +1,7 @@
 /*
  * train.c — the training loop (see train.h).
  */
-#include "train.h"
+#include "run/train.h"
 
 #include <cJSON.h>
 #include <math.h>
@@ -9,12 +9,15 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/fsutil.h"
+#include "core/parallel.h"
+#include "core/rng.h"
 #include "model/adamw.h"
-#include "model/parallel.h"
 #include "run/checkpoint.h"
-#include "run/eval.h"
-#include "run/fsutil.h"
 #include "run/provenance.h"
+#include "run/score.h"
 
 static double now_s(void) {
     struct timespec ts;
@@ -35,9 +38,9 @@ long train_checkpoint_step(const char *run_dir) {
 
 char *metrics_keep_until(const char *text, long step, size_t *len_out, double *elapsed) {
     *elapsed = 0.0;
-    char *copy = pe_strdup(text);
+    char *copy = core_strdup(text);
     size_t cap = strlen(text) + 1, len = 0;
-    char *kept = pe_calloc(cap, 1);
+    char *kept = core_calloc(cap, 1);
     for (char *line = copy, *next; line && *line; line = next) {
         next = strchr(line, '\n');
         if (next) *next++ = '\0';
@@ -71,7 +74,7 @@ static int metrics_truncate(const char *path, long step, double *elapsed) {
     size_t len = 0;
     char *kept = metrics_keep_until(text, step, &len, elapsed);
     free(text);
-    if (!kept) return pe_errorf("%s: out of memory", path);
+    if (!kept) return core_errorf("%s: out of memory", path);
     int rc = file_write_atomic(path, kept, len);
     free(kept);
     return rc;
@@ -132,7 +135,7 @@ static int load_checkpoint(const char *dir, GPT *m, AdamW *opt, long *step, uint
     }
     if (optim_load(optim, opt, m, &ostep, rng_state) != 0) return -1;
     if (ostep != mstep)
-        return pe_errorf("%s: optimizer state is at step %ld but the model checkpoint at step %ld; "
+        return core_errorf("%s: optimizer state is at step %ld but the model checkpoint at step %ld; "
                          "the run cannot be resumed exactly", optim, ostep, mstep);
     *step = mstep;
     return 0;
@@ -149,7 +152,7 @@ static void fmt_duration(char *buf, size_t cap, double s) {
 int train_run(const RunConfig *cfg, const TrainOptions *o) {
     const TrainConfig *tr = &cfg->train;
     const TaskOps *task = task_find(cfg->task.name);
-    if (!task) return pe_errorf("task.name: unknown task \"%s\" (valid: %s)", cfg->task.name, task_names());
+    if (!task) return core_errorf("task.name: unknown task \"%s\" (valid: %s)", cfg->task.name, task_names());
     /* train.threads threads in all: posenc's pool, with OpenBLAS on one thread */
     par_set_threads(tr->threads);
 
@@ -237,14 +240,14 @@ int train_run(const RunConfig *cfg, const TrainOptions *o) {
         if (!isfinite(loss) || !isfinite(norm)) {
             long ck = train_checkpoint_step(o->run_dir);
             if (ck >= 0)
-                pe_errorf("step %ld: %s is %s (loss %g, gradient norm %g); training stopped. The last good "
+                core_errorf("step %ld: %s is %s (loss %g, gradient norm %g); training stopped. The last good "
                           "checkpoint is kept (step %ld). Resume with a lower learning rate: posenc train --resume %s "
                           "--set train.lr=%g",
                           done_steps, !isfinite(loss) ? "the loss" : "the gradient norm",
                           isnan(!isfinite(loss) ? loss : norm) ? "NaN" : "infinite", loss, norm, ck, o->run_dir,
                           tr->lr / 10);
             else /* nothing to resume from: start again */
-                pe_errorf("step %ld: %s is %s (loss %g, gradient norm %g); training stopped before its first "
+                core_errorf("step %ld: %s is %s (loss %g, gradient norm %g); training stopped before its first "
                           "checkpoint, so there is nothing to resume. Start again with a lower learning rate: "
                           "posenc train %s/config.json --out %s --force --set train.lr=%g",
                           done_steps, !isfinite(loss) ? "the loss" : "the gradient norm",

@@ -44,7 +44,7 @@ typedef struct {
 enum { TRAIN_OK = 0, TRAIN_ERROR = -1, TRAIN_INTERRUPTED = 1, TRAIN_NONFINITE = 2 };
 
 /* Train per cfg. Returns one of the codes above; on TRAIN_ERROR and
- * TRAIN_NONFINITE the message is in pe_error(). */
+ * TRAIN_NONFINITE the message is in core_error(). */
 int train_run(const RunConfig *cfg, const TrainOptions *opt);
 
 /* The lines of metrics.jsonl text whose "step" is at most `step` (what a

@@ -5,10 +5,14 @@
 #     repository (shared/SPEC.md);
 #  2. no Markdown link leaves the repository (an absolute path, ../ above the
 #     root, file://) or points at a file that does not exist;
-#  3. every file posenc writes goes through run/fsutil.c's one atomic,
-#     durable writer: outside run/fsutil.c, the library, the program and the
+#  3. every file posenc writes goes through core/fsutil.c's one atomic,
+#     durable writer: outside core/fsutil.c, the library, the program and the
 #     benchmark (cli/, run/, model/, data/, bench/) open nothing for writing and rename nothing,
-#     except on a line marked "writer-exempt:" with the reason.
+#     except on a line marked "writer-exempt:" with the reason;
+#  4. the rooms are layered: core/ < model/ < data/ < run/ < study/ < cli/; a
+#     file includes headers of its own room or a lower one only (bench/, tests/
+#     and fuzz/ stand outside and may include any), and no two modules (a .c
+#     with its .h) include each other, directly or through others.
 # Uses git ls-files in a checkout, else find. Perl (in every Debian base system).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -83,7 +87,7 @@ if [ $? -ne 0 ]; then echo "$out" >&2; echo "check: FAILED: Markdown links" >&2;
 # 3. one writer
 src=()
 for f in "${text_files[@]}"; do
-  case "$f" in cli/*.c|run/*.c|model/*.c|data/*.c|bench/*.c) [ "$f" = run/fsutil.c ] || src+=("$f") ;; esac
+  case "$f" in cli/*.c|core/*.c|run/*.c|study/*.c|model/*.c|data/*.c|bench/*.c) [ "$f" = core/fsutil.c ] || src+=("$f") ;; esac
 done
 out=$(perl -e '
   my $bad = 0;
@@ -92,7 +96,7 @@ out=$(perl -e '
     while (my $l = <$fh>) {
       next if $l =~ /writer-exempt:/;
       if ($l =~ /\b(?:rename|renameat2?|creat|file_create_new)\s*\(|\bO_(?:WRONLY|RDWR|CREAT|TRUNC|APPEND)\b|\b(?:fopen|fdopen|freopen)\s*\([^;]*"[wa+]/) {
-        print "$f:$.: writes or renames a file outside run/fsutil.c: $l"; $bad++;
+        print "$f:$.: writes or renames a file outside core/fsutil.c: $l"; $bad++;
       }
     }
   }
@@ -100,10 +104,51 @@ out=$(perl -e '
 ' "${src[@]}")
 if [ $? -ne 0 ]; then
   echo "$out" >&2
-  echo "check: FAILED: use file_write_atomic / file_write_atomic_parts / file_commit_durable (run/fsutil.h)," \
+  echo "check: FAILED: use file_write_atomic / file_write_atomic_parts / file_commit_durable (core/fsutil.h)," \
        "or mark the line \"writer-exempt: <why>\"" >&2
   fail=1
 fi
 
-[ $fail -eq 0 ] && echo "check: spec citations, Markdown links and the one writer: ok"
+# 4. layers and cycles
+layered=()
+for f in "${text_files[@]}"; do
+  case "$f" in core/*.[ch]|model/*.[ch]|data/*.[ch]|run/*.[ch]|study/*.[ch]|cli/*.[ch]) layered+=("$f") ;; esac
+done
+out=$(perl -e '
+  my @rooms = qw(core model data run study cli);
+  my %rank; @rank{@rooms} = (0 .. $#rooms);
+  my ($bad, %edge) = (0);
+  for my $f (@ARGV) {
+    my ($room) = $f =~ m{^([a-z]+)/};
+    (my $mod = $f) =~ s/\.[ch]$//;
+    open my $fh, "<", $f or next;
+    while (my $l = <$fh>) {
+      next unless $l =~ /^\s*#\s*include\s*"([a-z]+)\/([^"]+)\.h"/;
+      my ($to, $tomod) = ($1, "$1/$2");
+      next unless exists $rank{$to};
+      if ($rank{$to} > $rank{$room}) {
+        print "$f:$.: $room/ includes $to/$2.h, a higher room (order: @rooms)\n"; $bad++;
+      }
+      $edge{$mod}{$tomod} = $. if $tomod ne $mod;
+    }
+  }
+  # cycles between modules: depth-first search, reporting each cycle once
+  my (%state, @stack, %seen);
+  my $visit; $visit = sub {
+    my $m = shift; $state{$m} = 1; push @stack, $m;
+    for my $n (sort keys %{ $edge{$m} || {} }) {
+      if (($state{$n} // 0) == 1) {
+        my @c = @stack[(grep { $stack[$_] eq $n } 0 .. $#stack)[0] .. $#stack];
+        my $key = join " ", sort @c;
+        print "include cycle: ", join(" -> ", @c, $n), "\n" unless $seen{$key}++; $bad++;
+      } elsif (!$state{$n}) { $visit->($n) }
+    }
+    pop @stack; $state{$m} = 2;
+  };
+  $visit->($_) for sort keys %edge;
+  exit($bad ? 1 : 0);
+' "${layered[@]}")
+if [ $? -ne 0 ]; then echo "$out" >&2; echo "check: FAILED: rooms and layers (see the list above)" >&2; fail=1; fi
+
+[ $fail -eq 0 ] && echo "check: spec citations, Markdown links, the one writer, rooms and layers: ok"
 exit $fail

@@ -8,7 +8,7 @@ bin=${1:-./posenc}
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 export OPENBLAS_NUM_THREADS=1
-# the pinned kernels already (model/blas.c): posenc then does not run itself
+# the pinned kernels already (core/blas.c): posenc then does not run itself
 # again, which would leave valgrind (a child is not traced)
 export OPENBLAS_CORETYPE=Haswell
 vg=(valgrind --error-exitcode=1 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect -q)

@@ -17,10 +17,12 @@
 
 #include <cjson/cJSON.h>
 
+#include "core/error.h"
+#include "core/rng.h"
 #include "model/adamw.h"
 #include "model/gpt.h"
 #include "run/checkpoint.h"
-#include "testutil.h"
+#include "tests/testutil.h"
 
 static const char *CONFIG_JSON = "{\"model\": {\"C\": 16, \"pe\": \"learned\"}, \"note\": \"a \\\"quoted\\\" word\"}";
 
@@ -36,7 +38,7 @@ static void build(GPT *m, const char *pe, int C, int L, uint64_t seed) {
     cfg.F = 64;
     cfg.P = 32;
     strcpy(cfg.pe, pe);
-    ck_assert_msg(gpt_build(m, &cfg) == 0, "gpt_build: %s", pe_error());
+    ck_assert_msg(gpt_build(m, &cfg) == 0, "gpt_build: %s", core_error());
     gpt_init_params(m, seed);
 }
 
@@ -82,10 +84,10 @@ static void put_u64le(unsigned char *b, uint64_t n) {
  * `what` (if not NULL). */
 static void expect_error(int rc, const char *path, const char *what) {
     ck_assert_msg(rc != 0, "expected failure for %s", path);
-    ck_assert_msg(strstr(pe_error(), path) != NULL, "message does not name %s: %s", path, pe_error());
+    ck_assert_msg(strstr(core_error(), path) != NULL, "message does not name %s: %s", path, core_error());
     if (what)
-        ck_assert_msg(strstr(pe_error(), what) != NULL, "message lacks \"%s\": %s", what,
-                      pe_error());
+        ck_assert_msg(strstr(core_error(), what) != NULL, "message lacks \"%s\": %s", what,
+                      core_error());
 }
 
 /* Number of entries in a directory other than . and .. */
@@ -135,13 +137,13 @@ static void roundtrip(const char *pe) {
     /* special values must survive bit for bit */
     a.params.lnfb[0] = -0.0f;
     a.params.lnfb[1] = 1e-45f; /* denormal */
-    ck_assert_msg(checkpoint_save(path, &a, CONFIG_JSON, 1234) == 0, "%s", pe_error());
-    ck_assert_msg(checkpoint_load(path, &b) == 0, "%s", pe_error());
+    ck_assert_msg(checkpoint_save(path, &a, CONFIG_JSON, 1234) == 0, "%s", core_error());
+    ck_assert_msg(checkpoint_load(path, &b) == 0, "%s", core_error());
     ck_assert(memcmp(a.params_memory, b.params_memory, a.num_params * sizeof(float)) == 0);
 
     char *config = NULL;
     long step = -1;
-    ck_assert_msg(checkpoint_read_meta(path, &config, &step) == 0, "%s", pe_error());
+    ck_assert_msg(checkpoint_read_meta(path, &config, &step) == 0, "%s", core_error());
     ck_assert_str_eq(config, CONFIG_JSON);
     ck_assert_int_eq(step, 1234);
     free(config);
@@ -149,8 +151,8 @@ static void roundtrip(const char *pe) {
 
     /* saving again replaces the file */
     gpt_init_params(&a, 3);
-    ck_assert_msg(checkpoint_save(path, &a, CONFIG_JSON, 2000) == 0, "%s", pe_error());
-    ck_assert_msg(checkpoint_load(path, &b) == 0, "%s", pe_error());
+    ck_assert_msg(checkpoint_save(path, &a, CONFIG_JSON, 2000) == 0, "%s", core_error());
+    ck_assert_msg(checkpoint_load(path, &b) == 0, "%s", core_error());
     ck_assert(memcmp(a.params_memory, b.params_memory, a.num_params * sizeof(float)) == 0);
     ck_assert_int_eq(dir_entries(dir), 1);
     gpt_free(&a);
@@ -303,7 +305,7 @@ START_TEST(test_independent_reader) {
     GPT m;
     build(&m, "learned", 16, 2, 7);
     const char *extra[] = {"git", "abc123", NULL};
-    ck_assert_msg(checkpoint_save_ex(path, &m, CONFIG_JSON, 77, extra) == 0, "%s", pe_error());
+    ck_assert_msg(checkpoint_save_ex(path, &m, CONFIG_JSON, 77, extra) == 0, "%s", core_error());
 
     size_t size;
     unsigned char *b = slurp(path, &size);
@@ -414,11 +416,11 @@ START_TEST(test_optim_roundtrip) {
     }
     a.t = 17;
     uint64_t rng_state = 0xDEADBEEFCAFEBABEull; /* above 2^63 */
-    ck_assert_msg(optim_save(path, &a, &m, 42, rng_state) == 0, "%s", pe_error());
+    ck_assert_msg(optim_save(path, &a, &m, 42, rng_state) == 0, "%s", core_error());
 
     long step = 0;
     uint64_t rng_back = 0;
-    ck_assert_msg(optim_load(path, &b, &m, &step, &rng_back) == 0, "%s", pe_error());
+    ck_assert_msg(optim_load(path, &b, &m, &step, &rng_back) == 0, "%s", core_error());
     ck_assert(memcmp(a.m, b.m, a.n * sizeof(float)) == 0);
     ck_assert(memcmp(a.v, b.v, a.n * sizeof(float)) == 0);
     ck_assert_int_eq(b.t, 17);
@@ -461,8 +463,8 @@ START_TEST(test_truncated) {
     for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
         spill(bad, bytes, cuts[i]);
         expect_error(checkpoint_load(bad, &b), bad, NULL);
-        ck_assert_msg(strstr(pe_error(), "truncated") != NULL || strstr(pe_error(), "JSON") != NULL,
-                      "cut at %zu: %s", cuts[i], pe_error());
+        ck_assert_msg(strstr(core_error(), "truncated") != NULL || strstr(core_error(), "JSON") != NULL,
+                      "cut at %zu: %s", cuts[i], core_error());
         /* a failed load leaves the model as it was */
         ck_assert(memcmp(before, b.params_memory, b.num_params * sizeof(float)) == 0);
         if (cuts[i] < 8 + n) {
@@ -583,7 +585,7 @@ START_TEST(test_edited_headers) {
     rewrite_header(good, bad, edit_reverse);
     GPT b;
     build(&b, "learned", 16, 2, 2);
-    ck_assert_msg(checkpoint_load(bad, &b) == 0, "%s", pe_error());
+    ck_assert_msg(checkpoint_load(bad, &b) == 0, "%s", core_error());
     ck_assert(memcmp(m.params_memory, b.params_memory, m.num_params * sizeof(float)) == 0);
     gpt_free(&b);
     gpt_free(&m);
@@ -670,7 +672,7 @@ START_TEST(test_failed_write_keeps_old) {
             struct rlimit rl = {cap, cap};
             if (setrlimit(RLIMIT_FSIZE, &rl) != 0) _exit(3);
             int rc = checkpoint_save(path, &b, CONFIG_JSON, 6);
-            const char *msg = pe_error();
+            const char *msg = core_error();
             if (write(fds[1], msg, strlen(msg)) < 0) _exit(4);
             _exit(rc == 0 ? 0 : 1);
         }
@@ -689,7 +691,7 @@ START_TEST(test_failed_write_keeps_old) {
         ck_assert_int_eq(dir_entries(dir), 1);
         GPT c;
         build(&c, "learned", 16, 2, 3);
-        ck_assert_msg(checkpoint_load(path, &c) == 0, "%s", pe_error());
+        ck_assert_msg(checkpoint_load(path, &c) == 0, "%s", core_error());
         ck_assert(memcmp(a.params_memory, c.params_memory, a.num_params * sizeof(float)) == 0);
         char *config = NULL;
         long step;

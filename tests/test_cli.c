@@ -15,11 +15,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "model/common.h"
+#include "core/fsutil.h"
 #include "model/pe.h"
 #include "run/config.h"
-#include "run/fsutil.h"
-#include "testutil.h"
+#include "tests/testutil.h"
 
 
 static int files_equal(const char *a, const char *b) {

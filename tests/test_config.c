@@ -5,10 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/error.h"
+#include "core/fsutil.h"
+#include "core/rng.h"
 #include "model/pe.h"
 #include "run/config.h"
-#include "run/fsutil.h"
-#include "testutil.h"
+#include "tests/testutil.h"
 
 /* Load JSON text (origin "x.json") with overrides; the return code. */
 static int load(RunConfig *c, const char *json, const char *const *sets, int nsets) {
@@ -21,14 +23,14 @@ static void expect_error(const char *json, const char *set, const char *want1, c
     const char *sets[1] = {set};
     int rc = load(&c, json, sets, set ? 1 : 0);
     ck_assert_msg(rc != 0, "accepted: %s %s", json ? json : "", set ? set : "");
-    ck_assert_msg(strstr(pe_error(), want1), "message \"%s\" lacks \"%s\"", pe_error(), want1);
+    ck_assert_msg(strstr(core_error(), want1), "message \"%s\" lacks \"%s\"", core_error(), want1);
     if (want2)
-        ck_assert_msg(strstr(pe_error(), want2), "message \"%s\" lacks \"%s\"", pe_error(), want2);
+        ck_assert_msg(strstr(core_error(), want2), "message \"%s\" lacks \"%s\"", core_error(), want2);
 }
 
 static void expect_exact(const char *json, const char *set, const char *want) {
     expect_error(json, set, want, NULL);
-    ck_assert_str_eq(pe_error(), want);
+    ck_assert_str_eq(core_error(), want);
 }
 
 /* Every field, one by one, so that a failure names the field. */
@@ -83,7 +85,7 @@ static void expect_round_trip(const RunConfig *c) {
     ck_assert_msg(strstr(json, "threads") == NULL, "train.threads in the resolved config:\n%s", json);
     RunConfig back, want = *c;
     want.train.threads = 1;
-    ck_assert_msg(config_from_string(&back, json, "resolved", NULL, 0) == 0, "%s\n%s", pe_error(),
+    ck_assert_msg(config_from_string(&back, json, "resolved", NULL, 0) == 0, "%s\n%s", core_error(),
                   json);
     expect_same(&want, &back);
     char *again = config_to_json(&back);
@@ -91,7 +93,7 @@ static void expect_round_trip(const RunConfig *c) {
     free(again);
     free(json);
     json = config_to_json_plan(c);
-    ck_assert_msg(config_from_string(&back, json, "plan", NULL, 0) == 0, "%s\n%s", pe_error(), json);
+    ck_assert_msg(config_from_string(&back, json, "plan", NULL, 0) == 0, "%s\n%s", core_error(), json);
     expect_same(c, &back);
     free(json);
 }
@@ -101,14 +103,14 @@ static void expect_round_trip(const RunConfig *c) {
 
 START_TEST(test_variant_keys) {
     RunConfig c;
-    ck_assert_msg(load(&c, NULL, NULL, 0) == 0, "%s", pe_error());
+    ck_assert_msg(load(&c, NULL, NULL, 0) == 0, "%s", core_error());
     ck_assert_int_eq(c.train.random_positions, 0);
     ck_assert_uint_eq(c.eval.positions, 1u << EVAL_POS_PLAIN);
     ck_assert_uint_eq(c.eval.rope_scaling, 1u << PE_ROPE_SCALING_NONE);
     ck_assert(c.eval.rope_scale == 0.0f);
     const char *sets[] = {"train.random_positions=true", "eval.positions=random,plain",
                           "eval.rope_scaling=[\"yarn\", \"none\", \"pi\"]", "eval.rope_scale=4"};
-    ck_assert_msg(load(&c, NULL, sets, 4) == 0, "%s", pe_error());
+    ck_assert_msg(load(&c, NULL, sets, 4) == 0, "%s", core_error());
     ck_assert_int_eq(c.train.random_positions, 1);
     ck_assert_uint_eq(c.eval.positions, 3u);
     ck_assert_uint_eq(c.eval.rope_scaling, (1u << PE_ROPE_SCALING_NONE) | (1u << PE_ROPE_SCALING_PI) |
@@ -142,7 +144,7 @@ END_TEST
 
 START_TEST(test_defaults) {
     RunConfig c;
-    ck_assert_msg(config_load(&c, NULL, NULL, 0) == 0, "%s", pe_error());
+    ck_assert_msg(config_load(&c, NULL, NULL, 0) == 0, "%s", core_error());
     ck_assert_str_eq(c.name, "run");
     ck_assert_uint_eq(c.seed, 1);
     ck_assert_str_eq(c.task.name, "copy");
@@ -239,7 +241,7 @@ START_TEST(test_round_trip) {
                           "eval.samples=3",          "eval.batch_size=2",
                           "eval.seed=0"};
     int n = (int)(sizeof sets / sizeof sets[0]);
-    ck_assert_msg(load(&c, NULL, sets, n) == 0, "%s", pe_error());
+    ck_assert_msg(load(&c, NULL, sets, n) == 0, "%s", core_error());
     ck_assert_uint_eq(c.seed, 9007199254740992ull);
     ck_assert_int_eq(c.model.F, 100);
     ck_assert_int_eq(c.model.P, 500);
@@ -275,7 +277,7 @@ START_TEST(test_new_tasks) {
     RunConfig c;
     const char *mk[] = {"task.name=markov", "task.markov_order=3", "task.markov_branch=2",
                         "task.markov_seed=9007199254740992", "eval.lengths=5,64"};
-    ck_assert_msg(load(&c, NULL, mk, 5) == 0, "%s", pe_error());
+    ck_assert_msg(load(&c, NULL, mk, 5) == 0, "%s", core_error());
     ck_assert_int_eq(c.task.markov_order, 3);
     ck_assert_int_eq(c.task.markov_branch, 2);
     ck_assert_int_eq(c.model.P, 64); /* BOS x1..x63: the longest input */
@@ -306,7 +308,7 @@ START_TEST(test_new_tasks) {
     config_default(&c);
     ck_assert_int_eq(config_apply_set(&c, "task.markov_seed=5"), 0);
     ck_assert_int_ne(config_resolve_check(&c, "spec"), 0);
-    ck_assert_str_eq(pe_error(), "spec: task.markov_seed: applies only to task.name \"markov\" (task.name is \"copy\")");
+    ck_assert_str_eq(core_error(), "spec: task.markov_seed: applies only to task.name \"markov\" (task.name is \"copy\")");
     config_default(&c);
     ck_assert_int_eq(config_apply_set(&c, "task.markov_order=2"), 0);
     ck_assert_int_eq(config_resolve_check(&c, "spec"), 0);
@@ -314,13 +316,13 @@ START_TEST(test_new_tasks) {
     /* duplicate: the longest input is 3n+2 (auto 4x16 = 64: 194); a table
      * shorter than the training input is refused */
     const char *dup[] = {"task.name=duplicate"};
-    ck_assert_msg(load(&c, NULL, dup, 1) == 0, "%s", pe_error());
+    ck_assert_msg(load(&c, NULL, dup, 1) == 0, "%s", core_error());
     ck_assert_int_eq(c.model.P, 3 * 64 + 2);
     expect_exact("{\"task\": {\"name\": \"duplicate\", \"max_len\": 8}, \"model\": {\"max_positions\": 25}}",
                  NULL, "x.json: model.max_positions: 25 is shorter than the longest training input (26 tokens at "
                        "task.max_len 8)");
     const char *odd[] = {"task.name=odds_first", "task.max_len=8", "eval.lengths=8"};
-    ck_assert_msg(load(&c, NULL, odd, 3) == 0, "%s", pe_error());
+    ck_assert_msg(load(&c, NULL, odd, 3) == 0, "%s", core_error());
     ck_assert_int_eq(c.model.P, 18);
 }
 END_TEST
@@ -361,10 +363,10 @@ START_TEST(test_error_file) {
     char path[600];
     snprintf(path, sizeof path, "%s/missing.json", dir);
     ck_assert_int_ne(config_load(&c, path, NULL, 0), 0);
-    ck_assert_msg(strstr(pe_error(), path) && strstr(pe_error(), "No such file"), "%s",
-                  pe_error());
+    ck_assert_msg(strstr(core_error(), path) && strstr(core_error(), "No such file"), "%s",
+                  core_error());
     ck_assert_int_ne(config_load(&c, dir, NULL, 0), 0); /* a directory */
-    ck_assert_msg(strstr(pe_error(), dir), "%s", pe_error());
+    ck_assert_msg(strstr(core_error(), dir), "%s", core_error());
 
     /* a file with an error: its name and the line and column */
     snprintf(path, sizeof path, "%s/bad.json", dir);
@@ -373,8 +375,8 @@ START_TEST(test_error_file) {
     fputs("{\n \"seed\": 1\n \"task\": {}\n}\n", f); /* missing comma */
     fclose(f);
     ck_assert_int_ne(config_load(&c, path, NULL, 0), 0);
-    ck_assert_msg(strstr(pe_error(), path) && strstr(pe_error(), "invalid JSON at line 3, column 2"),
-                  "%s", pe_error());
+    ck_assert_msg(strstr(core_error(), path) && strstr(core_error(), "invalid JSON at line 3, column 2"),
+                  "%s", core_error());
 }
 END_TEST
 
@@ -553,9 +555,9 @@ START_TEST(test_error_unknown) {
                  "x.json: task.name: unknown task \"srot\" (valid: copy, reverse, sort, duplicate, odds_first, markov)");
     expect_error("{\"model\": {\"pe\": \"rotary\"}}", NULL,
                  "x.json: model.pe: unknown position encoding \"rotary\"", "sinusoidal");
-    ck_assert_msg(strstr(pe_error(), "alibi") && strstr(pe_error(), "rope") &&
-                      strstr(pe_error(), "learned") && strstr(pe_error(), "none"),
-                  "%s", pe_error());
+    ck_assert_msg(strstr(core_error(), "alibi") && strstr(core_error(), "rope") &&
+                      strstr(core_error(), "learned") && strstr(core_error(), "none"),
+                  "%s", core_error());
 }
 END_TEST
 
@@ -566,7 +568,7 @@ START_TEST(test_set) {
     const char *s1[] = {"model.pe=alibi", "train.lr=3e-4", "eval.lengths=8,16,32", "name=42",
                         "task={\"name\": \"sort\", \"max_len\": 8}", "seed=7"};
     ck_assert_msg(load(&c, "{\"model\": {\"pe\": \"sinusoidal\"}, \"seed\": 3}", s1, 6) == 0, "%s",
-                  pe_error());
+                  core_error());
     ck_assert_str_eq(c.model.pe, "alibi");
     ck_assert(c.train.lr == 3e-4f);
     ck_assert_int_eq(c.eval.num_lengths, 3);
@@ -581,11 +583,11 @@ START_TEST(test_set) {
                         "train.steps=20", "train.warmup=5", "train.warmup = 5"};
     /* "train.warmup " with a space is not a key */
     ck_assert_int_ne(load(&c, NULL, s2, 6), 0);
-    ck_assert_str_eq(pe_error(), "--set: train.warmup : unknown key (did you mean \"warmup\"?)");
+    ck_assert_str_eq(core_error(), "--set: train.warmup : unknown key (did you mean \"warmup\"?)");
     /* the default warmup (100) is longer than 20 steps */
     ck_assert_int_ne(load(&c, NULL, s2, 4), 0);
-    ck_assert_str_eq(pe_error(), "--set: train.warmup: 100 is more than train.steps (20)");
-    ck_assert_msg(load(&c, NULL, s2, 5) == 0, "%s", pe_error());
+    ck_assert_str_eq(core_error(), "--set: train.warmup: 100 is more than train.steps (20)");
+    ck_assert_msg(load(&c, NULL, s2, 5) == 0, "%s", core_error());
     ck_assert_int_eq(c.eval.num_lengths, 2);
     ck_assert_str_eq(c.model.pe, "learned");
     ck_assert_int_eq(c.train.steps, 20); /* in order: the last one wins */
@@ -618,26 +620,26 @@ START_TEST(test_set) {
     /* a consistency error is blamed on the source that set a key last */
     const char *s4[] = {"model.n_heads=3"};
     ck_assert_int_ne(load(&c, "{\"model\": {\"d_model\": 64}}", s4, 1), 0);
-    ck_assert_str_eq(pe_error(), "--set: model.n_heads: 3 does not divide model.d_model (64)");
+    ck_assert_str_eq(core_error(), "--set: model.n_heads: 3 does not divide model.d_model (64)");
     const char *s5[] = {"model.d_model=30"};
     ck_assert_int_ne(load(&c, "{\"model\": {\"n_heads\": 4}}", s5, 1), 0);
-    ck_assert_str_eq(pe_error(), "--set: model.n_heads: 4 does not divide model.d_model (30)");
+    ck_assert_str_eq(core_error(), "--set: model.n_heads: 4 does not divide model.d_model (30)");
     const char *s6[] = {"task.name=sort"};
     ck_assert_int_ne(load(&c, "{\"task\": {\"alphabet\": 1}}", s6, 1), 0);
-    ck_assert_str_eq(pe_error(), "x.json: task.alphabet: must be in 2..1000, got 1");
+    ck_assert_str_eq(core_error(), "x.json: task.alphabet: must be in 2..1000, got 1");
     const char *s7[] = {"task.min_len=9"};
     ck_assert_int_ne(load(&c, "{\"task\": {\"max_len\": 8}}", s7, 1), 0);
-    ck_assert_str_eq(pe_error(), "--set: task.max_len: must be >= task.min_len (9), got 8");
+    ck_assert_str_eq(core_error(), "--set: task.max_len: must be >= task.min_len (9), got 8");
 
     /* the public pieces */
     config_default(&c);
     ck_assert_int_eq(config_apply_set(&c, "train.steps=770"), 0);
     ck_assert_int_eq(c.train.steps, 770);
     ck_assert_int_ne(config_apply_set(&c, "train.stpes=77"), 0);
-    ck_assert_str_eq(pe_error(), "--set: train.stpes: unknown key (did you mean \"steps\"?)");
+    ck_assert_str_eq(core_error(), "--set: train.stpes: unknown key (did you mean \"steps\"?)");
     ck_assert_int_eq(config_apply_set(&c, "model.n_heads=5"), 0); /* not checked yet */
     ck_assert_int_ne(config_resolve_check(&c, "mine"), 0);
-    ck_assert_str_eq(pe_error(), "mine: model.n_heads: 5 does not divide model.d_model (64)");
+    ck_assert_str_eq(core_error(), "mine: model.n_heads: 5 does not divide model.d_model (64)");
     ck_assert_int_eq(config_apply_set(&c, "model.n_heads=8"), 0);
     ck_assert_int_eq(config_resolve_check(&c, NULL), 0);
     ck_assert_int_eq(c.model.F, 256);
@@ -658,7 +660,7 @@ START_TEST(test_load_file) {
     fclose(f);
     RunConfig c;
     const char *sets[] = {"train.steps=300"};
-    ck_assert_msg(config_load(&c, path, sets, 1) == 0, "%s", pe_error());
+    ck_assert_msg(config_load(&c, path, sets, 1) == 0, "%s", core_error());
     ck_assert_str_eq(c.name, "filetest");
     ck_assert_str_eq(c.task.name, "reverse");
     ck_assert_str_eq(c.model.pe, "learned");
@@ -674,7 +676,7 @@ START_TEST(test_load_file) {
     ck_assert_int_ne(config_load(&c, path, NULL, 0), 0);
     char want[700];
     snprintf(want, sizeof want, "%s: model.n_heads: 3 does not divide model.d_model (64)", path);
-    ck_assert_str_eq(pe_error(), want);
+    ck_assert_str_eq(core_error(), want);
     ck_assert_int_ne(config_load(&c, NULL, bad, 1), 0);
 
     /* a resolved config written to a file loads back identically */
@@ -685,7 +687,7 @@ START_TEST(test_load_file) {
     fclose(f);
     free(json);
     RunConfig back;
-    ck_assert_msg(config_load(&back, path, NULL, 0) == 0, "%s", pe_error());
+    ck_assert_msg(config_load(&back, path, NULL, 0) == 0, "%s", core_error());
     expect_same(&c, &back);
 }
 END_TEST
@@ -698,7 +700,7 @@ START_TEST(test_shipped_configs) {
     int smoke = 0;
     for (size_t i = 0; i < g.gl_pathc; i++) {
         RunConfig c;
-        ck_assert_msg(config_load(&c, g.gl_pathv[i], NULL, 0) == 0, "%s", pe_error());
+        ck_assert_msg(config_load(&c, g.gl_pathv[i], NULL, 0) == 0, "%s", core_error());
         expect_round_trip(&c);
         if (strstr(g.gl_pathv[i], "smoke.json")) {
             smoke = 1;
@@ -715,7 +717,7 @@ START_TEST(test_shipped_configs) {
             char set[64];
             snprintf(set, sizeof set, "model.pe=%s", pe_at(p)->name);
             const char *sets[] = {set};
-            ck_assert_msg(config_load(&c, g.gl_pathv[i], sets, 1) == 0, "%s: %s", set, pe_error());
+            ck_assert_msg(config_load(&c, g.gl_pathv[i], sets, 1) == 0, "%s: %s", set, core_error());
         }
     }
     ck_assert_msg(smoke, "configs/smoke.json is missing");
@@ -747,31 +749,31 @@ START_TEST(test_encoding_settings) {
         ck_assert_int_ne(load(&c, NULL, sets, 1), 0);
         char want[96];
         snprintf(want, sizeof want, "--set: model.%s: must be", s->name);
-        ck_assert_msg(strstr(pe_error(), want) == pe_error(), "%s: %s", set, pe_error());
+        ck_assert_msg(strstr(core_error(), want) == core_error(), "%s: %s", set, core_error());
     }
     /* every encoding loads at its defaults, and pe_check agrees with the loader */
     for (int i = 0; i < pe_count(); i++) {
         char set[64];
         snprintf(set, sizeof set, "model.pe=%s", pe_at(i)->name);
         const char *sets[] = {set};
-        ck_assert_msg(load(&c, NULL, sets, 1) == 0, "%s: %s", set, pe_error());
+        ck_assert_msg(load(&c, NULL, sets, 1) == 0, "%s: %s", set, core_error());
         PEConfig pc = gpt_pe_config(&c.model);
-        ck_assert_msg(pe_check(pe_at(i), &pc) == 0, "%s: %s", set, pe_error());
+        ck_assert_msg(pe_check(pe_at(i), &pc) == 0, "%s: %s", set, core_error());
     }
     /* the example: RoPE's base below 1 fails at the config check, naming the key, its range and --set */
     const char *bad[] = {"model.rope_base=0.5"};
     ck_assert_int_ne(config_load(&c, "configs/smoke.json", bad, 1), 0);
-    ck_assert_str_eq(pe_error(), "--set: model.rope_base: must be > 1, got 0.5");
+    ck_assert_str_eq(core_error(), "--set: model.rope_base: must be > 1, got 0.5");
     /* a check hook's error is attributed to the source that set the key last */
     const char *frac[] = {"model.rope_fraction=0.3"};
     ck_assert_int_ne(config_load(&c, "configs/smoke.json", frac, 1), 0);
-    ck_assert_msg(strncmp(pe_error(), "--set: model.rope_fraction: 0.3 of head size 16", 47) == 0, "%s", pe_error());
+    ck_assert_msg(strncmp(core_error(), "--set: model.rope_fraction: 0.3 of head size 16", 47) == 0, "%s", core_error());
 }
 END_TEST
 
 START_TEST(test_readme_keys) {
     char *readme = file_read_all("README.md", NULL);
-    ck_assert_msg(readme != NULL, "README.md: %s", pe_error());
+    ck_assert_msg(readme != NULL, "README.md: %s", core_error());
     const char *open = "<!-- config-keys:", *close = "<!-- /config-keys -->";
     char *a = strstr(readme, open), *b = strstr(readme, close);
     ck_assert_msg(a && b && a < b, "README.md: no %s ... %s block", open, close);

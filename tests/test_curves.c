@@ -1,6 +1,6 @@
 /*
  * test_curves.c — `posenc plot RUN...`: training curves of one or several
- * runs as a figure and as CSV (run/curves.h), and its errors.
+ * runs as a figure and as CSV (study/curves.h), and its errors.
  */
 #include <check.h>
 #include <cJSON.h>
@@ -9,9 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "model/common.h"
-#include "run/fsutil.h"
-#include "testutil.h"
+#include "core/fsutil.h"
+#include "tests/testutil.h"
 
 static long file_size_of(const char *path) {
     struct stat st;

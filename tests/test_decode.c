@@ -24,12 +24,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/parallel.h"
 #include "model/gpt.h"
 #include "model/layers.h"
-#include "model/parallel.h"
-#include "testutil.h"
+#include "tests/testutil.h"
 
-#include "alloc_count.h" /* the Makefile links this program with the allocators wrapped */
+#include "tests/alloc_count.h" /* the Makefile links this program with the allocators wrapped */
+#include "core/error.h"
 
 enum { V_ = 11, P_ = 96, T_ = 40 };
 /* |cached - full| <= DECODE_TOL * (1 + max |full logit|) (worst seen here: 2.4e-7) */
@@ -47,7 +48,7 @@ static void build(GPT *m, const char *pe, int C, int NH) {
     c.F = 2 * C + 3;
     c.P = P_;
     snprintf(c.pe, sizeof c.pe, "%s", pe);
-    ck_assert_msg(gpt_build(m, &c) == 0, "%s: %s", pe, pe_error());
+    ck_assert_msg(gpt_build(m, &c) == 0, "%s: %s", pe, core_error());
     gpt_init_params(m, 5);
     fill_normal(m->params_memory, (int)m->num_params, 0.3f, 11);
 }
@@ -74,7 +75,7 @@ static float cache_vs_full(GPT *m, const int *seq, const int *pos, int T) {
     const int V = m->cfg.V;
     float worst = 0.0f;
     for (int t = 0; t < T; t++) {
-        ck_assert_msg(gpt_decode_step(m, &c, seq[t], pos[t]) == 0, "%s", pe_error());
+        ck_assert_msg(gpt_decode_step(m, &c, seq[t], pos[t]) == 0, "%s", core_error());
         gpt_forward(m, seq, NULL, pos, 1, t + 1);
         const float *z = m->acts.logits + (size_t)t * V;
         float zmax = 0.0f;
@@ -262,14 +263,14 @@ START_TEST(test_cache_errors) {
     ck_assert_int_ne(gpt_cache_init(&c, &m, 0), 0);
     ck_assert_int_eq(gpt_cache_init(&c, &m, 2), 0);
     ck_assert_int_ne(gpt_decode_step(&m, &c, 0, P_), 0);
-    ck_assert_msg(strstr(pe_error(), "max_positions") != NULL, "%s", pe_error());
+    ck_assert_msg(strstr(core_error(), "max_positions") != NULL, "%s", core_error());
     ck_assert_int_ne(gpt_decode_step(&m, &c, V_, 0), 0);
     ck_assert_int_ne(gpt_decode_step(&m, &c, -1, 0), 0);
     ck_assert_int_eq(c.len, 0);
     ck_assert_int_eq(gpt_decode_step(&m, &c, 1, 0), 0);
     ck_assert_int_eq(gpt_decode_step(&m, &c, 2, 1), 0);
     ck_assert_int_ne(gpt_decode_step(&m, &c, 3, 2), 0);
-    ck_assert_msg(strstr(pe_error(), "full") != NULL, "%s", pe_error());
+    ck_assert_msg(strstr(core_error(), "full") != NULL, "%s", core_error());
     ck_assert_int_eq(c.len, 2);
     gpt_cache_reset(&c);
     ck_assert_int_eq(c.len, 0);

@@ -1,5 +1,5 @@
 /*
- * test_escape.c — run/escape.h: every string that leaves posenc for gnuplot,
+ * test_escape.c — core/escape.h: every string that leaves posenc for gnuplot,
  * the shell or sbatch, fed the nastiest strings we could find, and checked
  * by the target program itself: sh and gnuplot must read back exactly the
  * string (control characters aside for gnuplot), and nothing may run (each
@@ -11,10 +11,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "model/common.h"
-#include "run/escape.h"
-#include "run/fsutil.h"
-#include "testutil.h"
+#include "core/error.h"
+#include "core/escape.h"
+#include "core/fsutil.h"
+#include "tests/testutil.h"
 
 static const char *const nasty[] = {
     "",
@@ -59,7 +59,7 @@ static void assert_nothing_ran(void) {
 
 static char *read_back(const char *path) {
     char *t = file_read_all(path, NULL);
-    ck_assert_msg(t != NULL, "%s", pe_error());
+    ck_assert_msg(t != NULL, "%s", core_error());
     return t;
 }
 
@@ -97,7 +97,7 @@ START_TEST(test_sh_double_quoted) {
         char *q = esc_sh_dq(nasty[i], "the test string");
         if (strchr(nasty[i], '\n')) {
             ck_assert_msg(q == NULL, "a newline was accepted: %s", nasty[i]);
-            ck_assert(strstr(pe_error(), "newline") != NULL);
+            ck_assert(strstr(core_error(), "newline") != NULL);
             refused++;
             continue;
         }
@@ -156,7 +156,7 @@ START_TEST(test_sbatch_value) {
             bad |= *p <= ' ' || *p == 0x7f || *p == '\'' || *p == '"' || *p == '\\';
         if (bad) {
             ck_assert_msg(q == NULL, "accepted \"%s\" as %s", nasty[i], q);
-            ck_assert(strstr(pe_error(), "the sweep folder") != NULL);
+            ck_assert(strstr(core_error(), "the sweep folder") != NULL);
             continue;
         }
         ck_assert(q != NULL);
@@ -178,7 +178,7 @@ START_TEST(test_sbatch_value) {
     ck_assert_str_eq(q, "/a/%j");
     free(q);
     ck_assert(esc_sbatch("/a b", 0, "x") == NULL);
-    ck_assert(strstr(pe_error(), "whitespace") != NULL);
+    ck_assert(strstr(core_error(), "whitespace") != NULL);
 }
 END_TEST
 

@@ -9,10 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "run/eval.h"
-#include "run/evaluate.h"
-#include "run/fsutil.h"
-#include "testutil.h"
+#include "core/error.h"
+#include "core/fsutil.h"
+#include "run/evaluation.h"
+#include "run/score.h"
+#include "tests/testutil.h"
 
 /* Two examples, V = 3, T = 4. Counted targets: row 0 at t = 1, 2, 3; row 1 at
  * t = 2, 3. Row 0 gets all three right; row 1 gets t = 2 right and t = 3 wrong. */
@@ -149,13 +150,13 @@ START_TEST(test_eval_run_library) {
     ck_assert_int_eq(eval_run(d, &opt), EVAL_RUN_INVALID);
     EvalOptions scaled = {.scalings = 1u << PE_ROPE_SCALING_PI};
     ck_assert_int_eq(eval_run(run, &scaled), EVAL_RUN_INVALID);
-    ck_assert_ptr_nonnull(strstr(pe_error(), "needs a run trained with rope"));
+    ck_assert_ptr_nonnull(strstr(core_error(), "needs a run trained with rope"));
     /* a file holding another variant than its name says */
     char cmd[1300];
     snprintf(cmd, sizeof cmd, "cp %s/eval-random.json %s/eval.json", run, run);
     ck_assert_int_eq(run_captured(cmd), 0);
     ck_assert_int_eq(eval_file_read(run, EVAL_POS_PLAIN, PE_ROPE_SCALING_NONE, e), EVAL_RUN_INVALID);
-    ck_assert_ptr_nonnull(strstr(pe_error(), "holds the evaluation variant \"random\""));
+    ck_assert_ptr_nonnull(strstr(core_error(), "holds the evaluation variant \"random\""));
     free(e);
 }
 END_TEST

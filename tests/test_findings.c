@@ -1,12 +1,12 @@
 /*
  * test_findings.c — intervals, paired differences and break lengths
- * (run/findings.h), against values computed by hand (Python, the formulas of
+ * (study/findings.h), against values computed by hand (Python, the formulas of
  * findings.h) and the textbook tables.
  */
 #include <check.h>
 #include <math.h>
 
-#include "run/findings.h"
+#include "study/findings.h"
 #include "tests/testutil.h"
 
 START_TEST(test_t975) {

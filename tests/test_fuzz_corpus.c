@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "run/fsutil.h"
-#include "testutil.h"
+#include "core/fsutil.h"
+#include "tests/testutil.h"
 
 #define LLVMFuzzerTestOneInput fuzz_config_one
 #include "fuzz/fuzz_config.c"
@@ -20,6 +20,7 @@
 #undef LLVMFuzzerTestOneInput
 #define LLVMFuzzerTestOneInput fuzz_rundir_one
 #define check fuzz_rundir_check
+#include "core/error.h"
 #include "fuzz/fuzz_rundir.c"
 #undef check
 #undef LLVMFuzzerTestOneInput
@@ -37,7 +38,7 @@ static int replay(const char *name, int (*fn)(const uint8_t *, size_t)) {
         snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
         size_t size;
         char *data = file_read_all(path, &size);
-        ck_assert_msg(data != NULL, "%s", pe_error());
+        ck_assert_msg(data != NULL, "%s", core_error());
         fn((const uint8_t *)data, size);
         free(data);
         n++;

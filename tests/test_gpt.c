@@ -9,10 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/error.h"
+#include "core/parallel.h"
+#include "core/rng.h"
 #include "model/adamw.h"
 #include "model/gpt.h"
-#include "model/parallel.h"
-#include "testutil.h"
+#include "tests/testutil.h"
 
 #define MODEL_RTOL 1e-2 /* whole model, float32, eps 1e-2 (worst seen 2.8e-3; a wrong RoPE backward gives 1.8e-2) */
 
@@ -34,7 +36,7 @@ static void build(const char *pe, int P) {
     c.F = 16;
     c.P = P;
     snprintf(c.pe, sizeof c.pe, "%s", pe);
-    ck_assert_msg(gpt_build(&model, &c) == 0, "%s", pe_error());
+    ck_assert_msg(gpt_build(&model, &c) == 0, "%s", core_error());
     gpt_init_params(&model, 42);
     /* make every parameter non-trivial: random LN gains/biases and
      * biases too, so that their gradients are exercised */
@@ -271,17 +273,17 @@ START_TEST(test_config_errors) {
     c.NH = 3;
     GPT m;
     ck_assert(gpt_build(&m, &c) != 0);
-    ck_assert(strstr(pe_error(), "n_heads") != NULL);
+    ck_assert(strstr(core_error(), "n_heads") != NULL);
     c.NH = 4;
     snprintf(c.pe, sizeof c.pe, "xpos2");
     ck_assert(gpt_build(&m, &c) != 0);
-    ck_assert(strstr(pe_error(), "valid: ") && strstr(pe_error(), pe_names()));
+    ck_assert(strstr(core_error(), "valid: ") && strstr(core_error(), pe_names()));
     snprintf(c.pe, sizeof c.pe, "learned");
     ck_assert(gpt_build(&m, &c) == 0);
     int p[3] = {0, 63, 64};
     ck_assert(gpt_check_positions(&m, p, 2) == 0);
     ck_assert(gpt_check_positions(&m, p, 3) != 0);
-    ck_assert(strstr(pe_error(), "max_positions") != NULL);
+    ck_assert(strstr(core_error(), "max_positions") != NULL);
     gpt_free(&m);
 }
 END_TEST

@@ -13,8 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/error.h"
+#include "core/rng.h"
 #include "model/layers.h"
-#include "testutil.h"
+#include "tests/testutil.h"
 
 #define GRAD_RTOL 1e-3
 
@@ -287,7 +289,7 @@ static void pe_make(PE *pe, const char *name, int C, int NH, int P) {
     PEConfig pc;
     pe_config_default(&pc);
     pc.C = C, pc.NH = NH, pc.hs = C / NH, pc.L = 2, pc.P = P;
-    ck_assert_msg(pe_init(pe, name, &pc) == 0, "%s", pe_error());
+    ck_assert_msg(pe_init(pe, name, &pc) == 0, "%s", core_error());
     size_t n = pe_num_params(pe);
     if (n) {
         pe->params = calloc(n, sizeof(float));

@@ -11,8 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/error.h"
+#include "core/rng.h"
 #include "model/pe.h"
-#include "testutil.h"
+#include "tests/testutil.h"
 
 /* Set the encoding setting called name (model.<name>) in c. */
 static void set(PEConfig *c, const char *name, double v) {
@@ -131,7 +133,7 @@ START_TEST(test_rope_fraction) {
     pe_free(&pe);
     set(&c, "rope_fraction", 0.1f); /* 0.8 dims: nothing left to rotate */
     ck_assert(pe_init(&pe, "rope", &c) != 0);
-    ck_assert(strstr(pe_error(), "rope_fraction") != NULL);
+    ck_assert(strstr(core_error(), "rope_fraction") != NULL);
 }
 END_TEST
 
@@ -255,7 +257,7 @@ static double bias_obj(void *ctx) {
 
 static void check_bias_grad(const char *name, PEConfig c, float std, float eps) {
     c.L = 2;
-    ck_assert_msg(pe_init(&bg_pe, name, &c) == 0, "%s", pe_error());
+    ck_assert_msg(pe_init(&bg_pe, name, &c) == 0, "%s", core_error());
     const int n = (int)pe_num_params(&bg_pe);
     float *params = malloc(n * sizeof(float)), *grads = calloc(n, sizeof(float));
     Rng rng;
@@ -446,7 +448,7 @@ START_TEST(test_xpos) {
     pe_free(&pe);
     c.P = 1 << 20; /* keys scaled beyond float range: refused, naming the key */
     ck_assert(pe_init(&pe, "xpos", &c) != 0);
-    ck_assert(strstr(pe_error(), "xpos_scale_base") != NULL);
+    ck_assert(strstr(core_error(), "xpos_scale_base") != NULL);
 }
 END_TEST
 
@@ -470,7 +472,7 @@ START_TEST(test_rope_ntk_base) {
     ck_assert_double_eq(m, 1.0);
     /* and the tables built from them: pair 7 at position 5 is turned by 5 * w_7 */
     PE pe;
-    ck_assert_msg(pe_init(&pe, "rope", &c) == 0, "%s", pe_error());
+    ck_assert_msg(pe_init(&pe, "rope", &c) == 0, "%s", core_error());
     float x[16] = {0};
     x[7] = 1;
     pe.ops->qk_forward(&pe, x, 5, 0);
@@ -552,10 +554,10 @@ START_TEST(test_rope_scaling_errors) {
     PE pe;
     PEConfig c = scaled(32, 2, 8, PE_ROPE_SCALING_PI, 0.5f, 0);
     ck_assert(pe_init(&pe, "rope", &c) != 0);
-    ck_assert_msg(strstr(pe_error(), "must be in [1, 1e6], got 0.5"), "%s", pe_error());
+    ck_assert_msg(strstr(core_error(), "must be in [1, 1e6], got 0.5"), "%s", core_error());
     c = scaled(32, 2, 8, PE_ROPE_SCALING_YARN, 2.0f, 0);
     ck_assert(pe_init(&pe, "rope", &c) != 0);
-    ck_assert_msg(strstr(pe_error(), "original (training) context"), "%s", pe_error());
+    ck_assert_msg(strstr(core_error(), "original (training) context"), "%s", core_error());
     ck_assert_int_eq(pe_rope_scaling_find("yarn"), PE_ROPE_SCALING_YARN);
     ck_assert_int_eq(pe_rope_scaling_find("YaRN"), -1);
     ck_assert_str_eq(pe_rope_scaling_name(PE_ROPE_SCALING_NTK), "ntk");
@@ -586,7 +588,7 @@ START_TEST(test_registry) {
     PE pe;
     PEConfig c = cfg_of(8, 2, 8);
     ck_assert(pe_init(&pe, "rotary", &c) != 0);
-    ck_assert(strstr(pe_error(), "rotary") && strstr(pe_error(), pe_names()));
+    ck_assert(strstr(core_error(), "rotary") && strstr(core_error(), pe_names()));
 }
 END_TEST
 

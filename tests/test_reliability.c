@@ -5,7 +5,7 @@
  * The kill tests kill for real: `posenc train` is started as a child
  * process and sent SIGKILL, either at a random moment (a fixed-seed RNG
  * chooses the delays, so a failure reproduces) or at a chosen point inside a
- * checkpoint write (the POSENC_TEST_KILL hook, run/fsutil.h, raises SIGKILL
+ * checkpoint write (the POSENC_TEST_KILL hook, core/fsutil.h, raises SIGKILL
  * there). After every kill the run directory is checked: every checkpoint
  * file on disk loads completely, metrics.jsonl has only whole JSON lines with
  * strictly increasing steps. Then the run is resumed (or restarted with
@@ -26,11 +26,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "model/common.h"
+#include "core/error.h"
+#include "core/fsutil.h"
+#include "core/rng.h"
 #include "run/checkpoint.h"
 #include "run/config.h"
-#include "run/fsutil.h"
-#include "testutil.h"
+#include "tests/testutil.h"
 
 #define KILL_STEPS 150
 #define KILL_SETS                                                                                      \
@@ -102,7 +103,7 @@ static void check_metrics(const char *dir) {
     if (!path_exists(path)) return;
     size_t n;
     char *text = file_read_all(path, &n);
-    ck_assert_msg(text != NULL, "%s", pe_error());
+    ck_assert_msg(text != NULL, "%s", core_error());
     ck_assert_msg(n == 0 || text[n - 1] == '\n', "%s: torn last line", path);
     double last_train = 0, last_eval = 0;
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
@@ -132,15 +133,15 @@ static void check_checkpoints(const char *dir) {
     if (!path_exists(path)) return;
     char *json = NULL;
     long step = -1;
-    ck_assert_msg(checkpoint_read_meta(path, &json, &step) == 0, "%s", pe_error());
+    ck_assert_msg(checkpoint_read_meta(path, &json, &step) == 0, "%s", core_error());
     ck_assert_int_ge(step, 1);
     RunConfig cfg;
-    ck_assert_msg(config_from_string(&cfg, json, path, NULL, 0) == 0, "%s", pe_error());
+    ck_assert_msg(config_from_string(&cfg, json, path, NULL, 0) == 0, "%s", core_error());
     free(json);
     GPT m;
     AdamW opt = {0};
-    ck_assert_msg(gpt_build(&m, &cfg.model) == 0, "%s", pe_error());
-    ck_assert_msg(checkpoint_load(path, &m) == 0, "%s", pe_error());
+    ck_assert_msg(gpt_build(&m, &cfg.model) == 0, "%s", core_error());
+    ck_assert_msg(checkpoint_load(path, &m) == 0, "%s", core_error());
     adamw_init(&opt, m.num_params, 0.0f);
     const char *optims[] = {"optim.safetensors", "optim.next.safetensors"};
     for (int i = 0; i < 2; i++) {
@@ -148,7 +149,7 @@ static void check_checkpoints(const char *dir) {
         if (!path_exists(path)) continue;
         long ostep;
         uint64_t rng;
-        ck_assert_msg(optim_load(path, &opt, &m, &ostep, &rng) == 0, "%s", pe_error());
+        ck_assert_msg(optim_load(path, &opt, &m, &ostep, &rng) == 0, "%s", core_error());
     }
     adamw_free(&opt);
     gpt_free(&m);
@@ -165,7 +166,7 @@ static void expect_same_file(const char *a, const char *b, const char *name) {
     snprintf(pb, sizeof pb, "%s/%s", b, name);
     size_t na, nb;
     char *x = file_read_all(pa, &na), *y = file_read_all(pb, &nb);
-    ck_assert_msg(x && y, "%s", pe_error());
+    ck_assert_msg(x && y, "%s", core_error());
     ck_assert_msg(na == nb && memcmp(x, y, na) == 0, "%s and %s differ", pa, pb);
     free(x);
     free(y);
@@ -237,7 +238,7 @@ START_TEST(test_kill_inside_checkpoint_writes) {
 }
 END_TEST
 
-/* Every file posenc writes goes through one atomic writer (run/fsutil.h):
+/* Every file posenc writes goes through one atomic writer (core/fsutil.h):
  * SIGKILL with each file's temporary copy half written ("file.partial") and
  * complete but not renamed ("file.rename"), at every write of an evaluation
  * (provenance.json, eval.json, eval.csv, provenance.json again), must leave
@@ -500,7 +501,7 @@ START_TEST(test_nonfinite_stops_and_resumes) {
     check_run_dir(run);
     char *json = NULL;
     long step = 0;
-    ck_assert_msg(checkpoint_read_meta(model, &json, &step) == 0, "%s", pe_error());
+    ck_assert_msg(checkpoint_read_meta(model, &json, &step) == 0, "%s", core_error());
     free(json);
     ck_assert_int_eq(step, 50);
 }
@@ -532,7 +533,7 @@ START_TEST(test_run_directory_lock) {
     char model[1024], *json = NULL;
     long step = 0;
     snprintf(model, sizeof model, "%s/model.safetensors", run);
-    ck_assert_msg(checkpoint_read_meta(model, &json, &step) == 0, "%s", pe_error());
+    ck_assert_msg(checkpoint_read_meta(model, &json, &step) == 0, "%s", core_error());
     free(json);
     ck_assert_int_eq(posenc("train --resume %s --set train.steps=%ld --quiet", run, step + 3), 0);
 }

@@ -1,6 +1,6 @@
 /*
  * test_report.c — posenc report and posenc attention: the HTML escaping of
- * run-folder strings (run/html.h), attention weights read from the forward
+ * run-folder strings (study/html.h), attention weights read from the forward
  * pass (run/attention.h), and both commands end to end (the page itself is
  * checked in a browser by make test-report).
  */
@@ -11,12 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "model/common.h"
+#include "core/error.h"
+#include "core/fsutil.h"
+#include "core/rng.h"
 #include "model/gpt.h"
 #include "run/attention.h"
-#include "run/fsutil.h"
-#include "run/html.h"
-#include "testutil.h"
+#include "study/html.h"
+#include "tests/testutil.h"
 
 /* ---- the one escaping function -------------------------------------------- */
 
@@ -129,7 +130,7 @@ START_TEST(test_attention_maps) {
     int *longseq = calloc(40, sizeof(int));
     float *big = calloc((size_t)L * NH * 40 * 40, sizeof(float));
     ck_assert_int_eq(attention_maps(&m, longseq, 40, big), -1);
-    ck_assert_ptr_nonnull(strstr(pe_error(), "position"));
+    ck_assert_ptr_nonnull(strstr(core_error(), "position"));
     free(longseq);
     free(big);
     free(att);

@@ -13,13 +13,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/blas.h"
+#include "core/dmath.h"
+#include "core/error.h"
+#include "core/fsutil.h"
+#include "core/rng.h"
 #include "data/task.h"
-#include "model/blas.h"
-#include "model/common.h"
-#include "model/dmath.h"
-#include "run/fsutil.h"
 #include "run/provenance.h"
-#include "testutil.h"
+#include "tests/testutil.h"
 
 /* ---- deterministic elementary functions -------------------------------- */
 
@@ -159,7 +160,7 @@ static char *run_bytes(const char *dir, size_t *n) {
         size_t m = 0;
         snprintf(p, sizeof p, "%s/%s", dir, files[k]);
         char *t = file_read_all(p, &m);
-        ck_assert_msg(t != NULL, "%s", pe_error());
+        ck_assert_msg(t != NULL, "%s", core_error());
         while (len + m + 1 > cap) out = realloc(out, cap *= 2);
         memcpy(out + len, t, m);
         len += m;
@@ -311,7 +312,7 @@ START_TEST(test_provenance_recorded) {
     ck_assert_msg(run_captured(cmd) == 0, "%s", posenc_out);
     snprintf(p, sizeof p, "%s/provenance.json", r);
     char *t = file_read_all(p, NULL);
-    ck_assert_msg(t != NULL, "%s", pe_error());
+    ck_assert_msg(t != NULL, "%s", core_error());
     cJSON *root = cJSON_Parse(t);
     free(t);
     ck_assert_ptr_nonnull(root);
@@ -503,7 +504,7 @@ START_TEST(test_published_numerics) {
             size_t m;
             snprintf(p, sizeof p, "%s/%s", dir, files[k]);
             char *t = file_read_all(p, &m);
-            ck_assert_msg(t != NULL, "%s", pe_error());
+            ck_assert_msg(t != NULL, "%s", core_error());
             h = fnv1a(t, m, h);
             free(t);
         }

@@ -12,19 +12,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "model/common.h"
-#include "run/fsutil.h"
-#include "testutil.h"
+#include "core/error.h"
+#include "core/fsutil.h"
+#include "tests/testutil.h"
 
 static void write_text(const char *path, const char *text) {
-    ck_assert_msg(file_write_atomic(path, text, strlen(text)) == 0, "%s", pe_error());
+    ck_assert_msg(file_write_atomic(path, text, strlen(text)) == 0, "%s", core_error());
 }
 
 static char *read_text(const char *dir, const char *name) {
     char p[1200];
     snprintf(p, sizeof p, "%s/%s", dir, name);
     char *t = file_read_all(p, NULL);
-    ck_assert_msg(t != NULL, "%s", pe_error());
+    ck_assert_msg(t != NULL, "%s", core_error());
     return t;
 }
 
@@ -141,11 +141,11 @@ START_TEST(test_plan_errors) {
         EXPECT_OUT(spec[i].want);
         EXPECT_OUT(p);
     }
-    /* a quote in the sweep folder is quoted in plan.txt (run/escape.h), not refused */
+    /* a quote in the sweep folder is quoted in plan.txt (core/escape.h), not refused */
     ck_assert_int_eq(posenc("sweep tests/data/sweep_tiny.json --plan \"%s/it's\"", t), 0);
     snprintf(p, sizeof p, "%s/it's/plan.txt", t);
     char *plan = file_read_all(p, NULL);
-    ck_assert_msg(plan && strstr(plan, "/it'\\''s/runs/copy.rope.s3'\n"), "%s", plan ? plan : pe_error());
+    ck_assert_msg(plan && strstr(plan, "/it'\\''s/runs/copy.rope.s3'\n"), "%s", plan ? plan : core_error());
     free(plan);
     /* what an #SBATCH line cannot carry is refused, naming it */
     ck_assert_int_eq(posenc("sweep tests/data/sweep_tiny.json --plan '%s/a b' --slurm", t), 1);

@@ -3,7 +3,7 @@
  * the printed figures (ALiBi slopes, RoPE cos(angle), sinusoidal wavelength,
  * a trained learned table's never-trained rows; T5's bucket map and its
  * never-trained buckets, KERPLE and FIRE curves, xPos decays), the error cases, and the
- * gnuplot runner (run/plot.h) on its own: atomic outputs, failures reported.
+ * gnuplot runner (study/plot.h) on its own: atomic outputs, failures reported.
  * The program under test is $POSENC_BIN (set by `make test`), else ./posenc.
  */
 #include <check.h>
@@ -13,11 +13,11 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "model/common.h"
+#include "core/error.h"
+#include "core/fsutil.h"
 #include "model/pe.h"
-#include "run/fsutil.h"
-#include "run/plot.h"
-#include "testutil.h"
+#include "study/plot.h"
+#include "tests/testutil.h"
 
 
 /* base.png is a non-empty PNG and base.svg a non-empty SVG. */
@@ -26,13 +26,13 @@ static void expect_pictures(const char *base) {
     size_t n;
     snprintf(path, sizeof path, "%s.png", base);
     char *png = file_read_all(path, &n);
-    ck_assert_msg(png != NULL, "%s", pe_error());
+    ck_assert_msg(png != NULL, "%s", core_error());
     ck_assert_msg(n > 1000, "%s: only %zu bytes", path, n);
     ck_assert_msg(memcmp(png, "\x89PNG\r\n\x1a\n", 8) == 0, "%s: no PNG signature", path);
     free(png);
     snprintf(path, sizeof path, "%s.svg", base);
     char *svg = file_read_all(path, &n);
-    ck_assert_msg(svg != NULL, "%s", pe_error());
+    ck_assert_msg(svg != NULL, "%s", core_error());
     ck_assert_msg(n > 1000, "%s: only %zu bytes", path, n);
     ck_assert_msg(strstr(svg, "<svg") != NULL, "%s: no <svg element", path);
     free(svg);
@@ -101,7 +101,7 @@ START_TEST(test_printed_figures) {
         char p[600];
         snprintf(p, sizeof p, "%s/sinusoidal.svg", d);
         char *svg = file_read_all(p, NULL);
-        ck_assert_msg(svg, "%s", pe_error());
+        ck_assert_msg(svg, "%s", core_error());
         const char *sin0 = strstr(svg, ">sin d=0<"), *sin16 = strstr(svg, ">sin d=16<"), *cos1 = strstr(svg, ">cos d=1<");
         ck_assert_msg(sin0 && sin16 && cos1, "no sin/cos row labels in %s", p);
         free(svg);
@@ -237,7 +237,7 @@ START_TEST(test_plot_render) {
     plot_printf(&s, "$d << EOD\n");
     for (int i = 0; i < 2000; i++) plot_printf(&s, "%d %d\n", i, i * i); /* grows the buffer */
     plot_printf(&s, "EOD\nset title 'squares'\nplot $d using 1:2 with lines title 'x^2'\n");
-    ck_assert_msg(plot_render(s.text, base, 640, 480) == 0, "%s", pe_error());
+    ck_assert_msg(plot_render(s.text, base, 640, 480) == 0, "%s", core_error());
     plot_script_free(&s);
     expect_pictures(base);
     char path[1100];
@@ -246,7 +246,7 @@ START_TEST(test_plot_render) {
     char *before = file_read_all(path, &n0);
 
     ck_assert_int_eq(plot_render("plot $no_such_block using 1:2\n", base, 640, 480), -1);
-    ck_assert_msg(strstr(pe_error(), "gnuplot failed") && strstr(pe_error(), "no_such_block"), "%s", pe_error());
+    ck_assert_msg(strstr(core_error(), "gnuplot failed") && strstr(core_error(), "no_such_block"), "%s", core_error());
     size_t n1;
     char *after = file_read_all(path, &n1);
     ck_assert(n0 == n1 && memcmp(before, after, n0) == 0);
@@ -257,7 +257,7 @@ START_TEST(test_plot_render) {
     /* a script that draws nothing writes nothing */
     snprintf(base, sizeof base, "%s/empty", d);
     ck_assert_int_eq(plot_render("print 'no plot'\n", base, 640, 480), -1);
-    ck_assert_msg(strstr(pe_error(), "empty output"), "%s", pe_error());
+    ck_assert_msg(strstr(core_error(), "empty output"), "%s", core_error());
     snprintf(path, sizeof path, "%s.png", base);
     ck_assert(!path_exists(path));
     ck_assert_int_eq(count_files(d, "tmp"), 0);

@@ -16,24 +16,24 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "model/common.h"
+#include "core/error.h"
+#include "core/fsutil.h"
 #include "model/gpt.h"
-#include "run/aggregate.h"
 #include "run/checkpoint.h"
-#include "run/compare.h"
-#include "run/fsutil.h"
-#include "run/sweep.h"
 #include "run/provenance.h"
-#include "testutil.h"
+#include "study/aggregate.h"
+#include "study/compare.h"
+#include "study/sweep.h"
+#include "tests/testutil.h"
 
 
 static void write_text(const char *path, const char *text) {
-    ck_assert_msg(file_write_atomic(path, text, strlen(text)) == 0, "%s", pe_error());
+    ck_assert_msg(file_write_atomic(path, text, strlen(text)) == 0, "%s", core_error());
 }
 
 START_TEST(test_grid_expansion) {
     Sweep s;
-    ck_assert_msg(sweep_load(&s, "tests/data/sweep_tiny.json") == 0, "%s", pe_error());
+    ck_assert_msg(sweep_load(&s, "tests/data/sweep_tiny.json") == 0, "%s", core_error());
     ck_assert_int_eq(s.num_jobs, 8);
     ck_assert_int_eq(s.num_keys, 2);
     ck_assert_str_eq(s.keys[0], "task.name");
@@ -76,8 +76,8 @@ START_TEST(test_spec_errors) {
         write_text(p, cases[i].spec);
         Sweep s;
         ck_assert_msg(sweep_load(&s, p) != 0, "spec %zu accepted", i);
-        ck_assert_msg(strstr(pe_error(), cases[i].want) && strstr(pe_error(), p), "spec %zu: message \"%s\"", i,
-                      pe_error());
+        ck_assert_msg(strstr(core_error(), cases[i].want) && strstr(core_error(), p), "spec %zu: message \"%s\"", i,
+                      core_error());
     }
 }
 END_TEST
@@ -114,16 +114,16 @@ static void fake_task_run(const char *out, const char *id, const char *task, con
     char set_task[64];
     snprintf(set_task, sizeof set_task, "task.name=%s", task);
     const char *sets[] = {set_pe, set_seed, set_steps, "task.max_len=4", "train.warmup=1", set_task};
-    ck_assert_msg(config_from_string(&c, NULL, "test", sets, 6) == 0, "%s", pe_error());
+    ck_assert_msg(config_from_string(&c, NULL, "test", sets, 6) == 0, "%s", core_error());
     char *json = config_to_json(&c);
     snprintf(p, sizeof p, "%s/config.json", dir);
     write_text(p, json);
-    /* a checkpoint at the evaluated step (a run is what its files agree on: run/runinfo.h) */
+    /* a checkpoint at the evaluated step (a run is what its files agree on: run/inspect.h) */
     GPT m;
-    ck_assert_msg(gpt_build(&m, &c.model) == 0, "%s", pe_error());
+    ck_assert_msg(gpt_build(&m, &c.model) == 0, "%s", core_error());
     gpt_init_params(&m, c.seed);
     snprintf(p, sizeof p, "%s/model.safetensors", dir);
-    ck_assert_msg(checkpoint_save(p, &m, json, eval_step) == 0, "%s", pe_error());
+    ck_assert_msg(checkpoint_save(p, &m, json, eval_step) == 0, "%s", core_error());
     gpt_free(&m);
     free(json);
     cJSON *e = cJSON_CreateObject(), *res = cJSON_AddArrayToObject(e, "results");
@@ -145,8 +145,8 @@ static void fake_task_run(const char *out, const char *id, const char *task, con
     free(text);
     cJSON_Delete(e);
     ProvSession ps; /* what a real run records: this process's build and kernel */
-    ck_assert_msg(prov_begin(&ps, dir, "train", 1, 0) == 0, "%s", pe_error());
-    ck_assert_msg(prov_end(&ps, dir, steps) == 0, "%s", pe_error());
+    ck_assert_msg(prov_begin(&ps, dir, "train", 1, 0) == 0, "%s", core_error());
+    ck_assert_msg(prov_end(&ps, dir, steps) == 0, "%s", core_error());
 }
 
 static void fake_run(const char *out, const char *id, const char *pe, int seed, int steps, int eval_step,
@@ -254,7 +254,7 @@ START_TEST(test_aggregate_lm) {
 }
 END_TEST
 
-/* Findings (run/findings.h, run/compare.h) on known numbers: trained on
+/* Findings (study/findings.h, study/compare.h) on known numbers: trained on
  * n = 1..4, evaluated at 4 and 8 on 200 examples, three seeds. alibi keeps
  * its exact match at 8 (0.9, 0.8, 0.85 against 1.0 in range: no break up to
  * 8); rope loses it (0.1, 0.2, 0.0: breaks at 8 on every seed). */
@@ -558,7 +558,7 @@ END_TEST
 
 START_TEST(test_demo_spec) {
     Sweep s;
-    ck_assert_msg(sweep_load(&s, "experiments/demo.json") == 0, "%s", pe_error());
+    ck_assert_msg(sweep_load(&s, "experiments/demo.json") == 0, "%s", core_error());
     ck_assert_int_eq(s.num_jobs, 15); /* five encodings, three seeds (issue: findings that survive) */
     int seeds = 0, pes = 0;
     const char *names[] = {"none", "sinusoidal", "learned", "rope", "alibi"};
@@ -586,7 +586,7 @@ END_TEST
  * training length, learned's table covering it) and tasks (2 tasks x 5 x 3 seeds). */
 START_TEST(test_new_specs) {
     Sweep s;
-    ck_assert_msg(sweep_load(&s, "experiments/markov.json") == 0, "%s", pe_error());
+    ck_assert_msg(sweep_load(&s, "experiments/markov.json") == 0, "%s", core_error());
     ck_assert_int_eq(s.num_jobs, 15);
     for (int i = 0; i < s.num_jobs; i++) {
         const RunConfig *c = &s.jobs[i].cfg;
@@ -595,7 +595,7 @@ START_TEST(test_new_specs) {
         ck_assert_int_ge(c->model.P, 8 * c->task.max_len);
     }
     sweep_free(&s);
-    ck_assert_msg(sweep_load(&s, "experiments/tasks.json") == 0, "%s", pe_error());
+    ck_assert_msg(sweep_load(&s, "experiments/tasks.json") == 0, "%s", core_error());
     ck_assert_int_eq(s.num_jobs, 30);
     ck_assert_str_eq(s.jobs[0].cfg.task.name, "duplicate");
     ck_assert_str_eq(s.jobs[14].cfg.task.name, "duplicate");

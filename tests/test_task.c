@@ -4,9 +4,11 @@
 
 #include <math.h>
 
+#include "core/error.h"
+#include "core/rng.h"
 #include "data/markov.h"
 #include "data/task.h"
-#include "testutil.h"
+#include "tests/testutil.h"
 
 static void expect_ints(const int *got, const int *want, int n, const char *what) {
     for (int i = 0; i < n; i++)
@@ -322,7 +324,7 @@ START_TEST(test_invariants) {
         Rng r, r2;
         rng_seed(&r, (uint64_t)seed);
         r2 = r;
-        ck_assert_msg(batch_sample_train(&b, t, &c, B, &r) == 0, "%s", pe_error());
+        ck_assert_msg(batch_sample_train(&b, t, &c, B, &r) == 0, "%s", core_error());
         check_batch(&b, t, A, min_len, max_len, B, 0);
         if (A == 20 || max_len - min_len == 10) { /* coverage of the full ranges */
             for (int i = 0; i < B; i++) {
@@ -341,7 +343,7 @@ START_TEST(test_invariants) {
 
         /* an evaluation batch at a fixed length */
         int n = 1 + (int)rng_below(&cr, 20);
-        ck_assert_msg(batch_sample_eval(&b, t, &c, n, B, &r) == 0, "%s", pe_error());
+        ck_assert_msg(batch_sample_eval(&b, t, &c, n, B, &r) == 0, "%s", core_error());
         check_batch(&b, t, A, n, n, B, 1);
     }
     for (int i = 0; i <= 10; i++) ck_assert_msg(seen_len[i] > 0, "offset %d never drawn", i);
@@ -410,7 +412,7 @@ START_TEST(test_random_positions) {
     ck_assert(q.state == p1.state);
     /* a row longer than P: an error naming max_positions */
     ck_assert_int_ne(batch_random_positions(&b, 5, &p1), 0);
-    ck_assert_msg(strstr(pe_error(), "model.max_positions"), "%s", pe_error());
+    ck_assert_msg(strstr(core_error(), "model.max_positions"), "%s", core_error());
     batch_free(&b);
     batch_free(&b2);
 }
@@ -456,7 +458,7 @@ static TaskConfig markov_cfg(int A, int order, int branch, uint64_t seed, int mi
     c.markov_order = order;
     c.markov_branch = branch;
     c.markov_seed = seed;
-    ck_assert_msg(task_config_check(&c) == 0, "%s", pe_error());
+    ck_assert_msg(task_config_check(&c) == 0, "%s", core_error());
     return c;
 }
 
@@ -514,9 +516,9 @@ START_TEST(test_markov_invariants) {
         for (int pass = 0; pass < 2; pass++) {
             const int n_eval = 1 + (int)rng_below(&cr, 40);
             if (pass == 0)
-                ck_assert_msg(batch_sample_train(&b, t, &c, B, &r) == 0, "%s", pe_error());
+                ck_assert_msg(batch_sample_train(&b, t, &c, B, &r) == 0, "%s", core_error());
             else
-                ck_assert_msg(batch_sample_eval(&b, t, &c, n_eval, B, &r) == 0, "%s", pe_error());
+                ck_assert_msg(batch_sample_eval(&b, t, &c, n_eval, B, &r) == 0, "%s", core_error());
             int T = 0;
             for (int row = 0; row < B; row++) T = b.lens[row] > T ? b.lens[row] : T;
             if (pass == 1) T = task_eval_T(t, n_eval);
@@ -696,7 +698,7 @@ START_TEST(test_capacity) {
     uint64_t before = r.state;
     /* one token short of the worst case: refused, whatever the draw would be */
     ck_assert_int_ne(batch_sample_train(&b, t, &c, 4, &r), 0);
-    ck_assert_msg(strstr(pe_error(), "capacity"), "message: %s", pe_error());
+    ck_assert_msg(strstr(core_error(), "capacity"), "message: %s", core_error());
     ck_assert_int_eq(r.state, before); /* nothing drawn */
     ck_assert_int_ne(batch_sample_train(&b, t, &c, 5, &r), 0);
     ck_assert_int_ne(batch_sample_train(&b, t, &c, 0, &r), 0);
@@ -704,7 +706,7 @@ START_TEST(test_capacity) {
     ck_assert_int_eq(batch_sample_train(&b, t, &c, 4, &r), 0);
     ck_assert_int_eq(batch_sample_eval(&b, t, &c, 2, 4, &r), 0); /* 6 tokens, padded to 12 */
     ck_assert_int_ne(batch_sample_eval(&b, t, &c, 7, 4, &r), 0); /* 16 tokens padded to 24 */
-    ck_assert_msg(strstr(pe_error(), "capacity"), "message: %s", pe_error());
+    ck_assert_msg(strstr(core_error(), "capacity"), "message: %s", core_error());
     ck_assert_int_ne(batch_sample_eval(&b, t, &c, 2, 5, &r), 0);
     ck_assert_int_ne(batch_sample_eval(&b, t, &c, 0, 1, &r), 0);
     batch_free(&b);
@@ -723,14 +725,14 @@ START_TEST(test_config_check) {
 
     strcpy(c.name, "srot");
     ck_assert_int_ne(task_config_check(&c), 0);
-    ck_assert_msg(strstr(pe_error(), "task.name") && strstr(pe_error(), "\"srot\"") &&
-                      strstr(pe_error(), "copy, reverse, sort"),
-                  "message: %s", pe_error());
+    ck_assert_msg(strstr(core_error(), "task.name") && strstr(core_error(), "\"srot\"") &&
+                      strstr(core_error(), "copy, reverse, sort"),
+                  "message: %s", core_error());
 
     task_config_default(&c);
     c.alphabet = 1;
     ck_assert_int_ne(task_config_check(&c), 0);
-    ck_assert_msg(strstr(pe_error(), "task.alphabet"), "message: %s", pe_error());
+    ck_assert_msg(strstr(core_error(), "task.alphabet"), "message: %s", core_error());
     c.alphabet = 1001;
     ck_assert_int_ne(task_config_check(&c), 0);
     c.alphabet = 1000;
@@ -739,14 +741,14 @@ START_TEST(test_config_check) {
     task_config_default(&c);
     c.min_len = 0;
     ck_assert_int_ne(task_config_check(&c), 0);
-    ck_assert_msg(strstr(pe_error(), "task.min_len"), "message: %s", pe_error());
+    ck_assert_msg(strstr(core_error(), "task.min_len"), "message: %s", core_error());
     c.min_len = 5;
     c.max_len = 4;
     ck_assert_int_ne(task_config_check(&c), 0);
-    ck_assert_msg(strstr(pe_error(), "task.max_len"), "message: %s", pe_error());
+    ck_assert_msg(strstr(core_error(), "task.max_len"), "message: %s", core_error());
     c.max_len = TASK_MAX_TRAIN_LEN + 1;
     ck_assert_int_ne(task_config_check(&c), 0);
-    ck_assert_msg(strstr(pe_error(), "task.max_len"), "message: %s", pe_error());
+    ck_assert_msg(strstr(core_error(), "task.max_len"), "message: %s", core_error());
 
     /* markov keys: ranges for every task, joint limits for markov */
     task_config_default(&c);
@@ -755,23 +757,23 @@ START_TEST(test_config_check) {
     ck_assert_int_eq((int)c.markov_seed, 1);
     c.markov_order = 0;
     ck_assert_int_ne(task_config_check(&c), 0);
-    ck_assert_msg(strstr(pe_error(), "task.markov_order: must be in 1..8"), "message: %s", pe_error());
+    ck_assert_msg(strstr(core_error(), "task.markov_order: must be in 1..8"), "message: %s", core_error());
     c.markov_order = 2;
     c.markov_branch = 9;
     ck_assert_int_ne(task_config_check(&c), 0);
-    ck_assert_msg(strstr(pe_error(), "task.markov_branch: must be in 1..8"), "message: %s", pe_error());
+    ck_assert_msg(strstr(core_error(), "task.markov_branch: must be in 1..8"), "message: %s", core_error());
     c = make_cfg("markov", 4, 1, 8);
     c.markov_branch = 5;
     ck_assert_int_ne(task_config_check(&c), 0);
-    ck_assert_msg(strstr(pe_error(), "task.markov_branch") && strstr(pe_error(), "task.alphabet"), "message: %s",
-                  pe_error());
+    ck_assert_msg(strstr(core_error(), "task.markov_branch") && strstr(core_error(), "task.alphabet"), "message: %s",
+                  core_error());
     c.markov_branch = 4;
     ck_assert_int_eq(task_config_check(&c), 0);
     c = make_cfg("markov", 255, 1, 8); /* 256^2 = 65536 contexts: the limit */
     ck_assert_int_eq(task_config_check(&c), 0);
     c.alphabet = 256;
     ck_assert_int_ne(task_config_check(&c), 0);
-    ck_assert_msg(strstr(pe_error(), "task.markov_order") && strstr(pe_error(), "65536"), "message: %s", pe_error());
+    ck_assert_msg(strstr(core_error(), "task.markov_order") && strstr(core_error(), "65536"), "message: %s", core_error());
     strcpy(c.name, "copy"); /* the joint limit is markov's alone */
     ck_assert_int_eq(task_config_check(&c), 0);
 }

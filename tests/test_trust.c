@@ -23,9 +23,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "model/common.h"
-#include "run/fsutil.h"
-#include "testutil.h"
+#include "core/error.h"
+#include "core/fsutil.h"
+#include "tests/testutil.h"
 
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int sh(const char *fmt, ...) {
@@ -45,7 +45,7 @@ static char *slurp(const char *fmt, ...) {
     vsnprintf(p, sizeof p, fmt, ap);
     va_end(ap);
     char *t = file_read_all(p, NULL);
-    ck_assert_msg(t != NULL, "%s", pe_error());
+    ck_assert_msg(t != NULL, "%s", core_error());
     return t;
 }
 

@@ -13,15 +13,15 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "model/common.h"
-#include "run/fsutil.h"
-#include "testutil.h"
+#include "core/error.h"
+#include "core/fsutil.h"
+#include "tests/testutil.h"
 
 static cJSON *read_json(const char *dir, const char *file) {
     char p[600];
     snprintf(p, sizeof p, "%s/%s", dir, file);
     char *text = file_read_all(p, NULL);
-    ck_assert_msg(text != NULL, "%s: %s", p, pe_error());
+    ck_assert_msg(text != NULL, "%s: %s", p, core_error());
     cJSON *j = cJSON_Parse(text);
     free(text);
     ck_assert_msg(j != NULL, "%s: not JSON", p);
@@ -32,7 +32,7 @@ static char *read_text(const char *dir, const char *file) {
     char p[600];
     snprintf(p, sizeof p, "%s/%s", dir, file);
     char *text = file_read_all(p, NULL);
-    ck_assert_msg(text != NULL, "%s: %s", p, pe_error());
+    ck_assert_msg(text != NULL, "%s: %s", p, core_error());
     return text;
 }
 

@@ -1,9 +1,10 @@
-#include "testutil.h"
+#include "tests/testutil.h"
 
 #include <cJSON.h>
 
-#include "model/blas.h"
-#include "model/common.h"
+#include "core/blas.h"
+#include "core/error.h"
+#include "core/rng.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -15,7 +16,7 @@
 int run_suite(Suite *s) {
     /* the pinned OpenBLAS kernels, as in posenc itself (may run the test again) */
     if (blas_pin(NULL) != 0) {
-        fprintf(stderr, "%s\n", pe_error());
+        fprintf(stderr, "%s\n", core_error());
         return 1;
     }
     SRunner *sr = srunner_create(s);
@@ -46,8 +47,7 @@ float max_abs_diff(const float *a, const float *b, int n) {
     return m;
 }
 
-#include "model/common.h"
-#include "run/fsutil.h"
+#include "core/fsutil.h"
 
 double grad_check(double (*f)(void *ctx), void *ctx, float *x, const float *analytic, int n,
                   float eps, double *max_abs) {
@@ -114,7 +114,7 @@ char *metrics_without_timing(const char *dir) {
     char path[512];
     snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
     char *text = file_read_all(path, NULL);
-    ck_assert_msg(text != NULL, "%s", pe_error());
+    ck_assert_msg(text != NULL, "%s", core_error());
     size_t cap = strlen(text) + 1, len = 0;
     char *res = calloc(cap, 1);
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {

@@ -1,0 +1,172 @@
+/*
+ * evalfile.c — reading a run's evaluation files back (evalfile.h).
+ */
+#include "run/evalfile.h"
+
+#include <cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/fsutil.h"
+#include "model/pe.h"
+#include "run/config.h"
+#include "run/score.h"
+
+#define EVAL_FILE_MAX ((size_t)64 << 20)
+
+/* ---- reading the evaluation files ----------------------------------------- */
+
+/* a whole number in [lo, hi] (checked before any conversion: no out-of-range cast) */
+static int whole(const cJSON *v, double lo, double hi, long *out) {
+    if (!cJSON_IsNumber(v)) return 0;
+    const double d = v->valuedouble;
+    if (!(d >= lo && d <= hi) || d != floor(d)) return 0;
+    *out = (long)d;
+    return 1;
+}
+
+static int fraction(const cJSON *v, double *out) {
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0.0 && v->valuedouble <= 1.0)) return 0;
+    *out = v->valuedouble;
+    return 1;
+}
+
+static int nonneg_finite(const cJSON *v, double *out) {
+    if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < 0.0) return 0;
+    *out = v->valuedouble;
+    return 1;
+}
+
+void json_value_text(const void *value, char *buf, size_t cap) {
+    const cJSON *v = value;
+    if (!v) {
+        snprintf(buf, cap, "(missing)");
+        return;
+    }
+    char *s = cJSON_PrintUnformatted(v);
+    snprintf(buf, cap, "%.60s%s", s ? s : "?", s && strlen(s) > 60 ? "..." : "");
+    free(s);
+}
+
+int eval_file_parse(const char *text, const char *origin, RunEval *e) {
+    memset(e, 0, sizeof *e);
+    cJSON *j = cJSON_Parse(text);
+    if (!j || !cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        return core_errorf("%s: not a JSON object: not an evaluation file of posenc eval", origin);
+    }
+    int rc = -1;
+    char got[80];
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "step");
+    if (!whole(v, 0, 1e12, &e->step)) {
+        json_value_text(v, got, sizeof got);
+        core_errorf("%s: step: expected a whole number >= 0, got %s", origin, got);
+        goto done;
+    }
+    const cJSON *pos = cJSON_GetObjectItemCaseSensitive(j, "positions");
+    const cJSON *scl = cJSON_GetObjectItemCaseSensitive(j, "rope_scaling");
+    e->positions = EVAL_POS_PLAIN;
+    e->scaling = PE_ROPE_SCALING_NONE;
+    if (pos && (!cJSON_IsString(pos) || (e->positions = eval_positions_find(pos->valuestring)) < 0)) {
+        json_value_text(pos, got, sizeof got);
+        core_errorf("%s: positions: expected \"plain\" or \"random\", got %s", origin, got);
+        goto done;
+    }
+    if (scl && (!cJSON_IsString(scl) || (e->scaling = pe_rope_scaling_find(scl->valuestring)) < 0)) {
+        json_value_text(scl, got, sizeof got);
+        core_errorf("%s: rope_scaling: expected one of none, pi, ntk, yarn, got %s", origin, got);
+        goto done;
+    }
+    const char *strs[2] = {"pe", "task"};
+    char *dst[2] = {e->pe, e->task};
+    for (int k = 0; k < 2; k++) {
+        const cJSON *s = cJSON_GetObjectItemCaseSensitive(j, strs[k]);
+        if (!s) continue;
+        if (!cJSON_IsString(s) || strlen(s->valuestring) >= sizeof e->pe) {
+            json_value_text(s, got, sizeof got);
+            core_errorf("%s: %s: expected a name, got %s", origin, strs[k], got);
+            goto done;
+        }
+        snprintf(dst[k], sizeof e->pe, "%s", s->valuestring);
+    }
+    const cJSON *res = cJSON_GetObjectItemCaseSensitive(j, "results");
+    if (!cJSON_IsArray(res) || cJSON_GetArraySize(res) < 1 || cJSON_GetArraySize(res) > RUN_EVAL_MAX_ROWS) {
+        core_errorf("%s: results: expected an array of 1 to %d rows", origin, RUN_EVAL_MAX_ROWS);
+        goto done;
+    }
+    const cJSON *row;
+    cJSON_ArrayForEach(row, res) {
+        const int i = e->num;
+        long n = 0;
+        const cJSON *f;
+        if (!cJSON_IsObject(row) || !whole(f = cJSON_GetObjectItemCaseSensitive(row, "n"), 1, 1e6, &n)) {
+            json_value_text(cJSON_IsObject(row) ? cJSON_GetObjectItemCaseSensitive(row, "n") : row, got, sizeof got);
+            core_errorf("%s: results[%d].n: expected a length, a whole number in 1..1000000, got %s", origin, i, got);
+            goto done;
+        }
+        for (int q = 0; q < i; q++)
+            if (e->n[q] == n) {
+                core_errorf("%s: results: n = %ld appears twice (rows %d and %d)", origin, n, q, i);
+                goto done;
+            }
+        e->n[i] = (int)n;
+        static const char *const fr[2] = {"token_acc", "exact_match"};
+        double *fd[2] = {&e->token_acc[i], &e->exact_match[i]};
+        for (int k = 0; k < 2; k++)
+            if (!fraction(f = cJSON_GetObjectItemCaseSensitive(row, fr[k]), fd[k])) {
+                json_value_text(f, got, sizeof got);
+                core_errorf("%s: results[%d].%s: expected a fraction in [0, 1], got %s", origin, i, fr[k], got);
+                goto done;
+            }
+        if (!nonneg_finite(f = cJSON_GetObjectItemCaseSensitive(row, "loss"), &e->loss[i])) {
+            json_value_text(f, got, sizeof got);
+            core_errorf("%s: results[%d].loss: expected a finite number >= 0, got %s", origin, i, got);
+            goto done;
+        }
+        /* the evaluation sample (the intervals' sample part, study/findings.h); 0 if absent */
+        f = cJSON_GetObjectItemCaseSensitive(row, "examples");
+        if (f && !whole(f, 1, 1e9, &e->examples[i])) {
+            json_value_text(f, got, sizeof got);
+            core_errorf("%s: results[%d].examples: expected a whole number in 1..1000000000, got %s", origin, i, got);
+            goto done;
+        }
+        e->floor[i] = -1.0;
+        f = cJSON_GetObjectItemCaseSensitive(row, "loss_floor");
+        if (f && !nonneg_finite(f, &e->floor[i])) {
+            json_value_text(f, got, sizeof got);
+            core_errorf("%s: results[%d].loss_floor: expected a finite number >= 0, got %s", origin, i, got);
+            goto done;
+        }
+        e->num++;
+    }
+    e->present = 1;
+    rc = 0;
+done:
+    cJSON_Delete(j);
+    return rc;
+}
+
+int eval_file_read(const char *dir, int positions, int scaling, RunEval *e) {
+    char stem[80], path[4400];
+    memset(e, 0, sizeof *e);
+    eval_variant_stem(positions, scaling, stem, sizeof stem);
+    snprintf(path, sizeof path, "%s/%s.json", dir, stem);
+    int has = path_probe(path, "an evaluation file");
+    if (has <= 0) return has < 0 ? EVAL_RUN_FAILED : 0;
+    char *text = file_read_capped(path, EVAL_FILE_MAX, NULL);
+    if (!text) return EVAL_RUN_FAILED;
+    int bad = eval_file_parse(text, path, e);
+    free(text);
+    if (bad) return EVAL_RUN_INVALID;
+    if (e->positions != positions || e->scaling != scaling) {
+        char vname[64];
+        eval_variant_name(e->positions, e->scaling, vname, sizeof vname);
+        core_errorf("%s: holds the evaluation variant \"%s\", not the one its name says", path,
+                  vname[0] ? vname : "default");
+        return EVAL_RUN_INVALID;
+    }
+    return 1;
+}

@@ -1,0 +1,61 @@
+/*
+ * evalfile.h — a run's evaluation files, as read back (docs/SPEC.md §2).
+ *
+ * eval_run (run/evaluation.h) is their one writer, eval_file_read their one
+ * reader: run_inspect (run/inspect.h), and through it run, sweep and collect,
+ * read them with it, as untrusted input.
+ *
+ * <stem>.json: run (the config's name), step, task, pe, train_min_len,
+ * train_max_len, eval_seed, entropy_rate (LM tasks); beside a non-default
+ * variant or randomized training: variant, label, train_random_positions,
+ * positions, positions_range, rope_scaling, rope_scale, rope_scale_derived,
+ * rope_original_context; results (per length: n, examples, tokens,
+ * token_acc, exact_match, loss, in_training_range, loss_floor for LM tasks)
+ * and by_position (pos, correct, total, acc, loss).
+ * <stem>.csv: one row per length, n,examples,tokens,token_acc,exact_match,
+ * loss,in_training_range[,loss_floor].
+ */
+#ifndef POSENC_EVALFILE_H
+#define POSENC_EVALFILE_H
+
+#include <stddef.h>
+
+/* eval_run's and eval_file_read's results */
+enum {
+    EVAL_RUN_OK = 0,
+    EVAL_RUN_FAILED = -1,  /* a runtime failure (unreadable files, memory, a non-finite loss): exit 1 */
+    EVAL_RUN_INVALID = -2, /* not a run, files that disagree, options the run cannot take: exit 2 */
+};
+
+/* ---- the evaluation files ------------------------------------------------- */
+
+#define RUN_EVAL_MAX_ROWS 256
+
+/* One evaluation file, parsed and checked. */
+typedef struct {
+    int present;
+    int positions, scaling;          /* its variant (EVAL_POS_*, PE_ROPE_SCALING_*) */
+    long step;                       /* the step it evaluated */
+    char pe[32], task[32];           /* as the file records them ("" if absent) */
+    int num;                         /* result rows */
+    int n[RUN_EVAL_MAX_ROWS];
+    double token_acc[RUN_EVAL_MAX_ROWS], exact_match[RUN_EVAL_MAX_ROWS], loss[RUN_EVAL_MAX_ROWS];
+    double floor[RUN_EVAL_MAX_ROWS]; /* loss_floor, -1 if absent */
+    long examples[RUN_EVAL_MAX_ROWS];  /* evaluation examples, 0 if absent (older files) */
+} RunEval;
+
+/* Parse and check an evaluation file's text (origin names it in messages):
+ * every value range-checked, as untrusted input. 0, or -1 after core_errorf
+ * naming origin, the key and the value. */
+int eval_file_parse(const char *text, const char *origin, RunEval *e);
+/* Read DIR's file of variant (positions, scaling) into *e: 0 absent, 1 read
+ * (e->present), EVAL_RUN_FAILED if it cannot be read (permission, a link that
+ * cannot be followed, a FIFO...), EVAL_RUN_INVALID if it does not parse or
+ * holds another variant than its name says; errors name the path. */
+int eval_file_read(const char *dir, int positions, int scaling, RunEval *e);
+
+/* A JSON value as short text for messages ("(missing)" for NULL, at most 60
+ * characters of it): also runinfo's config differences. */
+void json_value_text(const void *cjson_value, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,336 @@
+/*
+ * evaluation.c — one run's evaluation (evaluation.h).
+ */
+#include "run/evaluation.h"
+
+#include <cJSON.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/fsutil.h"
+#include "core/parallel.h"
+#include "run/inspect.h"
+#include "run/provenance.h"
+#include "run/rundir.h"
+#include "run/score.h"
+
+/* ---- one run's evaluation --------------------------------------------------- */
+
+/* printf to out, if there is one */
+static void say(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(FILE *out, const char *fmt, ...) {
+    if (!out) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vfprintf(out, fmt, ap);
+    va_end(ap);
+}
+
+/* What every variant of one evaluation shares. */
+typedef struct {
+    FILE *out;
+    const char *run;
+    const RunConfig *cfg;
+    long step;                 /* the checkpoint's */
+    GPT *m;
+    const TaskOps *task;
+    const int *lengths;
+    int nl, samples, batch_size;
+    int trained_P;             /* the trained model.max_positions: random ids come from [0, trained_P) */
+    double s_used;             /* RoPE scaling factor, derived or given */
+    int s_derived, train_T;    /* train_T: the original context, the longest training input */
+    Batch *batch;
+    EvalResult *res;           /* (nl) */
+    const double *floor;       /* (nl) the LM task's loss floor, or NULL */
+    double rate;               /* the LM task's entropy rate */
+} EvalContext;
+
+/* Write RUN/<stem>.json and RUN/<stem>.csv of variant (pm, sc) from x->res
+ * and pa: the one writer of the evaluation files. */
+static int eval_file_write(const EvalContext *x, int pm, int sc, const PosAcc *pa) {
+    FILE *out = x->out;
+    const char *run = x->run;
+    const RunConfig *cfg = x->cfg;
+    const EvalResult *res = x->res;
+    const double *floor = x->floor;
+    const int nl = x->nl;
+    char vname[64], stem[80], label[128];
+    eval_variant_name(pm, sc, vname, sizeof vname);
+    eval_variant_stem(pm, sc, stem, sizeof stem);
+    eval_variant_label(cfg->model.pe, cfg->train.random_positions, pm, sc, label, sizeof label);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "run", cfg->name); /* the name, not the path: the same bytes wherever the run folder is */
+    cJSON_AddNumberToObject(j, "step", (double)x->step);
+    cJSON_AddStringToObject(j, "task", cfg->task.name);
+    cJSON_AddStringToObject(j, "pe", cfg->model.pe);
+    cJSON_AddNumberToObject(j, "train_min_len", cfg->task.min_len);
+    cJSON_AddNumberToObject(j, "train_max_len", cfg->task.max_len);
+    cJSON_AddNumberToObject(j, "eval_seed", (double)cfg->eval.seed);
+    if (floor) cJSON_AddNumberToObject(j, "entropy_rate", x->rate);
+    if (cfg->train.random_positions || pm != EVAL_POS_PLAIN || sc != PE_ROPE_SCALING_NONE) {
+        /* only beside the defaults, so that a default evaluation's eval.json is as before */
+        cJSON_AddStringToObject(j, "variant", vname[0] ? vname : "default");
+        cJSON_AddStringToObject(j, "label", label);
+        cJSON_AddBoolToObject(j, "train_random_positions", cfg->train.random_positions);
+        cJSON_AddStringToObject(j, "positions", eval_positions_name(pm));
+        if (pm == EVAL_POS_RANDOM) cJSON_AddNumberToObject(j, "positions_range", x->trained_P);
+        cJSON_AddStringToObject(j, "rope_scaling", pe_rope_scaling_name(sc));
+        if (sc != PE_ROPE_SCALING_NONE) {
+            cJSON_AddNumberToObject(j, "rope_scale", x->s_used);
+            cJSON_AddBoolToObject(j, "rope_scale_derived", x->s_derived);
+            cJSON_AddNumberToObject(j, "rope_original_context", x->train_T);
+        }
+    }
+    cJSON *arr = cJSON_AddArrayToObject(j, "results");
+    size_t cap = 256 + (size_t)nl * 128, len = 0;
+    char *csv = core_calloc(cap, 1);
+    len += snprintf(csv, cap, "n,examples,tokens,token_acc,exact_match,loss,in_training_range%s\n",
+                    floor ? ",loss_floor" : "");
+    for (int i = 0; i < nl; i++) {
+        int in_train = res[i].n >= cfg->task.min_len && res[i].n <= cfg->task.max_len;
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddNumberToObject(r, "n", res[i].n);
+        cJSON_AddNumberToObject(r, "examples", res[i].examples);
+        cJSON_AddNumberToObject(r, "tokens", (double)res[i].tokens);
+        cJSON_AddNumberToObject(r, "token_acc", res[i].token_acc);
+        cJSON_AddNumberToObject(r, "exact_match", res[i].exact_match);
+        cJSON_AddNumberToObject(r, "loss", res[i].loss);
+        cJSON_AddBoolToObject(r, "in_training_range", in_train);
+        if (floor) cJSON_AddNumberToObject(r, "loss_floor", floor[i]);
+        cJSON_AddItemToArray(arr, r);
+        len += snprintf(csv + len, cap - len, "%d,%d,%ld,%.6f,%.6f,%.6f,%d", res[i].n, res[i].examples,
+                        res[i].tokens, res[i].token_acc, res[i].exact_match, res[i].loss, in_train);
+        if (floor) len += snprintf(csv + len, cap - len, ",%.6f", floor[i]);
+        len += snprintf(csv + len, cap - len, "\n");
+    }
+    cJSON *bp = cJSON_AddArrayToObject(j, "by_position");
+    for (int p = 0; p < pa->cap; p++) {
+        if (!pa->total[p]) continue;
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddNumberToObject(r, "pos", p);
+        cJSON_AddNumberToObject(r, "correct", (double)pa->correct[p]);
+        cJSON_AddNumberToObject(r, "total", (double)pa->total[p]);
+        cJSON_AddNumberToObject(r, "acc", (double)pa->correct[p] / pa->total[p]);
+        cJSON_AddNumberToObject(r, "loss", pa->loss_sum[p] / pa->total[p]);
+        cJSON_AddItemToArray(bp, r);
+    }
+    char *text = cJSON_Print(j);
+    cJSON_Delete(j);
+    char path[4096], file[128];
+    int rc = 0;
+    snprintf(file, sizeof file, "%s.json", stem);
+    if (path_join(path, sizeof path, run, file) != 0 || file_write_atomic(path, text, strlen(text)) != 0)
+        rc = -1;
+    snprintf(file, sizeof file, "%s.csv", stem);
+    if (rc == 0 && (path_join(path, sizeof path, run, file) != 0 || file_write_atomic(path, csv, len) != 0)) rc = -1;
+    if (rc == 0) say(out, "\nwrote %s/%s.json and %s/%s.csv\n", run, stem, run, stem);
+    free(text);
+    free(csv);
+    return rc;
+}
+
+/* Evaluate one variant (positions pm, RoPE scaling sc, the model already
+ * rescaled) at every length into x->res and pa; print the table, then write
+ * RUN/<stem>.json/.csv (eval_file_write). */
+static int eval_variant(const EvalContext *x, int pm, int sc, PosAcc *pa, int blank_line) {
+    FILE *out = x->out;
+    const char *run = x->run;
+    const RunConfig *cfg = x->cfg;
+    const TaskOps *task = x->task;
+    const int *lengths = x->lengths, nl = x->nl, random_P = pm == EVAL_POS_RANDOM ? x->trained_P : 0;
+    const double *floor = x->floor;
+    EvalResult *res = x->res;
+    const int lm = task->frame == TASK_FRAME_LM;
+    char vname[64], stem[80], label[128];
+    eval_variant_name(pm, sc, vname, sizeof vname);
+    eval_variant_stem(pm, sc, stem, sizeof stem);
+    eval_variant_label(cfg->model.pe, cfg->train.random_positions, pm, sc, label, sizeof label);
+    if (blank_line) say(out, "\n");
+    say(out, "run %s: task %s, pe %s, trained on n = %d..%d%s, step %ld\n", run, cfg->task.name, cfg->model.pe,
+           cfg->task.min_len, cfg->task.max_len, cfg->train.random_positions ? " with random positions" : "", x->step);
+    if (pm == EVAL_POS_RANDOM || sc != PE_ROPE_SCALING_NONE) {
+        say(out, "variant %s (%s):", vname, label);
+        if (pm == EVAL_POS_RANDOM) say(out, " random position ids from [0, %d)", random_P);
+        if (sc != PE_ROPE_SCALING_NONE)
+            say(out, "%s RoPE %s, s = %.4g%s, original context %d", pm == EVAL_POS_RANDOM ? ";" : "",
+                   pe_rope_scaling_name(sc), x->s_used, x->s_derived ? " (derived)" : "", x->train_T);
+        say(out, "\n");
+    }
+    if (lm)
+        say(out, "order-%d chain, %d successors per context, table seed %llu: entropy rate %.4f nats/token "
+               "(uniform: %.4f)\nloss = mean cross-entropy per token of x1..xn; floor = its lowest possible "
+               "value at n\n",
+               cfg->task.markov_order, cfg->task.markov_branch, (unsigned long long)cfg->task.markov_seed, x->rate,
+               log((double)cfg->task.alphabet));
+    say(out, "%6s  %8s  %9s  %11s  %8s%s\n", "n", "examples", "token_acc", "exact_match", "loss",
+           floor ? "     floor" : "");
+    for (int i = 0; i < nl; i++) {
+        if (evaluate_length(x->m, task, &cfg->task, lengths[i], x->samples, x->batch_size, cfg->eval.seed, random_P, x->batch,
+                            &res[i], pa) != 0)
+            return -1;
+        int in_train = lengths[i] >= cfg->task.min_len && lengths[i] <= cfg->task.max_len;
+        say(out, "%6d  %8d  %9.4f  %11.4f  %8.4f", res[i].n, res[i].examples, res[i].token_acc,
+               res[i].exact_match, res[i].loss);
+        if (floor) say(out, "  %8.4f", floor[i]);
+        say(out, "%s\n", in_train ? "  (training range)" : "");
+        if (out) fflush(out);
+    }
+
+    say(out, "\naccuracy by %s of the predicted token (over all lengths above):\n",
+           random_P ? "position id" : "absolute position");
+    int per_line = 0;
+    for (int p0 = 0; p0 < pa->cap; p0 += 8) {
+        long c = 0, t = 0;
+        for (int p = p0; p < p0 + 8 && p < pa->cap; p++) c += pa->correct[p], t += pa->total[p];
+        if (!t) continue;
+        say(out, "  %3d-%-3d %.3f", p0, p0 + 7, (double)c / t);
+        if (++per_line % 6 == 0) say(out, "\n");
+    }
+    if (per_line % 6) say(out, "\n");
+    if (lm) {
+        say(out, "\nloss by %s of the predicted token (over all lengths above):\n",
+               random_P ? "position id" : "absolute position");
+        per_line = 0;
+        for (int p0 = 0; p0 < pa->cap; p0 += 8) {
+            double l = 0;
+            long t = 0;
+            for (int p = p0; p < p0 + 8 && p < pa->cap; p++) l += pa->loss_sum[p], t += pa->total[p];
+            if (!t) continue;
+            say(out, "  %3d-%-3d %.3f", p0, p0 + 7, l / t);
+            if (++per_line % 6 == 0) say(out, "\n");
+        }
+        if (per_line % 6) say(out, "\n");
+    }
+
+    /* a non-finite loss (non-finite weights in the checkpoint) is no result: nothing is written */
+    for (int i = 0; i < nl; i++)
+        if (!isfinite(res[i].loss))
+            return core_errorf("%s: the loss at n = %d is %s: the model computes non-finite values (non-finite "
+                             "weights in model.safetensors?); %s.json not written",
+                             run, res[i].n, isnan(res[i].loss) ? "NaN" : "infinite", stem);
+
+    return eval_file_write(x, pm, sc, pa);
+}
+
+int eval_run(const char *run, const EvalOptions *opt) {
+    /* its files must agree (run/inspect.h) before anything is evaluated */
+    {
+        RunInfo *ri = core_calloc(1, sizeof *ri);
+        int st = run_inspect(run, ri);
+        const long ck = ri->ckpt_step;
+        free(ri);
+        if (st == RUN_NOT_A_RUN || st == RUN_INVALID) return EVAL_RUN_INVALID;
+        if (st == RUN_IO) return EVAL_RUN_FAILED;
+        if (ck < 0) {
+            core_errorf("%s: no checkpoint (model.safetensors) in this run directory yet; train it first "
+                      "(posenc train --resume %s, or posenc run)", run, run);
+            return EVAL_RUN_FAILED;
+        }
+    }
+    if (prov_check(run) != 0) return EVAL_RUN_INVALID; /* this evaluation's record is appended to it */
+    /* the config first, to know the lengths, then the model sized for them */
+    RunConfig cfg;
+    GPT m;
+    long step = 0;
+    if (rundir_load(run, 1, &cfg, &m, &step) != 0) return EVAL_RUN_FAILED;
+    const int trained_P = cfg.model.P;
+    const unsigned pos_mask = opt->positions ? opt->positions : cfg.eval.positions;
+    const unsigned scl_mask = opt->scalings ? opt->scalings : cfg.eval.rope_scaling;
+    if ((scl_mask & ~(1u << PE_ROPE_SCALING_NONE)) && !pe_has(cfg.model.pe, PE_SCALABLE)) {
+        core_errorf("--rope-scaling: %s was trained with %s; RoPE scaling (pi, ntk, yarn) needs a run trained "
+                  "with rope (use --rope-scaling none)", run, cfg.model.pe);
+        gpt_free(&m);
+        return EVAL_RUN_INVALID;
+    }
+    const int *lengths = opt->lengths ? opt->lengths : cfg.eval.lengths;
+    const int nl = opt->lengths ? opt->num_lengths : cfg.eval.num_lengths;
+    const long samples = opt->samples ? opt->samples : cfg.eval.samples;
+    const long batch_size = opt->batch_size ? opt->batch_size : cfg.eval.batch_size;
+    const TaskOps *task = task_find(cfg.task.name);
+    int maxB = 1, maxT = 1, maxLen = 1; /* batch shape (rows padded: task_eval_T), longest real input */
+    for (int i = 0; i < nl; i++) {
+        int B, T, len = task_input_len(task, lengths[i]);
+        eval_shape(task, lengths[i], (int)samples, (int)batch_size, &B, &T);
+        maxB = B > maxB ? B : maxB;
+        maxT = T > maxT ? T : maxT;
+        maxLen = len > maxLen ? len : maxLen;
+    }
+    if ((pos_mask & (1u << EVAL_POS_RANDOM)) && maxLen > trained_P) {
+        core_errorf("--positions random: the longest evaluation input (%d tokens) does not fit in the %d positions "
+                  "random ids are drawn from (model.max_positions of %s); evaluate shorter lengths or retrain "
+                  "with a larger model.max_positions", maxLen, trained_P, run);
+        gpt_free(&m);
+        return EVAL_RUN_INVALID;
+    }
+    /* RoPE scaling: the original context is the longest training input; s derived from the lengths */
+    const double rope_scale = opt->rope_scale;
+    const int train_T = task_max_train_input_len(task, &cfg.task);
+    double s_used = rope_scale > 0 ? rope_scale : cfg.eval.rope_scale > 0 ? cfg.eval.rope_scale : (double)maxLen / train_T;
+    if (s_used < 1.0) s_used = 1.0;
+    const int s_derived = !(rope_scale > 0) && !(cfg.eval.rope_scale > 0);
+    if (maxLen > m.cfg.P && pe_has(cfg.model.pe, PE_TRAINED_POSITIONS)) {
+        /* a length the learned table has no rows for: a usage error, like the other length errors */
+        core_errorf("%s: evaluation needs %d positions but the learned position table has only model.max_positions "
+                  "= %d rows (trained rows beyond the training length do not exist); evaluate shorter lengths, or "
+                  "retrain with --set model.max_positions=%d or more",
+                  run, maxLen, m.cfg.P, maxLen);
+        gpt_free(&m);
+        return EVAL_RUN_INVALID;
+    }
+    if (maxLen > m.cfg.P) { /* rebuild with room for the longest length */
+        gpt_free(&m);
+        if (rundir_load(run, maxLen, &cfg, &m, &step) != 0) return EVAL_RUN_FAILED;
+    }
+    double param_bytes = 0, need = gpt_estimate_bytes(&m.cfg, 0, 0, maxB, maxT, &param_bytes);
+    if (mem_check("evaluation", need, param_bytes, maxB, maxT) != 0) {
+        gpt_free(&m);
+        return EVAL_RUN_FAILED;
+    }
+    par_set_threads(opt->threads ? (int)opt->threads : cfg.train.threads);
+    ProvSession prov;
+    if (prov_begin(&prov, run, "eval", par_threads(), -1) != 0) {
+        gpt_free(&m);
+        return EVAL_RUN_FAILED;
+    }
+    gpt_reserve(&m, maxB, maxT, 0);
+    Batch batch = {0};
+    if (batch_alloc(&batch, maxB, maxT) != 0) {
+        gpt_free(&m);
+        return EVAL_RUN_FAILED;
+    }
+    const int pa_cap = (maxT > trained_P ? maxT : trained_P) + 1;
+    EvalResult *res = core_calloc(nl, sizeof *res);
+    double *floor = core_calloc(nl, sizeof *floor), rate = 0.0;
+    const int has_floor = task_loss_floor(task, &cfg.task, lengths, nl, floor, &rate);
+    const EvalContext x = {
+        .out = opt->out, .run = run, .cfg = &cfg, .step = step, .m = &m, .task = task,
+        .lengths = lengths, .nl = nl, .samples = (int)samples, .batch_size = (int)batch_size,
+        .trained_P = trained_P, .s_used = s_used, .s_derived = s_derived, .train_T = train_T,
+        .batch = &batch, .res = res, .floor = has_floor > 0 ? floor : NULL, .rate = rate,
+    };
+    int rc = has_floor < 0 ? -1 : 0, variants = 0;
+    for (int pm = 0; pm < EVAL_POS_COUNT && rc == 0; pm++) {
+        if (!(pos_mask & (1u << pm))) continue;
+        for (int sc = 0; sc < PE_ROPE_SCALING_COUNT && rc == 0; sc++) {
+            if (!(scl_mask & (1u << sc))) continue;
+            if (pe_has(cfg.model.pe, PE_SCALABLE) && gpt_set_rope_scaling(&m, sc, (float)s_used, train_T) != 0) {
+                rc = -1;
+                break;
+            }
+            PosAcc pa;
+            posacc_init(&pa, pa_cap);
+            rc = eval_variant(&x, pm, sc, &pa, variants++ > 0);
+            posacc_free(&pa);
+        }
+    }
+    free(res);
+    free(floor);
+    batch_free(&batch);
+    gpt_free(&m);
+    if (prov_end(&prov, run, step) != 0) rc = -1;
+    return rc != 0 ? EVAL_RUN_FAILED : EVAL_RUN_OK;
+}

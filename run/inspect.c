@@ -1,0 +1,195 @@
+/*
+ * inspect.c — what a run directory is (inspect.h).
+ */
+#include "run/inspect.h"
+
+#include <cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/error.h"
+#include "core/fsutil.h"
+#include "run/checkpoint.h"
+#include "run/score.h"
+
+/* ---- configs -------------------------------------------------------------- */
+
+/* the first differing leaf of two JSON values, its dotted path in key */
+static int json_diff(const cJSON *a, const cJSON *b, const char *prefix, char *key, size_t kcap, char *va,
+                     char *vb, size_t vcap) {
+    if (cJSON_IsObject(a) && cJSON_IsObject(b)) {
+        for (const cJSON *x = a->child; x; x = x->next) {
+            char path[256];
+            snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "", x->string);
+            if (json_diff(x, cJSON_GetObjectItemCaseSensitive(b, x->string), path, key, kcap, va, vb, vcap)) return 1;
+        }
+        for (const cJSON *y = b->child; y; y = y->next)
+            if (!cJSON_GetObjectItemCaseSensitive(a, y->string)) {
+                snprintf(key, kcap, "%s%s%s", prefix, *prefix ? "." : "", y->string);
+                json_value_text(NULL, va, vcap);
+                json_value_text(y, vb, vcap);
+                return 1;
+            }
+        return 0;
+    }
+    if (a && b && cJSON_Compare(a, b, 1)) return 0;
+    snprintf(key, kcap, "%s", prefix);
+    json_value_text(a, va, vcap);
+    json_value_text(b, vb, vcap);
+    return 1;
+}
+
+int run_config_diff(const RunConfig *a, const RunConfig *b, int identity_only, char *key, size_t key_cap, char *va,
+                    char *vb, size_t val_cap) {
+    char *ta = config_to_json(a), *tb = config_to_json(b);
+    cJSON *ja = cJSON_Parse(ta), *jb = cJSON_Parse(tb);
+    free(ta);
+    free(tb);
+    int d = 0;
+    if (identity_only) {
+        static const char *const parts[] = {"seed", "task", "model"};
+        for (int k = 0; k < 3 && !d; k++)
+            d = json_diff(cJSON_GetObjectItemCaseSensitive(ja, parts[k]), cJSON_GetObjectItemCaseSensitive(jb, parts[k]),
+                          parts[k], key, key_cap, va, vb, val_cap);
+    } else {
+        d = json_diff(ja, jb, "", key, key_cap, va, vb, val_cap);
+    }
+    cJSON_Delete(ja);
+    cJSON_Delete(jb);
+    return d;
+}
+
+/* ---- file names ----------------------------------------------------------- */
+
+int run_file_is_ours(const char *name) {
+    static const char *const fixed[] = {"config.json",       "metrics.jsonl",          "model.safetensors",
+                                        "optim.safetensors", "optim.next.safetensors", "provenance.json"};
+    for (size_t k = 0; k < sizeof fixed / sizeof fixed[0]; k++)
+        if (strcmp(name, fixed[k]) == 0) return 1;
+    for (int pm = 0; pm < EVAL_POS_COUNT; pm++)
+        for (int sc = 0; sc < PE_ROPE_SCALING_COUNT; sc++) {
+            char stem[80], file[96];
+            eval_variant_stem(pm, sc, stem, sizeof stem);
+            snprintf(file, sizeof file, "%s.json", stem);
+            if (strcmp(name, file) == 0) return 1;
+            snprintf(file, sizeof file, "%s.csv", stem);
+            if (strcmp(name, file) == 0) return 1;
+        }
+    return 0;
+}
+
+/* ---- the run --------------------------------------------------------------- */
+
+int run_inspect(const char *dir, RunInfo *ri) {
+    memset(ri, 0, sizeof *ri);
+    snprintf(ri->dir, sizeof ri->dir, "%s", dir);
+    ri->ckpt_step = -1;
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        if (errno == ENOENT) {
+            core_errorf("%s: no such run directory", dir);
+            return RUN_NOT_A_RUN;
+        }
+        core_errorf("%s: cannot read the run directory: %s", dir, strerror(errno));
+        return RUN_IO;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        core_errorf("%s: not a directory, so not a run directory", dir);
+        return RUN_NOT_A_RUN;
+    }
+    char cfg_path[4200], ckpt_path[4200];
+    snprintf(cfg_path, sizeof cfg_path, "%s/config.json", dir);
+    snprintf(ckpt_path, sizeof ckpt_path, "%s/model.safetensors", dir);
+    const int has_cfg = path_probe(cfg_path, "the run's config");
+    if (has_cfg < 0) return RUN_IO;
+    const int has_ckpt = path_probe(ckpt_path, "the checkpoint");
+    if (has_ckpt < 0) return RUN_IO;
+    if (!has_cfg && !has_ckpt) {
+        core_errorf("%s: not a posenc run directory (no config.json, no model.safetensors)", dir);
+        return RUN_NOT_A_RUN;
+    }
+    if (!has_cfg) {
+        core_errorf("%s: has a checkpoint (model.safetensors) but no config.json: not a complete run directory", dir);
+        return RUN_INVALID;
+    }
+    if (config_load(&ri->cfg, cfg_path, NULL, 0) != 0) return RUN_INVALID;
+    char key[256], va[80], vb[80];
+    if (has_ckpt) {
+        char *json = NULL;
+        /* an unreadable or damaged checkpoint is a runtime failure, as in train and eval */
+        if (checkpoint_read_meta(ckpt_path, &json, &ri->ckpt_step) != 0) return RUN_IO;
+        RunConfig ck;
+        int bad = config_from_string(&ck, json, ckpt_path, NULL, 0) != 0;
+        free(json);
+        if (bad) return RUN_INVALID;
+        if (run_config_diff(&ri->cfg, &ck, 1, key, sizeof key, va, vb, sizeof va)) {
+            core_errorf("%s: %s is %s in config.json but %s in the checkpoint (model.safetensors): the files are not "
+                      "of one run",
+                      dir, key, va, vb);
+            return RUN_INVALID;
+        }
+        if (ri->ckpt_step < 0 || ri->ckpt_step > ri->cfg.train.steps) {
+            core_errorf("%s: the checkpoint is at step %ld but config.json says train.steps = %d: a run cannot be "
+                      "past its last step",
+                      dir, ri->ckpt_step, ri->cfg.train.steps);
+            return RUN_INVALID;
+        }
+    }
+    ri->trained = ri->ckpt_step == ri->cfg.train.steps;
+    if (!has_ckpt)
+        snprintf(ri->why, sizeof ri->why, "not trained yet (no checkpoint)");
+    else if (!ri->trained)
+        snprintf(ri->why, sizeof ri->why, "training at step %ld of %d", ri->ckpt_step, ri->cfg.train.steps);
+    int complete = ri->trained;
+    for (int pm = 0; pm < EVAL_POS_COUNT; pm++)
+        for (int sc = 0; sc < PE_ROPE_SCALING_COUNT; sc++) {
+            RunEval *e = &ri->eval[pm][sc];
+            char stem[80];
+            eval_variant_stem(pm, sc, stem, sizeof stem);
+            const int wanted = (ri->cfg.eval.positions & (1u << pm)) && (ri->cfg.eval.rope_scaling & (1u << sc));
+            const int has = eval_file_read(dir, pm, sc, e); /* the one reader (run/evaluation.h) */
+            if (has == EVAL_RUN_FAILED) return RUN_IO;
+            if (has == EVAL_RUN_INVALID) return RUN_INVALID;
+            if (!has) {
+                if (wanted && complete) {
+                    snprintf(ri->why, sizeof ri->why, "not evaluated yet (no %s.json)", stem);
+                    complete = 0;
+                }
+                continue;
+            }
+            char path[4400];
+            snprintf(path, sizeof path, "%s/%s.json", dir, stem);
+            if (e->pe[0] && strcmp(e->pe, ri->cfg.model.pe) != 0) {
+                core_errorf("%s: pe is \"%s\" but config.json says model.pe = \"%s\": the files are not of one run",
+                          path, e->pe, ri->cfg.model.pe);
+                return RUN_INVALID;
+            }
+            if (e->task[0] && strcmp(e->task, ri->cfg.task.name) != 0) {
+                core_errorf("%s: task is \"%s\" but config.json says task.name = \"%s\": the files are not of one run",
+                          path, e->task, ri->cfg.task.name);
+                return RUN_INVALID;
+            }
+            if (e->step > ri->ckpt_step) {
+                if (has_ckpt)
+                    core_errorf("%s: evaluated at step %ld, but the checkpoint is at step %ld: the files are not of "
+                              "one run",
+                              path, e->step, ri->ckpt_step);
+                else
+                    core_errorf("%s: evaluated at step %ld, but the run has no checkpoint: the files are not of one run",
+                              path, e->step);
+                return RUN_INVALID;
+            }
+            if (e->step < ri->ckpt_step && wanted && complete) {
+                snprintf(ri->why, sizeof ri->why,
+                         "%s.json is from step %ld but the checkpoint is at step %ld: evaluate again (posenc eval %.300s)",
+                         stem, e->step, ri->ckpt_step, dir);
+                complete = 0;
+            }
+        }
+    ri->complete = complete;
+    return RUN_OK;
+}

@@ -1,0 +1,1248 @@
+/*
+ * aggregate.c — over-seed statistics, results.csv, tables and plots of a
+ * sweep folder (aggregate.h).
+ */
+#include "study/aggregate.h"
+
+#include <cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/alloc.h"
+#include "core/error.h"
+#include "core/escape.h"
+#include "core/fsutil.h"
+#include "data/task.h"
+#include "run/config.h"
+#include "run/inspect.h"
+#include "run/provenance.h"
+#include "run/score.h"
+#include "study/plot.h"
+#include "study/sweep.h"
+
+Stat stat_of(const double *x, int n) {
+    Stat s = {0, 0, x[0], x[0]};
+    double sum = 0.0;
+    for (int i = 0; i < n; i++) {
+        sum += x[i];
+        if (x[i] < s.min) s.min = x[i];
+        if (x[i] > s.max) s.max = x[i];
+    }
+    s.mean = sum / n;
+    if (n > 1) {
+        double ss = 0.0;
+        for (int i = 0; i < n; i++) ss += (x[i] - s.mean) * (x[i] - s.mean);
+        s.std = sqrt(ss / (n - 1));
+    }
+    return s;
+}
+
+/* the value at a dotted key path of a JSON object, as text (sweep_value_text) */
+static int json_path_text(const cJSON *root, const char *key, char *buf, size_t cap) {
+    char tmp[128];
+    snprintf(tmp, sizeof tmp, "%s", key);
+    const cJSON *v = root;
+    char *save = NULL;
+    for (char *part = strtok_r(tmp, ".", &save); part && v; part = strtok_r(NULL, ".", &save))
+        v = cJSON_GetObjectItemCaseSensitive(v, part);
+    if (!v) return -1;
+    sweep_value_text(v, buf, cap);
+    return 0;
+}
+
+int aggregate_parse_sweep(const char *text, const char *origin, char keys[][64], int *nkeys, char *name,
+                          size_t name_cap, cJSON **grid_out) {
+    *nkeys = 0;
+    name[0] = '\0';
+    if (grid_out) *grid_out = NULL;
+    cJSON *spec = cJSON_Parse(text);
+    if (!spec || !cJSON_IsObject(spec)) {
+        cJSON_Delete(spec);
+        return core_errorf("%s: not a JSON object: not a sweep.json of posenc sweep", origin);
+    }
+    const cJSON *nm = cJSON_GetObjectItemCaseSensitive(spec, "name");
+    if (nm && (!cJSON_IsString(nm) || strlen(nm->valuestring) >= name_cap)) {
+        cJSON_Delete(spec);
+        return core_errorf("%s: name: expected a string of fewer than %zu characters", origin, name_cap);
+    }
+    snprintf(name, name_cap, "%s", nm ? nm->valuestring : "sweep");
+    cJSON *grid = cJSON_DetachItemFromObjectCaseSensitive(spec, "grid");
+    cJSON_Delete(spec);
+    if (grid && !cJSON_IsObject(grid)) {
+        cJSON_Delete(grid);
+        return core_errorf("%s: grid: expected an object of config keys", origin);
+    }
+    long cells = 1;
+    for (const cJSON *g = grid ? grid->child : NULL; g; g = g->next) {
+        const int n = cJSON_GetArraySize(g);
+        if (*nkeys == SWEEP_MAX_KEYS || strlen(g->string) >= 64 || !cJSON_IsArray(g) || n < 1 ||
+            (cells *= n) > SWEEP_MAX_JOBS) {
+            int k = *nkeys;
+            cJSON_Delete(grid);
+            return core_errorf("%s: grid: %s", origin,
+                             k == SWEEP_MAX_KEYS ? "more keys than a sweep can have (8)"
+                             : !cJSON_IsArray(g) || n < 1 ? "expected a non-empty array of values per key"
+                             : cells > SWEEP_MAX_JOBS ? "more cells than a sweep can have (4096)"
+                                                      : "a key longer than 63 characters");
+        }
+        snprintf(keys[(*nkeys)++], 64, "%s", g->string);
+    }
+    if (grid_out) *grid_out = grid;
+    else cJSON_Delete(grid);
+    return 0;
+}
+
+/* ---- reading runs -------------------------------------------------------- */
+
+#define MAX_LEN_ROWS AGG_MAX_LENGTHS
+
+typedef AggRun RunResult;
+typedef AggCell Cell;
+
+typedef struct {
+    RunResult *runs;
+    int num, cap, incomplete;
+    char **dirs; /* the folders of the runs aggregated, for their provenance */
+    int ndirs;
+} RunList;
+
+static void run_list_free(RunList *l) {
+    for (int i = 0; i < l->ndirs; i++) free(l->dirs[i]);
+    free(l->dirs);
+    free(l->runs);
+}
+
+/* The results of one run directory (run_inspect: the one judge of what a
+ * run is) into list: one per evaluation file made at the final step. A run
+ * that is not finished, or an evaluation not made at its final step, is
+ * listed on stderr and left out. 0, or RUN_IO / RUN_INVALID after core_errorf
+ * (files that disagree or hold values out of range: nothing is aggregated). */
+static int add_run(const char *dir, char keys[][64], int nkeys, RunList *list, RunInfo *ri) {
+    int st = run_inspect(dir, ri);
+    if (st == RUN_NOT_A_RUN) {
+        fprintf(stderr, "collect: %s; left out\n", core_error());
+        list->incomplete++;
+        return 0;
+    }
+    if (st != RUN_OK) return st;
+    if (!ri->trained) {
+        fprintf(stderr, "collect: %s: %s; left out\n", dir, ri->why);
+        list->incomplete++;
+        return 0;
+    }
+    if (!ri->complete) list->incomplete++;
+    if (!ri->complete && strncmp(ri->why, "not evaluated", 13) == 0) /* stale files are listed below */
+        fprintf(stderr, "collect: %s: %s; its other evaluations are counted\n", dir, ri->why);
+    char *cj = config_to_json(&ri->cfg);
+    cJSON *cfg = cJSON_Parse(cj);
+    free(cj);
+    int rc = 0;
+    for (int pm = 0; pm < EVAL_POS_COUNT && rc == 0; pm++)
+        for (int sc = 0; sc < PE_ROPE_SCALING_COUNT && rc == 0; sc++) {
+            const RunEval *e = &ri->eval[pm][sc];
+            if (!e->present) continue;
+            char stem[80];
+            eval_variant_stem(pm, sc, stem, sizeof stem);
+            if (e->step != ri->ckpt_step) {
+                fprintf(stderr, "collect: %s/%s.json: evaluated at step %ld, the run's last step is %ld: stale; left "
+                                "out (posenc eval %s evaluates again)\n",
+                        dir, stem, e->step, ri->ckpt_step, dir);
+                continue;
+            }
+            if (list->num == list->cap) {
+                list->cap = list->cap ? 2 * list->cap : 64;
+                RunResult *nr = core_calloc((size_t)list->cap, sizeof *nr);
+                if (list->num) memcpy(nr, list->runs, (size_t)list->num * sizeof *nr);
+                free(list->runs);
+                list->runs = nr;
+            }
+            RunResult *r = &list->runs[list->num];
+            memset(r, 0, sizeof *r);
+            for (int k = 0; k < nkeys && rc == 0; k++)
+                if (json_path_text(cfg, keys[k], r->values[k], sizeof r->values[k]) != 0) {
+                    core_errorf("%s/config.json: no key %s (a grid key of the sweep)", dir, keys[k]);
+                    rc = RUN_INVALID;
+                }
+            if (rc) break;
+            r->min_len = ri->cfg.task.min_len;
+            r->max_len = ri->cfg.task.max_len;
+            r->alphabet = ri->cfg.task.alphabet;
+            snprintf(r->task, sizeof r->task, "%s", ri->cfg.task.name);
+            eval_variant_name(pm, sc, r->variant, sizeof r->variant);
+            if (!r->variant[0]) snprintf(r->variant, sizeof r->variant, "default");
+            eval_variant_label(ri->cfg.model.pe, ri->cfg.train.random_positions, pm, sc, r->label, sizeof r->label);
+            r->variant_rank = pm * PE_ROPE_SCALING_COUNT + sc;
+            r->seed = ri->cfg.seed;
+            r->num = e->num;
+            for (int q = 0; q < e->num; q++) {
+                r->n[q] = e->n[q];
+                r->acc[q] = e->token_acc[q];
+                r->em[q] = e->exact_match[q];
+                r->loss[q] = e->loss[q];
+                r->floor[q] = e->floor[q];
+                r->examples[q] = e->examples[q];
+            }
+            list->num++;
+            if (!list->ndirs || strcmp(list->dirs[list->ndirs - 1], dir) != 0) {
+                if (!list->dirs) list->dirs = core_calloc(SWEEP_MAX_JOBS + 1, sizeof *list->dirs);
+                if (list->ndirs < SWEEP_MAX_JOBS + 1) list->dirs[list->ndirs++] = core_strdup(dir);
+            }
+        }
+    cJSON_Delete(cfg);
+    return rc;
+}
+
+/* ---- cells --------------------------------------------------------------- */
+
+/* the mixed-radix index of a cell's values in the grid's arrays */
+static long cell_rank(const Cell *c, const cJSON *grid, int nkeys) {
+    long rank = 0;
+    const cJSON *g = grid ? grid->child : NULL;
+    for (int k = 0; k < nkeys && g; k++, g = g->next) {
+        int n = cJSON_GetArraySize(g), idx = n;
+        for (int i = 0; i < n; i++) {
+            char text[64];
+            sweep_value_text(cJSON_GetArrayItem(g, i), text, sizeof text);
+            if (strcmp(text, c->values[k]) == 0) {
+                idx = i;
+                break;
+            }
+        }
+        rank = rank * (n + 1) + idx;
+    }
+    return rank * EVAL_POS_COUNT * PE_ROPE_SCALING_COUNT + c->variant_rank;
+}
+
+static int cmp_cell_rank(const void *a, const void *b) {
+    long x = ((const Cell *)a)->rank, y = ((const Cell *)b)->rank;
+    return (x > y) - (x < y);
+}
+
+/* equal in every grid key but skip and skip2 (-1: none) */
+static int same_values(char a[][64], char b[][64], int nkeys, int skip, int skip2) {
+    for (int k = 0; k < nkeys; k++)
+        if (k != skip && k != skip2 && strcmp(a[k], b[k]) != 0) return 0;
+    return 1;
+}
+
+static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
+
+/* A cell's statistics: per length the mean, std, min, max and 95 % interval
+ * over its seeds; per run and over the seeds, the break length (findings.h). */
+static void compute_cell(Cell *c, RunResult *runs, double break_fraction) {
+    for (int i = 1; i < c->num_runs; i++) /* seeds in order everywhere (insertion sort: a few runs) */
+        for (int j = i; j > 0 && runs[c->runs[j - 1]].seed > runs[c->runs[j]].seed; j--) {
+            const int tmp = c->runs[j];
+            c->runs[j] = c->runs[j - 1];
+            c->runs[j - 1] = tmp;
+        }
+    /* the union of lengths, sorted */
+    c->num_lengths = 0;
+    for (int i = 0; i < c->num_runs; i++) {
+        const RunResult *r = &runs[c->runs[i]];
+        for (int k = 0; k < r->num; k++) {
+            int seen = 0;
+            for (int m = 0; m < c->num_lengths; m++) seen |= c->lengths[m] == r->n[k];
+            if (!seen && c->num_lengths < MAX_LEN_ROWS) c->lengths[c->num_lengths++] = r->n[k];
+        }
+    }
+    qsort(c->lengths, c->num_lengths, sizeof(int), cmp_int);
+    c->n_max = c->num_lengths ? c->lengths[c->num_lengths - 1] : 0;
+    double *a = core_calloc(c->num_runs, sizeof *a), *e = core_calloc(c->num_runs, sizeof *e),
+           *l = core_calloc(c->num_runs, sizeof *l);
+    for (int m = 0; m < c->num_lengths; m++) {
+        int k = 0;
+        long ex = 0;
+        c->floor[m] = -1.0;
+        for (int i = 0; i < c->num_runs; i++) {
+            const RunResult *r = &runs[c->runs[i]];
+            for (int q = 0; q < r->num; q++)
+                if (r->n[q] == c->lengths[m]) {
+                    a[k] = r->acc[q], e[k] = r->em[q], l[k] = r->loss[q];
+                    if (r->floor[q] >= 0) c->floor[m] = r->floor[q]; /* a property of the task */
+                    if (k == 0 || r->examples[q] < ex) ex = r->examples[q];
+                    k++;
+                    break;
+                }
+        }
+        c->seeds[m] = k;
+        c->examples[m] = ex;
+        c->acc[m] = stat_of(a, k);
+        c->em[m] = stat_of(e, k);
+        c->loss[m] = stat_of(l, k);
+        c->acc_ci[m] = interval_of(a, k, ex);
+        c->em_ci[m] = interval_of(e, k, ex);
+    }
+    free(a);
+    free(e);
+    free(l);
+    /* break lengths: per run, then median and range over the seeds */
+    int *b = core_calloc(c->num_runs, sizeof *b);
+    for (int metric = 0; metric < 2; metric++) {
+        for (int i = 0; i < c->num_runs; i++) {
+            RunResult *r = &runs[c->runs[i]];
+            r->brk[metric] = break_length(r->n, metric == AGG_EM ? r->em : r->acc, r->num, r->min_len, r->max_len,
+                                          break_fraction, &r->in_dist[metric]);
+            b[i] = r->brk[metric];
+        }
+        c->brk_defined[metric] = break_summary(b, c->num_runs, &c->brk_median[metric], &c->brk_min[metric],
+                                               &c->brk_max[metric], &c->brk_censored[metric]);
+    }
+    free(b);
+}
+
+int aggregate_values(const AggTable *t, const AggCell *c, int n, int metric, uint64_t *seeds, double *v) {
+    int k = 0;
+    for (int i = 0; i < c->num_runs && k < FINDINGS_MAX_SEEDS; i++) {
+        const AggRun *r = &t->runs[c->runs[i]];
+        for (int q = 0; q < r->num; q++)
+            if (r->n[q] == n) {
+                seeds[k] = r->seed;
+                v[k++] = metric == AGG_EM ? r->em[q] : metric == AGG_ACC ? r->acc[q] : r->loss[q];
+                break;
+            }
+    }
+    return k;
+}
+
+/* ---- outputs --------------------------------------------------------------- */
+
+/* the cells' per-seed values of one metric at length index m, space-separated ("%.6f"), or their seeds */
+static size_t per_seed_text(const RunResult *runs, const Cell *c, int m, int metric, char *buf, size_t cap) {
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < c->num_runs && len + 40 < cap; i++) {
+        const RunResult *r = &runs[c->runs[i]];
+        for (int q = 0; q < r->num; q++)
+            if (r->n[q] == c->lengths[m]) {
+                if (metric < 0)
+                    len += snprintf(buf + len, cap - len, "%s%llu", len ? " " : "", (unsigned long long)r->seed);
+                else
+                    len += snprintf(buf + len, cap - len, "%s%.6f", len ? " " : "", metric == AGG_EM ? r->em[q] : r->acc[q]);
+                break;
+            }
+    }
+    return len;
+}
+
+static int write_csv(const char *out, const AggTable *t) {
+    const Cell *cells = t->cells;
+    const int ncells = t->ncells, nkeys = t->nkeys;
+    size_t cap = 4096, len = 0;
+    for (int i = 0; i < ncells; i++)
+        cap += (size_t)cells[i].num_lengths * (nkeys * 64 + 600 + (size_t)cells[i].num_runs * 60);
+    char *csv = core_calloc(cap, 1);
+    for (int k = 0; k < nkeys; k++) len += snprintf(csv + len, cap - len, "%s,", t->keys[k]);
+    len += snprintf(csv + len, cap - len,
+                    "label,variant,n,seeds,in_training_range,train_max_len,"
+                    "token_acc_mean,token_acc_std,token_acc_min,token_acc_max,"
+                    "exact_match_mean,exact_match_std,exact_match_min,exact_match_max,"
+                    "loss_mean,loss_std,loss_min,loss_max,examples,"
+                    "token_acc_lo,token_acc_hi,token_acc_hw_seed,token_acc_hw_sample,"
+                    "exact_match_lo,exact_match_hi,exact_match_hw_seed,exact_match_hw_sample,"
+                    "seed_ids,token_acc_per_seed,exact_match_per_seed\n");
+    char *buf = core_calloc(64 * FINDINGS_MAX_SEEDS + 64, 1);
+    for (int i = 0; i < ncells; i++) {
+        const Cell *c = &cells[i];
+        for (int m = 0; m < c->num_lengths; m++) {
+            for (int k = 0; k < nkeys; k++) len += snprintf(csv + len, cap - len, "%s,", c->values[k]);
+            len += snprintf(csv + len, cap - len, "%s,%s,", c->label, c->variant);
+            int n = c->lengths[m];
+            len += snprintf(csv + len, cap - len, "%d,%d,%d,%d", n, c->seeds[m],
+                            n >= c->min_len && n <= c->max_len, c->max_len);
+            const Stat *st[3] = {&c->acc[m], &c->em[m], &c->loss[m]};
+            for (int q = 0; q < 3; q++) {
+                /* one seed has no sample std: an empty field (NaN to pandas and R), not 0 */
+                char sd[32] = "";
+                if (c->seeds[m] > 1) snprintf(sd, sizeof sd, "%.6f", st[q]->std);
+                len += snprintf(csv + len, cap - len, ",%.6f,%s,%.6f,%.6f", st[q]->mean, sd, st[q]->min, st[q]->max);
+            }
+            /* the 95 % intervals (findings.h); no examples recorded: no interval, empty fields */
+            if (c->examples[m] > 0) {
+                len += snprintf(csv + len, cap - len, ",%ld", c->examples[m]);
+                const Interval *ci[2] = {&c->acc_ci[m], &c->em_ci[m]};
+                for (int q = 0; q < 2; q++)
+                    len += snprintf(csv + len, cap - len, ",%.6f,%.6f,%.6f,%.6f", ci[q]->lo, ci[q]->hi, ci[q]->hw_seed,
+                                    ci[q]->hw_sample);
+            } else {
+                len += snprintf(csv + len, cap - len, ",,,,,,,,,");
+            }
+            per_seed_text(t->runs, c, m, -1, buf, 64 * FINDINGS_MAX_SEEDS);
+            len += snprintf(csv + len, cap - len, ",%s", buf);
+            per_seed_text(t->runs, c, m, AGG_ACC, buf, 64 * FINDINGS_MAX_SEEDS);
+            len += snprintf(csv + len, cap - len, ",%s", buf);
+            per_seed_text(t->runs, c, m, AGG_EM, buf, 64 * FINDINGS_MAX_SEEDS);
+            len += snprintf(csv + len, cap - len, ",%s\n", buf);
+        }
+    }
+    free(buf);
+    char path[4096];
+    int rc = path_join(path, sizeof path, out, "results.csv") == 0 ? file_write_atomic(path, csv, len) : -1;
+    free(csv);
+    return rc;
+}
+
+static const char *const metric_names[2] = {"exact_match", "token_acc"};
+
+/* breaks.csv: per cell and metric, the break length over the seeds (findings.h) */
+static int write_breaks_csv(const char *out, const AggTable *t) {
+    size_t cap = 4096, len = 0;
+    for (int i = 0; i < t->ncells; i++) cap += 2 * ((size_t)t->nkeys * 64 + 400 + (size_t)t->cells[i].num_runs * 24);
+    char *csv = core_calloc(cap, 1);
+    for (int k = 0; k < t->nkeys; k++) len += snprintf(csv + len, cap - len, "%s,", t->keys[k]);
+    len += snprintf(csv + len, cap - len,
+                    "label,variant,metric,fraction,train_max_len,n_max,seeds,defined,censored,"
+                    "median,min,max,seed_ids,per_seed,in_distribution_per_seed\n");
+    for (int i = 0; i < t->ncells; i++) {
+        const Cell *c = &t->cells[i];
+        for (int metric = 0; metric < 2; metric++) {
+            for (int k = 0; k < t->nkeys; k++) len += snprintf(csv + len, cap - len, "%s,", c->values[k]);
+            len += snprintf(csv + len, cap - len, "%s,%s,%s,%g,%d,%d,%d,%d,%d,", c->label, c->variant,
+                            metric_names[metric], t->break_fraction, c->max_len, c->n_max, c->num_runs,
+                            c->brk_defined[metric], c->brk_censored[metric]);
+            /* median, min, max: a length, or empty when censored (past n_max) or undefined */
+            const int v3[3] = {c->brk_median[metric], c->brk_min[metric], c->brk_max[metric]};
+            for (int q = 0; q < 3; q++)
+                len += v3[q] > 0 ? snprintf(csv + len, cap - len, "%d,", v3[q]) : snprintf(csv + len, cap - len, ",");
+            for (int pass = 0; pass < 3; pass++) {
+                for (int r = 0; r < c->num_runs; r++) {
+                    const RunResult *run = &t->runs[c->runs[r]];
+                    char b[32];
+                    if (pass == 0) snprintf(b, sizeof b, "%llu", (unsigned long long)run->seed);
+                    else if (pass == 1) break_text(run->brk[metric], c->n_max, b, sizeof b);
+                    else snprintf(b, sizeof b, "%.6f", run->in_dist[metric]);
+                    if (pass == 1 && run->brk[metric] == 0) snprintf(b, sizeof b, ">%d", c->n_max);
+                    len += snprintf(csv + len, cap - len, "%s%s", r ? " " : "", b);
+                }
+                len += snprintf(csv + len, cap - len, pass < 2 ? "," : "\n");
+            }
+        }
+    }
+    char path[4096];
+    int rc = path_join(path, sizeof path, out, "breaks.csv") == 0 ? file_write_atomic(path, csv, len) : -1;
+    free(csv);
+    return rc;
+}
+
+/* The evaluation positions of a cell (EVAL_POS_*): plain and random
+ * evaluations go to separate groups (different test distributions), RoPE
+ * scalings of one run share a group (alternatives on the same test). */
+static int cell_positions(const Cell *c) { return c->variant_rank / PE_ROPE_SCALING_COUNT; }
+
+/* A cell's name in a group's table or plot: its label (the encoding with
+ * "+rand" and the evaluation variant) when model.pe is a grid key, else the
+ * grid values joined by sep, followed by the label if the variant is not the
+ * default or the run trained with random positions. */
+static void cell_label(const Cell *c, int nkeys, int pe_key, const char *sep, char *buf, size_t cap) {
+    if (pe_key >= 0) {
+        snprintf(buf, cap, "%s", c->label);
+        return;
+    }
+    buf[0] = '\0';
+    for (int k = 0; k < nkeys; k++) {
+        if (k) strncat(buf, sep, cap - strlen(buf) - 1);
+        strncat(buf, c->values[k], cap - strlen(buf) - 1);
+    }
+    if (strcmp(c->variant, "default") != 0 || strstr(c->label, "+rand")) {
+        strncat(buf, " ", cap - strlen(buf) - 1);
+        strncat(buf, c->label, cap - strlen(buf) - 1);
+    }
+}
+
+/* the cell of length n in c: its index, or -1 */
+static int cell_length_index(const Cell *c, int n) {
+    for (int m = 0; m < c->num_lengths; m++)
+        if (c->lengths[m] == n) return m;
+    return -1;
+}
+
+/* "10 [10 to 12]": a cell's break length over its seeds, metric AGG_EM or AGG_ACC */
+static void break_cell_text(const Cell *c, int metric, char *buf, size_t cap) {
+    break_range_text(c->brk_median[metric], c->brk_min[metric], c->brk_max[metric], c->brk_defined[metric], c->n_max,
+                     buf, (unsigned)cap);
+}
+
+/* "10 / 10 / > 32" */
+static void break_seeds_text(const AggTable *t, const Cell *c, int metric, char *buf, size_t cap) {
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < c->num_runs && len + 16 < cap; i++) {
+        char b[24];
+        break_text(t->runs[c->runs[i]].brk[metric], c->n_max, b, sizeof b);
+        len += snprintf(buf + len, cap - len, "%s%s", i ? " / " : "", b);
+    }
+}
+
+/* A group: cells equal in every grid key but model.pe and train.random_positions.
+ * Prints one table per metric with the group's cells as columns and the
+ * lengths as rows, the training range marked: in the terminal the mean over
+ * seeds, in markdown the mean and its 95 % interval (findings.h), then the
+ * per-seed values (folded) and the break lengths. */
+static void print_group(FILE *f, const AggTable *t, const int *members, int nm, int md) {
+    const Cell *cells = t->cells;
+    const int nkeys = t->nkeys, pe_key = t->pe_key, rand_key = t->rand_key;
+    const Cell *c0 = &cells[members[0]];
+    fprintf(f, "\n");
+    int any = 0, task_in_grid = 0;
+    for (int k = 0; k < nkeys; k++) task_in_grid |= strcmp(t->keys[k], "task.name") == 0;
+    if (md) fprintf(f, "**");
+    if (!task_in_grid) fprintf(f, "%s", c0->task), any++;
+    for (int k = 0; k < nkeys; k++)
+        if (k != pe_key && k != rand_key) fprintf(f, "%s%s=%s", any++ ? ", " : "", t->keys[k], c0->values[k]);
+    if (cell_positions(c0) == EVAL_POS_RANDOM) fprintf(f, "%srandom evaluation positions", any++ ? ", " : "");
+    /* the seeds and examples behind the numbers: fewest and most over the group's cells and lengths */
+    int smin = 0, smax = 0;
+    long exmin = 0, exmax = 0;
+    double sample_max = 0, seed_max = 0;
+    for (int i = 0; i < nm; i++)
+        for (int m = 0; m < cells[members[i]].num_lengths; m++) {
+            const Cell *c = &cells[members[i]];
+            const int k = c->seeds[m];
+            if (!smin || k < smin) smin = k;
+            if (k > smax) smax = k;
+            if (!exmin || c->examples[m] < exmin) exmin = c->examples[m];
+            if (c->examples[m] > exmax) exmax = c->examples[m];
+            const Interval *ci[2] = {&c->em_ci[m], &c->acc_ci[m]};
+            for (int q = 0; q < 2; q++) {
+                if (ci[q]->hw_sample > sample_max) sample_max = ci[q]->hw_sample;
+                if (ci[q]->hw_seed > seed_max) seed_max = ci[q]->hw_seed;
+            }
+        }
+    char seeds[64], ex[64];
+    if (smin == smax)
+        snprintf(seeds, sizeof seeds, "%d seed%s", smax, smax == 1 ? "" : "s");
+    else
+        snprintf(seeds, sizeof seeds, "%d to %d seeds", smin, smax);
+    if (exmin == exmax)
+        snprintf(ex, sizeof ex, "%ld", exmax);
+    else
+        snprintf(ex, sizeof ex, "%ld to %ld", exmin, exmax);
+    const int intervals = exmin > 0; /* evaluation files that record their examples */
+    if (md && intervals)
+        fprintf(f, "** trained on n = %d..%d; mean [95 %% interval] over %s, %s evaluation examples per length; "
+                   "**bold** n = training range\n\nThe interval is a t interval over the seeds widened by the Wilson "
+                   "interval of the evaluation sample (docs/SPEC.md §2.1); %s. Largest half-widths in this group: "
+                   "seed part %.3f, sample part %.3f.\n",
+                c0->min_len, c0->max_len, seeds, ex,
+                smin < 2 ? "with one seed there is no seed part, so the interval is the sample's alone"
+                         : "the same examples for every run, so the sample part does not shrink with more seeds",
+                seed_max, sample_max);
+    else if (md)
+        fprintf(f, "** trained on n = %d..%d; mean ± std over %s%s; **bold** n = training range (the evaluation "
+                   "files do not record their examples: no intervals)\n",
+                c0->min_len, c0->max_len, seeds, smin < 2 ? " (std n/a for one seed)" : "");
+    else
+        fprintf(f, "%strained on n = %d..%d; mean over %s; * = training range\n", any ? "; " : "", c0->min_len,
+                c0->max_len, seeds);
+    /* rows: the union of lengths of the group */
+    int lengths[MAX_LEN_ROWS], nl = 0;
+    for (int i = 0; i < nm; i++)
+        for (int m = 0; m < cells[members[i]].num_lengths; m++) {
+            int n = cells[members[i]].lengths[m], seen = 0;
+            for (int q = 0; q < nl; q++) seen |= lengths[q] == n;
+            if (!seen && nl < MAX_LEN_ROWS) lengths[nl++] = n;
+        }
+    qsort(lengths, nl, sizeof(int), cmp_int);
+    /* an LM task: loss per token (with the floor) and token_acc; exact match of a
+     * whole random chain is near 0 and stays in results.csv only */
+    const char *names[2] = {c0->lm ? "loss (per token; floor = lowest possible)" : "exact_match", "token_acc"};
+    char *pst = core_calloc(64 * FINDINGS_MAX_SEEDS, 1);
+    /* pass 0: the tables; pass 1 (markdown): the per-seed values, folded */
+    for (int pass = 0; pass < 1 + md; pass++) {
+        if (pass == 1) {
+            char ids[512] = "";
+            const Cell *cs = &cells[members[0]];
+            for (int i = 0; i < cs->num_runs && strlen(ids) < 480; i++)
+                snprintf(ids + strlen(ids), sizeof ids - strlen(ids), "%s%llu", i ? ", " : "",
+                         (unsigned long long)t->runs[cs->runs[i]].seed);
+            fprintf(f, "\n<details><summary>per-seed values (seed%s %s, in that order)</summary>\n",
+                    cs->num_runs == 1 ? "" : "s", ids);
+        }
+        for (int metric = 0; metric < 2; metric++) {
+            fprintf(f, md ? "\n%s\n\n| n |" : "%-12s", names[metric]);
+            for (int i = 0; i < nm; i++) {
+                const Cell *c = &cells[members[i]];
+                char label[256];
+                cell_label(c, nkeys, pe_key, ".", label, sizeof label);
+                fprintf(f, md ? " %s |" : " %11.11s", label);
+            }
+            const int floor_col = c0->lm && metric == 0 && pass == 0;
+            if (floor_col) fprintf(f, md ? " floor |" : " %11s", "floor");
+            fprintf(f, "\n");
+            if (md) {
+                fprintf(f, "| ---: |");
+                for (int i = 0; i < nm + floor_col; i++) fprintf(f, " ---: |");
+                fprintf(f, "\n");
+            }
+            for (int q = 0; q < nl; q++) {
+                const int n = lengths[q], in_train = n >= c0->min_len && n <= c0->max_len;
+                if (md)
+                    fprintf(f, in_train ? "| **%d** |" : "| %d |", n);
+                else
+                    fprintf(f, "n=%-4d%s     ", n, in_train ? "*" : " ");
+                for (int i = 0; i < nm; i++) {
+                    const Cell *c = &cells[members[i]];
+                    const int m = cell_length_index(c, n);
+                    const int which = metric == 1 ? AGG_ACC : c0->lm ? 2 : AGG_EM;
+                    const Stat *st = m < 0 ? NULL : which == AGG_ACC ? &c->acc[m] : which == 2 ? &c->loss[m] : &c->em[m];
+                    const Interval *ci = m < 0 || which == 2 ? NULL : which == AGG_ACC ? &c->acc_ci[m] : &c->em_ci[m];
+                    if (!st)
+                        fprintf(f, md ? " - |" : " %11s", "-");
+                    else if (pass == 1) {
+                        uint64_t sd[FINDINGS_MAX_SEEDS];
+                        double v[FINDINGS_MAX_SEEDS];
+                        const int k = aggregate_values(t, c, n, which, sd, v);
+                        size_t len = 0;
+                        pst[0] = '\0';
+                        for (int r = 0; r < k; r++)
+                            len += snprintf(pst + len, 64 * FINDINGS_MAX_SEEDS - len, "%s%.3f", r ? " / " : "", v[r]);
+                        fprintf(f, " %s |", pst);
+                    } else if (md && ci && c->examples[m] > 0)
+                        fprintf(f, " %.3f [%.3f, %.3f] |", st->mean, ci->lo, ci->hi);
+                    else if (md && c->seeds[m] < 2)
+                        fprintf(f, " %.3f ± n/a |", st->mean);
+                    else if (md)
+                        fprintf(f, " %.3f ± %.3f |", st->mean, st->std);
+                    else
+                        fprintf(f, " %11.3f", st->mean);
+                }
+                if (floor_col) {
+                    const int m = cell_length_index(c0, n);
+                    double fl = m >= 0 ? c0->floor[m] : -1.0;
+                    if (fl >= 0)
+                        fprintf(f, md ? " %.3f |" : " %11.3f", fl);
+                    else
+                        fprintf(f, md ? " - |" : " %11s", "-");
+                }
+                fprintf(f, "\n");
+            }
+        }
+        if (pass == 1) fprintf(f, "\n</details>\n");
+    }
+    /* where it breaks (a language model: token_acc only; a whole random chain is never exactly right) */
+    const int lm = c0->lm;
+    if (md)
+        fprintf(f, "\nWhere it breaks: the first evaluated n past the training range where the metric falls below "
+                   "%g x its mean inside the training range, per seed, then the median [min to max] over the seeds "
+                   "(\"> n\": not up to the longest evaluated length; docs/SPEC.md §2.1)\n\n| |%s token_acc | per seed "
+                   "|\n| --- |%s ---: | ---: |\n",
+                t->break_fraction, lm ? "" : " exact_match | per seed |", lm ? "" : " ---: | ---: |");
+    else
+        fprintf(f, "break length (first n past the training range below %g x the in-range value; median [min to max] "
+                   "over seeds):\n", t->break_fraction);
+    for (int i = 0; i < nm; i++) {
+        const Cell *c = &cells[members[i]];
+        char label[256], b[2][128], ps[2][512];
+        cell_label(c, nkeys, pe_key, md ? "." : " ", label, sizeof label);
+        for (int metric = 0; metric < 2; metric++) {
+            break_cell_text(c, metric, b[metric], sizeof b[metric]);
+            break_seeds_text(t, c, metric, ps[metric], sizeof ps[metric]);
+        }
+        if (md && lm)
+            fprintf(f, "| %s | %s | %s |\n", label, b[1], ps[1]);
+        else if (md)
+            fprintf(f, "| %s | %s | %s | %s | %s |\n", label, b[0], ps[0], b[1], ps[1]);
+        else if (lm)
+            fprintf(f, "  %-16s token_acc %s\n", label, b[1]);
+        else
+            fprintf(f, "  %-16s exact_match %-22s token_acc %s\n", label, b[0], b[1]);
+    }
+    free(pst);
+}
+
+static const char *const palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
+                                      "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"};
+
+/* A cell's line style in a group's plot: the encoding (its label up to the
+ * first '+' or space) picks the hue, shared with its variants (+rand, a RoPE
+ * scaling), which are dashed (never dotted: dotted is the chance line), a
+ * darker shade, thinner, with a marker of their own, and drawn after (on top
+ * of) the encodings. Encodings listed earlier are drawn wider, so lines that
+ * coincide stay visible as nested strokes. */
+typedef struct {
+    char colour[8];
+    const char *dash; /* a gnuplot dashtype */
+    int point, variant;
+    double width, point_size;
+} LineStyle;
+
+static void group_styles(const Cell *cells, const int *members, int nm, LineStyle *st) {
+    char bases[64][64];
+    int nbases = 0, variants[64] = {0}, base_of[256] = {0};
+    for (int i = 0; i < nm; i++) {
+        const char *label = cells[members[i]].label;
+        size_t len = strcspn(label, "+ "); /* "rope+pi", "none+rand (eval random)": rope, none */
+        char base[64];
+        snprintf(base, sizeof base, "%.*s", (int)(len < sizeof base ? len : sizeof base - 1), label);
+        int b = 0;
+        while (b < nbases && strcmp(bases[b], base) != 0) b++;
+        if (b == nbases && nbases < 64) snprintf(bases[nbases++], sizeof bases[0], "%s", base);
+        if (b > 63) b = 63;
+        base_of[i < 256 ? i : 255] = b;
+        const int plain = label[len] != '+';
+        const int v = plain ? 0 : ++variants[b];
+        static const int points[] = {7, 5, 9, 11, 13, 15};
+        snprintf(st[i].colour, sizeof st[i].colour, "%s", palette[b % 10]);
+        if (!plain) { /* the variant: the hue darkened, so it shows on top of its encoding's line */
+            unsigned rgb = (unsigned)strtoul(palette[b % 10] + 1, NULL, 16);
+            unsigned r = (rgb >> 16 & 255) * 6 / 10, g = (rgb >> 8 & 255) * 6 / 10, bl = (rgb & 255) * 6 / 10;
+            snprintf(st[i].colour, sizeof st[i].colour, "#%02x%02x%02x", r, g, bl);
+        }
+        static const char *const dashes[] = {"2", "4", "5", "(14,6,3,6,3,6)", "(20,8)"};
+        st[i].dash = plain ? "1" : dashes[(v - 1) % 5]; /* dashed, dash-dot, dash-dot-dot, ... */
+        st[i].point = points[v % 6];
+        st[i].variant = !plain;
+    }
+    /* widths: encodings widest first (earlier ones wider), variants thin on top */
+    for (int i = 0; i < nm; i++) {
+        const int b = base_of[i < 256 ? i : 255];
+        st[i].width = st[i].variant ? 1.5 : nbases > 1 ? 2.0 + 2.5 * (nbases - 1 - b) / (nbases - 1) : 2.5;
+        st[i].point_size = st[i].variant ? 0.55 : nbases > 1 ? 0.6 + 0.5 * (nbases - 1 - b) / (nbases - 1) : 0.8;
+    }
+}
+
+/* Plot geometry: the legend's rows and the figure height that fits them. */
+/* The legend's rows (it fills column by column): even when there are
+ * variants, so that an encoding and its variant stay in one column. */
+static int legend_rows(int entries, int cols, int paired) {
+    const int rows = (entries + cols - 1) / cols;
+    return paired && rows % 2 ? rows + 1 : rows;
+}
+static int any_variant(const Cell *cells, const int *members, int nm) {
+    for (int i = 0; i < nm; i++)
+        if (strchr(cells[members[i]].label, '+')) return 1;
+    return 0;
+}
+/* whether a cell of the group has a break length to mark (a censored one is not marked) */
+static int group_any_break(const Cell *cells, const int *members, int nm) {
+    for (int i = 0; i < nm; i++)
+        for (int m = 0; m < 2; m++)
+            if (cells[members[i]].brk_defined[m] && cells[members[i]].brk_median[m] > 0) return 1;
+    return 0;
+}
+static int aggregate_plot_height(const Cell *cells, const int *members, int nm, int loss, int has_floor) {
+    const int cols = loss ? 4 : 6,
+              entries = nm + 1 + (loss && has_floor) + (!loss && group_any_break(cells, members, nm));
+    return 470 + 22 * legend_rows(entries, cols, any_variant(cells, members, nm));
+}
+
+/* gnuplot script for one group: accuracy (token_acc and exact_match panels)
+ * or loss (log scale). One legend below the panels; a dotted chance line
+ * (token accuracy 1/alphabet, loss log(alphabet): a uniform guess); bands
+ * min..max over seeds only where a length has two seeds or more. */
+static void group_script(PlotScript *s, const Cell *cells, const int *members, int nm, int pe_key, int nkeys,
+                         const char *head, int loss, int height) {
+    int nmax = 1, any_band = 0;
+    /* the LM loss floor, one line (the same task in every member) */
+    const Cell *c0 = &cells[members[0]];
+    int has_floor = 0;
+    for (int m = 0; m < c0->num_lengths; m++) has_floor |= c0->floor[m] >= 0;
+    if (loss && has_floor) {
+        plot_printf(s, "$floor << EOD\n");
+        for (int m = 0; m < c0->num_lengths; m++)
+            if (c0->floor[m] >= 0) plot_printf(s, "%d %.6f\n", c0->lengths[m], c0->floor[m]);
+        plot_printf(s, "EOD\n");
+    }
+    /* one data block per cell: n, mean min max of token_acc, exact_match, loss, then seeds */
+    for (int i = 0; i < nm; i++) {
+        const Cell *c = &cells[members[i]];
+        plot_printf(s, "$d%d << EOD\n", i);
+        for (int m = 0; m < c->num_lengths; m++) {
+            plot_printf(s, "%d %.6f %.6f %.6f %.6f %.6f %.6f %.6f %.6f %.6f %d\n", c->lengths[m], c->acc[m].mean,
+                        c->acc[m].min, c->acc[m].max, c->em[m].mean, c->em[m].min, c->em[m].max, c->loss[m].mean,
+                        c->loss[m].min, c->loss[m].max, c->seeds[m]);
+            if (c->lengths[m] > nmax) nmax = c->lengths[m];
+            any_band |= c->seeds[m] > 1;
+        }
+        plot_printf(s, "EOD\n");
+    }
+    /* break lengths (accuracy plots): per cell a line per panel, "median y min max" (NaN: none or censored) */
+    const int any_break = !loss && group_any_break(cells, members, nm);
+    if (any_break)
+        for (int i = 0; i < nm; i++) {
+            const Cell *c = &cells[members[i]];
+            plot_printf(s, "$b%d << EOD\n", i);
+            for (int p = 0; p < 2; p++) {
+                const int metric = p == 0 ? AGG_ACC : AGG_EM;
+                if (c->brk_defined[metric] && c->brk_median[metric] > 0) {
+                    const int lo = c->brk_min[metric] > 0 ? c->brk_min[metric] : c->n_max;
+                    const int hi = c->brk_max[metric] > 0 ? c->brk_max[metric] : c->n_max;
+                    plot_printf(s, "%d %.4f %d %d\n", c->brk_median[metric], 0.04 + 0.045 * i, lo, hi);
+                } else {
+                    plot_printf(s, "NaN NaN NaN NaN\n");
+                }
+            }
+            plot_printf(s, "EOD\n");
+        }
+    LineStyle *st = core_calloc(nm, sizeof *st);
+    group_styles(cells, members, nm, st);
+    const int train_max = c0->max_len, A = c0->alphabet;
+    const int panels = loss ? 1 : 2, cols = loss ? 4 : 6;
+    const int rows = legend_rows(nm + 1 + (loss && has_floor) + (!loss && group_any_break(cells, members, nm)), cols,
+                                 any_variant(cells, members, nm));
+    /* screen fractions: the title on top, the legend's rows in a strip under the panels */
+    const double key_h = (22.0 * rows + 16.0) / height, top = 1.0 - 70.0 / height;
+    plot_printf(s,
+                "set grid lc rgb '#dddddd'\n"
+                "set xlabel 'evaluation length n'\n"
+                "set xrange [0:%d]\n"
+                "set style fill transparent solid 0.15 noborder\n"
+                "set arrow 1 from %d, graph 0 to %d, graph 1 nohead dt 2 lw 1.5 lc rgb '#444444'\n"
+                "set label 1 'longest training length' at %d, graph 0.97 left offset 0.5,0 tc rgb '#444444'\n"
+                "unset key\n"
+                "set multiplot title ",
+                nmax + (nmax / 20 > 1 ? nmax / 20 : 1), train_max, train_max, train_max);
+    char title[1024];
+    snprintf(title, sizeof title, "%s (trained on n = %d..%d%s)", head, c0->min_len, c0->max_len,
+             any_band ? "; bands: min..max over seeds" : "; one seed: no band");
+    plot_quoted(s, title);
+    plot_printf(s, " font ',11'\nset bmargin at screen %.4f\nset tmargin at screen %.4f\n", key_h + 60.0 / height, top);
+    /* the lines: encodings first, their variants on top */
+    int *order = core_calloc(nm, sizeof *order), no = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < nm; i++)
+            if (st[i].variant == pass) order[no++] = i;
+    for (int p = 0; p < panels; p++) {
+        const int col = loss ? 8 : (p == 0 ? 2 : 5); /* mean column; min and max follow */
+        const char *ylabel = !loss ? (p == 0 ? "token accuracy" : "exact match")
+                             : c0->lm ? "loss (cross-entropy per token, nats; log scale)"
+                                      : "loss (cross-entropy per answer token, nats; log scale)";
+        const double l = panels == 2 ? (p == 0 ? 0.06 : 0.56) : 0.09, r = panels == 2 ? (p == 0 ? 0.47 : 0.97) : 0.97;
+        plot_printf(s, "set lmargin at screen %.3f\nset rmargin at screen %.3f\n", l, r);
+        plot_printf(s, "set title '%s'\nset ylabel '%s'\n", loss ? "" : ylabel, ylabel);
+        if (loss) {
+            /* log axis fitted to the data, the floor and chance (autoscale would round out to whole decades) */
+            double lo = A > 1 ? log((double)A) : 1e30, hi = A > 1 ? log((double)A) : 0.0;
+            for (int i = 0; i < nm; i++)
+                for (int m = 0; m < cells[members[i]].num_lengths; m++) {
+                    const Stat *q = &cells[members[i]].loss[m];
+                    if (q->min > 0 && q->min < lo) lo = q->min;
+                    if (q->max > hi) hi = q->max;
+                    if (cells[members[i]].floor[m] > 0 && cells[members[i]].floor[m] < lo) lo = cells[members[i]].floor[m];
+                }
+            plot_log_y(s, lo, hi);
+        }
+        else
+            plot_printf(s, "unset logscale y\nset ytics autofreq\nset yrange [0:1.05]\n");
+        plot_printf(s, "plot ");
+        /* bands first (under every line), only from lengths with two seeds or more */
+        for (int i = 0; i < nm; i++)
+            plot_printf(s, "$d%d using 1:($11 > 1 ? $%d : NaN):%d with filledcurves lc rgb '%s' notitle, ", i, col + 1,
+                        col + 2, st[i].colour);
+        for (int q = 0; q < nm; q++) {
+            const int i = order[q];
+            plot_printf(s, "%s$d%d using 1:%d with linespoints lw %.2f dt %s pt %d ps %.2f lc rgb '%s' notitle",
+                        q ? ", " : "", i, col, st[i].width, st[i].dash, st[i].point, st[i].point_size, st[i].colour);
+        }
+        /* break lengths: a triangle at the median over seeds, whiskers min..max, one row per cell */
+        if (!loss && any_break)
+            for (int i = 0; i < nm; i++)
+                plot_printf(s, ", $b%d every ::%d::%d using 1:2:3:4 with xerrorbars pt 11 ps 1.4 lw 1.5 lc rgb '%s' "
+                               "notitle", i, p, p, st[i].colour);
+        /* chance: a uniform guess over the alphabet */
+        if (A > 1 && (loss || p == 0))
+            plot_printf(s, ", %.6f with lines dt 3 lw 1.5 lc rgb '#666666' notitle", loss ? log((double)A) : 1.0 / A);
+        if (loss && has_floor) plot_printf(s, ", $floor using 1:2 with lines dt 1 lw 1.5 lc rgb '#000000' notitle");
+        plot_printf(s, "\n");
+    }
+    /* the one legend: a strip across the figure under the panels */
+    plot_printf(s,
+                "unset title\nunset arrow 1\nunset label 1\nunset xlabel\nunset ylabel\nunset grid\n"
+                "unset logscale y\nunset border\nunset tics\nset xrange [0:1]\nset yrange [0:1]\n"
+                "set lmargin at screen 0.02\nset rmargin at screen 0.98\n"
+                "set bmargin at screen 0.005\nset tmargin at screen %.4f\n"
+                "set key center center horizontal maxcols %d maxrows %d samplen 4 spacing 1.2 font ',10'\nplot ",
+                key_h, cols, rows);
+    for (int i = 0; i < nm; i++) {
+        char label[256];
+        cell_label(&cells[members[i]], nkeys, pe_key, " ", label, sizeof label);
+        plot_printf(s, "%sNaN with linespoints lw %.2f dt %s pt %d ps %.2f lc rgb '%s' title ", i ? ", " : "",
+                    st[i].width, st[i].dash, st[i].point, st[i].point_size, st[i].colour);
+        plot_quoted(s, label);
+    }
+    if (A > 1)
+        plot_printf(s, ", NaN with lines dt 3 lw 1.5 lc rgb '#666666' title '%s'",
+                    loss ? "chance: log(alphabet)" : "chance: 1/alphabet");
+    if (!loss && any_break)
+        plot_printf(s, ", NaN with points pt 11 ps 1.4 lc rgb '#444444' title 'break length: median, min..max over "
+                       "seeds'");
+    if (loss && has_floor) plot_printf(s, ", NaN with lines dt 1 lw 1.5 lc rgb '#000000' title 'floor (lowest possible)'");
+    plot_printf(s, "\n");
+    free(order);
+    plot_printf(s, "unset multiplot\n");
+    free(st);
+}
+
+static int cmp_name(const void *a, const void *b) { return strcmp((const char *)a, (const char *)b); }
+
+/* The sorted names of the subfolders of dir (no dot files); *n of them, malloc'd; NULL after core_errorf. */
+static char (*list_dir(const char *dir, int *n))[256] {
+    DIR *d = opendir(dir);
+    if (!d) {
+        core_errorf("%s: cannot list: %s", dir, strerror(errno));
+        return NULL;
+    }
+    char (*names)[256] = core_calloc(SWEEP_MAX_JOBS, sizeof *names);
+    *n = 0;
+    for (struct dirent *e; (e = readdir(d));)
+        if (e->d_name[0] != '.' && *n < SWEEP_MAX_JOBS && strlen(e->d_name) < 256)
+            snprintf(names[(*n)++], 256, "%s", e->d_name);
+    closedir(d);
+    qsort(names, *n, sizeof *names, cmp_name);
+    return names;
+}
+
+static int table_build(AggTable *t, const AggOptions *o, char keys[][64], int nkeys, const cJSON *grid,
+                       const char *title, RunList *list);
+
+int aggregate_load_sweep(const char *out, const AggOptions *o, AggTable *t) {
+    memset(t, 0, sizeof *t);
+    char path[4096];
+    if (path_join(path, sizeof path, out, "sweep.json") != 0) return -1;
+    int has = path_probe(path, "the sweep's spec");
+    if (has < 0) return -1;
+    if (!has)
+        return core_errorf("%s: no sweep.json: not a sweep folder (posenc sweep SPEC writes one; to compare runs "
+                         "of posenc train, give their folders: posenc collect RUN... --out DIR)", out);
+    char *text = file_read_capped(path, (size_t)16 << 20, NULL);
+    if (!text) return -1;
+    char keys[SWEEP_MAX_KEYS][64], title_base[128];
+    int nkeys = 0;
+    cJSON *grid = NULL;
+    int bad = aggregate_parse_sweep(text, path, keys, &nkeys, title_base, sizeof title_base, &grid);
+    free(text);
+    if (bad) return RUN_INVALID;
+
+    /* every run directory with results */
+    char runs_dir[4096];
+    if (path_join(runs_dir, sizeof runs_dir, out, "runs") != 0) {
+        cJSON_Delete(grid);
+        return -1;
+    }
+    int nnames = 0;
+    char (*names)[256] = list_dir(runs_dir, &nnames);
+    if (!names) {
+        cJSON_Delete(grid);
+        return core_errorf("%s: no runs yet", runs_dir);
+    }
+    RunList list = {0};
+    RunInfo *ri = core_calloc(1, sizeof *ri);
+    int rc = 0;
+    for (int i = 0; i < nnames && rc == 0; i++) {
+        char dir[4400];
+        snprintf(dir, sizeof dir, "%s/%s", runs_dir, names[i]);
+        rc = add_run(dir, keys, nkeys, &list, ri);
+    }
+    free(ri);
+    free(names);
+    if (rc == 0) rc = table_build(t, o, keys, nkeys, grid, title_base, &list);
+    cJSON_Delete(grid);
+    run_list_free(&list);
+    return rc;
+}
+
+int aggregate_sweep(const char *out, FILE *f, const AggOptions *o) {
+    AggTable t;
+    int n = aggregate_load_sweep(out, o, &t);
+    if (n > 0 && aggregate_write(&t, out, f, o) != 0) n = -1;
+    aggregate_free(&t);
+    return n;
+}
+
+/* leaves of a config's JSON as "a.b" keys, for finding what differs between runs */
+static void config_leaves(const cJSON *o, const char *prefix, char (*keys)[64], int *n, int cap) {
+    for (const cJSON *x = o->child; x; x = x->next) {
+        char k[64];
+        snprintf(k, sizeof k, "%s%s%s", prefix, *prefix ? "." : "", x->string);
+        if (cJSON_IsObject(x)) config_leaves(x, k, keys, n, cap);
+        else if (*n < cap) snprintf(keys[(*n)++], 64, "%s", k);
+    }
+}
+
+int aggregate_load_runs(const char *const *paths, int npaths, const char *title, const AggOptions *o, AggTable *t) {
+    memset(t, 0, sizeof *t);
+    /* the run folders: each path a run, or a folder whose subfolders are runs */
+    char (*dirs)[4400] = core_calloc(SWEEP_MAX_JOBS, sizeof *dirs);
+    int ndirs = 0, rc = 0;
+    RunInfo *ri = core_calloc(1, sizeof *ri);
+    for (int p = 0; p < npaths && rc == 0; p++) {
+        int st = run_inspect(paths[p], ri);
+        if (st == RUN_OK) {
+            if (ndirs < SWEEP_MAX_JOBS) snprintf(dirs[ndirs++], sizeof dirs[0], "%s", paths[p]);
+            continue;
+        }
+        struct stat sb;
+        if (st != RUN_NOT_A_RUN || stat(paths[p], &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+            rc = st == RUN_NOT_A_RUN ? RUN_INVALID : st;
+            break;
+        }
+        int nn = 0, found = 0;
+        char (*names)[256] = list_dir(paths[p], &nn);
+        if (!names) {
+            rc = -1;
+            break;
+        }
+        for (int i = 0; i < nn && rc == 0; i++) {
+            char dir[4400];
+            snprintf(dir, sizeof dir, "%s/%s", paths[p], names[i]);
+            int s2 = run_inspect(dir, ri);
+            if (s2 == RUN_NOT_A_RUN) continue; /* another folder (logs, plots...) */
+            if (s2 != RUN_OK) rc = s2;
+            else if (ndirs < SWEEP_MAX_JOBS) snprintf(dirs[ndirs++], sizeof dirs[0], "%s", dir), found++;
+        }
+        free(names);
+        if (rc == 0 && !found) {
+            core_errorf("%s: not a sweep folder (no sweep.json), a run directory or a folder of run directories",
+                      paths[p]);
+            rc = RUN_INVALID;
+        }
+    }
+    /* the grid: every config key whose value differs between the runs (but the name and the seed) */
+    char keys[SWEEP_MAX_KEYS][64];
+    int nkeys = 0;
+    cJSON *grid = cJSON_CreateObject();
+    if (rc == 0 && ndirs > 0) {
+        cJSON **cfgs = core_calloc(ndirs, sizeof *cfgs);
+        for (int i = 0; i < ndirs && rc == 0; i++) {
+            if ((rc = run_inspect(dirs[i], ri)) != RUN_OK) break;
+            char *cj = config_to_json(&ri->cfg);
+            cfgs[i] = cJSON_Parse(cj);
+            free(cj);
+        }
+        char (*leaves)[64] = core_calloc(512, sizeof *leaves);
+        int nl = 0;
+        if (rc == 0) config_leaves(cfgs[0], "", leaves, &nl, 512);
+        for (int l = 0; l < nl && rc == 0; l++) {
+            if (strcmp(leaves[l], "name") == 0 || strcmp(leaves[l], "seed") == 0) continue;
+            cJSON *vals = cJSON_CreateArray();
+            for (int i = 0; i < ndirs; i++) {
+                char text[64];
+                if (json_path_text(cfgs[i], leaves[l], text, sizeof text) != 0) continue;
+                int seen = 0;
+                for (const cJSON *v = vals->child; v && !seen; v = v->next) {
+                    char t2[64];
+                    sweep_value_text(v, t2, sizeof t2);
+                    seen = strcmp(t2, text) == 0;
+                }
+                if (!seen) {
+                    char tmp[128];
+                    snprintf(tmp, sizeof tmp, "%s", leaves[l]);
+                    const cJSON *v = cfgs[i];
+                    char *save = NULL;
+                    for (char *part = strtok_r(tmp, ".", &save); part && v; part = strtok_r(NULL, ".", &save))
+                        v = cJSON_GetObjectItemCaseSensitive(v, part);
+                    cJSON_AddItemToArray(vals, cJSON_Duplicate(v, 1));
+                }
+            }
+            if (cJSON_GetArraySize(vals) < 2) {
+                cJSON_Delete(vals);
+                continue;
+            }
+            if (nkeys == SWEEP_MAX_KEYS) {
+                cJSON_Delete(vals);
+                core_errorf("the runs differ in more than %d config keys (%s, %s, ...): collect runs that differ in a "
+                          "few settings", SWEEP_MAX_KEYS, keys[0], keys[1]);
+                rc = RUN_INVALID;
+                break;
+            }
+            snprintf(keys[nkeys++], 64, "%s", leaves[l]);
+            cJSON_AddItemToObject(grid, leaves[l], vals);
+        }
+        free(leaves);
+        for (int i = 0; i < ndirs; i++) cJSON_Delete(cfgs[i]);
+        free(cfgs);
+    }
+    RunList list = {0};
+    for (int i = 0; i < ndirs && rc == 0; i++) rc = add_run(dirs[i], keys, nkeys, &list, ri);
+    free(ri);
+    free(dirs);
+    if (rc == 0) rc = table_build(t, o, keys, nkeys, grid, title, &list);
+    cJSON_Delete(grid);
+    run_list_free(&list);
+    return rc;
+}
+
+int aggregate_runs(const char *const *paths, int npaths, const char *out, FILE *f, const AggOptions *o) {
+    /* the title: the output folder's name */
+    char tmp[4096], title[128];
+    snprintf(tmp, sizeof tmp, "%s", out);
+    size_t k = strlen(tmp);
+    while (k > 1 && tmp[k - 1] == '/') tmp[--k] = '\0';
+    const char *slash = strrchr(tmp, '/');
+    snprintf(title, sizeof title, "%s", slash ? slash + 1 : tmp);
+    AggTable t;
+    int n = aggregate_load_runs(paths, npaths, title, o, &t);
+    if (n > 0 && aggregate_write(&t, out, f, o) != 0) n = -1;
+    aggregate_free(&t);
+    return n;
+}
+
+void aggregate_cell_label(const AggTable *t, int cell, const char *sep, char *buf, size_t cap) {
+    cell_label(&t->cells[cell], t->nkeys, t->pe_key, sep, buf, cap);
+}
+
+void aggregate_group_title(const AggTable *t, int g, char *buf, size_t cap) {
+    const Cell *c0 = &t->cells[g];
+    int task_in_grid = 0;
+    size_t len = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < t->nkeys; k++) task_in_grid |= strcmp(t->keys[k], "task.name") == 0;
+    if (!task_in_grid) len += snprintf(buf + len, cap - len, "%s", c0->task);
+    for (int k = 0; k < t->nkeys && len < cap; k++)
+        if (k != t->pe_key && k != t->rand_key)
+            len += snprintf(buf + len, cap - len, "%s%s=%s", len ? ", " : "", t->keys[k], c0->values[k]);
+    if (len < cap && cell_positions(c0) == EVAL_POS_RANDOM)
+        snprintf(buf + len, cap - len, "%srandom evaluation positions", len ? ", " : "");
+}
+
+void aggregate_free(AggTable *t) {
+    for (int c = 0; c < t->ncells; c++) free(t->cells[c].runs);
+    free(t->cells);
+    free(t->group);
+    free(t->runs);
+    memset(t, 0, sizeof *t);
+}
+
+/* The table of the runs in list (which gives up its runs to it): the
+ * provenance check, cells in the grid's order, their statistics, groups. */
+static int table_build(AggTable *t, const AggOptions *o, char keys[][64], int nkeys, const cJSON *grid,
+                       const char *title, RunList *list) {
+    memset(t, 0, sizeof *t);
+    const int nruns = list->num;
+    t->pe_key = t->rand_key = -1;
+    t->nkeys = nkeys;
+    for (int k = 0; k < nkeys; k++) {
+        snprintf(t->keys[k], sizeof t->keys[k], "%s", keys[k]);
+        if (strcmp(keys[k], "model.pe") == 0) t->pe_key = k;
+        if (strcmp(keys[k], "train.random_positions") == 0) t->rand_key = k;
+    }
+    snprintf(t->title, sizeof t->title, "%s", title);
+    t->break_fraction = o && o->break_fraction > 0 ? o->break_fraction : FINDINGS_BREAK_FRACTION;
+    if (nruns == 0) return core_errorf("%s: no complete runs to aggregate", title);
+    /* what produced them: one result identity, or refuse (README "Reproducibility") */
+    const int pc = prov_collect(list->dirs, list->ndirs, o && o->allow_mixed, t->prov_line, sizeof t->prov_line,
+                                t->prov_details, sizeof t->prov_details);
+    if (pc < 0) return RUN_INVALID;
+    t->prov_mixed = pc == 1;
+    t->runs = list->runs;
+    t->nruns = nruns;
+    t->incomplete = list->incomplete;
+    list->runs = NULL;
+    list->num = list->cap = 0;
+    RunResult *runs = t->runs;
+
+    /* cells, in order of first appearance (runs sorted by id) */
+    Cell *cells = core_calloc(nruns, sizeof *cells);
+    int ncells = 0;
+    for (int i = 0; i < nruns; i++) {
+        int c = 0;
+        while (c < ncells && !(same_values(cells[c].values, runs[i].values, nkeys, -1, -1) &&
+                               strcmp(cells[c].variant, runs[i].variant) == 0))
+            c++;
+        if (c == ncells) {
+            memcpy(cells[c].values, runs[i].values, sizeof cells[c].values);
+            memcpy(cells[c].variant, runs[i].variant, sizeof cells[c].variant);
+            memcpy(cells[c].label, runs[i].label, sizeof cells[c].label);
+            cells[c].variant_rank = runs[i].variant_rank;
+            cells[c].min_len = runs[i].min_len;
+            memcpy(cells[c].task, runs[i].task, sizeof cells[c].task);
+            cells[c].max_len = runs[i].max_len;
+            cells[c].alphabet = runs[i].alphabet;
+            const TaskOps *tk = task_find(runs[i].task);
+            cells[c].lm = tk && tk->frame == TASK_FRAME_LM;
+            cells[c].runs = core_calloc(nruns, sizeof(int));
+            ncells++;
+        }
+        cells[c].runs[cells[c].num_runs++] = i;
+    }
+    for (int c = 0; c < ncells; c++) {
+        compute_cell(&cells[c], runs, t->break_fraction);
+        cells[c].rank = cell_rank(&cells[c], grid, nkeys);
+    }
+    qsort(cells, ncells, sizeof *cells, cmp_cell_rank); /* the spec's grid order */
+    t->cells = cells;
+    t->ncells = ncells;
+    /* groups: cells equal but for model.pe, train.random_positions and the RoPE scaling */
+    t->group = core_calloc(ncells ? ncells : 1, sizeof(int));
+    for (int c = 0; c < ncells; c++) t->group[c] = -1;
+    for (int c = 0; c < ncells; c++) {
+        if (t->group[c] >= 0) continue;
+        for (int q = c; q < ncells; q++)
+            if (t->group[q] < 0 && same_values(cells[c].values, cells[q].values, nkeys, t->pe_key, t->rand_key) &&
+                cell_positions(&cells[q]) == cell_positions(&cells[c]))
+                t->group[q] = c;
+    }
+    return nruns;
+}
+
+int aggregate_write(const AggTable *t, const char *out, FILE *f, const AggOptions *o) {
+    const Cell *cells = t->cells;
+    const int ncells = t->ncells, nkeys = t->nkeys, pe_key = t->pe_key, rand_key = t->rand_key;
+    const int plots = o && o->plots;
+    const char *title_base = t->title;
+    if (f) fprintf(f, "provenance: %s\n\n", t->prov_details);
+    int rc = write_csv(out, t);
+    if (rc == 0) rc = write_breaks_csv(out, t);
+    int *members = core_calloc(ncells ? ncells : 1, sizeof(int));
+    /* results.md: the same tables in markdown, for reports (figures linked relative to OUT) */
+    char *md_text = NULL;
+    size_t md_len = 0;
+    FILE *md = open_memstream(&md_text, &md_len);
+    if (md) fprintf(md, "%s\n\n", t->prov_line);
+    for (int c = 0; rc == 0 && c < ncells; c++) {
+        if (t->group[c] != c) continue;
+        int nm = 0;
+        for (int q = c; q < ncells; q++)
+            if (t->group[q] == c) members[nm++] = q;
+        if (f) print_group(f, t, members, nm, 0);
+        if (md) print_group(md, t, members, nm, 1);
+        if (!plots) continue;
+        /* the group's name: the task (when the grid does not vary it), then the other grid values */
+        char gname[512] = "";
+        int task_in_grid = 0;
+        for (int k = 0; k < nkeys; k++) task_in_grid |= strcmp(t->keys[k], "task.name") == 0;
+        if (!task_in_grid) snprintf(gname, sizeof gname, "%s", cells[c].task);
+        for (int k = 0; k < nkeys; k++) {
+            if (k == pe_key || k == rand_key) continue;
+            if (gname[0]) strncat(gname, "_", sizeof gname - strlen(gname) - 1);
+            strncat(gname, cells[c].values[k], sizeof gname - strlen(gname) - 1);
+        }
+        if (cell_positions(&cells[c]) == EVAL_POS_RANDOM) strncat(gname, "_evalrandom", sizeof gname - strlen(gname) - 1);
+        char head[700];
+        if (strcmp(gname, title_base) == 0) /* experiment named after its only task */
+            snprintf(head, sizeof head, "%s", title_base);
+        else
+            snprintf(head, sizeof head, "%s: %s", title_base, gname);
+        for (int loss = 0; loss <= 1 && rc == 0; loss++) {
+            char base[4096 + 600];
+            snprintf(base, sizeof base, "%s/%s_%s", out, gname, loss ? "loss" : "accuracy");
+            PlotScript script;
+            plot_script_init(&script);
+            int has_floor = 0;
+            for (int m = 0; m < cells[c].num_lengths; m++) has_floor |= cells[c].floor[m] >= 0;
+            const int height = aggregate_plot_height(cells, members, nm, loss, has_floor);
+            group_script(&script, cells, members, nm, pe_key, nkeys, head, loss, height); /* strings escaped there */
+            rc = plot_render(script.text, base, loss ? 1000 : 1400, height);
+            plot_script_free(&script);
+            if (rc == 0 && f) fprintf(f, "plot: %s.png (and .svg)\n", base);
+            if (rc == 0 && md) fprintf(md, "\n![%s %s](%s_%s.svg)\n", gname, loss ? "loss" : "accuracy", gname,
+                                       loss ? "loss" : "accuracy");
+        }
+    }
+    if (md) {
+        fclose(md);
+        char mdpath[4200];
+        snprintf(mdpath, sizeof mdpath, "%s/results.md", out);
+        if (rc == 0 && file_write_atomic(mdpath, md_text, md_len) != 0) rc = -1;
+        free(md_text);
+    }
+    if (f && rc == 0)
+        fprintf(f, "\nresults: %s/results.csv and breaks.csv (%d runs, %d cells%s)\n", out, t->nruns, ncells,
+                t->incomplete ? "; some runs incomplete, see above" : "");
+    free(members);
+    return rc == 0 ? 0 : -1;
+}
