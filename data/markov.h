@@ -31,6 +31,18 @@
 
 #include "data/task.h"
 
+/* Bounds of the settings task.markov_order and task.markov_branch. */
+#define MARKOV_MAX_ORDER 8
+#define MARKOV_MAX_BRANCH 8
+#define MARKOV_MAX_CONTEXTS 65536 /* (A+1)^order */
+
+/* The chain's parameters, read from cfg's settings once. */
+typedef struct {
+    int A, order, branch;
+    uint64_t seed;
+} MarkovParams;
+MarkovParams markov_params(const TaskConfig *cfg);
+
 typedef struct {
     int A, order, branch;
     int contexts;  /* (A+1)^order */

@@ -5,6 +5,8 @@
  */
 #include "data/task.h"
 
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "core/alloc.h"
@@ -40,6 +42,138 @@ const char *task_names(void) {
         }
     }
     return buf;
+}
+
+/* ---- settings ------------------------------------------------------------ */
+
+static const TaskSetting *slots[TASK_MAX_SETTINGS];
+static int text_index[TASK_MAX_SETTINGS]; /* text settings: their index in TaskSettings.text */
+static int num_slots;
+static pthread_once_t slots_once = PTHREAD_ONCE_INIT;
+
+static void build_slots(void) {
+    int num_text = 0;
+    for (int i = 0; i < NUM_TASKS; i++) {
+        for (const TaskSetting *const *s = registry[i]->settings; s && *s; s++) {
+            int k = 0;
+            while (k < num_slots && slots[k] != *s) k++;
+            if (k < num_slots) continue; /* listed by an earlier task */
+            for (int j = 0; j < num_slots; j++)
+                if (strcmp(slots[j]->name, (*s)->name) == 0) {
+                    fprintf(stderr, "posenc: two task settings called %s (task_%s.c): one row, listed by both\n",
+                            (*s)->name, registry[i]->name);
+                    abort();
+                }
+            if (num_slots == TASK_MAX_SETTINGS || ((*s)->type == TASK_SETTING_TEXT && num_text == TASK_MAX_TEXT_SETTINGS)) {
+                fprintf(stderr, "posenc: more than TASK_MAX_SETTINGS (%d) task settings or TASK_MAX_TEXT_SETTINGS (%d) "
+                                "text ones\n", TASK_MAX_SETTINGS, TASK_MAX_TEXT_SETTINGS);
+                abort();
+            }
+            text_index[num_slots] = (*s)->type == TASK_SETTING_TEXT ? num_text++ : -1;
+            slots[num_slots++] = *s;
+        }
+    }
+}
+
+static void slots_init(void) { pthread_once(&slots_once, build_slots); }
+
+int task_num_settings(void) {
+    slots_init();
+    return num_slots;
+}
+
+const TaskSetting *task_setting_at(int slot) {
+    slots_init();
+    return slot >= 0 && slot < num_slots ? slots[slot] : NULL;
+}
+
+int task_setting_find(const char *name) {
+    slots_init();
+    for (int k = 0; k < num_slots; k++)
+        if (strcmp(slots[k]->name, name) == 0) return k;
+    return -1;
+}
+
+int task_uses_setting(const TaskOps *t, int slot) {
+    const TaskSetting *row = task_setting_at(slot);
+    for (const TaskSetting *const *s = t ? t->settings : NULL; row && s && *s; s++)
+        if (*s == row) return 1;
+    return 0;
+}
+
+size_t task_setting_offset(int slot) {
+    slots_init();
+    if (slot >= 0 && slot < num_slots && text_index[slot] >= 0)
+        return offsetof(TaskSettings, text) + (size_t)text_index[slot] * TASK_SETTING_TEXT_MAX;
+    return offsetof(TaskSettings, v) + (size_t)slot * sizeof(double);
+}
+
+static int slot_of(const TaskSetting *s) {
+    slots_init();
+    for (int k = 0; k < num_slots; k++)
+        if (slots[k] == s) return k;
+    fprintf(stderr, "posenc: task setting %s belongs to no registered task\n", s->name);
+    abort();
+}
+
+double task_setting(const TaskConfig *cfg, const TaskSetting *s) { return cfg->set.v[slot_of(s)]; }
+
+const char *task_setting_text(const TaskConfig *cfg, const TaskSetting *s) {
+    const int k = slot_of(s);
+    return text_index[k] >= 0 ? cfg->set.text[text_index[k]] : "";
+}
+
+int task_setting_set(TaskConfig *cfg, const char *name, double v) {
+    const int k = task_setting_find(name);
+    if (k < 0 || slots[k]->type == TASK_SETTING_TEXT)
+        return core_errorf("task.%s: no such int or seed setting of any task", name);
+    cfg->set.v[k] = v;
+    return 0;
+}
+
+static void settings_default(TaskSettings *set) {
+    slots_init();
+    memset(set, 0, sizeof *set);
+    for (int k = 0; k < num_slots; k++) {
+        if (text_index[k] >= 0)
+            snprintf(set->text[text_index[k]], TASK_SETTING_TEXT_MAX, "%s", slots[k]->def_text ? slots[k]->def_text : "");
+        else
+            set->v[k] = slots[k]->def;
+    }
+}
+
+int task_setting_is_default(const TaskConfig *cfg, int slot) {
+    const TaskSetting *s = task_setting_at(slot);
+    if (!s) return 1;
+    if (text_index[slot] >= 0) return strcmp(cfg->set.text[text_index[slot]], s->def_text ? s->def_text : "") == 0;
+    return cfg->set.v[slot] == s->def;
+}
+
+void task_setting_readers(int slot, char *buf, size_t n) {
+    size_t used = 0;
+    if (n) buf[0] = '\0';
+    for (int i = 0; i < NUM_TASKS && used < n; i++)
+        if (task_uses_setting(registry[i], slot))
+            used += (size_t)snprintf(buf + used, n - used, "%s\"%s\"", used ? ", " : "", registry[i]->name);
+}
+
+/* Each setting's own range: 0 or an error "task.<name>: ...". */
+static int check_settings(const TaskConfig *cfg) {
+    for (int k = 0; k < task_num_settings(); k++) {
+        const TaskSetting *s = slots[k];
+        if (s->type == TASK_SETTING_TEXT) {
+            if (!memchr(cfg->set.text[text_index[k]], '\0', TASK_SETTING_TEXT_MAX))
+                return core_errorf("task.%s: longer than %d characters", s->name, TASK_SETTING_TEXT_MAX - 1);
+            continue;
+        }
+        const double v = cfg->set.v[k];
+        const double lo = s->type == TASK_SETTING_SEED ? 0 : s->lo, hi = s->type == TASK_SETTING_SEED ? 9007199254740992.0 : s->hi;
+        if (!(v >= lo && v <= hi) || v != (double)(long long)v) {
+            if (s->type == TASK_SETTING_SEED) return core_errorf("task.%s: must be an integer in 0..2^53, got %.17g", s->name, v);
+            return core_errorf("task.%s: must be in %.0f..%.0f, got %.17g", s->name, lo, hi, v);
+        }
+    }
+    return 0;
 }
 
 int task_input_len(const TaskOps *t, int n) {
@@ -89,9 +223,7 @@ void task_config_default(TaskConfig *cfg) {
     cfg->alphabet = 10;
     cfg->min_len = 1;
     cfg->max_len = 16;
-    cfg->markov_order = 2;
-    cfg->markov_branch = 3;
-    cfg->markov_seed = 1;
+    settings_default(&cfg->set);
 }
 
 int task_config_check(const TaskConfig *cfg) {
@@ -108,24 +240,9 @@ int task_config_check(const TaskConfig *cfg) {
     if (cfg->max_len < cfg->min_len)
         return core_errorf("task.max_len: must be >= task.min_len (%d), got %d", cfg->min_len,
                          cfg->max_len);
-    if (cfg->markov_order < 1 || cfg->markov_order > TASK_MARKOV_MAX_ORDER)
-        return core_errorf("task.markov_order: must be in 1..%d, got %d", TASK_MARKOV_MAX_ORDER,
-                         cfg->markov_order);
-    if (cfg->markov_branch < 1 || cfg->markov_branch > TASK_MARKOV_MAX_BRANCH)
-        return core_errorf("task.markov_branch: must be in 1..%d, got %d", TASK_MARKOV_MAX_BRANCH,
-                         cfg->markov_branch);
-    if (strcmp(cfg->name, "markov") == 0) {
-        if (cfg->markov_branch > cfg->alphabet)
-            return core_errorf("task.markov_branch: %d successors need task.alphabet >= %d, got %d",
-                             cfg->markov_branch, cfg->markov_branch, cfg->alphabet);
-        double contexts = 1.0;
-        for (int i = 0; i < cfg->markov_order; i++) contexts *= cfg->alphabet + 1;
-        if (contexts > TASK_MARKOV_MAX_CONTEXTS)
-            return core_errorf("task.markov_order: (task.alphabet + 1)^%d = %.0f contexts exceed %d; "
-                             "lower the order or the alphabet",
-                             cfg->markov_order, contexts, TASK_MARKOV_MAX_CONTEXTS);
-    }
-    return 0;
+    if (check_settings(cfg) != 0) return -1;
+    const TaskOps *t = task_find(cfg->name);
+    return t->check ? t->check(cfg) : 0;
 }
 
 /* ---- batches ---------------------------------------------------------- */

@@ -18,7 +18,8 @@
  *
  * A task is one small file (task_<name>.c) defining a `const TaskOps`, plus
  * one line in the registry table of task.c. The task only says how long the
- * answer is and what it is; the frame above is shared by every task.
+ * answer is and what it is; the frame above is shared by every task. Its own
+ * config keys, if any, are TaskSetting rows it lists (see "settings" below).
  *
  * Language-model frame (TaskOps.frame = TASK_FRAME_LM, e.g. markov). There is
  * no answer: the example is the sequence itself,
@@ -59,6 +60,8 @@
 #ifndef POSENC_TASK_H
 #define POSENC_TASK_H
 
+#include <stddef.h>
+
 #include "core/rng.h"
 
 /* Bounds checked by task_config_check. */
@@ -67,19 +70,54 @@
 #define TASK_MAX_TRAIN_LEN 1024   /* largest training length max_len */
 #define TASK_MAX_EVAL_LEN 4096    /* largest evaluation length n */
 
-/* Bounds of the markov task's keys (task_markov.c). */
-#define TASK_MARKOV_MAX_ORDER 8
-#define TASK_MARKOV_MAX_BRANCH 8
-#define TASK_MARKOV_MAX_CONTEXTS 65536 /* (A+1)^order */
+/* ---- settings: each task's own config keys --------------------------------
+ *
+ * A task declares the settings it reads as a table of TaskSetting rows (name,
+ * type, default, valid range, help line), as an encoding does (model/pe.h,
+ * PESetting): `posenc` turns each into the config key task.<name>
+ * (run/config.c), lists it in `posenc config --keys` (with the tasks that read
+ * it) and in README's table of config keys, all from the registry. A setting
+ * read by several tasks is one row, defined by one task and listed (by
+ * pointer) by the others. The values travel in TaskConfig.set, one slot per
+ * distinct row in registry order (task_setting_at); a task reads its own with
+ * task_setting(cfg, &row) or task_setting_text(cfg, &row).
+ *
+ * Every setting's range is checked whatever the task (a typo never hides
+ * behind another task); a value other than the default for a setting the
+ * chosen task does not read is an error (run/config.c), and a resolved
+ * config.json lists only the chosen task's settings.
+ */
+#define TASK_MAX_SETTINGS 16
+#define TASK_MAX_TEXT_SETTINGS 4    /* of them, text settings */
+#define TASK_SETTING_TEXT_MAX 1024  /* a text value's capacity, NUL included */
+
+typedef enum {
+    TASK_SETTING_INT,  /* an integer in [lo, hi] (int range) */
+    TASK_SETTING_SEED, /* an integer in 0..2^53 (a seed; lo, hi unused) */
+    TASK_SETTING_TEXT, /* a string of at most TASK_SETTING_TEXT_MAX - 1 bytes (e.g. a file path) */
+} TaskSettingType;
+
+typedef struct {
+    const char *name;     /* the config key is task.<name> */
+    TaskSettingType type;
+    double def;           /* int, seed: default */
+    double lo, hi;        /* int: valid range, inclusive */
+    const char *def_text; /* text: default (NULL = "") */
+    const char *help;     /* one line: what it means (the range and the tasks are printed from the table) */
+} TaskSetting;
+
+/* Every setting's value by slot: v[slot] for int and seed settings,
+ * text[task_setting_text_index(slot)] for text settings. */
+typedef struct {
+    double v[TASK_MAX_SETTINGS];
+    char text[TASK_MAX_TEXT_SETTINGS][TASK_SETTING_TEXT_MAX];
+} TaskSettings;
 
 typedef struct {
     char name[32];        /* task name: copy | reverse | ... (task_names()) */
     int alphabet;         /* A: symbols 0..A-1; default 10 */
     int min_len, max_len; /* training lengths n uniform in [min_len, max_len] */
-    /* markov only (the other tasks ignore them; defaults 2, 3, 1) */
-    int markov_order;     /* k: x_t depends on x_(t-k) .. x_(t-1) */
-    int markov_branch;    /* successors with non-zero probability per context */
-    uint64_t markov_seed; /* the transition table is a function of this seed */
+    TaskSettings set;     /* the tasks' own settings (task_setting; e.g. markov's order) */
 } TaskConfig;
 
 /* ---- vocabulary ------------------------------------------------------- */
@@ -114,6 +152,16 @@ typedef struct {
      * be NULL) and *rate = its limit t -> inf (rate may be NULL). Allocates;
      * not for the hot path. 0 or an error. */
     int (*entropy)(double *h, int n, double *rate, const TaskConfig *cfg);
+    /* The settings this task reads (NULL-terminated; optional). */
+    const TaskSetting *const *settings;
+    /* (optional) Check the settings together with the rest of cfg (alphabet,
+     * lengths), beyond each setting's own range (checked before from the
+     * table): 0, or -1 with an error via core_errorf that starts with the
+     * config key at fault, "task.<key>: ...". */
+    int (*check)(const TaskConfig *cfg);
+    /* (optional) One line describing the source for `posenc eval`'s header
+     * (e.g. markov: "order-2 chain, 3 successors per context, table seed 1"). */
+    void (*describe)(const TaskConfig *cfg, char *buf, size_t n);
 } TaskOps;
 
 /* The task called `name`, or NULL. */
@@ -123,6 +171,27 @@ const char *task_names(void);
 int task_count(void);
 /* The i-th task of the registry (0 <= i < task_count()), else NULL. */
 const TaskOps *task_at(int i);
+
+/* The distinct settings of all tasks, in registry order: slots 0..n-1. */
+int task_num_settings(void);
+const TaskSetting *task_setting_at(int slot);
+/* The slot of the setting called `name` (without "task."), or -1. */
+int task_setting_find(const char *name);
+/* Whether task t reads the setting in `slot`. */
+int task_uses_setting(const TaskOps *t, int slot);
+/* Where the value of `slot` lives: its byte offset in TaskSettings. */
+size_t task_setting_offset(int slot);
+/* The value of int or seed setting s in cfg (s must be a row of a registered task). */
+double task_setting(const TaskConfig *cfg, const TaskSetting *s);
+/* The value of text setting s in cfg. */
+const char *task_setting_text(const TaskConfig *cfg, const TaskSetting *s);
+/* Set the int or seed setting called `name` (tests, tools): 0, or -1 with an
+ * error for an unknown name or a text setting. */
+int task_setting_set(TaskConfig *cfg, const char *name, double v);
+/* Whether the setting in `slot` holds its default in cfg. */
+int task_setting_is_default(const TaskConfig *cfg, int slot);
+/* The tasks that read the setting in `slot`, "\"a\"" or "\"a\", \"b\"", into buf. */
+void task_setting_readers(int slot, char *buf, size_t n);
 
 /* Number of model input tokens for an example of length n: n + m + 2
  * (the sequence BOS x SEP y EOS has n+m+3 tokens; the model sees all but the
@@ -152,12 +221,12 @@ int task_counted_len(const TaskOps *t, int n);
 int task_loss_floor(const TaskOps *t, const TaskConfig *cfg, const int *ns, int count, double *floor,
                     double *rate);
 
-/* Defaults: copy, alphabet 10, lengths 1..16; markov order 2, branch 3, seed 1. */
+/* Defaults: copy, alphabet 10, lengths 1..16; every task setting at its default. */
 void task_config_default(TaskConfig *cfg);
 /* Check every field: 0, or an error whose message starts with the key path
  * ("task.alphabet: must be in 2..1000, got 1"); an unknown task name lists
- * the valid ones. The markov keys are checked for every task (so a typo
- * never hides behind another task), and their joint limits for markov. */
+ * the valid ones. Every setting's range is checked for every task (so a typo
+ * never hides behind another task), then the chosen task's check hook. */
 int task_config_check(const TaskConfig *cfg);
 
 /* ---- batches ---------------------------------------------------------- */

@@ -2,18 +2,57 @@
  * alphabet, trained as a language model (loss on every token). The source is
  * described in markov.h, the frame in task.h (TASK_FRAME_LM). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/alloc.h"
 #include "core/dmath.h"
 #include "core/rng.h"
+#include "core/error.h"
 #include "data/markov.h"
 
-void markov_row(const TaskConfig *cfg, uint32_t ctx, int *succ, double *prob) {
-    const int A = cfg->alphabet, b = cfg->markov_branch;
+/* ---- settings ------------------------------------------------------------- */
+
+static const TaskSetting order_setting = {"markov_order", TASK_SETTING_INT, 2, 1, MARKOV_MAX_ORDER, NULL,
+                                          "order k of the chain, with (alphabet+1)^k <= 65536 contexts"};
+static const TaskSetting branch_setting = {"markov_branch", TASK_SETTING_INT, 3, 1, MARKOV_MAX_BRANCH, NULL,
+                                           "successors with non-zero probability per context, at most the alphabet"};
+static const TaskSetting seed_setting = {"markov_seed", TASK_SETTING_SEED, 1, 0, 0, NULL,
+                                         "seed of the transition table"};
+static const TaskSetting *const markov_settings[] = {&order_setting, &branch_setting, &seed_setting, NULL};
+
+MarkovParams markov_params(const TaskConfig *cfg) {
+    return (MarkovParams){cfg->alphabet, (int)task_setting(cfg, &order_setting),
+                          (int)task_setting(cfg, &branch_setting), (uint64_t)task_setting(cfg, &seed_setting)};
+}
+
+static int markov_check(const TaskConfig *cfg) {
+    const MarkovParams mp = markov_params(cfg);
+    if (mp.branch > cfg->alphabet)
+        return core_errorf("task.markov_branch: %d successors need task.alphabet >= %d, got %d", mp.branch,
+                           mp.branch, cfg->alphabet);
+    double contexts = 1.0;
+    for (int i = 0; i < mp.order; i++) contexts *= cfg->alphabet + 1;
+    if (contexts > MARKOV_MAX_CONTEXTS)
+        return core_errorf("task.markov_order: (task.alphabet + 1)^%d = %.0f contexts exceed %d; "
+                           "lower the order or the alphabet",
+                           mp.order, contexts, MARKOV_MAX_CONTEXTS);
+    return 0;
+}
+
+static void markov_describe(const TaskConfig *cfg, char *buf, size_t n) {
+    const MarkovParams mp = markov_params(cfg);
+    snprintf(buf, n, "order-%d chain, %d successors per context, table seed %llu", mp.order, mp.branch,
+             (unsigned long long)mp.seed);
+}
+
+/* ---- the source ------------------------------------------------------------ */
+
+static void row_of(const MarkovParams *mp, uint32_t ctx, int *succ, double *prob) {
+    const int A = mp->A, b = mp->branch;
     Rng r;
-    rng_seed(&r, rng_derive(cfg->markov_seed, ctx));
+    rng_seed(&r, rng_derive(mp->seed, ctx));
     for (int j = 0; j < b; j++) {
         int v, dup;
         do {
@@ -32,6 +71,11 @@ void markov_row(const TaskConfig *cfg, uint32_t ctx, int *succ, double *prob) {
     for (int j = 0; j < b; j++) prob[j] = sum > 0.0 ? prob[j] / sum : 1.0 / b;
 }
 
+void markov_row(const TaskConfig *cfg, uint32_t ctx, int *succ, double *prob) {
+    const MarkovParams mp = markov_params(cfg);
+    row_of(&mp, ctx, succ, prob);
+}
+
 uint32_t markov_context(int A, int order, const int *x, int t) {
     uint32_t ctx = 0;
     for (int i = t - order; i < t; i++) ctx = ctx * (uint32_t)(A + 1) + (uint32_t)(i >= 0 ? x[i] : A);
@@ -39,11 +83,12 @@ uint32_t markov_context(int A, int order, const int *x, int t) {
 }
 
 static void markov_sample_x(int *x, int n, const TaskConfig *cfg, Rng *rng) {
-    const int A = cfg->alphabet, b = cfg->markov_branch;
-    int succ[TASK_MARKOV_MAX_BRANCH];
-    double prob[TASK_MARKOV_MAX_BRANCH];
+    const MarkovParams mp = markov_params(cfg);
+    const int b = mp.branch;
+    int succ[MARKOV_MAX_BRANCH];
+    double prob[MARKOV_MAX_BRANCH];
     for (int t = 0; t < n; t++) {
-        markov_row(cfg, markov_context(A, cfg->markov_order, x, t), succ, prob);
+        row_of(&mp, markov_context(mp.A, mp.order, x, t), succ, prob);
         const double u = (double)(rng_u64(rng) >> 11) * 0x1p-53; /* [0, 1) */
         double acc = 0.0;
         int pick = -1;
@@ -59,11 +104,12 @@ static void markov_sample_x(int *x, int n, const TaskConfig *cfg, Rng *rng) {
 }
 
 static void markov_next_dist(double *p, const int *x, int t, const TaskConfig *cfg) {
-    int succ[TASK_MARKOV_MAX_BRANCH];
-    double prob[TASK_MARKOV_MAX_BRANCH];
-    markov_row(cfg, markov_context(cfg->alphabet, cfg->markov_order, x, t), succ, prob);
+    const MarkovParams mp = markov_params(cfg);
+    int succ[MARKOV_MAX_BRANCH];
+    double prob[MARKOV_MAX_BRANCH];
+    row_of(&mp, markov_context(mp.A, mp.order, x, t), succ, prob);
     for (int v = 0; v < cfg->alphabet; v++) p[v] = 0.0;
-    for (int j = 0; j < cfg->markov_branch; j++) p[succ[j]] += prob[j];
+    for (int j = 0; j < mp.branch; j++) p[succ[j]] += prob[j];
 }
 
 /* ---- the table and its entropy ------------------------------------------ */
@@ -79,9 +125,10 @@ void markov_table_alloc(MarkovTable *m, int A, int order, int branch) {
 }
 
 void markov_table_build(MarkovTable *m, const TaskConfig *cfg) {
-    markov_table_alloc(m, cfg->alphabet, cfg->markov_order, cfg->markov_branch);
+    const MarkovParams mp = markov_params(cfg);
+    markov_table_alloc(m, mp.A, mp.order, mp.branch);
     for (int c = 0; c < m->contexts; c++)
-        markov_row(cfg, (uint32_t)c, m->succ + (size_t)c * m->branch, m->prob + (size_t)c * m->branch);
+        row_of(&mp, (uint32_t)c, m->succ + (size_t)c * m->branch, m->prob + (size_t)c * m->branch);
 }
 
 void markov_table_free(MarkovTable *m) {
@@ -162,4 +209,7 @@ const TaskOps task_markov_ops = {
     .sample_x = markov_sample_x,
     .next_dist = markov_next_dist,
     .entropy = markov_entropy,
+    .settings = markov_settings,
+    .check = markov_check,
+    .describe = markov_describe,
 };

@@ -35,17 +35,22 @@
 
 /* ---- the key table ---------------------------------------------------- */
 
-/* T_SETTING_INT, T_SETTING_FLOAT: an encoding's setting, held as a double in
- * model.pe_set (pe.h PESettings); the float kind holds a float's value. */
-typedef enum { T_INT, T_U64, T_FLOAT, T_STRING, T_LENGTHS, T_BOOL, T_NAMES, T_SETTING_INT, T_SETTING_FLOAT } KeyType;
+/* T_SETTING_INT, T_SETTING_FLOAT: an encoding's or a task's setting, held as a
+ * double in model.pe_set (pe.h PESettings) or task.set (task.h TaskSettings);
+ * the float kind holds a float's value. T_SETTING_SEED: a task's seed setting,
+ * a double holding an integer in 0..2^53. A task's text setting is a T_STRING. */
+typedef enum {
+    T_INT, T_U64, T_FLOAT, T_STRING, T_LENGTHS, T_BOOL, T_NAMES, T_SETTING_INT, T_SETTING_FLOAT, T_SETTING_SEED
+} KeyType;
 
 /* The encodings' settings take the rows K_SETTING .. K_SETTING + PE_MAX_SETTINGS - 1,
- * one per pe_setting_at slot (built from the registry; unused rows have no path). */
+ * one per pe_setting_at slot, and the tasks' the rows K_TASK_SETTING ..
+ * K_TASK_SETTING + TASK_MAX_SETTINGS - 1, one per task_setting_at slot (both
+ * built from the registries; unused rows have no path). */
 enum {
     K_NAME, K_SEED,
-    K_TASK_NAME, K_TASK_ALPHABET, K_TASK_MIN_LEN, K_TASK_MAX_LEN, K_TASK_MARKOV_ORDER,
-    K_TASK_MARKOV_BRANCH, K_TASK_MARKOV_SEED,
-    K_D_MODEL, K_N_LAYERS, K_N_HEADS, K_D_FF, K_PE, K_MAX_POSITIONS, K_EMB_SCALE,
+    K_TASK_NAME, K_TASK_ALPHABET, K_TASK_MIN_LEN, K_TASK_MAX_LEN,
+    K_TASK_SETTING, K_D_MODEL = K_TASK_SETTING + TASK_MAX_SETTINGS, K_N_LAYERS, K_N_HEADS, K_D_FF, K_PE, K_MAX_POSITIONS, K_EMB_SCALE,
     K_SETTING, K_STEPS = K_SETTING + PE_MAX_SETTINGS,
     K_TRAIN_BATCH, K_LR, K_WARMUP, K_WEIGHT_DECAY, K_GRAD_CLIP, K_LOG_EVERY,
     K_EVAL_EVERY, K_CHECKPOINT_EVERY, K_THREADS, K_RANDOM_POSITIONS,
@@ -93,12 +98,6 @@ static Key keys[NUM_KEYS] = {
                         "shortest training length n (at most task.max_len); lengths are uniform in [min_len, max_len]"},
     [K_TASK_MAX_LEN] = {"task.max_len", T_INT, FIELD(task.max_len), 1, TASK_MAX_TRAIN_LEN, 0, NULL,
                         "longest training length n"},
-    [K_TASK_MARKOV_ORDER] = {"task.markov_order", T_INT, FIELD(task.markov_order), 1, TASK_MARKOV_MAX_ORDER, 0,
-                             NULL, "markov only: order k of the chain, with (alphabet+1)^k <= 65536 contexts"},
-    [K_TASK_MARKOV_BRANCH] = {"task.markov_branch", T_INT, FIELD(task.markov_branch), 1, TASK_MARKOV_MAX_BRANCH,
-                              0, NULL, "markov only: successors with non-zero probability per context, at most the alphabet"},
-    [K_TASK_MARKOV_SEED] = {"task.markov_seed", T_U64, FIELD(task.markov_seed), 0, MAX_U64_JSON, 0, NULL,
-                            "markov only: seed of the transition table"},
     [K_D_MODEL] = {"model.d_model", T_INT, FIELD(model.C), 1, 8192, 0, NULL, "channels C"},
     [K_N_LAYERS] = {"model.n_layers", T_INT, FIELD(model.L), 1, 256, 0, NULL, "layers L"},
     [K_N_HEADS] = {"model.n_heads", T_INT, FIELD(model.NH), 1, 8192, 0, NULL, "heads; must divide d_model"},
@@ -149,9 +148,9 @@ static Key keys[NUM_KEYS] = {
                            "input, else >= 1"},
 };
 
-/* The rows of the encodings' settings and the scaling names, from the
- * registry (once). */
-static char setting_paths[PE_MAX_SETTINGS][64];
+/* The rows of the encodings' and the tasks' settings and the scaling names,
+ * from the registries (once). */
+static char setting_paths[PE_MAX_SETTINGS][64], task_setting_paths[TASK_MAX_SETTINGS][64];
 static pthread_once_t keys_once = PTHREAD_ONCE_INIT;
 
 static void build_keys(void) {
@@ -164,6 +163,25 @@ static void build_keys(void) {
                                        offsetof(RunConfig, model.pe_set.v) + (size_t)slot * sizeof(double),
                                        sizeof(double), s->lo, s->hi, s->lo_open, NULL, s->help};
     }
+    for (int slot = 0; slot < task_num_settings(); slot++) {
+        const TaskSetting *s = task_setting_at(slot);
+        static const KeyType type[] = {[TASK_SETTING_INT] = T_SETTING_INT, [TASK_SETTING_SEED] = T_SETTING_SEED,
+                                       [TASK_SETTING_TEXT] = T_STRING};
+        snprintf(task_setting_paths[slot], sizeof task_setting_paths[slot], "task.%s", s->name);
+        keys[K_TASK_SETTING + slot] =
+            (Key){task_setting_paths[slot], type[s->type],
+                  offsetof(RunConfig, task.set) + task_setting_offset(slot),
+                  s->type == TASK_SETTING_TEXT ? TASK_SETTING_TEXT_MAX : sizeof(double),
+                  s->type == TASK_SETTING_SEED ? 0 : s->lo, s->type == TASK_SETTING_SEED ? MAX_U64_JSON : s->hi, 0,
+                  NULL, s->help};
+    }
+}
+
+/* Whether key k is a task's setting; its slot in *slot. */
+static int task_setting_key(int k, int *slot) {
+    if (k < K_TASK_SETTING || k >= K_TASK_SETTING + TASK_MAX_SETTINGS || !keys[k].path) return 0;
+    *slot = k - K_TASK_SETTING;
+    return 1;
 }
 
 static void keys_init(void) { pthread_once(&keys_once, build_keys); }
@@ -355,6 +373,10 @@ static int set_value(Loader *ld, int k, const cJSON *v, const char *origin, int 
         break;
     case T_SETTING_INT:
         if (get_integer(v, -2147483648.0, 2147483647.0, &x, origin, key->path)) return -1;
+        *(double *)dst = x;
+        break;
+    case T_SETTING_SEED:
+        if (get_integer(v, key->lo, key->hi, &x, origin, key->path)) return -1;
         *(double *)dst = x;
         break;
     case T_FLOAT:
@@ -587,13 +609,13 @@ static int check_name(const Loader *ld) {
 
 /* Map a task_config_check message ("task.<key>: ...") to the key's origin. */
 static const char *task_error_origin(const Loader *ld, const char *msg) {
-    for (int k = K_TASK_NAME; k <= K_TASK_MARKOV_SEED; k++) {
+    for (int k = K_TASK_NAME, slot; k < K_TASK_SETTING + TASK_MAX_SETTINGS; k++) {
+        if (!keys[k].path) continue;
         size_t n = strlen(keys[k].path);
         if (strncmp(msg, keys[k].path, n) == 0 && msg[n] == ':')
             return k == K_TASK_MAX_LEN ? latest(ld, K_TASK_MAX_LEN, K_TASK_MIN_LEN, -1)
-                   : k == K_TASK_MARKOV_ORDER || k == K_TASK_MARKOV_BRANCH
-                       ? latest(ld, k, K_TASK_ALPHABET, K_TASK_NAME, -1)
-                       : ld->origin[k];
+                   : task_setting_key(k, &slot) ? latest(ld, k, K_TASK_ALPHABET, K_TASK_NAME, -1)
+                                                : ld->origin[k];
     }
     return latest(ld, K_TASK_NAME, K_TASK_ALPHABET, K_TASK_MIN_LEN, K_TASK_MAX_LEN, -1);
 }
@@ -632,8 +654,6 @@ static int check_encoding(Loader *ld) {
     return core_errorf("%s: %s", origin, msg);
 }
 
-static int markov_task(const RunConfig *c) { return strcmp(c->task.name, "markov") == 0; }
-
 static int resolve_check(Loader *ld) {
     RunConfig *c = ld->c;
     GPTConfig *m = &c->model;
@@ -649,21 +669,17 @@ static int resolve_check(Loader *ld) {
     }
     const TaskOps *task = task_find(c->task.name);
     m->V = task_vocab(c->task.alphabet);
-    /* the markov keys belong to markov alone: config.json of another task
-     * leaves them out, so a value other than the default would be lost on
-     * reloading (the defaults themselves may be written, e.g. by a sweep
-     * whose grid varies task.name) */
-    if (!markov_task(c)) {
-        TaskConfig d;
-        task_config_default(&d);
-        const int changed[3] = {c->task.markov_order != d.markov_order,
-                                c->task.markov_branch != d.markov_branch,
-                                c->task.markov_seed != d.markov_seed};
-        for (int k = K_TASK_MARKOV_ORDER; k <= K_TASK_MARKOV_SEED; k++)
-            if (changed[k - K_TASK_MARKOV_ORDER])
-                return fail(latest(ld, k, K_TASK_NAME, -1), keys[k].path,
-                            "applies only to task.name \"markov\" (task.name is \"%s\")",
-                            c->task.name);
+    /* a task's settings belong to the tasks that read them: config.json of
+     * another task leaves them out, so a value other than the default would
+     * be lost on reloading (the defaults themselves may be written, e.g. by a
+     * sweep whose grid varies task.name) */
+    for (int slot = 0; slot < task_num_settings(); slot++) {
+        if (task_uses_setting(task, slot) || task_setting_is_default(&c->task, slot)) continue;
+        char readers[256];
+        task_setting_readers(slot, readers, sizeof readers);
+        const int k = K_TASK_SETTING + slot;
+        return fail(latest(ld, k, K_TASK_NAME, -1), keys[k].path, "applies only to task.name %s (task.name is \"%s\")",
+                    readers, c->task.name);
     }
 
     /* model */
@@ -898,7 +914,8 @@ static char *config_json(const RunConfig *c, int with_threads) {
     for (int k = 0; k < NUM_KEYS; k++) {
         const Key *key = &keys[k];
         if (!key->path) continue;
-        if (k >= K_TASK_MARKOV_ORDER && k <= K_TASK_MARKOV_SEED && !markov_task(c)) continue;
+        int slot;
+        if (task_setting_key(k, &slot) && !task_uses_setting(task_find(c->task.name), slot)) continue;
         if (k == K_THREADS && !with_threads) continue;
         cJSON *parent = root;
         const char *dot = strchr(key->path, '.');
@@ -915,6 +932,7 @@ static char *config_json(const RunConfig *c, int with_threads) {
         case T_U64: v = u64_number(*(const uint64_t *)src); break;
         case T_FLOAT: v = float_number(*(const float *)src); break;
         case T_SETTING_INT: v = cJSON_CreateNumber(*(const double *)src); break;
+        case T_SETTING_SEED: v = u64_number((uint64_t)*(const double *)src); break;
         case T_SETTING_FLOAT: v = float_number((float)*(const double *)src); break;
         case T_STRING: {
             char s[128];
@@ -984,7 +1002,8 @@ static void range_text(int k, char *buf, size_t n) {
         if (key->hi >= 1e9) snprintf(buf, n, ">= %.0f", key->lo);
         else snprintf(buf, n, "%.0f..%.0f", key->lo, key->hi);
         break;
-    case T_U64: snprintf(buf, n, "integer 0..2^53"); break;
+    case T_U64:
+    case T_SETTING_SEED: snprintf(buf, n, "integer 0..2^53"); break;
     case T_FLOAT:
     case T_SETTING_FLOAT:
         if (isinf(key->hi)) snprintf(buf, n, "%s %s", key->lo_open ? ">" : ">=", lo);
@@ -1005,7 +1024,13 @@ static void range_text(int k, char *buf, size_t n) {
         break;
     }
     }
-    if (key->type == T_SETTING_INT || key->type == T_SETTING_FLOAT) { /* which encodings read it */
+    int slot;
+    if (task_setting_key(k, &slot)) { /* which tasks read it */
+        char readers[256];
+        task_setting_readers(slot, readers, sizeof readers);
+        size_t used = strlen(buf);
+        snprintf(buf + used, n - used, "%stask.name %s", used ? "; " : "", readers);
+    } else if (key->type == T_SETTING_INT || key->type == T_SETTING_FLOAT) { /* which encodings read it */
         size_t used = strlen(buf);
         int first = 1;
         for (int i = 0; i < pe_count() && used < n; i++)
@@ -1026,6 +1051,7 @@ static void default_text(int k, char *buf, size_t n) {
     case T_INT: snprintf(buf, n, "%d", *(const int *)src); break;
     case T_SETTING_INT: snprintf(buf, n, "%.0f", *(const double *)src); break;
     case T_U64: snprintf(buf, n, "%llu", (unsigned long long)*(const uint64_t *)src); break;
+    case T_SETTING_SEED: snprintf(buf, n, "%.0f", *(const double *)src); break;
     case T_FLOAT: float_text(*(const float *)src, buf, n); break;
     case T_SETTING_FLOAT: float_text((float)*(const double *)src, buf, n); break;
     case T_STRING: snprintf(buf, n, "\"%s\"", (const char *)src); break;

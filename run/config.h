@@ -15,9 +15,11 @@
  * --keys` prints them all, and README.md's table in section "Configs" is
  * that listing (tests/test_config.c fails when they differ).
  *
- * The markov keys may differ from their defaults only with task.name
- * "markov", and only its resolved config lists them (so every other
- * config.json reads as before).
+ * The task.* keys of the tasks' settings come from the tasks' own tables
+ * (data/task.h, TaskSetting), through the registry. A task's setting may
+ * differ from its default only with a task.name that reads it, and only
+ * that task's resolved config lists it (so every other config.json reads as
+ * before).
  *
  * Types: integer keys take JSON numbers with an integral value (2.0 is 2,
  * 2.5 is an error); number keys take any JSON number; string keys take

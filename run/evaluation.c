@@ -160,12 +160,13 @@ static int eval_variant(const EvalContext *x, int pm, int sc, PosAcc *pa, int bl
                    pe_rope_scaling_name(sc), x->s_used, x->s_derived ? " (derived)" : "", x->train_T);
         say(out, "\n");
     }
-    if (lm)
-        say(out, "order-%d chain, %d successors per context, table seed %llu: entropy rate %.4f nats/token "
-               "(uniform: %.4f)\nloss = mean cross-entropy per token of x1..xn; floor = its lowest possible "
-               "value at n\n",
-               cfg->task.markov_order, cfg->task.markov_branch, (unsigned long long)cfg->task.markov_seed, x->rate,
-               log((double)cfg->task.alphabet));
+    if (lm) {
+        char source[256] = "the source";
+        if (task->describe) task->describe(&cfg->task, source, sizeof source);
+        say(out, "%s: entropy rate %.4f nats/token (uniform: %.4f)\nloss = mean cross-entropy per token of x1..xn; "
+                 "floor = its lowest possible value at n\n",
+            source, x->rate, log((double)cfg->task.alphabet));
+    }
     say(out, "%6s  %8s  %9s  %11s  %8s%s\n", "n", "examples", "token_acc", "exact_match", "loss",
            floor ? "     floor" : "");
     for (int i = 0; i < nl; i++) {

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/fsutil.h"
 #include "core/rng.h"
+#include "data/markov.h"
 #include "model/pe.h"
 #include "run/config.h"
 #include "tests/testutil.h"
@@ -41,9 +42,13 @@ static void expect_same(const RunConfig *a, const RunConfig *b) {
     ck_assert_int_eq(a->task.alphabet, b->task.alphabet);
     ck_assert_int_eq(a->task.min_len, b->task.min_len);
     ck_assert_int_eq(a->task.max_len, b->task.max_len);
-    ck_assert_int_eq(a->task.markov_order, b->task.markov_order);
-    ck_assert_int_eq(a->task.markov_branch, b->task.markov_branch);
-    ck_assert_uint_eq(a->task.markov_seed, b->task.markov_seed);
+    for (int k = 0; k < task_num_settings(); k++) {
+        const TaskSetting *s = task_setting_at(k);
+        if (s->type == TASK_SETTING_TEXT)
+            ck_assert_str_eq(task_setting_text(&a->task, s), task_setting_text(&b->task, s));
+        else
+            ck_assert_msg(task_setting(&a->task, s) == task_setting(&b->task, s), "task.%s", s->name);
+    }
     ck_assert_int_eq(a->model.V, b->model.V);
     ck_assert_int_eq(a->model.C, b->model.C);
     ck_assert_int_eq(a->model.L, b->model.L);
@@ -278,8 +283,9 @@ START_TEST(test_new_tasks) {
     const char *mk[] = {"task.name=markov", "task.markov_order=3", "task.markov_branch=2",
                         "task.markov_seed=9007199254740992", "eval.lengths=5,64"};
     ck_assert_msg(load(&c, NULL, mk, 5) == 0, "%s", core_error());
-    ck_assert_int_eq(c.task.markov_order, 3);
-    ck_assert_int_eq(c.task.markov_branch, 2);
+    ck_assert_int_eq(markov_params(&c.task).order, 3);
+    ck_assert_int_eq(markov_params(&c.task).branch, 2);
+    ck_assert_uint_eq(markov_params(&c.task).seed, 9007199254740992ULL);
     ck_assert_int_eq(c.model.P, 64); /* BOS x1..x63: the longest input */
     expect_round_trip(&c);
     char *json = config_to_json(&c);

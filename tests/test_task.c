@@ -1,4 +1,5 @@
 /* test_task.c — tasks, the example frame, and batches (data/task.h). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,25 +28,42 @@ static TaskConfig make_cfg(const char *name, int A, int min_len, int max_len) {
 
 /* ---- the tasks themselves --------------------------------------------- */
 
+/* Every registered task: found by its name, listed in task_names() in
+ * registry order, the hooks its frame needs; every setting: read by some
+ * task, its default in its own range. */
 START_TEST(test_registry) {
-    ck_assert_int_eq(task_count(), 6);
-    ck_assert_str_eq(task_names(), "copy, reverse, sort, duplicate, odds_first, markov");
+    ck_assert_int_ge(task_count(), 1);
+    char names[1024] = "";
     for (int i = 0; i < task_count(); i++) {
         const TaskOps *t = task_at(i);
         ck_assert_ptr_nonnull(t);
         ck_assert_ptr_eq(task_find(t->name), t);
         ck_assert_ptr_nonnull(t->summary);
+        snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ", " : "", t->name);
         if (t->frame == TASK_FRAME_ANSWER) {
             ck_assert_ptr_nonnull(t->answer_len);
             ck_assert_ptr_nonnull(t->answer);
-        } else {
-            ck_assert_str_eq(t->name, "markov");
-            ck_assert_ptr_nonnull(t->sample_x);
-            ck_assert_ptr_nonnull(t->next_dist);
-            ck_assert_ptr_nonnull(t->entropy);
+        } else { /* the LM frame draws x itself */
+            ck_assert_msg(t->sample_x != NULL, "%s: an LM task without sample_x", t->name);
         }
     }
+    ck_assert_str_eq(task_names(), names);
     ck_assert_ptr_null(task_at(task_count()));
+    ck_assert_int_le(task_num_settings(), TASK_MAX_SETTINGS);
+    TaskConfig d;
+    task_config_default(&d);
+    for (int k = 0; k < task_num_settings(); k++) {
+        const TaskSetting *s = task_setting_at(k);
+        ck_assert_ptr_nonnull(s->help);
+        ck_assert_int_eq(task_setting_find(s->name), k);
+        ck_assert_msg(task_setting_is_default(&d, k), "task.%s: not at its default in task_config_default", s->name);
+        int readers = 0;
+        for (int i = 0; i < task_count(); i++) readers += task_uses_setting(task_at(i), k);
+        ck_assert_msg(readers > 0, "task.%s: read by no task", s->name);
+        if (s->type == TASK_SETTING_INT) ck_assert_msg(s->def >= s->lo && s->def <= s->hi, "task.%s: default out of range", s->name);
+    }
+    ck_assert_ptr_null(task_setting_at(task_num_settings()));
+    ck_assert_int_eq(task_setting_find("no_such_setting"), -1);
     ck_assert_ptr_null(task_find("srot"));
     ck_assert_ptr_null(task_find(""));
 }
@@ -237,6 +255,43 @@ END_TEST
 
 /* ---- invariants over many seeds ----------------------------------------- */
 
+/* What some tasks' answers satisfy beyond y = answer(x) (checked by every
+ * batch of the task; a task without a row here gets the frame's checks only). */
+static void reverse_property(const int *x, const int *y, int n, int A) {
+    (void)A;
+    for (int i = 0; i < n; i++) ck_assert_int_eq(y[i], x[n - 1 - i]);
+}
+static void sort_property(const int *x, const int *y, int n, int A) {
+    int cx[32] = {0}, cy[32] = {0};
+    for (int i = 0; i < n; i++) {
+        if (i) ck_assert_int_le(y[i - 1], y[i]);
+        cx[x[i]]++;
+        cy[y[i]]++;
+    }
+    expect_ints(cy, cx, A, "symbol counts (permutation)");
+}
+static void duplicate_property(const int *x, const int *y, int n, int A) {
+    (void)A;
+    expect_ints(y, x, n, "duplicate, first half");
+    expect_ints(y + n, x, n, "duplicate, second half");
+}
+static void odds_first_property(const int *x, const int *y, int n, int A) {
+    (void)A;
+    for (int i = 0; i < n; i++) /* x_(i+1) lands at (i even) i/2, (i odd) ceil(n/2) + i/2 */
+        ck_assert_int_eq(y[i % 2 == 0 ? i / 2 : (n + 1) / 2 + i / 2], x[i]);
+}
+static void copy_property(const int *x, const int *y, int n, int A) {
+    (void)A;
+    expect_ints(y, x, n, "copy");
+}
+static const struct {
+    const char *task;
+    void (*check)(const int *x, const int *y, int n, int A);
+} answer_properties[] = {
+    {"copy", copy_property},           {"reverse", reverse_property},       {"sort", sort_property},
+    {"duplicate", duplicate_property}, {"odds_first", odds_first_property},
+};
+
 /* Check every documented property of one batch. */
 /* eval: an evaluation batch (rows padded to task_eval_T, the padding repeating
  * the last real position id); else a training batch (T = the longest row). */
@@ -265,28 +320,8 @@ static void check_batch(const Batch *b, const TaskOps *t, int A, int min_len, in
         int want[128];
         t->answer(want, x, n, A);
         expect_ints(y, want, m, "y");
-        if (strcmp(t->name, "reverse") == 0) {
-            int back[128];
-            t->answer(back, y, n, A);
-            expect_ints(back, x, n, "reverse of reverse");
-        } else if (strcmp(t->name, "sort") == 0) {
-            int cx[32] = {0}, cy[32] = {0};
-            for (int i = 0; i < n; i++) {
-                if (i) ck_assert_int_le(y[i - 1], y[i]);
-                cx[x[i]]++;
-                cy[y[i]]++;
-            }
-            expect_ints(cy, cx, A, "symbol counts (permutation)");
-        } else if (strcmp(t->name, "duplicate") == 0) {
-            expect_ints(y, x, n, "duplicate, first half");
-            expect_ints(y + n, x, n, "duplicate, second half");
-        } else if (strcmp(t->name, "odds_first") == 0) {
-            for (int i = 0; i < n; i++) /* x_(i+1) lands at (i even) i/2, (i odd) ceil(n/2) + i/2 */
-                ck_assert_int_eq(y[i % 2 == 0 ? i / 2 : (n + 1) / 2 + i / 2], x[i]);
-        } else {
-            ck_assert_str_eq(t->name, "copy");
-            expect_ints(y, x, n, "copy");
-        }
+        for (size_t p = 0; p < sizeof answer_properties / sizeof answer_properties[0]; p++)
+            if (task_find(answer_properties[p].task) == t) answer_properties[p].check(x, y, n, A);
         int counted = 0;
         for (int i = 0; i < T; i++) {
             ck_assert_int_eq(ps[i], eval && i >= len ? len - 1 : i);
@@ -455,9 +490,9 @@ END_TEST
 
 static TaskConfig markov_cfg(int A, int order, int branch, uint64_t seed, int min_len, int max_len) {
     TaskConfig c = make_cfg("markov", A, min_len, max_len);
-    c.markov_order = order;
-    c.markov_branch = branch;
-    c.markov_seed = seed;
+    ck_assert_int_eq(task_setting_set(&c, "markov_order", order), 0);
+    ck_assert_int_eq(task_setting_set(&c, "markov_branch", branch), 0);
+    ck_assert_int_eq(task_setting_set(&c, "markov_seed", (double)seed), 0);
     ck_assert_msg(task_config_check(&c) == 0, "%s", core_error());
     return c;
 }
@@ -626,7 +661,7 @@ START_TEST(test_markov_table_deterministic) {
         ck_assert_double_eq_tol(sum, 1.0, 1e-12);
     }
     markov_table_free(&b);
-    c.markov_seed = 2;
+    task_setting_set(&c, "markov_seed", 2);
     markov_table_build(&b, &c);
     int differ = 0;
     for (int k = 0; k < 121 * 3; k++) differ += a.succ[k] != b.succ[k];
@@ -752,22 +787,23 @@ START_TEST(test_config_check) {
 
     /* markov keys: ranges for every task, joint limits for markov */
     task_config_default(&c);
-    ck_assert_int_eq(c.markov_order, 2);
-    ck_assert_int_eq(c.markov_branch, 3);
-    ck_assert_int_eq((int)c.markov_seed, 1);
-    c.markov_order = 0;
+    const MarkovParams mp = markov_params(&c);
+    ck_assert_int_eq(mp.order, 2);
+    ck_assert_int_eq(mp.branch, 3);
+    ck_assert_int_eq((int)mp.seed, 1);
+    task_setting_set(&c, "markov_order", 0);
     ck_assert_int_ne(task_config_check(&c), 0);
     ck_assert_msg(strstr(core_error(), "task.markov_order: must be in 1..8"), "message: %s", core_error());
-    c.markov_order = 2;
-    c.markov_branch = 9;
+    task_setting_set(&c, "markov_order", 2);
+    task_setting_set(&c, "markov_branch", 9);
     ck_assert_int_ne(task_config_check(&c), 0);
     ck_assert_msg(strstr(core_error(), "task.markov_branch: must be in 1..8"), "message: %s", core_error());
     c = make_cfg("markov", 4, 1, 8);
-    c.markov_branch = 5;
+    task_setting_set(&c, "markov_branch", 5);
     ck_assert_int_ne(task_config_check(&c), 0);
     ck_assert_msg(strstr(core_error(), "task.markov_branch") && strstr(core_error(), "task.alphabet"), "message: %s",
                   core_error());
-    c.markov_branch = 4;
+    task_setting_set(&c, "markov_branch", 4);
     ck_assert_int_eq(task_config_check(&c), 0);
     c = make_cfg("markov", 255, 1, 8); /* 256^2 = 65536 contexts: the limit */
     ck_assert_int_eq(task_config_check(&c), 0);
