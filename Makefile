@@ -8,6 +8,9 @@
 #   make test-slurm a real single-node Slurm runs a sweep plan (installs Slurm; root; ~50 s)
 #   make test-report posenc report's pages in headless Chromium (installs chromium; ~15 s);
 #                   REPORT_SHOTS=docs/report writes the README's screenshots there
+#   make test-oracle an independent PyTorch implementation of the model and every encoding,
+#                   from docs/SPEC.md, against posenc's logits, loss and gradients
+#                   (installs Debian's python3-torch, ~600 MB; runs ~10 s)
 #   make bench      training-step performance vs the sgemm ceiling, the demo's cost and the
 #                   targets of issue 14 -> bench.json (~4 min on 2 cores)
 #   make demo       the headline experiment (experiments/demo.json) into runs/demo
@@ -29,7 +32,7 @@ BUILD   := build$(if $(SAN),-san)
 # (not for the goals that install first, nor deps and clean): the missing
 # packages named, never installed here. PKG_TEST: the Check framework, for the
 # test programs only.
-INSTALL_GOALS := deps clean test demo fuzz memcheck test-slurm test-report
+INSTALL_GOALS := deps clean test demo fuzz memcheck test-slurm test-report test-oracle
 BUILD_GOALS   := $(filter-out $(INSTALL_GOALS),$(or $(MAKECMDGOALS),all))
 # pkg-config name:Debian package
 PKG_CORE := openblas:libopenblas-dev libcjson:libcjson-dev
@@ -75,7 +78,7 @@ BENCH_BIN := $(BUILD)/bench
 LIB      := $(BUILD)/libposenc.a
 PROG     := $(if $(SAN),$(BUILD)/posenc,posenc)
 
-.PHONY: all test test-suites test-slurm test-report bench demo deps clean fuzz fuzz-run memcheck FORCE
+.PHONY: all test test-suites test-slurm test-report test-oracle bench demo deps clean fuzz fuzz-run memcheck FORCE
 
 DEMO_OUT ?= runs/demo
 all: $(PROG)
@@ -167,6 +170,22 @@ test-report:
 	@scripts/deps.sh chromium
 	@$(MAKE) --no-print-directory $(PROG)
 	tests/report.sh $(PROG) $(REPORT_SHOTS)
+
+# The PyTorch oracle (tests/oracle.py): posenc's model and every encoding
+# written again in PyTorch from docs/SPEC.md, set against posenc's logits,
+# loss and gradients (tests/oracle_dump.c, a test program on the library) on
+# checkpoints it trains for a few steps (~30 s). Debian's python3-torch is
+# installed here only (large), and run by Debian's own python3 (a python3
+# earlier on PATH, e.g. pyenv's, would not see it).
+ORACLE_PYTHON ?= /usr/bin/python3
+ORACLE_DUMP   := $(BUILD)/tests/oracle_dump
+$(ORACLE_DUMP): $(BUILD)/tests/oracle_dump.o $(LIB)
+	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+test-oracle:
+	@scripts/deps.sh oracle
+	@$(MAKE) --no-print-directory $(PROG) $(ORACLE_DUMP)
+	OPENBLAS_NUM_THREADS=1 $(ORACLE_PYTHON) tests/oracle.py --posenc $(abspath $(PROG)) --dump $(abspath $(ORACLE_DUMP)) \
+	  --work $(BUILD)/oracle
 
 # The benchmark counts the allocations posenc's code makes inside a training
 # step by wrapping malloc/calloc/realloc/posix_memalign at link time
