@@ -76,6 +76,8 @@ TEST_BIN := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCH_OBJ := $(patsubst bench/%.c,$(BUILD)/bench-obj/%.o,$(wildcard bench/*.c))
 BENCH_BIN := $(BUILD)/bench
 LIB      := $(BUILD)/libposenc.a
+# the program's own objects but main, for the tests of its views and report (test_show, test_report)
+CLI_LIB  := $(BUILD)/libposenc-cli.a
 PROG     := $(if $(SAN),$(BUILD)/posenc,posenc)
 
 .PHONY: all test test-suites test-slurm test-report test-oracle bench demo deps clean fuzz fuzz-run memcheck FORCE
@@ -122,12 +124,17 @@ $(LIB): $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
+$(CLI_LIB): $(filter-out $(BUILD)/cli/main.o,$(CLI_OBJ))
+	@rm -f $@
+	ar rcs $@ $^
+
 $(PROG): $(CLI_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 $(BUILD)/tests/%.o: CFLAGS += $(CHECK_CFLAGS)
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/testutil.o $(LIB)
-	$(CC) $(LDFLAGS) $^ -o $@ $(CHECK_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) $(filter %.o,$^) $(filter $(CLI_LIB),$^) $(LIB) -o $@ $(CHECK_LIBS) $(LDLIBS)
+$(BUILD)/tests/test_show $(BUILD)/tests/test_report: $(CLI_LIB)
 
 # test_decode counts the allocations inside decoding steps (there must be none)
 # by wrapping the allocators at link time, as the benchmark does.

@@ -15,11 +15,13 @@
  *              on the first evaluation example at the longest training length
  *              and at 2x and 4x it, and for learned-bias encodings (alibi, t5,
  *              fire, kerple) the bias against distance (bias_forward)
- *   schemes    the four encodings of the explainer, from model/pe.h's modules:
- *              the sinusoidal table (embed_forward), a trained learned table,
- *              RoPE's angles and cos(angle) vs distance (qk_forward on unit
- *              vectors), ALiBi's biases for 1..16 heads (bias_forward); and the
- *              verdicts `posenc show ... --no-plot` prints for each
+ *   schemes    one card per view of `posenc show` with a card hook (cli/show.h),
+ *              from model/pe.h's modules: the sinusoidal table (embed_forward), a
+ *              trained learned table, RoPE's angles and cos(angle) vs distance
+ *              (qk_forward on unit vectors), ALiBi's biases for 1..16 heads
+ *              (bias_forward); and each view's verdicts (its judge hook), as the
+ *              lines `posenc show` prints ("verdicts") and as data
+ *              ("verdict_data": prediction, outcome, detail)
  *   breaks     the break length of every cell (study/aggregate.h: median, min and
  *              max over the seeds, per metric), drawn on the curves
  *              (report_page.html, drawBreaks)
@@ -93,16 +95,6 @@ static cJSON *read_json_file(const char *path) {
     free(text);
     if (!j) core_errorf("%s: invalid JSON", path);
     return j;
-}
-
-/* numbers rounded to multiples of q (short JSON); NaN / inf as null */
-static cJSON *num_array(const float *v, size_t n, double q) {
-    cJSON *a = cJSON_CreateArray();
-    for (size_t i = 0; i < n; i++) {
-        double x = v[i];
-        cJSON_AddItemToArray(a, isfinite(x) ? cJSON_CreateNumber(round(x / q) * q) : cJSON_CreateNull());
-    }
-    return a;
 }
 
 static const cJSON *jget(const cJSON *o, const char *k) { return cJSON_GetObjectItemCaseSensitive(o, k); }
@@ -391,7 +383,7 @@ static cJSON *attention_entry(const ReportRun *r, const char *label) {
                 cJSON_AddNumberToObject(b, "layers", pc.L);
                 cJSON_AddNumberToObject(b, "heads", pc.NH);
                 cJSON_AddNumberToObject(b, "distances", longest_T);
-                cJSON_AddItemToObject(b, "values", num_array(cur, nc * longest_T, 1e-4));
+                cJSON_AddItemToObject(b, "values", show_json_numbers(cur, nc * longest_T, 1e-4));
                 free(cur);
                 pe_free(&pe);
             }
@@ -401,202 +393,57 @@ static cJSON *attention_entry(const ReportRun *r, const char *label) {
     return e;
 }
 
-/* ---- the four schemes ------------------------------------------------------- */
+/* ---- the schemes: one card per view with a card hook -------------------------- */
 
-/* Lines of `posenc show ARGS... --no-plot` that state a docs/SPEC.md §5 verdict (the
- * show command runs in this process, its output captured). */
-static cJSON *show_verdicts(const char *const *args, int nargs) {
-    cJSON *out = cJSON_CreateArray();
-    char *argv[16];
-    int argc = 0;
-    argv[argc++] = "show";
-    for (int i = 0; i < nargs && argc < 14; i++) argv[argc++] = (char *)args[i];
-    argv[argc++] = "--no-plot";
-    argv[argc] = NULL;
-    FILE *tmp = tmpfile();
-    if (!tmp) return out;
-    fflush(stdout);
-    const int saved = dup(STDOUT_FILENO);
-    if (saved < 0) {
-        fclose(tmp);
-        return out;
+/* The verdicts of the view at the options the card set, as the page's
+ * strings (the line `posenc show` prints) and as data. */
+static void card_verdicts(const ShowView *view, Show *s, cJSON *o) {
+    char cmd[4600];
+    show_command(s, cmd, sizeof cmd);
+    cJSON *lines = cJSON_AddArrayToObject(o, "verdicts"), *data = cJSON_AddArrayToObject(o, "verdict_data");
+    ShowVerdicts v = {0};
+    s->no_plot = 1;
+    int rc = show_prepare(s);
+    if (rc == 0 && view->judge) rc = view->judge(s, view, &v);
+    show_release(s);
+    for (int i = 0; i < v.n; i++) {
+        char line[1400];
+        show_verdict_text(&v.v[i], line, sizeof line);
+        cJSON_AddItemToArray(lines, cJSON_CreateString(line));
+        cJSON *d = cJSON_CreateObject();
+        cJSON_AddStringToObject(d, "prediction", v.v[i].prediction);
+        cJSON_AddStringToObject(d, "outcome", show_outcome_name(v.v[i].outcome));
+        cJSON_AddStringToObject(d, "detail", v.v[i].detail);
+        cJSON_AddItemToArray(data, d);
     }
-    dup2(fileno(tmp), STDOUT_FILENO);
-    const int rc = cmd_show(argc, argv);
-    fflush(stdout);
-    dup2(saved, STDOUT_FILENO);
-    close(saved);
-    rewind(tmp);
-    char line[4096];
-    while (fgets(line, sizeof line, tmp)) {
-        char *p = strstr(line, "docs/SPEC.md §5 prediction");
-        if (!p) continue;
-        line[strcspn(line, "\n")] = '\0';
-        cJSON_AddItemToArray(out, cJSON_CreateString(p));
-    }
-    fclose(tmp);
-    if (rc != 0 && cJSON_GetArraySize(out) == 0) {
+    if (rc != 0) {
         char msg[512];
         snprintf(msg, sizeof msg, "posenc show failed: %s", core_error());
-        cJSON_AddItemToArray(out, cJSON_CreateString(msg));
+        cJSON_AddItemToArray(lines, cJSON_CreateString(msg));
     }
-    return out;
+    cJSON_AddStringToObject(o, "command", cmd);
 }
 
-static PEConfig scheme_pe_config(int C, int NH, int P) {
-    PEConfig pc;
-    pe_config_default(&pc);
-    pc.C = C, pc.NH = NH, pc.hs = C / NH, pc.L = 1, pc.P = P;
-    return pc;
-}
-
-/* the first finished run whose encoding has the property flag (model/pe.h) */
-static const ReportRun *first_run_with(const ReportRun *runs, int n, unsigned flag) {
-    for (int i = 0; i < n; i++)
-        if (runs[i].ok && runs[i].has_default && pe_has(runs[i].cfg.model.pe, flag)) return &runs[i];
-    return NULL;
-}
-
+/* Every view's card (cli/show.h), keyed by its encoding, with its verdicts;
+ * a card takes its settings from the first finished run of its encoding. */
 static cJSON *schemes_entry(const ReportRun *runs, int nruns) {
     cJSON *s = cJSON_CreateObject();
-    /* sinusoidal: positions 0..127 (the slider's range), d_model 64 */
-    {
-        const int len = 128, C = 64;
-        PEConfig pc = scheme_pe_config(C, 4, len);
-        PE pe;
-        cJSON *o = cJSON_AddObjectToObject(s, "sinusoidal");
-        if (pe_init(&pe, "sinusoidal", &pc) == 0) {
-            float *t = show_embed_table(&pe, len, C);
-            cJSON_AddNumberToObject(o, "len", len);
-            cJSON_AddNumberToObject(o, "C", C);
-            cJSON_AddItemToObject(o, "table", num_array(t, (size_t)len * C, 1e-3));
-            free(t);
-            pe_free(&pe);
+    for (int k = 0; k < show_num_views; k++) {
+        const ShowView *view = show_views[k];
+        if (!view->card) continue;
+        const ReportRun *r = NULL;
+        for (int i = 0; i < nruns && !r; i++)
+            if (runs[i].ok && runs[i].has_default && strcmp(runs[i].cfg.model.pe, view->enc) == 0) r = &runs[i];
+        const ShowCardRun run = {r ? r->dir : NULL, r ? r->id : NULL, r ? &r->cfg : NULL};
+        cJSON *o = cJSON_AddObjectToObject(s, view->enc);
+        Show sh;
+        show_defaults(&sh);
+        sh.enc = view->enc;
+        if (view->card(view, r ? &run : NULL, &sh, o) != 0) {
+            cJSON_AddStringToObject(o, "error", core_error());
+            continue;
         }
-        const char *a[] = {"sinusoidal", "--len", "128", "--dim", "64"};
-        cJSON_AddItemToObject(o, "verdicts", show_verdicts(a, 5));
-        cJSON_AddStringToObject(o, "command", "posenc show sinusoidal --len 128 --dim 64");
-    }
-    /* learned: a trained run's table (rows never reached in training marked), else a fresh one */
-    {
-        cJSON *o = cJSON_AddObjectToObject(s, "learned");
-        const ReportRun *r = first_run_with(runs, nruns, PE_TRAINED_POSITIONS); /* a trained position table */
-        RunConfig lc;
-        GPT m;
-        if (r && rundir_load(r->dir, 1, &lc, &m, NULL) == 0) {
-            const int P = m.cfg.P, C = m.cfg.C;
-            float *t = show_embed_table(&m.pe, P, C);
-            cJSON_AddStringToObject(o, "run", r->id);
-            cJSON_AddNumberToObject(o, "len", P);
-            cJSON_AddNumberToObject(o, "C", C);
-            cJSON_AddNumberToObject(o, "train_T", task_max_train_input_len(task_find(lc.task.name), &lc.task));
-            cJSON_AddItemToObject(o, "table", num_array(t, (size_t)P * C, 1e-4));
-            free(t);
-            gpt_free(&m);
-            const char *a[] = {"learned", "--run", r->dir};
-            cJSON_AddItemToObject(o, "verdicts", show_verdicts(a, 3));
-            char cmd[4600];
-            snprintf(cmd, sizeof cmd, "posenc show learned --run %s", r->dir);
-            cJSON_AddStringToObject(o, "command", cmd);
-        } else {
-            const int len = 64, C = 64;
-            GPTConfig mc;
-            gpt_config_default(&mc);
-            mc.V = task_vocab(10);
-            mc.C = C, mc.NH = 4, mc.P = len;
-            snprintf(mc.pe, sizeof mc.pe, "learned");
-            GPT fresh;
-            if (gpt_build(&fresh, &mc) == 0) {
-                gpt_init_params(&fresh, 1);
-                float *t = show_embed_table(&fresh.pe, len, C);
-                cJSON_AddNumberToObject(o, "len", len);
-                cJSON_AddNumberToObject(o, "C", C);
-                cJSON_AddNumberToObject(o, "train_T", 0);
-                cJSON_AddItemToObject(o, "table", num_array(t, (size_t)len * C, 1e-4));
-                free(t);
-                gpt_free(&fresh);
-            }
-            const char *a[] = {"learned"};
-            cJSON_AddItemToObject(o, "verdicts", show_verdicts(a, 1));
-            cJSON_AddStringToObject(o, "command", "posenc show learned");
-        }
-    }
-    /* rope: the settings of a rope run if there is one, else the defaults; 128 positions */
-    {
-        cJSON *o = cJSON_AddObjectToObject(s, "rope");
-        const ReportRun *r = first_run_with(runs, nruns, PE_SCALABLE); /* RoPE's rotations (and settings) */
-        const int len = 128, C = r ? r->cfg.model.C : 64, NH = r ? r->cfg.model.NH : 4, hs = C / NH;
-        PEConfig pc = scheme_pe_config(C, NH, len);
-        if (r) pc.set = r->cfg.model.pe_set;
-        PE pe;
-        if (pe_init(&pe, "rope", &pc) == 0) {
-            /* the rotated pairs as `posenc show rope` computes them; the page
-             * draws angles in [0, 2pi) */
-            double *ua, *uc;
-            const int half = show_rope_tables(&pe, len, &ua, &uc);
-            float *angle = core_calloc((size_t)len * half + 1, sizeof(float)), *cosd = core_calloc((size_t)len * half + 1, sizeof(float));
-            for (size_t k = 0; k < (size_t)len * half; k++) {
-                const double a = fmod(ua[k], 2 * M_PI);
-                angle[k] = (float)(a < 0 ? a + 2 * M_PI : a);
-                cosd[k] = (float)uc[k];
-            }
-            free(ua);
-            free(uc);
-            cJSON_AddNumberToObject(o, "len", len);
-            cJSON_AddNumberToObject(o, "hs", hs);
-            cJSON_AddNumberToObject(o, "pairs", half);
-            cJSON_AddNumberToObject(o, "base", (float)pe_setting(&pc, &pe_rope_base_setting));
-            if (r) cJSON_AddStringToObject(o, "run", r->id);
-            if (r) cJSON_AddNumberToObject(o, "train_T", task_max_train_input_len(task_find(r->cfg.task.name), &r->cfg.task));
-            cJSON_AddItemToObject(o, "angle", num_array(angle, (size_t)len * half, 1e-3));
-            /* w_i: the angle at p = 1, unrounded (the slowest pairs turn by less than 1e-3) */
-            cJSON *w = cJSON_AddArrayToObject(o, "omega");
-            for (int i = 0; i < half; i++) cJSON_AddItemToArray(w, cJSON_CreateNumber(len > 1 ? angle[half + i] : 0));
-            cJSON_AddItemToObject(o, "cos", num_array(cosd, (size_t)len * half, 1e-3));
-            free(angle);
-            free(cosd);
-            pe_free(&pe);
-        }
-        char cmd[4600];
-        if (r) {
-            const char *a[] = {"rope", "--run", r->dir, "--len", "128"};
-            cJSON_AddItemToObject(o, "verdicts", show_verdicts(a, 5));
-            snprintf(cmd, sizeof cmd, "posenc show rope --run %s --len 128", r->dir);
-        } else {
-            const char *a[] = {"rope", "--len", "128"};
-            cJSON_AddItemToObject(o, "verdicts", show_verdicts(a, 3));
-            snprintf(cmd, sizeof cmd, "posenc show rope --len 128");
-        }
-        cJSON_AddStringToObject(o, "command", cmd);
-    }
-    /* alibi: bias rows of 1..16 heads, distances 0..31 */
-    {
-        cJSON *o = cJSON_AddObjectToObject(s, "alibi");
-        const int len = 32;
-        cJSON_AddNumberToObject(o, "len", len);
-        cJSON *hs = cJSON_AddArrayToObject(o, "by_heads");
-        int *pos = core_calloc(len, sizeof(int));
-        for (int p = 0; p < len; p++) pos[p] = p;
-        for (int H = 1; H <= 16; H++) {
-            PEConfig pc = scheme_pe_config(16 * H, H, len); /* head size 16 */
-            PE pe;
-            if (pe_init(&pe, "alibi", &pc) != 0) break;
-            /* bias[h][d] at distance d for the query at len-1 */
-            float *b = core_calloc((size_t)H * len, sizeof(float)), *row = core_calloc(len, sizeof(float));
-            for (int h = 0; h < H; h++) {
-                memset(row, 0, sizeof(float) * len);
-                pe.ops->bias_forward(&pe, row, 0, h, pos, len - 1);
-                for (int d = 0; d < len; d++) b[(size_t)h * len + d] = row[len - 1 - d];
-            }
-            cJSON_AddItemToArray(hs, num_array(b, (size_t)H * len, 1e-5));
-            free(b);
-            free(row);
-            pe_free(&pe);
-        }
-        free(pos);
-        const char *a[] = {"alibi", "--heads", "8", "--dim", "128", "--len", "32"};
-        cJSON_AddItemToObject(o, "verdicts", show_verdicts(a, 7));
-        cJSON_AddStringToObject(o, "command", "posenc show alibi --heads 8 --dim 128 --len 32");
+        card_verdicts(view, &sh, o);
     }
     return s;
 }

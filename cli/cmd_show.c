@@ -29,20 +29,6 @@
 #include "model/pe.h"
 #include "run/rundir.h"
 
-/* The views, one file each (cli/show_<view>.c); an encoding without one is
- * refused with the list of those that have one. */
-static const ShowView *const views[] = {
-    &show_view_sinusoidal, &show_view_learned, &show_view_rope,   &show_view_alibi,
-    &show_view_t5,         &show_view_fire,    &show_view_kerple, &show_view_xpos,
-};
-#define NUM_VIEWS ((int)(sizeof views / sizeof views[0]))
-
-static const ShowView *find_view(const char *enc) {
-    for (int i = 0; i < NUM_VIEWS; i++)
-        if (strcmp(views[i]->enc, enc) == 0) return views[i];
-    return NULL;
-}
-
 /* An encoding that adds nothing anywhere (no embed, q/k or bias hook). */
 static int adds_nothing(const PEOps *ops) { return !ops->embed_forward && !ops->qk_forward && !ops->bias_forward; }
 
@@ -98,8 +84,8 @@ static void show_usage(FILE *f) {
 /* ---- the command -------------------------------------------------------- */
 
 int cmd_show(int argc, char **argv) {
-    Show s = {.len = 0, .dim = 0, .heads = 0, .seed = 1};
-    pe_settings_default(&s.set);
+    Show s;
+    show_defaults(&s);
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         long x;
@@ -180,65 +166,33 @@ int cmd_show(int argc, char **argv) {
                pe_find(s.enc)->summary);
         return 0;
     }
-    const ShowView *view = find_view(s.enc);
+    const ShowView *view = show_view_find(s.enc);
     if (!view) {
         char list[512] = "";
-        for (int i = 0; i < NUM_VIEWS; i++)
-            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", views[i]->enc);
+        for (int i = 0; i < show_num_views; i++)
+            snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", show_views[i]->enc);
         core_errorf("no picture for position encoding \"%s\" yet (views: %s)", s.enc, list);
         goto usage_error;
     }
 
-    if (s.run) {
-        if (s.dim || s.heads) {
-            core_errorf("--dim and --heads are taken from the run with --run");
-            goto usage_error;
-        }
-        if (rundir_load(s.run, 1, &s.cfg, &s.model, &s.step) != 0) goto runtime_error;
-        s.have_model = 1;
-        if (strcmp(s.cfg.model.pe, s.enc) != 0) {
-            core_errorf("%s was trained with model.pe = %s, not %s; for its pictures run: posenc show %s --run %s",
-                      s.run, s.cfg.model.pe, s.enc, s.cfg.model.pe, s.run);
-            gpt_free(&s.model);
-            goto usage_error;
-        }
-        const TaskOps *task = task_find(s.cfg.task.name);
-        s.train_T = task_max_train_input_len(task, &s.cfg.task);
-        s.dim = s.cfg.model.C, s.heads = s.cfg.model.NH;
-        s.set = s.cfg.model.pe_set;
-        if (!s.len) s.len = s.cfg.model.P;
-        if (pe_has(s.enc, PE_TRAINED_POSITIONS) && s.len > s.cfg.model.P) {
-            core_errorf("--len %d: the %s table of %s has only model.max_positions = %d rows", s.len, s.enc, s.run,
-                      s.cfg.model.P);
-            gpt_free(&s.model);
-            goto usage_error;
-        }
-    }
-    if (!s.len) s.len = 64;
-    if (!s.dim) s.dim = 64;
-    if (!s.heads) s.heads = 4;
-    if (s.dim % s.heads) {
-        core_errorf("--heads %d does not divide --dim %d", s.heads, s.dim);
-        goto usage_error_model;
+    int rc = show_prepare(&s);
+    if (rc != 0) {
+        fprintf(stderr, "posenc show: %s\n", core_error());
+        return rc;
     }
     char outdir[4096];
     snprintf(outdir, sizeof outdir, "%s", s.out ? s.out : s.run ? s.run : "show");
     s.out = outdir;
-    if (!s.no_plot && dir_create(s.out) != 0) goto runtime_error_model;
-
-    int rc = view->draw(&s, view);
-    if (s.have_model) gpt_free(&s.model);
+    if (!s.no_plot && dir_create(s.out) != 0) {
+        rc = EXIT_RUNTIME;
+    } else {
+        rc = view->draw(&s, view);
+    }
+    show_release(&s);
     if (rc != 0) fprintf(stderr, "posenc show: %s\n", core_error());
     return rc;
 
-usage_error_model:
-    if (s.have_model) gpt_free(&s.model);
 usage_error:
     fprintf(stderr, "posenc show: %s\n", core_error());
     return EXIT_USAGE;
-runtime_error_model:
-    if (s.have_model) gpt_free(&s.model);
-runtime_error:
-    fprintf(stderr, "posenc show: %s\n", core_error());
-    return EXIT_RUNTIME;
 }

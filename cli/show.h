@@ -1,13 +1,22 @@
 /*
  * show.h — the views of `posenc show ENCODING` (cli/cmd_show.c): one file
  * per view, cli/show_<view>.c, each defining a ShowView that names the
- * encoding it draws; cli/cmd_show.c holds the table of views and the
- * options. Every number a view prints comes from the encoding's own module
- * (model/pe.h hooks and exported functions), never from a re-derivation.
+ * encoding it draws; cli/show_common.c holds the table of views. Every
+ * number a view prints comes from the encoding's own module (model/pe.h
+ * hooks and exported functions), never from a re-derivation.
+ *
+ * A view's verdicts on the predictions of docs/SPEC.md §5 are data
+ * (ShowVerdicts, from its judge hook): `posenc show` prints them, and
+ * `posenc report` (cli/cmd_report.c) puts them on the view's card of the
+ * page's schemes panel, next to the numbers of the view's card hook. To give
+ * an encoding a card: write its card hook and add the card to
+ * cli/report_page.html; the report loops over the table of views.
  */
 #ifndef POSENC_SHOW_H
 #define POSENC_SHOW_H
 
+#include <cJSON.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "model/gpt.h"
@@ -33,16 +42,76 @@ typedef struct {
     int no_plot;     /* --no-plot: print the figures and verdicts only, write no picture */
 } Show;
 
-/* A view: the encoding it draws and the function drawing it (prints the
- * figures and the verdict, writes DIR/ENCODING.png and .svg unless --no-plot;
- * 0, EXIT_USAGE or EXIT_RUNTIME with an error set). */
+/* ---- verdicts -------------------------------------------------------------- */
+
+typedef enum { SHOW_NOT_TESTED, SHOW_CONFIRMED, SHOW_REFUTED } ShowOutcome;
+
+/* One prediction of docs/SPEC.md §5 and what the figures say about it. */
+typedef struct {
+    const char *prediction; /* the prediction's words, as docs/SPEC.md §5 states them */
+    ShowOutcome outcome;
+    char detail[1024];      /* the figures that decide it (or why it is not tested) */
+} ShowVerdict;
+
+#define SHOW_MAX_VERDICTS 4
+typedef struct {
+    int n;
+    ShowVerdict v[SHOW_MAX_VERDICTS];
+} ShowVerdicts;
+
+/* "confirmed", "refuted" or "not tested". */
+const char *show_outcome_name(ShowOutcome o);
+/* Append a verdict (printf-style detail); beyond SHOW_MAX_VERDICTS it aborts (a programming error). */
+void show_verdict_add(ShowVerdicts *v, const char *prediction, ShowOutcome o, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* One line: docs/SPEC.md §5 prediction: "<prediction>" — <outcome>: <detail> */
+void show_verdict_text(const ShowVerdict *v, char *buf, size_t n);
+/* Print every verdict, one line each. */
+void show_print_verdicts(const ShowVerdicts *v);
+
+/* ---- views ------------------------------------------------------------------ */
+
+/* A finished run of the view's encoding that a report card may take its
+ * settings from (cli/cmd_report.c). */
+typedef struct {
+    const char *dir, *id;
+    const RunConfig *cfg;
+} ShowCardRun;
+
+/* A view: the encoding it draws and its hooks. */
 typedef struct ShowView {
     const char *enc;
+    /* Print the figures and the verdicts, write DIR/ENCODING.png and .svg
+     * unless --no-plot: 0, EXIT_USAGE or EXIT_RUNTIME with an error set. */
     int (*draw)(Show *s, const struct ShowView *view);
+    /* (optional) The verdicts at s's settings, as data; prints and writes
+     * nothing: 0, or -1 with an error set. */
+    int (*judge)(Show *s, const struct ShowView *view, ShowVerdicts *out);
+    /* (optional) The report's card of this encoding: the numbers the page's
+     * card draws, added to `card`; *s gets the `posenc show` options the
+     * card's verdicts are judged at (judge hook). run: a finished run of the
+     * encoding in the report's folder, or NULL. 0, or -1 with an error set. */
+    int (*card)(const struct ShowView *view, const ShowCardRun *run, Show *s, cJSON *card);
 } ShowView;
 
-extern const ShowView show_view_sinusoidal, show_view_learned, show_view_rope, show_view_alibi, show_view_t5,
-    show_view_fire, show_view_kerple, show_view_xpos;
+/* Every view, in the order of the report's cards (cli/show_common.c). */
+extern const ShowView *const show_views[];
+extern const int show_num_views;
+/* The view of encoding enc, or NULL. */
+const ShowView *show_view_find(const char *enc);
+
+/* Show with every option at its default (as cmd_show starts). */
+void show_defaults(Show *s);
+/* After the options are set: load the --run RUN (s->run), take its settings,
+ * apply the defaults of --len, --dim and --heads, and check them: 0,
+ * EXIT_USAGE or EXIT_RUNTIME with an error set. show_release frees what it loaded. */
+int show_prepare(Show *s);
+void show_release(Show *s);
+/* The `posenc show` command line of s's options as given, before show_prepare
+ * ("posenc show rope --run R --len 128"). */
+void show_command(const Show *s, char *buf, size_t n);
+/* Numbers rounded to multiples of q (short JSON); NaN and inf as null. */
+cJSON *show_json_numbers(const float *v, size_t n, double q);
 
 /* ---- shared by the views (cli/show_common.c) ---- */
 

@@ -11,6 +11,55 @@
 #include "core/fsutil.h"
 #include "data/task.h"
 
+#define ALIBI_PREDICTION "ALiBi heads get geometrically spaced slopes, from steep (local) to gentle (distant)"
+
+/* The verdict on the slopes of NH heads: geometric? the ratios of the slopes
+ * sorted from steep to gentle. */
+static void alibi_verdicts(const float *slopes, int NH, ShowVerdicts *out) {
+    if (NH == 1) {
+        show_verdict_add(out, ALIBI_PREDICTION, SHOW_NOT_TESTED, "one head has one slope (%g)", slopes[0]);
+        return;
+    }
+    float *sorted = core_calloc(NH, sizeof(float));
+    memcpy(sorted, slopes, NH * sizeof(float));
+    for (int a = 1; a < NH; a++)
+        for (int b = a; b > 0 && sorted[b] > sorted[b - 1]; b--) {
+            float t = sorted[b];
+            sorted[b] = sorted[b - 1];
+            sorted[b - 1] = t;
+        }
+    double rmin = 1e30, rmax = 0;
+    for (int h = 1; h < NH; h++) {
+        double r = (double)sorted[h] / sorted[h - 1];
+        rmin = r < rmin ? r : rmin;
+        rmax = r > rmax ? r : rmax;
+    }
+    const int in_order = memcmp(sorted, slopes, NH * sizeof(float)) == 0, geometric = rmax - rmin <= 1e-5 * rmax;
+    char ratio[96];
+    if (geometric)
+        snprintf(ratio, sizeof ratio, "%.6g throughout", rmin);
+    else
+        snprintf(ratio, sizeof ratio, "between %.6g and %.6g, not one constant", rmin, rmax);
+    show_verdict_add(out, ALIBI_PREDICTION, geometric ? SHOW_CONFIRMED : SHOW_REFUTED,
+                     "sorted from steep to gentle, consecutive slopes have ratio %s (%s); the steepest head (m = %g) "
+                     "reaches bias -1 after %.0f positions, the gentlest (m = %g) after %.0f",
+                     ratio,
+                     in_order ? "heads in that order"
+                              : "head order interleaved, as Press et al.'s get_slopes does for a head count that is "
+                                "not a power of 2",
+                     sorted[0], ceil(1.0 / sorted[0] - 1e-6), sorted[NH - 1], ceil(1.0 / sorted[NH - 1] - 1e-6));
+    free(sorted);
+}
+
+static int alibi_judge(Show *s, const ShowView *view, ShowVerdicts *out) {
+    (void)view;
+    float *slopes = core_calloc(s->heads, sizeof(float));
+    pe_alibi_slopes(slopes, s->heads);
+    alibi_verdicts(slopes, s->heads, out);
+    free(slopes);
+    return 0;
+}
+
 static int show_alibi(Show *s, const ShowView *view) {
     const int len = s->len, NH = s->heads;
     PEConfig pc = show_pe_config(s);
@@ -62,41 +111,10 @@ static int show_alibi(Show *s, const ShowView *view) {
         printf("  %4d  %12.8g  %10s  %14s  %14s  %14.4g\n", h, slopes[h], ratio, s1, s10, last[0]);
     }
 
-    /* geometric? the ratios of the slopes sorted from steep to gentle */
-    float *sorted = core_calloc(NH, sizeof(float));
-    memcpy(sorted, slopes, NH * sizeof(float));
-    for (int a = 1; a < NH; a++)
-        for (int b = a; b > 0 && sorted[b] > sorted[b - 1]; b--) {
-            float t = sorted[b];
-            sorted[b] = sorted[b - 1];
-            sorted[b - 1] = t;
-        }
-    double rmin = 1e30, rmax = 0;
-    for (int h = 1; h < NH; h++) {
-        double r = (double)sorted[h] / sorted[h - 1];
-        rmin = r < rmin ? r : rmin;
-        rmax = r > rmax ? r : rmax;
-    }
-    int in_order = memcmp(sorted, slopes, NH * sizeof(float)) == 0;
-    if (NH == 1) {
-        printf("\ndocs/SPEC.md §5 prediction: \"ALiBi heads get geometrically spaced slopes, from steep (local) to gentle "
-               "(distant)\" — not tested: one head has one slope (%g)\n", slopes[0]);
-    } else {
-        int geometric = rmax - rmin <= 1e-5 * rmax;
-        printf("\ndocs/SPEC.md §5 prediction: \"ALiBi heads get geometrically spaced slopes, from steep (local) to gentle "
-               "(distant)\" — %s: sorted from steep to gentle, consecutive slopes have ratio ",
-               geometric ? "confirmed" : "refuted");
-        if (geometric)
-            printf("%.6g throughout", rmin);
-        else
-            printf("between %.6g and %.6g, not one constant", rmin, rmax);
-        printf(" (%s); the steepest head (m = %g) reaches bias -1 after %.0f positions, the gentlest (m = %g) "
-               "after %.0f\n",
-               in_order ? "heads in that order" : "head order interleaved, as Press et al.'s get_slopes does for "
-                                                  "a head count that is not a power of 2",
-               sorted[0], ceil(1.0 / sorted[0] - 1e-6), sorted[NH - 1], ceil(1.0 / sorted[NH - 1] - 1e-6));
-    }
-    free(sorted);
+    ShowVerdicts v = {0};
+    alibi_verdicts(slopes, NH, &v);
+    printf("\n");
+    show_print_verdicts(&v);
 
     /* the picture: one bias matrix per head (up to 16), then bias vs distance */
     const int shown = NH < 16 ? NH : 16, panels = shown + 1;
@@ -152,4 +170,37 @@ static int show_alibi(Show *s, const ShowView *view) {
     return rc == 0 ? 0 : EXIT_RUNTIME;
 }
 
-const ShowView show_view_alibi = {"alibi", show_alibi};
+/* The report's card: the bias rows of 1..16 heads (head size 16), distances
+ * 0..31 for the query at 31; the verdicts at 8 heads. */
+static int alibi_card(const ShowView *view, const ShowCardRun *run, Show *s, cJSON *o) {
+    (void)run;
+    const int len = 32;
+    cJSON_AddNumberToObject(o, "len", len);
+    cJSON *hs = cJSON_AddArrayToObject(o, "by_heads");
+    int *pos = core_calloc(len, sizeof(int));
+    for (int p = 0; p < len; p++) pos[p] = p;
+    int rc = 0;
+    for (int H = 1; H <= 16 && rc == 0; H++) {
+        PEConfig pc;
+        pe_config_default(&pc);
+        pc.C = 16 * H, pc.NH = H, pc.hs = 16, pc.L = 1, pc.P = len;
+        PE pe;
+        if ((rc = pe_init(&pe, view->enc, &pc)) != 0) break;
+        /* bias[h][d] at distance d for the query at len-1 */
+        float *b = core_calloc((size_t)H * len, sizeof(float)), *row = core_calloc(len, sizeof(float));
+        for (int h = 0; h < H; h++) {
+            memset(row, 0, sizeof(float) * len);
+            pe.ops->bias_forward(&pe, row, 0, h, pos, len - 1);
+            for (int d = 0; d < len; d++) b[(size_t)h * len + d] = row[len - 1 - d];
+        }
+        cJSON_AddItemToArray(hs, show_json_numbers(b, (size_t)H * len, 1e-5));
+        free(b);
+        free(row);
+        pe_free(&pe);
+    }
+    free(pos);
+    s->heads = 8, s->dim = 128, s->len = len;
+    return rc;
+}
+
+const ShowView show_view_alibi = {"alibi", show_alibi, alibi_judge, alibi_card};

@@ -1,5 +1,6 @@
 /* show_common.c — what the views of `posenc show` share (cli/show.h). */
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,9 +8,138 @@
 #include "cli/cli.h"
 #include "cli/show.h"
 #include "core/alloc.h"
+#include "core/error.h"
 #include "core/escape.h"
 #include "core/fsutil.h"
 #include "data/task.h"
+#include "run/rundir.h"
+
+/* ---- the views ------------------------------------------------------------- */
+
+extern const ShowView show_view_sinusoidal, show_view_learned, show_view_rope, show_view_alibi, show_view_t5,
+    show_view_fire, show_view_kerple, show_view_xpos;
+
+/* One file each (cli/show_<view>.c); an encoding without one is refused with
+ * the list of those that have one. The order is that of the report's cards. */
+const ShowView *const show_views[] = {
+    &show_view_sinusoidal, &show_view_learned, &show_view_rope,   &show_view_alibi,
+    &show_view_t5,         &show_view_fire,    &show_view_kerple, &show_view_xpos,
+};
+const int show_num_views = (int)(sizeof show_views / sizeof show_views[0]);
+
+const ShowView *show_view_find(const char *enc) {
+    for (int i = 0; i < show_num_views; i++)
+        if (strcmp(show_views[i]->enc, enc) == 0) return show_views[i];
+    return NULL;
+}
+
+/* ---- verdicts ---------------------------------------------------------------- */
+
+const char *show_outcome_name(ShowOutcome o) {
+    return o == SHOW_CONFIRMED ? "confirmed" : o == SHOW_REFUTED ? "refuted" : "not tested";
+}
+
+void show_verdict_add(ShowVerdicts *v, const char *prediction, ShowOutcome o, const char *fmt, ...) {
+    if (v->n == SHOW_MAX_VERDICTS) {
+        fprintf(stderr, "posenc: more than SHOW_MAX_VERDICTS (%d) verdicts\n", SHOW_MAX_VERDICTS);
+        abort();
+    }
+    ShowVerdict *x = &v->v[v->n++];
+    x->prediction = prediction;
+    x->outcome = o;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(x->detail, sizeof x->detail, fmt, ap);
+    va_end(ap);
+}
+
+void show_verdict_text(const ShowVerdict *v, char *buf, size_t n) {
+    snprintf(buf, n, "docs/SPEC.md §5 prediction: \"%s\" — %s: %s", v->prediction, show_outcome_name(v->outcome),
+             v->detail);
+}
+
+void show_print_verdicts(const ShowVerdicts *v) {
+    for (int i = 0; i < v->n; i++) {
+        char line[1400];
+        show_verdict_text(&v->v[i], line, sizeof line);
+        printf("%s\n", line);
+    }
+}
+
+/* ---- options ------------------------------------------------------------------ */
+
+void show_defaults(Show *s) {
+    memset(s, 0, sizeof *s);
+    s->seed = 1;
+    pe_settings_default(&s->set);
+}
+
+int show_prepare(Show *s) {
+    if (s->run) {
+        if (s->dim || s->heads) {
+            core_errorf("--dim and --heads are taken from the run with --run");
+            return EXIT_USAGE;
+        }
+        if (rundir_load(s->run, 1, &s->cfg, &s->model, &s->step) != 0) return EXIT_RUNTIME;
+        s->have_model = 1;
+        if (strcmp(s->cfg.model.pe, s->enc) != 0) {
+            core_errorf("%s was trained with model.pe = %s, not %s; for its pictures run: posenc show %s --run %s",
+                        s->run, s->cfg.model.pe, s->enc, s->cfg.model.pe, s->run);
+            show_release(s);
+            return EXIT_USAGE;
+        }
+        const TaskOps *task = task_find(s->cfg.task.name);
+        s->train_T = task_max_train_input_len(task, &s->cfg.task);
+        s->dim = s->cfg.model.C, s->heads = s->cfg.model.NH;
+        s->set = s->cfg.model.pe_set;
+        if (!s->len) s->len = s->cfg.model.P;
+        if (pe_has(s->enc, PE_TRAINED_POSITIONS) && s->len > s->cfg.model.P) {
+            core_errorf("--len %d: the %s table of %s has only model.max_positions = %d rows", s->len, s->enc, s->run,
+                        s->cfg.model.P);
+            show_release(s);
+            return EXIT_USAGE;
+        }
+    }
+    if (!s->len) s->len = 64;
+    if (!s->dim) s->dim = 64;
+    if (!s->heads) s->heads = 4;
+    if (s->dim % s->heads) {
+        core_errorf("--heads %d does not divide --dim %d", s->heads, s->dim);
+        show_release(s);
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+void show_release(Show *s) {
+    if (s->have_model) gpt_free(&s->model);
+    s->have_model = 0;
+}
+
+void show_command(const Show *s, char *buf, size_t n) {
+    size_t used = (size_t)snprintf(buf, n, "posenc show %s", s->enc);
+    if (s->run && used < n) { /* a shell word: quoted when it holds anything but [A-Za-z0-9_./+-] */
+        const int plain = s->run[0] && strspn(s->run, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./+-") ==
+                                          strlen(s->run);
+        char *q = plain ? NULL : esc_sh(s->run);
+        used += (size_t)snprintf(buf + used, n - used, " --run %s", q ? q : s->run);
+        free(q);
+    }
+    if (s->len && used < n) used += (size_t)snprintf(buf + used, n - used, " --len %d", s->len);
+    if (s->dim && used < n) used += (size_t)snprintf(buf + used, n - used, " --dim %d", s->dim);
+    if (s->heads && used < n) snprintf(buf + used, n - used, " --heads %d", s->heads);
+}
+
+cJSON *show_json_numbers(const float *v, size_t n, double q) {
+    cJSON *a = cJSON_CreateArray();
+    for (size_t i = 0; i < n; i++) {
+        double x = v[i];
+        cJSON_AddItemToArray(a, isfinite(x) ? cJSON_CreateNumber(round(x / q) * q) : cJSON_CreateNull());
+    }
+    return a;
+}
+
+/* ---- drawing ------------------------------------------------------------------- */
 
 /* Append s as a gnuplot single-quoted string. */
 void show_gp_quote(PlotScript *ps, const char *s) {

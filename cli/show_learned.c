@@ -8,7 +8,9 @@
 #include "cli/show.h"
 #include "core/escape.h"
 #include "core/fsutil.h"
+#include "core/alloc.h"
 #include "data/task.h"
+#include "run/rundir.h"
 
 typedef struct {
     int n;                  /* rows */
@@ -55,22 +57,38 @@ static void print_row_stats(const char *what, RowStats st, int have_init) {
 }
 
 
-static int show_learned(Show *s, const ShowView *view) {
+/* The table and what its rows say: w (len, C) the shown table, w0 the same
+ * table at initialisation (the run's seed; NULL without --run); tr, un the
+ * trained and never-trained rows (without --run: un = every row); the same
+ * figures of N(0, 0.02) noise and the standard errors of un's means. */
+typedef struct {
+    float *w, *w0;
+    int T; /* rows 0..T-1 occur in training inputs (0 without --run) */
+    RowStats tr, un;
+    double noise_norm, noise_cos, se_norm, se_cos, z_norm, z_cos;
+} LearnedTable;
+
+static void learned_table_free(LearnedTable *t) {
+    free(t->w);
+    free(t->w0);
+}
+
+static int learned_table(Show *s, const ShowView *view, LearnedTable *t) {
+    memset(t, 0, sizeof *t);
     const int C = s->dim, len = s->len;
     GPT fresh, *m;
     GPTConfig mc;
     if (!(m = show_model(s, view->enc, &fresh, &mc))) return EXIT_USAGE;
-    float *w = show_embed_table(&m->pe, len, C);
+    t->w = show_embed_table(&m->pe, len, C);
     /* the same table at initialisation (the run's seed) */
     GPT init;
-    float *w0 = NULL;
     if (s->have_model) {
         if (gpt_build(&init, &mc) != 0) {
-            free(w);
+            learned_table_free(t);
             return EXIT_RUNTIME;
         }
         gpt_init_params(&init, s->cfg.seed);
-        w0 = show_embed_table(&init.pe, len, C);
+        t->w0 = show_embed_table(&init.pe, len, C);
         gpt_free(&init);
     } else {
         gpt_free(&fresh);
@@ -79,10 +97,66 @@ static int show_learned(Show *s, const ShowView *view) {
     /* what N(0, 0.02) noise gives: E||x|| = 0.02 sqrt(2) G((C+1)/2)/G(C/2), Var||x|| = 0.02^2 C - E^2;
      * two independent isotropic vectors: E|cos| = G(C/2) / (sqrt(pi) G((C+1)/2)), E cos^2 = 1/C */
     const double lg = lgamma((C + 1) / 2.0) - lgamma(C / 2.0);
-    const double noise_norm = 0.02 * sqrt(2.0) * exp(lg), noise_cos = exp(-lg) / sqrt(PI);
-    const double sd_norm = sqrt(fmax(0.0004 * C - noise_norm * noise_norm, 0)),
-                 sd_cos = sqrt(fmax(1.0 / C - noise_cos * noise_cos, 0));
-    const int T = s->have_model ? (s->train_T < len ? s->train_T : len) : 0;
+    t->noise_norm = 0.02 * sqrt(2.0) * exp(lg), t->noise_cos = exp(-lg) / sqrt(PI);
+    const double sd_norm = sqrt(fmax(0.0004 * C - t->noise_norm * t->noise_norm, 0)),
+                 sd_cos = sqrt(fmax(1.0 / C - t->noise_cos * t->noise_cos, 0));
+    t->T = s->have_model ? (s->train_T < len ? s->train_T : len) : 0;
+    if (s->have_model) {
+        t->tr = row_stats(t->w, t->w0, C, 0, t->T);
+        t->un = row_stats(t->w, t->w0, C, t->T, len);
+    } else {
+        t->un = row_stats(t->w, NULL, C, 0, len);
+    }
+    /* the spread of those means over un.n rows (un.n - 1 neighbour pairs) of pure noise */
+    const RowStats un = t->un;
+    t->se_norm = un.n ? sd_norm / sqrt(un.n) : 0, t->se_cos = un.n > 1 ? sd_cos / sqrt(un.n - 1) : 0;
+    t->z_norm = t->se_norm > 0 ? (un.norm - t->noise_norm) / t->se_norm : 0;
+    t->z_cos = t->se_cos > 0 ? (un.nbr_cos - t->noise_cos) / t->se_cos : 0;
+    return 0;
+}
+
+#define LEARNED_PREDICTION "learned has no signal past its training length"
+
+static void learned_verdicts(const Show *s, const LearnedTable *t, ShowVerdicts *out) {
+    const RowStats tr = t->tr, un = t->un;
+    if (!s->have_model) {
+        show_verdict_add(out, LEARNED_PREDICTION, SHOW_NOT_TESTED,
+                         "a fresh table is noise everywhere (row norm %.4f, neighbour |cos| %.4f: %+.1f and %+.1f "
+                         "standard errors from N(0, 0.02) noise); give --run RUN of a run trained with model.pe=learned",
+                         un.norm, un.nbr_cos, t->z_norm, t->z_cos);
+    } else if (!un.n) {
+        show_verdict_add(out, LEARNED_PREDICTION, SHOW_NOT_TESTED,
+                         "every row of this table (P = %d) occurs in training inputs; train with a larger "
+                         "model.max_positions or longer eval.lengths", s->len);
+    } else {
+        const int same = un.max_moved == 0.0;
+        show_verdict_add(out, LEARNED_PREDICTION, same ? SHOW_CONFIRMED : SHOW_REFUTED,
+                         "the %d rows at positions %d..%d %s (max |W - W_init| = %.3g); their row norm %.4f and "
+                         "neighbour |cos| %.4f lie %+.1f and %+.1f standard errors from N(0, 0.02) noise (%.4f, "
+                         "%.4f), while the trained rows moved %.4f on average from their initial values (row norm "
+                         "%.4f, neighbour |cos| %.4f)",
+                         un.n, t->T, s->len - 1, same ? "are bitwise their initial noise" : "changed in training",
+                         un.max_moved, un.norm, un.nbr_cos, t->z_norm, t->z_cos, t->noise_norm, t->noise_cos,
+                         tr.moved, tr.norm, tr.nbr_cos);
+    }
+}
+
+static int learned_judge(Show *s, const ShowView *view, ShowVerdicts *out) {
+    LearnedTable t;
+    if (learned_table(s, view, &t) != 0) return -1;
+    learned_verdicts(s, &t, out);
+    learned_table_free(&t);
+    return 0;
+}
+
+static int show_learned(Show *s, const ShowView *view) {
+    const int C = s->dim, len = s->len;
+    LearnedTable lt;
+    const int lrc = learned_table(s, view, &lt);
+    if (lrc != 0) return lrc;
+    const float *w = lt.w, *w0 = lt.w0;
+    const double noise_norm = lt.noise_norm, noise_cos = lt.noise_cos;
+    const int T = lt.T;
 
     if (s->have_model)
         printf("learned table of run %s (step %ld): P = %d positions x C = %d, task %s trained on n = %d..%d, "
@@ -95,42 +169,18 @@ static int show_learned(Show *s, const ShowView *view) {
     printf("\n  %-36s %5s  %13s  %12s", "rows", "count", "mean ||W[p]||", "|cos| nbrs");
     if (w0) printf("  %14s  %12s", "||W-W_init||", "max |W-W_init|");
     printf("\n");
-    RowStats tr = {0}, un = {0};
     if (s->have_model) {
-        tr = row_stats(w, w0, C, 0, T);
-        un = row_stats(w, w0, C, T, len);
-        print_row_stats("trained (positions < longest input)", tr, 1);
-        if (un.n) print_row_stats("never trained", un, 1);
+        print_row_stats("trained (positions < longest input)", lt.tr, 1);
+        if (lt.un.n) print_row_stats("never trained", lt.un, 1);
     } else {
-        un = row_stats(w, NULL, C, 0, len);
-        print_row_stats("all (untrained)", un, 0);
+        print_row_stats("all (untrained)", lt.un, 0);
     }
-    /* the spread of those means over un.n rows (un.n - 1 neighbour pairs) of pure noise */
-    const double se_norm = un.n ? sd_norm / sqrt(un.n) : 0, se_cos = un.n > 1 ? sd_cos / sqrt(un.n - 1) : 0;
     printf("  %-36s %5s  %13.4f  %12.4f\n", "expected of N(0, 0.02) noise", "", noise_norm, noise_cos);
-    printf("  %-36s %5s  %13.4f  %12.4f\n", "  its standard error over that many", "", se_norm, se_cos);
-    const double z_norm = se_norm > 0 ? (un.norm - noise_norm) / se_norm : 0,
-                 z_cos = se_cos > 0 ? (un.nbr_cos - noise_cos) / se_cos : 0;
-
-    if (!s->have_model) {
-        printf("\ndocs/SPEC.md §5 prediction: \"learned has no signal past its training length\" — not tested: a fresh "
-               "table is noise everywhere (row norm %.4f, neighbour |cos| %.4f: %+.1f and %+.1f standard errors "
-               "from N(0, 0.02) noise); give --run RUN of a run trained with model.pe=learned\n",
-               un.norm, un.nbr_cos, z_norm, z_cos);
-    } else if (!un.n) {
-        printf("\ndocs/SPEC.md §5 prediction: \"learned has no signal past its training length\" — not tested: every row "
-               "of this table (P = %d) occurs in training inputs; train with a larger model.max_positions or "
-               "longer eval.lengths\n", len);
-    } else {
-        int same = un.max_moved == 0.0;
-        printf("\ndocs/SPEC.md §5 prediction: \"learned has no signal past its training length\" — %s: the %d rows at "
-               "positions %d..%d %s (max |W - W_init| = %.3g); their row norm %.4f and neighbour |cos| %.4f "
-               "lie %+.1f and %+.1f standard errors from N(0, 0.02) noise (%.4f, %.4f), while the trained rows "
-               "moved %.4f on average from their initial values (row norm %.4f, neighbour |cos| %.4f)\n",
-               same ? "confirmed" : "refuted", un.n, T, len - 1,
-               same ? "are bitwise their initial noise" : "changed in training", un.max_moved, un.norm,
-               un.nbr_cos, z_norm, z_cos, noise_norm, noise_cos, tr.moved, tr.norm, tr.nbr_cos);
-    }
+    printf("  %-36s %5s  %13.4f  %12.4f\n", "  its standard error over that many", "", lt.se_norm, lt.se_cos);
+    ShowVerdicts v = {0};
+    learned_verdicts(s, &lt, &v);
+    printf("\n");
+    show_print_verdicts(&v);
 
     PlotScript ps;
     plot_script_init(&ps);
@@ -186,9 +236,38 @@ static int show_learned(Show *s, const ShowView *view) {
     plot_printf(&ps, "\nunset multiplot\n");
     int rc = show_render(s, &ps, 1200, 850);
     plot_script_free(&ps);
-    free(w);
-    free(w0);
+    learned_table_free(&lt);
     return rc == 0 ? 0 : EXIT_RUNTIME;
 }
 
-const ShowView show_view_learned = {"learned", show_learned};
+/* The report's card: the table of the first finished learned run (rows never
+ * reached in training marked), else a fresh one (64 x 64, seed 1). */
+static int learned_card(const ShowView *view, const ShowCardRun *run, Show *s, cJSON *o) {
+    GPT m;
+    GPTConfig mc;
+    if (run) {
+        RunConfig lc;
+        if (rundir_load(run->dir, 1, &lc, &m, NULL) != 0) return -1;
+        mc = m.cfg;
+        cJSON_AddStringToObject(o, "run", run->id);
+        cJSON_AddNumberToObject(o, "train_T", task_max_train_input_len(task_find(lc.task.name), &lc.task));
+        s->run = run->dir;
+    } else {
+        gpt_config_default(&mc);
+        mc.V = task_vocab(10);
+        mc.C = 64, mc.NH = 4, mc.P = 64;
+        snprintf(mc.pe, sizeof mc.pe, "%s", view->enc);
+        if (gpt_build(&m, &mc) != 0) return -1;
+        gpt_init_params(&m, 1);
+        cJSON_AddNumberToObject(o, "train_T", 0);
+    }
+    float *t = show_embed_table(&m.pe, mc.P, mc.C);
+    cJSON_AddNumberToObject(o, "len", mc.P);
+    cJSON_AddNumberToObject(o, "C", mc.C);
+    cJSON_AddItemToObject(o, "table", show_json_numbers(t, (size_t)mc.P * mc.C, 1e-4));
+    free(t);
+    gpt_free(&m);
+    return 0;
+}
+
+const ShowView show_view_learned = {"learned", show_learned, learned_judge, learned_card};

@@ -91,27 +91,96 @@ int show_rope_tables(const PE *pe, int len, double **angle_out, double **cos_out
     return half;
 }
 
-static int show_rope(Show *s, const ShowView *view) {
-    if (s->rope_scaling != PE_ROPE_SCALING_NONE && show_rope_scaling(s) != 0) return EXIT_USAGE;
+/* What the module computes at s's settings: angle[p, i], cosd[d, i]
+ * (show_rope_tables; half pairs) and all1[d] = <rope(1, d), rope(1, 0)> / hs. */
+typedef struct {
+    int half;
+    double *angle, *cosd, *all1;
+} RopeTables;
+
+static void rope_tables_free(RopeTables *t) {
+    free(t->angle);
+    free(t->cosd);
+    free(t->all1);
+}
+
+static int rope_tables(const Show *s, const ShowView *view, RopeTables *t) {
     const int len = s->len, hs = s->dim / s->heads;
     PEConfig pc = show_pe_config(s);
-    const float rope_base = (float)pe_setting(&pc, &pe_rope_base_setting);
     PE pe;
-    if (pe_init(&pe, view->enc, &pc) != 0) return EXIT_USAGE;
+    if (pe_init(&pe, view->enc, &pc) != 0) return -1;
     float *x = core_calloc(hs, sizeof(float)), *y = core_calloc(hs, sizeof(float));
-    /* angle[p, i], cosd[d, i]: show_rope_tables (R = 2 * half dimensions rotated) */
-    double *angle, *cosd;
-    const int half = show_rope_tables(&pe, len, &angle, &cosd), R = 2 * half;
-    double *all1 = core_calloc(len, sizeof(double)); /* <rope(1, d), rope(1, 0)> / hs */
+    t->half = show_rope_tables(&pe, len, &t->angle, &t->cosd);
+    t->all1 = core_calloc(len, sizeof(double));
     for (int d = 0; d < len; d++) {
         for (int k = 0; k < hs; k++) x[k] = y[k] = 1;
         pe.ops->qk_forward(&pe, x, d, 0);
         pe.ops->qk_forward(&pe, y, 0, 1);
         double dot = 0;
         for (int k = 0; k < hs; k++) dot += (double)x[k] * y[k];
-        all1[d] = dot / hs;
+        t->all1[d] = dot / hs;
     }
     pe_free(&pe);
+    free(x);
+    free(y);
+    return 0;
+}
+
+#define ROPE_FAST "RoPE's cos(angle) decays with distance for fast pairs"
+#define ROPE_SLOW "... and stays near 1 for slow ones"
+
+static void rope_verdicts(const Show *s, const RopeTables *t, ShowVerdicts *out) {
+    const int len = s->len, half = t->half;
+    const double *angle = t->angle, *cosd = t->cosd;
+    /* pair 0: its largest cos at distances len/2..len-1, and its smallest; the slowest pair's smallest */
+    double fast_back = -2, fast_min = 2, slow_min = 2;
+    int fast_back_d = 0;
+    for (int d = 0; d < len; d++) {
+        const double c0 = cosd[(size_t)d * half], cs = cosd[(size_t)d * half + half - 1];
+        if (d >= len / 2 && c0 > fast_back) fast_back = c0, fast_back_d = d;
+        fast_min = c0 < fast_min ? c0 : fast_min;
+        slow_min = cs < slow_min ? cs : slow_min;
+    }
+    const double fast_lambda = 2 * PI / angle[(size_t)1 * half];
+    if (len - 1 < 2 * fast_lambda) {
+        show_verdict_add(out, ROPE_FAST, SHOW_NOT_TESTED,
+                         "distances up to %d are fewer than two wavelengths of the fastest pair (%.3g); use a larger "
+                         "--len", len - 1, fast_lambda);
+    } else {
+        const int decays = fast_back < 0.9;
+        show_verdict_add(out, ROPE_FAST, decays ? SHOW_CONFIRMED : SHOW_REFUTED,
+                         "pair 0 (wavelength %.3g positions) %s between %.4f and 1; its largest cos(angle) at "
+                         "distances %d..%d is %.4f (at d = %d)",
+                         fast_lambda,
+                         decays ? "stays low at long distances after starting" : "oscillates without decaying, swinging",
+                         fast_min, len / 2, len - 1, fast_back, fast_back_d);
+    }
+    if (half < 2)
+        show_verdict_add(out, ROPE_SLOW, SHOW_NOT_TESTED, "only one pair");
+    else
+        show_verdict_add(out, ROPE_SLOW, slow_min > 0.9 ? SHOW_CONFIRMED : SHOW_REFUTED,
+                         "pair %d (wavelength %.3g positions) never goes below %.4f over distances 0..%d", half - 1,
+                         2 * PI / angle[(size_t)1 * half + half - 1], slow_min, len - 1);
+}
+
+static int rope_judge(Show *s, const ShowView *view, ShowVerdicts *out) {
+    RopeTables t;
+    if (rope_tables(s, view, &t) != 0) return -1;
+    rope_verdicts(s, &t, out);
+    rope_tables_free(&t);
+    return 0;
+}
+
+static int show_rope(Show *s, const ShowView *view) {
+    if (s->rope_scaling != PE_ROPE_SCALING_NONE && show_rope_scaling(s) != 0) return EXIT_USAGE;
+    const int len = s->len, hs = s->dim / s->heads;
+    PEConfig pc = show_pe_config(s);
+    const float rope_base = (float)pe_setting(&pc, &pe_rope_base_setting);
+    RopeTables rt;
+    if (rope_tables(s, view, &rt) != 0) return EXIT_USAGE;
+    /* angle[p, i], cosd[d, i]: show_rope_tables (R = 2 * half dimensions rotated) */
+    const double *angle = rt.angle, *cosd = rt.cosd, *all1 = rt.all1;
+    const int half = rt.half, R = 2 * half;
 
     int dist[8], nd = 0;
     for (int d = 1; d < len - 1 && nd < 6; d *= 8) dist[nd++] = d;
@@ -126,28 +195,23 @@ static int show_rope(Show *s, const ShowView *view) {
     printf("  %4s  %10s  %11s", "i", "(rad/pos)", "(positions)");
     for (int k = 0; k < nd; k++) printf("  %13s", "");
     printf("  %14s  %16s\n", "at d", "second half");
-    double fast_back = -2, fast_min = 2, slow_min = 2;
-    int fast_back_d = 0;
     for (int i = 0; i < half; i++) {
         double w = len > 1 ? angle[(size_t)1 * half + i] : 0;
         printf("  %4d  %10.4g  %11.4g", i, w, 2 * PI / w);
         for (int k = 0; k < nd; k++) printf("  %13.4f", cosd[(size_t)dist[k] * half + i]);
         int first = -1;
-        double mx = -2, mn = 2;
+        double mx = -2;
         int mxd = 0;
         for (int d = 0; d < len; d++) {
             double c = cosd[(size_t)d * half + i];
             if (first < 0 && c < 0) first = d;
             if (d >= len / 2 && c > mx) mx = c, mxd = d;
-            if (c < mn) mn = c;
         }
         if (first >= 0)
             printf("  %14d", first);
         else
             printf("  %14s", "never");
         printf("  %9.4f (d=%d)\n", mx, mxd);
-        if (i == 0) fast_back = mx, fast_back_d = mxd, fast_min = mn;
-        if (i == half - 1) slow_min = mn;
     }
     printf("  %4s  %10s  %11s", "mean", "", "");
     for (int k = 0; k < nd; k++) printf("  %13.4f", all1[dist[k]]);
@@ -156,26 +220,10 @@ static int show_rope(Show *s, const ShowView *view) {
 
     double all1_late = -2;
     for (int d = len / 2; d < len; d++) all1_late = all1[d] > all1_late ? all1[d] : all1_late;
-    const double fast_lambda = 2 * PI / angle[(size_t)1 * half];
-    if (len - 1 < 2 * fast_lambda) {
-        printf("\ndocs/SPEC.md §5 prediction: \"RoPE's cos(angle) decays with distance for fast pairs\" — not tested: "
-               "distances up to %d are fewer than two wavelengths of the fastest pair (%.3g); use a larger --len\n",
-               len - 1, fast_lambda);
-    } else {
-        int decays = fast_back < 0.9;
-        printf("\ndocs/SPEC.md §5 prediction: \"RoPE's cos(angle) decays with distance for fast pairs\" — %s: pair 0 "
-               "(wavelength %.3g positions) %s between %.4f and 1; its largest cos(angle) at distances %d..%d is "
-               "%.4f (at d = %d)\n",
-               decays ? "confirmed" : "refuted", fast_lambda,
-               decays ? "stays low at long distances after starting" : "oscillates without decaying, swinging",
-               fast_min, len / 2, len - 1, fast_back, fast_back_d);
-    }
-    if (half < 2)
-        printf("docs/SPEC.md §5 prediction: \"... and stays near 1 for slow ones\" — not tested: only one pair\n");
-    else
-        printf("docs/SPEC.md §5 prediction: \"... and stays near 1 for slow ones\" — %s: pair %d (wavelength %.3g "
-               "positions) never goes below %.4f over distances 0..%d\n", slow_min > 0.9 ? "confirmed" : "refuted",
-               half - 1, 2 * PI / angle[(size_t)1 * half + half - 1], slow_min, len - 1);
+    ShowVerdicts v = {0};
+    rope_verdicts(s, &rt, &v);
+    printf("\n");
+    show_print_verdicts(&v);
     printf("(the score of q = k = (1, ..., 1), which averages all pairs, does fall: %.4f at d = %d, at most "
            "%.4f over distances %d..%d — the long-term decay of Su et al. is a property of the sum over "
            "pairs)\n", all1[len - 1], len - 1, all1_late, len / 2, len - 1);
@@ -248,12 +296,50 @@ static int show_rope(Show *s, const ShowView *view) {
     plot_printf(&ps, "unset multiplot\n");
     int rc = show_render(s, &ps, 1300, 600);
     plot_script_free(&ps);
-    free(angle);
-    free(cosd);
-    free(all1);
-    free(x);
-    free(y);
+    rope_tables_free(&rt);
     return rc == 0 ? 0 : EXIT_RUNTIME;
 }
 
-const ShowView show_view_rope = {"rope", show_rope};
+/* The report's card: 128 positions at the settings of the first finished
+ * rope run (else the defaults); the angles in [0, 2pi). */
+static int rope_card(const ShowView *view, const ShowCardRun *run, Show *s, cJSON *o) {
+    const int len = 128, C = run ? run->cfg->model.C : 64, NH = run ? run->cfg->model.NH : 4, hs = C / NH;
+    PEConfig pc;
+    pe_config_default(&pc);
+    pc.C = C, pc.NH = NH, pc.hs = hs, pc.L = 1, pc.P = len;
+    if (run) pc.set = run->cfg->model.pe_set;
+    PE pe;
+    if (pe_init(&pe, view->enc, &pc) != 0) return -1;
+    /* the rotated pairs as `posenc show rope` computes them */
+    double *ua, *uc;
+    const int half = show_rope_tables(&pe, len, &ua, &uc);
+    float *angle = core_calloc((size_t)len * half + 1, sizeof(float)), *cosd = core_calloc((size_t)len * half + 1, sizeof(float));
+    for (size_t k = 0; k < (size_t)len * half; k++) {
+        const double a = fmod(ua[k], 2 * PI);
+        angle[k] = (float)(a < 0 ? a + 2 * PI : a);
+        cosd[k] = (float)uc[k];
+    }
+    free(ua);
+    free(uc);
+    cJSON_AddNumberToObject(o, "len", len);
+    cJSON_AddNumberToObject(o, "hs", hs);
+    cJSON_AddNumberToObject(o, "pairs", half);
+    cJSON_AddNumberToObject(o, "base", (float)pe_setting(&pc, &pe_rope_base_setting));
+    if (run) {
+        cJSON_AddStringToObject(o, "run", run->id);
+        cJSON_AddNumberToObject(o, "train_T", task_max_train_input_len(task_find(run->cfg->task.name), &run->cfg->task));
+    }
+    cJSON_AddItemToObject(o, "angle", show_json_numbers(angle, (size_t)len * half, 1e-3));
+    /* w_i: the angle at p = 1, unrounded (the slowest pairs turn by less than 1e-3) */
+    cJSON *w = cJSON_AddArrayToObject(o, "omega");
+    for (int i = 0; i < half; i++) cJSON_AddItemToArray(w, cJSON_CreateNumber(len > 1 ? angle[half + i] : 0));
+    cJSON_AddItemToObject(o, "cos", show_json_numbers(cosd, (size_t)len * half, 1e-3));
+    free(angle);
+    free(cosd);
+    pe_free(&pe);
+    if (run) s->run = run->dir;
+    s->len = len;
+    return 0;
+}
+
+const ShowView show_view_rope = {"rope", show_rope, rope_judge, rope_card};

@@ -33,6 +33,60 @@ static ColumnStats column_stats(const float *t, int C, int c, int p0, int p1) {
     return st;
 }
 
+/* The statistics of the sin column d = 2i of the (len, C) table: its
+ * frequency, wavelength and cycles read off the table, and column_stats. */
+static ColumnStats pair_stats(const float *t, int C, int len, int i, int p0) {
+    const int d = 2 * i;
+    const double w = len > 1 ? atan2(t[(size_t)1 * C + d], t[(size_t)1 * C + d + 1]) : 0;
+    ColumnStats st = column_stats(t, C, d, p0, len);
+    st.omega = w;
+    st.wavelength = 2 * PI / w;
+    st.cycles = (len - 1) * w / (2 * PI);
+    return st;
+}
+
+#define SIN_SLOW "sinusoidal low-frequency columns vary slowly"
+#define SIN_FAST "high-frequency ones look like noise at long positions"
+
+/* The verdicts on the table t (len, C) of embed_forward. */
+static void sinusoidal_verdicts(const float *t, int C, int len, ShowVerdicts *out) {
+    const int npairs = C / 2;
+    if (npairs < 2 || len < 8) {
+        const char *why = "need at least 2 column pairs (--dim 4) and 8 positions";
+        show_verdict_add(out, SIN_SLOW, SHOW_NOT_TESTED, "%s", why);
+        show_verdict_add(out, SIN_FAST, SHOW_NOT_TESTED, "%s", why);
+        return;
+    }
+    const ColumnStats slow = pair_stats(t, C, len, npairs - 1, 0), fast = pair_stats(t, C, len, 0, 0),
+                      fast_late = pair_stats(t, C, len, 0, len / 2);
+    show_verdict_add(out, SIN_SLOW, slow.mean_dabs < 0.01 ? SHOW_CONFIRMED : SHOW_REFUTED,
+                     "the slowest pair (i = %d, columns %d-%d) has a wavelength of %.3g positions, completes %.2g "
+                     "cycles over the %d positions and changes by %.2g per position",
+                     npairs - 1, C - 2, C - 1, slow.wavelength, slow.cycles, len, slow.mean_dabs);
+    const int noise_like = fabs(fast_late.r1) < 0.2;
+    show_verdict_add(out, SIN_FAST, noise_like ? SHOW_CONFIRMED : SHOW_REFUTED,
+                     "the fastest column (d = 0) is sin(p) with wavelength %.3g positions; over positions %d..%d its "
+                     "neighbour correlation is %.3f (noise: 0) and its change per position %.3f (noise: %.3f), over "
+                     "the whole window %.3f and %.3f%s",
+                     fast.wavelength, len / 2, len - 1, fast_late.r1, fast_late.mean_dabs, 8.0 / (PI * PI), fast.r1,
+                     fast.mean_dabs,
+                     noise_like ? ""
+                                : ": a regular oscillation at every position, not noise. Sampled at integer positions "
+                                  "its pattern never repeats exactly (the period 2π is irrational), which is what can "
+                                  "read as noise in the heatmap");
+}
+
+static int sinusoidal_judge(Show *s, const ShowView *view, ShowVerdicts *out) {
+    PEConfig pc = show_pe_config(s);
+    PE pe;
+    if (pe_init(&pe, view->enc, &pc) != 0) return -1;
+    float *t = show_embed_table(&pe, s->len, s->dim);
+    pe_free(&pe);
+    sinusoidal_verdicts(t, s->dim, s->len, out);
+    free(t);
+    return 0;
+}
+
 static int show_sinusoidal(Show *s, const ShowView *view) {
     const int C = s->dim, len = s->len;
     PEConfig pc = show_pe_config(s);
@@ -65,41 +119,17 @@ static int show_sinusoidal(Show *s, const ShowView *view) {
            "mean |change|", "neighbour", "second half of the");
     printf("  %4s %4s  %10s  %11s  %9s  %13s  %10s  %22s\n", "", "", "(rad/pos)", "(positions)", "in window",
            "per position", "corr.", "positions: |chg|, corr.");
-    ColumnStats fast = {0}, fast_late = {0}, slow = {0};
     for (int k = 0; k < ns; k++) {
-        int i = sel[k], d = 2 * i;
-        double w = len > 1 ? atan2(t[(size_t)1 * C + d], t[(size_t)1 * C + d + 1]) : 0;
-        ColumnStats st = column_stats(t, C, d, 0, len), late = column_stats(t, C, d, len / 2, len);
-        st.omega = w;
-        st.wavelength = 2 * PI / w;
-        st.cycles = (len - 1) * w / (2 * PI);
-        printf("  %4d %4d  %10.4g  %11.4g  %9.3g  %13.4f  %10.3f  %10.4f  %10.3f\n", i, d, w, st.wavelength,
-               st.cycles, st.mean_dabs, st.r1, late.mean_dabs, late.r1);
-        if (i == 0) fast = st, fast_late = late;
-        if (i == npairs - 1) slow = st;
+        const int i = sel[k];
+        const ColumnStats st = pair_stats(t, C, len, i, 0), late = pair_stats(t, C, len, i, len / 2);
+        printf("  %4d %4d  %10.4g  %11.4g  %9.3g  %13.4f  %10.3f  %10.4f  %10.3f\n", i, 2 * i, st.omega,
+               st.wavelength, st.cycles, st.mean_dabs, st.r1, late.mean_dabs, late.r1);
     }
 
-    if (npairs < 2 || len < 8) {
-        printf("\ndocs/SPEC.md §5 predictions on sinusoidal columns — not tested: need at least 2 column pairs "
-               "(--dim 4) and 8 positions\n");
-    } else {
-        printf("\ndocs/SPEC.md §5 prediction: \"sinusoidal low-frequency columns vary slowly\" — %s: the slowest pair "
-               "(i = %d, columns %d-%d) has a wavelength of %.3g positions, completes %.2g cycles over the %d "
-               "positions and changes by %.2g per position\n",
-               slow.mean_dabs < 0.01 ? "confirmed" : "refuted", npairs - 1, C - 2, C - 1, slow.wavelength,
-               slow.cycles, len, slow.mean_dabs);
-        int noise_like = fabs(fast_late.r1) < 0.2;
-        printf("docs/SPEC.md §5 prediction: \"high-frequency ones look like noise at long positions\" — %s: the fastest "
-               "column (d = 0) is sin(p) with wavelength %.3g positions; over positions %d..%d its neighbour "
-               "correlation is %.3f (noise: 0) and its change per position %.3f (noise: %.3f), over the whole "
-               "window %.3f and %.3f%s\n",
-               noise_like ? "confirmed" : "refuted", fast.wavelength, len / 2, len - 1, fast_late.r1,
-               fast_late.mean_dabs, 8.0 / (PI * PI), fast.r1, fast.mean_dabs,
-               noise_like ? ""
-                          : ": a regular oscillation at every position, not noise. Sampled at integer positions "
-                            "its pattern never repeats exactly (the period 2π is irrational), which is what can "
-                            "read as noise in the heatmap");
-    }
+    ShowVerdicts v = {0};
+    sinusoidal_verdicts(t, C, len, &v);
+    printf("\n");
+    show_print_verdicts(&v);
 
     /* the picture: heatmap on top, the fastest, two middle and the slowest columns below */
     PlotScript ps;
@@ -163,4 +193,24 @@ static int show_sinusoidal(Show *s, const ShowView *view) {
     return rc == 0 ? 0 : EXIT_RUNTIME;
 }
 
-const ShowView show_view_sinusoidal = {"sinusoidal", show_sinusoidal};
+/* The report's card: the table at positions 0..127 (the page's slider) and
+ * d_model 64, and its verdicts. */
+static int sinusoidal_card(const ShowView *view, const ShowCardRun *run, Show *s, cJSON *o) {
+    (void)run;
+    const int len = 128, C = 64;
+    PEConfig pc;
+    pe_config_default(&pc);
+    pc.C = C, pc.NH = 4, pc.hs = C / 4, pc.L = 1, pc.P = len;
+    PE pe;
+    if (pe_init(&pe, view->enc, &pc) != 0) return -1;
+    float *t = show_embed_table(&pe, len, C);
+    cJSON_AddNumberToObject(o, "len", len);
+    cJSON_AddNumberToObject(o, "C", C);
+    cJSON_AddItemToObject(o, "table", show_json_numbers(t, (size_t)len * C, 1e-3));
+    free(t);
+    pe_free(&pe);
+    s->len = len, s->dim = C;
+    return 0;
+}
+
+const ShowView show_view_sinusoidal = {"sinusoidal", show_sinusoidal, sinusoidal_judge, sinusoidal_card};

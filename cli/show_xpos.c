@@ -104,4 +104,4 @@ static int show_xpos(Show *s, const ShowView *view) {
     return rc == 0 ? 0 : EXIT_RUNTIME;
 }
 
-const ShowView show_view_xpos = {"xpos", show_xpos};
+const ShowView show_view_xpos = {"xpos", show_xpos, NULL, NULL};

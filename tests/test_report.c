@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/show.h"
 #include "core/error.h"
 #include "core/fsutil.h"
 #include "core/rng.h"
@@ -308,16 +309,33 @@ START_TEST(test_report_cli) {
         const int alibi = strcmp(cJSON_GetObjectItem(r, "pe")->valuestring, "alibi") == 0;
         ck_assert_int_eq(cJSON_GetObjectItem(r, "bias") != NULL, alibi);
     }
-    /* the four schemes, each with the verdicts posenc show prints */
+    /* a card for every view with a card hook, each with its verdicts as posenc show prints them and as data */
     const cJSON *sc = cJSON_GetObjectItem(j, "schemes");
-    const char *names[4] = {"sinusoidal", "learned", "rope", "alibi"};
-    for (int i = 0; i < 4; i++) {
-        const cJSON *o = cJSON_GetObjectItem(sc, names[i]);
-        ck_assert_msg(o != NULL, "no scheme %s", names[i]);
-        const cJSON *v = cJSON_GetObjectItem(o, "verdicts");
-        ck_assert_msg(cJSON_GetArraySize(v) > 0, "%s: no verdict", names[i]);
-        ck_assert_ptr_nonnull(strstr(cJSON_GetArrayItem(v, 0)->valuestring, "docs/SPEC.md §5 prediction"));
+    int cards = 0;
+    for (int i = 0; i < show_num_views; i++) {
+        const ShowView *view = show_views[i];
+        const cJSON *o = cJSON_GetObjectItem(sc, view->enc);
+        ck_assert_msg((o != NULL) == (view->card != NULL), "scheme %s: card %s", view->enc, o ? "without a hook" : "missing");
+        if (!o) continue;
+        cards++;
+        ck_assert_msg(!cJSON_GetObjectItem(o, "error"), "%s: %s", view->enc, cJSON_GetObjectItem(o, "error")->valuestring);
+        const cJSON *v = cJSON_GetObjectItem(o, "verdicts"), *vd = cJSON_GetObjectItem(o, "verdict_data");
+        ck_assert_msg(cJSON_GetArraySize(v) > 0, "%s: no verdict", view->enc);
+        ck_assert_int_eq(cJSON_GetArraySize(vd), cJSON_GetArraySize(v));
+        for (int k = 0; k < cJSON_GetArraySize(v); k++) {
+            const char *line = cJSON_GetArrayItem(v, k)->valuestring;
+            const cJSON *x = cJSON_GetArrayItem(vd, k);
+            ck_assert_ptr_nonnull(strstr(line, "docs/SPEC.md §5 prediction"));
+            ck_assert_ptr_nonnull(strstr(line, cJSON_GetObjectItem(x, "prediction")->valuestring));
+            ck_assert_ptr_nonnull(strstr(line, cJSON_GetObjectItem(x, "outcome")->valuestring));
+        }
+        /* the command that prints the same verdicts */
+        const char *cmd = cJSON_GetObjectItem(o, "command")->valuestring;
+        ck_assert_int_eq(strncmp(cmd, "posenc ", 7), 0);
+        ck_assert_msg(posenc("%s --no-plot", cmd + 7) == 0, "%s:\n%s", cmd, posenc_out);
+        for (int k = 0; k < cJSON_GetArraySize(v); k++) EXPECT_OUT(cJSON_GetArrayItem(v, k)->valuestring);
     }
+    ck_assert_int_eq(cJSON_GetArraySize(sc), cards);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(sc, "alibi"), "by_heads")), 16);
     ck_assert_int_eq(cJSON_GetArraySize(cJSON_GetObjectItem(cJSON_GetObjectItem(sc, "sinusoidal"), "table")), 128 * 64);
     cJSON_Delete(j);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "cli/show.h"
 #include "core/error.h"
 #include "core/fsutil.h"
 #include "model/pe.h"
@@ -51,25 +52,51 @@ static int count_files(const char *dir, const char *part) {
     return n;
 }
 
-START_TEST(test_every_encoding) {
+/* Every view of the table (cli/show.h): its pictures, and the verdicts of
+ * its judge hook printed as show_verdict_text writes them. */
+START_TEST(test_every_view) {
+    const ShowView *view = show_views[_i];
     const char *d = test_tmpdir("show-all");
-    const char *enc[] = {"sinusoidal", "learned", "rope", "alibi"};
     char base[1024];
-    for (int i = 0; i < 4; i++) {
-        ck_assert_msg(posenc("show %s --out %s/pics", enc[i], d) == 0, "show %s:\n%s", enc[i], posenc_out);
-        EXPECT_OUT("docs/SPEC.md §5 prediction");
-        snprintf(base, sizeof base, "%s/pics/%s", d, enc[i]);
-        expect_pictures(base);
-    }
+    ck_assert_msg(posenc("show %s --out %s/pics", view->enc, d) == 0, "show %s:\n%s", view->enc, posenc_out);
+    snprintf(base, sizeof base, "%s/pics/%s", d, view->enc);
+    expect_pictures(base);
     /* nothing but the pictures: no temporary script or output left behind */
     snprintf(base, sizeof base, "%s/pics", d);
     ck_assert_int_eq(count_files(base, "tmp"), 0);
-    ck_assert_int_eq(count_files(base, "."), 8);
-    /* none has nothing to draw: a message, success, no file */
-    ck_assert_int_eq(posenc("show none --out %s/none", d), 0);
-    EXPECT_OUT("Nothing to draw");
-    snprintf(base, sizeof base, "%s/none", d);
-    ck_assert(!path_exists(base));
+    ck_assert_int_eq(count_files(base, view->enc), 2);
+    if (!view->judge) return;
+    Show s;
+    show_defaults(&s);
+    s.enc = view->enc;
+    ck_assert_int_eq(show_prepare(&s), 0);
+    ShowVerdicts v = {0};
+    ck_assert_msg(view->judge(&s, view, &v) == 0, "%s: %s", view->enc, core_error());
+    show_release(&s);
+    ck_assert_msg(v.n > 0, "%s: a judge hook without a verdict", view->enc);
+    for (int i = 0; i < v.n; i++) {
+        char line[1400];
+        show_verdict_text(&v.v[i], line, sizeof line);
+        ck_assert_msg(strncmp(line, "docs/SPEC.md §5 prediction: \"", strlen("docs/SPEC.md §5 prediction: \"")) == 0, "%s", line);
+        EXPECT_OUT(line); /* `posenc show` prints the same verdict */
+    }
+}
+END_TEST
+
+/* Every registered encoding has a view or adds nothing (and says so). */
+START_TEST(test_every_encoding) {
+    const char *d = test_tmpdir("show-none");
+    for (int i = 0; i < pe_count(); i++) {
+        const PEOps *ops = pe_at(i);
+        if (show_view_find(ops->name)) continue;
+        ck_assert_msg(!ops->embed_forward && !ops->qk_forward && !ops->bias_forward,
+                      "encoding %s has no view of posenc show (cli/show.h)", ops->name);
+        ck_assert_int_eq(posenc("show %s --out %s/%s", ops->name, d, ops->name), 0);
+        EXPECT_OUT("Nothing to draw");
+        char base[1024];
+        snprintf(base, sizeof base, "%s/%s", d, ops->name);
+        ck_assert(!path_exists(base));
+    }
 }
 END_TEST
 
@@ -267,6 +294,7 @@ END_TEST
 static Suite *show_suite(void) {
     Suite *s = suite_create("show");
     TCase *tc = tcase_create("show");
+    tcase_add_loop_test(tc, test_every_view, 0, show_num_views);
     tcase_add_test(tc, test_every_encoding);
     tcase_add_test(tc, test_printed_figures);
     tcase_add_test(tc, test_learned_run);
