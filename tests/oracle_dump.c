@@ -12,6 +12,8 @@
  * and B*T position ids, whitespace-separated. OUT is a safetensors file:
  *
  *   logits        (B, T, V)  F32
+ *   decode_logits (B, T, V)  F32  the same by incremental decoding (gpt_decode_step,
+ *                                 as `posenc predict` runs it), each row token by token
  *   loss          (1)        F32  mean cross-entropy over the counted targets
  *   grad.<name>   the gradient of loss for every checkpoint tensor <name>
  *                 (run/checkpoint.h's table), same shape
@@ -165,11 +167,24 @@ int main(int argc, char **argv) {
     gpt_zero_grad(&m);
     gpt_backward(&m, in, tg, pos);
 
+    /* each row again through the key/value cache, one token at a time */
+    float *dec = malloc(nlog * sizeof *dec);
+    GPTCache cache;
+    if (!dec || gpt_cache_init(&cache, &m, T) != 0) return fail("cannot allocate the decoding cache");
+    for (int b = 0; b < B; b++) {
+        gpt_cache_reset(&cache);
+        for (int t = 0; t < T; t++) {
+            if (gpt_decode_step(&m, &cache, in[b * T + t], pos[b * T + t]) != 0) return fail(core_error());
+            memcpy(dec + ((size_t)b * T + t) * m.cfg.V, cache.logits, (size_t)m.cfg.V * sizeof *dec);
+        }
+    }
+    gpt_cache_free(&cache);
+
     int nt = checkpoint_tensor_table(&m, "grad.", m.grads_memory, NULL, 0);
     if (nt < 0) return fail(core_error());
     CheckpointTensor *tab = calloc((size_t)nt, sizeof *tab);
     if (checkpoint_tensor_table(&m, "grad.", m.grads_memory, tab, nt) != nt) return fail(core_error());
-    int n = nt + 2;
+    int n = nt + 3;
     char (*names)[112] = calloc((size_t)n, sizeof *names);
     int *ndim = calloc((size_t)n, sizeof *ndim);
     size_t (*shape)[3] = calloc((size_t)n, sizeof *shape);
@@ -178,20 +193,24 @@ int main(int argc, char **argv) {
     ndim[0] = 3;
     shape[0][0] = (size_t)B, shape[0][1] = (size_t)T, shape[0][2] = (size_t)m.cfg.V;
     data[0] = logits;
-    snprintf(names[1], sizeof names[1], "loss");
-    ndim[1] = 1;
-    shape[1][0] = 1;
-    data[1] = &loss;
+    snprintf(names[1], sizeof names[1], "decode_logits");
+    ndim[1] = 3;
+    memcpy(shape[1], shape[0], sizeof shape[0]);
+    data[1] = dec;
+    snprintf(names[2], sizeof names[2], "loss");
+    ndim[2] = 1;
+    shape[2][0] = 1;
+    data[2] = &loss;
     for (int i = 0; i < nt; i++) {
-        snprintf(names[i + 2], sizeof names[i + 2], "%s", tab[i].name);
-        ndim[i + 2] = tab[i].ndim;
-        shape[i + 2][0] = tab[i].shape[0];
-        shape[i + 2][1] = tab[i].shape[1];
-        data[i + 2] = tab[i].data;
+        snprintf(names[i + 3], sizeof names[i + 3], "%s", tab[i].name);
+        ndim[i + 3] = tab[i].ndim;
+        shape[i + 3][0] = tab[i].shape[0];
+        shape[i + 3][1] = tab[i].shape[1];
+        data[i + 3] = tab[i].data;
     }
     int rc = write_out(out, n, names, ndim, shape, data);
     free(names), free(ndim), free(shape), free(data), free(tab);
-    free(in), free(tg), free(pos), free(logits);
+    free(in), free(tg), free(pos), free(logits), free(dec);
     gpt_free(&m);
     return rc != 0 ? fail(core_error()) : 0;
 }
