@@ -23,6 +23,7 @@
 #include "cli/cli.h"
 #include "core/alloc.h"
 #include "core/error.h"
+#include "data/corpus.h"
 #include "run/rundir.h"
 
 static void predict_usage(FILE *f) {
@@ -39,6 +40,10 @@ static void predict_usage(FILE *f) {
             "most likely symbol beside the source's, the loss per token of both, and the\n"
             "model's and the source's next symbol after x_n.\n"
             "\n"
+            "For the text task, x is text (its UTF-8 bytes are the tokens): the model's loss\n"
+            "per byte on it (and perplexity), then its greedy continuation of --generate bytes.\n"
+            "\n"
+            "  --generate N     text task: bytes of greedy continuation (default 64, 0..4096)\n"
             "  --logits TOKENS  print the logits (and position ids) of every position of a\n"
             "                   raw token sequence as JSON. Tokens are ids 0..V-1 or the names\n"
             "                   BOS SEP EOS PAD, e.g. \"BOS 3 1 4 SEP 3\". Longer than the run's\n"
@@ -233,6 +238,72 @@ static void predict_lm(GPT *m, const TaskOps *task, const RunConfig *cfg, const 
     decoder_free(&dec);
 }
 
+/* Write bytes b[0..n) for a terminal: valid UTF-8 characters of U+00A0 and
+ * above and printable ASCII as they are, a newline as \\n, a backslash as
+ * \\\\, every other byte (controls, C1 controls, broken UTF-8) as \\xNN. */
+static void print_text_escaped(const unsigned char *b, int n) {
+    for (int i = 0; i < n;) {
+        const unsigned c = b[i];
+        if (c == '\n') printf("\\n"), i++;
+        else if (c == '\\') printf("\\\\"), i++;
+        else if (c >= 0x20 && c < 0x7f) putchar((int)c), i++;
+        else if (c >= 0x80) {
+            int nul, len = 0;
+            for (int k = 2; k <= 4 && i + k <= n && !len; k++)
+                if (corpus_first_bad(b + i, (size_t)k, &nul) == (size_t)k) len = k;
+            if (len && !(c == 0xc2 && b[i + 1] < 0xa0)) { /* not a C1 control */
+                fwrite(b + i, 1, (size_t)len, stdout);
+                i += len;
+            } else {
+                printf("\\x%02x", c), i++;
+            }
+        } else {
+            printf("\\x%02x", c), i++;
+        }
+    }
+}
+
+/* The text task: x is text whose bytes are the tokens. The model's loss per
+ * byte on it, then `gen` bytes of greedy continuation. seq and pos have room
+ * for n + gen + 1 tokens, the model for as many positions. */
+static void predict_text(GPT *m, const RunConfig *cfg, const char *run, const unsigned char *x, int n, int gen,
+                         int *seq, int *pos, int recompute) {
+    const int A = cfg->task.alphabet, V = m->cfg.V;
+    seq[0] = task_bos(A);
+    for (int i = 0; i < n; i++) seq[i + 1] = x[i];
+    for (int t = 0; t <= n + gen; t++) pos[t] = t;
+    Decoder dec;
+    if (decoder_init(&dec, m, recompute, n + gen + 1, n + 1) != 0) {
+        fprintf(stderr, "posenc: internal error: %s\n", core_error());
+        abort();
+    }
+    double loss = 0.0;
+    int right = 0;
+    for (int t = 0; t < n; t++) { /* row t predicts x_(t+1) */
+        const float *q = next_probs(&dec, seq, pos, t + 1);
+        loss -= log((double)q[x[t]]);
+        right += argmax_f(q, V) == x[t];
+    }
+    printf("run %s: task text, pe %s\n", run, cfg->model.pe);
+    printf("text (%d bytes): \"", n);
+    print_text_escaped(x, n);
+    printf("\"\nloss per byte %.4f nats (perplexity %.4f); the model's most likely byte is right at %d of %d\n",
+           loss / n, exp(loss / n), right, n);
+    unsigned char *out = core_calloc((size_t)gen + 1, 1);
+    int len = n + 1, made = 0;
+    for (; made < gen; made++) {
+        const int best = argmax_f(next_probs(&dec, seq, pos, len), V);
+        if (best >= A) break; /* a special token: no text */
+        out[made] = (unsigned char)best;
+        seq[len++] = best;
+    }
+    printf("greedy continuation (%d bytes): \"", made);
+    print_text_escaped(out, made);
+    printf("\"\n");
+    free(out);
+    decoder_free(&dec);
+}
+
 void token_name(char *buf, size_t cap, int t, int A) {
     if (t < A) snprintf(buf, cap, "%d", t);
     else if (t == task_pad(A)) snprintf(buf, cap, "PAD");
@@ -244,6 +315,7 @@ void token_name(char *buf, size_t cap, int t, int A) {
 int cmd_predict(int argc, char **argv) {
     const char *run = NULL, *problem = NULL, *logits = NULL;
     int recompute = 0;
+    long generate = -1;
     for (int i = 1; i < argc; i++) {
         if (is_help(argv[i])) {
             predict_usage(stdout);
@@ -254,6 +326,14 @@ int cmd_predict(int argc, char **argv) {
                 return EXIT_USAGE;
             }
             logits = argv[++i];
+        } else if (strcmp(argv[i], "--generate") == 0) {
+            char *end;
+            if (i + 1 >= argc || (errno = 0, generate = strtol(argv[i + 1], &end, 10), *end || errno) ||
+                generate < 0 || generate > 4096) {
+                fprintf(stderr, "posenc predict: --generate needs a number of bytes in 0..4096\n");
+                return EXIT_USAGE;
+            }
+            i++;
         } else if (strcmp(argv[i], "--recompute") == 0) {
             recompute = 1;
         } else if (argv[i][0] == '-' && argv[i][1] && !(argv[i][1] >= '0' && argv[i][1] <= '9')) {
@@ -324,6 +404,34 @@ int cmd_predict(int argc, char **argv) {
         goto done;
     }
 
+    if (task->alphabet && task->sample_eval_x) { /* the text task: the problem is text */
+        const size_t bytes = strlen(problem);
+        int nul;
+        if (bytes == 0 || bytes > 4096 || corpus_first_bad((const unsigned char *)problem, bytes, &nul) < bytes) {
+            fprintf(stderr, "posenc predict: the text must be 1..4096 bytes of UTF-8, got %zu bytes%s\n", bytes,
+                    bytes && bytes <= 4096 ? " that are not UTF-8" : "");
+            rc = EXIT_USAGE;
+            goto done;
+        }
+        const int tn = (int)bytes, gen = generate < 0 ? 64 : (int)generate;
+        if (tn + gen + 1 > m.cfg.P) {
+            gpt_free(&m);
+            if (rundir_load(run, tn + gen + 1, &cfg, &m, NULL) != 0) {
+                fprintf(stderr, "posenc predict: %s\n", core_error());
+                free(seq);
+                free(pos);
+                return EXIT_RUNTIME;
+            }
+        }
+        predict_text(&m, &cfg, run, (const unsigned char *)problem, tn, gen, seq, pos, recompute);
+        goto done;
+    }
+    if (generate >= 0) {
+        fprintf(stderr, "posenc predict: --generate applies to the text task only (this run's task is %s)\n",
+                cfg.task.name);
+        rc = EXIT_USAGE;
+        goto done;
+    }
     int x[4096];
     int n = parse_tokens(problem, A, 0, x, 4096);
     if (n < 0) {

@@ -342,7 +342,9 @@ static cJSON *attention_entry(const ReportRun *r, const char *label) {
         int *seq = core_calloc(T, sizeof(int));
         const size_t cells = (size_t)m.cfg.L * m.cfg.NH * T * T;
         float *att = core_calloc(cells, sizeof(float));
-        if (attention_eval_input(t, &c->task, c->eval.seed, n, seq) < 0 || attention_maps(&m, seq, T, att) != 0) {
+        TaskConfig tc = c->task; /* a task over a file reads it first */
+        if (task_open(t, &tc, n) != 0 || attention_eval_input(t, &tc, c->eval.seed, n, seq) < 0 ||
+            attention_maps(&m, seq, T, att) != 0) {
             cJSON_AddStringToObject(x, "skipped", core_error());
         } else {
             cJSON *tok = cJSON_AddArrayToObject(x, "tokens");

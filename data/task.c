@@ -14,11 +14,11 @@
 #include "core/rng.h"
 
 extern const TaskOps task_copy_ops, task_reverse_ops, task_sort_ops, task_duplicate_ops,
-    task_odds_first_ops, task_markov_ops;
+    task_odds_first_ops, task_markov_ops, task_text_ops;
 
 static const TaskOps *const registry[] = {
     &task_copy_ops, &task_reverse_ops, &task_sort_ops, &task_duplicate_ops, &task_odds_first_ops,
-    &task_markov_ops,
+    &task_markov_ops, &task_text_ops,
 };
 #define NUM_TASKS ((int)(sizeof registry / sizeof registry[0]))
 
@@ -123,6 +123,11 @@ const char *task_setting_text(const TaskConfig *cfg, const TaskSetting *s) {
     return text_index[k] >= 0 ? cfg->set.text[text_index[k]] : "";
 }
 
+void task_setting_set_text(TaskConfig *cfg, const TaskSetting *s, const char *v) {
+    const int k = slot_of(s);
+    if (text_index[k] >= 0) snprintf(cfg->set.text[text_index[k]], TASK_SETTING_TEXT_MAX, "%s", v);
+}
+
 int task_setting_set(TaskConfig *cfg, const char *name, double v) {
     const int k = task_setting_find(name);
     if (k < 0 || slots[k]->type == TASK_SETTING_TEXT)
@@ -217,6 +222,21 @@ int task_max_train_input_len(const TaskOps *t, const TaskConfig *cfg) {
 
 /* ---- configuration ---------------------------------------------------- */
 
+int task_open(const TaskOps *t, TaskConfig *cfg, int longest_eval) {
+    if (!t->open) return 0;
+    if (t->open(cfg) != 0) return -1;
+    char what[256] = "its file";
+    if (t->describe) t->describe(cfg, what, sizeof what);
+    const long train = t->room(cfg, 0), held = t->room(cfg, 1);
+    if (cfg->max_len > train)
+        return core_errorf("task.max_len: %d is longer than the training part of %s (%ld tokens)", cfg->max_len,
+                           what, train);
+    if (longest_eval > held)
+        return core_errorf("eval.lengths: %d is longer than the held-out part of %s (%ld tokens); evaluate shorter "
+                           "lengths or use a longer file", longest_eval, what, held);
+    return 0;
+}
+
 void task_config_default(TaskConfig *cfg) {
     memset(cfg, 0, sizeof *cfg);
     strcpy(cfg->name, "copy");
@@ -242,6 +262,9 @@ int task_config_check(const TaskConfig *cfg) {
                          cfg->max_len);
     if (check_settings(cfg) != 0) return -1;
     const TaskOps *t = task_find(cfg->name);
+    if (t->alphabet && cfg->alphabet != t->alphabet)
+        return core_errorf("task.alphabet: task %s has a fixed alphabet of %d; leave task.alphabet out, got %d",
+                           t->name, t->alphabet, cfg->alphabet);
     return t->check ? t->check(cfg) : 0;
 }
 
@@ -278,8 +301,12 @@ static int *row_x(Batch *b, int r, const TaskOps *t) {
     return b->inputs + (size_t)r * b->cap_T + (t->frame == TASK_FRAME_LM ? 0 : 1);
 }
 
-static void draw_x(Batch *b, int r, int n, const TaskOps *t, const TaskConfig *cfg, Rng *rng) {
+static void draw_x(Batch *b, int r, int n, const TaskOps *t, const TaskConfig *cfg, Rng *rng, int eval) {
     int *x = row_x(b, r, t);
+    if (eval && t->sample_eval_x) {
+        t->sample_eval_x(x, n, cfg, rng);
+        return;
+    }
     if (t->sample_x) {
         t->sample_x(x, n, cfg, rng);
         return;
@@ -341,11 +368,18 @@ int batch_sample_train(Batch *b, const TaskOps *t, const TaskConfig *cfg, int B,
         return core_errorf("batch_sample_train: %d rows of up to %d tokens (lengths %d..%d) exceed "
                          "the batch capacity %d x %d",
                          B, worst, cfg->min_len, cfg->max_len, b->cap_B, b->cap_T);
+    if (t->room) {
+        const long room = t->room(cfg, 0);
+        if (room == 0) return core_errorf("batch_sample_train: task %s: its file is not open (task_open)", t->name);
+        if (cfg->max_len > room)
+            return core_errorf("batch_sample_train: task.max_len %d exceeds the %ld tokens of the training part",
+                               cfg->max_len, room);
+    }
     int span = cfg->max_len - cfg->min_len + 1, T = 0;
     for (int r = 0; r < B; r++) {
         int n = cfg->min_len + (int)rng_below(rng, (uint32_t)span);
         b->ns[r] = n;
-        draw_x(b, r, n, t, cfg, rng);
+        draw_x(b, r, n, t, cfg, rng, 0);
         int len = task_input_len(t, n);
         if (len > T) T = len;
     }
@@ -363,9 +397,16 @@ int batch_sample_eval(Batch *b, const TaskOps *t, const TaskConfig *cfg, int n, 
         return core_errorf("batch_sample_eval: %d rows of %d tokens (n = %d) exceed the batch "
                          "capacity %d x %d",
                          B, T, n, b->cap_B, b->cap_T);
+    if (t->room) {
+        const long room = t->room(cfg, 1);
+        if (room == 0) return core_errorf("batch_sample_eval: task %s: its file is not open (task_open)", t->name);
+        if (n > room)
+            return core_errorf("evaluation length %d exceeds the %ld tokens of the held-out part of the task's file",
+                               n, room);
+    }
     for (int r = 0; r < B; r++) {
         b->ns[r] = n;
-        draw_x(b, r, n, t, cfg, rng);
+        draw_x(b, r, n, t, cfg, rng, 1);
     }
     frame_rows(b, t, cfg->alphabet, B, T);
     for (int r = 0; r < B; r++) { /* alignment padding: repeat the last real id */

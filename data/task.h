@@ -162,6 +162,22 @@ typedef struct {
     /* (optional) One line describing the source for `posenc eval`'s header
      * (e.g. markov: "order-2 chain, 3 successors per context, table seed 1"). */
     void (*describe)(const TaskConfig *cfg, char *buf, size_t n);
+    /* A fixed alphabet (text: the 256 byte values), or 0: task.alphabet. A
+     * config that leaves task.alphabet out gets it (run/config.c); another
+     * value is an error. */
+    int alphabet;
+    /* (optional) Evaluation's x, drawn from held-out data (NULL: sample_x). */
+    void (*sample_eval_x)(int *x, int n, const TaskConfig *cfg, Rng *rng);
+    /* (optional) A task over a file: read and check it, once per process
+     * (again only for another file), and record what identifies it in cfg's
+     * settings if they are empty, else refuse a file that differs from what
+     * they record. 0, or an error starting with the key at fault
+     * ("task.file: ..."). Call it through task_open. */
+    int (*open)(TaskConfig *cfg);
+    /* (with open) The longest x the opened file holds for training (eval = 0)
+     * or evaluation (eval = 1); 0 if cfg's file is not open. The batch
+     * samplers refuse a batch it has no room for. */
+    long (*room)(const TaskConfig *cfg, int eval);
 } TaskOps;
 
 /* The task called `name`, or NULL. */
@@ -188,6 +204,8 @@ const char *task_setting_text(const TaskConfig *cfg, const TaskSetting *s);
 /* Set the int or seed setting called `name` (tests, tools): 0, or -1 with an
  * error for an unknown name or a text setting. */
 int task_setting_set(TaskConfig *cfg, const char *name, double v);
+/* Set text setting s in cfg to v (cut at TASK_SETTING_TEXT_MAX - 1 bytes). */
+void task_setting_set_text(TaskConfig *cfg, const TaskSetting *s, const char *v);
 /* Whether the setting in `slot` holds its default in cfg. */
 int task_setting_is_default(const TaskConfig *cfg, int slot);
 /* The tasks that read the setting in `slot`, "\"a\"" or "\"a\", \"b\"", into buf. */
@@ -220,6 +238,12 @@ int task_counted_len(const TaskOps *t, int n);
  * has no entropy hook (floor untouched), -1 on error. */
 int task_loss_floor(const TaskOps *t, const TaskConfig *cfg, const int *ns, int count, double *floor,
                     double *rate);
+
+/* Open the task's file, if it reads one (TaskOps.open; nothing for the
+ * others), and check that the training lengths and the longest evaluation
+ * length `longest_eval` (0: none) fit in its parts. 0, or an error naming
+ * the key, the file and the sizes. */
+int task_open(const TaskOps *t, TaskConfig *cfg, int longest_eval);
 
 /* Defaults: copy, alphabet 10, lengths 1..16; every task setting at its default. */
 void task_config_default(TaskConfig *cfg);

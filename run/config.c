@@ -661,7 +661,9 @@ static int resolve_check(Loader *ld) {
         if (check_range(ld, k)) return -1;
     if (check_name(ld)) return -1;
 
-    /* task */
+    /* task: a task with a fixed alphabet (text: bytes) gets it unless the config sets task.alphabet */
+    const TaskOps *named = task_find(c->task.name);
+    if (named && named->alphabet && ld->rank[K_TASK_ALPHABET] == 0) c->task.alphabet = named->alphabet;
     if (task_config_check(&c->task)) {
         char msg[1024];
         snprintf(msg, sizeof msg, "%s", core_error());

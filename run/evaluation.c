@@ -160,7 +160,11 @@ static int eval_variant(const EvalContext *x, int pm, int sc, PosAcc *pa, int bl
                    pe_rope_scaling_name(sc), x->s_used, x->s_derived ? " (derived)" : "", x->train_T);
         say(out, "\n");
     }
-    if (lm) {
+    if (lm && !floor) {
+        char source[256] = "the data";
+        if (task->describe) task->describe(&cfg->task, source, sizeof source);
+        say(out, "%s\nloss = mean cross-entropy per token of x1..xn in nats (perplexity = exp(loss))\n", source);
+    } else if (lm) {
         char source[256] = "the source";
         if (task->describe) task->describe(&cfg->task, source, sizeof source);
         say(out, "%s: entropy rate %.4f nats/token (uniform: %.4f)\nloss = mean cross-entropy per token of x1..xn; "
@@ -252,6 +256,15 @@ int eval_run(const char *run, const EvalOptions *opt) {
     const long samples = opt->samples ? opt->samples : cfg.eval.samples;
     const long batch_size = opt->batch_size ? opt->batch_size : cfg.eval.batch_size;
     const TaskOps *task = task_find(cfg.task.name);
+    {   /* a task over a file: the file the run was trained on, with room for the longest length */
+        int longest = 0;
+        for (int i = 0; i < nl; i++) longest = lengths[i] > longest ? lengths[i] : longest;
+        if (task_open(task, &cfg.task, longest) != 0) {
+            core_errorf("%s: %s", run, core_error());
+            gpt_free(&m);
+            return EVAL_RUN_INVALID;
+        }
+    }
     int maxB = 1, maxT = 1, maxLen = 1; /* batch shape (rows padded: task_eval_T), longest real input */
     for (int i = 0; i < nl; i++) {
         int B, T, len = task_input_len(task, lengths[i]);

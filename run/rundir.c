@@ -100,6 +100,13 @@ static int prepare_new(const RunDirSetup *s, const char *dir) {
     return RUNDIR_OK;
 }
 
+int task_open_for_run(RunConfig *cfg) {
+    int longest = 0;
+    for (int i = 0; i < cfg->eval.num_lengths; i++)
+        if (cfg->eval.lengths[i] > longest) longest = cfg->eval.lengths[i];
+    return task_open(task_find(cfg->task.name), &cfg->task, longest);
+}
+
 int rundir_prepare(const RunDirSetup *s, RunConfig *cfg, char *dir, size_t cap) {
     if (!s->resume && (config_load(cfg, s->config_path, s->sets, s->nsets) != 0 || check_model_config(cfg) != 0))
         return RUNDIR_INVALID;
@@ -110,8 +117,11 @@ int rundir_prepare(const RunDirSetup *s, RunConfig *cfg, char *dir, size_t cap) 
         core_errorf("%s: path too long", name ? name : cfg->name);
         return RUNDIR_INVALID;
     }
+    /* a task over a file: read and check it before anything is written (a new run records its hash) */
+    if (!s->resume && task_open_for_run(cfg) != 0) return RUNDIR_INVALID;
     int rc = s->resume ? prepare_resume(s, cfg, dir) : prepare_new(s, dir);
     if (rc != RUNDIR_OK) return rc;
+    if (s->resume && task_open_for_run(cfg) != 0) return RUNDIR_INVALID;
     dir_remove_stale_tmp(dir, run_file_is_ours); /* left by a process killed while writing */
     /* the resolved config (with any train.* overrides of a resume) */
     char *json = config_to_json(cfg);

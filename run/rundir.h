@@ -39,6 +39,11 @@ enum {
  * (cap bytes) the folder. core_error() says why it failed. */
 int rundir_prepare(const RunDirSetup *s, RunConfig *cfg, char *dir, size_t cap);
 
+/* task_open (data/task.h) for a run's config: the task's file, if it reads
+ * one, read and checked against the training lengths and the longest of
+ * eval.lengths; a new config gets the file's hash. 0 or an error. */
+int task_open_for_run(RunConfig *cfg);
+
 /* Read DIR/model.safetensors: its config (parsed into *cfg), and build *m
  * from it with the checkpoint's parameters. If min_P > cfg->model.P and the
  * encoding has no position-indexed parameters (no PE_TRAINED_POSITIONS,

@@ -153,6 +153,13 @@ int train_run(const RunConfig *cfg, const TrainOptions *o) {
     const TrainConfig *tr = &cfg->train;
     const TaskOps *task = task_find(cfg->task.name);
     if (!task) return core_errorf("task.name: unknown task \"%s\" (valid: %s)", cfg->task.name, task_names());
+    {   /* a task over a file: opened (usually by rundir_prepare already) and checked against the recorded hash */
+        TaskConfig tc = cfg->task;
+        if (task_open(task, &tc, 0) != 0) return TRAIN_ERROR;
+        if (memcmp(&tc, &cfg->task, sizeof tc) != 0)
+            return core_errorf("task %s: the config does not record its file's hash (task.file_hash); a run's "
+                               "config gets it when the run is prepared (rundir_prepare)", cfg->task.name);
+    }
     /* train.threads threads in all: posenc's pool, with OpenBLAS on one thread */
     par_set_threads(tr->threads);
 

@@ -24,6 +24,11 @@
 #include "fuzz/fuzz_rundir.c"
 #undef check
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_data_one
+#define check fuzz_data_check
+#include "fuzz/fuzz_data.c"
+#undef check
+#undef LLVMFuzzerTestOneInput
 
 /* Run every file of tests/fuzz-corpus/<name>/ through fn; returns the count. */
 static int replay(const char *name, int (*fn)(const uint8_t *, size_t)) {
@@ -56,12 +61,16 @@ END_TEST
 START_TEST(test_rundir_corpus) { ck_assert_int_ge(replay("rundir", fuzz_rundir_one), 10); }
 END_TEST
 
+START_TEST(test_data_corpus) { ck_assert_int_ge(replay("data", fuzz_data_one), 6); }
+END_TEST
+
 static Suite *fuzz_corpus_suite(void) {
     Suite *s = suite_create("fuzz corpus");
     TCase *tc = tcase_create("replay");
     tcase_add_test(tc, test_config_corpus);
     tcase_add_test(tc, test_safetensors_corpus);
     tcase_add_test(tc, test_rundir_corpus);
+    tcase_add_test(tc, test_data_corpus);
     suite_add_tcase(s, tc);
     return s;
 }
