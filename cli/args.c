@@ -20,6 +20,15 @@ double parse_fraction(const char *opt, const char *value) {
     return v;
 }
 
+double parse_factor(const char *opt, const char *value) {
+    char *end;
+    errno = 0;
+    const double v = strtod(value, &end);
+    if (errno || end == value || *end || !(v > 1 && v <= 1e6))
+        return core_errorf("%s: expected a factor greater than 1 (at most 1e6), got \"%s\"", opt, value);
+    return v;
+}
+
 long parse_count(const char *opt, const char *value, long max) {
     if (!value) return core_errorf("%s needs a value", opt);
     char *end;

@@ -12,6 +12,8 @@ int parse_lengths(const char *spec, int *out, int cap);
 long parse_count(const char *opt, const char *value, long max);
 /* A fraction 0 < F < 1 option value, or -1 after core_errorf. */
 double parse_fraction(const char *opt, const char *value);
+/* A factor > 1 (at most 1e6), e.g. --break-factor; -1 after core_errorf naming opt. */
+double parse_factor(const char *opt, const char *value);
 /* True for -h / --help. */
 int is_help(const char *arg);
 

@@ -16,35 +16,46 @@
 
 static void compare_usage(FILE *f) {
     fprintf(f,
-            "usage: posenc compare DIR [--metric exact_match|token_acc] [--at N[,N...] | --beyond]\n"
-            "                          [--markdown | --headline] [--break-fraction F] [--allow-mixed]\n"
+            "usage: posenc compare DIR [--metric exact_match|token_acc|loss|ppl] [--at N[,N...] | --beyond]\n"
+            "                          [--markdown | --headline] [--break-fraction F] [--break-factor F]\n"
+            "                          [--allow-mixed]\n"
             "       posenc compare RUN_OR_FOLDER... [same options]\n"
             "\n"
             "Which encoding extrapolates better, and how sure is it? For each group of a sweep folder\n"
             "DIR (cells that differ only in the encoding), or of run directories:\n"
             "\n"
-            "  where it breaks   per encoding, the first evaluated n past the training range where the\n"
-            "                    metric falls below F x its mean inside the training range (F = 0.5),\n"
-            "                    per seed, and the median and min to max over the seeds;\n"
-            "  ranking           at each length, the encodings by mean; between neighbours \">\" when\n"
-            "                    their paired interval lies above 0, \"~\" when it covers 0;\n"
+            "  where it breaks   per encoding and seed, where the metric leaves its value inside the\n"
+            "                    training range, as the grid knows it: \"8 to 10\", the last evaluated\n"
+            "                    n within the rule and the first past it (\"coarse grid\" when the two\n"
+            "                    are far apart; \"in range\" when an evaluation variant is already past\n"
+            "                    it inside the training range); the rule: exact_match or token_acc\n"
+            "                    below F x that value (F = 0.5), loss or perplexity: perplexity above\n"
+            "                    F x (F = 2); the median and min to max over the seeds;\n"
+            "  ranking           at each length, the encodings by mean, best first (lowest for loss\n"
+            "                    and perplexity); between neighbours \">\" (\"<\" where lower is better)\n"
+            "                    when their paired interval excludes 0, \"~\" when it covers 0;\n"
             "  paired diffs      for every pair A - B: the mean over the seeds both have of\n"
             "                    A(seed) - B(seed) (same seed, same evaluation examples), its 95 %%\n"
             "                    interval (a t interval over the seeds widened by the evaluation\n"
             "                    sample's; docs/SPEC.md §2.1), in how many seeds the sign holds, and the\n"
-            "                    verdict (A > B, A < B, or not resolved).\n"
+            "                    verdict (A > B, A < B, or not resolved, and why: one seed, the\n"
+            "                    interval includes 0). For loss and perplexity the interval is the\n"
+            "                    seeds' alone (the evaluation files keep no per-example losses).\n"
             "\n"
             "Lengths: by default 1.25x, 1.5x and 2x the longest training length (the evaluated lengths\n"
             "at or just past them) and \"beyond\": per seed, the mean over every evaluated length past\n"
             "the training range.\n"
             "\n"
             "options:\n"
-            "  --metric M           exact_match or token_acc (default: both; a language model's: token_acc)\n"
+            "  --metric M           exact_match, token_acc, loss or ppl (perplexity, exp of the loss per\n"
+            "                       token) (default: exact_match and token_acc; a language model's:\n"
+            "                       ppl and token_acc, its --headline in perplexity)\n"
             "  --at N[,N...]        compare at these evaluated lengths (e.g. 10,12,16)\n"
             "  --beyond             compare only the mean past the training range\n"
             "  --markdown           markdown tables (what scripts/report.sh puts into the READMEs)\n"
             "  --headline           one paragraph of sentences per group, every number generated\n"
-            "  --break-fraction F   the break rule's fraction, 0 < F < 1 (default 0.5)\n"
+            "  --break-fraction F   the accuracy break rule's fraction, 0 < F < 1 (default 0.5)\n"
+            "  --break-factor F     the loss/perplexity break rule's factor, F > 1 (default 2)\n"
             "  --allow-mixed        compare runs of different provenance anyway (says so)\n"
             "\n"
             "Reads the runs only: nothing is written. Exit 0, or 2 for bad arguments or run files\n"
@@ -84,15 +95,17 @@ int cmd_compare(int argc, char **argv) {
             o.allow_mixed = 1;
         } else if (strcmp(a, "--metric") == 0 && i + 1 < argc) {
             const char *m = argv[++i];
-            metric = strcmp(m, "exact_match") == 0 ? AGG_EM : strcmp(m, "token_acc") == 0 ? AGG_ACC : -2;
-            if (metric == -2) {
-                core_errorf("--metric: expected exact_match or token_acc, got \"%s\"", m);
+            metric = agg_metric_parse(m);
+            if (metric < 0) {
+                core_errorf("--metric: expected exact_match, token_acc, loss or ppl, got \"%s\"", m);
                 err = core_error();
             }
         } else if (strcmp(a, "--at") == 0 && i + 1 < argc) {
             if ((nn = parse_lengths(argv[++i], ns, 15)) < 0) err = core_error();
         } else if (strcmp(a, "--break-fraction") == 0 && i + 1 < argc) {
             if ((o.break_fraction = parse_fraction("--break-fraction", argv[++i])) < 0) err = core_error();
+        } else if (strcmp(a, "--break-factor") == 0 && i + 1 < argc) {
+            if ((o.break_factor = parse_factor("--break-factor", argv[++i])) < 0) err = core_error();
         } else if (a[0] != '-') {
             paths[np++] = a;
         } else {
@@ -117,13 +130,9 @@ int cmd_compare(int argc, char **argv) {
         aggregate_free(&t);
         return n == RUN_INVALID ? EXIT_USAGE : EXIT_RUNTIME;
     }
-    /* the default metric: exact_match, or token_acc when every group is a language model's */
     const int explicit_metric = metric >= 0;
-    if (metric < 0) {
-        int all_lm = 1;
-        for (int c = 0; c < t.ncells; c++) all_lm &= t.cells[c].lm;
-        metric = all_lm ? AGG_ACC : AGG_EM;
-    }
+    int all_lm = 1;
+    for (int c = 0; c < t.ncells; c++) all_lm &= t.cells[c].lm;
     /* lengths asked for must have been evaluated */
     for (int q = 0; q < nn; q++) {
         if (ns[q] == COMPARE_BEYOND) continue;
@@ -139,21 +148,20 @@ int cmd_compare(int argc, char **argv) {
     if (!md && !headline) printf("provenance: %s\n", t.prov_details);
     if (md) printf("%s\n", t.prov_line);
     if (headline) {
-        /* without --metric: both metrics (of a language model, token_acc only) */
+        /* without --metric: exact_match and token_acc; a language model's in perplexity */
         for (int g = 0; g < t.ncells; g++)
             if (t.group[g] == g)
-                for (int m = 0; m < 2; m++)
-                    if (explicit_metric ? m == metric : !t.cells[g].lm || m == AGG_ACC) {
+                for (int m = 0; m < AGG_NMETRICS; m++)
+                    if (explicit_metric ? m == metric : t.cells[g].lm ? m == AGG_PPL : m == AGG_EM || m == AGG_ACC) {
                         compare_headline(stdout, &t, g, m);
                         printf("\n");
                     }
     } else if (explicit_metric) {
         compare_print(stdout, &t, metric, ns, nn, md);
     } else {
-        /* without --metric: exact_match, then token_acc (a language model's: token_acc only) */
-        int all_lm = 1;
-        for (int c = 0; c < t.ncells; c++) all_lm &= t.cells[c].lm;
-        for (int m = all_lm ? AGG_ACC : AGG_EM; m <= AGG_ACC; m++) compare_print(stdout, &t, m, ns, nn, md);
+        /* without --metric: exact_match, then token_acc (a language model's: perplexity, then token_acc) */
+        compare_print(stdout, &t, all_lm ? AGG_PPL : AGG_EM, ns, nn, md);
+        compare_print(stdout, &t, AGG_ACC, ns, nn, md);
     }
     aggregate_free(&t);
     return 0;

@@ -42,6 +42,7 @@
 #include "cli/cli.h"
 #include "cli/show.h"
 #include "core/alloc.h"
+#include "core/dmath.h"
 #include "core/error.h"
 #include "core/fsutil.h"
 #include "model/pe.h"
@@ -157,7 +158,7 @@ static cJSON *eval_entry(const ReportRun *r, const char *file, char *why, size_t
     const int A = r->cfg.task.alphabet, lm = t && t->frame == TASK_FRAME_LM;
     cJSON *ns = cJSON_AddArrayToObject(e, "n"), *em = cJSON_AddArrayToObject(e, "exact_match"),
           *acc = cJSON_AddArrayToObject(e, "token_acc"), *loss = cJSON_AddArrayToObject(e, "loss"),
-          *cem = cJSON_AddArrayToObject(e, "chance_exact_match");
+          *ppl = cJSON_AddArrayToObject(e, "ppl"), *cem = cJSON_AddArrayToObject(e, "chance_exact_match");
     const cJSON *row;
     cJSON_ArrayForEach(row, jget(ev, "results")) {
         const int n = (int)cJSON_GetNumberValue(jget(row, "n"));
@@ -168,6 +169,10 @@ static cJSON *eval_entry(const ReportRun *r, const char *file, char *why, size_t
             double v = cJSON_GetNumberValue(jget(row, keys[k]));
             cJSON_AddItemToArray(dst[k], isfinite(v) ? cJSON_CreateNumber(round(v * 1e5) / 1e5) : cJSON_CreateNull());
         }
+        /* perplexity: exp of the loss per counted token, as collect and compare compute it */
+        const double lv = cJSON_GetNumberValue(jget(row, "loss")), pv = dm_exp(lv);
+        cJSON_AddItemToArray(ppl, isfinite(lv) && isfinite(pv) ? cJSON_CreateNumber(round(pv * 1e4) / 1e4)
+                                                               : cJSON_CreateNull());
         /* an LM task: the lowest loss any model can reach at n (eval.json's loss_floor) */
         const cJSON *fl = jget(row, "loss_floor");
         if (cJSON_IsNumber(fl)) {
@@ -221,6 +226,7 @@ static cJSON *run_entry(ReportRun *r, char keys[][64], int nkeys) {
     if (t) cJSON_AddNumberToObject(e, "train_T", task_max_train_input_len(t, &c->task));
     cJSON_AddNumberToObject(e, "chance_token_acc", 1.0 / c->task.alphabet);
     cJSON_AddNumberToObject(e, "chance_loss", log((double)c->task.alphabet));
+    cJSON_AddNumberToObject(e, "chance_ppl", c->task.alphabet);
     /* the group: the task, then the other grid values */
     snprintf(r->group, sizeof r->group, "%s", c->task.name);
     cJSON *gv = cJSON_AddObjectToObject(e, "grid");
@@ -452,9 +458,19 @@ static cJSON *schemes_entry(const ReportRun *runs, int nruns) {
 
 /* ---- the command ------------------------------------------------------------ */
 
-/* The break lengths of a sweep folder's cells (study/aggregate.h), or null
- * when it cannot be aggregated (no complete run yet, files that disagree):
- * [{group, label, metric, n, lo, hi, fraction}], group named as runs_entry does. */
+/* The breaks of a sweep folder's cells (study/aggregate.h, findings.h), or
+ * null when it cannot be aggregated (no complete run yet, files that
+ * disagree): [{group, label, metric, n, last_ok, in_range, coarse, lo, hi,
+ * rule, fraction | factor}], group named as runs_entry does. metric is
+ * exact_match, token_acc, loss or ppl (loss and ppl share perplexity's rule);
+ * n is the median over the seeds of the first evaluated length past the
+ * threshold and last_ok the evaluated length before it (the break lies in
+ * (last_ok, n]); in_range: n is inside the training range (an evaluation
+ * variant measured against its unscaled evaluation); coarse: the grid places
+ * it to worse than a quarter (n - last_ok > last_ok / 4); lo, hi: the range of
+ * n over the seeds (hi = the longest evaluated length when some seed never
+ * crosses); rule "below" (fraction x the in-range value) or "above"
+ * (perplexity above factor x). Cells that never cross are left out. */
 static cJSON *breaks_entry(const char *dir) {
     AggTable t;
     const AggOptions o = {.allow_mixed = 1};
@@ -463,7 +479,6 @@ static cJSON *breaks_entry(const char *dir) {
         return cJSON_CreateNull();
     }
     cJSON *arr = cJSON_CreateArray();
-    static const char *const mname[2] = {"exact_match", "token_acc"};
     for (int c = 0; c < t.ncells; c++) {
         const AggCell *cell = &t.cells[c];
         char group[512];
@@ -473,16 +488,22 @@ static cJSON *breaks_entry(const char *dir) {
             size_t len = strlen(group);
             snprintf(group + len, sizeof group - len, ", %s=%s", t.keys[k], cell->values[k]);
         }
-        for (int m = 0; m < 2; m++) {
-            if (!cell->brk_defined[m] || cell->brk_median[m] <= 0) continue; /* none, or past every length */
+        for (int m = 0; m < AGG_NMETRICS; m++) {
+            const BreakSummary *bs = &cell->brk[m];
+            if (!bs->defined || bs->median <= 0) continue; /* none, or past every length */
+            const int lower = agg_lower_better(m), in_range = bs->median <= cell->max_len;
             cJSON *b = cJSON_CreateObject();
             cJSON_AddStringToObject(b, "group", group);
             cJSON_AddStringToObject(b, "label", cell->label);
-            cJSON_AddStringToObject(b, "metric", mname[m]);
-            cJSON_AddNumberToObject(b, "n", cell->brk_median[m]);
-            cJSON_AddNumberToObject(b, "lo", cell->brk_min[m]);
-            cJSON_AddNumberToObject(b, "hi", cell->brk_max[m] > 0 ? cell->brk_max[m] : cell->n_max);
-            cJSON_AddNumberToObject(b, "fraction", t.break_fraction);
+            cJSON_AddStringToObject(b, "metric", agg_metric_name(m));
+            cJSON_AddNumberToObject(b, "n", bs->median);
+            cJSON_AddNumberToObject(b, "last_ok", bs->median_last_ok);
+            cJSON_AddBoolToObject(b, "in_range", in_range);
+            cJSON_AddBoolToObject(b, "coarse", !in_range && break_coarse(bs->median_last_ok, bs->median));
+            cJSON_AddNumberToObject(b, "lo", bs->min);
+            cJSON_AddNumberToObject(b, "hi", bs->max > 0 ? bs->max : cell->n_max);
+            cJSON_AddStringToObject(b, "rule", lower ? "above" : "below");
+            cJSON_AddNumberToObject(b, lower ? "factor" : "fraction", lower ? t.break_factor : t.break_fraction);
             cJSON_AddItemToArray(arr, b);
         }
     }

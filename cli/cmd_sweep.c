@@ -65,8 +65,8 @@ static void sweep_usage(FILE *f) {
 
 static void collect_usage(FILE *f) {
     fprintf(f,
-            "usage: posenc collect DIR [--no-plots] [--allow-mixed] [--break-fraction F]\n"
-            "       posenc collect RUN_OR_FOLDER... [--out DIR] [--no-plots] [--allow-mixed] [--break-fraction F]\n"
+            "usage: posenc collect DIR [--no-plots] [--allow-mixed] [--break-fraction F] [--break-factor F]\n"
+            "       posenc collect RUN_OR_FOLDER... [--out DIR] [same options]\n"
             "\n"
             "Aggregate the runs of sweep folder DIR (written by posenc sweep, or by running its\n"
             "plan.txt with another engine): DIR/results.csv with mean, std (sample), min and max\n"
@@ -94,17 +94,23 @@ static void collect_usage(FILE *f) {
             "interval of the evaluation sample; both half-widths in their own columns); results.md\n"
             "shows mean [interval] and, folded, the per-seed values.\n"
             "\n"
-            "Where it breaks: per run, the first evaluated n past the training range where exact_match\n"
-            "(and, apart, token_acc) falls below F x its mean inside the training range (F = 0.5 by\n"
-            "default); per cell the median and min to max over the seeds. Printed, in results.md,\n"
-            "in breaks.csv, and marked on the accuracy plots. posenc compare DIR ranks the\n"
-            "encodings with paired differences.\n"
+            "Where it breaks (docs/SPEC.md §2.1): per run and metric, where it leaves its value inside\n"
+            "the training range, as the grid knows it: \"8 to 10\", the last evaluated n within the rule\n"
+            "and the first past it (\"coarse grid\" when they are far apart). The rule: exact_match or\n"
+            "token_acc below F x its mean inside the training range (--break-fraction, 0.5), loss or\n"
+            "perplexity: perplexity above F x its value there (--break-factor, 2). A RoPE-scaling\n"
+            "variant is measured against the same run's unscaled evaluation, also inside the training\n"
+            "range (\"in range: 4\"). Per cell the median and min to max over the seeds. Printed, in\n"
+            "results.md, in breaks.csv, and marked on the accuracy plots. A language model's tables\n"
+            "show loss, perplexity and token_acc. posenc compare DIR ranks the encodings with\n"
+            "paired differences.\n"
             "\n"
             "options:\n"
             "  --out DIR             where results.csv, results.md and the plots go (ad-hoc runs)\n"
             "  --no-plots            skip the gnuplot figures\n"
             "  --allow-mixed         aggregate runs of different provenance anyway; results.md says so\n"
-            "  --break-fraction F    the break rule's fraction, 0 < F < 1 (default 0.5)\n");
+            "  --break-fraction F    the accuracy break rule's fraction, 0 < F < 1 (default 0.5)\n"
+            "  --break-factor F      the loss/perplexity break rule's factor, F > 1 (default 2)\n");
 }
 
 static double now_s(void) {
@@ -117,7 +123,7 @@ int cmd_collect(int argc, char **argv) {
     const char **paths = core_calloc(argc > 1 ? argc : 1, sizeof *paths);
     const char *out = NULL;
     int plots = 1, np = 0, rc = 0, allow_mixed = 0;
-    double fraction = 0;
+    double fraction = 0, factor = 0;
     for (int i = 1; i < argc; i++) {
         if (is_help(argv[i])) {
             collect_usage(stdout);
@@ -129,6 +135,12 @@ int cmd_collect(int argc, char **argv) {
             allow_mixed = 1;
         } else if (strcmp(argv[i], "--break-fraction") == 0 && i + 1 < argc) {
             if ((fraction = parse_fraction("--break-fraction", argv[++i])) < 0) {
+                fprintf(stderr, "posenc collect: %s\n", core_error());
+                free(paths);
+                return EXIT_USAGE;
+            }
+        } else if (strcmp(argv[i], "--break-factor") == 0 && i + 1 < argc) {
+            if ((factor = parse_factor("--break-factor", argv[++i])) < 0) {
                 fprintf(stderr, "posenc collect: %s\n", core_error());
                 free(paths);
                 return EXIT_USAGE;
@@ -148,7 +160,7 @@ int cmd_collect(int argc, char **argv) {
         free(paths);
         return EXIT_USAGE;
     }
-    const AggOptions o = {.plots = plots, .allow_mixed = allow_mixed, .break_fraction = fraction};
+    const AggOptions o = {.plots = plots, .allow_mixed = allow_mixed, .break_fraction = fraction, .break_factor = factor};
     char sweep_json[4200];
     snprintf(sweep_json, sizeof sweep_json, "%s/sweep.json", paths[0]);
     int n;

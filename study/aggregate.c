@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 
 #include "core/alloc.h"
+#include "core/dmath.h"
 #include "core/error.h"
 #include "core/escape.h"
 #include "core/fsutil.h"
@@ -23,6 +24,45 @@
 #include "run/score.h"
 #include "study/plot.h"
 #include "study/sweep.h"
+
+static const char *const metric_names[AGG_NMETRICS] = {"exact_match", "token_acc", "loss", "ppl"};
+
+const char *agg_metric_name(int metric) {
+    return metric >= 0 && metric < AGG_NMETRICS ? metric_names[metric] : "?";
+}
+
+int agg_metric_parse(const char *name) {
+    for (int m = 0; m < AGG_NMETRICS; m++)
+        if (strcmp(name, metric_names[m]) == 0) return m;
+    return strcmp(name, "perplexity") == 0 ? AGG_PPL : -1;
+}
+
+double aggregate_run_value(const AggRun *r, int q, int metric) {
+    switch (metric) {
+    case AGG_EM: return r->em[q];
+    case AGG_ACC: return r->acc[q];
+    case AGG_LOSS: return r->loss[q];
+    default: return dm_exp(r->loss[q]);
+    }
+}
+
+const Stat *aggregate_stat(const AggCell *c, int m, int metric) {
+    return metric == AGG_EM ? &c->em[m] : metric == AGG_ACC ? &c->acc[m] : metric == AGG_LOSS ? &c->loss[m] : &c->ppl[m];
+}
+
+const Interval *aggregate_interval(const AggCell *c, int m, int metric) {
+    return metric == AGG_EM    ? &c->em_ci[m]
+           : metric == AGG_ACC ? &c->acc_ci[m]
+           : metric == AGG_LOSS ? &c->loss_ci[m]
+                                : &c->ppl_ci[m];
+}
+
+void aggregate_rule_text(const AggTable *t, int metric, char *buf, size_t cap) {
+    if (agg_lower_better(metric))
+        snprintf(buf, cap, "perplexity exceeds %g x", t->break_factor);
+    else
+        snprintf(buf, cap, "%s falls below %g x", metric_names[metric], t->break_fraction);
+}
 
 Stat stat_of(const double *x, int n) {
     Stat s = {0, 0, x[0], x[0]};
@@ -141,7 +181,8 @@ static int add_run(const char *dir, char keys[][64], int nkeys, RunList *list, R
     cJSON *cfg = cJSON_Parse(cj);
     free(cj);
     int rc = 0;
-    for (int pm = 0; pm < EVAL_POS_COUNT && rc == 0; pm++)
+    for (int pm = 0; pm < EVAL_POS_COUNT && rc == 0; pm++) {
+        int unscaled = -1; /* the index of this run's unscaled evaluation at these positions */
         for (int sc = 0; sc < PE_ROPE_SCALING_COUNT && rc == 0; sc++) {
             const RunEval *e = &ri->eval[pm][sc];
             if (!e->present) continue;
@@ -176,6 +217,8 @@ static int add_run(const char *dir, char keys[][64], int nkeys, RunList *list, R
             if (!r->variant[0]) snprintf(r->variant, sizeof r->variant, "default");
             eval_variant_label(ri->cfg.model.pe, ri->cfg.train.random_positions, pm, sc, r->label, sizeof r->label);
             r->variant_rank = pm * PE_ROPE_SCALING_COUNT + sc;
+            r->ref = sc == 0 ? -1 : unscaled;
+            if (sc == 0) unscaled = list->num;
             r->seed = ri->cfg.seed;
             r->num = e->num;
             for (int q = 0; q < e->num; q++) {
@@ -192,6 +235,7 @@ static int add_run(const char *dir, char keys[][64], int nkeys, RunList *list, R
                 if (list->ndirs < SWEEP_MAX_JOBS + 1) list->dirs[list->ndirs++] = core_strdup(dir);
             }
         }
+    }
     cJSON_Delete(cfg);
     return rc;
 }
@@ -231,9 +275,41 @@ static int same_values(char a[][64], char b[][64], int nkeys, int skip, int skip
 
 static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
 
+/* A run's values of metric (AGG_EM, AGG_ACC, AGG_LOSS) */
+static const double *run_values(const RunResult *r, int metric) {
+    return metric == AGG_EM ? r->em : metric == AGG_ACC ? r->acc : r->loss;
+}
+
+/* The break of run r at a metric (AGG_EM, AGG_ACC, AGG_LOSS) (findings.h):
+ * against the in-range mean of ref's values (ref: r itself, or its unscaled
+ * evaluation), accuracy below fraction x it, or loss above it + ln(factor)
+ * (perplexity above factor x); a variant's training range is checked length by
+ * length against ref's value at the same n. */
+static Break run_break(const RunResult *r, const RunResult *ref, int metric, double fraction, double factor) {
+    double mean;
+    const double *rv = run_values(ref, metric), *v = run_values(r, metric);
+    const int cnt = in_range_mean(ref->n, rv, ref->num, ref->min_len, ref->max_len, &mean);
+    const int lower = metric == AGG_LOSS;
+    Break b = {.n = -1, .ref = mean};
+    if (!cnt || (!lower && mean <= 0)) return b;
+    const double up = lower ? dm_log(factor) : 0.0;
+    double thr[AGG_MAX_LENGTHS];
+    for (int q = 0; q < r->num; q++) {
+        thr[q] = lower ? mean + up : fraction * mean;
+        if (r->n[q] > r->max_len) continue;
+        thr[q] = NAN; /* inside the training range: the run's own values make the reference */
+        if (ref == r) continue;
+        for (int j = 0; j < ref->num; j++)
+            if (ref->n[j] == r->n[q]) thr[q] = lower ? rv[j] + up : fraction * rv[j];
+    }
+    b = break_find(r->n, v, thr, r->num, r->min_len, r->max_len, lower);
+    b.ref = mean;
+    return b;
+}
+
 /* A cell's statistics: per length the mean, std, min, max and 95 % interval
  * over its seeds; per run and over the seeds, the break length (findings.h). */
-static void compute_cell(Cell *c, RunResult *runs, double break_fraction) {
+static void compute_cell(Cell *c, RunResult *runs, double break_fraction, double break_factor) {
     for (int i = 1; i < c->num_runs; i++) /* seeds in order everywhere (insertion sort: a few runs) */
         for (int j = i; j > 0 && runs[c->runs[j - 1]].seed > runs[c->runs[j]].seed; j--) {
             const int tmp = c->runs[j];
@@ -253,7 +329,7 @@ static void compute_cell(Cell *c, RunResult *runs, double break_fraction) {
     qsort(c->lengths, c->num_lengths, sizeof(int), cmp_int);
     c->n_max = c->num_lengths ? c->lengths[c->num_lengths - 1] : 0;
     double *a = core_calloc(c->num_runs, sizeof *a), *e = core_calloc(c->num_runs, sizeof *e),
-           *l = core_calloc(c->num_runs, sizeof *l);
+           *l = core_calloc(c->num_runs, sizeof *l), *pp = core_calloc(c->num_runs, sizeof *pp);
     for (int m = 0; m < c->num_lengths; m++) {
         int k = 0;
         long ex = 0;
@@ -262,7 +338,7 @@ static void compute_cell(Cell *c, RunResult *runs, double break_fraction) {
             const RunResult *r = &runs[c->runs[i]];
             for (int q = 0; q < r->num; q++)
                 if (r->n[q] == c->lengths[m]) {
-                    a[k] = r->acc[q], e[k] = r->em[q], l[k] = r->loss[q];
+                    a[k] = r->acc[q], e[k] = r->em[q], l[k] = r->loss[q], pp[k] = aggregate_run_value(r, q, AGG_PPL);
                     if (r->floor[q] >= 0) c->floor[m] = r->floor[q]; /* a property of the task */
                     if (k == 0 || r->examples[q] < ex) ex = r->examples[q];
                     k++;
@@ -274,23 +350,39 @@ static void compute_cell(Cell *c, RunResult *runs, double break_fraction) {
         c->acc[m] = stat_of(a, k);
         c->em[m] = stat_of(e, k);
         c->loss[m] = stat_of(l, k);
+        c->ppl[m] = stat_of(pp, k);
         c->acc_ci[m] = interval_of(a, k, ex);
         c->em_ci[m] = interval_of(e, k, ex);
+        c->loss_ci[m] = interval_seeds(l, k);
+        c->ppl_ci[m] = interval_seeds(pp, k);
     }
     free(a);
     free(e);
     free(l);
-    /* break lengths: per run, then median and range over the seeds */
+    free(pp);
+    /* breaks: per run, then over the seeds */
     int *b = core_calloc(c->num_runs, sizeof *b);
-    for (int metric = 0; metric < 2; metric++) {
+    for (int metric = 0; metric < AGG_NMETRICS; metric++) {
+        BreakSummary *bs = &c->brk[metric];
         for (int i = 0; i < c->num_runs; i++) {
             RunResult *r = &runs[c->runs[i]];
-            r->brk[metric] = break_length(r->n, metric == AGG_EM ? r->em : r->acc, r->num, r->min_len, r->max_len,
-                                          break_fraction, &r->in_dist[metric]);
-            b[i] = r->brk[metric];
+            if (metric == AGG_PPL) { /* perplexity's rule is the loss's, in other units */
+                r->brk[AGG_PPL] = r->brk[AGG_LOSS];
+                if (r->brk[AGG_PPL].n >= 0) r->brk[AGG_PPL].ref = dm_exp(r->brk[AGG_LOSS].ref);
+            } else {
+                r->brk[metric] = run_break(r, r->ref >= 0 ? &runs[r->ref] : r, metric, break_fraction, break_factor);
+            }
+            b[i] = r->brk[metric].n;
         }
-        c->brk_defined[metric] = break_summary(b, c->num_runs, &c->brk_median[metric], &c->brk_min[metric],
-                                               &c->brk_max[metric], &c->brk_censored[metric]);
+        memset(bs, 0, sizeof *bs);
+        bs->defined = break_summary(b, c->num_runs, &bs->median, &bs->min, &bs->max, &bs->censored);
+        bs->max_len = c->max_len;
+        bs->n_max = c->n_max;
+        for (int i = 0; i < c->num_runs; i++) {
+            const Break *rb = &runs[c->runs[i]].brk[metric];
+            bs->in_range += rb->n > 0 && rb->in_range;
+            if (rb->n == bs->median && bs->median > 0) bs->median_last_ok = rb->last_ok;
+        }
     }
     free(b);
 }
@@ -302,7 +394,7 @@ int aggregate_values(const AggTable *t, const AggCell *c, int n, int metric, uin
         for (int q = 0; q < r->num; q++)
             if (r->n[q] == n) {
                 seeds[k] = r->seed;
-                v[k++] = metric == AGG_EM ? r->em[q] : metric == AGG_ACC ? r->acc[q] : r->loss[q];
+                v[k++] = aggregate_run_value(r, q, metric);
                 break;
             }
     }
@@ -322,7 +414,7 @@ static size_t per_seed_text(const RunResult *runs, const Cell *c, int m, int met
                 if (metric < 0)
                     len += snprintf(buf + len, cap - len, "%s%llu", len ? " " : "", (unsigned long long)r->seed);
                 else
-                    len += snprintf(buf + len, cap - len, "%s%.6f", len ? " " : "", metric == AGG_EM ? r->em[q] : r->acc[q]);
+                    len += snprintf(buf + len, cap - len, "%s%.6f", len ? " " : "", aggregate_run_value(r, q, metric));
                 break;
             }
     }
@@ -334,7 +426,7 @@ static int write_csv(const char *out, const AggTable *t) {
     const int ncells = t->ncells, nkeys = t->nkeys;
     size_t cap = 4096, len = 0;
     for (int i = 0; i < ncells; i++)
-        cap += (size_t)cells[i].num_lengths * (nkeys * 64 + 600 + (size_t)cells[i].num_runs * 60);
+        cap += (size_t)cells[i].num_lengths * (nkeys * 64 + 900 + (size_t)cells[i].num_runs * 100);
     char *csv = core_calloc(cap, 1);
     for (int k = 0; k < nkeys; k++) len += snprintf(csv + len, cap - len, "%s,", t->keys[k]);
     len += snprintf(csv + len, cap - len,
@@ -344,7 +436,8 @@ static int write_csv(const char *out, const AggTable *t) {
                     "loss_mean,loss_std,loss_min,loss_max,examples,"
                     "token_acc_lo,token_acc_hi,token_acc_hw_seed,token_acc_hw_sample,"
                     "exact_match_lo,exact_match_hi,exact_match_hw_seed,exact_match_hw_sample,"
-                    "seed_ids,token_acc_per_seed,exact_match_per_seed\n");
+                    "seed_ids,token_acc_per_seed,exact_match_per_seed,"
+                    "ppl_mean,ppl_std,ppl_min,ppl_max,loss_lo,loss_hi,ppl_lo,ppl_hi,loss_per_seed\n");
     char *buf = core_calloc(64 * FINDINGS_MAX_SEEDS + 64, 1);
     for (int i = 0; i < ncells; i++) {
         const Cell *c = &cells[i];
@@ -376,6 +469,18 @@ static int write_csv(const char *out, const AggTable *t) {
             per_seed_text(t->runs, c, m, AGG_ACC, buf, 64 * FINDINGS_MAX_SEEDS);
             len += snprintf(csv + len, cap - len, ",%s", buf);
             per_seed_text(t->runs, c, m, AGG_EM, buf, 64 * FINDINGS_MAX_SEEDS);
+            len += snprintf(csv + len, cap - len, ",%s", buf);
+            /* perplexity (the mean of the seeds' exp(loss)); loss and perplexity intervals: the seed part
+             * alone (empty with one seed) */
+            char sd[32] = "", ci[128] = ",,,";
+            if (c->seeds[m] > 1) {
+                snprintf(sd, sizeof sd, "%.6f", c->ppl[m].std);
+                snprintf(ci, sizeof ci, "%.6f,%.6f,%.6f,%.6f", c->loss_ci[m].lo, c->loss_ci[m].hi, c->ppl_ci[m].lo,
+                         c->ppl_ci[m].hi);
+            }
+            len += snprintf(csv + len, cap - len, ",%.6f,%s,%.6f,%.6f,%s", c->ppl[m].mean, sd, c->ppl[m].min,
+                            c->ppl[m].max, ci);
+            per_seed_text(t->runs, c, m, AGG_LOSS, buf, 64 * FINDINGS_MAX_SEEDS);
             len += snprintf(csv + len, cap - len, ",%s\n", buf);
         }
     }
@@ -386,40 +491,55 @@ static int write_csv(const char *out, const AggTable *t) {
     return rc;
 }
 
-static const char *const metric_names[2] = {"exact_match", "token_acc"};
 
-/* breaks.csv: per cell and metric, the break length over the seeds (findings.h) */
+/* breaks.csv: per cell and metric, the break over the seeds (findings.h) */
 static int write_breaks_csv(const char *out, const AggTable *t) {
     size_t cap = 4096, len = 0;
-    for (int i = 0; i < t->ncells; i++) cap += 2 * ((size_t)t->nkeys * 64 + 400 + (size_t)t->cells[i].num_runs * 24);
+    for (int i = 0; i < t->ncells; i++)
+        cap += AGG_NMETRICS * ((size_t)t->nkeys * 64 + 500 + (size_t)t->cells[i].num_runs * 40);
     char *csv = core_calloc(cap, 1);
     for (int k = 0; k < t->nkeys; k++) len += snprintf(csv + len, cap - len, "%s,", t->keys[k]);
     len += snprintf(csv + len, cap - len,
                     "label,variant,metric,fraction,train_max_len,n_max,seeds,defined,censored,"
-                    "median,min,max,seed_ids,per_seed,in_distribution_per_seed\n");
+                    "median,min,max,seed_ids,per_seed,in_distribution_per_seed,"
+                    "rule,median_last_ok,coarse,in_range,per_seed_last_ok\n");
     for (int i = 0; i < t->ncells; i++) {
         const Cell *c = &t->cells[i];
-        for (int metric = 0; metric < 2; metric++) {
+        for (int metric = 0; metric < AGG_NMETRICS; metric++) {
+            const BreakSummary *bs = &c->brk[metric];
+            const int lower = agg_lower_better(metric);
             for (int k = 0; k < t->nkeys; k++) len += snprintf(csv + len, cap - len, "%s,", c->values[k]);
             len += snprintf(csv + len, cap - len, "%s,%s,%s,%g,%d,%d,%d,%d,%d,", c->label, c->variant,
-                            metric_names[metric], t->break_fraction, c->max_len, c->n_max, c->num_runs,
-                            c->brk_defined[metric], c->brk_censored[metric]);
+                            metric_names[metric], lower ? t->break_factor : t->break_fraction, c->max_len, c->n_max,
+                            c->num_runs, bs->defined, bs->censored);
             /* median, min, max: a length, or empty when censored (past n_max) or undefined */
-            const int v3[3] = {c->brk_median[metric], c->brk_min[metric], c->brk_max[metric]};
+            const int v3[3] = {bs->median, bs->min, bs->max};
             for (int q = 0; q < 3; q++)
                 len += v3[q] > 0 ? snprintf(csv + len, cap - len, "%d,", v3[q]) : snprintf(csv + len, cap - len, ",");
             for (int pass = 0; pass < 3; pass++) {
                 for (int r = 0; r < c->num_runs; r++) {
-                    const RunResult *run = &t->runs[c->runs[r]];
+                    const Break *rb = &t->runs[c->runs[r]].brk[metric];
                     char b[32];
-                    if (pass == 0) snprintf(b, sizeof b, "%llu", (unsigned long long)run->seed);
-                    else if (pass == 1) break_text(run->brk[metric], c->n_max, b, sizeof b);
-                    else snprintf(b, sizeof b, "%.6f", run->in_dist[metric]);
-                    if (pass == 1 && run->brk[metric] == 0) snprintf(b, sizeof b, ">%d", c->n_max);
+                    if (pass == 0) snprintf(b, sizeof b, "%llu", (unsigned long long)t->runs[c->runs[r]].seed);
+                    else if (pass == 1 && rb->n == 0) snprintf(b, sizeof b, ">%d", c->n_max);
+                    else if (pass == 1) break_n_text(rb->n, c->n_max, b, sizeof b);
+                    else snprintf(b, sizeof b, "%.6f", rb->ref);
                     len += snprintf(csv + len, cap - len, "%s%s", r ? " " : "", b);
                 }
-                len += snprintf(csv + len, cap - len, pass < 2 ? "," : "\n");
+                len += snprintf(csv + len, cap - len, ",");
             }
+            /* the rule; the median's interval (median_last_ok, median], whether the grid is coarse there, and
+             * how many seeds cross inside the training range */
+            len += snprintf(csv + len, cap - len, "%s,", lower ? "perplexity above factor x" : "below fraction x");
+            if (bs->median > 0) len += snprintf(csv + len, cap - len, "%d,", bs->median_last_ok);
+            else len += snprintf(csv + len, cap - len, ",");
+            len += snprintf(csv + len, cap - len, "%d,%d,",
+                            bs->median > c->max_len && break_coarse(bs->median_last_ok, bs->median), bs->in_range);
+            for (int r = 0; r < c->num_runs; r++) {
+                const Break *rb = &t->runs[c->runs[r]].brk[metric];
+                len += snprintf(csv + len, cap - len, "%s%d", r ? " " : "", rb->n > 0 ? rb->last_ok : 0);
+            }
+            len += snprintf(csv + len, cap - len, "\n");
         }
     }
     char path[4096];
@@ -460,19 +580,18 @@ static int cell_length_index(const Cell *c, int n) {
     return -1;
 }
 
-/* "10 [10 to 12]": a cell's break length over its seeds, metric AGG_EM or AGG_ACC */
+/* "8 to 10", "in range: 8", "> 32": a cell's break over its seeds (findings.h: break_range_text) */
 static void break_cell_text(const Cell *c, int metric, char *buf, size_t cap) {
-    break_range_text(c->brk_median[metric], c->brk_min[metric], c->brk_max[metric], c->brk_defined[metric], c->n_max,
-                     buf, (unsigned)cap);
+    break_range_text(&c->brk[metric], buf, (unsigned)cap);
 }
 
-/* "10 / 10 / > 32" */
+/* "8 to 10 / 8 to 10 / > 32" */
 static void break_seeds_text(const AggTable *t, const Cell *c, int metric, char *buf, size_t cap) {
     size_t len = 0;
     buf[0] = '\0';
-    for (int i = 0; i < c->num_runs && len + 16 < cap; i++) {
-        char b[24];
-        break_text(t->runs[c->runs[i]].brk[metric], c->n_max, b, sizeof b);
+    for (int i = 0; i < c->num_runs && len + 32 < cap; i++) {
+        char b[48];
+        break_text(&t->runs[c->runs[i]].brk[metric], c->n_max, b, sizeof b);
         len += snprintf(buf + len, cap - len, "%s%s", i ? " / " : "", b);
     }
 }
@@ -547,9 +666,10 @@ static void print_group(FILE *f, const AggTable *t, const int *members, int nm, 
             if (!seen && nl < MAX_LEN_ROWS) lengths[nl++] = n;
         }
     qsort(lengths, nl, sizeof(int), cmp_int);
-    /* an LM task: loss per token (with the floor) and token_acc; exact match of a
-     * whole random chain is near 0 and stays in results.csv only */
-    const char *names[2] = {c0->lm ? "loss (per token; floor = lowest possible)" : "exact_match", "token_acc"};
+    /* an LM task: loss per token (with the floor), perplexity and token_acc; exact
+     * match of a whole random chain is near 0 and stays in results.csv only */
+    const int shown_lm[3] = {AGG_LOSS, AGG_PPL, AGG_ACC}, shown_seq[2] = {AGG_EM, AGG_ACC};
+    const int *shown = c0->lm ? shown_lm : shown_seq, nshown = c0->lm ? 3 : 2;
     char *pst = core_calloc(64 * FINDINGS_MAX_SEEDS, 1);
     /* pass 0: the tables; pass 1 (markdown): the per-seed values, folded */
     for (int pass = 0; pass < 1 + md; pass++) {
@@ -562,15 +682,19 @@ static void print_group(FILE *f, const AggTable *t, const int *members, int nm, 
             fprintf(f, "\n<details><summary>per-seed values (seed%s %s, in that order)</summary>\n",
                     cs->num_runs == 1 ? "" : "s", ids);
         }
-        for (int metric = 0; metric < 2; metric++) {
-            fprintf(f, md ? "\n%s\n\n| n |" : "%-12s", names[metric]);
+        for (int si = 0; si < nshown; si++) {
+            const int which = shown[si];
+            const char *title = which == AGG_LOSS  ? "loss (per token; floor = lowest possible)"
+                                : which == AGG_PPL ? "perplexity (exp of the loss per token)"
+                                                   : metric_names[which];
+            fprintf(f, md ? "\n%s\n\n| n |" : "%-12.12s", title);
             for (int i = 0; i < nm; i++) {
                 const Cell *c = &cells[members[i]];
                 char label[256];
                 cell_label(c, nkeys, pe_key, ".", label, sizeof label);
                 fprintf(f, md ? " %s |" : " %11.11s", label);
             }
-            const int floor_col = c0->lm && metric == 0 && pass == 0;
+            const int floor_col = which == AGG_LOSS && pass == 0;
             if (floor_col) fprintf(f, md ? " floor |" : " %11s", "floor");
             fprintf(f, "\n");
             if (md) {
@@ -587,9 +711,9 @@ static void print_group(FILE *f, const AggTable *t, const int *members, int nm, 
                 for (int i = 0; i < nm; i++) {
                     const Cell *c = &cells[members[i]];
                     const int m = cell_length_index(c, n);
-                    const int which = metric == 1 ? AGG_ACC : c0->lm ? 2 : AGG_EM;
-                    const Stat *st = m < 0 ? NULL : which == AGG_ACC ? &c->acc[m] : which == 2 ? &c->loss[m] : &c->em[m];
-                    const Interval *ci = m < 0 || which == 2 ? NULL : which == AGG_ACC ? &c->acc_ci[m] : &c->em_ci[m];
+                    const Stat *st = m < 0 ? NULL : aggregate_stat(c, m, which);
+                    /* loss and perplexity: mean ± std (their intervals are the seed part alone: results.csv) */
+                    const Interval *ci = m < 0 || agg_lower_better(which) ? NULL : aggregate_interval(c, m, which);
                     if (!st)
                         fprintf(f, md ? " - |" : " %11s", "-");
                     else if (pass == 1) {
@@ -623,33 +747,35 @@ static void print_group(FILE *f, const AggTable *t, const int *members, int nm, 
         }
         if (pass == 1) fprintf(f, "\n</details>\n");
     }
-    /* where it breaks (a language model: token_acc only; a whole random chain is never exactly right) */
-    const int lm = c0->lm;
-    if (md)
-        fprintf(f, "\nWhere it breaks: the first evaluated n past the training range where the metric falls below "
-                   "%g x its mean inside the training range, per seed, then the median [min to max] over the seeds "
-                   "(\"> n\": not up to the longest evaluated length; docs/SPEC.md §2.1)\n\n| |%s token_acc | per seed "
-                   "|\n| --- |%s ---: | ---: |\n",
-                t->break_fraction, lm ? "" : " exact_match | per seed |", lm ? "" : " ---: | ---: |");
+    /* where it breaks (a language model: perplexity and token_acc; a whole random chain is never exactly right) */
+    const int lm = c0->lm, bm[2] = {lm ? AGG_PPL : AGG_EM, AGG_ACC};
+    char rule[160];
+    if (lm)
+        snprintf(rule, sizeof rule, "perplexity above %g x and token_acc below %g x their value inside the training "
+                 "range", t->break_factor, t->break_fraction);
     else
-        fprintf(f, "break length (first n past the training range below %g x the in-range value; median [min to max] "
-                   "over seeds):\n", t->break_fraction);
+        snprintf(rule, sizeof rule, "the metric below %g x its mean inside the training range", t->break_fraction);
+    if (md)
+        fprintf(f, "\nWhere it breaks (%s): per seed, the last evaluated n within the rule and the first past it "
+                   "(\"8 to 10\"); per cell the median over the seeds (\"> n\": not up to the longest evaluated "
+                   "length; \"in range\": already inside the training range, an evaluation variant measured against "
+                   "the unscaled evaluation; docs/SPEC.md §2.1)\n\n| | %s | per seed | token_acc | per seed |\n"
+                   "| --- | ---: | ---: | ---: | ---: |\n",
+                rule, lm ? "perplexity" : "exact_match");
+    else
+        fprintf(f, "where it breaks (%s; last n within it to the first past it, median over seeds):\n", rule);
     for (int i = 0; i < nm; i++) {
         const Cell *c = &cells[members[i]];
-        char label[256], b[2][128], ps[2][512];
+        char label[256], b[2][160], ps[2][512];
         cell_label(c, nkeys, pe_key, md ? "." : " ", label, sizeof label);
-        for (int metric = 0; metric < 2; metric++) {
-            break_cell_text(c, metric, b[metric], sizeof b[metric]);
-            break_seeds_text(t, c, metric, ps[metric], sizeof ps[metric]);
+        for (int q = 0; q < 2; q++) {
+            break_cell_text(c, bm[q], b[q], sizeof b[q]);
+            break_seeds_text(t, c, bm[q], ps[q], sizeof ps[q]);
         }
-        if (md && lm)
-            fprintf(f, "| %s | %s | %s |\n", label, b[1], ps[1]);
-        else if (md)
+        if (md)
             fprintf(f, "| %s | %s | %s | %s | %s |\n", label, b[0], ps[0], b[1], ps[1]);
-        else if (lm)
-            fprintf(f, "  %-16s token_acc %s\n", label, b[1]);
         else
-            fprintf(f, "  %-16s exact_match %-22s token_acc %s\n", label, b[0], b[1]);
+            fprintf(f, "  %-16s %s %-28s token_acc %s\n", label, lm ? "perplexity" : "exact_match", b[0], b[1]);
     }
     free(pst);
 }
@@ -721,7 +847,7 @@ static int any_variant(const Cell *cells, const int *members, int nm) {
 static int group_any_break(const Cell *cells, const int *members, int nm) {
     for (int i = 0; i < nm; i++)
         for (int m = 0; m < 2; m++)
-            if (cells[members[i]].brk_defined[m] && cells[members[i]].brk_median[m] > 0) return 1;
+            if (cells[members[i]].brk[m].defined && cells[members[i]].brk[m].median > 0) return 1;
     return 0;
 }
 static int aggregate_plot_height(const Cell *cells, const int *members, int nm, int loss, int has_floor) {
@@ -768,10 +894,11 @@ static void group_script(PlotScript *s, const Cell *cells, const int *members, i
             plot_printf(s, "$b%d << EOD\n", i);
             for (int p = 0; p < 2; p++) {
                 const int metric = p == 0 ? AGG_ACC : AGG_EM;
-                if (c->brk_defined[metric] && c->brk_median[metric] > 0) {
-                    const int lo = c->brk_min[metric] > 0 ? c->brk_min[metric] : c->n_max;
-                    const int hi = c->brk_max[metric] > 0 ? c->brk_max[metric] : c->n_max;
-                    plot_printf(s, "%d %.4f %d %d\n", c->brk_median[metric], 0.04 + 0.045 * i, lo, hi);
+                const BreakSummary *bs = &c->brk[metric];
+                if (bs->defined && bs->median > 0) {
+                    const int lo = bs->min > 0 ? bs->min : c->n_max;
+                    const int hi = bs->max > 0 ? bs->max : c->n_max;
+                    plot_printf(s, "%d %.4f %d %d\n", bs->median, 0.04 + 0.045 * i, lo, hi);
                 } else {
                     plot_printf(s, "NaN NaN NaN NaN\n");
                 }
@@ -1122,6 +1249,7 @@ static int table_build(AggTable *t, const AggOptions *o, char keys[][64], int nk
     }
     snprintf(t->title, sizeof t->title, "%s", title);
     t->break_fraction = o && o->break_fraction > 0 ? o->break_fraction : FINDINGS_BREAK_FRACTION;
+    t->break_factor = o && o->break_factor > 0 ? o->break_factor : FINDINGS_BREAK_FACTOR;
     if (nruns == 0) return core_errorf("%s: no complete runs to aggregate", title);
     /* what produced them: one result identity, or refuse (README "Reproducibility") */
     const int pc = prov_collect(list->dirs, list->ndirs, o && o->allow_mixed, t->prov_line, sizeof t->prov_line,
@@ -1130,6 +1258,7 @@ static int table_build(AggTable *t, const AggOptions *o, char keys[][64], int nk
     t->prov_mixed = pc == 1;
     t->runs = list->runs;
     t->nruns = nruns;
+    t->nrundirs = list->ndirs;
     t->incomplete = list->incomplete;
     list->runs = NULL;
     list->num = list->cap = 0;
@@ -1160,7 +1289,7 @@ static int table_build(AggTable *t, const AggOptions *o, char keys[][64], int nk
         cells[c].runs[cells[c].num_runs++] = i;
     }
     for (int c = 0; c < ncells; c++) {
-        compute_cell(&cells[c], runs, t->break_fraction);
+        compute_cell(&cells[c], runs, t->break_fraction, t->break_factor);
         cells[c].rank = cell_rank(&cells[c], grid, nkeys);
     }
     qsort(cells, ncells, sizeof *cells, cmp_cell_rank); /* the spec's grid order */
@@ -1176,7 +1305,7 @@ static int table_build(AggTable *t, const AggOptions *o, char keys[][64], int nk
                 cell_positions(&cells[q]) == cell_positions(&cells[c]))
                 t->group[q] = c;
     }
-    return nruns;
+    return t->nrundirs;
 }
 
 int aggregate_write(const AggTable *t, const char *out, FILE *f, const AggOptions *o) {
@@ -1240,9 +1369,12 @@ int aggregate_write(const AggTable *t, const char *out, FILE *f, const AggOption
         if (rc == 0 && file_write_atomic(mdpath, md_text, md_len) != 0) rc = -1;
         free(md_text);
     }
-    if (f && rc == 0)
-        fprintf(f, "\nresults: %s/results.csv and breaks.csv (%d runs, %d cells%s)\n", out, t->nruns, ncells,
-                t->incomplete ? "; some runs incomplete, see above" : "");
+    if (f && rc == 0) {
+        char evals[64] = "";
+        if (t->nruns != t->nrundirs) snprintf(evals, sizeof evals, " with %d evaluations", t->nruns);
+        fprintf(f, "\nresults: %s/results.csv and breaks.csv (%d run%s%s, %d cells%s)\n", out, t->nrundirs,
+                t->nrundirs == 1 ? "" : "s", evals, ncells, t->incomplete ? "; some runs incomplete, see above" : "");
+    }
     free(members);
     return rc == 0 ? 0 : -1;
 }

@@ -47,10 +47,21 @@ typedef struct {
     int plots;             /* draw the plots (gnuplot) */
     int allow_mixed;       /* aggregate runs whose provenance differs (provenance.h: prov_collect) */
     double break_fraction; /* the break rule's fraction (findings.h); 0 = FINDINGS_BREAK_FRACTION */
+    double break_factor;   /* the loss/perplexity rule's factor (findings.h); 0 = FINDINGS_BREAK_FACTOR */
 } AggOptions;
 
 #define AGG_MAX_LENGTHS RUN_EVAL_MAX_ROWS
-enum { AGG_EM = 0, AGG_ACC = 1 }; /* the metrics with a break length: exact_match, token_acc */
+/* The metrics (docs/SPEC.md §2): exact_match and token_acc (higher is better),
+ * loss per answer token in nats and perplexity exp(loss) (lower is better). A
+ * run's perplexity at n is exp of its loss at n; over seeds, the mean of the
+ * seeds' perplexities. */
+enum { AGG_EM = 0, AGG_ACC = 1, AGG_LOSS = 2, AGG_PPL = 3, AGG_NMETRICS = 4 };
+/* "exact_match", "token_acc", "loss", "ppl" */
+const char *agg_metric_name(int metric);
+/* the metric of a name (also "perplexity"), or -1 */
+int agg_metric_parse(const char *name);
+/* lower is better: loss and perplexity */
+static inline int agg_lower_better(int metric) { return metric == AGG_LOSS || metric == AGG_PPL; }
 
 /* One evaluation file of one run (a run with several evaluation variants gives several). */
 typedef struct {
@@ -61,14 +72,17 @@ typedef struct {
     int alphabet;                    /* task.alphabet: chance levels in the plots */
     char variant[64];                /* evaluation variant ("default", "pi", "random", ...) */
     char label[128];                 /* its label: "rope+pi", "learned+rand", ... (run/score.h) */
-    int variant_rank;                /* positions * PE_ROPE_SCALING_COUNT + scaling: the column order */
+    int variant_rank;
+    int ref;                         /* the index of the evaluation its breaks are measured against: the
+                                        same run's unscaled one (same positions) for a RoPE scaling, else -1
+                                        (itself) */                /* positions * PE_ROPE_SCALING_COUNT + scaling: the column order */
     int num;                         /* evaluation rows */
     int n[AGG_MAX_LENGTHS];
     double acc[AGG_MAX_LENGTHS], em[AGG_MAX_LENGTHS], loss[AGG_MAX_LENGTHS];
     double floor[AGG_MAX_LENGTHS];   /* loss_floor (LM tasks), -1 if absent */
     long examples[AGG_MAX_LENGTHS];  /* evaluation examples (0: not recorded) */
-    int brk[2];                      /* break length per metric (AGG_EM, AGG_ACC): findings.h's break_length */
-    double in_dist[2];               /* the in-distribution value it is measured against */
+    Break brk[AGG_NMETRICS];         /* the break per metric (findings.h); loss and ppl share one: perplexity's
+                                        (brk.ref: the reference, in the metric's units) */
 } AggRun;
 
 /* A cell: the runs (seeds) of one grid point and evaluation variant. */
@@ -85,14 +99,13 @@ typedef struct {
     int lengths[AGG_MAX_LENGTHS];
     int seeds[AGG_MAX_LENGTHS];      /* runs evaluated at the length */
     long examples[AGG_MAX_LENGTHS];  /* evaluation examples per run (the fewest over its runs; 0 unknown) */
-    Stat acc[AGG_MAX_LENGTHS], em[AGG_MAX_LENGTHS], loss[AGG_MAX_LENGTHS];
+    Stat acc[AGG_MAX_LENGTHS], em[AGG_MAX_LENGTHS], loss[AGG_MAX_LENGTHS], ppl[AGG_MAX_LENGTHS];
     Interval acc_ci[AGG_MAX_LENGTHS], em_ci[AGG_MAX_LENGTHS]; /* 95 % intervals (findings.h) */
+    Interval loss_ci[AGG_MAX_LENGTHS], ppl_ci[AGG_MAX_LENGTHS]; /* the seed part alone (interval_seeds) */
     double floor[AGG_MAX_LENGTHS];   /* the task's loss floor at the length (LM tasks), else -1 */
     int lm;                          /* a language-model task: tables show loss, not exact_match */
     int n_max;                       /* the longest evaluated length */
-    /* break length over the seeds, per metric: median, min, max (0 = censored: past n_max),
-     * how many seeds are censored, and how many have one defined (findings.h: break_summary) */
-    int brk_median[2], brk_min[2], brk_max[2], brk_censored[2], brk_defined[2];
+    BreakSummary brk[AGG_NMETRICS];  /* the break over the seeds, per metric (findings.h) */
     long rank;                       /* position in the spec's grid (first key slowest) */
 } AggCell;
 
@@ -101,20 +114,21 @@ typedef struct {
     char keys[SWEEP_MAX_KEYS][64];   /* the grid keys */
     int nkeys, pe_key, rand_key;     /* the index of model.pe and train.random_positions (-1: not keys) */
     char title[128];                 /* the experiment's name (or the output folder's) */
-    AggRun *runs;
+    AggRun *runs;                    /* one per evaluation file aggregated (a run with RoPE scalings gives several) */
     int nruns, incomplete;
+    int nrundirs;                    /* the run folders they come from */
     AggCell *cells;
     int ncells;
     int *group;                      /* per cell: the index of its group's first cell (cells equal in every
                                         grid key but model.pe and train.random_positions, and evaluated on
                                         the same positions) */
-    double break_fraction;
+    double break_fraction, break_factor; /* the break rules (findings.h) */
     char prov_line[3000], prov_details[3000];
     int prov_mixed;                  /* aggregated with allow_mixed over different provenance */
 } AggTable;
 
 /* Load a sweep folder (dir/sweep.json, dir/runs/ID/) into *t. The number of
- * runs aggregated (>= 1), or -1 (a file could not be read) or RUN_INVALID
+ * runs (run folders) aggregated (>= 1), or -1 (a file could not be read) or RUN_INVALID
  * (-2) after core_errorf, as aggregate_sweep. Free with aggregate_free. */
 int aggregate_load_sweep(const char *dir, const AggOptions *o, AggTable *t);
 /* Load run directories (or folders of them) as aggregate_runs does; title names the table. */
@@ -126,10 +140,17 @@ void aggregate_cell_label(const AggTable *t, int cell, const char *sep, char *bu
 /* A group's title: the task (when not a grid key) and the grid values it shares ("copy", "task.name=sort"). */
 void aggregate_group_title(const AggTable *t, int g, char *buf, size_t cap);
 
-/* The per-seed values of a cell at length n: metric AGG_EM, AGG_ACC, or 2
- * (loss); seeds[] and v[] get up to FINDINGS_MAX_SEEDS of them, in ascending
- * seed. Returns how many (0 if n was not evaluated). */
+/* The per-seed values of a cell at length n, of a metric (AGG_*); seeds[]
+ * and v[] get up to FINDINGS_MAX_SEEDS of them, in ascending seed. Returns
+ * how many (0 if n was not evaluated). */
 int aggregate_values(const AggTable *t, const AggCell *c, int n, int metric, uint64_t *seeds, double *v);
+/* A run's value of a metric at row q (perplexity: exp of its loss). */
+double aggregate_run_value(const AggRun *r, int q, int metric);
+/* A cell's statistics at length index m, of a metric: its Stat and its interval. */
+const Stat *aggregate_stat(const AggCell *c, int m, int metric);
+const Interval *aggregate_interval(const AggCell *c, int m, int metric);
+/* The break rule of a metric in words: "falls below 0.5 x", "perplexity exceeds 2 x" */
+void aggregate_rule_text(const AggTable *t, int metric, char *buf, size_t cap);
 
 /* Write t's outputs to out (results.csv, breaks.csv, results.md, plots if
  * o->plots) and print its tables to f (may be NULL). 0 or -1 after core_errorf. */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/alloc.h"
+#include "core/dmath.h"
 
 void compare_cell_name(const AggTable *t, int cell, char *buf, size_t cap) {
     aggregate_cell_label(t, cell, ".", buf, cap);
@@ -41,7 +42,8 @@ static int beyond_lengths(const AggTable *t, const int *mem, int nm, int *ns) {
 }
 
 /* per-seed values of cell c at n, or (n = COMPARE_BEYOND) their mean over
- * the lengths ns[0..nb-1]; *examples the examples behind one seed's value */
+ * the lengths ns[0..nb-1]; *examples the examples behind one seed's value
+ * (0 for loss and perplexity: their intervals are the seeds' alone) */
 static int seed_values(const AggTable *t, int cell, int metric, int n, const int *ns, int nb, uint64_t *seeds,
                        double *v, long *examples) {
     const AggCell *c = &t->cells[cell];
@@ -49,13 +51,13 @@ static int seed_values(const AggTable *t, int cell, int metric, int n, const int
         int m = 0;
         while (m < c->num_lengths && c->lengths[m] != n) m++;
         if (m == c->num_lengths) return 0;
-        *examples = c->examples[m];
+        *examples = agg_lower_better(metric) ? 0 : c->examples[m];
         return aggregate_values(t, c, n, metric, seeds, v);
     }
     /* beyond: a run counts when it evaluated every one of the lengths */
     int k = 0;
     *examples = 0;
-    for (int q = 0; q < nb; q++) {
+    for (int q = 0; q < nb && !agg_lower_better(metric); q++) {
         for (int m = 0; m < c->num_lengths; m++)
             if (c->lengths[m] == ns[q]) *examples += c->examples[m];
     }
@@ -66,7 +68,7 @@ static int seed_values(const AggTable *t, int cell, int metric, int n, const int
         for (int q = 0; q < nb; q++)
             for (int j = 0; j < r->num; j++)
                 if (r->n[j] == ns[q]) {
-                    sum += metric == AGG_EM ? r->em[j] : r->acc[j];
+                    sum += aggregate_run_value(r, j, metric);
                     got++;
                     break;
                 }
@@ -102,7 +104,8 @@ int compare_at(const AggTable *t, int g, int metric, int n, CompareAt *out) {
         cells[num++] = mem[i];
     }
     if (num < 2) return -1;
-    /* rank: the mean, highest first; ties keep the grid's order */
+    /* rank: the mean, best first (highest, or lowest for loss and perplexity); ties keep the grid's order */
+    const double dir = agg_lower_better(metric) ? -1.0 : 1.0;
     double mean[COMPARE_MAX_CELLS];
     int order[COMPARE_MAX_CELLS];
     for (int i = 0; i < num; i++) {
@@ -112,7 +115,7 @@ int compare_at(const AggTable *t, int g, int metric, int n, CompareAt *out) {
         order[i] = i;
     }
     for (int i = 1; i < num; i++)
-        for (int j = i; j > 0 && mean[order[j]] > mean[order[j - 1]]; j--) {
+        for (int j = i; j > 0 && dir * mean[order[j]] > dir * mean[order[j - 1]]; j--) {
             const int tmp = order[j];
             order[j] = order[j - 1];
             order[j - 1] = tmp;
@@ -164,13 +167,18 @@ int compare_default_lengths(const AggTable *t, int g, int *ns, int cap) {
     return k;
 }
 
+int compare_better(int metric) { return agg_lower_better(metric) ? -1 : 1; }
+
 void compare_ranking_text(const AggTable *t, const CompareAt *c, char *buf, size_t cap) {
     size_t len = 0;
     buf[0] = '\0';
+    const int better = compare_better(c->metric);
     for (int i = 0; i < c->num && len < cap; i++) {
         char name[256];
         compare_cell_name(t, c->cell[i], name, sizeof name);
-        if (i) len += snprintf(buf + len, cap - len, " %s ", c->pair[i - 1][i].verdict > 0 ? ">" : "~");
+        if (i)
+            len += snprintf(buf + len, cap - len, " %s ",
+                            c->pair[i - 1][i].verdict == better ? (better > 0 ? ">" : "<") : "~");
         if (len < cap) len += snprintf(buf + len, cap - len, "%s", name);
     }
 }
@@ -183,7 +191,18 @@ void compare_at_text(const AggTable *t, int g, const CompareAt *c, char *buf, si
         snprintf(buf, cap, "n = %d (%.3gx)", c->n, (double)c->n / max_len);
 }
 
-static const char *const metric_name[2] = {"exact_match", "token_acc"};
+void compare_unresolved_reason(const Paired *p, char *buf, size_t cap) {
+    if (p->verdict)
+        snprintf(buf, cap, "%s", "");
+    else if (p->k == 0)
+        snprintf(buf, cap, "no seed in common");
+    else if (p->k == 1)
+        snprintf(buf, cap, "one seed: no interval over seeds");
+    else if (p->pos == 0 && p->neg == 0)
+        snprintf(buf, cap, "equal on every seed");
+    else
+        snprintf(buf, cap, "the interval includes 0");
+}
 
 static void seeds_list(const AggTable *t, int g, char *buf, size_t cap) {
     /* the seeds of the group (the union over its cells) */
@@ -210,72 +229,87 @@ static void seeds_list(const AggTable *t, int g, char *buf, size_t cap) {
     if (len < cap) snprintf(buf + len, cap - len, ")");
 }
 
-/* "n = 10" or "beyond n = 32" (censored: not below the threshold up to the longest length) */
-static void break_phrase(int b, int n_max, char *buf, size_t cap) {
-    if (b == 0) snprintf(buf, cap, "beyond n = %d", n_max);
-    else snprintf(buf, cap, "n = %d", b);
-}
-
-/* "at n = 10 on every seed", "nowhere up to n = 128 on every seed",
- * "at n = 10 (median; n = 10 to beyond n = 32 over the seeds)" */
+/* "between n = 8 and 10 on every seed", "nowhere up to n = 128 on every seed", "already inside the
+ * training range (n = 4) on every seed", "between n = 8 and 10 (median; first past it at n = 10 to beyond
+ * n = 32 over the seeds)", "between n = 16 and 32, a coarse grid (...)" */
 static void break_summary_text(const AggCell *c, int metric, char *buf, size_t cap) {
-    char med[64], lo[64], hi[64];
-    if (!c->brk_defined[metric]) {
+    const BreakSummary *s = &c->brk[metric];
+    if (!s->defined) {
         snprintf(buf, cap, "undefined (nothing to compare with inside the training range)");
         return;
     }
-    if (c->brk_censored[metric] == c->brk_defined[metric]) {
-        snprintf(buf, cap, "nowhere up to n = %d%s", c->n_max, c->brk_defined[metric] == 1 ? " (one seed)" : " on every seed");
+    const char *seeds = s->defined == 1 ? " (one seed)" : s->min == s->max ? " on every seed" : "";
+    if (s->censored == s->defined) {
+        snprintf(buf, cap, "nowhere up to n = %d%s", c->n_max, s->defined == 1 ? " (one seed)" : " on every seed");
         return;
     }
-    break_phrase(c->brk_median[metric], c->n_max, med, sizeof med);
-    break_phrase(c->brk_min[metric], c->n_max, lo, sizeof lo);
-    break_phrase(c->brk_max[metric], c->n_max, hi, sizeof hi);
-    if (c->brk_defined[metric] == 1)
-        snprintf(buf, cap, "at %s (one seed)", med);
-    else if (c->brk_min[metric] == c->brk_max[metric])
-        snprintf(buf, cap, "at %s on every seed", med);
+    char where[160], spread[160] = "";
+    const int coarse = s->median > c->max_len && break_coarse(s->median_last_ok, s->median);
+    if (s->median > 0 && s->median <= c->max_len)
+        snprintf(where, sizeof where, "already inside the training range (at n = %d)", s->median);
+    else if (s->median > 0)
+        snprintf(where, sizeof where, "between n = %d and %d", s->median_last_ok, s->median);
     else
-        snprintf(buf, cap, "at %s (median; %s to %s over the seeds)", med, lo, hi);
+        snprintf(where, sizeof where, "nowhere up to n = %d", c->n_max);
+    if (!seeds[0]) {
+        char lo[32], hi[32];
+        if (s->min > 0) snprintf(lo, sizeof lo, "n = %d", s->min);
+        else snprintf(lo, sizeof lo, "beyond n = %d", c->n_max);
+        if (s->max > 0) snprintf(hi, sizeof hi, "n = %d", s->max);
+        else snprintf(hi, sizeof hi, "beyond n = %d", c->n_max);
+        snprintf(spread, sizeof spread, " (median; first past it at %s to %s over the seeds)", lo, hi);
+    }
+    snprintf(buf, cap, "%s%s%s%s", where, seeds, spread, coarse ? " (a coarse grid: lengths between the two would narrow it)" : "");
+}
+
+/* the rule in a sentence: "token_acc falls below 0.5 x its value inside the training range" */
+static void rule_sentence(const AggTable *t, int metric, char *buf, size_t cap) {
+    char rule[96];
+    aggregate_rule_text(t, metric, rule, sizeof rule);
+    snprintf(buf, cap, "%s its value inside the training range", rule);
 }
 
 void compare_print(FILE *f, const AggTable *t, int metric, const int *ns_in, int nn_in, int md) {
+    const char *mname = agg_metric_name(metric);
+    const int lower = agg_lower_better(metric);
+    char rule[160];
+    rule_sentence(t, metric, rule, sizeof rule);
     for (int g = 0; g < t->ncells; g++) {
         if (t->group[g] != g) continue;
         const AggCell *c0 = &t->cells[g];
         char title[512], seeds[512];
         aggregate_group_title(t, g, title, sizeof title);
         seeds_list(t, g, seeds, sizeof seeds);
+        const char *intervals = lower ? "a t interval over the seeds (the evaluation sample's part is not known for "
+                                        "loss and perplexity)"
+                                      : "a t interval over the seeds widened by the evaluation sample's";
         if (md)
-            fprintf(f, "\n**%s**, trained on n = %d..%d; %s; %s. Intervals: 95 %%, a t interval over the seeds "
-                       "widened by the evaluation sample's (docs/SPEC.md §2.1).\n\n",
-                    title, c0->min_len, c0->max_len, metric_name[metric], seeds);
+            fprintf(f, "\n**%s**, trained on n = %d..%d; %s; %s. Intervals: 95 %%, %s (docs/SPEC.md §2.1).\n\n",
+                    title, c0->min_len, c0->max_len, mname, seeds, intervals);
         else
-            fprintf(f, "\n%s: trained on n = %d..%d; %s; %s\n", title, c0->min_len, c0->max_len, metric_name[metric],
-                    seeds);
+            fprintf(f, "\n%s: trained on n = %d..%d; %s; %s\n", title, c0->min_len, c0->max_len, mname, seeds);
         /* where it breaks */
         if (md)
-            fprintf(f, "Where it breaks (the first evaluated n past the training range where %s falls below %g x its "
-                       "mean inside the training range):\n\n| | break length | per seed | %s inside the training "
-                       "range, per seed |\n| --- | ---: | ---: | ---: |\n",
-                    metric_name[metric], t->break_fraction, metric_name[metric]);
+            fprintf(f, "Where it breaks (where %s; per seed the last evaluated n within the rule and the first past "
+                       "it):\n\n| | break | per seed | %s inside the training range, per seed |\n"
+                       "| --- | ---: | ---: | ---: |\n",
+                    rule, lower ? "perplexity" : mname);
         else
-            fprintf(f, "where it breaks (first n past the training range with %s < %g x its in-range mean):\n",
-                    metric_name[metric], t->break_fraction);
+            fprintf(f, "where it breaks (%s; last evaluated n within the rule to the first past it):\n", rule);
         for (int c = g; c < t->ncells; c++) {
             if (t->group[c] != g) continue;
             const AggCell *cc = &t->cells[c];
-            char name[256], b[256], per[512] = "", ind[512] = "";
+            char name[256], b[512], per[512] = "", ind[512] = "";
             compare_cell_name(t, c, name, sizeof name);
             break_summary_text(cc, metric, b, sizeof b);
             size_t lp = 0, li = 0;
             for (int i = 0; i < cc->num_runs; i++) {
                 const AggRun *r = &t->runs[cc->runs[i]];
-                char x[24];
-                break_text(r->brk[metric], cc->n_max, x, sizeof x);
+                char x[48];
+                break_text(&r->brk[metric], cc->n_max, x, sizeof x);
                 lp += snprintf(per + lp, sizeof per - lp > 0 ? sizeof per - lp : 0, "%s%s", i ? " / " : "", x);
                 li += snprintf(ind + li, sizeof ind - li > 0 ? sizeof ind - li : 0, "%s%.3f", i ? " / " : "",
-                               r->in_dist[metric]);
+                               r->brk[metric].ref);
                 if (lp >= sizeof per || li >= sizeof ind) break;
             }
             if (md)
@@ -293,10 +327,12 @@ void compare_print(FILE *f, const AggTable *t, int metric, const int *ns_in, int
         int ok[16];
         for (int q = 0; q < nn; q++) ok[q] = compare_at(t, g, metric, ns[q], &cmp[q]) == 0;
         if (md)
-            fprintf(f, "\nRanking (highest mean first; \">\": the paired interval of the neighbours lies above 0, "
-                       "\"~\": it covers 0, not resolved with these seeds):\n\n| at | ranking |\n| --- | --- |\n");
+            fprintf(f, "\nRanking (%s mean first; \"%s\": the paired interval of the neighbours lies %s 0, "
+                       "\"~\": it covers 0, not resolved with these seeds):\n\n| at | ranking |\n| --- | --- |\n",
+                    lower ? "lowest" : "highest", lower ? "<" : ">", lower ? "below" : "above");
         else
-            fprintf(f, "ranking (> : the neighbours' paired interval excludes 0; ~ : it does not):\n");
+            fprintf(f, "ranking (%s first; %s : the neighbours' paired interval excludes 0; ~ : it does not):\n",
+                    lower ? "lowest" : "highest", lower ? "<" : ">");
         for (int q = 0; q < nn; q++) {
             char at[128], rk[1024];
             if (!ok[q]) {
@@ -314,7 +350,7 @@ void compare_print(FILE *f, const AggTable *t, int metric, const int *ns_in, int
             fprintf(f, "\n<details><summary>Paired differences in %s (A - B over the seeds both have: same seed, same "
                        "evaluation examples)</summary>\n\n| at | A - B | mean [95 %% interval] | sign holds in | verdict "
                        "|\n| --- | --- | ---: | ---: | --- |\n",
-                    metric_name[metric]);
+                    mname);
         else
             fprintf(f, "paired differences (A - B: same seeds, same examples; mean [95%% interval], seeds where the "
                        "sign holds):\n");
@@ -326,12 +362,13 @@ void compare_print(FILE *f, const AggTable *t, int metric, const int *ns_in, int
             for (int i = 0; i < c->num; i++)
                 for (int j = i + 1; j < c->num; j++) {
                     const Paired *p = &c->pair[i][j];
-                    char a[256], b[256], verdict[600];
+                    char a[256], b[256], verdict[600], why[96];
                     compare_cell_name(t, c->cell[i], a, sizeof a);
                     compare_cell_name(t, c->cell[j], b, sizeof b);
+                    compare_unresolved_reason(p, why, sizeof why);
                     if (p->verdict > 0) snprintf(verdict, sizeof verdict, "%s > %s", a, b);
                     else if (p->verdict < 0) snprintf(verdict, sizeof verdict, "%s < %s", a, b);
-                    else snprintf(verdict, sizeof verdict, "not resolved");
+                    else snprintf(verdict, sizeof verdict, "not resolved (%s)", why);
                     const int support = paired_support(p);
                     if (md)
                         fprintf(f, "| %s | %s - %s | %+.3f [%+.3f, %+.3f] | %d of %d seeds | %s |\n", at, a, b,
@@ -349,22 +386,24 @@ void compare_print(FILE *f, const AggTable *t, int metric, const int *ns_in, int
 
 void compare_headline(FILE *f, const AggTable *t, int g, int metric) {
     const AggCell *c0 = &t->cells[g];
-    char title[512], seeds[512];
+    const char *mname = metric == AGG_PPL ? "perplexity" : agg_metric_name(metric);
+    char title[512], seeds[512], rule[160];
     aggregate_group_title(t, g, title, sizeof title);
     seeds_list(t, g, seeds, sizeof seeds);
+    rule_sentence(t, metric, rule, sizeof rule);
     fprintf(f, "Trained on %s at n = %d..%d and evaluated up to n = %d, %s: ", title, c0->min_len, c0->max_len,
             c0->n_max, seeds);
     /* where it breaks: cells with the same summary in one clause */
     int done[COMPARE_MAX_CELLS * 8] = {0}, clauses = 0;
-    fprintf(f, "%s falls below %g x its value inside the training range ", metric_name[metric], t->break_fraction);
+    fprintf(f, "%s ", rule);
     for (int c = g; c < t->ncells && c < COMPARE_MAX_CELLS * 8; c++) {
         if (t->group[c] != g || done[c]) continue;
-        char b[256], names[1024] = "";
+        char b[512], names[1024] = "";
         break_summary_text(&t->cells[c], metric, b, sizeof b);
         int count = 0;
         for (int d = c; d < t->ncells && d < COMPARE_MAX_CELLS * 8; d++) {
             if (t->group[d] != g || done[d]) continue;
-            char b2[256];
+            char b2[512];
             break_summary_text(&t->cells[d], metric, b2, sizeof b2);
             if (strcmp(b, b2) != 0) continue;
             done[d] = 1;
@@ -377,6 +416,7 @@ void compare_headline(FILE *f, const AggTable *t, int g, int metric) {
     fprintf(f, ".");
     int ns[8];
     const int nn = compare_default_lengths(t, g, ns, 8);
+    const int better = compare_better(metric);
     for (int q = 0; q < nn; q++) {
         CompareAt c;
         if (compare_at(t, g, metric, ns[q], &c) != 0) continue;
@@ -391,25 +431,32 @@ void compare_headline(FILE *f, const AggTable *t, int g, int metric) {
             for (int j = i + 1; j < c.num && all_equal; j++) all_equal = c.pair[i][j].zero == c.pair[i][j].k;
         if (all_equal) {
             if (c.n == COMPARE_BEYOND)
-                fprintf(f, " Beyond the training range the mean %s is %.3f for all of them on every seed.",
-                        metric_name[metric], c.mean[0]);
+                fprintf(f, " Beyond the training range the mean %s is %.3f for all of them on every seed.", mname,
+                        c.mean[0]);
             else
-                fprintf(f, " At %s %s is %.3f for all of them on every seed.", at, metric_name[metric], c.mean[0]);
+                fprintf(f, " At %s %s is %.3f for all of them on every seed.", at, mname, c.mean[0]);
             continue;
         }
         const Paired *p = &c.pair[0][1];
-        char support[400];
+        char support[400], why[96];
         if (p->pos == 0 && p->neg == 0)
             snprintf(support, sizeof support, "equal on all %d seeds", p->k);
         else
-            snprintf(support, sizeof support, "%s ahead in %d of %d seeds", a, p->pos, p->k);
+            snprintf(support, sizeof support, "%s ahead in %d of %d seeds", a, better > 0 ? p->pos : p->neg, p->k);
+        compare_unresolved_reason(p, why, sizeof why);
         if (c.n == COMPARE_BEYOND)
             fprintf(f, " Beyond the training range (per seed, the mean over the %d evaluated lengths n = %d..%d)",
                     c.beyond_count, c.beyond_lo, c.beyond_hi);
         else
             fprintf(f, " At %s", at);
-        fprintf(f, " the ranking is %s (%s - %s %+.3f [%+.3f, %+.3f], %s%s).", rk, a, b, p->mean, p->lo, p->hi,
-                support, p->verdict ? "" : "; not resolved");
+        if (metric == AGG_PPL)
+            fprintf(f, " perplexity is %.3f for %s and %.3f for %s; the ranking is %s (%s - %s %+.3f [%+.3f, %+.3f], "
+                       "%s%s%s).",
+                    c.mean[0], a, c.mean[1], b, rk, a, b, p->mean, p->lo, p->hi, support,
+                    p->verdict ? "" : "; not resolved: ", why);
+        else
+            fprintf(f, " the ranking is %s (%s - %s %+.3f [%+.3f, %+.3f], %s%s%s).", rk, a, b, p->mean, p->lo, p->hi,
+                    support, p->verdict ? "" : "; not resolved: ", why);
     }
     fprintf(f, "\n");
 }

@@ -5,9 +5,11 @@
  * its sign holds; the break lengths; and the text of `posenc compare`, which
  * scripts/report.sh splices into the READMEs.
  *
- * A ranking orders the cells by their mean; between neighbours ">" means the
- * paired interval lies above 0 and "~" that it covers 0 (not resolved with
- * these seeds). The lengths compared by default are 1.25x, 1.5x and 2x the
+ * A ranking orders the cells by their mean, best first: highest for
+ * exact_match and token_acc, lowest for loss and perplexity; between
+ * neighbours ">" (or "<" where lower is better) means the paired interval
+ * lies on that side of 0 and "~" that it covers 0 (not resolved with these
+ * seeds; compare_unresolved_reason says why). The lengths compared by default are 1.25x, 1.5x and 2x the
  * longest training length (those evaluated) and "beyond": per seed, the mean
  * over every evaluated length past the training range.
  */
@@ -24,9 +26,9 @@
 typedef struct {
     int n;                            /* the length, or COMPARE_BEYOND */
     int beyond_lo, beyond_hi, beyond_count; /* for beyond: the lengths averaged */
-    int metric;                       /* AGG_EM or AGG_ACC */
+    int metric;                       /* AGG_EM, AGG_ACC, AGG_LOSS or AGG_PPL */
     int num;                          /* cells compared */
-    int cell[COMPARE_MAX_CELLS];      /* their indices in the table, in ranking order (highest mean first) */
+    int cell[COMPARE_MAX_CELLS];      /* their indices in the table, in ranking order (best mean first) */
     double mean[COMPARE_MAX_CELLS];   /* the mean over seeds, in that order */
     int seeds[COMPARE_MAX_CELLS];     /* seeds with a value */
     Paired pair[COMPARE_MAX_CELLS][COMPARE_MAX_CELLS]; /* pair[i][j]: ranked i minus ranked j */
@@ -43,7 +45,13 @@ int compare_at(const AggTable *t, int g, int metric, int n, CompareAt *out);
  * length at or past it), then COMPARE_BEYOND. Returns how many (<= cap). */
 int compare_default_lengths(const AggTable *t, int g, int *ns, int cap);
 
-/* "alibi > none ~ rope > learned ~ sinusoidal" */
+/* The verdict of the better of a pair: +1 where higher is better, -1 for loss and perplexity. */
+int compare_better(int metric);
+/* Why a paired verdict is not resolved: "one seed: no interval over seeds", "the interval includes 0",
+ * "equal on every seed", "no seed in common" ("" when it is resolved). */
+void compare_unresolved_reason(const Paired *p, char *buf, size_t cap);
+
+/* "alibi > none ~ rope > learned ~ sinusoidal"; in perplexity "alibi < rope ~ none" */
 void compare_ranking_text(const AggTable *t, const CompareAt *c, char *buf, size_t cap);
 /* "n = 10 (1.25x)" or "beyond (mean over n = 10..32)" */
 void compare_at_text(const AggTable *t, int g, const CompareAt *c, char *buf, size_t cap);

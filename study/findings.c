@@ -65,6 +65,29 @@ Interval interval_of(const double *v, int k, long examples) {
     return r;
 }
 
+Interval interval_seeds(const double *v, int k) {
+    Interval r = {0};
+    r.k = k;
+    if (k < 1) return r;
+    double sum = 0;
+    r.min = r.max = v[0];
+    for (int i = 0; i < k; i++) {
+        sum += v[i];
+        if (v[i] < r.min) r.min = v[i];
+        if (v[i] > r.max) r.max = v[i];
+    }
+    r.mean = sum / k;
+    if (k > 1) {
+        double ss = 0;
+        for (int i = 0; i < k; i++) ss += (v[i] - r.mean) * (v[i] - r.mean);
+        r.std = sqrt(ss / (k - 1));
+        r.hw_seed = t975(k - 1) * r.std / sqrt((double)k);
+    }
+    r.lo = r.mean - r.hw_seed;
+    r.hi = r.mean + r.hw_seed;
+    return r;
+}
+
 Paired paired_of(const double *a, const double *b, int k, long examples) {
     Paired r = {0};
     r.k = k;
@@ -108,19 +131,32 @@ int paired_support(const Paired *p) {
     return sign > 0 ? p->pos : sign < 0 ? p->neg : p->zero;
 }
 
-int break_length(const int *n, const double *v, int num, int min_len, int max_len, double fraction,
-                 double *in_dist) {
+int in_range_mean(const int *n, const double *v, int num, int min_len, int max_len, double *mean) {
     double sum = 0;
     int cnt = 0;
     for (int i = 0; i < num; i++)
         if (n[i] >= min_len && n[i] <= max_len) sum += v[i], cnt++;
-    *in_dist = cnt ? sum / cnt : 0;
-    if (!cnt || *in_dist <= 0) return -1;
-    const double thr = fraction * *in_dist;
-    for (int i = 0; i < num; i++)
-        if (n[i] > max_len && v[i] < thr) return n[i];
-    return 0;
+    *mean = cnt ? sum / cnt : 0;
+    return cnt;
 }
+
+Break break_find(const int *n, const double *v, const double *thr, int num, int min_len, int max_len, int above) {
+    Break b = {0};
+    int prev = 0;
+    for (int i = 0; i < num; i++) {
+        if (n[i] < min_len) continue; /* shorter than anything trained on: not this question */
+        if (thr[i] == thr[i] && (above ? v[i] > thr[i] : v[i] < thr[i])) { /* NaN: not checked */
+            b.n = n[i];
+            b.last_ok = prev;
+            b.in_range = n[i] <= max_len;
+            return b;
+        }
+        prev = n[i];
+    }
+    return b;
+}
+
+int break_coarse(int last_ok, int n) { return last_ok > 0 && n > 0 && 4 * (n - last_ok) > last_ok; }
 
 static int cmp_break(const void *x, const void *y) {
     /* censored (0) sorts above every length */
@@ -147,7 +183,7 @@ int break_summary(const int *b, int k, int *median, int *min, int *max, int *cen
     return m;
 }
 
-void break_text(int b, int n_max, char *buf, unsigned cap) {
+void break_n_text(int b, int n_max, char *buf, unsigned cap) {
     if (b < 0)
         snprintf(buf, cap, "n/a");
     else if (b == 0)
@@ -156,18 +192,33 @@ void break_text(int b, int n_max, char *buf, unsigned cap) {
         snprintf(buf, cap, "%d", b);
 }
 
-void break_range_text(int median, int min, int max, int defined, int n_max, char *buf, unsigned cap) {
-    char med[24], lo[24], hi[24];
-    if (defined < 1) {
+void break_text(const Break *b, int n_max, char *buf, unsigned cap) {
+    if (b->n <= 0)
+        break_n_text(b->n, n_max, buf, cap);
+    else if (b->in_range)
+        snprintf(buf, cap, "in range: %d", b->n);
+    else
+        snprintf(buf, cap, "%d to %d", b->last_ok, b->n);
+}
+
+void break_range_text(const BreakSummary *s, char *buf, unsigned cap) {
+    char med[48], lo[24], hi[24];
+    if (s->defined < 1) {
         snprintf(buf, cap, "n/a");
         return;
     }
-    break_text(median, n_max, med, sizeof med);
-    if (defined == 1) {
-        snprintf(buf, cap, "%s (one seed)", med);
+    const Break mb = {.n = s->median, .last_ok = s->median_last_ok, .in_range = s->median > 0 && s->median <= s->max_len};
+    break_text(&mb, s->n_max, med, sizeof med);
+    const char *coarse = !mb.in_range && break_coarse(mb.last_ok, mb.n) ? " (coarse grid)" : "";
+    if (s->defined == 1) {
+        snprintf(buf, cap, "%s%s (one seed)", med, coarse);
         return;
     }
-    break_text(min, n_max, lo, sizeof lo);
-    break_text(max, n_max, hi, sizeof hi);
-    snprintf(buf, cap, "%s [%s to %s]", med, lo, hi);
+    if (s->min == s->max) {
+        snprintf(buf, cap, "%s%s", med, coarse);
+        return;
+    }
+    break_n_text(s->min, s->n_max, lo, sizeof lo);
+    break_n_text(s->max, s->n_max, hi, sizeof hi);
+    snprintf(buf, cap, "%s%s (median; %s to %s over the seeds)", med, coarse, lo, hi);
 }

@@ -88,14 +88,15 @@ int rob_load(RobSpec *r, const char *path) {
     }
     if (ds) snprintf(r->description, sizeof r->description, "%s", ds->valuestring);
     r->metrics = 1u << AGG_EM | 1u << AGG_ACC;
+    r->both = 1;
     if (mt) {
         const char *m = cJSON_IsString(mt) ? mt->valuestring : "";
-        r->metrics = strcmp(m, "exact_match") == 0 ? 1u << AGG_EM
-                     : strcmp(m, "token_acc") == 0 ? 1u << AGG_ACC
-                     : strcmp(m, "both") == 0      ? (1u << AGG_EM | 1u << AGG_ACC)
-                                                   : 0;
+        const int one = agg_metric_parse(m);
+        r->both = strcmp(m, "both") == 0;
+        r->metrics = r->both ? (1u << AGG_EM | 1u << AGG_ACC) : one >= 0 ? 1u << one : 0;
         if (!r->metrics) {
-            core_errorf("%s: metric: expected \"exact_match\", \"token_acc\" or \"both\"", path);
+            core_errorf("%s: metric: expected \"exact_match\", \"token_acc\", \"loss\", \"ppl\" or \"both\"",
+                        path);
             goto done;
         }
     }
@@ -249,8 +250,7 @@ static int find_group(const AggTable *t, const char *title) {
 static int brk_key(int b) { return b == 0 ? INT_MAX : b; }
 
 static void brk_range_text(const AggCell *c, int metric, char *buf, size_t cap) {
-    break_range_text(c->brk_median[metric], c->brk_min[metric], c->brk_max[metric], c->brk_defined[metric], c->n_max,
-                     buf, (unsigned)cap);
+    break_range_text(&c->brk[metric], buf, (unsigned)cap);
 }
 
 /* The paired verdict of cells a, b (by name) in c, a comparison of t (compare_at):
@@ -277,14 +277,19 @@ static void list_add(char **list, size_t *len, const char *text) {
 
 int rob_report(const RobSpec *r, const AggTable *t, FILE *f, FILE *md_out, FILE *csv) {
     const AggTable *b = &t[0];
-    static const char *const mname[2] = {"exact_match", "token_acc"};
     int flips = 0, conclusions = 0, groups = 0;
     if (csv)
         fprintf(csv, "group,metric,conclusion,kind,n,a,b,baseline,perturbation,verdict,mean,lo,hi,support,seeds\n");
-    /* each group, each metric asked for (a language model's exact match is near 0 everywhere: skipped) */
-    for (int gm = 0; gm < 2 * b->ncells; gm++) {
-        const int g = gm / 2, metric = gm % 2;
-        if (b->group[g] != g || !(r->metrics & (1u << metric)) || (metric == AGG_EM && b->cells[g].lm)) continue;
+    /* each group, each metric asked for (a language model's exact match is near 0 everywhere: skipped; with
+     * "both", a language model's metrics are perplexity and token_acc) */
+    for (int gm = 0; gm < AGG_NMETRICS * b->ncells; gm++) {
+        const int g = gm / AGG_NMETRICS, metric = gm % AGG_NMETRICS;
+        if (b->group[g] != g) continue;
+        const int lm = b->cells[g].lm;
+        const unsigned mask = lm && r->both ? (1u << AGG_PPL | 1u << AGG_ACC) : r->metrics & ~(lm ? 1u << AGG_EM : 0u);
+        if (!(mask & (1u << metric))) continue;
+        const char *mn = agg_metric_name(metric);
+        const int better = compare_better(metric);
         groups++;
         char title[512];
         aggregate_group_title(b, g, title, sizeof title);
@@ -298,7 +303,7 @@ int rob_report(const RobSpec *r, const AggTable *t, FILE *f, FILE *md_out, FILE 
         int pg[ROB_MAX_PERTURBATIONS + 1];
         for (int p = 0; p < r->num; p++) pg[p] = find_group(&t[p], title);
         if (f) fprintf(f, "\n%s (%s): baseline conclusions under %d perturbation(s), one change at a time\n", title,
-                       mname[metric], r->num - 1);
+                       mn, r->num - 1);
         /* the table goes to a buffer: the summary (what holds, what flips) comes first */
         char *tbuf = NULL, *holds = NULL, *flipl = NULL, *weak = NULL;
         size_t tlen = 0, nh = 0, nf = 0, nw = 0;
@@ -336,27 +341,28 @@ int rob_report(const RobSpec *r, const AggTable *t, FILE *f, FILE *md_out, FILE 
                     char a[256], bb[256], concl[600];
                     compare_cell_name(b, c->cell[i], a, sizeof a);
                     compare_cell_name(b, c->cell[j], bb, sizeof bb);
-                    /* stated with the winner first */
-                    const char *w = bp->verdict > 0 ? a : bb, *l = bp->verdict > 0 ? bb : a;
-                    snprintf(concl, sizeof concl, "n = %d: %s > %s", ns[q], w, l);
+                    /* stated with the better first ("alibi > rope"; in perplexity "alibi < rope"); the
+                     * difference printed is the higher minus the lower */
+                    const char *w = bp->verdict == better ? a : bb, *l = bp->verdict == better ? bb : a;
+                    snprintf(concl, sizeof concl, "n = %d: %s %s %s", ns[q], w, better > 0 ? ">" : "<", l);
                     conclusions++;
                     int all = 1, flipped = 0;
                     char by[512] = "";
+                    const int sg = bp->verdict == better ? 1 : -1; /* w - l = sg x (a - b) */
                     if (md)
-                        fprintf(md, "| %s | %+.3f [%+.3f, %+.3f], %d of %d seeds |", concl, bp->verdict * bp->mean,
-                                bp->verdict > 0 ? bp->lo : -bp->hi, bp->verdict > 0 ? bp->hi : -bp->lo,
-                                paired_support(bp), bp->k);
-                    if (f) fprintf(f, "  %-36s baseline %+.3f [%+.3f, %+.3f]:", concl, bp->verdict * bp->mean,
-                                   bp->verdict > 0 ? bp->lo : -bp->hi, bp->verdict > 0 ? bp->hi : -bp->lo);
+                        fprintf(md, "| %s | %+.3f [%+.3f, %+.3f], %d of %d seeds |", concl, sg * bp->mean,
+                                sg > 0 ? bp->lo : -bp->hi, sg > 0 ? bp->hi : -bp->lo, paired_support(bp), bp->k);
+                    if (f) fprintf(f, "  %-36s baseline %+.3f [%+.3f, %+.3f]:", concl, sg * bp->mean,
+                                   sg > 0 ? bp->lo : -bp->hi, sg > 0 ? bp->hi : -bp->lo);
                     for (int p = 1; p < r->num; p++) {
                         Paired pp = {0};
                         const int v = pair_verdict(&t[p], pc[p], w, l, &pp);
-                        const char *word = v == 2 ? "absent" : v > 0 ? "holds" : v < 0 ? "FLIPS" : "not resolved";
-                        all &= v == 1;
-                        flipped |= v == -1;
-                        if (v != 1 && strlen(by) + strlen(r->v[p].name) + 24 < sizeof by)
+                        const char *word = v == 2 ? "absent" : v == better ? "holds" : v == -better ? "FLIPS" : "not resolved";
+                        all &= v == better;
+                        flipped |= v == -better;
+                        if (v != better && strlen(by) + strlen(r->v[p].name) + 24 < sizeof by)
                             snprintf(by + strlen(by), sizeof by - strlen(by), "%s%s %s", by[0] ? ", " : "",
-                                     v == -1 ? "flips under" : "not resolved under", r->v[p].name);
+                                     v == -better ? "flips under" : "not resolved under", r->v[p].name);
                         if (md) {
                             if (v == 2) fprintf(md, " absent |");
                             else fprintf(md, " %s (%+.3f) |", word, pp.mean);
@@ -364,7 +370,7 @@ int rob_report(const RobSpec *r, const AggTable *t, FILE *f, FILE *md_out, FILE 
                         if (f) fprintf(f, " %s %s;", r->v[p].name, word);
                         if (csv)
                             fprintf(csv, "\"%s\",%s,\"%s\",order,%d,\"%s\",\"%s\",%.6f,\"%s\",%s,%.6f,%.6f,%.6f,%d,%d\n",
-                                    title, mname[metric], concl, ns[q], w, l, bp->verdict * bp->mean, r->v[p].name, word,
+                                    title, mn, concl, ns[q], w, l, sg * bp->mean, r->v[p].name, word,
                                     v == 2 ? 0.0 : pp.mean, v == 2 ? 0.0 : pp.lo, v == 2 ? 0.0 : pp.hi,
                                     v == 2 ? 0 : paired_support(&pp), pp.k);
                     }
@@ -384,26 +390,26 @@ int rob_report(const RobSpec *r, const AggTable *t, FILE *f, FILE *md_out, FILE 
         for (int c = g; c < b->ncells; c++) {
             if (b->group[c] != g) continue;
             const AggCell *bc = &b->cells[c];
-            if (!bc->brk_defined[metric]) continue;
+            if (!bc->brk[metric].defined) continue;
             char name[256], concl[400], br[96];
             compare_cell_name(b, c, name, sizeof name);
-            snprintf(concl, sizeof concl, "%s breaks at n =", name);
+            snprintf(concl, sizeof concl, "%s's break:", name);
             brk_range_text(bc, metric, br, sizeof br);
             conclusions++;
             int all = 1, flipped = 0;
             char by[512] = "";
             if (md) fprintf(md, "| %s | %s |", concl, br);
             if (f) fprintf(f, "  %-36s baseline %s:", concl, br);
-            const int lo = brk_key(bc->brk_min[metric]), hi = brk_key(bc->brk_max[metric]);
+            const int lo = brk_key(bc->brk[metric].min), hi = brk_key(bc->brk[metric].max);
             for (int p = 1; p < r->num; p++) {
                 const int pc = pg[p] < 0 ? -1 : find_cell(&t[p], pg[p], name);
                 const AggCell *x = pc < 0 ? NULL : &t[p].cells[pc];
                 char word[128], xr[96] = "";
-                if (!x || !x->brk_defined[metric]) {
+                if (!x || !x->brk[metric].defined) {
                     snprintf(word, sizeof word, "%s", x ? "undefined" : "absent");
                     all = 0;
                 } else {
-                    const int xlo = brk_key(x->brk_min[metric]), xhi = brk_key(x->brk_max[metric]);
+                    const int xlo = brk_key(x->brk[metric].min), xhi = brk_key(x->brk[metric].max);
                     brk_range_text(x, metric, xr, sizeof xr);
                     if (xhi < lo) snprintf(word, sizeof word, "earlier: %s", xr), all = 0, flipped = 1;
                     else if (xlo > hi) snprintf(word, sizeof word, "later: %s", xr), all = 0, flipped = 1;
@@ -420,9 +426,9 @@ int rob_report(const RobSpec *r, const AggTable *t, FILE *f, FILE *md_out, FILE 
                 if (md) fprintf(md, " %s |", word);
                 if (f) fprintf(f, " %s %s;", r->v[p].name, word);
                 if (csv)
-                    fprintf(csv, "\"%s\",%s,\"%s\",break,,\"%s\",,%d,\"%s\",\"%s\",%d,%d,%d,,%d\n", title, mname[metric], concl, name,
-                            bc->brk_median[metric], r->v[p].name, word, x ? x->brk_median[metric] : -1,
-                            x ? x->brk_min[metric] : -1, x ? x->brk_max[metric] : -1, x ? x->num_runs : 0);
+                    fprintf(csv, "\"%s\",%s,\"%s\",break,,\"%s\",,%d,\"%s\",\"%s\",%d,%d,%d,,%d\n", title, mn, concl, name,
+                            bc->brk[metric].median, r->v[p].name, word, x ? x->brk[metric].median : -1,
+                            x ? x->brk[metric].min : -1, x ? x->brk[metric].max : -1, x ? x->num_runs : 0);
             }
             flips += flipped;
             char item[2048];
@@ -437,7 +443,8 @@ int rob_report(const RobSpec *r, const AggTable *t, FILE *f, FILE *md_out, FILE 
         }
         /* the rankings, for reading */
         if (md) {
-            fprintf(md, "\nRankings (highest mean first; \">\": resolved, \"~\": not resolved):\n\n| recipe |");
+            fprintf(md, "\nRankings (%s mean first; \"%s\": resolved, \"~\": not resolved):\n\n| recipe |",
+                    better > 0 ? "highest" : "lowest", better > 0 ? ">" : "<");
             for (int q = 0; q < nn; q++) fprintf(md, " n = %d |", ns[q]);
             fprintf(md, "\n| --- |");
             for (int q = 0; q < nn; q++) fprintf(md, " --- |");
@@ -458,7 +465,7 @@ int rob_report(const RobSpec *r, const AggTable *t, FILE *f, FILE *md_out, FILE 
         if (md) {
             fclose(md);
             fprintf(md_out, "\n**%s**: the baseline's conclusions (%s) under %d change(s) of the recipe.\n\n", title,
-                    mname[metric], r->num - 1);
+                    mn, r->num - 1);
             fprintf(md_out, "- **Hold under every change:** %s.\n", holds ? holds : "none");
             fprintf(md_out, "- **Flip or move under at least one:** %s.\n", flipl ? flipl : "none");
             fprintf(md_out, "- **Neither (not resolved, or a break length undefined, under some):** %s.\n",

@@ -14,7 +14,9 @@
  *       {"name": "lr x2",   "set": {"train.lr": 0.004}}
  *     ],
  *     "metric": "both",                   the metric of the conclusions: exact_match,
- *                                         token_acc or both (the default)
+ *                                         token_acc, loss, ppl or both (the default:
+ *                                         exact_match and token_acc; for a language
+ *                                         model perplexity and token_acc)
  *     "lengths": [10, 12, 16]             where the ranking is checked (default: 1.25x, 1.5x
  *                                         and 2x the longest training length)
  *   }
@@ -53,7 +55,9 @@ typedef struct {
     char spec_path[4096];
     char experiment[4096];                 /* as the spec names it */
     char experiment_path[4096];            /* resolved against the spec's folder */
-    unsigned metrics;                      /* 1 << AGG_EM | 1 << AGG_ACC: the metrics checked */
+    unsigned metrics;                      /* 1 << AGG_*: the metrics checked */
+    int both;                              /* "both" (the default): exact_match and token_acc, for a
+                                              language model perplexity and token_acc */
     int num_lengths;
     int lengths[16];                       /* 0: the defaults */
     int num;                               /* variants: [0] the baseline, then the perturbations */

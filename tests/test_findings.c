@@ -100,24 +100,65 @@ START_TEST(test_paired) {
 }
 END_TEST
 
+/* the break of a run's own evaluation: in-range lengths make the reference and are not checked */
+static Break own_break(const int *n, const double *v, int num, int min_len, int max_len, double fraction) {
+    double mean;
+    const int cnt = in_range_mean(n, v, num, min_len, max_len, &mean);
+    double thr[16];
+    for (int i = 0; i < num; i++) thr[i] = n[i] > max_len ? fraction * mean : NAN;
+    Break b = cnt && mean > 0 ? break_find(n, v, thr, num, min_len, max_len, 0) : (Break){.n = -1};
+    b.ref = mean;
+    return b;
+}
+
 START_TEST(test_break_length) {
     const int n[7] = {1, 2, 4, 8, 10, 12, 16};
     const double v[7] = {1, 1, 1, 0.9, 0.6, 0.4, 0.1};
-    double in;
-    /* in range 1..8: mean 0.975; half of it 0.4875: first below at 12 */
-    ck_assert_int_eq(break_length(n, v, 7, 1, 8, 0.5, &in), 12);
-    ck_assert_double_eq_tol(in, 0.975, 1e-12);
-    /* a stricter rule breaks earlier */
-    ck_assert_int_eq(break_length(n, v, 7, 1, 8, 0.7, &in), 10);
-    /* lengths inside the training range never count as the break */
-    ck_assert_int_eq(break_length(n, v, 7, 1, 2, 0.95, &in), 8);
+    /* in range 1..8: mean 0.975; half of it 0.4875: first below at 12, the last at or above at 10 */
+    Break b = own_break(n, v, 7, 1, 8, 0.5);
+    ck_assert_int_eq(b.n, 12);
+    ck_assert_int_eq(b.last_ok, 10);
+    ck_assert_int_eq(b.in_range, 0);
+    ck_assert_double_eq_tol(b.ref, 0.975, 1e-12);
+    char t[48];
+    break_text(&b, 16, t, sizeof t);
+    ck_assert_str_eq(t, "10 to 12");
+    /* a stricter rule breaks earlier: right after the training range */
+    b = own_break(n, v, 7, 1, 8, 0.7);
+    ck_assert_int_eq(b.n, 10);
+    ck_assert_int_eq(b.last_ok, 8);
+    /* lengths inside the training range never count against the run's own mean */
+    ck_assert_int_eq(own_break(n, v, 7, 1, 2, 0.95).n, 8);
     /* never below: censored */
     const double h[7] = {1, 1, 1, 1, 0.9, 0.8, 0.7};
-    ck_assert_int_eq(break_length(n, h, 7, 1, 8, 0.5, &in), 0);
+    b = own_break(n, h, 7, 1, 8, 0.5);
+    ck_assert_int_eq(b.n, 0);
+    break_text(&b, 16, t, sizeof t);
+    ck_assert_str_eq(t, "> 16");
     /* nothing inside the training range, or nothing right there: undefined */
-    ck_assert_int_eq(break_length(n, v, 7, 20, 30, 0.5, &in), -1);
+    ck_assert_int_eq(own_break(n, v, 7, 20, 30, 0.5).n, -1);
     const double zero[7] = {0};
-    ck_assert_int_eq(break_length(n, zero, 7, 1, 8, 0.5, &in), -1);
+    ck_assert_int_eq(own_break(n, zero, 7, 1, 8, 0.5).n, -1);
+    /* a variant checked inside the training range against another evaluation's values: below at n = 4 */
+    const double thr[7] = {0.5, 0.5, 0.5, 0.45, 0.4875, 0.4875, 0.4875};
+    const double var[7] = {0.9, 0.7, 0.3, 0.2, 0.2, 0.1, 0.1};
+    b = break_find(n, var, thr, 7, 1, 8, 0);
+    ck_assert_int_eq(b.n, 4);
+    ck_assert_int_eq(b.last_ok, 2);
+    ck_assert_int_eq(b.in_range, 1);
+    break_text(&b, 16, t, sizeof t);
+    ck_assert_str_eq(t, "in range: 4");
+    /* above: loss past a threshold (perplexity's rule); lengths below min_len are not this question */
+    const double loss[7] = {3.0, 1.0, 1.0, 1.1, 1.5, 2.0, 2.5};
+    const double lthr[7] = {1.7, 1.7, 1.7, 1.7, 1.7, 1.7, 1.7};
+    b = break_find(n, loss, lthr, 7, 2, 8, 1);
+    ck_assert_int_eq(b.n, 12);
+    ck_assert_int_eq(b.last_ok, 10);
+    /* the grid is coarse where the two are more than a quarter apart */
+    ck_assert(!break_coarse(8, 10));
+    ck_assert(!break_coarse(16, 20));
+    ck_assert(break_coarse(16, 32));
+    ck_assert(break_coarse(20, 32));
 }
 END_TEST
 
@@ -141,18 +182,28 @@ START_TEST(test_break_summary) {
     ck_assert_int_eq(break_summary(u, 2, &med, &lo, &hi, &cens), 0);
     ck_assert_int_eq(med, -1);
     char t[32];
-    break_text(0, 32, t, sizeof t);
+    break_n_text(0, 32, t, sizeof t);
     ck_assert_str_eq(t, "> 32");
-    break_text(-1, 32, t, sizeof t);
+    break_n_text(-1, 32, t, sizeof t);
     ck_assert_str_eq(t, "n/a");
-    break_text(12, 32, t, sizeof t);
+    break_n_text(12, 32, t, sizeof t);
     ck_assert_str_eq(t, "12");
-    char r[64];
-    break_range_text(12, 10, 0, 3, 32, r, sizeof r);
-    ck_assert_str_eq(r, "12 [10 to > 32]");
-    break_range_text(12, 12, 12, 1, 32, r, sizeof r);
-    ck_assert_str_eq(r, "12 (one seed)");
-    break_range_text(-1, -1, -1, 0, 32, r, sizeof r);
+    char r[128];
+    BreakSummary s = {.defined = 3, .median = 12, .min = 10, .max = 0, .median_last_ok = 10, .max_len = 8, .n_max = 32};
+    break_range_text(&s, r, sizeof r);
+    ck_assert_str_eq(r, "10 to 12 (median; 10 to > 32 over the seeds)");
+    s = (BreakSummary){.defined = 1, .median = 12, .min = 12, .max = 12, .median_last_ok = 10, .max_len = 8, .n_max = 32};
+    break_range_text(&s, r, sizeof r);
+    ck_assert_str_eq(r, "10 to 12 (one seed)");
+    s = (BreakSummary){.defined = 3, .median = 32, .min = 32, .max = 32, .median_last_ok = 16, .max_len = 8, .n_max = 64};
+    break_range_text(&s, r, sizeof r);
+    ck_assert_str_eq(r, "16 to 32 (coarse grid)");
+    s = (BreakSummary){.defined = 2, .in_range = 2, .median = 4, .min = 4, .max = 4, .median_last_ok = 2, .max_len = 8,
+                       .n_max = 32};
+    break_range_text(&s, r, sizeof r);
+    ck_assert_str_eq(r, "in range: 4");
+    s = (BreakSummary){.defined = 0, .median = -1, .n_max = 32};
+    break_range_text(&s, r, sizeof r);
     ck_assert_str_eq(r, "n/a");
 }
 END_TEST

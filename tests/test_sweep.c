@@ -97,6 +97,9 @@ END_TEST
 /* the "examples" field the fake evaluation files record (0: none, as files
  * of older posenc versions) */
 static long fake_examples = 0;
+/* a RoPE scaling evaluated beside the plain one (eval-<name>.json, values fake_scaled_acc) when set */
+static const char *fake_scaling = NULL;
+static double fake_scaled_acc[2];
 
 /* hand-made runs: the aggregate of known numbers (task "copy", or another
  * with its loss floors when floor != NULL) */
@@ -113,8 +116,10 @@ static void fake_task_run(const char *out, const char *id, const char *task, con
     snprintf(set_steps, sizeof set_steps, "train.steps=%d", steps);
     char set_task[64];
     snprintf(set_task, sizeof set_task, "task.name=%s", task);
-    const char *sets[] = {set_pe, set_seed, set_steps, "task.max_len=4", "train.warmup=1", set_task};
-    ck_assert_msg(config_from_string(&c, NULL, "test", sets, 6) == 0, "%s", core_error());
+    char set_scaling[96];
+    snprintf(set_scaling, sizeof set_scaling, "eval.rope_scaling=[\"none\", \"%s\"]", fake_scaling ? fake_scaling : "");
+    const char *sets[] = {set_pe, set_seed, set_steps, "task.max_len=4", "train.warmup=1", set_task, set_scaling};
+    ck_assert_msg(config_from_string(&c, NULL, "test", sets, fake_scaling ? 7 : 6) == 0, "%s", core_error());
     char *json = config_to_json(&c);
     snprintf(p, sizeof p, "%s/config.json", dir);
     write_text(p, json);
@@ -143,6 +148,16 @@ static void fake_task_run(const char *out, const char *id, const char *task, con
     snprintf(p, sizeof p, "%s/eval.json", dir);
     write_text(p, text);
     free(text);
+    if (fake_scaling) { /* the same file for the scaled evaluation, its token_acc fake_scaled_acc */
+        cJSON_AddStringToObject(e, "rope_scaling", fake_scaling);
+        for (int k = 0; k < 2; k++)
+            cJSON_ReplaceItemInObjectCaseSensitive(cJSON_GetArrayItem(res, k), "token_acc",
+                                                   cJSON_CreateNumber(fake_scaled_acc[k]));
+        text = cJSON_Print(e);
+        snprintf(p, sizeof p, "%s/eval-%s.json", dir, fake_scaling);
+        write_text(p, text);
+        free(text);
+    }
     cJSON_Delete(e);
     ProvSession ps; /* what a real run records: this process's build and kernel */
     ck_assert_msg(prov_begin(&ps, dir, "train", 1, 0) == 0, "%s", core_error());
@@ -177,11 +192,12 @@ START_TEST(test_aggregate_arithmetic) {
         "model.pe,label,variant,n,seeds,in_training_range,train_max_len,token_acc_mean,token_acc_std,token_acc_min,token_acc_max,"
         "exact_match_mean,exact_match_std,exact_match_min,exact_match_max,loss_mean,loss_std,loss_min,loss_max,examples,"
         "token_acc_lo,token_acc_hi,token_acc_hw_seed,token_acc_hw_sample,exact_match_lo,exact_match_hi,"
-        "exact_match_hw_seed,exact_match_hw_sample,seed_ids,token_acc_per_seed,exact_match_per_seed\n";
+        "exact_match_hw_seed,exact_match_hw_sample,seed_ids,token_acc_per_seed,exact_match_per_seed,"
+        "ppl_mean,ppl_std,ppl_min,ppl_max,loss_lo,loss_hi,ppl_lo,ppl_hi,loss_per_seed\n";
     ck_assert_msg(strncmp(csv, want_header, strlen(want_header)) == 0, "%s", csv);
     ck_assert_msg(strstr(csv, "\nrope,rope,default,4,3,1,4,0.900000,0.100000,0.800000,1.000000,0.500000,0.500000,0.000000,1.000000,"
                               "0.200000,0.100000,0.100000,0.300000,,,,,,,,,,1 2 3,1.000000 0.800000 0.900000,"
-                              "1.000000 0.500000 0.000000\n"),
+                              "1.000000 0.500000 0.000000,"),
                   "%s", csv);
     ck_assert_msg(strstr(csv, "\nrope,rope,default,8,3,0,4,0.300000,0.200000,0.100000,0.500000,0.000000,0.000000,0.000000,0.000000,"
                               "3.000000,1.000000,2.000000,4.000000,"),
@@ -285,11 +301,11 @@ START_TEST(test_findings_aggregate) {
     const AggCell *rope = &t.cells[0], *alibi = &t.cells[1]; /* the grid's order */
     ck_assert_str_eq(rope->label, "rope");
     /* breaks: rope at 8 on every seed; alibi not up to 8 (censored) */
-    ck_assert_int_eq(rope->brk_median[AGG_EM], 8);
-    ck_assert_int_eq(rope->brk_min[AGG_EM], 8);
-    ck_assert_int_eq(rope->brk_max[AGG_EM], 8);
-    ck_assert_int_eq(alibi->brk_median[AGG_EM], 0);
-    ck_assert_int_eq(alibi->brk_censored[AGG_EM], 3);
+    ck_assert_int_eq(rope->brk[AGG_EM].median, 8);
+    ck_assert_int_eq(rope->brk[AGG_EM].min, 8);
+    ck_assert_int_eq(rope->brk[AGG_EM].max, 8);
+    ck_assert_int_eq(alibi->brk[AGG_EM].median, 0);
+    ck_assert_int_eq(alibi->brk[AGG_EM].censored, 3);
     /* the interval of alibi at 8: test_findings' numbers */
     ck_assert_int_eq(alibi->examples[1], 200);
     ck_assert_double_eq_tol(alibi->em_ci[1].lo, 0.713728, 1e-5);
@@ -315,8 +331,8 @@ START_TEST(test_findings_aggregate) {
     /* a stricter rule: alibi breaks too (0.8 < 0.85 x 1.0 on seed 2) */
     aggregate_free(&t);
     ck_assert_int_eq(aggregate_load_sweep(d, &(AggOptions){.break_fraction = 0.85}, &t), 6);
-    ck_assert_int_eq(t.cells[1].brk_min[AGG_EM], 8);
-    ck_assert_int_eq(t.cells[1].brk_censored[AGG_EM], 2);
+    ck_assert_int_eq(t.cells[1].brk[AGG_EM].min, 8);
+    ck_assert_int_eq(t.cells[1].brk[AGG_EM].censored, 2);
     aggregate_free(&t);
     /* the outputs: intervals, per-seed values and breaks in results.csv, breaks.csv, results.md */
     ck_assert_int_eq(aggregate_sweep(d, NULL, &(AggOptions){0}), 6);
@@ -329,7 +345,8 @@ START_TEST(test_findings_aggregate) {
     free(csv);
     snprintf(p, sizeof p, "%s/breaks.csv", d);
     csv = file_read_all(p, NULL);
-    ck_assert_msg(csv && strstr(csv, "\nrope,rope,default,exact_match,0.5,4,8,3,3,0,8,8,8,1 2 3,8 8 8,") &&
+    ck_assert_msg(csv && strstr(csv, "\nrope,rope,default,exact_match,0.5,4,8,3,3,0,8,8,8,1 2 3,8 8 8,"
+                                     "1.000000 1.000000 1.000000,below fraction x,4,1,0,4 4 4\n") &&
                       strstr(csv, "\nalibi,alibi,default,exact_match,0.5,4,8,3,3,3,,,,1 2 3,>8 >8 >8,"),
                   "%s", csv);
     free(csv);
@@ -338,9 +355,108 @@ START_TEST(test_findings_aggregate) {
     ck_assert_msg(md && strstr(md, "mean [95 % interval] over 3 seeds, 200 evaluation examples per length") &&
                       strstr(md, "| 8 | 0.100 [") && strstr(md, " 0.850 [0.714, 0.981] |") &&
                       strstr(md, "<details><summary>per-seed values (seeds 1, 2, 3, in that order)</summary>") &&
-                      strstr(md, "| 0.900 / 0.800 / 0.850 |") && strstr(md, "| rope | 8 [8 to 8] | 8 / 8 / 8 |") &&
-                      strstr(md, "| alibi | > 8 [> 8 to > 8] | > 8 / > 8 / > 8 |"),
+                      strstr(md, "| 0.900 / 0.800 / 0.850 |") &&
+                      strstr(md, "| rope | 4 to 8 (coarse grid) | 4 to 8 / 4 to 8 / 4 to 8 |") &&
+                      strstr(md, "| alibi | > 8 | > 8 / > 8 / > 8 |"),
                   "%s", md);
+    free(md);
+}
+END_TEST
+
+/* Breaks as the grid knows them (findings.h): a RoPE scaling is measured
+ * against its run's unscaled evaluation, also inside the training range, so
+ * a variant already below the threshold there is reported as such (against
+ * its own lower in-range mean it would never break). */
+START_TEST(test_break_variant_in_range) {
+    const char *d = test_tmpdir("sweep-break-variant");
+    char p[512];
+    snprintf(p, sizeof p, "%s/sweep.json", d);
+    write_text(p, "{\"name\": \"bv\", \"grid\": {\"model.pe\": [\"rope\"]}, \"seeds\": [1]}");
+    const double a[2] = {1.0, 0.6}, l[2] = {0.1, 1.0};
+    fake_scaling = "pi";
+    fake_scaled_acc[0] = 0.4, fake_scaled_acc[1] = 0.35;
+    fake_run(d, "rope.s1", "rope", 1, 10, 10, a, a, l);
+    fake_scaling = NULL;
+    AggTable t;
+    ck_assert_int_eq(aggregate_load_sweep(d, &(AggOptions){0}, &t), 1);
+    ck_assert_int_eq(t.ncells, 2);
+    const AggCell *plain = &t.cells[0], *pi = &t.cells[1];
+    ck_assert_str_eq(pi->label, "rope+pi");
+    /* plain: 0.6 at n = 8 against 0.5 x 1.0: never below up to 8 */
+    ck_assert_int_eq(plain->brk[AGG_ACC].median, 0);
+    /* pi: 0.4 at n = 4, inside the training range, below 0.5 x the unscaled 1.0 there */
+    ck_assert_int_eq(pi->brk[AGG_ACC].median, 4);
+    ck_assert_int_eq(pi->brk[AGG_ACC].in_range, 1);
+    ck_assert_double_eq_tol(t.runs[pi->runs[0]].brk[AGG_ACC].ref, 1.0, 1e-12);
+    aggregate_free(&t);
+    ck_assert_int_eq(posenc("compare %s --metric token_acc", d), 0);
+    EXPECT_OUT("rope+pi          already inside the training range (at n = 4) (one seed)");
+    EXPECT_OUT("rope             nowhere up to n = 8 (one seed)");
+}
+END_TEST
+
+/* A language model's metric is perplexity: compare --metric ppl ranks the
+ * lowest first ("<" when resolved), its break is perplexity above 2 x its
+ * value inside the training range, and the headline is stated in it. */
+START_TEST(test_compare_ppl) {
+    const char *d = test_tmpdir("sweep-ppl");
+    char p[512];
+    snprintf(p, sizeof p, "%s/sweep.json", d);
+    write_text(p, "{\"name\": \"lm\", \"grid\": {\"model.pe\": [\"rope\", \"alibi\"]}, \"seeds\": [1, 2, 3]}");
+    const double a[2] = {0.6, 0.5}, e[2] = {0.0, 0.0}, f[2] = {0.868, 0.846};
+    /* in range (n = 4) loss 1.0: the threshold is loss 1 + ln 2 = 1.693 (perplexity 2e) */
+    const double lr[3][2] = {{1.0, 2.0}, {1.0, 2.1}, {1.0, 1.9}}, la[3][2] = {{1.0, 1.2}, {1.0, 1.25}, {1.0, 1.1}};
+    for (int s = 0; s < 3; s++) {
+        char id[32];
+        snprintf(id, sizeof id, "rope.s%d", s + 1);
+        fake_task_run(d, id, "markov", "rope", s + 1, 10, 10, a, e, lr[s], f);
+        snprintf(id, sizeof id, "alibi.s%d", s + 1);
+        fake_task_run(d, id, "markov", "alibi", s + 1, 10, 10, a, e, la[s], f);
+    }
+    AggTable t;
+    ck_assert_int_eq(aggregate_load_sweep(d, &(AggOptions){0}, &t), 6);
+    /* perplexity per seed is exp(loss); over seeds their mean */
+    ck_assert_double_eq_tol(t.cells[0].ppl[1].mean, (exp(2.0) + exp(2.1) + exp(1.9)) / 3, 1e-9);
+    ck_assert_int_eq(t.cells[0].brk[AGG_PPL].median, 8);
+    ck_assert_int_eq(t.cells[0].brk[AGG_PPL].median_last_ok, 4);
+    ck_assert_int_eq(t.cells[0].brk[AGG_LOSS].median, 8);
+    ck_assert_int_eq(t.cells[1].brk[AGG_PPL].median, 0);
+    CompareAt c;
+    ck_assert_int_eq(compare_at(&t, t.group[0], AGG_PPL, 8, &c), 0);
+    ck_assert_int_eq(c.cell[0], 1); /* alibi: the lower perplexity ranks first */
+    ck_assert_int_eq(c.pair[0][1].verdict, -1);
+    char rk[256];
+    compare_ranking_text(&t, &c, rk, sizeof rk);
+    ck_assert_str_eq(rk, "alibi < rope");
+    aggregate_free(&t);
+    ck_assert_int_eq(posenc("compare %s --metric ppl", d), 0);
+    EXPECT_OUT("perplexity exceeds 2 x its value inside the training range");
+    EXPECT_OUT("rope             between n = 4 and 8 on every seed");
+    EXPECT_OUT("alibi            nowhere up to n = 8 on every seed");
+    EXPECT_OUT("n = 8 (2x)                               alibi < rope");
+    /* the default headline of a language model: perplexity */
+    ck_assert_int_eq(posenc("compare %s --headline", d), 0);
+    EXPECT_OUT("perplexity exceeds 2 x its value inside the training range between n = 4 and 8 on every seed");
+    EXPECT_OUT("the ranking is alibi < rope (alibi - rope -");
+    EXPECT_OUT("alibi ahead in 3 of 3 seeds");
+    ck_assert_msg(!strstr(posenc_out, "token_acc"), "%s", posenc_out);
+    ck_assert_int_eq(posenc("compare %s --metric loss --break-factor 1.1", d), 0);
+    EXPECT_OUT("alibi            between n = 4 and 8 on every seed");
+    ck_assert_int_eq(posenc("compare %s --break-factor 1", d), 2);
+    EXPECT_OUT("--break-factor: expected a factor greater than 1");
+    /* collect: the perplexity table, and perplexity's break in results.md and breaks.csv */
+    ck_assert_int_eq(posenc("collect %s --no-plots", d), 0);
+    snprintf(p, sizeof p, "%s/results.md", d);
+    char *md = file_read_all(p, NULL);
+    ck_assert_msg(md && strstr(md, "perplexity (exp of the loss per token)\n\n| n | rope | alibi |") &&
+                      strstr(md, "| rope | 4 to 8 (coarse grid) | 4 to 8 / 4 to 8 / 4 to 8 |"),
+                  "%s", md ? md : "(none)");
+    free(md);
+    snprintf(p, sizeof p, "%s/breaks.csv", d);
+    md = file_read_all(p, NULL);
+    ck_assert_msg(md && strstr(md, "\nrope,rope,default,ppl,2,4,8,3,3,0,8,8,8,1 2 3,8 8 8,"
+                                   "2.718282 2.718282 2.718282,perplexity above factor x,4,1,0,4 4 4\n"),
+                  "%s", md ? md : "(none)");
     free(md);
 }
 END_TEST
@@ -352,7 +468,8 @@ START_TEST(test_compare_cli) {
     EXPECT_OUT("n = 8 (2x)");
     EXPECT_OUT("alibi > rope");
     EXPECT_OUT("alibi        - rope         +0.750 [+0.405, +1.095]  3/3 seeds  alibi > rope");
-    EXPECT_OUT("rope             at n = 8 on every seed");
+    EXPECT_OUT("rope             between n = 4 and 8 on every seed (a coarse grid");
+    EXPECT_OUT("(per seed: 4 to 8 / 4 to 8 / 4 to 8;");
     EXPECT_OUT("alibi            nowhere up to n = 8 on every seed");
     ck_assert_int_eq(posenc("compare %s --markdown --at 8", d), 0);
     EXPECT_OUT("| n = 8 (2x) | alibi - rope | +0.750 [+0.405, +1.095] | 3 of 3 seeds | alibi > rope |");
@@ -361,8 +478,8 @@ START_TEST(test_compare_cli) {
     EXPECT_OUT("At n = 8 (2x) the ranking is alibi > rope (alibi - rope +0.750 [+0.405, +1.095], alibi ahead in 3 of 3 "
                "seeds).");
     /* bad arguments: exit 2, naming what is wrong */
-    ck_assert_int_eq(posenc("compare %s --metric loss", d), 2);
-    EXPECT_OUT("--metric: expected exact_match or token_acc");
+    ck_assert_int_eq(posenc("compare %s --metric bleu", d), 2);
+    EXPECT_OUT("--metric: expected exact_match, token_acc, loss or ppl");
     ck_assert_int_eq(posenc("compare %s --at 5", d), 2);
     EXPECT_OUT("no run was evaluated at n = 5");
     ck_assert_int_eq(posenc("compare %s --break-fraction 1.5", d), 2);
@@ -404,11 +521,11 @@ START_TEST(test_robustness_spec_errors) {
     ck_assert_int_eq(posenc("robustness %s --out %s/o", p, d), 2);
     EXPECT_OUT("its folder name a_b is taken by \"a b\"");
     snprintf(text, sizeof text,
-             "{\"experiment\": \"%s\", \"metric\": \"loss\", \"perturbations\": [{\"name\": \"a\", \"set\": {\"train.lr\": 0.1}}]}",
+             "{\"experiment\": \"%s\", \"metric\": \"bleu\", \"perturbations\": [{\"name\": \"a\", \"set\": {\"train.lr\": 0.1}}]}",
              tiny);
     write_text(p, text);
     ck_assert_int_eq(posenc("robustness %s --out %s/o", p, d), 2);
-    EXPECT_OUT("metric: expected \"exact_match\", \"token_acc\" or \"both\"");
+    EXPECT_OUT("metric: expected \"exact_match\", \"token_acc\", \"loss\", \"ppl\" or \"both\"");
     /* a bad config value is the sweep's error, naming the key */
     snprintf(text, sizeof text,
              "{\"experiment\": \"%s\", \"perturbations\": [{\"name\": \"bad\", \"set\": {\"train.lr\": -1}}]}",
@@ -442,7 +559,7 @@ START_TEST(test_robustness_run) {
     char *md = file_read_all(p, NULL);
     ck_assert_msg(md && strstr(md, "| conclusion | baseline | lr x2 | holds under all |") &&
                       strstr(md, "| recipe | n = 6 | n = 12 |") && strstr(md, "| baseline |") &&
-                      strstr(md, "| rope breaks at n = | 12 [12 to 12] |"),
+                      strstr(md, "| rope's break: | 6 to 12 (coarse grid) | holds: 6 to 12 (coarse grid) | **yes** |"),
                   "%s", md ? md : "(none)");
     free(md);
     snprintf(p, sizeof p, "%s/o/robustness.csv", d);
@@ -646,6 +763,8 @@ static Suite *sweep_suite(void) {
     tcase_add_test(tc, test_stat_of);
     tcase_add_test(tc, test_findings_aggregate);
     tcase_add_test(tc, test_compare_cli);
+    tcase_add_test(tc, test_break_variant_in_range);
+    tcase_add_test(tc, test_compare_ppl);
     tcase_add_test(tc, test_robustness_spec_errors);
     tcase_add_test(tc, test_robustness_run);
     tcase_add_test(tc, test_aggregate_arithmetic);
