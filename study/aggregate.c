@@ -1372,8 +1372,9 @@ int aggregate_write(const AggTable *t, const char *out, FILE *f, const AggOption
     if (f && rc == 0) {
         char evals[64] = "";
         if (t->nruns != t->nrundirs) snprintf(evals, sizeof evals, " with %d evaluations", t->nruns);
-        fprintf(f, "\nresults: %s/results.csv and breaks.csv (%d run%s%s, %d cells%s)\n", out, t->nrundirs,
-                t->nrundirs == 1 ? "" : "s", evals, ncells, t->incomplete ? "; some runs incomplete, see above" : "");
+        fprintf(f, "\nresults: %s/results.csv and breaks.csv (%d run%s%s, %d cell%s%s)\n", out, t->nrundirs,
+                t->nrundirs == 1 ? "" : "s", evals, ncells, ncells == 1 ? "" : "s",
+                t->incomplete ? "; some runs incomplete, see above" : "");
     }
     free(members);
     return rc == 0 ? 0 : -1;

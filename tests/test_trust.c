@@ -168,7 +168,7 @@ START_TEST(test_stale_evaluations) {
     ck_assert_int_eq(posenc("run configs/smoke.json --out %s", r), 0);
     EXPECT_OUT("complete, nothing to do");
     ck_assert_int_eq(posenc("collect %s --out %s/C --no-plots", r, d), 0);
-    EXPECT_OUT("(1 runs, 1 cells)");
+    EXPECT_OUT("(1 run, 1 cell)");
 
     /* a finished run extended: said so; its evaluation is stale until evaluated again */
     ck_assert_int_eq(posenc("train --resume %s --set train.steps=60 --quiet", r), 0);
@@ -197,7 +197,7 @@ START_TEST(test_own_files_only) {
                      0);
     /* a backup copy is not a seed: two results (eval.json, eval-random.json), not three */
     ck_assert_int_eq(posenc("collect %s --out %s/C --no-plots", r, d), 0);
-    EXPECT_OUT("(2 runs, 2 cells)");
+    EXPECT_OUT("(1 run with 2 evaluations, 2 cells)");
     /* --force replaces the run: every eval-<variant> file of the old run goes, the user's files stay */
     ck_assert_int_eq(posenc("train configs/smoke.json --out %s --force --quiet --set train.steps=5", r), 0);
     ck_assert(!exists("%s/eval-random.json", r) && !exists("%s/eval-random.csv", r) && !exists("%s/eval.json", r));
