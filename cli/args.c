@@ -49,6 +49,9 @@ int parse_lengths(const char *spec, int *out, int cap) {
         for (;;) {
             char *end;
             errno = 0;
+            if (!(*p >= '0' && *p <= '9')) /* no sign, space or empty item: strtol would take them */
+                return core_errorf("--lengths: \"%s\": expected lengths 1..4096 as n, a:b or a:b:step, separated "
+                                   "by commas (e.g. 8,16,24:64:8)%s", spec, *p ? "" : "; an empty item");
             v[k] = strtol(p, &end, 10);
             if (end == p || errno || v[k] < 1 || v[k] > 4096)
                 return core_errorf("--lengths: \"%s\": expected lengths 1..4096 as n, a:b or a:b:step, "
@@ -62,7 +65,7 @@ int parse_lengths(const char *spec, int *out, int cap) {
             break;
         }
         if (*p && *p != ',') return core_errorf("--lengths: \"%s\": unexpected \"%c\"", spec, *p);
-        if (*p == ',') p++;
+        if (*p == ',' && !*++p) return core_errorf("--lengths: \"%s\": an empty item after the last comma", spec);
         long a = v[0], b = k >= 2 ? v[1] : v[0], s = k == 3 ? v[2] : 1;
         if (b < a) return core_errorf("--lengths: \"%s\": range %ld:%ld goes backwards", spec, a, b);
         for (long n = a; n <= b; n += s) {

@@ -247,11 +247,25 @@ int path_join(char *buf, size_t cap, const char *dir, const char *name) {
     return 0;
 }
 
+/* The locks this process holds (their files' device and inode): taking one again is a no-op. */
+static struct {
+    dev_t dev;
+    ino_t ino;
+} held_locks[64];
+static int n_held_locks;
+
 int dir_lock(const char *dir) {
     char path[4096];
     if (path_join(path, sizeof path, dir, ".lock") != 0) return -1;
     int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
     if (fd < 0) return core_errorf("%s: cannot open the run directory's lock: %s", path, strerror(errno));
+    struct stat ls;
+    if (fstat(fd, &ls) == 0)
+        for (int i = 0; i < n_held_locks; i++)
+            if (held_locks[i].dev == ls.st_dev && held_locks[i].ino == ls.st_ino) {
+                close(fd); /* already ours (posenc run: training, then its evaluation) */
+                return 0;
+            }
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         int e = errno;
         char buf[32] = "";
@@ -272,6 +286,10 @@ int dir_lock(const char *dir) {
         int e = errno;
         close(fd);
         return core_errorf("%s: cannot write the lock: %s", path, strerror(e));
+    }
+    if (n_held_locks < (int)(sizeof held_locks / sizeof held_locks[0]) && fstat(fd, &ls) == 0) {
+        held_locks[n_held_locks].dev = ls.st_dev;
+        held_locks[n_held_locks++].ino = ls.st_ino;
     }
     return 0; /* fd stays open (and locked) until the process exits */
 }

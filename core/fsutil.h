@@ -65,8 +65,8 @@ int path_join(char *buf, size_t cap, const char *dir, const char *name);
 /* Take the run directory's lock, DIR/.lock, for the rest of the process's
  * life: flock(2), so the kernel releases it however the process ends (even
  * kill -9). The file holds the owner's PID. If another process holds it, an
- * error names DIR and that PID. Taking it twice in one process is an error
- * too (call it once per directory). */
+ * error names DIR and that PID. Taking it again in the process that holds
+ * it succeeds (posenc run trains, then evaluates, under one lock). */
 int dir_lock(const char *dir);
 /* Remove the temporary files a killed atomic write may leave in DIR
  * (NAME.tmp.PID, see file_write_atomic), for the NAMEs ours(NAME) accepts

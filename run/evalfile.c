@@ -66,6 +66,30 @@ int eval_file_parse(const char *text, const char *origin, RunEval *e) {
         core_errorf("%s: step: expected a whole number >= 0, got %s", origin, got);
         goto done;
     }
+    /* what it was made with (absent in older files) */
+    e->samples = -1;
+    e->eval_seed = -1;
+    v = cJSON_GetObjectItemCaseSensitive(j, "samples");
+    if (v && !whole(v, 1, 1e7, &e->samples)) {
+        json_value_text(v, got, sizeof got);
+        core_errorf("%s: samples: expected a whole number in 1..10000000, got %s", origin, got);
+        goto done;
+    }
+    v = cJSON_GetObjectItemCaseSensitive(j, "eval_seed");
+    long seed_hi = 0;
+    if (v && !whole(v, 0, 9007199254740992.0, &seed_hi)) {
+        json_value_text(v, got, sizeof got);
+        core_errorf("%s: eval_seed: expected a whole number in 0..2^53, got %s", origin, got);
+        goto done;
+    }
+    if (v) e->eval_seed = v->valuedouble;
+    v = cJSON_GetObjectItemCaseSensitive(j, "adhoc");
+    if (v && !cJSON_IsBool(v)) {
+        json_value_text(v, got, sizeof got);
+        core_errorf("%s: adhoc: expected true or false, got %s", origin, got);
+        goto done;
+    }
+    e->adhoc = cJSON_IsTrue(v);
     const cJSON *pos = cJSON_GetObjectItemCaseSensitive(j, "positions");
     const cJSON *scl = cJSON_GetObjectItemCaseSensitive(j, "rope_scaling");
     e->positions = EVAL_POS_PLAIN;
@@ -149,11 +173,11 @@ done:
     return rc;
 }
 
-int eval_file_read(const char *dir, int positions, int scaling, RunEval *e) {
+int eval_file_read(const char *dir, int positions, int scaling, int adhoc, RunEval *e) {
     char stem[80], path[4400];
     memset(e, 0, sizeof *e);
     eval_variant_stem(positions, scaling, stem, sizeof stem);
-    snprintf(path, sizeof path, "%s/%s.json", dir, stem);
+    snprintf(path, sizeof path, "%s/%s%s.json", dir, stem, adhoc ? ".adhoc" : "");
     int has = path_probe(path, "an evaluation file");
     if (has <= 0) return has < 0 ? EVAL_RUN_FAILED : 0;
     char *text = file_read_capped(path, EVAL_FILE_MAX, NULL);
@@ -166,6 +190,12 @@ int eval_file_read(const char *dir, int positions, int scaling, RunEval *e) {
         eval_variant_name(e->positions, e->scaling, vname, sizeof vname);
         core_errorf("%s: holds the evaluation variant \"%s\", not the one its name says", path,
                   vname[0] ? vname : "default");
+        return EVAL_RUN_INVALID;
+    }
+    if (e->adhoc != adhoc) {
+        core_errorf("%s: holds %s evaluation (\"adhoc\": %s), not what its name says: the run's own evaluation is "
+                    "<stem>.json, an ad-hoc one <stem>.adhoc.json",
+                    path, e->adhoc ? "an ad-hoc" : "a canonical", e->adhoc ? "true" : "false");
         return EVAL_RUN_INVALID;
     }
     return 1;

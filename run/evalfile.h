@@ -12,6 +12,11 @@
  * rope_original_context; results (per length: n, examples, tokens,
  * token_acc, exact_match, loss, in_training_range, loss_floor for LM tasks)
  * and by_position (pos, correct, total, acc, loss).
+ * The canonical evaluation also records samples (the examples per length
+ * asked for); an ad-hoc one (posenc eval with --lengths, --samples,
+ * --rope-scale or a variant its config does not list) is written as
+ * <stem>.adhoc.json/.csv with "adhoc": true and "adhoc_reason", and never
+ * counts as the run's result (docs/SPEC.md §2).
  * <stem>.csv: one row per length, n,examples,tokens,token_acc,exact_match,
  * loss,in_training_range[,loss_floor].
  */
@@ -42,17 +47,22 @@ typedef struct {
     double token_acc[RUN_EVAL_MAX_ROWS], exact_match[RUN_EVAL_MAX_ROWS], loss[RUN_EVAL_MAX_ROWS];
     double floor[RUN_EVAL_MAX_ROWS]; /* loss_floor, -1 if absent */
     long examples[RUN_EVAL_MAX_ROWS];  /* evaluation examples, 0 if absent (older files) */
+    long samples;                    /* the examples per length asked for, -1 if absent (older files) */
+    double eval_seed;                /* the eval.seed it was made with, -1 if absent */
+    int adhoc;                       /* an ad-hoc evaluation (<stem>.adhoc.json) */
+    char stale[700];                 /* set by run_inspect: why it does not count as the run's result ("" if it does) */
 } RunEval;
 
 /* Parse and check an evaluation file's text (origin names it in messages):
  * every value range-checked, as untrusted input. 0, or -1 after core_errorf
  * naming origin, the key and the value. */
 int eval_file_parse(const char *text, const char *origin, RunEval *e);
-/* Read DIR's file of variant (positions, scaling) into *e: 0 absent, 1 read
+/* Read DIR's file of variant (positions, scaling) into *e (its canonical
+ * file, <stem>.json; adhoc: <stem>.adhoc.json): 0 absent, 1 read
  * (e->present), EVAL_RUN_FAILED if it cannot be read (permission, a link that
  * cannot be followed, a FIFO...), EVAL_RUN_INVALID if it does not parse or
  * holds another variant than its name says; errors name the path. */
-int eval_file_read(const char *dir, int positions, int scaling, RunEval *e);
+int eval_file_read(const char *dir, int positions, int scaling, int adhoc, RunEval *e);
 
 /* A JSON value as short text for messages ("(missing)" for NULL, at most 60
  * characters of it): also runinfo's config differences. */

@@ -20,6 +20,26 @@
 
 /* ---- one run's evaluation --------------------------------------------------- */
 
+/* Whether two length lists hold the same lengths (as sets: the order does not change a result). */
+static int same_lengths(const int *a, int na, const int *b, int nb) {
+    if (na != nb) return 0;
+    for (int i = 0; i < na; i++) {
+        int found = 0;
+        for (int k = 0; k < nb && !found; k++) found = a[i] == b[k];
+        if (!found) return 0;
+    }
+    return 1;
+}
+
+/* "4,8,16" ("..." at the end if it does not fit in cap, at least 24) */
+static void lengths_text(const int *v, int n, char *buf, size_t cap) {
+    size_t len = 0;
+    int i = 0;
+    buf[0] = '\0';
+    for (; i < n && len + 16 < cap; i++) len += snprintf(buf + len, cap - len, "%s%d", i ? "," : "", v[i]);
+    if (i < n) snprintf(buf + len, cap - len, "...");
+}
+
 /* printf to out, if there is one */
 static void say(FILE *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void say(FILE *out, const char *fmt, ...) {
@@ -47,11 +67,28 @@ typedef struct {
     EvalResult *res;           /* (nl) */
     const double *floor;       /* (nl) the LM task's loss floor, or NULL */
     double rate;               /* the LM task's entropy rate */
+    const char *adhoc_common;  /* why every variant of this evaluation is ad hoc ("" if none is) */
+    const char *adhoc_scale;   /* why every RoPE-scaled variant is ("" if none is) */
 } EvalContext;
+
+/* Why variant (pm, sc) of this evaluation is not the run's canonical one
+ * (the config's eval.* describe it: lengths, samples, variants, rope_scale),
+ * into why (cap bytes); "" if it is. */
+static void adhoc_reason(const EvalContext *x, int pm, int sc, char *why, size_t cap) {
+    const EvalConfig *ec = &x->cfg->eval;
+    if (x->adhoc_common[0])
+        snprintf(why, cap, "%s", x->adhoc_common);
+    else if (sc != PE_ROPE_SCALING_NONE && x->adhoc_scale[0])
+        snprintf(why, cap, "%s", x->adhoc_scale);
+    else if (!(ec->positions & (1u << pm)) || !(ec->rope_scaling & (1u << sc)))
+        snprintf(why, cap, "the variant is not one of the config's (eval.positions, eval.rope_scaling)");
+    else
+        why[0] = '\0';
+}
 
 /* Write RUN/<stem>.json and RUN/<stem>.csv of variant (pm, sc) from x->res
  * and pa: the one writer of the evaluation files. */
-static int eval_file_write(const EvalContext *x, int pm, int sc, const PosAcc *pa) {
+static int eval_file_write(const EvalContext *x, int pm, int sc, const PosAcc *pa, const char *adhoc) {
     FILE *out = x->out;
     const char *run = x->run;
     const RunConfig *cfg = x->cfg;
@@ -70,6 +107,11 @@ static int eval_file_write(const EvalContext *x, int pm, int sc, const PosAcc *p
     cJSON_AddNumberToObject(j, "train_min_len", cfg->task.min_len);
     cJSON_AddNumberToObject(j, "train_max_len", cfg->task.max_len);
     cJSON_AddNumberToObject(j, "eval_seed", (double)cfg->eval.seed);
+    cJSON_AddNumberToObject(j, "samples", x->samples);
+    if (adhoc[0]) {
+        cJSON_AddBoolToObject(j, "adhoc", 1);
+        cJSON_AddStringToObject(j, "adhoc_reason", adhoc);
+    }
     if (floor) cJSON_AddNumberToObject(j, "entropy_rate", x->rate);
     if (cfg->train.random_positions || pm != EVAL_POS_PLAIN || sc != PE_ROPE_SCALING_NONE) {
         /* only beside the defaults, so that a default evaluation's eval.json is as before */
@@ -122,12 +164,17 @@ static int eval_file_write(const EvalContext *x, int pm, int sc, const PosAcc *p
     cJSON_Delete(j);
     char path[4096], file[128];
     int rc = 0;
-    snprintf(file, sizeof file, "%s.json", stem);
+    char fstem[96]; /* the file's stem: an ad-hoc evaluation's beside the run's own */
+    snprintf(fstem, sizeof fstem, "%s%s", stem, adhoc[0] ? ".adhoc" : "");
+    snprintf(file, sizeof file, "%s.json", fstem);
     if (path_join(path, sizeof path, run, file) != 0 || file_write_atomic(path, text, strlen(text)) != 0)
         rc = -1;
-    snprintf(file, sizeof file, "%s.csv", stem);
+    snprintf(file, sizeof file, "%s.csv", fstem);
     if (rc == 0 && (path_join(path, sizeof path, run, file) != 0 || file_write_atomic(path, csv, len) != 0)) rc = -1;
-    if (rc == 0) say(out, "\nwrote %s/%s.json and %s/%s.csv\n", run, stem, run, stem);
+    if (rc == 0) say(out, "\nwrote %s/%s.json and %s/%s.csv\n", run, fstem, run, fstem);
+    if (rc == 0 && adhoc[0])
+        say(out, "an ad-hoc evaluation (%s): written beside the run's own evaluation (%s.json), never counted as "
+                 "the run's result\n", adhoc, stem);
     free(text);
     free(csv);
     return rc;
@@ -218,15 +265,21 @@ static int eval_variant(const EvalContext *x, int pm, int sc, PosAcc *pa, int bl
                              "weights in model.safetensors?); %s.json not written",
                              run, res[i].n, isnan(res[i].loss) ? "NaN" : "infinite", stem);
 
-    return eval_file_write(x, pm, sc, pa);
+    char why[300];
+    adhoc_reason(x, pm, sc, why, sizeof why);
+    return eval_file_write(x, pm, sc, pa, why);
 }
 
 int eval_run(const char *run, const EvalOptions *opt) {
+    EvalConfig run_eval_cfg; /* config.json's eval.*: what the run's canonical evaluation is */
+    char run_name[64];
     /* its files must agree (run/inspect.h) before anything is evaluated */
     {
         RunInfo *ri = core_calloc(1, sizeof *ri);
         int st = run_inspect(run, ri);
         const long ck = ri->ckpt_step;
+        run_eval_cfg = ri->cfg.eval;
+        snprintf(run_name, sizeof run_name, "%s", ri->cfg.name);
         free(ri);
         if (st == RUN_NOT_A_RUN || st == RUN_INVALID) return EVAL_RUN_INVALID;
         if (st == RUN_IO) return EVAL_RUN_FAILED;
@@ -236,12 +289,18 @@ int eval_run(const char *run, const EvalOptions *opt) {
             return EVAL_RUN_FAILED;
         }
     }
+    /* a run folder is written by one process at a time (train, eval, a sweep's job): an evaluation
+     * never lands in a run that another process retrains meanwhile */
+    if (dir_lock(run) != 0) return EVAL_RUN_FAILED;
     if (prov_check(run) != 0) return EVAL_RUN_INVALID; /* this evaluation's record is appended to it */
     /* the config first, to know the lengths, then the model sized for them */
     RunConfig cfg;
     GPT m;
     long step = 0;
     if (rundir_load(run, 1, &cfg, &m, &step) != 0) return EVAL_RUN_FAILED;
+    /* the evaluation config.json describes (the checkpoint's copy is the one of its training) */
+    cfg.eval = run_eval_cfg;
+    memcpy(cfg.name, run_name, sizeof cfg.name);
     const int trained_P = cfg.model.P;
     const unsigned pos_mask = opt->positions ? opt->positions : cfg.eval.positions;
     const unsigned scl_mask = opt->scalings ? opt->scalings : cfg.eval.rope_scaling;
@@ -255,6 +314,27 @@ int eval_run(const char *run, const EvalOptions *opt) {
     const int nl = opt->lengths ? opt->num_lengths : cfg.eval.num_lengths;
     const long samples = opt->samples ? opt->samples : cfg.eval.samples;
     const long batch_size = opt->batch_size ? opt->batch_size : cfg.eval.batch_size;
+    for (int i = 0; i < nl; i++)
+        for (int k = 0; k < i; k++)
+            if (lengths[i] == lengths[k]) {
+                core_errorf("--lengths: n = %d appears twice", lengths[i]);
+                gpt_free(&m);
+                return EVAL_RUN_INVALID;
+            }
+    /* the run's canonical evaluation is the one its config describes; anything else is ad hoc */
+    char adhoc_common[300] = "", adhoc_scale[160] = "";
+    if (opt->lengths && !same_lengths(lengths, nl, cfg.eval.lengths, cfg.eval.num_lengths)) {
+        char a[120], b[120];
+        lengths_text(lengths, nl, a, sizeof a);
+        lengths_text(cfg.eval.lengths, cfg.eval.num_lengths, b, sizeof b);
+        snprintf(adhoc_common, sizeof adhoc_common, "--lengths %s, the config's eval.lengths are %s", a, b);
+    } else if (opt->samples && opt->samples != cfg.eval.samples) {
+        snprintf(adhoc_common, sizeof adhoc_common, "--samples %ld, the config's eval.samples is %d", opt->samples,
+                 cfg.eval.samples);
+    }
+    if (opt->rope_scale > 0 && opt->rope_scale != cfg.eval.rope_scale)
+        snprintf(adhoc_scale, sizeof adhoc_scale, "--rope-scale %g, the config's eval.rope_scale is %g%s",
+                 opt->rope_scale, cfg.eval.rope_scale, cfg.eval.rope_scale > 0 ? "" : " (derived)");
     const TaskOps *task = task_find(cfg.task.name);
     {   /* a task over a file: the file the run was trained on, with room for the longest length */
         int longest = 0;
@@ -298,6 +378,8 @@ int eval_run(const char *run, const EvalOptions *opt) {
     if (maxLen > m.cfg.P) { /* rebuild with room for the longest length */
         gpt_free(&m);
         if (rundir_load(run, maxLen, &cfg, &m, &step) != 0) return EVAL_RUN_FAILED;
+        cfg.eval = run_eval_cfg;
+        memcpy(cfg.name, run_name, sizeof cfg.name);
     }
     double param_bytes = 0, need = gpt_estimate_bytes(&m.cfg, 0, 0, maxB, maxT, &param_bytes);
     if (mem_check("evaluation", need, param_bytes, maxB, maxT) != 0) {
@@ -325,6 +407,7 @@ int eval_run(const char *run, const EvalOptions *opt) {
         .lengths = lengths, .nl = nl, .samples = (int)samples, .batch_size = (int)batch_size,
         .trained_P = trained_P, .s_used = s_used, .s_derived = s_derived, .train_T = train_T,
         .batch = &batch, .res = res, .floor = has_floor > 0 ? floor : NULL, .rate = rate,
+        .adhoc_common = adhoc_common, .adhoc_scale = adhoc_scale,
     };
     int rc = has_floor < 0 ? -1 : 0, variants = 0;
     for (int pm = 0; pm < EVAL_POS_COUNT && rc == 0; pm++) {

@@ -78,8 +78,72 @@ int run_file_is_ours(const char *name) {
             if (strcmp(name, file) == 0) return 1;
             snprintf(file, sizeof file, "%s.csv", stem);
             if (strcmp(name, file) == 0) return 1;
+            snprintf(file, sizeof file, "%s.adhoc.json", stem);
+            if (strcmp(name, file) == 0) return 1;
+            snprintf(file, sizeof file, "%s.adhoc.csv", stem);
+            if (strcmp(name, file) == 0) return 1;
         }
     return 0;
+}
+
+/* ---- evaluation files ------------------------------------------------------ */
+
+/* An evaluation file (at path) must be of this run: its encoding, its task,
+ * a step no later than the checkpoint's. 0, or -1 after core_errorf. */
+static int check_eval_identity(const RunInfo *ri, const RunEval *e, const char *path, int has_ckpt) {
+    if (e->pe[0] && strcmp(e->pe, ri->cfg.model.pe) != 0)
+        return core_errorf("%s: pe is \"%s\" but config.json says model.pe = \"%s\": the files are not of one run",
+                           path, e->pe, ri->cfg.model.pe);
+    if (e->task[0] && strcmp(e->task, ri->cfg.task.name) != 0)
+        return core_errorf("%s: task is \"%s\" but config.json says task.name = \"%s\": the files are not of one "
+                           "run", path, e->task, ri->cfg.task.name);
+    if (e->step > ri->ckpt_step) {
+        if (has_ckpt)
+            return core_errorf("%s: evaluated at step %ld, but the checkpoint is at step %ld: the files are not of "
+                               "one run", path, e->step, ri->ckpt_step);
+        return core_errorf("%s: evaluated at step %ld, but the run has no checkpoint: the files are not of one run",
+                           path, e->step);
+    }
+    return 0;
+}
+
+/* Why the canonical file e of variant stem is not the run's result now, into
+ * e->stale ("" when it is): a variant config.json does not ask for, an
+ * earlier step than the checkpoint's, or other lengths, samples or eval.seed
+ * than config.json's eval.*. */
+static void canonical_check(const RunInfo *ri, RunEval *e, const char *stem, int wanted) {
+    const EvalConfig *ec = &ri->cfg.eval;
+    const char *d = ri->dir;
+    e->stale[0] = '\0';
+    if (!wanted) {
+        snprintf(e->stale, sizeof e->stale, "%s.json: not one of the variants config.json asks for "
+                 "(eval.positions, eval.rope_scaling), so not counted", stem);
+        return;
+    }
+    if (e->step < ri->ckpt_step) {
+        snprintf(e->stale, sizeof e->stale, "%s.json is from step %ld but the checkpoint is at step %ld: evaluate "
+                 "again (posenc eval %.200s)", stem, e->step, ri->ckpt_step, d);
+        return;
+    }
+    if (e->eval_seed >= 0 && e->eval_seed != (double)ec->seed) {
+        snprintf(e->stale, sizeof e->stale, "%s.json was made with eval.seed = %.0f but config.json says eval.seed = "
+                 "%llu: evaluate again (posenc eval %.200s)", stem, e->eval_seed, (unsigned long long)ec->seed, d);
+        return;
+    }
+    if (e->samples >= 0 && e->samples != ec->samples) {
+        snprintf(e->stale, sizeof e->stale, "%s.json was made with %ld samples per length but config.json says "
+                 "eval.samples = %d: evaluate again (posenc eval %.200s)", stem, e->samples, ec->samples, d);
+        return;
+    }
+    int same = e->num == ec->num_lengths;
+    for (int i = 0; i < e->num && same; i++) {
+        int found = 0;
+        for (int k = 0; k < ec->num_lengths && !found; k++) found = e->n[i] == ec->lengths[k];
+        same = found;
+    }
+    if (!same)
+        snprintf(e->stale, sizeof e->stale, "%s.json holds other lengths than config.json's eval.lengths (%d of "
+                 "them): evaluate again (posenc eval %.200s)", stem, ec->num_lengths, d);
 }
 
 /* ---- the run --------------------------------------------------------------- */
@@ -151,42 +215,28 @@ int run_inspect(const char *dir, RunInfo *ri) {
             char stem[80];
             eval_variant_stem(pm, sc, stem, sizeof stem);
             const int wanted = (ri->cfg.eval.positions & (1u << pm)) && (ri->cfg.eval.rope_scaling & (1u << sc));
-            const int has = eval_file_read(dir, pm, sc, e); /* the one reader (run/evaluation.h) */
-            if (has == EVAL_RUN_FAILED) return RUN_IO;
-            if (has == EVAL_RUN_INVALID) return RUN_INVALID;
-            if (!has) {
+            /* the canonical file, then the ad-hoc one (read to be checked; never a result) */
+            for (int adhoc = 0; adhoc < 2; adhoc++) {
+                RunEval tmp, *f = adhoc ? &tmp : e;
+                const int has = eval_file_read(dir, pm, sc, adhoc, f); /* the one reader (run/evalfile.h) */
+                if (has == EVAL_RUN_FAILED) return RUN_IO;
+                if (has == EVAL_RUN_INVALID) return RUN_INVALID;
+                if (!has) continue;
+                char path[4400];
+                snprintf(path, sizeof path, "%s/%s%s.json", dir, stem, adhoc ? ".adhoc" : "");
+                if (check_eval_identity(ri, f, path, has_ckpt) != 0) return RUN_INVALID;
+            }
+            if (!e->present) {
                 if (wanted && complete) {
                     snprintf(ri->why, sizeof ri->why, "not evaluated yet (no %s.json)", stem);
                     complete = 0;
                 }
                 continue;
             }
-            char path[4400];
-            snprintf(path, sizeof path, "%s/%s.json", dir, stem);
-            if (e->pe[0] && strcmp(e->pe, ri->cfg.model.pe) != 0) {
-                core_errorf("%s: pe is \"%s\" but config.json says model.pe = \"%s\": the files are not of one run",
-                          path, e->pe, ri->cfg.model.pe);
-                return RUN_INVALID;
-            }
-            if (e->task[0] && strcmp(e->task, ri->cfg.task.name) != 0) {
-                core_errorf("%s: task is \"%s\" but config.json says task.name = \"%s\": the files are not of one run",
-                          path, e->task, ri->cfg.task.name);
-                return RUN_INVALID;
-            }
-            if (e->step > ri->ckpt_step) {
-                if (has_ckpt)
-                    core_errorf("%s: evaluated at step %ld, but the checkpoint is at step %ld: the files are not of "
-                              "one run",
-                              path, e->step, ri->ckpt_step);
-                else
-                    core_errorf("%s: evaluated at step %ld, but the run has no checkpoint: the files are not of one run",
-                              path, e->step);
-                return RUN_INVALID;
-            }
-            if (e->step < ri->ckpt_step && wanted && complete) {
-                snprintf(ri->why, sizeof ri->why,
-                         "%s.json is from step %ld but the checkpoint is at step %ld: evaluate again (posenc eval %.300s)",
-                         stem, e->step, ri->ckpt_step, dir);
+            /* does it hold the evaluation config.json describes, at the checkpoint's step? */
+            canonical_check(ri, e, stem, wanted);
+            if (e->stale[0] && wanted && complete) {
+                snprintf(ri->why, sizeof ri->why, "%.590s", e->stale);
                 complete = 0;
             }
         }

@@ -8,6 +8,7 @@
  *   optim.safetensors     (optim.next.safetensors) optimizer state
  *   metrics.jsonl         training log
  *   eval.json / eval-<variant>.json (and .csv)   one file per evaluation variant (run/evaluation.h)
+ *   <stem>.adhoc.json (and .csv)  ad-hoc evaluations (docs/SPEC.md §2.0): checked, never a result
  * Files of other names (a provenance record, a user's backup copy such as
  * eval-old.json, notes) are ignored: they are never read as results and never
  * deleted.
@@ -25,8 +26,10 @@
  * The run is trained when the checkpoint is at train.steps, and complete
  * when it is trained and every evaluation variant of its config (eval.json,
  * eval-<variant>.json for eval.positions x eval.rope_scaling) has its file,
- * evaluated at that step. An evaluation file from an earlier step (the run
- * was resumed after it) is stale: present, not counted.
+ * evaluated at that step with config.json's eval.seed, eval.samples and
+ * eval.lengths. A canonical file that does not match (from an earlier step,
+ * another eval.seed...; a variant the config does not list) is stale: present,
+ * e->stale says why, not counted.
  */
 #ifndef POSENC_RUNINFO_H
 #define POSENC_RUNINFO_H

@@ -188,10 +188,8 @@ static int add_run(const char *dir, char keys[][64], int nkeys, RunList *list, R
             if (!e->present) continue;
             char stem[80];
             eval_variant_stem(pm, sc, stem, sizeof stem);
-            if (e->step != ri->ckpt_step) {
-                fprintf(stderr, "collect: %s/%s.json: evaluated at step %ld, the run's last step is %ld: stale; left "
-                                "out (posenc eval %s evaluates again)\n",
-                        dir, stem, e->step, ri->ckpt_step, dir);
+            if (e->stale[0]) { /* not the evaluation config.json describes now (run_inspect) */
+                fprintf(stderr, "collect: %s: %s; left out\n", dir, e->stale);
                 continue;
             }
             if (list->num == list->cap) {
@@ -1308,6 +1306,60 @@ static int table_build(AggTable *t, const AggOptions *o, char keys[][64], int nk
     return t->nrundirs;
 }
 
+/* Cells that do not match the others of their group (the most common seed
+ * count and length list there), and lengths only some of a cell's seeds were
+ * evaluated at: each said as one line on f (prefix before it). An aggregate
+ * over uneven cells compares different things; nothing may change it
+ * silently (a run evaluated again with other lengths, a missing seed).
+ * Returns how many lines. */
+static int report_uneven_cells(const AggTable *t, FILE *f, const char *prefix) {
+    int lines = 0;
+    for (int g = 0; g < t->ncells; g++) {
+        if (t->group[g] != g) continue;
+        /* the group's most common seed count and length list */
+        int ref = -1, ref_votes = 0;
+        for (int c = g; c < t->ncells; c++) {
+            if (t->group[c] != g) continue;
+            int votes = 0;
+            for (int q = g; q < t->ncells; q++)
+                votes += t->group[q] == g && t->cells[q].num_runs == t->cells[c].num_runs &&
+                         t->cells[q].num_lengths == t->cells[c].num_lengths &&
+                         memcmp(t->cells[q].lengths, t->cells[c].lengths, sizeof(int) * t->cells[c].num_lengths) == 0;
+            if (votes > ref_votes) ref = c, ref_votes = votes;
+        }
+        const AggCell *r = &t->cells[ref];
+        for (int c = g; c < t->ncells; c++) {
+            if (t->group[c] != g) continue;
+            const AggCell *x = &t->cells[c];
+            char label[200], la[160], lb[160];
+            aggregate_cell_label(t, c, ".", label, sizeof label);
+            size_t na = 0, nb = 0;
+            la[0] = lb[0] = '\0';
+            for (int m = 0; m < x->num_lengths && na + 12 < sizeof la; m++)
+                na += snprintf(la + na, sizeof la - na, "%s%d", m ? "," : "", x->lengths[m]);
+            for (int m = 0; m < r->num_lengths && nb + 12 < sizeof lb; m++)
+                nb += snprintf(lb + nb, sizeof lb - nb, "%s%d", m ? "," : "", r->lengths[m]);
+            if (x->num_runs != r->num_runs) {
+                if (f) fprintf(f, "%s%s (%s) has %d seed%s, the other cells of its group %d\n", prefix, label,
+                               x->variant, x->num_runs, x->num_runs == 1 ? "" : "s", r->num_runs);
+                lines++;
+            }
+            if (strcmp(la, lb) != 0) {
+                if (f) fprintf(f, "%s%s (%s) is evaluated at n = %s, the other cells of its group at n = %s\n", prefix,
+                               label, x->variant, la, lb);
+                lines++;
+            }
+            for (int m = 0; m < x->num_lengths; m++)
+                if (x->seeds[m] != x->num_runs) {
+                    if (f) fprintf(f, "%s%s (%s): n = %d is evaluated in %d of its %d seeds\n", prefix, label,
+                                   x->variant, x->lengths[m], x->seeds[m], x->num_runs);
+                    lines++;
+                }
+        }
+    }
+    return lines;
+}
+
 int aggregate_write(const AggTable *t, const char *out, FILE *f, const AggOptions *o) {
     const Cell *cells = t->cells;
     const int ncells = t->ncells, nkeys = t->nkeys, pe_key = t->pe_key, rand_key = t->rand_key;
@@ -1322,6 +1374,13 @@ int aggregate_write(const AggTable *t, const char *out, FILE *f, const AggOption
     size_t md_len = 0;
     FILE *md = open_memstream(&md_text, &md_len);
     if (md) fprintf(md, "%s\n\n", t->prov_line);
+    /* cells unlike their neighbours: said before any number, on stderr and in results.md */
+    const int uneven = report_uneven_cells(t, stderr, "collect: warning: ");
+    if (uneven && md) {
+        fprintf(md, "**Uneven cells** (their numbers are not over the same seeds or lengths as their neighbours'):\n\n");
+        report_uneven_cells(t, md, "- ");
+        fprintf(md, "\n");
+    }
     for (int c = 0; rc == 0 && c < ncells; c++) {
         if (t->group[c] != c) continue;
         int nm = 0;
@@ -1372,9 +1431,10 @@ int aggregate_write(const AggTable *t, const char *out, FILE *f, const AggOption
     if (f && rc == 0) {
         char evals[64] = "";
         if (t->nruns != t->nrundirs) snprintf(evals, sizeof evals, " with %d evaluations", t->nruns);
-        fprintf(f, "\nresults: %s/results.csv and breaks.csv (%d run%s%s, %d cell%s%s)\n", out, t->nrundirs,
+        fprintf(f, "\nresults: %s/results.csv and breaks.csv (%d run%s%s, %d cell%s%s%s)\n", out, t->nrundirs,
                 t->nrundirs == 1 ? "" : "s", evals, ncells, ncells == 1 ? "" : "s",
-                t->incomplete ? "; some runs incomplete, see above" : "");
+                t->incomplete ? "; some runs incomplete, see above" : "",
+                uneven ? "; some cells uneven (other seed counts or lengths than their neighbours'), see above" : "");
     }
     free(members);
     return rc == 0 ? 0 : -1;

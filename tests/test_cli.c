@@ -73,7 +73,8 @@ START_TEST(test_train_eval_predict) {
     ck_assert_int_eq(posenc("eval %s/run --lengths 3,6,12:24:6 --samples 16", d), 0);
     EXPECT_OUT("training range");
     EXPECT_OUT("accuracy by absolute position");
-    snprintf(p, sizeof p, "%s/run/eval.json", d);
+    EXPECT_OUT("an ad-hoc evaluation (--lengths 3,6,12,18,24, the config's eval.lengths are 4,8,12)");
+    snprintf(p, sizeof p, "%s/run/eval.adhoc.json", d);
     char *text = file_read_all(p, NULL);
     cJSON *j = cJSON_Parse(text);
     ck_assert_ptr_nonnull(j);
@@ -89,7 +90,7 @@ START_TEST(test_train_eval_predict) {
     ck_assert(cJSON_GetArraySize(cJSON_GetObjectItem(j, "by_position")) > 24);
     cJSON_Delete(j);
     free(text);
-    snprintf(p, sizeof p, "%s/run/eval.csv", d);
+    snprintf(p, sizeof p, "%s/run/eval.adhoc.csv", d);
     text = file_read_all(p, NULL);
     ck_assert(strncmp(text, "n,examples,tokens,token_acc,exact_match,loss,in_training_range\n3,16,", 68) == 0);
     free(text);
@@ -137,7 +138,7 @@ START_TEST(test_markov_lm) {
     EXPECT_OUT("floor");
     EXPECT_OUT("loss by absolute position");
     char p[512];
-    snprintf(p, sizeof p, "%s/run/eval.json", d);
+    snprintf(p, sizeof p, "%s/run/eval.adhoc.json", d);
     char *text = file_read_all(p, NULL);
     cJSON *j = cJSON_Parse(text);
     ck_assert_ptr_nonnull(j);
@@ -157,7 +158,7 @@ START_TEST(test_markov_lm) {
     ck_assert(cJSON_GetNumberValue(cJSON_GetObjectItem(last, "loss")) > 0.0);
     cJSON_Delete(j);
     free(text);
-    snprintf(p, sizeof p, "%s/run/eval.csv", d);
+    snprintf(p, sizeof p, "%s/run/eval.adhoc.csv", d);
     text = file_read_all(p, NULL);
     ck_assert_msg(strncmp(text, "n,examples,tokens,token_acc,exact_match,loss,in_training_range,loss_floor\n6,64,384,",
                           82) == 0,

@@ -124,8 +124,12 @@ START_TEST(test_eval_run_library) {
     opt.positions = (1u << EVAL_POS_PLAIN) | (1u << EVAL_POS_RANDOM);
     ck_assert_int_eq(eval_run(run, &opt), EVAL_RUN_OK);
     RunEval *e = calloc(1, sizeof *e);
+    /* other lengths and samples than the config's: ad hoc, beside the run's own files, never them */
+    ck_assert_int_eq(eval_file_read(run, EVAL_POS_PLAIN, PE_ROPE_SCALING_NONE, 0, e), 0);
     for (int pm = 0; pm < 2; pm++) {
-        ck_assert_int_eq(eval_file_read(run, pm, PE_ROPE_SCALING_NONE, e), 1);
+        ck_assert_int_eq(eval_file_read(run, pm, PE_ROPE_SCALING_NONE, 1, e), 1);
+        ck_assert(e->adhoc);
+        ck_assert_int_eq(e->samples, 6);
         ck_assert_int_eq(e->positions, pm);
         ck_assert_int_eq(e->num, 2);
         ck_assert_int_eq(e->n[0], 2);
@@ -134,10 +138,10 @@ START_TEST(test_eval_run_library) {
         for (int i = 0; i < 2; i++) ck_assert(e->token_acc[i] >= 0 && e->token_acc[i] <= 1 && isfinite(e->loss[i]));
     }
     /* no file for a variant not asked for */
-    ck_assert_int_eq(eval_file_read(run, EVAL_POS_PLAIN, PE_ROPE_SCALING_PI, e), 0);
+    ck_assert_int_eq(eval_file_read(run, EVAL_POS_PLAIN, PE_ROPE_SCALING_PI, 1, e), 0);
     /* the csv: a header and one row per length, the same numbers as the json at its printed precision */
-    ck_assert_int_eq(eval_file_read(run, EVAL_POS_PLAIN, PE_ROPE_SCALING_NONE, e), 1);
-    snprintf(path, sizeof path, "%s/eval.csv", run);
+    ck_assert_int_eq(eval_file_read(run, EVAL_POS_PLAIN, PE_ROPE_SCALING_NONE, 1, e), 1);
+    snprintf(path, sizeof path, "%s/eval.adhoc.csv", run);
     char *csv = file_read_all(path, NULL);
     ck_assert_ptr_nonnull(csv);
     char want[128];
@@ -153,10 +157,15 @@ START_TEST(test_eval_run_library) {
     ck_assert_ptr_nonnull(strstr(core_error(), "needs a run trained with rope"));
     /* a file holding another variant than its name says */
     char cmd[1300];
-    snprintf(cmd, sizeof cmd, "cp %s/eval-random.json %s/eval.json", run, run);
+    snprintf(cmd, sizeof cmd, "cp %s/eval-random.adhoc.json %s/eval.adhoc.json", run, run);
     ck_assert_int_eq(run_captured(cmd), 0);
-    ck_assert_int_eq(eval_file_read(run, EVAL_POS_PLAIN, PE_ROPE_SCALING_NONE, e), EVAL_RUN_INVALID);
+    ck_assert_int_eq(eval_file_read(run, EVAL_POS_PLAIN, PE_ROPE_SCALING_NONE, 1, e), EVAL_RUN_INVALID);
     ck_assert_ptr_nonnull(strstr(core_error(), "holds the evaluation variant \"random\""));
+    /* an ad-hoc evaluation renamed to the run's own file name is refused as what it is */
+    snprintf(cmd, sizeof cmd, "cp %s/eval-random.adhoc.json %s/eval-random.json", run, run);
+    ck_assert_int_eq(run_captured(cmd), 0);
+    ck_assert_int_eq(eval_file_read(run, EVAL_POS_RANDOM, PE_ROPE_SCALING_NONE, 0, e), EVAL_RUN_INVALID);
+    ck_assert_ptr_nonnull(strstr(core_error(), "holds an ad-hoc evaluation"));
     free(e);
 }
 END_TEST

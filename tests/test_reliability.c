@@ -244,7 +244,7 @@ END_TEST
  * (provenance.json, eval.json, eval.csv, provenance.json again), must leave
  * each of eval.json and eval.csv either the old file, byte for byte, or the
  * complete new one: never a torn or empty file. The old files come from an
- * evaluation with other --samples, so old and new differ. */
+ * evaluation with another eval.seed in config.json, so old and new differ. */
 START_TEST(test_kill_inside_file_writes) {
     const char *d = test_tmpdir("kill-files");
     char r[512];
@@ -253,8 +253,10 @@ START_TEST(test_kill_inside_file_writes) {
     /* the new files: an uninterrupted evaluation; then the old ones back in place */
     ck_assert_int_eq(posenc("eval %s", r), 0);
     ck_assert_int_eq(sh("cd %s && cp eval.json ../new.json && cp eval.csv ../new.csv", r), 0);
-    ck_assert_int_eq(posenc("eval %s --samples 8", r), 0);
-    ck_assert_int_eq(sh("cd %s && cp eval.json ../old.json && cp eval.csv ../old.csv", r), 0);
+    ck_assert_int_eq(sh("cd %s && cp config.json ../config.json && sed -i 's/\"seed\": 1234/\"seed\": 4321/' config.json",
+                        r), 0);
+    ck_assert_int_eq(posenc("eval %s", r), 0);
+    ck_assert_int_eq(sh("cd %s && cp eval.json ../old.json && cp eval.csv ../old.csv && cp ../config.json .", r), 0);
     ck_assert_int_eq(sh("cmp -s %s/old.json %s/new.json", d, d), 1); /* they differ */
     int torn_seen = 0, kills = 0;
     static const char *const points[] = {"file.partial", "file.rename"};

@@ -251,7 +251,7 @@ END_TEST
 START_TEST(test_periodic_eval_matches_eval) {
     const char *dir = test_tmpdir("repro-eval");
     ck_assert_msg(posenc("train configs/smoke.json --set train.steps=20 --set train.warmup=2 --set eval.samples=40 "
-                         "--set eval.batch_size=16 --out '%s/r' --quiet",
+                         "--set eval.batch_size=16 --set eval.lengths=6,12 --out '%s/r' --quiet",
                          dir) == 0,
                   "%s", posenc_out);
     char r[600], p[700];

@@ -118,8 +118,10 @@ static void fake_task_run(const char *out, const char *id, const char *task, con
     snprintf(set_task, sizeof set_task, "task.name=%s", task);
     char set_scaling[96];
     snprintf(set_scaling, sizeof set_scaling, "eval.rope_scaling=[\"none\", \"%s\"]", fake_scaling ? fake_scaling : "");
-    const char *sets[] = {set_pe, set_seed, set_steps, "task.max_len=4", "train.warmup=1", set_task, set_scaling};
-    ck_assert_msg(config_from_string(&c, NULL, "test", sets, fake_scaling ? 7 : 6) == 0, "%s", core_error());
+    /* the lengths its eval.json holds: the run's canonical evaluation (docs/SPEC.md §2.0) */
+    const char *sets[] = {set_pe,   set_seed,           set_steps,  "task.max_len=4", "train.warmup=1",
+                          set_task, "eval.lengths=4,8", set_scaling};
+    ck_assert_msg(config_from_string(&c, NULL, "test", sets, fake_scaling ? 8 : 7) == 0, "%s", core_error());
     char *json = config_to_json(&c);
     snprintf(p, sizeof p, "%s/config.json", dir);
     write_text(p, json);

@@ -162,7 +162,7 @@ START_TEST(test_stale_evaluations) {
     ck_assert_int_eq(posenc("eval %s", r), 0);
     ck_assert_int_eq(posenc("train --resume %s --quiet", r), 0);
     ck_assert_int_eq(posenc("collect %s --out %s/C --no-plots", r, d), 1);
-    EXPECT_OUT("eval.json: evaluated at step 25, the run's last step is 50: stale");
+    EXPECT_OUT("eval.json is from step 25 but the checkpoint is at step 50");
     ck_assert_int_eq(posenc("run configs/smoke.json --out %s", r), 0);
     EXPECT_OUT("wrote");
     ck_assert_int_eq(posenc("run configs/smoke.json --out %s", r), 0);
@@ -189,18 +189,19 @@ START_TEST(test_own_files_only) {
     char r[600];
     snprintf(r, sizeof r, "%s/F", d);
     smoke_run(r, "");
-    ck_assert_int_eq(posenc("eval %s --positions random", r), 0);
+    ck_assert_int_eq(posenc("eval %s --positions random", r), 0); /* ad hoc: eval-random.adhoc.json */
     /* a user's backup copy and notes; a stale temporary of posenc's and one of the user's */
     ck_assert_int_eq(sh("cd %s && cp eval.json eval-backup.json && echo notes > notes.tmp.123 && echo x > "
                         "config.json.tmp.999",
                         r),
                      0);
-    /* a backup copy is not a seed: two results (eval.json, eval-random.json), not three */
+    /* a backup copy is not a seed, an ad-hoc evaluation not a cell: one result (eval.json) */
     ck_assert_int_eq(posenc("collect %s --out %s/C --no-plots", r, d), 0);
-    EXPECT_OUT("(1 run with 2 evaluations, 2 cells)");
+    EXPECT_OUT("(1 run, 1 cell)");
     /* --force replaces the run: every eval-<variant> file of the old run goes, the user's files stay */
     ck_assert_int_eq(posenc("train configs/smoke.json --out %s --force --quiet --set train.steps=5", r), 0);
-    ck_assert(!exists("%s/eval-random.json", r) && !exists("%s/eval-random.csv", r) && !exists("%s/eval.json", r));
+    ck_assert(!exists("%s/eval-random.adhoc.json", r) && !exists("%s/eval-random.adhoc.csv", r) &&
+              !exists("%s/eval.json", r));
     ck_assert(exists("%s/eval-backup.json", r) && exists("%s/notes.tmp.123", r));
     ck_assert(!exists("%s/config.json.tmp.999", r));
 }
@@ -362,7 +363,8 @@ START_TEST(test_collect_adhoc_runs) {
     smoke_run(c, "--set train.steps=10 --set model.pe=alibi");
     /* a folder of runs and a run: the cells are the keys that differ (model.pe); two seeds of rope */
     ck_assert_int_eq(posenc("collect %s/runs %s --out %s/cmp --no-plots", d, c, d), 0);
-    EXPECT_OUT("(3 runs, 2 cells)");
+    EXPECT_OUT("(3 runs, 2 cells; some cells uneven");
+    EXPECT_OUT("collect: warning: alibi (default) has 1 seed, the other cells of its group 2");
     char *csv = slurp("%s/cmp/results.csv", d);
     ck_assert_msg(strncmp(csv, "model.pe,label,variant,n,seeds,", 31) == 0, "%s", csv);
     ck_assert_msg(strstr(csv, "rope,rope,default,4,2,") != NULL, "%s", csv);

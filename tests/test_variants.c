@@ -69,13 +69,13 @@ START_TEST(test_default_unchanged_and_random_resume) {
     ck_assert_int_eq(posenc("eval %s/full --positions plain,random --lengths 2,6,12 --samples 16", d), 0);
     EXPECT_OUT("wrote");
     EXPECT_OUT("variant random (rope+rand (eval random)): random position ids from [0, 40)");
-    char *r1 = read_text(pa, "eval-random.json");
+    char *r1 = read_text(pa, "eval-random.adhoc.json");
     ck_assert_int_eq(posenc("eval %s/full --positions random --lengths 2,6,12 --samples 16", d), 0);
-    char *r2 = read_text(pa, "eval-random.json");
+    char *r2 = read_text(pa, "eval-random.adhoc.json");
     ck_assert_str_eq(r1, r2);
     free(r1);
     free(r2);
-    cJSON *jp = read_json(pa, "eval.json"), *jr = read_json(pa, "eval-random.json");
+    cJSON *jp = read_json(pa, "eval.adhoc.json"), *jr = read_json(pa, "eval-random.adhoc.json");
     ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(jr, "positions")), "random");
     ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(jr, "label")), "rope+rand (eval random)");
     ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(jp, "label")), "rope+rand");
@@ -105,15 +105,16 @@ START_TEST(test_rope_scaling_eval) {
     snprintf(run, sizeof run, "%s/rope", d);
     ck_assert_int_eq(posenc("train configs/smoke.json --quiet --out %s", run), 0);
     ck_assert_int_eq(posenc("eval %s --lengths 4,12 --samples 16", run), 0);
-    char *plain = read_text(run, "eval.json");
+    char *plain = read_text(run, "eval.adhoc.json");
     ck_assert_int_eq(posenc("eval %s --lengths 4,12 --samples 16 --rope-scaling none,pi,ntk,yarn", run), 0);
     EXPECT_OUT("variant yarn (rope+yarn): RoPE yarn, s = 1.857 (derived), original context 14");
     /* the default variant's file is what a plain evaluation writes */
-    char *again = read_text(run, "eval.json");
+    char *again = read_text(run, "eval.adhoc.json");
     ck_assert_str_eq(plain, again);
     free(plain);
     free(again);
-    const char *files[] = {"eval.json", "eval-pi.json", "eval-ntk.json", "eval-yarn.json"};
+    /* other lengths and samples than the config's: ad-hoc evaluations, beside the run's own files */
+    const char *files[] = {"eval.adhoc.json", "eval-pi.adhoc.json", "eval-ntk.adhoc.json", "eval-yarn.adhoc.json"};
     const char *labels[] = {NULL, "rope+pi", "rope+ntk", "rope+yarn"};
     double loss[4];
     for (int i = 0; i < 4; i++) {
@@ -132,7 +133,7 @@ START_TEST(test_rope_scaling_eval) {
         for (int k = 0; k < i; k++) ck_assert_msg(loss[k] != loss[i], "%s and %s give the same loss", files[k], files[i]);
     }
     ck_assert_int_eq(posenc("eval %s --lengths 4 --samples 8 --rope-scaling pi --rope-scale 3", run), 0);
-    cJSON *j = read_json(run, "eval-pi.json");
+    cJSON *j = read_json(run, "eval-pi.adhoc.json");
     ck_assert_double_eq(cJSON_GetNumberValue(cJSON_GetObjectItem(j, "rope_scale")), 3.0);
     ck_assert(cJSON_IsFalse(cJSON_GetObjectItem(j, "rope_scale_derived")));
     cJSON_Delete(j);

@@ -1,0 +1,197 @@
+/*
+ * test_hostile.c — hostile inputs and events, round two: every reader checks
+ * what it reads, every writer holds the lock, every refusal happens before
+ * anything is written. One test per defect class, end to end through the
+ * posenc program ($POSENC_BIN): each must give a clear refusal (exit 2 for
+ * input that is wrong, 1 for a runtime failure, naming the file or key) or
+ * the correct behaviour, and change nothing it should not.
+ *
+ *   test_eval_holds_the_lock        an evaluation never lands in a run another process writes
+ *   test_adhoc_evaluation_beside    --lengths/--samples/other variants: beside the run's files, never its result
+ *   test_eval_seed_and_uneven_cells a changed eval.seed is noticed; collect names uneven cells
+ */
+#include <check.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/error.h"
+#include "core/fsutil.h"
+#include "tests/testutil.h"
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...) {
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    return run_captured(cmd);
+}
+
+static char *slurp(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static char *slurp(const char *fmt, ...) {
+    char p[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p, sizeof p, fmt, ap);
+    va_end(ap);
+    char *t = file_read_all(p, NULL);
+    ck_assert_msg(t != NULL, "%s", core_error());
+    return t;
+}
+
+static int exists(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int exists(const char *fmt, ...) {
+    char p[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p, sizeof p, fmt, ap);
+    va_end(ap);
+    struct stat st;
+    return lstat(p, &st) == 0;
+}
+
+/* a finished and evaluated smoke run at DIR */
+static void smoke_run(const char *dir, const char *extra) {
+    ck_assert_int_eq(posenc("train configs/smoke.json --out %s --quiet %s", dir, extra), 0);
+    ck_assert_int_eq(posenc("eval %s", dir), 0);
+}
+
+/* a finished sweep at D/SW: rope and alibi, two seeds each, 10 steps */
+static void small_sweep(const char *d) {
+    char p[600];
+    snprintf(p, sizeof p, "%s/sw.json", d);
+    FILE *f = fopen(p, "w");
+    fprintf(f, "{\"name\": \"sw\", \"base\": \"../../../configs/smoke.json\", \"set\": {\"train.steps\": 10}, "
+               "\"grid\": {\"model.pe\": [\"rope\", \"alibi\"]}, \"seeds\": [1, 2], "
+               "\"eval\": {\"lengths\": [4, 8], \"samples\": 16}}\n");
+    fclose(f);
+    ck_assert_int_eq(posenc("sweep %s/sw.json --out %s/SW --jobs 2 --no-plots", d, d), 0);
+}
+
+/* Hold DIR/.lock as another posenc process would (flock); returns the descriptor. */
+static int hold_lock(const char *dir) {
+    char p[700];
+    snprintf(p, sizeof p, "%s/.lock", dir);
+    int fd = open(p, O_RDWR | O_CREAT, 0644);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(flock(fd, LOCK_EX | LOCK_NB), 0);
+    return fd;
+}
+
+/* ---- 2. eval takes the run's lock ------------------------------------------ */
+
+START_TEST(test_eval_holds_the_lock) {
+    const char *d = test_tmpdir("hostile-lock");
+    char r[600];
+    snprintf(r, sizeof r, "%s/R", d);
+    smoke_run(r, "--set train.steps=10");
+    char *before = slurp("%s/eval.json", r);
+    /* another process writes the run (a train --force, say): eval is refused, nothing changes */
+    int fd = hold_lock(r);
+    ck_assert_int_eq(posenc("eval %s", r), 1);
+    EXPECT_OUT("is in use by another posenc process");
+    char *after = slurp("%s/eval.json", r);
+    ck_assert_str_eq(before, after);
+    free(after);
+    /* and the other way round: train --force into a run being evaluated is refused too */
+    ck_assert_int_eq(posenc("train configs/smoke.json --out %s --force --quiet", r), 1);
+    EXPECT_OUT("is in use by another posenc process");
+    close(fd);
+    ck_assert_int_eq(posenc("eval %s", r), 0);
+    after = slurp("%s/eval.json", r);
+    ck_assert_str_eq(before, after); /* the same model, the same evaluation */
+    free(before);
+    free(after);
+}
+END_TEST
+
+/* ---- 4. ad-hoc evaluations are written beside, never counted ------------------ */
+
+START_TEST(test_adhoc_evaluation_beside) {
+    const char *d = test_tmpdir("hostile-adhoc");
+    small_sweep(d);
+    char *csv0 = slurp("%s/SW/results.csv", d), *ev0 = slurp("%s/SW/runs/rope.s1/eval.json", d);
+    /* other lengths, other samples, a variant the config does not list: each ad hoc, beside the run's own */
+    ck_assert_int_eq(posenc("eval %s/SW/runs/rope.s1 --lengths 9 --samples 5", d), 0);
+    EXPECT_OUT("wrote");
+    EXPECT_OUT("eval.adhoc.json");
+    EXPECT_OUT("an ad-hoc evaluation (--lengths 9, the config's eval.lengths are 4,8)");
+    ck_assert_int_eq(posenc("eval %s/SW/runs/rope.s1 --samples 5", d), 0);
+    EXPECT_OUT("--samples 5, the config's eval.samples is 16");
+    ck_assert_int_eq(posenc("eval %s/SW/runs/rope.s1 --rope-scaling pi,ntk", d), 0);
+    EXPECT_OUT("the variant is not one of the config's (eval.positions, eval.rope_scaling)");
+    ck_assert(exists("%s/SW/runs/rope.s1/eval-pi.adhoc.json", d) && exists("%s/SW/runs/rope.s1/eval-ntk.adhoc.csv", d));
+    ck_assert(!exists("%s/SW/runs/rope.s1/eval-pi.json", d));
+    /* the run's own evaluation is untouched, the run still complete, the aggregate unchanged: 4 runs, 2 cells */
+    char *ev1 = slurp("%s/SW/runs/rope.s1/eval.json", d);
+    ck_assert_str_eq(ev0, ev1);
+    ck_assert_int_eq(posenc("run %s/SW/configs/rope.s1.json --out %s/SW/runs/rope.s1", d, d), 0);
+    EXPECT_OUT("complete, nothing to do");
+    ck_assert_int_eq(posenc("collect %s/SW --no-plots", d), 0);
+    EXPECT_OUT("(4 runs, 2 cells)");
+    ck_assert_msg(!strstr(posenc_out, "uneven"), "%s", posenc_out);
+    char *csv1 = slurp("%s/SW/results.csv", d);
+    ck_assert_str_eq(csv0, csv1);
+    /* the config's own lengths and samples, given explicitly, are the canonical evaluation */
+    ck_assert_int_eq(posenc("eval %s/SW/runs/rope.s1 --lengths 8,4 --samples 16", d), 0);
+    ck_assert_msg(!strstr(posenc_out, "ad-hoc"), "%s", posenc_out);
+    /* an ad-hoc file renamed to the run's own name is refused by every reader */
+    ck_assert_int_eq(sh("cp %s/SW/runs/rope.s1/eval.adhoc.json %s/SW/runs/rope.s1/eval.json", d, d), 0);
+    ck_assert_int_eq(posenc("collect %s/SW --no-plots", d), 2);
+    EXPECT_OUT("eval.json: holds an ad-hoc evaluation");
+    /* lenient list syntax is refused */
+    ck_assert_int_eq(posenc("eval %s/SW/runs/rope.s2 --lengths 4,+8", d), 2);
+    EXPECT_OUT("--lengths: \"4,+8\": expected lengths");
+    ck_assert_int_eq(posenc("eval %s/SW/runs/rope.s2 --lengths 4,", d), 2);
+    EXPECT_OUT("an empty item after the last comma");
+    free(csv0), free(csv1), free(ev0), free(ev1);
+}
+END_TEST
+
+/* ---- 6 and the researcher's point 1: eval.seed changes and uneven cells ---------- */
+
+START_TEST(test_eval_seed_and_uneven_cells) {
+    const char *d = test_tmpdir("hostile-seed");
+    small_sweep(d);
+    /* a changed eval.seed in one run's config.json: its evaluation is not of these examples any more */
+    ck_assert_int_eq(sh("sed -i 's/\"seed\": 1234/\"seed\": 77/' %s/SW/runs/alibi.s2/config.json", d), 0);
+    ck_assert_int_eq(posenc("collect %s/SW --no-plots", d), 0);
+    EXPECT_OUT("eval.json was made with eval.seed = 1234 but config.json says eval.seed = 77");
+    EXPECT_OUT("left out");
+    /* the cell with one seed left is named before any number changes silently */
+    EXPECT_OUT("collect: warning: alibi (default) has 1 seed, the other cells of its group 2");
+    EXPECT_OUT("some cells uneven");
+    char *md = slurp("%s/SW/results.md", d);
+    ck_assert_msg(strstr(md, "Uneven cells") && strstr(md, "alibi (default) has 1 seed"), "%s", md);
+    free(md);
+    /* posenc run evaluates it again with the new seed, and it counts again */
+    ck_assert_int_eq(posenc("run %s/SW/configs/alibi.s2.json --out %s/SW/runs/alibi.s2", d, d), 2);
+    EXPECT_OUT("holds a run of another config (eval.seed");
+    ck_assert_int_eq(posenc("eval %s/SW/runs/alibi.s2", d), 0);
+    char *ev = slurp("%s/SW/runs/alibi.s2/eval.json", d);
+    ck_assert_msg(strstr(ev, "\"eval_seed\":\t77"), "%s", ev);
+    free(ev);
+    ck_assert_int_eq(posenc("collect %s/SW --no-plots", d), 0);
+    EXPECT_OUT("(4 runs, 2 cells)");
+}
+END_TEST
+
+static Suite *hostile_suite(void) {
+    Suite *s = suite_create("hostile");
+    TCase *tc = tcase_create("round two");
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, test_eval_holds_the_lock);
+    tcase_add_test(tc, test_adhoc_evaluation_beside);
+    tcase_add_test(tc, test_eval_seed_and_uneven_cells);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void) { return run_suite(hostile_suite()); }
