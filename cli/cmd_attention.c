@@ -73,9 +73,10 @@ int cmd_attention(int argc, char **argv) {
     }
     RunConfig cfg;
     GPT m;
-    if (rundir_load(run, 1, &cfg, &m, NULL) != 0) {
+    int lr = rundir_open(run, 1, &cfg, &m, NULL); /* the run's files agree, its weights are finite */
+    if (lr != 0) {
         fprintf(stderr, "posenc attention: %s\n", core_error());
-        return EXIT_RUNTIME;
+        return lr == RUNDIR_INVALID ? EXIT_USAGE : EXIT_RUNTIME;
     }
     const int A = cfg.task.alphabet;
     const TaskOps *task = task_find(cfg.task.name);
@@ -97,9 +98,9 @@ int cmd_attention(int argc, char **argv) {
     const int T = task_input_len(task, n);
     if (T > m.cfg.P) { /* rebuild with room: every encoding but learned (which gives a clear error) */
         gpt_free(&m);
-        if (rundir_load(run, T, &cfg, &m, NULL) != 0) {
+        if ((lr = rundir_load(run, T, &cfg, &m, NULL)) != 0) {
             fprintf(stderr, "posenc attention: %s\n", core_error());
-            return EXIT_RUNTIME;
+            return lr == RUNDIR_INVALID ? EXIT_USAGE : EXIT_RUNTIME; /* too long for a learned table: as eval */
         }
     }
     int *seq = core_calloc(T, sizeof(int));

@@ -62,10 +62,10 @@ int parse_tokens(const char *s, int A, int names, int *out, int cap) {
     int n = 0;
     const char *p = s;
     while (*p) {
-        while (*p == ' ' || *p == ',' || *p == '\t') p++;
+        while (*p == ' ' || *p == '\t') p++;
         if (!*p) break;
         const char *start = p;
-        while (*p && *p != ' ' && *p != ',' && *p != '\t') p++;
+        while (*p && *p != ' ' && *p != '\t') p++;
         char tok[32];
         size_t len = (size_t)(p - start);
         if (len >= sizeof tok) return core_errorf("token \"%.*s...\" is too long", 16, start);
@@ -81,9 +81,10 @@ int parse_tokens(const char *s, int A, int names, int *out, int cap) {
             errno = 0;
             long x = strtol(tok, &end, 10);
             int hi = names ? task_vocab(A) : A;
-            if (*end || errno || x < 0 || x >= hi)
-                return core_errorf("\"%s\" is not a %s (0..%d%s)", tok, names ? "token" : "symbol", hi - 1,
-                                 names ? " or BOS, SEP, EOS, PAD" : "");
+            /* digits only: no sign, no comma list ("3,1"), nothing strtol would also take */
+            if (strspn(tok, "0123456789") != len || *end || errno || x < 0 || x >= hi)
+                return core_errorf("\"%s\" is not a %s (0..%d%s; separate them with spaces)", tok,
+                                   names ? "token" : "symbol", hi - 1, names ? " or BOS, SEP, EOS, PAD" : "");
             v = (int)x;
         }
         if (n == cap) return core_errorf("more than %d tokens", cap);
@@ -360,9 +361,10 @@ int cmd_predict(int argc, char **argv) {
     }
     RunConfig cfg;
     GPT m;
-    if (rundir_load(run, 1, &cfg, &m, NULL) != 0) {
+    int lr = rundir_open(run, 1, &cfg, &m, NULL); /* the run's files agree, its weights are finite */
+    if (lr != 0) {
         fprintf(stderr, "posenc predict: %s\n", core_error());
-        return EXIT_RUNTIME;
+        return lr == RUNDIR_INVALID ? EXIT_USAGE : EXIT_RUNTIME;
     }
     const int A = cfg.task.alphabet, V = m.cfg.V;
     enum { CAP = 3 * 4096 + 8 }; /* the longest sequence: duplicate at n = 4096 (BOS x SEP x x EOS) */
@@ -373,20 +375,18 @@ int cmd_predict(int argc, char **argv) {
     if (logits) {
         int n = parse_tokens(logits, A, 1, seq, CAP);
         if (n < 0 || (n > m.cfg.P && pe_has(cfg.model.pe, PE_TRAINED_POSITIONS))) {
-            if (n > m.cfg.P)
-                core_errorf("%d tokens exceed the %d rows of the %s position table (model.max_positions)", n, m.cfg.P,
-                          cfg.model.pe);
+            if (n > m.cfg.P) rundir_table_error(run, cfg.model.pe, n, m.cfg.P);
             fprintf(stderr, "posenc predict: --logits: %s\n", core_error());
             rc = EXIT_USAGE;
             goto done;
         }
         if (n > m.cfg.P) { /* no parameter depends on P: rebuild the tables with room for n positions */
             gpt_free(&m);
-            if (rundir_load(run, n, &cfg, &m, NULL) != 0) {
+            if ((lr = rundir_load(run, n, &cfg, &m, NULL)) != 0) {
                 fprintf(stderr, "posenc predict: %s\n", core_error());
                 free(seq);
                 free(pos);
-                return EXIT_RUNTIME;
+                return lr == RUNDIR_INVALID ? EXIT_USAGE : EXIT_RUNTIME;
             }
         }
         for (int t = 0; t < n; t++) pos[t] = t;
@@ -416,11 +416,11 @@ int cmd_predict(int argc, char **argv) {
         const int tn = (int)bytes, gen = generate < 0 ? 64 : (int)generate;
         if (tn + gen + 1 > m.cfg.P) {
             gpt_free(&m);
-            if (rundir_load(run, tn + gen + 1, &cfg, &m, NULL) != 0) {
+            if ((lr = rundir_load(run, tn + gen + 1, &cfg, &m, NULL)) != 0) {
                 fprintf(stderr, "posenc predict: %s\n", core_error());
                 free(seq);
                 free(pos);
-                return EXIT_RUNTIME;
+                return lr == RUNDIR_INVALID ? EXIT_USAGE : EXIT_RUNTIME;
             }
         }
         predict_text(&m, &cfg, run, (const unsigned char *)problem, tn, gen, seq, pos, recompute);
@@ -445,11 +445,11 @@ int cmd_predict(int argc, char **argv) {
     if (total - 1 > m.cfg.P) {
         /* rebuild with room: fine for every encoding but learned (clear error) */
         gpt_free(&m);
-        if (rundir_load(run, total - 1, &cfg, &m, NULL) != 0) {
+        if ((lr = rundir_load(run, total - 1, &cfg, &m, NULL)) != 0) {
             fprintf(stderr, "posenc predict: %s\n", core_error());
             free(seq);
             free(pos);
-            return EXIT_RUNTIME;
+            return lr == RUNDIR_INVALID ? EXIT_USAGE : EXIT_RUNTIME; /* too long for a learned table: as eval */
         }
     }
     if (lm) {

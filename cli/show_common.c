@@ -80,7 +80,8 @@ int show_prepare(Show *s) {
             core_errorf("--dim and --heads are taken from the run with --run");
             return EXIT_USAGE;
         }
-        if (rundir_load(s->run, 1, &s->cfg, &s->model, &s->step) != 0) return EXIT_RUNTIME;
+        const int lr = rundir_open(s->run, 1, &s->cfg, &s->model, &s->step); /* the one judge of a run */
+        if (lr != 0) return lr == RUNDIR_INVALID ? EXIT_USAGE : EXIT_RUNTIME;
         s->have_model = 1;
         if (strcmp(s->cfg.model.pe, s->enc) != 0) {
             core_errorf("%s was trained with model.pe = %s, not %s; for its pictures run: posenc show %s --run %s",

@@ -297,7 +297,8 @@ int eval_run(const char *run, const EvalOptions *opt) {
     RunConfig cfg;
     GPT m;
     long step = 0;
-    if (rundir_load(run, 1, &cfg, &m, &step) != 0) return EVAL_RUN_FAILED;
+    int lr = rundir_load(run, 1, &cfg, &m, &step);
+    if (lr != 0) return lr == RUNDIR_INVALID ? EVAL_RUN_INVALID : EVAL_RUN_FAILED;
     /* the evaluation config.json describes (the checkpoint's copy is the one of its training) */
     cfg.eval = run_eval_cfg;
     memcpy(cfg.name, run_name, sizeof cfg.name);
@@ -367,17 +368,15 @@ int eval_run(const char *run, const EvalOptions *opt) {
     if (s_used < 1.0) s_used = 1.0;
     const int s_derived = !(rope_scale > 0) && !(cfg.eval.rope_scale > 0);
     if (maxLen > m.cfg.P && pe_has(cfg.model.pe, PE_TRAINED_POSITIONS)) {
-        /* a length the learned table has no rows for: a usage error, like the other length errors */
-        core_errorf("%s: evaluation needs %d positions but the learned position table has only model.max_positions "
-                  "= %d rows (trained rows beyond the training length do not exist); evaluate shorter lengths, or "
-                  "retrain with --set model.max_positions=%d or more",
-                  run, maxLen, m.cfg.P, maxLen);
+        /* a length the learned table has no rows for: a usage error, worded as in predict and attention */
+        rundir_table_error(run, cfg.model.pe, maxLen, m.cfg.P);
         gpt_free(&m);
         return EVAL_RUN_INVALID;
     }
     if (maxLen > m.cfg.P) { /* rebuild with room for the longest length */
         gpt_free(&m);
-        if (rundir_load(run, maxLen, &cfg, &m, &step) != 0) return EVAL_RUN_FAILED;
+        if ((lr = rundir_load(run, maxLen, &cfg, &m, &step)) != 0)
+            return lr == RUNDIR_INVALID ? EVAL_RUN_INVALID : EVAL_RUN_FAILED;
         cfg.eval = run_eval_cfg;
         memcpy(cfg.name, run_name, sizeof cfg.name);
     }

@@ -1,6 +1,7 @@
 #include "run/rundir.h"
 
 #include <dirent.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -130,6 +131,33 @@ int rundir_prepare(const RunDirSetup *s, RunConfig *cfg, char *dir, size_t cap) 
     return rc != 0 ? RUNDIR_FAILED : RUNDIR_OK;
 }
 
+/* Every parameter of m (read from path) is finite: NaN or infinite weights
+ * give no result anywhere (eval, predict, attention, report, show). */
+static int check_finite(const char *path, const GPT *m) {
+    const int count = checkpoint_tensor_table(m, NULL, m->params_memory, NULL, 0);
+    if (count < 0) return -1;
+    CheckpointTensor *t = core_calloc((size_t)count, sizeof *t);
+    const int n = checkpoint_tensor_table(m, NULL, m->params_memory, t, count);
+    for (int k = 0; k < n; k++)
+        for (size_t i = 0; i < t[k].size; i++)
+            if (!isfinite(t[k].data[i])) {
+                core_errorf("%s: %s[%zu] is %s: the checkpoint holds non-finite weights, so the model computes "
+                                   "no numbers (retrain, or resume from an earlier copy)",
+                                   path, t[k].name, i, isnan(t[k].data[i]) ? "NaN" : "infinite");
+                free(t);
+                return -1;
+            }
+    free(t);
+    return n < 0 ? -1 : 0;
+}
+
+void rundir_table_error(const char *dir, const char *pe, int need, int P) {
+    core_errorf("%s: %d positions needed, but the %s position table has model.max_positions = %d rows: a position "
+                "past them has no row at all (and rows past the longest training input exist but were never "
+                "trained); use at most %d positions, or retrain with --set model.max_positions=%d or more",
+                dir, need, pe, P, P, need);
+}
+
 int rundir_load(const char *dir, int min_P, RunConfig *cfg, GPT *m, long *step) {
     char path[4096];
     if (path_join(path, sizeof path, dir, "model.safetensors") != 0) return -1;
@@ -146,19 +174,27 @@ int rundir_load(const char *dir, int min_P, RunConfig *cfg, GPT *m, long *step) 
     if (rc != 0) return -1;
     GPTConfig mc = cfg->model;
     if (min_P > mc.P) {
-        if (pe_has(mc.pe, PE_TRAINED_POSITIONS))
-            return core_errorf("%s: evaluation needs %d positions but the %s position table has only "
-                             "model.max_positions = %d rows (trained rows beyond the training length do "
-                             "not exist); retrain with --set model.max_positions=%d or more",
-                             dir, min_P, mc.pe, mc.P, min_P);
+        if (pe_has(mc.pe, PE_TRAINED_POSITIONS)) {
+            rundir_table_error(dir, mc.pe, min_P, mc.P);
+            return RUNDIR_INVALID;
+        }
         mc.P = min_P; /* tables are recomputed; no parameters depend on P */
     }
     if (gpt_build(m, &mc) != 0) return -1;
-    if (checkpoint_load(path, m) != 0) {
+    if (checkpoint_load(path, m) != 0 || check_finite(path, m) != 0) {
         gpt_free(m);
         return -1;
     }
     cfg->model = mc;
     if (step) *step = s;
     return 0;
+}
+
+int rundir_open(const char *dir, int min_P, RunConfig *cfg, GPT *m, long *step) {
+    RunInfo *ri = core_calloc(1, sizeof *ri);
+    const int st = run_inspect(dir, ri);
+    free(ri);
+    if (st == RUN_IO) return RUNDIR_FAILED;
+    if (st != RUN_OK) return RUNDIR_INVALID; /* not a run, or files that disagree: core_error() says which */
+    return rundir_load(dir, min_P, cfg, m, step);
 }

@@ -49,8 +49,20 @@ int task_open_for_run(RunConfig *cfg);
  * encoding has no position-indexed parameters (no PE_TRAINED_POSITIONS,
  * model/pe.h), the model is built with max_positions = min_P, so that it can
  * be evaluated on longer sequences; with such parameters that is an error
- * naming the setting to raise. *step receives the checkpoint's step (may be NULL).
- * 0 or an error. */
+ * naming the setting to raise (RUNDIR_INVALID: a usage error, exit 2, the
+ * same wording everywhere: rundir_table_error). Weights that are not all
+ * finite are refused (a damaged checkpoint: -1). *step receives the
+ * checkpoint's step (may be NULL). 0, -1 (RUNDIR_FAILED: exit 1) or
+ * RUNDIR_INVALID after core_errorf. rundir_load does not check config.json
+ * against the checkpoint: run_inspect first (rundir_open). */
 int rundir_load(const char *dir, int min_P, RunConfig *cfg, GPT *m, long *step);
+/* core_errorf: `need` positions do not fit in the trained table of P rows of encoding pe. */
+void rundir_table_error(const char *dir, const char *pe, int need, int P);
+/* A reader's way into a run: run_inspect (config.json, the checkpoint and the
+ * evaluation files agree, values in range: the one judge), then rundir_load.
+ * 0, RUNDIR_FAILED (exit 1: unreadable files, a damaged checkpoint) or
+ * RUNDIR_INVALID (exit 2: not a run, files that disagree, a table too short)
+ * after core_errorf. */
+int rundir_open(const char *dir, int min_P, RunConfig *cfg, GPT *m, long *step);
 
 #endif

@@ -9,6 +9,7 @@
  *   test_eval_holds_the_lock        an evaluation never lands in a run another process writes
  *   test_adhoc_evaluation_beside    --lengths/--samples/other variants: beside the run's files, never its result
  *   test_eval_seed_and_uneven_cells a changed eval.seed is noticed; collect names uneven cells
+ *   test_predict_judged_like_eval   predict/attention: the same checks, exit codes and wording as eval
  */
 #include <check.h>
 #include <fcntl.h>
@@ -183,6 +184,62 @@ START_TEST(test_eval_seed_and_uneven_cells) {
 }
 END_TEST
 
+/* ---- 5, 13 and the researcher's point 9: predict and attention judged like eval ---- */
+
+START_TEST(test_predict_judged_like_eval) {
+    const char *d = test_tmpdir("hostile-predict");
+    char r[600], n[600];
+    snprintf(r, sizeof r, "%s/L", d);
+    snprintf(n, sizeof n, "%s/N", d);
+    /* a learned table too short for the input: exit 2 from both, one wording, "never trained" rows */
+    ck_assert_int_eq(posenc("train configs/smoke.json --set model.pe=learned --set train.steps=5 --out %s --quiet", r),
+                     0);
+    ck_assert_int_eq(posenc("predict %s \"1 2 3 4 5 6 7 8 9 1 2 3 4 5 6 7 8 9\"", r), 2);
+    EXPECT_OUT("the learned position table has model.max_positions = 26 rows");
+    EXPECT_OUT("were never trained");
+    ck_assert_msg(!strstr(posenc_out, "do not exist"), "%s", posenc_out);
+    ck_assert_int_eq(posenc("eval %s --lengths 30", r), 2);
+    EXPECT_OUT("the learned position table has model.max_positions = 26 rows");
+    EXPECT_OUT("were never trained");
+    ck_assert_int_eq(posenc("attention %s \"1 2 3 4 5 6 7 8 9 1 2 3 4 5 6 7 8 9\"", r), 2);
+    EXPECT_OUT("were never trained");
+    /* lenient number syntax */
+    ck_assert_int_eq(posenc("predict %s \"+3\"", r), 2);
+    EXPECT_OUT("\"+3\" is not a symbol");
+    ck_assert_int_eq(posenc("predict %s \"3,1\"", r), 2);
+    EXPECT_OUT("\"3,1\" is not a symbol (0..9; separate them with spaces)");
+    ck_assert_int_eq(posenc("predict %s --logits \"BOS +3\"", r), 2);
+    /* config.json disagreeing with the checkpoint: refused as eval refuses it */
+    ck_assert_int_eq(sh("cp %s/config.json %s/config.good && sed -i 's/\"n_heads\": 2/\"n_heads\": 1/' %s/config.json",
+                        r, r, r), 0);
+    ck_assert_int_eq(posenc("eval %s", r), 2);
+    EXPECT_OUT("the files are not of one run");
+    ck_assert_int_eq(posenc("predict %s \"3 1\"", r), 2);
+    EXPECT_OUT("the files are not of one run");
+    ck_assert_int_eq(posenc("attention %s \"3 1\"", r), 2);
+    EXPECT_OUT("the files are not of one run");
+    ck_assert_int_eq(posenc("show learned --run %s --out %s/show", r, d), 2);
+    EXPECT_OUT("the files are not of one run");
+    /* NaN weights: no numbers from any of them (exit 1, the tensor named) */
+    ck_assert_int_eq(posenc("train configs/smoke.json --set train.steps=5 --out %s --quiet", n), 0);
+    ck_assert_int_eq(sh("cd %s && h=$(od -An -t u8 -N8 model.safetensors | tr -d ' ') && "
+                        "for i in $(seq 64); do printf '\\000\\000\\300\\177'; done | "
+                        "dd of=model.safetensors bs=1 seek=$((8 + h)) conv=notrunc 2>/dev/null",
+                        n),
+                     0);
+    ck_assert_int_eq(posenc("predict %s \"3 1\"", n), 1);
+    EXPECT_OUT("is NaN: the checkpoint holds non-finite weights");
+    ck_assert_msg(!strstr(posenc_out, "nan"), "%s", posenc_out);
+    ck_assert_int_eq(posenc("predict %s --logits \"BOS 3 SEP\"", n), 1);
+    EXPECT_OUT("is NaN");
+    ck_assert_int_eq(posenc("attention %s \"3 1\"", n), 1);
+    EXPECT_OUT("is NaN");
+    ck_assert_int_eq(posenc("eval %s", n), 1);
+    EXPECT_OUT("is NaN");
+    ck_assert(!exists("%s/eval.json", n));
+}
+END_TEST
+
 static Suite *hostile_suite(void) {
     Suite *s = suite_create("hostile");
     TCase *tc = tcase_create("round two");
@@ -190,6 +247,7 @@ static Suite *hostile_suite(void) {
     tcase_add_test(tc, test_eval_holds_the_lock);
     tcase_add_test(tc, test_adhoc_evaluation_beside);
     tcase_add_test(tc, test_eval_seed_and_uneven_cells);
+    tcase_add_test(tc, test_predict_judged_like_eval);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -192,7 +192,7 @@ START_TEST(test_attention_cli) {
     ck_assert_int_eq(posenc("attention %s/run \"3 1 4\" --layer 0 --head 1", d), 0);
     EXPECT_OUT("layer 0, head 1");
     ck_assert_ptr_null(strstr(posenc_out, "head 0\n"));
-    /* bad input: exit 2 with a message; a missing run: exit 1 */
+    /* bad input: exit 2 with a message; a missing run too, as in eval and predict */
     ck_assert_int_eq(posenc("attention %s/run", d), 2);
     EXPECT_OUT("give RUN and a problem");
     ck_assert_int_eq(posenc("attention %s/run \"3 x 4\"", d), 2);
@@ -200,7 +200,8 @@ START_TEST(test_attention_cli) {
     ck_assert_int_eq(posenc("attention %s/run \"3 1\" --head 2", d), 2);
     EXPECT_OUT("the model has 2 heads");
     ck_assert_int_eq(posenc("attention %s/run \"3 1\" --layer -1", d), 2);
-    ck_assert_int_eq(posenc("attention %s/nope \"3 1\"", d), 1);
+    ck_assert_int_eq(posenc("attention %s/nope \"3 1\"", d), 2);
+    EXPECT_OUT("no such run directory");
     ck_assert_int_eq(posenc("attention --help"), 0);
     EXPECT_OUT("usage: posenc attention");
 }
