@@ -238,8 +238,9 @@ START_TEST(test_bad_inputs) {
     EXPECT_OUT("even d_model");
     ck_assert_int_eq(posenc("show rope --bogus --out %s", d), 2);
     EXPECT_OUT("unknown option \"--bogus\"");
-    ck_assert_int_eq(posenc("show learned --run %s/nothing", d), 1);
-    EXPECT_OUT("no checkpoint");
+    /* not a run: exit 2, as eval, predict and attention say it */
+    ck_assert_int_eq(posenc("show learned --run %s/nothing", d), 2);
+    EXPECT_OUT("no such run directory");
     /* gnuplot missing: the figures are printed, then a clear error */
     setenv("POSENC_GNUPLOT", "/no/such/gnuplot", 1);
     int rc = posenc("show alibi --out %s", d);
