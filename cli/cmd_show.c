@@ -147,12 +147,14 @@ int cmd_show(int argc, char **argv) {
             goto usage_error;
         }
     }
+    char names[PE_NAMES_MAX];
+    pe_names(names, sizeof names);
     if (!s.enc) {
-        core_errorf("missing ENCODING (one of: %s; see posenc show --help)", pe_names());
+        core_errorf("missing ENCODING (one of: %s; see posenc show --help)", names);
         goto usage_error;
     }
     if (!pe_find(s.enc)) {
-        core_errorf("unknown position encoding \"%s\" (valid: %s)", s.enc, pe_names());
+        core_errorf("unknown position encoding \"%s\" (valid: %s)", s.enc, names);
         goto usage_error;
     }
     if ((s.rope_scaling != PE_ROPE_SCALING_NONE || s.rope_scale > 0 || s.orig_len) && !pe_has(s.enc, PE_SCALABLE)) {

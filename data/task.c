@@ -33,15 +33,11 @@ const TaskOps *task_find(const char *name) {
     return NULL;
 }
 
-const char *task_names(void) {
-    static char buf[512];
-    if (!buf[0]) {
-        for (int i = 0; i < NUM_TASKS; i++) {
-            if (i) strcat(buf, ", ");
-            strcat(buf, registry[i]->name);
-        }
-    }
-    return buf;
+void task_names(char *buf, size_t n) {
+    size_t used = 0;
+    if (n) buf[0] = '\0';
+    for (int i = 0; i < NUM_TASKS && used < n; i++)
+        used += (size_t)snprintf(buf + used, n - used, "%s%s", i ? ", " : "", registry[i]->name);
 }
 
 /* ---- settings ------------------------------------------------------------ */
@@ -247,9 +243,11 @@ void task_config_default(TaskConfig *cfg) {
 }
 
 int task_config_check(const TaskConfig *cfg) {
-    if (!memchr(cfg->name, '\0', sizeof cfg->name) || !task_find(cfg->name))
-        return core_errorf("task.name: unknown task \"%.*s\" (valid: %s)", (int)sizeof cfg->name,
-                         cfg->name, task_names());
+    if (!memchr(cfg->name, '\0', sizeof cfg->name) || !task_find(cfg->name)) {
+        char names[TASK_NAMES_MAX];
+        task_names(names, sizeof names);
+        return core_errorf("task.name: unknown task \"%.*s\" (valid: %s)", (int)sizeof cfg->name, cfg->name, names);
+    }
     if (cfg->alphabet < TASK_MIN_ALPHABET || cfg->alphabet > TASK_MAX_ALPHABET)
         return core_errorf("task.alphabet: must be in %d..%d, got %d", TASK_MIN_ALPHABET,
                          TASK_MAX_ALPHABET, cfg->alphabet);

@@ -182,8 +182,10 @@ typedef struct {
 
 /* The task called `name`, or NULL. */
 const TaskOps *task_find(const char *name);
-/* The valid names, comma-separated in registry order: "copy, reverse, sort". */
-const char *task_names(void);
+/* The valid names, comma-separated in registry order ("copy, reverse, sort"),
+ * into buf (TASK_NAMES_MAX bytes hold them all). */
+#define TASK_NAMES_MAX 512
+void task_names(char *buf, size_t n);
 int task_count(void);
 /* The i-th task of the registry (0 <= i < task_count()), else NULL. */
 const TaskOps *task_at(int i);

@@ -68,8 +68,11 @@ int gpt_config_check(const GPTConfig *c) {
         return core_errorf("model.n_heads: %d does not divide model.d_model (%d)", c->NH, c->C);
     if (c->F < 1) return core_errorf("model.d_ff: must be >= 1, got %d", c->F);
     if (c->P < 1) return core_errorf("model.max_positions: must be >= 1, got %d", c->P);
-    if (!pe_find(c->pe))
-        return core_errorf("model.pe: unknown position encoding \"%s\" (valid: %s)", c->pe, pe_names());
+    if (!pe_find(c->pe)) {
+        char names[PE_NAMES_MAX];
+        pe_names(names, sizeof names);
+        return core_errorf("model.pe: unknown position encoding \"%s\" (valid: %s)", c->pe, names);
+    }
     if (!(c->emb_scale > 0.0f && isfinite(c->emb_scale)))
         return core_errorf("model.emb_scale: must be > 0, got %g", c->emb_scale);
     return 0;

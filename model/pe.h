@@ -145,7 +145,7 @@ int pe_rope_frequencies(const PEConfig *cfg, double *freqs, double *mscale);
  * checkpoint name: "transformer.<name>" or, per layer, "transformer.h.<l>.<name>". */
 #define PE_MAX_TENSORS 8
 typedef struct {
-    const char *name;
+    char name[48];
     int per_layer;
     size_t d0, d1;
 } PETensor;
@@ -240,8 +240,10 @@ struct PEOps {
 
 /* Registry. */
 const PEOps *pe_find(const char *name);
-/* Comma-separated list of valid names, e.g. "none, sinusoidal, ...". */
-const char *pe_names(void);
+/* Comma-separated list of valid names, e.g. "none, sinusoidal, ...", into
+ * buf (PE_NAMES_MAX bytes hold them all). */
+#define PE_NAMES_MAX 512
+void pe_names(char *buf, size_t n);
 int pe_count(void);
 const PEOps *pe_at(int i);
 /* Whether the encoding called `name` has property flag (PE_*); 0 for an

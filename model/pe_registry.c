@@ -126,21 +126,16 @@ const PEOps *pe_find(const char *name) {
     return NULL;
 }
 
-const char *pe_names(void) {
-    static char buf[512];
-    if (!buf[0]) {
-        for (int i = 0; i < NUM_PE; i++) {
-            if (i) strcat(buf, ", ");
-            strcat(buf, registry[i]->name);
-        }
-    }
-    return buf;
-}
+void pe_names(char *buf, size_t n) { pe_names_with(0, buf, n); }
 
 int pe_init(PE *pe, const char *name, const PEConfig *cfg) {
     memset(pe, 0, sizeof *pe);
     const PEOps *ops = pe_find(name);
-    if (!ops) return core_errorf("unknown position encoding \"%s\" (valid: %s)", name, pe_names());
+    if (!ops) {
+        char names[PE_NAMES_MAX];
+        pe_names(names, sizeof names);
+        return core_errorf("unknown position encoding \"%s\" (valid: %s)", name, names);
+    }
     if (pe_check(ops, cfg) != 0) return -1;
     pe->ops = ops;
     pe->cfg = *cfg;
@@ -159,9 +154,8 @@ int pe_tensors(const PE *pe, PETensor *out) {
     size_t n = pe_num_params(pe);
     if (n == 0) return 0;
     if (pe->ops->tensors) return pe->ops->tensors(&pe->cfg, out);
-    static char name[48];
-    snprintf(name, sizeof name, "pe.%s", pe->ops->name);
-    out[0] = (PETensor){name, 0, n, 0};
+    out[0] = (PETensor){"", 0, n, 0};
+    snprintf(out[0].name, sizeof out[0].name, "pe.%s", pe->ops->name);
     return 1;
 }
 

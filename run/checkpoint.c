@@ -96,7 +96,7 @@ int checkpoint_tensor_table(const GPT *m, const char *prefix, float *buf,
     char name[96];
     for (int k = 0; k < npt; k++) {
         if (pt[k].per_layer) continue;
-        snprintf(name, sizeof name, "transformer.%s", pt[k].name);
+        snprintf(name, sizeof name, "transformer.%.*s", (int)sizeof pt[k].name, pt[k].name);
         tb_add(&tb, -1, name, p->pe + pe_tensor_offset(&m->pe.cfg, pt, k, 0), pt[k].d0, pt[k].d1);
     }
     for (int l = 0; l < m->cfg.L; l++) {

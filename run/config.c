@@ -688,9 +688,11 @@ static int resolve_check(Loader *ld) {
     if (m->C % m->NH != 0)
         return fail(latest(ld, K_N_HEADS, K_D_MODEL, -1), "model.n_heads",
                     "%d does not divide model.d_model (%d)", m->NH, m->C);
-    if (!pe_find(m->pe))
-        return fail(ld->origin[K_PE], "model.pe", "unknown position encoding \"%s\" (valid: %s)",
-                    m->pe, pe_names());
+    if (!pe_find(m->pe)) {
+        char names[PE_NAMES_MAX];
+        pe_names(names, sizeof names);
+        return fail(ld->origin[K_PE], "model.pe", "unknown position encoding \"%s\" (valid: %s)", m->pe, names);
+    }
     if (m->F == 0) m->F = 4 * m->C;
 
     /* evaluation lengths */
@@ -1013,8 +1015,8 @@ static void range_text(int k, char *buf, size_t n) {
         else snprintf(buf, n, "%s..%s", lo, hi);
         break;
     case T_STRING:
-        if (k == K_PE) snprintf(buf, n, "%s", pe_names());
-        else if (k == K_TASK_NAME) snprintf(buf, n, "%s", task_names());
+        if (k == K_PE) pe_names(buf, n);
+        else if (k == K_TASK_NAME) task_names(buf, n);
         else buf[0] = '\0';
         break;
     case T_LENGTHS: snprintf(buf, n, "each 1..%d", TASK_MAX_EVAL_LEN); break;

@@ -50,13 +50,11 @@ const char *posenc_compiler(void) {
 #endif
 }
 
-static const char *libc_version(void) {
+static void libc_version(char *buf, size_t n) {
 #if defined(__GLIBC__)
-    static char buf[48];
-    snprintf(buf, sizeof buf, "glibc %s", gnu_get_libc_version());
-    return buf;
+    snprintf(buf, n, "glibc %s", gnu_get_libc_version());
 #else
-    return "unknown";
+    snprintf(buf, n, "unknown");
 #endif
 }
 
@@ -95,7 +93,9 @@ void provenance_print_version(void) {
     printf("kernel cflags: %s\n", posenc_kernel_cflags());
     printf("openblas: %s\n", b->config);
     printf("blas kernel: %s (%s%s)\n", b->kernel, b->mode, b->pinned ? ", reproducible" : ", NOT reproducible");
-    printf("libc: %s\n", libc_version());
+    char libc[64];
+    libc_version(libc, sizeof libc);
+    printf("libc: %s\n", libc);
     printf("cpu: %s\n", cpu);
 }
 
@@ -186,7 +186,9 @@ static int prov_write(const ProvSession *s, const char *dir, long step_to, int e
     cJSON_AddStringToObject(o, "blas_mode", b->mode);
     cJSON_AddStringToObject(o, "openblas_coretype_env", b->coretype_env);
     cJSON_AddBoolToObject(o, "reproducible", b->pinned);
-    cJSON_AddStringToObject(o, "libc", libc_version());
+    char libc[64];
+    libc_version(libc, sizeof libc);
+    cJSON_AddStringToObject(o, "libc", libc);
     cJSON_AddStringToObject(o, "cpu", cpu);
     cJSON_AddNumberToObject(o, "cores", (double)sysconf(_SC_NPROCESSORS_ONLN));
     cJSON_AddNumberToObject(o, "threads", s->threads);

@@ -152,7 +152,11 @@ static void fmt_duration(char *buf, size_t cap, double s) {
 int train_run(const RunConfig *cfg, const TrainOptions *o) {
     const TrainConfig *tr = &cfg->train;
     const TaskOps *task = task_find(cfg->task.name);
-    if (!task) return core_errorf("task.name: unknown task \"%s\" (valid: %s)", cfg->task.name, task_names());
+    if (!task) {
+        char names[TASK_NAMES_MAX];
+        task_names(names, sizeof names);
+        return core_errorf("task.name: unknown task \"%s\" (valid: %s)", cfg->task.name, names);
+    }
     {   /* a task over a file: opened (usually by rundir_prepare already) and checked against the recorded hash */
         TaskConfig tc = cfg->task;
         if (task_open(task, &tc, 0) != 0) return TRAIN_ERROR;

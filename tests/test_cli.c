@@ -269,7 +269,9 @@ START_TEST(test_bad_config_inputs) {
     EXPECT_OUT("model.n_heads");
     /* unknown task / encoding names list the valid ones */
     ck_assert_int_eq(posenc("train configs/smoke.json --set model.pe=rotary --out %s/r", d), 2);
-    EXPECT_OUT(pe_names()); /* every registered encoding */
+    char names[PE_NAMES_MAX];
+    pe_names(names, sizeof names);
+    EXPECT_OUT(names); /* every registered encoding */
     ck_assert_int_eq(posenc("train configs/smoke.json --set task.name=shuffle --out %s/r", d), 2);
     EXPECT_OUT("copy, reverse, sort, duplicate, odds_first, markov");
     /* nothing was written by any of them */

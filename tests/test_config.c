@@ -619,8 +619,9 @@ START_TEST(test_set) {
     expect_exact(NULL, "eval.lengths=8,x", "--set: eval.lengths: expected an array of integers, got string \"8,x\"");
     expect_exact(NULL, "model={\"d_model\": 30}", "--set: model.n_heads: 4 does not divide model.d_model (30)");
     expect_exact(NULL, "model=3", "--set: model: expected an object, got 3");
-    char valid[600];
-    snprintf(valid, sizeof valid, "--set: model.pe: unknown position encoding \"rotary\" (valid: %s)", pe_names());
+    char valid[600], names[PE_NAMES_MAX];
+    pe_names(names, sizeof names);
+    snprintf(valid, sizeof valid, "--set: model.pe: unknown position encoding \"rotary\" (valid: %s)", names);
     expect_exact(NULL, "model.pe=rotary", valid);
 
     /* a consistency error is blamed on the source that set a key last */
