@@ -140,6 +140,7 @@ $(BUILD)/tests/test_show $(BUILD)/tests/test_report: $(CLI_LIB)
 # test_decode counts the allocations inside decoding steps (there must be none)
 # by wrapping the allocators at link time, as the benchmark does.
 $(BUILD)/tests/test_decode: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=posix_memalign
+$(BUILD)/tests/test_infer: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=posix_memalign
 
 # Each tests/test_*.c is one Check program; all run, and any failure fails
 # the target. The CLI tests need the program itself. The benchmark is built

@@ -558,7 +558,7 @@ static double bench_eval(const char *pe, int n, int samples, double *rss_mb) {
     GPT m;
     gpt_build(&m, &c);
     gpt_init_params(&m, 1);
-    gpt_reserve(&m, B, T, 0);
+    gpt_reserve_infer(&m, eval_infer_B(B, T), T);
     Batch batch = {0};
     batch_alloc(&batch, B, T);
     EvalResult r;
@@ -603,7 +603,11 @@ static void bench_demo_eval(const RunConfig *cfg, int n4x, double *total_s, doub
         exit(1);
     }
     gpt_init_params(&m, 1);
-    gpt_reserve(&m, maxB, maxT, 0);
+    for (int i = 0; i < nl + !has4x; i++) {
+        int B, T;
+        eval_shape(task, lengths[i], ev->samples, ev->batch_size, &B, &T);
+        gpt_reserve_infer(&m, eval_infer_B(B, T), T);
+    }
     Batch batch = {0};
     batch_alloc(&batch, maxB, maxT);
     PosAcc pa;

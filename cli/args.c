@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "data/task.h" /* TASK_MAX_EVAL_LEN */
 
 int is_help(const char *arg) { return strcmp(arg, "-h") == 0 || strcmp(arg, "--help") == 0; }
 
@@ -53,9 +54,9 @@ int parse_lengths(const char *spec, int *out, int cap) {
                 return core_errorf("--lengths: \"%s\": expected lengths 1..4096 as n, a:b or a:b:step, separated "
                                    "by commas (e.g. 8,16,24:64:8)%s", spec, *p ? "" : "; an empty item");
             v[k] = strtol(p, &end, 10);
-            if (end == p || errno || v[k] < 1 || v[k] > 4096)
-                return core_errorf("--lengths: \"%s\": expected lengths 1..4096 as n, a:b or a:b:step, "
-                                 "separated by commas (e.g. 8,16,24:64:8)", spec);
+            if (end == p || errno || v[k] < 1 || v[k] > TASK_MAX_EVAL_LEN)
+                return core_errorf("--lengths: \"%s\": expected lengths 1..%d as n, a:b or a:b:step, "
+                                 "separated by commas (e.g. 8,16,24:64:8)", spec, TASK_MAX_EVAL_LEN);
             p = end;
             k++;
             if (*p == ':' && k < 3) {

@@ -106,13 +106,9 @@ int cmd_attention(int argc, char **argv) {
     int *seq = core_calloc(T, sizeof(int));
     attention_input(task, A, x, n, seq);
     const int L = m.cfg.L, NH = m.cfg.NH;
-    float *att = core_calloc((size_t)L * NH * T * T, sizeof(float));
+    /* one head at a time: a forward pass per (layer, head) shown, T x T floats held */
+    float *att = core_calloc((size_t)T * T, sizeof(float));
     int rc = 0;
-    if (attention_maps(&m, seq, T, att) != 0) {
-        fprintf(stderr, "posenc attention: %s\n", core_error());
-        rc = EXIT_RUNTIME;
-        goto done;
-    }
     char (*names)[16] = core_calloc(T, sizeof *names);
     for (int t = 0; t < T; t++) token_name(names[t], sizeof names[t], seq[t], A);
     const int l0 = only_layer >= 0 ? (int)only_layer : 0, l1 = only_layer >= 0 ? (int)only_layer + 1 : L;
@@ -131,32 +127,41 @@ int cmd_attention(int argc, char **argv) {
         for (int l = l0; l < l1; l++) cJSON_AddItemToArray(ls, cJSON_CreateNumber(l));
         for (int h = h0; h < h1; h++) cJSON_AddItemToArray(hs, cJSON_CreateNumber(h));
         cJSON *al = cJSON_AddArrayToObject(j, "attention");
-        for (int l = l0; l < l1; l++) {
+        for (int l = l0; l < l1 && rc == 0; l++) {
             cJSON *ah = cJSON_CreateArray();
-            for (int h = h0; h < h1; h++) {
+            cJSON_AddItemToArray(al, ah);
+            for (int h = h0; h < h1 && rc == 0; h++) {
+                if (attention_maps(&m, seq, T, l, h, att) != 0) {
+                    rc = EXIT_RUNTIME;
+                    break;
+                }
                 cJSON *rows = cJSON_CreateArray();
-                for (int i = 0; i < T; i++)
-                    cJSON_AddItemToArray(rows, cJSON_CreateFloatArray(att + (((size_t)l * NH + h) * T + i) * T, T));
+                for (int i = 0; i < T; i++) cJSON_AddItemToArray(rows, cJSON_CreateFloatArray(att + (size_t)i * T, T));
                 cJSON_AddItemToArray(ah, rows);
             }
-            cJSON_AddItemToArray(al, ah);
         }
-        char *s = cJSON_PrintUnformatted(j);
-        printf("%s\n", s);
-        free(s);
+        if (rc == 0) {
+            char *s = cJSON_PrintUnformatted(j);
+            printf("%s\n", s);
+            free(s);
+        }
         cJSON_Delete(j);
     } else {
         printf("run %s: task %s, pe %s, %d layers x %d heads; input of %d tokens at positions 0..%d\n", run,
                cfg.task.name, cfg.model.pe, L, NH, T, T - 1);
         printf("rows: query, columns: key; weight x 100, '.' above the diagonal (masked)\n");
-        for (int l = l0; l < l1; l++)
-            for (int h = h0; h < h1; h++) {
+        for (int l = l0; l < l1 && rc == 0; l++)
+            for (int h = h0; h < h1 && rc == 0; h++) {
+                if (attention_maps(&m, seq, T, l, h, att) != 0) {
+                    rc = EXIT_RUNTIME;
+                    break;
+                }
                 printf("\nlayer %d, head %d\n%5s", l, h, "");
                 for (int k = 0; k < T; k++) printf(" %4s", names[k]);
                 printf("\n");
                 for (int i = 0; i < T; i++) {
                     printf("%5s", names[i]);
-                    const float *row = att + (((size_t)l * NH + h) * T + i) * T;
+                    const float *row = att + (size_t)i * T;
                     for (int k = 0; k < T; k++)
                         if (k > i) printf(" %4s", ".");
                         else printf(" %4.0f", 100.0 * row[k]);
@@ -164,8 +169,8 @@ int cmd_attention(int argc, char **argv) {
                 }
             }
     }
+    if (rc != 0) fprintf(stderr, "posenc attention: %s\n", core_error());
     free(names);
-done:
     free(att);
     free(seq);
     gpt_free(&m);

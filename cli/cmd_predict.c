@@ -134,7 +134,7 @@ static int decoder_init(Decoder *d, GPT *m, int recompute, int total, int known)
     d->tty_out = isatty(fileno(stdout));
     d->t0 = d->last = now_s();
     if (recompute) {
-        gpt_reserve(m, 1, total, 0);
+        gpt_reserve_infer(m, 1, total);
         return 0;
     }
     return gpt_cache_init(&d->cache, m, total);
@@ -168,7 +168,7 @@ static const float *next_probs(Decoder *d, const int *seq, const int *pos, int l
     if (d->recompute) {
         if (len > d->fwd_len) {
             d->fwd_len = len > d->known ? len : d->known;
-            gpt_forward(m, seq, NULL, pos, 1, d->fwd_len);
+            gpt_infer(m, seq, NULL, pos, 1, d->fwd_len);
             decoder_progress(d, d->fwd_len);
         }
         p = m->acts.probs + (size_t)(len - 1) * m->cfg.V;
@@ -390,8 +390,8 @@ int cmd_predict(int argc, char **argv) {
             }
         }
         for (int t = 0; t < n; t++) pos[t] = t;
-        gpt_reserve(&m, 1, n, 0);
-        gpt_forward(&m, seq, NULL, pos, 1, n);
+        gpt_reserve_infer(&m, 1, n);
+        gpt_infer(&m, seq, NULL, pos, 1, n);
         cJSON *j = cJSON_CreateObject();
         cJSON_AddItemToObject(j, "tokens", cJSON_CreateIntArray(seq, n));
         cJSON_AddItemToObject(j, "positions", cJSON_CreateIntArray(pos, n));

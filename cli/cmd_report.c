@@ -350,7 +350,7 @@ static cJSON *attention_entry(const ReportRun *r, const char *label) {
         float *att = core_calloc(cells, sizeof(float));
         TaskConfig tc = c->task; /* a task over a file reads it first */
         if (task_open(t, &tc, n) != 0 || attention_eval_input(t, &tc, c->eval.seed, n, seq) < 0 ||
-            attention_maps(&m, seq, T, att) != 0) {
+            attention_maps(&m, seq, T, -1, -1, att) != 0) {
             cJSON_AddStringToObject(x, "skipped", core_error());
         } else {
             cJSON *tok = cJSON_AddArrayToObject(x, "tokens");

@@ -12,13 +12,24 @@
 #include "data/task.h"
 
 /* curves[(l * NH + h) * len + d]: the bias bias_forward adds at distance d for
- * a query at position qi (keys at 0..qi), NaN for d > qi. */
+ * a query at position qi (keys at 0..qi), NaN for d > qi. An encoding with
+ * the inference path's bias_rows (FIRE) gives it through that hook (the same
+ * bits, without the full path's table over pairs). */
 void show_bias_curves(const PE *pe, int len, int qi, float *curves) {
-    const int L = pe->cfg.L, NH = pe->cfg.NH;
+    const int L = pe->cfg.L, NH = pe->cfg.NH, ld = (len + 7) / 8 * 8;
     int *pos = core_calloc(len, sizeof(int));
-    float *row = core_calloc(len, sizeof(float));
+    float *row = core_calloc((size_t)NH * ld, sizeof(float));
     for (int p = 0; p < len; p++) pos[p] = p;
     for (int l = 0; l < L; l++) {
+        if (pe->ops->bias_rows) {
+            if (pe->ops->bias_prepare_rows) pe->ops->bias_prepare_rows(pe, l, pos, len);
+            pe->ops->bias_rows(pe, row, (size_t)ld, l, pos, qi);
+            for (int h = 0; h < NH; h++) {
+                float *c = curves + ((size_t)l * NH + h) * len;
+                for (int d = 0; d < len; d++) c[d] = d <= qi ? row[(size_t)h * ld + qi - d] : NAN;
+            }
+            continue;
+        }
         if (pe->ops->bias_prepare) pe->ops->bias_prepare(pe, l, pos, len);
         for (int h = 0; h < NH; h++) {
             memset(row, 0, (size_t)len * sizeof(float));

@@ -68,7 +68,10 @@
 #define TASK_MIN_ALPHABET 2
 #define TASK_MAX_ALPHABET 1000
 #define TASK_MAX_TRAIN_LEN 1024   /* largest training length max_len */
-#define TASK_MAX_EVAL_LEN 4096    /* largest evaluation length n */
+/* largest evaluation length n: evaluation's memory is linear in the length
+ * (gpt_infer), so the bound is that the longest input, 3n + 2 tokens
+ * (duplicate), stays within model.max_positions' bound of 2^20 */
+#define TASK_MAX_EVAL_LEN 262144
 
 /* ---- settings: each task's own config keys --------------------------------
  *

@@ -11,6 +11,7 @@
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/parallel.h"
 #include "core/rng.h"
 #include "model/layers.h"
 
@@ -227,6 +228,10 @@ static void point_scratch(GPT *m, int B, int T) {
 
 void gpt_reserve(GPT *m, int B, int T, int training) {
     size_t bt = (size_t)B * T, btt = bt * T, s[GPT_NUM_ACT_TENSORS];
+    if (pe_full_setup(&m->pe) != 0) { /* the encoding's full-path tables (FIRE's) */
+        fprintf(stderr, "posenc: %s\n", core_error());
+        abort();
+    }
     if ((size_t)T > m->attn_scratch_T) {
         free(m->attn_scratch);
         m->attn_scratch = core_calloc_big(attention_scratch_floats(T, m->cfg.C, m->cfg.NH), sizeof(float));
@@ -443,20 +448,21 @@ double gpt_estimate_bytes(const GPTConfig *cfg, int train_B, int train_T, int ev
     if (pe_init(&m.pe, cfg->pe, &pc) != 0) return 0;
     size_t sizes[GPT_NUM_PARAM_TENSORS], np = 0;
     param_sizes(&m, sizes);
-    const double pe_state = (double)pe_state_bytes(&m.pe);
+    const double pe_state = (double)pe_state_bytes(&m.pe) + (train_B > 0 ? (double)pe_full_bytes(&m.pe) : 0.0);
     pe_free(&m.pe);
     for (int i = 0; i < GPT_NUM_PARAM_TENSORS; i++) np += sizes[i];
     const double params = (double)np * (train_B > 0 ? 4 : 2);
     size_t s[GPT_NUM_ACT_TENSORS], ss[GPT_NUM_SCRATCH];
-    size_t tbt = (size_t)train_B * train_T, ebt = (size_t)eval_B * eval_T;
-    size_t bt = tbt > ebt ? tbt : ebt;
-    size_t btt = tbt * train_T > ebt * eval_T ? tbt * train_T : ebt * eval_T;
-    size_t maxT = train_T > eval_T ? train_T : eval_T;
-    double floats = params + (double)act_sizes(cfg, bt, btt, s) + (double)attention_scratch_floats((int)maxT, cfg->C, cfg->NH) +
-                    (double)bt; /* live rows: one int per token */
-    if (train_B > 0) floats += (double)scratch_sizes(cfg, tbt, tbt * train_T, ss);
+    size_t tbt = (size_t)train_B * train_T;
+    double floats = params;
+    if (train_B > 0) /* the full path: activations, attention's scratch, live rows (one int per token), backward */
+        floats += (double)act_sizes(cfg, tbt, tbt * train_T, s) +
+                  (double)attention_scratch_floats(train_T, cfg->C, cfg->NH) + (double)tbt +
+                  (double)scratch_sizes(cfg, tbt, tbt * train_T, ss);
     if (param_bytes) *param_bytes = params * sizeof(float);
-    return floats * sizeof(float) + pe_state;
+    const double infer =
+        eval_B > 0 && eval_T > 0 ? gpt_infer_bytes(cfg, (long)eval_B * eval_T, eval_B, eval_T, par_threads()) : 0.0;
+    return floats * sizeof(float) + pe_state + infer;
 }
 
 size_t gpt_reserved_bytes(const GPT *m) {
@@ -466,7 +472,9 @@ size_t gpt_reserved_bytes(const GPT *m) {
     if (m->scratch_memory) floats += scratch_sizes(&m->cfg, m->scratch_tokens, m->scratch_att, ss);
     if (m->attn_scratch) floats += attention_scratch_floats((int)m->attn_scratch_T, m->cfg.C, m->cfg.NH);
     if (m->live) floats += m->acts_tokens; /* live rows: one int per token */
-    return floats * sizeof(float) + pe_state_bytes(&m->pe);
+    size_t bytes = floats * sizeof(float) + pe_state_bytes(&m->pe) + (m->acts_memory ? pe_full_bytes(&m->pe) : 0);
+    if (m->inf_memory) bytes += (size_t)gpt_infer_bytes(&m->cfg, m->inf_tokens, m->inf_B, m->inf_T, m->inf_parts);
+    return bytes;
 }
 
 int gpt_set_rope_scaling(GPT *m, int scaling, float s, int orig_len) {
@@ -482,6 +490,10 @@ int gpt_set_rope_scaling(GPT *m, int scaling, float s, int orig_len) {
     if (pe_init(&fresh, c.pe, &pc) != 0) return -1;
     fresh.params = m->pe.params;
     fresh.grads = m->pe.grads;
+    if (m->acts_memory && pe_full_setup(&fresh) != 0) {
+        pe_free(&fresh);
+        return -1;
+    }
     pe_free(&m->pe);
     m->pe = fresh;
     m->cfg = c;
@@ -573,5 +585,156 @@ void gpt_free(GPT *m) {
     free(m->scratch_memory);
     free(m->attn_scratch);
     free(m->live);
+    free(m->inf_memory);
+    free(m->inf_live);
+    free(m->inf_scratch);
     memset(m, 0, sizeof *m);
+}
+
+/* ------------------------------------------------------------------------
+ * The inference path
+ */
+
+#define GPT_NUM_INF_TENSORS 12
+/* Sizes for N tokens in B rows of T (kt < 0: room for any B' <= B rows of
+ * T' <= T tokens with B' T' <= N: ld(T') <= T' + 15, attention_infer_kt_floats). */
+static size_t inf_sizes(const GPTConfig *c, size_t N, size_t B, size_t T, int exact, size_t s[GPT_NUM_INF_TENSORS]) {
+    const size_t C = c->C, F = c->F, V = c->V;
+    size_t v[GPT_NUM_INF_TENSORS] = {
+        N * C, N * C, N * C, N, N, /* x, x2, ln, mean, rstd */
+        N * 3 * C, N * C, N * C,   /* qkv, atty, proj */
+        N * F,                     /* fch */
+        exact ? attention_infer_kt_floats((int)B, (int)T, (int)C) : C * (N + 16 * B), /* kt */
+        N * V, N * V,              /* logits, probs */
+    };
+    size_t total = N; /* losses */
+    for (int i = 0; i < GPT_NUM_INF_TENSORS; i++) total += (s[i] = v[i]);
+    return total;
+}
+
+double gpt_infer_bytes(const GPTConfig *cfg, long tokens, int B, int T, int threads) {
+    size_t s[GPT_NUM_INF_TENSORS];
+    PE pe = {.ops = pe_find(cfg->pe)}; /* attention's scratch depends on the encoding's hooks only */
+    if (!pe.ops) return 0;
+    const double floats = (double)inf_sizes(cfg, (size_t)tokens, (size_t)B, (size_t)T, 0, s) +
+                          (double)attention_infer_scratch_floats(T, cfg->NH, threads, &pe);
+    return floats * sizeof(float) + (double)B * sizeof(int);
+}
+
+void gpt_reserve_infer(GPT *m, int B, int T) {
+    const int parts = par_threads();
+    const long N = (long)B * T;
+    if (N <= m->inf_tokens && B <= m->inf_B && T <= m->inf_T && parts <= m->inf_parts) return;
+    const long tokens = N > m->inf_tokens ? N : m->inf_tokens;
+    B = B > m->inf_B ? B : m->inf_B;
+    T = T > m->inf_T ? T : m->inf_T;
+    size_t s[GPT_NUM_INF_TENSORS];
+    free(m->inf_memory);
+    free(m->inf_live);
+    free(m->inf_scratch);
+    m->inf_memory = core_calloc_big(inf_sizes(&m->cfg, (size_t)tokens, (size_t)B, (size_t)T, 0, s), sizeof(float));
+    m->inf_live = core_calloc((size_t)B, sizeof(int));
+    m->inf_scratch = core_calloc_big(attention_infer_scratch_floats(T, m->cfg.NH, parts, &m->pe), sizeof(float));
+    m->inf_tokens = tokens;
+    m->inf_B = B;
+    m->inf_T = T;
+    m->inf_parts = parts;
+}
+
+/* The views of m->inf for B x T (inside the capacity: every size at most its
+ * counterpart's in the reservation). */
+static void point_inf(GPT *m, int B, int T) {
+    size_t s[GPT_NUM_INF_TENSORS];
+    inf_sizes(&m->cfg, (size_t)B * T, (size_t)B, (size_t)T, 1, s);
+    float **ptrs[GPT_NUM_INF_TENSORS] = {&m->inf.x, &m->inf.x2, &m->inf.ln, &m->inf.mean, &m->inf.rstd,
+                                         &m->inf.qkv, &m->inf.atty, &m->inf.proj, &m->inf.fch, &m->inf.kt,
+                                         &m->inf.logits, &m->inf.probs};
+    float *p = m->inf_memory;
+    for (int i = 0; i < GPT_NUM_INF_TENSORS; i++) {
+        *ptrs[i] = p;
+        p += s[i];
+    }
+    m->inf.losses = p;
+}
+
+float gpt_infer(GPT *m, const int *inputs, const int *targets, const int *pos, int B, int T) {
+    const int C = m->cfg.C, L = m->cfg.L, NH = m->cfg.NH, F = m->cfg.F, V = m->cfg.V;
+    const size_t N = (size_t)B * T;
+    if ((long)B * T > m->inf_tokens || B > m->inf_B || T > m->inf_T || (m->probe.att && B != 1)) {
+        fprintf(stderr, "posenc: internal error: inference at B=%d T=%d exceeds the reservation (%ld tokens, "
+                        "B <= %d, T <= %d: call gpt_reserve_infer first)%s\n", B, T, m->inf_tokens, m->inf_B,
+                m->inf_T, m->probe.att && B != 1 ? ", or a probe with B > 1" : "");
+        abort();
+    }
+    m->B = B;
+    m->T = T;
+    point_inf(m, B, T);
+    /* live rows as gpt_forward's (layers.h, LiveRows) */
+    LiveRows lr;
+    const LiveRows *rows = NULL;
+    const int *live = NULL;
+    if (targets) {
+        for (int b = 0; b < B; b++) {
+            int last = -1;
+            for (int t = 0; t < T; t++)
+                if (targets[(size_t)b * T + t] >= 0) last = t;
+            m->inf_live[b] = last + 1;
+        }
+        lr = (LiveRows){.B = B, .T = T, .live = m->inf_live};
+        rows = &lr;
+        live = m->inf_live;
+    }
+    m->dgelu_ready = 0; /* no backward after this */
+    ParamTensors *p = &m->params;
+    InferTensors *a = &m->inf;
+    const GPTProbe *pr = &m->probe;
+    const size_t probe_layer = (size_t)(pr->head < 0 ? NH : 1) * T * T; /* floats of one layer's probe */
+
+    double t0 = prof_now(m);
+    embed_forward(a->x, inputs, p->wte, m->cfg.emb_scale, N, C);
+    if (m->pe.ops->embed_forward) m->pe.ops->embed_forward(&m->pe, a->x, pos, N);
+    prof_lap(m, GPT_PART_EMBED, &t0);
+    /* gpt_forward's layer with residual = x, residual2 = x2, residual3 = x again */
+    for (int l = 0; l < L; l++) {
+        float *probe = NULL;
+        if (pr->att && (pr->layer < 0 || pr->layer == l)) probe = pr->att + (pr->layer < 0 ? l * probe_layer : 0);
+        layernorm_forward(a->ln, a->mean, a->rstd, a->x, p->ln1w + l * C, p->ln1b + l * C, N, C, rows);
+        prof_lap(m, GPT_PART_LAYERNORM, &t0);
+        matmul_forward(a->qkv, a->ln, p->qkvw + (size_t)l * 3 * C * C, p->qkvb + l * 3 * C, N, C, 3 * C);
+        prof_lap(m, GPT_PART_ATTN_LINEAR, &t0);
+        attention_infer(a->atty, a->qkv, a->kt, m->inf_scratch, m->inf_parts, &m->pe, pos, l, B, T, C, NH, live, probe,
+                        pr->head);
+        prof_lap(m, GPT_PART_ATTENTION, &t0);
+        matmul_forward(a->proj, a->atty, p->attprojw + (size_t)l * C * C, p->attprojb + l * C, N, C, C);
+        prof_lap(m, GPT_PART_ATTN_LINEAR, &t0);
+        residual_forward(a->x2, a->x, a->proj, N, C, rows);
+        prof_lap(m, GPT_PART_RESIDUAL, &t0);
+        layernorm_forward(a->ln, a->mean, a->rstd, a->x2, p->ln2w + l * C, p->ln2b + l * C, N, C, rows);
+        prof_lap(m, GPT_PART_LAYERNORM, &t0);
+        matmul_forward(a->fch, a->ln, p->fcw + (size_t)l * F * C, p->fcb + l * F, N, C, F);
+        gelu_forward(a->fch, NULL, a->fch, N, F, rows);
+        matmul_forward(a->proj, a->fch, p->fcprojw + (size_t)l * C * F, p->fcprojb + l * C, N, F, C);
+        prof_lap(m, GPT_PART_MLP, &t0);
+        residual_forward(a->x, a->x2, a->proj, N, C, rows);
+        prof_lap(m, GPT_PART_RESIDUAL, &t0);
+    }
+    layernorm_forward(a->ln, a->mean, a->rstd, a->x, p->lnfw, p->lnfb, N, C, rows);
+    prof_lap(m, GPT_PART_LAYERNORM, &t0);
+    matmul_forward(a->logits, a->ln, p->lmw, NULL, N, C, V);
+    int count = crossentropy_forward(a->probs, a->losses, a->logits, targets, N, V);
+    prof_lap(m, GPT_PART_LOSS, &t0);
+
+    memset(&m->acts, 0, sizeof m->acts); /* the outputs are views into the inference buffer */
+    m->acts.logits = a->logits;
+    m->acts.probs = a->probs;
+    m->acts.losses = a->losses;
+    m->num_targets = count;
+    if (!targets) {
+        m->mean_loss = -1.0f;
+        return NAN;
+    }
+    double sum = 0.0;
+    for (size_t n = 0; n < N; n++) sum += a->losses[n];
+    m->mean_loss = count ? (float)(sum / count) : 0.0f;
+    return m->mean_loss;
 }

@@ -155,6 +155,32 @@ typedef struct {
     double seconds[GPT_NUM_PARTS];
 } GPTProfile;
 
+/* The inference path's activations (gpt_infer): one layer's at a time, and
+ * nothing of size T x T. */
+typedef struct {
+    float *x, *x2;    /* (B, T, C) the residual stream, alternating between the two */
+    float *ln;        /* (B, T, C) ln1, ln2 or lnf of the current layer */
+    float *mean;      /* (B, T) */
+    float *rstd;      /* (B, T) */
+    float *qkv;       /* (B, T, 3C) */
+    float *atty;      /* (B, T, C) */
+    float *proj;      /* (B, T, C) */
+    float *fch;       /* (B, T, F) fc's output, made GELU's in place */
+    float *kt;        /* (B, C, ld) keys packed transposed (attention_infer_kt_floats) */
+    float *logits;    /* (B, T, V) */
+    float *probs;     /* (B, T, V) */
+    float *losses;    /* (B, T) */
+} InferTensors;
+
+/* Optional: the attention probabilities a gpt_infer computes, copied out
+ * (posenc attention, report): att receives layer `layer`'s (or, layer < 0,
+ * every layer's, one after the other) rows of head `head` ((T, T) per
+ * layer), or every head's (head < 0: (NH, T, T) per layer), 0 above the
+ * diagonal: attention_forward's att. B must be 1. att NULL: nothing. */
+typedef struct {
+    float *att;
+    int layer, head;
+} GPTProbe;
 typedef struct {
     GPTConfig cfg;
     PE pe;
@@ -183,6 +209,14 @@ typedef struct {
     int *live;            /* (acts_tokens) live rows per sequence of the last forward with targets */
     LiveRows rows;        /* that forward's B, T and live */
     GPTProfile profile;   /* per-part timing, off unless profile.enabled */
+    /* the inference path, reserved by gpt_reserve_infer */
+    InferTensors inf;
+    float *inf_memory;
+    int *inf_live;        /* (inf_B) */
+    float *inf_scratch;   /* attention_infer_scratch_floats(inf_T, NH, inf_parts, pe) */
+    long inf_tokens;      /* capacity: B*T ... */
+    int inf_B, inf_T, inf_parts; /* ... B, T and the pool's threads, each the largest reserved */
+    GPTProbe probe;       /* off (att NULL) unless set */
 } GPT;
 
 /* Build a model: validate the config, allocate parameters, set up the
@@ -206,18 +240,41 @@ void gpt_zero_grad(GPT *m);
 void gpt_backward(GPT *m, const int *inputs, const int *targets, const int *pos);
 void gpt_free(GPT *m);
 
+/* The inference path, for evaluation, predict and the attention view: a
+ * forward pass without backward, layer by layer, holding one layer's
+ * activations and nothing of size T x T (attention_infer), in memory linear
+ * in B x T (gpt_infer_bytes). Every number is bitwise gpt_forward's with the
+ * same arguments, at any thread count: the same kernels on the same rows in
+ * the same order, attention's rows included (tests/test_gpt.c). After it,
+ * acts.logits, acts.probs and acts.losses are its outputs (views into the
+ * inference buffer; with targets, probs as gpt_forward's: only counted rows)
+ * and every other view of acts is NULL; gpt_backward refuses to follow it.
+ * Reserve with gpt_reserve_infer first: the reservation grows to hold the
+ * largest B x T tokens, B and T reserved so far (each its own maximum, so
+ * reserving 1 x 16384 and 24 x 12 holds 16,384 tokens, not 24 x 16384);
+ * it never allocates when capacity suffices, and is sized for the pool's
+ * thread count at the time. Returns the mean loss over counted targets (0
+ * if none), or NAN without targets. */
+void gpt_reserve_infer(GPT *m, int B, int T);
+float gpt_infer(GPT *m, const int *inputs, const int *targets, const int *pos, int B, int T);
+/* Bytes a reservation of `tokens` tokens, B rows and T per row holds for a
+ * model of cfg on `threads` threads (the activations, the packed keys, the
+ * live rows and attention's per-thread scratch; parameters not included). */
+double gpt_infer_bytes(const GPTConfig *cfg, long tokens, int B, int T, int threads);
+
 /* Bytes held by the model: parameters and gradients, the activation and
- * backward-scratch memory reserved so far, and the position encoding's
- * tables when they are large (pe_state_bytes: FIRE's) (AdamW's two moments,
- * another 2 x num_params floats, are the optimizer's). */
+ * backward-scratch memory reserved so far (the full path's and the inference
+ * path's), and the position encoding's tables when they are large
+ * (pe_state_bytes, and pe_full_bytes once the full path is reserved: FIRE's)
+ * (AdamW's two moments, another 2 x num_params floats, are the optimizer's). */
 size_t gpt_reserved_bytes(const GPT *m);
 
 /* Bytes a model of cfg will hold before anything is allocated (an upper
  * estimate from the same size formulas gpt_build and gpt_reserve use):
- * parameters and gradients; AdamW's two moments if train_B > 0; forward
- * activations for the larger of train_B x train_T and eval_B x eval_T (the
- * buffer is sized per dimension, as gpt_reserve does); backward scratch for
- * train_B x train_T. *param_bytes (optional) receives the share of
+ * parameters and gradients; AdamW's two moments, forward activations,
+ * backward scratch and the encoding's full-path tables for train_B x train_T
+ * if train_B > 0; the inference path's memory for eval_B x eval_T
+ * (gpt_infer_bytes, at the pool's thread count). *param_bytes (optional) receives the share of
  * parameters, gradients and moments. 0 after core_errorf if cfg is invalid. */
 double gpt_estimate_bytes(const GPTConfig *cfg, int train_B, int train_T, int eval_B, int eval_T,
                           double *param_bytes);

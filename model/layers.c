@@ -1210,6 +1210,158 @@ void attention_backward(float *dqkv, float *datt, float *scratch, const float *d
     if (pe->ops->bias_reduce) pe->ops->bias_reduce(pe, layer);
 }
 
+/* ------------------------------------------------------------------------
+ * Inference attention (attention_infer): the forward kernel's rows without
+ * its (B, NH, T, T) output. Two regions of the pool:
+ *   1. per (sequence, head): the PE qk hook on q and k of every live row, then
+ *      the head's keys packed transposed into kt (B, C, Tp);
+ *   2. per (sequence, block of ATT_QB queries), every head: scores against
+ *      keys 0..i, bias, softmax, weighted sum of values, into the block's
+ *      ATT_QB x Tp scores of the part's scratch.
+ * Region 2's blocks go to the parts in turn (block k to part k mod parts):
+ * the causal triangle's cost grows with the query, so neighbouring blocks
+ * on different parts keep the parts even, for one sequence as for many.
+ * Each row is computed with attention_forward_unit's operations in its
+ * order (scores_block, the scale, the bias, max_lanes, vexp_neg, sum_lanes,
+ * wsum_block), only the block it falls in differs: the rows are bitwise
+ * attention_forward's, at any thread count (tests/test_layers.c,
+ * tests/test_gpt.c).
+ */
+
+/* Row stride of the packed keys and the scores: T rounded up to 8, and 8
+ * more when that is a multiple of 64 floats, so that the 16 or more rows a
+ * block of scores reads at once do not all fall into the same cache sets
+ * (a stride of 16384 floats put every one of them in one set of L1: 20x
+ * slower at T = 16384). The extra columns are zeros, never read as keys. */
+static inline int infer_ld(int T) {
+    const int t = round8(T);
+    return t % 64 == 0 ? t + 8 : t;
+}
+
+size_t attention_infer_kt_floats(int B, int T, int C) { return (size_t)B * C * infer_ld(T); }
+
+size_t attention_infer_scratch_floats(int T, int NH, int parts, const PE *pe) {
+    const size_t rows = (size_t)ATT_QB * infer_ld(T); /* one block's scores */
+    const size_t bias = pe->ops->bias_rows ? (size_t)NH * rows : 0; /* every head's bias of the block */
+    return (size_t)parts * (rows + bias);
+}
+
+typedef struct {
+    float *out, *qkv, *kt, *scratch, *probe;
+    const PE *pe;
+    const int *pos, *live;
+    int layer, B, T, C, NH, parts, probe_head;
+} InferArgs;
+
+static inline int infer_live(const InferArgs *a, int b) { return a->live ? a->live[b] : a->T; }
+
+/* Region 1, unit (b, h): the qk hook on head h's q and k of sequence b's live
+ * rows, then its keys into kt; dead rows' out is 0 (as the forward kernel's). */
+static void infer_pack_unit(const InferArgs *a, int b, int h) {
+    const int T = a->T, Tp = infer_ld(T), C = a->C, hs = C / a->NH, C3 = 3 * C, TL = infer_live(a, b);
+    const PEOps *ops = a->pe->ops;
+    const int *pb = a->pos + (size_t)b * T;
+    float *base = a->qkv + (size_t)b * T * C3;
+    if (ops->qk_forward)
+        for (int t = 0; t < TL; t++) {
+            ops->qk_forward(a->pe, base + (size_t)t * C3 + h * hs, pb[t], 0);
+            ops->qk_forward(a->pe, base + (size_t)t * C3 + C + h * hs, pb[t], 1);
+        }
+    pack_t(a->kt + ((size_t)b * C + (size_t)h * hs) * Tp, base + C + h * hs, C3, TL, Tp, hs);
+    if (TL < T)
+        for (int t = TL; t < T; t++) memset(a->out + ((size_t)b * T + t) * C + h * hs, 0, sizeof(float) * hs);
+}
+
+static void infer_pack_part(void *ctx, int part, int nparts) {
+    (void)nparts;
+    const InferArgs *a = ctx;
+    if (part >= a->parts) return;
+    for (int u = part; u < a->B * a->NH; u += a->parts) infer_pack_unit(a, u / a->NH, u % a->NH);
+}
+
+/* Region 2, unit (b, queries i0 .. i0+nq-1): S (ATT_QB, Tp) scores; Bb (NH,
+ * ATT_QB, Tp) every head's bias of the block (encodings with bias_rows) or NULL. */
+KERNEL static void infer_query_unit(const InferArgs *a, int b, int i0, float *S, float *Bb) {
+    const int T = a->T, Tp = infer_ld(T), C = a->C, NH = a->NH, hs = C / NH, C3 = 3 * C;
+    const int TL = infer_live(a, b), nq = TL - i0 < ATT_QB ? TL - i0 : ATT_QB, nj = round8(i0 + nq);
+    const float scale = 1.0f / sqrtf((float)hs);
+    const PE *pe = a->pe;
+    const PEOps *ops = pe->ops;
+    const int *pb = a->pos + (size_t)b * T;
+    const float *base = a->qkv + (size_t)b * T * C3;
+    if (Bb)
+        for (int r = 0; r < nq; r++) ops->bias_rows(pe, Bb + (size_t)r * Tp, (size_t)ATT_QB * Tp, a->layer, pb, i0 + r);
+    const v8si iota = {0, 1, 2, 3, 4, 5, 6, 7};
+    for (int h = 0; h < NH; h++) {
+        const float *kth = a->kt + ((size_t)b * C + (size_t)h * hs) * Tp;
+        scores_block(S, base + (size_t)i0 * C3 + h * hs, C3, nq, kth, Tp, nj, hs);
+        float mx[ATT_QB];
+        for (int r = 0; r < nq; r++) {
+            const int i = i0 + r, n = i + 1;
+            float *srow = S + (size_t)r * Tp;
+            for (int j = 0; j < nj; j += 8) vstore(srow + j, vload(srow + j) * vbcast(scale));
+            if (Bb) {
+                const float *brow = Bb + ((size_t)h * ATT_QB + r) * Tp;
+                for (int j = 0; j < n; j++) srow[j] += brow[j];
+            } else if (ops->bias_forward) {
+                ops->bias_forward(pe, srow, a->layer, h, pb, i);
+            }
+            mx[r] = max_lanes(srow, n);
+        }
+        for (int r = 0; r < nq; r++) {
+            float *srow = S + (size_t)r * Tp;
+            const int n = i0 + r + 1;
+            for (int j = 0; j < nj; j += 8) {
+                const v8si in = (iota + j) < n;
+                const v8sf e = vexp_neg(vselect(in, vload(srow + j) - vbcast(mx[r]), vbcast(-INFINITY)));
+                vstore(srow + j, vselect(in, e, (v8sf){0}));
+            }
+        }
+        for (int r = 0; r < nq; r++) {
+            const int i = i0 + r, n = i + 1;
+            float *srow = S + (size_t)r * Tp;
+            const float inv = 1.0f / sum_lanes(srow, n);
+            for (int j = 0; j < nj; j += 8) vstore(srow + j, vload(srow + j) * vbcast(inv));
+            if (a->probe && (a->probe_head < 0 || a->probe_head == h)) {
+                float *row = a->probe + ((size_t)(a->probe_head < 0 ? h : 0) * T + i) * T;
+                memcpy(row, srow, sizeof(float) * n);
+                memset(row + n, 0, sizeof(float) * (size_t)(T - n));
+            }
+        }
+        wsum_block(a->out + ((size_t)b * T + i0) * C + h * hs, C, S, Tp, 1, base + 2 * C + h * hs, C3, i0, 0, 0, 0,
+                   nq, hs);
+    }
+}
+
+static void infer_query_part(void *ctx, int part, int nparts) {
+    (void)nparts;
+    const InferArgs *a = ctx;
+    if (part >= a->parts) return;
+    const size_t rows = (size_t)ATT_QB * infer_ld(a->T);
+    const size_t slice = rows + (a->pe->ops->bias_rows ? (size_t)a->NH * rows : 0);
+    float *S = a->scratch + (size_t)part * slice, *Bb = a->pe->ops->bias_rows ? S + rows : NULL;
+    int u = 0;
+    for (int b = 0; b < a->B; b++)
+        for (int i0 = 0, TL = infer_live(a, b); i0 < TL; i0 += ATT_QB, u++)
+            if (u % a->parts == part) infer_query_unit(a, b, i0, S, Bb);
+}
+
+void attention_infer(float *out, float *qkv, float *kt, float *scratch, int parts, const PE *pe, const int *pos,
+                     int layer, int B, int T, int C, int NH, const int *live, float *probe, int probe_head) {
+    const int n = par_threads();
+    InferArgs a = {.out = out, .qkv = qkv, .kt = kt, .scratch = scratch, .probe = probe, .pe = pe, .pos = pos,
+                   .live = live, .layer = layer, .B = B, .T = T, .C = C, .NH = NH, .parts = n < parts ? n : parts,
+                   .probe_head = probe_head};
+    const PEOps *ops = pe->ops;
+    if (ops->bias_rows) {
+        if (ops->bias_prepare_rows) ops->bias_prepare_rows(pe, layer, pos, B * T);
+    } else if (ops->bias_prepare) {
+        ops->bias_prepare(pe, layer, pos, B * T);
+    }
+    par_run(infer_pack_part, &a);
+    par_run(infer_query_part, &a);
+}
+
 /* One query against cached keys and values: row i of attention_forward_unit
  * for every head, the same operations in the same order, one row at a time
  * (rowdot_t over keys packed transposed, scale, bias, max/exp/sum in fixed

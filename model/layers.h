@@ -91,6 +91,24 @@ void attention_forward_ref(float *out, float *att, float *qkv, float *scratch, c
 void attention_backward_ref(float *dqkv, float *datt, float *scratch, const float *dout, const float *qkv,
                             const float *att, const PE *pe, const int *pos, int layer, int B, int T, int C, int NH);
 
+/* Inference attention: attention_forward's out without its att, for
+ * evaluation, predict and the attention view (gpt_infer). Memory: kt, of
+ * attention_infer_kt_floats(B, T, C) floats, the packed keys (B, C, ld), ld
+ * = T rounded up to 8 (and 8 more at multiples of 64: cache sets), and scratch, of
+ * attention_infer_scratch_floats(T, NH, parts, pe) floats: `parts` slices
+ * of ATT_QB (4) rows of Tp scores (and, for an encoding with bias_rows, every
+ * head's bias of those rows), one per part of the thread pool (it uses
+ * min(parts, par_threads()) parts). Nothing of size T x T: O(T) per part.
+ * Every row of out is bitwise attention_forward's (same operations in the
+ * same order, whatever the thread count); live as attention_forward's.
+ * probe (optional): the softmax rows, as attention_forward's att, of every
+ * head (probe_head < 0: (NH, T, T)) or of head probe_head ((T, T)); rows
+ * past live are not written. The qk hook transforms q and k in qkv in place. */
+size_t attention_infer_kt_floats(int B, int T, int C);
+size_t attention_infer_scratch_floats(int T, int NH, int parts, const PE *pe);
+void attention_infer(float *out, float *qkv, float *kt, float *scratch, int parts, const PE *pe, const int *pos,
+                     int layer, int B, int T, int C, int NH, const int *live, float *probe, int probe_head);
+
 /* Incremental decoding: causal attention of ONE new token, the i-th (0-based)
  * of its sequence, against the keys and values of tokens 0..i-1 cached by
  * earlier calls. qkv (3C): the token's q | k | v; the PE qk hook transforms

@@ -17,9 +17,14 @@
  * bias_backward accumulates d bias into a matching gradient table and
  * bias_reduce, called once after the last bias_backward of layer l, reduces it
  * into pe->grads (and leaves the gradient table zero). Tables are allocated
- * in setup (sized by P): nothing is allocated in a forward or backward pass.
+ * in setup (sized by P), or, when only the full path needs them and they grow
+ * faster than P, in full_setup (gpt_reserve for the full path): nothing is
+ * allocated in a forward or backward pass.
  * Incremental decoding (one query at a time against cached keys) prepares
- * with bias_prepare_query where a module defines it (FIRE: one table row).
+ * with bias_prepare_query where a module defines it (FIRE: one table row);
+ * the inference path (attention_infer) with bias_prepare_rows and computes
+ * every head's bias of a query with bias_rows (FIRE), so that it holds
+ * nothing of size P x P.
  * Hooks with trainable bias parameters run their backward on one thread
  * (layers.c), so bias_backward and bias_reduce need no locking; bias_forward
  * runs concurrently for different (batch, head) units and must only read.
@@ -236,6 +241,27 @@ struct PEOps {
      * bias_prepare(pe, l, pos, i + 1). Either way bias_forward must then give
      * the bitwise same row as after a bias_prepare over the whole sequence. */
     void (*bias_prepare_query)(const PE *pe, int l, const int *pos, int i);
+    /* (optional) The inference path (attention_infer: evaluation, predict,
+     * the attention view) never holds anything of size T x T. It calls
+     * bias_prepare and bias_forward as the full path does, so for an encoding
+     * without the two hooks below their cost and memory must be linear in P
+     * (ALiBi, T5, KERPLE). An encoding whose bias_prepare fills a table over
+     * (query, distance) pairs (FIRE) defines instead:
+     * bias_prepare_rows: once per layer l, serially, before its bias_rows
+     * calls (pos: the N = B*T position ids), linear in P; and
+     * bias_rows: the bias of query i for EVERY head, dst[h * hstride + j] =
+     * b(h, pos[i], pos[j]) for j = 0..i, bitwise the values bias_forward
+     * adds; dst has room for i + 1 rounded up to 8 per head. Called
+     * concurrently: it reads pe only. */
+    void (*bias_prepare_rows)(const PE *pe, int l, const int *pos, int N);
+    void (*bias_rows)(const PE *pe, float *dst, size_t hstride, int l, const int *pos, int i);
+    /* (optional) Tables only the full path (gpt_forward, gpt_backward) needs,
+     * when they grow faster than P (FIRE's (NH, P, P)): allocated by
+     * full_setup, which gpt_reserve calls for the full path (idempotent; 0 or
+     * an error), freed by teardown; full_bytes: their size, for the memory
+     * estimate. Without them, setup holds everything. */
+    int (*full_setup)(PE *pe);
+    size_t (*full_bytes)(const PEConfig *cfg);
 };
 
 /* Registry. */
@@ -277,6 +303,10 @@ int pe_tensors(const PE *pe, PETensor *out);
 size_t pe_tensor_offset(const PEConfig *cfg, const PETensor *t, int k, int l);
 /* Bytes of pe->state (the state_bytes hook, else 0). */
 size_t pe_state_bytes(const PE *pe);
+/* The full path's tables (full_setup, full_bytes hooks): allocate them (0,
+ * or -1 after core_errorf; nothing to do for most encodings), their bytes. */
+int pe_full_setup(PE *pe);
+size_t pe_full_bytes(const PE *pe);
 /* A PEConfig with every setting at its default and nothing else set (C, NH,
  * hs, L, P and the RoPE scaling 0). */
 void pe_config_default(PEConfig *cfg);

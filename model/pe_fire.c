@@ -31,8 +31,15 @@
  * touches NH x P floats, not the table's NH x P^2. bias_backward
  * accumulates d bias into a matching gradient table and bias_reduce
  * backpropagates it through the MLP, c and L (recomputing the hidden layer)
- * and clears it (pe.h). Both tables are allocated in setup: 2 * NH * P^2
- * floats, and decoding's row NH * P (fire_state_bytes). No parameters depend on P.
+ * and clears it (pe.h). Both tables, 2 * NH * P^2 floats, are the full
+ * path's (training): full_setup allocates them when gpt_reserve reserves it
+ * (fire_full_bytes); setup only decoding's row, NH * P, and the inference
+ * path's psi table, P (fire_state_bytes). The inference path (evaluation:
+ * attention_infer) holds no table over pairs: bias_prepare_rows tabulates
+ * psi(d) for the layer, and bias_rows evaluates the MLP for every pair of a
+ * query, all heads at once, eight distances per vector, with the table's
+ * float operations (the same bits as the table's entries). No parameters
+ * depend on P.
  *
  * Parameters per layer, checkpoint names under transformer.h.<l>.attn.fire.:
  * mlp.0.weight (H, 1), mlp.0.bias (H), mlp.2.weight (NH, H), mlp.2.bias (NH),
@@ -45,6 +52,7 @@
 #include "core/alloc.h"
 #include "core/dmath.h"
 #include "core/rng.h"
+#include "model/kernel.h"
 #include "model/pe.h"
 
 #define FIRE_EPS 1e-6f
@@ -64,6 +72,7 @@ typedef struct {
     float *dh;     /* (H) scratch */
     int pm;        /* query positions 0..pm-1 occur in the last prepared batch */
     float *qrow;   /* (NH, P): [h][d] bias of query position qpos (bias_prepare_query) */
+    float *psi;    /* (P): psi(d) = log(|c| d + 1) of the layer last prepared for rows (bias_prepare_rows) */
     int qpos;      /* the position qrow holds, or -1: bias_forward reads the table */
     int H;         /* model.fire_hidden */
     float L0;      /* model.fire_init_L */
@@ -122,24 +131,31 @@ static void fire_init_params(const PE *pe, float *params, Rng *rng) {
 }
 
 static size_t fire_state_bytes(const PEConfig *cfg) {
-    return ((size_t)2 * cfg->NH * cfg->P * cfg->P + (size_t)cfg->NH * cfg->P +
-            2 * (size_t)pe_setting(cfg, &hidden_setting)) *
-           sizeof(float);
+    return ((size_t)cfg->NH * cfg->P + (size_t)cfg->P + 2 * (size_t)pe_setting(cfg, &hidden_setting)) * sizeof(float);
 }
+
+static size_t fire_full_bytes(const PEConfig *cfg) { return (size_t)2 * cfg->NH * cfg->P * cfg->P * sizeof(float); }
 
 static int fire_setup(PE *pe) {
     const PEConfig *c = &pe->cfg;
     FireState *s = core_calloc(1, sizeof *s);
     s->H = (int)pe_setting(c, &hidden_setting);
     s->L0 = (float)pe_setting(c, &init_L_setting);
-    const size_t n = (size_t)c->NH * c->P * c->P;
-    s->table = core_calloc_big(n, sizeof(float));
-    s->gtable = core_calloc_big(n, sizeof(float));
     s->hid = core_calloc(s->H, sizeof(float));
     s->dh = core_calloc(s->H, sizeof(float));
     s->qrow = core_calloc((size_t)c->NH * c->P, sizeof(float));
+    s->psi = core_calloc((size_t)c->P, sizeof(float));
     s->qpos = -1;
     pe->state = s;
+    return 0;
+}
+
+static int fire_full_setup(PE *pe) {
+    FireState *s = pe->state;
+    if (s->table) return 0;
+    const size_t n = (size_t)pe->cfg.NH * pe->cfg.P * pe->cfg.P;
+    s->table = core_calloc_big(n, sizeof(float));
+    s->gtable = core_calloc_big(n, sizeof(float));
     return 0;
 }
 
@@ -151,6 +167,7 @@ static void fire_teardown(PE *pe) {
         free(s->hid);
         free(s->dh);
         free(s->qrow);
+        free(s->psi);
         free(s);
     }
 }
@@ -202,6 +219,61 @@ static void fire_bias_prepare_query(const PE *pe, int l, const int *pos, int i) 
     const float thr = fabsf(*v.lm) * s->L0;
     fire_table_row(s, &pe->cfg, &v, thr, pos[i], s->qrow, (size_t)pe->cfg.P);
     s->qpos = pos[i];
+}
+
+/* The inference path: psi(d) of layer l for the distances 0..max pos (the
+ * numerator of fire_x, its float operations). */
+static void fire_bias_prepare_rows(const PE *pe, int l, const int *pos, int N) {
+    FireState *s = pe->state;
+    FireLayer v;
+    fire_layer(&pe->cfg, pe->params, l, &v);
+    int mx = 0;
+    for (int n = 0; n < N; n++) mx = pos[n] > mx ? pos[n] : mx;
+    const float ac = fabsf(*v.c);
+    for (int d = 0; d <= mx; d++) s->psi[d] = dm_logf(ac * (float)d + 1.0f);
+}
+
+typedef float fire_v8 __attribute__((vector_size(32)));
+typedef int fire_v8i __attribute__((vector_size(32)));
+#pragma GCC diagnostic ignored "-Wpsabi"
+
+/* Every head's bias of query i against keys 0..i: fire_table_row's pairs
+ * (pos[i], max(pos[i] - pos[j], 0)), eight keys per vector, each lane the
+ * scalar code's operations in its order (x = psi(d) / (psi(n) + eps), the
+ * hidden ReLU layer, out[h] = b2[h] + sum_k w2[h,k] hid[k] in ascending k). */
+KERNEL static void fire_bias_rows(const PE *pe, float *dst, size_t hstride, int l, const int *pos, int i) {
+    const FireState *s = pe->state;
+    const int H = s->H, NH = pe->cfg.NH, pi = pos[i];
+    FireLayer v;
+    fire_layer(&pe->cfg, pe->params, l, &v);
+    const float ac = fabsf(*v.c), thr = fabsf(*v.lm) * s->L0, n = thr > (float)pi ? thr : (float)pi;
+    const float den = dm_logf(ac * n + 1.0f) + FIRE_EPS;
+    enum { MAXH = 64 };
+    for (int j0 = 0; j0 <= i; j0 += 8) {
+        fire_v8 x;
+        for (int k = 0; k < 8; k++) {
+            const int j = j0 + k, d = j <= i ? pi - pos[j] : 0;
+            x[k] = s->psi[d > 0 ? d : 0] / den;
+        }
+        for (int h0 = 0; h0 < NH; h0 += MAXH) { /* heads in groups whose sums stay in registers or L1 */
+            const int nh = NH - h0 < MAXH ? NH - h0 : MAXH;
+            fire_v8 o[MAXH];
+            for (int h = 0; h < nh; h++) {
+                const float b = v.b2[h0 + h];
+                o[h] = (fire_v8){b, b, b, b, b, b, b, b};
+            }
+            for (int k = 0; k < H; k++) {
+                const float w = v.w1[k], b = v.b1[k];
+                const fire_v8 z = x * (fire_v8){w, w, w, w, w, w, w, w} + (fire_v8){b, b, b, b, b, b, b, b};
+                const fire_v8 hid = (fire_v8)((fire_v8i)z & (z > (fire_v8){0})); /* z > 0 ? z : +0 */
+                for (int h = 0; h < nh; h++) {
+                    const float c = v.w2[(size_t)(h0 + h) * H + k];
+                    o[h] += (fire_v8){c, c, c, c, c, c, c, c} * hid;
+                }
+            }
+            for (int h = 0; h < nh; h++) __builtin_memcpy(dst + (size_t)(h0 + h) * hstride + j0, &o[h], sizeof o[h]);
+        }
+    }
 }
 
 static void fire_bias_forward(const PE *pe, float *row, int l, int h, const int *pos, int i) {
@@ -308,10 +380,14 @@ const PEOps pe_fire_ops = {
     .init_params = fire_init_params,
     .setup = fire_setup,
     .state_bytes = fire_state_bytes,
+    .full_setup = fire_full_setup,
+    .full_bytes = fire_full_bytes,
     .teardown = fire_teardown,
     .bias_prepare = fire_bias_prepare,
     .bias_prepare_query = fire_bias_prepare_query,
     .bias_forward = fire_bias_forward,
     .bias_backward = fire_bias_backward,
     .bias_reduce = fire_bias_reduce,
+    .bias_prepare_rows = fire_bias_prepare_rows,
+    .bias_rows = fire_bias_rows,
 };

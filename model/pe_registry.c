@@ -173,6 +173,12 @@ size_t pe_state_bytes(const PE *pe) {
     return (pe->ops && pe->ops->state_bytes) ? pe->ops->state_bytes(&pe->cfg) : 0;
 }
 
+int pe_full_setup(PE *pe) { return (pe->ops && pe->ops->full_setup) ? pe->ops->full_setup(pe) : 0; }
+
+size_t pe_full_bytes(const PE *pe) {
+    return (pe->ops && pe->ops->full_bytes) ? pe->ops->full_bytes(&pe->cfg) : 0;
+}
+
 void pe_config_default(PEConfig *cfg) {
     memset(cfg, 0, sizeof *cfg);
     pe_settings_default(&cfg->set);

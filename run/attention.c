@@ -32,18 +32,17 @@ int attention_eval_input(const TaskOps *t, const TaskConfig *tc, uint64_t eval_s
     return rc == 0 ? T : -1;
 }
 
-int attention_maps(GPT *m, const int *seq, int T, float *out) {
+int attention_maps(GPT *m, const int *seq, int T, int layer, int head, float *out) {
     int *pos = core_calloc(T, sizeof(int));
     for (int i = 0; i < T; i++) pos[i] = i;
     if (gpt_check_positions(m, pos, T) != 0) {
         free(pos);
         return -1;
     }
-    gpt_reserve(m, 1, T, 0);
-    gpt_forward(m, seq, NULL, pos, 1, T);
+    gpt_reserve_infer(m, 1, T);
+    m->probe = (GPTProbe){.att = out, .layer = layer, .head = head};
+    gpt_infer(m, seq, NULL, pos, 1, T);
+    m->probe = (GPTProbe){0};
     free(pos);
-    /* acts.att is (L, B, NH, T, T) with B = 1: layer l at l * NH * T * T */
-    const size_t per_layer = (size_t)m->cfg.NH * T * T;
-    for (int l = 0; l < m->cfg.L; l++) memcpy(out + l * per_layer, m->acts.att + l * per_layer, sizeof(float) * per_layer);
     return 0;
 }

@@ -3,9 +3,9 @@
  * of every layer and head for one input sequence (posenc attention, posenc
  * report).
  *
- * The probabilities are read from the forward pass's own activation buffer
- * (ActTensors.att) after gpt_forward: nothing is recomputed and the forward
- * pass runs exactly as in evaluation, so the numbers are the model's.
+ * The probabilities are copied out of the forward pass as it computes them
+ * (GPTProbe): nothing is recomputed and the forward pass runs exactly as in
+ * evaluation, so the numbers are the model's.
  */
 #ifndef POSENC_ATTENTION_H
 #define POSENC_ATTENTION_H
@@ -27,11 +27,14 @@ int attention_input(const TaskOps *t, int A, const int *x, int n, int *seq);
  * after core_errorf. */
 int attention_eval_input(const TaskOps *t, const TaskConfig *tc, uint64_t eval_seed, int n, int *seq);
 
-/* One forward pass of seq (T tokens, positions 0..T-1) through m; copies the
- * attention probabilities into out, (L, NH, T, T) row-major: out[((l * NH + h)
- * * T + i) * T + j] = the weight query i gives key j (0 for j > i). Reserves
- * activations for 1 x T. 0, or -1 after core_errorf (T beyond the model's
- * positions). */
-int attention_maps(GPT *m, const int *seq, int T, float *out);
+/* One forward pass of seq (T tokens, positions 0..T-1) through m (the
+ * inference path, gpt_infer: nothing of size T x T but out); copies the
+ * attention probabilities of layer `layer` (every layer: -1) and head `head`
+ * (every head: -1) into out, row-major (layer, head, query, key): with both
+ * -1, (L, NH, T, T), out[((l * NH + h) * T + i) * T + j] = the weight query i
+ * gives key j (0 for j > i); with one layer and one head, (T, T). Reserves
+ * the inference path for 1 x T. 0, or -1 after core_errorf (T beyond the
+ * model's positions). */
+int attention_maps(GPT *m, const int *seq, int T, int layer, int head, float *out);
 
 #endif

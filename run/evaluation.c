@@ -373,6 +373,17 @@ int eval_run(const char *run, const EvalOptions *opt) {
         gpt_free(&m);
         return EVAL_RUN_INVALID;
     }
+    if (maxLen > m.cfg.P) { /* an encoding whose tables have a range (xPos's scales): a usage error too */
+        GPTConfig wide = m.cfg;
+        wide.P = maxLen;
+        const PEConfig pc = gpt_pe_config(&wide);
+        if (pe_check(pe_find(cfg.model.pe), &pc) != 0) {
+            core_errorf("%s: %s cannot be evaluated at %d positions: %s (a setting of the trained model); evaluate "
+                        "shorter lengths", run, cfg.model.pe, maxLen, core_error());
+            gpt_free(&m);
+            return EVAL_RUN_INVALID;
+        }
+    }
     if (maxLen > m.cfg.P) { /* rebuild with room for the longest length */
         gpt_free(&m);
         if ((lr = rundir_load(run, maxLen, &cfg, &m, &step)) != 0)
@@ -380,18 +391,33 @@ int eval_run(const char *run, const EvalOptions *opt) {
         cfg.eval = run_eval_cfg;
         memcpy(cfg.name, run_name, sizeof cfg.name);
     }
-    double param_bytes = 0, need = gpt_estimate_bytes(&m.cfg, 0, 0, maxB, maxT, &param_bytes);
-    if (mem_check("evaluation", need, param_bytes, maxB, maxT) != 0) {
+    par_set_threads(opt->threads ? (int)opt->threads : cfg.train.threads);
+    /* the inference path's shapes (eval_infer_B sequences per forward pass: linear memory) */
+    long inferN = 1;
+    int inferB = 1;
+    for (int i = 0; i < nl; i++) {
+        int B, T;
+        eval_shape(task, lengths[i], (int)samples, (int)batch_size, &B, &T);
+        const int g = eval_infer_B(B, T);
+        inferN = (long)g * T > inferN ? (long)g * T : inferN;
+        inferB = g > inferB ? g : inferB;
+    }
+    double param_bytes = 0, need = gpt_estimate_bytes(&m.cfg, 0, 0, 0, 0, &param_bytes) +
+                                   gpt_infer_bytes(&m.cfg, inferN, inferB, maxT, par_threads());
+    if (mem_check("evaluation", need, param_bytes, inferB, maxT) != 0) {
         gpt_free(&m);
         return EVAL_RUN_FAILED;
     }
-    par_set_threads(opt->threads ? (int)opt->threads : cfg.train.threads);
     ProvSession prov;
     if (prov_begin(&prov, run, "eval", par_threads(), -1) != 0) {
         gpt_free(&m);
         return EVAL_RUN_FAILED;
     }
-    gpt_reserve(&m, maxB, maxT, 0);
+    for (int i = 0; i < nl; i++) {
+        int B, T;
+        eval_shape(task, lengths[i], (int)samples, (int)batch_size, &B, &T);
+        gpt_reserve_infer(&m, eval_infer_B(B, T), T);
+    }
     Batch batch = {0};
     if (batch_alloc(&batch, maxB, maxT) != 0) {
         gpt_free(&m);

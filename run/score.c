@@ -65,6 +65,11 @@ void eval_counts_result(const EvalCounts *c, int n, EvalResult *r) {
     r->loss = c->tokens ? c->loss_sum / c->tokens : 0.0;
 }
 
+int eval_infer_B(int B, int T) {
+    const int fit = T > 0 ? EVAL_INFER_TOKENS / T : B;
+    return fit < 1 ? 1 : fit < B ? fit : B;
+}
+
 int evaluate_length(GPT *m, const TaskOps *t, const TaskConfig *tc, int n, int samples, int batch_size,
                     uint64_t eval_seed, int random_P, Batch *batch, EvalResult *r, PosAcc *pa) {
     Rng rng, prng;
@@ -77,8 +82,13 @@ int evaluate_length(GPT *m, const TaskOps *t, const TaskConfig *tc, int n, int s
         const int T = batch->T;
         if (random_P > 0 && batch_random_positions(batch, random_P, &prng) != 0) return -1;
         if (gpt_check_positions(m, batch->pos, B * T) != 0) return -1;
-        gpt_forward(m, batch->inputs, batch->targets, batch->pos, B, T);
-        eval_counts_add(&counts, m->acts.probs, m->acts.losses, batch->targets, batch->pos, B, T, m->cfg.V, pa);
+        for (int b0 = 0, g = eval_infer_B(B, T); b0 < B; b0 += g) {
+            const int nb = B - b0 < g ? B - b0 : g;
+            const size_t o = (size_t)b0 * T;
+            gpt_infer(m, batch->inputs + o, batch->targets + o, batch->pos + o, nb, T);
+            eval_counts_add(&counts, m->acts.probs, m->acts.losses, batch->targets + o, batch->pos + o, nb, T,
+                            m->cfg.V, pa);
+        }
         done += B;
     }
     eval_counts_result(&counts, n, r);

@@ -57,12 +57,22 @@ void eval_counts_add(EvalCounts *c, const float *probs, const float *losses, con
                      int B, int T, int V, PosAcc *pa);
 void eval_counts_result(const EvalCounts *c, int n, EvalResult *r);
 
-/* The largest batch shape evaluate_length will use for n (for gpt_reserve
- * and batch_alloc). */
+/* The largest batch shape evaluate_length will use for n (for batch_alloc;
+ * the model's, gpt_reserve_infer, is eval_infer_B(B, T) x T). */
 void eval_shape(const TaskOps *t, int n, int samples, int batch_size, int *B, int *T);
 
-/* Evaluate `samples` examples of length n in batches of batch_size. The
- * model and `batch` must have room for eval_shape's B x T. pa may be NULL.
+/* The forward pass of evaluation is the inference path (gpt_infer), on at
+ * most EVAL_INFER_TOKENS tokens at a time: a batch of B rows of T tokens runs
+ * as eval_infer_B(B, T) sequences at a time (at least one). An example's
+ * numbers do not depend on how many others share its forward pass (rows are
+ * whole tiles: task_eval_T), so this bounds memory (gpt_infer_bytes) without
+ * changing a bit of any result. */
+#define EVAL_INFER_TOKENS 16384
+int eval_infer_B(int B, int T);
+
+/* Evaluate `samples` examples of length n in batches of batch_size. `batch`
+ * must have room for eval_shape's B x T, the model's inference path
+ * (gpt_reserve_infer) for eval_infer_B(B, T) x T. pa may be NULL.
  * random_P = 0: position ids 0..T-1; random_P > 0: each example's ids are a
  * sorted random subset of [0, random_P) (batch_random_positions), drawn from
  * a generator of their own seeded with rng_derive(rng_derive(eval_seed, n),

@@ -189,7 +189,8 @@ int train_run(const RunConfig *cfg, const TrainOptions *o) {
 
     /* refuse before allocating what cannot fit */
     double param_bytes = 0;
-    double need = gpt_estimate_bytes(&cfg->model, tr->batch_size, train_T, eval_B, eval_T, &param_bytes);
+    double need = gpt_estimate_bytes(&cfg->model, tr->batch_size, train_T, eval_infer_B(eval_B, eval_T), eval_T,
+                                     &param_bytes);
     if (need <= 0 || mem_check("training", need, param_bytes, tr->batch_size, train_T) != 0) {
         free(cfg_json);
         return TRAIN_ERROR;
@@ -209,7 +210,11 @@ int train_run(const RunConfig *cfg, const TrainOptions *o) {
     gpt_init_params(&m, cfg->seed);
     adamw_init(&opt, m.num_params, tr->weight_decay);
     gpt_reserve(&m, tr->batch_size, train_T, 1);
-    gpt_reserve(&m, eval_B, eval_T, 0);
+    for (int k = 0; k < n_periodic; k++) { /* the inference path for each periodic evaluation's shape */
+        int B, T;
+        eval_shape(task, eval_ns[k], eval_samples, cfg->eval.batch_size, &B, &T);
+        gpt_reserve_infer(&m, eval_infer_B(B, T), T);
+    }
     if (batch_alloc(&train_batch, tr->batch_size, train_T) != 0 || batch_alloc(&eval_batch, eval_B, eval_T) != 0)
         goto done;
 

@@ -213,6 +213,7 @@ static void check_attention(const char *pe, int C, int NH) {
         attention_decode(dec + (size_t)i * C, row, one, kt, v, T_, &m.pe, pos, 1, i, C, NH);
     }
     memcpy(full, qkv, sizeof(float) * T_ * C3);
+    ck_assert(pe_full_setup(&m.pe) == 0); /* the full path's tables (FIRE's), as gpt_reserve makes them */
     attention_forward(out, att, full, scratch, &m.pe, pos, 1, 1, T_, C, NH, NULL);
     for (int i = 0; i < T_; i++)
         ck_assert_msg(memcmp(dec + (size_t)i * C, out + (size_t)i * C, sizeof(float) * C) == 0,

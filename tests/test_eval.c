@@ -84,7 +84,7 @@ START_TEST(test_eval_sets_fixed) {
     GPT m;
     ck_assert(gpt_build(&m, &gc) == 0);
     gpt_init_params(&m, 1);
-    gpt_reserve(&m, 16, 36, 0);
+    gpt_reserve_infer(&m, 16, 36);
     const TaskOps *t = task_find("sort");
     TaskConfig tc;
     task_config_default(&tc);

@@ -289,7 +289,7 @@ static void pe_make(PE *pe, const char *name, int C, int NH, int P) {
     PEConfig pc;
     pe_config_default(&pc);
     pc.C = C, pc.NH = NH, pc.hs = C / NH, pc.L = 2, pc.P = P;
-    ck_assert_msg(pe_init(pe, name, &pc) == 0, "%s", core_error());
+    ck_assert_msg(pe_init(pe, name, &pc) == 0 && pe_full_setup(pe) == 0, "%s", core_error()); /* full path's tables */
     size_t n = pe_num_params(pe);
     if (n) {
         pe->params = calloc(n, sizeof(float));
@@ -375,7 +375,7 @@ START_TEST(test_attention_causal) {
     PEConfig pc;
     pe_config_default(&pc);
     pc.C = C_, pc.NH = NH_, pc.hs = C_ / NH_, pc.L = 1, pc.P = 16;
-    ck_assert(pe_init(&at_pe, "rope", &pc) == 0);
+    ck_assert(pe_init(&at_pe, "rope", &pc) == 0 && pe_full_setup(&at_pe) == 0);
     float a[B_ * T_ * 3 * C_], b[B_ * T_ * 3 * C_], att[B_ * NH_ * T_ * T_], o1[B_ * T_ * C_], o2[B_ * T_ * C_];
     fill_normal(a, B_ * T_ * 3 * C_, 1.0f, 21);
     memcpy(b, a, sizeof a);

@@ -257,7 +257,7 @@ static double bias_obj(void *ctx) {
 
 static void check_bias_grad(const char *name, PEConfig c, float std, float eps) {
     c.L = 2;
-    ck_assert_msg(pe_init(&bg_pe, name, &c) == 0, "%s", core_error());
+    ck_assert_msg(pe_init(&bg_pe, name, &c) == 0 && pe_full_setup(&bg_pe) == 0, "%s", core_error());
     const int n = (int)pe_num_params(&bg_pe);
     float *params = malloc(n * sizeof(float)), *grads = calloc(n, sizeof(float));
     Rng rng;
@@ -331,7 +331,7 @@ START_TEST(test_bias_relative) {
         PEConfig c = cfg_of(8, 4, 300);
         set(&c, "fire_init_L", 100.0f);
         PE pe;
-        ck_assert(pe_init(&pe, names[e], &c) == 0);
+        ck_assert(pe_init(&pe, names[e], &c) == 0 && pe_full_setup(&pe) == 0);
         float *w = malloc(pe_num_params(&pe) * sizeof(float));
         Rng rng;
         rng_seed(&rng, 3);

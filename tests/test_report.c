@@ -93,14 +93,22 @@ START_TEST(test_attention_maps) {
     const int T = 9, L = 2, NH = 2, C = 16, hs = 8;
     int seq[9] = {task_bos(10), 3, 1, 4, 1, task_sep(10), 3, 1, 4}, pos[9];
     for (int i = 0; i < T; i++) pos[i] = i;
-    /* a plain forward pass first: its probabilities */
-    gpt_reserve(&m, 1, T, 0);
-    gpt_forward(&m, seq, NULL, pos, 1, T);
+    /* the maps (the inference path), then a full forward pass: the same
+     * outputs and the same attention probabilities, bitwise */
+    float *att = calloc((size_t)L * NH * T * T, sizeof(float));
+    ck_assert_int_eq(attention_maps(&m, seq, T, -1, -1, att), 0);
     float *probs0 = malloc(sizeof(float) * T * m.cfg.V);
     memcpy(probs0, m.acts.probs, sizeof(float) * T * m.cfg.V);
-    float *att = calloc((size_t)L * NH * T * T, sizeof(float));
-    ck_assert_int_eq(attention_maps(&m, seq, T, att), 0);
+    gpt_reserve(&m, 1, T, 0);
+    gpt_forward(&m, seq, NULL, pos, 1, T);
     ck_assert_int_eq(memcmp(probs0, m.acts.probs, sizeof(float) * T * m.cfg.V), 0);
+    ck_assert_int_eq(memcmp(att, m.acts.att, sizeof(float) * L * NH * T * T), 0);
+    /* one layer and head alone: that slice */
+    float *one = calloc((size_t)T * T, sizeof(float));
+    ck_assert_int_eq(attention_maps(&m, seq, T, 1, 0, one), 0);
+    ck_assert_int_eq(memcmp(one, att + (size_t)1 * NH * T * T, sizeof(float) * T * T), 0);
+    free(one);
+    gpt_forward(&m, seq, NULL, pos, 1, T); /* the q, k below are the full pass's */
     for (int l = 0; l < L; l++)
         for (int h = 0; h < NH; h++)
             for (int i = 0; i < T; i++) {
@@ -130,7 +138,7 @@ START_TEST(test_attention_maps) {
     /* positions beyond the model: an error, nothing read */
     int *longseq = calloc(40, sizeof(int));
     float *big = calloc((size_t)L * NH * 40 * 40, sizeof(float));
-    ck_assert_int_eq(attention_maps(&m, longseq, 40, big), -1);
+    ck_assert_int_eq(attention_maps(&m, longseq, 40, -1, -1, big), -1);
     ck_assert_ptr_nonnull(strstr(core_error(), "position"));
     free(longseq);
     free(big);
