@@ -51,8 +51,8 @@ int parse_lengths(const char *spec, int *out, int cap) {
             char *end;
             errno = 0;
             if (!(*p >= '0' && *p <= '9')) /* no sign, space or empty item: strtol would take them */
-                return core_errorf("--lengths: \"%s\": expected lengths 1..4096 as n, a:b or a:b:step, separated "
-                                   "by commas (e.g. 8,16,24:64:8)%s", spec, *p ? "" : "; an empty item");
+                return core_errorf("--lengths: \"%s\": expected lengths 1..%d as n, a:b or a:b:step, separated "
+                                   "by commas (e.g. 8,16,24:64:8)%s", spec, TASK_MAX_EVAL_LEN, *p ? "" : "; an empty item");
             v[k] = strtol(p, &end, 10);
             if (end == p || errno || v[k] < 1 || v[k] > TASK_MAX_EVAL_LEN)
                 return core_errorf("--lengths: \"%s\": expected lengths 1..%d as n, a:b or a:b:step, "

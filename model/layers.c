@@ -1238,10 +1238,13 @@ static inline int infer_ld(int T) {
     return t % 64 == 0 ? t + 8 : t;
 }
 
+#define INFER_QB (2 * ATT_QB) /* queries per unit: two of scores_block's groups */
+#define INFER_KC 256          /* keys per chunk: one head's chunk of keys (or values) stays in L1 */
+
 size_t attention_infer_kt_floats(int B, int T, int C) { return (size_t)B * C * infer_ld(T); }
 
 size_t attention_infer_scratch_floats(int T, int NH, int parts, const PE *pe) {
-    const size_t rows = (size_t)ATT_QB * infer_ld(T); /* one block's scores */
+    const size_t rows = (size_t)INFER_QB * infer_ld(T); /* one block's scores */
     const size_t bias = pe->ops->bias_rows ? (size_t)NH * rows : 0; /* every head's bias of the block */
     return (size_t)parts * (rows + bias);
 }
@@ -1279,57 +1282,138 @@ static void infer_pack_part(void *ctx, int part, int nparts) {
     for (int u = part; u < a->B * a->NH; u += a->parts) infer_pack_unit(a, u / a->NH, u % a->NH);
 }
 
-/* Region 2, unit (b, queries i0 .. i0+nq-1): S (ATT_QB, Tp) scores; Bb (NH,
- * ATT_QB, Tp) every head's bias of the block (encodings with bias_rows) or NULL. */
+/* Inference's weighted sum, continued over chunks of keys: for R rows,
+ *   out_r += sum_{k = k0 .. min(k1, kr + r + 1) - 1} (a[r*ar + k] * inv[r]) * x_k,
+ * each out_r's terms in ascending k after those of the earlier chunks, its
+ * sum held in out_r between chunks (stored and reloaded: the same floats).
+ * Started from zeroed out rows, the chunks together are wsum_multi's rows
+ * sums with the coefficients a * inv (the normalised probabilities, the same
+ * product the forward kernel stores): bitwise its result. */
+INLINE void iwsum_multi(float *restrict out, size_t ostride, const float *restrict a, size_t ar,
+                        const float *restrict inv, const float *restrict x, size_t xk, int k0, int k1, int kr,
+                        const int R, const int HS) {
+    v8sf acc[4][8], xv;
+    for (int r = 0; r < R; r++)
+        for (int v = 0; v < HS / 8; v++) memcpy(&acc[r][v], out + r * ostride + 8 * v, sizeof xv);
+    const int kall = k1 < kr + 1 ? k1 : kr + 1; /* keys every row takes */
+    for (int k = k0; k < kall; k++)
+        for (int v = 0; v < HS / 8; v++) {
+            memcpy(&xv, x + k * xk + 8 * v, sizeof xv);
+            for (int r = 0; r < R; r++) {
+                const float c = a[r * ar + k] * inv[r];
+                acc[r][v] += (v8sf){c, c, c, c, c, c, c, c} * xv;
+            }
+        }
+    const int kend = k1 < kr + R ? k1 : kr + R; /* k = kr+1 .. kr+R-1: rows r >= k - kr */
+    for (int k = k0 > kr + 1 ? k0 : kr + 1; k < kend; k++)
+        for (int v = 0; v < HS / 8; v++) {
+            memcpy(&xv, x + k * xk + 8 * v, sizeof xv);
+            for (int r = 0; r < R; r++)
+                if (r >= k - kr) {
+                    const float c = a[r * ar + k] * inv[r];
+                    acc[r][v] += (v8sf){c, c, c, c, c, c, c, c} * xv;
+                }
+        }
+    for (int r = 0; r < R; r++)
+        for (int v = 0; v < HS / 8; v++) memcpy(out + r * ostride + 8 * v, &acc[r][v], sizeof xv);
+}
+
+/* iwsum_multi for nout rows and any head size, in wsum_block's groups of
+ * rows (the generic head size sums straight into out, as wsum_block's). */
+INLINE void iwsum_block(float *out, size_t ostride, const float *a, size_t ar, const float *inv, const float *x,
+                        size_t xk, int k0, int k1, int kr, int nout, int hs) {
+    int r = 0;
+#define IWSUM_CASE(HS, R)                                                                                         \
+    case HS:                                                                                                      \
+        for (; r + R <= nout; r += R)                                                                             \
+            iwsum_multi(out + r * ostride, ostride, a + r * ar, ar, inv + r, x, xk, k0, k1, kr + r, R, HS);       \
+        for (; r < nout; r++) iwsum_multi(out + r * ostride, ostride, a + r * ar, ar, inv + r, x, xk, k0, k1, kr + r, 1, HS); \
+        return;
+    switch (hs) {
+        IWSUM_CASE(8, 4)
+        IWSUM_CASE(16, 4)
+        IWSUM_CASE(32, 2)
+        IWSUM_CASE(64, 1)
+    default: break;
+    }
+#undef IWSUM_CASE
+    for (; r < nout; r++) {
+        float *o = out + r * ostride;
+        const int hi = k1 < kr + r + 1 ? k1 : kr + r + 1;
+        for (int k = k0; k < hi; k++) {
+            const float c = a[r * ar + k] * inv[r];
+            const float *xk_ = x + k * xk;
+            for (int d = 0; d < hs; d++) o[d] += c * xk_[d];
+        }
+    }
+}
+
+/* Region 2, unit (b, queries i0 .. i0+nq-1, nq <= INFER_QB): S (INFER_QB, ld)
+ * scores; Bb (NH, INFER_QB, ld) every head's bias of the block (encodings
+ * with bias_rows) or NULL. Per head: the scores of both groups of queries a
+ * chunk of keys at a time (the chunk read once for both), scaled while in
+ * cache; per row the bias, the maximum, exp and its sum in sum_lanes's lanes;
+ * then the weighted sums a chunk of values at a time. */
 KERNEL static void infer_query_unit(const InferArgs *a, int b, int i0, float *S, float *Bb) {
-    const int T = a->T, Tp = infer_ld(T), C = a->C, NH = a->NH, hs = C / NH, C3 = 3 * C;
-    const int TL = infer_live(a, b), nq = TL - i0 < ATT_QB ? TL - i0 : ATT_QB, nj = round8(i0 + nq);
+    const int T = a->T, ld = infer_ld(T), C = a->C, NH = a->NH, hs = C / NH, C3 = 3 * C;
+    const int TL = infer_live(a, b), nq = TL - i0 < INFER_QB ? TL - i0 : INFER_QB, nj = round8(i0 + nq);
     const float scale = 1.0f / sqrtf((float)hs);
     const PE *pe = a->pe;
     const PEOps *ops = pe->ops;
     const int *pb = a->pos + (size_t)b * T;
     const float *base = a->qkv + (size_t)b * T * C3;
+    float *out = a->out + ((size_t)b * T + i0) * C;
     if (Bb)
-        for (int r = 0; r < nq; r++) ops->bias_rows(pe, Bb + (size_t)r * Tp, (size_t)ATT_QB * Tp, a->layer, pb, i0 + r);
+        for (int r = 0; r < nq; r++) ops->bias_rows(pe, Bb + (size_t)r * ld, (size_t)INFER_QB * ld, a->layer, pb, i0 + r);
     const v8si iota = {0, 1, 2, 3, 4, 5, 6, 7};
+    const int ng = (nq + ATT_QB - 1) / ATT_QB;
     for (int h = 0; h < NH; h++) {
-        const float *kth = a->kt + ((size_t)b * C + (size_t)h * hs) * Tp;
-        scores_block(S, base + (size_t)i0 * C3 + h * hs, C3, nq, kth, Tp, nj, hs);
-        float mx[ATT_QB];
+        const float *kth = a->kt + ((size_t)b * C + (size_t)h * hs) * ld;
+        for (int c0 = 0; c0 < nj; c0 += INFER_KC)
+            for (int g = 0; g < ng; g++) {
+                const int q0 = g * ATT_QB, gq = nq - q0 < ATT_QB ? nq - q0 : ATT_QB;
+                const int gj = round8(i0 + q0 + gq), c1 = c0 + INFER_KC < gj ? c0 + INFER_KC : gj;
+                if (c1 <= c0) continue;
+                float *Sg = S + (size_t)q0 * ld;
+                scores_block(Sg + c0, base + (size_t)(i0 + q0) * C3 + h * hs, C3, gq, kth + c0, ld, c1 - c0, hs);
+                for (int r = 0; r < gq; r++)
+                    for (int j = c0; j < c1; j += 8) vstore(Sg + (size_t)r * ld + j, vload(Sg + (size_t)r * ld + j) * vbcast(scale));
+            }
+        float inv[INFER_QB];
         for (int r = 0; r < nq; r++) {
-            const int i = i0 + r, n = i + 1;
-            float *srow = S + (size_t)r * Tp;
-            for (int j = 0; j < nj; j += 8) vstore(srow + j, vload(srow + j) * vbcast(scale));
+            const int i = i0 + r, n = i + 1, rj = round8(n);
+            float *srow = S + (size_t)r * ld;
             if (Bb) {
-                const float *brow = Bb + ((size_t)h * ATT_QB + r) * Tp;
+                const float *brow = Bb + ((size_t)h * INFER_QB + r) * ld;
                 for (int j = 0; j < n; j++) srow[j] += brow[j];
             } else if (ops->bias_forward) {
                 ops->bias_forward(pe, srow, a->layer, h, pb, i);
             }
-            mx[r] = max_lanes(srow, n);
-        }
-        for (int r = 0; r < nq; r++) {
-            float *srow = S + (size_t)r * Tp;
-            const int n = i0 + r + 1;
-            for (int j = 0; j < nj; j += 8) {
+            const float mx = max_lanes(srow, n);
+            /* exp of the live lanes, and their sum as sum_lanes(srow, n) adds them */
+            v8sf acc = {0};
+            float tail = 0.0f;
+            for (int j = 0; j < rj; j += 8) {
                 const v8si in = (iota + j) < n;
-                const v8sf e = vexp_neg(vselect(in, vload(srow + j) - vbcast(mx[r]), vbcast(-INFINITY)));
-                vstore(srow + j, vselect(in, e, (v8sf){0}));
+                const v8sf e = vselect(in, vexp_neg(vselect(in, vload(srow + j) - vbcast(mx), vbcast(-INFINITY))), (v8sf){0});
+                vstore(srow + j, e);
+                if (j + 8 <= n)
+                    acc += e;
+                else
+                    for (int l = 0; l < n - j; l++) tail += e[l];
             }
-        }
-        for (int r = 0; r < nq; r++) {
-            const int i = i0 + r, n = i + 1;
-            float *srow = S + (size_t)r * Tp;
-            const float inv = 1.0f / sum_lanes(srow, n);
-            for (int j = 0; j < nj; j += 8) vstore(srow + j, vload(srow + j) * vbcast(inv));
+            inv[r] = 1.0f / (vreduce_add(acc) + tail);
             if (a->probe && (a->probe_head < 0 || a->probe_head == h)) {
                 float *row = a->probe + ((size_t)(a->probe_head < 0 ? h : 0) * T + i) * T;
-                memcpy(row, srow, sizeof(float) * n);
+                for (int j = 0; j < n; j++) row[j] = srow[j] * inv[r];
                 memset(row + n, 0, sizeof(float) * (size_t)(T - n));
             }
         }
-        wsum_block(a->out + ((size_t)b * T + i0) * C + h * hs, C, S, Tp, 1, base + 2 * C + h * hs, C3, i0, 0, 0, 0,
-                   nq, hs);
+        for (int r = 0; r < nq; r++) memset(out + (size_t)r * C + h * hs, 0, sizeof(float) * hs);
+        for (int c0 = 0; c0 < nj; c0 += INFER_KC) {
+            const int c1 = c0 + INFER_KC < nj ? c0 + INFER_KC : nj;
+            iwsum_block(out + h * hs, C, S, ld, inv, base + 2 * C + h * hs, C3, c0, c1, i0, nq, hs);
+        }
     }
 }
 
@@ -1337,12 +1421,12 @@ static void infer_query_part(void *ctx, int part, int nparts) {
     (void)nparts;
     const InferArgs *a = ctx;
     if (part >= a->parts) return;
-    const size_t rows = (size_t)ATT_QB * infer_ld(a->T);
+    const size_t rows = (size_t)INFER_QB * infer_ld(a->T);
     const size_t slice = rows + (a->pe->ops->bias_rows ? (size_t)a->NH * rows : 0);
     float *S = a->scratch + (size_t)part * slice, *Bb = a->pe->ops->bias_rows ? S + rows : NULL;
     int u = 0;
     for (int b = 0; b < a->B; b++)
-        for (int i0 = 0, TL = infer_live(a, b); i0 < TL; i0 += ATT_QB, u++)
+        for (int i0 = 0, TL = infer_live(a, b); i0 < TL; i0 += INFER_QB, u++)
             if (u % a->parts == part) infer_query_unit(a, b, i0, S, Bb);
 }
 
