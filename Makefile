@@ -13,6 +13,8 @@
 #                   (installs Debian's python3-torch, ~600 MB; runs ~10 s)
 #   make bench      training-step performance vs the sgemm ceiling, the demo's cost and the
 #                   targets of issue 14 -> bench.json (~4 min on 2 cores)
+#   make fortunes   the text experiment's corpus, build/fortunes.txt (installs Debian's
+#                   fortunes package; experiments/text.json)
 #   make demo       the headline experiment (experiments/demo.json) into runs/demo
 #                   (installs gnuplot)
 #   make fuzz       libFuzzer on the config loader, the safetensors reader and the
@@ -33,7 +35,7 @@ BUILD   := build$(if $(SAN),-san)
 # (not for the goals that install first, nor deps and clean): the missing
 # packages named, never installed here. PKG_TEST: the Check framework, for the
 # test programs only.
-INSTALL_GOALS := deps clean test demo fuzz memcheck test-slurm test-report test-oracle
+INSTALL_GOALS := deps clean test demo fuzz memcheck test-slurm test-report test-oracle fortunes
 BUILD_GOALS   := $(filter-out $(INSTALL_GOALS),$(or $(MAKECMDGOALS),all))
 # pkg-config name:Debian package
 PKG_CORE := openblas:libopenblas-dev libcjson:libcjson-dev
@@ -81,7 +83,7 @@ LIB      := $(BUILD)/libposenc.a
 CLI_LIB  := $(BUILD)/libposenc-cli.a
 PROG     := $(if $(SAN),$(BUILD)/posenc,posenc)
 
-.PHONY: all test test-suites test-slurm test-report test-oracle bench demo deps clean fuzz fuzz-run memcheck FORCE
+.PHONY: all test test-suites test-slurm test-report test-oracle bench demo deps clean fuzz fuzz-run memcheck fortunes FORCE
 
 DEMO_OUT ?= runs/demo
 all: $(PROG)
@@ -217,6 +219,14 @@ demo:
 	./$(PROG) sweep experiments/demo.json --out $(DEMO_OUT)
 	./$(PROG) compare $(DEMO_OUT)
 	./$(PROG) report $(DEMO_OUT)
+
+# The text experiment's corpus (experiments/text.json): Debian's English fortune
+# files in one UTF-8 file, build/fortunes.txt (installs the fortunes package; the
+# corpus is never committed). Then, from the repository root:
+#   ./posenc sweep experiments/text.json --out runs/text --jobs 1
+fortunes:
+	@scripts/deps.sh text
+	scripts/text_corpus.sh build/fortunes.txt
 
 # Fuzzing (clang + libFuzzer): the library built again by clang with the
 # fuzzer's coverage instrumentation and ASan + UBSan, under build-fuzz/.

@@ -10,6 +10,8 @@
 #   memcheck  core + valgrind                                     (make memcheck)
 #   slurm     core + gnuplot + a single-node Slurm                (make test-slurm)
 #   chromium  core + gnuplot + headless Chromium and Node.js      (make test-report)
+#   text      core + the English fortune files (fortunes): the text experiment's
+#             corpus                                              (make fortunes)
 #   oracle    core + Check + Python 3 with PyTorch and NumPy (Debian's python3-torch; large:
 #             ~180 packages, ~600 MB installed)                  (make test-oracle)
 #   all       (the default; make deps) core, test, fuzz and memcheck's packages;
@@ -25,9 +27,10 @@ case "${1:-all}" in
   memcheck) pkgs=("${core[@]}" valgrind) ;;
   slurm) pkgs=("${core[@]}" gnuplot-nox slurmctld slurmd slurm-client) ;;
   chromium) pkgs=("${core[@]}" gnuplot-nox chromium nodejs) ;;
+  text) pkgs=("${core[@]}" gnuplot-nox fortunes) ;;
   oracle) pkgs=("${core[@]}" check python3 python3-numpy python3-torch) ;;
   all) pkgs=("${core[@]}" check gnuplot-nox parallel clang libclang-rt-dev valgrind) ;;
-  *) echo "usage: scripts/deps.sh [core|test|demo|fuzz|memcheck|slurm|chromium|oracle|all]" >&2; exit 2 ;;
+  *) echo "usage: scripts/deps.sh [core|test|demo|fuzz|memcheck|slurm|chromium|oracle|text|all]" >&2; exit 2 ;;
 esac
 if ! command -v dpkg-query >/dev/null; then
   echo "posenc deps: not a Debian system; make sure these (Debian names) are installed: ${pkgs[*]}" >&2

@@ -217,9 +217,11 @@ int sweep_load(Sweep *s, const char *spec_path) {
     int cap = 8 + (set ? cJSON_GetArraySize(set) : 0) + (ev ? cJSON_GetArraySize(ev) : 0) + SWEEP_MAX_KEYS;
     sets = core_calloc(cap, sizeof *sets);
     for (const cJSON *it = set ? set->child : NULL; it; it = it->next) sets[nsets++] = assignment(it->string, it);
+    int scaling_set = -1; /* the index of eval.rope_scaling among the sets, if the spec gives it */
     for (const cJSON *it = ev ? ev->child : NULL; it; it = it->next) {
         char key[128];
         snprintf(key, sizeof key, "eval.%s", it->string);
+        if (strcmp(it->string, "rope_scaling") == 0) scaling_set = nsets;
         sets[nsets++] = assignment(key, it);
     }
     {
@@ -264,7 +266,17 @@ int sweep_load(Sweep *s, const char *spec_path) {
             snprintf(job->id, sizeof job->id, "%s", id);
             snprintf(name_set, sizeof name_set, "name=%s", job->id);
             sets[nsets++] = core_strdup(name_set);
+            /* RoPE scaling variants apply to the jobs whose encoding can be rescaled: the
+             * others are evaluated without (their config says eval.rope_scaling ["none"]) */
+            const char *scaling = scaling_set >= 0 ? sets[scaling_set] : NULL;
+            if (scaling) {
+                sets[scaling_set] = "eval.rope_scaling=none";
+                if (config_from_string(&job->cfg, base_json, base_origin, sets, nsets) != 0 ||
+                    pe_has(job->cfg.model.pe, PE_SCALABLE))
+                    sets[scaling_set] = scaling;
+            }
             int bad = config_from_string(&job->cfg, base_json, base_origin, sets, nsets) != 0;
+            if (scaling) sets[scaling_set] = scaling;
             for (int k = nfixed; k < nsets; k++) free((void *)sets[k]);
             if (bad) {
                 core_errorf("%s: job %s: %s", spec_path, job->id, core_error());
