@@ -82,6 +82,29 @@ START_TEST(test_spec_errors) {
 }
 END_TEST
 
+/* A spec's RoPE scaling variants apply to the encodings with RoPE; the others
+ * are evaluated without (a spec that asked for pi on a grid of learned alone
+ * still fails: the scaling applies to no job, and learned cannot be rescaled). */
+START_TEST(test_spec_rope_scaling_per_encoding) {
+    const char *d = test_tmpdir("sweep-scaling");
+    char p[512];
+    snprintf(p, sizeof p, "%s/spec.json", d);
+    write_text(p, "{\"grid\": {\"model.pe\": [\"alibi\", \"rope\", \"xpos\"]}, "
+                  "\"eval\": {\"lengths\": [8, 16], \"rope_scaling\": [\"none\", \"ntk\", \"yarn\"]}}");
+    Sweep s;
+    ck_assert_msg(sweep_load(&s, p) == 0, "%s", core_error());
+    ck_assert_int_eq(s.num_jobs, 3);
+    const unsigned all = 1u << PE_ROPE_SCALING_NONE | 1u << PE_ROPE_SCALING_NTK | 1u << PE_ROPE_SCALING_YARN;
+    for (int i = 0; i < s.num_jobs; i++)
+        ck_assert_msg(s.jobs[i].cfg.eval.rope_scaling == (pe_has(s.jobs[i].cfg.model.pe, PE_SCALABLE) ? all
+                                                          : 1u << PE_ROPE_SCALING_NONE),
+                      "%s: rope_scaling %#x", s.jobs[i].id, s.jobs[i].cfg.eval.rope_scaling);
+    ck_assert_uint_eq(s.jobs[1].cfg.eval.rope_scaling, all); /* rope */
+    ck_assert_uint_eq(s.jobs[0].cfg.eval.rope_scaling, 1u << PE_ROPE_SCALING_NONE); /* alibi */
+    sweep_free(&s);
+}
+END_TEST
+
 START_TEST(test_stat_of) {
     double x[4] = {0.5, 1.0, 0.25, 0.25};
     Stat s = stat_of(x, 4);
@@ -721,6 +744,16 @@ START_TEST(test_new_specs) {
     ck_assert_str_eq(s.jobs[15].cfg.task.name, "odds_first");
     ck_assert_int_eq(s.jobs[0].cfg.model.P, 3 * 32 + 2); /* duplicate at n = 32: m = 2n */
     sweep_free(&s);
+    /* text: trained on 64 bytes, evaluated to 64x; learned's table covers it; rope alone rescaled */
+    ck_assert_msg(sweep_load(&s, "experiments/text.json") == 0, "%s", core_error());
+    for (int i = 0; i < s.num_jobs; i++) {
+        const RunConfig *c = &s.jobs[i].cfg;
+        ck_assert_str_eq(c->task.name, "text");
+        ck_assert_int_eq(c->eval.lengths[c->eval.num_lengths - 1], 64 * c->task.max_len);
+        ck_assert_int_ge(c->model.P, 64 * c->task.max_len);
+        ck_assert_int_eq(c->eval.rope_scaling != 1u << PE_ROPE_SCALING_NONE, strcmp(c->model.pe, "rope") == 0);
+    }
+    sweep_free(&s);
 }
 END_TEST
 
@@ -762,6 +795,7 @@ static Suite *sweep_suite(void) {
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_grid_expansion);
     tcase_add_test(tc, test_spec_errors);
+    tcase_add_test(tc, test_spec_rope_scaling_per_encoding);
     tcase_add_test(tc, test_stat_of);
     tcase_add_test(tc, test_findings_aggregate);
     tcase_add_test(tc, test_compare_cli);
