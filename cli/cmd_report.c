@@ -185,11 +185,14 @@ static cJSON *eval_entry(const ReportRun *r, const char *file, char *why, size_t
     }
     cJSON *bp = cJSON_AddObjectToObject(e, "by_position");
     cJSON *bpos = cJSON_AddArrayToObject(bp, "pos"), *bc = cJSON_AddArrayToObject(bp, "correct"),
-          *bt = cJSON_AddArrayToObject(bp, "total");
+          *bt = cJSON_AddArrayToObject(bp, "total"), *bl = cJSON_AddArrayToObject(bp, "loss");
     cJSON_ArrayForEach(row, jget(ev, "by_position")) {
         cJSON_AddItemToArray(bpos, cJSON_CreateNumber(cJSON_GetNumberValue(jget(row, "pos"))));
         cJSON_AddItemToArray(bc, cJSON_CreateNumber(cJSON_GetNumberValue(jget(row, "correct"))));
         cJSON_AddItemToArray(bt, cJSON_CreateNumber(cJSON_GetNumberValue(jget(row, "total"))));
+        /* the mean loss of the tokens predicted at the position (loss by absolute position, Press et al.) */
+        const double l = cJSON_GetNumberValue(jget(row, "loss"));
+        cJSON_AddItemToArray(bl, isfinite(l) ? cJSON_CreateNumber(round(l * 1e5) / 1e5) : cJSON_CreateNull());
     }
     cJSON_Delete(ev);
     return e;

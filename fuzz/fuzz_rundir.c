@@ -63,6 +63,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 check(isfinite(e.loss[i]) && e.loss[i] >= 0, "loss");
                 check(e.floor[i] == -1.0 || (isfinite(e.floor[i]) && e.floor[i] >= 0), "loss_floor");
             }
+            for (int b = 0; b < RUN_EVAL_POS_BINS; b++) {
+                check(e.pos_total[b] >= 0 && e.pos_correct[b] >= 0 && e.pos_correct[b] <= e.pos_total[b], "by_position counts");
+                check(isfinite(e.pos_loss[b]) && e.pos_loss[b] >= 0, "by_position loss");
+            }
         }
     } else if (kind == 2) {
         size_t len = 0;

@@ -51,6 +51,59 @@ void json_value_text(const void *value, char *buf, size_t cap) {
     free(s);
 }
 
+int eval_pos_bin(long p) {
+    if (p < 1) return -1;
+    if (p < 8) return (int)p - 1;
+    int k = 3;
+    while (k < 22 && p >= 2L << k) k++;
+    if (k == 22) return -1;
+    return 7 + (k - 3) * 4 + (int)((p - (1L << k)) / (1L << (k - 2)));
+}
+
+long eval_pos_bin_lo(int b) {
+    if (b < 7) return b + 1;
+    const int k = 3 + (b - 7) / 4, q = (b - 7) % 4;
+    return (1L << k) + (long)q * (1L << (k - 2));
+}
+
+/* by_position (optional): rows of ascending pos, each counted into its bin */
+static int parse_by_position(const cJSON *bp, const char *origin, RunEval *e) {
+    if (!bp) return 0;
+    if (!cJSON_IsArray(bp)) return core_errorf("%s: by_position: expected an array of rows", origin);
+    char got[80];
+    long last = -1;
+    int i = 0;
+    const cJSON *row;
+    cJSON_ArrayForEach(row, bp) {
+        long pos = 0, total = 0, correct = 0;
+        double loss = 0;
+        const cJSON *f = NULL;
+        const char *bad = !cJSON_IsObject(row) ? "" :
+                          !whole(f = cJSON_GetObjectItemCaseSensitive(row, "pos"), 0, 1e7, &pos) ? "pos" :
+                          !whole(f = cJSON_GetObjectItemCaseSensitive(row, "total"), 1, 1e12, &total) ? "total" :
+                          !whole(f = cJSON_GetObjectItemCaseSensitive(row, "correct"), 0, (double)total, &correct) ? "correct" :
+                          !nonneg_finite(f = cJSON_GetObjectItemCaseSensitive(row, "loss"), &loss) ? "loss" : NULL;
+        if (bad) {
+            json_value_text(*bad ? f : row, got, sizeof got);
+            return core_errorf("%s: by_position[%d]%s%s: expected %s, got %s", origin, i, *bad ? "." : "", bad,
+                               !*bad ? "an object" : strcmp(bad, "loss") == 0 ? "a finite number >= 0"
+                               : strcmp(bad, "correct") == 0 ? "a whole number in 0..total" : "a whole number",
+                               got);
+        }
+        if (pos <= last)
+            return core_errorf("%s: by_position[%d].pos: %ld after %ld; positions must ascend", origin, i, pos, last);
+        last = pos;
+        const int b = eval_pos_bin(pos);
+        if (b >= 0) {
+            e->pos_total[b] += total;
+            e->pos_correct[b] += correct;
+            e->pos_loss[b] += loss * (double)total; /* the row's loss is its mean */
+        }
+        i++;
+    }
+    return 0;
+}
+
 int eval_file_parse(const char *text, const char *origin, RunEval *e) {
     memset(e, 0, sizeof *e);
     cJSON *j = cJSON_Parse(text);
@@ -166,6 +219,7 @@ int eval_file_parse(const char *text, const char *origin, RunEval *e) {
         }
         e->num++;
     }
+    if (parse_by_position(cJSON_GetObjectItemCaseSensitive(j, "by_position"), origin, e) != 0) goto done;
     e->present = 1;
     rc = 0;
 done:

@@ -11,7 +11,7 @@
  * positions, positions_range, rope_scaling, rope_scale, rope_scale_derived,
  * rope_original_context; results (per length: n, examples, tokens,
  * token_acc, exact_match, loss, in_training_range, loss_floor for LM tasks)
- * and by_position (pos, correct, total, acc, loss).
+ * and by_position (pos, correct, total, acc, loss; read back binned, below).
  * The canonical evaluation also records samples (the examples per length
  * asked for); an ad-hoc one (posenc eval with --lengths, --samples,
  * --rope-scale or a variant its config does not list) is written as
@@ -36,6 +36,17 @@ enum {
 
 #define RUN_EVAL_MAX_ROWS 256
 
+/* Loss and accuracy by absolute position of the predicted token (by_position
+ * of the file, summed over its lengths: in a causal model a prediction at
+ * position p depends on positions 0..p alone, whatever the example's length)
+ * are kept in log-spaced bins: positions 1..7 one bin each, then four bins
+ * per octave (8-9, 10-11, 12-13, 14-15, 16-19, ...), up to 2^22. */
+#define RUN_EVAL_POS_BINS 83
+/* The bin of position p, or -1 (p < 1 or p >= 2^22). */
+int eval_pos_bin(long p);
+/* The first position of bin b (0 <= b <= RUN_EVAL_POS_BINS: b = BINS is the end of the last). */
+long eval_pos_bin_lo(int b);
+
 /* One evaluation file, parsed and checked. */
 typedef struct {
     int present;
@@ -51,6 +62,9 @@ typedef struct {
     double eval_seed;                /* the eval.seed it was made with, -1 if absent */
     int adhoc;                       /* an ad-hoc evaluation (<stem>.adhoc.json) */
     char stale[700];                 /* set by run_inspect: why it does not count as the run's result ("" if it does) */
+    /* by position, binned (eval_pos_bin): predicted tokens, right ones, summed loss; all 0 if absent */
+    long pos_total[RUN_EVAL_POS_BINS], pos_correct[RUN_EVAL_POS_BINS];
+    double pos_loss[RUN_EVAL_POS_BINS];
 } RunEval;
 
 /* Parse and check an evaluation file's text (origin names it in messages):

@@ -227,6 +227,9 @@ static int add_run(const char *dir, char keys[][64], int nkeys, RunList *list, R
                 r->floor[q] = e->floor[q];
                 r->examples[q] = e->examples[q];
             }
+            memcpy(r->pos_total, e->pos_total, sizeof r->pos_total);
+            memcpy(r->pos_correct, e->pos_correct, sizeof r->pos_correct);
+            memcpy(r->pos_loss, e->pos_loss, sizeof r->pos_loss);
             list->num++;
             if (!list->ndirs || strcmp(list->dirs[list->ndirs - 1], dir) != 0) {
                 if (!list->dirs) list->dirs = core_calloc(SWEEP_MAX_JOBS + 1, sizeof *list->dirs);
@@ -829,6 +832,132 @@ static void group_styles(const Cell *cells, const int *members, int nm, LineStyl
     }
 }
 
+/* ---- loss by position ------------------------------------------------------ */
+
+/* Cell c's loss at position bin b over its seeds: mean, min, max of each
+ * seed's mean loss in the bin, the mean of their perplexities and token
+ * accuracies; the number of seeds that predicted a token there (0: none). */
+typedef struct {
+    int seeds;
+    long tokens;
+    double loss_mean, loss_min, loss_max, ppl_mean, acc_mean;
+} PosStat;
+
+static PosStat pos_stat(const AggTable *t, const Cell *c, int b) {
+    PosStat p = {0};
+    for (int i = 0; i < c->num_runs; i++) {
+        const RunResult *r = &t->runs[c->runs[i]];
+        if (r->pos_total[b] <= 0) continue;
+        const double l = r->pos_loss[b] / (double)r->pos_total[b];
+        p.loss_min = p.seeds ? fmin(p.loss_min, l) : l;
+        p.loss_max = p.seeds ? fmax(p.loss_max, l) : l;
+        p.loss_mean += l;
+        p.ppl_mean += dm_exp(l);
+        p.acc_mean += (double)r->pos_correct[b] / (double)r->pos_total[b];
+        p.tokens += r->pos_total[b];
+        p.seeds++;
+    }
+    if (p.seeds) p.loss_mean /= p.seeds, p.ppl_mean /= p.seeds, p.acc_mean /= p.seeds;
+    return p;
+}
+
+/* The last position a cell's training predicts: the longest training input (LM
+ * tasks: max_len; the answer frame: n + m + 2 at max_len, counted from BOS). */
+static int cell_train_T(const Cell *c) {
+    const TaskOps *tk = task_find(c->task);
+    if (!tk) return c->max_len;
+    TaskConfig tc;
+    task_config_default(&tc);
+    tc.min_len = c->min_len;
+    tc.max_len = c->max_len;
+    return task_max_train_input_len(tk, &tc);
+}
+
+/* OUT/by_position.csv: per cell and position bin (positions pos_lo..pos_hi, the
+ * absolute position of the predicted token, summed over the evaluated lengths). */
+static int write_by_position_csv(const char *out, const AggTable *t) {
+    const Cell *cells = t->cells;
+    size_t cap = 1024 + (size_t)t->ncells * RUN_EVAL_POS_BINS * (t->nkeys * 64 + 400), len = 0;
+    char *csv = core_calloc(cap, 1);
+    for (int k = 0; k < t->nkeys; k++) len += snprintf(csv + len, cap - len, "%s,", t->keys[k]);
+    len += snprintf(csv + len, cap - len,
+                    "label,variant,pos_lo,pos_hi,in_training_range,seeds,tokens,loss_mean,loss_min,loss_max,ppl_mean,"
+                    "token_acc_mean\n");
+    for (int i = 0; i < t->ncells; i++) {
+        const Cell *c = &cells[i];
+        const int train_T = cell_train_T(c);
+        for (int b = 0; b < RUN_EVAL_POS_BINS; b++) {
+            const PosStat p = pos_stat(t, c, b);
+            if (!p.seeds) continue;
+            for (int k = 0; k < t->nkeys; k++) len += snprintf(csv + len, cap - len, "%s,", c->values[k]);
+            const long lo = eval_pos_bin_lo(b), hi = eval_pos_bin_lo(b + 1) - 1;
+            len += snprintf(csv + len, cap - len, "%s,%s,%ld,%ld,%d,%d,%ld,%.6f,%.6f,%.6f,%.6f,%.6f\n", c->label,
+                            c->variant, lo, hi, hi <= train_T, p.seeds, p.tokens, p.loss_mean, p.loss_min, p.loss_max,
+                            p.ppl_mean, p.acc_mean);
+        }
+    }
+    char path[4200];
+    snprintf(path, sizeof path, "%s/by_position.csv", out);
+    const int rc = file_write_atomic(path, csv, len);
+    free(csv);
+    return rc;
+}
+
+/* A group's loss by position: one line per cell (mean over seeds per bin, at
+ * the bin's geometric middle), log position axis, the training positions
+ * shaded. 0 if drawn, 1 if the group has no by-position data, or an error. */
+static int by_position_plot(const AggTable *t, const int *members, int nm, const char *head, const char *base) {
+    const Cell *cells = t->cells;
+    int any = 0, train_T = 0;
+    double lo = INFINITY, hi = 0, ymax = 0;
+    for (int i = 0; i < nm; i++)
+        for (int b = 0; b < RUN_EVAL_POS_BINS; b++) {
+            const PosStat p = pos_stat(t, &cells[members[i]], b);
+            if (!p.seeds) continue;
+            any = 1;
+            lo = fmin(lo, (double)eval_pos_bin_lo(b));
+            hi = fmax(hi, (double)eval_pos_bin_lo(b + 1) - 1);
+            ymax = fmax(ymax, p.loss_max);
+        }
+    if (!any) return 1;
+    for (int i = 0; i < nm; i++) train_T = cell_train_T(&cells[members[i]]) > train_T ? cell_train_T(&cells[members[i]]) : train_T;
+    LineStyle *st = core_calloc(nm, sizeof *st);
+    group_styles(cells, members, nm, st);
+    PlotScript s;
+    plot_script_init(&s);
+    for (int i = 0; i < nm; i++) {
+        plot_printf(&s, "$p%d << EOD\n", i);
+        for (int b = 0; b < RUN_EVAL_POS_BINS; b++) {
+            const PosStat p = pos_stat(t, &cells[members[i]], b);
+            if (!p.seeds) continue;
+            const double x = sqrt((double)eval_pos_bin_lo(b) * (double)(eval_pos_bin_lo(b + 1) - 1));
+            plot_printf(&s, "%.6g %.6f %.6f %.6f\n", x, p.loss_mean, p.loss_min, p.loss_max);
+        }
+        plot_printf(&s, "EOD\n");
+    }
+    plot_printf(&s, "set title ");
+    char title[800];
+    snprintf(title, sizeof title, "%s: loss by position (mean over seeds; summed over the evaluated lengths)", head);
+    plot_quoted(&s, title);
+    plot_printf(&s, "\nset logscale x 2\nset xrange [%g:%g]\nset yrange [0:%g]\n", lo, hi * 1.05, ymax * 1.08);
+    plot_printf(&s, "set xlabel 'absolute position of the predicted token (log scale)'\nset ylabel 'loss (nats per token)'\n");
+    plot_printf(&s, "set grid\nset key outside right top\nset object 1 rect from %g, graph 0 to %d, graph 1 "
+                    "fillcolor rgb '#eeeeee' fillstyle solid noborder behind\n", lo, train_T);
+    plot_printf(&s, "set label 1 'training positions' at %g, graph 0.04\n", lo * 1.05);
+    plot_printf(&s, "plot ");
+    for (int i = 0; i < nm; i++) {
+        if (i) plot_printf(&s, ", ");
+        plot_printf(&s, "$p%d using 1:2 with linespoints lw %.2f dt %s pt %d ps %.2f lc rgb '%s' title ", i, st[i].width,
+                    st[i].dash, st[i].point, st[i].point_size, st[i].colour);
+        plot_quoted(&s, cells[members[i]].label);
+    }
+    plot_printf(&s, "\n");
+    const int rc = plot_render(s.text, base, 1100, 600);
+    plot_script_free(&s);
+    free(st);
+    return rc;
+}
+
 /* Plot geometry: the legend's rows and the figure height that fits them. */
 /* The legend's rows (it fills column by column): even when there are
  * variants, so that an encoding and its variant stay in one column. */
@@ -1368,6 +1497,7 @@ int aggregate_write(const AggTable *t, const char *out, FILE *f, const AggOption
     if (f) fprintf(f, "provenance: %s\n\n", t->prov_details);
     int rc = write_csv(out, t);
     if (rc == 0) rc = write_breaks_csv(out, t);
+    if (rc == 0) rc = write_by_position_csv(out, t);
     int *members = core_calloc(ncells ? ncells : 1, sizeof(int));
     /* results.md: the same tables in markdown, for reports (figures linked relative to OUT) */
     char *md_text = NULL;
@@ -1420,6 +1550,14 @@ int aggregate_write(const AggTable *t, const char *out, FILE *f, const AggOption
             if (rc == 0 && md) fprintf(md, "\n![%s %s](%s_%s.svg)\n", gname, loss ? "loss" : "accuracy", gname,
                                        loss ? "loss" : "accuracy");
         }
+        if (rc == 0 && cells[c].lm) { /* a language model: loss by absolute position (Press et al. plot it) */
+            char base[4096 + 600];
+            snprintf(base, sizeof base, "%s/%s_loss_by_position", out, gname);
+            const int drawn = by_position_plot(t, members, nm, head, base);
+            if (drawn < 0) rc = -1;
+            if (drawn == 0 && f) fprintf(f, "plot: %s.png (and .svg)\n", base);
+            if (drawn == 0 && md) fprintf(md, "\n![%s loss by position](%s_loss_by_position.svg)\n", gname, gname);
+        }
     }
     if (md) {
         fclose(md);
@@ -1431,7 +1569,7 @@ int aggregate_write(const AggTable *t, const char *out, FILE *f, const AggOption
     if (f && rc == 0) {
         char evals[64] = "";
         if (t->nruns != t->nrundirs) snprintf(evals, sizeof evals, " with %d evaluations", t->nruns);
-        fprintf(f, "\nresults: %s/results.csv and breaks.csv (%d run%s%s, %d cell%s%s%s)\n", out, t->nrundirs,
+        fprintf(f, "\nresults: %s/results.csv, breaks.csv and by_position.csv (%d run%s%s, %d cell%s%s%s)\n", out, t->nrundirs,
                 t->nrundirs == 1 ? "" : "s", evals, ncells, ncells == 1 ? "" : "s",
                 t->incomplete ? "; some runs incomplete, see above" : "",
                 uneven ? "; some cells uneven (other seed counts or lengths than their neighbours'), see above" : "");

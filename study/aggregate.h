@@ -83,6 +83,9 @@ typedef struct {
     long examples[AGG_MAX_LENGTHS];  /* evaluation examples (0: not recorded) */
     Break brk[AGG_NMETRICS];         /* the break per metric (findings.h); loss and ppl share one: perplexity's
                                         (brk.ref: the reference, in the metric's units) */
+    /* by absolute position of the predicted token, binned (run/evalfile.h eval_pos_bin) */
+    long pos_total[RUN_EVAL_POS_BINS], pos_correct[RUN_EVAL_POS_BINS];
+    double pos_loss[RUN_EVAL_POS_BINS];  /* summed */
 } AggRun;
 
 /* A cell: the runs (seeds) of one grid point and evaluation variant. */

@@ -266,9 +266,10 @@ int sweep_load(Sweep *s, const char *spec_path) {
             snprintf(job->id, sizeof job->id, "%s", id);
             snprintf(name_set, sizeof name_set, "name=%s", job->id);
             sets[nsets++] = core_strdup(name_set);
-            /* RoPE scaling variants apply to the jobs whose encoding can be rescaled: the
-             * others are evaluated without (their config says eval.rope_scaling ["none"]) */
-            const char *scaling = scaling_set >= 0 ? sets[scaling_set] : NULL;
+            /* RoPE scaling variants apply to the jobs whose encoding can be rescaled: when the
+             * spec's list has "none", the others are evaluated with it alone (their config says
+             * eval.rope_scaling ["none"]); a list without "none" still needs RoPE in every job */
+            const char *scaling = scaling_set >= 0 && strstr(sets[scaling_set], "none") ? sets[scaling_set] : NULL;
             if (scaling) {
                 sets[scaling_set] = "eval.rope_scaling=none";
                 if (config_from_string(&job->cfg, base_json, base_origin, sets, nsets) != 0 ||

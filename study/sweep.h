@@ -16,9 +16,10 @@
  *                                          sets eval.* of every run's config; lists in
  *                                          eval.positions / eval.rope_scaling evaluate each
  *                                          trained run once per variant, e.g.
- *                                          "rope_scaling": ["none", "pi", "ntk", "yarn"]; the
- *                                          scaling variants apply to the encodings with RoPE,
- *                                          the others are evaluated with "none" alone)
+ *                                          "rope_scaling": ["none", "pi", "ntk", "yarn"]; with
+ *                                          "none" in the list, the scalings apply to the
+ *                                          encodings with RoPE and the others are evaluated
+ *                                          with "none" alone; without it, every job needs RoPE)
  *     "threads": 1,                        threads per job (train.threads; optional, default 1)
  *     "slurm": {"partition": "short", "time": "0:30:00", "mem": "2G", "max_running": 50}
  *                                          resources of `posenc sweep --slurm` (optional,

@@ -169,6 +169,17 @@ static void fake_task_run(const char *out, const char *id, const char *task, con
         if (fake_examples) cJSON_AddNumberToObject(r, "examples", (double)fake_examples);
         cJSON_AddItemToArray(res, r);
     }
+    /* by position: positions 1..4 at the loss of n = 4, 5..8 at that of n = 8, two tokens each, one right */
+    cJSON *bp = cJSON_AddArrayToObject(e, "by_position");
+    for (int q = 1; q <= 8; q++) {
+        cJSON *r = cJSON_CreateObject();
+        cJSON_AddNumberToObject(r, "pos", q);
+        cJSON_AddNumberToObject(r, "correct", 1);
+        cJSON_AddNumberToObject(r, "total", 2);
+        cJSON_AddNumberToObject(r, "acc", 0.5);
+        cJSON_AddNumberToObject(r, "loss", loss[q <= 4 ? 0 : 1]);
+        cJSON_AddItemToArray(bp, r);
+    }
     char *text = cJSON_Print(e);
     snprintf(p, sizeof p, "%s/eval.json", dir);
     write_text(p, text);
@@ -292,6 +303,69 @@ START_TEST(test_aggregate_lm) {
     /* chance, a uniform guess over the alphabet: log(10) nats */
     ck_assert_msg(strstr(svg, "chance: log(alphabet)"), "no chance line in %s", p);
     free(svg);
+    /* loss by position: per cell and bin, the mean, min and max of the seeds' losses; position 8 is
+     * beyond the training positions 1..4 */
+    snprintf(p, sizeof p, "%s/by_position.csv", d);
+    char *csv = file_read_all(p, NULL);
+    ck_assert_ptr_nonnull(csv);
+    ck_assert_msg(strstr(csv, "model.pe,label,variant,pos_lo,pos_hi,in_training_range,seeds,tokens,loss_mean,loss_min,"
+                              "loss_max,ppl_mean,token_acc_mean\n"
+                              "rope,rope,default,1,1,1,2,4,0.900000,0.800000,1.000000,2.471911,0.500000\n"),
+                  "%s", csv);
+    ck_assert_msg(strstr(csv, "rope,rope,default,4,4,1,2,4,0.900000,0.800000,1.000000,"), "%s", csv);
+    ck_assert_msg(strstr(csv, "rope,rope,default,5,5,0,2,4,2.500000,2.000000,3.000000,"), "%s", csv);
+    ck_assert_msg(strstr(csv, "rope,rope,default,8,9,0,2,4,2.500000,2.000000,3.000000,"), "%s", csv);
+    ck_assert_msg(strstr(csv, "alibi,alibi,default,8,9,0,1,2,1.000000,1.000000,1.000000,2.718282,0.500000\n"), "%s", csv);
+    free(csv);
+    snprintf(p, sizeof p, "%s/markov_loss_by_position.svg", d);
+    svg = file_read_all(p, NULL);
+    ck_assert_msg(svg && strstr(svg, "training positions"), "no loss-by-position plot %s", p);
+    free(svg);
+}
+END_TEST
+
+/* Position bins: contiguous, ascending, four per octave from 8 on. */
+START_TEST(test_position_bins) {
+    ck_assert_int_eq(eval_pos_bin(0), -1);
+    ck_assert_int_eq(eval_pos_bin(1L << 22), -1);
+    ck_assert_int_eq(eval_pos_bin(1), 0);
+    ck_assert_int_eq(eval_pos_bin(7), 6);
+    ck_assert_int_eq(eval_pos_bin(8), 7);
+    ck_assert_int_eq(eval_pos_bin(9), 7);
+    ck_assert_int_eq(eval_pos_bin(10), 8);
+    ck_assert_int_eq(eval_pos_bin(16), 11);
+    ck_assert_int_eq(eval_pos_bin(4095), 42);
+    ck_assert_int_eq(eval_pos_bin((1L << 22) - 1), RUN_EVAL_POS_BINS - 1);
+    ck_assert_int_eq(eval_pos_bin_lo(RUN_EVAL_POS_BINS), 1L << 22);
+    int last = 0;
+    for (long p = 1; p < 1L << 22; p += p < 70000 ? 1 : 97) {
+        const int b = eval_pos_bin(p);
+        ck_assert_msg(b >= last && b <= last + 1, "position %ld: bin %d after %d", p, b, last);
+        ck_assert_msg(eval_pos_bin_lo(b) <= p && p < eval_pos_bin_lo(b + 1), "position %ld outside bin %d", p, b);
+        last = b;
+    }
+    /* eval_file_parse bins by_position and refuses bad rows */
+    RunEval e;
+    const char *head = "{\"step\": 1, \"results\": [{\"n\": 4, \"token_acc\": 1, \"exact_match\": 1, \"loss\": 0.5}], ";
+    char text[1024];
+    snprintf(text, sizeof text, "%s\"by_position\": [{\"pos\": 8, \"correct\": 1, \"total\": 2, \"loss\": 1.5}, "
+             "{\"pos\": 9, \"correct\": 2, \"total\": 2, \"loss\": 0.5}]}", head);
+    ck_assert_msg(eval_file_parse(text, "e.json", &e) == 0, "%s", core_error());
+    ck_assert_int_eq(e.pos_total[7], 4);
+    ck_assert_int_eq(e.pos_correct[7], 3);
+    ck_assert_double_eq_tol(e.pos_loss[7], 4.0, 1e-12);
+    const char *bad[][2] = {
+        {"\"by_position\": [{\"pos\": 9, \"correct\": 1, \"total\": 2, \"loss\": 1}, {\"pos\": 8, \"correct\": 1, \"total\": 2, \"loss\": 1}]}", "by_position[1].pos: 8 after 9"},
+        {"\"by_position\": [{\"pos\": 1, \"correct\": 3, \"total\": 2, \"loss\": 1}]}", "by_position[0].correct"},
+        {"\"by_position\": [{\"pos\": 1, \"correct\": 1, \"total\": 2, \"loss\": -1}]}", "by_position[0].loss"},
+        {"\"by_position\": [{\"pos\": -1, \"correct\": 1, \"total\": 2, \"loss\": 1}]}", "by_position[0].pos"},
+        {"\"by_position\": {}}", "by_position: expected an array"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        snprintf(text, sizeof text, "%s%s", head, bad[i][0]);
+        ck_assert_int_eq(eval_file_parse(text, "e.json", &e), -1);
+        ck_assert_msg(strstr(core_error(), bad[i][1]), "case %zu: %s", i, core_error());
+    }
 }
 END_TEST
 
@@ -796,6 +870,7 @@ static Suite *sweep_suite(void) {
     tcase_add_test(tc, test_grid_expansion);
     tcase_add_test(tc, test_spec_errors);
     tcase_add_test(tc, test_spec_rope_scaling_per_encoding);
+    tcase_add_test(tc, test_position_bins);
     tcase_add_test(tc, test_stat_of);
     tcase_add_test(tc, test_findings_aggregate);
     tcase_add_test(tc, test_compare_cli);

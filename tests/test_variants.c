@@ -208,7 +208,8 @@ START_TEST(test_sweep_variants) {
     char *svg = read_text(out, "copy_accuracy.svg");
     ck_assert_msg(strstr(svg, "rope+yarn"), "the plot has no rope+yarn curve");
     free(svg);
-    /* a scaling for a non-rope grid cell is refused before anything runs */
+    /* a scaling list without "none" for a non-rope grid cell is refused before anything runs (with
+     * "none", the other encodings are evaluated with it alone: test_sweep) */
     f = fopen(spec, "w");
     fprintf(f, "{\"name\": \"bad\", \"grid\": {\"model.pe\": [\"rope\", \"alibi\"]}, \"eval\": {\"rope_scaling\": [\"pi\"]}}\n");
     fclose(f);
