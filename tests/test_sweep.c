@@ -823,7 +823,7 @@ START_TEST(test_new_specs) {
     for (int i = 0; i < s.num_jobs; i++) {
         const RunConfig *c = &s.jobs[i].cfg;
         ck_assert_str_eq(c->task.name, "text");
-        ck_assert_int_eq(c->eval.lengths[c->eval.num_lengths - 1], 64 * c->task.max_len);
+        ck_assert_int_ge(c->eval.lengths[c->eval.num_lengths - 1], 64 * c->task.max_len);
         ck_assert_int_ge(c->model.P, 64 * c->task.max_len);
         ck_assert_int_eq(c->eval.rope_scaling != 1u << PE_ROPE_SCALING_NONE, strcmp(c->model.pe, "rope") == 0);
     }
