@@ -487,7 +487,7 @@ static cJSON *breaks_entry(const char *dir) {
         char group[512];
         snprintf(group, sizeof group, "%s", cell->task);
         for (int k = 0; k < t.nkeys; k++) {
-            if (k == t.pe_key || k == t.rand_key || strcmp(t.keys[k], "task.name") == 0) continue;
+            if (t.enc_key[k] || strcmp(t.keys[k], "task.name") == 0) continue;
             size_t len = strlen(group);
             snprintf(group + len, sizeof group - len, ", %s=%s", t.keys[k], cell->values[k]);
         }

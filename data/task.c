@@ -14,11 +14,13 @@
 #include "core/rng.h"
 
 extern const TaskOps task_copy_ops, task_reverse_ops, task_sort_ops, task_duplicate_ops,
-    task_odds_first_ops, task_markov_ops, task_text_ops;
+    task_odds_first_ops, task_markov_ops, task_text_ops, task_repeat_ops, task_repeat_map_ops, task_copy_twice_ops,
+    task_reverse_twice_ops, task_reverse_copy_ops;
 
 static const TaskOps *const registry[] = {
     &task_copy_ops, &task_reverse_ops, &task_sort_ops, &task_duplicate_ops, &task_odds_first_ops,
-    &task_markov_ops, &task_text_ops,
+    &task_markov_ops, &task_text_ops, &task_repeat_ops, &task_repeat_map_ops, &task_copy_twice_ops,
+    &task_reverse_twice_ops, &task_reverse_copy_ops,
 };
 #define NUM_TASKS ((int)(sizeof registry / sizeof registry[0]))
 

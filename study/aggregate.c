@@ -18,6 +18,7 @@
 #include "core/escape.h"
 #include "core/fsutil.h"
 #include "data/task.h"
+#include "model/pe.h"
 #include "run/config.h"
 #include "run/inspect.h"
 #include "run/provenance.h"
@@ -156,6 +157,35 @@ static void run_list_free(RunList *l) {
     free(l->runs);
 }
 
+int aggregate_encoding_key(const char *key) {
+    if (strcmp(key, "model.pe") == 0 || strcmp(key, "train.random_positions") == 0) return 1;
+    return strncmp(key, "model.", 6) == 0 && pe_setting_find(key + 6) >= 0;
+}
+
+/* Insert into label, after the encoding's name, each setting of encoding pe
+ * that is a grid key and not at its default: "rope+pi" -> "rope(rope_fraction=0.25)+pi". */
+static void label_settings(char *label, size_t cap, const char *pe, char keys[][64], char values[][64], int nkeys) {
+    const PEOps *ops = pe_find(pe);
+    size_t at = strlen(pe);
+    if (!ops || strncmp(label, pe, at) != 0) return;
+    char add[256] = "";
+    for (int k = 0; k < nkeys; k++) {
+        if (strncmp(keys[k], "model.", 6) != 0) continue;
+        int slot = pe_setting_find(keys[k] + 6);
+        if (slot < 0 || !pe_uses_setting(ops, slot)) continue;
+        char *end;
+        double v = strtod(values[k], &end);
+        if (end != values[k] && *end == '\0' && v == pe_setting_at(slot)->def) continue;
+        size_t len = strlen(add);
+        snprintf(add + len, sizeof add - len, "%s%s=%s", len ? ", " : "(", keys[k] + 6, values[k]);
+    }
+    if (!add[0]) return;
+    strncat(add, ")", sizeof add - strlen(add) - 1);
+    char rest[128];
+    snprintf(rest, sizeof rest, "%s", label + at);
+    snprintf(label + at, cap - at, "%s%s", add, rest);
+}
+
 /* The results of one run directory (run_inspect: the one judge of what a
  * run is) into list: one per evaluation file made at the final step. A run
  * that is not finished, or an evaluation not made at its final step, is
@@ -214,6 +244,7 @@ static int add_run(const char *dir, char keys[][64], int nkeys, RunList *list, R
             eval_variant_name(pm, sc, r->variant, sizeof r->variant);
             if (!r->variant[0]) snprintf(r->variant, sizeof r->variant, "default");
             eval_variant_label(ri->cfg.model.pe, ri->cfg.train.random_positions, pm, sc, r->label, sizeof r->label);
+            label_settings(r->label, sizeof r->label, ri->cfg.model.pe, keys, r->values, nkeys);
             r->variant_rank = pm * PE_ROPE_SCALING_COUNT + sc;
             r->ref = sc == 0 ? -1 : unscaled;
             if (sc == 0) unscaled = list->num;
@@ -267,10 +298,17 @@ static int cmp_cell_rank(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* equal in every grid key but skip and skip2 (-1: none) */
-static int same_values(char a[][64], char b[][64], int nkeys, int skip, int skip2) {
+/* equal in every grid key but those of the encoding's identity (AggTable.enc_key) */
+static int same_but_encoding(char a[][64], char b[][64], int nkeys, const int *enc) {
     for (int k = 0; k < nkeys; k++)
-        if (k != skip && k != skip2 && strcmp(a[k], b[k]) != 0) return 0;
+        if (!enc[k] && strcmp(a[k], b[k]) != 0) return 0;
+    return 1;
+}
+
+/* equal in every grid key */
+static int same_values(char a[][64], char b[][64], int nkeys) {
+    for (int k = 0; k < nkeys; k++)
+        if (strcmp(a[k], b[k]) != 0) return 0;
     return 1;
 }
 
@@ -597,14 +635,15 @@ static void break_seeds_text(const AggTable *t, const Cell *c, int metric, char 
     }
 }
 
-/* A group: cells equal in every grid key but model.pe and train.random_positions.
+/* A group: cells equal in every grid key but those of the encoding (model.pe,
+ * train.random_positions, the encodings' settings).
  * Prints one table per metric with the group's cells as columns and the
  * lengths as rows, the training range marked: in the terminal the mean over
  * seeds, in markdown the mean and its 95 % interval (findings.h), then the
  * per-seed values (folded) and the break lengths. */
 static void print_group(FILE *f, const AggTable *t, const int *members, int nm, int md) {
     const Cell *cells = t->cells;
-    const int nkeys = t->nkeys, pe_key = t->pe_key, rand_key = t->rand_key;
+    const int nkeys = t->nkeys, pe_key = t->pe_key;
     const Cell *c0 = &cells[members[0]];
     fprintf(f, "\n");
     int any = 0, task_in_grid = 0;
@@ -612,7 +651,7 @@ static void print_group(FILE *f, const AggTable *t, const int *members, int nm, 
     if (md) fprintf(f, "**");
     if (!task_in_grid) fprintf(f, "%s", c0->task), any++;
     for (int k = 0; k < nkeys; k++)
-        if (k != pe_key && k != rand_key) fprintf(f, "%s%s=%s", any++ ? ", " : "", t->keys[k], c0->values[k]);
+        if (!t->enc_key[k]) fprintf(f, "%s%s=%s", any++ ? ", " : "", t->keys[k], c0->values[k]);
     if (cell_positions(c0) == EVAL_POS_RANDOM) fprintf(f, "%srandom evaluation positions", any++ ? ", " : "");
     /* the seeds and examples behind the numbers: fewest and most over the group's cells and lengths */
     int smin = 0, smax = 0;
@@ -1347,7 +1386,7 @@ void aggregate_group_title(const AggTable *t, int g, char *buf, size_t cap) {
     for (int k = 0; k < t->nkeys; k++) task_in_grid |= strcmp(t->keys[k], "task.name") == 0;
     if (!task_in_grid) len += snprintf(buf + len, cap - len, "%s", c0->task);
     for (int k = 0; k < t->nkeys && len < cap; k++)
-        if (k != t->pe_key && k != t->rand_key)
+        if (!t->enc_key[k])
             len += snprintf(buf + len, cap - len, "%s%s=%s", len ? ", " : "", t->keys[k], c0->values[k]);
     if (len < cap && cell_positions(c0) == EVAL_POS_RANDOM)
         snprintf(buf + len, cap - len, "%srandom evaluation positions", len ? ", " : "");
@@ -1373,6 +1412,7 @@ static int table_build(AggTable *t, const AggOptions *o, char keys[][64], int nk
         snprintf(t->keys[k], sizeof t->keys[k], "%s", keys[k]);
         if (strcmp(keys[k], "model.pe") == 0) t->pe_key = k;
         if (strcmp(keys[k], "train.random_positions") == 0) t->rand_key = k;
+        t->enc_key[k] = aggregate_encoding_key(keys[k]);
     }
     snprintf(t->title, sizeof t->title, "%s", title);
     t->break_fraction = o && o->break_fraction > 0 ? o->break_fraction : FINDINGS_BREAK_FRACTION;
@@ -1396,7 +1436,7 @@ static int table_build(AggTable *t, const AggOptions *o, char keys[][64], int nk
     int ncells = 0;
     for (int i = 0; i < nruns; i++) {
         int c = 0;
-        while (c < ncells && !(same_values(cells[c].values, runs[i].values, nkeys, -1, -1) &&
+        while (c < ncells && !(same_values(cells[c].values, runs[i].values, nkeys) &&
                                strcmp(cells[c].variant, runs[i].variant) == 0))
             c++;
         if (c == ncells) {
@@ -1422,13 +1462,13 @@ static int table_build(AggTable *t, const AggOptions *o, char keys[][64], int nk
     qsort(cells, ncells, sizeof *cells, cmp_cell_rank); /* the spec's grid order */
     t->cells = cells;
     t->ncells = ncells;
-    /* groups: cells equal but for model.pe, train.random_positions and the RoPE scaling */
+    /* groups: cells equal but for the encoding (model.pe, train.random_positions, its settings) and the RoPE scaling */
     t->group = core_calloc(ncells ? ncells : 1, sizeof(int));
     for (int c = 0; c < ncells; c++) t->group[c] = -1;
     for (int c = 0; c < ncells; c++) {
         if (t->group[c] >= 0) continue;
         for (int q = c; q < ncells; q++)
-            if (t->group[q] < 0 && same_values(cells[c].values, cells[q].values, nkeys, t->pe_key, t->rand_key) &&
+            if (t->group[q] < 0 && same_but_encoding(cells[c].values, cells[q].values, nkeys, t->enc_key) &&
                 cell_positions(&cells[q]) == cell_positions(&cells[c]))
                 t->group[q] = c;
     }
@@ -1491,7 +1531,7 @@ static int report_uneven_cells(const AggTable *t, FILE *f, const char *prefix) {
 
 int aggregate_write(const AggTable *t, const char *out, FILE *f, const AggOptions *o) {
     const Cell *cells = t->cells;
-    const int ncells = t->ncells, nkeys = t->nkeys, pe_key = t->pe_key, rand_key = t->rand_key;
+    const int ncells = t->ncells, nkeys = t->nkeys, pe_key = t->pe_key;
     const int plots = o && o->plots;
     const char *title_base = t->title;
     if (f) fprintf(f, "provenance: %s\n\n", t->prov_details);
@@ -1525,7 +1565,7 @@ int aggregate_write(const AggTable *t, const char *out, FILE *f, const AggOption
         for (int k = 0; k < nkeys; k++) task_in_grid |= strcmp(t->keys[k], "task.name") == 0;
         if (!task_in_grid) snprintf(gname, sizeof gname, "%s", cells[c].task);
         for (int k = 0; k < nkeys; k++) {
-            if (k == pe_key || k == rand_key) continue;
+            if (t->enc_key[k]) continue;
             if (gname[0]) strncat(gname, "_", sizeof gname - strlen(gname) - 1);
             strncat(gname, cells[c].values[k], sizeof gname - strlen(gname) - 1);
         }

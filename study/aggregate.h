@@ -116,6 +116,9 @@ typedef struct {
 typedef struct {
     char keys[SWEEP_MAX_KEYS][64];   /* the grid keys */
     int nkeys, pe_key, rand_key;     /* the index of model.pe and train.random_positions (-1: not keys) */
+    int enc_key[SWEEP_MAX_KEYS];     /* 1 for a key of the encoding's identity: model.pe,
+                                        train.random_positions or an encoding's setting
+                                        (model.rope_fraction, ...; aggregate_encoding_key) */
     char title[128];                 /* the experiment's name (or the output folder's) */
     AggRun *runs;                    /* one per evaluation file aggregated (a run with RoPE scalings gives several) */
     int nruns, incomplete;
@@ -138,7 +141,14 @@ int aggregate_load_sweep(const char *dir, const AggOptions *o, AggTable *t);
 int aggregate_load_runs(const char *const *paths, int npaths, const char *title, const AggOptions *o, AggTable *t);
 void aggregate_free(AggTable *t);
 
-/* A cell's name in tables: its label when model.pe is a grid key, else its grid values joined by sep. */
+/* Whether a grid key is part of the encoding's identity: model.pe,
+ * train.random_positions, or an encoding's setting model.<name> (model/pe.h).
+ * Cells that differ only in such keys form one group: they are compared. */
+int aggregate_encoding_key(const char *key);
+
+/* A cell's name in tables: its label when model.pe is a grid key, else its grid values joined by sep.
+ * The label names the encoding's settings that are grid keys and not at their default:
+ * "rope(rope_fraction=0.25)". */
 void aggregate_cell_label(const AggTable *t, int cell, const char *sep, char *buf, size_t cap);
 /* A group's title: the task (when not a grid key) and the grid values it shares ("copy", "task.name=sort"). */
 void aggregate_group_title(const AggTable *t, int g, char *buf, size_t cap);

@@ -21,6 +21,7 @@
 #include "core/error.h"
 #include "core/escape.h"
 #include "core/fsutil.h"
+#include "model/pe.h"
 #include "run/inspect.h"
 #include "run/score.h"
 #include "run/train.h"
@@ -72,6 +73,19 @@ static void id_part(const char *text, char *buf, size_t cap) {
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
               *p == '+' || *p == '-' || *p == '.'))
             *p = '-';
+}
+
+/* A grid key that is an encoding's setting (model.rope_fraction, ...) varies
+ * only the encodings that read it: for a job whose encoding does not, only
+ * the setting's first listed value is run (the others would repeat it). */
+static int setting_unused_elsewhere(const Sweep *s, const int *idx, const SweepJob *job) {
+    const PEOps *ops = pe_find(job->cfg.model.pe);
+    for (int k = 0; k < s->num_keys; k++) {
+        if (idx[k] == 0 || strncmp(s->keys[k], "model.", 6) != 0) continue;
+        int slot = pe_setting_find(s->keys[k] + 6);
+        if (slot >= 0 && ops && !pe_uses_setting(ops, slot)) return 1;
+    }
+    return 0;
 }
 
 int sweep_load(Sweep *s, const char *spec_path) {
@@ -231,8 +245,8 @@ int sweep_load(Sweep *s, const char *spec_path) {
     }
     nfixed = nsets;
 
-    s->num_jobs = (int)(ncells * nseeds);
-    s->jobs = core_calloc(s->num_jobs, sizeof *s->jobs);
+    s->jobs = core_calloc(ncells * nseeds, sizeof *s->jobs);
+    s->num_jobs = 0;
     for (long cell = 0; cell < ncells; cell++) {
         /* mixed-radix decomposition: the last grid key varies fastest */
         long rest = cell;
@@ -244,7 +258,7 @@ int sweep_load(Sweep *s, const char *spec_path) {
             rest /= n;
         }
         for (int si = 0; si < nseeds; si++) {
-            SweepJob *job = &s->jobs[cell * nseeds + si];
+            SweepJob *job = &s->jobs[s->num_jobs];
             nsets = nfixed;
             char id[512] = "";
             for (int k = 0; k < s->num_keys; k++) {
@@ -283,6 +297,8 @@ int sweep_load(Sweep *s, const char *spec_path) {
                 core_errorf("%s: job %s: %s", spec_path, job->id, core_error());
                 goto done;
             }
+            if (!setting_unused_elsewhere(s, idx, job)) s->num_jobs++;
+            else memset(job, 0, sizeof *job);
         }
     }
     /* ids must be unique (values that differ only in characters mapped to '-') */

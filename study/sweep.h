@@ -10,7 +10,11 @@
  *                                          folder) or an inline object; omitted = built-in defaults
  *     "set": {"train.steps": 1500},        overrides applied to the base (optional)
  *     "grid": {"model.pe": ["none", "rope"], "task.name": ["copy", "sort"]},
- *                                          every combination of the values (keys in order)
+ *                                          every combination of the values (keys in order);
+ *                                          a key that is an encoding's setting
+ *                                          ("model.rope_fraction": [1, 0.25]) varies only the
+ *                                          encodings that read it: the others run its first
+ *                                          value only
  *     "seeds": [1, 2, 3],                  each cell is trained once per seed (default [1])
  *     "eval": {"lengths": [8, 16, 32], "samples": 256}   evaluation (optional;
  *                                          sets eval.* of every run's config; lists in

@@ -273,7 +273,8 @@ START_TEST(test_bad_config_inputs) {
     pe_names(names, sizeof names);
     EXPECT_OUT(names); /* every registered encoding */
     ck_assert_int_eq(posenc("train configs/smoke.json --set task.name=shuffle --out %s/r", d), 2);
-    EXPECT_OUT("copy, reverse, sort, duplicate, odds_first, markov");
+    EXPECT_OUT("copy, reverse, sort, duplicate, odds_first, markov, text, repeat, repeat_map, copy_twice, "
+               "reverse_twice, reverse_copy");
     /* nothing was written by any of them */
     snprintf(p, sizeof p, "%s/r", d);
     ck_assert(!path_exists(p));

@@ -123,6 +123,7 @@ static long fake_examples = 0;
 /* a RoPE scaling evaluated beside the plain one (eval-<name>.json, values fake_scaled_acc) when set */
 static const char *fake_scaling = NULL;
 static double fake_scaled_acc[2];
+static const char *fake_extra_set = NULL; /* one more --set of the fake run's config, e.g. "model.rope_fraction=0.25" */
 
 /* hand-made runs: the aggregate of known numbers (task "copy", or another
  * with its loss floors when floor != NULL) */
@@ -142,9 +143,11 @@ static void fake_task_run(const char *out, const char *id, const char *task, con
     char set_scaling[96];
     snprintf(set_scaling, sizeof set_scaling, "eval.rope_scaling=[\"none\", \"%s\"]", fake_scaling ? fake_scaling : "");
     /* the lengths its eval.json holds: the run's canonical evaluation (docs/SPEC.md §2.0) */
-    const char *sets[] = {set_pe,   set_seed,           set_steps,  "task.max_len=4", "train.warmup=1",
-                          set_task, "eval.lengths=4,8", set_scaling};
-    ck_assert_msg(config_from_string(&c, NULL, "test", sets, fake_scaling ? 8 : 7) == 0, "%s", core_error());
+    const char *sets[9] = {set_pe, set_seed, set_steps, "task.max_len=4", "train.warmup=1", set_task, "eval.lengths=4,8"};
+    int nsets = 7;
+    if (fake_scaling) sets[nsets++] = set_scaling;
+    if (fake_extra_set) sets[nsets++] = fake_extra_set;
+    ck_assert_msg(config_from_string(&c, NULL, "test", sets, nsets) == 0, "%s", core_error());
     char *json = config_to_json(&c);
     snprintf(p, sizeof p, "%s/config.json", dir);
     write_text(p, json);
@@ -800,6 +803,54 @@ END_TEST
 
 /* The new experiments: markov (5 encodings x 3 seeds, evaluated to 8x the
  * training length, learned's table covering it) and tasks (2 tasks x 5 x 3 seeds). */
+/* A grid key that is an encoding's setting varies only the encodings that
+ * read it; the aggregate names the setting in the label and compares the
+ * variants in one group. */
+START_TEST(test_setting_grid) {
+    const char *d = test_tmpdir("sweep-setting");
+    char p[512];
+    snprintf(p, sizeof p, "%s/spec.json", d);
+    write_text(p, "{\"name\": \"st\", \"set\": {\"train.steps\": 200},"
+                  " \"grid\": {\"model.pe\": [\"none\", \"rope\", \"alibi\"], \"model.rope_fraction\": [1, 0.25]},"
+                  " \"seeds\": [1, 2]}");
+    Sweep s;
+    ck_assert_msg(sweep_load(&s, p) == 0, "%s", core_error());
+    ck_assert_int_eq(s.num_jobs, 8); /* none and alibi once, rope twice; two seeds */
+    const char *ids[8] = {"none.1.s1", "none.1.s2", "rope.1.s1", "rope.1.s2",
+                          "rope.0.25.s1", "rope.0.25.s2", "alibi.1.s1", "alibi.1.s2"};
+    for (int i = 0; i < 8; i++) {
+        ck_assert_str_eq(s.jobs[i].id, ids[i]);
+        const double f = s.jobs[i].cfg.model.pe_set.v[pe_setting_find("rope_fraction")];
+        ck_assert_double_eq(f, i == 4 || i == 5 ? 0.25 : 1);
+    }
+    sweep_free(&s);
+
+    /* the aggregate: labels, and one group */
+    snprintf(p, sizeof p, "%s/sweep.json", d);
+    write_text(p, "{\"name\": \"st\", \"grid\": {\"model.pe\": [\"none\", \"rope\"], \"model.rope_fraction\": [1, 0.25]},"
+                  " \"seeds\": [1]}");
+    const double l[2] = {0.1, 1.0}, v[2] = {1.0, 0.5};
+    fake_run(d, "none.1.s1", "none", 1, 10, 10, v, v, l);
+    fake_run(d, "rope.1.s1", "rope", 1, 10, 10, v, v, l);
+    fake_extra_set = "model.rope_fraction=0.25";
+    fake_run(d, "rope.0.25.s1", "rope", 1, 10, 10, v, v, l);
+    fake_extra_set = NULL;
+    AggTable t;
+    ck_assert_int_eq(aggregate_load_sweep(d, &(AggOptions){0}, &t), 3);
+    ck_assert_int_eq(t.ncells, 3);
+    ck_assert_str_eq(t.cells[0].label, "none");
+    ck_assert_str_eq(t.cells[1].label, "rope");
+    ck_assert_str_eq(t.cells[2].label, "rope(rope_fraction=0.25)");
+    ck_assert_int_eq(t.group[1], 0);
+    ck_assert_int_eq(t.group[2], 0);
+    ck_assert(t.enc_key[0] && t.enc_key[1]);
+    ck_assert(aggregate_encoding_key("model.rope_fraction") && aggregate_encoding_key("model.pe") &&
+              aggregate_encoding_key("train.random_positions"));
+    ck_assert(!aggregate_encoding_key("task.name") && !aggregate_encoding_key("model.d_model"));
+    aggregate_free(&t);
+}
+END_TEST
+
 START_TEST(test_new_specs) {
     Sweep s;
     ck_assert_msg(sweep_load(&s, "experiments/markov.json") == 0, "%s", core_error());
@@ -827,6 +878,22 @@ START_TEST(test_new_specs) {
         ck_assert_int_ge(c->model.P, 64 * c->task.max_len);
         ck_assert_int_eq(c->eval.rope_scaling != 1u << PE_ROPE_SCALING_NONE, strcmp(c->model.pe, "rope") == 0);
     }
+    sweep_free(&s);
+    /* Kazemnejad et al.'s protocol: 7 tasks x (5 encodings + RoPE on a quarter of each head) x 3 seeds */
+    ck_assert_msg(sweep_load(&s, "experiments/kazemnejad.json") == 0, "%s", core_error());
+    ck_assert_int_eq(s.num_jobs, 126);
+    int quarter = 0;
+    for (int i = 0; i < s.num_jobs; i++) {
+        const RunConfig *c = &s.jobs[i].cfg;
+        const double f = c->model.pe_set.v[pe_setting_find("rope_fraction")];
+        quarter += f == 0.25;
+        ck_assert(f == 1 || strcmp(c->model.pe, "rope") == 0);
+        ck_assert_int_eq(c->task.min_len, 4);
+        ck_assert_int_eq(c->task.max_len, 20);
+        ck_assert_int_eq(c->task.alphabet, 100);
+        ck_assert_int_eq(c->eval.lengths[c->eval.num_lengths - 1], 40);
+    }
+    ck_assert_int_eq(quarter, 21);
     sweep_free(&s);
 }
 END_TEST
@@ -884,6 +951,7 @@ static Suite *sweep_suite(void) {
     tcase_add_test(tc, test_demo_spec);
     tcase_add_test(tc, test_aggregate_lm);
     tcase_add_test(tc, test_new_specs);
+    tcase_add_test(tc, test_setting_grid);
     tcase_add_test(tc, test_report_script);
     suite_add_tcase(s, tc);
     return s;

@@ -118,6 +118,27 @@ START_TEST(test_answers) {
     expect_ints(y, (const int[]){7, 8}, 2, "odds_first n=2");
     odd->answer(y, one, 1, 10);
     ck_assert_int_eq(y[0], 9);
+    /* Kazemnejad et al.'s copy and reverse variants (docs/SPEC.md §1): repeat (rsc),
+     * repeat_map (rdc), copy_twice (cmc2x), reverse_twice (mc2x), reverse_copy (mcrv);
+     * SEP = 12 with A = 10 */
+    const int aaa[3] = {7, 7, 7}, xyz[3] = {3, 1, 4};
+    int w[7];
+    ck_assert_int_eq(task_find("repeat")->answer_len(3), 3);
+    task_find("repeat")->answer(w, aaa, 3, 10);
+    expect_ints(w, (const int[]){7, 7, 7}, 3, "repeat");
+    ck_assert_int_eq(task_find("repeat_map")->answer_len(3), 3);
+    task_find("repeat_map")->answer(w, (const int[]){9, 9, 9}, 3, 10);
+    expect_ints(w, (const int[]){0, 0, 0}, 3, "repeat_map wraps");
+    ck_assert_int_eq(task_find("copy_twice")->answer_len(3), 7);
+    task_find("copy_twice")->answer(w, xyz, 3, 10);
+    expect_ints(w, (const int[]){3, 1, 4, 12, 3, 1, 4}, 7, "copy_twice");
+    ck_assert_int_eq(task_find("reverse_twice")->answer_len(3), 7);
+    task_find("reverse_twice")->answer(w, xyz, 3, 10);
+    expect_ints(w, (const int[]){4, 1, 3, 12, 4, 1, 3}, 7, "reverse_twice");
+    ck_assert_int_eq(task_find("reverse_copy")->answer_len(3), 7);
+    task_find("reverse_copy")->answer(w, xyz, 3, 10);
+    expect_ints(w, (const int[]){4, 1, 3, 12, 3, 1, 4}, 7, "reverse_copy");
+    ck_assert_int_eq(task_input_len(task_find("reverse_copy"), 3), 12);
     /* the LM frame: n input tokens, n counted */
     const TaskOps *mk = task_find("markov");
     ck_assert_int_eq(task_input_len(mk, 5), 5);
@@ -286,12 +307,34 @@ static void copy_property(const int *x, const int *y, int n, int A) {
     (void)A;
     expect_ints(y, x, n, "copy");
 }
+/* Kazemnejad et al.'s variants: x one symbol repeated (y the same symbol, or
+ * the next one mod A), or y two halves around SEP */
+static void repeat_common(const int *x, const int *y, int n, int A, int shift) {
+    for (int i = 0; i < n; i++) {
+        ck_assert_int_eq(x[i], x[0]); /* one symbol, repeated */
+        ck_assert_int_eq(y[i], (x[0] + shift) % A);
+    }
+}
+static void repeat_property(const int *x, const int *y, int n, int A) { repeat_common(x, y, n, A, 0); }
+static void repeat_map_property(const int *x, const int *y, int n, int A) { repeat_common(x, y, n, A, 1); }
+static void halves(const int *x, const int *y, int n, int A, int first_reversed, int second_reversed) {
+    ck_assert_int_eq(y[n], task_sep(A));
+    for (int i = 0; i < n; i++) {
+        ck_assert_int_eq(y[i], first_reversed ? x[n - 1 - i] : x[i]);
+        ck_assert_int_eq(y[n + 1 + i], second_reversed ? x[n - 1 - i] : x[i]);
+    }
+}
+static void copy_twice_property(const int *x, const int *y, int n, int A) { halves(x, y, n, A, 0, 0); }
+static void reverse_twice_property(const int *x, const int *y, int n, int A) { halves(x, y, n, A, 1, 1); }
+static void reverse_copy_property(const int *x, const int *y, int n, int A) { halves(x, y, n, A, 1, 0); }
 static const struct {
     const char *task;
     void (*check)(const int *x, const int *y, int n, int A);
 } answer_properties[] = {
     {"copy", copy_property},           {"reverse", reverse_property},       {"sort", sort_property},
-    {"duplicate", duplicate_property}, {"odds_first", odds_first_property},
+    {"duplicate", duplicate_property}, {"odds_first", odds_first_property}, {"repeat", repeat_property},
+    {"repeat_map", repeat_map_property}, {"copy_twice", copy_twice_property},
+    {"reverse_twice", reverse_twice_property}, {"reverse_copy", reverse_copy_property},
 };
 
 /* Check every documented property of one batch. */
@@ -384,8 +427,42 @@ START_TEST(test_invariants) {
         check_batch(&b, t, A, n, n, B, 1);
     }
     for (int i = 0; i <= 10; i++) ck_assert_msg(seen_len[i] > 0, "offset %d never drawn", i);
-    for (int s = 0; s < 20; s++) ck_assert_msg(seen_sym[s] > 0, "symbol %d never drawn", s);
+    /* a task with its own sampler documents its draws (test_repeat_draws) */
+    for (int s = 0; s < 20 && !t->sample_x; s++) ck_assert_msg(seen_sym[s] > 0, "symbol %d never drawn", s);
     batch_free(&b);
+}
+END_TEST
+
+/* repeat and repeat_map: every row is one symbol, drawn uniformly (2000 rows of
+ * A = 20: each symbol 100 +- 40 times), one draw per row after its length. */
+START_TEST(test_repeat_draws) {
+    const char *names[2] = {"repeat", "repeat_map"};
+    for (int k = 0; k < 2; k++) {
+        const TaskOps *t = task_find(names[k]);
+        TaskConfig c = make_cfg(names[k], 20, 3, 6);
+        Batch b;
+        ck_assert_int_eq(batch_alloc(&b, 10, task_max_train_input_len(t, &c)), 0);
+        Rng r;
+        rng_seed(&r, 7);
+        int count[20] = {0};
+        for (int it = 0; it < 200; it++) {
+            Rng before = r;
+            ck_assert_int_eq(batch_sample_train(&b, t, &c, 10, &r), 0);
+            for (int i = 0; i < 10; i++) {
+                const int *x = b.inputs + (size_t)i * b.T + 1;
+                for (int q = 1; q < b.ns[i]; q++) ck_assert_int_eq(x[q], x[0]);
+                count[x[0]]++;
+                /* the draws: the length, then the symbol */
+                int n = 3 + (int)rng_below(&before, 4);
+                ck_assert_int_eq(n, b.ns[i]);
+                ck_assert_int_eq((int)rng_below(&before, 20), x[0]);
+            }
+            ck_assert_int_eq(before.state, r.state);
+        }
+        for (int s = 0; s < 20; s++) ck_assert_msg(count[s] >= 60 && count[s] <= 140, "%s: symbol %d drawn %d times",
+                                                   names[k], s, count[s]);
+        batch_free(&b);
+    }
 }
 END_TEST
 
@@ -829,6 +906,7 @@ Suite *task_suite(void) {
     tcase_add_test(tc, test_golden_train_duplicate_odds_first);
     tcase_add_loop_test(tc, test_invariants, 0, task_count());
     tcase_add_test(tc, test_uniform_lengths);
+    tcase_add_test(tc, test_repeat_draws);
     tcase_add_test(tc, test_random_positions);
     tcase_add_test(tc, test_random_positions_uniform);
     tcase_add_test(tc, test_golden_markov);

@@ -34,6 +34,15 @@ DEFINITIONS = {
     "mc2x": "reverse twice: n symbols drawn from 100; the answer is rev(x) [NEXT] rev(x)",
     "mcrv": "reverse then copy: n symbols drawn from 100; the answer is rev(x) [NEXT] x",
 }
+POSENC_TASKS = {  # posenc's run-config keys for each task (docs/SPEC.md §1); rsc2x has no posenc task
+    "rsc": {"task.name": "repeat"},
+    "rdc": {"task.name": "repeat_map"},
+    "cmc": {"task.name": "copy", "task.alphabet": 100},
+    "cmc2x": {"task.name": "copy_twice", "task.alphabet": 100},
+    "mc": {"task.name": "reverse", "task.alphabet": 100},
+    "mc2x": {"task.name": "reverse_twice", "task.alphabet": 100},
+    "mcrv": {"task.name": "reverse_copy", "task.alphabet": 100},
+}
 ENCODINGS = {  # the authors' position_encoding_type -> (posenc's name, posenc config)
     "none": ("none", {"model.pe": "none"}),
     "t5_relative_bias": ("t5", {"model.pe": "t5"}),
@@ -122,6 +131,7 @@ def main():
                 "published": "s2s_copy/" + split if split[0] in "rc" else "s2s_reverse/" + split,
                 "definition": DEFINITIONS[task],
                 "generator": "scripts/dataset_builders/" + builder,
+                **({"posenc": POSENC_TASKS[task]} if task in POSENC_TASKS else {}),
             }
             for split, (task, builder) in SPLITS.items()
         },
