@@ -48,6 +48,7 @@
 #include "model/pe.h"
 #include "run/attention.h"
 #include "run/config.h"
+#include "run/inspect.h"
 #include "run/rundir.h"
 #include "run/score.h"
 #include "study/aggregate.h"
@@ -89,14 +90,6 @@ static void report_usage(FILE *f) {
 
 /* ---- small JSON helpers ---------------------------------------------------- */
 
-static cJSON *read_json_file(const char *path) {
-    char *text = file_read_all(path, NULL);
-    if (!text) return NULL;
-    cJSON *j = cJSON_Parse(text);
-    free(text);
-    if (!j) core_errorf("%s: invalid JSON", path);
-    return j;
-}
 
 static const cJSON *jget(const cJSON *o, const char *k) { return cJSON_GetObjectItemCaseSensitive(o, k); }
 
@@ -122,33 +115,38 @@ typedef struct {
     int has_default;     /* eval.json complete */
 } ReportRun;
 
-/* One evaluation file into a JSON object; NULL (and *why) if missing or unfinished. */
-static cJSON *eval_entry(const ReportRun *r, const char *file, char *why, size_t cap) {
-    char path[4700];
-    snprintf(path, sizeof path, "%s/%s", r->dir, file);
-    cJSON *ev = read_json_file(path);
-    if (!ev) {
+static int cmp_names(const void *a, const void *b) { return strcmp((const char *)a, (const char *)b); }
+
+/* Variant (pm, sc) of run r, as run_inspect judged it (*v: range-checked,
+ * of this run, canonical), into the page's object. by_position comes from
+ * the same file, parsed and checked again (eval_file_parse): it must be what
+ * run_inspect saw. NULL (and *why) if it cannot be read or changed meanwhile. */
+static cJSON *eval_entry(const ReportRun *r, int pm, int sc, const RunEval *v, char *why, size_t cap) {
+    char stem[80], path[4700];
+    eval_variant_stem(pm, sc, stem, sizeof stem);
+    snprintf(path, sizeof path, "%s/%s.json", r->dir, stem);
+    char *text = file_read_capped(path, (size_t)64 << 20, NULL);
+    RunEval *again = core_calloc(1, sizeof *again);
+    cJSON *ev = NULL;
+    if (!text || eval_file_parse(text, path, again) != 0 || !(ev = cJSON_Parse(text))) {
         snprintf(why, cap, "%s", core_error());
+        free(text);
+        free(again);
         return NULL;
     }
-    const long step = (long)cJSON_GetNumberValue(jget(ev, "step"));
-    if (step != r->cfg.train.steps) {
-        snprintf(why, cap, "%.200s: evaluated at step %ld of %d: training not finished", file, step, r->cfg.train.steps);
+    free(text);
+    const int same = again->num == v->num && again->bp_num == v->bp_num && again->bp_max_pos == v->bp_max_pos &&
+                     memcmp(again->n, v->n, sizeof(int) * (size_t)v->num) == 0;
+    free(again);
+    if (!same) {
+        snprintf(why, cap, "%.900s: changed while it was read; report again", path);
         cJSON_Delete(ev);
         return NULL;
     }
-    const char *pos_name = cJSON_GetStringValue(jget(ev, "positions"));
-    const char *scl_name = cJSON_GetStringValue(jget(ev, "rope_scaling"));
-    int pm = pos_name ? eval_positions_find(pos_name) : EVAL_POS_PLAIN;
-    int sc = scl_name ? pe_rope_scaling_find(scl_name) : PE_ROPE_SCALING_NONE;
-    if (pm < 0 || sc < 0) {
-        snprintf(why, cap, "%.200s: unknown evaluation variant", file);
-        cJSON_Delete(ev);
-        return NULL;
-    }
-    char vname[64], label[160];
+    char vname[64], label[160], file[96];
     eval_variant_name(pm, sc, vname, sizeof vname);
     eval_variant_label(r->cfg.model.pe, r->cfg.train.random_positions, pm, sc, label, sizeof label);
+    snprintf(file, sizeof file, "%s.json", stem);
     cJSON *e = cJSON_CreateObject();
     cJSON_AddStringToObject(e, "file", file);
     cJSON_AddStringToObject(e, "variant", vname[0] ? vname : "default");
@@ -159,25 +157,20 @@ static cJSON *eval_entry(const ReportRun *r, const char *file, char *why, size_t
     cJSON *ns = cJSON_AddArrayToObject(e, "n"), *em = cJSON_AddArrayToObject(e, "exact_match"),
           *acc = cJSON_AddArrayToObject(e, "token_acc"), *loss = cJSON_AddArrayToObject(e, "loss"),
           *ppl = cJSON_AddArrayToObject(e, "ppl"), *cem = cJSON_AddArrayToObject(e, "chance_exact_match");
-    const cJSON *row;
-    cJSON_ArrayForEach(row, jget(ev, "results")) {
-        const int n = (int)cJSON_GetNumberValue(jget(row, "n"));
+    cJSON *floor = NULL;
+    for (int i = 0; i < v->num; i++) { /* every value range-checked by eval_file_parse */
+        const int n = v->n[i];
         cJSON_AddItemToArray(ns, cJSON_CreateNumber(n));
-        const char *keys[3] = {"exact_match", "token_acc", "loss"};
-        cJSON *dst[3] = {em, acc, loss};
-        for (int k = 0; k < 3; k++) {
-            double v = cJSON_GetNumberValue(jget(row, keys[k]));
-            cJSON_AddItemToArray(dst[k], isfinite(v) ? cJSON_CreateNumber(round(v * 1e5) / 1e5) : cJSON_CreateNull());
-        }
+        cJSON_AddItemToArray(em, cJSON_CreateNumber(round(v->exact_match[i] * 1e5) / 1e5));
+        cJSON_AddItemToArray(acc, cJSON_CreateNumber(round(v->token_acc[i] * 1e5) / 1e5));
+        cJSON_AddItemToArray(loss, cJSON_CreateNumber(round(v->loss[i] * 1e5) / 1e5));
         /* perplexity: exp of the loss per counted token, as collect and compare compute it */
-        const double lv = cJSON_GetNumberValue(jget(row, "loss")), pv = dm_exp(lv);
-        cJSON_AddItemToArray(ppl, isfinite(lv) && isfinite(pv) ? cJSON_CreateNumber(round(pv * 1e4) / 1e4)
-                                                               : cJSON_CreateNull());
+        const double pv = dm_exp(v->loss[i]);
+        cJSON_AddItemToArray(ppl, isfinite(pv) ? cJSON_CreateNumber(round(pv * 1e4) / 1e4) : cJSON_CreateNull());
         /* an LM task: the lowest loss any model can reach at n (eval.json's loss_floor) */
-        const cJSON *fl = jget(row, "loss_floor");
-        if (cJSON_IsNumber(fl)) {
-            cJSON *floor = jget(e, "loss_floor") ? (cJSON *)jget(e, "loss_floor") : cJSON_AddArrayToObject(e, "loss_floor");
-            cJSON_AddItemToArray(floor, cJSON_CreateNumber(round(fl->valuedouble * 1e5) / 1e5));
+        if (v->floor[i] >= 0) {
+            if (!floor) floor = cJSON_AddArrayToObject(e, "loss_floor");
+            cJSON_AddItemToArray(floor, cJSON_CreateNumber(round(v->floor[i] * 1e5) / 1e5));
         }
         /* guessing every counted symbol uniformly: A^-(answer length), A^-n for an LM task */
         const int m = lm || !t ? n : t->answer_len(n);
@@ -186,7 +179,8 @@ static cJSON *eval_entry(const ReportRun *r, const char *file, char *why, size_t
     cJSON *bp = cJSON_AddObjectToObject(e, "by_position");
     cJSON *bpos = cJSON_AddArrayToObject(bp, "pos"), *bc = cJSON_AddArrayToObject(bp, "correct"),
           *bt = cJSON_AddArrayToObject(bp, "total"), *bl = cJSON_AddArrayToObject(bp, "loss");
-    cJSON_ArrayForEach(row, jget(ev, "by_position")) {
+    const cJSON *row;
+    cJSON_ArrayForEach(row, jget(ev, "by_position")) { /* checked: whole numbers, pos bounded by run_inspect */
         cJSON_AddItemToArray(bpos, cJSON_CreateNumber(cJSON_GetNumberValue(jget(row, "pos"))));
         cJSON_AddItemToArray(bc, cJSON_CreateNumber(cJSON_GetNumberValue(jget(row, "correct"))));
         cJSON_AddItemToArray(bt, cJSON_CreateNumber(cJSON_GetNumberValue(jget(row, "total"))));
@@ -198,79 +192,87 @@ static cJSON *eval_entry(const ReportRun *r, const char *file, char *why, size_t
     return e;
 }
 
-static int cmp_names(const void *a, const void *b) { return strcmp((const char *)a, (const char *)b); }
-
-/* A run directory's entry: its settings and evaluations, or why it has none. */
-static cJSON *run_entry(ReportRun *r, char keys[][64], int nkeys) {
+/* A run directory's entry: its settings and evaluations, or why it has none.
+ * run_inspect judges it (run/inspect.h), as for collect, eval and predict: a
+ * run whose files disagree or hold values out of range is listed as
+ * "invalid" with the reason, and nothing of it is drawn. */
+static cJSON *run_entry(ReportRun *r, char keys[][64], int nkeys, RunInfo *ri) {
     cJSON *e = cJSON_CreateObject();
     cJSON_AddStringToObject(e, "id", r->id);
-    char path[4700];
-    snprintf(path, sizeof path, "%s/config.json", r->dir);
-    cJSON *raw = path_exists(path) ? read_json_file(path) : NULL;
-    if (!raw || config_load(&r->cfg, path, NULL, 0) != 0) {
-        cJSON_AddStringToObject(e, "status", "failed");
-        cJSON_AddStringToObject(e, "error", raw || path_exists(path) ? core_error() : "no config.json");
-        cJSON_Delete(raw);
+    char path[4700], why[1024] = "";
+    const int st = run_inspect(r->dir, ri);
+    if (st == RUN_IO || st == RUN_INVALID) {
+        fprintf(stderr, "posenc report: %s: left out, nothing drawn from it: %s\n", r->id, core_error());
+        cJSON_AddStringToObject(e, "status", "invalid");
+        cJSON_AddStringToObject(e, "error", core_error());
         return e;
     }
-    r->ok = 1;
+    if (st == RUN_OK) {
+        r->ok = 1;
+        r->cfg = ri->cfg;
+    }
     const RunConfig *c = &r->cfg;
-    cJSON_AddStringToObject(e, "pe", c->model.pe);
-    cJSON_AddStringToObject(e, "task", c->task.name);
-    cJSON_AddNumberToObject(e, "seed", (double)c->seed);
-    cJSON_AddNumberToObject(e, "alphabet", c->task.alphabet);
-    cJSON_AddNumberToObject(e, "train_min_len", c->task.min_len);
-    cJSON_AddNumberToObject(e, "train_max_len", c->task.max_len);
-    cJSON_AddBoolToObject(e, "train_random_positions", c->train.random_positions);
-    cJSON_AddNumberToObject(e, "steps", c->train.steps);
-    const TaskOps *t = task_find(c->task.name);
-    cJSON_AddBoolToObject(e, "lm", t && t->frame == TASK_FRAME_LM);
-    /* absolute positions 1..train_T are predicted in training (eval's by_position counts pos + 1) */
-    if (t) cJSON_AddNumberToObject(e, "train_T", task_max_train_input_len(t, &c->task));
-    cJSON_AddNumberToObject(e, "chance_token_acc", 1.0 / c->task.alphabet);
-    cJSON_AddNumberToObject(e, "chance_loss", log((double)c->task.alphabet));
-    cJSON_AddNumberToObject(e, "chance_ppl", c->task.alphabet);
-    /* the group: the task, then the other grid values */
-    snprintf(r->group, sizeof r->group, "%s", c->task.name);
-    cJSON *gv = cJSON_AddObjectToObject(e, "grid");
-    for (int k = 0; k < nkeys; k++) {
-        char v[64];
-        path_text(raw, keys[k], v, sizeof v);
-        cJSON_AddStringToObject(gv, keys[k], v);
-        if (strcmp(keys[k], "model.pe") == 0 || strcmp(keys[k], "train.random_positions") == 0 ||
-            strcmp(keys[k], "task.name") == 0)
-            continue;
-        size_t len = strlen(r->group);
-        snprintf(r->group + len, sizeof r->group - len, ", %s=%s", keys[k], v);
-    }
-    cJSON_Delete(raw);
-    cJSON_AddStringToObject(e, "group", r->group);
-    /* its evaluation files */
-    char files[16][128];
-    int nfiles = 0;
-    DIR *d = opendir(r->dir);
-    for (struct dirent *de; d && (de = readdir(d));) {
-        const char *nm = de->d_name;
-        size_t ln = strlen(nm);
-        if (nfiles < 16 && ln < sizeof files[0] && ln >= 9 && strcmp(nm + ln - 5, ".json") == 0 &&
-            (strcmp(nm, "eval.json") == 0 || strncmp(nm, "eval-", 5) == 0))
-            snprintf(files[nfiles++], sizeof files[0], "%s", nm);
-    }
-    if (d) closedir(d);
-    qsort(files, nfiles, sizeof files[0], cmp_names);
-    cJSON *evs = cJSON_AddArrayToObject(e, "evals");
-    char why[1024] = "";
-    for (int q = 0; q < nfiles; q++) {
-        char w[1024];
-        cJSON *ev = eval_entry(r, files[q], w, sizeof w);
-        if (ev) {
-            cJSON_AddItemToArray(evs, ev);
-            if (strcmp(files[q], "eval.json") == 0) r->has_default = 1;
-        } else if (!why[0]) {
-            snprintf(why, sizeof why, "%s", w);
+    cJSON *evs = NULL;
+    if (r->ok) {
+        cJSON_AddStringToObject(e, "pe", c->model.pe);
+        cJSON_AddStringToObject(e, "task", c->task.name);
+        cJSON_AddNumberToObject(e, "seed", (double)c->seed);
+        cJSON_AddNumberToObject(e, "alphabet", c->task.alphabet);
+        cJSON_AddNumberToObject(e, "train_min_len", c->task.min_len);
+        cJSON_AddNumberToObject(e, "train_max_len", c->task.max_len);
+        cJSON_AddBoolToObject(e, "train_random_positions", c->train.random_positions);
+        cJSON_AddNumberToObject(e, "steps", c->train.steps);
+        const TaskOps *t = task_find(c->task.name);
+        cJSON_AddBoolToObject(e, "lm", t && t->frame == TASK_FRAME_LM);
+        /* absolute positions 1..train_T are predicted in training (eval's by_position counts pos + 1) */
+        if (t) cJSON_AddNumberToObject(e, "train_T", task_max_train_input_len(t, &c->task));
+        cJSON_AddNumberToObject(e, "chance_token_acc", 1.0 / c->task.alphabet);
+        cJSON_AddNumberToObject(e, "chance_loss", log((double)c->task.alphabet));
+        cJSON_AddNumberToObject(e, "chance_ppl", c->task.alphabet);
+        /* the group: the task, then the other grid values (from the resolved config) */
+        char *cj = config_to_json(c);
+        cJSON *raw = cJSON_Parse(cj);
+        free(cj);
+        snprintf(r->group, sizeof r->group, "%s", c->task.name);
+        cJSON *gv = cJSON_AddObjectToObject(e, "grid");
+        for (int k = 0; k < nkeys; k++) {
+            char v[64];
+            path_text(raw, keys[k], v, sizeof v);
+            cJSON_AddStringToObject(gv, keys[k], v);
+            if (strcmp(keys[k], "model.pe") == 0 || strcmp(keys[k], "train.random_positions") == 0 ||
+                strcmp(keys[k], "task.name") == 0)
+                continue;
+            size_t len = strlen(r->group);
+            snprintf(r->group + len, sizeof r->group - len, ", %s=%s", keys[k], v);
         }
+        cJSON_Delete(raw);
+        cJSON_AddStringToObject(e, "group", r->group);
+        /* its canonical evaluations (ad-hoc and stale files are never drawn: docs/SPEC.md §2.0) */
+        evs = cJSON_AddArrayToObject(e, "evals");
+        if (!ri->trained)
+            snprintf(why, sizeof why, "%s", ri->ckpt_step < 0 ? "no results: training did not finish (no model, no "
+                                                                "eval.json)" : ri->why);
+        for (int pm = 0; pm < EVAL_POS_COUNT && ri->trained; pm++)
+            for (int sc = 0; sc < PE_ROPE_SCALING_COUNT; sc++) {
+                const RunEval *v = &ri->eval[pm][sc];
+                if (!v->present || v->stale[0]) {
+                    if (v->present && !why[0]) snprintf(why, sizeof why, "%s", v->stale);
+                    continue;
+                }
+                char w[1024];
+                cJSON *ev = eval_entry(r, pm, sc, v, w, sizeof w);
+                if (ev) {
+                    cJSON_AddItemToArray(evs, ev);
+                    if (pm == EVAL_POS_PLAIN && sc == PE_ROPE_SCALING_NONE) r->has_default = 1;
+                } else if (!why[0]) {
+                    snprintf(why, sizeof why, "%s", w);
+                }
+            }
+        if (!why[0] && !ri->complete) snprintf(why, sizeof why, "%s", ri->why);
+    } else {
+        snprintf(why, sizeof why, "%s", core_error()); /* not a run directory */
     }
-    if (cJSON_GetArraySize(evs) == 0) {
+    if (!evs || cJSON_GetArraySize(evs) == 0) {
         cJSON_AddStringToObject(e, "status", "failed");
         if (!why[0]) {
             snprintf(path, sizeof path, "%s/model.safetensors", r->dir);
@@ -278,7 +280,7 @@ static cJSON *run_entry(ReportRun *r, char keys[][64], int nkeys) {
                                                               : "no results: training did not finish (no model, no eval.json)");
         }
         /* a sweep's log ends with the run's own message (e.g. a non-finite loss) */
-        char *log = r->log[0] && path_exists(r->log) ? file_read_all(r->log, NULL) : NULL;
+        char *log = r->log[0] && path_exists(r->log) ? file_read_capped(r->log, (size_t)16 << 20, NULL) : NULL;
         if (log) {
             size_t n = strlen(log);
             while (n && (log[n - 1] == '\n' || log[n - 1] == '\r' || log[n - 1] == ' ')) log[--n] = '\0';
@@ -555,11 +557,20 @@ int cmd_report(int argc, char **argv) {
     }
     cJSON *spec = NULL;
     int is_sweep = 0;
+    char keys[SWEEP_MAX_KEYS][64], spec_name[128] = "";
+    int nkeys = 0;
     if (path_join(path, sizeof path, dir, "sweep.json") == 0 && path_exists(path)) {
-        if (!(spec = read_json_file(path))) {
+        /* the sweep's spec, checked as collect checks it (aggregate_parse_sweep: grid keys, name) */
+        char *text = file_read_capped(path, (size_t)16 << 20, NULL);
+        cJSON *grid = NULL;
+        if (!text || aggregate_parse_sweep(text, path, keys, &nkeys, spec_name, sizeof spec_name, &grid) != 0) {
             fprintf(stderr, "posenc report: %s\n", core_error());
-            return EXIT_USAGE;
+            free(text);
+            return text ? EXIT_USAGE : EXIT_RUNTIME;
         }
+        cJSON_Delete(grid);
+        spec = cJSON_Parse(text);
+        free(text);
         is_sweep = 1;
     } else if (!(path_join(path, sizeof path, dir, "config.json") == 0 && path_exists(path))) {
         fprintf(stderr, "posenc report: %s is neither a sweep folder (no sweep.json) nor a run directory "
@@ -568,11 +579,6 @@ int cmd_report(int argc, char **argv) {
     }
 
     /* the run directories */
-    char keys[SWEEP_MAX_KEYS][64];
-    int nkeys = 0;
-    for (const cJSON *g = spec ? jget(spec, "grid") : NULL, *k = g ? g->child : NULL; k && nkeys < SWEEP_MAX_KEYS;
-         k = k->next)
-        snprintf(keys[nkeys++], sizeof keys[0], "%s", k->string);
     ReportRun *runs = core_calloc(MAX_RUNS, sizeof *runs);
     int nruns = 0;
     if (is_sweep) {
@@ -623,11 +629,22 @@ int cmd_report(int argc, char **argv) {
     cJSON *gk = cJSON_AddArrayToObject(data, "grid_keys");
     for (int k = 0; k < nkeys; k++) cJSON_AddItemToArray(gk, cJSON_CreateString(keys[k]));
     cJSON *rarr = cJSON_AddArrayToObject(data, "runs");
-    int complete = 0;
+    int complete = 0, invalid = 0;
+    RunInfo *ri = core_calloc(1, sizeof *ri);
     for (int i = 0; i < nruns; i++) {
-        cJSON *e = run_entry(&runs[i], keys, nkeys);
+        cJSON *e = run_entry(&runs[i], keys, nkeys, ri);
         complete += strcmp(cJSON_GetStringValue(jget(e, "status")), "ok") == 0;
+        invalid += strcmp(cJSON_GetStringValue(jget(e, "status")), "invalid") == 0;
         cJSON_AddItemToArray(rarr, e);
+    }
+    free(ri);
+    if (!is_sweep && invalid) { /* the one run asked about: refused as collect refuses it, no page */
+        cJSON_Delete(data);
+        cJSON_Delete(spec);
+        free(runs);
+        fprintf(stderr, "posenc report: %s: not reported (its files disagree or hold values out of range; see above)\n",
+                dir);
+        return EXIT_USAGE;
     }
     /* attention: every run with results, or, if their maps would exceed max_weights
      * (~3 bytes each in the page), the first seed of each group and encoding */
@@ -687,7 +704,7 @@ int cmd_report(int argc, char **argv) {
         fprintf(stderr, "posenc report: %s\n", core_error());
         return EXIT_RUNTIME;
     }
-    printf("report: %s (%.2f MB; %d run%s, %d with results)\n", outpath, total / 1e6, nruns, nruns == 1 ? "" : "s",
-           complete);
+    printf("report: %s (%.2f MB; %d run%s, %d with results%s)\n", outpath, total / 1e6, nruns, nruns == 1 ? "" : "s",
+           complete, invalid ? "; some runs invalid, left out: see above" : "");
     return 0;
 }

@@ -68,8 +68,10 @@ long eval_pos_bin_lo(int b) {
 
 /* by_position (optional): rows of ascending pos, each counted into its bin */
 static int parse_by_position(const cJSON *bp, const char *origin, RunEval *e) {
+    e->bp_max_pos = -1;
     if (!bp) return 0;
-    if (!cJSON_IsArray(bp)) return core_errorf("%s: by_position: expected an array of rows", origin);
+    if (!cJSON_IsArray(bp) || cJSON_GetArraySize(bp) > RUN_EVAL_MAX_BYPOS)
+        return core_errorf("%s: by_position: expected an array of at most %d rows", origin, RUN_EVAL_MAX_BYPOS);
     char got[80];
     long last = -1;
     int i = 0;
@@ -93,6 +95,8 @@ static int parse_by_position(const cJSON *bp, const char *origin, RunEval *e) {
         if (pos <= last)
             return core_errorf("%s: by_position[%d].pos: %ld after %ld; positions must ascend", origin, i, pos, last);
         last = pos;
+        e->bp_max_pos = pos; /* run_inspect bounds it by the longest input the evaluation could see */
+        e->bp_num++;
         const int b = eval_pos_bin(pos);
         if (b >= 0) {
             e->pos_total[b] += total;

@@ -35,6 +35,7 @@ enum {
 /* ---- the evaluation files ------------------------------------------------- */
 
 #define RUN_EVAL_MAX_ROWS 256
+#define RUN_EVAL_MAX_BYPOS 65536 /* by_position entries (positions of the longest input, at most ~12300) */
 
 /* Loss and accuracy by absolute position of the predicted token (by_position
  * of the file, summed over its lengths: in a causal model a prediction at
@@ -61,6 +62,8 @@ typedef struct {
     long samples;                    /* the examples per length asked for, -1 if absent (older files) */
     double eval_seed;                /* the eval.seed it was made with, -1 if absent */
     int adhoc;                       /* an ad-hoc evaluation (<stem>.adhoc.json) */
+    int bp_num;                      /* by_position entries (pos strictly increasing, correct <= total) */
+    long bp_max_pos;                 /* their largest pos, -1 without any (run_inspect bounds it) */
     char stale[700];                 /* set by run_inspect: why it does not count as the run's result ("" if it does) */
     /* by position, binned (eval_pos_bin): predicted tokens, right ones, summed loss; all 0 if absent */
     long pos_total[RUN_EVAL_POS_BINS], pos_correct[RUN_EVAL_POS_BINS];

@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "core/fsutil.h"
+#include "data/task.h"
 #include "run/checkpoint.h"
 #include "run/score.h"
 
@@ -97,6 +98,17 @@ static int check_eval_identity(const RunInfo *ri, const RunEval *e, const char *
     if (e->task[0] && strcmp(e->task, ri->cfg.task.name) != 0)
         return core_errorf("%s: task is \"%s\" but config.json says task.name = \"%s\": the files are not of one "
                            "run", path, e->task, ri->cfg.task.name);
+    /* positions past the longest input it could have seen (or the random ids' range) */
+    int longest = 0;
+    const TaskOps *t = task_find(ri->cfg.task.name);
+    for (int i = 0; i < e->num && t; i++) {
+        const int len = task_input_len(t, e->n[i]);
+        longest = len > longest ? len : longest;
+    }
+    if (ri->cfg.model.P > longest) longest = ri->cfg.model.P;
+    if (e->bp_max_pos > longest)
+        return core_errorf("%s: by_position: pos %ld is past every position its evaluation could see (at most %d): "
+                           "not an evaluation of this run", path, e->bp_max_pos, longest);
     if (e->step > ri->ckpt_step) {
         if (has_ckpt)
             return core_errorf("%s: evaluated at step %ld, but the checkpoint is at step %ld: the files are not of "

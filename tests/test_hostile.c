@@ -10,6 +10,7 @@
  *   test_adhoc_evaluation_beside    --lengths/--samples/other variants: beside the run's files, never its result
  *   test_eval_seed_and_uneven_cells a changed eval.seed is noticed; collect names uneven cells
  *   test_predict_judged_like_eval   predict/attention: the same checks, exit codes and wording as eval
+ *   test_report_judges_its_input    report: run_inspect's checks, bad runs listed and never drawn
  */
 #include <check.h>
 #include <fcntl.h>
@@ -240,6 +241,56 @@ START_TEST(test_predict_judged_like_eval) {
 }
 END_TEST
 
+/* ---- 1. the report draws only what the judge accepts ------------------------------ */
+
+START_TEST(test_report_judges_its_input) {
+    const char *d = test_tmpdir("hostile-report");
+    char r[600];
+    snprintf(r, sizeof r, "%s/R", d);
+    smoke_run(r, "--set train.steps=10");
+    ck_assert_int_eq(sh("cp %s/eval.json %s/good.json", r, d), 0);
+    static const struct {
+        const char *sed, *want;
+    } bad[] = {
+        {"0,/\"token_acc\":[^,]*/s//\"token_acc\": 5/", "token_acc: expected a fraction in [0, 1], got 5"},
+        {"0,/\"loss\":[^,]*/s//\"loss\": -1/", "loss: expected a finite number >= 0, got -1"},
+        {"0,/\"token_acc\":[^,]*/s//\"token_acc\": \"0.9\"/", "token_acc: expected a fraction in [0, 1], got \"0.9\""},
+        {"0,/\"n\":[^,]*/s//\"n\": 8/", "n = 8 appears twice"},
+        {"0,/\"examples\":[^,]*/s//\"examples\": 0/", "examples: expected a whole number in 1..1000000000, got 0"},
+        {"s/\"pe\":[^,]*/\"pe\": \"alibi\"/", "pe is \"alibi\" but config.json says model.pe = \"rope\""},
+        {"0,/\"pos\":[^,]*/s//\"pos\": 2147483647/", "by_position[0].pos: expected a whole number, got 2147483647"},
+        {"s/\"pos\":[[:space:]]*26,/\"pos\": 900,/", "by_position: pos 900 is past every position its evaluation could see"},
+        {"/\"step\":/d", "step: expected a whole number >= 0, got (missing)"},
+        {"0,/\"n\":[^,]*/s//\"n\": 2147483648/", "results[0].n: expected a length"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_eq(sh("cp %s/good.json %s/eval.json && sed -i '%s' %s/eval.json", d, r, bad[i].sed, r), 0);
+        ck_assert_int_eq(sh("cmp -s %s/good.json %s/eval.json", d, r), 1); /* the sed changed something */
+        ck_assert_msg(posenc("report %s --out %s/page%zu.html", r, d, i) == 2, "%s: %s", bad[i].sed, posenc_out);
+        EXPECT_OUT(bad[i].want);
+        ck_assert(!exists("%s/page%zu.html", d, i));
+        /* the same judgement as collect's */
+        ck_assert_int_eq(posenc("collect %s --out %s/C --no-plots", r, d), 2);
+        EXPECT_OUT(bad[i].want);
+    }
+    /* a copy renamed as another variant is not that variant */
+    ck_assert_int_eq(sh("cp %s/good.json %s/eval.json && cp %s/good.json %s/eval-pi.json", d, r, d, r), 0);
+    ck_assert_int_eq(posenc("report %s --out %s/pi.html", r, d), 2);
+    EXPECT_OUT("eval-pi.json: holds the evaluation variant \"default\", not the one its name says");
+    ck_assert_int_eq(sh("rm %s/eval-pi.json", r), 0);
+    /* in a sweep: the bad run is listed with its reason, nothing of it drawn, the others are */
+    small_sweep(d);
+    ck_assert_int_eq(sh("sed -i '0,/\"token_acc\":[^,]*/s//\"token_acc\": 5/' %s/SW/runs/rope.s1/eval.json", d), 0);
+    ck_assert_int_eq(posenc("report %s/SW --out %s/sw.html", d, d), 0);
+    EXPECT_OUT("rope.s1: left out, nothing drawn from it");
+    EXPECT_OUT("4 runs, 3 with results; some runs invalid");
+    char *page = slurp("%s/sw.html", d);
+    ck_assert_msg(strstr(page, "\"status\":\"invalid\"") && strstr(page, "expected a fraction in [0, 1], got 5"),
+                  "the page does not list the bad run");
+    free(page);
+}
+END_TEST
+
 static Suite *hostile_suite(void) {
     Suite *s = suite_create("hostile");
     TCase *tc = tcase_create("round two");
@@ -248,6 +299,7 @@ static Suite *hostile_suite(void) {
     tcase_add_test(tc, test_adhoc_evaluation_beside);
     tcase_add_test(tc, test_eval_seed_and_uneven_cells);
     tcase_add_test(tc, test_predict_judged_like_eval);
+    tcase_add_test(tc, test_report_judges_its_input);
     suite_add_tcase(s, tc);
     return s;
 }
