@@ -165,7 +165,8 @@ int cmd_collect(int argc, char **argv) {
     snprintf(sweep_json, sizeof sweep_json, "%s/sweep.json", paths[0]);
     int n;
     if (np == 1 && !out && path_probe(sweep_json, "the sweep's spec") != 0) {
-        n = aggregate_sweep(paths[0], stdout, &o); /* a sweep folder */
+        /* a sweep folder: not while a sweep writes it */
+        n = dir_lock(paths[0]) == 0 ? aggregate_sweep(paths[0], stdout, &o) : -1;
     } else {
         /* runs of posenc train (or of several sweeps): the outputs go to --out, or into the one folder given */
         if (!out && np == 1) {
@@ -292,12 +293,20 @@ static int sweep_execute(const char *spec, const char *out, long jobs, int plots
         return EXIT_RUNTIME;
     }
     bin[n] = '\0';
-    /* the runs already in DIR must be runs of this spec: nothing is written otherwise */
+    /* the runs already in DIR must be runs of this spec, and the plan's paths
+     * writable where they go (plan.txt, sbatch): nothing is written otherwise */
     int chk = sweep_check_runs(&s, dir);
+    if (chk == 0 && sweep_plan_paths_check(dir, bin, slurm) != 0) chk = RUN_INVALID;
     if (chk != 0) {
         fprintf(stderr, "posenc sweep: %s\n", core_error());
         sweep_free(&s);
         return chk == RUN_IO ? EXIT_RUNTIME : EXIT_USAGE;
+    }
+    /* one sweep per folder at a time: a second one is refused before it writes */
+    if (dir_create(dir) != 0 || dir_lock(dir) != 0) {
+        fprintf(stderr, "posenc sweep: %s\n", core_error());
+        sweep_free(&s);
+        return EXIT_RUNTIME;
     }
     if (sweep_write_plan(&s, dir, bin) != 0 ||
         (slurm && slurm_write_scripts(dir, s.name, bin, s.num_jobs, s.threads, &so) != 0)) {

@@ -220,6 +220,16 @@ int sweep_load(Sweep *s, const char *spec_path) {
             core_errorf("%s: grid.%s: expected a non-empty array of values", spec_path, g->string);
             goto done;
         }
+        /* a key that a run's config.json does not record cannot tell cells apart when they are aggregated */
+        if (strcmp(g->string, "train.threads") == 0 || strcmp(g->string, "seed") == 0 ||
+            strcmp(g->string, "name") == 0) {
+            core_errorf("%s: grid.%s: cannot be a grid key: %s", spec_path, g->string,
+                        g->string[0] == 't' ? "a speed setting, not recorded in a run's config.json (results are "
+                                              "bitwise the same for any value); give the spec's \"threads\""
+                        : g->string[0] == 's' ? "the seeds are the spec's \"seeds\""
+                                              : "each job is named after its grid values and seed");
+            goto done;
+        }
         snprintf(s->keys[s->num_keys++], sizeof s->keys[0], "%s", g->string);
         ncells *= cJSON_GetArraySize(g);
     }
@@ -335,18 +345,40 @@ void sweep_free(Sweep *s) {
  * Plans
  */
 
+int sweep_plan_paths_check(const char *out, const char *bin, int slurm) {
+    char abs_out[4096], cwd[4096];
+    if (!realpath(out, abs_out)) { /* not created yet: where it will be */
+        if (out[0] != '/' && !getcwd(cwd, sizeof cwd)) return core_errorf("the current folder: %s", strerror(errno));
+        if (snprintf(abs_out, sizeof abs_out, "%s%s%s", out[0] == '/' ? "" : cwd, out[0] == '/' ? "" : "/", out) >=
+            (int)sizeof abs_out)
+            return core_errorf("%s: path too long", out);
+    }
+    if (strchr(abs_out, '\n'))
+        return core_errorf("the sweep folder \"%s\": a path with a newline cannot be written into plan.txt (one "
+                           "command per line); choose another --out", abs_out);
+    char *q = esc_sh_dq(bin, "the posenc program");
+    if (!q) return -1;
+    free(q);
+    if (slurm) { /* the #SBATCH lines take the folder as a file-name pattern */
+        q = esc_sbatch(abs_out, 1, "the sweep folder");
+        if (!q) return -1;
+        free(q);
+    }
+    return 0;
+}
+
 int sweep_write_plan(const Sweep *s, const char *out, const char *bin) {
     char *qbin = esc_sh_dq(bin, "the posenc program"); /* inside "${POSENC:-...}" */
     if (!qbin) return -1;
-    char path[4096], dir[4096];
-    if (dir_create(out) != 0) return -1;
-    if (path_join(dir, sizeof dir, out, "configs") != 0 || dir_create(dir) != 0) return -1;
-    if (path_join(path, sizeof path, out, "sweep.json") != 0 ||
-        file_write_atomic(path, s->resolved_json, strlen(s->resolved_json)) != 0)
+    char path[4096], dir[4096], abs_out[4096];
+    if (dir_create(out) != 0 || path_join(dir, sizeof dir, out, "configs") != 0 || dir_create(dir) != 0 ||
+        path_join(path, sizeof path, out, "sweep.json") != 0 ||
+        file_write_atomic(path, s->resolved_json, strlen(s->resolved_json)) != 0) {
+        free(qbin);
         return -1;
+    }
     /* absolute paths, so that a line runs unchanged from any folder and on any
      * host that mounts the sweep folder at the same path */
-    char abs_out[4096];
     if (!realpath(out, abs_out)) {
         free(qbin);
         return core_errorf("%s: %s", out, strerror(errno));

@@ -87,6 +87,12 @@ typedef struct {
 int sweep_load(Sweep *s, const char *spec_path);
 void sweep_free(Sweep *s);
 
+/* Whether a plan can be written for folder out (it need not exist yet):
+ * its absolute path has no newline (plan.txt is one command per line), the
+ * program's path can be quoted, and with slurm sbatch can take the folder in
+ * its #SBATCH lines. Checked before anything is written. 0 or -1 after
+ * core_errorf. */
+int sweep_plan_paths_check(const char *out, const char *bin, int slurm);
 /* Write the plan into out_dir (created). `posenc_bin` is the program the
  * plan's lines call when POSENC is not set (an absolute path; it may not
  * contain " $ ` \ or a newline, nor out_dir a single quote). */

@@ -11,6 +11,8 @@
  *   test_eval_seed_and_uneven_cells a changed eval.seed is noticed; collect names uneven cells
  *   test_predict_judged_like_eval   predict/attention: the same checks, exit codes and wording as eval
  *   test_report_judges_its_input    report: run_inspect's checks, bad runs listed and never drawn
+ *   test_sweep_refuses_before_writing  plan paths sbatch cannot take, grid keys that cannot be
+ *                                   aggregated, a second sweep on one folder
  */
 #include <check.h>
 #include <fcntl.h>
@@ -291,6 +293,57 @@ START_TEST(test_report_judges_its_input) {
 }
 END_TEST
 
+/* ---- 7, 8, 9: a sweep refuses before it writes ---------------------------------- */
+
+START_TEST(test_sweep_refuses_before_writing) {
+    const char *d = test_tmpdir("hostile-sweep");
+    char p[600];
+    snprintf(p, sizeof p, "%s/sw.json", d);
+    FILE *f = fopen(p, "w");
+    fprintf(f, "{\"name\": \"sw\", \"base\": \"../../../configs/smoke.json\", \"set\": {\"train.steps\": 5}, "
+               "\"grid\": {\"model.pe\": [\"rope\", \"alibi\"]}, \"eval\": {\"lengths\": [4], \"samples\": 8}}\n");
+    fclose(f);
+    /* 7. a folder sbatch cannot take (a space): refused, nothing written, not even the folder */
+    ck_assert_int_eq(posenc("sweep %s/sw.json --plan '%s/with space' --slurm", d, d), 2);
+    EXPECT_OUT("the sweep folder");
+    ck_assert(!exists("%s/with space", d));
+    ck_assert_int_eq(sh("mkdir '%s/with space2'", d), 0);
+    ck_assert_int_eq(posenc("sweep %s/sw.json --plan '%s/with space2' --slurm", d, d), 2);
+    ck_assert_int_eq(sh("ls -A '%s/with space2' | wc -l", d), 0);
+    ck_assert_int_eq(atoi(posenc_out), 0);
+    /* a newline in the folder's path: plan.txt cannot hold it */
+    ck_assert_int_eq(posenc("sweep %s/sw.json --plan '%s/new\nline'", d, d), 2);
+    EXPECT_OUT("a path with a newline cannot be written into plan.txt");
+    ck_assert(!exists("%s/new\nline", d));
+    /* 9. a grid key a run's config.json does not record: refused before any job runs */
+    snprintf(p, sizeof p, "%s/threads.json", d);
+    f = fopen(p, "w");
+    fprintf(f, "{\"name\": \"th\", \"base\": \"../../../configs/smoke.json\", \"grid\": {\"train.threads\": [1, 2]}}\n");
+    fclose(f);
+    ck_assert_int_eq(posenc("sweep %s/threads.json --out %s/TH", d, d), 2);
+    EXPECT_OUT("grid.train.threads: cannot be a grid key: a speed setting");
+    ck_assert(!exists("%s/TH", d));
+    /* 8. two sweeps on one folder: the second is refused while the first holds the folder */
+    ck_assert_int_eq(posenc("sweep %s/sw.json --plan %s/SW", d, d), 0);
+    char *plan0 = slurp("%s/SW/plan.txt", d);
+    snprintf(p, sizeof p, "%s/SW/.lock", d);
+    int fd = open(p, O_RDWR);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(flock(fd, LOCK_EX | LOCK_NB), 0); /* the first sweep, running */
+    ck_assert_int_eq(posenc("sweep %s/sw.json --out %s/SW --jobs 1 --no-plots", d, d), 1);
+    EXPECT_OUT("is in use by another posenc process");
+    ck_assert(!exists("%s/SW/runs", d) && !exists("%s/SW/results.csv", d));
+    ck_assert_int_eq(posenc("collect %s/SW --no-plots", d), 1); /* nor collected into while it runs */
+    EXPECT_OUT("is in use by another posenc process");
+    char *plan1 = slurp("%s/SW/plan.txt", d);
+    ck_assert_str_eq(plan0, plan1);
+    close(fd);
+    ck_assert_int_eq(posenc("sweep %s/sw.json --out %s/SW --jobs 2 --no-plots", d, d), 0);
+    ck_assert(exists("%s/SW/results.csv", d));
+    free(plan0), free(plan1);
+}
+END_TEST
+
 static Suite *hostile_suite(void) {
     Suite *s = suite_create("hostile");
     TCase *tc = tcase_create("round two");
@@ -300,6 +353,7 @@ static Suite *hostile_suite(void) {
     tcase_add_test(tc, test_eval_seed_and_uneven_cells);
     tcase_add_test(tc, test_predict_judged_like_eval);
     tcase_add_test(tc, test_report_judges_its_input);
+    tcase_add_test(tc, test_sweep_refuses_before_writing);
     suite_add_tcase(s, tc);
     return s;
 }
