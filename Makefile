@@ -12,7 +12,7 @@
 #                   from docs/SPEC.md, against posenc's logits, loss and gradients
 #                   (installs Debian's python3-torch, ~600 MB; runs ~10 s)
 #   make bench      training-step performance vs the sgemm ceiling, the demo's cost and the
-#                   targets of issue 14 -> bench.json (~4 min on 2 cores)
+#                   speed targets (bench/bench.c) -> bench.json (~4 min on 2 cores)
 #   make fortunes   the text experiment's corpus, build/fortunes.txt (installs Debian's
 #                   fortunes package; experiments/text.json)
 #   make demo       the headline experiment (experiments/demo.json) into runs/demo
@@ -57,18 +57,27 @@ PKG_LIBS    := $(shell pkg-config --libs openblas libcjson 2>/dev/null)
 CHECK_CFLAGS := $(shell pkg-config --cflags check 2>/dev/null)
 CHECK_LIBS  := $(shell pkg-config --libs check 2>/dev/null)
 
+# The user's CFLAGS (default -O2; `make CFLAGS=...` replaces only these) come
+# first on every compile line, then the flags posenc requires, which a
+# user's CFLAGS adds to but cannot remove or override (later options win):
+# -ffp-contract=off everywhere, no fused multiply-add, so the same source
+# gives the same bits with any compiler and -march (README "Reproducibility");
+# the kernels' flags (KERNEL_CFLAGS) for core/ and model/.
 CFLAGS  ?= -O2
-# -ffp-contract=off everywhere: no fused multiply-add, so the same source gives
-# the same bits with any compiler and -march (README "Reproducibility").
-CFLAGS  += -std=c11 -D_DEFAULT_SOURCE -ffp-contract=off -Wall -Wextra -g -MMD -MP -I. $(CORE_CFLAGS) -pthread
+REQ_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -ffp-contract=off -Wall -Wextra -g -MMD -MP -I. $(CORE_CFLAGS) -pthread
+REQ_LDFLAGS :=
 LDLIBS  := $(PKG_LIBS) -lm -lpthread
 ifdef SAN
   # float-cast-overflow: an out-of-range double-to-int cast is undefined
   # behaviour that -fsanitize=undefined does not include
-  CFLAGS  += -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer \
-             -fno-sanitize-recover=undefined,float-cast-overflow
-  LDFLAGS += -fsanitize=address,undefined,float-cast-overflow
+  REQ_CFLAGS  += -fsanitize=address,undefined,float-cast-overflow -fno-omit-frame-pointer \
+                 -fno-sanitize-recover=undefined,float-cast-overflow
+  REQ_LDFLAGS += -fsanitize=address,undefined,float-cast-overflow
 endif
+# every compile: the user's flags, then the required ones, then the target's
+# own (FILE_CFLAGS: the kernels', Check's, the generated header's directory)
+COMPILE = $(CC) $(CFLAGS) $(REQ_CFLAGS) $(FILE_CFLAGS)
+LINK    = $(CC) $(LDFLAGS) $(REQ_LDFLAGS)
 
 LIB_SRC  := $(wildcard core/*.c model/*.c data/*.c run/*.c study/*.c)
 CLI_SRC  := $(wildcard cli/*.c)
@@ -90,7 +99,7 @@ all: $(PROG)
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(COMPILE) -c $< -o $@
 
 # posenc report's page, built into the program (.incbin of the HTML file)
 $(BUILD)/cli/report_asset.o: cli/report_asset.S cli/report_page.html
@@ -102,8 +111,8 @@ $(BUILD)/cli/report_asset.o: cli/report_asset.S cli/report_page.html
 # what the scalar code does, and if-converts the clamps in exp; sqrtf inlined,
 # as it never needs to set errno here).
 KERNEL_CFLAGS := -O3 -ffp-contract=off -fno-trapping-math -fno-math-errno
-$(BUILD)/model/%.o: CFLAGS += $(KERNEL_CFLAGS)
-$(BUILD)/core/%.o: CFLAGS += $(KERNEL_CFLAGS)
+$(BUILD)/model/%.o: FILE_CFLAGS += $(KERNEL_CFLAGS)
+$(BUILD)/core/%.o: FILE_CFLAGS += $(KERNEL_CFLAGS)
 
 # What produced a run is recorded in its provenance.json (run/provenance.c):
 # the version (git describe, "-dirty" for uncommitted changes) and the flags,
@@ -113,15 +122,15 @@ BUILD_HDR := $(BUILD)/gen/posenc_build.h
 $(BUILD_HDR): FORCE
 	@mkdir -p $(dir $@)
 	@printf '#define POSENC_VERSION "%s"\n#define POSENC_BUILD_CFLAGS "%s"\n#define POSENC_BUILD_KERNEL_CFLAGS "%s"\n' \
-	  '$(POSENC_VERSION)' '$(CC) $(CFLAGS)' '$(KERNEL_CFLAGS)' > $@.tmp
+	  '$(POSENC_VERSION)' '$(CC) $(CFLAGS) $(REQ_CFLAGS)' '$(KERNEL_CFLAGS)' > $@.tmp
 	@cmp -s $@.tmp $@ && rm -f $@.tmp || mv $@.tmp $@
 $(BUILD)/run/provenance.o: $(BUILD_HDR)
-$(BUILD)/run/provenance.o: CFLAGS += -I$(BUILD)/gen
+$(BUILD)/run/provenance.o: FILE_CFLAGS += -I$(BUILD)/gen
 FORCE:
 
 $(BUILD)/bench-obj/%.o: bench/%.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(COMPILE) -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	@rm -f $@
@@ -132,17 +141,33 @@ $(CLI_LIB): $(filter-out $(BUILD)/cli/main.o,$(CLI_OBJ))
 	ar rcs $@ $^
 
 $(PROG): $(CLI_OBJ) $(LIB)
-	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+	$(LINK) $^ -o $@ $(LDLIBS)
 
-$(BUILD)/tests/%.o: CFLAGS += $(CHECK_CFLAGS)
+# The test build of the program, $(BUILD)/posenc-test: the same, but the files
+# that name fault_point (core/fsutil.h: POSENC_TEST_KILL, POSENC_TEST_STOP)
+# are compiled again with -DPOSENC_FAULT_HOOKS, so the crash tests can kill or
+# freeze it at a chosen point; the program itself has no such hook.
+FAULT_SRC  := $(shell grep -lw fault_point $(LIB_SRC) 2>/dev/null)
+FAULT_OBJ  := $(FAULT_SRC:%.c=$(BUILD)/fault/%.o)
+FAULT_PROG := $(BUILD)/posenc-test
+$(BUILD)/fault/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(COMPILE) -DPOSENC_FAULT_HOOKS -c $< -o $@
+$(BUILD)/fault/core/%.o $(BUILD)/fault/model/%.o: FILE_CFLAGS += $(KERNEL_CFLAGS)
+$(FAULT_PROG): $(CLI_OBJ) $(FAULT_OBJ) $(LIB)
+	$(LINK) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/tests/%.o: FILE_CFLAGS += $(CHECK_CFLAGS)
 $(BUILD)/tests/%: $(BUILD)/tests/%.o $(BUILD)/tests/testutil.o $(LIB)
-	$(CC) $(LDFLAGS) $(filter %.o,$^) $(filter $(CLI_LIB),$^) $(LIB) -o $@ $(CHECK_LIBS) $(LDLIBS)
+	$(LINK) $(FILE_LDFLAGS) $(filter %.o,$^) $(filter $(CLI_LIB),$^) $(LIB) -o $@ $(CHECK_LIBS) $(LDLIBS)
 $(BUILD)/tests/test_show $(BUILD)/tests/test_report: $(CLI_LIB)
 
 # test_decode counts the allocations inside decoding steps (there must be none)
-# by wrapping the allocators at link time, as the benchmark does.
-$(BUILD)/tests/test_decode: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=posix_memalign
-$(BUILD)/tests/test_infer: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=posix_memalign
+# by wrapping the allocators at link time, as the benchmark does (tests/alloc_count.c);
+# test_infer the same for inference.
+WRAP_ALLOC := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=posix_memalign
+$(BUILD)/tests/test_decode $(BUILD)/tests/test_infer: $(BUILD)/tests/alloc_count.o
+$(BUILD)/tests/test_decode $(BUILD)/tests/test_infer: FILE_LDFLAGS += $(WRAP_ALLOC)
 
 # Each tests/test_*.c is one Check program; all run, and any failure fails
 # the target. The CLI tests need the program itself. The benchmark is built
@@ -153,10 +178,11 @@ $(BUILD)/tests/test_infer: LDFLAGS += -Wl,--wrap=malloc,--wrap=calloc,--wrap=rea
 test:
 	@scripts/deps.sh test
 	@$(MAKE) --no-print-directory test-suites
-test-suites: $(TEST_BIN) $(PROG) $(BENCH_BIN)
+test-suites: $(TEST_BIN) $(PROG) $(FAULT_PROG) $(BENCH_BIN)
 	@fail=0; for t in $(TEST_BIN); do \
 	  echo "== $$t"; \
-	  OPENBLAS_NUM_THREADS=1 POSENC_BIN=$(abspath $(PROG)) CK_DEFAULT_TIMEOUT=600 ./$$t || fail=1; \
+	  OPENBLAS_NUM_THREADS=1 POSENC_BIN=$(abspath $(PROG)) POSENC_FAULT_BIN=$(abspath $(FAULT_PROG)) \
+	    CK_DEFAULT_TIMEOUT=600 ./$$t || fail=1; \
 	done; \
 	echo "== $(BENCH_BIN) --one small alibi 1 3 (smoke)"; ./$(BENCH_BIN) --one small alibi 1 3 || fail=1; \
 	echo "== tests/bench_report.sh"; tests/bench_report.sh $(BENCH_BIN) || fail=1; \
@@ -191,7 +217,7 @@ test-report:
 ORACLE_PYTHON ?= /usr/bin/python3
 ORACLE_DUMP   := $(BUILD)/tests/oracle_dump
 $(ORACLE_DUMP): $(BUILD)/tests/oracle_dump.o $(LIB)
-	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+	$(LINK) $^ -o $@ $(LDLIBS)
 test-oracle:
 	@scripts/deps.sh oracle
 	@$(MAKE) --no-print-directory $(PROG) $(ORACLE_DUMP)
@@ -200,9 +226,9 @@ test-oracle:
 
 # The benchmark counts the allocations posenc's code makes inside a training
 # step by wrapping malloc/calloc/realloc/posix_memalign at link time
-# (tests/alloc_count.h).
-$(BENCH_BIN): $(BENCH_OBJ) $(LIB)
-	$(CC) $(LDFLAGS) -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=posix_memalign $^ -o $@ $(LDLIBS)
+# (tests/alloc_count.c).
+$(BENCH_BIN): $(BENCH_OBJ) $(BUILD)/tests/alloc_count.o $(LIB)
+	$(LINK) $(WRAP_ALLOC) $^ -o $@ $(LDLIBS)
 
 bench: $(BENCH_BIN)
 	./$(BENCH_BIN) --json bench.json $(BENCH_ARGS)

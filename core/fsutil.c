@@ -354,6 +354,7 @@ int mem_check(const char *what, double need, double param_bytes, int B, int T) {
                      param_bytes / gib, B, T, (need - param_bytes) / gib, avail / gib);
 }
 
+#ifdef POSENC_FAULT_HOOKS
 /* One crash-test hook variable: "NAME@K" parsed once per process. */
 typedef struct {
     int parsed, k, hits;
@@ -386,3 +387,4 @@ void fault_point(const char *name) {
         raise(SIGSTOP);
     }
 }
+#endif

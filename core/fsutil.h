@@ -84,7 +84,10 @@ double mem_available_bytes(void);
  * reduce. `what` names the command ("training", "evaluation"). */
 int mem_check(const char *what, double need, double param_bytes, int B, int T);
 
-/* Crash-test hook. If the environment variable POSENC_TEST_KILL is
+/* Crash-test hook, compiled only into the test build of the program
+ * (-DPOSENC_FAULT_HOOKS: the Makefile's $(BUILD)/posenc-test); elsewhere
+ * fault_point does nothing and reads no environment variable. If the
+ * environment variable POSENC_TEST_KILL is
  * "NAME@K", the K-th call of fault_point(NAME) in this process sends the
  * process SIGKILL (a real kill -9 at a chosen moment). Does nothing
  * otherwise. Points: "ckpt.optim" (optimizer state written, model not yet),
@@ -96,6 +99,10 @@ int mem_check(const char *what, double need, double param_bytes, int B, int T);
  * stays frozen at that exact point until a test kills it, together with the
  * processes around it (a sweep and its other jobs), so a kill of a whole sweep
  * lands at a chosen moment instead of a random one. */
+#ifdef POSENC_FAULT_HOOKS
 void fault_point(const char *name);
+#else
+static inline void fault_point(const char *name) { (void)name; }
+#endif
 
 #endif

@@ -53,7 +53,9 @@ static int sh(const char *fmt, ...) {
 }
 
 /* Start `sh -c "exec CMD"` as a child (in its own session if own_group, so
- * that it and its children can be killed together); output to /dev/null. */
+ * that it and its children can be killed together); output to /dev/null.
+ * CMD runs the test build of the program, whose crash-test hooks env may set
+ * (POSENC_TEST_KILL, POSENC_TEST_STOP). */
 static pid_t spawn(int own_group, const char *env, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 static pid_t spawn(int own_group, const char *env, const char *fmt, ...) {
     char args[4096], cmd[8192];
@@ -61,7 +63,7 @@ static pid_t spawn(int own_group, const char *env, const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(args, sizeof args, fmt, ap);
     va_end(ap);
-    snprintf(cmd, sizeof cmd, "exec '%s' %s >/dev/null 2>&1", posenc_bin(), args);
+    snprintf(cmd, sizeof cmd, "exec '%s' %s >/dev/null 2>&1", posenc_fault_bin(), args);
     pid_t pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
@@ -199,6 +201,19 @@ static void reference_run(const char *dir) {
 }
 
 /* ---- kill -9 ---------------------------------------------------------- */
+
+/* The program itself has no crash-test hook (both hooks are one #ifdef):
+ * with POSENC_TEST_KILL set it trains to the end; the test build dies there. */
+START_TEST(test_hooks_only_in_test_build) {
+    const char *d = test_tmpdir("no-hooks");
+    ck_assert_msg(sh("POSENC_TEST_KILL=ckpt.model@1 \"$P\" train configs/smoke.json "
+                     KILL_SETS " --out %s/run --quiet", d) == 0, "%s", posenc_out);
+    char cmd[1024];
+    snprintf(cmd, sizeof cmd, "POSENC_TEST_KILL=ckpt.model@1 '%s' train configs/smoke.json " KILL_SETS
+             " --out %s/test-build --quiet", posenc_fault_bin(), d);
+    ck_assert_int_eq(run_captured(cmd), 128 + SIGKILL);
+}
+END_TEST
 
 /* SIGKILL at chosen points inside checkpoint writes: after the optimizer
  * state is written but before the model, after the model but before the
@@ -517,9 +532,21 @@ START_TEST(test_run_directory_lock) {
     char run[512];
     snprintf(run, sizeof run, "%s/run", d);
     ck_assert_int_eq(posenc("train configs/smoke.json --out %s --stop-after 5 --quiet", run), 130);
-    /* a long resume holds the lock while we try */
+    /* a long resume holds the lock while we try: wait until it has taken it
+     * (RUN/.lock holds the holder's PID, written once it holds the lock) */
     pid_t pid = spawn(0, NULL, "train --resume %s --set train.steps=100000 --quiet", run);
-    usleep(300000);
+    char lock[600], want[32];
+    snprintf(lock, sizeof lock, "%s/.lock", run);
+    snprintf(want, sizeof want, "%d\n", (int)pid);
+    for (;;) {
+        char *held = file_read_all(lock, NULL);
+        const int ours = held && strcmp(held, want) == 0;
+        free(held);
+        if (ours) break;
+        int st;
+        ck_assert_msg(waitpid(pid, &st, WNOHANG) == 0, "the resume exited before taking the lock");
+        usleep(2000);
+    }
     int rc = posenc("train --resume %s --quiet", run);
     int rc2 = posenc("train configs/smoke.json --out %s --force --quiet", run);
     kill(pid, SIGKILL);
@@ -565,6 +592,7 @@ static Suite *reliability_suite(void) {
     Suite *s = suite_create("reliability");
     TCase *k = tcase_create("kill");
     tcase_set_timeout(k, 600);
+    tcase_add_test(k, test_hooks_only_in_test_build);
     tcase_add_test(k, test_kill_inside_checkpoint_writes);
     tcase_add_test(k, test_kill_at_random_moments);
     tcase_add_test(k, test_kill_sweep);

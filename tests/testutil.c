@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <stdarg.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -84,6 +85,34 @@ char posenc_out[1 << 16];
 const char *posenc_bin(void) {
     const char *b = getenv("POSENC_BIN");
     return b && *b ? b : "./posenc";
+}
+
+const char *posenc_fault_bin(void) {
+    const char *b = getenv("POSENC_FAULT_BIN");
+    return b && *b ? b : "build/posenc-test";
+}
+
+int wait_for_file(const char *path, size_t min_bytes, pid_t pid, int *status) {
+    for (;;) {
+        struct stat st;
+        if (stat(path, &st) == 0 && (size_t)st.st_size >= min_bytes) return 0;
+        int s;
+        if (pid > 0 && waitpid(pid, &s, WNOHANG) == pid) {
+            if (status) *status = s;
+            return -1;
+        }
+        usleep(2000);
+    }
+}
+
+void test_skip(const char *test, const char *fmt, ...) {
+    char why[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, sizeof why, fmt, ap);
+    va_end(ap);
+    printf("SKIP %s: %s\n", test, why);
+    fflush(stdout);
 }
 
 int run_captured(const char *cmd) {

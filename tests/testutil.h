@@ -4,6 +4,7 @@
 
 #include <check.h>
 #include <string.h>
+#include <sys/types.h>
 
 /* Run one suite with CK_NORMAL output; returns the process exit status
  * (0 when every test passed). Use as: return run_suite(my_suite()); */
@@ -39,6 +40,17 @@ int run_captured(const char *cmd);
 char *metrics_without_timing(const char *dir);
 /* The program posenc() runs. */
 const char *posenc_bin(void);
+/* The test build of the program, with the crash-test hooks (core/fsutil.h
+ * fault_point): $POSENC_FAULT_BIN (set by `make test`), else build/posenc-test. */
+const char *posenc_fault_bin(void);
+/* Wait until the file at path holds at least min_bytes (polling; no time
+ * limit of its own, Check's timeout bounds it): 0, or -1 as soon as the
+ * process pid (> 0) has exited instead (*status, if not NULL, gets its wait
+ * status; it is reaped). */
+int wait_for_file(const char *path, size_t min_bytes, pid_t pid, int *status);
+/* A test whose precondition is missing: print "SKIP <test>: <why>" (so the
+ * run says what it did not check); the caller then returns. */
+void test_skip(const char *test, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 #define EXPECT_OUT(s) \
     ck_assert_msg(strstr(posenc_out, (s)) != NULL, "expected \"%s\" in output:\n%s", (s), posenc_out)
 
