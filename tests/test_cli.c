@@ -220,15 +220,10 @@ START_TEST(test_sigint_resume) {
         _exit(127);
     }
     /* wait until training is under way (a few metrics lines), then interrupt */
-    for (int i = 0; i < 2000; i++) {
-        size_t n = 0;
-        char *t = path_exists(metrics) ? file_read_all(metrics, &n) : NULL;
-        free(t);
-        if (n > 400) break;
-        usleep(1000);
-    }
+    int st = 0;
+    ck_assert_msg(wait_for_file(metrics, 400, pid, &st) == 0,
+                  "training exited (status %d) before writing a few metrics lines", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
     kill(pid, SIGINT);
-    int st;
     waitpid(pid, &st, 0);
     ck_assert(WIFEXITED(st));
     int code = WEXITSTATUS(st);

@@ -755,10 +755,10 @@ START_TEST(test_sweep_interrupt) {
     char m1[700], m2[700];
     snprintf(m1, sizeof m1, "%s/out/runs/none.s1/metrics.jsonl", d);
     snprintf(m2, sizeof m2, "%s/out/runs/rope.s1/metrics.jsonl", d);
-    for (int i = 0; i < 3000 && !(path_exists(m1) && path_exists(m2)); i++) usleep(10000);
-    ck_assert(path_exists(m1) && path_exists(m2));
+    int st = 0;
+    ck_assert_msg(wait_for_file(m1, 1, pid, &st) == 0 && wait_for_file(m2, 1, pid, &st) == 0,
+                  "the sweep exited (status %d) before both jobs logged a step", WIFEXITED(st) ? WEXITSTATUS(st) : -1);
     kill(pid, SIGINT);
-    int st;
     waitpid(pid, &st, 0);
     ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 130, "sweep exit status %d", WEXITSTATUS(st));
     const char *ids[2] = {"none.s1", "rope.s1"};
@@ -778,7 +778,7 @@ END_TEST
 START_TEST(test_demo_spec) {
     Sweep s;
     ck_assert_msg(sweep_load(&s, "experiments/demo.json") == 0, "%s", core_error());
-    ck_assert_int_eq(s.num_jobs, 15); /* five encodings, three seeds (issue: findings that survive) */
+    ck_assert_int_eq(s.num_jobs, 15); /* five encodings, three seeds (findings that survive the seeds) */
     int seeds = 0, pes = 0;
     const char *names[] = {"none", "sinusoidal", "learned", "rope", "alibi"};
     for (int k = 0; k < 5; k++) {
