@@ -1,6 +1,6 @@
 /*
  * bench.c — `make bench`: how close a training step runs to what this CPU can do,
- * and the targets of issue 14 (speed round two), each a row of `targets`.
+ * and its speed targets, each a row of `targets`.
  *
  * One run measures, side by side, and prints a table and bench.json:
  *
@@ -1034,7 +1034,7 @@ int main(int argc, char **argv) {
      * best split's steps/s of all jobs together (its jobs training the demo's
      * encodings in turn). Evaluation: one run's evaluation time as measured
      * above in one process on its own (the mean over the encodings), added per
-     * run as the issue's formula has it although a sweep's concurrent jobs
+     * run as the demo's cost formula has it although a sweep's concurrent jobs
      * evaluate side by side: on the safe side. Not counted: building, process
      * start, checkpoints, logs, the aggregation, plots and report of `make
      * demo` (a few seconds: README, Performance). The evaluation share uses the

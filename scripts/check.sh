@@ -12,7 +12,12 @@
 #  4. the rooms are layered: core/ < model/ < data/ < run/ < study/ < cli/; a
 #     file includes headers of its own room or a lower one only (bench/, tests/
 #     and fuzz/ stand outside and may include any), and no two modules (a .c
-#     with its .h) include each other, directly or through others.
+#     with its .h) include each other, directly or through others;
+#  5. no tracker numbers ("issue 17", "issue #3") in code, tests, docs or the
+#     Makefile: say what the thing is instead;
+#  6. the flags posenc requires survive a user's CFLAGS: `make -n CFLAGS=-O0`
+#     still compiles with -ffp-contract=off, and core/ and model/ with the
+#     kernels' flags.
 # Uses git ls-files in a checkout, else find. Perl (in every Debian base system).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -150,5 +155,29 @@ out=$(perl -e '
 ' "${layered[@]}")
 if [ $? -ne 0 ]; then echo "$out" >&2; echo "check: FAILED: rooms and layers (see the list above)" >&2; fail=1; fi
 
-[ $fail -eq 0 ] && echo "check: spec citations, Markdown links, the one writer, rooms and layers: ok"
+# 5. tracker numbers
+out=$(perl -ne 'print "$ARGV:$.: $_" if /\bissues?\s+#?\d+/i; close ARGV if eof' "${text_files[@]}")
+if [ -n "$out" ]; then
+  echo "$out" >&2
+  echo "check: FAILED: tracker references (say what the thing is, not its issue number)" >&2
+  fail=1
+fi
+
+# 6. required compiler flags (a dry run: nothing is built)
+if command -v make >/dev/null && command -v pkg-config >/dev/null; then
+  for probe in core/rng.c:build/core/rng.o cli/args.c:build/cli/args.o; do
+    src=${probe%%:*} obj=${probe#*:}
+    line=$(make -s -n -B CFLAGS=-O0 "$obj" 2>/dev/null | grep -F -- "-c $src")
+    need="-ffp-contract=off"
+    case "$src" in core/*|model/*) need="-ffp-contract=off -O3 -fno-trapping-math" ;; esac
+    for f in $need; do
+      case " $line " in
+        *" $f "*) ;;
+        *) echo "check: make CFLAGS=-O0 compiles $src without $f: $line" >&2; fail=1 ;;
+      esac
+    done
+  done
+fi
+
+[ $fail -eq 0 ] && echo "check: spec citations, Markdown links, the one writer, rooms and layers, tracker numbers, required flags: ok"
 exit $fail

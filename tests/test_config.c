@@ -768,7 +768,7 @@ START_TEST(test_encoding_settings) {
         PEConfig pc = gpt_pe_config(&c.model);
         ck_assert_msg(pe_check(pe_at(i), &pc) == 0, "%s: %s", set, core_error());
     }
-    /* the example: RoPE's base below 1 fails at the config check, naming the key, its range and --set */
+    /* a typical slip: RoPE's base below 1 fails at the config check, naming the key, its range and --set */
     const char *bad[] = {"model.rope_base=0.5"};
     ck_assert_int_ne(config_load(&c, "configs/smoke.json", bad, 1), 0);
     ck_assert_str_eq(core_error(), "--set: model.rope_base: must be > 1, got 0.5");

@@ -1,6 +1,6 @@
 /*
- * test_trust.c — run folders are untrusted input (issue 17): each class of
- * the issue's reproductions, end to end through the posenc program
+ * test_trust.c — run folders are untrusted input: each class of hostile
+ * run folder and spec, end to end through the posenc program
  * ($POSENC_BIN). Every case must give a named error with the documented exit
  * status (2 for a usage or config problem, files that disagree or values out
  * of range; 1 for a runtime failure), execute nothing, lose nothing and
@@ -151,7 +151,7 @@ START_TEST(test_run_identity) {
 }
 END_TEST
 
-/* ---- 2b and issue 18 item 3: stale evaluations ---------------------------- */
+/* ---- stale evaluations ---------------------------- */
 
 START_TEST(test_stale_evaluations) {
     const char *d = test_tmpdir("trust-stale");
@@ -350,7 +350,7 @@ START_TEST(test_truthful_errors) {
 }
 END_TEST
 
-/* ---- issue 18 item 5: collect runs of posenc train ---------------------------- */
+/* ---- collect runs of posenc train ---------------------------- */
 
 START_TEST(test_collect_adhoc_runs) {
     const char *d = test_tmpdir("trust-adhoc");
