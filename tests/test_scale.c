@@ -147,9 +147,11 @@ START_TEST(test_plan_errors) {
     char *plan = file_read_all(p, NULL);
     ck_assert_msg(plan && strstr(plan, "/it'\\''s/runs/copy.rope.s3'\n"), "%s", plan ? plan : core_error());
     free(plan);
-    /* what an #SBATCH line cannot carry is refused, naming it */
-    ck_assert_int_eq(posenc("sweep tests/data/sweep_tiny.json --plan '%s/a b' --slurm", t), 1);
+    /* what an #SBATCH line cannot carry is refused, naming it, before anything is written */
+    ck_assert_int_eq(posenc("sweep tests/data/sweep_tiny.json --plan '%s/a b' --slurm", t), 2);
     EXPECT_OUT("sbatch cannot take whitespace");
+    snprintf(p, sizeof p, "%s/a b", t);
+    ck_assert(!path_exists(p));
 }
 END_TEST
 
