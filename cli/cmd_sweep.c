@@ -29,7 +29,7 @@ static void on_sweep_sigint(int sig) {
 
 static void sweep_usage(FILE *f) {
     fprintf(f,
-            "usage: posenc sweep SPEC [--jobs N] [--out DIR] [--no-plots]\n"
+            "usage: posenc sweep SPEC [--set KEY=VALUE]... [--jobs N] [--out DIR] [--no-plots]\n"
             "       posenc sweep SPEC --plan DIR [--slurm [--partition P] [--time T] [--mem M] [--max-running N]]\n"
             "\n"
             "Run an experiment: expand SPEC's grid (experiments/NAME.json) into one training +\n"
@@ -48,6 +48,9 @@ static void sweep_usage(FILE *f) {
             "line); `posenc collect DIR` aggregates afterwards. See README \"Scaling out\".\n"
             "\n"
             "options:\n"
+            "  --set KEY=VALUE  override a config key in every job, as posenc train --set (after the\n"
+            "                   spec's \"set\" and \"eval\"; repeatable), e.g. --set train.steps=300;\n"
+            "                   recorded in DIR/sweep.json (\"overrides\"); not a grid key\n"
             "  --jobs N         concurrent jobs (default: cores / the spec's \"threads\", %ld / threads\n"
             "                   here: measured fastest, one single-threaded job per core)\n"
             "  --out DIR        output folder (default: runs/NAME, NAME from the spec)\n"
@@ -187,19 +190,39 @@ int cmd_collect(int argc, char **argv) {
     return rc;
 }
 
+#define SWEEP_CLI_SETS 64
+
+typedef struct {
+    const char *sets[SWEEP_CLI_SETS]; /* --set KEY=VALUE, in order */
+    int nsets;
+} SweepSets;
+
 static int sweep_execute(const char *spec, const char *out, long jobs, int plots, int plan_only, int slurm,
-                         int nslurm_sets, const char *slurm_sets[][2]);
+                         int nslurm_sets, const char *slurm_sets[][2], const SweepSets *ss);
 
 int cmd_sweep(int argc, char **argv) {
     const char *spec = NULL, *out = NULL, *plan = NULL;
     long jobs = 0; /* 0: cores / threads */
     int plan_only = 0, plots = 1, slurm = 0, nslurm_sets = 0;
     const char *slurm_sets[8][2];
+    SweepSets ss = {0};
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (is_help(a)) {
             sweep_usage(stdout);
             return 0;
+        } else if (strcmp(a, "--set") == 0 || strncmp(a, "--set=", 6) == 0) {
+            const char *v = a[5] == '=' ? a + 6 : i + 1 < argc ? argv[++i] : NULL;
+            if (!v || !strchr(v, '=') || v[0] == '=') {
+                fprintf(stderr, "posenc sweep: --set needs KEY=VALUE, e.g. --set train.steps=300%s%s%s\n",
+                        v ? " (got \"" : "", v ? v : "", v ? "\")" : "");
+                return EXIT_USAGE;
+            }
+            if (ss.nsets == SWEEP_CLI_SETS) {
+                fprintf(stderr, "posenc sweep: more than %d --set options\n", SWEEP_CLI_SETS);
+                return EXIT_USAGE;
+            }
+            ss.sets[ss.nsets++] = v;
         } else if (strcmp(a, "--jobs") == 0) {
             if ((jobs = parse_count(a, i + 1 < argc ? argv[i + 1] : NULL, 1024)) < 0) {
                 fprintf(stderr, "posenc sweep: %s\n", core_error());
@@ -247,19 +270,19 @@ int cmd_sweep(int argc, char **argv) {
         fprintf(stderr, "posenc sweep: %s is a Slurm option; add --slurm\n", slurm_sets[0][0]);
         return EXIT_USAGE;
     }
-    return sweep_execute(spec, out, jobs, plots, plan_only, slurm, nslurm_sets, slurm_sets);
+    return sweep_execute(spec, out, jobs, plots, plan_only, slurm, nslurm_sets, slurm_sets, &ss);
 }
 
 int sweep_local(const char *spec, const char *out, long jobs, int plots) {
-    return sweep_execute(spec, out, jobs, plots, 0, 0, 0, NULL);
+    return sweep_execute(spec, out, jobs, plots, 0, 0, 0, NULL, NULL);
 }
 
 /* Load SPEC, write its plan into out (default runs/NAME), and unless
  * plan_only run it jobs at a time (0: cores / threads) and aggregate it. */
 static int sweep_execute(const char *spec, const char *out, long jobs, int plots, int plan_only, int slurm,
-                         int nslurm_sets, const char *slurm_sets[][2]) {
+                         int nslurm_sets, const char *slurm_sets[][2], const SweepSets *ss) {
     Sweep s;
-    if (sweep_load(&s, spec) != 0) {
+    if (sweep_load_set(&s, spec, ss ? ss->sets : NULL, ss ? ss->nsets : 0) != 0) {
         fprintf(stderr, "posenc sweep: %s\n", core_error());
         return EXIT_USAGE;
     }
@@ -315,6 +338,7 @@ static int sweep_execute(const char *spec, const char *out, long jobs, int plots
         return EXIT_RUNTIME;
     }
     printf("sweep %s: %d jobs -> %s/plan.txt\n", s.name, s.num_jobs, dir);
+    for (int k = 0; ss && k < ss->nsets; k++) printf("sweep: every job with --set %s (recorded in sweep.json)\n", ss->sets[k]);
     const char *env_prog = getenv(SWEEP_PROGRAM_VAR);
     if (env_prog && *env_prog) printf("sweep: the plan's program is %s=%s (from the environment)\n", SWEEP_PROGRAM_VAR, env_prog);
     if (plan_only) {

@@ -298,13 +298,6 @@ static int cmp_cell_rank(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-/* equal in every grid key but those of the encoding's identity (AggTable.enc_key) */
-static int same_but_encoding(char a[][64], char b[][64], int nkeys, const int *enc) {
-    for (int k = 0; k < nkeys; k++)
-        if (!enc[k] && strcmp(a[k], b[k]) != 0) return 0;
-    return 1;
-}
-
 /* equal in every grid key */
 static int same_values(char a[][64], char b[][64], int nkeys) {
     for (int k = 0; k < nkeys; k++)
@@ -313,6 +306,14 @@ static int same_values(char a[][64], char b[][64], int nkeys) {
 }
 
 static int cmp_int(const void *a, const void *b) { return *(const int *)a - *(const int *)b; }
+
+static int group_key(const AggTable *t, int k);
+/* equal in every key that separates groups (group_key) */
+static int same_group_values(const AggTable *t, const Cell *a, const Cell *b) {
+    for (int k = 0; k < t->nkeys; k++)
+        if (group_key(t, k) && strcmp(a->values[k], b->values[k]) != 0) return 0;
+    return 1;
+}
 
 /* A run's values of metric (AGG_EM, AGG_ACC, AGG_LOSS) */
 static const double *run_values(const RunResult *r, int metric) {
@@ -592,23 +593,40 @@ static int write_breaks_csv(const char *out, const AggTable *t) {
  * scalings of one run share a group (alternatives on the same test). */
 static int cell_positions(const Cell *c) { return c->variant_rank / PE_ROPE_SCALING_COUNT; }
 
-/* A cell's name in a group's table or plot: its label (the encoding with
- * "+rand" and the evaluation variant) when model.pe is a grid key, else the
- * grid values joined by sep, followed by the label if the variant is not the
- * default or the run trained with random positions. */
-static void cell_label(const Cell *c, int nkeys, int pe_key, const char *sep, char *buf, size_t cap) {
-    if (pe_key >= 0) {
-        snprintf(buf, cap, "%s", c->label);
-        return;
-    }
-    buf[0] = '\0';
-    for (int k = 0; k < nkeys; k++) {
-        if (k) strncat(buf, sep, cap - strlen(buf) - 1);
-        strncat(buf, c->values[k], cap - strlen(buf) - 1);
-    }
-    if (strcmp(c->variant, "default") != 0 || strstr(c->label, "+rand")) {
-        strncat(buf, " ", cap - strlen(buf) - 1);
-        strncat(buf, c->label, cap - strlen(buf) - 1);
+/* Whether grid key k separates groups: every key but those of the
+ * encoding's identity (AggTable.enc_key) in a sweep; for runs that are not one sweep's, only
+ * the task and its training range (the rest, what the runs differ in, is
+ * compared inside a group). */
+static int group_key(const AggTable *t, int k) {
+    if (t->enc_key[k]) return 0;
+    if (!t->adhoc) return 1;
+    return strcmp(t->keys[k], "task.name") == 0 || strcmp(t->keys[k], "task.min_len") == 0 ||
+           strcmp(t->keys[k], "task.max_len") == 0;
+}
+
+/* whether key k takes more than one value among the cells of group g */
+static int key_varies(const AggTable *t, int g, int k) {
+    for (int c = g; c < t->ncells; c++)
+        if (t->group[c] == g && strcmp(t->cells[c].values[k], t->cells[g].values[k]) != 0) return 1;
+    return 0;
+}
+
+/* A cell's name in a group's table, plot and comparisons: its label (the
+ * encoding with its settings, "+rand", the evaluation variant: "rope+ntk")
+ * and, for each other grid key (not of the encoding's identity) whose value
+ * differs within its group, key=value with the key's last part ("rope lr=0.004";
+ * the whole key where two keys share their last part). */
+static void cell_label(const AggTable *t, int cell, char *buf, size_t cap) {
+    const Cell *c = &t->cells[cell];
+    size_t len = (size_t)snprintf(buf, cap, "%s", c->label);
+    for (int k = 0; k < t->nkeys && len < cap; k++) {
+        if (t->enc_key[k] || !key_varies(t, t->group[cell], k)) continue;
+        const char *dot = strrchr(t->keys[k], '.'), *shortk = dot ? dot + 1 : t->keys[k];
+        for (int q = 0; q < t->nkeys; q++) {
+            const char *d2 = strrchr(t->keys[q], '.');
+            if (q != k && strcmp(d2 ? d2 + 1 : t->keys[q], shortk) == 0) shortk = t->keys[k];
+        }
+        len += (size_t)snprintf(buf + len, cap - len, " %s=%.24s", shortk, c->values[k]);
     }
 }
 
@@ -643,16 +661,11 @@ static void break_seeds_text(const AggTable *t, const Cell *c, int metric, char 
  * per-seed values (folded) and the break lengths. */
 static void print_group(FILE *f, const AggTable *t, const int *members, int nm, int md) {
     const Cell *cells = t->cells;
-    const int nkeys = t->nkeys, pe_key = t->pe_key;
     const Cell *c0 = &cells[members[0]];
-    fprintf(f, "\n");
-    int any = 0, task_in_grid = 0;
-    for (int k = 0; k < nkeys; k++) task_in_grid |= strcmp(t->keys[k], "task.name") == 0;
-    if (md) fprintf(f, "**");
-    if (!task_in_grid) fprintf(f, "%s", c0->task), any++;
-    for (int k = 0; k < nkeys; k++)
-        if (!t->enc_key[k]) fprintf(f, "%s%s=%s", any++ ? ", " : "", t->keys[k], c0->values[k]);
-    if (cell_positions(c0) == EVAL_POS_RANDOM) fprintf(f, "%srandom evaluation positions", any++ ? ", " : "");
+    char gtitle[1024];
+    aggregate_group_title(t, members[0], gtitle, sizeof gtitle);
+    fprintf(f, "\n%s%s", md ? "**" : "", gtitle);
+    const int any = gtitle[0] != '\0';
     /* the seeds and examples behind the numbers: fewest and most over the group's cells and lengths */
     int smin = 0, smax = 0;
     long exmin = 0, exmax = 0;
@@ -722,6 +735,13 @@ static void print_group(FILE *f, const AggTable *t, const int *members, int nm, 
             fprintf(f, "\n<details><summary>per-seed values (seed%s %s, in that order)</summary>\n",
                     cs->num_runs == 1 ? "" : "s", ids);
         }
+        /* the terminal's column width: the longest label, at least 11 */
+        int w = 11;
+        for (int i = 0; i < nm && !md; i++) {
+            char label[256];
+            cell_label(t, members[i], label, sizeof label);
+            if ((int)strlen(label) > w) w = (int)strlen(label) < 40 ? (int)strlen(label) : 40;
+        }
         for (int si = 0; si < nshown; si++) {
             const int which = shown[si];
             const char *title = which == AGG_LOSS  ? "loss (per token; floor = lowest possible)"
@@ -729,13 +749,13 @@ static void print_group(FILE *f, const AggTable *t, const int *members, int nm, 
                                                    : metric_names[which];
             fprintf(f, md ? "\n%s\n\n| n |" : "%-12.12s", title);
             for (int i = 0; i < nm; i++) {
-                const Cell *c = &cells[members[i]];
                 char label[256];
-                cell_label(c, nkeys, pe_key, ".", label, sizeof label);
-                fprintf(f, md ? " %s |" : " %11.11s", label);
+                cell_label(t, members[i], label, sizeof label);
+                if (md) fprintf(f, " %s |", label);
+                else fprintf(f, " %*.*s", w, w, label);
             }
             const int floor_col = which == AGG_LOSS && pass == 0;
-            if (floor_col) fprintf(f, md ? " floor |" : " %11s", "floor");
+            if (floor_col) fprintf(f, md ? " floor |" : " %*s", w, "floor");
             fprintf(f, "\n");
             if (md) {
                 fprintf(f, "| ---: |");
@@ -755,7 +775,7 @@ static void print_group(FILE *f, const AggTable *t, const int *members, int nm, 
                     /* loss and perplexity: mean ± std (their intervals are the seed part alone: results.csv) */
                     const Interval *ci = m < 0 || agg_lower_better(which) ? NULL : aggregate_interval(c, m, which);
                     if (!st)
-                        fprintf(f, md ? " - |" : " %11s", "-");
+                        fprintf(f, md ? " - |" : " %*s", w, "-");
                     else if (pass == 1) {
                         uint64_t sd[FINDINGS_MAX_SEEDS];
                         double v[FINDINGS_MAX_SEEDS];
@@ -772,15 +792,17 @@ static void print_group(FILE *f, const AggTable *t, const int *members, int nm, 
                     else if (md)
                         fprintf(f, " %.3f ± %.3f |", st->mean, st->std);
                     else
-                        fprintf(f, " %11.3f", st->mean);
+                        fprintf(f, " %*.3f", w, st->mean);
                 }
                 if (floor_col) {
                     const int m = cell_length_index(c0, n);
                     double fl = m >= 0 ? c0->floor[m] : -1.0;
-                    if (fl >= 0)
-                        fprintf(f, md ? " %.3f |" : " %11.3f", fl);
+                    if (fl >= 0 && md)
+                        fprintf(f, " %.3f |", fl);
+                    else if (fl >= 0)
+                        fprintf(f, " %*.3f", w, fl);
                     else
-                        fprintf(f, md ? " - |" : " %11s", "-");
+                        fprintf(f, md ? " - |" : " %*s", w, "-");
                 }
                 fprintf(f, "\n");
             }
@@ -807,7 +829,7 @@ static void print_group(FILE *f, const AggTable *t, const int *members, int nm, 
     for (int i = 0; i < nm; i++) {
         const Cell *c = &cells[members[i]];
         char label[256], b[2][160], ps[2][512];
-        cell_label(c, nkeys, pe_key, md ? "." : " ", label, sizeof label);
+        cell_label(t, members[i], label, sizeof label);
         for (int q = 0; q < 2; q++) {
             break_cell_text(c, bm[q], b[q], sizeof b[q]);
             break_seeds_text(t, c, bm[q], ps[q], sizeof ps[q]);
@@ -1026,8 +1048,9 @@ static int aggregate_plot_height(const Cell *cells, const int *members, int nm, 
  * or loss (log scale). One legend below the panels; a dotted chance line
  * (token accuracy 1/alphabet, loss log(alphabet): a uniform guess); bands
  * min..max over seeds only where a length has two seeds or more. */
-static void group_script(PlotScript *s, const Cell *cells, const int *members, int nm, int pe_key, int nkeys,
+static void group_script(PlotScript *s, const AggTable *t, const int *members, int nm,
                          const char *head, int loss, int height) {
+    const Cell *cells = t->cells;
     int nmax = 1, any_band = 0;
     /* the LM loss floor, one line (the same task in every member) */
     const Cell *c0 = &cells[members[0]];
@@ -1152,7 +1175,7 @@ static void group_script(PlotScript *s, const Cell *cells, const int *members, i
                 key_h, cols, rows);
     for (int i = 0; i < nm; i++) {
         char label[256];
-        cell_label(&cells[members[i]], nkeys, pe_key, " ", label, sizeof label);
+        cell_label(t, members[i], label, sizeof label);
         plot_printf(s, "%sNaN with linespoints lw %.2f dt %s pt %d ps %.2f lc rgb '%s' title ", i ? ", " : "",
                     st[i].width, st[i].dash, st[i].point, st[i].point_size, st[i].colour);
         plot_quoted(s, label);
@@ -1190,7 +1213,7 @@ static char (*list_dir(const char *dir, int *n))[256] {
 }
 
 static int table_build(AggTable *t, const AggOptions *o, char keys[][64], int nkeys, const cJSON *grid,
-                       const char *title, RunList *list);
+                       const char *title, RunList *list, int adhoc);
 
 int aggregate_load_sweep(const char *out, const AggOptions *o, AggTable *t) {
     memset(t, 0, sizeof *t);
@@ -1232,7 +1255,7 @@ int aggregate_load_sweep(const char *out, const AggOptions *o, AggTable *t) {
     }
     free(ri);
     free(names);
-    if (rc == 0) rc = table_build(t, o, keys, nkeys, grid, title_base, &list);
+    if (rc == 0) rc = table_build(t, o, keys, nkeys, grid, title_base, &list, 0);
     cJSON_Delete(grid);
     run_list_free(&list);
     return rc;
@@ -1353,7 +1376,7 @@ int aggregate_load_runs(const char *const *paths, int npaths, const char *title,
     for (int i = 0; i < ndirs && rc == 0; i++) rc = add_run(dirs[i], keys, nkeys, &list, ri);
     free(ri);
     free(dirs);
-    if (rc == 0) rc = table_build(t, o, keys, nkeys, grid, title, &list);
+    if (rc == 0) rc = table_build(t, o, keys, nkeys, grid, title, &list, 1);
     cJSON_Delete(grid);
     run_list_free(&list);
     return rc;
@@ -1374,9 +1397,7 @@ int aggregate_runs(const char *const *paths, int npaths, const char *out, FILE *
     return n;
 }
 
-void aggregate_cell_label(const AggTable *t, int cell, const char *sep, char *buf, size_t cap) {
-    cell_label(&t->cells[cell], t->nkeys, t->pe_key, sep, buf, cap);
-}
+void aggregate_cell_label(const AggTable *t, int cell, char *buf, size_t cap) { cell_label(t, cell, buf, cap); }
 
 void aggregate_group_title(const AggTable *t, int g, char *buf, size_t cap) {
     const Cell *c0 = &t->cells[g];
@@ -1386,7 +1407,7 @@ void aggregate_group_title(const AggTable *t, int g, char *buf, size_t cap) {
     for (int k = 0; k < t->nkeys; k++) task_in_grid |= strcmp(t->keys[k], "task.name") == 0;
     if (!task_in_grid) len += snprintf(buf + len, cap - len, "%s", c0->task);
     for (int k = 0; k < t->nkeys && len < cap; k++)
-        if (!t->enc_key[k])
+        if (!t->enc_key[k] && !key_varies(t, g, k))
             len += snprintf(buf + len, cap - len, "%s%s=%s", len ? ", " : "", t->keys[k], c0->values[k]);
     if (len < cap && cell_positions(c0) == EVAL_POS_RANDOM)
         snprintf(buf + len, cap - len, "%srandom evaluation positions", len ? ", " : "");
@@ -1403,8 +1424,9 @@ void aggregate_free(AggTable *t) {
 /* The table of the runs in list (which gives up its runs to it): the
  * provenance check, cells in the grid's order, their statistics, groups. */
 static int table_build(AggTable *t, const AggOptions *o, char keys[][64], int nkeys, const cJSON *grid,
-                       const char *title, RunList *list) {
+                       const char *title, RunList *list, int adhoc) {
     memset(t, 0, sizeof *t);
+    t->adhoc = adhoc;
     const int nruns = list->num;
     t->pe_key = t->rand_key = -1;
     t->nkeys = nkeys;
@@ -1468,7 +1490,7 @@ static int table_build(AggTable *t, const AggOptions *o, char keys[][64], int nk
     for (int c = 0; c < ncells; c++) {
         if (t->group[c] >= 0) continue;
         for (int q = c; q < ncells; q++)
-            if (t->group[q] < 0 && same_but_encoding(cells[c].values, cells[q].values, nkeys, t->enc_key) &&
+            if (t->group[q] < 0 && same_group_values(t, &cells[c], &cells[q]) &&
                 cell_positions(&cells[q]) == cell_positions(&cells[c]))
                 t->group[q] = c;
     }
@@ -1501,7 +1523,7 @@ static int report_uneven_cells(const AggTable *t, FILE *f, const char *prefix) {
             if (t->group[c] != g) continue;
             const AggCell *x = &t->cells[c];
             char label[200], la[160], lb[160];
-            aggregate_cell_label(t, c, ".", label, sizeof label);
+            aggregate_cell_label(t, c, label, sizeof label);
             size_t na = 0, nb = 0;
             la[0] = lb[0] = '\0';
             for (int m = 0; m < x->num_lengths && na + 12 < sizeof la; m++)
@@ -1531,7 +1553,7 @@ static int report_uneven_cells(const AggTable *t, FILE *f, const char *prefix) {
 
 int aggregate_write(const AggTable *t, const char *out, FILE *f, const AggOptions *o) {
     const Cell *cells = t->cells;
-    const int ncells = t->ncells, nkeys = t->nkeys, pe_key = t->pe_key;
+    const int ncells = t->ncells, nkeys = t->nkeys;
     const int plots = o && o->plots;
     const char *title_base = t->title;
     if (f) fprintf(f, "provenance: %s\n\n", t->prov_details);
@@ -1565,7 +1587,7 @@ int aggregate_write(const AggTable *t, const char *out, FILE *f, const AggOption
         for (int k = 0; k < nkeys; k++) task_in_grid |= strcmp(t->keys[k], "task.name") == 0;
         if (!task_in_grid) snprintf(gname, sizeof gname, "%s", cells[c].task);
         for (int k = 0; k < nkeys; k++) {
-            if (t->enc_key[k]) continue;
+            if (t->enc_key[k] || key_varies(t, c, k)) continue;
             if (gname[0]) strncat(gname, "_", sizeof gname - strlen(gname) - 1);
             strncat(gname, cells[c].values[k], sizeof gname - strlen(gname) - 1);
         }
@@ -1583,7 +1605,7 @@ int aggregate_write(const AggTable *t, const char *out, FILE *f, const AggOption
             int has_floor = 0;
             for (int m = 0; m < cells[c].num_lengths; m++) has_floor |= cells[c].floor[m] >= 0;
             const int height = aggregate_plot_height(cells, members, nm, loss, has_floor);
-            group_script(&script, cells, members, nm, pe_key, nkeys, head, loss, height); /* strings escaped there */
+            group_script(&script, t, members, nm, head, loss, height); /* strings escaped there */
             rc = plot_render(script.text, base, loss ? 1000 : 1400, height);
             plot_script_free(&script);
             if (rc == 0 && f) fprintf(f, "plot: %s.png (and .svg)\n", base);

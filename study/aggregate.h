@@ -127,7 +127,9 @@ typedef struct {
     int ncells;
     int *group;                      /* per cell: the index of its group's first cell (cells equal in every
                                         grid key but model.pe and train.random_positions, and evaluated on
-                                        the same positions) */
+                                        the same positions; for runs that are not one sweep's (adhoc), cells
+                                        of the same task and training range) */
+    int adhoc;                       /* runs that are not one sweep's (aggregate_load_runs) */
     double break_fraction, break_factor; /* the break rules (findings.h) */
     char prov_line[3000], prov_details[3000];
     int prov_mixed;                  /* aggregated with allow_mixed over different provenance */
@@ -146,11 +148,11 @@ void aggregate_free(AggTable *t);
  * Cells that differ only in such keys form one group: they are compared. */
 int aggregate_encoding_key(const char *key);
 
-/* A cell's name in tables: its label when model.pe is a grid key, else its grid values joined by sep.
- * The label names the encoding's settings that are grid keys and not at their default:
- * "rope(rope_fraction=0.25)". */
-void aggregate_cell_label(const AggTable *t, int cell, const char *sep, char *buf, size_t cap);
-/* A group's title: the task (when not a grid key) and the grid values it shares ("copy", "task.name=sort"). */
+/* A cell's name in tables, plots and comparisons: its label (encoding, its settings that are grid keys
+ * and not at their default, variant: "rope(rope_fraction=0.25)+ntk") and the other grid keys that
+ * differ within its group as short key=value ("rope lr=0.004"). */
+void aggregate_cell_label(const AggTable *t, int cell, char *buf, size_t cap);
+/* A group's title: the task (when not a grid key) and the grid values its cells share ("copy", "task.name=sort"). */
 void aggregate_group_title(const AggTable *t, int g, char *buf, size_t cap);
 
 /* The per-seed values of a cell at length n, of a metric (AGG_*); seeds[]

@@ -11,7 +11,7 @@
 #include "core/dmath.h"
 
 void compare_cell_name(const AggTable *t, int cell, char *buf, size_t cap) {
-    aggregate_cell_label(t, cell, ".", buf, cap);
+    aggregate_cell_label(t, cell, buf, cap);
 }
 
 /* the group's members (cell indices, grid order) */
@@ -259,7 +259,7 @@ static void break_summary_text(const AggCell *c, int metric, char *buf, size_t c
         else snprintf(hi, sizeof hi, "beyond n = %d", c->n_max);
         snprintf(spread, sizeof spread, " (median; first past it at %s to %s over the seeds)", lo, hi);
     }
-    snprintf(buf, cap, "%s%s%s%s", where, seeds, spread, coarse ? " (a coarse grid: lengths between the two would narrow it)" : "");
+    snprintf(buf, cap, "%s%s%s%s", where, seeds, spread, coarse ? " (coarse grid)" : "");
 }
 
 /* the rule in a sentence: "token_acc falls below 0.5 x its value inside the training range" */
@@ -291,11 +291,12 @@ void compare_print(FILE *f, const AggTable *t, int metric, const int *ns_in, int
         /* where it breaks */
         if (md)
             fprintf(f, "Where it breaks (where %s; per seed the last evaluated n within the rule and the first past "
-                       "it):\n\n| | break | per seed | %s inside the training range, per seed |\n"
+                       "it; coarse grid: the two more than a quarter apart, lengths between them would narrow it):\n\n| | break | per seed | %s inside the training range, per seed |\n"
                        "| --- | ---: | ---: | ---: |\n",
                     rule, lower ? "perplexity" : mname);
         else
-            fprintf(f, "where it breaks (%s; last evaluated n within the rule to the first past it):\n", rule);
+            fprintf(f, "where it breaks (%s; last evaluated n within the rule to the first past it; coarse grid: "
+                       "the two more than a quarter apart, lengths between them would narrow it):\n", rule);
         for (int c = g; c < t->ncells; c++) {
             if (t->group[c] != g) continue;
             const AggCell *cc = &t->cells[c];
@@ -394,7 +395,7 @@ void compare_headline(FILE *f, const AggTable *t, int g, int metric) {
     fprintf(f, "Trained on %s at n = %d..%d and evaluated up to n = %d, %s: ", title, c0->min_len, c0->max_len,
             c0->n_max, seeds);
     /* where it breaks: cells with the same summary in one clause */
-    int done[COMPARE_MAX_CELLS * 8] = {0}, clauses = 0;
+    int done[COMPARE_MAX_CELLS * 8] = {0}, clauses = 0, any_coarse = 0;
     fprintf(f, "%s ", rule);
     for (int c = g; c < t->ncells && c < COMPARE_MAX_CELLS * 8; c++) {
         if (t->group[c] != g || done[c]) continue;
@@ -412,8 +413,10 @@ void compare_headline(FILE *f, const AggTable *t, int g, int metric) {
             snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", count++ ? ", " : "", name);
         }
         fprintf(f, "%s%s for %s", clauses++ ? "; " : "", b, names);
+        any_coarse |= strstr(b, "(coarse grid)") != NULL;
     }
     fprintf(f, ".");
+    if (any_coarse) fprintf(f, " (A coarse grid: the two lengths are more than a quarter apart; lengths between them would narrow the break.)");
     int ns[8];
     const int nn = compare_default_lengths(t, g, ns, 8);
     const int better = compare_better(metric);

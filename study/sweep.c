@@ -30,8 +30,8 @@
  * Loading and expanding a spec
  */
 
-static const char *const spec_keys[] = {"name", "description", "base", "set",  "grid",
-                                        "seeds", "eval",        "threads", "slurm"};
+static const char *const spec_keys[] = {"name",  "description", "base",  "set",      "grid",
+                                        "seeds", "eval",        "threads", "overrides", "slurm"};
 
 static int check_spec_keys(const char *path, const cJSON *root) {
     for (const cJSON *it = root->child; it; it = it->next) {
@@ -39,7 +39,7 @@ static int check_spec_keys(const char *path, const cJSON *root) {
         for (size_t k = 0; k < sizeof spec_keys / sizeof spec_keys[0]; k++) ok |= strcmp(it->string, spec_keys[k]) == 0;
         if (!ok)
             return core_errorf("%s: %s: unknown key (valid: name, description, base, set, grid, seeds, eval, threads, "
-                             "slurm)",
+                             "overrides, slurm)",
                              path, it->string);
     }
     return 0;
@@ -88,7 +88,38 @@ static int setting_unused_elsewhere(const Sweep *s, const int *idx, const SweepJ
     return 0;
 }
 
-int sweep_load(Sweep *s, const char *spec_path) {
+int sweep_load(Sweep *s, const char *spec_path) { return sweep_load_set(s, spec_path, NULL, 0); }
+
+/* Check the "overrides" of a spec (after the command line's were appended):
+ * an array of "key=value" strings, none a grid key or a key the sweep sets
+ * per job (seed, name, train.threads). 0 or -1 after core_errorf. */
+static int check_overrides(const char *spec_path, const cJSON *ov, const cJSON *grid) {
+    if (!ov) return 0;
+    if (!cJSON_IsArray(ov))
+        return core_errorf("%s: overrides: expected an array of \"key=value\" strings (what posenc sweep --set adds)",
+                           spec_path);
+    int i = 0;
+    for (const cJSON *it = ov->child; it; it = it->next, i++) {
+        const char *eq = cJSON_IsString(it) ? strchr(it->valuestring, '=') : NULL;
+        if (!eq || eq == it->valuestring)
+            return core_errorf("%s: overrides[%d]: expected a \"key=value\" string, e.g. \"train.lr=0.004\"", spec_path,
+                               i);
+        char key[128];
+        snprintf(key, sizeof key, "%.*s", (int)(eq - it->valuestring < 127 ? eq - it->valuestring : 127),
+                 it->valuestring);
+        if (grid && cJSON_GetObjectItemCaseSensitive(grid, key))
+            return core_errorf("%s: %s (--set or \"overrides\"): a grid key of the sweep (its values are the grid's; "
+                               "change the spec's grid instead)", spec_path, key);
+        if (strcmp(key, "seed") == 0 || strcmp(key, "name") == 0 || strcmp(key, "train.threads") == 0)
+            return core_errorf("%s: %s (--set or \"overrides\"): set by the sweep for every job (%s)", spec_path, key,
+                               strcmp(key, "train.threads") == 0 ? "use the spec's \"threads\""
+                               : strcmp(key, "seed") == 0        ? "use the spec's \"seeds\""
+                                                                 : "the job's id");
+    }
+    return 0;
+}
+
+int sweep_load_set(Sweep *s, const char *spec_path, const char *const *cli_sets, int ncli) {
     memset(s, 0, sizeof *s);
     snprintf(s->spec_path, sizeof s->spec_path, "%s", spec_path);
     char *text = file_read_all(spec_path, NULL);
@@ -182,6 +213,11 @@ int sweep_load(Sweep *s, const char *spec_path) {
     const cJSON *grid = cJSON_GetObjectItemCaseSensitive(root, "grid");
     const cJSON *seeds = cJSON_GetObjectItemCaseSensitive(root, "seeds");
     const cJSON *threads = cJSON_GetObjectItemCaseSensitive(root, "threads");
+    /* the command line's --set go after the spec's own overrides, and into the resolved spec */
+    cJSON *ov = cJSON_GetObjectItemCaseSensitive(root, "overrides");
+    if (ncli > 0 && !ov) ov = cJSON_AddArrayToObject(root, "overrides");
+    for (int k = 0; k < ncli && cJSON_IsArray(ov); k++) cJSON_AddItemToArray(ov, cJSON_CreateString(cli_sets[k]));
+    if (check_overrides(spec_path, ov, grid) != 0) goto done;
     if ((set && !cJSON_IsObject(set)) || (ev && !cJSON_IsObject(ev)) || (grid && !cJSON_IsObject(grid))) {
         core_errorf("%s: %s: expected an object of config keys", spec_path,
                   set && !cJSON_IsObject(set) ? "set" : ev && !cJSON_IsObject(ev) ? "eval" : "grid");
@@ -238,7 +274,8 @@ int sweep_load(Sweep *s, const char *spec_path) {
         goto done;
     }
     /* fixed overrides */
-    int cap = 8 + (set ? cJSON_GetArraySize(set) : 0) + (ev ? cJSON_GetArraySize(ev) : 0) + SWEEP_MAX_KEYS;
+    int cap = 8 + (set ? cJSON_GetArraySize(set) : 0) + (ev ? cJSON_GetArraySize(ev) : 0) +
+              (ov ? cJSON_GetArraySize(ov) : 0) + SWEEP_MAX_KEYS;
     sets = core_calloc(cap, sizeof *sets);
     for (const cJSON *it = set ? set->child : NULL; it; it = it->next) sets[nsets++] = assignment(it->string, it);
     int scaling_set = -1; /* the index of eval.rope_scaling among the sets, if the spec gives it */
@@ -253,6 +290,8 @@ int sweep_load(Sweep *s, const char *spec_path) {
         sets[nsets++] = assignment("train.threads", th);
         cJSON_Delete(th);
     }
+    /* "overrides" (posenc sweep --set): after "set" and "eval", as `posenc train --set` after a config */
+    for (const cJSON *it = ov ? ov->child : NULL; it; it = it->next) sets[nsets++] = core_strdup(it->valuestring);
     nfixed = nsets;
 
     s->jobs = core_calloc(ncells * nseeds, sizeof *s->jobs);

@@ -25,6 +25,11 @@
  *                                          encodings with RoPE and the others are evaluated
  *                                          with "none" alone; without it, every job needs RoPE)
  *     "threads": 1,                        threads per job (train.threads; optional, default 1)
+ *     "overrides": ["train.steps=300"],    "key=value" overrides applied after "set" and "eval",
+ *                                          as `posenc train --set` (optional; `posenc sweep
+ *                                          --set` appends to it, and the resolved OUT/sweep.json
+ *                                          records them); never a grid key, seed, name or
+ *                                          train.threads
  *     "slurm": {"partition": "short", "time": "0:30:00", "mem": "2G", "max_running": 50}
  *                                          resources of `posenc sweep --slurm` (optional,
  *                                          study/slurm.h; checked, unused by local sweeps)
@@ -85,6 +90,9 @@ typedef struct {
 /* Read and expand a spec. Every job's config is resolved and checked; an
  * error names the spec file and the key (and the job for a job's error). */
 int sweep_load(Sweep *s, const char *spec_path);
+/* The same with "key=value" overrides from the command line (posenc sweep
+ * --set), appended to the spec's "overrides". */
+int sweep_load_set(Sweep *s, const char *spec_path, const char *const *sets, int nsets);
 void sweep_free(Sweep *s);
 
 /* Whether a plan can be written for folder out (it need not exist yet):

@@ -56,6 +56,44 @@ START_TEST(test_grid_expansion) {
 }
 END_TEST
 
+/* posenc sweep --set: every job gets the override after the spec's "set" and
+ * "eval" (as train --set), the plan's sweep.json records it ("overrides", and
+ * a spec's own overrides come first); a grid key, seed or a malformed one is
+ * refused naming it, and nothing is written */
+START_TEST(test_sweep_set) {
+    const char *d = test_tmpdir("sweep-set");
+    ck_assert_int_eq(posenc("sweep tests/data/sweep_tiny.json --set train.steps=40 --set eval.lengths=2,6 --plan %s/p", d),
+                     0);
+    EXPECT_OUT("every job with --set train.steps=40");
+    char p[600];
+    snprintf(p, sizeof p, "%s/p/configs/reverse.alibi.s4.json", d);
+    RunConfig c;
+    ck_assert_msg(config_load(&c, p, NULL, 0) == 0, "%s", core_error());
+    ck_assert_int_eq(c.train.steps, 40);
+    ck_assert_int_eq(c.eval.num_lengths, 2); /* after the spec's "eval" */
+    ck_assert_int_eq(c.train.checkpoint_every, 10); /* the spec's "set" kept */
+    snprintf(p, sizeof p, "%s/p/sweep.json", d);
+    char *sj = file_read_all(p, NULL);
+    ck_assert_msg(sj && strstr(sj, "\"overrides\":\t[\"train.steps=40\", \"eval.lengths=2,6\"]"), "%s", sj ? sj : "");
+    free(sj);
+    /* the recorded sweep.json is a spec that gives the same jobs */
+    Sweep s;
+    ck_assert_msg(sweep_load(&s, p) == 0, "%s", core_error());
+    ck_assert_int_eq(s.jobs[0].cfg.train.steps, 40);
+    sweep_free(&s);
+    ck_assert_int_eq(posenc("sweep tests/data/sweep_tiny.json --set model.pe=none --plan %s/q", d), 2);
+    EXPECT_OUT("model.pe (--set or \"overrides\"): a grid key of the sweep");
+    ck_assert_int_eq(posenc("sweep tests/data/sweep_tiny.json --set seed=9 --plan %s/q", d), 2);
+    EXPECT_OUT("use the spec's \"seeds\"");
+    ck_assert_int_eq(posenc("sweep tests/data/sweep_tiny.json --set train.steps --plan %s/q", d), 2);
+    EXPECT_OUT("--set needs KEY=VALUE");
+    ck_assert_int_eq(posenc("sweep tests/data/sweep_tiny.json --set train.lr=-1 --plan %s/q", d), 2);
+    EXPECT_OUT("train.lr");
+    snprintf(p, sizeof p, "%s/q", d);
+    ck_assert(!path_exists(p));
+}
+END_TEST
+
 START_TEST(test_spec_errors) {
     const char *d = test_tmpdir("sweep-err");
     char p[512];
@@ -70,6 +108,8 @@ START_TEST(test_spec_errors) {
         {"{\"seeds\": [1, -2]}", "seeds[1]"},
         {"{\"grid\": {\"model.pe\": [\"rope\"]},}", "line 1"},
         {"{\"set\": {\"train.lr\": -1}}", "train.lr"},
+        {"{\"overrides\": [\"train.lr\"]}", "overrides[0]: expected a \"key=value\" string"},
+        {"{\"overrides\": \"train.lr=1\"}", "overrides: expected an array"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         snprintf(p, sizeof p, "%s/spec%zu.json", d, i);
@@ -122,6 +162,8 @@ END_TEST
 static long fake_examples = 0;
 /* a RoPE scaling evaluated beside the plain one (eval-<name>.json, values fake_scaled_acc) when set */
 static const char *fake_scaling = NULL;
+/* one more config override of the fake runs (NULL: none) */
+static const char *fake_extra_set = NULL;
 static double fake_scaled_acc[2];
 static const char *fake_extra_set = NULL; /* one more --set of the fake run's config, e.g. "model.rope_fraction=0.25" */
 
@@ -563,6 +605,39 @@ START_TEST(test_compare_ppl) {
 }
 END_TEST
 
+/* Runs that are not one sweep's: cells of one task and training range are
+ * compared, named by their encoding and the key=value they differ in; a
+ * verdict from one seed says why it is not resolved; a run with a RoPE
+ * scaling names its plain column and counts as one run. */
+START_TEST(test_adhoc_labels) {
+    const char *d = test_tmpdir("sweep-adhoc");
+    const double a1[2] = {1.0, 0.9}, a2[2] = {1.0, 0.2}, l[2] = {0.1, 1.0};
+    fake_examples = 200;
+    fake_extra_set = "train.lr=0.001";
+    fake_run(d, "a", "rope", 1, 10, 10, a1, a1, l);
+    fake_extra_set = "train.lr=0.002";
+    fake_run(d, "b", "rope", 1, 10, 10, a2, a2, l);
+    fake_extra_set = NULL;
+    ck_assert_int_eq(posenc("compare %s/runs/a %s/runs/b --metric exact_match", d, d), 0);
+    EXPECT_OUT("rope lr=0.001 - rope lr=0.002");
+    EXPECT_OUT("not resolved (one seed: no interval over seeds)");
+    ck_assert_msg(!strstr(posenc_out, "copy.0.001"), "%s", posenc_out);
+    /* a run evaluated plain and with pi: its two columns named, one run */
+    fake_scaling = "pi";
+    fake_scaled_acc[0] = 0.9, fake_scaled_acc[1] = 0.5;
+    fake_run(d, "c", "rope", 1, 10, 10, a1, a1, l);
+    fake_scaling = NULL;
+    fake_examples = 0;
+    ck_assert_int_eq(posenc("collect %s/runs/c --out %s/C --no-plots", d, d), 0);
+    EXPECT_OUT("(1 run with 2 evaluations, 2 cells)");
+    char p[600];
+    snprintf(p, sizeof p, "%s/C/results.md", d);
+    char *md = file_read_all(p, NULL);
+    ck_assert_msg(md && strstr(md, "| n | rope | rope+pi |"), "%s", md ? md : "(none)");
+    free(md);
+}
+END_TEST
+
 /* posenc compare: the text, the options, the errors */
 START_TEST(test_compare_cli) {
     const char *d = findings_sweep();
@@ -570,7 +645,7 @@ START_TEST(test_compare_cli) {
     EXPECT_OUT("n = 8 (2x)");
     EXPECT_OUT("alibi > rope");
     EXPECT_OUT("alibi        - rope         +0.750 [+0.405, +1.095]  3/3 seeds  alibi > rope");
-    EXPECT_OUT("rope             between n = 4 and 8 on every seed (a coarse grid");
+    EXPECT_OUT("rope             between n = 4 and 8 on every seed (coarse grid)");
     EXPECT_OUT("(per seed: 4 to 8 / 4 to 8 / 4 to 8;");
     EXPECT_OUT("alibi            nowhere up to n = 8 on every seed");
     ck_assert_int_eq(posenc("compare %s --markdown --at 8", d), 0);
@@ -941,6 +1016,8 @@ static Suite *sweep_suite(void) {
     tcase_add_test(tc, test_stat_of);
     tcase_add_test(tc, test_findings_aggregate);
     tcase_add_test(tc, test_compare_cli);
+    tcase_add_test(tc, test_sweep_set);
+    tcase_add_test(tc, test_adhoc_labels);
     tcase_add_test(tc, test_break_variant_in_range);
     tcase_add_test(tc, test_compare_ppl);
     tcase_add_test(tc, test_robustness_spec_errors);
