@@ -162,8 +162,6 @@ END_TEST
 static long fake_examples = 0;
 /* a RoPE scaling evaluated beside the plain one (eval-<name>.json, values fake_scaled_acc) when set */
 static const char *fake_scaling = NULL;
-/* one more config override of the fake runs (NULL: none) */
-static const char *fake_extra_set = NULL;
 static double fake_scaled_acc[2];
 static const char *fake_extra_set = NULL; /* one more --set of the fake run's config, e.g. "model.rope_fraction=0.25" */
 
