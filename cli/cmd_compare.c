@@ -3,6 +3,7 @@
  * paired differences of the encodings of an aggregate (study/compare.h).
  */
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,10 @@
 #include "core/fsutil.h"
 #include "study/aggregate.h"
 #include "study/compare.h"
+#include "study/literature.h"
+
+static void print_literature(FILE *f, const Literature *lit, const LitReport *r);
+static void print_statements(FILE *f, const Literature *lit);
 
 static void compare_usage(FILE *f) {
     fprintf(f,
@@ -20,6 +25,7 @@ static void compare_usage(FILE *f) {
             "                          [--markdown | --headline] [--break-fraction F] [--break-factor F]\n"
             "                          [--allow-mixed]\n"
             "       posenc compare RUN_OR_FOLDER... [same options]\n"
+            "       posenc compare DIR --against FILE\n"
             "\n"
             "Which encoding extrapolates better, and how sure is it? For each group of a sweep folder\n"
             "DIR (cells that differ only in the encoding), or of run directories:\n"
@@ -57,6 +63,14 @@ static void compare_usage(FILE *f) {
             "  --break-fraction F   the accuracy break rule's fraction, 0 < F < 1 (default 0.5)\n"
             "  --break-factor F     the loss/perplexity break rule's factor, F > 1 (default 2)\n"
             "  --allow-mixed        compare runs of different provenance anyway (says so)\n"
+            "  --against FILE       beside a paper's published numbers (experiments/literature/*.json):\n"
+            "                       per task and encoding the paper's value and per-seed values beside\n"
+            "                       posenc's mean [95 %% interval] and per-seed values past the training\n"
+            "                       range (in the paper's test range); per claim of the paper (an order\n"
+            "                       of two encodings its own seeds resolve) a verdict: reproduced,\n"
+            "                       contradicted, or not resolved with these seeds (and why); the rank\n"
+            "                       agreement (Kendall's tau-b per seed, its mean and 95 %% interval).\n"
+            "                       Markdown; the metric is the paper's.\n"
             "\n"
             "Reads the runs only: nothing is written. Exit 0, or 2 for bad arguments or run files\n"
             "that disagree, 1 when a file cannot be read.\n");
@@ -77,6 +91,7 @@ int compare_load(const char *const *paths, int np, const AggOptions *o, AggTable
 int cmd_compare(int argc, char **argv) {
     const char **paths = core_calloc(argc > 1 ? argc : 1, sizeof *paths);
     int np = 0, md = 0, headline = 0, beyond = 0, metric = -1, ns[16], nn = 0;
+    const char *against = NULL;
     AggOptions o = {0};
     const char *err = NULL;
     for (int i = 1; i < argc && !err; i++) {
@@ -93,6 +108,8 @@ int cmd_compare(int argc, char **argv) {
             beyond = 1;
         } else if (strcmp(a, "--allow-mixed") == 0) {
             o.allow_mixed = 1;
+        } else if (strcmp(a, "--against") == 0 && i + 1 < argc) {
+            against = argv[++i];
         } else if (strcmp(a, "--metric") == 0 && i + 1 < argc) {
             const char *m = argv[++i];
             metric = agg_metric_parse(m);
@@ -116,19 +133,52 @@ int cmd_compare(int argc, char **argv) {
     if (!err && np == 0) err = "missing DIR (see posenc compare --help)";
     if (!err && nn > 0 && beyond) err = "--at and --beyond: give one of them";
     if (!err && md && headline) err = "--markdown and --headline: give one of them";
+    if (!err && against && (headline || nn > 0 || beyond || metric >= 0))
+        err = "--against: compares the paper's metric past the training range; no --at, --beyond, --metric or "
+              "--headline";
     if (err) {
         fprintf(stderr, "posenc compare: %s\n", err);
         free(paths);
         return EXIT_USAGE;
     }
     if (beyond) ns[nn++] = COMPARE_BEYOND;
+    Literature *lit = NULL;
+    if (against) {
+        lit = core_calloc(1, sizeof *lit);
+        if (literature_load(lit, against) != 0) {
+            fprintf(stderr, "posenc compare: %s\n", core_error());
+            free(lit);
+            free(paths);
+            return EXIT_USAGE;
+        }
+    }
     AggTable t;
     const int n = compare_load(paths, np, &o, &t);
     free(paths);
     if (n < 0) {
         fprintf(stderr, "posenc compare: %s\n", core_error());
         aggregate_free(&t);
+        free(lit);
         return n == RUN_INVALID ? EXIT_USAGE : EXIT_RUNTIME;
+    }
+    if (lit) {
+        int rc = 0;
+        if (lit->ncells == 0) {
+            print_statements(stdout, lit);
+        } else {
+            LitReport *r = core_calloc(1, sizeof *r);
+            if (literature_compare(lit, &t, r) != 0) {
+                fprintf(stderr, "posenc compare: %s\n", core_error());
+                rc = EXIT_USAGE;
+            } else {
+                printf("%s\n\n", t.prov_line);
+                print_literature(stdout, lit, r);
+            }
+            free(r);
+        }
+        free(lit);
+        aggregate_free(&t);
+        return rc;
     }
     const int explicit_metric = metric >= 0;
     int all_lm = 1;
@@ -165,4 +215,169 @@ int cmd_compare(int argc, char **argv) {
     }
     aggregate_free(&t);
     return 0;
+}
+
+/* ---- beside the literature (--against) ----------------------------------- */
+
+/* s with markdown's special characters escaped (the file and the runs are untrusted) */
+static void md_text(FILE *f, const char *s) {
+    for (; *s; s++) {
+        if ((unsigned char)*s < 0x20) {
+            fputc(' ', f);
+            continue;
+        }
+        if (strchr("\\`*_[]<>|#", *s)) fputc('\\', f);
+        fputc(*s, f);
+    }
+}
+
+static void num_or_dash(FILE *f, double v) {
+    if (v < 0 || isnan(v)) fprintf(f, "—");
+    else fprintf(f, "%.3f", v);
+}
+
+static double clip1(double v) { return v < -1 ? -1 : v > 1 ? 1 : v; }
+
+static const char *const verdict_name[4] = {"reproduced", "contradicted", "not resolved", "not run"};
+
+/* The side-by-side report of lit against the sweep t, as markdown. */
+static void print_literature(FILE *f, const Literature *lit, const LitReport *r) {
+    const int claims = r->count[LIT_REPRODUCED] + r->count[LIT_CONTRADICTED] + r->count[LIT_UNRESOLVED];
+    fprintf(f, "**");
+    md_text(f, lit->authors);
+    fprintf(f, " (arXiv %s), \"", lit->arxiv[0] ? lit->arxiv : "n/a");
+    md_text(f, lit->title);
+    fprintf(f, "\": of the paper's %d pairwise claims that posenc ran, %d reproduced, %d contradicted, %d not "
+               "resolved with these seeds.**",
+            claims, r->count[LIT_REPRODUCED], r->count[LIT_CONTRADICTED], r->count[LIT_UNRESOLVED]);
+    if (r->count[LIT_NOT_RUN]) fprintf(f, " %d more are on tasks or encodings posenc did not run.", r->count[LIT_NOT_RUN]);
+    if (r->tau_k > 0) {
+        fprintf(f, " Rank agreement of the encodings (Kendall's tau-b, paper against posenc, the mean over tasks): %.2f",
+                r->tau_mean);
+        if (r->tau_k >= 2) fprintf(f, " [%.2f, %.2f] over %d seeds", r->tau_lo, r->tau_hi, r->tau_k);
+        else fprintf(f, " (one seed, no interval)");
+        fprintf(f, ".");
+    }
+    fprintf(f, "\n\n");
+    fprintf(f, "A claim is an order of two encodings on a task that the paper's own seeds resolve (their paired "
+               "difference's 95 %% interval excludes 0, docs/SPEC.md §2.1); its verdict comes from the same "
+               "interval over posenc's seeds. The paper: %s, trained on n = %d..%d, tested on n = %d..%d, per seed; "
+               "source: ",
+            lit->metric, lit->train_lo, lit->train_hi, lit->test_lo, lit->test_hi);
+    md_text(f, lit->source);
+    fprintf(f, ". posenc: trained on n = %d..%d; \"beyond\" is per seed the mean over the %d evaluated lengths "
+               "n = %d..%d (%ld examples per seed); the interval as docs/SPEC.md §2.1.\n",
+            r->train_lo, r->train_hi, r->beyond_count, r->beyond_lo, r->beyond_hi, r->examples);
+    for (int i = 0; i < r->ntasks; i++) {
+        const LitTask *tk = &r->tasks[i];
+        if (!tk->run) continue; /* listed at the end */
+        fprintf(f, "\n**");
+        md_text(f, lit->tasks[tk->task].name);
+        fprintf(f, "** (posenc: ");
+        md_text(f, tk->posenc_task);
+        fprintf(f, ")\n\n");
+        fprintf(f, "| encoding | paper: mean | paper: per seed | posenc: mean [95 %%] | posenc: per seed | in range: "
+                   "paper / posenc |\n| --- | --- | --- | --- | --- | --- |\n");
+        for (int q = 0; q < tk->nrows; q++) {
+            const LitRow *row = &tk->rows[q];
+            fprintf(f, "| ");
+            md_text(f, row->name);
+            fprintf(f, " | ");
+            num_or_dash(f, row->paper_mean);
+            fprintf(f, " | ");
+            if (row->lit_cell >= 0) {
+                const LitCell *c = &lit->cells[row->lit_cell];
+                for (int s = 0; s < c->k; s++) fprintf(f, "%s%.3f", s ? " / " : "", c->beyond[s]);
+            } else {
+                fprintf(f, "—");
+            }
+            fprintf(f, " | ");
+            if (row->cell >= 0) {
+                fprintf(f, "%.3f", row->iv.mean);
+                if (row->k >= 2) fprintf(f, " [%.3f, %.3f]", row->iv.lo, row->iv.hi);
+                fprintf(f, " | ");
+                for (int s = 0; s < row->k; s++) fprintf(f, "%s%.3f", s ? " / " : "", row->v[s]);
+            } else {
+                fprintf(f, "not run | —");
+            }
+            fprintf(f, " | ");
+            num_or_dash(f, row->paper_in_range);
+            fprintf(f, " / ");
+            num_or_dash(f, row->cell >= 0 ? row->in_range : -1);
+            fprintf(f, " |\n");
+        }
+        if (tk->nclaims) {
+            fprintf(f, "\n| claim of the paper | paper: difference [95 %%] | posenc: difference [95 %%] (seeds with "
+                       "its sign) | verdict |\n| --- | --- | --- | --- |\n");
+            for (int q = 0; q < tk->nclaims; q++) {
+                const LitClaim *cl = &tk->claims[q];
+                const LitRow *hi = &tk->rows[cl->sign > 0 ? cl->a : cl->b], *lo = &tk->rows[cl->sign > 0 ? cl->b : cl->a];
+                const double s = cl->sign; /* report the claim's difference: higher minus lower */
+                fprintf(f, "| ");
+                md_text(f, hi->name);
+                fprintf(f, " > ");
+                md_text(f, lo->name);
+                fprintf(f, " | %+.3f [%+.3f, %+.3f] | ", s * cl->paper.mean, clip1(s > 0 ? cl->paper.lo : -cl->paper.hi),
+                        clip1(s > 0 ? cl->paper.hi : -cl->paper.lo));
+                if (cl->verdict == LIT_NOT_RUN) {
+                    fprintf(f, "— | not run |\n");
+                    continue;
+                }
+                const Paired *p = &cl->posenc;
+                const int agree = cl->sign > 0 ? p->pos : p->neg;
+                fprintf(f, "%+.3f", s * p->mean);
+                if (p->k >= 2)
+                    fprintf(f, " [%+.3f, %+.3f]", clip1(s > 0 ? p->lo : -p->hi), clip1(s > 0 ? p->hi : -p->lo));
+                fprintf(f, " (%d of %d) | %s", agree, p->k, verdict_name[cl->verdict]);
+                if (cl->why) fprintf(f, ": %s", cl->why);
+                fprintf(f, " |\n");
+            }
+        }
+        if (tk->ranked >= 2) {
+            fprintf(f, "\nRank agreement over the %d encodings both ran: ", tk->ranked);
+            if (tk->tau_k == 0) {
+                fprintf(f, "n/a (posenc's values tie on every seed)\n");
+            } else {
+                fprintf(f, "Kendall's tau-b %.2f", tk->tau_mean);
+                if (tk->tau_k >= 2) fprintf(f, " [%.2f, %.2f]", tk->tau_lo, tk->tau_hi);
+                fprintf(f, " (per seed:");
+                for (int s = 0; s < tk->tau_k; s++) fprintf(f, "%s %.2f", s ? " /" : "", tk->tau[s]);
+                fprintf(f, ")\n");
+            }
+        }
+    }
+    int not_run = 0;
+    for (int i = 0; i < r->ntasks; i++) not_run += !r->tasks[i].run;
+    if (not_run) {
+        fprintf(f, "\nTasks of the paper not run here (the paper's values are in ");
+        md_text(f, lit->path);
+        fprintf(f, "):");
+        for (int i = 0, k = 0; i < r->ntasks; i++) {
+            const LitTask *tk = &r->tasks[i];
+            if (tk->run) continue;
+            fprintf(f, "%s ", k++ ? "," : "");
+            md_text(f, lit->tasks[tk->task].name);
+            fprintf(f, " (%d claims)", tk->nclaims);
+        }
+        fprintf(f, ".\n");
+    }
+    if (lit->nstatements) fprintf(f, "\n");
+    print_statements(f, lit);
+}
+
+/* the paper's statements that are not cells (a file may have only these) */
+static void print_statements(FILE *f, const Literature *lit) {
+    if (!lit->nstatements) return;
+    if (lit->ncells == 0) {
+        md_text(f, lit->authors);
+        fprintf(f, " (arXiv %s), \"", lit->arxiv[0] ? lit->arxiv : "n/a");
+        md_text(f, lit->title);
+        fprintf(f, "\": no cells comparable with a posenc run; ");
+    }
+    fprintf(f, "the paper's statements that are not cells of a protocol posenc runs (not judged):\n\n");
+    for (int i = 0; i < lit->nstatements; i++) {
+        fprintf(f, "- ");
+        md_text(f, lit->statements[i]);
+        fprintf(f, "\n");
+    }
 }

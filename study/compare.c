@@ -41,11 +41,8 @@ static int beyond_lengths(const AggTable *t, const int *mem, int nm, int *ns) {
     return k;
 }
 
-/* per-seed values of cell c at n, or (n = COMPARE_BEYOND) their mean over
- * the lengths ns[0..nb-1]; *examples the examples behind one seed's value
- * (0 for loss and perplexity: their intervals are the seeds' alone) */
-static int seed_values(const AggTable *t, int cell, int metric, int n, const int *ns, int nb, uint64_t *seeds,
-                       double *v, long *examples) {
+int compare_seed_values(const AggTable *t, int cell, int metric, int n, const int *ns, int nb, uint64_t *seeds,
+                        double *v, long *examples) {
     const AggCell *c = &t->cells[cell];
     if (n != COMPARE_BEYOND) {
         int m = 0;
@@ -98,7 +95,7 @@ int compare_at(const AggTable *t, int g, int metric, int n, CompareAt *out) {
     long ex[COMPARE_MAX_CELLS];
     int num = 0;
     for (int i = 0; i < nm; i++) {
-        const int got = seed_values(t, mem[i], metric, n, ns, nb, seeds[num], vals[num], &ex[num]);
+        const int got = compare_seed_values(t, mem[i], metric, n, ns, nb, seeds[num], vals[num], &ex[num]);
         if (got == 0) continue;
         k[num] = got;
         cells[num++] = mem[i];

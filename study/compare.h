@@ -40,6 +40,15 @@ typedef struct {
  * fewer than two cells can be compared there. */
 int compare_at(const AggTable *t, int g, int metric, int n, CompareAt *out);
 
+/* The per-seed values of cell `cell` at length n, or (n = COMPARE_BEYOND)
+ * each seed's mean over the lengths ns[0..nb-1] (a seed counts when it
+ * evaluated every one of them); seeds[] and v[] (FINDINGS_MAX_SEEDS) in
+ * ascending seed, *examples the evaluation examples behind one seed's value
+ * (0 for loss and perplexity: their intervals are the seeds' alone).
+ * Returns how many seeds. */
+int compare_seed_values(const AggTable *t, int cell, int metric, int n, const int *ns, int nb, uint64_t *seeds,
+                        double *v, long *examples);
+
 /* The default lengths of group g: those of 1.25x, 1.5x and 2x its longest
  * training length that were evaluated (rounded to the nearest evaluated
  * length at or past it), then COMPARE_BEYOND. Returns how many (<= cap). */

@@ -23,6 +23,7 @@
 #include "run/provenance.h"
 #include "study/aggregate.h"
 #include "study/compare.h"
+#include "study/literature.h"
 #include "study/sweep.h"
 #include "tests/testutil.h"
 
@@ -667,6 +668,145 @@ START_TEST(test_compare_cli) {
 }
 END_TEST
 
+/* Beside a paper (posenc compare DIR --against FILE), on constructed runs:
+ * exact match at n = 8 (past the training range 1..4) per seed
+ *   none {0.9, 0.85, 0.95}, rope on a quarter {0.1, 0.2, 0.0}, alibi {0.6, 0.65, 0.7},
+ *   t5 {0.2, 0.8, 0.5}, rope on all {0.5 x 3} (not in the paper)
+ * and a paper whose three seeds are equal: none 0.9, t5 0.5, rope_quarter 0.3,
+ * alibi 0.05, every order resolved by its 10000 examples. By hand (docs/SPEC.md §2.1):
+ *   none > rope_quarter  posenc +0.80, interval above 0        reproduced
+ *   none > alibi         +0.25 [+0.08, +0.42]                   reproduced
+ *   rope_quarter > alibi -0.55 [-0.90, -0.20]                   contradicted
+ *   none > t5, t5 > rope_quarter, t5 > alibi: the seeds disagree   not resolved
+ * tau-b per seed against the paper's order none > t5 > rope_quarter > alibi:
+ * 1/3, 2/3, 1/3 (4, 5, 4 of 6 pairs concordant). */
+START_TEST(test_literature_compare) {
+    const char *d = test_tmpdir("sweep-literature");
+    char p[512];
+    snprintf(p, sizeof p, "%s/sweep.json", d);
+    write_text(p, "{\"name\": \"lit\", \"grid\": {\"model.pe\": [\"none\", \"t5\", \"alibi\", \"rope\"],"
+                  " \"model.rope_fraction\": [1, 0.25]}, \"seeds\": [1, 2, 3]}");
+    const double l[2] = {0.1, 1.0};
+    const double none[3] = {0.9, 0.85, 0.95}, rq[3] = {0.1, 0.2, 0.0}, alibi[3] = {0.6, 0.65, 0.7},
+                 t5[3] = {0.2, 0.8, 0.5}, rfull[3] = {0.5, 0.5, 0.5};
+    fake_examples = 200;
+    for (int s = 0; s < 3; s++) {
+        char id[48];
+        double v[2] = {1.0, 0};
+        v[1] = none[s], snprintf(id, sizeof id, "none.1.s%d", s + 1), fake_run(d, id, "none", s + 1, 10, 10, v, v, l);
+        v[1] = t5[s], snprintf(id, sizeof id, "t5.1.s%d", s + 1), fake_run(d, id, "t5", s + 1, 10, 10, v, v, l);
+        v[1] = alibi[s], snprintf(id, sizeof id, "alibi.1.s%d", s + 1), fake_run(d, id, "alibi", s + 1, 10, 10, v, v, l);
+        v[1] = rfull[s], snprintf(id, sizeof id, "rope.1.s%d", s + 1), fake_run(d, id, "rope", s + 1, 10, 10, v, v, l);
+        fake_extra_set = "model.rope_fraction=0.25";
+        v[1] = rq[s], snprintf(id, sizeof id, "rope.0.25.s%d", s + 1), fake_run(d, id, "rope", s + 1, 10, 10, v, v, l);
+        fake_extra_set = NULL;
+    }
+    fake_examples = 0;
+    char lp[512];
+    snprintf(lp, sizeof lp, "%s/paper.json", d);
+    char cells[2048] = "";
+    const char *names[4] = {"none", "t5", "rope_quarter", "alibi"};
+    const double paper[4] = {0.9, 0.5, 0.3, 0.05};
+    for (int e = 0; e < 4; e++) {
+        char c[400];
+        snprintf(c, sizeof c,
+                 "%s{\"task\": \"copy\", \"encoding\": \"%s\", \"seeds\": [{\"seed\": 11, \"beyond\": %g, \"test_examples\": 10000}, "
+                 "{\"seed\": 12, \"beyond\": %g, \"test_examples\": 10000}, {\"seed\": 13, \"beyond\": %g, \"test_examples\": 10000}]}",
+                 e ? ", " : "", names[e], paper[e], paper[e], paper[e]);
+        strcat(cells, c);
+    }
+    char text[4096];
+    snprintf(text, sizeof text,
+             "{\"format\": \"posenc-literature-1\", \"id\": \"paper\", \"title\": \"A paper\", \"authors\": \"Someone\","
+             " \"arxiv\": \"0000.00000\", \"source\": {\"page\": \"made up for the test\"},"
+             " \"protocol\": {\"metric\": \"exact_match\", \"train_lengths\": [1, 4], \"test_lengths\": [5, 8]},"
+             " \"encodings\": {\"none\": {\"posenc\": {\"model.pe\": \"none\"}}, \"t5\": {\"posenc\": {\"model.pe\": \"t5\"}},"
+             " \"rope_quarter\": {\"posenc\": {\"model.pe\": \"rope\", \"model.rope_fraction\": 0.25}},"
+             " \"alibi\": {\"posenc\": {\"model.pe\": \"alibi\"}}},"
+             " \"tasks\": {\"copy\": {\"posenc\": {\"task.name\": \"copy\"}}, \"other\": {}},"
+             " \"cells\": [%s, {\"task\": \"other\", \"encoding\": \"none\", \"seeds\": [{\"seed\": 1, \"beyond\": 0.5}]}]}",
+             cells);
+    write_text(lp, text);
+    static Literature lit;
+    ck_assert_msg(literature_load(&lit, lp) == 0, "%s", core_error());
+    AggTable t;
+    ck_assert_int_eq(aggregate_load_sweep(d, &(AggOptions){0}, &t), 15);
+    static LitReport r;
+    ck_assert_msg(literature_compare(&lit, &t, &r) == 0, "%s", core_error());
+    ck_assert_int_eq(r.beyond_lo, 8);
+    ck_assert_int_eq(r.beyond_count, 1);
+    ck_assert_int_eq(r.count[LIT_REPRODUCED], 2);
+    ck_assert_int_eq(r.count[LIT_CONTRADICTED], 1);
+    ck_assert_int_eq(r.count[LIT_UNRESOLVED], 3);
+    ck_assert_int_eq(r.count[LIT_NOT_RUN], 0);
+    ck_assert_int_eq(r.ntasks, 2);
+    const LitTask *tk = &r.tasks[0];
+    ck_assert(tk->run && !r.tasks[1].run);
+    ck_assert_int_eq(tk->nrows, 5); /* the paper's four, then posenc's rope on all of each head */
+    ck_assert_str_eq(tk->rows[4].name, "rope");
+    ck_assert_int_eq(tk->rows[4].lit_cell, -1);
+    ck_assert_double_eq_tol(tk->rows[0].iv.mean, 0.9, 1e-12);
+    ck_assert_double_eq_tol(tk->rows[2].iv.mean, 0.1, 1e-12); /* rope_quarter: the 0.25 cell, not the full one */
+    int seen = 0;
+    for (int q = 0; q < tk->nclaims; q++) {
+        const LitClaim *c = &tk->claims[q];
+        const char *a = tk->rows[c->a].name, *b = tk->rows[c->b].name;
+        if (strcmp(a, "rope_quarter") == 0 && strcmp(b, "alibi") == 0) {
+            ck_assert_int_eq(c->sign, 1);
+            ck_assert_int_eq(c->verdict, LIT_CONTRADICTED);
+            ck_assert_double_eq_tol(c->posenc.mean, -0.55, 1e-12);
+            seen++;
+        }
+        if (strcmp(a, "none") == 0 && strcmp(b, "t5") == 0) {
+            ck_assert_int_eq(c->verdict, LIT_UNRESOLVED);
+            ck_assert_str_eq(c->why, "interval includes 0");
+            seen++;
+        }
+    }
+    ck_assert_int_eq(seen, 2);
+    ck_assert_int_eq(tk->tau_k, 3);
+    ck_assert_double_eq_tol(tk->tau[0], 1.0 / 3, 1e-12);
+    ck_assert_double_eq_tol(tk->tau[1], 2.0 / 3, 1e-12);
+    ck_assert_double_eq_tol(tk->tau[2], 1.0 / 3, 1e-12);
+    ck_assert_double_eq_tol(tk->tau_mean, 4.0 / 9, 1e-12);
+    aggregate_free(&t);
+
+    /* the same through the command line, as markdown */
+    ck_assert_int_eq(posenc("compare %s --against %s", d, lp), 0);
+    EXPECT_OUT("2 reproduced, 1 contradicted, 3 not resolved with these seeds");
+    EXPECT_OUT("| rope\\_quarter > alibi | +0.250 [");
+    EXPECT_OUT("contradicted |");
+    EXPECT_OUT("not resolved: interval includes 0");
+    EXPECT_OUT("Tasks of the paper not run here");
+    /* a file that is not a literature file, and options that do not go with it: exit 2, naming it */
+    ck_assert_int_eq(posenc("compare %s --against %s/sweep.json", d, d), 2);
+    EXPECT_OUT("sweep.json: format");
+    ck_assert_int_eq(posenc("compare %s --against %s --at 8", d, lp), 2);
+    EXPECT_OUT("--against");
+
+    /* scripts/report.sh splices it between a document's literature lines */
+    char cmd[4096], root[2048], lit_dir[600], doc_path[600];
+    ck_assert(getcwd(root, sizeof root) != NULL);
+    snprintf(lit_dir, sizeof lit_dir, "%s/experiments/literature", d);
+    ck_assert(dir_create(lit_dir) == 0);
+    char lp2[700];
+    snprintf(lp2, sizeof lp2, "%s/paper.json", lit_dir);
+    write_text(lp2, text);
+    snprintf(doc_path, sizeof doc_path, "%s/doc.md", d);
+    write_text(doc_path, "# doc\n\n<!-- literature:lit:paper:begin -->\nold\n\n");
+    snprintf(cmd, sizeof cmd, "cd %s && POSENC=%s bash %s/scripts/report.sh lit doc.md .", d, posenc_bin(), root);
+    ck_assert_int_eq(run_captured(cmd), 1);
+    EXPECT_OUT("without its end line");
+    write_text(doc_path, "# doc\n\n<!-- literature:lit:paper:begin -->\nold\n<!-- literature:lit:paper:end -->\n\nend\n");
+    ck_assert_int_eq(run_captured(cmd), 0);
+    char *doc = file_read_all(doc_path, NULL);
+    ck_assert_msg(doc && !strstr(doc, "\nold\n") && strstr(doc, "2 reproduced, 1 contradicted, 3 not resolved") &&
+                      strstr(doc, "\n<!-- literature:lit:paper:end -->\n\nend\n"),
+                  "%s", doc ? doc : "");
+    free(doc);
+}
+END_TEST
+
 /* posenc robustness: spec errors name the file and the key; nothing runs */
 START_TEST(test_robustness_spec_errors) {
     const char *d = test_tmpdir("robust-spec");
@@ -1027,6 +1167,7 @@ static Suite *sweep_suite(void) {
     tcase_add_test(tc, test_aggregate_lm);
     tcase_add_test(tc, test_new_specs);
     tcase_add_test(tc, test_setting_grid);
+    tcase_add_test(tc, test_literature_compare);
     tcase_add_test(tc, test_report_script);
     suite_add_tcase(s, tc);
     return s;
