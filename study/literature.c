@@ -457,8 +457,8 @@ int literature_compare(const Literature *lit, const AggTable *t, LitReport *r) {
                 if (m != 1) continue;
                 if (row->cell >= 0) {
                     char a[128], b[128];
-                    aggregate_cell_label(t, row->cell, " ", a, sizeof a);
-                    aggregate_cell_label(t, cells[i], " ", b, sizeof b);
+                    aggregate_cell_label(t, row->cell, a, sizeof a);
+                    aggregate_cell_label(t, cells[i], b, sizeof b);
                     return core_errorf("%s: task %s, encoding %s matches two cells of the sweep (%s and %s): give "
                                        "encodings.%s.posenc the keys that tell them apart",
                                        lit->path, task->name, row->name, a, b, row->name);
@@ -475,7 +475,7 @@ int literature_compare(const Literature *lit, const AggTable *t, LitReport *r) {
             row->enc = row->lit_cell = -1;
             row->cell = cells[i];
             row->paper_mean = row->paper_in_range = -1;
-            aggregate_cell_label(t, cells[i], " ", row->name, sizeof row->name);
+            aggregate_cell_label(t, cells[i], row->name, sizeof row->name);
         }
         /* posenc's values */
         for (int i = 0; i < tk->nrows; i++) {
