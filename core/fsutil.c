@@ -8,12 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/alloc.h"
 #include "core/error.h"
+#include "core/parallel.h"
 
 /* Create `path` for writing as a new file: O_EXCL | O_NOFOLLOW, so that a
  * link planted at a temporary name cannot redirect the write. A leftover of
@@ -343,15 +345,33 @@ double mem_available_bytes(void) {
     return avail;
 }
 
+int mem_headroom(double bytes) {
+    if (!(bytes > 0)) return 1;
+    if (bytes > 1e15) return 0;
+    /* reserved, never touched: counts against ulimit -v (RLIMIT_AS) and its
+     * current use, as OpenBLAS's and posenc's own allocations will */
+    void *p = mmap(NULL, (size_t)bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED) return 0;
+    munmap(p, (size_t)bytes);
+    return 1;
+}
+
 int mem_check(const char *what, double need, double param_bytes, int B, int T) {
     const double avail = mem_available_bytes(), gib = 1024.0 * 1024.0 * 1024.0;
-    if (need <= avail) return 0;
+    /* OpenBLAS allocates a work buffer per calling thread at its first product and retries forever if it
+     * cannot (a spin no signal ends): its room is probed here, beside posenc's own need */
+    const double blas = MEM_BLAS_BUFFER_BYTES * (double)(par_threads() + 1);
+    if (need <= avail && mem_headroom(need + blas)) return 0;
+    struct rlimit rl;
+    const int limited = getrlimit(RLIMIT_AS, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY;
     return core_errorf("%s does not fit in memory: it needs about %.2f GiB (parameters, gradients%s %.2f GiB; "
-                     "activations for batches of %d x %d tokens %.2f GiB) but %.2f GiB are available "
-                     "(MemAvailable of /proc/meminfo, or ulimit -v); reduce model.d_model, model.n_layers, "
-                     "the batch size or the sequence length",
+                     "activations for batches of %d x %d tokens %.2f GiB) and OpenBLAS's work buffers %.2f GiB, "
+                     "but %s; reduce model.d_model, model.n_layers, the batch size or the sequence length%s",
                      what, need / gib, strcmp(what, "training") == 0 ? " and AdamW moments" : "",
-                     param_bytes / gib, B, T, (need - param_bytes) / gib, avail / gib);
+                     param_bytes / gib, B, T, (need - param_bytes) / gib, blas / gib,
+                     need > avail ? "less is available (MemAvailable of /proc/meminfo, or ulimit -v)"
+                                  : "the address space left under ulimit -v cannot hold them",
+                     limited ? ", or raise ulimit -v" : "");
 }
 
 #ifdef POSENC_FAULT_HOOKS

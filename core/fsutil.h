@@ -80,9 +80,18 @@ void dir_remove_stale_tmp(const char *dir, int (*ours)(const char *name));
 double mem_available_bytes(void);
 /* 0 if `need` bytes (of which `param_bytes` for parameters, gradients and
  * moments; the rest activations for batch B x T tokens) fit in
- * mem_available_bytes(); else an error that gives both numbers and what to
+ * mem_available_bytes() and, with OpenBLAS's buffers, in the address space
+ * left (mem_headroom); else an error that gives the numbers and what to
  * reduce. `what` names the command ("training", "evaluation"). */
 int mem_check(const char *what, double need, double param_bytes, int B, int T);
+/* OpenBLAS's work buffer per thread that calls it (Debian's libopenblas0:
+ * BUFFER_SIZE 128 MiB, plus its page of alignment), allocated at the first
+ * product; mem_check counts one per pool thread and one for the caller. */
+#define MEM_BLAS_BUFFER_BYTES (128.0 * 1024 * 1024 + 65536)
+/* 1 if `bytes` more of address space can be reserved now (an mmap that is
+ * never touched, released at once: under ulimit -v this is what the next
+ * allocations will meet), else 0. */
+int mem_headroom(double bytes);
 
 /* Crash-test hook, compiled only into the test build of the program
  * (-DPOSENC_FAULT_HOOKS: the Makefile's $(BUILD)/posenc-test); elsewhere

@@ -3,7 +3,9 @@
  * sweep folders, which posenc reads as untrusted input (run/inspect.h):
  *
  *   first byte % 4 == 0   config.json    config_from_string (+ the round trip of fuzz_config)
- *                   1     eval*.json     eval_file_parse: every accepted value in range
+ *                   1     eval*.json     eval_file_parse: every accepted value in range (the
+ *                                        values posenc report draws: it reads runs through
+ *                                        run_inspect, this parser and the sweep.json parser)
  *                   2     metrics.jsonl  metrics_keep_until (what a resume keeps)
  *                   3     sweep.json     aggregate_parse_sweep
  *
@@ -62,6 +64,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 check(e.exact_match[i] >= 0 && e.exact_match[i] <= 1, "exact_match");
                 check(isfinite(e.loss[i]) && e.loss[i] >= 0, "loss");
                 check(e.floor[i] == -1.0 || (isfinite(e.floor[i]) && e.floor[i] >= 0), "loss_floor");
+            }
+            check(e.samples == -1 || (e.samples >= 1 && e.samples <= 10000000), "samples");
+            check(e.eval_seed == -1 || (e.eval_seed >= 0 && e.eval_seed <= 9007199254740992.0), "eval_seed");
+            check(e.adhoc == 0 || e.adhoc == 1, "adhoc");
+            check(e.bp_num >= 0 && e.bp_num <= RUN_EVAL_MAX_BYPOS, "by_position entries");
+            check(e.bp_max_pos >= -1 && e.bp_max_pos <= 10000000 && (e.bp_num > 0) == (e.bp_max_pos >= 0),
+                  "by_position pos");
+            for (int i = 0; i < e.num; i++) {
+                check(e.n[i] <= 1000000, "n at most 10^6 (a page's drawing work is bounded)");
+                for (int q = 0; q < i; q++) check(e.n[q] != e.n[i], "n unique");
+                check(e.examples[i] >= 0 && e.examples[i] <= 1000000000, "examples");
             }
             for (int b = 0; b < RUN_EVAL_POS_BINS; b++) {
                 check(e.pos_total[b] >= 0 && e.pos_correct[b] >= 0 && e.pos_correct[b] <= e.pos_total[b], "by_position counts");

@@ -29,7 +29,7 @@
 #include "core/error.h"
 #include "model/pe.h"
 
-#define MAX_U64_JSON 9007199254740992.0 /* 2^53: the largest exactly representable seed */
+#define MAX_U64_JSON 9007199254740991.0 /* 2^53 - 1: above it a JSON number cannot be told from its neighbours */
 #define MAX_CONFIG_BYTES (1 << 20)
 #define MAX_POSITIONS (1 << 20)
 
@@ -343,6 +343,13 @@ static const char *describe(const cJSON *v, char *buf, size_t n) {
     return buf;
 }
 
+/* Whether s holds a byte below 0x20 (a NUL from "\u0000" shows as json_mark_nul's 0x01). */
+static int has_control(const char *s) {
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20) return 1;
+    return 0;
+}
+
 /* A JSON number with an integral value within [lo, hi], into *out. */
 static int get_integer(const cJSON *v, double lo, double hi, double *out, const char *origin,
                        const char *path) {
@@ -394,6 +401,8 @@ static int set_value(Loader *ld, int k, const cJSON *v, const char *origin, int 
     case T_STRING:
         if (!cJSON_IsString(v))
             return fail(origin, key->path, "expected a string, got %s", describe(v, d, sizeof d));
+        if (has_control(v->valuestring))
+            return fail(origin, key->path, "holds a control character (a NUL, a newline...): not a name");
         if (strlen(v->valuestring) >= key->size)
             return fail(origin, key->path, "\"%.40s...\" is too long (at most %zu characters)",
                         v->valuestring, key->size - 1);
@@ -446,9 +455,15 @@ static int set_value(Loader *ld, int k, const cJSON *v, const char *origin, int 
             return fail(origin, key->path, "expected an array of names (%s), got %s", valid,
                         describe(v, d, sizeof d));
         }
+        if (has_control(text))
+            return fail(origin, key->path, "holds a control character (a NUL, a newline...): not a name");
         unsigned mask = 0;
-        for (char *save = NULL, *tok = strtok_r(text, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        for (char *rest = text[0] ? text : NULL, *tok; (tok = rest);) {
+            char *comma = strchr(tok, ',');
+            rest = comma ? comma + 1 : NULL;
+            if (comma) *comma = '\0';
             while (*tok == ' ') tok++;
+            if (!*tok) return fail(origin, key->path, "an empty item in the list (valid: %s)", valid);
             for (char *e = tok + strlen(tok); e > tok && e[-1] == ' ';) *--e = '\0';
             int i = 0;
             while (key->names[i] && strcmp(key->names[i], tok) != 0) i++;
@@ -492,11 +507,26 @@ static int apply_object(Loader *ld, const char *section, const cJSON *obj, const
     return 0;
 }
 
-/* Parse the whole text as one JSON value, or NULL. */
-static cJSON *parse_exact(const char *text) {
-    const char *end = NULL;
-    return cJSON_ParseWithOpts(text, &end, 1);
+/* cJSON ends a string at "\u0000", so a NUL inside a string would cut it
+ * silently ("copy\u0000evil" would read as "copy"). Parse a copy in which
+ * every \u0000 escape is \u0001 instead: has_control then refuses the value
+ * naming its key. *end (optional) points into text as cJSON_ParseWithOpts's. */
+static cJSON *parse_json(const char *text, const char **end) {
+    char *copy = core_strdup(text);
+    for (char *p = copy; *p; p++)
+        if (*p == '\\' && p[1]) {
+            if (p[1] == 'u' && strncmp(p + 2, "0000", 4) == 0) p[5] = '1';
+            p++; /* the escaped character: "\\\\u0000" is no escape of a NUL */
+        }
+    const char *e = NULL;
+    cJSON *j = cJSON_ParseWithOpts(copy, &e, 1);
+    if (end) *end = e ? text + (e - copy) : NULL;
+    free(copy);
+    return j;
 }
+
+/* Parse the whole text as one JSON value, or NULL. */
+static cJSON *parse_exact(const char *text) { return parse_json(text, NULL); }
 
 /* One override "key=value". */
 static int apply_set(Loader *ld, const char *assignment, const char *origin, int rank) {
@@ -820,7 +850,7 @@ int config_from_string(RunConfig *c, const char *json, const char *origin,
     loader_init(&ld, c, origin);
     if (json) {
         const char *end = NULL;
-        cJSON *root = cJSON_ParseWithOpts(json, &end, 1);
+        cJSON *root = parse_json(json, &end);
         if (!root) {
             const char *p = json;
             while (isspace((unsigned char)*p)) p++;

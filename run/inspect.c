@@ -14,7 +14,9 @@
 #include "core/error.h"
 #include "core/fsutil.h"
 #include "data/task.h"
+#include "core/alloc.h"
 #include "run/checkpoint.h"
+#include "run/provenance.h"
 #include "run/score.h"
 
 /* ---- configs -------------------------------------------------------------- */
@@ -156,6 +158,55 @@ static void canonical_check(const RunInfo *ri, RunEval *e, const char *stem, int
     if (!same)
         snprintf(e->stale, sizeof e->stale, "%s.json holds other lengths than config.json's eval.lengths (%d of "
                  "them): evaluate again (posenc eval %.200s)", stem, ec->num_lengths, d);
+}
+
+/* ---- what posenc can prove it wrote ---------------------------------------- */
+
+int run_file_proven_ours(const char *dir, const char *name) {
+    if (!run_file_is_ours(name)) return 0;
+    char path[4400];
+    if (path_join(path, sizeof path, dir, name) != 0) return 0;
+    struct stat st;
+    if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) return 0; /* a link, a folder...: not a file of ours */
+    const size_t len = strlen(name);
+    int ours = 0;
+    if (strcmp(name + (len > 12 ? len - 12 : 0), ".safetensors") == 0) {
+        /* a checkpoint with posenc's metadata: a config and a step */
+        char *json = NULL;
+        long step = 0;
+        ours = checkpoint_read_meta(path, &json, &step) == 0;
+        free(json);
+    } else if (strcmp(name, "provenance.json") == 0) {
+        ours = prov_check(dir) == 0;
+    } else {
+        char *text = file_read_capped(path, (size_t)64 << 20, NULL);
+        if (!text) return 0;
+        if (strcmp(name, "config.json") == 0) {
+            /* the resolved config, byte for byte as config_to_json writes it */
+            RunConfig c;
+            char *again = config_from_string(&c, text, path, NULL, 0) == 0 ? config_to_json(&c) : NULL;
+            ours = again && strcmp(again, text) == 0;
+            free(again);
+        } else if (strcmp(name, "metrics.jsonl") == 0) {
+            cJSON *first = cJSON_Parse(text); /* its first line: a JSON object with a step */
+            const char *nl = strchr(text, '\n');
+            if (!first && nl) {
+                char *line = strndup(text, (size_t)(nl - text));
+                first = line ? cJSON_Parse(line) : NULL;
+                free(line);
+            }
+            ours = cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(first, "step"));
+            cJSON_Delete(first);
+        } else if (strcmp(name + len - 4, ".csv") == 0) {
+            ours = strncmp(text, "n,examples,tokens,token_acc,exact_match,loss,in_training_range", 62) == 0;
+        } else { /* an evaluation file */
+            RunEval *e = core_calloc(1, sizeof *e);
+            ours = eval_file_parse(text, path, e) == 0;
+            free(e);
+        }
+        free(text);
+    }
+    return ours;
 }
 
 /* ---- the run --------------------------------------------------------------- */

@@ -68,5 +68,13 @@ int run_config_diff(const RunConfig *a, const RunConfig *b, int identity_only, c
  * (config.json, metrics.jsonl, the checkpoint files, eval[-<variant>].json
  * and .csv): the only files posenc ever deletes or replaces there. */
 int run_file_is_ours(const char *name);
+/* Whether DIR/name is a file posenc can prove it wrote: one of those names,
+ * a regular file, and content that only posenc writes (config.json exactly
+ * as config_to_json resolves it, a checkpoint with posenc's metadata, an
+ * evaluation file its reader accepts, an evaluation CSV's header, a training
+ * log of JSON steps, a valid provenance record). The only files --force
+ * deletes; what makes a folder "a posenc run" (a user's own config.json in a
+ * folder does not). */
+int run_file_proven_ours(const char *dir, const char *name);
 
 #endif

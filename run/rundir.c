@@ -10,9 +10,11 @@
 #include "core/alloc.h"
 #include "core/error.h"
 #include "core/fsutil.h"
+#include "core/parallel.h"
 #include "run/checkpoint.h"
 #include "run/inspect.h"
 #include "run/provenance.h"
+#include "run/train.h"
 
 /* The model a config describes can be built (every encoding's own checks,
  * e.g. model.rope_base > 1, an even d_model for sinusoidal): a config error,
@@ -75,27 +77,62 @@ static int prepare_resume(const RunDirSetup *s, RunConfig *cfg, const char *dir)
     return RUNDIR_OK;
 }
 
-/* A new run in dir: no run there unless s->force, then the lock, and with
- * force the old run's files removed, and only those (never a file posenc
- * did not write). */
+/* NAME.tmp.<digits> of one of posenc's file names (a killed write's leftover) */
+static int stale_tmp_of_ours(const char *name) {
+    const char *t = strstr(name, ".tmp.");
+    if (!t || t == name || !t[5] || strspn(t + 5, "0123456789") != strlen(t + 5)) return 0;
+    char base[256];
+    if ((size_t)(t - name) >= sizeof base) return 0;
+    memcpy(base, name, (size_t)(t - name));
+    base[t - name] = '\0';
+    return run_file_is_ours(base);
+}
+
+/* A new run in dir. Refused before anything is written: ".", ".." or "/"
+ * (a run needs a folder of its own), a folder that holds files but no run of
+ * posenc's (recognised by content: run_file_proven_ours, not by names), a run
+ * unless s->force. Then the lock, and with force the old run's files
+ * removed: only those posenc can prove it wrote. */
 static int prepare_new(const RunDirSetup *s, const char *dir) {
-    int has_run = 0; /* a run here already? (any file of posenc's: run_file_is_ours) */
+    char base[4096], abs[4096];
+    snprintf(base, sizeof base, "%s", dir);
+    for (size_t n = strlen(base); n > 1 && base[n - 1] == '/'; n--) base[n - 1] = '\0';
+    const char *last = strrchr(base, '/');
+    last = last ? last + 1 : base;
+    if (strcmp(last, ".") == 0 || strcmp(last, "..") == 0 || (realpath(dir, abs) && strcmp(abs, "/") == 0)) {
+        core_errorf("--out %s: a run needs a folder of its own (a new or empty one, or a run folder of posenc's); "
+                    "name it, e.g. --out runs/NAME", dir);
+        return RUNDIR_INVALID;
+    }
+    int ours = 0;
+    char foreign[256] = "";
     DIR *dd = opendir(dir);
-    for (struct dirent *e; dd && (e = readdir(dd));) has_run |= run_file_is_ours(e->d_name);
+    for (struct dirent *e; dd && (e = readdir(dd));) {
+        const char *nm = e->d_name;
+        if (strcmp(nm, ".") == 0 || strcmp(nm, "..") == 0 || strcmp(nm, ".lock") == 0 || stale_tmp_of_ours(nm))
+            continue;
+        if (run_file_proven_ours(dir, nm)) ours++;
+        else if (!foreign[0]) snprintf(foreign, sizeof foreign, "%.200s", nm);
+    }
     if (dd) closedir(dd);
-    if (has_run && !s->force) {
+    if (ours && !s->force) {
         core_errorf("%s already holds a run; continue it with --resume %s, replace it with --force, or choose "
                   "another --out", dir, dir);
+        return RUNDIR_INVALID;
+    }
+    if (!ours && foreign[0]) {
+        core_errorf("%s holds files but no posenc run (\"%s\"%s): posenc trains only into a new or empty folder, or "
+                    "a run folder of its own, and never replaces a file it did not write; choose another --out",
+                    dir, foreign, run_file_is_ours(foreign) ? " is named like a file of posenc's but was not written "
+                                                              "by it" : " is not posenc's");
         return RUNDIR_INVALID;
     }
     if (dir_create(dir) != 0 || dir_lock(dir) != 0) return RUNDIR_FAILED;
     dd = s->force ? opendir(dir) : NULL;
     for (struct dirent *e; dd && (e = readdir(dd));) {
         char f[4400];
-        struct stat fs;
         snprintf(f, sizeof f, "%s/%s", dir, e->d_name);
-        if (run_file_is_ours(e->d_name) && lstat(f, &fs) == 0 && (S_ISREG(fs.st_mode) || S_ISLNK(fs.st_mode)))
-            unlink(f);
+        if (run_file_proven_ours(dir, e->d_name)) unlink(f);
     }
     if (dd) closedir(dd);
     return RUNDIR_OK;
@@ -111,6 +148,8 @@ int task_open_for_run(RunConfig *cfg) {
 int rundir_prepare(const RunDirSetup *s, RunConfig *cfg, char *dir, size_t cap) {
     if (!s->resume && (config_load(cfg, s->config_path, s->sets, s->nsets) != 0 || check_model_config(cfg) != 0))
         return RUNDIR_INVALID;
+    /* a training that cannot fit in memory is refused before its folder is touched */
+    if (!s->resume && train_memory_check(cfg) != 0) return RUNDIR_FAILED;
     const char *name = s->resume ? s->resume : s->out;
     const int k = name ? snprintf(dir, cap, "%s", name) : snprintf(dir, cap, "runs/%s", cfg->name);
     char path[4096];
@@ -172,6 +211,11 @@ int rundir_load(const char *dir, int min_P, RunConfig *cfg, GPT *m, long *step) 
     int rc = config_from_string(cfg, json, path, NULL, 0);
     free(json);
     if (rc != 0) return -1;
+    /* OpenBLAS's buffers and the model must have room: OpenBLAS retries a buffer it cannot get forever */
+    if (!mem_headroom(MEM_BLAS_BUFFER_BYTES * (par_threads() + 1) + (double)((size_t)64 << 20)))
+        return core_errorf("%s: not enough memory to load the model: OpenBLAS's work buffers alone need %.0f MiB of "
+                           "address space and ulimit -v leaves less; raise ulimit -v", dir,
+                           MEM_BLAS_BUFFER_BYTES * (par_threads() + 1) / 1048576.0);
     GPTConfig mc = cfg->model;
     if (min_P > mc.P) {
         if (pe_has(mc.pe, PE_TRAINED_POSITIONS)) {

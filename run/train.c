@@ -149,6 +149,35 @@ static void fmt_duration(char *buf, size_t cap, double s) {
         snprintf(buf, cap, "%ld:%02ld", t / 60, t % 60);
 }
 
+/* The periodic evaluation's lengths (the longest training length, and the
+ * longest evaluation length if the model can take it) and its batch shape. */
+static int periodic_shape(const RunConfig *cfg, const TaskOps *task, int eval_ns[2], int *eval_B, int *eval_T) {
+    eval_ns[0] = eval_ns[1] = cfg->task.max_len;
+    for (int i = 0; i < cfg->eval.num_lengths; i++)
+        if (cfg->eval.lengths[i] > eval_ns[1]) eval_ns[1] = cfg->eval.lengths[i];
+    int n_periodic = eval_ns[1] > eval_ns[0] ? 2 : 1;
+    /* the same examples, in the same batches, as `posenc eval` at these lengths: the same numbers */
+    eval_shape(task, eval_ns[n_periodic - 1], cfg->eval.samples, cfg->eval.batch_size, eval_B, eval_T);
+    if (task_input_len(task, eval_ns[n_periodic - 1]) > cfg->model.P) {
+        /* a position-table encoding cannot be evaluated past its table: evaluate in-distribution only */
+        eval_shape(task, eval_ns[0], cfg->eval.samples, cfg->eval.batch_size, eval_B, eval_T);
+        eval_ns[1] = eval_ns[0];
+    }
+    return n_periodic;
+}
+
+int train_memory_check(const RunConfig *cfg) {
+    const TaskOps *task = task_find(cfg->task.name);
+    int eval_ns[2], eval_B, eval_T;
+    periodic_shape(cfg, task, eval_ns, &eval_B, &eval_T);
+    const int train_T = task_max_train_input_len(task, &cfg->task);
+    double param_bytes = 0;
+    double need = gpt_estimate_bytes(&cfg->model, cfg->train.batch_size, train_T, eval_infer_B(eval_B, eval_T), eval_T,
+                                     &param_bytes);
+    if (need <= 0) return core_errorf("training: the memory estimate overflows (a model or batch far too large)");
+    return mem_check("training", need, param_bytes, cfg->train.batch_size, train_T);
+}
+
 int train_run(const RunConfig *cfg, const TrainOptions *o) {
     const TrainConfig *tr = &cfg->train;
     const TaskOps *task = task_find(cfg->task.name);
@@ -172,26 +201,13 @@ int train_run(const RunConfig *cfg, const TrainOptions *o) {
     char *cfg_json = config_to_json(cfg);
 
     /* periodic evaluation: the longest training length and the longest evaluation length */
-    int eval_ns[2] = {cfg->task.max_len, cfg->task.max_len};
-    for (int i = 0; i < cfg->eval.num_lengths; i++)
-        if (cfg->eval.lengths[i] > eval_ns[1]) eval_ns[1] = cfg->eval.lengths[i];
-    const int n_periodic = eval_ns[1] > eval_ns[0] ? 2 : 1;
-    /* the same examples, in the same batches, as `posenc eval` at these lengths: the same numbers */
+    int eval_ns[2], eval_B, eval_T;
+    const int n_periodic = periodic_shape(cfg, task, eval_ns, &eval_B, &eval_T);
     const int eval_samples = cfg->eval.samples;
-    int eval_B, eval_T;
-    eval_shape(task, eval_ns[n_periodic - 1], eval_samples, cfg->eval.batch_size, &eval_B, &eval_T);
-    if (task_input_len(task, eval_ns[n_periodic - 1]) > cfg->model.P) {
-        /* a position-table encoding cannot be evaluated past its table: evaluate in-distribution only */
-        eval_shape(task, eval_ns[0], eval_samples, cfg->eval.batch_size, &eval_B, &eval_T);
-        eval_ns[1] = eval_ns[0];
-    }
     const int train_T = task_max_train_input_len(task, &cfg->task);
 
-    /* refuse before allocating what cannot fit */
-    double param_bytes = 0;
-    double need = gpt_estimate_bytes(&cfg->model, tr->batch_size, train_T, eval_infer_B(eval_B, eval_T), eval_T,
-                                     &param_bytes);
-    if (need <= 0 || mem_check("training", need, param_bytes, tr->batch_size, train_T) != 0) {
+    /* refuse before allocating what cannot fit (rundir_prepare refused a new run before writing) */
+    if (train_memory_check(cfg) != 0) {
         free(cfg_json);
         return TRAIN_ERROR;
     }

@@ -57,4 +57,9 @@ char *metrics_keep_until(const char *text, long step, size_t *len, double *elaps
 /* The step of the run's checkpoint, or -1 if it has none (or it is unreadable). */
 long train_checkpoint_step(const char *run_dir);
 
+/* 0 if training cfg fits in memory (gpt_estimate_bytes of the training and
+ * periodic-evaluation shapes against mem_available_bytes), else -1 after
+ * core_errorf giving both numbers and what to reduce. */
+int train_memory_check(const RunConfig *cfg);
+
 #endif

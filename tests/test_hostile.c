@@ -13,6 +13,10 @@
  *   test_report_judges_its_input    report: run_inspect's checks, bad runs listed and never drawn
  *   test_sweep_refuses_before_writing  plan paths sbatch cannot take, grid keys that cannot be
  *                                   aggregated, a second sweep on one folder
+ *   test_out_folders_of_its_own     --out . .. / and folders that are not posenc's; --force deletes
+ *                                   only what posenc can prove it wrote; a memory refusal writes nothing
+ *   test_loader_strict              NUL in a string, integers past 2^53, empty list items
+ *   test_memory_limits              under ulimit -v: a clear exit 1, never OpenBLAS's endless retry
  */
 #include <check.h>
 #include <fcntl.h>
@@ -344,6 +348,92 @@ START_TEST(test_sweep_refuses_before_writing) {
 }
 END_TEST
 
+/* ---- 10, 11: a run's folder is its own; refusals write nothing ------------------- */
+
+START_TEST(test_out_folders_of_its_own) {
+    const char *d = test_tmpdir("hostile-out");
+    /* ., .., /: never a run folder */
+    const char *outs[] = {".", "..", "/", "./", "runs/.."};
+    for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++) {
+        ck_assert_msg(posenc("train configs/smoke.json --out %s --quiet --force --set train.steps=5", outs[i]) == 2,
+                      "--out %s: %s", outs[i], posenc_out);
+        EXPECT_OUT("a run needs a folder of its own");
+    }
+    ck_assert(!exists("config.json") && !exists(".lock") && !exists("../config.json") && !exists("/config.json"));
+    /* a folder with a user's own config.json is not a run: refused, with --force too, the file untouched */
+    ck_assert_int_eq(sh("mkdir -p %s/U && cp configs/smoke.json %s/U/config.json && echo mine > %s/U/eval.json", d, d,
+                        d), 0);
+    ck_assert_int_eq(posenc("train configs/smoke.json --out %s/U --quiet", d), 2);
+    EXPECT_OUT("holds files but no posenc run");
+    ck_assert_int_eq(posenc("train configs/smoke.json --out %s/U --quiet --force", d), 2);
+    EXPECT_OUT("is named like a file of posenc's but was not written by it");
+    ck_assert_int_eq(sh("cmp -s configs/smoke.json %s/U/config.json && grep -qx mine %s/U/eval.json", d, d), 0);
+    ck_assert(!exists("%s/U/.lock", d));
+    /* --force in a run folder: posenc's files go, a user's file under one of posenc's names stays */
+    char r[600];
+    snprintf(r, sizeof r, "%s/R", d);
+    smoke_run(r, "--set train.steps=5");
+    ck_assert_int_eq(sh("cd %s && echo '{\"my\": \"notes\"}' > eval.json && echo mine > eval-pi.csv", r), 0);
+    ck_assert_int_eq(posenc("train configs/smoke.json --out %s --quiet --force --set train.steps=6", r), 0);
+    ck_assert_int_eq(sh("grep -q notes %s/eval.json && grep -qx mine %s/eval-pi.csv", r, r), 0);
+    ck_assert(!exists("%s/eval.csv", r)); /* the old run's own */
+    /* 11. a training refused for memory writes nothing: the same command says the same */
+    const char *huge = "--set model.d_model=4096 --set model.n_layers=32 --set model.n_heads=32 --set train.steps=6";
+    for (int k = 0; k < 2; k++) {
+        ck_assert_int_eq(posenc("train configs/smoke.json --out %s/M --quiet %s", d, huge), 1);
+        EXPECT_OUT("training does not fit in memory");
+        ck_assert(!exists("%s/M", d));
+    }
+}
+END_TEST
+
+/* ---- 12: the loader refuses nonsense, naming the key --------------------------------- */
+
+START_TEST(test_loader_strict) {
+    const char *d = test_tmpdir("hostile-loader");
+    ck_assert_int_eq(sh("printf '{\"task\": {\"name\": \"copy\\\\u0000evil\"}}' > %s/nul.json", d), 0);
+    ck_assert_int_eq(sh("grep -c 'u0000' %s/nul.json", d), 0);
+    ck_assert_int_eq(posenc("train %s/nul.json --out %s/A --quiet", d, d), 2);
+    EXPECT_OUT("task.name: holds a control character");
+    ck_assert_int_eq(sh("printf '{\"name\": \"a\\\\u0000b\"}' > %s/nul2.json", d), 0);
+    ck_assert_int_eq(posenc("train %s/nul2.json --out %s/A --quiet", d, d), 2);
+    EXPECT_OUT("name: holds a control character");
+    ck_assert_int_eq(posenc("train configs/smoke.json --set seed=9007199254740993 --out %s/A --quiet", d), 2);
+    EXPECT_OUT("seed: out of range: must be in 0..9007199254740991");
+    ck_assert_int_eq(posenc("train configs/smoke.json --set eval.seed=9007199254740992 --out %s/A --quiet", d), 2);
+    EXPECT_OUT("eval.seed: out of range");
+    ck_assert_int_eq(posenc("train configs/smoke.json --set eval.positions=plain,,random --out %s/A --quiet", d), 2);
+    EXPECT_OUT("eval.positions: an empty item in the list");
+    ck_assert_int_eq(posenc("train configs/smoke.json --set eval.rope_scaling=none, --out %s/A --quiet", d), 2);
+    EXPECT_OUT("eval.rope_scaling: an empty item in the list");
+    ck_assert(!exists("%s/A", d));
+}
+END_TEST
+
+/* ---- 3: memory limits end in a clear refusal ------------------------------------------- */
+
+START_TEST(test_memory_limits) {
+    const char *d = test_tmpdir("hostile-mem");
+    char r[600];
+    snprintf(r, sizeof r, "%s/R", d);
+    smoke_run(r, "--set train.steps=5");
+    /* OpenBLAS would retry its 128 MiB buffer forever (the test would hang): each command refuses instead */
+    ck_assert_int_eq(sh("ulimit -v 250000 && '%s' train configs/smoke.json --out %s/U --quiet", posenc_bin(), d), 1);
+    EXPECT_OUT("training does not fit in memory");
+    EXPECT_OUT("OpenBLAS's work buffers");
+    ck_assert(!exists("%s/U", d));
+    ck_assert_int_eq(sh("ulimit -v 250000 && '%s' eval %s", posenc_bin(), r), 1);
+    EXPECT_OUT("not enough memory to load the model");
+    ck_assert_int_eq(sh("ulimit -v 250000 && '%s' predict %s '3 1'", posenc_bin(), r), 1);
+    EXPECT_OUT("not enough memory to load the model");
+    ck_assert_int_eq(sh("ulimit -v 250000 && '%s' attention %s '3 1'", posenc_bin(), r), 1);
+    EXPECT_OUT("not enough memory to load the model");
+    /* the report lists the maps it could not compute, and ends */
+    ck_assert_int_eq(sh("ulimit -v 250000 && '%s' report %s --out %s/r.html", posenc_bin(), r, d), 0);
+    ck_assert_int_eq(sh("grep -c 'not enough memory to load the model' %s/r.html", d), 0);
+}
+END_TEST
+
 static Suite *hostile_suite(void) {
     Suite *s = suite_create("hostile");
     TCase *tc = tcase_create("round two");
@@ -354,6 +444,9 @@ static Suite *hostile_suite(void) {
     tcase_add_test(tc, test_predict_judged_like_eval);
     tcase_add_test(tc, test_report_judges_its_input);
     tcase_add_test(tc, test_sweep_refuses_before_writing);
+    tcase_add_test(tc, test_out_folders_of_its_own);
+    tcase_add_test(tc, test_loader_strict);
+    tcase_add_test(tc, test_memory_limits);
     suite_add_tcase(s, tc);
     return s;
 }
