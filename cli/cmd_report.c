@@ -310,6 +310,9 @@ static int is_bias_pe(const char *pe) {
 static const int attention_mult[3] = {1, 2, 4};
 /* A sweep's report holds every run's maps up to this many weights in all (--max-weights). */
 #define ATTENTION_BUDGET 1500000
+/* One run's maps are left out above this many weights (or --max-weights, if larger): a run trained on
+ * long inputs cannot make a page that a browser cannot draw, whatever its config says. */
+#define ATTENTION_RUN_MAX (4.0 * ATTENTION_BUDGET)
 
 /* The number of weights attention_entry stores for run r. */
 static double attention_cells(const ReportRun *r) {
@@ -672,7 +675,14 @@ int cmd_report(int argc, char **argv) {
                                PE_ROPE_SCALING_NONE, lj, sizeof lj);
             seen = strcmp(lj, label) == 0;
         }
-        if (!seen) cJSON_AddItemToArray(att, attention_entry(&runs[i], label));
+        if (seen) continue;
+        const double run_max = max_weights > ATTENTION_RUN_MAX ? (double)max_weights : ATTENTION_RUN_MAX;
+        if (attention_cells(&runs[i]) > run_max) { /* one run's maps alone: the page's size stays bounded */
+            fprintf(stderr, "posenc report: %s: no attention maps (they would hold %.3g weights, more than %.3g)\n",
+                    runs[i].id, attention_cells(&runs[i]), run_max);
+            continue;
+        }
+        cJSON_AddItemToArray(att, attention_entry(&runs[i], label));
     }
     cJSON_AddItemToObject(data, "schemes", schemes_entry(runs, nruns));
     cJSON_AddItemToObject(data, "breaks", is_sweep ? breaks_entry(dir) : cJSON_CreateNull());

@@ -284,6 +284,12 @@ START_TEST(test_report_judges_its_input) {
     ck_assert_int_eq(posenc("report %s --out %s/pi.html", r, d), 2);
     EXPECT_OUT("eval-pi.json: holds the evaluation variant \"default\", not the one its name says");
     ck_assert_int_eq(sh("rm %s/eval-pi.json", r), 0);
+    /* a run trained on long inputs: its attention maps would make a page no browser draws; left out, said */
+    char lg[600];
+    snprintf(lg, sizeof lg, "%s/long", d);
+    smoke_run(lg, "--set task.max_len=300 --set train.steps=2 --set train.warmup=1 --set eval.lengths=4");
+    ck_assert_int_eq(posenc("report %s --out %s/long.html", lg, d), 0);
+    EXPECT_OUT("long: no attention maps (they would hold 7.58e+06 weights, more than 6e+06)");
     /* in a sweep: the bad run is listed with its reason, nothing of it drawn, the others are */
     small_sweep(d);
     ck_assert_int_eq(sh("sed -i '0,/\"token_acc\":[^,]*/s//\"token_acc\": 5/' %s/SW/runs/rope.s1/eval.json", d), 0);
