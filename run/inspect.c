@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/error.h"
 #include "core/fsutil.h"
@@ -162,20 +163,40 @@ static void canonical_check(const RunInfo *ri, RunEval *e, const char *stem, int
 
 /* ---- what posenc can prove it wrote ---------------------------------------- */
 
+/* A safetensors file whose header's __metadata__ says "format": "posenc". */
+static int safetensors_is_posenc(const char *path) {
+    const int fd = file_open_regular(path, (size_t)1 << 40, NULL);
+    if (fd < 0) return 0;
+    unsigned char len8[8];
+    int ours = 0;
+    if (read(fd, len8, 8) == 8) {
+        unsigned long long n = 0;
+        for (int i = 7; i >= 0; i--) n = n << 8 | len8[i];
+        char *head = n > 0 && n <= ((unsigned long long)16 << 20) ? core_calloc((size_t)n + 1, 1) : NULL;
+        if (head && read(fd, head, (size_t)n) == (ssize_t)n) {
+            cJSON *j = cJSON_Parse(head);
+            const cJSON *meta = cJSON_GetObjectItemCaseSensitive(j, "__metadata__");
+            const char *fmt = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(meta, "format"));
+            ours = fmt && strcmp(fmt, "posenc") == 0;
+            cJSON_Delete(j);
+        }
+        free(head);
+    }
+    close(fd);
+    return ours;
+}
+
 int run_file_proven_ours(const char *dir, const char *name) {
     if (!run_file_is_ours(name)) return 0;
     char path[4400];
     if (path_join(path, sizeof path, dir, name) != 0) return 0;
     struct stat st;
     if (lstat(path, &st) != 0 || !S_ISREG(st.st_mode)) return 0; /* a link, a folder...: not a file of ours */
+    if (st.st_size == 0) return 1; /* empty (a write killed before its first byte): nothing to lose */
     const size_t len = strlen(name);
     int ours = 0;
     if (strcmp(name + (len > 12 ? len - 12 : 0), ".safetensors") == 0) {
-        /* a checkpoint with posenc's metadata: a config and a step */
-        char *json = NULL;
-        long step = 0;
-        ours = checkpoint_read_meta(path, &json, &step) == 0;
-        free(json);
+        ours = safetensors_is_posenc(path); /* a checkpoint or optimizer state in posenc's format */
     } else if (strcmp(name, "provenance.json") == 0) {
         ours = prov_check(dir) == 0;
     } else {

@@ -105,26 +105,30 @@ static int prepare_new(const RunDirSetup *s, const char *dir) {
         return RUNDIR_INVALID;
     }
     int ours = 0;
-    char foreign[256] = "";
+    char foreign[256] = "", impostor[256] = "";
     DIR *dd = opendir(dir);
     for (struct dirent *e; dd && (e = readdir(dd));) {
         const char *nm = e->d_name;
         if (strcmp(nm, ".") == 0 || strcmp(nm, "..") == 0 || strcmp(nm, ".lock") == 0 || stale_tmp_of_ours(nm))
             continue;
         if (run_file_proven_ours(dir, nm)) ours++;
+        else if (run_file_is_ours(nm) && !impostor[0]) snprintf(impostor, sizeof impostor, "%.200s", nm);
         else if (!foreign[0]) snprintf(foreign, sizeof foreign, "%.200s", nm);
     }
     if (dd) closedir(dd);
+    if (impostor[0]) { /* training would write over it (or append to it): never a file posenc did not write */
+        core_errorf("%s/%s is named like a file of posenc's but was not written by it: posenc would replace it; "
+                    "move it away, or choose another --out", dir, impostor);
+        return RUNDIR_INVALID;
+    }
     if (ours && !s->force) {
         core_errorf("%s already holds a run; continue it with --resume %s, replace it with --force, or choose "
                   "another --out", dir, dir);
         return RUNDIR_INVALID;
     }
     if (!ours && foreign[0]) {
-        core_errorf("%s holds files but no posenc run (\"%s\"%s): posenc trains only into a new or empty folder, or "
-                    "a run folder of its own, and never replaces a file it did not write; choose another --out",
-                    dir, foreign, run_file_is_ours(foreign) ? " is named like a file of posenc's but was not written "
-                                                              "by it" : " is not posenc's");
+        core_errorf("%s holds files but no posenc run (\"%s\" is not posenc's): posenc trains only into a new or "
+                    "empty folder, or a run folder of its own; choose another --out", dir, foreign);
         return RUNDIR_INVALID;
     }
     if (dir_create(dir) != 0 || dir_lock(dir) != 0) return RUNDIR_FAILED;

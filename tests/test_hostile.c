@@ -366,22 +366,31 @@ START_TEST(test_out_folders_of_its_own) {
         EXPECT_OUT("a run needs a folder of its own");
     }
     ck_assert(!exists("config.json") && !exists(".lock") && !exists("../config.json") && !exists("/config.json"));
-    /* a folder with a user's own config.json is not a run: refused, with --force too, the file untouched */
-    ck_assert_int_eq(sh("mkdir -p %s/U && cp configs/smoke.json %s/U/config.json && echo mine > %s/U/eval.json", d, d,
+    /* a folder with a user's own config.json is not a run: refused, with --force too, the files untouched */
+    ck_assert_int_eq(sh("mkdir -p %s/U && cp configs/smoke.json %s/U/config.json && echo mine > %s/U/notes.txt", d, d,
                         d), 0);
     ck_assert_int_eq(posenc("train configs/smoke.json --out %s/U --quiet", d), 2);
-    EXPECT_OUT("holds files but no posenc run");
+    EXPECT_OUT("U/config.json is named like a file of posenc's but was not written by it");
     ck_assert_int_eq(posenc("train configs/smoke.json --out %s/U --quiet --force", d), 2);
-    EXPECT_OUT("is named like a file of posenc's but was not written by it");
-    ck_assert_int_eq(sh("cmp -s configs/smoke.json %s/U/config.json && grep -qx mine %s/U/eval.json", d, d), 0);
+    EXPECT_OUT("was not written by it");
+    ck_assert_int_eq(sh("rm %s/U/config.json", d), 0);
+    ck_assert_int_eq(posenc("train configs/smoke.json --out %s/U --quiet --force", d), 2);
+    EXPECT_OUT("holds files but no posenc run (\"notes.txt\" is not posenc's)");
+    ck_assert_int_eq(sh("cmp -s configs/smoke.json %s/U/config.json", d), 2); /* gone: removed by the test */
+    ck_assert_int_eq(sh("grep -qx mine %s/U/notes.txt", d), 0);
     ck_assert(!exists("%s/U/.lock", d));
-    /* --force in a run folder: posenc's files go, a user's file under one of posenc's names stays */
+    /* --force in a run folder: posenc's files go, a user's notes stay; a user's file under one of
+     * posenc's names is never replaced: refused until it is moved away */
     char r[600];
     snprintf(r, sizeof r, "%s/R", d);
     smoke_run(r, "--set train.steps=5");
-    ck_assert_int_eq(sh("cd %s && echo '{\"my\": \"notes\"}' > eval.json && echo mine > eval-pi.csv", r), 0);
+    ck_assert_int_eq(sh("cd %s && echo '{\"my\": \"notes\"}' > eval.json && echo mine > notes.txt", r), 0);
+    ck_assert_int_eq(posenc("train configs/smoke.json --out %s --quiet --force --set train.steps=6", r), 2);
+    EXPECT_OUT("R/eval.json is named like a file of posenc's but was not written by it");
+    ck_assert_int_eq(sh("grep -q notes %s/eval.json && test -s %s/model.safetensors", r, r), 0);
+    ck_assert_int_eq(sh("mv %s/eval.json %s/mine.json", r, r), 0);
     ck_assert_int_eq(posenc("train configs/smoke.json --out %s --quiet --force --set train.steps=6", r), 0);
-    ck_assert_int_eq(sh("grep -q notes %s/eval.json && grep -qx mine %s/eval-pi.csv", r, r), 0);
+    ck_assert_int_eq(sh("grep -q notes %s/mine.json && grep -qx mine %s/notes.txt", r, r), 0);
     ck_assert(!exists("%s/eval.csv", r)); /* the old run's own */
     /* 11. a training refused for memory writes nothing: the same command says the same */
     const char *huge = "--set model.d_model=4096 --set model.n_layers=32 --set model.n_heads=32 --set train.steps=6";
