@@ -800,13 +800,18 @@ static void bench_repro_cost(const char *self, int quick, cJSON *root, double *w
         }
 }
 
-int main(int argc, char **argv) {
-    if (argc >= 2 && strcmp(argv[1], "--markdown") == 0) return bench_markdown(argc - 2, argv + 2);
-    if (blas_pin(argv) != 0) { /* what posenc runs (POSENC_BLAS=native: OpenBLAS's choice) */
-        fprintf(stderr, "bench: %s\n", core_error());
-        return 1;
-    }
-    const char *json_path = "bench.json", *demo_path = DEMO_SPEC_DEFAULT;
+/* ---- the sections of a full run --------------------------------------------- */
+
+typedef struct {
+    const char *json_path, *demo_path;
+    int quick, one_threads, one_steps;
+    const char *one_shape, *one_pe; /* --one: one training run */
+} BenchOptions;
+
+/* The options: 0, or 2 after printing the usage. */
+static int bench_options(int argc, char **argv, BenchOptions *o) {
+    *o = (BenchOptions){"bench.json", DEMO_SPEC_DEFAULT, 0, 1, 20, NULL, "none"};
+    const char *json_path = o->json_path, *demo_path = o->demo_path;
     int quick = 0, one_threads = 1, one_steps = 20;
     const char *one_shape = NULL, *one_pe = "none";
     for (int i = 1; i < argc; i++) {
@@ -840,17 +845,12 @@ int main(int argc, char **argv) {
         fprintf(stderr, "bench: --one: unknown shape \"%s\" (small, medium or demo)\n", one_shape);
         return 2;
     }
-    if (!one_shape || strcmp(one_shape, "demo") == 0) demo_load(demo_path);
-    if (one_shape) { /* one training run, e.g. under perf */
-        const Shape *s = strcmp(one_shape, "medium") == 0 ? &MEDIUM : strcmp(one_shape, "demo") == 0 ? &DEMO : &SMALL;
-        TrainResult r;
-        bench_train(s, one_pe, one_threads, 2, one_steps, 1e9, &r);
-        printf("%s %s %dt: median step %.2f ms, %.1f GFLOP/s, %ld allocations in steps\n", s->name, one_pe,
-               one_threads, r.step_med * 1e3, r.gflops, r.allocs);
-        print_parts(s, one_threads, &r);
-        return 0;
-    }
-    const double t_all = now_s();
+    *o = (BenchOptions){json_path, demo_path, quick, one_threads, one_steps, one_shape, one_pe};
+    return 0;
+}
+
+/* The machine: bench.json's root with its "machine" object, and the header line. */
+static cJSON *bench_machine(int quick) {
     cJSON *root = cJSON_CreateObject();
     char cpu[256], date[64];
     cpu_name(cpu, sizeof cpu);
@@ -867,14 +867,12 @@ int main(int argc, char **argv) {
     printf("posenc bench — %s, %ld cores, OpenBLAS %s (%s kernels)%s\n\n", cpu, ncpu, openblas_get_config(),
            openblas_get_corename(), quick ? " [--quick]" : "");
 
-    /* 1. sweep split first, while this process is small (children fork from it) */
-    const int split_steps = quick ? 60 : 200;
-    double sp11 = bench_split(1, 1, split_steps), sp12 = bench_split(1, 2, split_steps);
-    double sp21 = bench_split(2, 1, split_steps), sp22 = bench_split(2, 2, split_steps);
+    return root;
+}
 
+/* The sgemm ceilings of the two shapes. */
+static void bench_ceilings(const Shape *const shapes[2], int quick, Ceiling ceil[2], cJSON *root) {
     /* 2. ceilings */
-    const Shape *shapes[2] = {&SMALL, &MEDIUM};
-    Ceiling ceil[2];
     cJSON *jc = cJSON_AddObjectToObject(root, "ceiling");
     printf("sgemm ceiling (GFLOP/s at the model's shapes; 1024^3 for reference)\n");
     printf("  %-8s %10s %10s %14s %14s\n", "shape", "1 thread", "2 threads", "1024^3 1t", "1024^3 2t");
@@ -883,13 +881,16 @@ int main(int argc, char **argv) {
         printf("  %-8s %10.1f %10.1f %14.1f %14.1f\n", shapes[s]->name, ceil[s].gflops[1], ceil[s].gflops[2],
                ceil[s].square[1], ceil[s].square[2]);
     }
+}
 
+/* Training throughput of the two shapes on 1 and 2 threads (tr[s][t]), and where a step goes. */
+static void bench_training(const Shape *const shapes[2], int quick, const Ceiling ceil[2], TrainResult tr[2][3],
+                           cJSON *root) {
     /* 3. training throughput */
     printf("\ntraining step (pe none; tokens/s real | padded; MFU = achieved / sgemm ceiling at the same threads)\n");
     printf("  %-7s %3s %6s %10s %10s %11s %9s %6s %7s %8s %7s\n", "shape", "thr", "T", "step ms", "tok/s",
            "padded/s", "GFLOP/s", "MFU", "allocs", "RSS MiB", "model");
     cJSON *jt = cJSON_AddArrayToObject(root, "train");
-    TrainResult tr[2][3];
     for (int s = 0; s < 2; s++) {
         for (int t = 1; t <= 2; t++) {
             TrainResult *r = &tr[s][t];
@@ -906,14 +907,24 @@ int main(int argc, char **argv) {
     printf("\ntime split per step (share of the step)\n");
     for (int s = 0; s < 2; s++)
         for (int t = 1; t <= 2; t++) print_parts(shapes[s], t, &tr[s][t]);
+}
 
+/* Every registered encoding (none first) into pes; their count. */
+static int encoding_names(const char *pes[16]) {
+    const int npe = pe_count() < 16 ? pe_count() : 16;
+    for (int p = 0; p < npe; p++) pes[p] = pe_at(p)->name;
+    return npe;
+}
+
+/* Each encoding's step relative to none on 1 thread: the worst ratio (its shape and name in worst_name). */
+static double bench_encodings(const Shape *const shapes[2], int quick, cJSON *root, char *worst_name,
+                              size_t worst_cap) {
     /* 4. encodings relative to none, 1 thread */
     /* every registered encoding (none first) */
-    const int npe = pe_count();
     const char *pes[16];
-    for (int p = 0; p < npe && p < 16; p++) pes[p] = pe_at(p)->name;
+    const int npe = encoding_names(pes);
     double worst_pe = 0.0;
-    char worst_name[64] = "";
+    worst_name[0] = '\0';
     cJSON *je = cJSON_AddArrayToObject(root, "encodings");
     printf("\nencodings, 1 thread: median step ms (ratio to none)\n");
     for (int s = 0; s < 2; s++) {
@@ -928,7 +939,7 @@ int main(int argc, char **argv) {
             double ratio = r.step_med / base;
             if (ratio > worst_pe) {
                 worst_pe = ratio;
-                snprintf(worst_name, sizeof worst_name, "%s %s", shapes[s]->name, pes[p]);
+                snprintf(worst_name, worst_cap, "%s %s", shapes[s]->name, pes[p]);
             }
             printf(" %s %.2f (%.3f)", pes[p], r.step_med * 1e3, ratio);
             cJSON *o = cJSON_CreateObject();
@@ -941,7 +952,15 @@ int main(int argc, char **argv) {
         }
         printf("\n");
     }
+    return worst_pe;
+}
 
+/* Evaluation speed: the small model at n = 64 per encoding, and the demo's
+ * models at 4x their training length; one demo run's evaluation in seconds
+ * (the mean over the demo's encodings). */
+static double bench_evaluations(int quick, const char *demo_path, cJSON *root) {
+    const char *pes[16];
+    const int npe = encoding_names(pes);
     /* 5. evaluation at n = 64 */
     cJSON *jv = cJSON_AddArrayToObject(root, "eval");
     printf("\nevaluation, small model, copy n = 64 (T = 130), batch 64, 1 thread: examples/s\n ");
@@ -979,7 +998,11 @@ int main(int argc, char **argv) {
         cJSON_AddItemToArray(jde, o);
     }
     printf("\n");
+    return demo_eval_s;
+}
 
+/* The memory the model reserves, fitted per token and per attention score. */
+static void bench_memory_use(const Shape *const shapes[2], cJSON *root) {
     /* 6. memory */
     cJSON *jmem = cJSON_AddObjectToObject(root, "memory");
     printf("\nmemory reserved by the model (training: parameters, grads, activations, scratch)\n");
@@ -996,14 +1019,16 @@ int main(int argc, char **argv) {
         cJSON_AddNumberToObject(o, "fixed_bytes", round(f));
         cJSON_AddNumberToObject(o, "fit_error_bytes", round(err));
     }
+}
 
-    /* 7. the cost of reproducibility (children: this binary with each kernel) */
-    char self[4096];
-    ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
-    self[sl > 0 ? sl : 0] = '\0';
-    double repro_worst = 0.0;
-    bench_repro_cost(self, quick, root, &repro_worst);
+/* What `make demo` costs, from its measured parts. */
+typedef struct {
+    int runs;
+    double est_s, eval_share;
+} DemoCost;
 
+/* The sweep split's steps/s (sp: 1x1, 1x2, 2x1, 2x2 jobs x threads) and the demo's cost from them. */
+static DemoCost bench_demo_cost(const char *demo_path, const double sp[4], double demo_eval_s, cJSON *root) {
     /* 8. sweep split */
     char pes_list[512] = "";
     for (int c = 0; c < demo_ncells; c++)
@@ -1012,6 +1037,7 @@ int main(int argc, char **argv) {
     printf("\nsweep split, demo model (%s: d%d L%d H%d, %s %d..%d, batch %d; each job trains %s in turn): "
            "steps/s of all jobs together\n",
            demo_path, DEMO.C, DEMO.L, DEMO.NH, DEMO.task, DEMO.min_len, DEMO.max_len, DEMO.B, pes_list);
+    const double sp11 = sp[0], sp12 = sp[1], sp21 = sp[2], sp22 = sp[3];
     printf("  1 job x 1 thread %.1f   1 job x 2 threads %.1f   2 jobs x 1 thread %.1f   2 jobs x 2 threads %.1f\n",
            sp11, sp12, sp21, sp22);
     const char *best = sp21 >= sp12 && sp21 >= sp22 ? "2 jobs x 1 thread"
@@ -1039,6 +1065,7 @@ int main(int argc, char **argv) {
      * start, checkpoints, logs, the aggregation, plots and report of `make
      * demo` (a few seconds: README, Performance). The evaluation share uses the
      * measured 1-thread demo step rate (the split's 1 job x 1 thread). */
+    const RunConfig *dc = demo_cell[0];
     const int demo_runs = demo_spec.num_jobs, demo_steps = dc->train.steps;
     const double demo_train_s = demo_runs * (double)demo_steps / sp_best;
     const double demo_est_s = demo_train_s + demo_runs * demo_eval_s;
@@ -1060,6 +1087,13 @@ int main(int argc, char **argv) {
     cJSON_AddNumberToObject(jd, "run_train_seconds_1thread", round(demo_train_1t_s * 10) / 10);
     cJSON_AddNumberToObject(jd, "eval_share", round(eval_share * 1000) / 1000);
 
+    return (DemoCost){demo_runs, demo_est_s, eval_share};
+}
+
+/* The targets, each met or not, and for a training target not met where its step goes. */
+static void bench_targets(const Shape *const shapes[2], TrainResult tr[2][3], const Ceiling ceil[2],
+                          const DemoCost *cost, double worst_pe, const char *worst_name, double repro_worst,
+                          cJSON *root) {
     /* 9. targets */
     long allocs = 0;
     for (int s = 0; s < 2; s++)
@@ -1071,14 +1105,14 @@ int main(int argc, char **argv) {
         [T_MED1] = {"medium 1 thread: MFU >= 75%", tr[1][1].mfu, 0.75, 1},
         [T_MED2] = {"medium 2 threads: MFU >= 70%", tr[1][2].mfu, 0.70, 1},
         [T_SCALE] = {"medium 2 threads: step rate >= 1.8x 1 thread (ratio of medians)", scaling, 1.8, 1},
-        {"", demo_est_s, 300.0, 0},
+        {"", cost->est_s, 300.0, 0},
         {"", worst_pe, 1.10, 0},
         {"allocations inside training steps = 0", (double)allocs, 0.0, 0},
-        {"evaluation share of a demo run <= 10%", eval_share, 0.10, 0},
+        {"evaluation share of a demo run <= 10%", cost->eval_share, 0.10, 0},
         {"reproducibility: pinned kernel step <= 1.05x native (worst shape/threads)", repro_worst, 1.05, 0},
     };
     snprintf(tg[4].name, sizeof tg[4].name, "make demo (%d runs) <= 300 s wall [estimate from measured parts] (s)",
-             demo_runs);
+             cost->runs);
     snprintf(tg[5].name, sizeof tg[5].name, "every encoding within 10%% of none (worst: %s)", worst_name);
     printf("\ntargets%78s %11s\n", "value", "threshold");
     cJSON *jtg = cJSON_AddArrayToObject(root, "targets");
@@ -1118,6 +1152,56 @@ int main(int argc, char **argv) {
                 printf(" %s %.2fx (%.0f%%)", part_name(p), r1->parts[p] / r2->parts[p], 100 * r2->parts[p] / sum2);
         printf("; sgemm ceiling 2t / 1t %.2fx\n", ceil[1].gflops[2] / ceil[1].gflops[1]);
     }
+}
+
+int main(int argc, char **argv) {
+    if (argc >= 2 && strcmp(argv[1], "--markdown") == 0) return bench_markdown(argc - 2, argv + 2);
+    if (blas_pin(argv) != 0) { /* what posenc runs (POSENC_BLAS=native: OpenBLAS's choice) */
+        fprintf(stderr, "bench: %s\n", core_error());
+        return 1;
+    }
+    BenchOptions o;
+    if (bench_options(argc, argv, &o) != 0) return 2;
+    const int quick = o.quick;
+    if (!o.one_shape || strcmp(o.one_shape, "demo") == 0) demo_load(o.demo_path);
+    if (o.one_shape) { /* one training run, e.g. under perf */
+        const Shape *s = strcmp(o.one_shape, "medium") == 0 ? &MEDIUM : strcmp(o.one_shape, "demo") == 0 ? &DEMO : &SMALL;
+        TrainResult r;
+        bench_train(s, o.one_pe, o.one_threads, 2, o.one_steps, 1e9, &r);
+        printf("%s %s %dt: median step %.2f ms, %.1f GFLOP/s, %ld allocations in steps\n", s->name, o.one_pe,
+               o.one_threads, r.step_med * 1e3, r.gflops, r.allocs);
+        print_parts(s, o.one_threads, &r);
+        return 0;
+    }
+    const double t_all = now_s();
+    cJSON *root = bench_machine(quick);
+
+    /* 1. sweep split first, while this process is small (children fork from it) */
+    const int split_steps = quick ? 60 : 200;
+    double sp[4];
+    sp[0] = bench_split(1, 1, split_steps), sp[1] = bench_split(1, 2, split_steps);
+    sp[2] = bench_split(2, 1, split_steps), sp[3] = bench_split(2, 2, split_steps);
+    /* 2. ceilings, 3. training throughput, 4. encodings, 5. evaluation, 6. memory */
+    const Shape *const shapes[2] = {&SMALL, &MEDIUM};
+    Ceiling ceil[2];
+    bench_ceilings(shapes, quick, ceil, root);
+    TrainResult tr[2][3];
+    bench_training(shapes, quick, ceil, tr, root);
+    char worst_name[64];
+    const double worst_pe = bench_encodings(shapes, quick, root, worst_name, sizeof worst_name);
+    const double demo_eval_s = bench_evaluations(quick, o.demo_path, root);
+    bench_memory_use(shapes, root);
+    /* 7. the cost of reproducibility (children: this binary with each kernel) */
+    char self[4096];
+    ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
+    self[sl > 0 ? sl : 0] = '\0';
+    double repro_worst = 0.0;
+    bench_repro_cost(self, quick, root, &repro_worst);
+    /* 8. sweep split and the demo's cost, 9. targets */
+    const DemoCost cost = bench_demo_cost(o.demo_path, sp, demo_eval_s, root);
+    bench_targets(shapes, tr, ceil, &cost, worst_pe, worst_name, repro_worst, root);
+
+    const char *json_path = o.json_path;
     const double total = now_s() - t_all;
     cJSON_AddNumberToObject(root, "bench_seconds", round(total * 10) / 10);
     char *text = cJSON_Print(root);
