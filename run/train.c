@@ -178,21 +178,151 @@ int train_memory_check(const RunConfig *cfg) {
     return mem_check("training", need, param_bytes, cfg->train.batch_size, train_T);
 }
 
-int train_run(const RunConfig *cfg, const TrainOptions *o) {
-    const TrainConfig *tr = &cfg->train;
+/* The run's task, found and (a task over a file) opened and checked against
+ * the recorded hash: NULL with an error set. */
+static const TaskOps *train_task(const RunConfig *cfg) {
     const TaskOps *task = task_find(cfg->task.name);
     if (!task) {
         char names[TASK_NAMES_MAX];
         task_names(names, sizeof names);
-        return core_errorf("task.name: unknown task \"%s\" (valid: %s)", cfg->task.name, names);
+        core_errorf("task.name: unknown task \"%s\" (valid: %s)", cfg->task.name, names);
+        return NULL;
     }
-    {   /* a task over a file: opened (usually by rundir_prepare already) and checked against the recorded hash */
-        TaskConfig tc = cfg->task;
-        if (task_open(task, &tc, 0) != 0) return TRAIN_ERROR;
-        if (memcmp(&tc, &cfg->task, sizeof tc) != 0)
-            return core_errorf("task %s: the config does not record its file's hash (task.file_hash); a run's "
-                               "config gets it when the run is prepared (rundir_prepare)", cfg->task.name);
+    /* opened usually by rundir_prepare already */
+    TaskConfig tc = cfg->task;
+    if (task_open(task, &tc, 0) != 0) return NULL;
+    if (memcmp(&tc, &cfg->task, sizeof tc) != 0) {
+        core_errorf("task %s: the config does not record its file's hash (task.file_hash); a run's "
+                    "config gets it when the run is prepared (rundir_prepare)", cfg->task.name);
+        return NULL;
     }
+    return task;
+}
+
+/* The periodic evaluation during training: the longest training length and
+ * the longest evaluation length (n of them), the same examples in the same
+ * batches as `posenc eval` at these lengths (the same numbers), in batches of
+ * B x T at most. */
+typedef struct {
+    int ns[2], n, samples, B, T;
+} PeriodicEval;
+
+static PeriodicEval periodic_eval(const RunConfig *cfg, const TaskOps *task) {
+    PeriodicEval pe = {{0, 0}, 0, cfg->eval.samples, 0, 0};
+    pe.n = periodic_shape(cfg, task, pe.ns, &pe.B, &pe.T);
+    return pe;
+}
+
+/* The periodic evaluation after done_steps: a line of metrics.jsonl per length. */
+static int periodic_evaluate(GPT *m, const RunConfig *cfg, const TaskOps *task, const PeriodicEval *pe,
+                             Batch *eval_batch, long done_steps, const char *metrics, const TrainOptions *o) {
+    for (int k = 0; k < pe->n; k++) {
+        EvalResult r;
+        if (evaluate_length(m, task, &cfg->task, pe->ns[k], pe->samples, cfg->eval.batch_size, cfg->eval.seed, 0,
+                            eval_batch, &r, NULL) != 0)
+            return -1;
+        cJSON *j = cJSON_CreateObject();
+        cJSON_AddStringToObject(j, "type", "eval");
+        cJSON_AddNumberToObject(j, "step", (double)done_steps);
+        cJSON_AddNumberToObject(j, "n", r.n);
+        cJSON_AddNumberToObject(j, "token_acc", r.token_acc);
+        cJSON_AddNumberToObject(j, "exact_match", r.exact_match);
+        cJSON_AddNumberToObject(j, "loss", r.loss);
+        if (log_json(metrics, j) != 0) return -1;
+        if (o->log)
+            fprintf(o->log, "%seval step %ld  n=%d  token_acc %.4f  exact_match %.4f  loss %.4f\n",
+                    o->live ? "\r\033[K" : "", done_steps, r.n, r.token_acc, r.exact_match, r.loss);
+    }
+    return 0;
+}
+
+/* The error of a non-finite loss or gradient norm at step done_steps: how to
+ * resume from the last good checkpoint, or start again without one. */
+static int nonfinite_error(const RunConfig *cfg, const TrainOptions *o, long done_steps, float loss, float norm) {
+    const long ck = train_checkpoint_step(o->run_dir);
+    const char *what = !isfinite(loss) ? "the loss" : "the gradient norm",
+               *kind = isnan(!isfinite(loss) ? loss : norm) ? "NaN" : "infinite";
+    if (ck >= 0)
+        return core_errorf("step %ld: %s is %s (loss %g, gradient norm %g); training stopped. The last good "
+                           "checkpoint is kept (step %ld). Resume with a lower learning rate: posenc train --resume %s "
+                           "--set train.lr=%g",
+                           done_steps, what, kind, loss, norm, ck, o->run_dir, cfg->train.lr / 10);
+    /* nothing to resume from: start again */
+    return core_errorf("step %ld: %s is %s (loss %g, gradient norm %g); training stopped before its first "
+                       "checkpoint, so there is nothing to resume. Start again with a lower learning rate: "
+                       "posenc train %s/config.json --out %s --force --set train.lr=%g",
+                       done_steps, what, kind, loss, norm, o->run_dir, o->run_dir, cfg->train.lr / 10);
+}
+
+/* Tokens since the last log line, for its rates. */
+typedef struct {
+    double t;
+    long tokens, padded;
+} LogWindow;
+
+/* The log line of step done_steps: metrics.jsonl, and the log (a line, or the live status line's ETA). */
+static int log_step(const TrainOptions *o, const TrainConfig *tr, const char *metrics, LogWindow *w, long done_steps,
+                    float loss, float lr, float norm, double t, double elapsed, double rate) {
+    double dt = t - w->t > 0 ? t - w->t : 1e-9;
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "type", "train");
+    cJSON_AddNumberToObject(j, "step", (double)done_steps);
+    cJSON_AddNumberToObject(j, "loss", loss);
+    cJSON_AddNumberToObject(j, "lr", lr);
+    cJSON_AddNumberToObject(j, "grad_norm", norm);
+    cJSON_AddNumberToObject(j, "tokens_per_s", round(w->tokens / dt));
+    cJSON_AddNumberToObject(j, "padded_tokens_per_s", round(w->padded / dt));
+    cJSON_AddNumberToObject(j, "elapsed", round(elapsed * 1000) / 1000);
+    if (log_json(metrics, j) != 0) return -1;
+    if (o->log && !o->live) {
+        char eta[32];
+        fmt_duration(eta, sizeof eta, rate > 0 ? (tr->steps - done_steps) / rate : 0);
+        fprintf(o->log, "step %ld/%d  loss %.4f  lr %.2e  |g| %.3f  %.0f tok/s  ETA %s\n", done_steps, tr->steps,
+                loss, lr, norm, w->tokens / dt, eta);
+    }
+    *w = (LogWindow){t, 0, 0};
+    return 0;
+}
+
+/* One optimizer step (step = the steps done before it): a batch from rng
+ * (its position ids redrawn for random positions), forward, backward, the
+ * gradient norm, then clipping and AdamW at the scheduled learning rate. 0;
+ * 1 if the loss or the gradient norm is not finite (the parameters are left
+ * as they were); -1 on error. */
+static int train_step(GPT *m, AdamW *opt, Batch *batch, const RunConfig *cfg, const TaskOps *task, Rng *rng,
+                      long step, float *loss, float *norm, float *lr) {
+    const TrainConfig *tr = &cfg->train;
+    if (batch_sample_train(batch, task, &cfg->task, tr->batch_size, rng) != 0) return -1;
+    if (tr->random_positions) {
+        /* a generator per step, so resuming needs no extra state and the batch stream is untouched */
+        Rng prng;
+        rng_seed(&prng, rng_derive(rng_derive(cfg->seed, TRAIN_POS_STREAM), (uint64_t)step));
+        if (batch_random_positions(batch, cfg->model.P, &prng) != 0) return -1;
+    }
+    *loss = gpt_forward(m, batch->inputs, batch->targets, batch->pos, batch->B, batch->T);
+    gpt_zero_grad(m);
+    gpt_backward(m, batch->inputs, batch->targets, batch->pos);
+    *norm = grad_global_norm(m);
+    *lr = 0.0f;
+    if (!isfinite(*loss) || !isfinite(*norm)) return 1;
+    grad_clip(m, *norm, tr->grad_clip);
+    *lr = lr_schedule((int)step, tr->steps, tr->warmup, tr->lr);
+    adamw_step(opt, m, *lr);
+    return 0;
+}
+
+/* The live status line (a terminal): the step, the loss, the rate and the ETA. */
+static void draw_status(FILE *log, long done_steps, int steps, float loss, double rate) {
+    char eta[32];
+    fmt_duration(eta, sizeof eta, rate > 0 ? (steps - done_steps) / rate : 0);
+    fprintf(log, "\r\033[Kstep %ld/%d  loss %.4f  %.1f steps/s  ETA %s", done_steps, steps, loss, rate, eta);
+    fflush(log);
+}
+
+int train_run(const RunConfig *cfg, const TrainOptions *o) {
+    const TrainConfig *tr = &cfg->train;
+    const TaskOps *task = train_task(cfg);
+    if (!task) return TRAIN_ERROR;
     /* train.threads threads in all: posenc's pool, with OpenBLAS on one thread */
     par_set_threads(tr->threads);
 
@@ -200,10 +330,8 @@ int train_run(const RunConfig *cfg, const TrainOptions *o) {
     if (path_join(metrics, sizeof metrics, o->run_dir, "metrics.jsonl") != 0) return TRAIN_ERROR;
     char *cfg_json = config_to_json(cfg);
 
-    /* periodic evaluation: the longest training length and the longest evaluation length */
-    int eval_ns[2], eval_B, eval_T;
-    const int n_periodic = periodic_shape(cfg, task, eval_ns, &eval_B, &eval_T);
-    const int eval_samples = cfg->eval.samples;
+    const PeriodicEval pe = periodic_eval(cfg, task);
+    const int eval_B = pe.B, eval_T = pe.T;
     const int train_T = task_max_train_input_len(task, &cfg->task);
 
     /* refuse before allocating what cannot fit (rundir_prepare refused a new run before writing) */
@@ -226,9 +354,9 @@ int train_run(const RunConfig *cfg, const TrainOptions *o) {
     gpt_init_params(&m, cfg->seed);
     adamw_init(&opt, m.num_params, tr->weight_decay);
     gpt_reserve(&m, tr->batch_size, train_T, 1);
-    for (int k = 0; k < n_periodic; k++) { /* the inference path for each periodic evaluation's shape */
+    for (int k = 0; k < pe.n; k++) { /* the inference path for each periodic evaluation's shape */
         int B, T;
-        eval_shape(task, eval_ns[k], eval_samples, cfg->eval.batch_size, &B, &T);
+        eval_shape(task, pe.ns[k], pe.samples, cfg->eval.batch_size, &B, &T);
         gpt_reserve_infer(&m, eval_infer_B(B, T), T);
     }
     if (batch_alloc(&train_batch, tr->batch_size, train_T) != 0 || batch_alloc(&eval_batch, eval_B, eval_T) != 0)
@@ -252,102 +380,35 @@ int train_run(const RunConfig *cfg, const TrainOptions *o) {
     saved = start;
 
     const double t0 = now_s();
-    double window_t = t0, last_draw = 0.0;
-    long window_tokens = 0, window_padded = 0;
-    int window_steps = 0;
+    double last_draw = 0.0;
+    LogWindow window = {t0, 0, 0};
     for (long step = start; step < tr->steps; step++) {
-        if (batch_sample_train(&train_batch, task, &cfg->task, tr->batch_size, &rng) != 0) goto done;
-        if (tr->random_positions) {
-            /* a generator per step, so resuming needs no extra state and the batch stream is untouched */
-            Rng prng;
-            rng_seed(&prng, rng_derive(rng_derive(cfg->seed, TRAIN_POS_STREAM), (uint64_t)step));
-            if (batch_random_positions(&train_batch, cfg->model.P, &prng) != 0) goto done;
-        }
-        const int B = train_batch.B, T = train_batch.T;
-        float loss = gpt_forward(&m, train_batch.inputs, train_batch.targets, train_batch.pos, B, T);
-        gpt_zero_grad(&m);
-        gpt_backward(&m, train_batch.inputs, train_batch.targets, train_batch.pos);
-        float norm = grad_global_norm(&m);
+        float loss, norm, lr;
+        const int stepped = train_step(&m, &opt, &train_batch, cfg, task, &rng, step, &loss, &norm, &lr);
+        if (stepped < 0) goto done;
         const long done_steps = step + 1;
-        if (!isfinite(loss) || !isfinite(norm)) {
-            long ck = train_checkpoint_step(o->run_dir);
-            if (ck >= 0)
-                core_errorf("step %ld: %s is %s (loss %g, gradient norm %g); training stopped. The last good "
-                          "checkpoint is kept (step %ld). Resume with a lower learning rate: posenc train --resume %s "
-                          "--set train.lr=%g",
-                          done_steps, !isfinite(loss) ? "the loss" : "the gradient norm",
-                          isnan(!isfinite(loss) ? loss : norm) ? "NaN" : "infinite", loss, norm, ck, o->run_dir,
-                          tr->lr / 10);
-            else /* nothing to resume from: start again */
-                core_errorf("step %ld: %s is %s (loss %g, gradient norm %g); training stopped before its first "
-                          "checkpoint, so there is nothing to resume. Start again with a lower learning rate: "
-                          "posenc train %s/config.json --out %s --force --set train.lr=%g",
-                          done_steps, !isfinite(loss) ? "the loss" : "the gradient norm",
-                          isnan(!isfinite(loss) ? loss : norm) ? "NaN" : "infinite", loss, norm, o->run_dir,
-                          o->run_dir, tr->lr / 10);
+        if (stepped > 0) {
+            nonfinite_error(cfg, o, done_steps, loss, norm);
             rc = TRAIN_NONFINITE;
             goto done;
         }
-        grad_clip(&m, norm, tr->grad_clip);
-        float lr = lr_schedule((int)step, tr->steps, tr->warmup, tr->lr);
-        adamw_step(&opt, &m, lr);
-
-        for (int b = 0; b < B; b++) window_tokens += train_batch.lens[b];
-        window_padded += (long)B * T;
-        window_steps++;
+        const int B = train_batch.B, T = train_batch.T;
+        for (int b = 0; b < B; b++) window.tokens += train_batch.lens[b];
+        window.padded += (long)B * T;
         const double t = now_s();
         const double elapsed = elapsed0 + (t - t0);
         const double rate = (t - t0) > 0 ? (double)(done_steps - start) / (t - t0) : 0.0;
 
-        if (done_steps % tr->log_every == 0 || done_steps == 1 || done_steps == tr->steps) {
-            double dt = t - window_t > 0 ? t - window_t : 1e-9;
-            cJSON *j = cJSON_CreateObject();
-            cJSON_AddStringToObject(j, "type", "train");
-            cJSON_AddNumberToObject(j, "step", (double)done_steps);
-            cJSON_AddNumberToObject(j, "loss", loss);
-            cJSON_AddNumberToObject(j, "lr", lr);
-            cJSON_AddNumberToObject(j, "grad_norm", norm);
-            cJSON_AddNumberToObject(j, "tokens_per_s", round(window_tokens / dt));
-            cJSON_AddNumberToObject(j, "padded_tokens_per_s", round(window_padded / dt));
-            cJSON_AddNumberToObject(j, "elapsed", round(elapsed * 1000) / 1000);
-            if (log_json(metrics, j) != 0) goto done;
-            if (o->log && !o->live) {
-                char eta[32];
-                fmt_duration(eta, sizeof eta, rate > 0 ? (tr->steps - done_steps) / rate : 0);
-                fprintf(o->log, "step %ld/%d  loss %.4f  lr %.2e  |g| %.3f  %.0f tok/s  ETA %s\n", done_steps,
-                        tr->steps, loss, lr, norm, window_tokens / dt, eta);
-            }
-            window_t = t;
-            window_tokens = window_padded = 0;
-            window_steps = 0;
-        }
+        if ((done_steps % tr->log_every == 0 || done_steps == 1 || done_steps == tr->steps) &&
+            log_step(o, tr, metrics, &window, done_steps, loss, lr, norm, t, elapsed, rate) != 0)
+            goto done;
         if (o->log && o->live && (t - last_draw > 0.1 || done_steps == tr->steps)) {
-            char eta[32];
-            fmt_duration(eta, sizeof eta, rate > 0 ? (tr->steps - done_steps) / rate : 0);
-            fprintf(o->log, "\r\033[Kstep %ld/%d  loss %.4f  %.1f steps/s  ETA %s", done_steps, tr->steps, loss,
-                    rate, eta);
-            fflush(o->log);
+            draw_status(o->log, done_steps, tr->steps, loss, rate);
             last_draw = t;
         }
-        if ((tr->eval_every && done_steps % tr->eval_every == 0) || done_steps == tr->steps) {
-            for (int k = 0; k < n_periodic; k++) {
-                EvalResult r;
-                if (evaluate_length(&m, task, &cfg->task, eval_ns[k], eval_samples, cfg->eval.batch_size,
-                                    cfg->eval.seed, 0, &eval_batch, &r, NULL) != 0)
-                    goto done;
-                cJSON *j = cJSON_CreateObject();
-                cJSON_AddStringToObject(j, "type", "eval");
-                cJSON_AddNumberToObject(j, "step", (double)done_steps);
-                cJSON_AddNumberToObject(j, "n", r.n);
-                cJSON_AddNumberToObject(j, "token_acc", r.token_acc);
-                cJSON_AddNumberToObject(j, "exact_match", r.exact_match);
-                cJSON_AddNumberToObject(j, "loss", r.loss);
-                if (log_json(metrics, j) != 0) goto done;
-                if (o->log)
-                    fprintf(o->log, "%seval step %ld  n=%d  token_acc %.4f  exact_match %.4f  loss %.4f\n",
-                            o->live ? "\r\033[K" : "", done_steps, r.n, r.token_acc, r.exact_match, r.loss);
-            }
-        }
+        if (((tr->eval_every && done_steps % tr->eval_every == 0) || done_steps == tr->steps) &&
+            periodic_evaluate(&m, cfg, task, &pe, &eval_batch, done_steps, metrics, o) != 0)
+            goto done;
         const int stopping = (o->stop && *o->stop) || (o->stop_after > 0 && done_steps >= o->stop_after);
         if ((tr->checkpoint_every && done_steps % tr->checkpoint_every == 0) || done_steps == tr->steps ||
             stopping) {
