@@ -275,6 +275,194 @@ static void list_add(char **list, size_t *len, const char *text) {
     *len += (size_t)snprintf(*list + *len, add + 1, "%s%s", *len ? "; " : "", text);
 }
 
+/* One group and metric of rob_report: what its conclusions are judged on,
+ * where they are written, and what is counted and listed. */
+typedef struct {
+    const RobSpec *r;
+    const AggTable *t, *b; /* every table; b = t[0], the baseline */
+    int g, metric, better; /* the group, the metric, which way is better (compare_better) */
+    const char *mn, *title;
+    int ns[16], nn;                      /* the lengths compared */
+    int pg[ROB_MAX_PERTURBATIONS + 1];   /* the group in each table, -1 if absent */
+    FILE *f, *md, *csv;                  /* the text, the group's Markdown table, the CSV (each may be NULL) */
+    char *holds, *flipl, *weak;          /* the conclusions by outcome, "; "-separated */
+    size_t nh, nf, nw;
+    int conclusions, flips;
+} RobGroup;
+
+/* The baseline's ordered pairs at each length, each against every perturbation. */
+static void rob_orders(RobGroup *x) {
+    const RobSpec *r = x->r;
+    const AggTable *t = x->t, *b = x->b;
+    const int g = x->g, metric = x->metric, better = x->better, nn = x->nn;
+    const int *ns = x->ns, *pg = x->pg;
+    const char *mn = x->mn, *title = x->title;
+    FILE *f = x->f, *md = x->md, *csv = x->csv;
+    /* order conclusions: the baseline's resolved pairs at each length */
+    for (int q = 0; q < nn; q++) {
+        CompareAt *c = core_calloc(1, sizeof *c);
+        if (compare_at(b, g, metric, ns[q], c) != 0) {
+            free(c);
+            continue;
+        }
+        /* each perturbation's comparison at this length, once (NULL: nothing to compare there) */
+        CompareAt *pc[ROB_MAX_PERTURBATIONS + 1] = {0};
+        for (int p = 1; p < r->num; p++) {
+            pc[p] = core_calloc(1, sizeof *pc[p]);
+            if (pg[p] < 0 || compare_at(&t[p], pg[p], metric, ns[q], pc[p]) != 0) {
+                free(pc[p]);
+                pc[p] = NULL;
+            }
+        }
+        for (int i = 0; i < c->num; i++)
+            for (int j = i + 1; j < c->num; j++) {
+                const Paired *bp = &c->pair[i][j];
+                if (!bp->verdict) continue;
+                char a[256], bb[256], concl[600];
+                compare_cell_name(b, c->cell[i], a, sizeof a);
+                compare_cell_name(b, c->cell[j], bb, sizeof bb);
+                /* stated with the better first ("alibi > rope"; in perplexity "alibi < rope"); the
+                 * difference printed is the higher minus the lower */
+                const char *w = bp->verdict == better ? a : bb, *l = bp->verdict == better ? bb : a;
+                snprintf(concl, sizeof concl, "n = %d: %s %s %s", ns[q], w, better > 0 ? ">" : "<", l);
+                x->conclusions++;
+                int all = 1, flipped = 0;
+                char by[512] = "";
+                const int sg = bp->verdict == better ? 1 : -1; /* w - l = sg x (a - b) */
+                if (md)
+                    fprintf(md, "| %s | %+.3f [%+.3f, %+.3f], %d of %d seeds |", concl, sg * bp->mean,
+                            sg > 0 ? bp->lo : -bp->hi, sg > 0 ? bp->hi : -bp->lo, paired_support(bp), bp->k);
+                if (f) fprintf(f, "  %-36s baseline %+.3f [%+.3f, %+.3f]:", concl, sg * bp->mean,
+                               sg > 0 ? bp->lo : -bp->hi, sg > 0 ? bp->hi : -bp->lo);
+                for (int p = 1; p < r->num; p++) {
+                    Paired pp = {0};
+                    const int v = pair_verdict(&t[p], pc[p], w, l, &pp);
+                    const char *word = v == 2 ? "absent" : v == better ? "holds" : v == -better ? "FLIPS" : "not resolved";
+                    all &= v == better;
+                    flipped |= v == -better;
+                    if (v != better && strlen(by) + strlen(r->v[p].name) + 24 < sizeof by)
+                        snprintf(by + strlen(by), sizeof by - strlen(by), "%s%s %s", by[0] ? ", " : "",
+                                 v == -better ? "flips under" : "not resolved under", r->v[p].name);
+                    if (md) {
+                        if (v == 2) fprintf(md, " absent |");
+                        else fprintf(md, " %s (%+.3f) |", word, pp.mean);
+                    }
+                    if (f) fprintf(f, " %s %s;", r->v[p].name, word);
+                    if (csv)
+                        fprintf(csv, "\"%s\",%s,\"%s\",order,%d,\"%s\",\"%s\",%.6f,\"%s\",%s,%.6f,%.6f,%.6f,%d,%d\n",
+                                title, mn, concl, ns[q], w, l, sg * bp->mean, r->v[p].name, word,
+                                v == 2 ? 0.0 : pp.mean, v == 2 ? 0.0 : pp.lo, v == 2 ? 0.0 : pp.hi,
+                                v == 2 ? 0 : paired_support(&pp), pp.k);
+                }
+                x->flips += flipped;
+                char item[2048];
+                snprintf(item, sizeof item, "%s (%s)", concl, by);
+                if (all) list_add(&x->holds, &x->nh, concl);
+                else if (flipped) list_add(&x->flipl, &x->nf, item);
+                else list_add(&x->weak, &x->nw, item);
+                if (md) fprintf(md, " %s |\n", all ? "**yes**" : flipped ? "no: flips" : "no");
+                if (f) fprintf(f, " => %s\n", all ? "holds under all" : flipped ? "FLIPS" : "not under all");
+            }
+        for (int p = 1; p < r->num; p++) free(pc[p]);
+        free(c);
+    }
+}
+
+/* Each cell's break length against every perturbation's. */
+static void rob_breaks(RobGroup *x) {
+    const RobSpec *r = x->r;
+    const AggTable *t = x->t, *b = x->b;
+    const int g = x->g, metric = x->metric;
+    const int *pg = x->pg;
+    const char *mn = x->mn, *title = x->title;
+    FILE *f = x->f, *md = x->md, *csv = x->csv;
+    /* break conclusions */
+    for (int c = g; c < b->ncells; c++) {
+        if (b->group[c] != g) continue;
+        const AggCell *bc = &b->cells[c];
+        if (!bc->brk[metric].defined) continue;
+        char name[256], concl[400], br[96];
+        compare_cell_name(b, c, name, sizeof name);
+        snprintf(concl, sizeof concl, "%s's break:", name);
+        brk_range_text(bc, metric, br, sizeof br);
+        x->conclusions++;
+        int all = 1, flipped = 0;
+        char by[512] = "";
+        if (md) fprintf(md, "| %s | %s |", concl, br);
+        if (f) fprintf(f, "  %-36s baseline %s:", concl, br);
+        const int lo = brk_key(bc->brk[metric].min), hi = brk_key(bc->brk[metric].max);
+        for (int p = 1; p < r->num; p++) {
+            const int pc = pg[p] < 0 ? -1 : find_cell(&t[p], pg[p], name);
+            const AggCell *x = pc < 0 ? NULL : &t[p].cells[pc];
+            char word[128], xr[96] = "";
+            if (!x || !x->brk[metric].defined) {
+                snprintf(word, sizeof word, "%s", x ? "undefined" : "absent");
+                all = 0;
+            } else {
+                const int xlo = brk_key(x->brk[metric].min), xhi = brk_key(x->brk[metric].max);
+                brk_range_text(x, metric, xr, sizeof xr);
+                if (xhi < lo) snprintf(word, sizeof word, "earlier: %s", xr), all = 0, flipped = 1;
+                else if (xlo > hi) snprintf(word, sizeof word, "later: %s", xr), all = 0, flipped = 1;
+                else snprintf(word, sizeof word, "holds: %s", xr);
+            }
+            if (strncmp(word, "holds", 5) != 0) {
+                char piece[256];
+                snprintf(piece, sizeof piece, "%.127s under %.63s", word, r->v[p].name);
+                if (strlen(by) + strlen(piece) + 3 < sizeof by) {
+                    if (by[0]) strcat(by, ", ");
+                    strcat(by, piece);
+                }
+            }
+            if (md) fprintf(md, " %s |", word);
+            if (f) fprintf(f, " %s %s;", r->v[p].name, word);
+            if (csv)
+                fprintf(csv, "\"%s\",%s,\"%s\",break,,\"%s\",,%d,\"%s\",\"%s\",%d,%d,%d,,%d\n", title, mn, concl, name,
+                        bc->brk[metric].median, r->v[p].name, word, x ? x->brk[metric].median : -1,
+                        x ? x->brk[metric].min : -1, x ? x->brk[metric].max : -1, x ? x->num_runs : 0);
+        }
+        x->flips += flipped;
+        char item[2048];
+        snprintf(item, sizeof item, "%s %s (%s)", concl, br, by);
+        if (all) {
+            snprintf(item, sizeof item, "%s %s", concl, br);
+            list_add(&x->holds, &x->nh, item);
+        } else if (flipped) list_add(&x->flipl, &x->nf, item);
+        else list_add(&x->weak, &x->nw, item);
+        if (md) fprintf(md, " %s |\n", all ? "**yes**" : flipped ? "no: moves" : "no");
+        if (f) fprintf(f, " => %s\n", all ? "holds under all" : flipped ? "MOVES" : "not under all");
+    }
+}
+
+/* The rankings of the baseline and of every perturbation at each length (Markdown). */
+static void rob_rankings(const RobGroup *x) {
+    const RobSpec *r = x->r;
+    const AggTable *t = x->t;
+    const int metric = x->metric, better = x->better, nn = x->nn;
+    const int *ns = x->ns, *pg = x->pg;
+    FILE *md = x->md;
+    /* the rankings, for reading */
+    if (md) {
+        fprintf(md, "\nRankings (%s mean first; \"%s\": resolved, \"~\": not resolved):\n\n| recipe |",
+                better > 0 ? "highest" : "lowest", better > 0 ? ">" : "<");
+        for (int q = 0; q < nn; q++) fprintf(md, " n = %d |", ns[q]);
+        fprintf(md, "\n| --- |");
+        for (int q = 0; q < nn; q++) fprintf(md, " --- |");
+        fprintf(md, "\n");
+        for (int p = 0; p < r->num; p++) {
+            fprintf(md, "| %s |", r->v[p].name);
+            for (int q = 0; q < nn; q++) {
+                CompareAt *c = core_calloc(1, sizeof *c);
+                char rk[1024] = "absent";
+                if (pg[p] >= 0 && compare_at(&t[p], pg[p], metric, ns[q], c) == 0)
+                    compare_ranking_text(&t[p], c, rk, sizeof rk);
+                fprintf(md, " %s |", rk);
+                free(c);
+            }
+            fprintf(md, "\n");
+        }
+    }
+}
+
 int rob_report(const RobSpec *r, const AggTable *t, FILE *f, FILE *md_out, FILE *csv) {
     const AggTable *b = &t[0];
     int flips = 0, conclusions = 0, groups = 0;
@@ -305,8 +493,8 @@ int rob_report(const RobSpec *r, const AggTable *t, FILE *f, FILE *md_out, FILE 
         if (f) fprintf(f, "\n%s (%s): baseline conclusions under %d perturbation(s), one change at a time\n", title,
                        mn, r->num - 1);
         /* the table goes to a buffer: the summary (what holds, what flips) comes first */
-        char *tbuf = NULL, *holds = NULL, *flipl = NULL, *weak = NULL;
-        size_t tlen = 0, nh = 0, nf = 0, nw = 0;
+        char *tbuf = NULL;
+        size_t tlen = 0;
         FILE *md = md_out ? open_memstream(&tbuf, &tlen) : NULL;
         if (md_out && !md) return core_errorf("out of memory");
         if (md) {
@@ -318,164 +506,29 @@ int rob_report(const RobSpec *r, const AggTable *t, FILE *f, FILE *md_out, FILE 
             for (int p = 1; p < r->num; p++) fprintf(md, " --- |");
             fprintf(md, " --- |\n");
         }
-        /* order conclusions: the baseline's resolved pairs at each length */
-        for (int q = 0; q < nn; q++) {
-            CompareAt *c = core_calloc(1, sizeof *c);
-            if (compare_at(b, g, metric, ns[q], c) != 0) {
-                free(c);
-                continue;
-            }
-            /* each perturbation's comparison at this length, once (NULL: nothing to compare there) */
-            CompareAt *pc[ROB_MAX_PERTURBATIONS + 1] = {0};
-            for (int p = 1; p < r->num; p++) {
-                pc[p] = core_calloc(1, sizeof *pc[p]);
-                if (pg[p] < 0 || compare_at(&t[p], pg[p], metric, ns[q], pc[p]) != 0) {
-                    free(pc[p]);
-                    pc[p] = NULL;
-                }
-            }
-            for (int i = 0; i < c->num; i++)
-                for (int j = i + 1; j < c->num; j++) {
-                    const Paired *bp = &c->pair[i][j];
-                    if (!bp->verdict) continue;
-                    char a[256], bb[256], concl[600];
-                    compare_cell_name(b, c->cell[i], a, sizeof a);
-                    compare_cell_name(b, c->cell[j], bb, sizeof bb);
-                    /* stated with the better first ("alibi > rope"; in perplexity "alibi < rope"); the
-                     * difference printed is the higher minus the lower */
-                    const char *w = bp->verdict == better ? a : bb, *l = bp->verdict == better ? bb : a;
-                    snprintf(concl, sizeof concl, "n = %d: %s %s %s", ns[q], w, better > 0 ? ">" : "<", l);
-                    conclusions++;
-                    int all = 1, flipped = 0;
-                    char by[512] = "";
-                    const int sg = bp->verdict == better ? 1 : -1; /* w - l = sg x (a - b) */
-                    if (md)
-                        fprintf(md, "| %s | %+.3f [%+.3f, %+.3f], %d of %d seeds |", concl, sg * bp->mean,
-                                sg > 0 ? bp->lo : -bp->hi, sg > 0 ? bp->hi : -bp->lo, paired_support(bp), bp->k);
-                    if (f) fprintf(f, "  %-36s baseline %+.3f [%+.3f, %+.3f]:", concl, sg * bp->mean,
-                                   sg > 0 ? bp->lo : -bp->hi, sg > 0 ? bp->hi : -bp->lo);
-                    for (int p = 1; p < r->num; p++) {
-                        Paired pp = {0};
-                        const int v = pair_verdict(&t[p], pc[p], w, l, &pp);
-                        const char *word = v == 2 ? "absent" : v == better ? "holds" : v == -better ? "FLIPS" : "not resolved";
-                        all &= v == better;
-                        flipped |= v == -better;
-                        if (v != better && strlen(by) + strlen(r->v[p].name) + 24 < sizeof by)
-                            snprintf(by + strlen(by), sizeof by - strlen(by), "%s%s %s", by[0] ? ", " : "",
-                                     v == -better ? "flips under" : "not resolved under", r->v[p].name);
-                        if (md) {
-                            if (v == 2) fprintf(md, " absent |");
-                            else fprintf(md, " %s (%+.3f) |", word, pp.mean);
-                        }
-                        if (f) fprintf(f, " %s %s;", r->v[p].name, word);
-                        if (csv)
-                            fprintf(csv, "\"%s\",%s,\"%s\",order,%d,\"%s\",\"%s\",%.6f,\"%s\",%s,%.6f,%.6f,%.6f,%d,%d\n",
-                                    title, mn, concl, ns[q], w, l, sg * bp->mean, r->v[p].name, word,
-                                    v == 2 ? 0.0 : pp.mean, v == 2 ? 0.0 : pp.lo, v == 2 ? 0.0 : pp.hi,
-                                    v == 2 ? 0 : paired_support(&pp), pp.k);
-                    }
-                    flips += flipped;
-                    char item[2048];
-                    snprintf(item, sizeof item, "%s (%s)", concl, by);
-                    if (all) list_add(&holds, &nh, concl);
-                    else if (flipped) list_add(&flipl, &nf, item);
-                    else list_add(&weak, &nw, item);
-                    if (md) fprintf(md, " %s |\n", all ? "**yes**" : flipped ? "no: flips" : "no");
-                    if (f) fprintf(f, " => %s\n", all ? "holds under all" : flipped ? "FLIPS" : "not under all");
-                }
-            for (int p = 1; p < r->num; p++) free(pc[p]);
-            free(c);
-        }
-        /* break conclusions */
-        for (int c = g; c < b->ncells; c++) {
-            if (b->group[c] != g) continue;
-            const AggCell *bc = &b->cells[c];
-            if (!bc->brk[metric].defined) continue;
-            char name[256], concl[400], br[96];
-            compare_cell_name(b, c, name, sizeof name);
-            snprintf(concl, sizeof concl, "%s's break:", name);
-            brk_range_text(bc, metric, br, sizeof br);
-            conclusions++;
-            int all = 1, flipped = 0;
-            char by[512] = "";
-            if (md) fprintf(md, "| %s | %s |", concl, br);
-            if (f) fprintf(f, "  %-36s baseline %s:", concl, br);
-            const int lo = brk_key(bc->brk[metric].min), hi = brk_key(bc->brk[metric].max);
-            for (int p = 1; p < r->num; p++) {
-                const int pc = pg[p] < 0 ? -1 : find_cell(&t[p], pg[p], name);
-                const AggCell *x = pc < 0 ? NULL : &t[p].cells[pc];
-                char word[128], xr[96] = "";
-                if (!x || !x->brk[metric].defined) {
-                    snprintf(word, sizeof word, "%s", x ? "undefined" : "absent");
-                    all = 0;
-                } else {
-                    const int xlo = brk_key(x->brk[metric].min), xhi = brk_key(x->brk[metric].max);
-                    brk_range_text(x, metric, xr, sizeof xr);
-                    if (xhi < lo) snprintf(word, sizeof word, "earlier: %s", xr), all = 0, flipped = 1;
-                    else if (xlo > hi) snprintf(word, sizeof word, "later: %s", xr), all = 0, flipped = 1;
-                    else snprintf(word, sizeof word, "holds: %s", xr);
-                }
-                if (strncmp(word, "holds", 5) != 0) {
-                    char piece[256];
-                    snprintf(piece, sizeof piece, "%.127s under %.63s", word, r->v[p].name);
-                    if (strlen(by) + strlen(piece) + 3 < sizeof by) {
-                        if (by[0]) strcat(by, ", ");
-                        strcat(by, piece);
-                    }
-                }
-                if (md) fprintf(md, " %s |", word);
-                if (f) fprintf(f, " %s %s;", r->v[p].name, word);
-                if (csv)
-                    fprintf(csv, "\"%s\",%s,\"%s\",break,,\"%s\",,%d,\"%s\",\"%s\",%d,%d,%d,,%d\n", title, mn, concl, name,
-                            bc->brk[metric].median, r->v[p].name, word, x ? x->brk[metric].median : -1,
-                            x ? x->brk[metric].min : -1, x ? x->brk[metric].max : -1, x ? x->num_runs : 0);
-            }
-            flips += flipped;
-            char item[2048];
-            snprintf(item, sizeof item, "%s %s (%s)", concl, br, by);
-            if (all) {
-                snprintf(item, sizeof item, "%s %s", concl, br);
-                list_add(&holds, &nh, item);
-            } else if (flipped) list_add(&flipl, &nf, item);
-            else list_add(&weak, &nw, item);
-            if (md) fprintf(md, " %s |\n", all ? "**yes**" : flipped ? "no: moves" : "no");
-            if (f) fprintf(f, " => %s\n", all ? "holds under all" : flipped ? "MOVES" : "not under all");
-        }
-        /* the rankings, for reading */
-        if (md) {
-            fprintf(md, "\nRankings (%s mean first; \"%s\": resolved, \"~\": not resolved):\n\n| recipe |",
-                    better > 0 ? "highest" : "lowest", better > 0 ? ">" : "<");
-            for (int q = 0; q < nn; q++) fprintf(md, " n = %d |", ns[q]);
-            fprintf(md, "\n| --- |");
-            for (int q = 0; q < nn; q++) fprintf(md, " --- |");
-            fprintf(md, "\n");
-            for (int p = 0; p < r->num; p++) {
-                fprintf(md, "| %s |", r->v[p].name);
-                for (int q = 0; q < nn; q++) {
-                    CompareAt *c = core_calloc(1, sizeof *c);
-                    char rk[1024] = "absent";
-                    if (pg[p] >= 0 && compare_at(&t[p], pg[p], metric, ns[q], c) == 0)
-                        compare_ranking_text(&t[p], c, rk, sizeof rk);
-                    fprintf(md, " %s |", rk);
-                    free(c);
-                }
-                fprintf(md, "\n");
-            }
-        }
+        RobGroup x = {r, t, b, g, metric, better, mn, title, {0}, nn, {0}, f, md, csv, NULL, NULL, NULL,
+                      0, 0, 0, 0, 0};
+        memcpy(x.ns, ns, sizeof ns);
+        memcpy(x.pg, pg, sizeof pg);
+        rob_orders(&x);
+        rob_breaks(&x);
+        rob_rankings(&x);
         if (md) {
             fclose(md);
             fprintf(md_out, "\n**%s**: the baseline's conclusions (%s) under %d change(s) of the recipe.\n\n", title,
                     mn, r->num - 1);
-            fprintf(md_out, "- **Hold under every change:** %s.\n", holds ? holds : "none");
-            fprintf(md_out, "- **Flip or move under at least one:** %s.\n", flipl ? flipl : "none");
+            fprintf(md_out, "- **Hold under every change:** %s.\n", x.holds ? x.holds : "none");
+            fprintf(md_out, "- **Flip or move under at least one:** %s.\n", x.flipl ? x.flipl : "none");
             fprintf(md_out, "- **Neither (not resolved, or a break length undefined, under some):** %s.\n",
-                    weak ? weak : "none");
+                    x.weak ? x.weak : "none");
             fwrite(tbuf, 1, tlen, md_out);
         }
         free(tbuf);
-        free(holds);
-        free(flipl);
-        free(weak);
+        free(x.holds);
+        free(x.flipl);
+        free(x.weak);
+        conclusions += x.conclusions;
+        flips += x.flips;
     }
     if (!groups) return core_errorf("%s: the baseline has nothing to compare", r->spec_path);
     if (f) fprintf(f, "\n%d conclusion(s) of the baseline; %d flip or move under some perturbation\n", conclusions,
