@@ -171,64 +171,11 @@ static int rope_judge(Show *s, const ShowView *view, ShowVerdicts *out) {
     return 0;
 }
 
-static int show_rope(Show *s, const ShowView *view) {
-    if (s->rope_scaling != PE_ROPE_SCALING_NONE && show_rope_scaling(s) != 0) return EXIT_USAGE;
-    const int len = s->len, hs = s->dim / s->heads;
-    PEConfig pc = show_pe_config(s);
-    const float rope_base = (float)pe_setting(&pc, &pe_rope_base_setting);
-    RopeTables rt;
-    if (rope_tables(s, view, &rt) != 0) return EXIT_USAGE;
-    /* angle[p, i], cosd[d, i]: show_rope_tables (R = 2 * half dimensions rotated) */
-    const double *angle = rt.angle, *cosd = rt.cosd, *all1 = rt.all1;
-    const int half = rt.half, R = 2 * half;
-
-    int dist[8], nd = 0;
-    for (int d = 1; d < len - 1 && nd < 6; d *= 8) dist[nd++] = d;
-    dist[nd++] = len - 1;
-    printf("rope, head size hs = %d (%d heads of C = %d), %d dimensions rotated in %d pairs (i, i + %d), "
-           "base %g, positions 0..%d\n", hs, s->heads, s->dim, R, half, half, rope_base, len - 1);
-    printf("(w_i = the angle pair i is turned by at p = 1; cos(d*w_i) = <rope(e_i, d), rope(e_i, 0)>, the score of a\n"
-           " query and a key that are both the unit vector e_i of the pair's first dimension)\n\n");
-    printf("  %4s  %10s  %11s", "pair", "w_i", "wavelength");
-    for (int k = 0; k < nd; k++) printf("  %9s%-4d", "cos at d=", dist[k]);
-    printf("  %14s  %16s\n", "first cos < 0", "max cos, d in");
-    printf("  %4s  %10s  %11s", "i", "(rad/pos)", "(positions)");
-    for (int k = 0; k < nd; k++) printf("  %13s", "");
-    printf("  %14s  %16s\n", "at d", "second half");
-    for (int i = 0; i < half; i++) {
-        double w = len > 1 ? angle[(size_t)1 * half + i] : 0;
-        printf("  %4d  %10.4g  %11.4g", i, w, 2 * PI / w);
-        for (int k = 0; k < nd; k++) printf("  %13.4f", cosd[(size_t)dist[k] * half + i]);
-        int first = -1;
-        double mx = -2;
-        int mxd = 0;
-        for (int d = 0; d < len; d++) {
-            double c = cosd[(size_t)d * half + i];
-            if (first < 0 && c < 0) first = d;
-            if (d >= len / 2 && c > mx) mx = c, mxd = d;
-        }
-        if (first >= 0)
-            printf("  %14d", first);
-        else
-            printf("  %14s", "never");
-        printf("  %9.4f (d=%d)\n", mx, mxd);
-    }
-    printf("  %4s  %10s  %11s", "mean", "", "");
-    for (int k = 0; k < nd; k++) printf("  %13.4f", all1[dist[k]]);
-    printf("   <- <rope(q, d), rope(k, 0)>/hs for q = k = (1, ..., 1)\n");
-    if (s->train_T) printf("\nthe run's longest training input spans distances up to %d\n", s->train_T - 1);
-
-    double all1_late = -2;
-    for (int d = len / 2; d < len; d++) all1_late = all1[d] > all1_late ? all1[d] : all1_late;
-    ShowVerdicts v = {0};
-    rope_verdicts(s, &rt, &v);
-    printf("\n");
-    show_print_verdicts(&v);
-    printf("(the score of q = k = (1, ..., 1), which averages all pairs, does fall: %.4f at d = %d, at most "
-           "%.4f over distances %d..%d — the long-term decay of Su et al. is a property of the sum over "
-           "pairs)\n", all1[len - 1], len - 1, all1_late, len / 2, len - 1);
-
-    /* the picture: angles (log scale) and cos vs distance for up to 8 pairs */
+/* The picture: each pair's angle vs position (log scale) and cos(angle) vs
+ * distance, up to SHOW_NUM_COLORS pairs spread from fast to slow. */
+static int rope_picture(const Show *s, const RopeTables *rt, int hs, float rope_base) {
+    const int len = s->len, half = rt->half, R = 2 * half;
+    const double *angle = rt->angle, *cosd = rt->cosd, *all1 = rt->all1;
     int sel[SHOW_NUM_COLORS], ns = 0;
     if (half <= SHOW_NUM_COLORS) {
         for (int i = 0; i < half; i++) sel[ns++] = i;
@@ -296,6 +243,67 @@ static int show_rope(Show *s, const ShowView *view) {
     plot_printf(&ps, "unset multiplot\n");
     int rc = show_render(s, &ps, 1300, 600);
     plot_script_free(&ps);
+    return rc;
+}
+
+static int show_rope(Show *s, const ShowView *view) {
+    if (s->rope_scaling != PE_ROPE_SCALING_NONE && show_rope_scaling(s) != 0) return EXIT_USAGE;
+    const int len = s->len, hs = s->dim / s->heads;
+    PEConfig pc = show_pe_config(s);
+    const float rope_base = (float)pe_setting(&pc, &pe_rope_base_setting);
+    RopeTables rt;
+    if (rope_tables(s, view, &rt) != 0) return EXIT_USAGE;
+    /* angle[p, i], cosd[d, i]: show_rope_tables (R = 2 * half dimensions rotated) */
+    const double *angle = rt.angle, *cosd = rt.cosd, *all1 = rt.all1;
+    const int half = rt.half, R = 2 * half;
+
+    int dist[8], nd = 0;
+    for (int d = 1; d < len - 1 && nd < 6; d *= 8) dist[nd++] = d;
+    dist[nd++] = len - 1;
+    printf("rope, head size hs = %d (%d heads of C = %d), %d dimensions rotated in %d pairs (i, i + %d), "
+           "base %g, positions 0..%d\n", hs, s->heads, s->dim, R, half, half, rope_base, len - 1);
+    printf("(w_i = the angle pair i is turned by at p = 1; cos(d*w_i) = <rope(e_i, d), rope(e_i, 0)>, the score of a\n"
+           " query and a key that are both the unit vector e_i of the pair's first dimension)\n\n");
+    printf("  %4s  %10s  %11s", "pair", "w_i", "wavelength");
+    for (int k = 0; k < nd; k++) printf("  %9s%-4d", "cos at d=", dist[k]);
+    printf("  %14s  %16s\n", "first cos < 0", "max cos, d in");
+    printf("  %4s  %10s  %11s", "i", "(rad/pos)", "(positions)");
+    for (int k = 0; k < nd; k++) printf("  %13s", "");
+    printf("  %14s  %16s\n", "at d", "second half");
+    for (int i = 0; i < half; i++) {
+        double w = len > 1 ? angle[(size_t)1 * half + i] : 0;
+        printf("  %4d  %10.4g  %11.4g", i, w, 2 * PI / w);
+        for (int k = 0; k < nd; k++) printf("  %13.4f", cosd[(size_t)dist[k] * half + i]);
+        int first = -1;
+        double mx = -2;
+        int mxd = 0;
+        for (int d = 0; d < len; d++) {
+            double c = cosd[(size_t)d * half + i];
+            if (first < 0 && c < 0) first = d;
+            if (d >= len / 2 && c > mx) mx = c, mxd = d;
+        }
+        if (first >= 0)
+            printf("  %14d", first);
+        else
+            printf("  %14s", "never");
+        printf("  %9.4f (d=%d)\n", mx, mxd);
+    }
+    printf("  %4s  %10s  %11s", "mean", "", "");
+    for (int k = 0; k < nd; k++) printf("  %13.4f", all1[dist[k]]);
+    printf("   <- <rope(q, d), rope(k, 0)>/hs for q = k = (1, ..., 1)\n");
+    if (s->train_T) printf("\nthe run's longest training input spans distances up to %d\n", s->train_T - 1);
+
+    double all1_late = -2;
+    for (int d = len / 2; d < len; d++) all1_late = all1[d] > all1_late ? all1[d] : all1_late;
+    ShowVerdicts v = {0};
+    rope_verdicts(s, &rt, &v);
+    printf("\n");
+    show_print_verdicts(&v);
+    printf("(the score of q = k = (1, ..., 1), which averages all pairs, does fall: %.4f at d = %d, at most "
+           "%.4f over distances %d..%d — the long-term decay of Su et al. is a property of the sum over "
+           "pairs)\n", all1[len - 1], len - 1, all1_late, len / 2, len - 1);
+
+    int rc = rope_picture(s, &rt, hs, rope_base);
     rope_tables_free(&rt);
     return rc == 0 ? 0 : EXIT_RUNTIME;
 }
