@@ -11,9 +11,10 @@ For each case (an encoding with its settings) this script
      (inputs 2.4x the longest training input), with plain position ids and
      with sorted random ones (§4.10); the learned table only to its size;
   3. runs tests/oracle_dump.c (posenc's library: the checkpoint loaded as
-     `posenc eval` loads it, one forward and backward pass, and each row again
-     token by token through the key/value cache as `posenc predict` decodes)
-     -> logits both ways, loss and the gradient of every checkpoint tensor;
+     `posenc eval` loads it; one forward and backward pass as training runs
+     them, the batch again through the inference path `posenc eval` runs, and
+     each row token by token through the key/value cache as `posenc predict`
+     decodes) -> logits three ways, loss and every checkpoint tensor's gradient;
   4. loads the same checkpoint with its own safetensors reader, recomputes all
      of it in float64 with autograd, and compares.
 
@@ -25,7 +26,7 @@ cases: logits 3.5e-7 of the largest logit (4.0e-7 by incremental decoding),
 loss 1.4e-7 (6e-8 of the loss), gradients 1.7e-6 of the tensor's scale. The
 test allows
   logits  max |posenc - oracle| over real tokens <= 2e-5 * max(1, max |logit|),
-          for the forward pass and for incremental decoding alike
+          for each of the three paths
   loss    |posenc - oracle| <= 1e-6 * max(1, loss)
   grads   per tensor: max |posenc - oracle| <= 5e-5 * (max |oracle grad of the
           tensor| + 1e-3 * max |oracle grad of any tensor|); the second term
@@ -37,7 +38,8 @@ not vary between machines, while a wrong formula or constant moves them by
 orders of magnitude (ALiBi's slope exponent 3 -> 2.9 in get_slopes, i.e. a base
 of 7.46 for 8: logits 7.6e-3 and 8.4e-3, gradients 2.9e-2 and 6.3e-2 for 6 and
 4 heads; YaRN's attention factor 0.1 -> 0.11: logits 7.6e-4; the decoding
-attention's 1/sqrt(hs) -> 1.05/sqrt(hs): decoded logits 2.6e-3 and more).
+attention's 1/sqrt(hs) -> 1.05/sqrt(hs): decoded logits 2.6e-3 and more; the
+same in the inference path's attention: its logits 2.4e-3 and more).
 
 Exit status 0 when every case agrees, 1 otherwise (each disagreement named).
 """
@@ -349,6 +351,10 @@ def compare(label, cfg, W, dump, inputs, targets, pos, scaling):
     if not e_dec <= lim:
         ok = False
         msgs.append(f"logits by incremental decoding differ by {e_dec:.3g} (allowed {lim:.3g})")
+    e_inf = (dump["infer_logits"].to(DT)[real] - ref).abs().max().item()
+    if not e_inf <= lim:
+        ok = False
+        msgs.append(f"logits by the inference path differ by {e_inf:.3g} (allowed {lim:.3g})")
     e_loss = abs(dump["loss"].item() - loss.item())
     lim = TOL_LOSS * max(1.0, loss.item())
     if not e_loss <= lim:
@@ -374,7 +380,7 @@ def compare(label, cfg, W, dump, inputs, targets, pos, scaling):
             ok = False
             msgs.append(f"grad {name} differs by {err:.3g} (largest element {tmax:.3g}, allowed {lim:.3g})")
     scale = max(1.0, ref.abs().max().item())
-    line = (f"{label:<22} logits {e_log / scale:.1e} decoding {e_dec / scale:.1e}  "
+    line = (f"{label:<22} logits {e_log / scale:.1e} {e_inf / scale:.1e} {e_dec / scale:.1e}  "
             f"loss {e_loss:.1e}  grads {worst:.1e} ({worst_name})")
     return ok, line, msgs
 
@@ -399,7 +405,7 @@ def main():
         sys.exit(f"oracle: --only: unknown case(s) {', '.join(sorted(unknown))}; "
                  f"cases: {', '.join(c[0] for c in CASES)}")
     print("posenc against the oracle: largest logit error relative to max(1, largest logit) "
-          "(forward pass, incremental decoding), loss error, largest gradient error relative "
+          "(training forward pass, inference path, incremental decoding), loss error, largest gradient error relative "
           "to its tensor's scale (that tensor)")
     for name, settings, scalings in cases:
         run_dir = os.path.join(args.work, name)

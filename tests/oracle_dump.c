@@ -14,6 +14,8 @@
  *   logits        (B, T, V)  F32
  *   decode_logits (B, T, V)  F32  the same by incremental decoding (gpt_decode_step,
  *                                 as `posenc predict` runs it), each row token by token
+ *   infer_logits  (B, T, V)  F32  the same by the inference path (gpt_infer, as
+ *                                 `posenc eval` runs it)
  *   loss          (1)        F32  mean cross-entropy over the counted targets
  *   grad.<name>   the gradient of loss for every checkpoint tensor <name>
  *                 (run/checkpoint.h's table), same shape
@@ -180,11 +182,18 @@ int main(int argc, char **argv) {
     }
     gpt_cache_free(&cache);
 
+    /* the batch again through the inference path (last: it leaves acts' other views NULL) */
+    float *inf = malloc(nlog * sizeof *inf);
+    if (!inf) return fail("out of memory");
+    gpt_reserve_infer(&m, B, T);
+    gpt_infer(&m, in, tg, pos, B, T);
+    memcpy(inf, m.acts.logits, nlog * sizeof *inf);
+
     int nt = checkpoint_tensor_table(&m, "grad.", m.grads_memory, NULL, 0);
     if (nt < 0) return fail(core_error());
     CheckpointTensor *tab = calloc((size_t)nt, sizeof *tab);
     if (checkpoint_tensor_table(&m, "grad.", m.grads_memory, tab, nt) != nt) return fail(core_error());
-    int n = nt + 3;
+    int n = nt + 4;
     char (*names)[112] = calloc((size_t)n, sizeof *names);
     int *ndim = calloc((size_t)n, sizeof *ndim);
     size_t (*shape)[3] = calloc((size_t)n, sizeof *shape);
@@ -197,20 +206,24 @@ int main(int argc, char **argv) {
     ndim[1] = 3;
     memcpy(shape[1], shape[0], sizeof shape[0]);
     data[1] = dec;
-    snprintf(names[2], sizeof names[2], "loss");
-    ndim[2] = 1;
-    shape[2][0] = 1;
-    data[2] = &loss;
+    snprintf(names[2], sizeof names[2], "infer_logits");
+    ndim[2] = 3;
+    memcpy(shape[2], shape[0], sizeof shape[0]);
+    data[2] = inf;
+    snprintf(names[3], sizeof names[3], "loss");
+    ndim[3] = 1;
+    shape[3][0] = 1;
+    data[3] = &loss;
     for (int i = 0; i < nt; i++) {
-        snprintf(names[i + 3], sizeof names[i + 3], "%s", tab[i].name);
-        ndim[i + 3] = tab[i].ndim;
-        shape[i + 3][0] = tab[i].shape[0];
-        shape[i + 3][1] = tab[i].shape[1];
-        data[i + 3] = tab[i].data;
+        snprintf(names[i + 4], sizeof names[i + 4], "%s", tab[i].name);
+        ndim[i + 4] = tab[i].ndim;
+        shape[i + 4][0] = tab[i].shape[0];
+        shape[i + 4][1] = tab[i].shape[1];
+        data[i + 4] = tab[i].data;
     }
     int rc = write_out(out, n, names, ndim, shape, data);
     free(names), free(ndim), free(shape), free(data), free(tab);
-    free(in), free(tg), free(pos), free(logits), free(dec);
+    free(in), free(tg), free(pos), free(logits), free(dec), free(inf);
     gpt_free(&m);
     return rc != 0 ? fail(core_error()) : 0;
 }
