@@ -16,7 +16,7 @@ static void eval_usage(FILE *f) {
     fprintf(f,
             "usage: posenc eval RUN [--lengths LIST] [--samples N] [--batch-size N] [--threads N]\n"
             "                      [--positions plain|random[,...]] [--rope-scaling none|pi|ntk|yarn[,...]]\n"
-            "                      [--rope-scale S]\n"
+            "                      [--rope-scale S] [--rope-scale-past-training]\n"
             "\n"
             "Evaluate the trained model in run directory RUN at each length n of LIST under\n"
             "teacher forcing: token_acc, exact_match, loss, examples. Writes RUN/eval.json and\n"
@@ -45,6 +45,14 @@ static void eval_usage(FILE *f) {
             "                   the original context is the run's longest training input\n"
             "  --rope-scale S   the factor s >= 1 (default: the config's eval.rope_scale; 0 there means\n"
             "                   derived = longest evaluation input / longest training input, at least 1)\n"
+            "  A scaling applies at every length by default, inside the training range too (what a\n"
+            "  model scaled for a long context sees on short inputs).\n"
+            "  --rope-scale-past-training  apply it only at lengths whose input is longer than the\n"
+            "                   original context (as dynamic scaling does); shorter ones are evaluated\n"
+            "                   unscaled. Recorded in the file (\"rope_scaling_applies\"); an ad-hoc\n"
+            "                   evaluation, written beside the run's own\n"
+            "Two scalings or more are printed side by side: one table, a column per scaling (each\n"
+            "still gets its own files).\n"
             "\n"
             "Language-model tasks (markov) count every token x1..xn: loss is the loss per\n"
             "token, printed beside its floor (the source's exact conditional entropy, the\n"
@@ -88,6 +96,7 @@ int cmd_eval(int argc, char **argv) {
     long samples = 0, batch_size = 0, threads = 0;
     const char *positions_opt = NULL, *scaling_opt = NULL;
     double rope_scale = -1.0;
+    int past = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (is_help(a)) {
@@ -113,6 +122,8 @@ int cmd_eval(int argc, char **argv) {
             if (a[2] == 'p') positions_opt = v;
             else scaling_opt = v;
             i++;
+        } else if (strcmp(a, "--rope-scale-past-training") == 0) {
+            past = 1;
         } else if (strcmp(a, "--rope-scale") == 0) {
             char *end = NULL;
             rope_scale = v ? strtod(v, &end) : -1.0;
@@ -137,7 +148,7 @@ int cmd_eval(int argc, char **argv) {
     }
     EvalOptions opt = {
         .lengths = nl ? lengths : NULL, .num_lengths = nl, .samples = samples, .batch_size = batch_size,
-        .threads = threads, .rope_scale = rope_scale, .out = stdout,
+        .threads = threads, .rope_scale = rope_scale, .out = stdout, .scale_past_train = past,
     };
     if ((positions_opt && parse_names(positions_opt, "--positions", 0, &opt.positions) != 0) ||
         (scaling_opt && parse_names(scaling_opt, "--rope-scaling", 1, &opt.scalings) != 0))

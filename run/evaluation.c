@@ -52,7 +52,8 @@ static void say(FILE *out, const char *fmt, ...) {
 
 /* What every variant of one evaluation shares. */
 typedef struct {
-    FILE *out;
+    FILE *out;                 /* the tables (NULL: none, when the variants are printed side by side) */
+    FILE *notes;               /* what was written (the CLI: stdout) */
     const char *run;
     const RunConfig *cfg;
     long step;                 /* the checkpoint's */
@@ -69,6 +70,7 @@ typedef struct {
     double rate;               /* the LM task's entropy rate */
     const char *adhoc_common;  /* why every variant of this evaluation is ad hoc ("" if none is) */
     const char *adhoc_scale;   /* why every RoPE-scaled variant is ("" if none is) */
+    int scale_past_train;      /* a RoPE scaling only at lengths whose input is longer than train_T */
 } EvalContext;
 
 /* Why variant (pm, sc) of this evaluation is not the run's canonical one
@@ -76,7 +78,9 @@ typedef struct {
  * into why (cap bytes); "" if it is. */
 static void adhoc_reason(const EvalContext *x, int pm, int sc, char *why, size_t cap) {
     const EvalConfig *ec = &x->cfg->eval;
-    if (x->adhoc_common[0])
+    if (x->adhoc_common[0] && sc != PE_ROPE_SCALING_NONE && x->adhoc_scale[0])
+        snprintf(why, cap, "%s; %s", x->adhoc_common, x->adhoc_scale);
+    else if (x->adhoc_common[0])
         snprintf(why, cap, "%s", x->adhoc_common);
     else if (sc != PE_ROPE_SCALING_NONE && x->adhoc_scale[0])
         snprintf(why, cap, "%s", x->adhoc_scale);
@@ -89,7 +93,7 @@ static void adhoc_reason(const EvalContext *x, int pm, int sc, char *why, size_t
 /* Write RUN/<stem>.json and RUN/<stem>.csv of variant (pm, sc) from x->res
  * and pa: the one writer of the evaluation files. */
 static int eval_file_write(const EvalContext *x, int pm, int sc, const PosAcc *pa, const char *adhoc) {
-    FILE *out = x->out;
+    FILE *out = x->notes;
     const char *run = x->run;
     const RunConfig *cfg = x->cfg;
     const EvalResult *res = x->res;
@@ -122,6 +126,9 @@ static int eval_file_write(const EvalContext *x, int pm, int sc, const PosAcc *p
         if (pm == EVAL_POS_RANDOM) cJSON_AddNumberToObject(j, "positions_range", x->trained_P);
         cJSON_AddStringToObject(j, "rope_scaling", pe_rope_scaling_name(sc));
         if (sc != PE_ROPE_SCALING_NONE) {
+            /* only with the option, so that a default scaled evaluation's file is as before */
+            if (x->scale_past_train)
+                cJSON_AddStringToObject(j, "rope_scaling_applies", "past the original context only");
             cJSON_AddNumberToObject(j, "rope_scale", x->s_used);
             cJSON_AddBoolToObject(j, "rope_scale_derived", x->s_derived);
             cJSON_AddNumberToObject(j, "rope_original_context", x->train_T);
@@ -221,6 +228,11 @@ static int eval_variant(const EvalContext *x, int pm, int sc, PosAcc *pa, int bl
     say(out, "%6s  %8s  %9s  %11s  %8s%s\n", "n", "examples", "token_acc", "exact_match", "loss",
            floor ? "     floor" : "");
     for (int i = 0; i < nl; i++) {
+        /* scaling past the original context only: lengths within it are evaluated unscaled */
+        if (x->scale_past_train && sc != PE_ROPE_SCALING_NONE &&
+            gpt_set_rope_scaling(x->m, task_input_len(task, lengths[i]) > x->train_T ? sc : PE_ROPE_SCALING_NONE,
+                                 (float)x->s_used, x->train_T) != 0)
+            return -1;
         if (evaluate_length(x->m, task, &cfg->task, lengths[i], x->samples, x->batch_size, cfg->eval.seed, random_P, x->batch,
                             &res[i], pa) != 0)
             return -1;
@@ -265,9 +277,72 @@ static int eval_variant(const EvalContext *x, int pm, int sc, PosAcc *pa, int bl
                              "weights in model.safetensors?); %s.json not written",
                              run, res[i].n, isnan(res[i].loss) ? "NaN" : "infinite", stem);
 
-    char why[300];
+    char why[512];
     adhoc_reason(x, pm, sc, why, sizeof why);
     return eval_file_write(x, pm, sc, pa, why);
+}
+
+/* The RoPE scalings of one evaluation (positions pm) side by side, after
+ * each was evaluated with its tables withheld: one table, n down, per metric a
+ * column per scaling; then accuracy (and an LM's loss) by absolute position,
+ * a column per scaling. res[v * nl + i], pa[v]: scaling scs[v]. */
+static void print_side_by_side(const EvalContext *x, FILE *out, int pm, const int *scs, int nv, const EvalResult *res,
+                               const PosAcc *pa) {
+    const RunConfig *cfg = x->cfg;
+    const int nl = x->nl, lm = x->task->frame == TASK_FRAME_LM, random_P = pm == EVAL_POS_RANDOM ? x->trained_P : 0;
+    say(out, "\nrun %s: task %s, pe %s, trained on n = %d..%d%s, step %ld\n", x->run, cfg->task.name, cfg->model.pe,
+        cfg->task.min_len, cfg->task.max_len, cfg->train.random_positions ? " with random positions" : "", x->step);
+    say(out, "RoPE scalings side by side%s: s = %.4g%s, original context %d (the longest training input); ",
+        pm == EVAL_POS_RANDOM ? " (random position ids)" : "", x->s_used, x->s_derived ? " (derived)" : "", x->train_T);
+    if (x->scale_past_train)
+        say(out, "scaled only at lengths whose input is longer than it (--rope-scale-past-training)\n");
+    else
+        say(out, "scaled at every length, inside the training range too (--rope-scale-past-training: only past it)\n");
+    if (lm) say(out, "loss = mean cross-entropy per token of x1..xn in nats%s\n", x->floor ? "; floor = its lowest possible value at n" : "");
+    static const char *const metric[3] = {"token_acc", "exact_match", "loss"};
+    const int w = 9, group = nv * (w + 1);
+    say(out, "%6s  %8s", "", "");
+    for (int k = 0; k < 3; k++) say(out, "  %-*s", k < 2 ? group - 1 : 0, metric[k]);
+    say(out, "\n%6s  %8s", "n", "examples");
+    for (int k = 0; k < 3; k++) {
+        say(out, " ");
+        for (int v = 0; v < nv; v++) say(out, " %*s", w, pe_rope_scaling_name(scs[v]));
+    }
+    if (x->floor) say(out, "  %8s", "floor");
+    say(out, "\n");
+    for (int i = 0; i < nl; i++) {
+        const int n = res[i].n, in_train = n >= cfg->task.min_len && n <= cfg->task.max_len;
+        say(out, "%6d  %8d", n, res[i].examples);
+        for (int k = 0; k < 3; k++) {
+            say(out, " ");
+            for (int v = 0; v < nv; v++) {
+                const EvalResult *r = &res[v * nl + i];
+                say(out, " %*.4f", w, k == 0 ? r->token_acc : k == 1 ? r->exact_match : r->loss);
+            }
+        }
+        if (x->floor) say(out, "  %8.4f", x->floor[i]);
+        say(out, "%s\n", in_train ? "  (training range)" : "");
+    }
+    for (int kind = 0; kind < 1 + lm; kind++) {
+        say(out, "\n%s by %s of the predicted token (over all lengths above):\n%9s", kind ? "loss" : "accuracy",
+            random_P ? "position id" : "absolute position", "positions");
+        for (int v = 0; v < nv; v++) say(out, " %*s", w, pe_rope_scaling_name(scs[v]));
+        say(out, "\n");
+        for (int p0 = 0; p0 < pa[0].cap; p0 += 8) {
+            long t0 = 0;
+            for (int p = p0; p < p0 + 8 && p < pa[0].cap; p++) t0 += pa[0].total[p];
+            if (!t0) continue;
+            say(out, "  %3d-%-3d", p0, p0 + 7);
+            for (int v = 0; v < nv; v++) {
+                double c = 0;
+                long t = 0;
+                for (int p = p0; p < p0 + 8 && p < pa[v].cap; p++)
+                    c += kind ? pa[v].loss_sum[p] : (double)pa[v].correct[p], t += pa[v].total[p];
+                say(out, " %*.3f", w, t ? c / t : 0.0);
+            }
+            say(out, "\n");
+        }
+    }
 }
 
 int eval_run(const char *run, const EvalOptions *opt) {
@@ -311,6 +386,11 @@ int eval_run(const char *run, const EvalOptions *opt) {
         gpt_free(&m);
         return EVAL_RUN_INVALID;
     }
+    if (opt->scale_past_train && !(scl_mask & ~(1u << PE_ROPE_SCALING_NONE))) {
+        core_errorf("--rope-scale-past-training: no RoPE scaling to apply (add --rope-scaling pi, ntk or yarn)");
+        gpt_free(&m);
+        return EVAL_RUN_INVALID;
+    }
     const int *lengths = opt->lengths ? opt->lengths : cfg.eval.lengths;
     const int nl = opt->lengths ? opt->num_lengths : cfg.eval.num_lengths;
     const long samples = opt->samples ? opt->samples : cfg.eval.samples;
@@ -333,7 +413,10 @@ int eval_run(const char *run, const EvalOptions *opt) {
         snprintf(adhoc_common, sizeof adhoc_common, "--samples %ld, the config's eval.samples is %d", opt->samples,
                  cfg.eval.samples);
     }
-    if (opt->rope_scale > 0 && opt->rope_scale != cfg.eval.rope_scale)
+    if (opt->scale_past_train)
+        snprintf(adhoc_scale, sizeof adhoc_scale, "--rope-scale-past-training: the config's scalings apply at every "
+                 "length");
+    else if (opt->rope_scale > 0 && opt->rope_scale != cfg.eval.rope_scale)
         snprintf(adhoc_scale, sizeof adhoc_scale, "--rope-scale %g, the config's eval.rope_scale is %g%s",
                  opt->rope_scale, cfg.eval.rope_scale, cfg.eval.rope_scale > 0 ? "" : " (derived)");
     const TaskOps *task = task_find(cfg.task.name);
@@ -424,7 +507,12 @@ int eval_run(const char *run, const EvalOptions *opt) {
         return EVAL_RUN_FAILED;
     }
     const int pa_cap = (maxT > trained_P ? maxT : trained_P) + 1;
-    EvalResult *res = core_calloc(nl, sizeof *res);
+    /* two RoPE scalings or more are printed side by side: their results kept until all are evaluated */
+    int scs[PE_ROPE_SCALING_COUNT], nv = 0;
+    for (int sc = 0; sc < PE_ROPE_SCALING_COUNT; sc++)
+        if (scl_mask & (1u << sc)) scs[nv++] = sc;
+    const int side = nv > 1;
+    EvalResult *res = core_calloc((size_t)nl * nv, sizeof *res);
     double *floor = core_calloc(nl, sizeof *floor), rate = 0.0;
     const int has_floor = task_loss_floor(task, &cfg.task, lengths, nl, floor, &rate);
     const EvalContext x = {
@@ -432,23 +520,31 @@ int eval_run(const char *run, const EvalOptions *opt) {
         .lengths = lengths, .nl = nl, .samples = (int)samples, .batch_size = (int)batch_size,
         .trained_P = trained_P, .s_used = s_used, .s_derived = s_derived, .train_T = train_T,
         .batch = &batch, .res = res, .floor = has_floor > 0 ? floor : NULL, .rate = rate,
-        .adhoc_common = adhoc_common, .adhoc_scale = adhoc_scale,
+        .adhoc_common = adhoc_common, .adhoc_scale = adhoc_scale, .notes = opt->out,
+        .scale_past_train = opt->scale_past_train,
     };
     int rc = has_floor < 0 ? -1 : 0, variants = 0;
+    PosAcc *pa = core_calloc(nv, sizeof *pa);
     for (int pm = 0; pm < EVAL_POS_COUNT && rc == 0; pm++) {
         if (!(pos_mask & (1u << pm))) continue;
-        for (int sc = 0; sc < PE_ROPE_SCALING_COUNT && rc == 0; sc++) {
-            if (!(scl_mask & (1u << sc))) continue;
+        int done = 0;
+        for (int v = 0; v < nv && rc == 0; v++) {
+            const int sc = scs[v];
             if (pe_has(cfg.model.pe, PE_SCALABLE) && gpt_set_rope_scaling(&m, sc, (float)s_used, train_T) != 0) {
                 rc = -1;
                 break;
             }
-            PosAcc pa;
-            posacc_init(&pa, pa_cap);
-            rc = eval_variant(&x, pm, sc, &pa, variants++ > 0);
-            posacc_free(&pa);
+            EvalContext xv = x; /* this variant's results; its tables withheld when side by side */
+            xv.res = res + (size_t)v * nl;
+            if (side) xv.out = NULL;
+            posacc_init(&pa[v], pa_cap);
+            rc = eval_variant(&xv, pm, sc, &pa[v], !side && variants++ > 0);
+            done = v + 1;
         }
+        if (rc == 0 && side) print_side_by_side(&x, opt->out, pm, scs, nv, res, pa);
+        for (int v = 0; v < done; v++) posacc_free(&pa[v]);
     }
+    free(pa);
     free(res);
     free(floor);
     batch_free(&batch);

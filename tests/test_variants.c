@@ -37,6 +37,10 @@ static char *read_text(const char *dir, const char *file) {
 }
 
 /* the loss of the last result row of an evaluation file */
+static double first_loss(const cJSON *j) {
+    return cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetArrayItem(cJSON_GetObjectItem(j, "results"), 0), "loss"));
+}
+
 static double last_loss(const cJSON *j) {
     const cJSON *res = cJSON_GetObjectItem(j, "results");
     return cJSON_GetNumberValue(cJSON_GetObjectItem(cJSON_GetArrayItem(res, cJSON_GetArraySize(res) - 1), "loss"));
@@ -107,7 +111,12 @@ START_TEST(test_rope_scaling_eval) {
     ck_assert_int_eq(posenc("eval %s --lengths 4,12 --samples 16", run), 0);
     char *plain = read_text(run, "eval.adhoc.json");
     ck_assert_int_eq(posenc("eval %s --lengths 4,12 --samples 16 --rope-scaling none,pi,ntk,yarn", run), 0);
-    EXPECT_OUT("variant yarn (rope+yarn): RoPE yarn, s = 1.857 (derived), original context 14");
+    /* the scalings side by side: one table, a column per scaling, and what the default does */
+    EXPECT_OUT("RoPE scalings side by side: s = 1.857 (derived), original context 14");
+    EXPECT_OUT("scaled at every length, inside the training range too");
+    EXPECT_OUT("     n  examples       none        pi       ntk      yarn       none        pi       ntk      yarn");
+    EXPECT_OUT("positions      none        pi       ntk      yarn");
+    ck_assert_msg(!strstr(posenc_out, "variant yarn (rope+yarn)"), "%s", posenc_out);
     /* the default variant's file is what a plain evaluation writes */
     char *again = read_text(run, "eval.adhoc.json");
     ck_assert_str_eq(plain, again);
@@ -131,6 +140,27 @@ START_TEST(test_rope_scaling_eval) {
         }
         cJSON_Delete(j);
         for (int k = 0; k < i; k++) ck_assert_msg(loss[k] != loss[i], "%s and %s give the same loss", files[k], files[i]);
+    }
+    /* scaling only past the original context: n = 4 (input 10 <= 14) is the unscaled model's, n = 12
+     * (input 26) pi's at the same s; by default pi changes n = 4 too */
+    {
+        cJSON *jp = read_json(run, "eval.adhoc.json"), *jpi = read_json(run, "eval-pi.adhoc.json");
+        const double plain4 = first_loss(jp), pi4 = first_loss(jpi), pi12 = last_loss(jpi);
+        cJSON_Delete(jp);
+        cJSON_Delete(jpi);
+        ck_assert_msg(pi4 != plain4, "pi does not change n = 4 by default");
+        ck_assert_int_eq(posenc("eval %s --lengths 4,12 --samples 16 --rope-scaling pi --rope-scale-past-training", run),
+                         0);
+        jpi = read_json(run, "eval-pi.adhoc.json");
+        ck_assert_double_eq(first_loss(jpi), plain4);
+        ck_assert_double_eq(last_loss(jpi), pi12);
+        ck_assert_str_eq(cJSON_GetStringValue(cJSON_GetObjectItem(jpi, "rope_scaling_applies")),
+                         "past the original context only");
+        ck_assert_msg(strstr(cJSON_GetStringValue(cJSON_GetObjectItem(jpi, "adhoc_reason")), "--rope-scale-past-training"),
+                      "no ad-hoc reason");
+        cJSON_Delete(jpi);
+        ck_assert_int_eq(posenc("eval %s --lengths 4 --rope-scale-past-training", run), 2);
+        EXPECT_OUT("no RoPE scaling to apply");
     }
     ck_assert_int_eq(posenc("eval %s --lengths 4 --samples 8 --rope-scaling pi --rope-scale 3", run), 0);
     cJSON *j = read_json(run, "eval-pi.adhoc.json");
