@@ -234,17 +234,24 @@ bench: $(BENCH_BIN)
 	./$(BENCH_BIN) --json bench.json $(BENCH_ARGS)
 
 # The headline experiment: all five encodings on copy, trained on n <= 8,
-# evaluated to n = 32, three seeds (experiments/demo.json). Re-running it skips
-# the runs already complete and prints the table again. Then posenc compare
-# prints each encoding's break length with its range over the seeds and the
-# ranking with its support; it ends by writing the interactive page
-# $(DEMO_OUT)/report.html (posenc report) and printing its path.
+# evaluated to n = 32, three seeds (experiments/demo.json). One build line
+# (make demo V=1 shows the compiler commands), then the sweep: a line per
+# finished job (count/total, elapsed, ETA; on stderr, flushed, so it shows
+# when piped too) and the tables. Re-running it skips the runs already
+# complete and prints the tables again. Then the findings in sentences (posenc
+# compare --headline: break lengths with their range over the seeds, rankings
+# with their support), where the full paired table is, and the interactive
+# page $(DEMO_OUT)/report.html (posenc report).
 demo:
 	@scripts/deps.sh demo
-	@$(MAKE) --no-print-directory -j$$(nproc) $(PROG)
-	./$(PROG) sweep experiments/demo.json --out $(DEMO_OUT)
-	./$(PROG) compare $(DEMO_OUT)
-	./$(PROG) report $(DEMO_OUT)
+	@echo "build: ./$(PROG)$(if $(filter 1,$(V)),, (quietly; make demo V=1 shows the compiler commands))"
+	@$(MAKE) --no-print-directory $(if $(filter 1,$(V)),,-s) -j$$(nproc) $(PROG)
+	@./$(PROG) sweep experiments/demo.json --out $(DEMO_OUT)
+	@echo; echo "== findings (./$(PROG) compare $(DEMO_OUT) --headline)"
+	@./$(PROG) compare $(DEMO_OUT) --headline
+	@echo "every paired difference with its interval: ./$(PROG) compare $(DEMO_OUT) (--markdown for tables);"
+	@echo "the tables: $(DEMO_OUT)/results.md, results.csv, breaks.csv"
+	@./$(PROG) report $(DEMO_OUT)
 
 # The text experiment's corpus (experiments/text.json): Debian's English fortune
 # files in one UTF-8 file, build/fortunes.txt (installs the fortunes package; the

@@ -578,7 +578,7 @@ int sweep_run_plan(const char *out, int jobs, volatile sig_atomic_t *stop, int *
     fprintf(stderr, "sweep %s: %d jobs (%d already complete), %d at a time; logs in %s\n", out, n, skipped, jobs,
             logs);
     const double t0 = now_s();
-    int running = 0, done = 0, failed = 0, next = 0, forwarded = 0;
+    int running = 0, done = 0, failed = 0, next = 0, forwarded = 0, started_said = 0;
     double work_time = 0.0; /* summed wall time of finished jobs, for the ETA */
     for (;;) {
         while (!*stop && running < jobs && next < n) {
@@ -618,6 +618,15 @@ int sweep_run_plan(const char *out, int jobs, volatile sig_atomic_t *stop, int *
             j->state = 1;
             j->started = now_s();
             running++;
+            /* the first jobs started, said at once (piped too): nothing else is printed until one finishes */
+            if (!started_said && (running == jobs || next == n)) {
+                fprintf(stderr, "sweep: started");
+                for (int i = 0; i < next; i++)
+                    if (pj[i].state == 1) fprintf(stderr, " %s", pj[i].id);
+                fprintf(stderr, "; a line per finished job follows\n");
+                fflush(stderr);
+                started_said = 1;
+            }
         }
         if (running == 0) break;
         if (*stop && !forwarded) {
