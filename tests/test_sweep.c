@@ -895,6 +895,10 @@ START_TEST(test_sweep_skip_resume_fail_plots) {
     ck_assert_int_eq(posenc("sweep tests/data/sweep_tiny.json --jobs 2 --out %s/out", d), 1);
     EXPECT_OUT("1 job(s) failed");
     EXPECT_OUT("reverse.alibi.s4");
+    /* piped: the jobs started are said at once, then a line per finished job with count/total and elapsed */
+    EXPECT_OUT("sweep: started copy.rope.s3 copy.rope.s4; a line per finished job follows");
+    EXPECT_OUT("[8/8] ");
+    EXPECT_OUT("elapsed ");
     EXPECT_OUT("results:"); /* the rest is aggregated */
     EXPECT_OUT("7 runs");
     const char *plots[] = {"copy_accuracy.png", "copy_accuracy.svg", "reverse_loss.png", "reverse_loss.svg"};
