@@ -181,6 +181,10 @@ typedef struct {
      * or evaluation (eval = 1); 0 if cfg's file is not open. The batch
      * samplers refuse a batch it has no room for. */
     long (*room)(const TaskConfig *cfg, int eval);
+    /* (with open) The text settings open fills in when they are "" (the file's
+     * hash), NULL-terminated: a config that leaves one "" matches a run that
+     * recorded a value (run/inspect.h run_config_diff). */
+    const TaskSetting *const *recorded;
 } TaskOps;
 
 /* The task called `name`, or NULL. */

@@ -38,6 +38,7 @@ static const TaskSetting hash_setting = {"file_hash", TASK_SETTING_TEXT, 0, 0, 0
 static const TaskSetting max_bytes_setting = {"max_bytes", TASK_SETTING_INT, 64 << 20, 1, CORPUS_MAX_BYTES, NULL,
                                               "the largest task.file accepted, in bytes"};
 static const TaskSetting *const text_settings[] = {&file_setting, &hash_setting, &max_bytes_setting, NULL};
+static const TaskSetting *const text_recorded[] = {&hash_setting, NULL};
 
 static int text_check(const TaskConfig *cfg) {
     if (!task_setting_text(cfg, &file_setting)[0])
@@ -123,4 +124,5 @@ const TaskOps task_text_ops = {
     .sample_eval_x = text_sample_eval,
     .open = text_open,
     .room = text_room,
+    .recorded = text_recorded,
 };

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/alloc.h"
 #include "core/error.h"
 #include "core/fsutil.h"
 #include "data/task.h"
@@ -49,7 +50,19 @@ static int json_diff(const cJSON *a, const cJSON *b, const char *prefix, char *k
 
 int run_config_diff(const RunConfig *a, const RunConfig *b, int identity_only, char *key, size_t key_cap, char *va,
                     char *vb, size_t val_cap) {
-    char *ta = config_to_json(a), *tb = config_to_json(b);
+    /* a setting recorded when a run is prepared (a file's hash) that one side leaves "" takes the other's value */
+    RunConfig *ca = core_calloc(2, sizeof *ca), *cb = ca + 1;
+    *ca = *a;
+    *cb = *b;
+    for (int i = 0; i < task_count(); i++)
+        for (const TaskSetting *const *st = task_at(i)->recorded; st && *st; st++) {
+            if (!task_setting_text(&ca->task, *st)[0])
+                task_setting_set_text(&ca->task, *st, task_setting_text(&cb->task, *st));
+            if (!task_setting_text(&cb->task, *st)[0])
+                task_setting_set_text(&cb->task, *st, task_setting_text(&ca->task, *st));
+        }
+    char *ta = config_to_json(ca), *tb = config_to_json(cb);
+    free(ca);
     cJSON *ja = cJSON_Parse(ta), *jb = cJSON_Parse(tb);
     free(ta);
     free(tb);

@@ -60,7 +60,9 @@ int run_inspect(const char *dir, RunInfo *ri);
 
 /* The first key at which two configs differ, with both values as text:
  * 1 if they differ (key, va, vb filled), 0 if equal. identity_only compares
- * only what makes a trained model what it is (seed, task.*, model.*). */
+ * only what makes a trained model what it is (seed, task.*, model.*). A task
+ * setting recorded when a run is prepared (TaskOps.recorded: the text task's
+ * file hash) that one side leaves "" matches any value of the other. */
 int run_config_diff(const RunConfig *a, const RunConfig *b, int identity_only, char *key, size_t key_cap,
                     char *va, char *vb, size_t val_cap);
 

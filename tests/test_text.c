@@ -11,6 +11,7 @@
 #include "data/corpus.h"
 #include "data/task.h"
 #include "run/config.h"
+#include "run/inspect.h"
 #include "tests/testutil.h"
 
 #define TINY "tests/data/text_tiny.txt"
@@ -268,6 +269,28 @@ START_TEST(test_config_keys) {
 }
 END_TEST
 
+/* A spec's config leaves task.file_hash "" (the hash is recorded when a run is
+ * prepared): it matches a run that recorded one, so a sweep re-run skips the run;
+ * two recorded hashes that differ do not match. */
+START_TEST(test_recorded_hash_matches) {
+    RunConfig a, b;
+    const char *sets[] = {"task.name=text", "task.file=" TINY};
+    ck_assert_int_eq(config_from_string(&a, NULL, "a", sets, 2), 0);
+    ck_assert_int_eq(config_from_string(&b, NULL, "b", sets, 2), 0);
+    task_setting_set_text(&a.task, setting("file_hash"), "0123456789abcdef");
+    char key[256], va[80], vb[80];
+    ck_assert_int_eq(run_config_diff(&a, &b, 0, key, sizeof key, va, vb, sizeof va), 0);
+    ck_assert_int_eq(run_config_diff(&b, &a, 1, key, sizeof key, va, vb, sizeof va), 0);
+    task_setting_set_text(&b.task, setting("file_hash"), "fedcba9876543210");
+    ck_assert_int_eq(run_config_diff(&a, &b, 0, key, sizeof key, va, vb, sizeof va), 1);
+    ck_assert_str_eq(key, "task.file_hash");
+    task_setting_set_text(&b.task, setting("file"), "other.txt"); /* the file itself is never filled in */
+    task_setting_set_text(&b.task, setting("file_hash"), "");
+    ck_assert_int_eq(run_config_diff(&a, &b, 0, key, sizeof key, va, vb, sizeof va), 1);
+    ck_assert_str_eq(key, "task.file");
+}
+END_TEST
+
 /* ---- the commands ----------------------------------------------------------- */
 
 START_TEST(test_cli_train_eval_predict) {
@@ -319,6 +342,7 @@ static Suite *text_suite(void) {
     tcase_add_test(tc, test_task_open);
     tcase_add_test(tc, test_task_batches);
     tcase_add_test(tc, test_config_keys);
+    tcase_add_test(tc, test_recorded_hash_matches);
     tcase_add_test(tc, test_cli_train_eval_predict);
     suite_add_tcase(s, tc);
     return s;
