@@ -519,6 +519,111 @@ static cJSON *breaks_entry(const char *dir) {
     return arr;
 }
 
+/* The run directories of DIR: a sweep folder's runs/ (sorted), else DIR itself. */
+static int list_runs(const char *dir, int is_sweep, ReportRun *runs) {
+    int nruns = 0;
+    if (is_sweep) {
+        char rd[4096];
+        snprintf(rd, sizeof rd, "%s/runs", dir);
+        DIR *d = opendir(rd);
+        char (*names)[256] = core_calloc(MAX_RUNS, sizeof *names);
+        int nn = 0;
+        for (struct dirent *e; d && (e = readdir(d));)
+            if (e->d_name[0] != '.' && nn < MAX_RUNS) snprintf(names[nn++], 256, "%s", e->d_name);
+        if (d) closedir(d);
+        qsort(names, nn, sizeof *names, cmp_names);
+        for (int i = 0; i < nn; i++) {
+            snprintf(runs[nruns].dir, sizeof runs[nruns].dir, "%s/%s", rd, names[i]);
+            struct stat sb;
+            if (stat(runs[nruns].dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) continue;
+            snprintf(runs[nruns].id, sizeof runs[nruns].id, "%s", names[i]);
+            snprintf(runs[nruns].log, sizeof runs[nruns].log, "%s/logs/%.255s.log", dir, names[i]);
+            nruns++;
+        }
+        free(names);
+    } else {
+        snprintf(runs[0].dir, sizeof runs[0].dir, "%s", dir);
+        const char *base = strrchr(dir, '/');
+        while (base && !base[1] && base > dir) { /* "runs/x/" */
+            const char *p = base - 1;
+            while (p > dir && *p != '/') p--;
+            base = p;
+        }
+        snprintf(runs[0].id, sizeof runs[0].id, "%s", base && base[1] ? base + 1 : dir);
+        runs[0].id[strcspn(runs[0].id, "/")] = '\0';
+        nruns = 1;
+    }
+    return nruns;
+}
+
+/* The attention maps: every run with results, or, if their maps would exceed
+ * max_weights (~3 bytes each in the page), the first seed of each group and encoding. */
+static void attention_section(cJSON *data, const ReportRun *runs, int nruns, long max_weights) {
+    cJSON *att = cJSON_AddArrayToObject(data, "attention");
+    double cells = 0;
+    for (int i = 0; i < nruns; i++)
+        if (runs[i].ok && runs[i].has_default) cells += attention_cells(&runs[i]);
+    const int first_only = cells > max_weights;
+    if (first_only) {
+        char note[256];
+        snprintf(note, sizeof note, "the first seed of each encoding only: every run's maps would hold %.3g weights "
+                 "(more than --max-weights %ld)", cells, max_weights);
+        cJSON_AddStringToObject(data, "attention_note", note);
+    }
+    for (int i = 0; i < nruns; i++) {
+        if (!runs[i].ok || !runs[i].has_default) continue;
+        char label[160];
+        eval_variant_label(runs[i].cfg.model.pe, runs[i].cfg.train.random_positions, EVAL_POS_PLAIN,
+                           PE_ROPE_SCALING_NONE, label, sizeof label);
+        int seen = 0;
+        for (int j = 0; first_only && j < i && !seen; j++) {
+            if (!runs[j].ok || !runs[j].has_default || strcmp(runs[j].group, runs[i].group) != 0) continue;
+            char lj[160];
+            eval_variant_label(runs[j].cfg.model.pe, runs[j].cfg.train.random_positions, EVAL_POS_PLAIN,
+                               PE_ROPE_SCALING_NONE, lj, sizeof lj);
+            seen = strcmp(lj, label) == 0;
+        }
+        if (seen) continue;
+        const double run_max = max_weights > ATTENTION_RUN_MAX ? (double)max_weights : ATTENTION_RUN_MAX;
+        if (attention_cells(&runs[i]) > run_max) { /* one run's maps alone: the page's size stays bounded */
+            fprintf(stderr, "posenc report: %s: no attention maps (they would hold %.3g weights, more than %.3g)\n",
+                    runs[i].id, attention_cells(&runs[i]), run_max);
+            continue;
+        }
+        cJSON_AddItemToArray(att, attention_entry(&runs[i], label));
+    }
+}
+
+/* The page: the template with the escaped JSON of data in place of the marker,
+ * written to outpath (its size in *total). 0, or EXIT_RUNTIME after saying why. */
+static int write_page(const char *outpath, cJSON *data, size_t *total) {
+    char *json = cJSON_PrintUnformatted(data);
+    cJSON_Delete(data);
+    size_t jn;
+    char *safe = html_escape_script_json(json, &jn);
+    free(json);
+    const char *mark = strstr(posenc_report_page, DATA_MARKER);
+    if (!mark) {
+        fprintf(stderr, "posenc report: internal error: the page template has no data marker\n");
+        free(safe);
+        return EXIT_RUNTIME;
+    }
+    const size_t head = (size_t)(mark - posenc_report_page), tail = strlen(mark + strlen(DATA_MARKER));
+    char *page = core_calloc(head + jn + tail + 1, 1);
+    memcpy(page, posenc_report_page, head);
+    memcpy(page + head, safe, jn);
+    memcpy(page + head + jn, mark + strlen(DATA_MARKER), tail);
+    free(safe);
+    *total = head + jn + tail;
+    const int rc = file_write_atomic(outpath, page, *total);
+    free(page);
+    if (rc != 0) {
+        fprintf(stderr, "posenc report: %s\n", core_error());
+        return EXIT_RUNTIME;
+    }
+    return 0;
+}
+
 int cmd_report(int argc, char **argv) {
     const char *dir = NULL, *out = NULL;
     long max_weights = ATTENTION_BUDGET;
@@ -583,38 +688,7 @@ int cmd_report(int argc, char **argv) {
 
     /* the run directories */
     ReportRun *runs = core_calloc(MAX_RUNS, sizeof *runs);
-    int nruns = 0;
-    if (is_sweep) {
-        char rd[4096];
-        snprintf(rd, sizeof rd, "%s/runs", dir);
-        DIR *d = opendir(rd);
-        char (*names)[256] = core_calloc(MAX_RUNS, sizeof *names);
-        int nn = 0;
-        for (struct dirent *e; d && (e = readdir(d));)
-            if (e->d_name[0] != '.' && nn < MAX_RUNS) snprintf(names[nn++], 256, "%s", e->d_name);
-        if (d) closedir(d);
-        qsort(names, nn, sizeof *names, cmp_names);
-        for (int i = 0; i < nn; i++) {
-            snprintf(runs[nruns].dir, sizeof runs[nruns].dir, "%s/%s", rd, names[i]);
-            struct stat sb;
-            if (stat(runs[nruns].dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) continue;
-            snprintf(runs[nruns].id, sizeof runs[nruns].id, "%s", names[i]);
-            snprintf(runs[nruns].log, sizeof runs[nruns].log, "%s/logs/%.255s.log", dir, names[i]);
-            nruns++;
-        }
-        free(names);
-    } else {
-        snprintf(runs[0].dir, sizeof runs[0].dir, "%s", dir);
-        const char *base = strrchr(dir, '/');
-        while (base && !base[1] && base > dir) { /* "runs/x/" */
-            const char *p = base - 1;
-            while (p > dir && *p != '/') p--;
-            base = p;
-        }
-        snprintf(runs[0].id, sizeof runs[0].id, "%s", base && base[1] ? base + 1 : dir);
-        runs[0].id[strcspn(runs[0].id, "/")] = '\0';
-        nruns = 1;
-    }
+    const int nruns = list_runs(dir, is_sweep, runs);
 
     cJSON *data = cJSON_CreateObject();
     cJSON_AddNumberToObject(data, "format", 1);
@@ -649,71 +723,14 @@ int cmd_report(int argc, char **argv) {
                 dir);
         return EXIT_USAGE;
     }
-    /* attention: every run with results, or, if their maps would exceed max_weights
-     * (~3 bytes each in the page), the first seed of each group and encoding */
-    cJSON *att = cJSON_AddArrayToObject(data, "attention");
-    double cells = 0;
-    for (int i = 0; i < nruns; i++)
-        if (runs[i].ok && runs[i].has_default) cells += attention_cells(&runs[i]);
-    const int first_only = cells > max_weights;
-    if (first_only) {
-        char note[256];
-        snprintf(note, sizeof note, "the first seed of each encoding only: every run's maps would hold %.3g weights "
-                 "(more than --max-weights %ld)", cells, max_weights);
-        cJSON_AddStringToObject(data, "attention_note", note);
-    }
-    for (int i = 0; i < nruns; i++) {
-        if (!runs[i].ok || !runs[i].has_default) continue;
-        char label[160];
-        eval_variant_label(runs[i].cfg.model.pe, runs[i].cfg.train.random_positions, EVAL_POS_PLAIN,
-                           PE_ROPE_SCALING_NONE, label, sizeof label);
-        int seen = 0;
-        for (int j = 0; first_only && j < i && !seen; j++) {
-            if (!runs[j].ok || !runs[j].has_default || strcmp(runs[j].group, runs[i].group) != 0) continue;
-            char lj[160];
-            eval_variant_label(runs[j].cfg.model.pe, runs[j].cfg.train.random_positions, EVAL_POS_PLAIN,
-                               PE_ROPE_SCALING_NONE, lj, sizeof lj);
-            seen = strcmp(lj, label) == 0;
-        }
-        if (seen) continue;
-        const double run_max = max_weights > ATTENTION_RUN_MAX ? (double)max_weights : ATTENTION_RUN_MAX;
-        if (attention_cells(&runs[i]) > run_max) { /* one run's maps alone: the page's size stays bounded */
-            fprintf(stderr, "posenc report: %s: no attention maps (they would hold %.3g weights, more than %.3g)\n",
-                    runs[i].id, attention_cells(&runs[i]), run_max);
-            continue;
-        }
-        cJSON_AddItemToArray(att, attention_entry(&runs[i], label));
-    }
+    attention_section(data, runs, nruns, max_weights);
     cJSON_AddItemToObject(data, "schemes", schemes_entry(runs, nruns));
     cJSON_AddItemToObject(data, "breaks", is_sweep ? breaks_entry(dir) : cJSON_CreateNull());
     cJSON_Delete(spec);
     free(runs);
 
-    /* the page: the template with the escaped JSON in place of the marker */
-    char *json = cJSON_PrintUnformatted(data);
-    cJSON_Delete(data);
-    size_t jn;
-    char *safe = html_escape_script_json(json, &jn);
-    free(json);
-    const char *mark = strstr(posenc_report_page, DATA_MARKER);
-    if (!mark) {
-        fprintf(stderr, "posenc report: internal error: the page template has no data marker\n");
-        free(safe);
-        return EXIT_RUNTIME;
-    }
-    const size_t head = (size_t)(mark - posenc_report_page), tail = strlen(mark + strlen(DATA_MARKER));
-    char *page = core_calloc(head + jn + tail + 1, 1);
-    memcpy(page, posenc_report_page, head);
-    memcpy(page + head, safe, jn);
-    memcpy(page + head + jn, mark + strlen(DATA_MARKER), tail);
-    free(safe);
-    const size_t total = head + jn + tail;
-    const int rc = file_write_atomic(outpath, page, total);
-    free(page);
-    if (rc != 0) {
-        fprintf(stderr, "posenc report: %s\n", core_error());
-        return EXIT_RUNTIME;
-    }
+    size_t total = 0;
+    if (write_page(outpath, data, &total) != 0) return EXIT_RUNTIME;
     printf("report: %s (%.2f MB; %d run%s, %d with results%s)\n", outpath, total / 1e6, nruns, nruns == 1 ? "" : "s",
            complete, invalid ? "; some runs invalid, left out: see above" : "");
     return 0;
