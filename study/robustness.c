@@ -34,6 +34,172 @@ static void slugify(const char *name, char *slug, size_t cap) {
 
 static const char *const rob_keys[] = {"name", "description", "experiment", "perturbations", "metric", "lengths"};
 
+/* The spec's own fields: name (else the file's name), description, metric, lengths. */
+static int rob_fields(RobSpec *r, const char *path, const cJSON *nm, const cJSON *ds, const cJSON *ex, const cJSON *mt,
+                      const cJSON *ls) {
+    if (nm && (!cJSON_IsString(nm) || !nm->valuestring[0] || strlen(nm->valuestring) >= sizeof r->name)) {
+        core_errorf("%s: name: expected a non-empty string of fewer than %zu characters", path, sizeof r->name);
+        return -1;
+    }
+    if (ds && (!cJSON_IsString(ds) || strlen(ds->valuestring) >= sizeof r->description)) {
+        core_errorf("%s: description: expected a string of fewer than %zu characters", path, sizeof r->description);
+        return -1;
+    }
+    if (!cJSON_IsString(ex) || !ex->valuestring[0]) {
+        core_errorf("%s: experiment: expected the path of a sweep spec (relative to this file's folder), e.g. "
+                  "\"demo.json\"",
+                  path);
+        return -1;
+    }
+    if (nm)
+        snprintf(r->name, sizeof r->name, "%s", nm->valuestring);
+    else {
+        char tmp[4096];
+        snprintf(tmp, sizeof tmp, "%s", path);
+        char *b = basename(tmp), *dot = strrchr(b, '.');
+        if (dot) *dot = '\0';
+        snprintf(r->name, sizeof r->name, "%.63s", b);
+    }
+    if (ds) snprintf(r->description, sizeof r->description, "%s", ds->valuestring);
+    r->metrics = 1u << AGG_EM | 1u << AGG_ACC;
+    r->both = 1;
+    if (mt) {
+        const char *m = cJSON_IsString(mt) ? mt->valuestring : "";
+        const int one = agg_metric_parse(m);
+        r->both = strcmp(m, "both") == 0;
+        r->metrics = r->both ? (1u << AGG_EM | 1u << AGG_ACC) : one >= 0 ? 1u << one : 0;
+        if (!r->metrics) {
+            core_errorf("%s: metric: expected \"exact_match\", \"token_acc\", \"loss\", \"ppl\" or \"both\"",
+                        path);
+            return -1;
+        }
+    }
+    if (ls) {
+        const int n = cJSON_GetArraySize(ls);
+        if (!cJSON_IsArray(ls) || n < 1 || n > 16) {
+            core_errorf("%s: lengths: expected an array of 1 to 16 evaluation lengths", path);
+            return -1;
+        }
+        for (int i = 0; i < n; i++) {
+            const cJSON *v = cJSON_GetArrayItem(ls, i);
+            if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 1e6 ||
+                v->valuedouble != (double)(int)v->valuedouble) {
+                core_errorf("%s: lengths[%d]: expected a whole number in 1..1000000", path, i);
+                return -1;
+            }
+            r->lengths[r->num_lengths++] = (int)v->valuedouble;
+        }
+    }
+    return 0;
+}
+
+/* The experiment (a sweep spec, relative to this spec's folder), its base made
+ * absolute and its "set" an object: the parsed spec, or NULL with an error set. */
+static cJSON *rob_experiment(RobSpec *r, const char *path, const cJSON *ex) {
+    cJSON *exp = NULL;
+    snprintf(r->experiment, sizeof r->experiment, "%s", ex->valuestring);
+    /* the experiment: relative to this spec's folder */
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s", path);
+    const char *d = dirname(dir);
+    if (ex->valuestring[0] == '/')
+        snprintf(r->experiment_path, sizeof r->experiment_path, "%s", ex->valuestring);
+    else if (snprintf(r->experiment_path, sizeof r->experiment_path, "%s/%s", d, ex->valuestring) >=
+             (int)sizeof r->experiment_path) {
+        core_errorf("%s: experiment: path too long", path);
+        goto fail;
+    }
+    char *etext = file_read_capped(r->experiment_path, (size_t)1 << 20, NULL);
+    if (!etext) {
+        core_errorf("%s: experiment: %s", path, core_error());
+        goto fail;
+    }
+    exp = cJSON_Parse(etext);
+    free(etext);
+    if (!cJSON_IsObject(exp)) {
+        core_errorf("%s: experiment %s: not a JSON object (a sweep spec)", path, r->experiment_path);
+        goto fail;
+    }
+    /* a relative base is relative to the experiment's folder: make it absolute */
+    const cJSON *base = cJSON_GetObjectItemCaseSensitive(exp, "base");
+    if (cJSON_IsString(base) && base->valuestring[0] != '/') {
+        char edir[4096], joined[8300], abs[PATH_MAX];
+        snprintf(edir, sizeof edir, "%s", r->experiment_path);
+        snprintf(joined, sizeof joined, "%s/%s", dirname(edir), base->valuestring);
+        if (!realpath(joined, abs)) {
+            core_errorf("%s: base: %s: cannot resolve it", r->experiment_path, joined);
+            goto fail;
+        }
+        cJSON_ReplaceItemInObjectCaseSensitive(exp, "base", cJSON_CreateString(abs));
+    }
+    if (!cJSON_GetObjectItemCaseSensitive(exp, "set")) cJSON_AddItemToObject(exp, "set", cJSON_CreateObject());
+    if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(exp, "set"))) {
+        core_errorf("%s: set: expected an object of config keys", r->experiment_path);
+        goto fail;
+    }
+    return exp;
+fail:
+    cJSON_Delete(exp);
+    return NULL;
+}
+
+/* The baseline and each perturbation: the experiment with the perturbation's
+ * keys set, named after the experiment and the variant's folder name. */
+static int rob_variants(RobSpec *r, const char *path, const cJSON *exp, const cJSON *ps, int np) {
+    const cJSON *ename = cJSON_GetObjectItemCaseSensitive(exp, "name");
+    char expname[64];
+    snprintf(expname, sizeof expname, "%.40s", cJSON_IsString(ename) ? ename->valuestring : "experiment");
+    for (int i = 0; i <= np; i++) {
+        RobVariant *v = &r->v[i];
+        cJSON *spec = cJSON_Duplicate(exp, 1);
+        if (i == 0) {
+            snprintf(v->name, sizeof v->name, "baseline");
+        } else {
+            const cJSON *p = cJSON_GetArrayItem(ps, i - 1);
+            const cJSON *pn = cJSON_GetObjectItemCaseSensitive(p, "name");
+            const cJSON *pset = cJSON_GetObjectItemCaseSensitive(p, "set");
+            if (!cJSON_IsObject(p) || !cJSON_IsString(pn) || !pn->valuestring[0] ||
+                strlen(pn->valuestring) >= sizeof v->name || !cJSON_IsObject(pset) || !pset->child ||
+                cJSON_GetArraySize(p) != 2) {
+                cJSON_Delete(spec);
+                core_errorf("%s: perturbations[%d]: expected {\"name\": a string of 1 to 63 characters, \"set\": a "
+                          "non-empty object of config keys}",
+                          path, i - 1);
+                return -1;
+            }
+            snprintf(v->name, sizeof v->name, "%s", pn->valuestring);
+            cJSON *set = cJSON_GetObjectItemCaseSensitive(spec, "set");
+            for (const cJSON *k = pset->child; k; k = k->next) {
+                if (cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(spec, "grid"), k->string)) {
+                    cJSON_Delete(spec);
+                    core_errorf("%s: perturbations[%d] (\"%s\"): %s is a grid key of the experiment: a perturbation "
+                              "changes the recipe, not the grid",
+                              path, i - 1, v->name, k->string);
+                    return -1;
+                }
+                cJSON_DeleteItemFromObjectCaseSensitive(set, k->string);
+                cJSON_AddItemToObject(set, k->string, cJSON_Duplicate(k, 1));
+            }
+        }
+        slugify(v->name, v->slug, sizeof v->slug);
+        for (int q = 0; q < i; q++)
+            if (strcmp(r->v[q].slug, v->slug) == 0) {
+                cJSON_Delete(spec);
+                core_errorf("%s: perturbations[%d] (\"%s\"): its folder name %s is taken by \"%s\"%s", path, i - 1,
+                          v->name, v->slug, r->v[q].name, q == 0 ? " (the baseline's)" : "");
+                return -1;
+            }
+        char sname[160]; /* a sweep's name: letters, digits, '.', '_', '-' */
+        snprintf(sname, sizeof sname, "%.40s-%.63s", expname, v->slug);
+        cJSON_DeleteItemFromObjectCaseSensitive(spec, "name");
+        cJSON_AddStringToObject(spec, "name", sname);
+        v->spec_json = cJSON_Print(spec);
+        cJSON_Delete(spec);
+        r->num = i + 1;
+    }
+    return 0;
+}
+
 int rob_load(RobSpec *r, const char *path) {
     memset(r, 0, sizeof *r);
     snprintf(r->spec_path, sizeof r->spec_path, "%s", path);
@@ -63,59 +229,7 @@ int rob_load(RobSpec *r, const char *path) {
     const cJSON *ps = cJSON_GetObjectItemCaseSensitive(root, "perturbations");
     const cJSON *mt = cJSON_GetObjectItemCaseSensitive(root, "metric");
     const cJSON *ls = cJSON_GetObjectItemCaseSensitive(root, "lengths");
-    if (nm && (!cJSON_IsString(nm) || !nm->valuestring[0] || strlen(nm->valuestring) >= sizeof r->name)) {
-        core_errorf("%s: name: expected a non-empty string of fewer than %zu characters", path, sizeof r->name);
-        goto done;
-    }
-    if (ds && (!cJSON_IsString(ds) || strlen(ds->valuestring) >= sizeof r->description)) {
-        core_errorf("%s: description: expected a string of fewer than %zu characters", path, sizeof r->description);
-        goto done;
-    }
-    if (!cJSON_IsString(ex) || !ex->valuestring[0]) {
-        core_errorf("%s: experiment: expected the path of a sweep spec (relative to this file's folder), e.g. "
-                  "\"demo.json\"",
-                  path);
-        goto done;
-    }
-    if (nm)
-        snprintf(r->name, sizeof r->name, "%s", nm->valuestring);
-    else {
-        char tmp[4096];
-        snprintf(tmp, sizeof tmp, "%s", path);
-        char *b = basename(tmp), *dot = strrchr(b, '.');
-        if (dot) *dot = '\0';
-        snprintf(r->name, sizeof r->name, "%.63s", b);
-    }
-    if (ds) snprintf(r->description, sizeof r->description, "%s", ds->valuestring);
-    r->metrics = 1u << AGG_EM | 1u << AGG_ACC;
-    r->both = 1;
-    if (mt) {
-        const char *m = cJSON_IsString(mt) ? mt->valuestring : "";
-        const int one = agg_metric_parse(m);
-        r->both = strcmp(m, "both") == 0;
-        r->metrics = r->both ? (1u << AGG_EM | 1u << AGG_ACC) : one >= 0 ? 1u << one : 0;
-        if (!r->metrics) {
-            core_errorf("%s: metric: expected \"exact_match\", \"token_acc\", \"loss\", \"ppl\" or \"both\"",
-                        path);
-            goto done;
-        }
-    }
-    if (ls) {
-        const int n = cJSON_GetArraySize(ls);
-        if (!cJSON_IsArray(ls) || n < 1 || n > 16) {
-            core_errorf("%s: lengths: expected an array of 1 to 16 evaluation lengths", path);
-            goto done;
-        }
-        for (int i = 0; i < n; i++) {
-            const cJSON *v = cJSON_GetArrayItem(ls, i);
-            if (!cJSON_IsNumber(v) || v->valuedouble < 1 || v->valuedouble > 1e6 ||
-                v->valuedouble != (double)(int)v->valuedouble) {
-                core_errorf("%s: lengths[%d]: expected a whole number in 1..1000000", path, i);
-                goto done;
-            }
-            r->lengths[r->num_lengths++] = (int)v->valuedouble;
-        }
-    }
+    if (rob_fields(r, path, nm, ds, ex, mt, ls) != 0) goto done;
     const int np = cJSON_GetArraySize(ps);
     if (!cJSON_IsArray(ps) || np < 1 || np > ROB_MAX_PERTURBATIONS) {
         core_errorf("%s: perturbations: expected an array of 1 to %d objects {\"name\": ..., \"set\": {config key: "
@@ -123,97 +237,8 @@ int rob_load(RobSpec *r, const char *path) {
                   path, ROB_MAX_PERTURBATIONS);
         goto done;
     }
-    snprintf(r->experiment, sizeof r->experiment, "%s", ex->valuestring);
-    /* the experiment: relative to this spec's folder */
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    const char *d = dirname(dir);
-    if (ex->valuestring[0] == '/')
-        snprintf(r->experiment_path, sizeof r->experiment_path, "%s", ex->valuestring);
-    else if (snprintf(r->experiment_path, sizeof r->experiment_path, "%s/%s", d, ex->valuestring) >=
-             (int)sizeof r->experiment_path) {
-        core_errorf("%s: experiment: path too long", path);
-        goto done;
-    }
-    char *etext = file_read_capped(r->experiment_path, (size_t)1 << 20, NULL);
-    if (!etext) {
-        core_errorf("%s: experiment: %s", path, core_error());
-        goto done;
-    }
-    exp = cJSON_Parse(etext);
-    free(etext);
-    if (!cJSON_IsObject(exp)) {
-        core_errorf("%s: experiment %s: not a JSON object (a sweep spec)", path, r->experiment_path);
-        goto done;
-    }
-    /* a relative base is relative to the experiment's folder: make it absolute */
-    const cJSON *base = cJSON_GetObjectItemCaseSensitive(exp, "base");
-    if (cJSON_IsString(base) && base->valuestring[0] != '/') {
-        char edir[4096], joined[8300], abs[PATH_MAX];
-        snprintf(edir, sizeof edir, "%s", r->experiment_path);
-        snprintf(joined, sizeof joined, "%s/%s", dirname(edir), base->valuestring);
-        if (!realpath(joined, abs)) {
-            core_errorf("%s: base: %s: cannot resolve it", r->experiment_path, joined);
-            goto done;
-        }
-        cJSON_ReplaceItemInObjectCaseSensitive(exp, "base", cJSON_CreateString(abs));
-    }
-    if (!cJSON_GetObjectItemCaseSensitive(exp, "set")) cJSON_AddItemToObject(exp, "set", cJSON_CreateObject());
-    if (!cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(exp, "set"))) {
-        core_errorf("%s: set: expected an object of config keys", r->experiment_path);
-        goto done;
-    }
-    const cJSON *ename = cJSON_GetObjectItemCaseSensitive(exp, "name");
-    char expname[64];
-    snprintf(expname, sizeof expname, "%.40s", cJSON_IsString(ename) ? ename->valuestring : "experiment");
-    for (int i = 0; i <= np; i++) {
-        RobVariant *v = &r->v[i];
-        cJSON *spec = cJSON_Duplicate(exp, 1);
-        if (i == 0) {
-            snprintf(v->name, sizeof v->name, "baseline");
-        } else {
-            const cJSON *p = cJSON_GetArrayItem(ps, i - 1);
-            const cJSON *pn = cJSON_GetObjectItemCaseSensitive(p, "name");
-            const cJSON *pset = cJSON_GetObjectItemCaseSensitive(p, "set");
-            if (!cJSON_IsObject(p) || !cJSON_IsString(pn) || !pn->valuestring[0] ||
-                strlen(pn->valuestring) >= sizeof v->name || !cJSON_IsObject(pset) || !pset->child ||
-                cJSON_GetArraySize(p) != 2) {
-                cJSON_Delete(spec);
-                core_errorf("%s: perturbations[%d]: expected {\"name\": a string of 1 to 63 characters, \"set\": a "
-                          "non-empty object of config keys}",
-                          path, i - 1);
-                goto done;
-            }
-            snprintf(v->name, sizeof v->name, "%s", pn->valuestring);
-            cJSON *set = cJSON_GetObjectItemCaseSensitive(spec, "set");
-            for (const cJSON *k = pset->child; k; k = k->next) {
-                if (cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(spec, "grid"), k->string)) {
-                    cJSON_Delete(spec);
-                    core_errorf("%s: perturbations[%d] (\"%s\"): %s is a grid key of the experiment: a perturbation "
-                              "changes the recipe, not the grid",
-                              path, i - 1, v->name, k->string);
-                    goto done;
-                }
-                cJSON_DeleteItemFromObjectCaseSensitive(set, k->string);
-                cJSON_AddItemToObject(set, k->string, cJSON_Duplicate(k, 1));
-            }
-        }
-        slugify(v->name, v->slug, sizeof v->slug);
-        for (int q = 0; q < i; q++)
-            if (strcmp(r->v[q].slug, v->slug) == 0) {
-                cJSON_Delete(spec);
-                core_errorf("%s: perturbations[%d] (\"%s\"): its folder name %s is taken by \"%s\"%s", path, i - 1,
-                          v->name, v->slug, r->v[q].name, q == 0 ? " (the baseline's)" : "");
-                goto done;
-            }
-        char sname[160]; /* a sweep's name: letters, digits, '.', '_', '-' */
-        snprintf(sname, sizeof sname, "%.40s-%.63s", expname, v->slug);
-        cJSON_DeleteItemFromObjectCaseSensitive(spec, "name");
-        cJSON_AddStringToObject(spec, "name", sname);
-        v->spec_json = cJSON_Print(spec);
-        cJSON_Delete(spec);
-        r->num = i + 1;
-    }
+    if (!(exp = rob_experiment(r, path, ex))) goto done;
+    if (rob_variants(r, path, exp, ps, np) != 0) goto done;
     rc = 0;
 done:
     cJSON_Delete(exp);
