@@ -313,13 +313,22 @@ void token_name(char *buf, size_t cap, int t, int A) {
     else snprintf(buf, cap, "EOS");
 }
 
-int cmd_predict(int argc, char **argv) {
+/* The command line: 0, or the exit status after printing (--help: 0 with *help set). */
+typedef struct {
+    const char *run, *problem, *logits;
+    int recompute;
+    long generate;
+} PredictOptions;
+
+static int predict_options(int argc, char **argv, PredictOptions *o, int *help) {
     const char *run = NULL, *problem = NULL, *logits = NULL;
     int recompute = 0;
     long generate = -1;
+    *help = 0;
     for (int i = 1; i < argc; i++) {
         if (is_help(argv[i])) {
             predict_usage(stdout);
+            *help = 1;
             return 0;
         } else if (strcmp(argv[i], "--logits") == 0) {
             if (i + 1 >= argc) {
@@ -359,6 +368,80 @@ int cmd_predict(int argc, char **argv) {
                         "(see posenc predict --help)\n");
         return EXIT_USAGE;
     }
+    *o = (PredictOptions){run, problem, logits, recompute, generate};
+    return 0;
+}
+
+/* --logits: one forward pass over seq[0..n), every position's logits as JSON. */
+static void print_logits(GPT *m, int *seq, int *pos, int n) {
+    const int V = m->cfg.V;
+    for (int t = 0; t < n; t++) pos[t] = t;
+    gpt_reserve_infer(m, 1, n);
+    gpt_infer(m, seq, NULL, pos, 1, n);
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddItemToObject(j, "tokens", cJSON_CreateIntArray(seq, n));
+    cJSON_AddItemToObject(j, "positions", cJSON_CreateIntArray(pos, n));
+    cJSON *rows = cJSON_AddArrayToObject(j, "logits");
+    for (int t = 0; t < n; t++) cJSON_AddItemToArray(rows, cJSON_CreateFloatArray(m->acts.logits + (size_t)t * V, V));
+    char *s = cJSON_PrintUnformatted(j);
+    printf("%s\n", s);
+    free(s);
+    cJSON_Delete(j);
+}
+
+/* A problem x of an answer-frame task: the answer decoded greedily, token by
+ * token, beside the expected one. 0, or EXIT_RUNTIME after saying why. */
+static int predict_answer(GPT *m, const TaskOps *task, const RunConfig *cfg, const char *run, const int *x, int n,
+                          int *seq, int *pos, int recompute) {
+    const int A = cfg->task.alphabet, V = m->cfg.V, mlen = task->answer_len(n), total = task_input_len(task, n) + 1;
+    int *want = core_calloc(mlen + 1, sizeof(int));
+    task->answer(want, x, n, A);
+    want[mlen] = task_eos(A);
+    int len = 0;
+    seq[len++] = task_bos(A);
+    for (int i = 0; i < n; i++) seq[len++] = x[i];
+    seq[len++] = task_sep(A);
+    for (int t = 0; t < total; t++) pos[t] = t;
+    Decoder dec;
+    if (decoder_init(&dec, m, recompute, total, len) != 0) {
+        fprintf(stderr, "posenc predict: %s\n", core_error());
+        free(want);
+        return EXIT_RUNTIME;
+    }
+
+    printf("run %s: task %s, pe %s\n", run, cfg->task.name, cfg->model.pe);
+    printf("input     ");
+    for (int i = 0; i < n; i++) printf(" %d", x[i]);
+    printf("\n%-6s %-9s %-9s %s\n", "step", "predicted", "expected", "probability");
+    int correct = 0;
+    for (int k = 0; k <= mlen; k++) {
+        const float *p = next_probs(&dec, seq, pos, len);
+        int best = 0;
+        for (int v = 1; v < V; v++)
+            if (p[v] > p[best]) best = v;
+        char bn[16], wn[16];
+        token_name(bn, sizeof bn, best, A);
+        token_name(wn, sizeof wn, want[k], A);
+        correct += best == want[k];
+        printf("%-6d %-9s %-9s %.4f%s\n", k + 1, bn, wn, p[best], best == want[k] ? "" : "   <- wrong");
+        seq[len++] = best;
+        if (best == task_eos(A)) break;
+    }
+    decoder_free(&dec);
+    printf("%s: %d of %d answer tokens (with EOS) correct\n", correct == mlen + 1 ? "exact match" : "not exact",
+           correct, mlen + 1);
+    free(want);
+    return 0;
+}
+
+int cmd_predict(int argc, char **argv) {
+    PredictOptions po;
+    int help;
+    const int orc = predict_options(argc, argv, &po, &help);
+    if (orc != 0 || help) return orc;
+    const char *run = po.run, *problem = po.problem, *logits = po.logits;
+    const int recompute = po.recompute;
+    const long generate = po.generate;
     RunConfig cfg;
     GPT m;
     int lr = rundir_open(run, 1, &cfg, &m, NULL); /* the run's files agree, its weights are finite */
@@ -366,7 +449,7 @@ int cmd_predict(int argc, char **argv) {
         fprintf(stderr, "posenc predict: %s\n", core_error());
         return lr == RUNDIR_INVALID ? EXIT_USAGE : EXIT_RUNTIME;
     }
-    const int A = cfg.task.alphabet, V = m.cfg.V;
+    const int A = cfg.task.alphabet;
     enum { CAP = 3 * 4096 + 8 }; /* the longest sequence: duplicate at n = 4096 (BOS x SEP x x EOS) */
     int *seq = core_calloc(CAP, sizeof(int)), *pos = core_calloc(CAP, sizeof(int));
     int rc = 0;
@@ -389,18 +472,7 @@ int cmd_predict(int argc, char **argv) {
                 return lr == RUNDIR_INVALID ? EXIT_USAGE : EXIT_RUNTIME;
             }
         }
-        for (int t = 0; t < n; t++) pos[t] = t;
-        gpt_reserve_infer(&m, 1, n);
-        gpt_infer(&m, seq, NULL, pos, 1, n);
-        cJSON *j = cJSON_CreateObject();
-        cJSON_AddItemToObject(j, "tokens", cJSON_CreateIntArray(seq, n));
-        cJSON_AddItemToObject(j, "positions", cJSON_CreateIntArray(pos, n));
-        cJSON *rows = cJSON_AddArrayToObject(j, "logits");
-        for (int t = 0; t < n; t++) cJSON_AddItemToArray(rows, cJSON_CreateFloatArray(m.acts.logits + (size_t)t * V, V));
-        char *s = cJSON_PrintUnformatted(j);
-        printf("%s\n", s);
-        free(s);
-        cJSON_Delete(j);
+        print_logits(&m, seq, pos, n);
         goto done;
     }
 
@@ -440,7 +512,6 @@ int cmd_predict(int argc, char **argv) {
         goto done;
     }
     const int lm = task->frame == TASK_FRAME_LM;
-    int mlen = lm ? 0 : task->answer_len(n);
     int total = lm ? n + 2 : task_input_len(task, n) + 1; /* BOS x SEP y EOS; LM: BOS x, next */
     if (total - 1 > m.cfg.P) {
         /* rebuild with room: fine for every encoding but learned (clear error) */
@@ -462,44 +533,7 @@ int cmd_predict(int argc, char **argv) {
         }
         goto done;
     }
-    int *want = core_calloc(mlen + 1, sizeof(int));
-    task->answer(want, x, n, A);
-    want[mlen] = task_eos(A);
-    int len = 0;
-    seq[len++] = task_bos(A);
-    for (int i = 0; i < n; i++) seq[len++] = x[i];
-    seq[len++] = task_sep(A);
-    for (int t = 0; t < total; t++) pos[t] = t;
-    Decoder dec;
-    if (decoder_init(&dec, &m, recompute, total, len) != 0) {
-        fprintf(stderr, "posenc predict: %s\n", core_error());
-        free(want);
-        rc = EXIT_RUNTIME;
-        goto done;
-    }
-
-    printf("run %s: task %s, pe %s\n", run, cfg.task.name, cfg.model.pe);
-    printf("input     ");
-    for (int i = 0; i < n; i++) printf(" %d", x[i]);
-    printf("\n%-6s %-9s %-9s %s\n", "step", "predicted", "expected", "probability");
-    int correct = 0;
-    for (int k = 0; k <= mlen; k++) {
-        const float *p = next_probs(&dec, seq, pos, len);
-        int best = 0;
-        for (int v = 1; v < V; v++)
-            if (p[v] > p[best]) best = v;
-        char bn[16], wn[16];
-        token_name(bn, sizeof bn, best, A);
-        token_name(wn, sizeof wn, want[k], A);
-        correct += best == want[k];
-        printf("%-6d %-9s %-9s %.4f%s\n", k + 1, bn, wn, p[best], best == want[k] ? "" : "   <- wrong");
-        seq[len++] = best;
-        if (best == task_eos(A)) break;
-    }
-    decoder_free(&dec);
-    printf("%s: %d of %d answer tokens (with EOS) correct\n", correct == mlen + 1 ? "exact match" : "not exact",
-           correct, mlen + 1);
-    free(want);
+    rc = predict_answer(&m, task, &cfg, run, x, n, seq, pos, recompute);
 done:
     free(seq);
     free(pos);
