@@ -32,6 +32,89 @@ static void attention_usage(FILE *f) {
             "  --head H    only head H (0-based)\n");
 }
 
+/* What is shown: the maps of layers l0..l1-1 and heads h0..h1-1 of model m on seq (T tokens). */
+typedef struct {
+    const char *run;
+    const RunConfig *cfg;
+    GPT *m;
+    const int *seq;
+    char (*names)[16];
+    int T, l0, l1, h0, h1;
+    float *att; /* T x T scratch: one map at a time */
+} AttnView;
+
+/* The maps as one JSON document on stdout: 0, or EXIT_RUNTIME. */
+static int print_attention_json(const AttnView *v) {
+    const char *run = v->run;
+    const int T = v->T, l0 = v->l0, l1 = v->l1, h0 = v->h0, h1 = v->h1;
+    float *att = v->att;
+    int rc = 0;
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "run", run);
+    cJSON_AddStringToObject(j, "pe", v->cfg->model.pe);
+    cJSON_AddStringToObject(j, "task", v->cfg->task.name);
+    cJSON_AddItemToObject(j, "tokens", cJSON_CreateIntArray(v->seq, T));
+    cJSON *tn = cJSON_AddArrayToObject(j, "token_names");
+    for (int t = 0; t < T; t++) cJSON_AddItemToArray(tn, cJSON_CreateString(v->names[t]));
+    cJSON *ps = cJSON_AddArrayToObject(j, "positions");
+    for (int t = 0; t < T; t++) cJSON_AddItemToArray(ps, cJSON_CreateNumber(t));
+    cJSON *ls = cJSON_AddArrayToObject(j, "layers"), *hs = cJSON_AddArrayToObject(j, "heads");
+    for (int l = l0; l < l1; l++) cJSON_AddItemToArray(ls, cJSON_CreateNumber(l));
+    for (int h = h0; h < h1; h++) cJSON_AddItemToArray(hs, cJSON_CreateNumber(h));
+    cJSON *al = cJSON_AddArrayToObject(j, "attention");
+    for (int l = l0; l < l1 && rc == 0; l++) {
+        cJSON *ah = cJSON_CreateArray();
+        cJSON_AddItemToArray(al, ah);
+        for (int h = h0; h < h1 && rc == 0; h++) {
+            if (attention_maps(v->m, v->seq, T, l, h, att) != 0) {
+                rc = EXIT_RUNTIME;
+                break;
+            }
+            cJSON *rows = cJSON_CreateArray();
+            for (int i = 0; i < T; i++) cJSON_AddItemToArray(rows, cJSON_CreateFloatArray(att + (size_t)i * T, T));
+            cJSON_AddItemToArray(ah, rows);
+        }
+    }
+    if (rc == 0) {
+        char *s = cJSON_PrintUnformatted(j);
+        printf("%s\n", s);
+        free(s);
+    }
+    cJSON_Delete(j);
+    return rc;
+}
+
+/* The maps as text, weight x 100: 0, or EXIT_RUNTIME. */
+static int print_attention_text(const AttnView *v) {
+    const char *run = v->run;
+    const int T = v->T, l0 = v->l0, l1 = v->l1, h0 = v->h0, h1 = v->h1;
+    float *att = v->att;
+    int rc = 0;
+    const int L = v->m->cfg.L, NH = v->m->cfg.NH;
+    printf("run %s: task %s, pe %s, %d layers x %d heads; input of %d tokens at positions 0..%d\n", run,
+           v->cfg->task.name, v->cfg->model.pe, L, NH, T, T - 1);
+    printf("rows: query, columns: key; weight x 100, '.' above the diagonal (masked)\n");
+    for (int l = l0; l < l1 && rc == 0; l++)
+        for (int h = h0; h < h1 && rc == 0; h++) {
+            if (attention_maps(v->m, v->seq, T, l, h, att) != 0) {
+                rc = EXIT_RUNTIME;
+                break;
+            }
+            printf("\nlayer %d, head %d\n%5s", l, h, "");
+            for (int k = 0; k < T; k++) printf(" %4s", v->names[k]);
+            printf("\n");
+            for (int i = 0; i < T; i++) {
+                printf("%5s", v->names[i]);
+                const float *row = att + (size_t)i * T;
+                for (int k = 0; k < T; k++)
+                    if (k > i) printf(" %4s", ".");
+                    else printf(" %4.0f", 100.0 * row[k]);
+                printf("\n");
+            }
+        }
+    return rc;
+}
+
 int cmd_attention(int argc, char **argv) {
     const char *run = NULL, *problem = NULL;
     int json = 0;
@@ -113,62 +196,8 @@ int cmd_attention(int argc, char **argv) {
     for (int t = 0; t < T; t++) token_name(names[t], sizeof names[t], seq[t], A);
     const int l0 = only_layer >= 0 ? (int)only_layer : 0, l1 = only_layer >= 0 ? (int)only_layer + 1 : L;
     const int h0 = only_head >= 0 ? (int)only_head : 0, h1 = only_head >= 0 ? (int)only_head + 1 : NH;
-    if (json) {
-        cJSON *j = cJSON_CreateObject();
-        cJSON_AddStringToObject(j, "run", run);
-        cJSON_AddStringToObject(j, "pe", cfg.model.pe);
-        cJSON_AddStringToObject(j, "task", cfg.task.name);
-        cJSON_AddItemToObject(j, "tokens", cJSON_CreateIntArray(seq, T));
-        cJSON *tn = cJSON_AddArrayToObject(j, "token_names");
-        for (int t = 0; t < T; t++) cJSON_AddItemToArray(tn, cJSON_CreateString(names[t]));
-        cJSON *ps = cJSON_AddArrayToObject(j, "positions");
-        for (int t = 0; t < T; t++) cJSON_AddItemToArray(ps, cJSON_CreateNumber(t));
-        cJSON *ls = cJSON_AddArrayToObject(j, "layers"), *hs = cJSON_AddArrayToObject(j, "heads");
-        for (int l = l0; l < l1; l++) cJSON_AddItemToArray(ls, cJSON_CreateNumber(l));
-        for (int h = h0; h < h1; h++) cJSON_AddItemToArray(hs, cJSON_CreateNumber(h));
-        cJSON *al = cJSON_AddArrayToObject(j, "attention");
-        for (int l = l0; l < l1 && rc == 0; l++) {
-            cJSON *ah = cJSON_CreateArray();
-            cJSON_AddItemToArray(al, ah);
-            for (int h = h0; h < h1 && rc == 0; h++) {
-                if (attention_maps(&m, seq, T, l, h, att) != 0) {
-                    rc = EXIT_RUNTIME;
-                    break;
-                }
-                cJSON *rows = cJSON_CreateArray();
-                for (int i = 0; i < T; i++) cJSON_AddItemToArray(rows, cJSON_CreateFloatArray(att + (size_t)i * T, T));
-                cJSON_AddItemToArray(ah, rows);
-            }
-        }
-        if (rc == 0) {
-            char *s = cJSON_PrintUnformatted(j);
-            printf("%s\n", s);
-            free(s);
-        }
-        cJSON_Delete(j);
-    } else {
-        printf("run %s: task %s, pe %s, %d layers x %d heads; input of %d tokens at positions 0..%d\n", run,
-               cfg.task.name, cfg.model.pe, L, NH, T, T - 1);
-        printf("rows: query, columns: key; weight x 100, '.' above the diagonal (masked)\n");
-        for (int l = l0; l < l1 && rc == 0; l++)
-            for (int h = h0; h < h1 && rc == 0; h++) {
-                if (attention_maps(&m, seq, T, l, h, att) != 0) {
-                    rc = EXIT_RUNTIME;
-                    break;
-                }
-                printf("\nlayer %d, head %d\n%5s", l, h, "");
-                for (int k = 0; k < T; k++) printf(" %4s", names[k]);
-                printf("\n");
-                for (int i = 0; i < T; i++) {
-                    printf("%5s", names[i]);
-                    const float *row = att + (size_t)i * T;
-                    for (int k = 0; k < T; k++)
-                        if (k > i) printf(" %4s", ".");
-                        else printf(" %4.0f", 100.0 * row[k]);
-                    printf("\n");
-                }
-            }
-    }
+    const AttnView v = {run, &cfg, &m, seq, names, T, l0, l1, h0, h1, att};
+    rc = json ? print_attention_json(&v) : print_attention_text(&v);
     if (rc != 0) fprintf(stderr, "posenc attention: %s\n", core_error());
     free(names);
     free(att);
