@@ -50,6 +50,68 @@ static void robustness_usage(FILE *f) {
             "read or written; 130 when interrupted (run the same command again to go on).\n");
 }
 
+/* Each variant: its spec into DIR/specs, then its sweep (unless collect_only):
+ * 0 or the exit status. */
+static int run_variants(const RobSpec *r, const char *dir, const char *specs, long jobs, int plots, int collect_only) {
+    int rc = 0;
+    for (int p = 0; p < r->num && rc == 0; p++) {
+        char sp[4400], sd[4400];
+        snprintf(sp, sizeof sp, "%s/%s.json", specs, r->v[p].slug);
+        snprintf(sd, sizeof sd, "%s/%s", dir, r->v[p].slug);
+        if (file_write_atomic(sp, r->v[p].spec_json, strlen(r->v[p].spec_json)) != 0) {
+            fprintf(stderr, "posenc robustness: %s\n", core_error());
+            rc = EXIT_RUNTIME;
+            break;
+        }
+        if (collect_only) continue;
+        fprintf(stderr, "robustness: %d of %d: %s -> %s\n", p + 1, r->num, r->v[p].name, sd);
+        fflush(stdout);
+        const int st = sweep_local(sp, sd, jobs, plots);
+        if (st == EXIT_INTERRUPTED || st == EXIT_USAGE) rc = st;
+        else if (st != 0) {
+            fprintf(stderr, "posenc robustness: %s: a run failed (see %s/logs); the others go on\n", r->v[p].name, sd);
+            rc = EXIT_RUNTIME;
+        }
+    }
+    return rc;
+}
+
+/* The verdicts of the variants' tables t: printed, and DIR/robustness.md and .csv: 0 or the exit status. */
+static int write_verdicts(const RobSpec *r, const AggTable *t, const char *dir) {
+    int rc = 0;
+    char *mdt = NULL, *csvt = NULL;
+    size_t mdn = 0, csvn = 0;
+    FILE *md = open_memstream(&mdt, &mdn), *csv = open_memstream(&csvt, &csvn);
+    if (!md || !csv) {
+        fprintf(stderr, "posenc robustness: out of memory\n");
+        rc = EXIT_RUNTIME;
+    } else {
+        fprintf(md, "%s\n\nRobustness of `%s` (%s): the experiment as it is (baseline) and %d perturbation(s) of "
+                    "its recipe, one at a time.%s%s\n",
+                t[0].prov_line, r->experiment, r->name, r->num - 1, r->description[0] ? " " : "",
+                r->description);
+        const int flips = rob_report(r, t, stdout, md, csv);
+        if (flips < 0) {
+            fprintf(stderr, "posenc robustness: %s\n", core_error());
+            rc = EXIT_USAGE;
+        }
+        fclose(md);
+        fclose(csv);
+        md = csv = NULL;
+        char p1[4400], p2[4400];
+        snprintf(p1, sizeof p1, "%s/robustness.md", dir);
+        snprintf(p2, sizeof p2, "%s/robustness.csv", dir);
+        if (rc == 0 && (file_write_atomic(p1, mdt, mdn) != 0 || file_write_atomic(p2, csvt, csvn) != 0)) {
+            fprintf(stderr, "posenc robustness: %s\n", core_error());
+            rc = EXIT_RUNTIME;
+        }
+        if (rc == 0) printf("robustness: %s and %s\n", p1, p2);
+    }
+    free(mdt);
+    free(csvt);
+    return rc;
+}
+
 int cmd_robustness(int argc, char **argv) {
     const char *spec = NULL, *out = NULL;
     long jobs = 0;
@@ -100,25 +162,7 @@ int cmd_robustness(int argc, char **argv) {
         rc = EXIT_RUNTIME;
     }
     /* each variant: its spec, then its sweep */
-    for (int p = 0; p < r->num && rc == 0; p++) {
-        char sp[4400], sd[4400];
-        snprintf(sp, sizeof sp, "%s/%s.json", specs, r->v[p].slug);
-        snprintf(sd, sizeof sd, "%s/%s", dir, r->v[p].slug);
-        if (file_write_atomic(sp, r->v[p].spec_json, strlen(r->v[p].spec_json)) != 0) {
-            fprintf(stderr, "posenc robustness: %s\n", core_error());
-            rc = EXIT_RUNTIME;
-            break;
-        }
-        if (collect_only) continue;
-        fprintf(stderr, "robustness: %d of %d: %s -> %s\n", p + 1, r->num, r->v[p].name, sd);
-        fflush(stdout);
-        const int st = sweep_local(sp, sd, jobs, plots);
-        if (st == EXIT_INTERRUPTED || st == EXIT_USAGE) rc = st;
-        else if (st != 0) {
-            fprintf(stderr, "posenc robustness: %s: a run failed (see %s/logs); the others go on\n", r->v[p].name, sd);
-            rc = EXIT_RUNTIME;
-        }
-    }
+    if (rc == 0) rc = run_variants(r, dir, specs, jobs, plots, collect_only);
     if (rc != 0) {
         rob_free(r);
         free(r);
@@ -142,38 +186,7 @@ int cmd_robustness(int argc, char **argv) {
                     r->v[0].name, r->v[p].name, t[0].prov_details, t[p].prov_details);
             rc = EXIT_USAGE;
         }
-    if (rc == 0) {
-        char *mdt = NULL, *csvt = NULL;
-        size_t mdn = 0, csvn = 0;
-        FILE *md = open_memstream(&mdt, &mdn), *csv = open_memstream(&csvt, &csvn);
-        if (!md || !csv) {
-            fprintf(stderr, "posenc robustness: out of memory\n");
-            rc = EXIT_RUNTIME;
-        } else {
-            fprintf(md, "%s\n\nRobustness of `%s` (%s): the experiment as it is (baseline) and %d perturbation(s) of "
-                        "its recipe, one at a time.%s%s\n",
-                    t[0].prov_line, r->experiment, r->name, r->num - 1, r->description[0] ? " " : "",
-                    r->description);
-            const int flips = rob_report(r, t, stdout, md, csv);
-            if (flips < 0) {
-                fprintf(stderr, "posenc robustness: %s\n", core_error());
-                rc = EXIT_USAGE;
-            }
-            fclose(md);
-            fclose(csv);
-            md = csv = NULL;
-            char p1[4400], p2[4400];
-            snprintf(p1, sizeof p1, "%s/robustness.md", dir);
-            snprintf(p2, sizeof p2, "%s/robustness.csv", dir);
-            if (rc == 0 && (file_write_atomic(p1, mdt, mdn) != 0 || file_write_atomic(p2, csvt, csvn) != 0)) {
-                fprintf(stderr, "posenc robustness: %s\n", core_error());
-                rc = EXIT_RUNTIME;
-            }
-            if (rc == 0) printf("robustness: %s and %s\n", p1, p2);
-        }
-        free(mdt);
-        free(csvt);
-    }
+    if (rc == 0) rc = write_verdicts(r, t, dir);
     for (int p = 0; p < r->num; p++) aggregate_free(&t[p]);
     free(t);
     rob_free(r);
