@@ -119,33 +119,12 @@ static int check_overrides(const char *spec_path, const cJSON *ov, const cJSON *
     return 0;
 }
 
-int sweep_load_set(Sweep *s, const char *spec_path, const char *const *cli_sets, int ncli) {
-    memset(s, 0, sizeof *s);
-    snprintf(s->spec_path, sizeof s->spec_path, "%s", spec_path);
-    char *text = file_read_all(spec_path, NULL);
-    if (!text) return -1;
-    cJSON *root = cJSON_Parse(text);
-    int rc = -1;
-    char *base_json = NULL;
-    const char **sets = NULL;
-    int nsets = 0, nfixed = 0;
-    if (!root || !cJSON_IsObject(root)) {
-        const char *at = cJSON_GetErrorPtr();
-        int line = 1, col = 1;
-        for (const char *p = text; at && p < at && *p; p++) {
-            if (*p == '\n') line++, col = 1;
-            else col++;
-        }
-        core_errorf("%s: invalid JSON at line %d, column %d (an experiment spec is a JSON object)", spec_path, line,
-                  col);
-        goto done;
-    }
-    if (check_spec_keys(spec_path, root) != 0) goto done;
-
+/* The spec's name (else its file name without .json) and description. */
+static int spec_name(Sweep *s, const char *spec_path, const cJSON *root) {
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(root, "name");
     if (name && !cJSON_IsString(name)) {
         core_errorf("%s: name: expected a string", spec_path);
-        goto done;
+        return -1;
     }
     if (name) {
         snprintf(s->name, sizeof s->name, "%s", name->valuestring);
@@ -160,26 +139,31 @@ int sweep_load_set(Sweep *s, const char *spec_path, const char *const *cli_sets,
         if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
               *p == '-' || *p == '.')) {
             core_errorf("%s: name: \"%s\" may hold only letters, digits, '.', '_' and '-'", spec_path, s->name);
-            goto done;
+            return -1;
         }
     /* the name is a folder under runs/: "", "." and ".." would be another folder */
     if (strspn(s->name, ".") == strlen(s->name)) {
         core_errorf("%s: name: \"%s\" is not a folder name of its own (it names the output folder runs/NAME); use "
                   "letters or digits",
                   spec_path, s->name);
-        goto done;
+        return -1;
     }
     const cJSON *desc = cJSON_GetObjectItemCaseSensitive(root, "description");
     if (desc && !cJSON_IsString(desc)) {
         core_errorf("%s: description: expected a string", spec_path);
-        goto done;
+        return -1;
     }
     if (desc) snprintf(s->description, sizeof s->description, "%s", desc->valuestring);
+    return 0;
+}
 
+/* The base config, a path relative to the spec's folder (inlined into root)
+ * or an inline object: its JSON text into *base_json (malloc'd; NULL without
+ * one) and where it came from into base_origin. */
+static int spec_base(const char *spec_path, cJSON *root, char **base_json, char *base_origin, size_t origin_cap) {
     /* the base config: a path relative to the spec's folder, or an inline object */
     cJSON *base = cJSON_GetObjectItemCaseSensitive(root, "base");
-    char base_origin[8300];
-    snprintf(base_origin, sizeof base_origin, "%s: base", spec_path);
+    snprintf(base_origin, origin_cap, "%s: base", spec_path);
     if (cJSON_IsString(base)) {
         char dir[4096], path[8192];
         snprintf(dir, sizeof dir, "%s", spec_path);
@@ -187,26 +171,33 @@ int sweep_load_set(Sweep *s, const char *spec_path, const char *const *cli_sets,
             snprintf(path, sizeof path, "%s", base->valuestring);
         else
             snprintf(path, sizeof path, "%s/%s", dirname(dir), base->valuestring);
-        base_json = file_read_all(path, NULL);
-        if (!base_json) {
+        *base_json = file_read_all(path, NULL);
+        if (!*base_json) {
             core_errorf("%s: base: %s (paths are relative to the spec's folder)", spec_path, core_error());
-            goto done;
+            return -1;
         }
-        snprintf(base_origin, sizeof base_origin, "%s", path);
-        cJSON *parsed = cJSON_Parse(base_json);
+        snprintf(base_origin, origin_cap, "%s", path);
+        cJSON *parsed = cJSON_Parse(*base_json);
         if (!parsed) {
             RunConfig tmp;
-            config_from_string(&tmp, base_json, path, NULL, 0); /* for its line/column message */
-            goto done;
+            config_from_string(&tmp, *base_json, path, NULL, 0); /* for its line/column message */
+            return -1;
         }
         cJSON_ReplaceItemInObjectCaseSensitive(root, "base", parsed); /* inline it in the resolved spec */
     } else if (cJSON_IsObject(base)) {
-        base_json = cJSON_PrintUnformatted(base);
+        *base_json = cJSON_PrintUnformatted(base);
     } else if (base) {
         core_errorf("%s: base: expected a config path (string) or an inline config object", spec_path);
-        goto done;
+        return -1;
     }
+    return 0;
+}
 
+/* The shape of the grid: "set", "eval" and "grid" objects, the overrides
+ * (the spec's, then the command line's --set, added to root), "threads", the
+ * seeds and the grid keys (into s->keys); the seed count and the cell count. */
+static int spec_grid(Sweep *s, const char *spec_path, cJSON *root, const char *const *cli_sets, int ncli,
+                     int *nseeds_out, long *ncells_out) {
     /* overrides: "set" then "eval", then per job the grid values and the seed */
     const cJSON *set = cJSON_GetObjectItemCaseSensitive(root, "set");
     const cJSON *ev = cJSON_GetObjectItemCaseSensitive(root, "eval");
@@ -217,25 +208,25 @@ int sweep_load_set(Sweep *s, const char *spec_path, const char *const *cli_sets,
     cJSON *ov = cJSON_GetObjectItemCaseSensitive(root, "overrides");
     if (ncli > 0 && !ov) ov = cJSON_AddArrayToObject(root, "overrides");
     for (int k = 0; k < ncli && cJSON_IsArray(ov); k++) cJSON_AddItemToArray(ov, cJSON_CreateString(cli_sets[k]));
-    if (check_overrides(spec_path, ov, grid) != 0) goto done;
+    if (check_overrides(spec_path, ov, grid) != 0) return -1;
     if ((set && !cJSON_IsObject(set)) || (ev && !cJSON_IsObject(ev)) || (grid && !cJSON_IsObject(grid))) {
         core_errorf("%s: %s: expected an object of config keys", spec_path,
                   set && !cJSON_IsObject(set) ? "set" : ev && !cJSON_IsObject(ev) ? "eval" : "grid");
-        goto done;
+        return -1;
     }
     s->threads = 1;
     if (threads) {
         if (!cJSON_IsNumber(threads) || !(threads->valuedouble >= 1 && threads->valuedouble <= 1024) ||
             threads->valuedouble != floor(threads->valuedouble)) {
             core_errorf("%s: threads: expected a whole number in 1..1024", spec_path);
-            goto done;
+            return -1;
         }
         s->threads = (int)threads->valuedouble;
     }
-    int nseeds = seeds ? cJSON_GetArraySize(seeds) : 1;
+    const int nseeds = seeds ? cJSON_GetArraySize(seeds) : 1;
     if (seeds && (!cJSON_IsArray(seeds) || nseeds < 1)) {
         core_errorf("%s: seeds: expected a non-empty array of integers", spec_path);
-        goto done;
+        return -1;
     }
     for (int i = 0; seeds && i < nseeds; i++) {
         const cJSON *v = cJSON_GetArrayItem(seeds, i);
@@ -243,18 +234,19 @@ int sweep_load_set(Sweep *s, const char *spec_path, const char *const *cli_sets,
         if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble < 18446744073709551616.0) ||
             v->valuedouble != floor(v->valuedouble)) {
             core_errorf("%s: seeds[%d]: expected a whole number >= 0", spec_path, i);
-            goto done;
+            return -1;
         }
     }
     long ncells = 1;
+    *nseeds_out = nseeds;
     for (const cJSON *g = grid ? grid->child : NULL; g; g = g->next) {
         if (s->num_keys == SWEEP_MAX_KEYS) {
             core_errorf("%s: grid: more than %d keys", spec_path, SWEEP_MAX_KEYS);
-            goto done;
+            return -1;
         }
         if (!cJSON_IsArray(g) || cJSON_GetArraySize(g) < 1) {
             core_errorf("%s: grid.%s: expected a non-empty array of values", spec_path, g->string);
-            goto done;
+            return -1;
         }
         /* a key that a run's config.json does not record cannot tell cells apart when they are aggregated */
         if (strcmp(g->string, "train.threads") == 0 || strcmp(g->string, "seed") == 0 ||
@@ -264,15 +256,30 @@ int sweep_load_set(Sweep *s, const char *spec_path, const char *const *cli_sets,
                                               "bitwise the same for any value); give the spec's \"threads\""
                         : g->string[0] == 's' ? "the seeds are the spec's \"seeds\""
                                               : "each job is named after its grid values and seed");
-            goto done;
+            return -1;
         }
         snprintf(s->keys[s->num_keys++], sizeof s->keys[0], "%s", g->string);
         ncells *= cJSON_GetArraySize(g);
     }
     if (ncells * nseeds > SWEEP_MAX_JOBS) {
         core_errorf("%s: the grid expands to %ld jobs; at most %d", spec_path, ncells * nseeds, SWEEP_MAX_JOBS);
-        goto done;
+        return -1;
     }
+    *ncells_out = ncells;
+    return 0;
+}
+
+/* Every job: the base config with "set", "eval", the cell's grid values, the
+ * seed and the job's name applied; ids unique. */
+static int spec_jobs(Sweep *s, const char *spec_path, const cJSON *root, const char *base_json,
+                     const char *base_origin, int nseeds, long ncells) {
+    const cJSON *set = cJSON_GetObjectItemCaseSensitive(root, "set");
+    const cJSON *ov = cJSON_GetObjectItemCaseSensitive(root, "overrides");
+    const cJSON *ev = cJSON_GetObjectItemCaseSensitive(root, "eval");
+    const cJSON *grid = cJSON_GetObjectItemCaseSensitive(root, "grid");
+    const cJSON *seeds = cJSON_GetObjectItemCaseSensitive(root, "seeds");
+    const char **sets = NULL;
+    int nsets = 0, nfixed = 0, rc = -1;
     /* fixed overrides */
     int cap = 8 + (set ? cJSON_GetArraySize(set) : 0) + (ev ? cJSON_GetArraySize(ev) : 0) +
               (ov ? cJSON_GetArraySize(ov) : 0) + SWEEP_MAX_KEYS;
@@ -358,12 +365,42 @@ int sweep_load_set(Sweep *s, const char *spec_path, const char *const *cli_sets,
                           s->jobs[i].id);
                 goto done;
             }
-    if (!name) cJSON_AddStringToObject(root, "name", s->name);
-    s->resolved_json = cJSON_Print(root);
     rc = 0;
 done:
     for (int k = 0; k < nfixed; k++) free((void *)sets[k]);
     free(sets);
+    return rc;
+}
+
+int sweep_load_set(Sweep *s, const char *spec_path, const char *const *cli_sets, int ncli) {
+    memset(s, 0, sizeof *s);
+    snprintf(s->spec_path, sizeof s->spec_path, "%s", spec_path);
+    char *text = file_read_all(spec_path, NULL);
+    if (!text) return -1;
+    cJSON *root = cJSON_Parse(text);
+    int rc = -1, nseeds = 0;
+    long ncells = 0;
+    char *base_json = NULL, base_origin[8300];
+    if (!root || !cJSON_IsObject(root)) {
+        const char *at = cJSON_GetErrorPtr();
+        int line = 1, col = 1;
+        for (const char *p = text; at && p < at && *p; p++) {
+            if (*p == '\n') line++, col = 1;
+            else col++;
+        }
+        core_errorf("%s: invalid JSON at line %d, column %d (an experiment spec is a JSON object)", spec_path, line,
+                  col);
+        goto done;
+    }
+    if (check_spec_keys(spec_path, root) != 0 || spec_name(s, spec_path, root) != 0 ||
+        spec_base(spec_path, root, &base_json, base_origin, sizeof base_origin) != 0 ||
+        spec_grid(s, spec_path, root, cli_sets, ncli, &nseeds, &ncells) != 0 ||
+        spec_jobs(s, spec_path, root, base_json, base_origin, nseeds, ncells) != 0)
+        goto done;
+    if (!cJSON_GetObjectItemCaseSensitive(root, "name")) cJSON_AddStringToObject(root, "name", s->name);
+    s->resolved_json = cJSON_Print(root);
+    rc = 0;
+done:
     free(base_json);
     cJSON_Delete(root);
     free(text);
