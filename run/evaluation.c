@@ -345,25 +345,147 @@ static void print_side_by_side(const EvalContext *x, FILE *out, int pm, const in
     }
 }
 
+/* The run's files agree (run/inspect.h) and it has a checkpoint: 0, with
+ * config.json's evaluation config and the run's name; else EVAL_RUN_INVALID or
+ * EVAL_RUN_FAILED with an error set. */
+static int eval_inspect(const char *run, EvalConfig *run_eval_cfg, char *run_name, size_t name_cap) {
+    RunInfo *ri = core_calloc(1, sizeof *ri);
+    int st = run_inspect(run, ri);
+    const long ck = ri->ckpt_step;
+    *run_eval_cfg = ri->cfg.eval;
+    snprintf(run_name, name_cap, "%s", ri->cfg.name);
+    free(ri);
+    if (st == RUN_NOT_A_RUN || st == RUN_INVALID) return EVAL_RUN_INVALID;
+    if (st == RUN_IO) return EVAL_RUN_FAILED;
+    if (ck < 0) {
+        core_errorf("%s: no checkpoint (model.safetensors) in this run directory yet; train it first "
+                    "(posenc train --resume %s, or posenc run)", run, run);
+        return EVAL_RUN_FAILED;
+    }
+    return 0;
+}
+
+/* Why an evaluation with these options is ad hoc, not the run's canonical one
+ * (the config's eval.*): the lengths or the samples (common), the RoPE scale
+ * (scale); "" where it is not. */
+static void adhoc_reasons(const EvalOptions *opt, const EvalConfig *ev, const int *lengths, int nl, char *common,
+                          size_t common_cap, char *scale, size_t scale_cap) {
+    if (opt->lengths && !same_lengths(lengths, nl, ev->lengths, ev->num_lengths)) {
+        char a[120], b[120];
+        lengths_text(lengths, nl, a, sizeof a);
+        lengths_text(ev->lengths, ev->num_lengths, b, sizeof b);
+        snprintf(common, common_cap, "--lengths %s, the config's eval.lengths are %s", a, b);
+    } else if (opt->samples && opt->samples != ev->samples) {
+        snprintf(common, common_cap, "--samples %ld, the config's eval.samples is %d", opt->samples, ev->samples);
+    }
+    if (opt->scale_past_train)
+        snprintf(scale, scale_cap, "--rope-scale-past-training: the config's scalings apply at every length");
+    else if (opt->rope_scale > 0 && opt->rope_scale != ev->rope_scale)
+        snprintf(scale, scale_cap, "--rope-scale %g, the config's eval.rope_scale is %g%s", opt->rope_scale,
+                 ev->rope_scale, ev->rope_scale > 0 ? "" : " (derived)");
+}
+
+/* Whether the model (mc, encoding pe) can be evaluated at max_len positions:
+ * a learned table needs the rows, an encoding whose tables have a range
+ * (xPos's scales) must accept the length. 0 with a usage error set if not. */
+static int fits_positions(const char *run, const GPTConfig *mc, const char *pe, int max_len) {
+    if (max_len <= mc->P) return 1;
+    if (pe_has(pe, PE_TRAINED_POSITIONS)) {
+        /* a length the learned table has no rows for: a usage error, worded as in predict and attention */
+        rundir_table_error(run, pe, max_len, mc->P);
+        return 0;
+    }
+    GPTConfig wide = *mc;
+    wide.P = max_len;
+    const PEConfig pc = gpt_pe_config(&wide);
+    if (pe_check(pe_find(pe), &pc) != 0) {
+        core_errorf("%s: %s cannot be evaluated at %d positions: %s (a setting of the trained model); evaluate "
+                    "shorter lengths", run, pe, max_len, core_error());
+        return 0;
+    }
+    return 1;
+}
+
+/* The memory the inference path needs at these lengths (eval_infer_B
+ * sequences per forward pass: linear memory) fits: 0, or an error. */
+static int eval_memory_check(const GPTConfig *mc, const TaskOps *task, const int *lengths, int nl, int samples,
+                             int batch_size, int maxT) {
+    long inferN = 1;
+    int inferB = 1;
+    for (int i = 0; i < nl; i++) {
+        int B, T;
+        eval_shape(task, lengths[i], samples, batch_size, &B, &T);
+        const int g = eval_infer_B(B, T);
+        inferN = (long)g * T > inferN ? (long)g * T : inferN;
+        inferB = g > inferB ? g : inferB;
+    }
+    double param_bytes = 0, need = gpt_estimate_bytes(mc, 0, 0, 0, 0, &param_bytes) +
+                                   gpt_infer_bytes(mc, inferN, inferB, maxT, par_threads());
+    return mem_check("evaluation", need, param_bytes, inferB, maxT);
+}
+
+/* The largest batch shape B x T (rows padded: task_eval_T) and the longest
+ * real input over the lengths. */
+static void eval_extent(const TaskOps *task, const int *lengths, int nl, int samples, int batch_size, int *maxB,
+                        int *maxT, int *maxLen) {
+    *maxB = *maxT = *maxLen = 1;
+    for (int i = 0; i < nl; i++) {
+        int B, T, len = task_input_len(task, lengths[i]);
+        eval_shape(task, lengths[i], samples, batch_size, &B, &T);
+        *maxB = B > *maxB ? B : *maxB;
+        *maxT = T > *maxT ? T : *maxT;
+        *maxLen = len > *maxLen ? len : *maxLen;
+    }
+}
+
+/* Whether a length is listed twice (the error set). */
+static int repeated_length(const int *lengths, int nl) {
+    for (int i = 0; i < nl; i++)
+        for (int k = 0; k < i; k++)
+            if (lengths[i] == lengths[k]) {
+                core_errorf("--lengths: n = %d appears twice", lengths[i]);
+                return 1;
+            }
+    return 0;
+}
+
+/* Every variant asked for: each position mode of pos_mask, each RoPE scaling
+ * scs[0..nv), the model rescaled for each; two scalings or more are printed
+ * side by side once all are evaluated (x->res holds nv x nl results). 0 or -1. */
+static int eval_variants(const EvalContext *x, GPT *m, FILE *out, unsigned pos_mask, const int *scs, int nv,
+                         int pa_cap) {
+    const int side = nv > 1, nl = x->nl;
+    int rc = 0, variants = 0;
+    PosAcc *pa = core_calloc(nv, sizeof *pa);
+    for (int pm = 0; pm < EVAL_POS_COUNT && rc == 0; pm++) {
+        if (!(pos_mask & (1u << pm))) continue;
+        int done = 0;
+        for (int v = 0; v < nv && rc == 0; v++) {
+            const int sc = scs[v];
+            if (pe_has(x->cfg->model.pe, PE_SCALABLE) && gpt_set_rope_scaling(m, sc, (float)x->s_used, x->train_T) != 0) {
+                rc = -1;
+                break;
+            }
+            EvalContext xv = *x; /* this variant's results; its tables withheld when side by side */
+            xv.res = x->res + (size_t)v * nl;
+            if (side) xv.out = NULL;
+            posacc_init(&pa[v], pa_cap);
+            rc = eval_variant(&xv, pm, sc, &pa[v], !side && variants++ > 0);
+            done = v + 1;
+        }
+        if (rc == 0 && side) print_side_by_side(x, out, pm, scs, nv, x->res, pa);
+        for (int v = 0; v < done; v++) posacc_free(&pa[v]);
+    }
+    free(pa);
+    return rc;
+}
+
 int eval_run(const char *run, const EvalOptions *opt) {
     EvalConfig run_eval_cfg; /* config.json's eval.*: what the run's canonical evaluation is */
     char run_name[64];
     /* its files must agree (run/inspect.h) before anything is evaluated */
-    {
-        RunInfo *ri = core_calloc(1, sizeof *ri);
-        int st = run_inspect(run, ri);
-        const long ck = ri->ckpt_step;
-        run_eval_cfg = ri->cfg.eval;
-        snprintf(run_name, sizeof run_name, "%s", ri->cfg.name);
-        free(ri);
-        if (st == RUN_NOT_A_RUN || st == RUN_INVALID) return EVAL_RUN_INVALID;
-        if (st == RUN_IO) return EVAL_RUN_FAILED;
-        if (ck < 0) {
-            core_errorf("%s: no checkpoint (model.safetensors) in this run directory yet; train it first "
-                      "(posenc train --resume %s, or posenc run)", run, run);
-            return EVAL_RUN_FAILED;
-        }
-    }
+    const int irc = eval_inspect(run, &run_eval_cfg, run_name, sizeof run_name);
+    if (irc != 0) return irc;
     /* a run folder is written by one process at a time (train, eval, a sweep's job): an evaluation
      * never lands in a run that another process retrains meanwhile */
     if (dir_lock(run) != 0) return EVAL_RUN_FAILED;
@@ -395,30 +517,13 @@ int eval_run(const char *run, const EvalOptions *opt) {
     const int nl = opt->lengths ? opt->num_lengths : cfg.eval.num_lengths;
     const long samples = opt->samples ? opt->samples : cfg.eval.samples;
     const long batch_size = opt->batch_size ? opt->batch_size : cfg.eval.batch_size;
-    for (int i = 0; i < nl; i++)
-        for (int k = 0; k < i; k++)
-            if (lengths[i] == lengths[k]) {
-                core_errorf("--lengths: n = %d appears twice", lengths[i]);
-                gpt_free(&m);
-                return EVAL_RUN_INVALID;
-            }
+    if (repeated_length(lengths, nl)) {
+        gpt_free(&m);
+        return EVAL_RUN_INVALID;
+    }
     /* the run's canonical evaluation is the one its config describes; anything else is ad hoc */
     char adhoc_common[300] = "", adhoc_scale[160] = "";
-    if (opt->lengths && !same_lengths(lengths, nl, cfg.eval.lengths, cfg.eval.num_lengths)) {
-        char a[120], b[120];
-        lengths_text(lengths, nl, a, sizeof a);
-        lengths_text(cfg.eval.lengths, cfg.eval.num_lengths, b, sizeof b);
-        snprintf(adhoc_common, sizeof adhoc_common, "--lengths %s, the config's eval.lengths are %s", a, b);
-    } else if (opt->samples && opt->samples != cfg.eval.samples) {
-        snprintf(adhoc_common, sizeof adhoc_common, "--samples %ld, the config's eval.samples is %d", opt->samples,
-                 cfg.eval.samples);
-    }
-    if (opt->scale_past_train)
-        snprintf(adhoc_scale, sizeof adhoc_scale, "--rope-scale-past-training: the config's scalings apply at every "
-                 "length");
-    else if (opt->rope_scale > 0 && opt->rope_scale != cfg.eval.rope_scale)
-        snprintf(adhoc_scale, sizeof adhoc_scale, "--rope-scale %g, the config's eval.rope_scale is %g%s",
-                 opt->rope_scale, cfg.eval.rope_scale, cfg.eval.rope_scale > 0 ? "" : " (derived)");
+    adhoc_reasons(opt, &cfg.eval, lengths, nl, adhoc_common, sizeof adhoc_common, adhoc_scale, sizeof adhoc_scale);
     const TaskOps *task = task_find(cfg.task.name);
     {   /* a task over a file: the file the run was trained on, with room for the longest length */
         int longest = 0;
@@ -429,14 +534,8 @@ int eval_run(const char *run, const EvalOptions *opt) {
             return EVAL_RUN_INVALID;
         }
     }
-    int maxB = 1, maxT = 1, maxLen = 1; /* batch shape (rows padded: task_eval_T), longest real input */
-    for (int i = 0; i < nl; i++) {
-        int B, T, len = task_input_len(task, lengths[i]);
-        eval_shape(task, lengths[i], (int)samples, (int)batch_size, &B, &T);
-        maxB = B > maxB ? B : maxB;
-        maxT = T > maxT ? T : maxT;
-        maxLen = len > maxLen ? len : maxLen;
-    }
+    int maxB, maxT, maxLen; /* batch shape (rows padded: task_eval_T), longest real input */
+    eval_extent(task, lengths, nl, (int)samples, (int)batch_size, &maxB, &maxT, &maxLen);
     if ((pos_mask & (1u << EVAL_POS_RANDOM)) && maxLen > trained_P) {
         core_errorf("--positions random: the longest evaluation input (%d tokens) does not fit in the %d positions "
                   "random ids are drawn from (model.max_positions of %s); evaluate shorter lengths or retrain "
@@ -450,22 +549,9 @@ int eval_run(const char *run, const EvalOptions *opt) {
     double s_used = rope_scale > 0 ? rope_scale : cfg.eval.rope_scale > 0 ? cfg.eval.rope_scale : (double)maxLen / train_T;
     if (s_used < 1.0) s_used = 1.0;
     const int s_derived = !(rope_scale > 0) && !(cfg.eval.rope_scale > 0);
-    if (maxLen > m.cfg.P && pe_has(cfg.model.pe, PE_TRAINED_POSITIONS)) {
-        /* a length the learned table has no rows for: a usage error, worded as in predict and attention */
-        rundir_table_error(run, cfg.model.pe, maxLen, m.cfg.P);
+    if (!fits_positions(run, &m.cfg, cfg.model.pe, maxLen)) {
         gpt_free(&m);
         return EVAL_RUN_INVALID;
-    }
-    if (maxLen > m.cfg.P) { /* an encoding whose tables have a range (xPos's scales): a usage error too */
-        GPTConfig wide = m.cfg;
-        wide.P = maxLen;
-        const PEConfig pc = gpt_pe_config(&wide);
-        if (pe_check(pe_find(cfg.model.pe), &pc) != 0) {
-            core_errorf("%s: %s cannot be evaluated at %d positions: %s (a setting of the trained model); evaluate "
-                        "shorter lengths", run, cfg.model.pe, maxLen, core_error());
-            gpt_free(&m);
-            return EVAL_RUN_INVALID;
-        }
     }
     if (maxLen > m.cfg.P) { /* rebuild with room for the longest length */
         gpt_free(&m);
@@ -475,19 +561,7 @@ int eval_run(const char *run, const EvalOptions *opt) {
         memcpy(cfg.name, run_name, sizeof cfg.name);
     }
     par_set_threads(opt->threads ? (int)opt->threads : cfg.train.threads);
-    /* the inference path's shapes (eval_infer_B sequences per forward pass: linear memory) */
-    long inferN = 1;
-    int inferB = 1;
-    for (int i = 0; i < nl; i++) {
-        int B, T;
-        eval_shape(task, lengths[i], (int)samples, (int)batch_size, &B, &T);
-        const int g = eval_infer_B(B, T);
-        inferN = (long)g * T > inferN ? (long)g * T : inferN;
-        inferB = g > inferB ? g : inferB;
-    }
-    double param_bytes = 0, need = gpt_estimate_bytes(&m.cfg, 0, 0, 0, 0, &param_bytes) +
-                                   gpt_infer_bytes(&m.cfg, inferN, inferB, maxT, par_threads());
-    if (mem_check("evaluation", need, param_bytes, inferB, maxT) != 0) {
+    if (eval_memory_check(&m.cfg, task, lengths, nl, (int)samples, (int)batch_size, maxT) != 0) {
         gpt_free(&m);
         return EVAL_RUN_FAILED;
     }
@@ -511,7 +585,6 @@ int eval_run(const char *run, const EvalOptions *opt) {
     int scs[PE_ROPE_SCALING_COUNT], nv = 0;
     for (int sc = 0; sc < PE_ROPE_SCALING_COUNT; sc++)
         if (scl_mask & (1u << sc)) scs[nv++] = sc;
-    const int side = nv > 1;
     EvalResult *res = core_calloc((size_t)nl * nv, sizeof *res);
     double *floor = core_calloc(nl, sizeof *floor), rate = 0.0;
     const int has_floor = task_loss_floor(task, &cfg.task, lengths, nl, floor, &rate);
@@ -523,32 +596,11 @@ int eval_run(const char *run, const EvalOptions *opt) {
         .adhoc_common = adhoc_common, .adhoc_scale = adhoc_scale, .notes = opt->out,
         .scale_past_train = opt->scale_past_train,
     };
-    int rc = has_floor < 0 ? -1 : 0, variants = 0;
-    PosAcc *pa = core_calloc(nv, sizeof *pa);
-    for (int pm = 0; pm < EVAL_POS_COUNT && rc == 0; pm++) {
-        if (!(pos_mask & (1u << pm))) continue;
-        int done = 0;
-        for (int v = 0; v < nv && rc == 0; v++) {
-            const int sc = scs[v];
-            if (pe_has(cfg.model.pe, PE_SCALABLE) && gpt_set_rope_scaling(&m, sc, (float)s_used, train_T) != 0) {
-                rc = -1;
-                break;
-            }
-            EvalContext xv = x; /* this variant's results; its tables withheld when side by side */
-            xv.res = res + (size_t)v * nl;
-            if (side) xv.out = NULL;
-            posacc_init(&pa[v], pa_cap);
-            rc = eval_variant(&xv, pm, sc, &pa[v], !side && variants++ > 0);
-            done = v + 1;
-        }
-        if (rc == 0 && side) print_side_by_side(&x, opt->out, pm, scs, nv, res, pa);
-        for (int v = 0; v < done; v++) posacc_free(&pa[v]);
-    }
-    free(pa);
+    const int rc = has_floor < 0 ? -1 : eval_variants(&x, &m, opt->out, pos_mask, scs, nv, pa_cap);
     free(res);
     free(floor);
     batch_free(&batch);
     gpt_free(&m);
-    if (prov_end(&prov, run, step) != 0) rc = -1;
-    return rc != 0 ? EVAL_RUN_FAILED : EVAL_RUN_OK;
+    const int ended = prov_end(&prov, run, step); /* recorded whatever the outcome */
+    return rc != 0 || ended != 0 ? EVAL_RUN_FAILED : EVAL_RUN_OK;
 }
