@@ -61,7 +61,7 @@ CHECK_LIBS  := $(shell pkg-config --libs check 2>/dev/null)
 # first on every compile line, then the flags posenc requires, which a
 # user's CFLAGS adds to but cannot remove or override (later options win):
 # -ffp-contract=off everywhere, no fused multiply-add, so the same source
-# gives the same bits with any compiler and -march (README "Reproducibility");
+# gives the same bits with any compiler and -march (docs/REPRODUCIBILITY.md);
 # the kernels' flags (KERNEL_CFLAGS) for core/ and model/.
 CFLAGS  ?= -O2
 REQ_CFLAGS := -std=c11 -D_DEFAULT_SOURCE -ffp-contract=off -Wall -Wextra -g -MMD -MP -I. $(CORE_CFLAGS) -pthread

@@ -60,7 +60,7 @@
  *           if it cannot read it.
  *
  * Usage: bench [--quick] [--json PATH] [--demo SPEC] [--one SHAPE PE THREADS STEPS]
- *        bench --markdown RUN.json [MORE.json ...]   (bench_md.c: the README block)
+ *        bench --markdown RUN.json [MORE.json ...]   (bench_md.c: docs/PERFORMANCE.md's block)
  * The program is linked with -Wl,--wrap=malloc,... so that it counts the
  * allocations posenc's own code makes inside a training step.
  */
@@ -835,7 +835,7 @@ static int bench_options(int argc, char **argv, BenchOptions *o) {
                             "  --demo SPEC  the demo's spec, whose settings the demo rows measure\n"
                             "               (default " DEMO_SPEC_DEFAULT ")\n"
                             "  --one ...    only one training run (small|medium|demo), e.g. under perf\n"
-                            "  --markdown   print README's Performance block from a run's bench.json\n"
+                            "  --markdown   print docs/PERFORMANCE.md's block from a run's bench.json\n"
                             "               (later runs of the same build: their targets beside it)\n");
             return 2;
         }
@@ -1063,7 +1063,7 @@ static DemoCost bench_demo_cost(const char *demo_path, const double sp[4], doubl
      * run as the demo's cost formula has it although a sweep's concurrent jobs
      * evaluate side by side: on the safe side. Not counted: building, process
      * start, checkpoints, logs, the aggregation, plots and report of `make
-     * demo` (a few seconds: README, Performance). The evaluation share uses the
+     * demo` (a few seconds: docs/PERFORMANCE.md). The evaluation share uses the
      * measured 1-thread demo step rate (the split's 1 job x 1 thread). */
     const RunConfig *dc = demo_cell[0];
     const int demo_runs = demo_spec.num_jobs, demo_steps = dc->train.steps;

@@ -1,5 +1,5 @@
 /*
- * bench_md.c — `bench --markdown RUN.json [MORE.json ...]`: the README's
+ * bench_md.c — `bench --markdown RUN.json [MORE.json ...]`: the
  * Performance block, generated from what `make bench` wrote (bench.json).
  *
  * The first file is rendered whole: the machine and the command, the targets,
@@ -7,7 +7,7 @@
  * encodings, evaluation, the demo's budget, memory and the cost of
  * reproducibility. Further files (later runs of the same build) add a table
  * of every run's target values, to show the margin against a shared machine's
- * noise. scripts/bench_report.sh splices the block into README.md.
+ * noise. scripts/bench_report.sh splices the block into docs/PERFORMANCE.md.
  *
  * A bench.json is read as untrusted input: every field is checked for its
  * type (a missing or mistyped one prints "?"), and every string is escaped
@@ -74,7 +74,7 @@ static void text_num(const char *text, double x, int dec) {
     num(x, dec);
 }
 
-/* thousands grouped with a thin space, as the README's other tables */
+/* thousands grouped with a thin space, as the other tables of docs/PERFORMANCE.md */
 static void big(double x) {
     if (isnan(x) || fabs(x) >= 1e15) {
         fputs("?", stdout);

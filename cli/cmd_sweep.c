@@ -45,7 +45,7 @@ static void sweep_usage(FILE *f) {
             "\n"
             "With --plan, only the plan is written, for GNU parallel or Slurm to run (the same lines,\n"
             "absolute paths; POSENC=PROGRAM in the environment replaces the posenc program in every\n"
-            "line); `posenc collect DIR` aggregates afterwards. See README \"Scaling out\".\n"
+            "line); `posenc collect DIR` aggregates afterwards. See docs/SCALING.md.\n"
             "\n"
             "options:\n"
             "  --set KEY=VALUE  override a config key in every job, as posenc train --set (after the\n"

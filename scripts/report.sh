@@ -33,7 +33,7 @@ Splice the generated results of experiment NAME (experiments/NAME.json, run with
   <!-- results:NAME:end -->
 
 which DOC must already hold (for a new experiment, add them where its results go; whatever
-is between them is replaced). The block gets the command, wall time and machine
+is between them is replaced); a DOC with only the findings lines below gets the sentences only. The block gets the command, wall time and machine
 (SWEEP_DIR/timing.json), the tables of SWEEP_DIR/results.md (written by posenc sweep or
 posenc collect), the comparisons of `posenc compare SWEEP_DIR --markdown` and links to the
 plots, copied as SVG into experiments/figures/NAME_*.svg. If DOC also holds the lines
@@ -104,12 +104,13 @@ else
   [ -f "$dir/results.md" ] || { echo "report: $dir/results.md missing: run posenc sweep/collect first" >&2; exit 1; }
   [ -f "$dir/timing.json" ] || { echo "report: $dir/timing.json missing: the sweep did not finish here" >&2; exit 1; }
 fi
-grep -qxF "<!-- results:$name:begin -->" "$doc" && grep -qxF "<!-- results:$name:end -->" "$doc" || {
-  echo "report: $doc has no lines <!-- results:$name:begin --> and <!-- results:$name:end --> (each alone on its line): add them where the results go" >&2
-  exit 1
-}
-findings=0
+results=0 findings=0
+grep -qxF "<!-- results:$name:begin -->" "$doc" && grep -qxF "<!-- results:$name:end -->" "$doc" && results=1
 grep -qxF "<!-- findings:$name:begin -->" "$doc" && grep -qxF "<!-- findings:$name:end -->" "$doc" && findings=1
+if [ $results = 0 ] && [ $findings = 0 ]; then
+  echo "report: $doc has no lines <!-- results:$name:begin --> and <!-- results:$name:end --> (each alone on its line), nor the findings pair: add them where the results go" >&2
+  exit 1
+fi
 figdir=experiments/figures
 mkdir -p "$figdir"
 figlink=$(realpath --relative-to="$(dirname "$doc")" "$figdir")
@@ -118,7 +119,9 @@ trap 'rm -f "$block" "$fblock" "$cmp"' EXIT
 field() { sed -n "s/.*\"$1\": *\"\{0,1\}\([^\",}]*\).*/\1/p" "$2"; }
 spec=experiments/$name.json
 cpu=$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')
-if [ $robust = 1 ]; then
+if [ $results = 0 ]; then
+  : # a document with the headline sentences only (README.md: the tables live in experiments/README.md)
+elif [ $robust = 1 ]; then
   # the verdicts; the wall time and runs summed over the recipes' sweeps
   wall=0 runs=0 last=""
   for t in "$dir"/*/timing.json; do
@@ -152,7 +155,7 @@ else
     fi
     echo "(\`$dir/results.md\`, \`posenc compare $dir --markdown\`), finished $(field finished "$dir/timing.json"): $how"
     echo "$(field parallel_jobs "$dir/timing.json") jobs at a time on $(field cores "$dir/timing.json") cores ($cpu)."
-    # what to compare a rerun with, byte for byte (README "Reproducibility")
+    # what to compare a rerun with, byte for byte (docs/REPRODUCIBILITY.md)
     echo "md5 of \`results.csv\`: \`$(md5sum < "$dir/results.csv" | cut -d' ' -f1)\`."
     echo
     # the tables, with figure links pointing at the copies in figures/
@@ -173,9 +176,9 @@ if [ $findings = 1 ]; then
     echo "<!-- findings:$name:end -->"
   } > "$fblock" || exit 1
 fi
-awk -v name="$name" -v blockfile="$block" -v fblockfile="$fblock" -v findings="$findings" '
-  $0 == "<!-- results:" name ":begin -->" { while ((getline line < blockfile) > 0) print line; skip = 1; next }
-  $0 == "<!-- results:" name ":end -->" { skip = 0; next }
+awk -v name="$name" -v results="$results" -v blockfile="$block" -v fblockfile="$fblock" -v findings="$findings" '
+  results == 1 && $0 == "<!-- results:" name ":begin -->" { while ((getline line < blockfile) > 0) print line; skip = 1; next }
+  results == 1 && $0 == "<!-- results:" name ":end -->" { skip = 0; next }
   findings == 1 && $0 == "<!-- findings:" name ":begin -->" { while ((getline line < fblockfile) > 0) print line; skip = 1; next }
   findings == 1 && $0 == "<!-- findings:" name ":end -->" { skip = 0; next }
   !skip { print }

@@ -2,7 +2,7 @@
  * test_repro.c — one result per config: the same bytes whatever the thread
  * count, the OpenBLAS kernel the environment asks for, the evaluation batch
  * size; deterministic elementary functions; provenance recorded and checked.
- * (README "Reproducibility".)
+ * (docs/REPRODUCIBILITY.md.)
  */
 #include <cJSON.h>
 #include <cblas.h>
