@@ -25,6 +25,9 @@
  *   breaks     the break length of every cell (study/aggregate.h: median, min and
  *              max over the seeds, per metric), drawn on the curves
  *              (report_page.html, drawBreaks)
+ *   colours    every encoding's colour (model/pe.h, pe_colour); each evaluation
+ *              also carries its series' colour and dash (study/style.h), so a
+ *              series looks the same on the page as in every figure
  * Every string from a run folder reaches the page only inside that JSON, made
  * safe by html_escape_script_json (study/html.h); the page inserts strings as
  * text only.
@@ -53,6 +56,7 @@
 #include "run/score.h"
 #include "study/aggregate.h"
 #include "study/html.h"
+#include "study/style.h"
 #include "study/sweep.h"
 
 /* the page template, linked in by report_asset.S (NUL-terminated) */
@@ -151,6 +155,10 @@ static cJSON *eval_entry(const ReportRun *r, int pm, int sc, const RunEval *v, c
     cJSON_AddStringToObject(e, "file", file);
     cJSON_AddStringToObject(e, "variant", vname[0] ? vname : "default");
     cJSON_AddStringToObject(e, "label", label);
+    SeriesStyle ss; /* the series' colour and dash, as in every figure (study/style.h) */
+    series_style(label, &ss);
+    cJSON_AddStringToObject(e, "colour", ss.colour);
+    cJSON_AddStringToObject(e, "dash", ss.dash_svg);
     cJSON_AddBoolToObject(e, "random_positions", pm == EVAL_POS_RANDOM);
     const TaskOps *t = task_find(r->cfg.task.name);
     const int A = r->cfg.task.alphabet, lm = t && t->frame == TASK_FRAME_LM;
@@ -726,6 +734,9 @@ int cmd_report(int argc, char **argv) {
     attention_section(data, runs, nruns, max_weights);
     cJSON_AddItemToObject(data, "schemes", schemes_entry(runs, nruns));
     cJSON_AddItemToObject(data, "breaks", is_sweep ? breaks_entry(dir) : cJSON_CreateNull());
+    /* every encoding's colour (model/pe.h), for the page's cards */
+    cJSON *colours = cJSON_AddObjectToObject(data, "colours");
+    for (int i = 0; i < pe_count(); i++) cJSON_AddStringToObject(colours, pe_at(i)->name, pe_colour(pe_at(i)->name));
     cJSON_Delete(spec);
     free(runs);
 

@@ -146,6 +146,9 @@ int show_rope_tables(const PE *pe, int len, double **angle, double **cos);
  * for summary lines) */
 #define SHOW_NUM_COLORS 8
 extern const char *const show_colors[SHOW_NUM_COLORS];
+/* Series i of n (heads, pairs, dimensions) spread along show_colors: the
+ * first dark, the last light (repeating beyond SHOW_NUM_COLORS series). */
+const char *show_ramp(int i, int n);
 /* A figure of rows x cols panels and one legend in a strip of strip_px pixels
  * under them (w x h pixels in all, 50 at the top for the title): the margins
  * of panel k (row-major). Used without `set multiplot layout`. */

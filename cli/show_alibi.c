@@ -161,7 +161,7 @@ static int show_alibi(Show *s, const ShowView *view) {
     plot_printf(&ps, "plot ");
     for (int h = 0; h < NH; h++)
         plot_printf(&ps, "%s$d using 1:%d with lines lw 2 lc rgb '%s' title 'm = %g'", h ? ", " : "", h + 2,
-                    show_colors[h % SHOW_NUM_COLORS], slopes[h]);
+                    show_ramp(h, NH), slopes[h]);
     plot_printf(&ps, ", -1 with lines dt 2 lc rgb '#555555' title 'bias -1'\nunset multiplot\n");
     int rc = show_render(s, &ps, 430 * cols, 370 * rows + 40);
     plot_script_free(&ps);

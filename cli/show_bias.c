@@ -249,10 +249,10 @@ static int plot_bias(const Show *s, const BiasKind *kind, const PEConfig *pc, co
         /* the second query position dashed, darker and thinner, on top (the two often coincide) */
         for (int h = 0; h < NH; h++)
             plot_printf(&ps, "%s$c%d using 1:2 with lines lw %s lc rgb '%s' notitle", h ? ", " : "", l * NH + h,
-                        fire ? "3.5" : "2", show_colors[h % SHOW_NUM_COLORS]);
+                        fire ? "3.5" : "2", show_ramp(h, NH));
         for (int h = 0; fire && h < NH; h++) {
             char dark[8];
-            show_darker(show_colors[h % SHOW_NUM_COLORS], dark);
+            show_darker(show_ramp(h, NH), dark);
             plot_printf(&ps, ", $c%d using 1:3 with lines lw 1.5 dt 2 lc rgb '%s' notitle", l * NH + h, dark);
         }
         plot_printf(&ps, "\n");
@@ -260,7 +260,7 @@ static int plot_bias(const Show *s, const BiasKind *kind, const PEConfig *pc, co
     if (kind->panel) kind->panel(&ps, s, pc, layers, rows, cols, W, H, strip);
     show_legend_strip(&ps, H, strip, 6);
     for (int h = 0; h < NH; h++)
-        plot_printf(&ps, "%sNaN with lines lw 2 lc rgb '%s' title 'head %d'", h ? ", " : "", show_colors[h % SHOW_NUM_COLORS], h);
+        plot_printf(&ps, "%sNaN with lines lw 2 lc rgb '%s' title 'head %d'", h ? ", " : "", show_ramp(h, NH), h);
     if (fire)
         plot_printf(&ps, ", NaN with lines lw 3.5 lc rgb '#999999' title 'query at len-1 = %d', "
                          "NaN with lines lw 1.5 dt 2 lc rgb '#444444' title 'query at %d'", len - 1, q2);

@@ -220,10 +220,17 @@ float *show_embed_table(const PE *pe, int len, int C) {
     return t;
 }
 
-/* Okabe-Ito, with wine and grey instead of yellow and black (black is kept
- * for summary lines) */
-const char *const show_colors[SHOW_NUM_COLORS] = {"#0072B2", "#D55E00", "#009E73", "#CC79A7",
-                                     "#E69F00", "#56B4E9", "#882255", "#999999"};
+/* Heads, pairs and dimensions, which are not encodings: steps along viridis
+ * (dark to light, its pale yellow end left out), so that they never look like
+ * an encoding, whose colour (model/pe.h, pe_colour) is the same in every
+ * figure; the same ramp as the report page's. Black is kept for summary lines. */
+const char *const show_colors[SHOW_NUM_COLORS] = {"#440154", "#472d7b", "#3b528b", "#2c728e",
+                                                  "#21918c", "#28ae80", "#5ec962", "#addc30"};
+
+const char *show_ramp(int i, int n) {
+    if (n > SHOW_NUM_COLORS || n < 2) return show_colors[(i < 0 ? 0 : i) % SHOW_NUM_COLORS];
+    return show_colors[i * (SHOW_NUM_COLORS - 1) / (n - 1)];
+}
 
 /* A figure of rows x cols panels and one legend in a strip of strip_px pixels
  * under them (w x h pixels in all, 50 at the top for the title): the margins

@@ -229,10 +229,10 @@ static int show_learned(Show *s, const ShowView *view) {
                 len - 0.5, w0 ? " and distance moved from the initial values" : "");
     plot_printf(&ps, "plot $rows using 1:2 with linespoints pt 7 ps 0.5 lw 1.5 lc rgb '%s' title '||W[p]||', "
                      "%.6g with lines dt 2 lw 1.5 lc rgb '#555555' title 'N(0, 0.02) noise: %.3f'",
-                show_colors[0], noise_norm, noise_norm);
+                pe_colour("learned"), noise_norm, noise_norm);
     if (w0)
         plot_printf(&ps, ", $rows using 1:3 with linespoints pt 5 ps 0.5 lw 1.5 lc rgb '%s' title '||W[p] - W_{init}[p]||'",
-                    show_colors[1]);
+                    show_colors[2]);
     plot_printf(&ps, "\nunset multiplot\n");
     int rc = show_render(s, &ps, 1200, 850);
     plot_script_free(&ps);

@@ -216,11 +216,11 @@ static int rope_picture(const Show *s, const RopeTables *rt, int hs, float rope_
     for (int k = 0; k < ns; k++) /* each line labelled at its right end */
         plot_printf(&ps, "set label %d 'pair %d, λ = %.3g' at first %d, first %.6g left offset 0.7,0 tc rgb '%s'\n",
                     10 + k, sel[k], 2 * PI / angle[(size_t)(len > 1) * half + sel[k]], len - 1,
-                    angle[(size_t)(len - 1) * half + sel[k]], show_colors[k]);
+                    angle[(size_t)(len - 1) * half + sel[k]], show_ramp(k, ns));
     plot_printf(&ps, "plot ");
     for (int k = 0; k < ns; k++)
         plot_printf(&ps, "%s$r using 1:($1 > 0 ? $%d : NaN) with lines lw 2 lc rgb '%s' notitle", k ? ", " : "",
-                    3 + 2 * k, show_colors[k]);
+                    3 + 2 * k, show_ramp(k, ns));
     plot_printf(&ps, "\n");
     for (int k = 0; k < ns; k++) plot_printf(&ps, "unset label %d\n", 10 + k);
     plot_printf(&ps, "unset logscale y\nset format y '%%g'\nset yrange [-1.05:1.05]\n"
@@ -237,7 +237,7 @@ static int rope_picture(const Show *s, const RopeTables *rt, int hs, float rope_
     plot_printf(&ps, "plot ");
     for (int k = 0; k < ns; k++)
         plot_printf(&ps, "%s$r using 1:%d with lines lw 1.5 lc rgb '%s' notitle", k ? ", " : "", 4 + 2 * k,
-                    show_colors[k]); /* the pairs' colours are labelled in the left panel */
+                    show_ramp(k, ns)); /* the pairs' colours are labelled in the left panel */
     plot_printf(&ps, ", $r using 1:2 with lines lw 3.5 dt 1 lc rgb '#000000' title 'mean over all pairs "
                      "(each pair in its colour on the left)'\n");
     plot_printf(&ps, "unset multiplot\n");

@@ -184,7 +184,7 @@ static int show_sinusoidal(Show *s, const ShowView *view) {
         int i = cols[k] / 2;
         double lam = 2 * PI * pow(10000.0, 2.0 * i / C);
         plot_printf(&ps, "%s$cols using 1:%d with linespoints pt 7 ps 0.4 lw 1.5 lc rgb '%s' title 'd = %d (λ = %.3g)'",
-                    k ? ", " : "", k + 2, show_colors[k], cols[k], lam);
+                    k ? ", " : "", k + 2, show_ramp(k, ncols), cols[k], lam);
     }
     plot_printf(&ps, "\nunset multiplot\n");
     int rc = show_render(s, &ps, 1200, 850);

@@ -81,7 +81,7 @@ static int show_xpos(Show *s, const ShowView *view) {
     plot_printf(&ps, "set title 'decay zeta_i^{d/gamma} per pair'\nset ylabel 'decay'\nplot ");
     for (int k = 0, n = 0; k < nshown; k++)
         plot_printf(&ps, "%s$d using 1:%d with lines lw 2 lc rgb '%s' notitle", n++ ? ", " : "", shown[k] + 2,
-                    show_colors[k % SHOW_NUM_COLORS]);
+                    show_ramp(k, nshown));
     plot_printf(&ps, "\n");
     show_panel_at(&ps, 1, 1, 2, W, H, strip);
     plot_printf(&ps, "set title 'score of pair i: cos(d w_i) zeta_i^{d/gamma}'\nset ylabel 'q·k'\nplot ");
@@ -89,12 +89,12 @@ static int show_xpos(Show *s, const ShowView *view) {
         int k = 0;
         while (shown[k] != picks[p]) k++;
         plot_printf(&ps, "%s$d using 1:%d with lines lw 2 lc rgb '%s' notitle", p ? ", " : "", half + 2 + p,
-                    show_colors[k % SHOW_NUM_COLORS]);
+                    show_ramp(k, nshown));
     }
     plot_printf(&ps, "\n");
     show_legend_strip(&ps, H, strip, 10);
     for (int k = 0; k < nshown; k++)
-        plot_printf(&ps, "%sNaN with lines lw 2 lc rgb '%s' title 'pair %d'", k ? ", " : "", show_colors[k % SHOW_NUM_COLORS],
+        plot_printf(&ps, "%sNaN with lines lw 2 lc rgb '%s' title 'pair %d'", k ? ", " : "", show_ramp(k, nshown),
                     shown[k]);
     plot_printf(&ps, "\nunset multiplot\n");
     int rc = show_render(s, &ps, W, H);

@@ -277,6 +277,12 @@ const PEOps *pe_at(int i);
 int pe_has(const char *name, unsigned flag);
 /* The names of the encodings with property flag, "a, b" (or "a"), into buf. */
 void pe_names_with(unsigned flag, char *buf, size_t n);
+/* The encoding's colour, "#rrggbb", the same in every figure and page posenc
+ * draws (the table beside the registry in pe_registry.c: colour-blind-safe,
+ * Okabe & Ito's eight hues and Tol's); PE_COLOUR_OTHER for a name not in the
+ * registry. */
+#define PE_COLOUR_OTHER "#7f7f7f"
+const char *pe_colour(const char *name);
 
 /* The distinct settings of all encodings, in registry order: slots 0..n-1. */
 int pe_num_settings(void);

@@ -3,7 +3,7 @@
  * table of their settings (the union of the encodings' PESetting rows, one
  * slot per distinct row, in registry order).
  * To add an encoding: write pe_<name>.c defining `const PEOps pe_<name>_ops`
- * and add one line to the table below.
+ * and add one line to the table below, and its colour to the colour table.
  */
 #include <math.h>
 #include <pthread.h>
@@ -22,6 +22,31 @@ static const PEOps *const registry[] = {
     &pe_t5_ops,   &pe_fire_ops,       &pe_kerple_ops,  &pe_xpos_ops,
 };
 #define NUM_PE ((int)(sizeof registry / sizeof registry[0]))
+
+/* Each encoding's colour, in registry order: the one table every figure
+ * (study/style.c, posenc show) and the report page take it from. Okabe & Ito's
+ * colour-blind-safe hues (their yellow, too pale on white, and black, the
+ * reference lines' colour, left out) and, for the last three, Paul Tol's
+ * wine, olive and indigo. A new encoding adds its colour here. */
+static const char *const colours[] = {
+    "#E69F00", /* none: orange */
+    "#56B4E9", /* sinusoidal: sky blue */
+    "#009E73", /* learned: bluish green */
+    "#0072B2", /* rope: blue */
+    "#D55E00", /* alibi: vermillion */
+    "#CC79A7", /* t5: reddish purple */
+    "#882255", /* fire: wine */
+    "#999933", /* kerple: olive */
+    "#332288", /* xpos: indigo */
+};
+_Static_assert(sizeof colours / sizeof colours[0] == sizeof registry / sizeof registry[0],
+               "one colour per encoding of the registry");
+
+const char *pe_colour(const char *name) {
+    for (int i = 0; name && i < NUM_PE; i++)
+        if (strcmp(registry[i]->name, name) == 0) return colours[i];
+    return PE_COLOUR_OTHER;
+}
 
 int pe_count(void) { return NUM_PE; }
 const PEOps *pe_at(int i) { return (i >= 0 && i < NUM_PE) ? registry[i] : NULL; }

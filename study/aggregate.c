@@ -24,6 +24,7 @@
 #include "run/provenance.h"
 #include "run/score.h"
 #include "study/plot.h"
+#include "study/style.h"
 #include "study/sweep.h"
 
 static const char *const metric_names[AGG_NMETRICS] = {"exact_match", "token_acc", "loss", "ppl"};
@@ -842,15 +843,13 @@ static void print_group(FILE *f, const AggTable *t, const int *members, int nm, 
     free(pst);
 }
 
-static const char *const palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
-                                      "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"};
-
-/* A cell's line style in a group's plot: the encoding (its label up to the
- * first '+' or space) picks the hue, shared with its variants (+rand, a RoPE
- * scaling), which are dashed (never dotted: dotted is the chance line), a
- * darker shade, thinner, with a marker of their own, and drawn after (on top
- * of) the encodings. Encodings listed earlier are drawn wider, so lines that
- * coincide stay visible as nested strokes. */
+/* A cell's line style in a group's plot (study/style.h): the encoding (its
+ * label up to the first '+' or space) gives the colour, the same in every
+ * figure and in the report; its variants (+rand, a RoPE scaling) share that
+ * colour with a dash pattern of their own (never dotted: dotted is the chance
+ * line), thinner, with a marker of their own (hollow for random evaluation
+ * positions), drawn after (on top of) the encodings. Encodings listed earlier
+ * are drawn wider, so lines that coincide stay visible as nested strokes. */
 typedef struct {
     char colour[8];
     const char *dash; /* a gnuplot dashtype */
@@ -860,30 +859,21 @@ typedef struct {
 
 static void group_styles(const Cell *cells, const int *members, int nm, LineStyle *st) {
     char bases[64][64];
-    int nbases = 0, variants[64] = {0}, base_of[256] = {0};
+    int nbases = 0, base_of[256] = {0};
     for (int i = 0; i < nm; i++) {
-        const char *label = cells[members[i]].label;
-        size_t len = strcspn(label, "+ "); /* "rope+pi", "none+rand (eval random)": rope, none */
-        char base[64];
-        snprintf(base, sizeof base, "%.*s", (int)(len < sizeof base ? len : sizeof base - 1), label);
+        SeriesStyle ss;
+        series_style(cells[members[i]].label, &ss);
         int b = 0;
-        while (b < nbases && strcmp(bases[b], base) != 0) b++;
-        if (b == nbases && nbases < 64) snprintf(bases[nbases++], sizeof bases[0], "%s", base);
+        while (b < nbases && strcmp(bases[b], ss.pe) != 0) b++;
+        if (b == nbases && nbases < 64) snprintf(bases[nbases++], sizeof bases[0], "%s", ss.pe);
         if (b > 63) b = 63;
         base_of[i < 256 ? i : 255] = b;
-        const int plain = label[len] != '+';
-        const int v = plain ? 0 : ++variants[b];
-        static const int points[] = {7, 5, 9, 11, 13, 15};
-        snprintf(st[i].colour, sizeof st[i].colour, "%s", palette[b % 10]);
-        if (!plain) { /* the variant: the hue darkened, so it shows on top of its encoding's line */
-            unsigned rgb = (unsigned)strtoul(palette[b % 10] + 1, NULL, 16);
-            unsigned r = (rgb >> 16 & 255) * 6 / 10, g = (rgb >> 8 & 255) * 6 / 10, bl = (rgb & 255) * 6 / 10;
-            snprintf(st[i].colour, sizeof st[i].colour, "#%02x%02x%02x", r, g, bl);
-        }
-        static const char *const dashes[] = {"2", "4", "5", "(14,6,3,6,3,6)", "(20,8)"};
-        st[i].dash = plain ? "1" : dashes[(v - 1) % 5]; /* dashed, dash-dot, dash-dot-dot, ... */
-        st[i].point = points[v % 6];
-        st[i].variant = !plain;
+        /* filled markers, and their hollow twins for random evaluation positions */
+        static const int points[STYLE_VARIANTS] = {7, 5, 9, 11, 13, 15, 7, 5}, hollow[STYLE_VARIANTS] = {6, 4, 8, 10, 12, 14, 6, 4};
+        snprintf(st[i].colour, sizeof st[i].colour, "%s", ss.colour);
+        st[i].dash = ss.dash_gp;
+        st[i].point = ss.eval_random ? hollow[ss.variant] : points[ss.variant];
+        st[i].variant = ss.variant != 0;
     }
     /* widths: encodings widest first (earlier ones wider), variants thin on top */
     for (int i = 0; i < nm; i++) {
@@ -1019,9 +1009,12 @@ static int by_position_plot(const AggTable *t, const int *members, int nm, const
     return rc;
 }
 
-/* Plot geometry: the legend's rows and the figure height that fits them. */
-/* The legend's rows (it fills column by column): even when there are
- * variants, so that an encoding and its variant stay in one column. */
+/* Plot geometry. The legend is one strip under the panels: the series in
+ * columns as wide as their longest label (so that one long entry does not
+ * spread a few wide columns across the figure), filled column by column with
+ * an even number of rows when there are variants, so that an encoding and its
+ * variant stay in one column; then one row for the reference marks (chance,
+ * break length, floor). */
 static int legend_rows(int entries, int cols, int paired) {
     const int rows = (entries + cols - 1) / cols;
     return paired && rows % 2 ? rows + 1 : rows;
@@ -1038,10 +1031,28 @@ static int group_any_break(const Cell *cells, const int *members, int nm) {
             if (cells[members[i]].brk[m].defined && cells[members[i]].brk[m].median > 0) return 1;
     return 0;
 }
-static int aggregate_plot_height(const Cell *cells, const int *members, int nm, int loss, int has_floor) {
-    const int cols = loss ? 4 : 6,
-              entries = nm + 1 + (loss && has_floor) + (!loss && group_any_break(cells, members, nm));
-    return 470 + 22 * legend_rows(entries, cols, any_variant(cells, members, nm));
+static void legend_layout(const AggTable *t, const int *members, int nm, int width, int *cols, int *rows) {
+    const Cell *cells = t->cells;
+    size_t longest = 4;
+    for (int i = 0; i < nm; i++) {
+        char label[256];
+        cell_label(t, members[i], label, sizeof label);
+        if (strlen(label) > longest) longest = strlen(label);
+    }
+    const int colw = (int)(7.2 * (double)longest) + 80; /* font 10: ~7 px a character, the sample and a gap */
+    *cols = (int)(0.94 * width) / colw;
+    if (*cols < 1) *cols = 1;
+    if (*cols > 8) *cols = 8;
+    if (*cols > nm) *cols = nm > 0 ? nm : 1;
+    *rows = legend_rows(nm, *cols, any_variant(cells, members, nm));
+    *cols = (nm + *rows - 1) / *rows; /* gnuplot fills maxcols first: no more columns than the rows need */
+    if (*cols < 1) *cols = 1;
+}
+static int aggregate_plot_width(int loss) { return loss ? 1000 : 1400; }
+static int aggregate_plot_height(const AggTable *t, const int *members, int nm, int loss) {
+    int cols, rows;
+    legend_layout(t, members, nm, aggregate_plot_width(loss), &cols, &rows);
+    return 470 + 22 * (rows + 1);
 }
 
 /* gnuplot script for one group: accuracy (token_acc and exact_match panels)
@@ -1097,21 +1108,20 @@ static void group_script(PlotScript *s, const AggTable *t, const int *members, i
     LineStyle *st = core_calloc(nm, sizeof *st);
     group_styles(cells, members, nm, st);
     const int train_max = c0->max_len, A = c0->alphabet;
-    const int panels = loss ? 1 : 2, cols = loss ? 4 : 6;
-    const int rows = legend_rows(nm + 1 + (loss && has_floor) + (!loss && group_any_break(cells, members, nm)), cols,
-                                 any_variant(cells, members, nm));
-    /* screen fractions: the title on top, the legend's rows in a strip under the panels */
-    const double key_h = (22.0 * rows + 16.0) / height, top = 1.0 - 70.0 / height;
+    const int panels = loss ? 1 : 2;
+    int cols, rows;
+    legend_layout(t, members, nm, aggregate_plot_width(loss), &cols, &rows);
+    /* screen fractions: the title on top, the legend's rows (and the reference row) in a strip under the panels */
+    const double ref_h = 24.0 / height, key_h = (22.0 * rows + 16.0) / height + ref_h, top = 1.0 - 70.0 / height;
     plot_printf(s,
                 "set grid lc rgb '#dddddd'\n"
-                "set xlabel 'evaluation length n'\n"
+                "set xlabel 'evaluation length n (vertical dashed line: the longest training length, n = %d)'\n"
                 "set xrange [0:%d]\n"
                 "set style fill transparent solid 0.15 noborder\n"
                 "set arrow 1 from %d, graph 0 to %d, graph 1 nohead dt 2 lw 1.5 lc rgb '#444444'\n"
-                "set label 1 'longest training length' at %d, graph 0.97 left offset 0.5,0 tc rgb '#444444'\n"
                 "unset key\n"
                 "set multiplot title ",
-                nmax + (nmax / 20 > 1 ? nmax / 20 : 1), train_max, train_max, train_max);
+                train_max, nmax + (nmax / 20 > 1 ? nmax / 20 : 1), train_max, train_max);
     char title[1024];
     snprintf(title, sizeof title, "%s (trained on n = %d..%d%s)", head, c0->min_len, c0->max_len,
              any_band ? "; bands: min..max over seeds" : "; one seed: no band");
@@ -1165,14 +1175,14 @@ static void group_script(PlotScript *s, const AggTable *t, const int *members, i
         if (loss && has_floor) plot_printf(s, ", $floor using 1:2 with lines dt 1 lw 1.5 lc rgb '#000000' notitle");
         plot_printf(s, "\n");
     }
-    /* the one legend: a strip across the figure under the panels */
+    /* the one legend: a strip across the figure under the panels, the series, then the reference marks */
     plot_printf(s,
-                "unset title\nunset arrow 1\nunset label 1\nunset xlabel\nunset ylabel\nunset grid\n"
+                "unset title\nunset arrow 1\nunset xlabel\nunset ylabel\nunset grid\n"
                 "unset logscale y\nunset border\nunset tics\nset xrange [0:1]\nset yrange [0:1]\n"
                 "set lmargin at screen 0.02\nset rmargin at screen 0.98\n"
-                "set bmargin at screen 0.005\nset tmargin at screen %.4f\n"
+                "set bmargin at screen %.4f\nset tmargin at screen %.4f\n"
                 "set key center center horizontal maxcols %d maxrows %d samplen 4 spacing 1.2 font ',10'\nplot ",
-                key_h, cols, rows);
+                ref_h, key_h, cols, rows);
     for (int i = 0; i < nm; i++) {
         char label[256];
         cell_label(t, members[i], label, sizeof label);
@@ -1180,14 +1190,22 @@ static void group_script(PlotScript *s, const AggTable *t, const int *members, i
                     st[i].width, st[i].dash, st[i].point, st[i].point_size, st[i].colour);
         plot_quoted(s, label);
     }
-    if (A > 1)
-        plot_printf(s, ", NaN with lines dt 3 lw 1.5 lc rgb '#666666' title '%s'",
-                    loss ? "chance: log(alphabet)" : "chance: 1/alphabet");
-    if (!loss && any_break)
-        plot_printf(s, ", NaN with points pt 11 ps 1.4 lc rgb '#444444' title 'break length: median, min..max over "
-                       "seeds'");
-    if (loss && has_floor) plot_printf(s, ", NaN with lines dt 1 lw 1.5 lc rgb '#000000' title 'floor (lowest possible)'");
     plot_printf(s, "\n");
+    const int refs = (A > 1) + (!loss && any_break) + (loss && has_floor);
+    if (refs) {
+        plot_printf(s, "set bmargin at screen 0.0\nset tmargin at screen %.4f\n"
+                       "set key center center horizontal maxrows 1 samplen 4 font ',10'\nplot ", ref_h);
+        int k = 0;
+        if (A > 1)
+            plot_printf(s, "%sNaN with lines dt 3 lw 1.5 lc rgb '#666666' title '%s'", k++ ? ", " : "",
+                        loss ? "chance: log(alphabet)" : "chance: 1/alphabet");
+        if (!loss && any_break)
+            plot_printf(s, "%sNaN with points pt 11 ps 1.4 lc rgb '#444444' title 'break length: median, min..max over "
+                           "seeds'", k++ ? ", " : "");
+        if (loss && has_floor)
+            plot_printf(s, "%sNaN with lines dt 1 lw 1.5 lc rgb '#000000' title 'floor (lowest possible)'", k++ ? ", " : "");
+        plot_printf(s, "\n");
+    }
     free(order);
     plot_printf(s, "unset multiplot\n");
     free(st);
@@ -1440,7 +1458,7 @@ static int table_build(AggTable *t, const AggOptions *o, char keys[][64], int nk
     t->break_fraction = o && o->break_fraction > 0 ? o->break_fraction : FINDINGS_BREAK_FRACTION;
     t->break_factor = o && o->break_factor > 0 ? o->break_factor : FINDINGS_BREAK_FACTOR;
     if (nruns == 0) return core_errorf("%s: no complete runs to aggregate", title);
-    /* what produced them: one result identity, or refuse (README "Reproducibility") */
+    /* what produced them: one result identity, or refuse (docs/REPRODUCIBILITY.md) */
     const int pc = prov_collect(list->dirs, list->ndirs, o && o->allow_mixed, t->prov_line, sizeof t->prov_line,
                                 t->prov_details, sizeof t->prov_details);
     if (pc < 0) return RUN_INVALID;
@@ -1602,11 +1620,9 @@ int aggregate_write(const AggTable *t, const char *out, FILE *f, const AggOption
             snprintf(base, sizeof base, "%s/%s_%s", out, gname, loss ? "loss" : "accuracy");
             PlotScript script;
             plot_script_init(&script);
-            int has_floor = 0;
-            for (int m = 0; m < cells[c].num_lengths; m++) has_floor |= cells[c].floor[m] >= 0;
-            const int height = aggregate_plot_height(cells, members, nm, loss, has_floor);
+            const int height = aggregate_plot_height(t, members, nm, loss);
             group_script(&script, t, members, nm, head, loss, height); /* strings escaped there */
-            rc = plot_render(script.text, base, loss ? 1000 : 1400, height);
+            rc = plot_render(script.text, base, aggregate_plot_width(loss), height);
             plot_script_free(&script);
             if (rc == 0 && f) fprintf(f, "plot: %s.png (and .svg)\n", base);
             if (rc == 0 && md) fprintf(md, "\n![%s %s](%s_%s.svg)\n", gname, loss ? "loss" : "accuracy", gname,

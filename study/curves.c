@@ -14,6 +14,7 @@
 #include "core/error.h"
 #include "core/fsutil.h"
 #include "study/plot.h"
+#include "study/style.h"
 
 typedef struct {
     int eval;     /* 0 a "train" line, 1 an "eval" line */
@@ -24,6 +25,7 @@ typedef struct {
 
 typedef struct {
     char name[256];
+    char label[80];     /* the encoding, "+rand" with random positions (study/style.h): the colour */
     int alphabet;       /* task.alphabet, 0 if unknown */
     MetricRow *rows;
     int num, cap;
@@ -44,6 +46,9 @@ static int read_curves(const char *dir, RunCurves *r) {
         const cJSON *task = cJSON_GetObjectItemCaseSensitive(cfg, "task");
         const cJSON *a = cJSON_GetObjectItemCaseSensitive(task, "alphabet");
         if (cJSON_IsNumber(a)) r->alphabet = (int)a->valuedouble;
+        const char *pe = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cfg, "model"), "pe"));
+        const int rnd = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(cfg, "train"), "random_positions"));
+        if (pe) snprintf(r->label, sizeof r->label, "%.63s%s", pe, rnd ? "+rand" : "");
         cJSON_Delete(cfg);
     }
     if (path_join(path, sizeof path, dir, "metrics.jsonl") != 0) return -1;
@@ -152,9 +157,6 @@ static int write_csv(const RunCurves *runs, int nruns, const char *csv_path) {
 
 /* ---- the figure ---------------------------------------------------------- */
 
-static const char *const palette[] = {"#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
-                                      "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"};
-
 static int write_plot(const RunCurves *runs, int nruns, const char *base) {
     PlotScript s;
     plot_script_init(&s);
@@ -188,10 +190,44 @@ static int write_plot(const RunCurves *runs, int nruns, const char *base) {
             for (int i = 0; i < runs[r].num; i++) count += runs[r].rows[i].eval && runs[r].rows[i].n == runs[r].ns[k];
             few_evals &= count <= 1;
         }
+    /* a training loss of exactly 0 (a log axis cannot show it): drawn at the axis' bottom, marked */
+    int any_zero = 0;
+    for (int r = 0; r < nruns; r++)
+        for (int i = 0; i < runs[r].num; i++) any_zero |= !runs[r].rows[i].eval && runs[r].rows[i].loss == 0.0;
+    /* each run in its encoding's colour (study/style.h); runs of one encoding differ by width and marker */
+    char (*colour)[8] = core_calloc(nruns > 0 ? nruns : 1, sizeof *colour);
+    int *point = core_calloc(nruns > 0 ? nruns : 1, sizeof *point);
+    for (int r = 0; r < nruns; r++) {
+        SeriesStyle ss;
+        series_style(runs[r].label[0] ? runs[r].label : "", &ss);
+        snprintf(colour[r], sizeof colour[r], "%s", ss.colour);
+        int same = 0;
+        for (int q = 0; q < r; q++) same += strcmp(colour[q], colour[r]) == 0;
+        static const int points[] = {7, 5, 9, 11, 13, 15};
+        point[r] = points[same % 6];
+    }
+    double zero_y = NAN;
     /* legend: the runs, then what solid and dashed mean, then chance */
-    const int cols = 4, entries = nruns + 1 + any_long + (alphabet > 1);
-    const int rows = (entries + cols - 1) / cols, height = 760 + 22 * rows, width = 1300;
-    const double key_h = (22.0 * rows + 16.0) / height;
+    /* one legend in a strip under the panels: the runs in columns as wide as their longest name
+     * (one long entry must not spread a few wide columns under the panels), then the reference marks */
+    const int width = 1300, nrefs = 1 + any_long + (alphabet > 1) + any_zero;
+    size_t longest = 4;
+    char (*titles)[400] = core_calloc(nruns > 0 ? nruns : 1, sizeof *titles);
+    for (int r = 0; r < nruns; r++) {
+        /* the run's name, with its encoding when the name does not say it */
+        if (runs[r].label[0] && !strstr(runs[r].name, runs[r].label))
+            snprintf(titles[r], sizeof titles[r], "%s (%s)", runs[r].name, runs[r].label);
+        else
+            snprintf(titles[r], sizeof titles[r], "%s", runs[r].name);
+        if (strlen(titles[r]) > longest) longest = strlen(titles[r]);
+    }
+    int cols = (int)(0.94 * width) / ((int)(7.2 * (double)longest) + 80);
+    cols = cols < 1 ? 1 : cols > 6 ? 6 : cols;
+    const int rows = (nruns + cols - 1) / cols;
+    cols = (nruns + rows - 1) / rows;
+    const int ref_cols = nrefs > 2 ? 2 : nrefs, ref_rows = (nrefs + ref_cols - 1) / ref_cols; /* entries ~50 characters */
+    const int height = 760 + 22 * (rows + ref_rows);
+    const double ref_h = (22.0 * ref_rows + 6.0) / height, key_h = (22.0 * rows + 16.0) / height + ref_h;
     const double bottom = key_h + 55.0 / height, top = 1.0 - 60.0 / height, mid = (bottom + top) / 2;
     plot_printf(&s,
                 "set grid lc rgb '#dddddd'\nunset key\nset xrange [0:%ld]\nset xlabel 'step'\n"
@@ -222,7 +258,7 @@ static int write_plot(const RunCurves *runs, int nruns, const char *base) {
                     if (v < lo) lo = v;
                     if (v > hi) hi = v;
                 }
-            plot_log_y(&s, lo, hi);
+            zero_y = plot_log_y(&s, lo, hi) * 1.04;
         } else if (p == 1)
             plot_printf(&s, "unset logscale y\nset mytics default\nset format y '%%.1e'\nset ytics autofreq\nset yrange [0:*]\n");
         else
@@ -235,15 +271,21 @@ static int write_plot(const RunCurves *runs, int nruns, const char *base) {
         for (int r = 0; r < nruns; r++) {
             /* earlier runs wider: runs that coincide stay visible as nested strokes */
             const double lw = nruns > 1 ? 1.5 + 2.5 * (nruns - 1 - r) / (nruns - 1) : 2.0;
-            const char *colour = palette[r % 10];
-            if (p < 2) {
-                plot_printf(&s, "%s$t%d using 1:%d with lines lw %.2f lc rgb '%s' notitle", first ? "" : ", ", r,
-                            p == 0 ? 2 : 3, lw, colour);
+            if (p == 0) { /* a loss of exactly 0 at the axis' bottom, with a marker of its own */
+                plot_printf(&s, "%s$t%d using 1:($2 > 0 ? $2 : %.9g) with lines lw %.2f lc rgb '%s' notitle", first ? "" : ", ",
+                            r, zero_y, lw, colour[r]);
+                if (any_zero)
+                    plot_printf(&s, ", $t%d using 1:($2 == 0 ? %.9g : NaN) with points pt 10 ps 1.2 lc rgb '%s' notitle", r,
+                                zero_y, colour[r]);
+                first = 0;
+            } else if (p == 1) {
+                plot_printf(&s, "%s$t%d using 1:3 with lines lw %.2f lc rgb '%s' notitle", first ? "" : ", ", r, lw,
+                            colour[r]);
                 first = 0;
             } else {
                 for (int k = 0; k < runs[r].num_ns; k++) {
-                    plot_printf(&s, "%s$e%d_%d using 1:%d with linespoints lw %.2f dt %d pt 7 ps 0.5 lc rgb '%s' notitle",
-                                first ? "" : ", ", r, k, p == 2 ? 2 : 3, lw, k == 0 ? 1 : 2, colour);
+                    plot_printf(&s, "%s$e%d_%d using 1:%d with linespoints lw %.2f dt %d pt %d ps 0.5 lc rgb '%s' notitle",
+                                first ? "" : ", ", r, k, p == 2 ? 2 : 3, lw, k == 0 ? 1 : 2, point[r], colour[r]);
                     first = 0;
                 }
             }
@@ -255,18 +297,21 @@ static int write_plot(const RunCurves *runs, int nruns, const char *base) {
             plot_printf(&s, "NaN notitle");
         plot_printf(&s, "\n");
     }
-    /* the one legend, a strip under the panels */
+    /* the one legend, a strip under the panels: the runs, then the reference marks */
     plot_printf(&s,
                 "unset logscale y\nunset label 2\nunset xlabel\nunset ylabel\nunset grid\nunset border\nunset tics\n"
                 "set xrange [0:1]\nset yrange [0:1]\n"
                 "set lmargin at screen 0.02\nset rmargin at screen 0.98\n"
-                "set bmargin at screen 0.005\nset tmargin at screen %.4f\n"
+                "set bmargin at screen %.4f\nset tmargin at screen %.4f\n"
                 "set key center center horizontal maxcols %d maxrows %d samplen 4 spacing 1.2 font ',10'\nplot ",
-                key_h, cols, rows);
+                ref_h, key_h, cols, rows);
     for (int r = 0; r < nruns; r++) {
-        plot_printf(&s, "%sNaN with lines lw 2 lc rgb '%s' title ", r ? ", " : "", palette[r % 10]);
-        plot_quoted(&s, runs[r].name);
+        plot_printf(&s, "%sNaN with linespoints lw 2 pt %d ps 0.8 lc rgb '%s' title ", r ? ", " : "", point[r], colour[r]);
+        plot_quoted(&s, titles[r]);
     }
+    plot_printf(&s, "\nset bmargin at screen 0.0\nset tmargin at screen %.4f\n"
+                    "set key center center horizontal maxcols %d maxrows %d samplen 4 spacing 1.2 font ',10'\nplot ",
+                ref_h, ref_cols, ref_rows);
     /* the lengths, when every run evaluated the same two */
     int same_ns = 1;
     for (int r = 1; r < nruns; r++)
@@ -274,14 +319,19 @@ static int write_plot(const RunCurves *runs, int nruns, const char *base) {
                    (runs[0].num_ns < 2 || runs[r].ns[1] == runs[0].ns[1]);
     char n_text[2][48] = {"", ""};
     for (int k = 0; k < runs[0].num_ns && same_ns; k++) snprintf(n_text[k], sizeof n_text[k], "n = %d, ", runs[0].ns[k]);
-    plot_printf(&s, ", NaN with linespoints lw 1.5 pt 7 ps 0.5 lc rgb '#444444' title "
+    plot_printf(&s, "NaN with linespoints lw 1.5 pt 7 ps 0.5 lc rgb '#444444' title "
                     "'evaluation at %sthe longest training length'", n_text[0]);
     if (any_long)
         plot_printf(&s, ", NaN with linespoints lw 1.5 dt 2 pt 7 ps 0.5 lc rgb '#444444' title "
                         "'evaluation at %sthe longest evaluation length'", n_text[1]);
     if (alphabet > 1)
         plot_printf(&s, ", NaN with lines dt 3 lw 1.5 lc rgb '#666666' title 'chance: log(alphabet), 1/alphabet'");
+    if (any_zero)
+        plot_printf(&s, ", NaN with points pt 10 ps 1.2 lc rgb '#444444' title 'training loss exactly 0 (drawn at the axis bottom)'");
     plot_printf(&s, "\nunset multiplot\n");
+    free(colour);
+    free(point);
+    free(titles);
     int rc = plot_render(s.text, base, width, height);
     plot_script_free(&s);
     return rc;

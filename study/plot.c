@@ -53,7 +53,7 @@ void plot_quoted(PlotScript *s, const char *text) {
     free(q);
 }
 
-void plot_log_y(PlotScript *s, double lo, double hi) {
+double plot_log_y(PlotScript *s, double lo, double hi) {
     if (!(lo > 0) || !(lo < hi)) {
         lo = hi > 0 ? hi / 2 : 0.01;
         hi = hi > 0 ? hi * 2 : 1.0;
@@ -69,6 +69,7 @@ void plot_log_y(PlotScript *s, double lo, double hi) {
             if ((dense || d == 1 || d == 2 || d == 5) && t >= lo && t <= hi) plot_printf(s, "%s%g", nt++ ? ", " : "", t);
         }
     plot_printf(s, ")\n");
+    return lo;
 }
 
 void plot_script_free(PlotScript *s) {

@@ -48,8 +48,10 @@ void plot_script_free(PlotScript *s);
 void plot_quoted(PlotScript *s, const char *text);
 /* A logarithmic y axis from lo to hi (the data's extremes; 15 % margin added)
  * with labelled tics at 1, 2 and 5 x 10^k, or at every digit when the range
- * is less than a decade (gnuplot's own would label whole decades only). */
-void plot_log_y(PlotScript *s, double lo, double hi);
+ * is less than a decade (gnuplot's own would label whole decades only).
+ * Returns the axis' lower end: where a value of 0, which a log axis cannot
+ * show, is drawn instead (and marked as such by the caller). */
+double plot_log_y(PlotScript *s, double lo, double hi);
 
 /* Render `script` to out_base.png and out_base.svg, width x height pixels
  * (the SVG gets the same size in its units). The directory of out_base must

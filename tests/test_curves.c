@@ -45,12 +45,38 @@ START_TEST(test_plot_and_csv) {
     ck_assert_msg(strstr(svg, "training loss") && strstr(svg, "learning rate") && strstr(svg, "token accuracy") &&
                       strstr(svg, "chance: log(alphabet), 1/alphabet") && strstr(svg, "n = 6, the longest training"),
                   "panels, chance or lengths missing in %s", p);
+    /* the run in its encoding's colour (rope: #0072B2, model/pe_registry.c), named with it; no zero-loss mark */
+    ck_assert_msg(strstr(svg, "stroke=\"rgb(  0, 114, 178)\"") && strstr(svg, ">a (rope)</tspan>") &&
+                      !strstr(svg, "exactly 0"),
+                  "rope's colour or name missing, or a zero loss marked, in %s", p);
+    free(svg);
+    /* a training loss of exactly 0, which a log axis cannot show: drawn at the axis' bottom and marked */
+    char cmd0[1024];
+    snprintf(cmd0, sizeof cmd0, "cp -r %s/a %s/z", d, d);
+    ck_assert_int_eq(run_captured(cmd0), 0);
+    snprintf(p, sizeof p, "%s/z/metrics.jsonl", d);
+    char *mz = file_read_all(p, NULL);
+    const char *key = "{\"type\":\"train\",\"step\":50,\"loss\":";
+    char *at = mz ? strstr(mz, key) : NULL;
+    ck_assert_ptr_nonnull(at);
+    at += strlen(key);
+    char *end = strchr(at, ',');
+    ck_assert_ptr_nonnull(end);
+    FILE *fz = fopen(p, "w");
+    ck_assert_ptr_nonnull(fz);
+    fprintf(fz, "%.*s0%s", (int)(at - mz), mz, end);
+    fclose(fz);
+    free(mz);
+    ck_assert_int_eq(posenc("plot %s/z", d), 0);
+    snprintf(p, sizeof p, "%s/z/curves.svg", d);
+    svg = file_read_all(p, NULL);
+    ck_assert_msg(svg && strstr(svg, "training loss exactly 0 (drawn at the axis bottom)"), "no zero-loss mark in %s", p);
     free(svg);
     /* two runs overlaid, and the CSV: every metrics line of both runs */
     ck_assert_int_eq(posenc("plot %s/a %s/b --out %s/both --csv %s/both.csv", d, d, d, d), 0);
     snprintf(p, sizeof p, "%s/both.svg", d);
     svg = file_read_all(p, NULL);
-    ck_assert_msg(svg && strstr(svg, ">a</tspan>") && strstr(svg, ">b</tspan>"), "run names missing in %s", p);
+    ck_assert_msg(svg && strstr(svg, ">a (rope)</tspan>") && strstr(svg, ">b (rope)</tspan>"), "run names missing in %s", p);
     free(svg);
     snprintf(p, sizeof p, "%s/both.csv", d);
     char *csv = file_read_all(p, NULL);
@@ -101,7 +127,7 @@ START_TEST(test_plot_and_csv) {
     ck_assert_int_eq(posenc("plot \"%s/it's_a{b}^2\" --out %s/odd", d, d), 0);
     snprintf(p, sizeof p, "%s/odd.svg", d);
     svg = file_read_all(p, NULL);
-    ck_assert_msg(svg && strstr(svg, ">it's_a{b}^2</tspan>"), "the odd run name is not drawn literally in %s", p);
+    ck_assert_msg(svg && strstr(svg, ">it's_a{b}^2 (rope)</tspan>"), "the odd run name is not drawn literally in %s", p);
     free(svg);
 }
 END_TEST

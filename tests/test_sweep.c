@@ -19,11 +19,13 @@
 #include "core/error.h"
 #include "core/fsutil.h"
 #include "model/gpt.h"
+#include "model/pe.h"
 #include "run/checkpoint.h"
 #include "run/provenance.h"
 #include "study/aggregate.h"
 #include "study/compare.h"
 #include "study/literature.h"
+#include "study/style.h"
 #include "study/sweep.h"
 #include "tests/testutil.h"
 
@@ -303,6 +305,17 @@ START_TEST(test_aggregate_arithmetic) {
     for (const char *q = svg; (q = strstr(q, ">alibi</tspan>")); q++) labels++;
     ck_assert_msg(labels == 1, "label alibi drawn %d times in %s", labels, p);
     ck_assert_msg(strstr(svg, "chance: 1/alphabet") && strstr(svg, "bands: min..max over seeds"), "%s", p);
+    /* each encoding in its colour (model/pe_registry.c, as in every figure and the report) */
+    for (int k = 0; k < 2; k++) {
+        const char *hex = pe_colour(k ? "alibi" : "rope");
+        unsigned v = (unsigned)strtoul(hex + 1, NULL, 16);
+        char rgb[64];
+        snprintf(rgb, sizeof rgb, "stroke=\"rgb(%3u, %3u, %3u)\"", v >> 16 & 255, v >> 8 & 255, v & 255);
+        ck_assert_msg(strstr(svg, rgb), "%s (%s) not drawn in %s", hex, k ? "alibi" : "rope", p);
+    }
+    /* the training length said under the axis, not as a label over the data */
+    ck_assert_msg(strstr(svg, "the longest training length, n = ") && !strstr(svg, ">longest training length</tspan>"),
+                  "%s", p);
     free(svg);
     const char *d1 = test_tmpdir("sweep-agg-1seed");
     snprintf(p, sizeof p, "%s/sweep.json", d1);
@@ -1144,6 +1157,52 @@ START_TEST(test_report_script) {
     free(doc);
     snprintf(p, sizeof p, "%s/experiments/figures/tiny_reverse_loss.svg", d);
     ck_assert_msg(path_exists(p), "%s not copied", p);
+    /* a document with the findings lines only (README.md) gets the sentences, no tables */
+    snprintf(p, sizeof p, "%s/doc.md", d);
+    write_text(p, "# doc\n\n<!-- findings:tiny:begin -->\nold\n<!-- findings:tiny:end -->\n\nend\n");
+    ck_assert_int_eq(run_captured(cmd), 0);
+    doc = file_read_all(p, NULL);
+    ck_assert_msg(doc && !strstr(doc, "\nold\n") && strstr(doc, "<!-- findings:tiny:begin -->\nTrained on ") &&
+                      !strstr(doc, "results:tiny") && !strstr(doc, "| n |") &&
+                      strstr(doc, "\n<!-- findings:tiny:end -->\n\nend\n"),
+                  "%s", doc ? doc : "");
+    free(doc);
+}
+END_TEST
+
+/* study/style.h: a series' colour is its encoding's (one per encoding, all
+ * distinct); a variant keeps it, with a dash pattern of its own, the same for
+ * the same variant wherever it is drawn. */
+START_TEST(test_series_style) {
+    for (int i = 0; i < pe_count(); i++) {
+        const char *name = pe_at(i)->name, *c = pe_colour(name);
+        ck_assert_msg(strlen(c) == 7 && c[0] == '#', "%s: colour %s", name, c);
+        ck_assert_str_ne(c, PE_COLOUR_OTHER);
+        for (int j = 0; j < i; j++) ck_assert_msg(strcmp(c, pe_colour(pe_at(j)->name)) != 0, "%s and %s share %s", name, pe_at(j)->name, c);
+    }
+    ck_assert_str_eq(pe_colour("no-such"), PE_COLOUR_OTHER);
+    static const char *const labels[] = {"rope", "rope+rand", "rope+pi", "rope+rand+pi", "rope+ntk", "rope+rand+ntk", "rope+yarn", "rope+rand+yarn"};
+    for (int v = 0; v < 8; v++) {
+        SeriesStyle st;
+        series_style(labels[v], &st);
+        ck_assert_str_eq(st.colour, pe_colour("rope"));
+        ck_assert_str_eq(st.pe, "rope");
+        ck_assert_int_eq(st.variant, v);
+        ck_assert_int_eq(st.eval_random, 0);
+        ck_assert_int_eq(strlen(st.dash_svg) == 0, v == 0);
+        for (int w = 0; w < v; w++) ck_assert_str_ne(st.dash_svg, style_dash_svg(w));
+        ck_assert_str_eq(style_variant_name(v), labels[v] + 4);
+    }
+    SeriesStyle a, b;
+    series_style("learned+rand (eval random)", &a);
+    series_style("learned+rand", &b);
+    ck_assert_str_eq(a.colour, pe_colour("learned"));
+    ck_assert_int_eq(a.eval_random, 1);
+    ck_assert_str_eq(a.dash_svg, b.dash_svg);
+    series_style("none (eval random)", &a);
+    ck_assert_int_eq(a.variant, 0);
+    ck_assert_int_eq(a.eval_random, 1);
+    ck_assert_str_eq(a.colour, pe_colour("none"));
 }
 END_TEST
 
@@ -1173,6 +1232,7 @@ static Suite *sweep_suite(void) {
     tcase_add_test(tc, test_setting_grid);
     tcase_add_test(tc, test_literature_compare);
     tcase_add_test(tc, test_report_script);
+    tcase_add_test(tc, test_series_style);
     suite_add_tcase(s, tc);
     return s;
 }
