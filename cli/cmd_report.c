@@ -8,8 +8,9 @@
  * code:
  *   runs       every run directory: its config, every evaluation file
  *              (eval.json, eval-<variant>.json: results per length and
- *              accuracy by absolute position), or why it has none (failed,
- *              unfinished); chance levels per length
+ *              accuracy by absolute position, and where each length's answer
+ *              sits), or why it has none (failed, unfinished); chance levels
+ *              per length
  *   attention  for every run with results: the attention probabilities of
  *              every layer and head (run/attention.h)
  *              on the first evaluation example at the longest training length
@@ -183,6 +184,12 @@ static cJSON *eval_entry(const ReportRun *r, int pm, int sc, const RunEval *v, c
         /* guessing every counted symbol uniformly: A^-(answer length), A^-n for an LM task */
         const int m = lm || !t ? n : t->answer_len(n);
         cJSON_AddItemToArray(cem, cJSON_CreateNumber(pow((double)A, -(double)m)));
+        /* where the answer sits (BOS x1..xn SEP y1..ym EOS): y1 at n + 2, EOS at n + m + 2, in
+         * by_position's numbering (the predicted token's index); an LM task has no answer */
+        cJSON *af = jget(e, "answer_from") ? (cJSON *)jget(e, "answer_from") : cJSON_AddArrayToObject(e, "answer_from");
+        cJSON *ae = jget(e, "answer_end") ? (cJSON *)jget(e, "answer_end") : cJSON_AddArrayToObject(e, "answer_end");
+        cJSON_AddItemToArray(af, lm || !t ? cJSON_CreateNull() : cJSON_CreateNumber(n + 2));
+        cJSON_AddItemToArray(ae, lm || !t ? cJSON_CreateNull() : cJSON_CreateNumber(n + m + 2));
     }
     cJSON *bp = cJSON_AddObjectToObject(e, "by_position");
     cJSON *bpos = cJSON_AddArrayToObject(bp, "pos"), *bc = cJSON_AddArrayToObject(bp, "correct"),

@@ -9,10 +9,13 @@
  *     request for anything but the file itself
  *   - every panel draws something (SVG elements counted per panel)
  *   - changing the state through the URL fragment changes what is drawn:
- *     a hidden series disappears from the curves and the heatmap, the
- *     sinusoidal length slider changes the heatmap's size, the ALiBi head
- *     count changes the number of lines, the attention length, layer and head
- *     change the map
+ *     a hidden series disappears from the curves and the heatmap (one label,
+ *     or a comma list), the sinusoidal length slider changes the heatmap's
+ *     size, the ALiBi head count changes the number of lines, the attention
+ *     length, layer and head change the map
+ *   - the scheme cards predict, then reveal: no verdict shows until the
+ *     card's button is pressed or its control first moved
+ *   - at 900 px wide, no figure or card reaches past its panel
  *   - the time from navigation to the page's end of rendering, and the file size
  * and writes a PNG screenshot of each panel of the first report.
  *
@@ -146,6 +149,7 @@ const COUNTS = `(() => {
     sinRows: (document.querySelector("#sin svg") || { getAttribute: () => null }).getAttribute("data-rows"),
     learned: n("#learned rect.cell"), rope: n("#rope path") + n("#rope line"), alibi: n("#alibi path.head"),
     verdicts: [...document.querySelectorAll("#panel-schemes .card")].map((c) => c.querySelectorAll(".verdict").length),
+    shown: n("#panel-schemes .answer:not([hidden]) .verdict"), reveals: n("#panel-schemes button.reveal:not([hidden])"),
     labels: [...document.querySelectorAll("#curves g.series")].map((g) => g.getAttribute("data-label")),
     attFill: [...document.querySelectorAll("#attention rect.cell")].map((r) => r.getAttribute("fill")).join(";").length +
       ":" + [...document.querySelectorAll("#attention rect.cell")].slice(0, 400).map((r) => r.getAttribute("fill")).join(""),
@@ -165,7 +169,7 @@ function panelsDrawn(c, what) {
   check(c.attention > 0, `${what}: attention panel draws ${c.attention} cells`);
   check(c.sin > 0 && c.learned > 0 && c.rope > 0 && c.alibi > 0,
         `${what}: four schemes drawn (sinusoidal ${c.sin} cells, learned ${c.learned}, rope ${c.rope} marks, alibi ${c.alibi} lines)`);
-  check(c.verdicts.length === 4 && c.verdicts.every((v) => v > 0), `${what}: every scheme states its verdicts (${c.verdicts.join(", ")})`);
+  check(c.verdicts.length === 5 && c.verdicts.every((v) => v > 0), `${what}: every scheme states its verdicts (${c.verdicts.join(", ")})`);
 }
 
 function clean(page, what, file) {
@@ -204,7 +208,7 @@ async function main() {
       fs.mkdirSync(args.shots, { recursive: true });
       await page.eval("document.querySelector('nav').style.display = 'none'"); /* sticky: it would cover the panels */
       /* a telling view: token accuracy with every seed, the attention at 2x the training length in layer 1 */
-      await setHash(page, args["shot-hash"] || "m=token_acc&seeds=1&an=1&al=1");
+      await setHash(page, args["shot-hash"] || "m=token_acc&seeds=1&an=2&al=1&rev=all&sl=64&ab=8");
       for (const [sel, name] of [["#panel-curves", "curves"], ["#panel-positions", "positions"],
                                  ["#panel-attention", "attention"], ["#panel-schemes", "schemes"]]) {
         const f = path.join(args.shots, name + ".png");
@@ -216,11 +220,56 @@ async function main() {
       check(c.series === before.series && c.seeds === 0, "#: back to the default view");
     }
     /* state through the URL fragment */
-    const first = before.labels[0];
+    const first = before.labels[0], second = before.labels[1];
     c = await setHash(page, "hide=" + encodeURIComponent(first));
     check(!c.labels.includes(first) && c.series === before.series - 1,
           `#hide=${first}: the series disappears from the curves (${before.series} -> ${c.series})`);
     check(c.positions < before.positions, `#hide=${first}: and from the heatmap (${before.positions} -> ${c.positions} cells)`);
+    c = await setHash(page, `hide=${encodeURIComponent(first)},${encodeURIComponent(second)}`);
+    check(!c.labels.includes(first) && !c.labels.includes(second) && c.series === before.series - 2,
+          `#hide=${first},${second}: a comma list hides both (${before.series} -> ${c.series})`);
+    c = await setHash(page, `hide=${encodeURIComponent(first)}|${encodeURIComponent(second)}`);
+    check(c.series === before.series - 2, `#hide=${first}|${second}: the older "|" list too (${c.series})`);
+    /* the position heatmap marks where each evaluated length's answer ends, and its note names what one cell pools */
+    c = await setHash(page, "");
+    const ends = await page.eval(`[document.querySelectorAll("#positions path.end-mark").length,
+      [...document.querySelectorAll("#positions p.note")].map((p) => p.textContent).join(" ")]`);
+    check(ends[0] > 0 && /pools the end \(EOS\) of n = \d+/.test(ends[1]),
+          `the position heatmap marks ${ends[0]} answer ends past the training range and names what a marked cell pools`);
+    /* predict, then reveal: nothing shown at first; a card's button, or the first move of its control */
+    c = await setHash(page, "");
+    check(c.shown === 0 && c.reveals === 5, `the scheme cards show no verdict before a reveal (${c.shown} shown, ${c.reveals} buttons)`);
+    const pressed = await page.eval(`(() => { document.querySelector('button.reveal[data-card="learned"]').click();
+      return [location.hash, document.querySelectorAll("#learned-verdicts:not([hidden]) .verdict").length,
+              document.querySelectorAll("#panel-schemes .answer:not([hidden]) .verdict").length]; })()`);
+    check(pressed[0].includes("rev=learned") && pressed[1] > 0 && pressed[2] === pressed[1],
+          `"Show what the data say" reveals that card only (${pressed[0]}: ${pressed[1]} of ${pressed[2]} shown)`);
+    const moved = await page.eval(`(() => { const s = document.getElementById("alibi-h"); s.value = "8";
+      s.dispatchEvent(new Event("input"));
+      return [location.hash, document.querySelectorAll("#alibi-verdicts:not([hidden]) .verdict").length,
+              document.querySelectorAll("#alibi path.head").length]; })()`);
+    check(/rev=learned,alibi/.test(moved[0]) && moved[1] > 0 && moved[2] === 8,
+          `the first move of the ALiBi slider reveals its card (${moved[0]}, ${moved[2]} heads)`);
+    c = await setHash(page, "rev=all");
+    check(c.shown > 0 && c.reveals === 0, `#rev=all: every card revealed (${c.shown} verdicts)`);
+    c = await setHash(page, "");
+    check(c.sinRows === "32" && (await page.eval('document.querySelectorAll("#alibi path.head").length')) === 1,
+          "the cards start where their prompts say: 32 positions, one ALiBi head");
+    /* 900 px wide: every figure and card inside its panel (figures scale down, cards stack) */
+    await b.send("Emulation.setDeviceMetricsOverride", { width: 900, height: 900, deviceScaleFactor: 1, mobile: false }, page.sessionId);
+    await page.eval("window.dispatchEvent(new Event('resize')); new Promise((r) => setTimeout(r, 400))");
+    const over = await page.eval(`(() => { const bad = [];
+      for (const p of document.querySelectorAll("section.panel")) {
+        const pr = p.getBoundingClientRect();
+        for (const e of p.querySelectorAll("svg, .card")) {
+          const r = e.getBoundingClientRect();
+          if (r.width > 0 && (r.right > pr.right + 0.5 || r.left < pr.left - 0.5)) bad.push(p.id + " " + (e.getAttribute("data-panel") || e.id || e.tagName) + " " + Math.round(r.right - pr.right) + " px");
+        }
+      }
+      return [bad, document.documentElement.scrollWidth]; })()`);
+    check(over[0].length === 0 && over[1] <= 900, `900 px: nothing reaches past its panel (${over[0].join("; ") || "none"}; page ${over[1]} px wide)`);
+    await b.send("Emulation.setDeviceMetricsOverride", { width: 1240, height: 900, deviceScaleFactor: 1, mobile: false }, page.sessionId);
+    await page.eval("window.dispatchEvent(new Event('resize')); new Promise((r) => setTimeout(r, 400))");
     c = await setHash(page, "seeds=1");
     check(c.seeds > 0 && before.seeds === 0, `#seeds=1: individual seeds drawn (${c.seeds} lines)`);
     const s32 = await setHash(page, "sl=32"), s128 = await setHash(page, "sl=128");
