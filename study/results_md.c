@@ -48,13 +48,9 @@ static void break_seeds_text(const AggTable *t, const Cell *c, int metric, char 
     }
 }
 
-/* A group: cells equal in every grid key but those of the encoding (model.pe,
- * train.random_positions, the encodings' settings).
- * Prints one table per metric with the group's cells as columns and the
- * lengths as rows, the training range marked: in the terminal the mean over
- * seeds, in markdown the mean and its 95 % interval (findings.h), then the
- * per-seed values (folded) and the break lengths. */
-void print_group(FILE *f, const AggTable *t, const int *members, int nm, int md) {
+/* A group's title line: its name, the training range, the seeds and
+ * examples behind its numbers (in markdown, what its intervals are). */
+static void group_heading(FILE *f, const AggTable *t, const int *members, int nm, int md) {
     const Cell *cells = t->cells;
     const Cell *c0 = &cells[members[0]];
     char gtitle[1024];
@@ -105,8 +101,13 @@ void print_group(FILE *f, const AggTable *t, const int *members, int nm, int md)
     else
         fprintf(f, "%strained on n = %d..%d; mean over %s; * = training range\n", any ? "; " : "", c0->min_len,
                 c0->max_len, seeds);
+}
+
+/* The rows of a group's tables: the union of its cells' lengths, sorted; their number. */
+static int group_lengths(const AggTable *t, const int *members, int nm, int lengths[MAX_LEN_ROWS]) {
+    const Cell *cells = t->cells;
     /* rows: the union of lengths of the group */
-    int lengths[MAX_LEN_ROWS], nl = 0;
+    int nl = 0;
     for (int i = 0; i < nm; i++)
         for (int m = 0; m < cells[members[i]].num_lengths; m++) {
             int n = cells[members[i]].lengths[m], seen = 0;
@@ -114,6 +115,14 @@ void print_group(FILE *f, const AggTable *t, const int *members, int nm, int md)
             if (!seen && nl < MAX_LEN_ROWS) lengths[nl++] = n;
         }
     qsort(lengths, nl, sizeof(int), cmp_int);
+    return nl;
+}
+
+/* A group's tables, one per metric shown (cells as columns, lengths as
+ * rows); in markdown, then the per-seed values, folded. */
+static void group_tables(FILE *f, const AggTable *t, const int *members, int nm, int md, const int *lengths, int nl) {
+    const Cell *cells = t->cells;
+    const Cell *c0 = &cells[members[0]];
     /* an LM task: loss per token (with the floor), perplexity and token_acc; exact
      * match of a whole random chain is near 0 and stays in results.csv only */
     const int shown_lm[3] = {AGG_LOSS, AGG_PPL, AGG_ACC}, shown_seq[2] = {AGG_EM, AGG_ACC};
@@ -204,6 +213,13 @@ void print_group(FILE *f, const AggTable *t, const int *members, int nm, int md)
         }
         if (pass == 1) fprintf(f, "\n</details>\n");
     }
+    free(pst);
+}
+
+/* Where a group's cells break: per cell, the break over its seeds and per seed. */
+static void group_breaks(FILE *f, const AggTable *t, const int *members, int nm, int md) {
+    const Cell *cells = t->cells;
+    const Cell *c0 = &cells[members[0]];
     /* where it breaks (a language model: perplexity and token_acc; a whole random chain is never exactly right) */
     const int lm = c0->lm, bm[2] = {lm ? AGG_PPL : AGG_EM, AGG_ACC};
     char rule[160];
@@ -234,5 +250,18 @@ void print_group(FILE *f, const AggTable *t, const int *members, int nm, int md)
         else
             fprintf(f, "  %-16s %s %-28s token_acc %s\n", label, lm ? "perplexity" : "exact_match", b[0], b[1]);
     }
-    free(pst);
+}
+
+/* A group: cells equal in every grid key but those of the encoding (model.pe,
+ * train.random_positions, the encodings' settings).
+ * Prints one table per metric with the group's cells as columns and the
+ * lengths as rows, the training range marked: in the terminal the mean over
+ * seeds, in markdown the mean and its 95 % interval (findings.h), then the
+ * per-seed values (folded) and the break lengths. */
+void print_group(FILE *f, const AggTable *t, const int *members, int nm, int md) {
+    group_heading(f, t, members, nm, md);
+    int lengths[MAX_LEN_ROWS];
+    const int nl = group_lengths(t, members, nm, lengths);
+    group_tables(f, t, members, nm, md, lengths, nl);
+    group_breaks(f, t, members, nm, md);
 }
