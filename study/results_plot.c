@@ -164,18 +164,15 @@ int aggregate_plot_height(const AggTable *t, const int *members, int nm, int los
     return 470 + 22 * (rows + 1);
 }
 
-/* gnuplot script for one group: accuracy (token_acc and exact_match panels)
- * or loss (log scale). One legend below the panels; a dotted chance line
- * (token accuracy 1/alphabet, loss log(alphabet): a uniform guess); bands
- * min..max over seeds only where a length has two seeds or more. */
-void group_script(PlotScript *s, const AggTable *t, const int *members, int nm,
-                         const char *head, int loss, int height) {
+/* The data blocks of a group's plot: the LM loss floor (loss plots; the same
+ * task in every member), then one per cell: n, mean min max of token_acc,
+ * exact_match, loss, then seeds. *nmax: the longest length; *any_band: whether
+ * a length has two seeds or more. */
+static void group_data(PlotScript *s, const AggTable *t, const int *members, int nm, int loss, int has_floor,
+                       int *nmax_out, int *any_band_out) {
     const Cell *cells = t->cells;
-    int nmax = 1, any_band = 0;
-    /* the LM loss floor, one line (the same task in every member) */
     const Cell *c0 = &cells[members[0]];
-    int has_floor = 0;
-    for (int m = 0; m < c0->num_lengths; m++) has_floor |= c0->floor[m] >= 0;
+    int nmax = 1, any_band = 0;
     if (loss && has_floor) {
         plot_printf(s, "$floor << EOD\n");
         for (int m = 0; m < c0->num_lengths; m++)
@@ -195,52 +192,37 @@ void group_script(PlotScript *s, const AggTable *t, const int *members, int nm,
         }
         plot_printf(s, "EOD\n");
     }
-    /* break lengths (accuracy plots): per cell a line per panel, "median y min max" (NaN: none or censored) */
-    const int any_break = !loss && group_any_break(cells, members, nm);
-    if (any_break)
-        for (int i = 0; i < nm; i++) {
-            const Cell *c = &cells[members[i]];
-            plot_printf(s, "$b%d << EOD\n", i);
-            for (int p = 0; p < 2; p++) {
-                const int metric = p == 0 ? AGG_ACC : AGG_EM;
-                const BreakSummary *bs = &c->brk[metric];
-                if (bs->defined && bs->median > 0) {
-                    const int lo = bs->min > 0 ? bs->min : c->n_max;
-                    const int hi = bs->max > 0 ? bs->max : c->n_max;
-                    plot_printf(s, "%d %.4f %d %d\n", bs->median, 0.04 + 0.045 * i, lo, hi);
-                } else {
-                    plot_printf(s, "NaN NaN NaN NaN\n");
-                }
+    *nmax_out = nmax;
+    *any_band_out = any_band;
+}
+
+/* break lengths (accuracy plots): per cell a line per panel, "median y min max" (NaN: none or censored) */
+static void group_break_data(PlotScript *s, const Cell *cells, const int *members, int nm) {
+    for (int i = 0; i < nm; i++) {
+        const Cell *c = &cells[members[i]];
+        plot_printf(s, "$b%d << EOD\n", i);
+        for (int p = 0; p < 2; p++) {
+            const int metric = p == 0 ? AGG_ACC : AGG_EM;
+            const BreakSummary *bs = &c->brk[metric];
+            if (bs->defined && bs->median > 0) {
+                const int lo = bs->min > 0 ? bs->min : c->n_max;
+                const int hi = bs->max > 0 ? bs->max : c->n_max;
+                plot_printf(s, "%d %.4f %d %d\n", bs->median, 0.04 + 0.045 * i, lo, hi);
+            } else {
+                plot_printf(s, "NaN NaN NaN NaN\n");
             }
-            plot_printf(s, "EOD\n");
         }
-    LineStyle *st = core_calloc(nm, sizeof *st);
-    group_styles(cells, members, nm, st);
-    const int train_max = c0->max_len, A = c0->alphabet;
-    const int panels = loss ? 1 : 2;
-    int cols, rows;
-    legend_layout(t, members, nm, aggregate_plot_width(loss), &cols, &rows);
-    /* screen fractions: the title on top, the legend's rows (and the reference row) in a strip under the panels */
-    const double ref_h = 24.0 / height, key_h = (22.0 * rows + 16.0) / height + ref_h, top = 1.0 - 70.0 / height;
-    plot_printf(s,
-                "set grid lc rgb '#dddddd'\n"
-                "set xlabel 'evaluation length n (vertical dashed line: the longest training length, n = %d)'\n"
-                "set xrange [0:%d]\n"
-                "set style fill transparent solid 0.15 noborder\n"
-                "set arrow 1 from %d, graph 0 to %d, graph 1 nohead dt 2 lw 1.5 lc rgb '#444444'\n"
-                "unset key\n"
-                "set multiplot title ",
-                train_max, nmax + (nmax / 20 > 1 ? nmax / 20 : 1), train_max, train_max);
-    char title[1024];
-    snprintf(title, sizeof title, "%s (trained on n = %d..%d%s)", head, c0->min_len, c0->max_len,
-             any_band ? "; bands: min..max over seeds" : "; one seed: no band");
-    plot_quoted(s, title);
-    plot_printf(s, " font ',11'\nset bmargin at screen %.4f\nset tmargin at screen %.4f\n", key_h + 60.0 / height, top);
-    /* the lines: encodings first, their variants on top */
-    int *order = core_calloc(nm, sizeof *order), no = 0;
-    for (int pass = 0; pass < 2; pass++)
-        for (int i = 0; i < nm; i++)
-            if (st[i].variant == pass) order[no++] = i;
+        plot_printf(s, "EOD\n");
+    }
+}
+
+/* A group's panels (accuracy: token_acc and exact_match; loss: one), the
+ * lines drawn in order (encodings first, their variants on top). */
+static void group_panels(PlotScript *s, const AggTable *t, const int *members, int nm, int loss, const LineStyle *st,
+                         const int *order, int any_break, int has_floor) {
+    const Cell *cells = t->cells;
+    const Cell *c0 = &cells[members[0]];
+    const int A = c0->alphabet, panels = loss ? 1 : 2;
     for (int p = 0; p < panels; p++) {
         const int col = loss ? 8 : (p == 0 ? 2 : 5); /* mean column; min and max follow */
         const char *ylabel = !loss ? (p == 0 ? "token accuracy" : "exact match")
@@ -284,7 +266,12 @@ void group_script(PlotScript *s, const AggTable *t, const int *members, int nm,
         if (loss && has_floor) plot_printf(s, ", $floor using 1:2 with lines dt 1 lw 1.5 lc rgb '#000000' notitle");
         plot_printf(s, "\n");
     }
-    /* the one legend: a strip across the figure under the panels, the series, then the reference marks */
+}
+
+/* The one legend: a strip across the figure under the panels, the series, then the reference marks. */
+static void group_legend(PlotScript *s, const AggTable *t, const int *members, int nm, int loss, const LineStyle *st,
+                         int any_break, int has_floor, int cols, int rows, double ref_h, double key_h) {
+    const int A = t->cells[members[0]].alphabet;
     plot_printf(s,
                 "unset title\nunset arrow 1\nunset xlabel\nunset ylabel\nunset grid\n"
                 "unset logscale y\nunset border\nunset tics\nset xrange [0:1]\nset yrange [0:1]\n"
@@ -315,6 +302,50 @@ void group_script(PlotScript *s, const AggTable *t, const int *members, int nm,
             plot_printf(s, "%sNaN with lines dt 1 lw 1.5 lc rgb '#000000' title 'floor (lowest possible)'", k++ ? ", " : "");
         plot_printf(s, "\n");
     }
+}
+
+/* gnuplot script for one group: accuracy (token_acc and exact_match panels)
+ * or loss (log scale). One legend below the panels; a dotted chance line
+ * (token accuracy 1/alphabet, loss log(alphabet): a uniform guess); bands
+ * min..max over seeds only where a length has two seeds or more. */
+void group_script(PlotScript *s, const AggTable *t, const int *members, int nm,
+                  const char *head, int loss, int height) {
+    const Cell *cells = t->cells;
+    const Cell *c0 = &cells[members[0]];
+    int has_floor = 0;
+    for (int m = 0; m < c0->num_lengths; m++) has_floor |= c0->floor[m] >= 0;
+    int nmax, any_band;
+    group_data(s, t, members, nm, loss, has_floor, &nmax, &any_band);
+    const int any_break = !loss && group_any_break(cells, members, nm);
+    if (any_break) group_break_data(s, cells, members, nm);
+    LineStyle *st = core_calloc(nm, sizeof *st);
+    group_styles(cells, members, nm, st);
+    const int train_max = c0->max_len;
+    int cols, rows;
+    legend_layout(t, members, nm, aggregate_plot_width(loss), &cols, &rows);
+    /* screen fractions: the title on top, the legend's rows (and the reference row) in a strip under the panels */
+    const double ref_h = 24.0 / height, key_h = (22.0 * rows + 16.0) / height + ref_h, top = 1.0 - 70.0 / height;
+    plot_printf(s,
+                "set grid lc rgb '#dddddd'\n"
+                "set xlabel 'evaluation length n (vertical dashed line: the longest training length, n = %d)'\n"
+                "set xrange [0:%d]\n"
+                "set style fill transparent solid 0.15 noborder\n"
+                "set arrow 1 from %d, graph 0 to %d, graph 1 nohead dt 2 lw 1.5 lc rgb '#444444'\n"
+                "unset key\n"
+                "set multiplot title ",
+                train_max, nmax + (nmax / 20 > 1 ? nmax / 20 : 1), train_max, train_max);
+    char title[1024];
+    snprintf(title, sizeof title, "%s (trained on n = %d..%d%s)", head, c0->min_len, c0->max_len,
+             any_band ? "; bands: min..max over seeds" : "; one seed: no band");
+    plot_quoted(s, title);
+    plot_printf(s, " font ',11'\nset bmargin at screen %.4f\nset tmargin at screen %.4f\n", key_h + 60.0 / height, top);
+    /* the lines: encodings first, their variants on top */
+    int *order = core_calloc(nm, sizeof *order), no = 0;
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < nm; i++)
+            if (st[i].variant == pass) order[no++] = i;
+    group_panels(s, t, members, nm, loss, st, order, any_break, has_floor);
+    group_legend(s, t, members, nm, loss, st, any_break, has_floor, cols, rows, ref_h, key_h);
     free(order);
     plot_printf(s, "unset multiplot\n");
     free(st);
