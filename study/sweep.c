@@ -578,6 +578,72 @@ static long run_steps(const char *run_dir) {
     return c.train.steps;
 }
 
+/* The jobs of plan.txt (its text, cut in place into lines; path names it in
+ * errors): *n of them, malloc'd; NULL after core_errorf. */
+static PlanJob *plan_jobs(const char *path, char *text, int *n_out) {
+    int n = 0;
+    for (char *p = text; *p; p++) n += *p == '\n';
+    PlanJob *pj = core_calloc(n ? n : 1, sizeof *pj);
+    n = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        if (!*line) continue;
+        pj[n].line = line;
+        if (parse_plan_line(line, &pj[n]) != 0) {
+            core_errorf("%s: line %d is not a posenc plan line (\"${POSENC:-...}\" run 'CONFIG' --out 'DIR')", path, n + 1);
+            free(pj);
+            return NULL;
+        }
+        n++;
+    }
+    *n_out = n;
+    return pj;
+}
+
+/* Start job j (its output appended to LOGS/ID.log): running (state 1), or -1
+ * when fork failed (said on stderr; state 3, failed). */
+static int start_job(PlanJob *j, const char *logs) {
+    char logpath[4400];
+    snprintf(logpath, sizeof logpath, "%s/%s.log", logs, j->id);
+    j->start_step = train_checkpoint_step(j->run_dir); /* posenc run resumes from it */
+    /* exec: the job's signals and exit status are posenc's, not the shell's
+     * (the command is built before fork: the child only execs) */
+    size_t len = strlen(j->line) + 6;
+    char *cmd = core_calloc(len, 1);
+    snprintf(cmd, len, "exec %s", j->line);
+    pid_t pid = fork();
+    if (pid != 0) free(cmd);
+    if (pid < 0) {
+        fprintf(stderr, "sweep: fork failed: %s\n", strerror(errno));
+        j->state = 3;
+        return -1;
+    }
+    if (pid == 0) {
+        /* the job's log: its stdout and stderr, appended as they come */
+        int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0644); /* writer-exempt: log */
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+            close(fd);
+        }
+        /* its own process group: a terminal's Ctrl-C reaches the sweep only,
+         * which passes exactly one SIGINT on (two would mean "stop now") */
+        setpgid(0, 0);
+        execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+        _exit(127);
+    }
+    j->pid = pid;
+    j->state = 1;
+    j->started = now_s();
+    return 0;
+}
+
+/* the failed jobs and their logs, on stderr */
+static void report_failed(const PlanJob *pj, int n, int failed, const char *logs) {
+    fprintf(stderr, "sweep: %d job(s) failed:\n", failed);
+    for (int i = 0; i < n; i++)
+        if (pj[i].state == 3) fprintf(stderr, "  %s (log: %s/%s.log)\n", pj[i].id, logs, pj[i].id);
+}
+
 int sweep_run_plan(const char *out, int jobs, volatile sig_atomic_t *stop, int *interrupted, int *ran,
                    int *resumed, double *trained) {
     char path[4096], logs[4096];
@@ -594,19 +660,10 @@ int sweep_run_plan(const char *out, int jobs, volatile sig_atomic_t *stop, int *
         return -1;
     }
     int n = 0;
-    for (char *p = text; *p; p++) n += *p == '\n';
-    PlanJob *pj = core_calloc(n ? n : 1, sizeof *pj);
-    n = 0;
-    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-        if (!*line) continue;
-        pj[n].line = line;
-        if (parse_plan_line(line, &pj[n]) != 0) {
-            core_errorf("%s: line %d is not a posenc plan line (\"${POSENC:-...}\" run 'CONFIG' --out 'DIR')", path, n + 1);
-            free(pj);
-            free(text);
-            return -1;
-        }
-        n++;
+    PlanJob *pj = plan_jobs(path, text, &n);
+    if (!pj) {
+        free(text);
+        return -1;
     }
     int skipped = 0;
     for (int i = 0; i < n; i++)
@@ -621,39 +678,10 @@ int sweep_run_plan(const char *out, int jobs, volatile sig_atomic_t *stop, int *
         while (!*stop && running < jobs && next < n) {
             PlanJob *j = &pj[next++];
             if (j->state == 4) continue;
-            char logpath[4400];
-            snprintf(logpath, sizeof logpath, "%s/%s.log", logs, j->id);
-            j->start_step = train_checkpoint_step(j->run_dir); /* posenc run resumes from it */
-            /* exec: the job's signals and exit status are posenc's, not the shell's
-             * (the command is built before fork: the child only execs) */
-            size_t len = strlen(j->line) + 6;
-            char *cmd = core_calloc(len, 1);
-            snprintf(cmd, len, "exec %s", j->line);
-            pid_t pid = fork();
-            if (pid != 0) free(cmd);
-            if (pid < 0) {
-                fprintf(stderr, "sweep: fork failed: %s\n", strerror(errno));
-                j->state = 3;
+            if (start_job(j, logs) != 0) {
                 failed++;
                 continue;
             }
-            if (pid == 0) {
-                /* the job's log: its stdout and stderr, appended as they come */
-                int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW, 0644); /* writer-exempt: log */
-                if (fd >= 0) {
-                    dup2(fd, 1);
-                    dup2(fd, 2);
-                    close(fd);
-                }
-                /* its own process group: a terminal's Ctrl-C reaches the sweep only,
-                 * which passes exactly one SIGINT on (two would mean "stop now") */
-                setpgid(0, 0);
-                execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
-                _exit(127);
-            }
-            j->pid = pid;
-            j->state = 1;
-            j->started = now_s();
             running++;
             /* the first jobs started, said at once (piped too): nothing else is printed until one finishes */
             if (!started_said && (running == jobs || next == n)) {
@@ -714,11 +742,7 @@ int sweep_run_plan(const char *out, int jobs, volatile sig_atomic_t *stop, int *
     }
     if (*stop) *interrupted = 1;
     *ran = done;
-    if (failed) {
-        fprintf(stderr, "sweep: %d job(s) failed:\n", failed);
-        for (int i = 0; i < n; i++)
-            if (pj[i].state == 3) fprintf(stderr, "  %s (log: %s/%s.log)\n", pj[i].id, logs, pj[i].id);
-    }
+    if (failed) report_failed(pj, n, failed, logs);
     free(pj);
     free(text);
     return failed;
