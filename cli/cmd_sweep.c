@@ -279,6 +279,66 @@ int sweep_local(const char *spec, const char *out, long jobs, int plots) {
 
 /* Load SPEC, write its plan into out (default runs/NAME), and unless
  * plan_only run it jobs at a time (0: cores / threads) and aggregate it. */
+/* The Slurm resources of the spec's "slurm" object, then the command line's
+ * (--partition, --time, --mem, --max-running): 0, or -1 after core_errorf. */
+static int sweep_slurm_options(SlurmOptions *so, const Sweep *s, const char *spec, int nslurm_sets,
+                               const char *slurm_sets[][2]) {
+    if (slurm_options_from_spec(so, s->resolved_json, spec) != 0) return -1;
+    for (int k = 0; k < nslurm_sets; k++) {
+        const char *key = strcmp(slurm_sets[k][0], "--max-running") == 0 ? "max_running" : slurm_sets[k][0] + 2;
+        if (slurm_option_set(so, key, slurm_sets[k][1], slurm_sets[k][0]) != 0) return -1;
+    }
+    return 0;
+}
+
+/* How to run a written plan (--plan): this program, GNU parallel, Slurm; then collect. */
+static void print_run_hints(const char *dir, const char *spec, long jobs, int slurm, int num_jobs, int threads) {
+    char abs[4096];
+    if (!realpath(dir, abs)) snprintf(abs, sizeof abs, "%s", dir);
+    printf("run it with one of:\n"
+           "  posenc sweep %s --out %s --jobs %ld\n"
+           "  parallel --jobs %ld --joblog %s/joblog --resume-failed < %s/plan.txt\n",
+           spec, abs, jobs, jobs, abs, abs);
+    if (slurm) printf("  %s/slurm/submit.sh   (Slurm: %d array tasks, %d CPU(s) each)\n", abs, num_jobs, threads);
+    printf("then aggregate with: posenc collect %s\n", abs);
+}
+
+/* The sweep's throughput, on stderr: finished jobs per hour and the CPU the
+ * jobs used (their CPU since ru0) vs what the cores offer; written as
+ * DIR/timing.json when a job ran. */
+static void sweep_report_timing(const char *dir, double t0, const struct rusage *ru0_p, int ran, int resumed,
+                                double trained, long jobs, int threads, long cores) {
+    const struct rusage ru0 = *ru0_p;
+    /* throughput: finished jobs per hour and the CPU the jobs used vs what the cores offer */
+    const double wall = now_s() - t0;
+    struct rusage ru;
+    getrusage(RUSAGE_CHILDREN, &ru);
+    const double cpu = ru.ru_utime.tv_sec + 1e-6 * ru.ru_utime.tv_usec + ru.ru_stime.tv_sec + 1e-6 * ru.ru_stime.tv_usec -
+                       (ru0.ru_utime.tv_sec + 1e-6 * ru0.ru_utime.tv_usec + ru0.ru_stime.tv_sec + 1e-6 * ru0.ru_stime.tv_usec);
+    /* runs/hour counts training done here: a resumed run by the fraction of its steps it trained */
+    char resumed_text[160] = "";
+    if (resumed)
+        snprintf(resumed_text, sizeof resumed_text, " (%d of them resumed: %.2f runs' worth of training steps)", resumed,
+                 trained);
+    fprintf(stderr,
+            "sweep: %d jobs run%s in %.1f s wall (%.0f runs/hour), %ld at a time x %d thread(s), CPU %.1f s = %.0f%% "
+            "of %ld cores\n",
+            ran, resumed_text, wall, wall > 0 ? trained * 3600.0 / wall : 0.0, jobs, threads, cpu,
+            wall > 0 ? 100.0 * cpu / (wall * cores) : 0.0, cores);
+    char tpath[4200], tjson[512];
+    snprintf(tpath, sizeof tpath, "%s/timing.json", dir);
+    time_t now = time(NULL);
+    char date[64];
+    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    int tn = snprintf(tjson, sizeof tjson,
+                      "{\"finished\": \"%s\", \"wall_s\": %.1f, \"jobs_run\": %d, \"jobs_resumed\": %d, "
+                      "\"runs_trained\": %.3f, \"parallel_jobs\": %ld, "
+                      "\"threads_per_job\": %d, \"cores\": %ld, \"cpu_s\": %.1f, \"cpu_utilisation\": %.3f}\n",
+                      date, wall, ran, resumed, trained, jobs, threads, cores, cpu, wall > 0 ? cpu / (wall * cores) : 0.0);
+    if (ran > 0 && file_write_atomic(tpath, tjson, (size_t)tn) != 0)
+        fprintf(stderr, "posenc sweep: %s\n", core_error());
+}
+
 static int sweep_execute(const char *spec, const char *out, long jobs, int plots, int plan_only, int slurm,
                          int nslurm_sets, const char *slurm_sets[][2], const SweepSets *ss) {
     Sweep s;
@@ -288,18 +348,10 @@ static int sweep_execute(const char *spec, const char *out, long jobs, int plots
     }
     /* the spec's "slurm" resources are checked for every sweep, local or not */
     SlurmOptions so;
-    if (slurm_options_from_spec(&so, s.resolved_json, spec) != 0) {
+    if (sweep_slurm_options(&so, &s, spec, nslurm_sets, slurm_sets) != 0) {
         fprintf(stderr, "posenc sweep: %s\n", core_error());
         sweep_free(&s);
         return EXIT_USAGE;
-    }
-    for (int k = 0; k < nslurm_sets; k++) {
-        const char *key = strcmp(slurm_sets[k][0], "--max-running") == 0 ? "max_running" : slurm_sets[k][0] + 2;
-        if (slurm_option_set(&so, key, slurm_sets[k][1], slurm_sets[k][0]) != 0) {
-            fprintf(stderr, "posenc sweep: %s\n", core_error());
-            sweep_free(&s);
-            return EXIT_USAGE;
-        }
     }
     const long cores = sysconf(_SC_NPROCESSORS_ONLN);
     if (jobs == 0) jobs = cores / s.threads > 1 ? cores / s.threads : 1;
@@ -341,16 +393,7 @@ static int sweep_execute(const char *spec, const char *out, long jobs, int plots
     for (int k = 0; ss && k < ss->nsets; k++) printf("sweep: every job with --set %s (recorded in sweep.json)\n", ss->sets[k]);
     const char *env_prog = getenv(SWEEP_PROGRAM_VAR);
     if (env_prog && *env_prog) printf("sweep: the plan's program is %s=%s (from the environment)\n", SWEEP_PROGRAM_VAR, env_prog);
-    if (plan_only) {
-        char abs[4096];
-        if (!realpath(dir, abs)) snprintf(abs, sizeof abs, "%s", dir);
-        printf("run it with one of:\n"
-               "  posenc sweep %s --out %s --jobs %ld\n"
-               "  parallel --jobs %ld --joblog %s/joblog --resume-failed < %s/plan.txt\n",
-               spec, abs, jobs, jobs, abs, abs);
-        if (slurm) printf("  %s/slurm/submit.sh   (Slurm: %d array tasks, %d CPU(s) each)\n", abs, s.num_jobs, s.threads);
-        printf("then aggregate with: posenc collect %s\n", abs);
-    }
+    if (plan_only) print_run_hints(dir, spec, jobs, slurm, s.num_jobs, s.threads);
     fflush(stdout);
     const int threads = s.threads;
     sweep_free(&s);
@@ -373,34 +416,7 @@ static int sweep_execute(const char *spec, const char *out, long jobs, int plots
         fprintf(stderr, "posenc sweep: %s\n", core_error());
         return EXIT_RUNTIME;
     }
-    /* throughput: finished jobs per hour and the CPU the jobs used vs what the cores offer */
-    const double wall = now_s() - t0;
-    struct rusage ru;
-    getrusage(RUSAGE_CHILDREN, &ru);
-    const double cpu = ru.ru_utime.tv_sec + 1e-6 * ru.ru_utime.tv_usec + ru.ru_stime.tv_sec + 1e-6 * ru.ru_stime.tv_usec -
-                       (ru0.ru_utime.tv_sec + 1e-6 * ru0.ru_utime.tv_usec + ru0.ru_stime.tv_sec + 1e-6 * ru0.ru_stime.tv_usec);
-    /* runs/hour counts training done here: a resumed run by the fraction of its steps it trained */
-    char resumed_text[160] = "";
-    if (resumed)
-        snprintf(resumed_text, sizeof resumed_text, " (%d of them resumed: %.2f runs' worth of training steps)", resumed,
-                 trained);
-    fprintf(stderr,
-            "sweep: %d jobs run%s in %.1f s wall (%.0f runs/hour), %ld at a time x %d thread(s), CPU %.1f s = %.0f%% "
-            "of %ld cores\n",
-            ran, resumed_text, wall, wall > 0 ? trained * 3600.0 / wall : 0.0, jobs, threads, cpu,
-            wall > 0 ? 100.0 * cpu / (wall * cores) : 0.0, cores);
-    char tpath[4200], tjson[512];
-    snprintf(tpath, sizeof tpath, "%s/timing.json", dir);
-    time_t now = time(NULL);
-    char date[64];
-    strftime(date, sizeof date, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-    int tn = snprintf(tjson, sizeof tjson,
-                      "{\"finished\": \"%s\", \"wall_s\": %.1f, \"jobs_run\": %d, \"jobs_resumed\": %d, "
-                      "\"runs_trained\": %.3f, \"parallel_jobs\": %ld, "
-                      "\"threads_per_job\": %d, \"cores\": %ld, \"cpu_s\": %.1f, \"cpu_utilisation\": %.3f}\n",
-                      date, wall, ran, resumed, trained, jobs, threads, cores, cpu, wall > 0 ? cpu / (wall * cores) : 0.0);
-    if (ran > 0 && file_write_atomic(tpath, tjson, (size_t)tn) != 0)
-        fprintf(stderr, "posenc sweep: %s\n", core_error());
+    sweep_report_timing(dir, t0, &ru0, ran, resumed, trained, jobs, threads, cores);
     if (interrupted) {
         fprintf(stderr, "sweep: interrupted; run the same command again to finish\n");
         return EXIT_INTERRUPTED;
