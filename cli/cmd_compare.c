@@ -88,6 +88,64 @@ int compare_load(const char *const *paths, int np, const AggOptions *o, AggTable
     return aggregate_load_runs(paths, np, "runs", o, t);
 }
 
+/* compare --against: the published statements (a file without cells), or
+ * the runs beside the published numbers; 0 or EXIT_USAGE (said on stderr). */
+static int compare_against(const Literature *lit, const AggTable *t) {
+    int rc = 0;
+    if (lit->ncells == 0) {
+        print_statements(stdout, lit);
+    } else {
+        LitReport *r = core_calloc(1, sizeof *r);
+        if (literature_compare(lit, t, r) != 0) {
+            fprintf(stderr, "posenc compare: %s\n", core_error());
+            rc = EXIT_USAGE;
+        } else {
+            printf("%s\n\n", t->prov_line);
+            print_literature(stdout, lit, r);
+        }
+        free(r);
+    }
+    return rc;
+}
+
+/* whether each length asked for (--at) was evaluated in some run: 0, or -1 (said on stderr) */
+static int check_lengths(const AggTable *t, const int *ns, int nn) {
+    for (int q = 0; q < nn; q++) {
+        if (ns[q] == COMPARE_BEYOND) continue;
+        int found = 0;
+        for (int c = 0; c < t->ncells && !found; c++)
+            for (int m = 0; m < t->cells[c].num_lengths; m++) found |= t->cells[c].lengths[m] == ns[q];
+        if (!found) {
+            fprintf(stderr, "posenc compare: --at %d: no run was evaluated at n = %d\n", ns[q], ns[q]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* compare's tables (or --headline's sentences) on stdout */
+static void print_comparison(const AggTable *t, int metric, int explicit_metric, int all_lm, const int *ns, int nn, int md,
+                             int headline) {
+    if (!md && !headline) printf("provenance: %s\n", t->prov_details);
+    if (md) printf("%s\n", t->prov_line);
+    if (headline) {
+        /* without --metric: exact_match and token_acc; a language model's in perplexity */
+        for (int g = 0; g < t->ncells; g++)
+            if (t->group[g] == g)
+                for (int m = 0; m < AGG_NMETRICS; m++)
+                    if (explicit_metric ? m == metric : t->cells[g].lm ? m == AGG_PPL : m == AGG_EM || m == AGG_ACC) {
+                        compare_headline(stdout, t, g, m);
+                        printf("\n");
+                    }
+    } else if (explicit_metric) {
+        compare_print(stdout, t, metric, ns, nn, md);
+    } else {
+        /* without --metric: exact_match, then token_acc (a language model's: perplexity, then token_acc) */
+        compare_print(stdout, t, all_lm ? AGG_PPL : AGG_EM, ns, nn, md);
+        compare_print(stdout, t, AGG_ACC, ns, nn, md);
+    }
+}
+
 int cmd_compare(int argc, char **argv) {
     const char **paths = core_calloc(argc > 1 ? argc : 1, sizeof *paths);
     int np = 0, md = 0, headline = 0, beyond = 0, metric = -1, ns[16], nn = 0;
@@ -162,20 +220,7 @@ int cmd_compare(int argc, char **argv) {
         return n == RUN_INVALID ? EXIT_USAGE : EXIT_RUNTIME;
     }
     if (lit) {
-        int rc = 0;
-        if (lit->ncells == 0) {
-            print_statements(stdout, lit);
-        } else {
-            LitReport *r = core_calloc(1, sizeof *r);
-            if (literature_compare(lit, &t, r) != 0) {
-                fprintf(stderr, "posenc compare: %s\n", core_error());
-                rc = EXIT_USAGE;
-            } else {
-                printf("%s\n\n", t.prov_line);
-                print_literature(stdout, lit, r);
-            }
-            free(r);
-        }
+        const int rc = compare_against(lit, &t);
         free(lit);
         aggregate_free(&t);
         return rc;
@@ -184,35 +229,11 @@ int cmd_compare(int argc, char **argv) {
     int all_lm = 1;
     for (int c = 0; c < t.ncells; c++) all_lm &= t.cells[c].lm;
     /* lengths asked for must have been evaluated */
-    for (int q = 0; q < nn; q++) {
-        if (ns[q] == COMPARE_BEYOND) continue;
-        int found = 0;
-        for (int c = 0; c < t.ncells && !found; c++)
-            for (int m = 0; m < t.cells[c].num_lengths; m++) found |= t.cells[c].lengths[m] == ns[q];
-        if (!found) {
-            fprintf(stderr, "posenc compare: --at %d: no run was evaluated at n = %d\n", ns[q], ns[q]);
-            aggregate_free(&t);
-            return EXIT_USAGE;
-        }
+    if (check_lengths(&t, ns, nn) != 0) {
+        aggregate_free(&t);
+        return EXIT_USAGE;
     }
-    if (!md && !headline) printf("provenance: %s\n", t.prov_details);
-    if (md) printf("%s\n", t.prov_line);
-    if (headline) {
-        /* without --metric: exact_match and token_acc; a language model's in perplexity */
-        for (int g = 0; g < t.ncells; g++)
-            if (t.group[g] == g)
-                for (int m = 0; m < AGG_NMETRICS; m++)
-                    if (explicit_metric ? m == metric : t.cells[g].lm ? m == AGG_PPL : m == AGG_EM || m == AGG_ACC) {
-                        compare_headline(stdout, &t, g, m);
-                        printf("\n");
-                    }
-    } else if (explicit_metric) {
-        compare_print(stdout, &t, metric, ns, nn, md);
-    } else {
-        /* without --metric: exact_match, then token_acc (a language model's: perplexity, then token_acc) */
-        compare_print(stdout, &t, all_lm ? AGG_PPL : AGG_EM, ns, nn, md);
-        compare_print(stdout, &t, AGG_ACC, ns, nn, md);
-    }
+    print_comparison(&t, metric, explicit_metric, all_lm, ns, nn, md, headline);
     aggregate_free(&t);
     return 0;
 }
