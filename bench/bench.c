@@ -21,6 +21,11 @@
  *              model at n = 64 (copy), and the demo model at 4 x its max_len;
  *              the time of one demo run's whole evaluation (its eval lengths x
  *              samples at its eval batch size), per encoding of the demo.
+ *   long       one 16,384-token sequence through the inference path (evaluation's,
+ *              gpt_infer) of the small shape, for alibi, rope and t5, on 1 and 2
+ *              threads, each in a child process of its own (this binary, --long):
+ *              seconds per sequence, attention's share of it and its GFLOP/s
+ *              against the 1-thread sgemm ceiling, peak RSS, allocations.
  *   memory     bytes per token and per attention score (fit over B and T).
  *   repro      step time with the pinned vs OpenBLAS's native kernel.
  *   split      the best processes x threads split for `posenc sweep` on the
@@ -36,7 +41,10 @@
  *   every encoding within 10 % of none; no allocation inside a step;
  *   evaluation share of a demo run <= 10 %: one run's evaluation time
  *     (measured) / (that + train.steps / the measured 1-job x 1-thread demo
- *     step rate of the split); the pinned kernel <= 1.05x native.
+ *     step rate of the split); the pinned kernel <= 1.05x native;
+ *   long context: peak RSS <= 256 MiB; attention on 1 thread >= 40 % of the
+ *     small shape's 1-thread sgemm ceiling; 2 threads >= 1.8x 1 thread; no
+ *     allocation inside the forward passes (each the worst encoding).
  * Under the table, for each training target not met, where its step goes.
  *
  * FLOP counting (per training step = 3 x forward):
@@ -59,7 +67,8 @@
  *           steps, 5 encodings x 3 seeds). The bench fails, naming the file,
  *           if it cannot read it.
  *
- * Usage: bench [--quick] [--json PATH] [--demo SPEC] [--one SHAPE PE THREADS STEPS]
+ * Usage: bench [--quick] [--long-only] [--json PATH] [--demo SPEC] [--one SHAPE PE THREADS STEPS]
+ *        bench --long PE THREADS REPS
  *        bench --markdown RUN.json [MORE.json ...]   (bench_md.c: docs/PERFORMANCE.md's block)
  * The program is linked with -Wl,--wrap=malloc,... so that it counts the
  * allocations posenc's own code makes inside a training step.
@@ -800,19 +809,168 @@ static void bench_repro_cost(const char *self, int quick, cJSON *root, double *w
         }
 }
 
+/* ------------------------------------------------------------------------
+ * Long context: one 16,384-token sequence through the inference path
+ */
+
+#define LONG_T 16384
+static const char *const LONG_PES[] = {"alibi", "rope", "t5"};
+enum { LONG_NPE = 3 };
+
+typedef struct {
+    double seconds, attention_s; /* per sequence, median over the reps */
+    double rss_mb;
+    long allocs;
+} LongResult;
+
+/* Attention's FLOPs of one sequence of T tokens: q.k and att@v, 2 * hs each
+ * per (query, key) pair of the causal half, every head and layer. */
+static double long_attention_flops(const GPTConfig *c, int T) {
+    return 2.0 * 2.0 * c->C * ((double)T * (T + 1) / 2.0) * c->L;
+}
+
+/* `bench --long PE THREADS REPS` (a child of its own, so that its peak RSS is
+ * the evaluation's alone): the small shape with random weights and room for
+ * LONG_T positions, one sequence of LONG_T tokens, every token's successor a
+ * counted target (as a language model's evaluation), REPS forward passes. */
+static int long_child(const char *pe, int threads, int reps) {
+    set_threads(threads);
+    GPTConfig c;
+    TaskConfig tc;
+    shape_config(&SMALL, pe, &c, &tc);
+    c.P = LONG_T;
+    GPT m;
+    if (gpt_build(&m, &c) != 0) {
+        fprintf(stderr, "bench: %s\n", core_error());
+        return 1;
+    }
+    gpt_init_params(&m, 1);
+    gpt_reserve_infer(&m, 1, LONG_T);
+    int *in = core_calloc(LONG_T, sizeof(int)), *tg = core_calloc(LONG_T, sizeof(int)), *pos = core_calloc(LONG_T, sizeof(int));
+    Rng rng;
+    rng_seed(&rng, 24);
+    for (int t = 0; t < LONG_T; t++) in[t] = (int)(rng_uniform(&rng) * ALPHABET) % ALPHABET, pos[t] = t;
+    for (int t = 0; t < LONG_T; t++) tg[t] = t + 1 < LONG_T ? in[t + 1] : in[0];
+    double secs[16], att[16];
+    long allocs = 0;
+    if (reps > 16) reps = 16;
+    m.profile.enabled = 1;
+    for (int r = 0; r < reps; r++) {
+        memset(m.profile.seconds, 0, sizeof m.profile.seconds);
+        alloc_count = 0;
+        alloc_counting = 1;
+        const double t0 = now_s();
+        gpt_infer(&m, in, tg, pos, 1, LONG_T);
+        secs[r] = now_s() - t0;
+        alloc_counting = 0;
+        allocs += alloc_count;
+        att[r] = m.profile.seconds[GPT_PART_ATTENTION];
+    }
+    printf("long %s %d: seconds %.4f attention %.4f allocations %ld peak_rss_mb %.1f loss %.6f\n", pe, threads,
+           median(secs, reps), median(att, reps), allocs, peak_rss_mb(), m.mean_loss);
+    free(in);
+    free(tg);
+    free(pos);
+    gpt_free(&m);
+    return 0;
+}
+
+/* One child: 0, or -1 if it failed. */
+static int long_run(const char *self, const char *pe, int threads, int reps, LongResult *r) {
+    char cmd[4400];
+    snprintf(cmd, sizeof cmd, "'%s' --long %s %d %d", self, pe, threads, reps);
+    FILE *p = popen(cmd, "r");
+    if (!p) return -1;
+    char line[512];
+    int got = 0;
+    while (fgets(line, sizeof line, p)) {
+        const char *at = strstr(line, ": seconds ");
+        if (at && sscanf(at, ": seconds %lf attention %lf allocations %ld peak_rss_mb %lf", &r->seconds, &r->attention_s,
+                         &r->allocs, &r->rss_mb) == 4)
+            got = 1;
+    }
+    return pclose(p) == 0 && got ? 0 : -1;
+}
+
+/* The long-context rows: every encoding of LONG_PES on 1 and 2 threads, each
+ * a child (long_run), into root's "long_context"; *out: the worst of each
+ * target's value (NaN, allocations -1, if a child failed). ceil1t: the small
+ * shape's 1-thread sgemm ceiling, GFLOP/s. */
+typedef struct {
+    double rss, share, scale;
+    long allocs;
+} LongSummary;
+
+static void bench_long(const char *self, int quick, double ceil1t, cJSON *root, LongSummary *out) {
+    LongResult lr[LONG_NPE][3];
+    double long_rss = 0.0, long_share = 1e30, long_scale = 1e30;
+    long long_allocs = 0;
+    int long_failed = 0;
+    GPTConfig lc;
+    {
+        TaskConfig ltc;
+        shape_config(&SMALL, "none", &lc, &ltc);
+    }
+    const double long_flops = long_attention_flops(&lc, LONG_T);
+    printf("\nlong context: one %d-token sequence, small shape (d_model %d, %d layers, %d heads), inference path: "
+           "s per sequence, attention s, attention GFLOP/s (of the 1-thread sgemm ceiling, %.1f), peak RSS MiB\n",
+           LONG_T, lc.C, lc.L, lc.NH, ceil1t);
+    cJSON *jl = cJSON_AddArrayToObject(root, "long_context");
+    for (int p = 0; p < LONG_NPE; p++)
+        for (int t = 1; t <= 2; t++) {
+            LongResult *r = &lr[p][t];
+            if (long_run(self, LONG_PES[p], t, quick ? 1 : 3, r) != 0) {
+                fprintf(stderr, "bench: the long-context child for %s on %d thread(s) failed\n", LONG_PES[p], t);
+                *r = (LongResult){NAN, NAN, NAN, -1};
+                long_failed = 1;
+                continue;
+            }
+            const double gf = long_flops / r->attention_s / 1e9, share = gf / ceil1t;
+            printf("  %-6s %d thread%s %8.2f s %8.2f s %8.1f GFLOP/s (%5.1f%%) %8.1f MiB, %ld allocations\n",
+                   LONG_PES[p], t, t > 1 ? "s" : " ", r->seconds, r->attention_s, gf, 100 * share, r->rss_mb, r->allocs);
+            if (r->rss_mb > long_rss) long_rss = r->rss_mb;
+            if (t == 1 && share < long_share) long_share = share;
+            long_allocs += r->allocs;
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "pe", LONG_PES[p]);
+            cJSON_AddNumberToObject(o, "tokens", LONG_T);
+            cJSON_AddNumberToObject(o, "threads", t);
+            cJSON_AddNumberToObject(o, "seconds_per_sequence", round(r->seconds * 1000) / 1000);
+            cJSON_AddNumberToObject(o, "attention_seconds", round(r->attention_s * 1000) / 1000);
+            cJSON_AddNumberToObject(o, "attention_gflops", round(gf * 10) / 10);
+            cJSON_AddNumberToObject(o, "attention_of_ceiling_1t", round(share * 1000) / 1000);
+            cJSON_AddNumberToObject(o, "peak_rss_mb", round(r->rss_mb * 10) / 10);
+            cJSON_AddNumberToObject(o, "allocations", (double)r->allocs);
+            cJSON_AddItemToArray(jl, o);
+        }
+    for (int p = 0; p < LONG_NPE; p++)
+        if (lr[p][1].seconds / lr[p][2].seconds < long_scale) long_scale = lr[p][1].seconds / lr[p][2].seconds;
+    if (long_failed) long_rss = long_share = long_scale = NAN, long_allocs = -1;
+    *out = (LongSummary){long_rss, long_share, long_scale, long_allocs};
+}
+
+/* The long-context targets (the last four of main's). */
+#define LONG_TARGETS(ls)                                                                                           \
+    {"long context (16,384 tokens): peak RSS <= 256 MiB (worst of alibi, rope, t5 on 1 and 2 threads)", (ls).rss,   \
+     256.0, 0},                                                                                                    \
+    {"long context, 1 thread: attention >= 40% of the 1-thread sgemm ceiling (worst encoding)", (ls).share, 0.40,  \
+     1},                                                                                                           \
+    {"long context: 2 threads >= 1.8x 1 thread (sequences/s, worst encoding)", (ls).scale, 1.8, 1},               \
+    {"allocations inside long-context forward passes = 0", (double)(ls).allocs, 0.0, 0}
+
 /* ---- the sections of a full run --------------------------------------------- */
 
 typedef struct {
     const char *json_path, *demo_path;
-    int quick, one_threads, one_steps;
+    int quick, one_threads, one_steps, long_only;
     const char *one_shape, *one_pe; /* --one: one training run */
 } BenchOptions;
 
 /* The options: 0, or 2 after printing the usage. */
 static int bench_options(int argc, char **argv, BenchOptions *o) {
-    *o = (BenchOptions){"bench.json", DEMO_SPEC_DEFAULT, 0, 1, 20, NULL, "none"};
+    *o = (BenchOptions){"bench.json", DEMO_SPEC_DEFAULT, 0, 1, 20, 0, NULL, "none"};
     const char *json_path = o->json_path, *demo_path = o->demo_path;
-    int quick = 0, one_threads = 1, one_steps = 20;
+    int quick = 0, one_threads = 1, one_steps = 20, long_only = 0;
     const char *one_shape = NULL, *one_pe = "none";
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--quick") == 0)
@@ -823,18 +981,23 @@ static int bench_options(int argc, char **argv, BenchOptions *o) {
             one_threads = atoi(argv[++i]);
             one_steps = atoi(argv[++i]);
         }
+        else if (strcmp(argv[i], "--long-only") == 0)
+            long_only = 1;
         else if (strcmp(argv[i], "--json") == 0 && i + 1 < argc)
             json_path = argv[++i];
         else if (strcmp(argv[i], "--demo") == 0 && i + 1 < argc)
             demo_path = argv[++i];
         else {
-            fprintf(stderr, "usage: bench [--quick] [--json PATH] [--demo SPEC] [--one SHAPE PE THREADS STEPS]\n"
+            fprintf(stderr, "usage: bench [--quick] [--long-only] [--json PATH] [--demo SPEC] [--one SHAPE PE THREADS STEPS]\n"
+                            "       bench --long PE THREADS REPS\n"
                             "       bench --markdown RUN.json [MORE.json ...]\n"
                             "  --quick      fewer repetitions (a rough figure)\n"
                             "  --json PATH  where to write the results (default bench.json)\n"
                             "  --demo SPEC  the demo's spec, whose settings the demo rows measure\n"
                             "               (default " DEMO_SPEC_DEFAULT ")\n"
                             "  --one ...    only one training run (small|medium|demo), e.g. under perf\n"
+                            "  --long ...   only one long-context evaluation (16,384 tokens), REPS forward passes\n"
+                            "  --long-only  only the small shape's sgemm ceiling and the long-context rows and targets\n"
                             "  --markdown   print docs/PERFORMANCE.md's block from a run's bench.json\n"
                             "               (later runs of the same build: their targets beside it)\n");
             return 2;
@@ -845,7 +1008,7 @@ static int bench_options(int argc, char **argv, BenchOptions *o) {
         fprintf(stderr, "bench: --one: unknown shape \"%s\" (small, medium or demo)\n", one_shape);
         return 2;
     }
-    *o = (BenchOptions){json_path, demo_path, quick, one_threads, one_steps, one_shape, one_pe};
+    *o = (BenchOptions){json_path, demo_path, quick, one_threads, one_steps, long_only, one_shape, one_pe};
     return 0;
 }
 
@@ -1093,7 +1256,7 @@ static DemoCost bench_demo_cost(const char *demo_path, const double sp[4], doubl
 /* The targets, each met or not, and for a training target not met where its step goes. */
 static void bench_targets(const Shape *const shapes[2], TrainResult tr[2][3], const Ceiling ceil[2],
                           const DemoCost *cost, double worst_pe, const char *worst_name, double repro_worst,
-                          cJSON *root) {
+                          const LongSummary *ls, cJSON *root) {
     /* 9. targets */
     long allocs = 0;
     for (int s = 0; s < 2; s++)
@@ -1110,6 +1273,7 @@ static void bench_targets(const Shape *const shapes[2], TrainResult tr[2][3], co
         {"allocations inside training steps = 0", (double)allocs, 0.0, 0},
         {"evaluation share of a demo run <= 10%", cost->eval_share, 0.10, 0},
         {"reproducibility: pinned kernel step <= 1.05x native (worst shape/threads)", repro_worst, 1.05, 0},
+        LONG_TARGETS(*ls),
     };
     snprintf(tg[4].name, sizeof tg[4].name, "make demo (%d runs) <= 300 s wall [estimate from measured parts] (s)",
              cost->runs);
@@ -1154,15 +1318,68 @@ static void bench_targets(const Shape *const shapes[2], TrainResult tr[2][3], co
     }
 }
 
+/* `bench --long-only`: the small shape's ceiling, the long-context rows and
+ * their targets, into json_path (bench --markdown renders what it holds). */
+static int bench_long_only(int quick, const char *json_path) {
+    const double t_all = now_s();
+    cJSON *root = cJSON_CreateObject();
+    char cpu[256], date[64], self[4096];
+    cpu_name(cpu, sizeof cpu);
+    time_t now = time(NULL);
+    strftime(date, sizeof date, "%Y-%m-%d %H:%M", localtime(&now));
+    cJSON *jm = cJSON_AddObjectToObject(root, "machine");
+    cJSON_AddStringToObject(jm, "cpu", cpu);
+    cJSON_AddNumberToObject(jm, "cores", (double)sysconf(_SC_NPROCESSORS_ONLN));
+    cJSON_AddStringToObject(jm, "openblas", openblas_get_config());
+    cJSON_AddStringToObject(jm, "openblas_core", openblas_get_corename());
+    cJSON_AddStringToObject(jm, "date", date);
+    cJSON_AddBoolToObject(jm, "quick", quick);
+    cJSON_AddBoolToObject(jm, "long_only", 1);
+    Ceiling ce;
+    measure_ceiling(&SMALL, quick, &ce, cJSON_AddObjectToObject(cJSON_AddObjectToObject(root, "ceiling"), "small"));
+    printf("sgemm ceiling, small shape: %.1f GFLOP/s on 1 thread\n", ce.gflops[1]);
+    ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
+    self[sl > 0 ? sl : 0] = '\0';
+    LongSummary ls;
+    bench_long(self, quick, ce.gflops[1], root, &ls);
+    Target tg[] = {LONG_TARGETS(ls)};
+    cJSON *jtg = cJSON_AddArrayToObject(root, "targets");
+    printf("\ntargets\n");
+    for (size_t i = 0; i < sizeof tg / sizeof tg[0]; i++) {
+        int met = tg[i].higher_is_better ? tg[i].value >= tg[i].target : tg[i].value <= tg[i].target;
+        printf("  %-100s %10.3f %s%9.3f  %s\n", tg[i].name, tg[i].value, tg[i].higher_is_better ? ">=" : "<=",
+               tg[i].target, met ? "met" : "NOT MET");
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "target", tg[i].name);
+        cJSON_AddNumberToObject(o, "value", round(tg[i].value * 1000) / 1000);
+        cJSON_AddNumberToObject(o, "threshold", tg[i].target);
+        cJSON_AddBoolToObject(o, "met", met);
+        cJSON_AddItemToArray(jtg, o);
+    }
+    cJSON_AddNumberToObject(root, "bench_seconds", round((now_s() - t_all) * 10) / 10);
+    char *text = cJSON_Print(root);
+    const size_t len = strlen(text);
+    text = core_realloc(text, len + 2);
+    memcpy(text + len, "\n", 2);
+    const int rc = file_write_atomic(json_path, text, len + 1);
+    if (rc != 0) fprintf(stderr, "bench: %s\n", core_error());
+    else printf("\nwrote %s\n", json_path);
+    free(text);
+    cJSON_Delete(root);
+    return rc != 0;
+}
+
 int main(int argc, char **argv) {
     if (argc >= 2 && strcmp(argv[1], "--markdown") == 0) return bench_markdown(argc - 2, argv + 2);
     if (blas_pin(argv) != 0) { /* what posenc runs (POSENC_BLAS=native: OpenBLAS's choice) */
         fprintf(stderr, "bench: %s\n", core_error());
         return 1;
     }
+    if (argc == 5 && strcmp(argv[1], "--long") == 0) return long_child(argv[2], atoi(argv[3]), atoi(argv[4]));
     BenchOptions o;
     if (bench_options(argc, argv, &o) != 0) return 2;
     const int quick = o.quick;
+    if (o.long_only) return bench_long_only(quick, o.json_path);
     if (!o.one_shape || strcmp(o.one_shape, "demo") == 0) demo_load(o.demo_path);
     if (o.one_shape) { /* one training run, e.g. under perf */
         const Shape *s = strcmp(o.one_shape, "medium") == 0 ? &MEDIUM : strcmp(o.one_shape, "demo") == 0 ? &DEMO : &SMALL;
@@ -1190,16 +1407,19 @@ int main(int argc, char **argv) {
     char worst_name[64];
     const double worst_pe = bench_encodings(shapes, quick, root, worst_name, sizeof worst_name);
     const double demo_eval_s = bench_evaluations(quick, o.demo_path, root);
-    bench_memory_use(shapes, root);
-    /* 7. the cost of reproducibility (children: this binary with each kernel) */
     char self[4096];
     ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
     self[sl > 0 ? sl : 0] = '\0';
+    /* 5b. long context: each (encoding, threads) a child of its own */
+    LongSummary ls;
+    bench_long(self, quick, ceil[0].gflops[1], root, &ls);
+    bench_memory_use(shapes, root);
+    /* 7. the cost of reproducibility (children: this binary with each kernel) */
     double repro_worst = 0.0;
     bench_repro_cost(self, quick, root, &repro_worst);
     /* 8. sweep split and the demo's cost, 9. targets */
     const DemoCost cost = bench_demo_cost(o.demo_path, sp, demo_eval_s, root);
-    bench_targets(shapes, tr, ceil, &cost, worst_pe, worst_name, repro_worst, root);
+    bench_targets(shapes, tr, ceil, &cost, worst_pe, worst_name, repro_worst, &ls, root);
 
     const char *json_path = o.json_path;
     const double total = now_s() - t_all;

@@ -267,9 +267,39 @@ static void eval_table(const cJSON *root) {
     }
 }
 
+/* The long-context rows (bench.json "long_context"; none in older files:
+ * nothing printed). */
+static void long_table(const cJSON *root) {
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(root, "long_context"), *e;
+    if (!cJSON_IsArray(arr) || !cJSON_GetArraySize(arr)) return;
+    fputs("Long context: `posenc eval`'s forward pass over one sequence of ", stdout);
+    big(jnum(cJSON_GetArrayItem(arr, 0), "tokens"));
+    puts(" tokens (no T × T matrix held; the small shape:");
+    puts("d_model 64, 2 layers, 4 heads; one process per row; attention's GFLOP/s against the small shape's 1-thread");
+    puts("sgemm ceiling):");
+    puts("");
+    puts("| encoding | threads | s per sequence | attention s | attention GFLOP/s | of the 1-thread ceiling | peak RSS MiB |");
+    rule(1, 6);
+    cJSON_ArrayForEach(e, arr) {
+        fputs("|", stdout);
+        cell_text(jstr(e, "pe"));
+        cell_num(jnum(e, "threads"), 0);
+        cell_num(jnum(e, "seconds_per_sequence"), 2);
+        cell_num(jnum(e, "attention_seconds"), 2);
+        cell_num(jnum(e, "attention_gflops"), 1);
+        fputs(" ", stdout);
+        pct(jnum(e, "attention_of_ceiling_1t"));
+        fputs(" |", stdout);
+        cell_num(jnum(e, "peak_rss_mb"), 1);
+        putchar('\n');
+    }
+    puts("");
+}
+
 static void render_one(const cJSON *root, const char *path) {
     const cJSON *m = cJSON_GetObjectItemCaseSensitive(root, "machine");
-    fputs("`make bench`, ", stdout);
+    const int long_only = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "long_only"));
+    fputs(long_only ? "`build/bench --long-only`, " : "`make bench`, ", stdout);
     md_text(jstr(m, "date"));
     fputs(" (", stdout);
     num(jnum(root, "bench_seconds"), 0);
@@ -287,6 +317,15 @@ static void render_one(const cJSON *root, const char *path) {
     printf(" kernels)%s.\n\n", cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "quick")) ? ", `--quick`" : "");
     targets_table(root);
     puts("");
+    if (long_only) { /* its ceiling and long-context rows alone */
+        text_num("The small shape's 1-thread sgemm ceiling: ",
+                 jnum(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(root, "ceiling"), "small"),
+                      "gflops_1t"), 1);
+        puts(" GFLOP/s.");
+        puts("");
+        long_table(root);
+        return;
+    }
     puts("Training steps (pe none; MFU = achieved GFLOP/s ÷ the sgemm ceiling at the same thread count):");
     puts("");
     train_tables(root);
@@ -299,6 +338,7 @@ static void render_one(const cJSON *root, const char *path) {
     puts("");
     eval_table(root);
     puts("");
+    long_table(root);
     const cJSON *d = cJSON_GetObjectItemCaseSensitive(root, "demo"), *sp = cJSON_GetObjectItemCaseSensitive(root, "sweep_split");
     fputs("The demo (`", stdout);
     md_text(jstr(d, "spec"));
@@ -354,7 +394,10 @@ static void render_one(const cJSON *root, const char *path) {
 
 /* every run's target values, one column per run */
 static void repeats_table(cJSON **roots, int n) {
-    printf("The same build's targets in %d runs (each a whole `make bench`):\n\n| target |", n);
+    const int long_only = cJSON_IsTrue(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(roots[0], "machine"), "long_only"));
+    printf("The same build's targets in %d runs (each a whole `%s`):\n\n| target |", n,
+           long_only ? "build/bench --long-only" : "make bench");
     for (int i = 0; i < n; i++) cell_text(jstr(cJSON_GetObjectItemCaseSensitive(roots[i], "machine"), "date"));
     putchar('\n');
     rule(1, n);

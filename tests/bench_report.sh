@@ -42,4 +42,25 @@ BENCH="$bench" scripts/bench_report.sh "$tmp/plain.md" tests/data/bench_hostile.
 [ $st -eq 2 ] && [ "$(cat "$tmp/plain.md")" = "no markers" ] && grep -q "must hold" "$tmp/err"
 check "a document without the markers is refused and left as it was" $?
 
+# a --long-only run: its targets and long-context rows alone, spliced between the bench-long markers
+cat > "$tmp/long.json" <<'JSON'
+{"machine": {"cpu": "x", "cores": 2, "date": "d", "quick": false, "long_only": true},
+ "ceiling": {"small": {"gflops_1t": 100.5}},
+ "long_context": [{"pe": "alibi", "tokens": 16384, "threads": 1, "seconds_per_sequence": 2.5,
+   "attention_seconds": 2.2, "attention_gflops": 31.2, "attention_of_ceiling_1t": 0.31, "peak_rss_mb": 60.6}],
+ "targets": [{"target": "long <i>", "value": 60.6, "threshold": 256, "met": true}], "bench_seconds": 60}
+JSON
+"$bench" --markdown "$tmp/long.json" > "$tmp/long.md"
+check "a --long-only bench.json renders (exit 0)" $?
+grep -q '^| alibi | 1 | 2.50 | 2.20 | 31.2 | 31.0 % | 60.6 |$' "$tmp/long.md" && grep -q 'ceiling: 100.5 GFLOP/s' "$tmp/long.md" &&
+  ! grep -q 'Training steps' "$tmp/long.md" && ! grep -q '<i>' "$tmp/long.md"
+check "its long-context row, its ceiling, nothing else, escaped" $?
+printf 'a\n<!-- bench:begin -->\nkeep\n<!-- bench:end -->\n<!-- bench-long:begin -->\nold\n<!-- bench-long:end -->\nz\n' > "$tmp/two.md"
+MARK=bench-long BENCH="$bench" scripts/bench_report.sh "$tmp/two.md" "$tmp/long.json" > /dev/null &&
+  grep -qx keep "$tmp/two.md" && ! grep -qx old "$tmp/two.md" && grep -q '^| alibi | 1 |' "$tmp/two.md" &&
+  [ "$(grep -c -- '-->' "$tmp/two.md")" = 4 ]
+check "MARK=bench-long replaces its block alone" $?
+MARK=evil BENCH="$bench" scripts/bench_report.sh "$tmp/two.md" "$tmp/long.json" > /dev/null 2>&1; [ $? -eq 2 ]
+check "an unknown MARK is refused" $?
+
 [ $fail -eq 0 ] && echo "tests/bench_report.sh: all passed" || { echo "tests/bench_report.sh: FAILED"; exit 1; }
