@@ -108,20 +108,15 @@ static int parse_by_position(const cJSON *bp, const char *origin, RunEval *e) {
     return 0;
 }
 
-int eval_file_parse(const char *text, const char *origin, RunEval *e) {
-    memset(e, 0, sizeof *e);
-    cJSON *j = cJSON_Parse(text);
-    if (!j || !cJSON_IsObject(j)) {
-        cJSON_Delete(j);
-        return core_errorf("%s: not a JSON object: not an evaluation file of posenc eval", origin);
-    }
-    int rc = -1;
+/* An evaluation file's header: step; samples, eval_seed, adhoc, positions,
+ * rope_scaling, pe and task when present. 0, or -1 after core_errorf. */
+static int parse_header(const cJSON *j, const char *origin, RunEval *e) {
     char got[80];
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "step");
     if (!whole(v, 0, 1e12, &e->step)) {
         json_value_text(v, got, sizeof got);
         core_errorf("%s: step: expected a whole number >= 0, got %s", origin, got);
-        goto done;
+        return -1;
     }
     /* what it was made with (absent in older files) */
     e->samples = -1;
@@ -130,21 +125,21 @@ int eval_file_parse(const char *text, const char *origin, RunEval *e) {
     if (v && !whole(v, 1, 1e7, &e->samples)) {
         json_value_text(v, got, sizeof got);
         core_errorf("%s: samples: expected a whole number in 1..10000000, got %s", origin, got);
-        goto done;
+        return -1;
     }
     v = cJSON_GetObjectItemCaseSensitive(j, "eval_seed");
     long seed_hi = 0;
     if (v && !whole(v, 0, 9007199254740992.0, &seed_hi)) {
         json_value_text(v, got, sizeof got);
         core_errorf("%s: eval_seed: expected a whole number in 0..2^53, got %s", origin, got);
-        goto done;
+        return -1;
     }
     if (v) e->eval_seed = v->valuedouble;
     v = cJSON_GetObjectItemCaseSensitive(j, "adhoc");
     if (v && !cJSON_IsBool(v)) {
         json_value_text(v, got, sizeof got);
         core_errorf("%s: adhoc: expected true or false, got %s", origin, got);
-        goto done;
+        return -1;
     }
     e->adhoc = cJSON_IsTrue(v);
     const cJSON *pos = cJSON_GetObjectItemCaseSensitive(j, "positions");
@@ -154,12 +149,12 @@ int eval_file_parse(const char *text, const char *origin, RunEval *e) {
     if (pos && (!cJSON_IsString(pos) || (e->positions = eval_positions_find(pos->valuestring)) < 0)) {
         json_value_text(pos, got, sizeof got);
         core_errorf("%s: positions: expected \"plain\" or \"random\", got %s", origin, got);
-        goto done;
+        return -1;
     }
     if (scl && (!cJSON_IsString(scl) || (e->scaling = pe_rope_scaling_find(scl->valuestring)) < 0)) {
         json_value_text(scl, got, sizeof got);
         core_errorf("%s: rope_scaling: expected one of none, pi, ntk, yarn, got %s", origin, got);
-        goto done;
+        return -1;
     }
     const char *strs[2] = {"pe", "task"};
     char *dst[2] = {e->pe, e->task};
@@ -169,14 +164,21 @@ int eval_file_parse(const char *text, const char *origin, RunEval *e) {
         if (!cJSON_IsString(s) || strlen(s->valuestring) >= sizeof e->pe) {
             json_value_text(s, got, sizeof got);
             core_errorf("%s: %s: expected a name, got %s", origin, strs[k], got);
-            goto done;
+            return -1;
         }
         snprintf(dst[k], sizeof e->pe, "%s", s->valuestring);
     }
+    return 0;
+}
+
+/* An evaluation file's results: one row per length (n, token_acc, exact_match,
+ * loss; examples and loss_floor when present). 0, or -1 after core_errorf. */
+static int parse_results(const cJSON *j, const char *origin, RunEval *e) {
+    char got[80];
     const cJSON *res = cJSON_GetObjectItemCaseSensitive(j, "results");
     if (!cJSON_IsArray(res) || cJSON_GetArraySize(res) < 1 || cJSON_GetArraySize(res) > RUN_EVAL_MAX_ROWS) {
         core_errorf("%s: results: expected an array of 1 to %d rows", origin, RUN_EVAL_MAX_ROWS);
-        goto done;
+        return -1;
     }
     const cJSON *row;
     cJSON_ArrayForEach(row, res) {
@@ -186,12 +188,12 @@ int eval_file_parse(const char *text, const char *origin, RunEval *e) {
         if (!cJSON_IsObject(row) || !whole(f = cJSON_GetObjectItemCaseSensitive(row, "n"), 1, 1e6, &n)) {
             json_value_text(cJSON_IsObject(row) ? cJSON_GetObjectItemCaseSensitive(row, "n") : row, got, sizeof got);
             core_errorf("%s: results[%d].n: expected a length, a whole number in 1..1000000, got %s", origin, i, got);
-            goto done;
+            return -1;
         }
         for (int q = 0; q < i; q++)
             if (e->n[q] == n) {
                 core_errorf("%s: results: n = %ld appears twice (rows %d and %d)", origin, n, q, i);
-                goto done;
+                return -1;
             }
         e->n[i] = (int)n;
         static const char *const fr[2] = {"token_acc", "exact_match"};
@@ -200,29 +202,41 @@ int eval_file_parse(const char *text, const char *origin, RunEval *e) {
             if (!fraction(f = cJSON_GetObjectItemCaseSensitive(row, fr[k]), fd[k])) {
                 json_value_text(f, got, sizeof got);
                 core_errorf("%s: results[%d].%s: expected a fraction in [0, 1], got %s", origin, i, fr[k], got);
-                goto done;
+                return -1;
             }
         if (!nonneg_finite(f = cJSON_GetObjectItemCaseSensitive(row, "loss"), &e->loss[i])) {
             json_value_text(f, got, sizeof got);
             core_errorf("%s: results[%d].loss: expected a finite number >= 0, got %s", origin, i, got);
-            goto done;
+            return -1;
         }
         /* the evaluation sample (the intervals' sample part, study/findings.h); 0 if absent */
         f = cJSON_GetObjectItemCaseSensitive(row, "examples");
         if (f && !whole(f, 1, 1e9, &e->examples[i])) {
             json_value_text(f, got, sizeof got);
             core_errorf("%s: results[%d].examples: expected a whole number in 1..1000000000, got %s", origin, i, got);
-            goto done;
+            return -1;
         }
         e->floor[i] = -1.0;
         f = cJSON_GetObjectItemCaseSensitive(row, "loss_floor");
         if (f && !nonneg_finite(f, &e->floor[i])) {
             json_value_text(f, got, sizeof got);
             core_errorf("%s: results[%d].loss_floor: expected a finite number >= 0, got %s", origin, i, got);
-            goto done;
+            return -1;
         }
         e->num++;
     }
+    return 0;
+}
+
+int eval_file_parse(const char *text, const char *origin, RunEval *e) {
+    memset(e, 0, sizeof *e);
+    cJSON *j = cJSON_Parse(text);
+    if (!j || !cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        return core_errorf("%s: not a JSON object: not an evaluation file of posenc eval", origin);
+    }
+    int rc = -1;
+    if (parse_header(j, origin, e) != 0 || parse_results(j, origin, e) != 0) goto done;
     if (parse_by_position(cJSON_GetObjectItemCaseSensitive(j, "by_position"), origin, e) != 0) goto done;
     e->present = 1;
     rc = 0;
