@@ -480,6 +480,31 @@ static int eval_variants(const EvalContext *x, GPT *m, FILE *out, unsigned pos_m
     return rc;
 }
 
+/* The RoPE scaling options against the run's encoding: 0, or -1 after core_errorf. */
+static int scaling_check(const char *run, const char *pe, unsigned scl_mask, const EvalOptions *opt) {
+    if ((scl_mask & ~(1u << PE_ROPE_SCALING_NONE)) && !pe_has(pe, PE_SCALABLE)) {
+        core_errorf("--rope-scaling: %s was trained with %s; RoPE scaling (pi, ntk, yarn) needs a run trained "
+                  "with rope (use --rope-scaling none)", run, pe);
+        return -1;
+    }
+    if (opt->scale_past_train && !(scl_mask & ~(1u << PE_ROPE_SCALING_NONE))) {
+        core_errorf("--rope-scale-past-training: no RoPE scaling to apply (add --rope-scaling pi, ntk or yarn)");
+        return -1;
+    }
+    return 0;
+}
+
+/* A task over a file: the file the run was trained on, with room for the longest length. 0, or -1 after core_errorf. */
+static int open_task(const TaskOps *task, TaskConfig *tc, const char *run, const int *lengths, int nl) {
+    int longest = 0;
+    for (int i = 0; i < nl; i++) longest = lengths[i] > longest ? lengths[i] : longest;
+    if (task_open(task, tc, longest) != 0) {
+        core_errorf("%s: %s", run, core_error());
+        return -1;
+    }
+    return 0;
+}
+
 int eval_run(const char *run, const EvalOptions *opt) {
     EvalConfig run_eval_cfg; /* config.json's eval.*: what the run's canonical evaluation is */
     char run_name[64];
@@ -502,14 +527,7 @@ int eval_run(const char *run, const EvalOptions *opt) {
     const int trained_P = cfg.model.P;
     const unsigned pos_mask = opt->positions ? opt->positions : cfg.eval.positions;
     const unsigned scl_mask = opt->scalings ? opt->scalings : cfg.eval.rope_scaling;
-    if ((scl_mask & ~(1u << PE_ROPE_SCALING_NONE)) && !pe_has(cfg.model.pe, PE_SCALABLE)) {
-        core_errorf("--rope-scaling: %s was trained with %s; RoPE scaling (pi, ntk, yarn) needs a run trained "
-                  "with rope (use --rope-scaling none)", run, cfg.model.pe);
-        gpt_free(&m);
-        return EVAL_RUN_INVALID;
-    }
-    if (opt->scale_past_train && !(scl_mask & ~(1u << PE_ROPE_SCALING_NONE))) {
-        core_errorf("--rope-scale-past-training: no RoPE scaling to apply (add --rope-scaling pi, ntk or yarn)");
+    if (scaling_check(run, cfg.model.pe, scl_mask, opt) != 0) {
         gpt_free(&m);
         return EVAL_RUN_INVALID;
     }
@@ -525,14 +543,9 @@ int eval_run(const char *run, const EvalOptions *opt) {
     char adhoc_common[300] = "", adhoc_scale[160] = "";
     adhoc_reasons(opt, &cfg.eval, lengths, nl, adhoc_common, sizeof adhoc_common, adhoc_scale, sizeof adhoc_scale);
     const TaskOps *task = task_find(cfg.task.name);
-    {   /* a task over a file: the file the run was trained on, with room for the longest length */
-        int longest = 0;
-        for (int i = 0; i < nl; i++) longest = lengths[i] > longest ? lengths[i] : longest;
-        if (task_open(task, &cfg.task, longest) != 0) {
-            core_errorf("%s: %s", run, core_error());
-            gpt_free(&m);
-            return EVAL_RUN_INVALID;
-        }
+    if (open_task(task, &cfg.task, run, lengths, nl) != 0) {
+        gpt_free(&m);
+        return EVAL_RUN_INVALID;
     }
     int maxB, maxT, maxLen; /* batch shape (rows padded: task_eval_T), longest real input */
     eval_extent(task, lengths, nl, (int)samples, (int)batch_size, &maxB, &maxT, &maxLen);
