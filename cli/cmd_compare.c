@@ -262,6 +262,85 @@ static double clip1(double v) { return v < -1 ? -1 : v > 1 ? 1 : v; }
 static const char *const verdict_name[4] = {"reproduced", "contradicted", "not resolved", "not run"};
 
 /* The side-by-side report of lit against the sweep t, as markdown. */
+/* One task of the paper that posenc ran: its table (the paper's and posenc's
+ * values per encoding), its claims with their verdicts, its rank agreement. */
+static void print_lit_task(FILE *f, const Literature *lit, const LitTask *tk) {
+    fprintf(f, "\n**");
+    md_text(f, lit->tasks[tk->task].name);
+    fprintf(f, "** (posenc: ");
+    md_text(f, tk->posenc_task);
+    fprintf(f, ")\n\n");
+    fprintf(f, "| encoding | paper: mean | paper: per seed | posenc: mean [95 %%] | posenc: per seed | in range: "
+               "paper / posenc |\n| --- | --- | --- | --- | --- | --- |\n");
+    for (int q = 0; q < tk->nrows; q++) {
+        const LitRow *row = &tk->rows[q];
+        fprintf(f, "| ");
+        md_text(f, row->name);
+        fprintf(f, " | ");
+        num_or_dash(f, row->paper_mean);
+        fprintf(f, " | ");
+        if (row->lit_cell >= 0) {
+            const LitCell *c = &lit->cells[row->lit_cell];
+            for (int s = 0; s < c->k; s++) fprintf(f, "%s%.3f", s ? " / " : "", c->beyond[s]);
+        } else {
+            fprintf(f, "—");
+        }
+        fprintf(f, " | ");
+        if (row->cell >= 0) {
+            fprintf(f, "%.3f", row->iv.mean);
+            if (row->k >= 2) fprintf(f, " [%.3f, %.3f]", row->iv.lo, row->iv.hi);
+            fprintf(f, " | ");
+            for (int s = 0; s < row->k; s++) fprintf(f, "%s%.3f", s ? " / " : "", row->v[s]);
+        } else {
+            fprintf(f, "not run | —");
+        }
+        fprintf(f, " | ");
+        num_or_dash(f, row->paper_in_range);
+        fprintf(f, " / ");
+        num_or_dash(f, row->cell >= 0 ? row->in_range : -1);
+        fprintf(f, " |\n");
+    }
+    if (tk->nclaims) {
+        fprintf(f, "\n| claim of the paper | paper: difference [95 %%] | posenc: difference [95 %%] (seeds with "
+                   "its sign) | verdict |\n| --- | --- | --- | --- |\n");
+        for (int q = 0; q < tk->nclaims; q++) {
+            const LitClaim *cl = &tk->claims[q];
+            const LitRow *hi = &tk->rows[cl->sign > 0 ? cl->a : cl->b], *lo = &tk->rows[cl->sign > 0 ? cl->b : cl->a];
+            const double s = cl->sign; /* report the claim's difference: higher minus lower */
+            fprintf(f, "| ");
+            md_text(f, hi->name);
+            fprintf(f, " > ");
+            md_text(f, lo->name);
+            fprintf(f, " | %+.3f [%+.3f, %+.3f] | ", s * cl->paper.mean, clip1(s > 0 ? cl->paper.lo : -cl->paper.hi),
+                    clip1(s > 0 ? cl->paper.hi : -cl->paper.lo));
+            if (cl->verdict == LIT_NOT_RUN) {
+                fprintf(f, "— | not run |\n");
+                continue;
+            }
+            const Paired *p = &cl->posenc;
+            const int agree = cl->sign > 0 ? p->pos : p->neg;
+            fprintf(f, "%+.3f", s * p->mean);
+            if (p->k >= 2)
+                fprintf(f, " [%+.3f, %+.3f]", clip1(s > 0 ? p->lo : -p->hi), clip1(s > 0 ? p->hi : -p->lo));
+            fprintf(f, " (%d of %d) | %s", agree, p->k, verdict_name[cl->verdict]);
+            if (cl->why) fprintf(f, ": %s", cl->why);
+            fprintf(f, " |\n");
+        }
+    }
+    if (tk->ranked >= 2) {
+        fprintf(f, "\nRank agreement over the %d encodings both ran: ", tk->ranked);
+        if (tk->tau_k == 0) {
+            fprintf(f, "n/a (posenc's values tie on every seed)\n");
+        } else {
+            fprintf(f, "Kendall's tau-b %.2f", tk->tau_mean);
+            if (tk->tau_k >= 2) fprintf(f, " [%.2f, %.2f]", tk->tau_lo, tk->tau_hi);
+            fprintf(f, " (per seed:");
+            for (int s = 0; s < tk->tau_k; s++) fprintf(f, "%s %.2f", s ? " /" : "", tk->tau[s]);
+            fprintf(f, ")\n");
+        }
+    }
+}
+
 static void print_literature(FILE *f, const Literature *lit, const LitReport *r) {
     const int claims = r->count[LIT_REPRODUCED] + r->count[LIT_CONTRADICTED] + r->count[LIT_UNRESOLVED];
     fprintf(f, "**");
@@ -292,80 +371,7 @@ static void print_literature(FILE *f, const Literature *lit, const LitReport *r)
     for (int i = 0; i < r->ntasks; i++) {
         const LitTask *tk = &r->tasks[i];
         if (!tk->run) continue; /* listed at the end */
-        fprintf(f, "\n**");
-        md_text(f, lit->tasks[tk->task].name);
-        fprintf(f, "** (posenc: ");
-        md_text(f, tk->posenc_task);
-        fprintf(f, ")\n\n");
-        fprintf(f, "| encoding | paper: mean | paper: per seed | posenc: mean [95 %%] | posenc: per seed | in range: "
-                   "paper / posenc |\n| --- | --- | --- | --- | --- | --- |\n");
-        for (int q = 0; q < tk->nrows; q++) {
-            const LitRow *row = &tk->rows[q];
-            fprintf(f, "| ");
-            md_text(f, row->name);
-            fprintf(f, " | ");
-            num_or_dash(f, row->paper_mean);
-            fprintf(f, " | ");
-            if (row->lit_cell >= 0) {
-                const LitCell *c = &lit->cells[row->lit_cell];
-                for (int s = 0; s < c->k; s++) fprintf(f, "%s%.3f", s ? " / " : "", c->beyond[s]);
-            } else {
-                fprintf(f, "—");
-            }
-            fprintf(f, " | ");
-            if (row->cell >= 0) {
-                fprintf(f, "%.3f", row->iv.mean);
-                if (row->k >= 2) fprintf(f, " [%.3f, %.3f]", row->iv.lo, row->iv.hi);
-                fprintf(f, " | ");
-                for (int s = 0; s < row->k; s++) fprintf(f, "%s%.3f", s ? " / " : "", row->v[s]);
-            } else {
-                fprintf(f, "not run | —");
-            }
-            fprintf(f, " | ");
-            num_or_dash(f, row->paper_in_range);
-            fprintf(f, " / ");
-            num_or_dash(f, row->cell >= 0 ? row->in_range : -1);
-            fprintf(f, " |\n");
-        }
-        if (tk->nclaims) {
-            fprintf(f, "\n| claim of the paper | paper: difference [95 %%] | posenc: difference [95 %%] (seeds with "
-                       "its sign) | verdict |\n| --- | --- | --- | --- |\n");
-            for (int q = 0; q < tk->nclaims; q++) {
-                const LitClaim *cl = &tk->claims[q];
-                const LitRow *hi = &tk->rows[cl->sign > 0 ? cl->a : cl->b], *lo = &tk->rows[cl->sign > 0 ? cl->b : cl->a];
-                const double s = cl->sign; /* report the claim's difference: higher minus lower */
-                fprintf(f, "| ");
-                md_text(f, hi->name);
-                fprintf(f, " > ");
-                md_text(f, lo->name);
-                fprintf(f, " | %+.3f [%+.3f, %+.3f] | ", s * cl->paper.mean, clip1(s > 0 ? cl->paper.lo : -cl->paper.hi),
-                        clip1(s > 0 ? cl->paper.hi : -cl->paper.lo));
-                if (cl->verdict == LIT_NOT_RUN) {
-                    fprintf(f, "— | not run |\n");
-                    continue;
-                }
-                const Paired *p = &cl->posenc;
-                const int agree = cl->sign > 0 ? p->pos : p->neg;
-                fprintf(f, "%+.3f", s * p->mean);
-                if (p->k >= 2)
-                    fprintf(f, " [%+.3f, %+.3f]", clip1(s > 0 ? p->lo : -p->hi), clip1(s > 0 ? p->hi : -p->lo));
-                fprintf(f, " (%d of %d) | %s", agree, p->k, verdict_name[cl->verdict]);
-                if (cl->why) fprintf(f, ": %s", cl->why);
-                fprintf(f, " |\n");
-            }
-        }
-        if (tk->ranked >= 2) {
-            fprintf(f, "\nRank agreement over the %d encodings both ran: ", tk->ranked);
-            if (tk->tau_k == 0) {
-                fprintf(f, "n/a (posenc's values tie on every seed)\n");
-            } else {
-                fprintf(f, "Kendall's tau-b %.2f", tk->tau_mean);
-                if (tk->tau_k >= 2) fprintf(f, " [%.2f, %.2f]", tk->tau_lo, tk->tau_hi);
-                fprintf(f, " (per seed:");
-                for (int s = 0; s < tk->tau_k; s++) fprintf(f, "%s %.2f", s ? " /" : "", tk->tau[s]);
-                fprintf(f, ")\n");
-            }
-        }
+        print_lit_task(f, lit, tk);
     }
     int not_run = 0;
     for (int i = 0; i < r->ntasks; i++) not_run += !r->tasks[i].run;
