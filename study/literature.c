@@ -370,13 +370,11 @@ static int posenc_pairs(const LitRow *a, const LitRow *b, double *va, double *vb
     return k;
 }
 
-int literature_compare(const Literature *lit, const AggTable *t, LitReport *r) {
-    memset(r, 0, sizeof *r);
-    r->tau_mean = r->tau_lo = r->tau_hi = NAN;
-    const int metric = strcmp(lit->metric, "token_acc") == 0 ? AGG_ACC : AGG_EM;
-    /* posenc's lengths inside the paper's test range, past posenc's training range: those every default-variant
-     * cell evaluated */
-    int ns[AGG_MAX_LENGTHS], nb = 0;
+/* posenc's lengths inside the paper's test range, past posenc's training range: those every
+ * default-variant cell evaluated, into ns (r: the training range and the lengths' extent); their number, or -1
+ * after core_errorf. */
+static int beyond_lengths(const Literature *lit, const AggTable *t, LitReport *r, int *ns) {
+    int nb = 0;
     int any_cell = -1;
     for (int c = 0; c < t->ncells; c++)
         if (strcmp(t->cells[c].variant, "default") == 0) {
@@ -407,167 +405,172 @@ int literature_compare(const Literature *lit, const AggTable *t, LitReport *r) {
     r->beyond_lo = ns[0];
     r->beyond_hi = ns[nb - 1];
     r->beyond_count = nb;
+    return nb;
+}
 
-    int matched_any = 0;
-    for (int ti = 0; ti < lit->ntasks; ti++) {
-        LitTask *tk = &r->tasks[r->ntasks];
-        memset(tk, 0, sizeof *tk);
-        tk->task = ti;
-        tk->tau_mean = tk->tau_lo = tk->tau_hi = NAN;
-        /* the paper's encodings on this task */
-        int has_cell = 0;
-        for (int e = 0; e < lit->nencodings; e++) has_cell |= lit_cell(lit, ti, e) >= 0;
-        if (!has_cell) continue;
-        r->ntasks++;
-        const LitName *task = &lit->tasks[ti];
-        /* posenc's cells of the task (plain evaluation positions) */
-        int cells[COMPARE_MAX_CELLS], nc = 0;
-        if (task->nkeys > 0)
-            for (int c = 0; c < t->ncells && nc < COMPARE_MAX_CELLS; c++) {
-                const char *unknown = NULL;
-                if (strcmp(t->cells[c].variant, "default") != 0) continue;
-                if (cell_matches(t, &t->cells[c], task, &unknown) == 1) cells[nc++] = c;
-            }
-        tk->run = nc > 0;
-        if (nc > 0) snprintf(tk->posenc_task, sizeof tk->posenc_task, "%s", t->cells[cells[0]].task);
-        int used[COMPARE_MAX_CELLS] = {0};
-        for (int e = 0; e < lit->nencodings; e++) {
-            const int lc = lit_cell(lit, ti, e);
-            if (lc < 0) continue;
-            LitRow *row = &tk->rows[tk->nrows++];
-            memset(row, 0, sizeof *row);
-            row->enc = e;
-            row->lit_cell = lc;
-            row->cell = -1;
-            row->in_range = -1;
-            snprintf(row->name, sizeof row->name, "%s", lit->encodings[e].name);
-            const LitCell *pc = &lit->cells[lc];
-            double s = 0, sr = 0;
-            int kr = 0;
-            for (int q = 0; q < pc->k; q++) {
-                s += pc->beyond[q];
-                if (pc->in_range[q] >= 0) sr += pc->in_range[q], kr++;
-            }
-            row->paper_mean = s / pc->k;
-            row->paper_in_range = kr ? sr / kr : -1;
-            if (lit->encodings[e].nkeys == 0) continue;
-            for (int i = 0; i < nc; i++) {
-                const char *unknown = NULL;
-                const int m = cell_matches(t, &t->cells[cells[i]], &lit->encodings[e], &unknown);
-                if (m != 1) continue;
-                if (row->cell >= 0) {
-                    char a[128], b[128];
-                    aggregate_cell_label(t, row->cell, a, sizeof a);
-                    aggregate_cell_label(t, cells[i], b, sizeof b);
-                    return core_errorf("%s: task %s, encoding %s matches two cells of the sweep (%s and %s): give "
-                                       "encodings.%s.posenc the keys that tell them apart",
-                                       lit->path, task->name, row->name, a, b, row->name);
-                }
-                row->cell = cells[i];
-                used[i] = 1;
-            }
+/* Task ti's rows: the paper's encodings (their published means) with the
+ * cell of the sweep each matches, then posenc's other cells of the task. 0,
+ * or -1 after core_errorf (an encoding that matches two cells). */
+static int match_rows(const Literature *lit, const AggTable *t, int ti, LitTask *tk) {
+    const LitName *task = &lit->tasks[ti];
+    /* posenc's cells of the task (plain evaluation positions) */
+    int cells[COMPARE_MAX_CELLS], nc = 0;
+    if (task->nkeys > 0)
+        for (int c = 0; c < t->ncells && nc < COMPARE_MAX_CELLS; c++) {
+            const char *unknown = NULL;
+            if (strcmp(t->cells[c].variant, "default") != 0) continue;
+            if (cell_matches(t, &t->cells[c], task, &unknown) == 1) cells[nc++] = c;
         }
-        /* posenc's other cells of the task: encodings the paper did not run */
-        for (int i = 0; i < nc && tk->nrows < 2 * LIT_MAX_NAMES; i++) {
-            if (used[i]) continue;
-            LitRow *row = &tk->rows[tk->nrows++];
-            memset(row, 0, sizeof *row);
-            row->enc = row->lit_cell = -1;
+    tk->run = nc > 0;
+    if (nc > 0) snprintf(tk->posenc_task, sizeof tk->posenc_task, "%s", t->cells[cells[0]].task);
+    int used[COMPARE_MAX_CELLS] = {0};
+    for (int e = 0; e < lit->nencodings; e++) {
+        const int lc = lit_cell(lit, ti, e);
+        if (lc < 0) continue;
+        LitRow *row = &tk->rows[tk->nrows++];
+        memset(row, 0, sizeof *row);
+        row->enc = e;
+        row->lit_cell = lc;
+        row->cell = -1;
+        row->in_range = -1;
+        snprintf(row->name, sizeof row->name, "%s", lit->encodings[e].name);
+        const LitCell *pc = &lit->cells[lc];
+        double s = 0, sr = 0;
+        int kr = 0;
+        for (int q = 0; q < pc->k; q++) {
+            s += pc->beyond[q];
+            if (pc->in_range[q] >= 0) sr += pc->in_range[q], kr++;
+        }
+        row->paper_mean = s / pc->k;
+        row->paper_in_range = kr ? sr / kr : -1;
+        if (lit->encodings[e].nkeys == 0) continue;
+        for (int i = 0; i < nc; i++) {
+            const char *unknown = NULL;
+            const int m = cell_matches(t, &t->cells[cells[i]], &lit->encodings[e], &unknown);
+            if (m != 1) continue;
+            if (row->cell >= 0) {
+                char a[128], b[128];
+                aggregate_cell_label(t, row->cell, a, sizeof a);
+                aggregate_cell_label(t, cells[i], b, sizeof b);
+                return core_errorf("%s: task %s, encoding %s matches two cells of the sweep (%s and %s): give "
+                                   "encodings.%s.posenc the keys that tell them apart",
+                                   lit->path, task->name, row->name, a, b, row->name);
+            }
             row->cell = cells[i];
-            row->paper_mean = row->paper_in_range = -1;
-            aggregate_cell_label(t, cells[i], row->name, sizeof row->name);
+            used[i] = 1;
         }
-        /* posenc's values */
-        for (int i = 0; i < tk->nrows; i++) {
-            LitRow *row = &tk->rows[i];
-            if (row->cell < 0) continue;
-            long ex = 0;
-            row->k = compare_seed_values(t, row->cell, metric, COMPARE_BEYOND, ns, nb, row->seeds, row->v, &ex);
-            if (row->k == 0) {
-                row->cell = -1;
-                continue;
-            }
-            matched_any = 1;
-            if (r->examples == 0 || ex < r->examples) r->examples = ex;
-            row->iv = interval_of(row->v, row->k, ex);
-            const AggCell *cc = &t->cells[row->cell];
-            double s = 0;
-            int k = 0;
-            for (int q = 0; q < cc->num_runs; q++) { /* each seed's mean over its lengths in the training range */
-                const AggRun *run = &t->runs[cc->runs[q]];
-                double rs = 0;
-                int rk = 0;
-                for (int j = 0; j < run->num; j++)
-                    if (run->n[j] >= cc->min_len && run->n[j] <= cc->max_len) rs += aggregate_run_value(run, j, metric), rk++;
-                if (rk) s += rs / rk, k++;
-            }
-            row->in_range = k ? s / k : -1;
+    }
+    /* posenc's other cells of the task: encodings the paper did not run */
+    for (int i = 0; i < nc && tk->nrows < 2 * LIT_MAX_NAMES; i++) {
+        if (used[i]) continue;
+        LitRow *row = &tk->rows[tk->nrows++];
+        memset(row, 0, sizeof *row);
+        row->enc = row->lit_cell = -1;
+        row->cell = cells[i];
+        row->paper_mean = row->paper_in_range = -1;
+        aggregate_cell_label(t, cells[i], row->name, sizeof row->name);
+    }
+    return 0;
+}
+
+/* posenc's values of a task's rows: per seed past the training range, their
+ * interval, the mean inside the training range; *matched_any set when a row has one. */
+static void posenc_values(const AggTable *t, LitTask *tk, LitReport *r, int metric, const int *ns, int nb,
+                          int *matched_any_out) {
+    for (int i = 0; i < tk->nrows; i++) {
+        LitRow *row = &tk->rows[i];
+        if (row->cell < 0) continue;
+        long ex = 0;
+        row->k = compare_seed_values(t, row->cell, metric, COMPARE_BEYOND, ns, nb, row->seeds, row->v, &ex);
+        if (row->k == 0) {
+            row->cell = -1;
+            continue;
         }
-        /* claims: the pairs the paper's seeds resolve */
-        for (int i = 0; i < tk->nrows; i++)
-            for (int j = i + 1; j < tk->nrows; j++) {
-                const LitRow *a = &tk->rows[i], *b = &tk->rows[j];
-                if (a->lit_cell < 0 || b->lit_cell < 0) continue;
-                const LitCell *la = &lit->cells[a->lit_cell], *lb = &lit->cells[b->lit_cell];
-                double va[LIT_MAX_SEEDS], vb[LIT_MAX_SEEDS];
-                const int k = paper_pairs(la, lb, va, vb);
-                if (k == 0) continue;
-                long ex = la->examples && lb->examples ? (la->examples < lb->examples ? la->examples : lb->examples)
-                                                       : 0;
-                Paired pp = paired_of(va, vb, k, ex > 0 ? ex : 1000000000L);
-                if (pp.verdict == 0) continue;
-                LitClaim *cl = &tk->claims[tk->nclaims++];
-                memset(cl, 0, sizeof *cl);
-                cl->a = i;
-                cl->b = j;
-                cl->sign = pp.verdict;
-                cl->paper = pp;
-                if (a->cell >= 0 && b->cell >= 0) {
-                    double pa[FINDINGS_MAX_SEEDS], pb[FINDINGS_MAX_SEEDS];
-                    const int kk = posenc_pairs(a, b, pa, pb);
-                    if (kk > 0) {
-                        cl->posenc = paired_of(pa, pb, kk, r->examples);
-                        cl->verdict = literature_verdict(cl->sign, &cl->posenc, &cl->why);
-                    } else {
-                        cl->verdict = LIT_NOT_RUN;
-                    }
+        *matched_any_out = 1;
+        if (r->examples == 0 || ex < r->examples) r->examples = ex;
+        row->iv = interval_of(row->v, row->k, ex);
+        const AggCell *cc = &t->cells[row->cell];
+        double s = 0;
+        int k = 0;
+        for (int q = 0; q < cc->num_runs; q++) { /* each seed's mean over its lengths in the training range */
+            const AggRun *run = &t->runs[cc->runs[q]];
+            double rs = 0;
+            int rk = 0;
+            for (int j = 0; j < run->num; j++)
+                if (run->n[j] >= cc->min_len && run->n[j] <= cc->max_len) rs += aggregate_run_value(run, j, metric), rk++;
+            if (rk) s += rs / rk, k++;
+        }
+        row->in_range = k ? s / k : -1;
+    }
+}
+
+/* claims: the pairs the paper's seeds resolve, each with posenc's verdict (counted in r) */
+static void task_claims(const Literature *lit, LitTask *tk, LitReport *r) {
+    for (int i = 0; i < tk->nrows; i++)
+        for (int j = i + 1; j < tk->nrows; j++) {
+            const LitRow *a = &tk->rows[i], *b = &tk->rows[j];
+            if (a->lit_cell < 0 || b->lit_cell < 0) continue;
+            const LitCell *la = &lit->cells[a->lit_cell], *lb = &lit->cells[b->lit_cell];
+            double va[LIT_MAX_SEEDS], vb[LIT_MAX_SEEDS];
+            const int k = paper_pairs(la, lb, va, vb);
+            if (k == 0) continue;
+            long ex = la->examples && lb->examples ? (la->examples < lb->examples ? la->examples : lb->examples)
+                                                   : 0;
+            Paired pp = paired_of(va, vb, k, ex > 0 ? ex : 1000000000L);
+            if (pp.verdict == 0) continue;
+            LitClaim *cl = &tk->claims[tk->nclaims++];
+            memset(cl, 0, sizeof *cl);
+            cl->a = i;
+            cl->b = j;
+            cl->sign = pp.verdict;
+            cl->paper = pp;
+            if (a->cell >= 0 && b->cell >= 0) {
+                double pa[FINDINGS_MAX_SEEDS], pb[FINDINGS_MAX_SEEDS];
+                const int kk = posenc_pairs(a, b, pa, pb);
+                if (kk > 0) {
+                    cl->posenc = paired_of(pa, pb, kk, r->examples);
+                    cl->verdict = literature_verdict(cl->sign, &cl->posenc, &cl->why);
                 } else {
                     cl->verdict = LIT_NOT_RUN;
                 }
-                r->count[cl->verdict]++;
+            } else {
+                cl->verdict = LIT_NOT_RUN;
             }
-        /* rank agreement: the paper's means against each posenc seed's values */
-        int rk[LIT_MAX_NAMES], nr = 0;
-        for (int i = 0; i < tk->nrows; i++)
-            if (tk->rows[i].lit_cell >= 0 && tk->rows[i].cell >= 0) rk[nr++] = i;
-        tk->ranked = nr;
-        if (nr >= 2) {
-            const LitRow *first = &tk->rows[rk[0]];
-            for (int q = 0; q < first->k; q++) {
-                const uint64_t seed = first->seeds[q];
-                double x[LIT_MAX_NAMES], y[LIT_MAX_NAMES];
-                int all = 1;
-                for (int i = 0; i < nr && all; i++) {
-                    const LitRow *row = &tk->rows[rk[i]];
-                    x[i] = row->paper_mean;
-                    all = 0;
-                    for (int s = 0; s < row->k; s++)
-                        if (row->seeds[s] == seed) y[i] = row->v[s], all = 1;
-                }
-                if (!all) continue;
-                const double tau = kendall_tau_b(x, y, nr);
-                if (isnan(tau)) continue;
-                tk->tau_seed[tk->tau_k] = seed;
-                tk->tau[tk->tau_k++] = tau;
-            }
-            mean_t(tk->tau, tk->tau_k, &tk->tau_mean, &tk->tau_lo, &tk->tau_hi);
+            r->count[cl->verdict]++;
         }
+}
+
+/* rank agreement: the paper's means against each posenc seed's values (Kendall's tau-b) */
+static void task_rank_agreement(LitTask *tk) {
+    int rk[LIT_MAX_NAMES], nr = 0;
+    for (int i = 0; i < tk->nrows; i++)
+        if (tk->rows[i].lit_cell >= 0 && tk->rows[i].cell >= 0) rk[nr++] = i;
+    tk->ranked = nr;
+    if (nr >= 2) {
+        const LitRow *first = &tk->rows[rk[0]];
+        for (int q = 0; q < first->k; q++) {
+            const uint64_t seed = first->seeds[q];
+            double x[LIT_MAX_NAMES], y[LIT_MAX_NAMES];
+            int all = 1;
+            for (int i = 0; i < nr && all; i++) {
+                const LitRow *row = &tk->rows[rk[i]];
+                x[i] = row->paper_mean;
+                all = 0;
+                for (int s = 0; s < row->k; s++)
+                    if (row->seeds[s] == seed) y[i] = row->v[s], all = 1;
+            }
+            if (!all) continue;
+            const double tau = kendall_tau_b(x, y, nr);
+            if (isnan(tau)) continue;
+            tk->tau_seed[tk->tau_k] = seed;
+            tk->tau[tk->tau_k++] = tau;
+        }
+        mean_t(tk->tau, tk->tau_k, &tk->tau_mean, &tk->tau_lo, &tk->tau_hi);
     }
-    if (!matched_any)
-        return core_errorf("%s: no task and encoding of the paper matches a cell of the sweep (their \"posenc\" keys: "
-                           "task.name, task.alphabet or grid keys)",
-                           lit->path);
-    /* over tasks, per posenc seed: the mean of its taus */
+}
+
+/* over tasks, per posenc seed: the mean of its taus; their mean and interval */
+static void overall_tau(LitReport *r) {
     uint64_t seeds[FINDINGS_MAX_SEEDS];
     int ns_ = 0;
     for (int i = 0; i < r->ntasks; i++)
@@ -585,5 +588,37 @@ int literature_compare(const Literature *lit, const AggTable *t, LitReport *r) {
         r->tau[r->tau_k++] = sum / k;
     }
     mean_t(r->tau, r->tau_k, &r->tau_mean, &r->tau_lo, &r->tau_hi);
+}
+
+int literature_compare(const Literature *lit, const AggTable *t, LitReport *r) {
+    memset(r, 0, sizeof *r);
+    r->tau_mean = r->tau_lo = r->tau_hi = NAN;
+    const int metric = strcmp(lit->metric, "token_acc") == 0 ? AGG_ACC : AGG_EM;
+    /* posenc's lengths inside the paper's test range, past posenc's training range */
+    int ns[AGG_MAX_LENGTHS];
+    const int nb = beyond_lengths(lit, t, r, ns);
+    if (nb < 0) return -1;
+
+    int matched_any = 0;
+    for (int ti = 0; ti < lit->ntasks; ti++) {
+        LitTask *tk = &r->tasks[r->ntasks];
+        memset(tk, 0, sizeof *tk);
+        tk->task = ti;
+        tk->tau_mean = tk->tau_lo = tk->tau_hi = NAN;
+        /* the paper's encodings on this task */
+        int has_cell = 0;
+        for (int e = 0; e < lit->nencodings; e++) has_cell |= lit_cell(lit, ti, e) >= 0;
+        if (!has_cell) continue;
+        r->ntasks++;
+        if (match_rows(lit, t, ti, tk) != 0) return -1;
+        posenc_values(t, tk, r, metric, ns, nb, &matched_any);
+        task_claims(lit, tk, r);
+        task_rank_agreement(tk);
+    }
+    if (!matched_any)
+        return core_errorf("%s: no task and encoding of the paper matches a cell of the sweep (their \"posenc\" keys: "
+                           "task.name, task.alphabet or grid keys)",
+                           lit->path);
+    overall_tau(r);
     return 0;
 }
