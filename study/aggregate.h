@@ -27,6 +27,9 @@
  * language-model task (TASK_FRAME_LM) the loss per token (with the task's
  * loss_floor from eval.json in a last column) and token_acc, and the loss
  * plot draws the floor.
+ *
+ * aggregate.c gathers and computes; the outputs are drawn by results_csv.c,
+ * results_md.c and results_plot.c (aggregate_internal.h, theirs alone).
  */
 #ifndef POSENC_AGGREGATE_H
 #define POSENC_AGGREGATE_H
