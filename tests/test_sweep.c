@@ -1145,7 +1145,7 @@ START_TEST(test_report_script) {
     ck_assert_int_eq(posenc("sweep tests/data/sweep_tiny.json --jobs 2 --out %s/tiny", d), 0);
     snprintf(p, sizeof p, "%s/doc.md", d);
     write_text(p, "# doc\n");
-    snprintf(cmd, sizeof cmd, "cd %s && bash %s/scripts/report.sh tiny doc.md tiny", d, root);
+    snprintf(cmd, sizeof cmd, "cd %s && POSENC=%s bash %s/scripts/report.sh tiny doc.md tiny", d, posenc_bin(), root);
     ck_assert_int_eq(run_captured(cmd), 1);
     EXPECT_OUT("has no lines <!-- results:tiny:begin --> and <!-- results:tiny:end -->");
     write_text(p, "# doc\n\n<!-- results:tiny:begin -->\nold\n<!-- results:tiny:end -->\n\nend\n");
