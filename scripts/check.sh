@@ -13,7 +13,7 @@
 #     file includes headers of its own room or a lower one only (bench/, tests/
 #     and fuzz/ stand outside and may include any), and no two modules (a .c,
 #     its .h and an X_internal.h) include each other, directly or through others;
-#  5. no tracker numbers ("issue 17", "issue #3") in code, tests, docs or the
+#  5. no tracker numbers (the word "issue" followed by a number) in code, tests, docs or the
 #     Makefile: say what the thing is instead;
 #  6. the flags posenc requires survive a user's CFLAGS: `make -n CFLAGS=-O0`
 #     still compiles with -ffp-contract=off, and core/ and model/ with the
