@@ -32,39 +32,6 @@
 #include "core/fsutil.h"
 #include "tests/testutil.h"
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...) {
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    return run_captured(cmd);
-}
-
-static char *slurp(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *slurp(const char *fmt, ...) {
-    char p[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(p, sizeof p, fmt, ap);
-    va_end(ap);
-    char *t = file_read_all(p, NULL);
-    ck_assert_msg(t != NULL, "%s", core_error());
-    return t;
-}
-
-static int exists(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int exists(const char *fmt, ...) {
-    char p[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(p, sizeof p, fmt, ap);
-    va_end(ap);
-    struct stat st;
-    return lstat(p, &st) == 0;
-}
-
 /* a finished and evaluated smoke run at DIR */
 static void smoke_run(const char *dir, const char *extra) {
     ck_assert_int_eq(posenc("train configs/smoke.json --out %s --quiet %s", dir, extra), 0);
@@ -100,12 +67,12 @@ START_TEST(test_eval_holds_the_lock) {
     char r[600];
     snprintf(r, sizeof r, "%s/R", d);
     smoke_run(r, "--set train.steps=10");
-    char *before = slurp("%s/eval.json", r);
+    char *before = file_text("%s/eval.json", r);
     /* another process writes the run (a train --force, say): eval is refused, nothing changes */
     int fd = hold_lock(r);
     ck_assert_int_eq(posenc("eval %s", r), 1);
     EXPECT_OUT("is in use by another posenc process");
-    char *after = slurp("%s/eval.json", r);
+    char *after = file_text("%s/eval.json", r);
     ck_assert_str_eq(before, after);
     free(after);
     /* and the other way round: train --force into a run being evaluated is refused too */
@@ -113,7 +80,7 @@ START_TEST(test_eval_holds_the_lock) {
     EXPECT_OUT("is in use by another posenc process");
     close(fd);
     ck_assert_int_eq(posenc("eval %s", r), 0);
-    after = slurp("%s/eval.json", r);
+    after = file_text("%s/eval.json", r);
     ck_assert_str_eq(before, after); /* the same model, the same evaluation */
     free(before);
     free(after);
@@ -125,7 +92,7 @@ END_TEST
 START_TEST(test_adhoc_evaluation_beside) {
     const char *d = test_tmpdir("hostile-adhoc");
     small_sweep(d);
-    char *csv0 = slurp("%s/SW/results.csv", d), *ev0 = slurp("%s/SW/runs/rope.s1/eval.json", d);
+    char *csv0 = file_text("%s/SW/results.csv", d), *ev0 = file_text("%s/SW/runs/rope.s1/eval.json", d);
     /* other lengths, other samples, a variant the config does not list: each ad hoc, beside the run's own */
     ck_assert_int_eq(posenc("eval %s/SW/runs/rope.s1 --lengths 9 --samples 5", d), 0);
     EXPECT_OUT("wrote");
@@ -135,23 +102,23 @@ START_TEST(test_adhoc_evaluation_beside) {
     EXPECT_OUT("--samples 5, the config's eval.samples is 16");
     ck_assert_int_eq(posenc("eval %s/SW/runs/rope.s1 --rope-scaling pi,ntk", d), 0);
     EXPECT_OUT("the variant is not one of the config's (eval.positions, eval.rope_scaling)");
-    ck_assert(exists("%s/SW/runs/rope.s1/eval-pi.adhoc.json", d) && exists("%s/SW/runs/rope.s1/eval-ntk.adhoc.csv", d));
-    ck_assert(!exists("%s/SW/runs/rope.s1/eval-pi.json", d));
+    ck_assert(path_present("%s/SW/runs/rope.s1/eval-pi.adhoc.json", d) && path_present("%s/SW/runs/rope.s1/eval-ntk.adhoc.csv", d));
+    ck_assert(!path_present("%s/SW/runs/rope.s1/eval-pi.json", d));
     /* the run's own evaluation is untouched, the run still complete, the aggregate unchanged: 4 runs, 2 cells */
-    char *ev1 = slurp("%s/SW/runs/rope.s1/eval.json", d);
+    char *ev1 = file_text("%s/SW/runs/rope.s1/eval.json", d);
     ck_assert_str_eq(ev0, ev1);
     ck_assert_int_eq(posenc("run %s/SW/configs/rope.s1.json --out %s/SW/runs/rope.s1", d, d), 0);
     EXPECT_OUT("complete, nothing to do");
     ck_assert_int_eq(posenc("collect %s/SW --no-plots", d), 0);
     EXPECT_OUT("(4 runs, 2 cells)");
     ck_assert_msg(!strstr(posenc_out, "uneven"), "%s", posenc_out);
-    char *csv1 = slurp("%s/SW/results.csv", d);
+    char *csv1 = file_text("%s/SW/results.csv", d);
     ck_assert_str_eq(csv0, csv1);
     /* the config's own lengths and samples, given explicitly, are the canonical evaluation */
     ck_assert_int_eq(posenc("eval %s/SW/runs/rope.s1 --lengths 8,4 --samples 16", d), 0);
     ck_assert_msg(!strstr(posenc_out, "ad-hoc"), "%s", posenc_out);
     /* an ad-hoc file renamed to the run's own name is refused by every reader */
-    ck_assert_int_eq(sh("cp %s/SW/runs/rope.s1/eval.adhoc.json %s/SW/runs/rope.s1/eval.json", d, d), 0);
+    ck_assert_int_eq(shell_run("cp %s/SW/runs/rope.s1/eval.adhoc.json %s/SW/runs/rope.s1/eval.json", d, d), 0);
     ck_assert_int_eq(posenc("collect %s/SW --no-plots", d), 2);
     EXPECT_OUT("eval.json: holds an ad-hoc evaluation");
     /* lenient list syntax is refused */
@@ -169,21 +136,21 @@ START_TEST(test_eval_seed_and_uneven_cells) {
     const char *d = test_tmpdir("hostile-seed");
     small_sweep(d);
     /* a changed eval.seed in one run's config.json: its evaluation is not of these examples any more */
-    ck_assert_int_eq(sh("sed -i 's/\"seed\": 1234/\"seed\": 77/' %s/SW/runs/alibi.s2/config.json", d), 0);
+    ck_assert_int_eq(shell_run("sed -i 's/\"seed\": 1234/\"seed\": 77/' %s/SW/runs/alibi.s2/config.json", d), 0);
     ck_assert_int_eq(posenc("collect %s/SW --no-plots", d), 0);
     EXPECT_OUT("eval.json was made with eval.seed = 1234 but config.json says eval.seed = 77");
     EXPECT_OUT("left out");
     /* the cell with one seed left is named before any number changes silently */
     EXPECT_OUT("collect: warning: alibi (default) has 1 seed, the other cells of its group 2");
     EXPECT_OUT("some cells uneven");
-    char *md = slurp("%s/SW/results.md", d);
+    char *md = file_text("%s/SW/results.md", d);
     ck_assert_msg(strstr(md, "Uneven cells") && strstr(md, "alibi (default) has 1 seed"), "%s", md);
     free(md);
     /* posenc run evaluates it again with the new seed, and it counts again */
     ck_assert_int_eq(posenc("run %s/SW/configs/alibi.s2.json --out %s/SW/runs/alibi.s2", d, d), 2);
     EXPECT_OUT("holds a run of another config (eval.seed");
     ck_assert_int_eq(posenc("eval %s/SW/runs/alibi.s2", d), 0);
-    char *ev = slurp("%s/SW/runs/alibi.s2/eval.json", d);
+    char *ev = file_text("%s/SW/runs/alibi.s2/eval.json", d);
     ck_assert_msg(strstr(ev, "\"eval_seed\":\t77"), "%s", ev);
     free(ev);
     ck_assert_int_eq(posenc("collect %s/SW --no-plots", d), 0);
@@ -217,7 +184,7 @@ START_TEST(test_predict_judged_like_eval) {
     EXPECT_OUT("\"3,1\" is not a symbol (0..9; separate them with spaces)");
     ck_assert_int_eq(posenc("predict %s --logits \"BOS +3\"", r), 2);
     /* config.json disagreeing with the checkpoint: refused as eval refuses it */
-    ck_assert_int_eq(sh("cp %s/config.json %s/config.good && sed -i 's/\"n_heads\": 2/\"n_heads\": 1/' %s/config.json",
+    ck_assert_int_eq(shell_run("cp %s/config.json %s/config.good && sed -i 's/\"n_heads\": 2/\"n_heads\": 1/' %s/config.json",
                         r, r, r), 0);
     ck_assert_int_eq(posenc("eval %s", r), 2);
     EXPECT_OUT("the files are not of one run");
@@ -229,7 +196,7 @@ START_TEST(test_predict_judged_like_eval) {
     EXPECT_OUT("the files are not of one run");
     /* NaN weights: no numbers from any of them (exit 1, the tensor named) */
     ck_assert_int_eq(posenc("train configs/smoke.json --set train.steps=5 --out %s --quiet", n), 0);
-    ck_assert_int_eq(sh("cd %s && h=$(od -An -t u8 -N8 model.safetensors | tr -d ' ') && "
+    ck_assert_int_eq(shell_run("cd %s && h=$(od -An -t u8 -N8 model.safetensors | tr -d ' ') && "
                         "for i in $(seq 64); do printf '\\000\\000\\300\\177'; done | "
                         "dd of=model.safetensors bs=1 seek=$((8 + h)) conv=notrunc 2>/dev/null",
                         n),
@@ -243,7 +210,7 @@ START_TEST(test_predict_judged_like_eval) {
     EXPECT_OUT("is NaN");
     ck_assert_int_eq(posenc("eval %s", n), 1);
     EXPECT_OUT("is NaN");
-    ck_assert(!exists("%s/eval.json", n));
+    ck_assert(!path_present("%s/eval.json", n));
 }
 END_TEST
 
@@ -254,7 +221,7 @@ START_TEST(test_report_judges_its_input) {
     char r[600];
     snprintf(r, sizeof r, "%s/R", d);
     smoke_run(r, "--set train.steps=10");
-    ck_assert_int_eq(sh("cp %s/eval.json %s/good.json", r, d), 0);
+    ck_assert_int_eq(shell_run("cp %s/eval.json %s/good.json", r, d), 0);
     static const struct {
         const char *sed, *want;
     } bad[] = {
@@ -270,20 +237,20 @@ START_TEST(test_report_judges_its_input) {
         {"0,/\"n\":[^,]*/s//\"n\": 2147483648/", "results[0].n: expected a length"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        ck_assert_int_eq(sh("cp %s/good.json %s/eval.json && sed -i '%s' %s/eval.json", d, r, bad[i].sed, r), 0);
-        ck_assert_int_eq(sh("cmp -s %s/good.json %s/eval.json", d, r), 1); /* the sed changed something */
+        ck_assert_int_eq(shell_run("cp %s/good.json %s/eval.json && sed -i '%s' %s/eval.json", d, r, bad[i].sed, r), 0);
+        ck_assert_int_eq(shell_run("cmp -s %s/good.json %s/eval.json", d, r), 1); /* the sed changed something */
         ck_assert_msg(posenc("report %s --out %s/page%zu.html", r, d, i) == 2, "%s: %s", bad[i].sed, posenc_out);
         EXPECT_OUT(bad[i].want);
-        ck_assert(!exists("%s/page%zu.html", d, i));
+        ck_assert(!path_present("%s/page%zu.html", d, i));
         /* the same judgement as collect's */
         ck_assert_int_eq(posenc("collect %s --out %s/C --no-plots", r, d), 2);
         EXPECT_OUT(bad[i].want);
     }
     /* a copy renamed as another variant is not that variant */
-    ck_assert_int_eq(sh("cp %s/good.json %s/eval.json && cp %s/good.json %s/eval-pi.json", d, r, d, r), 0);
+    ck_assert_int_eq(shell_run("cp %s/good.json %s/eval.json && cp %s/good.json %s/eval-pi.json", d, r, d, r), 0);
     ck_assert_int_eq(posenc("report %s --out %s/pi.html", r, d), 2);
     EXPECT_OUT("eval-pi.json: holds the evaluation variant \"default\", not the one its name says");
-    ck_assert_int_eq(sh("rm %s/eval-pi.json", r), 0);
+    ck_assert_int_eq(shell_run("rm %s/eval-pi.json", r), 0);
     /* a run trained on long inputs: its attention maps would make a page no browser draws; left out, said */
     char lg[600];
     snprintf(lg, sizeof lg, "%s/long", d);
@@ -292,11 +259,11 @@ START_TEST(test_report_judges_its_input) {
     EXPECT_OUT("long: no attention maps (they would hold 7.58e+06 weights, more than 6e+06)");
     /* in a sweep: the bad run is listed with its reason, nothing of it drawn, the others are */
     small_sweep(d);
-    ck_assert_int_eq(sh("sed -i '0,/\"token_acc\":[^,]*/s//\"token_acc\": 5/' %s/SW/runs/rope.s1/eval.json", d), 0);
+    ck_assert_int_eq(shell_run("sed -i '0,/\"token_acc\":[^,]*/s//\"token_acc\": 5/' %s/SW/runs/rope.s1/eval.json", d), 0);
     ck_assert_int_eq(posenc("report %s/SW --out %s/sw.html", d, d), 0);
     EXPECT_OUT("rope.s1: left out, nothing drawn from it");
     EXPECT_OUT("4 runs, 3 with results; some runs invalid");
-    char *page = slurp("%s/sw.html", d);
+    char *page = file_text("%s/sw.html", d);
     ck_assert_msg(strstr(page, "\"status\":\"invalid\"") && strstr(page, "expected a fraction in [0, 1], got 5"),
                   "the page does not list the bad run");
     free(page);
@@ -316,15 +283,15 @@ START_TEST(test_sweep_refuses_before_writing) {
     /* 7. a folder sbatch cannot take (a space): refused, nothing written, not even the folder */
     ck_assert_int_eq(posenc("sweep %s/sw.json --plan '%s/with space' --slurm", d, d), 2);
     EXPECT_OUT("the sweep folder");
-    ck_assert(!exists("%s/with space", d));
-    ck_assert_int_eq(sh("mkdir '%s/with space2'", d), 0);
+    ck_assert(!path_present("%s/with space", d));
+    ck_assert_int_eq(shell_run("mkdir '%s/with space2'", d), 0);
     ck_assert_int_eq(posenc("sweep %s/sw.json --plan '%s/with space2' --slurm", d, d), 2);
-    ck_assert_int_eq(sh("ls -A '%s/with space2' | wc -l", d), 0);
+    ck_assert_int_eq(shell_run("ls -A '%s/with space2' | wc -l", d), 0);
     ck_assert_int_eq(atoi(posenc_out), 0);
     /* a newline in the folder's path: plan.txt cannot hold it */
     ck_assert_int_eq(posenc("sweep %s/sw.json --plan '%s/new\nline'", d, d), 2);
     EXPECT_OUT("a path with a newline cannot be written into plan.txt");
-    ck_assert(!exists("%s/new\nline", d));
+    ck_assert(!path_present("%s/new\nline", d));
     /* 9. a grid key a run's config.json does not record: refused before any job runs */
     snprintf(p, sizeof p, "%s/threads.json", d);
     f = fopen(p, "w");
@@ -332,24 +299,24 @@ START_TEST(test_sweep_refuses_before_writing) {
     fclose(f);
     ck_assert_int_eq(posenc("sweep %s/threads.json --out %s/TH", d, d), 2);
     EXPECT_OUT("grid.train.threads: cannot be a grid key: a speed setting");
-    ck_assert(!exists("%s/TH", d));
+    ck_assert(!path_present("%s/TH", d));
     /* 8. two sweeps on one folder: the second is refused while the first holds the folder */
     ck_assert_int_eq(posenc("sweep %s/sw.json --plan %s/SW", d, d), 0);
-    char *plan0 = slurp("%s/SW/plan.txt", d);
+    char *plan0 = file_text("%s/SW/plan.txt", d);
     snprintf(p, sizeof p, "%s/SW/.lock", d);
     int fd = open(p, O_RDWR);
     ck_assert_int_ge(fd, 0);
     ck_assert_int_eq(flock(fd, LOCK_EX | LOCK_NB), 0); /* the first sweep, running */
     ck_assert_int_eq(posenc("sweep %s/sw.json --out %s/SW --jobs 1 --no-plots", d, d), 1);
     EXPECT_OUT("is in use by another posenc process");
-    ck_assert(!exists("%s/SW/runs", d) && !exists("%s/SW/results.csv", d));
+    ck_assert(!path_present("%s/SW/runs", d) && !path_present("%s/SW/results.csv", d));
     ck_assert_int_eq(posenc("collect %s/SW --no-plots", d), 1); /* nor collected into while it runs */
     EXPECT_OUT("is in use by another posenc process");
-    char *plan1 = slurp("%s/SW/plan.txt", d);
+    char *plan1 = file_text("%s/SW/plan.txt", d);
     ck_assert_str_eq(plan0, plan1);
     close(fd);
     ck_assert_int_eq(posenc("sweep %s/sw.json --out %s/SW --jobs 2 --no-plots", d, d), 0);
-    ck_assert(exists("%s/SW/results.csv", d));
+    ck_assert(path_present("%s/SW/results.csv", d));
     free(plan0), free(plan1);
 }
 END_TEST
@@ -365,39 +332,39 @@ START_TEST(test_out_folders_of_its_own) {
                       "--out %s: %s", outs[i], posenc_out);
         EXPECT_OUT("a run needs a folder of its own");
     }
-    ck_assert(!exists("config.json") && !exists(".lock") && !exists("../config.json") && !exists("/config.json"));
+    ck_assert(!path_present("config.json") && !path_present(".lock") && !path_present("../config.json") && !path_present("/config.json"));
     /* a folder with a user's own config.json is not a run: refused, with --force too, the files untouched */
-    ck_assert_int_eq(sh("mkdir -p %s/U && cp configs/smoke.json %s/U/config.json && echo mine > %s/U/notes.txt", d, d,
+    ck_assert_int_eq(shell_run("mkdir -p %s/U && cp configs/smoke.json %s/U/config.json && echo mine > %s/U/notes.txt", d, d,
                         d), 0);
     ck_assert_int_eq(posenc("train configs/smoke.json --out %s/U --quiet", d), 2);
     EXPECT_OUT("U/config.json is named like a file of posenc's but was not written by it");
     ck_assert_int_eq(posenc("train configs/smoke.json --out %s/U --quiet --force", d), 2);
     EXPECT_OUT("was not written by it");
-    ck_assert_int_eq(sh("rm %s/U/config.json", d), 0);
+    ck_assert_int_eq(shell_run("rm %s/U/config.json", d), 0);
     ck_assert_int_eq(posenc("train configs/smoke.json --out %s/U --quiet --force", d), 2);
     EXPECT_OUT("holds files but no posenc run (\"notes.txt\" is not posenc's)");
-    ck_assert_int_eq(sh("cmp -s configs/smoke.json %s/U/config.json", d), 2); /* gone: removed by the test */
-    ck_assert_int_eq(sh("grep -qx mine %s/U/notes.txt", d), 0);
-    ck_assert(!exists("%s/U/.lock", d));
+    ck_assert_int_eq(shell_run("cmp -s configs/smoke.json %s/U/config.json", d), 2); /* gone: removed by the test */
+    ck_assert_int_eq(shell_run("grep -qx mine %s/U/notes.txt", d), 0);
+    ck_assert(!path_present("%s/U/.lock", d));
     /* --force in a run folder: posenc's files go, a user's notes stay; a user's file under one of
      * posenc's names is never replaced: refused until it is moved away */
     char r[600];
     snprintf(r, sizeof r, "%s/R", d);
     smoke_run(r, "--set train.steps=5");
-    ck_assert_int_eq(sh("cd %s && echo '{\"my\": \"notes\"}' > eval.json && echo mine > notes.txt", r), 0);
+    ck_assert_int_eq(shell_run("cd %s && echo '{\"my\": \"notes\"}' > eval.json && echo mine > notes.txt", r), 0);
     ck_assert_int_eq(posenc("train configs/smoke.json --out %s --quiet --force --set train.steps=6", r), 2);
     EXPECT_OUT("R/eval.json is named like a file of posenc's but was not written by it");
-    ck_assert_int_eq(sh("grep -q notes %s/eval.json && test -s %s/model.safetensors", r, r), 0);
-    ck_assert_int_eq(sh("mv %s/eval.json %s/mine.json", r, r), 0);
+    ck_assert_int_eq(shell_run("grep -q notes %s/eval.json && test -s %s/model.safetensors", r, r), 0);
+    ck_assert_int_eq(shell_run("mv %s/eval.json %s/mine.json", r, r), 0);
     ck_assert_int_eq(posenc("train configs/smoke.json --out %s --quiet --force --set train.steps=6", r), 0);
-    ck_assert_int_eq(sh("grep -q notes %s/mine.json && grep -qx mine %s/notes.txt", r, r), 0);
-    ck_assert(!exists("%s/eval.csv", r)); /* the old run's own */
+    ck_assert_int_eq(shell_run("grep -q notes %s/mine.json && grep -qx mine %s/notes.txt", r, r), 0);
+    ck_assert(!path_present("%s/eval.csv", r)); /* the old run's own */
     /* 11. a training refused for memory writes nothing: the same command says the same */
     const char *huge = "--set model.d_model=4096 --set model.n_layers=32 --set model.n_heads=32 --set train.steps=6";
     for (int k = 0; k < 2; k++) {
         ck_assert_int_eq(posenc("train configs/smoke.json --out %s/M --quiet %s", d, huge), 1);
         EXPECT_OUT("training does not fit in memory");
-        ck_assert(!exists("%s/M", d));
+        ck_assert(!path_present("%s/M", d));
     }
 }
 END_TEST
@@ -406,11 +373,11 @@ END_TEST
 
 START_TEST(test_loader_strict) {
     const char *d = test_tmpdir("hostile-loader");
-    ck_assert_int_eq(sh("printf '{\"task\": {\"name\": \"copy\\\\u0000evil\"}}' > %s/nul.json", d), 0);
-    ck_assert_int_eq(sh("grep -c 'u0000' %s/nul.json", d), 0);
+    ck_assert_int_eq(shell_run("printf '{\"task\": {\"name\": \"copy\\\\u0000evil\"}}' > %s/nul.json", d), 0);
+    ck_assert_int_eq(shell_run("grep -c 'u0000' %s/nul.json", d), 0);
     ck_assert_int_eq(posenc("train %s/nul.json --out %s/A --quiet", d, d), 2);
     EXPECT_OUT("task.name: holds a control character");
-    ck_assert_int_eq(sh("printf '{\"name\": \"a\\\\u0000b\"}' > %s/nul2.json", d), 0);
+    ck_assert_int_eq(shell_run("printf '{\"name\": \"a\\\\u0000b\"}' > %s/nul2.json", d), 0);
     ck_assert_int_eq(posenc("train %s/nul2.json --out %s/A --quiet", d, d), 2);
     EXPECT_OUT("name: holds a control character");
     ck_assert_int_eq(posenc("train configs/smoke.json --set seed=9007199254740993 --out %s/A --quiet", d), 2);
@@ -421,7 +388,7 @@ START_TEST(test_loader_strict) {
     EXPECT_OUT("eval.positions: an empty item in the list");
     ck_assert_int_eq(posenc("train configs/smoke.json --set eval.rope_scaling=none, --out %s/A --quiet", d), 2);
     EXPECT_OUT("eval.rope_scaling: an empty item in the list");
-    ck_assert(!exists("%s/A", d));
+    ck_assert(!path_present("%s/A", d));
 }
 END_TEST
 
@@ -434,29 +401,29 @@ START_TEST(test_memory_limits) {
     smoke_run(r, "--set train.steps=5");
 #ifndef __SANITIZE_ADDRESS__ /* AddressSanitizer reserves terabytes of address space: no ulimit -v applies */
     /* OpenBLAS would retry its 128 MiB buffer forever (the test would hang): each command refuses instead */
-    ck_assert_int_eq(sh("ulimit -v 250000 && '%s' train configs/smoke.json --out %s/U --quiet", posenc_bin(), d), 1);
+    ck_assert_int_eq(shell_run("ulimit -v 250000 && '%s' train configs/smoke.json --out %s/U --quiet", posenc_bin(), d), 1);
     EXPECT_OUT("training does not fit in memory");
     EXPECT_OUT("OpenBLAS's work buffers");
-    ck_assert(!exists("%s/U", d));
-    ck_assert_int_eq(sh("ulimit -v 250000 && '%s' eval %s", posenc_bin(), r), 1);
+    ck_assert(!path_present("%s/U", d));
+    ck_assert_int_eq(shell_run("ulimit -v 250000 && '%s' eval %s", posenc_bin(), r), 1);
     EXPECT_OUT("not enough memory to load the model");
-    ck_assert_int_eq(sh("ulimit -v 250000 && '%s' predict %s '3 1'", posenc_bin(), r), 1);
+    ck_assert_int_eq(shell_run("ulimit -v 250000 && '%s' predict %s '3 1'", posenc_bin(), r), 1);
     EXPECT_OUT("not enough memory to load the model");
-    ck_assert_int_eq(sh("ulimit -v 250000 && '%s' attention %s '3 1'", posenc_bin(), r), 1);
+    ck_assert_int_eq(shell_run("ulimit -v 250000 && '%s' attention %s '3 1'", posenc_bin(), r), 1);
     EXPECT_OUT("not enough memory to load the model");
 #endif
     /* SIGTERM ends a training (checkpointed, exit 130) and an evaluation once they are working */
-    ck_assert_int_eq(sh("P='%s'; \"$P\" train configs/smoke.json --out %s/T --quiet --set train.steps=1000000 "
+    ck_assert_int_eq(shell_run("P='%s'; \"$P\" train configs/smoke.json --out %s/T --quiet --set train.steps=1000000 "
                         "--set train.log_every=1 & pid=$!; "
                         "while [ ! -s %s/T/metrics.jsonl ]; do sleep 0.1; done; kill -TERM $pid; wait $pid",
                         posenc_bin(), d, d), 130);
-    ck_assert_int_eq(sh("P='%s'; \"$P\" eval %s --lengths 64 --samples 10000000 & pid=$!; "
+    ck_assert_int_eq(shell_run("P='%s'; \"$P\" eval %s --lengths 64 --samples 10000000 & pid=$!; "
                         "while ! grep -qx \"$pid\" %s/.lock 2>/dev/null; do sleep 0.1; done; kill -TERM $pid; "
                         "wait $pid", posenc_bin(), r, r), 128 + 15);
 #ifndef __SANITIZE_ADDRESS__
     /* the report lists the maps it could not compute, and ends */
-    ck_assert_int_eq(sh("ulimit -v 250000 && '%s' report %s --out %s/r.html", posenc_bin(), r, d), 0);
-    ck_assert_int_eq(sh("grep -c 'not enough memory to load the model' %s/r.html", d), 0);
+    ck_assert_int_eq(shell_run("ulimit -v 250000 && '%s' report %s --out %s/r.html", posenc_bin(), r, d), 0);
+    ck_assert_int_eq(shell_run("grep -c 'not enough memory to load the model' %s/r.html", d), 0);
 #endif
 }
 END_TEST

@@ -27,39 +27,6 @@
 #include "core/fsutil.h"
 #include "tests/testutil.h"
 
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...) {
-    char cmd[4096];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd, sizeof cmd, fmt, ap);
-    va_end(ap);
-    return run_captured(cmd);
-}
-
-static char *slurp(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *slurp(const char *fmt, ...) {
-    char p[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(p, sizeof p, fmt, ap);
-    va_end(ap);
-    char *t = file_read_all(p, NULL);
-    ck_assert_msg(t != NULL, "%s", core_error());
-    return t;
-}
-
-static int exists(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int exists(const char *fmt, ...) {
-    char p[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(p, sizeof p, fmt, ap);
-    va_end(ap);
-    struct stat st;
-    return lstat(p, &st) == 0;
-}
-
 /* a finished and evaluated smoke run at DIR */
 static void smoke_run(const char *dir, const char *extra) {
     ck_assert_int_eq(posenc("train configs/smoke.json --out %s --quiet %s", dir, extra), 0);
@@ -83,20 +50,20 @@ START_TEST(test_collect_runs_nothing) {
     const char *d = test_tmpdir("trust-exec");
     small_sweep(d);
     /* the sweep's name reaches the plots' titles: a quote and a newline must not end the gnuplot string */
-    ck_assert_int_eq(sh("cd %s && sed -i 's/\"name\":[[:space:]]*\"sw\"/\"name\": \"x'\"'\"'.system('\"'\"'touch PWN1'\"'\"').'\"'\"'\\\\nsystem('\"'\"'touch PWN2'\"'\"')\"/' SW/sweep.json && grep -c PWN SW/sweep.json",
+    ck_assert_int_eq(shell_run("cd %s && sed -i 's/\"name\":[[:space:]]*\"sw\"/\"name\": \"x'\"'\"'.system('\"'\"'touch PWN1'\"'\"').'\"'\"'\\\\nsystem('\"'\"'touch PWN2'\"'\"')\"/' SW/sweep.json && grep -c PWN SW/sweep.json",
                         d),
                      0);
     ck_assert_int_eq(posenc("collect %s/SW", d), 0);
-    ck_assert(exists("%s/SW/copy_accuracy.svg", d));
-    ck_assert_msg(!exists("PWN1") && !exists("PWN2") && !exists("%s/PWN1", d), "collect executed a run file's string");
+    ck_assert(path_present("%s/SW/copy_accuracy.svg", d));
+    ck_assert_msg(!path_present("PWN1") && !path_present("PWN2") && !path_present("%s/PWN1", d), "collect executed a run file's string");
     /* a label from a run's config: an unknown encoding is a config error naming the file, nothing runs */
-    ck_assert_int_eq(sh("cd %s && sed -i 's/\"pe\": *\"rope\"/\"pe\": \"x'\"'\"'.system('\"'\"'touch PWN3'\"'\"').'\"'\"'\"/' "
+    ck_assert_int_eq(shell_run("cd %s && sed -i 's/\"pe\": *\"rope\"/\"pe\": \"x'\"'\"'.system('\"'\"'touch PWN3'\"'\"').'\"'\"'\"/' "
                         "SW/runs/rope.s1/config.json",
                         d),
                      0);
     ck_assert_int_eq(posenc("collect %s/SW", d), 2);
     EXPECT_OUT("rope.s1/config.json: model.pe: unknown position encoding");
-    ck_assert(!exists("PWN3") && !exists("%s/PWN3", d));
+    ck_assert(!path_present("PWN3") && !path_present("%s/PWN3", d));
 }
 END_TEST
 
@@ -106,14 +73,14 @@ START_TEST(test_run_identity) {
     const char *d = test_tmpdir("trust-identity");
     small_sweep(d);
     /* a changed spec into the same --out: refused before anything is written, naming both values */
-    char *csv0 = slurp("%s/SW/results.csv", d), *cfg0 = slurp("%s/SW/configs/rope.s1.json", d),
-         *spec0 = slurp("%s/SW/sweep.json", d);
-    ck_assert_int_eq(sh("sed 's/\"train.steps\": 10/\"train.steps\": 12/' %s/sw.json > %s/sw12.json", d, d), 0);
+    char *csv0 = file_text("%s/SW/results.csv", d), *cfg0 = file_text("%s/SW/configs/rope.s1.json", d),
+         *spec0 = file_text("%s/SW/sweep.json", d);
+    ck_assert_int_eq(shell_run("sed 's/\"train.steps\": 10/\"train.steps\": 12/' %s/sw.json > %s/sw12.json", d, d), 0);
     ck_assert_int_eq(posenc("sweep %s/sw12.json --out %s/SW --no-plots", d, d), 2);
     EXPECT_OUT("train.steps = 10");
     EXPECT_OUT("train.steps = 12");
-    char *csv1 = slurp("%s/SW/results.csv", d), *cfg1 = slurp("%s/SW/configs/rope.s1.json", d),
-         *spec1 = slurp("%s/SW/sweep.json", d);
+    char *csv1 = file_text("%s/SW/results.csv", d), *cfg1 = file_text("%s/SW/configs/rope.s1.json", d),
+         *spec1 = file_text("%s/SW/sweep.json", d);
     ck_assert_str_eq(csv0, csv1);
     ck_assert_str_eq(cfg0, cfg1);
     ck_assert_str_eq(spec0, spec1);
@@ -123,29 +90,29 @@ START_TEST(test_run_identity) {
     char r[600];
     snprintf(r, sizeof r, "%s/R", d);
     smoke_run(r, "");
-    ck_assert_int_eq(sh("cp %s/model.safetensors %s/saved && sed -i 's/\"pe\":\\([[:space:]]*\\)\"rope\"/\"pe\":\\1\"alibi\"/' "
+    ck_assert_int_eq(shell_run("cp %s/model.safetensors %s/saved && sed -i 's/\"pe\":\\([[:space:]]*\\)\"rope\"/\"pe\":\\1\"alibi\"/' "
                         "%s/config.json",
                         r, d, r),
                      0);
     ck_assert_int_eq(posenc("train --resume %s --set train.steps=60 --quiet", r), 2);
     EXPECT_OUT("model.pe is \"alibi\" in config.json but \"rope\" in the checkpoint");
-    ck_assert_int_eq(sh("cmp %s/model.safetensors %s/saved", r, d), 0);
+    ck_assert_int_eq(shell_run("cmp %s/model.safetensors %s/saved", r, d), 0);
     ck_assert_int_eq(posenc("eval %s", r), 2);
     EXPECT_OUT("model.pe");
     ck_assert_int_eq(posenc("collect %s --out %s/C --no-plots", r, d), 2);
     EXPECT_OUT("model.pe");
-    ck_assert(!exists("%s/C/results.csv", d));
-    ck_assert_int_eq(sh("sed -i 's/\"pe\":\\([[:space:]]*\\)\"alibi\"/\"pe\":\\1\"rope\"/' %s/config.json", r), 0);
+    ck_assert(!path_present("%s/C/results.csv", d));
+    ck_assert_int_eq(shell_run("sed -i 's/\"pe\":\\([[:space:]]*\\)\"alibi\"/\"pe\":\\1\"rope\"/' %s/config.json", r), 0);
 
     /* train.steps below the checkpoint's step: refused, config.json untouched */
-    char *c0 = slurp("%s/config.json", r);
+    char *c0 = file_text("%s/config.json", r);
     ck_assert_int_eq(posenc("train --resume %s --set train.steps=10 --quiet", r), 2);
     EXPECT_OUT("train.steps = 10 is below the checkpoint's step 50");
-    char *c1 = slurp("%s/config.json", r);
+    char *c1 = file_text("%s/config.json", r);
     ck_assert_str_eq(c0, c1);
     free(c0), free(c1);
     /* an evaluation from a later step than the checkpoint: not of this run */
-    ck_assert_int_eq(sh("sed -i 's/\"step\":[[:space:]]*50/\"step\": 70/' %s/eval.json", r), 0);
+    ck_assert_int_eq(shell_run("sed -i 's/\"step\":[[:space:]]*50/\"step\": 70/' %s/eval.json", r), 0);
     ck_assert_int_eq(posenc("collect %s --out %s/C --no-plots", r, d), 2);
     EXPECT_OUT("evaluated at step 70, but the checkpoint is at step 50");
 }
@@ -191,7 +158,7 @@ START_TEST(test_own_files_only) {
     smoke_run(r, "");
     ck_assert_int_eq(posenc("eval %s --positions random", r), 0); /* ad hoc: eval-random.adhoc.json */
     /* a user's backup copy and notes; a stale temporary of posenc's and one of the user's */
-    ck_assert_int_eq(sh("cd %s && cp eval.json eval-backup.json && echo notes > notes.tmp.123 && echo x > "
+    ck_assert_int_eq(shell_run("cd %s && cp eval.json eval-backup.json && echo notes > notes.tmp.123 && echo x > "
                         "config.json.tmp.999",
                         r),
                      0);
@@ -200,10 +167,10 @@ START_TEST(test_own_files_only) {
     EXPECT_OUT("(1 run, 1 cell)");
     /* --force replaces the run: every eval-<variant> file of the old run goes, the user's files stay */
     ck_assert_int_eq(posenc("train configs/smoke.json --out %s --force --quiet --set train.steps=5", r), 0);
-    ck_assert(!exists("%s/eval-random.adhoc.json", r) && !exists("%s/eval-random.adhoc.csv", r) &&
-              !exists("%s/eval.json", r));
-    ck_assert(exists("%s/eval-backup.json", r) && exists("%s/notes.tmp.123", r));
-    ck_assert(!exists("%s/config.json.tmp.999", r));
+    ck_assert(!path_present("%s/eval-random.adhoc.json", r) && !path_present("%s/eval-random.adhoc.csv", r) &&
+              !path_present("%s/eval.json", r));
+    ck_assert(path_present("%s/eval-backup.json", r) && path_present("%s/notes.tmp.123", r));
+    ck_assert(!path_present("%s/config.json.tmp.999", r));
 }
 END_TEST
 
@@ -214,7 +181,7 @@ START_TEST(test_bad_numbers) {
     char r[600];
     snprintf(r, sizeof r, "%s/H", d);
     smoke_run(r, "");
-    ck_assert_int_eq(sh("cp %s/eval.json %s/good.json", r, d), 0);
+    ck_assert_int_eq(shell_run("cp %s/eval.json %s/good.json", r, d), 0);
     static const struct {
         const char *sed, *want;
     } bad[] = {
@@ -227,10 +194,10 @@ START_TEST(test_bad_numbers) {
         {"0,/\"n\":[^,]*,/s//\"n\": 2.5,/", "results[0].n: expected a length"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        ck_assert_int_eq(sh("cp %s/good.json %s/eval.json && sed -i '%s' %s/eval.json", d, r, bad[i].sed, r), 0);
+        ck_assert_int_eq(shell_run("cp %s/good.json %s/eval.json && sed -i '%s' %s/eval.json", d, r, bad[i].sed, r), 0);
         ck_assert_int_eq(posenc("collect %s --out %s/C%zu --no-plots", r, d, i), 2);
         EXPECT_OUT(bad[i].want);
-        ck_assert_msg(!exists("%s/C%zu/results.csv", d, i), "results.csv written for %s", bad[i].sed);
+        ck_assert_msg(!path_present("%s/C%zu/results.csv", d, i), "results.csv written for %s", bad[i].sed);
         /* `posenc run` refuses the same run the same way */
         ck_assert_int_eq(posenc("run %s/config.json --out %s", r, r), 2);
     }
@@ -239,14 +206,14 @@ START_TEST(test_bad_numbers) {
     snprintf(n, sizeof n, "%s/N", d);
     smoke_run(n, "");
     /* 64 NaN floats at the start of the tensor data (after the 8-byte length and the header) */
-    ck_assert_int_eq(sh("cd %s && rm eval.json eval.csv && h=$(od -An -t u8 -N8 model.safetensors | tr -d ' ') && "
+    ck_assert_int_eq(shell_run("cd %s && rm eval.json eval.csv && h=$(od -An -t u8 -N8 model.safetensors | tr -d ' ') && "
                         "for i in $(seq 64); do printf '\\000\\000\\300\\177'; done | "
                         "dd of=model.safetensors bs=1 seek=$((8 + h)) conv=notrunc 2>/dev/null",
                         n),
                      0);
     ck_assert_int_eq(posenc("eval %s", n), 1);
     EXPECT_OUT("is NaN");
-    ck_assert(!exists("%s/eval.json", n) && !exists("%s/eval.csv", n));
+    ck_assert(!path_present("%s/eval.json", n) && !path_present("%s/eval.csv", n));
 }
 END_TEST
 
@@ -257,7 +224,7 @@ START_TEST(test_untrusted_file_types) {
     /* devices and FIFOs where a spec, a base config or a run file belongs: refused at once, no hang */
     ck_assert_int_eq(posenc("sweep /dev/zero"), 2);
     EXPECT_OUT("character device, not a regular file");
-    ck_assert_int_eq(sh("cd %s && echo '{\"base\": \"/dev/zero\"}' > z.json && mkfifo fifo.json", d), 0);
+    ck_assert_int_eq(shell_run("cd %s && echo '{\"base\": \"/dev/zero\"}' > z.json && mkfifo fifo.json", d), 0);
     ck_assert_int_eq(posenc("sweep %s/z.json", d), 2);
     EXPECT_OUT("character device");
     ck_assert_int_eq(posenc("sweep %s/fifo.json", d), 2);
@@ -267,38 +234,38 @@ START_TEST(test_untrusted_file_types) {
     char r[600];
     snprintf(r, sizeof r, "%s/Q", d);
     smoke_run(r, "");
-    ck_assert_int_eq(sh("cd %s && mv eval.json ../eval.saved && mkfifo eval.json", r), 0);
+    ck_assert_int_eq(shell_run("cd %s && mv eval.json ../eval.saved && mkfifo eval.json", r), 0);
     ck_assert_int_eq(posenc("collect %s --out %s/C --no-plots", r, d), 1);
     EXPECT_OUT("eval.json: an evaluation file is a FIFO");
     ck_assert_int_eq(posenc("run configs/smoke.json --out %s", r), 1);
-    ck_assert_int_eq(sh("cd %s && rm eval.json && mv ../eval.saved eval.json", r), 0);
+    ck_assert_int_eq(shell_run("cd %s && rm eval.json && mv ../eval.saved eval.json", r), 0);
     /* a dangling link where the checkpoint belongs: reported as a link, not as "no checkpoint" */
-    ck_assert_int_eq(sh("cd %s && mv model.safetensors ../model.saved && ln -s /nonexistent/x model.safetensors", r),
+    ck_assert_int_eq(shell_run("cd %s && mv model.safetensors ../model.saved && ln -s /nonexistent/x model.safetensors", r),
                      0);
     ck_assert_int_eq(posenc("eval %s", r), 1);
     EXPECT_OUT("model.safetensors: the checkpoint is a symbolic link that cannot be followed");
-    ck_assert_int_eq(sh("cd %s && rm model.safetensors && mv ../model.saved model.safetensors", r), 0);
+    ck_assert_int_eq(shell_run("cd %s && rm model.safetensors && mv ../model.saved model.safetensors", r), 0);
     /* a link planted at a run file does not redirect posenc's writes */
-    ck_assert_int_eq(sh("cd %s && echo precious > ../target && cp metrics.jsonl ../m && rm metrics.jsonl && "
+    ck_assert_int_eq(shell_run("cd %s && echo precious > ../target && cp metrics.jsonl ../m && rm metrics.jsonl && "
                         "ln -s ../target metrics.jsonl",
                         r),
                      0);
     ck_assert_int_eq(posenc("train --resume %s --set train.steps=60 --quiet", r), 0);
-    char *t = slurp("%s/target", d);
+    char *t = file_text("%s/target", d);
     ck_assert_str_eq(t, "precious\n");
     free(t);
     /* a spec named ".." would write into the parent folder */
-    ck_assert_int_eq(sh("echo '{\"name\": \"..\", \"base\": \"../../../configs/smoke.json\"}' > %s/dd.json", d), 0);
+    ck_assert_int_eq(shell_run("echo '{\"name\": \"..\", \"base\": \"../../../configs/smoke.json\"}' > %s/dd.json", d), 0);
     ck_assert_int_eq(posenc("sweep %s/dd.json --plan-only", d), 2);
     EXPECT_OUT("name: \"..\" is not a folder name of its own");
-    ck_assert(!exists("runs/plan.txt") && !exists("runs/sweep.json"));
+    ck_assert(!path_present("runs/plan.txt") && !path_present("runs/sweep.json"));
     /* a sweep's run folder that is a link is not written through */
     small_sweep(d);
-    ck_assert_int_eq(sh("cd %s/SW/runs && mkdir ../../elsewhere && rm -r alibi.s1 && ln -s ../../elsewhere alibi.s1", d),
+    ck_assert_int_eq(shell_run("cd %s/SW/runs && mkdir ../../elsewhere && rm -r alibi.s1 && ln -s ../../elsewhere alibi.s1", d),
                      0);
     ck_assert_int_eq(posenc("sweep %s/sw.json --out %s/SW --no-plots", d, d), 2);
     EXPECT_OUT("alibi.s1: a symbolic link");
-    ck_assert_int_eq(sh("ls -A %s/elsewhere | wc -l", d), 0);
+    ck_assert_int_eq(shell_run("ls -A %s/elsewhere | wc -l", d), 0);
     ck_assert_int_eq(atoi(posenc_out), 0);
 }
 END_TEST
@@ -311,21 +278,21 @@ START_TEST(test_truthful_errors) {
     snprintf(r, sizeof r, "%s/R", d);
     smoke_run(r, "");
     /* output that cannot be written is a failure */
-    ck_assert_int_eq(sh("{ %s eval %s > /dev/full; }", posenc_bin(), r), 1);
+    ck_assert_int_eq(shell_run("{ %s eval %s > /dev/full; }", posenc_bin(), r), 1);
     EXPECT_OUT("cannot write to standard output");
-    ck_assert_int_eq(sh("{ %s eval %s >&-; }", posenc_bin(), r), 1);
-    ck_assert_int_eq(sh("{ %s help >&-; }", posenc_bin()), 1);
+    ck_assert_int_eq(shell_run("{ %s eval %s >&-; }", posenc_bin(), r), 1);
+    ck_assert_int_eq(shell_run("{ %s help >&-; }", posenc_bin()), 1);
     EXPECT_OUT("cannot write to standard output");
     /* config errors found by the encoding: exit 2, nothing written */
     ck_assert_int_eq(posenc("train configs/smoke.json --set model.rope_base=0.5 --out %s/x1", d), 2);
     EXPECT_OUT("model.rope_base");
-    ck_assert(!exists("%s/x1", d));
+    ck_assert(!path_present("%s/x1", d));
     ck_assert_int_eq(posenc("train configs/smoke.json --set model.pe=sinusoidal --set model.d_model=33 --set "
                             "model.n_heads=1 --out %s/x2",
                             d),
                      2);
     EXPECT_OUT("even d_model");
-    ck_assert(!exists("%s/x2", d));
+    ck_assert(!path_present("%s/x2", d));
     /* a NaN before the first checkpoint: nothing to resume, --force suggested */
     ck_assert_int_eq(posenc("train configs/smoke.json --set train.lr=1e30 --set train.steps=20 --out %s/nan --quiet", d),
                      3);
@@ -336,11 +303,11 @@ START_TEST(test_truthful_errors) {
     /* --resume of a missing or non-run folder: exit 2, nothing created */
     ck_assert_int_eq(posenc("train --resume %s/missing", d), 2);
     EXPECT_OUT("no such run directory");
-    ck_assert(!exists("%s/missing", d));
-    ck_assert_int_eq(sh("mkdir %s/empty", d), 0);
+    ck_assert(!path_present("%s/missing", d));
+    ck_assert_int_eq(shell_run("mkdir %s/empty", d), 0);
     ck_assert_int_eq(posenc("train --resume %s/empty", d), 2);
     EXPECT_OUT("not a posenc run directory");
-    ck_assert_int_eq(sh("ls -A %s/empty | wc -l", d), 0);
+    ck_assert_int_eq(shell_run("ls -A %s/empty | wc -l", d), 0);
     ck_assert_int_eq(atoi(posenc_out), 0);
     /* learned beyond its table: a length error like the others (exit 2) */
     ck_assert_int_eq(posenc("train configs/smoke.json --set model.pe=learned --set train.steps=5 --out %s/L --quiet", d),
@@ -365,7 +332,7 @@ START_TEST(test_collect_adhoc_runs) {
     ck_assert_int_eq(posenc("collect %s/runs %s --out %s/cmp --no-plots", d, c, d), 0);
     EXPECT_OUT("(3 runs, 2 cells; some cells uneven");
     EXPECT_OUT("collect: warning: alibi (default) has 1 seed, the other cells of its group 2");
-    char *csv = slurp("%s/cmp/results.csv", d);
+    char *csv = file_text("%s/cmp/results.csv", d);
     ck_assert_msg(strncmp(csv, "model.pe,label,variant,n,seeds,", 31) == 0, "%s", csv);
     ck_assert_msg(strstr(csv, "rope,rope,default,4,2,") != NULL, "%s", csv);
     ck_assert_msg(strstr(csv, "alibi,alibi,default,4,1,") != NULL, "%s", csv);
@@ -373,12 +340,12 @@ START_TEST(test_collect_adhoc_runs) {
     /* several folders need --out; a folder without runs is named */
     ck_assert_int_eq(posenc("collect %s/runs %s", d, c), 2);
     EXPECT_OUT("--out");
-    ck_assert_int_eq(sh("mkdir -p %s/nothing", d), 0);
+    ck_assert_int_eq(shell_run("mkdir -p %s/nothing", d), 0);
     ck_assert_int_eq(posenc("collect %s/nothing", d), 2);
     EXPECT_OUT("not a sweep folder (no sweep.json), a run directory or a folder of run directories");
     /* one folder of runs: the outputs go into it */
     ck_assert_int_eq(posenc("collect %s/runs --no-plots", d), 0);
-    ck_assert(exists("%s/runs/results.csv", d));
+    ck_assert(path_present("%s/runs/results.csv", d));
 }
 END_TEST
 

@@ -161,3 +161,32 @@ char *metrics_without_timing(const char *dir) {
     return res;
 }
 
+int shell_run(const char *fmt, ...) {
+    char cmd[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd, sizeof cmd, fmt, ap);
+    va_end(ap);
+    return run_captured(cmd);
+}
+
+char *file_text(const char *fmt, ...) {
+    char p[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p, sizeof p, fmt, ap);
+    va_end(ap);
+    char *t = file_read_all(p, NULL);
+    ck_assert_msg(t != NULL, "%s", core_error());
+    return t;
+}
+
+int path_present(const char *fmt, ...) {
+    char p[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(p, sizeof p, fmt, ap);
+    va_end(ap);
+    struct stat st;
+    return lstat(p, &st) == 0;
+}

@@ -57,4 +57,12 @@ void test_skip(const char *test, const char *fmt, ...) __attribute__((format(pri
 /* Fill with N(0, std) from a fixed seed. */
 void fill_normal(float *x, int n, float std, unsigned long long seed);
 
+/* The shell command formatted from fmt, run with run_captured (its output
+ * where EXPECT_OUT finds it): the exit status. */
+int shell_run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* The whole file at the formatted path (the test fails if it cannot be read); free it. */
+char *file_text(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Whether the formatted path exists (lstat: a dangling link counts). */
+int path_present(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 #endif
