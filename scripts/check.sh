@@ -164,11 +164,12 @@ if [ -n "$out" ]; then
   fail=1
 fi
 
-# 6. required compiler flags (a dry run: nothing is built)
+# 6. required compiler flags (a dry run of the default build, whatever SAN or make flags
+#    the caller runs under: nothing is built)
 if command -v make >/dev/null && command -v pkg-config >/dev/null; then
   for probe in core/rng.c:build/core/rng.o cli/args.c:build/cli/args.o; do
     src=${probe%%:*} obj=${probe#*:}
-    line=$(make -s -n -B CFLAGS=-O0 "$obj" 2>/dev/null | grep -F -- "-c $src")
+    line=$(env -u SAN -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -n -B CFLAGS=-O0 "$obj" 2>/dev/null | grep -F -- "-c $src")
     need="-ffp-contract=off"
     case "$src" in core/*|model/*) need="-ffp-contract=off -O3 -fno-trapping-math" ;; esac
     for f in $need; do
