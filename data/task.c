@@ -152,6 +152,15 @@ int task_setting_is_default(const TaskConfig *cfg, int slot) {
     return cfg->set.v[slot] == s->def;
 }
 
+void task_setting_reset(TaskConfig *cfg, int slot) {
+    const TaskSetting *s = task_setting_at(slot);
+    if (!s) return;
+    if (text_index[slot] >= 0)
+        snprintf(cfg->set.text[text_index[slot]], TASK_SETTING_TEXT_MAX, "%s", s->def_text ? s->def_text : "");
+    else
+        cfg->set.v[slot] = s->def;
+}
+
 void task_setting_readers(int slot, char *buf, size_t n) {
     size_t used = 0;
     if (n) buf[0] = '\0';

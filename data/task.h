@@ -217,6 +217,8 @@ int task_setting_set(TaskConfig *cfg, const char *name, double v);
 void task_setting_set_text(TaskConfig *cfg, const TaskSetting *s, const char *v);
 /* Whether the setting in `slot` holds its default in cfg. */
 int task_setting_is_default(const TaskConfig *cfg, int slot);
+/* Put the setting in `slot` back to its default in cfg. */
+void task_setting_reset(TaskConfig *cfg, int slot);
 /* The tasks that read the setting in `slot`, "\"a\"" or "\"a\", \"b\"", into buf. */
 void task_setting_readers(int slot, char *buf, size_t n);
 

@@ -293,6 +293,8 @@ int pe_setting_find(const char *name);
 int pe_uses_setting(const PEOps *ops, int slot);
 /* Every setting at its default. */
 void pe_settings_default(PESettings *set);
+/* The encodings that read the setting in `slot`, "\"a\"" or "\"a\", \"b\"", into buf. */
+void pe_setting_readers(int slot, char *buf, size_t n);
 /* Check cfg for the encoding ops: each of its settings in range, then its
  * check hook. 0 or -1 with an error naming the key ("model.<key>: ..."). */
 int pe_check(const PEOps *ops, const PEConfig *cfg);

@@ -132,6 +132,14 @@ void pe_settings_default(PESettings *set) {
         set->v[k] = slots[k]->type == PE_SETTING_FLOAT ? (double)(float)slots[k]->def : slots[k]->def;
 }
 
+void pe_setting_readers(int slot, char *buf, size_t n) {
+    size_t used = 0;
+    if (n) buf[0] = '\0';
+    for (int i = 0; i < pe_count() && used < n; i++)
+        if (pe_uses_setting(pe_at(i), slot))
+            used += (size_t)snprintf(buf + used, n - used, "%s\"%s\"", used ? ", " : "", pe_at(i)->name);
+}
+
 int pe_check(const PEOps *ops, const PEConfig *cfg) {
     for (const PESetting *const *s = ops->settings; s && *s; s++) {
         const PESetting *r = *s;

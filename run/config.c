@@ -227,11 +227,13 @@ typedef struct {
     RunConfig *c;
     const char *origin[NUM_KEYS]; /* name of the source that last set the key */
     int rank[NUM_KEYS];           /* 0 = default, then increasing with each source */
+    int job; /* one job of a sweep: other encodings' and tasks' settings go back to their defaults */
 } Loader;
 
 static void loader_init(Loader *ld, RunConfig *c, const char *origin) {
     keys_init();
     ld->c = c;
+    ld->job = 0;
     for (int k = 0; k < NUM_KEYS; k++) {
         ld->origin[k] = origin;
         ld->rank[k] = 0;
@@ -707,6 +709,10 @@ static int resolve_check(Loader *ld) {
      * sweep whose grid varies task.name) */
     for (int slot = 0; slot < task_num_settings(); slot++) {
         if (task_uses_setting(task, slot) || task_setting_is_default(&c->task, slot)) continue;
+        if (ld->job) {
+            task_setting_reset(&c->task, slot);
+            continue;
+        }
         char readers[256];
         task_setting_readers(slot, readers, sizeof readers);
         const int k = K_TASK_SETTING + slot;
@@ -722,6 +728,26 @@ static int resolve_check(Loader *ld) {
         char names[PE_NAMES_MAX];
         pe_names(names, sizeof names);
         return fail(ld->origin[K_PE], "model.pe", "unknown position encoding \"%s\" (valid: %s)", m->pe, names);
+    }
+    /* an encoding's settings belong to the encodings that read them, as a
+     * task's do (config.json holds every encoding's, at its default where
+     * the encoding does not read it) */
+    {
+        const PEOps *ops = pe_find(m->pe);
+        PESettings def;
+        pe_settings_default(&def);
+        for (int slot = 0; slot < pe_num_settings(); slot++) {
+            if (pe_uses_setting(ops, slot) || m->pe_set.v[slot] == def.v[slot]) continue;
+            if (ld->job) {
+                m->pe_set.v[slot] = def.v[slot];
+                continue;
+            }
+            char readers[256];
+            pe_setting_readers(slot, readers, sizeof readers);
+            const int k = K_SETTING + slot;
+            return fail(latest(ld, k, K_PE, -1), keys[k].path, "applies only to model.pe %s (model.pe is \"%s\")",
+                        readers, m->pe);
+        }
     }
     if (m->F == 0) m->F = 4 * m->C;
 
@@ -842,12 +868,13 @@ static void line_col(const char *text, const char *at, int *line, int *col) {
     }
 }
 
-int config_from_string(RunConfig *c, const char *json, const char *origin,
-                       const char *const *sets, int nsets) {
+static int load_string(RunConfig *c, const char *json, const char *origin, const char *const *sets, int nsets,
+                       int job) {
     if (!origin) origin = "config";
     config_default(c);
     Loader ld;
     loader_init(&ld, c, origin);
+    ld.job = job;
     if (json) {
         const char *end = NULL;
         cJSON *root = parse_json(json, &end);
@@ -884,6 +911,15 @@ int config_from_string(RunConfig *c, const char *json, const char *origin,
     for (int i = 0; i < nsets; i++)
         if (apply_set(&ld, sets[i], "--set", 2 + i)) return -1;
     return resolve_check(&ld);
+}
+
+int config_from_string(RunConfig *c, const char *json, const char *origin,
+                       const char *const *sets, int nsets) {
+    return load_string(c, json, origin, sets, nsets, 0);
+}
+
+int config_for_job(RunConfig *c, const char *json, const char *origin, const char *const *sets, int nsets) {
+    return load_string(c, json, origin, sets, nsets, 1);
 }
 
 int config_load(RunConfig *c, const char *path, const char *const *sets, int nsets) {

@@ -103,6 +103,12 @@ int config_load(RunConfig *c, const char *path, const char *const *sets, int nse
 int config_from_string(RunConfig *c, const char *json, const char *origin,
                        const char *const *sets, int nsets);
 
+/* config_from_string for one job of a sweep, whose spec's "set" and grid
+ * may name settings that only some of its jobs' encodings or tasks read: a
+ * setting the job's model.pe (or task.name) does not read goes back to its
+ * default instead of being refused. */
+int config_for_job(RunConfig *c, const char *json, const char *origin, const char *const *sets, int nsets);
+
 /* Apply one override "key=value" (see above) to *c: the value is type-checked
  * and stored, nothing is resolved or range-checked (config_resolve_check
  * does that once all overrides are in). 0 or an error prefixed "--set". */

@@ -21,6 +21,7 @@
 #include "core/error.h"
 #include "core/escape.h"
 #include "core/fsutil.h"
+#include "data/task.h"
 #include "model/pe.h"
 #include "run/inspect.h"
 #include "run/score.h"
@@ -75,17 +76,45 @@ static void id_part(const char *text, char *buf, size_t cap) {
             *p = '-';
 }
 
-/* A grid key that is an encoding's setting (model.rope_fraction, ...) varies
- * only the encodings that read it: for a job whose encoding does not, only
- * the setting's first listed value is run (the others would repeat it). */
-static int setting_unused_elsewhere(const Sweep *s, const int *idx, const SweepJob *job) {
-    const PEOps *ops = pe_find(job->cfg.model.pe);
-    for (int k = 0; k < s->num_keys; k++) {
-        if (idx[k] == 0 || strncmp(s->keys[k], "model.", 6) != 0) continue;
-        int slot = pe_setting_find(s->keys[k] + 6);
-        if (slot >= 0 && ops && !pe_uses_setting(ops, slot)) return 1;
+/* Whether grid key `key` is an encoding's or a task's setting that the job's
+ * model.pe or task.name (in cfg) does not read; then the text of the value the
+ * job holds, the setting's default, goes into buf. Such a setting varies only
+ * the jobs that read it: the others run once, at the default (config_for_job). */
+static int unread_setting(const char *key, const RunConfig *cfg, char *buf, size_t cap) {
+    double def;
+    if (strncmp(key, "model.", 6) == 0) {
+        const int slot = pe_setting_find(key + 6);
+        if (slot < 0 || pe_uses_setting(pe_find(cfg->model.pe), slot)) return 0;
+        def = pe_setting_at(slot)->def;
+    } else if (strncmp(key, "task.", 5) == 0) {
+        const int slot = task_setting_find(key + 5);
+        if (slot < 0 || task_uses_setting(task_find(cfg->task.name), slot)) return 0;
+        const TaskSetting *r = task_setting_at(slot);
+        if (r->type == TASK_SETTING_TEXT) {
+            snprintf(buf, cap, "%s", r->def_text ? r->def_text : "");
+            return 1;
+        }
+        def = r->def;
+    } else {
+        return 0;
     }
-    return 0;
+    cJSON *d = cJSON_CreateNumber(def);
+    sweep_value_text(d, buf, cap);
+    cJSON_Delete(d);
+    return 1;
+}
+
+/* job->id from its grid values and seed: the values made folder-safe, joined by '.', then "s<seed>" */
+static void job_id(const Sweep *s, SweepJob *job) {
+    char id[512] = "";
+    for (int k = 0; k < s->num_keys; k++) {
+        char part[64];
+        id_part(job->values[k], part, sizeof part);
+        strncat(id, part, sizeof id - strlen(id) - 2);
+        strcat(id, ".");
+    }
+    snprintf(id + strlen(id), sizeof id - strlen(id), "s%llu", (unsigned long long)job->seed);
+    snprintf(job->id, sizeof job->id, "%s", id);
 }
 
 int sweep_load(Sweep *s, const char *spec_path) { return sweep_load_set(s, spec_path, NULL, 0); }
@@ -269,6 +298,24 @@ static int spec_grid(Sweep *s, const char *spec_path, cJSON *root, const char *c
     return 0;
 }
 
+/* Load one job's config (config_for_job). RoPE scaling variants apply to the
+ * jobs whose encoding can be rescaled: when the spec's list has "none", the
+ * others are evaluated with it alone (their config says eval.rope_scaling
+ * ["none"]); a list without "none" still needs RoPE in every job. */
+static int load_job(SweepJob *job, const char *base_json, const char *base_origin, const char **sets, int nsets,
+                    int scaling_set) {
+    const char *scaling = scaling_set >= 0 && strstr(sets[scaling_set], "none") ? sets[scaling_set] : NULL;
+    if (scaling) {
+        sets[scaling_set] = "eval.rope_scaling=none";
+        if (config_for_job(&job->cfg, base_json, base_origin, sets, nsets) != 0 ||
+            pe_has(job->cfg.model.pe, PE_SCALABLE))
+            sets[scaling_set] = scaling;
+    }
+    const int rc = config_for_job(&job->cfg, base_json, base_origin, sets, nsets);
+    if (scaling) sets[scaling_set] = scaling;
+    return rc;
+}
+
 /* Every job: the base config with "set", "eval", the cell's grid values, the
  * seed and the job's name applied; ids unique. */
 static int spec_jobs(Sweep *s, const char *spec_path, const cJSON *root, const char *base_json,
@@ -316,44 +363,45 @@ static int spec_jobs(Sweep *s, const char *spec_path, const cJSON *root, const c
         for (int si = 0; si < nseeds; si++) {
             SweepJob *job = &s->jobs[s->num_jobs];
             nsets = nfixed;
-            char id[512] = "";
             for (int k = 0; k < s->num_keys; k++) {
                 const cJSON *v = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(grid, s->keys[k]), idx[k]);
                 sets[nsets++] = assignment(s->keys[k], v);
                 sweep_value_text(v, job->values[k], sizeof job->values[k]);
-                char part[64];
-                id_part(job->values[k], part, sizeof part);
-                strncat(id, part, sizeof id - strlen(id) - 2);
-                strcat(id, ".");
             }
             const cJSON *sv = seeds ? cJSON_GetArrayItem(seeds, si) : NULL;
             job->seed = sv ? (uint64_t)sv->valuedouble : 1;
             char seed_set[64];
             snprintf(seed_set, sizeof seed_set, "seed=%llu", (unsigned long long)job->seed);
             sets[nsets++] = core_strdup(seed_set);
-            char name_set[200];
-            snprintf(id + strlen(id), sizeof id - strlen(id), "s%llu", (unsigned long long)job->seed);
-            snprintf(job->id, sizeof job->id, "%s", id);
-            snprintf(name_set, sizeof name_set, "name=%s", job->id);
-            sets[nsets++] = core_strdup(name_set);
-            /* RoPE scaling variants apply to the jobs whose encoding can be rescaled: when the
-             * spec's list has "none", the others are evaluated with it alone (their config says
-             * eval.rope_scaling ["none"]); a list without "none" still needs RoPE in every job */
-            const char *scaling = scaling_set >= 0 && strstr(sets[scaling_set], "none") ? sets[scaling_set] : NULL;
-            if (scaling) {
-                sets[scaling_set] = "eval.rope_scaling=none";
-                if (config_from_string(&job->cfg, base_json, base_origin, sets, nsets) != 0 ||
-                    pe_has(job->cfg.model.pe, PE_SCALABLE))
-                    sets[scaling_set] = scaling;
+            const int name_at = nsets++;
+            int bad = 0, skip = 0;
+            /* twice when the job holds a grid setting its encoding or task does not read: its id then
+             * names the default the job runs with, not the grid's first value */
+            for (int pass = 0; pass < 2 && !bad && !skip; pass++) {
+                job_id(s, job);
+                char name_set[200];
+                snprintf(name_set, sizeof name_set, "name=%s", job->id);
+                sets[name_at] = name_set;
+                bad = load_job(job, base_json, base_origin, sets, nsets, scaling_set) != 0;
+                int changed = 0;
+                for (int k = 0; k < s->num_keys && !bad; k++) {
+                    char text[64];
+                    if (!unread_setting(s->keys[k], &job->cfg, text, sizeof text)) continue;
+                    if (idx[k] != 0) skip = 1; /* the first listed value's job runs it */
+                    if (strcmp(text, job->values[k]) != 0) {
+                        snprintf(job->values[k], sizeof job->values[k], "%s", text);
+                        changed = 1;
+                    }
+                }
+                if (!changed) break;
             }
-            int bad = config_from_string(&job->cfg, base_json, base_origin, sets, nsets) != 0;
-            if (scaling) sets[scaling_set] = scaling;
+            sets[name_at] = NULL;
             for (int k = nfixed; k < nsets; k++) free((void *)sets[k]);
             if (bad) {
                 core_errorf("%s: job %s: %s", spec_path, job->id, core_error());
                 goto done;
             }
-            if (!setting_unused_elsewhere(s, idx, job)) s->num_jobs++;
+            if (!skip) s->num_jobs++;
             else memset(job, 0, sizeof *job);
         }
     }

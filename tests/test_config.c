@@ -343,8 +343,14 @@ START_TEST(test_round_trip_floats) {
     for (int i = 0; i < 300; i++) {
         c.train.lr = ldexpf(1.0f + rng_uniform(&r), -(int)rng_below(&r, 40));
         c.model.emb_scale = ldexpf(1.0f + rng_uniform(&r), (int)rng_below(&r, 100) - 30);
-        c.model.pe_set.v[pe_setting_find("rope_base")] = (float)(2 + rng_below(&r, 1000000));
-        c.model.pe_set.v[pe_setting_find("fire_init_L")] = ldexpf(1.0f + rng_uniform(&r), (int)rng_below(&r, 40) - 20);
+        /* an encoding's setting only on an encoding that reads it (the loader refuses it elsewhere) */
+        const int fire = i % 2;
+        snprintf(c.model.pe, sizeof c.model.pe, "%s", fire ? "fire" : "rope");
+        pe_settings_default(&c.model.pe_set);
+        if (fire)
+            c.model.pe_set.v[pe_setting_find("fire_init_L")] = ldexpf(1.0f + rng_uniform(&r), (int)rng_below(&r, 40) - 20);
+        else
+            c.model.pe_set.v[pe_setting_find("rope_base")] = (float)(2 + rng_below(&r, 1000000));
         c.seed = rng_u64(&r) >> 11; /* up to 2^53 */
         expect_round_trip(&c);
     }
@@ -527,9 +533,23 @@ START_TEST(test_error_ranges) {
     strcat(json, "]}}");
     expect_exact(json, NULL, "x.json: eval.lengths: at most 64 lengths, got 65");
 
-    /* the rope dimension rule applies to rope only; the boundary values pass */
+    /* an encoding's setting belongs to the encodings that read it: elsewhere only its default passes */
+    expect_exact("{\"model\": {\"pe\": \"alibi\", \"rope_fraction\": 0.3}}", NULL,
+                 "x.json: model.rope_fraction: applies only to model.pe \"rope\" (model.pe is \"alibi\")");
     RunConfig c;
-    ck_assert_int_eq(load(&c, "{\"model\": {\"pe\": \"alibi\", \"rope_fraction\": 0.3}}", NULL, 0), 0);
+    const char *t5_on_rope[] = {"model.pe=rope", "model.t5_buckets=64"};
+    ck_assert_int_ne(load(&c, "{}", t5_on_rope, 2), 0);
+    ck_assert_str_eq(core_error(), "--set: model.t5_buckets: applies only to model.pe \"t5\" (model.pe is \"rope\")");
+    ck_assert_int_eq(load(&c, "{\"model\": {\"pe\": \"alibi\", \"rope_fraction\": 1}}", NULL, 0), 0);
+    /* a sweep's job: the setting goes back to its default instead */
+    const char *job[] = {"model.pe=alibi", "model.rope_fraction=0.25", "model.t5_buckets=64"};
+    ck_assert_msg(config_for_job(&c, NULL, NULL, job, 3) == 0, "%s", core_error());
+    ck_assert(c.model.pe_set.v[pe_setting_find("rope_fraction")] == 1.0);
+    ck_assert(c.model.pe_set.v[pe_setting_find("t5_buckets")] == pe_setting_at(pe_setting_find("t5_buckets"))->def);
+    const char *job_t5[] = {"model.pe=t5", "model.t5_buckets=64"};
+    ck_assert_msg(config_for_job(&c, NULL, NULL, job_t5, 2) == 0, "%s", core_error());
+    ck_assert(c.model.pe_set.v[pe_setting_find("t5_buckets")] == 64);
+    /* the rope dimension rule applies to rope only; the boundary values pass */
     ck_assert_int_eq(load(&c, "{\"model\": {\"rope_fraction\": 0.125}}", NULL, 0), 0);
     ck_assert_int_eq(load(&c, "{\"model\": {\"max_positions\": 34}}", NULL, 0), 0);
     ck_assert_int_eq(c.model.P, 34);

@@ -19,6 +19,7 @@
 #include "core/error.h"
 #include "core/fsutil.h"
 #include "model/gpt.h"
+#include "data/task.h"
 #include "model/pe.h"
 #include "run/checkpoint.h"
 #include "run/provenance.h"
@@ -1052,6 +1053,29 @@ START_TEST(test_setting_grid) {
         ck_assert_str_eq(s.jobs[i].id, ids[i]);
         const double f = s.jobs[i].cfg.model.pe_set.v[pe_setting_find("rope_fraction")];
         ck_assert_double_eq(f, i == 4 || i == 5 ? 0.25 : 1);
+    }
+    sweep_free(&s);
+
+    /* each job gets only the settings its encoding and task read, the rest at their defaults
+     * (the loader refuses them elsewhere), and its id names the value it runs with */
+    write_text(p, "{\"name\": \"st\", \"set\": {\"train.steps\": 200, \"model.t5_buckets\": 64,"
+                  " \"task.markov_order\": 3},"
+                  " \"grid\": {\"task.name\": [\"markov\", \"copy\"], \"model.pe\": [\"none\", \"t5\", \"rope\"],"
+                  " \"model.rope_fraction\": [0.25, 1]}, \"seeds\": [1]}");
+    ck_assert_msg(sweep_load(&s, p) == 0, "%s", core_error());
+    const char *ids2[8] = {"markov.none.1.s1", "markov.t5.1.s1", "markov.rope.0.25.s1", "markov.rope.1.s1",
+                           "copy.none.1.s1",   "copy.t5.1.s1",   "copy.rope.0.25.s1",   "copy.rope.1.s1"};
+    ck_assert_int_eq(s.num_jobs, 8);
+    const int t5 = pe_setting_find("t5_buckets"), frac = pe_setting_find("rope_fraction");
+    const int order = task_setting_find("markov_order");
+    for (int i = 0; i < 8; i++) {
+        const RunConfig *c = &s.jobs[i].cfg;
+        ck_assert_str_eq(s.jobs[i].id, ids2[i]);
+        ck_assert_str_eq(c->name, ids2[i]);
+        ck_assert_str_eq(s.jobs[i].values[2], i % 4 == 2 ? "0.25" : "1");
+        ck_assert_double_eq(c->model.pe_set.v[t5], i % 4 == 1 ? 64 : pe_setting_at(t5)->def);
+        ck_assert_double_eq(c->model.pe_set.v[frac], i % 4 == 2 ? 0.25 : 1);
+        ck_assert_double_eq(c->task.set.v[order], i < 4 ? 3 : task_setting_at(order)->def);
     }
     sweep_free(&s);
 
