@@ -25,7 +25,7 @@ static void compare_usage(FILE *f) {
             "                          [--markdown | --headline] [--break-fraction F] [--break-factor F]\n"
             "                          [--allow-mixed]\n"
             "       posenc compare RUN_OR_FOLDER... [same options]\n"
-            "       posenc compare DIR --against FILE\n"
+            "       posenc compare DIR --against FILE [--fit F]\n"
             "\n"
             "Which encoding extrapolates better, and how sure is it? For each group of a sweep folder\n"
             "DIR (cells that differ only in the encoding), or of run directories:\n"
@@ -71,6 +71,10 @@ static void compare_usage(FILE *f) {
             "                       contradicted, or not resolved with these seeds (and why); the rank\n"
             "                       agreement (Kendall's tau-b per seed, its mean and 95 %% interval).\n"
             "                       Markdown; the metric is the paper's.\n"
+            "  --fit F              with --against: a claim on an encoding whose mean inside posenc's\n"
+            "                       training range is below F is \"not tested\" (a model that has not\n"
+            "                       learned the task cannot test its extrapolation), and the rank\n"
+            "                       agreement leaves it out; 0 < F < 1 (default 0.9)\n"
             "\n"
             "Reads the runs only: nothing is written. Exit 0, or 2 for bad arguments or run files\n"
             "that disagree, 1 when a file cannot be read.\n");
@@ -90,13 +94,13 @@ int compare_load(const char *const *paths, int np, const AggOptions *o, AggTable
 
 /* compare --against: the published statements (a file without cells), or
  * the runs beside the published numbers; 0 or EXIT_USAGE (said on stderr). */
-static int compare_against(const Literature *lit, const AggTable *t) {
+static int compare_against(const Literature *lit, const AggTable *t, double fit) {
     int rc = 0;
     if (lit->ncells == 0) {
         print_statements(stdout, lit);
     } else {
         LitReport *r = core_calloc(1, sizeof *r);
-        if (literature_compare(lit, t, r) != 0) {
+        if (literature_compare(lit, t, fit, r) != 0) {
             fprintf(stderr, "posenc compare: %s\n", core_error());
             rc = EXIT_USAGE;
         } else {
@@ -150,6 +154,8 @@ int cmd_compare(int argc, char **argv) {
     const char **paths = core_calloc(argc > 1 ? argc : 1, sizeof *paths);
     int np = 0, md = 0, headline = 0, beyond = 0, metric = -1, ns[16], nn = 0;
     const char *against = NULL;
+    double fit = 0.9;
+    int fit_given = 0;
     AggOptions o = {0};
     const char *err = NULL;
     for (int i = 1; i < argc && !err; i++) {
@@ -168,6 +174,9 @@ int cmd_compare(int argc, char **argv) {
             o.allow_mixed = 1;
         } else if (strcmp(a, "--against") == 0 && i + 1 < argc) {
             against = argv[++i];
+        } else if (strcmp(a, "--fit") == 0 && i + 1 < argc) {
+            if ((fit = parse_fraction("--fit", argv[++i])) < 0) err = core_error();
+            fit_given = 1;
         } else if (strcmp(a, "--metric") == 0 && i + 1 < argc) {
             const char *m = argv[++i];
             metric = agg_metric_parse(m);
@@ -191,6 +200,7 @@ int cmd_compare(int argc, char **argv) {
     if (!err && np == 0) err = "missing DIR (see posenc compare --help)";
     if (!err && nn > 0 && beyond) err = "--at and --beyond: give one of them";
     if (!err && md && headline) err = "--markdown and --headline: give one of them";
+    if (!err && fit_given && !against) err = "--fit: only with --against (it decides which claims are tested)";
     if (!err && against && (headline || nn > 0 || beyond || metric >= 0))
         err = "--against: compares the paper's metric past the training range; no --at, --beyond, --metric or "
               "--headline";
@@ -220,7 +230,7 @@ int cmd_compare(int argc, char **argv) {
         return n == RUN_INVALID ? EXIT_USAGE : EXIT_RUNTIME;
     }
     if (lit) {
-        const int rc = compare_against(lit, &t);
+        const int rc = compare_against(lit, &t, fit);
         free(lit);
         aggregate_free(&t);
         return rc;
@@ -259,12 +269,13 @@ static void num_or_dash(FILE *f, double v) {
 
 static double clip1(double v) { return v < -1 ? -1 : v > 1 ? 1 : v; }
 
-static const char *const verdict_name[4] = {"reproduced", "contradicted", "not resolved", "not run"};
+static const char *const verdict_name[LIT_VERDICTS] = {"reproduced", "contradicted", "not resolved", "not run",
+                                                        "not tested"};
 
 /* The side-by-side report of lit against the sweep t, as markdown. */
 /* One task of the paper that posenc ran: its table (the paper's and posenc's
  * values per encoding), its claims with their verdicts, its rank agreement. */
-static void print_lit_task(FILE *f, const Literature *lit, const LitTask *tk) {
+static void print_lit_task(FILE *f, const Literature *lit, const LitTask *tk, double fit) {
     fprintf(f, "\n**");
     md_text(f, lit->tasks[tk->task].name);
     fprintf(f, "** (posenc: ");
@@ -324,11 +335,19 @@ static void print_lit_task(FILE *f, const Literature *lit, const LitTask *tk) {
                 fprintf(f, " [%+.3f, %+.3f]", clip1(s > 0 ? p->lo : -p->hi), clip1(s > 0 ? p->hi : -p->lo));
             fprintf(f, " (%d of %d) | %s", agree, p->k, verdict_name[cl->verdict]);
             if (cl->why) fprintf(f, ": %s", cl->why);
+            if (cl->verdict == LIT_UNFIT) { /* name the encoding that does not fit, the lower in-range first */
+                const LitRow *a = &tk->rows[cl->a], *b = &tk->rows[cl->b];
+                const LitRow *u = a->in_range <= b->in_range ? a : b;
+                fprintf(f, ": posenc's ");
+                md_text(f, u->name);
+                fprintf(f, " scores %.3f in range, below %.2f", u->in_range, fit);
+            }
             fprintf(f, " |\n");
         }
     }
     if (tk->ranked >= 2) {
-        fprintf(f, "\nRank agreement over the %d encodings both ran: ", tk->ranked);
+        fprintf(f, "\nRank agreement over the %d encodings both ran%s: ", tk->ranked,
+                fit > 0 ? " that posenc fits in range" : "");
         if (tk->tau_k == 0) {
             fprintf(f, "n/a (posenc's values tie on every seed)\n");
         } else {
@@ -342,14 +361,20 @@ static void print_lit_task(FILE *f, const Literature *lit, const LitTask *tk) {
 }
 
 static void print_literature(FILE *f, const Literature *lit, const LitReport *r) {
-    const int claims = r->count[LIT_REPRODUCED] + r->count[LIT_CONTRADICTED] + r->count[LIT_UNRESOLVED];
+    const int claims =
+        r->count[LIT_REPRODUCED] + r->count[LIT_CONTRADICTED] + r->count[LIT_UNRESOLVED] + r->count[LIT_UNFIT];
     fprintf(f, "**");
     md_text(f, lit->authors);
     fprintf(f, " (arXiv %s), \"", lit->arxiv[0] ? lit->arxiv : "n/a");
     md_text(f, lit->title);
     fprintf(f, "\": of the paper's %d pairwise claims that posenc ran, %d reproduced, %d contradicted, %d not "
-               "resolved with these seeds.**",
+               "resolved with these seeds",
             claims, r->count[LIT_REPRODUCED], r->count[LIT_CONTRADICTED], r->count[LIT_UNRESOLVED]);
+    if (r->count[LIT_UNFIT])
+        fprintf(f, ", %d not tested: posenc's model does not fit the task in range (an encoding below %.2f there; a "
+                   "model that has not learned the task cannot test its extrapolation)",
+                r->count[LIT_UNFIT], r->fit);
+    fprintf(f, ".**");
     if (r->count[LIT_NOT_RUN]) fprintf(f, " %d more are on tasks or encodings posenc did not run.", r->count[LIT_NOT_RUN]);
     if (r->tau_k > 0) {
         fprintf(f, " Rank agreement of the encodings (Kendall's tau-b, paper against posenc, the mean over tasks): %.2f",
@@ -371,7 +396,7 @@ static void print_literature(FILE *f, const Literature *lit, const LitReport *r)
     for (int i = 0; i < r->ntasks; i++) {
         const LitTask *tk = &r->tasks[i];
         if (!tk->run) continue; /* listed at the end */
-        print_lit_task(f, lit, tk);
+        print_lit_task(f, lit, tk, r->fit);
     }
     int not_run = 0;
     for (int i = 0; i < r->ntasks; i++) not_run += !r->tasks[i].run;

@@ -504,6 +504,9 @@ static void posenc_values(const AggTable *t, LitTask *tk, LitReport *r, int metr
     }
 }
 
+/* whether posenc's model fits the task in range for this row: its in-range mean is at least fit */
+static int fits(const LitRow *row, double fit) { return row->cell >= 0 && (fit <= 0 || row->in_range >= fit); }
+
 /* claims: the pairs the paper's seeds resolve, each with posenc's verdict (counted in r) */
 static void task_claims(const Literature *lit, LitTask *tk, LitReport *r) {
     for (int i = 0; i < tk->nrows; i++)
@@ -530,6 +533,7 @@ static void task_claims(const Literature *lit, LitTask *tk, LitReport *r) {
                 if (kk > 0) {
                     cl->posenc = paired_of(pa, pb, kk, r->examples);
                     cl->verdict = literature_verdict(cl->sign, &cl->posenc, &cl->why);
+                    if (!fits(a, r->fit) || !fits(b, r->fit)) cl->verdict = LIT_UNFIT, cl->why = NULL;
                 } else {
                     cl->verdict = LIT_NOT_RUN;
                 }
@@ -541,10 +545,10 @@ static void task_claims(const Literature *lit, LitTask *tk, LitReport *r) {
 }
 
 /* rank agreement: the paper's means against each posenc seed's values (Kendall's tau-b) */
-static void task_rank_agreement(LitTask *tk) {
+static void task_rank_agreement(LitTask *tk, double fit) {
     int rk[LIT_MAX_NAMES], nr = 0;
     for (int i = 0; i < tk->nrows; i++)
-        if (tk->rows[i].lit_cell >= 0 && tk->rows[i].cell >= 0) rk[nr++] = i;
+        if (tk->rows[i].lit_cell >= 0 && fits(&tk->rows[i], fit)) rk[nr++] = i;
     tk->ranked = nr;
     if (nr >= 2) {
         const LitRow *first = &tk->rows[rk[0]];
@@ -590,8 +594,9 @@ static void overall_tau(LitReport *r) {
     mean_t(r->tau, r->tau_k, &r->tau_mean, &r->tau_lo, &r->tau_hi);
 }
 
-int literature_compare(const Literature *lit, const AggTable *t, LitReport *r) {
+int literature_compare(const Literature *lit, const AggTable *t, double fit, LitReport *r) {
     memset(r, 0, sizeof *r);
+    r->fit = fit;
     r->tau_mean = r->tau_lo = r->tau_hi = NAN;
     const int metric = strcmp(lit->metric, "token_acc") == 0 ? AGG_ACC : AGG_EM;
     /* posenc's lengths inside the paper's test range, past posenc's training range */
@@ -613,7 +618,7 @@ int literature_compare(const Literature *lit, const AggTable *t, LitReport *r) {
         if (match_rows(lit, t, ti, tk) != 0) return -1;
         posenc_values(t, tk, r, metric, ns, nb, &matched_any);
         task_claims(lit, tk, r);
-        task_rank_agreement(tk);
+        task_rank_agreement(tk, fit);
     }
     if (!matched_any)
         return core_errorf("%s: no task and encoding of the paper matches a cell of the sweep (their \"posenc\" keys: "

@@ -78,7 +78,17 @@ int literature_load(Literature *lit, const char *path);
  * side is all ties. */
 double kendall_tau_b(const double *x, const double *y, int n);
 
-typedef enum { LIT_REPRODUCED = 0, LIT_CONTRADICTED = 1, LIT_UNRESOLVED = 2, LIT_NOT_RUN = 3 } LitVerdict;
+/* LIT_UNFIT: posenc ran both encodings, but one of them does not fit the
+ * task inside its training range (its mean there below the report's `fit`):
+ * a model that has not learned the task cannot test its extrapolation. */
+typedef enum {
+    LIT_REPRODUCED = 0,
+    LIT_CONTRADICTED = 1,
+    LIT_UNRESOLVED = 2,
+    LIT_NOT_RUN = 3,
+    LIT_UNFIT = 4,
+    LIT_VERDICTS = 5
+} LitVerdict;
 
 /* The verdict of a claim of sign `claim` (+1: A > B, -1: A < B) given
  * posenc's paired difference p (NULL: not run); *why gets the reason of a
@@ -125,7 +135,8 @@ typedef struct {
 typedef struct {
     int ntasks;
     LitTask tasks[LIT_MAX_NAMES];
-    int count[4];                    /* claims per verdict (LitVerdict) */
+    int count[LIT_VERDICTS];         /* claims per verdict (LitVerdict) */
+    double fit;                      /* the least in-range mean of an encoding whose claims are tested */
     int beyond_lo, beyond_hi, beyond_count; /* posenc's lengths averaged ("beyond") */
     long examples;                   /* posenc's evaluation examples per seed behind a beyond value */
     int train_lo, train_hi;          /* posenc's training range */
@@ -135,9 +146,12 @@ typedef struct {
 } LitReport;
 
 /* Match lit's cells to t's, judge the claims and rank the encodings
- * (metric AGG_EM or AGG_ACC, as lit's). 0, or -1 after core_errorf: a
- * paper cell matches several cells of t, or no task of the paper matches
- * any cell of t, or t's cells evaluated no length in the paper's test range. */
-int literature_compare(const Literature *lit, const AggTable *t, LitReport *r);
+ * (metric AGG_EM or AGG_ACC, as lit's). A claim on an encoding whose mean
+ * inside posenc's training range is below `fit` is LIT_UNFIT, and the rank
+ * agreement leaves that encoding out (fit 0: every encoding counts). 0, or -1
+ * after core_errorf: a paper cell matches several cells of t, or no task of
+ * the paper matches any cell of t, or t's cells evaluated no length in the
+ * paper's test range. */
+int literature_compare(const Literature *lit, const AggTable *t, double fit, LitReport *r);
 
 #endif

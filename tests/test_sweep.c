@@ -708,7 +708,9 @@ START_TEST(test_literature_compare) {
         char id[48];
         double v[2] = {1.0, 0};
         v[1] = none[s], snprintf(id, sizeof id, "none.1.s%d", s + 1), fake_run(d, id, "none", s + 1, 10, 10, v, v, l);
+        v[0] = 0.5; /* t5 does not fit the task in range */
         v[1] = t5[s], snprintf(id, sizeof id, "t5.1.s%d", s + 1), fake_run(d, id, "t5", s + 1, 10, 10, v, v, l);
+        v[0] = 1.0;
         v[1] = alibi[s], snprintf(id, sizeof id, "alibi.1.s%d", s + 1), fake_run(d, id, "alibi", s + 1, 10, 10, v, v, l);
         v[1] = rfull[s], snprintf(id, sizeof id, "rope.1.s%d", s + 1), fake_run(d, id, "rope", s + 1, 10, 10, v, v, l);
         fake_extra_set = "model.rope_fraction=0.25";
@@ -746,7 +748,7 @@ START_TEST(test_literature_compare) {
     AggTable t;
     ck_assert_int_eq(aggregate_load_sweep(d, &(AggOptions){0}, &t), 15);
     static LitReport r;
-    ck_assert_msg(literature_compare(&lit, &t, &r) == 0, "%s", core_error());
+    ck_assert_msg(literature_compare(&lit, &t, 0, &r) == 0, "%s", core_error()); /* fit 0: every encoding */
     ck_assert_int_eq(r.beyond_lo, 8);
     ck_assert_int_eq(r.beyond_count, 1);
     ck_assert_int_eq(r.count[LIT_REPRODUCED], 2);
@@ -783,15 +785,36 @@ START_TEST(test_literature_compare) {
     ck_assert_double_eq_tol(tk->tau[1], 2.0 / 3, 1e-12);
     ck_assert_double_eq_tol(tk->tau[2], 1.0 / 3, 1e-12);
     ck_assert_double_eq_tol(tk->tau_mean, 4.0 / 9, 1e-12);
+    ck_assert_int_eq(tk->ranked, 4);
+
+    /* fit 0.9: t5 (0.5 in range) does not fit, so its three claims are not tested and the ranks leave it out */
+    ck_assert_msg(literature_compare(&lit, &t, 0.9, &r) == 0, "%s", core_error());
+    ck_assert_int_eq(r.count[LIT_UNFIT], 3);
+    ck_assert_int_eq(r.count[LIT_REPRODUCED] + r.count[LIT_CONTRADICTED] + r.count[LIT_UNRESOLVED], 3);
+    ck_assert_int_eq(r.tasks[0].ranked, 3);
+    for (int q = 0; q < r.tasks[0].nclaims; q++) {
+        const LitClaim *c = &r.tasks[0].claims[q];
+        const int on_t5 = strcmp(r.tasks[0].rows[c->a].name, "t5") == 0 || strcmp(r.tasks[0].rows[c->b].name, "t5") == 0;
+        ck_assert_int_eq(c->verdict == LIT_UNFIT, on_t5);
+    }
     aggregate_free(&t);
 
     /* the same through the command line, as markdown */
-    ck_assert_int_eq(posenc("compare %s --against %s", d, lp), 0);
-    EXPECT_OUT("2 reproduced, 1 contradicted, 3 not resolved with these seeds");
+    ck_assert_int_eq(posenc("compare %s --against %s --fit 0.4", d, lp), 0);
+    EXPECT_OUT("2 reproduced, 1 contradicted, 3 not resolved with these seeds.**");
     EXPECT_OUT("| rope\\_quarter > alibi | +0.250 [");
     EXPECT_OUT("contradicted |");
     EXPECT_OUT("not resolved: interval includes 0");
     EXPECT_OUT("Tasks of the paper not run here");
+    ck_assert_int_eq(posenc("compare %s --against %s", d, lp), 0); /* --fit 0.9 */
+    EXPECT_OUT(", 3 not tested: posenc's model does not fit the task in range (an encoding below 0.90");
+    EXPECT_OUT("| none > t5 | +0.400 [");
+    EXPECT_OUT("not tested: posenc's t5 scores 0.500 in range, below 0.90 |");
+    EXPECT_OUT("Rank agreement over the 3 encodings both ran that posenc fits in range");
+    ck_assert_int_eq(posenc("compare %s --fit 0.9", d), 2);
+    EXPECT_OUT("--fit: only with --against");
+    ck_assert_int_eq(posenc("compare %s --against %s --fit 1", d, lp), 2);
+    EXPECT_OUT("--fit: expected a fraction strictly between 0 and 1, got \"1\"");
     /* a file that is not a literature file, and options that do not go with it: exit 2, naming it */
     ck_assert_int_eq(posenc("compare %s --against %s/sweep.json", d, d), 2);
     EXPECT_OUT("sweep.json: format");
@@ -814,7 +837,7 @@ START_TEST(test_literature_compare) {
     write_text(doc_path, "# doc\n\n<!-- literature:lit:paper:begin -->\nold\n<!-- literature:lit:paper:end -->\n\nend\n");
     ck_assert_int_eq(run_captured(cmd), 0);
     char *doc = file_read_all(doc_path, NULL);
-    ck_assert_msg(doc && !strstr(doc, "\nold\n") && strstr(doc, "2 reproduced, 1 contradicted, 3 not resolved") &&
+    ck_assert_msg(doc && !strstr(doc, "\nold\n") && strstr(doc, "2 reproduced, 1 contradicted, 0 not resolved with these seeds, 3 not tested") &&
                       strstr(doc, "\n<!-- literature:lit:paper:end -->\n\nend\n"),
                   "%s", doc ? doc : "");
     free(doc);
