@@ -1,7 +1,7 @@
 /*
  * cmd_config.c — `posenc config --keys`: every config key with its default,
  * meaning and valid values, from the key table (run/config.c) and the
- * encodings' own settings (model/pe.h), the source of README.md's table.
+ * encodings' own settings (model/pe.h), the source of docs/CONFIG.md's table.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,7 +16,7 @@ static void config_usage(FILE *f) {
                "List every config key of a run config (configs/*.json, --set key=value): its\n"
                "default, what it means and its valid values. The model.* keys of the position\n"
                "encodings' settings come from the encodings themselves (model/pe_<name>.c).\n"
-               "  --markdown  as the Markdown table of README.md, section \"Configs\"\n");
+               "  --markdown  as the Markdown table of docs/CONFIG.md\n");
 }
 
 int cmd_config(int argc, char **argv) {

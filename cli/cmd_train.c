@@ -53,7 +53,7 @@ static void train_usage(FILE *f) {
             "  --set train.random_positions=true --set model.max_positions=P\n"
             "gives every training sequence a sorted random subset of [0, P) as its position ids.\n"
             "Every config key, its default, meaning and valid values: posenc config --keys\n"
-            "(the same table as README.md, section \"Configs\").\n");
+            "(the same table as docs/CONFIG.md).\n");
 }
 
 int cmd_train(int argc, char **argv) {

@@ -79,7 +79,7 @@
  * type, default, valid range, help line), as an encoding does (model/pe.h,
  * PESetting): `posenc` turns each into the config key task.<name>
  * (run/config.c), lists it in `posenc config --keys` (with the tasks that read
- * it) and in README's table of config keys, all from the registry. A setting
+ * it) and in docs/CONFIG.md's table of config keys, all from the registry. A setting
  * read by several tasks is one row, defined by one task and listed (by
  * pointer) by the others. The values travel in TaskConfig.set, one slot per
  * distinct row in registry order (task_setting_at); a task reads its own with

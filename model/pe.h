@@ -53,7 +53,7 @@
  * An encoding declares the settings it reads as a table of PESetting rows
  * (name, type, default, valid range, help line): `posenc` turns each into the
  * config key model.<name> (run/config.c), lists them in `posenc config --keys`
- * and in README's table of config keys, all from the registry. A setting
+ * and in docs/CONFIG.md's table of config keys, all from the registry. A setting
  * read by several encodings is one row, defined by one module and listed (by
  * pointer) by the others (xPos lists RoPE's rope_base), so every default is
  * in one place. The values of all encodings' settings travel together in a

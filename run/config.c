@@ -67,7 +67,7 @@ typedef struct {
     double lo, hi;     /* numbers: valid range, inclusive unless lo_open */
     int lo_open;       /* the range is (lo, hi] */
     const char *const *names; /* T_NAMES: the valid names, NULL-terminated; bit i = names[i] */
-    const char *help;  /* what it means, for `posenc config --keys` and README's table */
+    const char *help;  /* what it means, for `posenc config --keys` and docs/CONFIG.md's table */
 } Key;
 
 static const char *const position_names[] = {"plain", "random", NULL};

@@ -12,7 +12,7 @@
  * one table in config.c, each row with its type, range and help line; the
  * model.* keys of the encodings' settings come from the encodings' own
  * tables (model/pe.h, PESetting), through the registry. `posenc config
- * --keys` prints them all, and README.md's table in section "Configs" is
+ * --keys` prints them all, and the table of docs/CONFIG.md is
  * that listing (tests/test_config.c fails when they differ).
  *
  * The task.* keys of the tasks' settings come from the tasks' own tables
@@ -142,7 +142,7 @@ typedef struct {
 int config_key_count(void);
 /* Key i (0..config_key_count()-1) in table order; 0, or -1 out of range. */
 int config_key_doc(int i, ConfigKeyDoc *out);
-/* Every key as a Markdown table (README.md's, section "Configs"), malloc'd. */
+/* Every key as a Markdown table (docs/CONFIG.md's), malloc'd. */
 char *config_keys_markdown(void);
 
 /* The automatic evaluation lengths for a training max_len: max_len/2,

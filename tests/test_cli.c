@@ -338,7 +338,7 @@ START_TEST(test_help) {
             EXPECT_OUT(key);
         }
     }
-    /* posenc config --keys --markdown is the key table (README.md's, test_config.c) */
+    /* posenc config --keys --markdown is the key table (docs/CONFIG.md's, test_config.c) */
     ck_assert_int_eq(posenc("config --keys --markdown"), 0);
     char *md = config_keys_markdown();
     ck_assert_msg(strstr(posenc_out, md) != NULL, "config --keys --markdown: %.300s", posenc_out);

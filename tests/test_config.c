@@ -755,7 +755,7 @@ END_TEST
 
 /* Each encoding's settings are config keys with their row's default and
  * range, checked at load time with the error naming the key and the source
- * that set it; the README's table is `posenc config --keys --markdown`. */
+ * that set it; docs/CONFIG.md's table is `posenc config --keys --markdown`. */
 START_TEST(test_encoding_settings) {
     RunConfig c;
     for (int k = 0; k < pe_num_settings(); k++) {
@@ -799,12 +799,13 @@ START_TEST(test_encoding_settings) {
 }
 END_TEST
 
-START_TEST(test_readme_keys) {
-    char *readme = file_read_all("README.md", NULL);
-    ck_assert_msg(readme != NULL, "README.md: %s", core_error());
+START_TEST(test_doc_keys) {
+    const char *doc = "docs/CONFIG.md";
+    char *text = file_read_all(doc, NULL);
+    ck_assert_msg(text != NULL, "%s: %s", doc, core_error());
     const char *open = "<!-- config-keys:", *close = "<!-- /config-keys -->";
-    char *a = strstr(readme, open), *b = strstr(readme, close);
-    ck_assert_msg(a && b && a < b, "README.md: no %s ... %s block", open, close);
+    char *a = strstr(text, open), *b = strstr(text, close);
+    ck_assert_msg(a && b && a < b, "%s: no %s ... %s block", doc, open, close);
     a = strchr(a, '\n') + 1;
     *b = '\0';
     char *md = config_keys_markdown();
@@ -814,10 +815,15 @@ START_TEST(test_readme_keys) {
     while (i > 0 && a[i - 1] != '\n') i--;
     for (size_t j = 0; j < i; j++) line += md[j] == '\n';
     ck_assert_msg(strcmp(a, md) == 0,
-                  "README.md's table of config keys differs from `posenc config --keys --markdown` at its row %zu "
-                  "(README: \"%.150s\", generated: \"%.150s\"); paste that output between the markers",
-                  line + 1, a + i, md + i);
+                  "%s's table of config keys differs from `posenc config --keys --markdown` at its row %zu "
+                  "(%s: \"%.150s\", generated: \"%.150s\"); paste that output between the markers",
+                  doc, line + 1, doc, a + i, md + i);
     free(md);
+    free(text);
+    /* one table only: the guide links to it instead of holding a copy that could go stale */
+    char *readme = file_read_all("README.md", NULL);
+    ck_assert_msg(readme != NULL, "README.md: %s", core_error());
+    ck_assert_msg(strstr(readme, open) == NULL, "README.md holds a config-keys block: the table lives in %s", doc);
     free(readme);
 }
 END_TEST
@@ -840,7 +846,7 @@ Suite *config_suite(void) {
     tcase_add_test(tc, test_load_file);
     tcase_add_test(tc, test_shipped_configs);
     tcase_add_test(tc, test_encoding_settings);
-    tcase_add_test(tc, test_readme_keys);
+    tcase_add_test(tc, test_doc_keys);
     suite_add_tcase(s, tc);
     return s;
 }
