@@ -17,6 +17,9 @@
  *                                   only what posenc can prove it wrote; a memory refusal writes nothing
  *   test_loader_strict              NUL in a string, integers past 2^53, empty list items
  *   test_memory_limits              under ulimit -v: a clear exit 1, never OpenBLAS's endless retry
+ *   test_plan_write_fails           sweep --plan when a write fails (prlimit --fsize: a full disk as a
+ *                                   program sees it) at each of its files: exit 1 naming the file,
+ *                                   and nothing it holds leaks (LeakSanitizer, make SAN=1 test)
  */
 #include <check.h>
 #include <fcntl.h>
@@ -428,6 +431,59 @@ START_TEST(test_memory_limits) {
 }
 END_TEST
 
+/* ---- a write that fails in the middle of sweep --plan ---------------------------------- */
+
+/* Write TEXT to D/NAME. */
+static void put(const char *d, const char *name, const char *text) {
+    char p[700];
+    snprintf(p, sizeof p, "%s/%s", d, name);
+    FILE *f = fopen(p, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+START_TEST(test_plan_write_fails) {
+    const char *d = test_tmpdir("hostile-fsize");
+    /* under a 1024-byte file size limit (prlimit: bytes, where the shells' ulimit -f counts 512- or
+     * 1024-byte blocks) each spec fails at one of the plan's writes: a (a long description)
+     * at sweep.json, b (a long task.file path beside every key of a resolved config) at its job's
+     * config, c (40 jobs) at plan.txt */
+    char desc[1400];
+    memset(desc, 'x', 1200);
+    desc[1200] = '\0';
+    char spec[2000];
+    snprintf(spec, sizeof spec, "{\"name\": \"a\", \"description\": \"%s\", \"grid\": {\"model.pe\": [\"rope\"]}}", desc);
+    put(d, "a.json", spec);
+    char text[4096];
+    for (int i = 0; i < 4000; i++) text[i] = (char)('a' + i % 26);
+    text[4000] = '\0';
+    put(d, "corpus.txt", text);
+    char longpath[600] = "";
+    for (int i = 0; i < 60; i++) strcat(longpath, "./");
+    strcat(longpath, "corpus.txt");
+    snprintf(spec, sizeof spec, "{\"name\": \"b\", \"set\": {\"task.name\": \"text\", \"task.file\": \"%s\", "
+             "\"task.min_len\": 8, \"task.max_len\": 8}, \"grid\": {\"model.pe\": [\"rope\"]}}", longpath);
+    put(d, "b.json", spec);
+    put(d, "c.json", "{\"name\": \"c\", \"grid\": {\"model.pe\": [\"rope\", \"alibi\"]}, \"seeds\": [1, 2, 3, 4, 5, 6, 7, "
+                     "8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20]}");
+    const char *fails[3] = {"A/sweep.json: cannot write", "B/configs/rope.s1.json: cannot write",
+                            "C/plan.txt: cannot write"};
+    const char *dirs[3] = {"A", "B", "C"};
+    for (int k = 0; k < 3; k++) {
+        ck_assert_int_eq(shell_run("cd %s && trap '' XFSZ && prlimit --fsize=1024 '%s' sweep %c.json --plan %s", d,
+                                   posenc_bin(), 'a' + k, dirs[k]),
+                         1);
+        EXPECT_OUT(fails[k]);
+        EXPECT_OUT("File too large");
+        ck_assert_msg(!strstr(posenc_out, "LeakSanitizer"), "%s", posenc_out); /* under make SAN=1 test */
+        ck_assert(!path_present("%s/%s/plan.txt", d, dirs[k])); /* no plan: nothing would run a partial sweep */
+    }
+    /* the same specs plan without the limit */
+    ck_assert_int_eq(shell_run("cd %s && '%s' sweep b.json --plan B2", d, posenc_bin()), 0);
+}
+END_TEST
+
 static Suite *hostile_suite(void) {
     Suite *s = suite_create("hostile");
     TCase *tc = tcase_create("round two");
@@ -441,6 +497,7 @@ static Suite *hostile_suite(void) {
     tcase_add_test(tc, test_out_folders_of_its_own);
     tcase_add_test(tc, test_loader_strict);
     tcase_add_test(tc, test_memory_limits);
+    tcase_add_test(tc, test_plan_write_fails);
     suite_add_tcase(s, tc);
     return s;
 }
