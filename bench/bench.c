@@ -562,7 +562,7 @@ static double bench_eval(const char *pe, int n, int samples, double *rss_mb) {
     const TaskOps *task = task_find("copy");
     snprintf(tc.name, sizeof tc.name, "copy");
     int B, T;
-    eval_shape(task, n, samples, 64, &B, &T);
+    eval_shape(task, &tc, n, samples, 64, &B, &T);
     c.P = T;
     GPT m;
     gpt_build(&m, &c);
@@ -598,8 +598,8 @@ static void bench_demo_eval(const RunConfig *cfg, int n4x, double *total_s, doub
     if (!has4x) lengths[nl] = n4x;
     int maxB = 1, maxT = 1, maxLen = 1;
     for (int i = 0; i < nl + !has4x; i++) {
-        int B, T, len = task_input_len(task, lengths[i]);
-        eval_shape(task, lengths[i], ev->samples, ev->batch_size, &B, &T);
+        int B, T, len = task_input_len(task, &cfg->task, lengths[i]);
+        eval_shape(task, &cfg->task, lengths[i], ev->samples, ev->batch_size, &B, &T);
         maxB = B > maxB ? B : maxB;
         maxT = T > maxT ? T : maxT;
         maxLen = len > maxLen ? len : maxLen;
@@ -614,7 +614,7 @@ static void bench_demo_eval(const RunConfig *cfg, int n4x, double *total_s, doub
     gpt_init_params(&m, 1);
     for (int i = 0; i < nl + !has4x; i++) {
         int B, T;
-        eval_shape(task, lengths[i], ev->samples, ev->batch_size, &B, &T);
+        eval_shape(task, &cfg->task, lengths[i], ev->samples, ev->batch_size, &B, &T);
         gpt_reserve_infer(&m, eval_infer_B(B, T), T);
     }
     Batch batch = {0};

@@ -178,7 +178,7 @@ int cmd_attention(int argc, char **argv) {
         gpt_free(&m);
         return EXIT_USAGE;
     }
-    const int T = task_input_len(task, n);
+    const int T = task_input_len(task, &cfg.task, n);
     if (T > m.cfg.P) { /* rebuild with room: every encoding but learned (which gives a clear error) */
         gpt_free(&m);
         if ((lr = rundir_load(run, T, &cfg, &m, NULL)) != 0) {
@@ -187,7 +187,7 @@ int cmd_attention(int argc, char **argv) {
         }
     }
     int *seq = core_calloc(T, sizeof(int));
-    attention_input(task, A, x, n, seq);
+    attention_input(task, &cfg.task, x, n, seq);
     const int L = m.cfg.L, NH = m.cfg.NH;
     /* one head at a time: a forward pass per (layer, head) shown, T x T floats held */
     float *att = core_calloc((size_t)T * T, sizeof(float));

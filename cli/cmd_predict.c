@@ -393,7 +393,7 @@ static void print_logits(GPT *m, int *seq, int *pos, int n) {
  * token, beside the expected one. 0, or EXIT_RUNTIME after saying why. */
 static int predict_answer(GPT *m, const TaskOps *task, const RunConfig *cfg, const char *run, const int *x, int n,
                           int *seq, int *pos, int recompute) {
-    const int A = cfg->task.alphabet, V = m->cfg.V, mlen = task->answer_len(n), total = task_input_len(task, n) + 1;
+    const int A = cfg->task.alphabet, V = m->cfg.V, mlen = task->answer_len(n, &cfg->task), total = task_input_len(task, &cfg->task, n) + 1;
     int *want = core_calloc(mlen + 1, sizeof(int));
     task->answer(want, x, n, A);
     want[mlen] = task_eos(A);
@@ -512,7 +512,7 @@ int cmd_predict(int argc, char **argv) {
         goto done;
     }
     const int lm = task->frame == TASK_FRAME_LM;
-    int total = lm ? n + 2 : task_input_len(task, n) + 1; /* BOS x SEP y EOS; LM: BOS x, next */
+    int total = lm ? n + 2 : task_input_len(task, &cfg.task, n) + 1; /* BOS x SEP y EOS; LM: BOS x, next */
     if (total - 1 > m.cfg.P) {
         /* rebuild with room: fine for every encoding but learned (clear error) */
         gpt_free(&m);

@@ -182,7 +182,7 @@ static cJSON *eval_entry(const ReportRun *r, int pm, int sc, const RunEval *v, c
             cJSON_AddItemToArray(floor, cJSON_CreateNumber(round(v->floor[i] * 1e5) / 1e5));
         }
         /* guessing every counted symbol uniformly: A^-(answer length), A^-n for an LM task */
-        const int m = lm || !t ? n : t->answer_len(n);
+        const int m = lm || !t ? n : t->answer_len(n, &r->cfg.task);
         cJSON_AddItemToArray(cem, cJSON_CreateNumber(pow((double)A, -(double)m)));
         /* where the answer sits (BOS x1..xn SEP y1..ym EOS): y1 at n + 2, EOS at n + m + 2, in
          * by_position's numbering (the predicted token's index); an LM task has no answer */
@@ -334,7 +334,7 @@ static double attention_cells(const ReportRun *r) {
     const TaskOps *t = task_find(r->cfg.task.name);
     double cells = 0;
     for (int k = 0; k < 3; k++) {
-        const double T = task_input_len(t, r->cfg.task.max_len * attention_mult[k]);
+        const double T = task_input_len(t, &r->cfg.task, r->cfg.task.max_len * attention_mult[k]);
         cells += (double)r->cfg.model.L * r->cfg.model.NH * T * (T + 1) / 2;
     }
     return cells;
@@ -357,7 +357,7 @@ static cJSON *attention_entry(const ReportRun *r, const char *label) {
     const int base = c->task.max_len, *mult = attention_mult;
     int longest_T = 0;
     for (int k = 0; k < 3; k++) {
-        const int n = base * mult[k], T = task_input_len(t, n);
+        const int n = base * mult[k], T = task_input_len(t, &c->task, n);
         cJSON *x = cJSON_CreateObject();
         cJSON_AddNumberToObject(x, "n", n);
         cJSON_AddNumberToObject(x, "times", mult[k]);

@@ -188,17 +188,17 @@ static int check_settings(const TaskConfig *cfg) {
     return 0;
 }
 
-int task_input_len(const TaskOps *t, int n) {
-    return t->frame == TASK_FRAME_LM ? n : n + t->answer_len(n) + 2;
+int task_input_len(const TaskOps *t, const TaskConfig *cfg, int n) {
+    return t->frame == TASK_FRAME_LM ? n : n + t->answer_len(n, cfg) + 2;
 }
 
-int task_eval_T(const TaskOps *t, int n) {
-    const int T = task_input_len(t, n);
+int task_eval_T(const TaskOps *t, const TaskConfig *cfg, int n) {
+    const int T = task_input_len(t, cfg, n);
     return (T + TASK_EVAL_ROW_ALIGN - 1) / TASK_EVAL_ROW_ALIGN * TASK_EVAL_ROW_ALIGN;
 }
 
-int task_counted_len(const TaskOps *t, int n) {
-    return t->frame == TASK_FRAME_LM ? n : t->answer_len(n) + 1;
+int task_counted_len(const TaskOps *t, const TaskConfig *cfg, int n) {
+    return t->frame == TASK_FRAME_LM ? n : t->answer_len(n, cfg) + 1;
 }
 
 int task_loss_floor(const TaskOps *t, const TaskConfig *cfg, const int *ns, int count, double *floor,
@@ -221,7 +221,7 @@ int task_loss_floor(const TaskOps *t, const TaskConfig *cfg, const int *ns, int 
 int task_max_train_input_len(const TaskOps *t, const TaskConfig *cfg) {
     int T = 0;
     for (int n = cfg->min_len; n <= cfg->max_len; n++) {
-        int len = task_input_len(t, n);
+        int len = task_input_len(t, cfg, n);
         if (len > T) T = len;
     }
     return T;
@@ -327,7 +327,8 @@ static void draw_x(Batch *b, int r, int n, const TaskOps *t, const TaskConfig *c
  * frame it (BOS x SEP y, PAD), with its targets and positions. Rows go in
  * ascending order; since T <= cap_T, the destination of row r never overlaps
  * the source of a later row. */
-static void frame_rows(Batch *b, const TaskOps *t, int A, int B, int T) {
+static void frame_rows(Batch *b, const TaskOps *t, const TaskConfig *cfg, int B, int T) {
+    const int A = cfg->alphabet;
     b->B = B;
     b->T = T;
     for (int r = 0; r < B; r++) {
@@ -347,7 +348,7 @@ static void frame_rows(Batch *b, const TaskOps *t, int A, int B, int T) {
             for (int i = n; i < T; i++) in[i] = task_pad(A);
             continue;
         }
-        int m = t->answer_len(n);
+        int m = t->answer_len(n, cfg);
         memmove(in + 1, b->inputs + (size_t)r * b->cap_T + 1, (size_t)n * sizeof(int));
         in[0] = task_bos(A);
         in[n + 1] = task_sep(A);
@@ -389,10 +390,10 @@ int batch_sample_train(Batch *b, const TaskOps *t, const TaskConfig *cfg, int B,
         int n = cfg->min_len + (int)rng_below(rng, (uint32_t)span);
         b->ns[r] = n;
         draw_x(b, r, n, t, cfg, rng, 0);
-        int len = task_input_len(t, n);
+        int len = task_input_len(t, cfg, n);
         if (len > T) T = len;
     }
-    frame_rows(b, t, cfg->alphabet, B, T);
+    frame_rows(b, t, cfg, B, T);
     return 0;
 }
 
@@ -401,7 +402,7 @@ int batch_sample_eval(Batch *b, const TaskOps *t, const TaskConfig *cfg, int n, 
     if (cfg->alphabet < 1)
         return core_errorf("batch_sample_eval: bad alphabet size %d", cfg->alphabet);
     if (B < 1) return core_errorf("batch_sample_eval: batch size must be >= 1, got %d", B);
-    int T = task_eval_T(t, n);
+    int T = task_eval_T(t, cfg, n);
     if (B > b->cap_B || T > b->cap_T)
         return core_errorf("batch_sample_eval: %d rows of %d tokens (n = %d) exceed the batch "
                          "capacity %d x %d",
@@ -417,7 +418,7 @@ int batch_sample_eval(Batch *b, const TaskOps *t, const TaskConfig *cfg, int n, 
         b->ns[r] = n;
         draw_x(b, r, n, t, cfg, rng, 1);
     }
-    frame_rows(b, t, cfg->alphabet, B, T);
+    frame_rows(b, t, cfg, B, T);
     for (int r = 0; r < B; r++) { /* alignment padding: repeat the last real id */
         int *ps = b->pos + (size_t)r * T;
         for (int i = b->lens[r]; i < T; i++) ps[i] = b->lens[r] - 1;

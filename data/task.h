@@ -143,7 +143,8 @@ typedef struct {
     const char *summary;                                 /* one line for --help */
     TaskFrame frame;
     /* answer frame */
-    int (*answer_len)(int n);                            /* m for problem length n */
+    int (*answer_len)(int n, const TaskConfig *cfg);     /* m for problem length n (from cfg alone: never
+                                                            a file, so a config is sized without it) */
     void (*answer)(int *y, const int *x, int n, int A);  /* write y (m) from x (n) */
     /* (optional) draw x1..xn; NULL = uniform, one rng_below(A) per symbol.
      * Must not allocate (it runs inside training steps). */
@@ -225,7 +226,7 @@ void task_setting_readers(int slot, char *buf, size_t n);
 /* Number of model input tokens for an example of length n: n + m + 2
  * (the sequence BOS x SEP y EOS has n+m+3 tokens; the model sees all but the
  * last); n in the LM frame (BOS x1..xn, all but xn). */
-int task_input_len(const TaskOps *t, int n);
+int task_input_len(const TaskOps *t, const TaskConfig *cfg, int n);
 /* Rows of an evaluation batch: task_input_len rounded up to a multiple of
  * TASK_EVAL_ROW_ALIGN. OpenBLAS's pinned sgemm kernels compute the rows of a
  * product in tiles of 12, and a row's last bit depends on its place in its
@@ -235,13 +236,13 @@ int task_input_len(const TaskOps *t, int n);
  * training). The extra rows are padding, never attended to by real tokens and
  * never counted. */
 #define TASK_EVAL_ROW_ALIGN 12
-int task_eval_T(const TaskOps *t, int n);
+int task_eval_T(const TaskOps *t, const TaskConfig *cfg, int n);
 /* Longest input of a training batch: task_input_len maximised over
  * n in [cfg->min_len, cfg->max_len]. Allocate training batches with this T. */
 int task_max_train_input_len(const TaskOps *t, const TaskConfig *cfg);
 
 /* Counted (loss) tokens of an example of length n: m + 1, or n in the LM frame. */
-int task_counted_len(const TaskOps *t, int n);
+int task_counted_len(const TaskOps *t, const TaskConfig *cfg, int n);
 
 /* The best achievable mean loss per counted token at each evaluation length:
  * floor[i] = mean over t = 1..ns[i] of H(x_t | x_<t), for tasks with an

@@ -1,7 +1,7 @@
 /* task_reverse.c — reverse: y = xn .. x1 (m = n). */
 #include "data/task.h"
 
-static int reverse_answer_len(int n) { return n; }
+static int reverse_answer_len(int n, const TaskConfig *cfg) { (void)cfg; return n; }
 
 static void reverse_answer(int *y, const int *x, int n, int A) {
     (void)A;

@@ -10,7 +10,7 @@
  */
 #include "data/task.h"
 
-static int reverse_twice_answer_len(int n) { return 2 * n + 1; }
+static int reverse_twice_answer_len(int n, const TaskConfig *cfg) { (void)cfg; return 2 * n + 1; }
 
 static void reverse_twice_answer(int *y, const int *x, int n, int A) {
     /* y and x never overlap (y starts after SEP) */

@@ -8,7 +8,8 @@
 #include "core/alloc.h"
 #include "core/rng.h"
 
-int attention_input(const TaskOps *t, int A, const int *x, int n, int *seq) {
+int attention_input(const TaskOps *t, const TaskConfig *tc, const int *x, int n, int *seq) {
+    const int A = tc->alphabet;
     seq[0] = task_bos(A);
     if (t->frame == TASK_FRAME_LM) {
         for (int i = 0; i + 1 < n; i++) seq[i + 1] = x[i];
@@ -17,13 +18,13 @@ int attention_input(const TaskOps *t, int A, const int *x, int n, int *seq) {
     for (int i = 0; i < n; i++) seq[i + 1] = x[i];
     seq[n + 1] = task_sep(A);
     t->answer(seq + n + 2, x, n, A);
-    return n + t->answer_len(n) + 2;
+    return n + t->answer_len(n, tc) + 2;
 }
 
 int attention_eval_input(const TaskOps *t, const TaskConfig *tc, uint64_t eval_seed, int n, int *seq) {
-    const int T = task_input_len(t, n);
+    const int T = task_input_len(t, tc, n);
     Batch b; /* an evaluation batch has room for its rows' tile padding (task_eval_T) */
-    if (batch_alloc(&b, 1, task_eval_T(t, n)) != 0) return -1;
+    if (batch_alloc(&b, 1, task_eval_T(t, tc, n)) != 0) return -1;
     Rng rng; /* evaluate_length's generator for n: its first draw is its first example */
     rng_seed(&rng, rng_derive(eval_seed, (uint64_t)n));
     int rc = batch_sample_eval(&b, t, tc, n, 1, &rng);

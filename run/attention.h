@@ -18,12 +18,12 @@
 /* The model input of problem x (n symbols) under teacher forcing, as
  * evaluation sees it: BOS x1..xn SEP y1..ym (n + m + 2 tokens; y the task's
  * true answer), or in the LM frame BOS x1..x(n-1) (n tokens). seq needs
- * task_input_len(t, n) ints. Returns that length. */
-int attention_input(const TaskOps *t, int A, const int *x, int n, int *seq);
+ * task_input_len(t, tc, n) ints. Returns that length. */
+int attention_input(const TaskOps *t, const TaskConfig *tc, const int *x, int n, int *seq);
 
 /* The first example evaluate_length draws at length n with eval seed
  * eval_seed (the same one every run of every encoding is scored on), as
- * model input: seq (task_input_len(t, n) ints). Returns that length, or -1
+ * model input: seq (task_input_len(t, tc, n) ints). Returns that length, or -1
  * after core_errorf. */
 int attention_eval_input(const TaskOps *t, const TaskConfig *tc, uint64_t eval_seed, int n, int *seq);
 

@@ -772,7 +772,7 @@ static int resolve_check(Loader *ld) {
     /* positions: the longest sequence of training and evaluation */
     int train_T = task_max_train_input_len(task, &c->task), longest = train_T;
     for (int i = 0; i < e->num_lengths; i++) {
-        int len = task_input_len(task, e->lengths[i]);
+        int len = task_input_len(task, &c->task, e->lengths[i]);
         if (len > longest) longest = len;
     }
     if (m->P == 0) {

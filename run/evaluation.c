@@ -230,7 +230,7 @@ static int eval_variant(const EvalContext *x, int pm, int sc, PosAcc *pa, int bl
     for (int i = 0; i < nl; i++) {
         /* scaling past the original context only: lengths within it are evaluated unscaled */
         if (x->scale_past_train && sc != PE_ROPE_SCALING_NONE &&
-            gpt_set_rope_scaling(x->m, task_input_len(task, lengths[i]) > x->train_T ? sc : PE_ROPE_SCALING_NONE,
+            gpt_set_rope_scaling(x->m, task_input_len(task, &cfg->task, lengths[i]) > x->train_T ? sc : PE_ROPE_SCALING_NONE,
                                  (float)x->s_used, x->train_T) != 0)
             return -1;
         if (evaluate_length(x->m, task, &cfg->task, lengths[i], x->samples, x->batch_size, cfg->eval.seed, random_P, x->batch,
@@ -408,13 +408,13 @@ static int fits_positions(const char *run, const GPTConfig *mc, const char *pe, 
 
 /* The memory the inference path needs at these lengths (eval_infer_B
  * sequences per forward pass: linear memory) fits: 0, or an error. */
-static int eval_memory_check(const GPTConfig *mc, const TaskOps *task, const int *lengths, int nl, int samples,
-                             int batch_size, int maxT) {
+static int eval_memory_check(const GPTConfig *mc, const TaskOps *task, const TaskConfig *tc, const int *lengths,
+                             int nl, int samples, int batch_size, int maxT) {
     long inferN = 1;
     int inferB = 1;
     for (int i = 0; i < nl; i++) {
         int B, T;
-        eval_shape(task, lengths[i], samples, batch_size, &B, &T);
+        eval_shape(task, tc, lengths[i], samples, batch_size, &B, &T);
         const int g = eval_infer_B(B, T);
         inferN = (long)g * T > inferN ? (long)g * T : inferN;
         inferB = g > inferB ? g : inferB;
@@ -426,12 +426,12 @@ static int eval_memory_check(const GPTConfig *mc, const TaskOps *task, const int
 
 /* The largest batch shape B x T (rows padded: task_eval_T) and the longest
  * real input over the lengths. */
-static void eval_extent(const TaskOps *task, const int *lengths, int nl, int samples, int batch_size, int *maxB,
+static void eval_extent(const TaskOps *task, const TaskConfig *tc, const int *lengths, int nl, int samples, int batch_size, int *maxB,
                         int *maxT, int *maxLen) {
     *maxB = *maxT = *maxLen = 1;
     for (int i = 0; i < nl; i++) {
-        int B, T, len = task_input_len(task, lengths[i]);
-        eval_shape(task, lengths[i], samples, batch_size, &B, &T);
+        int B, T, len = task_input_len(task, tc, lengths[i]);
+        eval_shape(task, tc, lengths[i], samples, batch_size, &B, &T);
         *maxB = B > *maxB ? B : *maxB;
         *maxT = T > *maxT ? T : *maxT;
         *maxLen = len > *maxLen ? len : *maxLen;
@@ -548,7 +548,7 @@ int eval_run(const char *run, const EvalOptions *opt) {
         return EVAL_RUN_INVALID;
     }
     int maxB, maxT, maxLen; /* batch shape (rows padded: task_eval_T), longest real input */
-    eval_extent(task, lengths, nl, (int)samples, (int)batch_size, &maxB, &maxT, &maxLen);
+    eval_extent(task, &cfg.task, lengths, nl, (int)samples, (int)batch_size, &maxB, &maxT, &maxLen);
     if ((pos_mask & (1u << EVAL_POS_RANDOM)) && maxLen > trained_P) {
         core_errorf("--positions random: the longest evaluation input (%d tokens) does not fit in the %d positions "
                   "random ids are drawn from (model.max_positions of %s); evaluate shorter lengths or retrain "
@@ -574,7 +574,7 @@ int eval_run(const char *run, const EvalOptions *opt) {
         memcpy(cfg.name, run_name, sizeof cfg.name);
     }
     par_set_threads(opt->threads ? (int)opt->threads : cfg.train.threads);
-    if (eval_memory_check(&m.cfg, task, lengths, nl, (int)samples, (int)batch_size, maxT) != 0) {
+    if (eval_memory_check(&m.cfg, task, &cfg.task, lengths, nl, (int)samples, (int)batch_size, maxT) != 0) {
         gpt_free(&m);
         return EVAL_RUN_FAILED;
     }
@@ -585,7 +585,7 @@ int eval_run(const char *run, const EvalOptions *opt) {
     }
     for (int i = 0; i < nl; i++) {
         int B, T;
-        eval_shape(task, lengths[i], (int)samples, (int)batch_size, &B, &T);
+        eval_shape(task, &cfg.task, lengths[i], (int)samples, (int)batch_size, &B, &T);
         gpt_reserve_infer(&m, eval_infer_B(B, T), T);
     }
     Batch batch = {0};

@@ -118,7 +118,7 @@ static int check_eval_identity(const RunInfo *ri, const RunEval *e, const char *
     int longest = 0;
     const TaskOps *t = task_find(ri->cfg.task.name);
     for (int i = 0; i < e->num && t; i++) {
-        const int len = task_input_len(t, e->n[i]);
+        const int len = task_input_len(t, &ri->cfg.task, e->n[i]);
         longest = len > longest ? len : longest;
     }
     if (ri->cfg.model.P > longest) longest = ri->cfg.model.P;

@@ -23,9 +23,9 @@ void posacc_free(PosAcc *pa) {
     pa->cap = 0;
 }
 
-void eval_shape(const TaskOps *t, int n, int samples, int batch_size, int *B, int *T) {
+void eval_shape(const TaskOps *t, const TaskConfig *tc, int n, int samples, int batch_size, int *B, int *T) {
     *B = samples < batch_size ? samples : batch_size;
-    *T = task_eval_T(t, n);
+    *T = task_eval_T(t, tc, n);
 }
 
 void eval_counts_add(EvalCounts *c, const float *probs, const float *losses, const int *targets, const int *pos,

@@ -59,7 +59,7 @@ void eval_counts_result(const EvalCounts *c, int n, EvalResult *r);
 
 /* The largest batch shape evaluate_length will use for n (for batch_alloc;
  * the model's, gpt_reserve_infer, is eval_infer_B(B, T) x T). */
-void eval_shape(const TaskOps *t, int n, int samples, int batch_size, int *B, int *T);
+void eval_shape(const TaskOps *t, const TaskConfig *tc, int n, int samples, int batch_size, int *B, int *T);
 
 /* The forward pass of evaluation is the inference path (gpt_infer), on at
  * most EVAL_INFER_TOKENS tokens at a time: a batch of B rows of T tokens runs

@@ -157,10 +157,10 @@ static int periodic_shape(const RunConfig *cfg, const TaskOps *task, int eval_ns
         if (cfg->eval.lengths[i] > eval_ns[1]) eval_ns[1] = cfg->eval.lengths[i];
     int n_periodic = eval_ns[1] > eval_ns[0] ? 2 : 1;
     /* the same examples, in the same batches, as `posenc eval` at these lengths: the same numbers */
-    eval_shape(task, eval_ns[n_periodic - 1], cfg->eval.samples, cfg->eval.batch_size, eval_B, eval_T);
-    if (task_input_len(task, eval_ns[n_periodic - 1]) > cfg->model.P) {
+    eval_shape(task, &cfg->task, eval_ns[n_periodic - 1], cfg->eval.samples, cfg->eval.batch_size, eval_B, eval_T);
+    if (task_input_len(task, &cfg->task, eval_ns[n_periodic - 1]) > cfg->model.P) {
         /* a position-table encoding cannot be evaluated past its table: evaluate in-distribution only */
-        eval_shape(task, eval_ns[0], cfg->eval.samples, cfg->eval.batch_size, eval_B, eval_T);
+        eval_shape(task, &cfg->task, eval_ns[0], cfg->eval.samples, cfg->eval.batch_size, eval_B, eval_T);
         eval_ns[1] = eval_ns[0];
     }
     return n_periodic;
@@ -356,7 +356,7 @@ int train_run(const RunConfig *cfg, const TrainOptions *o) {
     gpt_reserve(&m, tr->batch_size, train_T, 1);
     for (int k = 0; k < pe.n; k++) { /* the inference path for each periodic evaluation's shape */
         int B, T;
-        eval_shape(task, pe.ns[k], pe.samples, cfg->eval.batch_size, &B, &T);
+        eval_shape(task, &cfg->task, pe.ns[k], pe.samples, cfg->eval.batch_size, &B, &T);
         gpt_reserve_infer(&m, eval_infer_B(B, T), T);
     }
     if (batch_alloc(&train_batch, tr->batch_size, train_T) != 0 || batch_alloc(&eval_batch, eval_B, eval_T) != 0)

@@ -154,7 +154,7 @@ START_TEST(test_attention_inputs) {
     const TaskOps *t = task_find("reverse");
     TaskConfig tc = {.alphabet = 10, .min_len = 1, .max_len = 6};
     snprintf(tc.name, sizeof tc.name, "reverse");
-    const int n = 5, T = task_input_len(t, n);
+    const int n = 5, T = task_input_len(t, &tc, n);
     int seq[64];
     ck_assert_int_eq(attention_eval_input(t, &tc, 1234, n, seq), T);
     Batch b;
@@ -165,7 +165,7 @@ START_TEST(test_attention_inputs) {
     ck_assert_int_eq(memcmp(seq, b.inputs, sizeof(int) * T), 0);
     batch_free(&b);
     int x[3] = {3, 1, 4}, want[8] = {task_bos(10), 3, 1, 4, task_sep(10), 4, 1, 3};
-    ck_assert_int_eq(attention_input(t, 10, x, 3, seq), 8);
+    ck_assert_int_eq(attention_input(t, &tc, x, 3, seq), 8);
     ck_assert_int_eq(memcmp(seq, want, sizeof want), 0);
 }
 END_TEST

@@ -75,9 +75,11 @@ START_TEST(test_answers) {
     const int x[7] = {3, 1, 4, 1, 5, 9, 2};
     int y[7];
     const TaskOps *copy = task_find("copy"), *rev = task_find("reverse"), *sort = task_find("sort");
-    ck_assert_int_eq(copy->answer_len(7), 7);
-    ck_assert_int_eq(rev->answer_len(7), 7);
-    ck_assert_int_eq(sort->answer_len(7), 7);
+    TaskConfig tc; /* the fixed tasks' answer lengths read nothing of it */
+    task_config_default(&tc);
+    ck_assert_int_eq(copy->answer_len(7, &tc), 7);
+    ck_assert_int_eq(rev->answer_len(7, &tc), 7);
+    ck_assert_int_eq(sort->answer_len(7, &tc), 7);
 
     copy->answer(y, x, 7, 10);
     expect_ints(y, (const int[]){3, 1, 4, 1, 5, 9, 2}, 7, "copy");
@@ -98,18 +100,18 @@ START_TEST(test_answers) {
     sort->answer(y, big, 4, 2000);
     expect_ints(y, (const int[]){7, 7, 1500, 1999}, 4, "sort A=2000");
 
-    ck_assert_int_eq(task_input_len(copy, 3), 8);
-    ck_assert_int_eq(task_input_len(sort, 1), 4);
+    ck_assert_int_eq(task_input_len(copy, &tc, 3), 8);
+    ck_assert_int_eq(task_input_len(sort, &tc, 1), 4);
 
     /* duplicate: x x (m = 2n); odds-first: x1 x3 .. x2 x4 .. (m = n), docs/SPEC.md §1 */
     const TaskOps *dup = task_find("duplicate"), *odd = task_find("odds_first");
     int z[14];
-    ck_assert_int_eq(dup->answer_len(7), 14);
+    ck_assert_int_eq(dup->answer_len(7, &tc), 14);
     dup->answer(z, x, 7, 10);
     expect_ints(z, (const int[]){3, 1, 4, 1, 5, 9, 2, 3, 1, 4, 1, 5, 9, 2}, 14, "duplicate");
-    ck_assert_int_eq(task_input_len(dup, 3), 11);
-    ck_assert_int_eq(task_counted_len(dup, 3), 7);
-    ck_assert_int_eq(odd->answer_len(7), 7);
+    ck_assert_int_eq(task_input_len(dup, &tc, 3), 11);
+    ck_assert_int_eq(task_counted_len(dup, &tc, 3), 7);
+    ck_assert_int_eq(odd->answer_len(7, &tc), 7);
     odd->answer(y, x, 7, 10);
     expect_ints(y, (const int[]){3, 4, 5, 2, 1, 1, 9}, 7, "odds_first n=7");
     odd->answer(y, x, 6, 10); /* even n: three odd, three even */
@@ -123,27 +125,27 @@ START_TEST(test_answers) {
      * SEP = 12 with A = 10 */
     const int aaa[3] = {7, 7, 7}, xyz[3] = {3, 1, 4};
     int w[7];
-    ck_assert_int_eq(task_find("repeat")->answer_len(3), 3);
+    ck_assert_int_eq(task_find("repeat")->answer_len(3, &tc), 3);
     task_find("repeat")->answer(w, aaa, 3, 10);
     expect_ints(w, (const int[]){7, 7, 7}, 3, "repeat");
-    ck_assert_int_eq(task_find("repeat_map")->answer_len(3), 3);
+    ck_assert_int_eq(task_find("repeat_map")->answer_len(3, &tc), 3);
     task_find("repeat_map")->answer(w, (const int[]){9, 9, 9}, 3, 10);
     expect_ints(w, (const int[]){0, 0, 0}, 3, "repeat_map wraps");
-    ck_assert_int_eq(task_find("copy_twice")->answer_len(3), 7);
+    ck_assert_int_eq(task_find("copy_twice")->answer_len(3, &tc), 7);
     task_find("copy_twice")->answer(w, xyz, 3, 10);
     expect_ints(w, (const int[]){3, 1, 4, 12, 3, 1, 4}, 7, "copy_twice");
-    ck_assert_int_eq(task_find("reverse_twice")->answer_len(3), 7);
+    ck_assert_int_eq(task_find("reverse_twice")->answer_len(3, &tc), 7);
     task_find("reverse_twice")->answer(w, xyz, 3, 10);
     expect_ints(w, (const int[]){4, 1, 3, 12, 4, 1, 3}, 7, "reverse_twice");
-    ck_assert_int_eq(task_find("reverse_copy")->answer_len(3), 7);
+    ck_assert_int_eq(task_find("reverse_copy")->answer_len(3, &tc), 7);
     task_find("reverse_copy")->answer(w, xyz, 3, 10);
     expect_ints(w, (const int[]){4, 1, 3, 12, 3, 1, 4}, 7, "reverse_copy");
-    ck_assert_int_eq(task_input_len(task_find("reverse_copy"), 3), 12);
+    ck_assert_int_eq(task_input_len(task_find("reverse_copy"), &tc, 3), 12);
     /* the LM frame: n input tokens, n counted */
     const TaskOps *mk = task_find("markov");
-    ck_assert_int_eq(task_input_len(mk, 5), 5);
-    ck_assert_int_eq(task_counted_len(mk, 5), 5);
-    ck_assert_int_eq(task_counted_len(copy, 5), 6);
+    ck_assert_int_eq(task_input_len(mk, &tc, 5), 5);
+    ck_assert_int_eq(task_counted_len(mk, &tc, 5), 5);
+    ck_assert_int_eq(task_counted_len(copy, &tc, 5), 6);
 }
 END_TEST
 
@@ -341,20 +343,22 @@ static const struct {
 /* eval: an evaluation batch (rows padded to task_eval_T, the padding repeating
  * the last real position id); else a training batch (T = the longest row). */
 static void check_batch(const Batch *b, const TaskOps *t, int A, int min_len, int max_len, int B, int eval) {
+    TaskConfig tc; /* the fixed tasks' answer lengths read nothing of it */
+    task_config_default(&tc);
     ck_assert_int_eq(b->B, B);
     int T = 0;
     for (int r = 0; r < B; r++)
         if (b->lens[r] > T) T = b->lens[r];
     if (eval) {
-        ck_assert_int_eq(T, task_input_len(t, min_len));
-        T = task_eval_T(t, min_len);
+        ck_assert_int_eq(T, task_input_len(t, &tc, min_len));
+        T = task_eval_T(t, &tc, min_len);
         ck_assert_int_eq(T % TASK_EVAL_ROW_ALIGN, 0);
-        ck_assert_int_lt(T - task_input_len(t, min_len), TASK_EVAL_ROW_ALIGN);
+        ck_assert_int_lt(T - task_input_len(t, &tc, min_len), TASK_EVAL_ROW_ALIGN);
     }
     ck_assert_int_eq(b->T, T);
     for (int r = 0; r < B; r++) {
         const int *in = b->inputs + r * T, *tg = b->targets + r * T, *ps = b->pos + r * T;
-        int n = b->ns[r], m = t->answer_len(n), len = b->lens[r];
+        int n = b->ns[r], m = t->answer_len(n, &tc), len = b->lens[r];
         ck_assert_int_ge(n, min_len);
         ck_assert_int_le(n, max_len);
         ck_assert_int_eq(len, n + m + 2);
@@ -635,7 +639,7 @@ START_TEST(test_markov_invariants) {
                 ck_assert_msg(batch_sample_eval(&b, t, &c, n_eval, B, &r) == 0, "%s", core_error());
             int T = 0;
             for (int row = 0; row < B; row++) T = b.lens[row] > T ? b.lens[row] : T;
-            if (pass == 1) T = task_eval_T(t, n_eval);
+            if (pass == 1) T = task_eval_T(t, &c, n_eval);
             ck_assert_int_eq(b.T, T);
             for (int row = 0; row < B; row++) {
                 const int *in = b.inputs + row * T, *tg = b.targets + row * T;
