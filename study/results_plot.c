@@ -274,7 +274,7 @@ static void group_legend(PlotScript *s, const AggTable *t, const int *members, i
     const int A = t->cells[members[0]].alphabet;
     plot_printf(s,
                 "unset title\nunset arrow 1\nunset xlabel\nunset ylabel\nunset grid\n"
-                "unset logscale y\nunset border\nunset tics\nset xrange [0:1]\nset yrange [0:1]\n"
+                "unset logscale\nunset border\nunset tics\nset xrange [0:1]\nset yrange [0:1]\n"
                 "set lmargin at screen 0.02\nset rmargin at screen 0.98\n"
                 "set bmargin at screen %.4f\nset tmargin at screen %.4f\n"
                 "set key center center horizontal maxcols %d maxrows %d samplen 4 spacing 1.2 font ',10'\nplot ",
@@ -321,19 +321,35 @@ void group_script(PlotScript *s, const AggTable *t, const int *members, int nm,
     LineStyle *st = core_calloc(nm, sizeof *st);
     group_styles(cells, members, nm, st);
     const int train_max = c0->max_len;
+    /* lengths over a factor of 16 or more (a language model at 64..4096) get a log axis, base 2 */
+    int nmin = nmax;
+    for (int i = 0; i < nm; i++)
+        for (int m = 0; m < cells[members[i]].num_lengths; m++)
+            if (cells[members[i]].lengths[m] > 0 && cells[members[i]].lengths[m] < nmin) nmin = cells[members[i]].lengths[m];
+    const int logx = nmax >= 16 * nmin;
     int cols, rows;
     legend_layout(t, members, nm, aggregate_plot_width(loss), &cols, &rows);
     /* screen fractions: the title on top, the legend's rows (and the reference row) in a strip under the panels */
     const double ref_h = 24.0 / height, key_h = (22.0 * rows + 16.0) / height + ref_h, top = 1.0 - 70.0 / height;
     plot_printf(s,
                 "set grid lc rgb '#dddddd'\n"
-                "set xlabel 'evaluation length n (vertical dashed line: the longest training length, n = %d)'\n"
-                "set xrange [0:%d]\n"
+                "set xlabel 'evaluation length n%s (vertical dashed line: the longest training length, n = %d)'\n",
+                logx ? ", log scale" : "", train_max);
+    if (logx) { /* tics at the powers of two in the range */
+        plot_printf(s, "set logscale x 2\nset xrange [%g:%g]\nset xtics (", nmin / 1.25, nmax * 1.25);
+        long v = 1;
+        while (v < nmin) v *= 2;
+        for (int k = 0; v <= nmax; v *= 2, k++) plot_printf(s, "%s%ld", k ? ", " : "", v);
+        plot_printf(s, ")\n");
+    }
+    else
+        plot_printf(s, "set xrange [0:%d]\n", nmax + (nmax / 20 > 1 ? nmax / 20 : 1));
+    plot_printf(s,
                 "set style fill transparent solid 0.15 noborder\n"
                 "set arrow 1 from %d, graph 0 to %d, graph 1 nohead dt 2 lw 1.5 lc rgb '#444444'\n"
                 "unset key\n"
                 "set multiplot title ",
-                train_max, nmax + (nmax / 20 > 1 ? nmax / 20 : 1), train_max, train_max);
+                train_max, train_max);
     char title[1024];
     snprintf(title, sizeof title, "%s (trained on n = %d..%d%s)", head, c0->min_len, c0->max_len,
              any_band ? "; bands: min..max over seeds" : "; one seed: no band");

@@ -24,6 +24,8 @@
 #include "run/checkpoint.h"
 #include "run/provenance.h"
 #include "study/aggregate.h"
+#include "study/aggregate_internal.h"
+#include "study/plot.h"
 #include "study/compare.h"
 #include "study/literature.h"
 #include "study/style.h"
@@ -379,6 +381,25 @@ START_TEST(test_aggregate_lm) {
     svg = file_read_all(p, NULL);
     ck_assert_msg(svg && strstr(svg, "training positions"), "no loss-by-position plot %s", p);
     free(svg);
+
+    /* the length axis: linear for lengths 4..8; log, base 2, once they span a factor of 16 (4..64) */
+    AggTable t;
+    ck_assert_int_eq(aggregate_load_sweep(d, &(AggOptions){0}, &t), 3);
+    const int members[2] = {0, 1};
+    for (int stretch = 0; stretch < 2; stretch++) {
+        if (stretch)
+            for (int c = 0; c < t.ncells; c++) t.cells[c].lengths[1] = 64, t.cells[c].n_max = 64;
+        PlotScript ps;
+        plot_script_init(&ps);
+        group_script(&ps, &t, members, 2, "lm", 1, 500);
+        ck_assert_msg(stretch ? strstr(ps.text, "set logscale x 2\nset xrange [3.2:80]\nset xtics (4, 8, 16, 32, 64)\n") &&
+                                    strstr(ps.text, "evaluation length n, log scale")
+                              : strstr(ps.text, "set xrange [0:9]\n") && !strstr(ps.text, "logscale x"),
+                      "%s", ps.text);
+        ck_assert_msg(strstr(ps.text, "unset logscale\n"), "the legend keeps a log axis: %s", ps.text);
+        plot_script_free(&ps);
+    }
+    aggregate_free(&t);
 }
 END_TEST
 
