@@ -1177,22 +1177,28 @@ START_TEST(test_new_specs) {
         ck_assert_int_eq(c->eval.rope_scaling != 1u << PE_ROPE_SCALING_NONE, strcmp(c->model.pe, "rope") == 0);
     }
     sweep_free(&s);
-    /* Kazemnejad et al.'s protocol: 7 tasks x (5 encodings + RoPE on a quarter of each head) x 3 seeds */
-    ck_assert_msg(sweep_load(&s, "experiments/kazemnejad.json") == 0, "%s", core_error());
-    ck_assert_int_eq(s.num_jobs, 126);
-    int quarter = 0;
-    for (int i = 0; i < s.num_jobs; i++) {
-        const RunConfig *c = &s.jobs[i].cfg;
-        const double f = c->model.pe_set.v[pe_setting_find("rope_fraction")];
-        quarter += f == 0.25;
-        ck_assert(f == 1 || strcmp(c->model.pe, "rope") == 0);
-        ck_assert_int_eq(c->task.min_len, 4);
-        ck_assert_int_eq(c->task.max_len, 20);
-        ck_assert_int_eq(c->task.alphabet, 100);
-        ck_assert_int_eq(c->eval.lengths[c->eval.num_lengths - 1], 40);
+    /* Kazemnejad et al.'s protocol: their copy tasks (4) x (5 encodings + RoPE on a quarter of each head)
+     * x 3 seeds, and their reverse tasks (3) x 6 x one seed, in the same recipe */
+    const char *specs[2] = {"experiments/kazemnejad.json", "experiments/kazemnejad_reverse.json"};
+    const int jobs[2] = {72, 18};
+    for (int k = 0; k < 2; k++) {
+        ck_assert_msg(sweep_load(&s, specs[k]) == 0, "%s", core_error());
+        ck_assert_int_eq(s.num_jobs, jobs[k]);
+        int quarter = 0;
+        for (int i = 0; i < s.num_jobs; i++) {
+            const RunConfig *c = &s.jobs[i].cfg;
+            const double f = c->model.pe_set.v[pe_setting_find("rope_fraction")];
+            quarter += f == 0.25;
+            ck_assert(f == 1 || strcmp(c->model.pe, "rope") == 0);
+            ck_assert_int_eq(c->task.min_len, 4);
+            ck_assert_int_eq(c->task.max_len, 20);
+            ck_assert_int_eq(c->task.alphabet, 100);
+            ck_assert_int_eq(c->train.steps, 1000);
+            ck_assert_int_eq(c->eval.lengths[c->eval.num_lengths - 1], 40);
+        }
+        ck_assert_int_eq(quarter, jobs[k] / 6);
+        sweep_free(&s);
     }
-    ck_assert_int_eq(quarter, 21);
-    sweep_free(&s);
 }
 END_TEST
 
