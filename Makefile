@@ -7,7 +7,7 @@
 #   make SAN=1 test the same under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make test-slurm a real single-node Slurm runs a sweep plan (installs Slurm; root; ~50 s)
 #   make test-report posenc report's pages in headless Chromium (installs chromium; ~15 s);
-#                   REPORT_SHOTS=docs/report writes the README's screenshots there
+#                   REPORT_SHOTS=docs/report writes docs/REPORT.md's screenshots there
 #   make test-oracle an independent PyTorch implementation of the model and every encoding,
 #                   from docs/SPEC.md, against posenc's logits, loss and gradients
 #                   (installs Debian's python3-torch, ~600 MB; runs ~10 s)
@@ -176,7 +176,7 @@ $(BUILD)/tests/test_decode $(BUILD)/tests/test_infer: FILE_LDFLAGS += $(WRAP_ALL
 # Each tests/test_*.c is one Check program; all run, and any failure fails
 # the target. The CLI tests need the program itself. The benchmark is built
 # and run for 3 steps too, so that it cannot silently stop compiling, and its
-# README renderer is run on hostile input (tests/bench_report.sh).
+# Markdown renderer (docs/PERFORMANCE.md's block) is run on hostile input (tests/bench_report.sh).
 # scripts/check.sh: every "docs/SPEC.md §N.M" cited exists, no Markdown link
 # leaves the repository, every file is written through fsutil's one writer.
 test:

@@ -1,5 +1,5 @@
 /*
- * bench_md.h — the README's Performance block from bench.json files (bench_md.c).
+ * bench_md.h — docs/PERFORMANCE.md's block from bench.json files (bench_md.c).
  */
 #ifndef POSENC_BENCH_MD_H
 #define POSENC_BENCH_MD_H

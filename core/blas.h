@@ -6,7 +6,7 @@
  * Kernels round differently, and a small model's training amplifies the last
  * bit into a different model, so a result would depend on the machine. posenc
  * pins the Haswell kernels (AVX2 + FMA: every x86-64 CPU of the last ten
- * years runs them, at no measurable cost here; README "Reproducibility"):
+ * years runs them, at no measurable cost here; docs/REPRODUCIBILITY.md):
  * blas_pin(), called first thing in main(), sets OPENBLAS_CORETYPE=Haswell
  * and re-executes the program when the environment said otherwise (the
  * library reads the variable only when it loads), then checks that OpenBLAS

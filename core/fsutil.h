@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-/* The one writer of every file posenc writes (README "Reliability"): replace
+/* The one writer of every file posenc writes (docs/RELIABILITY.md): replace
  * `path` with the parts' bytes, in order, atomically and durably: write
  * path.tmp.<pid> (created new, a link there not followed), fsync it, rename
  * it over path (a link at path is replaced, not followed), fsync the folder.

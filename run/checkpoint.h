@@ -5,7 +5,7 @@
  * `safetensors` Python package and loadable without transposes into a
  * PyTorch module of nn.Linear layers (HF's GPT2LMHeadModel keeps c_attn,
  * c_proj, c_fc and mlp.c_proj as Conv1D, (in, out): those four need a
- * transpose; README.md, section "Checkpoints"):
+ * transpose; docs/CHECKPOINTS.md):
  *
  *   u64 N (little-endian) | N bytes of JSON header | data section
  *

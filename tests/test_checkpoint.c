@@ -165,7 +165,7 @@ START_TEST(test_roundtrip_each_encoding) {
 END_TEST
 
 /* The position-encoding tensors of t5, kerple and fire: names, shapes and
- * places in the parameter buffer, written out from the README's table. */
+ * places in the parameter buffer, written out from docs/CHECKPOINTS.md's table. */
 static void expect_tensor(const CheckpointTensor *t, int n, const char *name, int ndim, size_t s0, size_t s1,
                           const float *data) {
     for (int i = 0; i < n; i++) {
