@@ -19,7 +19,8 @@
 #                   (installs gnuplot)
 #   make fuzz       libFuzzer on the config loader, the safetensors reader and the
 #                   run-directory files (config.json, eval*.json, metrics.jsonl,
-#                   sweep.json) and the user's data files (a text task's file),
+#                   sweep.json) and the user's data files (a text task's file, a
+#                   jsonl task's file),
 #                   FUZZ_SECONDS (default 60) each, seeds in tests/fuzz-corpus/
 #                   (installs clang)
 #   make memcheck   valgrind on train, resume, eval and predict (installs valgrind)
@@ -273,7 +274,7 @@ fortunes:
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
 FUZZ_BUILD   := build-fuzz
-FUZZ_NAMES   := config safetensors rundir data
+FUZZ_NAMES   := config safetensors rundir data jsonl
 FUZZ_CFLAGS  := -std=c11 -D_DEFAULT_SOURCE -Wall -Wextra -g -O1 -I. $(CORE_CFLAGS) -pthread \
                 -fsanitize=fuzzer-no-link,address,undefined,float-cast-overflow \
                 -fno-sanitize-recover=undefined,float-cast-overflow

@@ -165,8 +165,8 @@ int cmd_attention(int argc, char **argv) {
     const TaskOps *task = task_find(cfg.task.name);
     int x[4096];
     const int n = parse_tokens(problem, A, 0, x, 4096);
-    if (n < 0) {
-        fprintf(stderr, "posenc attention: %s\n", core_error());
+    if (n < 0 || task_open_problem(task, &cfg.task, x, n) != 0) { /* a task over a file: its answer to x */
+        fprintf(stderr, "posenc attention: %s%s%s\n", n < 0 ? "" : run, n < 0 ? "" : ": ", core_error());
         gpt_free(&m);
         return EXIT_USAGE;
     }

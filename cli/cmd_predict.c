@@ -511,6 +511,11 @@ int cmd_predict(int argc, char **argv) {
         rc = EXIT_USAGE;
         goto done;
     }
+    if (task_open_problem(task, &cfg.task, x, n) != 0) { /* a task over a file: its answer to x */
+        fprintf(stderr, "posenc predict: %s: %s\n", run, core_error());
+        rc = EXIT_USAGE;
+        goto done;
+    }
     const int lm = task->frame == TASK_FRAME_LM;
     int total = lm ? n + 2 : task_input_len(task, &cfg.task, n) + 1; /* BOS x SEP y EOS; LM: BOS x, next */
     if (total - 1 > m.cfg.P) {

@@ -372,7 +372,7 @@ static cJSON *attention_entry(const ReportRun *r, const char *label) {
         const size_t cells = (size_t)m.cfg.L * m.cfg.NH * T * T;
         float *att = core_calloc(cells, sizeof(float));
         TaskConfig tc = c->task; /* a task over a file reads it first */
-        if (task_open(t, &tc, n) != 0 || attention_eval_input(t, &tc, c->eval.seed, n, seq) < 0 ||
+        if (task_open(t, &tc, &n, 1) != 0 || attention_eval_input(t, &tc, c->eval.seed, n, seq) < 0 ||
             attention_maps(&m, seq, T, -1, -1, att) != 0) {
             cJSON_AddStringToObject(x, "skipped", core_error());
         } else {

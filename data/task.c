@@ -15,12 +15,12 @@
 
 extern const TaskOps task_copy_ops, task_reverse_ops, task_sort_ops, task_duplicate_ops,
     task_odds_first_ops, task_markov_ops, task_text_ops, task_repeat_ops, task_repeat_map_ops, task_copy_twice_ops,
-    task_reverse_twice_ops, task_reverse_copy_ops;
+    task_reverse_twice_ops, task_reverse_copy_ops, task_jsonl_ops;
 
 static const TaskOps *const registry[] = {
     &task_copy_ops, &task_reverse_ops, &task_sort_ops, &task_duplicate_ops, &task_odds_first_ops,
     &task_markov_ops, &task_text_ops, &task_repeat_ops, &task_repeat_map_ops, &task_copy_twice_ops,
-    &task_reverse_twice_ops, &task_reverse_copy_ops,
+    &task_reverse_twice_ops, &task_reverse_copy_ops, &task_jsonl_ops,
 };
 #define NUM_TASKS ((int)(sizeof registry / sizeof registry[0]))
 
@@ -229,11 +229,24 @@ int task_max_train_input_len(const TaskOps *t, const TaskConfig *cfg) {
 
 /* ---- configuration ---------------------------------------------------- */
 
-int task_open(const TaskOps *t, TaskConfig *cfg, int longest_eval) {
+int task_open(const TaskOps *t, TaskConfig *cfg, const int *eval_ns, int count) {
     if (!t->open) return 0;
     if (t->open(cfg) != 0) return -1;
-    char what[256] = "its file";
+    char what[512] = "its file";
     if (t->describe) t->describe(cfg, what, sizeof what);
+    if (t->holds) { /* every length drawn needs examples of its own */
+        for (int n = cfg->min_len; n <= cfg->max_len; n++)
+            if (!t->holds(cfg, NULL, n))
+                return core_errorf("task.min_len, task.max_len: %s has no example with an input of %d tokens, but "
+                                   "training draws every length from %d to %d", what, n, cfg->min_len, cfg->max_len);
+        for (int i = 0; i < count; i++)
+            if (!t->holds(cfg, NULL, eval_ns[i]))
+                return core_errorf("eval.lengths: %s has no example with an input of %d tokens; evaluate the "
+                                   "lengths it has", what, eval_ns[i]);
+        return 0;
+    }
+    int longest_eval = 0;
+    for (int i = 0; i < count; i++) longest_eval = eval_ns[i] > longest_eval ? eval_ns[i] : longest_eval;
     const long train = t->room(cfg, 0), held = t->room(cfg, 1);
     if (cfg->max_len > train)
         return core_errorf("task.max_len: %d is longer than the training part of %s (%ld tokens)", cfg->max_len,
@@ -241,6 +254,18 @@ int task_open(const TaskOps *t, TaskConfig *cfg, int longest_eval) {
     if (longest_eval > held)
         return core_errorf("eval.lengths: %d is longer than the held-out part of %s (%ld tokens); evaluate shorter "
                            "lengths or use a longer file", longest_eval, what, held);
+    return 0;
+}
+
+int task_open_problem(const TaskOps *t, TaskConfig *cfg, const int *x, int n) {
+    if (!t->open) return 0;
+    if (task_open(t, cfg, NULL, 0) != 0) return -1;
+    if (t->holds && !t->holds(cfg, x, n)) {
+        char what[512] = "its file";
+        if (t->describe) t->describe(cfg, what, sizeof what);
+        return core_errorf("the problem (%d tokens) is not an input of %s: the answer is known only for the file's "
+                           "inputs", n, what);
+    }
     return 0;
 }
 
@@ -384,6 +409,9 @@ int batch_sample_train(Batch *b, const TaskOps *t, const TaskConfig *cfg, int B,
         if (cfg->max_len > room)
             return core_errorf("batch_sample_train: task.max_len %d exceeds the %ld tokens of the training part",
                                cfg->max_len, room);
+        for (int n = cfg->min_len; t->holds && n <= cfg->max_len; n++)
+            if (!t->holds(cfg, NULL, n))
+                return core_errorf("batch_sample_train: task %s: its file has no example of length %d", t->name, n);
     }
     int span = cfg->max_len - cfg->min_len + 1, T = 0;
     for (int r = 0; r < B; r++) {
@@ -410,6 +438,8 @@ int batch_sample_eval(Batch *b, const TaskOps *t, const TaskConfig *cfg, int n, 
     if (t->room) {
         const long room = t->room(cfg, 1);
         if (room == 0) return core_errorf("batch_sample_eval: task %s: its file is not open (task_open)", t->name);
+        if (t->holds && !t->holds(cfg, NULL, n))
+            return core_errorf("evaluation length %d: the task's file has no example of that length", n);
         if (n > room)
             return core_errorf("evaluation length %d exceeds the %ld tokens of the held-out part of the task's file",
                                n, room);

@@ -186,7 +186,25 @@ typedef struct {
      * hash), NULL-terminated: a config that leaves one "" matches a run that
      * recorded a value (run/inspect.h run_config_diff). */
     const TaskSetting *const *recorded;
+    /* (with open, optional) Whether the opened file has an example with an
+     * input of n tokens (x NULL), or the input x itself (x of n tokens): a
+     * task whose answers come from its file knows them for its inputs only.
+     * 0 if cfg's file is not open. With it, task_open checks every training
+     * length and each evaluation length (room only bounds them), the batch
+     * samplers refuse a length it lacks, and task_open_problem an x it does
+     * not hold. */
+    int (*holds)(const TaskConfig *cfg, const int *x, int n);
 } TaskOps;
+
+/* The settings of the tasks over a file (text, jsonl): one row each, defined
+ * in task_text.c and listed by every such task. task.file names the file,
+ * task.file_hash records its hash when a run is prepared (TaskOps.open),
+ * task.max_bytes caps its size. */
+extern const TaskSetting task_file_setting, task_file_hash_setting, task_max_bytes_setting;
+/* The check hook's part for them: task.file named (else an error naming the
+ * task and showing `example`, e.g. "a UTF-8 text file, e.g. --set
+ * task.file=corpus.txt"), task.file_hash "" or 16 lower-case hex digits. */
+int task_file_check(const TaskConfig *cfg, const char *example);
 
 /* The task called `name`, or NULL. */
 const TaskOps *task_find(const char *name);
@@ -252,10 +270,16 @@ int task_loss_floor(const TaskOps *t, const TaskConfig *cfg, const int *ns, int 
                     double *rate);
 
 /* Open the task's file, if it reads one (TaskOps.open; nothing for the
- * others), and check that the training lengths and the longest evaluation
- * length `longest_eval` (0: none) fit in its parts. 0, or an error naming
- * the key, the file and the sizes. */
-int task_open(const TaskOps *t, TaskConfig *cfg, int longest_eval);
+ * others), and check that the training lengths and the evaluation lengths
+ * eval_ns[0..count-1] (count 0: none) fit in its parts (TaskOps.room), or,
+ * for a task with TaskOps.holds, that it has examples of each. 0, or an
+ * error naming the key, the file and the sizes. */
+int task_open(const TaskOps *t, TaskConfig *cfg, const int *eval_ns, int count);
+/* For a problem x of n tokens given by a user (posenc predict, attention):
+ * task_open without evaluation lengths, and for a task with TaskOps.holds,
+ * x must be one of its file's inputs (the only ones whose answer it knows).
+ * 0 (at once for a task without a file), or an error naming the file. */
+int task_open_problem(const TaskOps *t, TaskConfig *cfg, const int *x, int n);
 
 /* Defaults: copy, alphabet 10, lengths 1..16; every task setting at its default. */
 void task_config_default(TaskConfig *cfg);

@@ -29,22 +29,24 @@
 
 /* ---- settings ------------------------------------------------------------- */
 
-static const TaskSetting file_setting = {"file", TASK_SETTING_TEXT, 0, 0, 0, "",
-                                         "the UTF-8 text file to model (a path, relative to the working directory); "
-                                         "its last tenth is held out for evaluation"};
-static const TaskSetting hash_setting = {"file_hash", TASK_SETTING_TEXT, 0, 0, 0, "",
-                                         "FNV-1a 64 hash of task.file (16 hex digits), recorded when a run is "
-                                         "prepared, so a run is never evaluated on a changed file; \"\" = not yet"};
-static const TaskSetting max_bytes_setting = {"max_bytes", TASK_SETTING_INT, 64 << 20, 1, CORPUS_MAX_BYTES, NULL,
-                                              "the largest task.file accepted, in bytes"};
-static const TaskSetting *const text_settings[] = {&file_setting, &hash_setting, &max_bytes_setting, NULL};
-static const TaskSetting *const text_recorded[] = {&hash_setting, NULL};
+/* task.file, task.file_hash and task.max_bytes: every task over a file reads them (task.h) */
+const TaskSetting task_file_setting = {"file", TASK_SETTING_TEXT, 0, 0, 0, "",
+                                       "the task's file (a path, relative to the working directory): text: UTF-8 "
+                                       "text, its last tenth held out for evaluation; jsonl: JSON Lines of "
+                                       "{\"input\": [...], \"target\": [...]}"};
+const TaskSetting task_file_hash_setting = {"file_hash", TASK_SETTING_TEXT, 0, 0, 0, "",
+                                            "FNV-1a 64 hash of task.file (16 hex digits), recorded when a run is "
+                                            "prepared, so a run is never evaluated on a changed file; \"\" = not yet"};
+const TaskSetting task_max_bytes_setting = {"max_bytes", TASK_SETTING_INT, 64 << 20, 1, CORPUS_MAX_BYTES, NULL,
+                                            "the largest task.file accepted, in bytes"};
+static const TaskSetting *const text_settings[] = {&task_file_setting, &task_file_hash_setting,
+                                                   &task_max_bytes_setting, NULL};
+static const TaskSetting *const text_recorded[] = {&task_file_hash_setting, NULL};
 
-static int text_check(const TaskConfig *cfg) {
-    if (!task_setting_text(cfg, &file_setting)[0])
-        return core_errorf("task.file: task text reads a file: name it (a UTF-8 text file, e.g. --set "
-                           "task.file=corpus.txt)");
-    const char *h = task_setting_text(cfg, &hash_setting);
+int task_file_check(const TaskConfig *cfg, const char *example) {
+    if (!task_setting_text(cfg, &task_file_setting)[0])
+        return core_errorf("task.file: task %s reads a file: name it (%s)", cfg->name, example);
+    const char *h = task_setting_text(cfg, &task_file_hash_setting);
     int ok = strlen(h) == 0 || strlen(h) == 16;
     for (const char *p = h; *p; p++) ok &= (*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f');
     if (!ok)
@@ -53,8 +55,12 @@ static int text_check(const TaskConfig *cfg) {
     return 0;
 }
 
+static int text_check(const TaskConfig *cfg) {
+    return task_file_check(cfg, "a UTF-8 text file, e.g. --set task.file=corpus.txt");
+}
+
 static void text_describe(const TaskConfig *cfg, char *buf, size_t n) {
-    snprintf(buf, n, "task.file %s", task_setting_text(cfg, &file_setting));
+    snprintf(buf, n, "task.file %s", task_setting_text(cfg, &task_file_setting));
 }
 
 /* ---- the file --------------------------------------------------------------- */
@@ -64,8 +70,9 @@ static char loaded_path[TASK_SETTING_TEXT_MAX], loaded_hash[17];
 static size_t loaded_cap;
 
 static int text_open(TaskConfig *cfg) {
-    const char *path = task_setting_text(cfg, &file_setting), *want = task_setting_text(cfg, &hash_setting);
-    const size_t cap = (size_t)task_setting(cfg, &max_bytes_setting);
+    const char *path = task_setting_text(cfg, &task_file_setting);
+    const char *want = task_setting_text(cfg, &task_file_hash_setting);
+    const size_t cap = (size_t)task_setting(cfg, &task_max_bytes_setting);
     if (!loaded.bytes || strcmp(loaded_path, path) != 0 || loaded_cap != cap) {
         Corpus c;
         if (corpus_load(&c, path, cap) != 0) {
@@ -81,7 +88,7 @@ static int text_open(TaskConfig *cfg) {
         corpus_hash_text(loaded.hash, loaded_hash);
     }
     if (!want[0])
-        task_setting_set_text(cfg, &hash_setting, loaded_hash);
+        task_setting_set_text(cfg, &task_file_hash_setting, loaded_hash);
     else if (strcmp(want, loaded_hash) != 0)
         return core_errorf("task.file_hash: %s now has hash %s, but the run recorded %s: the file has changed since "
                            "the run was trained (restore it, or train a new run on it)", path, loaded_hash, want);
@@ -89,9 +96,9 @@ static int text_open(TaskConfig *cfg) {
 }
 
 static long text_room(const TaskConfig *cfg, int eval) {
-    if (!loaded.bytes || strcmp(loaded_path, task_setting_text(cfg, &file_setting)) != 0 ||
-        strcmp(loaded_hash, task_setting_text(cfg, &hash_setting)) != 0 ||
-        loaded_cap != (size_t)task_setting(cfg, &max_bytes_setting))
+    if (!loaded.bytes || strcmp(loaded_path, task_setting_text(cfg, &task_file_setting)) != 0 ||
+        strcmp(loaded_hash, task_setting_text(cfg, &task_file_hash_setting)) != 0 ||
+        loaded_cap != (size_t)task_setting(cfg, &task_max_bytes_setting))
         return 0;
     return (long)(eval ? loaded.n - loaded.train_n : loaded.train_n);
 }

@@ -224,6 +224,10 @@ static int eval_variant(const EvalContext *x, int pm, int sc, PosAcc *pa, int bl
         say(out, "%s: entropy rate %.4f nats/token (uniform: %.4f)\nloss = mean cross-entropy per token of x1..xn; "
                  "floor = its lowest possible value at n\n",
             source, x->rate, log((double)cfg->task.alphabet));
+    } else if (task->describe) { /* a task over a file: which file, what it holds */
+        char source[512];
+        task->describe(&cfg->task, source, sizeof source);
+        say(out, "%s\n", source);
     }
     say(out, "%6s  %8s  %9s  %11s  %8s%s\n", "n", "examples", "token_acc", "exact_match", "loss",
            floor ? "     floor" : "");
@@ -494,11 +498,10 @@ static int scaling_check(const char *run, const char *pe, unsigned scl_mask, con
     return 0;
 }
 
-/* A task over a file: the file the run was trained on, with room for the longest length. 0, or -1 after core_errorf. */
+/* A task over a file: the file the run was trained on, with room for (examples of) the lengths. 0, or -1 after
+ * core_errorf. */
 static int open_task(const TaskOps *task, TaskConfig *tc, const char *run, const int *lengths, int nl) {
-    int longest = 0;
-    for (int i = 0; i < nl; i++) longest = lengths[i] > longest ? lengths[i] : longest;
-    if (task_open(task, tc, longest) != 0) {
+    if (task_open(task, tc, lengths, nl) != 0) {
         core_errorf("%s: %s", run, core_error());
         return -1;
     }

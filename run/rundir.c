@@ -143,10 +143,7 @@ static int prepare_new(const RunDirSetup *s, const char *dir) {
 }
 
 int task_open_for_run(RunConfig *cfg) {
-    int longest = 0;
-    for (int i = 0; i < cfg->eval.num_lengths; i++)
-        if (cfg->eval.lengths[i] > longest) longest = cfg->eval.lengths[i];
-    return task_open(task_find(cfg->task.name), &cfg->task, longest);
+    return task_open(task_find(cfg->task.name), &cfg->task, cfg->eval.lengths, cfg->eval.num_lengths);
 }
 
 int rundir_prepare(const RunDirSetup *s, RunConfig *cfg, char *dir, size_t cap) {

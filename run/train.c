@@ -190,7 +190,7 @@ static const TaskOps *train_task(const RunConfig *cfg) {
     }
     /* opened usually by rundir_prepare already */
     TaskConfig tc = cfg->task;
-    if (task_open(task, &tc, 0) != 0) return NULL;
+    if (task_open(task, &tc, NULL, 0) != 0) return NULL;
     if (memcmp(&tc, &cfg->task, sizeof tc) != 0) {
         core_errorf("task %s: the config does not record its file's hash (task.file_hash); a run's "
                     "config gets it when the run is prepared (rundir_prepare)", cfg->task.name);

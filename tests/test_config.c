@@ -579,7 +579,7 @@ START_TEST(test_error_unknown) {
     /* names checked against the registries */
     expect_exact("{\"task\": {\"name\": \"srot\"}}", NULL,
                  "x.json: task.name: unknown task \"srot\" (valid: copy, reverse, sort, duplicate, odds_first, markov, "
-                 "text, repeat, repeat_map, copy_twice, reverse_twice, reverse_copy)");
+                 "text, repeat, repeat_map, copy_twice, reverse_twice, reverse_copy, jsonl)");
     expect_error("{\"model\": {\"pe\": \"rotary\"}}", NULL,
                  "x.json: model.pe: unknown position encoding \"rotary\"", "sinusoidal");
     ck_assert_msg(strstr(core_error(), "alibi") && strstr(core_error(), "rope") &&

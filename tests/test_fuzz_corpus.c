@@ -29,6 +29,13 @@
 #include "fuzz/fuzz_data.c"
 #undef check
 #undef LLVMFuzzerTestOneInput
+#define LLVMFuzzerTestOneInput fuzz_jsonl_one
+#define check fuzz_jsonl_check
+#define one fuzz_jsonl_file
+#include "fuzz/fuzz_jsonl.c"
+#undef one
+#undef check
+#undef LLVMFuzzerTestOneInput
 
 /* Run every file of tests/fuzz-corpus/<name>/ through fn; returns the count. */
 static int replay(const char *name, int (*fn)(const uint8_t *, size_t)) {
@@ -64,6 +71,9 @@ END_TEST
 START_TEST(test_data_corpus) { ck_assert_int_ge(replay("data", fuzz_data_one), 6); }
 END_TEST
 
+START_TEST(test_jsonl_corpus) { ck_assert_int_ge(replay("jsonl", fuzz_jsonl_one), 7); }
+END_TEST
+
 static Suite *fuzz_corpus_suite(void) {
     Suite *s = suite_create("fuzz corpus");
     TCase *tc = tcase_create("replay");
@@ -71,6 +81,7 @@ static Suite *fuzz_corpus_suite(void) {
     tcase_add_test(tc, test_safetensors_corpus);
     tcase_add_test(tc, test_rundir_corpus);
     tcase_add_test(tc, test_data_corpus);
+    tcase_add_test(tc, test_jsonl_corpus);
     suite_add_tcase(s, tc);
     return s;
 }

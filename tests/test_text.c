@@ -141,32 +141,32 @@ START_TEST(test_task_open) {
     TaskConfig c = text_cfg(TINY, 8, 64);
     ck_assert_int_eq(task_config_check(&c), 0);
     ck_assert_int_eq(t->room(&c, 0), 0); /* nothing open for this config yet */
-    ck_assert_msg(task_open(t, &c, 300) == 0, "%s", core_error());
+    ck_assert_msg(task_open(t, &c, (const int[]){300}, 1) == 0, "%s", core_error());
     ck_assert_str_eq(task_setting_text(&c, setting("file_hash")), "918b31a7f0ef71b9"); /* recorded */
     ck_assert_int_eq(t->room(&c, 0), 3707 - 370);
     ck_assert_int_eq(t->room(&c, 1), 370);
     /* longer than a part */
-    ck_assert_int_eq(task_open(t, &c, 371), -1);
+    ck_assert_int_eq(task_open(t, &c, (const int[]){371}, 1), -1);
     ck_assert_msg(strstr(core_error(), "eval.lengths: 371 is longer than the held-out part of task.file "
                                        TINY " (370 tokens)"), "%s", core_error());
     TaskConfig big = c;
     big.max_len = 3338;
-    ck_assert_int_eq(task_open(t, &big, 0), -1);
+    ck_assert_int_eq(task_open(t, &big, NULL, 0), -1);
     ck_assert_msg(strstr(core_error(), "task.max_len: 3338 is longer than the training part"), "%s", core_error());
     /* a recorded hash that differs: the file changed */
     TaskConfig other = c;
     task_setting_set_text(&other, setting("file_hash"), "0123456789abcdef");
-    ck_assert_int_eq(task_open(t, &other, 0), -1);
+    ck_assert_int_eq(task_open(t, &other, NULL, 0), -1);
     ck_assert_msg(strstr(core_error(), "task.file_hash: " TINY " now has hash 918b31a7f0ef71b9, but the run "
                                        "recorded 0123456789abcdef"), "%s", core_error());
     ck_assert_int_eq(t->room(&other, 0), 0);
     /* errors name the key */
     TaskConfig missing = text_cfg("tests/data/no-such-file.txt", 8, 64);
-    ck_assert_int_eq(task_open(t, &missing, 0), -1);
+    ck_assert_int_eq(task_open(t, &missing, NULL, 0), -1);
     ck_assert_msg(strstr(core_error(), "task.file: tests/data/no-such-file.txt: cannot open"), "%s", core_error());
     TaskConfig capped = text_cfg(TINY, 8, 64);
     ck_assert_int_eq(task_setting_set(&capped, "max_bytes", 100), 0);
-    ck_assert_int_eq(task_open(t, &capped, 0), -1);
+    ck_assert_int_eq(task_open(t, &capped, NULL, 0), -1);
     ck_assert_msg(strstr(core_error(), "task.max_bytes = 100; raise it"), "%s", core_error());
 }
 END_TEST
@@ -176,7 +176,7 @@ START_TEST(test_task_batches) {
     Corpus corpus;
     ck_assert_int_eq(corpus_load(&corpus, TINY, 1 << 20), 0);
     TaskConfig c = text_cfg(TINY, 5, 40);
-    ck_assert_int_eq(task_open(t, &c, 0), 0);
+    ck_assert_int_eq(task_open(t, &c, NULL, 0), 0);
     Batch b, b2;
     ck_assert_int_eq(batch_alloc(&b, 16, 400), 0);
     ck_assert_int_eq(batch_alloc(&b2, 16, 400), 0);
@@ -254,7 +254,7 @@ START_TEST(test_config_keys) {
     } bad[] = {
         {{"task.name=text"}, "task.file: task text reads a file: name it"},
         {{"task.name=text", "task.file=x.txt", "task.alphabet=10"}, "task.alphabet: task text has a fixed alphabet of 256"},
-        {{"task.file=x.txt"}, "task.file: applies only to task.name \"text\" (task.name is \"copy\")"},
+        {{"task.file=x.txt"}, "task.file: applies only to task.name \"text\", \"jsonl\" (task.name is \"copy\")"},
         {{"task.max_bytes=5"}, "task.max_bytes: applies only to task.name \"text\""},
         {{"task.name=text", "task.file=x.txt", "task.max_bytes=0"}, "task.max_bytes: must be >= 1, got 0"},
         {{"task.name=text", "task.file=x.txt", "task.file_hash=XYZ"}, "task.file_hash: \"XYZ\" is not 16 lower-case hex"},

@@ -1,0 +1,169 @@
+/* task_jsonl.c — jsonl: a user's sequence task from a JSON Lines file
+ * (task.file) of {"input": [...], "target": [...]} token ids (data/jsonl.h),
+ * in the answer frame: BOS input SEP target EOS, loss on the target and EOS
+ * (task.h, docs/SPEC.md §1). A task is tested without writing C: train on the
+ * short inputs, evaluate on the long ones.
+ *
+ * Answer length. m(n) = task.target_slope * n + task.target_offset, a
+ * function of the config alone, so a config is sized (model.max_positions)
+ * before the file is read; every line of the file must follow it.
+ *
+ * Symbols. Token ids 0..A-1, A = task.alphabet; the file's strings are not
+ * read (a vocabulary of strings is not built).
+ *
+ * Draws. Training: the length n as every task draws it (uniform in
+ * [task.min_len, task.max_len]), then one rng_below(k) picks among the k
+ * lines whose input has n tokens (file order): a repeated line is drawn as
+ * often as it appears. Evaluation at length n: the same draw among the lines
+ * of length n, with replacement, so with k < eval.samples lines an example
+ * is scored more than once (`posenc eval`'s header says how many lines each
+ * length has, TaskOps.describe). A length in the training range is evaluated on the lines it
+ * trains on. task_open refuses a file without an example of some training
+ * length or evaluation length.
+ *
+ * The answer of a drawn x is the target of the line with that input, found
+ * by a hash of the input (an input appears with one target only). The file
+ * is read once per process and kept (another file, cap, alphabet or length
+ * rule reads it again); its FNV-1a 64 hash is recorded as task.file_hash,
+ * as the text task does, and a changed file is refused.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/rng.h"
+#include "data/jsonl.h"
+#include "data/corpus.h"
+#include "data/task.h"
+
+/* ---- settings ------------------------------------------------------------- */
+
+static const TaskSetting slope_setting = {"target_slope", TASK_SETTING_INT, 1, 0, 64, NULL,
+                                          "a jsonl target has target_slope * n + target_offset tokens for an input of "
+                                          "n tokens (copy: 1 and 0; a class label: 0 and 1)"};
+static const TaskSetting offset_setting = {"target_offset", TASK_SETTING_INT, 0, -1024, 1024, NULL,
+                                           "see task.target_slope"};
+static const TaskSetting *const jsonl_settings[] = {&task_file_setting, &task_file_hash_setting,
+                                                    &task_max_bytes_setting, &slope_setting, &offset_setting, NULL};
+static const TaskSetting *const jsonl_recorded[] = {&task_file_hash_setting, NULL};
+
+static int slope(const TaskConfig *cfg) { return (int)task_setting(cfg, &slope_setting); }
+static int offset(const TaskConfig *cfg) { return (int)task_setting(cfg, &offset_setting); }
+
+static int jsonl_check(const TaskConfig *cfg) {
+    if (task_file_check(cfg, "a JSON Lines file of {\"input\": [...], \"target\": [...]}, e.g. --set "
+                             "task.file=examples/cumsum.jsonl") != 0)
+        return -1;
+    const long m = (long)slope(cfg) * cfg->min_len + offset(cfg);
+    if (m < 1)
+        return core_errorf("task.target_offset: the target of an input of task.min_len = %d tokens would have "
+                           "%d * %d + %d = %ld tokens; a target has at least 1", cfg->min_len, slope(cfg),
+                           cfg->min_len, offset(cfg), m);
+    return 0;
+}
+
+static int jsonl_answer_len(int n, const TaskConfig *cfg) { return slope(cfg) * n + offset(cfg); }
+
+/* ---- the file --------------------------------------------------------------- */
+
+static JsonlSet loaded;
+static char loaded_path[TASK_SETTING_TEXT_MAX], loaded_hash[17];
+static size_t loaded_cap;
+static JsonlRules loaded_rules;
+
+static JsonlRules rules_of(const TaskConfig *cfg) {
+    return (JsonlRules){cfg->alphabet, slope(cfg), offset(cfg), TASK_MAX_EVAL_LEN};
+}
+
+/* Whether the loaded file is cfg's (path, rules, recorded hash). */
+static int is_open(const TaskConfig *cfg) {
+    const JsonlRules r = rules_of(cfg);
+    return loaded.ex && strcmp(loaded_path, task_setting_text(cfg, &task_file_setting)) == 0 &&
+           strcmp(loaded_hash, task_setting_text(cfg, &task_file_hash_setting)) == 0 &&
+           loaded_cap == (size_t)task_setting(cfg, &task_max_bytes_setting) && memcmp(&r, &loaded_rules, sizeof r) == 0;
+}
+
+static int jsonl_open(TaskConfig *cfg) {
+    const char *path = task_setting_text(cfg, &task_file_setting);
+    const char *want = task_setting_text(cfg, &task_file_hash_setting);
+    const size_t cap = (size_t)task_setting(cfg, &task_max_bytes_setting);
+    const JsonlRules r = rules_of(cfg);
+    if (!loaded.ex || strcmp(loaded_path, path) != 0 || loaded_cap != cap || memcmp(&r, &loaded_rules, sizeof r) != 0) {
+        JsonlSet s;
+        if (jsonl_load(&s, path, cap, &r) != 0) {
+            const char *e = core_error();
+            if (strstr(e, "more than the"))
+                return core_errorf("task.file: %s (task.max_bytes = %zu; raise it to read a larger file)", e, cap);
+            return core_errorf("task.file: %s", e);
+        }
+        jsonl_free(&loaded);
+        loaded = s;
+        snprintf(loaded_path, sizeof loaded_path, "%s", path);
+        loaded_cap = cap;
+        loaded_rules = r;
+        corpus_hash_text(loaded.hash, loaded_hash);
+    }
+    if (!want[0])
+        task_setting_set_text(cfg, &task_file_hash_setting, loaded_hash);
+    else if (strcmp(want, loaded_hash) != 0)
+        return core_errorf("task.file_hash: %s now has hash %s, but the run recorded %s: the file has changed since "
+                           "the run was trained (restore it, or train a new run on it)", path, loaded_hash, want);
+    return 0;
+}
+
+static long jsonl_room(const TaskConfig *cfg, int eval) {
+    (void)eval;
+    return is_open(cfg) ? loaded.max_n : 0;
+}
+
+static int jsonl_holds(const TaskConfig *cfg, const int *x, int n) {
+    if (!is_open(cfg)) return 0;
+    return x ? jsonl_find(&loaded, x, n) >= 0 : jsonl_count(&loaded, n) > 0;
+}
+
+static void jsonl_describe(const TaskConfig *cfg, char *buf, size_t n) {
+    const char *path = task_setting_text(cfg, &task_file_setting);
+    if (!is_open(cfg)) {
+        snprintf(buf, n, "task.file %s", path);
+        return;
+    }
+    char lengths[256];
+    jsonl_lengths_text(&loaded, lengths, sizeof lengths);
+    snprintf(buf, n, "task.file %s: %d examples; by input length: %s", path, loaded.count, lengths);
+}
+
+/* One of the lines whose input has n tokens (the samplers checked there is one). */
+static void jsonl_sample_x(int *x, int n, const TaskConfig *cfg, Rng *rng) {
+    (void)cfg;
+    const int k = jsonl_count(&loaded, n);
+    const JsonlExample *e = &loaded.ex[loaded.by_len[loaded.len_start[n] + (int)rng_below(rng, (uint32_t)k)]];
+    memcpy(x, loaded.tokens + e->x, (size_t)n * sizeof *x);
+}
+
+/* The target of the line with input x; PAD for an x the file does not hold
+ * (never drawn: the samplers draw the file's inputs, and task_open_problem
+ * refuses a user's x that is not one). */
+static void jsonl_answer(int *y, const int *x, int n, int A) {
+    const int k = jsonl_find(&loaded, x, n);
+    if (k < 0) {
+        const int m = loaded_rules.slope * n + loaded_rules.offset;
+        for (int i = 0; i < m; i++) y[i] = task_pad(A);
+        return;
+    }
+    memcpy(y, loaded.tokens + loaded.ex[k].y, (size_t)loaded.ex[k].m * sizeof *y);
+}
+
+const TaskOps task_jsonl_ops = {
+    .name = "jsonl",
+    .summary = "your own task: BOS input SEP target EOS from a JSON Lines file (task.file) of token ids",
+    .answer_len = jsonl_answer_len,
+    .answer = jsonl_answer,
+    .sample_x = jsonl_sample_x,
+    .settings = jsonl_settings,
+    .check = jsonl_check,
+    .describe = jsonl_describe,
+    .open = jsonl_open,
+    .room = jsonl_room,
+    .recorded = jsonl_recorded,
+    .holds = jsonl_holds,
+};
