@@ -58,7 +58,7 @@ static void compare_usage(FILE *f) {
             "                       ppl and token_acc, its --headline in perplexity)\n"
             "  --at N[,N...]        compare at these evaluated lengths (e.g. 10,12,16)\n"
             "  --beyond             compare only the mean past the training range\n"
-            "  --markdown           markdown tables (what scripts/report.sh puts into the READMEs)\n"
+            "  --markdown           markdown tables (what scripts/report.sh puts into experiments/README.md)\n"
             "  --headline           one paragraph of sentences per group, every number generated\n"
             "  --break-fraction F   the accuracy break rule's fraction, 0 < F < 1 (default 0.5)\n"
             "  --break-factor F     the loss/perplexity break rule's factor, F > 1 (default 2)\n"

@@ -69,7 +69,7 @@ void compare_cell_name(const AggTable *t, int cell, char *buf, size_t cap);
 
 /* Print the comparisons of every group at lengths ns (nn of them; nn = 0:
  * each group's defaults): break lengths, rankings, pairwise differences.
- * md: markdown (tables) for the READMEs; else terminal text. */
+ * md: markdown (tables) for experiments/README.md; else terminal text. */
 void compare_print(FILE *f, const AggTable *t, int metric, const int *ns, int nn, int md);
 
 /* The headline paragraph (markdown sentences, every number from t) of
