@@ -41,12 +41,16 @@ int cmd_config(int argc, char **argv);
 
 #include "cli/args.h" /* is_help, parse_count, parse_lengths */
 
-/* Parse space/comma-separated tokens into out (at most cap): symbols 0..A-1,
- * or with names != 0 token ids 0..V-1 and the names BOS SEP EOS PAD.
- * Returns the count, or -1 after core_errorf (cmd_predict.c). */
-int parse_tokens(const char *s, int A, int names, int *out, int cap);
-/* A token's name: the symbol's digits, or PAD, BOS, SEP, EOS (cmd_predict.c). */
-void token_name(char *buf, size_t cap, int t, int A);
+/* Parse space/comma-separated tokens into out (at most cap): symbols 0..A-1
+ * (by their names sym[0..A-1] when sym is not NULL: a task's file of
+ * strings, TaskOps.symbols), or with names != 0 token ids 0..V-1 and the
+ * names BOS SEP EOS PAD. Returns the count, or -1 after core_errorf
+ * (cmd_predict.c). */
+int parse_tokens(const char *s, int A, int names, const char *const *sym, int *out, int cap);
+/* A token's name: the symbol's digits (its name sym[t] when sym is not
+ * NULL), or PAD, BOS, SEP, EOS (cmd_predict.c). TOKEN_NAME_MAX bytes hold any. */
+#define TOKEN_NAME_MAX 48
+void token_name(char *buf, size_t cap, int t, int A, const char *const *sym);
 
 struct PE;
 /* curves[(l * NH + h) * len + d]: the bias the encoding's bias_forward adds

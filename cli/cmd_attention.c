@@ -38,7 +38,7 @@ typedef struct {
     const RunConfig *cfg;
     GPT *m;
     const int *seq;
-    char (*names)[16];
+    char (*names)[TOKEN_NAME_MAX];
     int T, l0, l1, h0, h1;
     float *att; /* T x T scratch: one map at a time */
 } AttnView;
@@ -164,7 +164,14 @@ int cmd_attention(int argc, char **argv) {
     const int A = cfg.task.alphabet;
     const TaskOps *task = task_find(cfg.task.name);
     int x[4096];
-    const int n = parse_tokens(problem, A, 0, x, 4096);
+    const char *const *sym = NULL; /* a task's file of strings: the problem is read by their names */
+    if (task->symbols && task_open(task, &cfg.task, NULL, 0) != 0) {
+        fprintf(stderr, "posenc attention: %s: %s\n", run, core_error());
+        gpt_free(&m);
+        return EXIT_USAGE;
+    }
+    if (task->symbols) sym = task->symbols(&cfg.task);
+    const int n = parse_tokens(problem, A, 0, sym, x, 4096);
     if (n < 0 || task_open_problem(task, &cfg.task, x, n) != 0) { /* a task over a file: its answer to x */
         fprintf(stderr, "posenc attention: %s%s%s\n", n < 0 ? "" : run, n < 0 ? "" : ": ", core_error());
         gpt_free(&m);
@@ -192,8 +199,8 @@ int cmd_attention(int argc, char **argv) {
     /* one head at a time: a forward pass per (layer, head) shown, T x T floats held */
     float *att = core_calloc((size_t)T * T, sizeof(float));
     int rc = 0;
-    char (*names)[16] = core_calloc(T, sizeof *names);
-    for (int t = 0; t < T; t++) token_name(names[t], sizeof names[t], seq[t], A);
+    char (*names)[TOKEN_NAME_MAX] = core_calloc(T, sizeof *names);
+    for (int t = 0; t < T; t++) token_name(names[t], sizeof names[t], seq[t], A, sym);
     const int l0 = only_layer >= 0 ? (int)only_layer : 0, l1 = only_layer >= 0 ? (int)only_layer + 1 : L;
     const int h0 = only_head >= 0 ? (int)only_head : 0, h1 = only_head >= 0 ? (int)only_head + 1 : NH;
     const AttnView v = {run, &cfg, &m, seq, names, T, l0, l1, h0, h1, att};

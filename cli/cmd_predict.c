@@ -58,7 +58,7 @@ static void predict_usage(FILE *f) {
             "otherwise a line every 10 s).\n");
 }
 
-int parse_tokens(const char *s, int A, int names, int *out, int cap) {
+int parse_tokens(const char *s, int A, int names, const char *const *sym, int *out, int cap) {
     int n = 0;
     const char *p = s;
     while (*p) {
@@ -66,7 +66,7 @@ int parse_tokens(const char *s, int A, int names, int *out, int cap) {
         if (!*p) break;
         const char *start = p;
         while (*p && *p != ' ' && *p != '\t') p++;
-        char tok[32];
+        char tok[TOKEN_NAME_MAX];
         size_t len = (size_t)(p - start);
         if (len >= sizeof tok) return core_errorf("token \"%.*s...\" is too long", 16, start);
         memcpy(tok, start, len);
@@ -76,7 +76,11 @@ int parse_tokens(const char *s, int A, int names, int *out, int cap) {
         else if (names && strcmp(tok, "SEP") == 0) v = task_sep(A);
         else if (names && strcmp(tok, "EOS") == 0) v = task_eos(A);
         else if (names && strcmp(tok, "PAD") == 0) v = task_pad(A);
-        else {
+        else if (sym) {
+            for (v = 0; v < A && strcmp(sym[v], tok) != 0; v++) continue;
+            if (v == A) return core_errorf("\"%s\" is not one of the task's symbols (%s, %s, ...; separate them with "
+                                           "spaces)", tok, sym[0], A > 1 ? sym[1] : "");
+        } else {
             char *end;
             errno = 0;
             long x = strtol(tok, &end, 10);
@@ -214,8 +218,8 @@ static void predict_lm(GPT *m, const TaskOps *task, const RunConfig *cfg, const 
         for (int v = 1; v < A; v++)
             if (p[v] > p[best_true]) best_true = v;
         const int best = argmax_f(q, V);
-        char bn[16];
-        token_name(bn, sizeof bn, best, A);
+        char bn[TOKEN_NAME_MAX];
+        token_name(bn, sizeof bn, best, A, NULL);
         if (t == n) {
             printf("next %-6s %-8s %-8s %-7s %d (p_true %.4f, p_model %.4f)\n", "?", "", "", bn, best_true,
                    p[best_true], (double)q[best_true]);
@@ -305,8 +309,9 @@ static void predict_text(GPT *m, const RunConfig *cfg, const char *run, const un
     decoder_free(&dec);
 }
 
-void token_name(char *buf, size_t cap, int t, int A) {
-    if (t < A) snprintf(buf, cap, "%d", t);
+void token_name(char *buf, size_t cap, int t, int A, const char *const *sym) {
+    if (t < A && sym) snprintf(buf, cap, "%s", sym[t]);
+    else if (t < A) snprintf(buf, cap, "%d", t);
     else if (t == task_pad(A)) snprintf(buf, cap, "PAD");
     else if (t == task_bos(A)) snprintf(buf, cap, "BOS");
     else if (t == task_sep(A)) snprintf(buf, cap, "SEP");
@@ -393,7 +398,9 @@ static void print_logits(GPT *m, int *seq, int *pos, int n) {
  * token, beside the expected one. 0, or EXIT_RUNTIME after saying why. */
 static int predict_answer(GPT *m, const TaskOps *task, const RunConfig *cfg, const char *run, const int *x, int n,
                           int *seq, int *pos, int recompute) {
-    const int A = cfg->task.alphabet, V = m->cfg.V, mlen = task->answer_len(n, &cfg->task), total = task_input_len(task, &cfg->task, n) + 1;
+    const int A = cfg->task.alphabet, V = m->cfg.V, mlen = task->answer_len(n, &cfg->task);
+    const int total = task_input_len(task, &cfg->task, n) + 1;
+    const char *const *sym = task->symbols ? task->symbols(&cfg->task) : NULL; /* a file of strings: their names */
     int *want = core_calloc(mlen + 1, sizeof(int));
     task->answer(want, x, n, A);
     want[mlen] = task_eos(A);
@@ -411,7 +418,11 @@ static int predict_answer(GPT *m, const TaskOps *task, const RunConfig *cfg, con
 
     printf("run %s: task %s, pe %s\n", run, cfg->task.name, cfg->model.pe);
     printf("input     ");
-    for (int i = 0; i < n; i++) printf(" %d", x[i]);
+    for (int i = 0; i < n; i++) {
+        char xn[TOKEN_NAME_MAX];
+        token_name(xn, sizeof xn, x[i], A, sym);
+        printf(" %s", xn);
+    }
     printf("\n%-6s %-9s %-9s %s\n", "step", "predicted", "expected", "probability");
     int correct = 0;
     for (int k = 0; k <= mlen; k++) {
@@ -419,9 +430,9 @@ static int predict_answer(GPT *m, const TaskOps *task, const RunConfig *cfg, con
         int best = 0;
         for (int v = 1; v < V; v++)
             if (p[v] > p[best]) best = v;
-        char bn[16], wn[16];
-        token_name(bn, sizeof bn, best, A);
-        token_name(wn, sizeof wn, want[k], A);
+        char bn[TOKEN_NAME_MAX], wn[TOKEN_NAME_MAX];
+        token_name(bn, sizeof bn, best, A, sym);
+        token_name(wn, sizeof wn, want[k], A, sym);
         correct += best == want[k];
         printf("%-6d %-9s %-9s %.4f%s\n", k + 1, bn, wn, p[best], best == want[k] ? "" : "   <- wrong");
         seq[len++] = best;
@@ -456,7 +467,7 @@ int cmd_predict(int argc, char **argv) {
     const TaskOps *task = task_find(cfg.task.name);
 
     if (logits) {
-        int n = parse_tokens(logits, A, 1, seq, CAP);
+        int n = parse_tokens(logits, A, 1, NULL, seq, CAP);
         if (n < 0 || (n > m.cfg.P && pe_has(cfg.model.pe, PE_TRAINED_POSITIONS))) {
             if (n > m.cfg.P) rundir_table_error(run, cfg.model.pe, n, m.cfg.P);
             fprintf(stderr, "posenc predict: --logits: %s\n", core_error());
@@ -505,7 +516,14 @@ int cmd_predict(int argc, char **argv) {
         goto done;
     }
     int x[4096];
-    int n = parse_tokens(problem, A, 0, x, 4096);
+    const char *const *sym = NULL; /* a task's file of strings: the problem is read by their names */
+    if (task->symbols && task_open(task, &cfg.task, NULL, 0) != 0) {
+        fprintf(stderr, "posenc predict: %s: %s\n", run, core_error());
+        rc = EXIT_USAGE;
+        goto done;
+    }
+    if (task->symbols) sym = task->symbols(&cfg.task);
+    int n = parse_tokens(problem, A, 0, sym, x, 4096);
     if (n < 0) {
         fprintf(stderr, "posenc predict: %s\n", core_error());
         rc = EXIT_USAGE;

@@ -378,8 +378,8 @@ static cJSON *attention_entry(const ReportRun *r, const char *label) {
         } else {
             cJSON *tok = cJSON_AddArrayToObject(x, "tokens");
             for (int i = 0; i < T; i++) {
-                char nm[16];
-                token_name(nm, sizeof nm, seq[i], c->task.alphabet);
+                char nm[TOKEN_NAME_MAX];
+                token_name(nm, sizeof nm, seq[i], c->task.alphabet, t->symbols ? t->symbols(&tc) : NULL);
                 cJSON_AddItemToArray(tok, cJSON_CreateString(nm));
             }
             /* weights in thousandths (0..1000; the page divides by 1000), the causal part

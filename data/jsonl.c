@@ -69,6 +69,8 @@ void jsonl_lengths_text(const JsonlSet *s, char *buf, size_t cap) {
 }
 
 void jsonl_free(JsonlSet *s) {
+    for (int i = 0; i < s->num_symbols; i++) free(s->symbols[i]);
+    free(s->symbols);
     free(s->tokens);
     free(s->ex);
     free(s->by_len);
@@ -79,6 +81,10 @@ void jsonl_free(JsonlSet *s) {
 
 /* ---- one line -------------------------------------------------------------- */
 
+/* A file of strings: its symbols in first-seen order while reading
+ * (tokens hold that index), interned through an open-addressing table. */
+#define SYMBOL_SLOTS 4096 /* > 2 * TASK_MAX_ALPHABET */
+
 typedef struct {
     JsonlSet *s;
     size_t ntok, cap_tok;
@@ -86,6 +92,11 @@ typedef struct {
     const char *origin;
     const JsonlRules *r;
     long line;
+    int kind;       /* 0 none yet, 1 token ids, 2 strings */
+    long kind_line; /* the line that set it */
+    char **names;   /* (nnames) the distinct symbols, first seen first */
+    int nnames;
+    int *name_slot; /* (SYMBOL_SLOTS) index + 1 into names, 0 empty */
 } Reader;
 
 static const char *json_kind(const cJSON *v) {
@@ -107,7 +118,42 @@ static int line_error(const Reader *rd, const char *fmt, ...) {
     return core_errorf("%s: line %ld: %s", rd->origin, rd->line, msg);
 }
 
-/* Append the token ids of array v (key `key`) to the buffer: its length, or -1. */
+/* The index of symbol str (a file of strings), added if new: >= 0, or -1 after an error. */
+static int intern(Reader *rd, const char *str, const char *key, int i) {
+    const size_t len = strlen(str);
+    int nul = 0;
+    int ok = len >= 1 && len <= JSONL_MAX_SYMBOL_BYTES && corpus_first_bad((const unsigned char *)str, len, &nul) == len;
+    for (size_t k = 0; ok && k < len; k++) ok = (unsigned char)str[k] > 0x20 && str[k] != 0x7f;
+    if (!ok) {
+        char shown[JSONL_MAX_SYMBOL_BYTES * 4 + 8];
+        size_t m = 0;
+        for (size_t k = 0; k < len && k < JSONL_MAX_SYMBOL_BYTES && m + 5 < sizeof shown; k++) {
+            const unsigned char c = (unsigned char)str[k];
+            if (c < 0x20 || c >= 0x7f) m += (size_t)snprintf(shown + m, sizeof shown - m, "\\x%02x", c);
+            else shown[m++] = (char)c;
+        }
+        shown[m] = '\0';
+        return line_error(rd, "\"%s\"[%d]: \"%s%s\" is not a symbol: 1..%d bytes of UTF-8, no space or control "
+                              "character", key, i, shown, len > JSONL_MAX_SYMBOL_BYTES ? "..." : "",
+                          JSONL_MAX_SYMBOL_BYTES);
+    }
+    size_t h = (size_t)corpus_hash((const unsigned char *)str, len) & (SYMBOL_SLOTS - 1);
+    for (;; h = (h + 1) & (SYMBOL_SLOTS - 1)) {
+        const int k = rd->name_slot[h] - 1;
+        if (k < 0) break;
+        if (strcmp(rd->names[k], str) == 0) return k;
+    }
+    if (rd->nnames == rd->r->alphabet)
+        return line_error(rd, "\"%s\"[%d]: \"%s\" is symbol %d of the file, more than task.alphabet %d: raise it", key,
+                          i, str, rd->nnames + 1, rd->r->alphabet);
+    rd->names = core_realloc(rd->names, (size_t)(rd->nnames + 1) * sizeof *rd->names);
+    rd->names[rd->nnames] = core_calloc(len + 1, 1);
+    memcpy(rd->names[rd->nnames], str, len);
+    rd->name_slot[h] = rd->nnames + 1;
+    return rd->nnames++;
+}
+
+/* Append the tokens of array v (key `key`) to the buffer: its length, or -1. */
 static int read_ids(Reader *rd, const cJSON *v, const char *key) {
     if (!cJSON_IsArray(v))
         return line_error(rd, "\"%s\" must be an array of token ids, got %s", key, json_kind(v));
@@ -116,22 +162,30 @@ static int read_ids(Reader *rd, const cJSON *v, const char *key) {
     const int A = rd->r->alphabet;
     int i = 0;
     for (const cJSON *e = v->child; e; e = e->next, i++) {
-        if (!cJSON_IsNumber(e)) {
-            if (cJSON_IsString(e))
-                return line_error(rd, "\"%s\"[%d]: a token id must be an integer in 0..%d (task.alphabet %d), got a "
-                                      "string (only token ids are read)", key, i, A - 1, A);
-            return line_error(rd, "\"%s\"[%d]: a token id must be an integer in 0..%d (task.alphabet %d), got %s", key,
-                              i, A - 1, A, json_kind(e));
+        const int kind = cJSON_IsNumber(e) ? 1 : cJSON_IsString(e) ? 2 : 0;
+        if (!kind)
+            return line_error(rd, "\"%s\"[%d]: a token must be an integer id in 0..%d (task.alphabet %d) or a symbol "
+                                  "as a string, got %s", key, i, A - 1, A, json_kind(e));
+        if (rd->kind && kind != rd->kind)
+            return line_error(rd, "\"%s\"[%d]: %s, but line %ld gives %s: a file gives all its tokens one way", key, i,
+                              kind == 1 ? "a token id" : "a string", rd->kind_line,
+                              rd->kind == 1 ? "token ids" : "symbols as strings");
+        if (!rd->kind) rd->kind = kind, rd->kind_line = rd->line;
+        int t;
+        if (kind == 2) {
+            if ((t = intern(rd, e->valuestring, key, i)) < 0) return -1;
+        } else {
+            const double d = e->valuedouble;
+            if (!(d >= 0 && d <= A - 1) || d != floor(d))
+                return line_error(rd, "\"%s\"[%d]: a token id must be an integer in 0..%d (task.alphabet %d), got "
+                                      "%.17g", key, i, A - 1, A, d);
+            t = (int)d;
         }
-        const double d = e->valuedouble;
-        if (!(d >= 0 && d <= A - 1) || d != floor(d))
-            return line_error(rd, "\"%s\"[%d]: a token id must be an integer in 0..%d (task.alphabet %d), got %.17g",
-                              key, i, A - 1, A, d);
         if (rd->ntok == rd->cap_tok) {
             rd->cap_tok = rd->cap_tok ? 2 * rd->cap_tok : 1024;
             rd->s->tokens = core_realloc(rd->s->tokens, rd->cap_tok * sizeof(int));
         }
-        rd->s->tokens[rd->ntok++] = (int)d;
+        rd->s->tokens[rd->ntok++] = t;
     }
     return n;
 }
@@ -250,11 +304,31 @@ static int index_examples(JsonlSet *s, const char *origin) {
     return 0;
 }
 
+static int by_bytes(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* A file of strings: the symbols sorted by their bytes become the ids. */
+static void sort_symbols(Reader *rd) {
+    JsonlSet *s = rd->s;
+    s->num_symbols = rd->nnames;
+    s->symbols = core_calloc((size_t)rd->nnames, sizeof *s->symbols);
+    memcpy(s->symbols, rd->names, (size_t)rd->nnames * sizeof *s->symbols);
+    qsort(s->symbols, (size_t)rd->nnames, sizeof *s->symbols, by_bytes);
+    int *rank = core_calloc((size_t)rd->nnames, sizeof(int)); /* first-seen index -> sorted id */
+    for (int i = 0; i < rd->nnames; i++)
+        for (int k = 0; k < rd->nnames; k++)
+            if (s->symbols[k] == rd->names[i]) rank[i] = k;
+    for (size_t i = 0; i < rd->ntok; i++) s->tokens[i] = rank[s->tokens[i]];
+    free(rank);
+    free(rd->names); /* the strings now belong to s->symbols */
+    rd->names = NULL;
+    rd->nnames = 0;
+}
+
 int jsonl_parse(JsonlSet *s, const char *data, size_t n, const char *origin, const JsonlRules *rules) {
     memset(s, 0, sizeof *s);
     if (n == 0)
         return core_errorf("%s: empty (a JSON Lines file: one {\"input\": [...], \"target\": [...]} a line)", origin);
-    Reader rd = {s, 0, 0, 0, origin, rules, 0};
+    Reader rd = {s, 0, 0, 0, origin, rules, 0, 0, 0, NULL, 0, core_calloc(SYMBOL_SLOTS, sizeof(int))};
     int rc = 0;
     for (size_t at = 0; at < n && rc == 0;) {
         const char *nl = memchr(data + at, '\n', n - at);
@@ -263,6 +337,10 @@ int jsonl_parse(JsonlSet *s, const char *data, size_t n, const char *origin, con
         rc = read_line(&rd, data + at, len);
         at += len + 1;
     }
+    if (rc == 0 && rd.kind == 2) sort_symbols(&rd);
+    for (int i = 0; i < rd.nnames; i++) free(rd.names[i]);
+    free(rd.names);
+    free(rd.name_slot);
     if (rc == 0) rc = index_examples(s, origin);
     if (rc != 0) {
         jsonl_free(s);

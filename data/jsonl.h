@@ -7,7 +7,12 @@
  *     {"input": [3, 1, 4], "target": [4, 1, 3]}
  *
  * each an array of at least one integer token id in 0..A-1 (A the task's
- * alphabet; 2.0 is 2, 2.5 is an error). A line ends at '\n' (a '\r' before
+ * alphabet; 2.0 is 2, 2.5 is an error), or of at least one symbol given as a
+ * string, {"input": ["a", "b"], "target": ["b", "a"]}: a file gives all its
+ * tokens one way. A symbol is 1..32 bytes of UTF-8 without spaces or control
+ * characters; the file's distinct symbols, sorted by their bytes (strcmp),
+ * are the token ids 0..k-1 (k <= A), so the ids are a function of the file
+ * alone and a run that records the file's hash decodes the same symbols. A line ends at '\n' (a '\r' before
  * it is whitespace); the last line may lack it. The target's length is a
  * fixed function of the input's, m(n) = slope * n + offset (the task's
  * settings), so that a config is sized without reading the file; every line
@@ -32,6 +37,9 @@
  *     ex.jsonl: line 4: "input" has 300000 tokens, more than 262144
  *     ex.jsonl: line 4: "target" has 5 tokens, but an input of 3 tokens needs 3 (task.target_slope 1 * 3 + task.target_offset 0)
  *     ex.jsonl: line 9: the same "input" as line 4 with another "target"
+ *     ex.jsonl: line 4: "input"[0]: a string, but line 1 gives token ids: a file gives all its tokens one way
+ *     ex.jsonl: line 4: "input"[0]: "a b" is not a symbol: 1..32 bytes of UTF-8, no space or control character
+ *     ex.jsonl: line 4: "target"[1]: "z" is symbol 11 of the file, more than task.alphabet 10: raise it
  *
  * Identity. hash is FNV-1a 64 of the whole file (corpus.h corpus_hash), as
  * the text task records it (task.file_hash).
@@ -67,7 +75,11 @@ typedef struct {
     int *slot;          /* (slots) open-addressing table of example index + 1 (0 = empty), keyed by the input */
     size_t slots;       /* a power of two, at least twice count */
     uint64_t hash;      /* FNV-1a 64 of the file */
+    char **symbols;     /* (num_symbols) the symbols of a file of strings, sorted (id = index); NULL for ids */
+    int num_symbols;
 } JsonlSet;
+
+#define JSONL_MAX_SYMBOL_BYTES 32
 
 /* Check n bytes of JSON Lines (origin names it in messages) against the
  * rules and index them: 0, or -1 after core_errorf (see the top of this

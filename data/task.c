@@ -234,11 +234,12 @@ int task_open(const TaskOps *t, TaskConfig *cfg, const int *eval_ns, int count) 
     if (t->open(cfg) != 0) return -1;
     char what[512] = "its file";
     if (t->describe) t->describe(cfg, what, sizeof what);
-    if (t->holds) { /* every length drawn needs examples of its own */
-        for (int n = cfg->min_len; n <= cfg->max_len; n++)
-            if (!t->holds(cfg, NULL, n))
-                return core_errorf("task.min_len, task.max_len: %s has no example with an input of %d tokens, but "
-                                   "training draws every length from %d to %d", what, n, cfg->min_len, cfg->max_len);
+    if (t->holds) { /* training draws among the lengths it has; evaluation needs each */
+        int some = 0;
+        for (int n = cfg->min_len; n <= cfg->max_len && !some; n++) some = t->holds(cfg, NULL, n);
+        if (!some)
+            return core_errorf("task.min_len, task.max_len: %s has no example with an input of %d..%d tokens to train "
+                               "on", what, cfg->min_len, cfg->max_len);
         for (int i = 0; i < count; i++)
             if (!t->holds(cfg, NULL, eval_ns[i]))
                 return core_errorf("eval.lengths: %s has no example with an input of %d tokens; evaluate the "
@@ -409,13 +410,17 @@ int batch_sample_train(Batch *b, const TaskOps *t, const TaskConfig *cfg, int B,
         if (cfg->max_len > room)
             return core_errorf("batch_sample_train: task.max_len %d exceeds the %ld tokens of the training part",
                                cfg->max_len, room);
-        for (int n = cfg->min_len; t->holds && n <= cfg->max_len; n++)
-            if (!t->holds(cfg, NULL, n))
-                return core_errorf("batch_sample_train: task %s: its file has no example of length %d", t->name, n);
+        int some = !t->holds;
+        for (int n = cfg->min_len; n <= cfg->max_len && !some; n++) some = t->holds(cfg, NULL, n);
+        if (!some)
+            return core_errorf("batch_sample_train: task %s: its file has no example of length %d..%d", t->name,
+                               cfg->min_len, cfg->max_len);
     }
     int span = cfg->max_len - cfg->min_len + 1, T = 0;
     for (int r = 0; r < B; r++) {
-        int n = cfg->min_len + (int)rng_below(rng, (uint32_t)span);
+        int n = t->sample_len ? t->sample_len(cfg, rng) : cfg->min_len + (int)rng_below(rng, (uint32_t)span);
+        if (t->holds && !t->holds(cfg, NULL, n)) /* sample_len draws only lengths the file has */
+            return core_errorf("batch_sample_train: task %s: its file has no example of length %d", t->name, n);
         b->ns[r] = n;
         draw_x(b, r, n, t, cfg, rng, 0);
         int len = task_input_len(t, cfg, n);

@@ -52,7 +52,7 @@
  *
  * Determinism. Batches are drawn from an Rng in this order: for each row
  * b = 0..B-1, first n (training batches only: min_len +
- * rng_below(max_len - min_len + 1)), then x1..xn (each rng_below(A), or the
+ * rng_below(max_len - min_len + 1), or the task's sample_len), then x1..xn (each rng_below(A), or the
  * task's sample_x, which documents its own draws). The same Rng state therefore gives the same batch on every
  * machine. Evaluation sets use their own Rng, seeded by the caller from the
  * evaluation seed (rng_derive), so they never depend on training.
@@ -189,11 +189,19 @@ typedef struct {
     /* (with open, optional) Whether the opened file has an example with an
      * input of n tokens (x NULL), or the input x itself (x of n tokens): a
      * task whose answers come from its file knows them for its inputs only.
-     * 0 if cfg's file is not open. With it, task_open checks every training
-     * length and each evaluation length (room only bounds them), the batch
-     * samplers refuse a length it lacks, and task_open_problem an x it does
-     * not hold. */
+     * 0 if cfg's file is not open. With it, task_open checks that some
+     * training length and each evaluation length have examples (room only
+     * bounds them), the batch samplers refuse a length it lacks, and
+     * task_open_problem an x it does not hold. */
     int (*holds)(const TaskConfig *cfg, const int *x, int n);
+    /* (with holds) Draw a training length: the one draw of n of a training
+     * row (instead of min_len + rng_below(max_len - min_len + 1)), among
+     * the lengths of [min_len, max_len] that cfg's file has. */
+    int (*sample_len)(const TaskConfig *cfg, Rng *rng);
+    /* (with open, optional) The names of the symbols 0..A-1 when cfg's open
+     * file gives its tokens as strings (a user's problem is read, and tokens
+     * are printed, by these names), else NULL. */
+    const char *const *(*symbols)(const TaskConfig *cfg);
 } TaskOps;
 
 /* The settings of the tasks over a file (text, jsonl): one row each, defined

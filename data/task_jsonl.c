@@ -1,25 +1,30 @@
 /* task_jsonl.c — jsonl: a user's sequence task from a JSON Lines file
- * (task.file) of {"input": [...], "target": [...]} token ids (data/jsonl.h),
- * in the answer frame: BOS input SEP target EOS, loss on the target and EOS
- * (task.h, docs/SPEC.md §1). A task is tested without writing C: train on the
- * short inputs, evaluate on the long ones.
+ * (task.file) of {"input": [...], "target": [...]}, token ids or symbols as
+ * strings (data/jsonl.h), in the answer frame: BOS input SEP target EOS,
+ * loss on the target and EOS (task.h, docs/SPEC.md §1). A task is tested
+ * without writing C: train on the short inputs, evaluate on the long ones.
  *
  * Answer length. m(n) = task.target_slope * n + task.target_offset, a
  * function of the config alone, so a config is sized (model.max_positions)
  * before the file is read; every line of the file must follow it.
  *
- * Symbols. Token ids 0..A-1, A = task.alphabet; the file's strings are not
- * read (a vocabulary of strings is not built).
+ * Symbols. Token ids 0..A-1, A = task.alphabet; or symbols as strings, whose
+ * ids are their ranks in byte order (data/jsonl.h), a function of the file
+ * alone: the recorded hash fixes them, so evaluation and predict decode the
+ * symbols training saw (predict and attention read and print the names; an
+ * id the file does not use, k..A-1 for k symbols, is named "#id").
  *
- * Draws. Training: the length n as every task draws it (uniform in
- * [task.min_len, task.max_len]), then one rng_below(k) picks among the k
- * lines whose input has n tokens (file order): a repeated line is drawn as
- * often as it appears. Evaluation at length n: the same draw among the lines
- * of length n, with replacement, so with k < eval.samples lines an example
- * is scored more than once (`posenc eval`'s header says how many lines each
- * length has, TaskOps.describe). A length in the training range is evaluated on the lines it
- * trains on. task_open refuses a file without an example of some training
- * length or evaluation length.
+ * Draws. Training: the length n uniform among the lengths of
+ * [task.min_len, task.max_len] that the file has (one rng_below over them,
+ * ascending; with every length present this is the draw of every task),
+ * then one rng_below(k) picks among the k lines whose input has n tokens
+ * (file order): a repeated line is drawn as often as it appears.
+ * Evaluation at length n: the same draw among the lines of length n, with
+ * replacement, so with k < eval.samples lines an example is scored more
+ * than once (`posenc eval`'s header says how many lines each length has,
+ * TaskOps.describe). A length in the training range is evaluated on the
+ * lines it trains on. task_open refuses a file without an example of any
+ * training length, or of some evaluation length.
  *
  * The answer of a drawn x is the target of the line with that input, found
  * by a hash of the input (an input appears with one target only). The file
@@ -70,6 +75,8 @@ static JsonlSet loaded;
 static char loaded_path[TASK_SETTING_TEXT_MAX], loaded_hash[17];
 static size_t loaded_cap;
 static JsonlRules loaded_rules;
+static const char *loaded_names[TASK_MAX_ALPHABET]; /* a file of strings: symbol names by id */
+static char unused_names[TASK_MAX_ALPHABET][8];       /* "#id" for the ids past its symbols */
 
 static JsonlRules rules_of(const TaskConfig *cfg) {
     return (JsonlRules){cfg->alphabet, slope(cfg), offset(cfg), TASK_MAX_EVAL_LEN};
@@ -102,6 +109,10 @@ static int jsonl_open(TaskConfig *cfg) {
         loaded_cap = cap;
         loaded_rules = r;
         corpus_hash_text(loaded.hash, loaded_hash);
+        for (int i = 0; i < r.alphabet && i < TASK_MAX_ALPHABET; i++) {
+            snprintf(unused_names[i], sizeof unused_names[i], "#%d", i);
+            loaded_names[i] = i < loaded.num_symbols ? loaded.symbols[i] : unused_names[i];
+        }
     }
     if (!want[0])
         task_setting_set_text(cfg, &task_file_hash_setting, loaded_hash);
@@ -121,6 +132,10 @@ static int jsonl_holds(const TaskConfig *cfg, const int *x, int n) {
     return x ? jsonl_find(&loaded, x, n) >= 0 : jsonl_count(&loaded, n) > 0;
 }
 
+static const char *const *jsonl_symbols(const TaskConfig *cfg) {
+    return is_open(cfg) && loaded.symbols ? loaded_names : NULL;
+}
+
 static void jsonl_describe(const TaskConfig *cfg, char *buf, size_t n) {
     const char *path = task_setting_text(cfg, &task_file_setting);
     if (!is_open(cfg)) {
@@ -129,7 +144,25 @@ static void jsonl_describe(const TaskConfig *cfg, char *buf, size_t n) {
     }
     char lengths[256];
     jsonl_lengths_text(&loaded, lengths, sizeof lengths);
-    snprintf(buf, n, "task.file %s: %d examples; by input length: %s", path, loaded.count, lengths);
+    char symbols[160] = "";
+    if (loaded.symbols) { /* the first few, in id order */
+        size_t used = (size_t)snprintf(symbols, sizeof symbols, "; %d symbols as strings:", loaded.num_symbols);
+        int i = 0;
+        for (; i < loaded.num_symbols && used + JSONL_MAX_SYMBOL_BYTES + 8 < sizeof symbols; i++)
+            used += (size_t)snprintf(symbols + used, sizeof symbols - used, " %s", loaded.symbols[i]);
+        if (i < loaded.num_symbols) snprintf(symbols + used, sizeof symbols - used, " ...");
+    }
+    snprintf(buf, n, "task.file %s: %d examples%s; by input length: %s", path, loaded.count, symbols, lengths);
+}
+
+/* A training length: uniform among those of [min_len, max_len] the file has
+ * (the sampler checked there is one). */
+static int jsonl_sample_len(const TaskConfig *cfg, Rng *rng) {
+    int present = 0;
+    for (int n = cfg->min_len; n <= cfg->max_len; n++) present += jsonl_count(&loaded, n) > 0;
+    int pick = (int)rng_below(rng, (uint32_t)present);
+    for (int n = cfg->min_len;; n++)
+        if (jsonl_count(&loaded, n) > 0 && pick-- == 0) return n;
 }
 
 /* One of the lines whose input has n tokens (the samplers checked there is one). */
@@ -155,7 +188,7 @@ static void jsonl_answer(int *y, const int *x, int n, int A) {
 
 const TaskOps task_jsonl_ops = {
     .name = "jsonl",
-    .summary = "your own task: BOS input SEP target EOS from a JSON Lines file (task.file) of token ids",
+    .summary = "your own task: BOS input SEP target EOS from a JSON Lines file (task.file) of ids or strings",
     .answer_len = jsonl_answer_len,
     .answer = jsonl_answer,
     .sample_x = jsonl_sample_x,
@@ -166,4 +199,6 @@ const TaskOps task_jsonl_ops = {
     .room = jsonl_room,
     .recorded = jsonl_recorded,
     .holds = jsonl_holds,
+    .sample_len = jsonl_sample_len,
+    .symbols = jsonl_symbols,
 };

@@ -33,7 +33,7 @@
 const TaskSetting task_file_setting = {"file", TASK_SETTING_TEXT, 0, 0, 0, "",
                                        "the task's file (a path, relative to the working directory): text: UTF-8 "
                                        "text, its last tenth held out for evaluation; jsonl: JSON Lines of "
-                                       "{\"input\": [...], \"target\": [...]}"};
+                                       "{\"input\": [...], \"target\": [...]}, token ids or strings"};
 const TaskSetting task_file_hash_setting = {"file_hash", TASK_SETTING_TEXT, 0, 0, 0, "",
                                             "FNV-1a 64 hash of task.file (16 hex digits), recorded when a run is "
                                             "prepared, so a run is never evaluated on a changed file; \"\" = not yet"};

@@ -9,7 +9,7 @@
  * per line (the line count of the bytes), no NUL, every token id in range,
  * every target of the rule's length, the length groups a permutation in file
  * order, every input found again with its own target, the hash the one of
- * the bytes. A rejected file must have an error naming it. Seeds and every
+ * the bytes, a file of strings' symbols distinct, sorted, at most A. A rejected file must have an error naming it. Seeds and every
  * input that once crashed are in tests/fuzz-corpus/jsonl/, replayed by
  * tests/test_fuzz_corpus.c.
  */
@@ -56,6 +56,14 @@ static void one(const uint8_t *data, size_t size, const JsonlRules *r) {
         }
     }
     check(seen == s.count, "the length groups are not a permutation");
+    check(s.num_symbols <= r->alphabet && (s.num_symbols > 0) == (s.symbols != NULL), "symbol count");
+    for (int i = 0; i < s.num_symbols; i++) {
+        const size_t len = strlen(s.symbols[i]);
+        check(len >= 1 && len <= JSONL_MAX_SYMBOL_BYTES, "a symbol's length");
+        for (size_t k = 0; k < len; k++)
+            check((unsigned char)s.symbols[i][k] > 0x20 && s.symbols[i][k] != 0x7f, "a symbol's bytes");
+        check(i == 0 || strcmp(s.symbols[i - 1], s.symbols[i]) < 0, "symbols not distinct and sorted");
+    }
     for (int k = 0; k < s.count; k++) {
         const JsonlExample *e = &s.ex[k];
         check(e->line == k + 1, "line numbers");

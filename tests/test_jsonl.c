@@ -100,9 +100,8 @@ START_TEST(test_reader_rejects) {
     parse_lit("{\"input\": [1], \"target\": [-1]}", "\"target\"[0]: a token id must be an integer in 0..9");
     parse_lit("{\"input\": [1.5], \"target\": [1]}", "\"input\"[0]: a token id must be an integer in 0..9 (task.alphabet "
                                                    "10), got 1.5");
-    parse_lit("{\"input\": [\"a\"], \"target\": [1]}", "\"input\"[0]: a token id must be an integer in 0..9 "
-                                                      "(task.alphabet 10), got a string (only token ids are read)");
-    parse_lit("{\"input\": [[1]], \"target\": [1]}", "got an array");
+    parse_lit("{\"input\": [[1]], \"target\": [1]}", "\"input\"[0]: a token must be an integer id in 0..9 "
+                                                   "(task.alphabet 10) or a symbol as a string, got an array");
     parse_lit("{\"input\": [1, 2], \"target\": [1]}",
               "line 1: \"target\" has 1 tokens, but an input of 2 tokens needs 2 (task.target_slope 1 * 2 + "
               "task.target_offset 0)");
@@ -118,6 +117,41 @@ START_TEST(test_reader_rejects) {
     line[big] = '\0';
     parse_lit(line, "t.jsonl: line 1: longer than the 1048576 bytes a line may have");
     free(line);
+}
+END_TEST
+
+/* Symbols as strings: the distinct ones in byte order are the ids. */
+START_TEST(test_reader_strings) {
+    JsonlSet s;
+    const char *text = "{\"input\": [\"b\", \"a\"], \"target\": [\"a\", \"b\"]}\n"
+                       "{\"input\": [\"(\", \"\u00e9t\u00e9\"], \"target\": [\"\u00e9t\u00e9\", \"(\"]}\n";
+    ck_assert_msg(jsonl_parse(&s, text, strlen(text), "t.jsonl", &(JsonlRules){4, 1, 0, 100}) == 0, "%s", core_error());
+    ck_assert_int_eq(s.num_symbols, 4);
+    ck_assert_str_eq(s.symbols[0], "(");
+    ck_assert_str_eq(s.symbols[1], "a");
+    ck_assert_str_eq(s.symbols[2], "b");
+    ck_assert_str_eq(s.symbols[3], "\xc3\xa9t\xc3\xa9"); /* UTF-8 sorts after ASCII */
+    ck_assert_int_eq(s.tokens[s.ex[0].x], 2);              /* "b" */
+    ck_assert_int_eq(s.tokens[s.ex[0].x + 1], 1);          /* "a" */
+    ck_assert_int_ge(jsonl_find(&s, (const int[]){0, 3}, 2), 0);
+    jsonl_free(&s);
+    const JsonlRules r3 = {3, 1, 0, 100};
+    parse_with("{\"input\": [\"a\"], \"target\": [\"b\"]}\n{\"input\": [\"c\"], \"target\": [\"d\"]}", &r3,
+               "line 2: \"target\"[0]: \"d\" is symbol 4 of the file, more than task.alphabet 3: raise it");
+    parse_with("{\"input\": [\"a\"], \"target\": [1]}", &r3,
+               "line 1: \"target\"[0]: a token id, but line 1 gives symbols as strings: a file gives all its tokens one way");
+    parse_with("{\"input\": [1], \"target\": [1]}\n{\"input\": [\"a\"], \"target\": [\"a\"]}", &r3,
+               "line 2: \"input\"[0]: a string, but line 1 gives token ids");
+    parse_with("{\"input\": [\"a b\"], \"target\": [\"a\"]}", &r3,
+               "line 1: \"input\"[0]: \"a b\" is not a symbol: 1..32 bytes of UTF-8, no space or control character");
+    parse_with("{\"input\": [\"\"], \"target\": [\"a\"]}", &r3, "\"\" is not a symbol");
+    parse_with("{\"input\": [\"a\\u001b[2J\"], \"target\": [\"a\"]}", &r3, "\"a\\x1b[2J\" is not a symbol");
+    parse_with("{\"input\": [\"\xff\"], \"target\": [\"a\"]}", &r3, "\"\\xff\" is not a symbol");
+    parse_with("{\"input\": [\"0123456789012345678901234567890123\"], \"target\": [\"a\"]}", &r3,
+               "\"01234567890123456789012345678901...\" is not a symbol");
+    parse_with("{\"input\": [true], \"target\": [\"a\"]}", &r3,
+               "\"input\"[0]: a token must be an integer id in 0..2 (task.alphabet 3) or a symbol as a string, got a "
+               "boolean");
 }
 END_TEST
 
@@ -218,11 +252,10 @@ START_TEST(test_task_open) {
     ck_assert_int_eq(task_open(t, &c, (const int[]){6, 7}, 2), -1);
     ck_assert_msg(strstr(core_error(), "eval.lengths: task.file ") && strstr(core_error(), "has no example with an input "
                                                                                "of 7 tokens"), "%s", core_error());
-    TaskConfig gap = jsonl_cfg(path, 6, 2, 6);
+    TaskConfig gap = jsonl_cfg(path, 6, 4, 5);
     ck_assert_int_eq(task_open(t, &gap, NULL, 0), -1);
     ck_assert_msg(strstr(core_error(), "task.min_len, task.max_len: ") &&
-                  strstr(core_error(), "no example with an input of 4 tokens, but training draws every length from 2 to 6"),
-                  "%s", core_error());
+                  strstr(core_error(), "has no example with an input of 4..5 tokens to train on"), "%s", core_error());
     /* another recorded hash: the file changed */
     TaskConfig other = c;
     task_setting_set_text(&other, setting("file_hash"), "0123456789abcdef");
@@ -313,6 +346,19 @@ START_TEST(test_task_batches) {
         }
     }
     ck_assert(seen[1] > 0 && seen[2] > 0 && seen[3] > 0); /* every training length drawn */
+    /* a training range with gaps (the file has 1, 2, 3, 6, 8 of 1..8): only the lengths it has, each of them */
+    TaskConfig gaps = jsonl_cfg(path, 6, 1, 8);
+    ck_assert_int_eq(task_open(t, &gaps, NULL, 0), 0);
+    Batch wide;
+    ck_assert_int_eq(batch_alloc(&wide, 16, 24), 0);
+    int drawn[9] = {0};
+    for (int rep = 0; rep < 40; rep++) {
+        ck_assert_msg(batch_sample_train(&wide, t, &gaps, 16, &r) == 0, "%s", core_error());
+        for (int row = 0; row < 16; row++) drawn[wide.ns[row]]++;
+    }
+    for (int n = 1; n <= 8; n++)
+        ck_assert_msg((drawn[n] > 0) == (n <= 3 || n == 6 || n == 8), "length %d drawn %d times", n, drawn[n]);
+    batch_free(&wide);
     /* a length without examples, and a config whose file is not the one open */
     ck_assert_int_eq(batch_sample_eval(&b, t, &c, 5, 2, &r), -1);
     ck_assert_msg(strstr(core_error(), "evaluation length 5: the task's file has no example of that length"), "%s",
@@ -418,17 +464,55 @@ START_TEST(test_cli_train_eval_predict) {
 }
 END_TEST
 
+/* A file of strings: a class label (is the word a palindrome?), m = 1, even lengths only. */
+START_TEST(test_cli_strings) {
+    const char *d = test_tmpdir("jsonl_strings");
+    char file[512], run[600];
+    snprintf(file, sizeof file, "%s/pal.jsonl", d);
+    snprintf(run, sizeof run, "%s/run", d);
+    FILE *f = fopen(file, "w");
+    ck_assert_ptr_nonnull(f);
+    const char *words[] = {"ab", "aa", "abba", "abab", "baab", "bbbb", "abaaba", "aabbab"};
+    for (size_t w = 0; w < sizeof words / sizeof words[0]; w++) {
+        const char *x = words[w];
+        const size_t n = strlen(x);
+        int pal = 1;
+        for (size_t i = 0; i < n; i++) pal &= x[i] == x[n - 1 - i];
+        fprintf(f, "{\"input\": [");
+        for (size_t i = 0; i < n; i++) fprintf(f, "%s\"%c\"", i ? ", " : "", x[i]);
+        fprintf(f, "], \"target\": [\"%s\"]}\n", pal ? "yes" : "no");
+    }
+    ck_assert_int_eq(fclose(f), 0);
+    ck_assert_int_eq(posenc("train --out %s --quiet --set task.name=jsonl --set task.file=%s --set task.alphabet=4 "
+                            "--set task.target_slope=0 --set task.target_offset=1 --set task.min_len=1 "
+                            "--set task.max_len=4 --set eval.lengths=4,6 --set train.steps=3 --set train.warmup=1 "
+                            "--set train.batch_size=4 --set model.d_model=16 --set model.n_layers=1 "
+                            "--set model.n_heads=2 --set eval.samples=4 --set train.eval_every=0", run, file), 0);
+    ck_assert_int_eq(posenc("eval %s", run), 0);
+    EXPECT_OUT("8 examples; 4 symbols as strings: a b no yes; by input length: 2 (2), 4 (4), 6 (2)");
+    ck_assert_int_eq(posenc("predict %s 'a b b a'", run), 0);
+    EXPECT_OUT("input      a b b a");
+    EXPECT_OUT("yes"); /* the expected answer, by its name */
+    ck_assert_int_eq(posenc("predict %s 'a c'", run), 2);
+    EXPECT_OUT("\"c\" is not one of the task's symbols");
+    ck_assert_int_eq(posenc("attention %s 'a b b a'", run), 0);
+    EXPECT_OUT("  BOS    a    b    b    a  SEP  yes");
+}
+END_TEST
+
 static Suite *jsonl_suite(void) {
     Suite *s = suite_create("jsonl");
     TCase *tc = tcase_create("jsonl");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_reader_accepts);
     tcase_add_test(tc, test_reader_rejects);
+    tcase_add_test(tc, test_reader_strings);
     tcase_add_test(tc, test_load_bad_files);
     tcase_add_test(tc, test_task_open);
     tcase_add_test(tc, test_task_batches);
     tcase_add_test(tc, test_config_keys);
     tcase_add_test(tc, test_cli_train_eval_predict);
+    tcase_add_test(tc, test_cli_strings);
     suite_add_tcase(s, tc);
     return s;
 }
