@@ -87,8 +87,9 @@
  *
  * Every setting's range is checked whatever the task (a typo never hides
  * behind another task); a value other than the default for a setting the
- * chosen task does not read is an error (run/config.c), and a resolved
- * config.json lists only the chosen task's settings.
+ * chosen task does not read is an error (run/config.c; a sweep's job puts it
+ * back to the default instead, config_for_job), and a resolved config.json
+ * lists only the chosen task's settings.
  */
 #define TASK_MAX_SETTINGS 16
 #define TASK_MAX_TEXT_SETTINGS 4    /* of them, text settings */

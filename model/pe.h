@@ -58,7 +58,10 @@
  * pointer) by the others (xPos lists RoPE's rope_base), so every default is
  * in one place. The values of all encodings' settings travel together in a
  * PESettings, one slot per distinct row in registry order (pe_setting_slot);
- * a module reads its own with pe_setting(cfg, &row).
+ * a module reads its own with pe_setting(cfg, &row). A value other than the
+ * default for a setting the chosen encoding does not read is an error
+ * (run/config.c; a sweep's job puts it back to the default instead,
+ * config_for_job), and a resolved config.json lists every setting.
  */
 #define PE_MAX_SETTINGS 16
 
