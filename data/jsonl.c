@@ -199,6 +199,13 @@ static int read_line(Reader *rd, const char *text, size_t len) {
     size_t k = 0;
     while (k < len && (text[k] == ' ' || text[k] == '\t' || text[k] == '\r')) k++;
     if (k == len) return line_error(rd, "blank: every line is one JSON object");
+    /* an escaped NUL (\u0000) in a string: cJSON would cut the string there */
+    for (size_t i = 0; i + 6 <= len; i++) {
+        if (memcmp(text + i, "\\u0000", 6) != 0) continue;
+        size_t slashes = 0;
+        while (slashes < i && text[i - 1 - slashes] == '\\') slashes++;
+        if (slashes % 2 == 0) return line_error(rd, "a NUL character (\\u0000) at column %zu", i + 1);
+    }
     char *copy = core_calloc(len + 1, 1);
     memcpy(copy, text, len);
     const char *end = NULL;

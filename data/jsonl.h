@@ -24,6 +24,7 @@
  *
  *     ex.jsonl: empty
  *     ex.jsonl: line 4: a NUL byte at column 9: not a JSON Lines file
+ *     ex.jsonl: line 4: a NUL character (\u0000) at column 12
  *     ex.jsonl: line 4: longer than the 1048576 bytes a line may have
  *     ex.jsonl: line 4: blank: every line is one JSON object
  *     ex.jsonl: line 4: invalid JSON at column 17 (near "1, ]}")

@@ -145,6 +145,9 @@ START_TEST(test_reader_strings) {
     parse_with("{\"input\": [\"a b\"], \"target\": [\"a\"]}", &r3,
                "line 1: \"input\"[0]: \"a b\" is not a symbol: 1..32 bytes of UTF-8, no space or control character");
     parse_with("{\"input\": [\"\"], \"target\": [\"a\"]}", &r3, "\"\" is not a symbol");
+    parse_with("{\"input\": [\"a\\u0000b\"], \"target\": [\"a\"]}", &r3,
+               "line 1: a NUL character (\\u0000) at column 14"); /* cJSON would read "a" */
+    parse_with("{\"input\": [\"a\\\\u0000b\"], \"target\": [\"a\"]}", &r3, NULL); /* a backslash, then text */
     parse_with("{\"input\": [\"a\\u001b[2J\"], \"target\": [\"a\"]}", &r3, "\"a\\x1b[2J\" is not a symbol");
     parse_with("{\"input\": [\"\xff\"], \"target\": [\"a\"]}", &r3, "\"\\xff\" is not a symbol");
     parse_with("{\"input\": [\"0123456789012345678901234567890123\"], \"target\": [\"a\"]}", &r3,
