@@ -340,7 +340,10 @@ static void print_lit_task(FILE *f, const Literature *lit, const LitTask *tk, do
                 const LitRow *u = a->in_range <= b->in_range ? a : b;
                 fprintf(f, ": posenc's ");
                 md_text(f, u->name);
-                fprintf(f, " scores %.3f in range, below %.2f", u->in_range, fit);
+                if (u->in_range < 0)
+                    fprintf(f, " was not evaluated inside its training range, so its fit is unknown");
+                else
+                    fprintf(f, " scores %.3f in range, below %.2f", u->in_range, fit);
             }
             fprintf(f, " |\n");
         }
