@@ -756,6 +756,21 @@ typedef struct {
     int higher_is_better;
 } Target;
 
+/* Each target printed (its name padded to `width`) and added to the JSON array jtg. */
+static void print_targets(const Target *tg, size_t n, int width, cJSON *jtg) {
+    for (size_t i = 0; i < n; i++) {
+        const int met = tg[i].higher_is_better ? tg[i].value >= tg[i].target : tg[i].value <= tg[i].target;
+        printf("  %-*s %10.3f %s%9.3f  %s\n", width, tg[i].name, tg[i].value, tg[i].higher_is_better ? ">=" : "<=",
+               tg[i].target, met ? "met" : "NOT MET");
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "target", tg[i].name);
+        cJSON_AddNumberToObject(o, "value", round(tg[i].value * 1000) / 1000);
+        cJSON_AddNumberToObject(o, "threshold", tg[i].target);
+        cJSON_AddBoolToObject(o, "met", met);
+        cJSON_AddItemToArray(jtg, o);
+    }
+}
+
 /* Median step ms of `bench --one SHAPE none THREADS STEPS` run as a child
  * with the pinned kernel (native = 0) or with POSENC_BLAS=native (OpenBLAS's
  * own kernel for this CPU, the environment's OPENBLAS_CORETYPE removed): the
@@ -1279,18 +1294,7 @@ static void bench_targets(const Shape *const shapes[2], TrainResult tr[2][3], co
              cost->runs);
     snprintf(tg[5].name, sizeof tg[5].name, "every encoding within 10%% of none (worst: %s)", worst_name);
     printf("\ntargets%78s %11s\n", "value", "threshold");
-    cJSON *jtg = cJSON_AddArrayToObject(root, "targets");
-    for (size_t i = 0; i < sizeof tg / sizeof tg[0]; i++) {
-        int met = tg[i].higher_is_better ? tg[i].value >= tg[i].target : tg[i].value <= tg[i].target;
-        printf("  %-72s %10.3f %s%9.3f  %s\n", tg[i].name, tg[i].value, tg[i].higher_is_better ? ">=" : "<=",
-               tg[i].target, met ? "met" : "NOT MET");
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "target", tg[i].name);
-        cJSON_AddNumberToObject(o, "value", round(tg[i].value * 1000) / 1000);
-        cJSON_AddNumberToObject(o, "threshold", tg[i].target);
-        cJSON_AddBoolToObject(o, "met", met);
-        cJSON_AddItemToArray(jtg, o);
-    }
+    print_targets(tg, sizeof tg / sizeof tg[0], 72, cJSON_AddArrayToObject(root, "targets"));
     /* closing note: for each training target not met, where its step goes */
     const struct { int s, t, tg; } runs[] = {{0, 1, T_SMALL1}, {1, 1, T_MED1}, {1, 2, T_MED2}};
     for (size_t i = 0; i < sizeof runs / sizeof runs[0]; i++) {
@@ -1343,19 +1347,8 @@ static int bench_long_only(int quick, const char *json_path) {
     LongSummary ls;
     bench_long(self, quick, ce.gflops[1], root, &ls);
     Target tg[] = {LONG_TARGETS(ls)};
-    cJSON *jtg = cJSON_AddArrayToObject(root, "targets");
     printf("\ntargets\n");
-    for (size_t i = 0; i < sizeof tg / sizeof tg[0]; i++) {
-        int met = tg[i].higher_is_better ? tg[i].value >= tg[i].target : tg[i].value <= tg[i].target;
-        printf("  %-100s %10.3f %s%9.3f  %s\n", tg[i].name, tg[i].value, tg[i].higher_is_better ? ">=" : "<=",
-               tg[i].target, met ? "met" : "NOT MET");
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "target", tg[i].name);
-        cJSON_AddNumberToObject(o, "value", round(tg[i].value * 1000) / 1000);
-        cJSON_AddNumberToObject(o, "threshold", tg[i].target);
-        cJSON_AddBoolToObject(o, "met", met);
-        cJSON_AddItemToArray(jtg, o);
-    }
+    print_targets(tg, sizeof tg / sizeof tg[0], 100, cJSON_AddArrayToObject(root, "targets"));
     cJSON_AddNumberToObject(root, "bench_seconds", round((now_s() - t_all) * 10) / 10);
     char *text = cJSON_Print(root);
     const size_t len = strlen(text);

@@ -214,6 +214,13 @@ extern const TaskSetting task_file_setting, task_file_hash_setting, task_max_byt
  * task and showing `example`, e.g. "a UTF-8 text file, e.g. --set
  * task.file=corpus.txt"), task.file_hash "" or 16 lower-case hex digits. */
 int task_file_check(const TaskConfig *cfg, const char *example);
+/* The open hook's error when its reader refused the file (core_error()):
+ * "task.file: ...", with a hint at task.max_bytes (`cap`) for a file over it. -1. */
+int task_file_load_error(size_t cap);
+/* The open hook's last step: record `hash` (16 hex digits) of the opened file
+ * `path` in cfg's task.file_hash if it is "", else refuse a file whose hash
+ * differs from the recorded one. 0 or -1 with an error. */
+int task_file_record_hash(TaskConfig *cfg, const char *path, const char *hash);
 
 /* The task called `name`, or NULL. */
 const TaskOps *task_find(const char *name);

@@ -92,16 +92,12 @@ static int is_open(const TaskConfig *cfg) {
 
 static int jsonl_open(TaskConfig *cfg) {
     const char *path = task_setting_text(cfg, &task_file_setting);
-    const char *want = task_setting_text(cfg, &task_file_hash_setting);
     const size_t cap = (size_t)task_setting(cfg, &task_max_bytes_setting);
     const JsonlRules r = rules_of(cfg);
     if (!loaded.ex || strcmp(loaded_path, path) != 0 || loaded_cap != cap || memcmp(&r, &loaded_rules, sizeof r) != 0) {
         JsonlSet s;
         if (jsonl_load(&s, path, cap, &r) != 0) {
-            const char *e = core_error();
-            if (strstr(e, "more than the"))
-                return core_errorf("task.file: %s (task.max_bytes = %zu; raise it to read a larger file)", e, cap);
-            return core_errorf("task.file: %s", e);
+            return task_file_load_error(cap);
         }
         jsonl_free(&loaded);
         loaded = s;
@@ -114,12 +110,7 @@ static int jsonl_open(TaskConfig *cfg) {
             loaded_names[i] = i < loaded.num_symbols ? loaded.symbols[i] : unused_names[i];
         }
     }
-    if (!want[0])
-        task_setting_set_text(cfg, &task_file_hash_setting, loaded_hash);
-    else if (strcmp(want, loaded_hash) != 0)
-        return core_errorf("task.file_hash: %s now has hash %s, but the run recorded %s: the file has changed since "
-                           "the run was trained (restore it, or train a new run on it)", path, loaded_hash, want);
-    return 0;
+    return task_file_record_hash(cfg, path, loaded_hash);
 }
 
 static long jsonl_room(const TaskConfig *cfg, int eval) {

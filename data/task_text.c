@@ -43,6 +43,24 @@ static const TaskSetting *const text_settings[] = {&task_file_setting, &task_fil
                                                    &task_max_bytes_setting, NULL};
 static const TaskSetting *const text_recorded[] = {&task_file_hash_setting, NULL};
 
+int task_file_load_error(size_t cap) {
+    char e[1024];
+    snprintf(e, sizeof e, "%s", core_error());
+    if (strstr(e, "more than the"))
+        return core_errorf("task.file: %s (task.max_bytes = %zu; raise it to read a larger file)", e, cap);
+    return core_errorf("task.file: %s", e);
+}
+
+int task_file_record_hash(TaskConfig *cfg, const char *path, const char *hash) {
+    const char *want = task_setting_text(cfg, &task_file_hash_setting);
+    if (!want[0])
+        task_setting_set_text(cfg, &task_file_hash_setting, hash);
+    else if (strcmp(want, hash) != 0)
+        return core_errorf("task.file_hash: %s now has hash %s, but the run recorded %s: the file has changed since "
+                           "the run was trained (restore it, or train a new run on it)", path, hash, want);
+    return 0;
+}
+
 int task_file_check(const TaskConfig *cfg, const char *example) {
     if (!task_setting_text(cfg, &task_file_setting)[0])
         return core_errorf("task.file: task %s reads a file: name it (%s)", cfg->name, example);
@@ -71,15 +89,11 @@ static size_t loaded_cap;
 
 static int text_open(TaskConfig *cfg) {
     const char *path = task_setting_text(cfg, &task_file_setting);
-    const char *want = task_setting_text(cfg, &task_file_hash_setting);
     const size_t cap = (size_t)task_setting(cfg, &task_max_bytes_setting);
     if (!loaded.bytes || strcmp(loaded_path, path) != 0 || loaded_cap != cap) {
         Corpus c;
         if (corpus_load(&c, path, cap) != 0) {
-            const char *e = core_error();
-            if (strstr(e, "more than the"))
-                return core_errorf("task.file: %s (task.max_bytes = %zu; raise it to read a larger file)", e, cap);
-            return core_errorf("task.file: %s", e);
+            return task_file_load_error(cap);
         }
         corpus_free(&loaded);
         loaded = c;
@@ -87,12 +101,7 @@ static int text_open(TaskConfig *cfg) {
         loaded_cap = cap;
         corpus_hash_text(loaded.hash, loaded_hash);
     }
-    if (!want[0])
-        task_setting_set_text(cfg, &task_file_hash_setting, loaded_hash);
-    else if (strcmp(want, loaded_hash) != 0)
-        return core_errorf("task.file_hash: %s now has hash %s, but the run recorded %s: the file has changed since "
-                           "the run was trained (restore it, or train a new run on it)", path, loaded_hash, want);
-    return 0;
+    return task_file_record_hash(cfg, path, loaded_hash);
 }
 
 static long text_room(const TaskConfig *cfg, int eval) {
